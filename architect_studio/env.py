@@ -1,0 +1,134 @@
+"""The one place that reads the environment.
+
+Every setting that comes from the environment is read here, with a strict
+parser, so that a typo in a boolean or a URL fails at start-up rather than
+at 3 a.m. It also decides the *mode*: with PostgreSQL and Redis reachable
+(explicitly through DATABASE_URL / REDIS_URL, or on localhost as on our dev
+and CI machines) the hub uses them; with neither, it falls back to the
+embedded mode (SQLite, eager tasks, in-process channel layer) and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+log = logging.getLogger("architect_studio.env")
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Defaults used when nothing is set and PostgreSQL runs on localhost with trust
+# auth (make run / make test provision these roles and the database).
+DEFAULT_DB_NAME = "architect_studio"
+DEFAULT_OWNER_ROLE = "architect_owner"
+DEFAULT_RUNTIME_ROLE = "architect_app"
+DEFAULT_PG_HOSTPORT = ("127.0.0.1", 5432)
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _reachable(host: str, port: int, timeout: float = 0.3) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def default_database_url(role: str) -> str:
+    host, port = DEFAULT_PG_HOSTPORT
+    return f"postgres://{role}@{host}:{port}/{DEFAULT_DB_NAME}"
+
+
+@dataclass(frozen=True)
+class Mode:
+    database_url: str | None  # None → embedded SQLite
+    database_admin_url: str | None
+    redis_url: str | None  # None → embedded broker / channel layer
+    provisioned_defaults: bool  # True when we use the local defaults
+
+    @property
+    def embedded_db(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.redis_url is None
+
+    def describe(self) -> str:
+        db = "SQLite (embedded)" if self.embedded_db else f"PostgreSQL at {_safe_url(self.database_url)}"
+        broker = "eager in-process tasks (embedded)" if self.embedded_broker else f"Redis at {_safe_url(self.redis_url)}"
+        return f"database: {db}; broker: {broker}"
+
+
+def _safe_url(url: str | None) -> str:
+    """Host/port/path of a URL without credentials, for logs."""
+    if not url:
+        return "-"
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+@lru_cache(maxsize=1)
+def detect_mode() -> Mode:
+    if env_bool("ARCHITECT_EMBEDDED", False):
+        return Mode(None, None, None, False)
+    database_url = env_str("DATABASE_URL")
+    admin_url = env_str("DATABASE_ADMIN_URL")
+    provisioned = False
+    if database_url is None:
+        if _reachable(*DEFAULT_PG_HOSTPORT):
+            database_url = default_database_url(DEFAULT_RUNTIME_ROLE)
+            admin_url = admin_url or default_database_url(DEFAULT_OWNER_ROLE)
+            provisioned = True
+    redis_url = env_str("REDIS_URL")
+    if redis_url is None and _reachable("127.0.0.1", 6379):
+        redis_url = DEFAULT_REDIS_URL
+    return Mode(database_url, admin_url, redis_url, provisioned)

@@ -1,0 +1,18 @@
+"""Test settings: the real Postgres and Redis, no pool (pytest-django wraps tests
+in transactions on one connection), fast password hashing."""
+
+from architect_studio.settings.base import *  # noqa: F401,F403
+from architect_studio.settings.base import CHANNEL_LAYERS, DATABASES, MODE
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+for _alias in DATABASES.values():
+    _alias.get("OPTIONS", {}).pop("pool", None)
+if "owner" in DATABASES:
+    # The test database is created and migrated by the owner role; the runtime
+    # role (default) connects to the same test database under its own name.
+    DATABASES["default"]["TEST"] = {"MIRROR": "owner"}
+    DATABASES["owner"]["TEST"] = {"NAME": "test_architect_studio"}
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+INTEGRATION_ENCRYPTION_KEY = "test-key-1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+if MODE.redis_url and CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis"):
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "asgi-test"

@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from core.drf import json_error_view
+from core.views import healthz
+from entities.views import ROUTES as ENTITY_ROUTES
+
+router = SimpleRouter(trailing_slash="/?")
+for prefix, viewset in ENTITY_ROUTES:
+    router.register(prefix, viewset, basename=prefix[:-1])
+
+admin.site.site_header = "Architect Studio — Integrations Hub"
+admin.site.site_title = "Integrations Hub"
+
+api_patterns = [
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include("webhooks.urls")),
+    path("", include("integrations.urls")),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/", include(api_patterns)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("integrations.page_urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = json_error_view(404, "Not found.")
+handler500 = json_error_view(500, "Internal server error.")
+handler400 = json_error_view(400, "Bad request.")
+handler403 = json_error_view(403, "Forbidden.")
+

@@ -1,0 +1,100 @@
+"""Tenant context for PostgreSQL row-level security.
+
+Every tenant table has RLS enabled *and forced* with two policies:
+
+* ``tenant_isolation`` — ``tenant_id = current_setting('app.current_tenant_id', true)``:
+  rows of the tenant whose id the current *transaction* has set. Unset → no rows
+  (fail closed).
+* ``operator_access`` — ``current_setting('app.operator', true) = 'on'``: the one
+  cross-tenant path, used only by :func:`operator_scope` (the admin, beat sweepers
+  and fan-outs). Every use is logged with its reason so it is auditable.
+
+Both settings are set with ``set_config(…, true)``: transaction-local, so a pooled
+connection never carries one request's tenant into the next.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterator
+from contextvars import ContextVar
+
+from django.db import connections, transaction
+
+log = logging.getLogger("architect_studio.tenancy")
+
+TENANT_SETTING = "app.current_tenant_id"
+USER_SETTING = "app.current_user_id"
+OPERATOR_SETTING = "app.operator"
+
+_current_tenant: ContextVar[uuid.UUID | None] = ContextVar("current_tenant", default=None)
+
+
+class TenantContextError(RuntimeError):
+    pass
+
+
+def current_tenant_id() -> uuid.UUID | None:
+    return _current_tenant.get()
+
+
+def _set_config(name: str, value: str, using: str = "default") -> None:
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return  # SQLite (embedded mode): scoping in code only.
+    if not connection.in_atomic_block:
+        raise TenantContextError(
+            f"{name} must be set inside a transaction (it is transaction-local by design)"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+def set_db_tenant(tenant_id: uuid.UUID | str, using: str = "default") -> None:
+    """Scope the current transaction to one tenant (and remember it in this context)."""
+    tid = uuid.UUID(str(tenant_id))
+    _set_config(TENANT_SETTING, str(tid), using)
+    _current_tenant.set(tid)
+
+
+def set_db_user(user_id: uuid.UUID | str, using: str = "default") -> None:
+    """Lets a user read their own memberships before a tenant is chosen."""
+    _set_config(USER_SETTING, str(uuid.UUID(str(user_id))), using)
+
+
+@contextlib.contextmanager
+def tenant_scope(tenant_id: uuid.UUID | str, using: str = "default") -> Iterator[uuid.UUID]:
+    """Run a block in a transaction scoped to one tenant (tasks, consumers, commands)."""
+    tid = uuid.UUID(str(tenant_id))
+    token = _current_tenant.set(tid)
+    try:
+        with transaction.atomic(using=using):
+            _set_config(TENANT_SETTING, str(tid), using)
+            yield tid
+    finally:
+        _current_tenant.reset(token)
+
+
+@contextlib.contextmanager
+def operator_scope(reason: str, using: str = "default") -> Iterator[None]:
+    """The explicit cross-tenant path. Keep its callers few; each says why."""
+    log.info("operator scope: %s", reason)
+    with transaction.atomic(using=using):
+        _set_config(OPERATOR_SETTING, "on", using)
+        yield
+
+
+class OperatorAdminMiddleware:
+    """Staff in /admin/ operate across tenants: each admin request runs in operator scope."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if request.path.startswith("/admin/") and user is not None and user.is_authenticated and user.is_staff:
+            with operator_scope(f"admin {request.method} {request.path} by {user.pk}"):
+                return self.get_response(request)
+        return self.get_response(request)

@@ -1,0 +1,78 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from entities.models import Client, Document, EntityEvent, Expense, Meeting, Payment, Supplier, Task
+
+
+class EntityAdmin(admin.ModelAdmin):
+    list_select_related = ["tenant"]
+    readonly_fields = ["id", "created_at", "updated_at"]
+    list_filter = ["tenant"]
+
+
+@admin.register(Meeting)
+class MeetingAdmin(EntityAdmin):
+    list_display = ["title", "tenant", "start_time", "end_time", "status"]
+    search_fields = ["title", "location"]
+
+
+@admin.register(Task)
+class TaskAdmin(EntityAdmin):
+    list_display = ["title", "tenant", "status", "priority", "due_date"]
+    search_fields = ["title"]
+
+
+@admin.register(Document)
+class DocumentAdmin(EntityAdmin):
+    list_display = ["name", "tenant", "status", "mime_type"]
+    search_fields = ["name"]
+
+
+@admin.register(Payment)
+class PaymentAdmin(EntityAdmin):
+    list_display = ["id", "tenant", "amount", "currency", "status", "due_date", "invoiced"]
+    list_filter = ["tenant", "status", "invoiced"]
+
+
+@admin.register(Expense)
+class ExpenseAdmin(EntityAdmin):
+    list_display = ["id", "tenant", "amount", "currency", "status", "category"]
+    list_filter = ["tenant", "status"]
+
+
+@admin.register(Client)
+class ClientAdmin(EntityAdmin):
+    list_display = ["name", "tenant", "email", "phone", "status"]
+    search_fields = ["name", "email"]
+
+
+@admin.register(Supplier)
+class SupplierAdmin(EntityAdmin):
+    list_display = ["name", "tenant", "email", "category"]
+    search_fields = ["name", "email"]
+
+
+@admin.register(EntityEvent)
+class EntityEventAdmin(admin.ModelAdmin):
+    """Read-only outbox view; 're-dispatch' hands stuck events back to the worker."""
+
+    list_display = ["created_at", "tenant", "entity_type", "event", "entity_id", "processed_at", "enqueue_count"]
+    list_filter = ["entity_type", "event", ("processed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["tenant"]
+    search_fields = ["entity_id"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ["redispatch"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Re-dispatch selected events"))
+    def redispatch(self, request, queryset):
+        from entities.events import enqueue
+
+        sent = sum(enqueue(str(e.id), str(e.tenant_id)) for e in queryset.filter(processed_at__isnull=True))
+        self.message_user(request, _("%(count)d event(s) re-dispatched.") % {"count": sent})

@@ -1,0 +1,272 @@
+"""Stand-ins for the platform's own entities (specified elsewhere; contract C4).
+
+Small but real: the fields the integrations map to, validation in their
+serializers, and an `EntityEvent` written in the same transaction as every change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from tenancy.models import Tenant
+
+
+class TenantModel(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class EntityModel(TenantModel):
+    """Entities carry the remote ids they are linked to (`{"google_calendar": "abc"}`)."""
+
+    entity_type: str = ""
+    status_field: str | None = "status"
+    external_ids = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Meeting(EntityModel):
+    entity_type = "meeting"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    title = models.CharField(_("title"), max_length=300)
+    description = models.TextField(_("description"), blank=True, default="")
+    start_time = models.DateTimeField(_("start time"))
+    end_time = models.DateTimeField(_("end time"))
+    location = models.CharField(_("location"), max_length=500, blank=True, default="")
+    attendees = models.JSONField(_("attendees"), default=list, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+
+    class Meta:
+        db_table = "meetings"
+        ordering = ["-start_time"]
+        indexes = [models.Index(fields=["tenant", "start_time"], name="idx_meetings_tenant_start")]
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Task(EntityModel):
+    entity_type = "task"
+
+    class Status(models.TextChoices):
+        TODO = "todo", _("To do")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    title = models.CharField(_("title"), max_length=300)
+    description = models.TextField(_("description"), blank=True, default="")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.TODO)
+    priority = models.CharField(
+        max_length=10, choices=[("low", _("Low")), ("medium", _("Medium")), ("high", _("High"))], default="medium"
+    )
+    due_date = models.DateTimeField(_("due date"), null=True, blank=True)
+    assignee_email = models.EmailField(blank=True, default="")
+
+    class Meta:
+        db_table = "tasks"
+        ordering = ["-created_at"]
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Document(EntityModel):
+    entity_type = "document"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        FINAL = "final", _("Final")
+        ARCHIVED = "archived", _("Archived")
+
+    name = models.CharField(_("name"), max_length=300)
+    description = models.TextField(blank=True, default="")
+    file_url = models.URLField(max_length=2000, blank=True, default="")
+    mime_type = models.CharField(max_length=200, blank=True, default="")
+    size_bytes = models.BigIntegerField(null=True, blank=True, validators=[MinValueValidator(0)])
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+
+    class Meta:
+        db_table = "documents"
+        ordering = ["-created_at"]
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Client(EntityModel):
+    entity_type = "client"
+
+    class Status(models.TextChoices):
+        LEAD = "lead", _("Lead")
+        ACTIVE = "active", _("Active")
+        INACTIVE = "inactive", _("Inactive")
+
+    name = models.CharField(_("name"), max_length=300)
+    email = models.EmailField(blank=True, default="")
+    phone = models.CharField(max_length=50, blank=True, default="")
+    address = models.CharField(max_length=500, blank=True, default="")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+
+    class Meta:
+        db_table = "clients"
+        ordering = ["name"]
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Supplier(EntityModel):
+    entity_type = "supplier"
+    status_field = None
+
+    name = models.CharField(_("name"), max_length=300)
+    email = models.EmailField(blank=True, default="")
+    phone = models.CharField(max_length=50, blank=True, default="")
+    category = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        db_table = "suppliers"
+        ordering = ["name"]
+        verbose_name = _("supplier")
+        verbose_name_plural = _("suppliers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Payment(EntityModel):
+    entity_type = "payment"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PAID = "paid", _("Paid")
+        OVERDUE = "overdue", _("Overdue")
+        CANCELLED = "cancelled", _("Cancelled")
+        REFUNDED = "refunded", _("Refunded")
+
+    amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(max_length=3, default="ILS")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    due_date = models.DateField(null=True, blank=True)
+    invoiced = models.BooleanField(default=False)
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments")
+    description = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        db_table = "payments"
+        ordering = ["-created_at"]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+class Expense(EntityModel):
+    entity_type = "expense"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        PAID = "paid", _("Paid")
+        REJECTED = "rejected", _("Rejected")
+
+    amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(max_length=3, default="ILS")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    category = models.CharField(max_length=100, blank=True, default="")
+    description = models.CharField(max_length=500, blank=True, default="")
+    expense_date = models.DateField(null=True, blank=True)
+    supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.SET_NULL, related_name="expenses")
+
+    class Meta:
+        db_table = "expenses"
+        ordering = ["-created_at"]
+        verbose_name = _("expense")
+        verbose_name_plural = _("expenses")
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+ENTITY_MODELS: dict[str, type[EntityModel]] = {
+    m.entity_type: m for m in (Meeting, Task, Document, Payment, Expense, Client, Supplier)
+}
+ENTITY_TYPES: tuple[str, ...] = tuple(ENTITY_MODELS)
+ENTITY_EVENTS: tuple[str, ...] = ("created", "updated", "deleted", "status_changed")
+
+
+class EntityEvent(models.Model):
+    """The outbox: one row per change, written in the change's own transaction.
+
+    Dispatched to Celery on commit; `processed_at` is set by the worker once every
+    subscriber has run. The beat sweeper re-dispatches rows still unprocessed after
+    OUTBOX_REDISPATCH_AFTER_SECONDS (broker down at commit, worker killed).
+    """
+
+    class Event(models.TextChoices):
+        CREATED = "created"
+        UPDATED = "updated"
+        DELETED = "deleted"
+        STATUS_CHANGED = "status_changed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    entity_type = models.CharField(max_length=30)
+    entity_id = models.UUIDField()
+    event = models.CharField(max_length=20, choices=Event.choices)
+    old_status = models.CharField(max_length=30, null=True, blank=True)
+    new_status = models.CharField(max_length=30, null=True, blank=True)
+    data = models.JSONField(default=dict)
+    actor_id = models.UUIDField(null=True, blank=True)
+    source = models.CharField(max_length=50, default="api")
+    created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    enqueue_count = models.PositiveIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "entity_events"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["tenant", "entity_type", "entity_id"], name="idx_entity_events_entity"),
+            models.Index(
+                fields=["created_at"], name="idx_entity_events_pending", condition=models.Q(processed_at__isnull=True)
+            ),
+        ]
+        verbose_name = _("entity event")
+        verbose_name_plural = _("entity events")
+
+    def __str__(self) -> str:
+        return f"{self.entity_type}.{self.event} {self.entity_id}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.entity_type}.{self.event}"

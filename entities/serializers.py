@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from entities.models import Client, Document, Expense, Meeting, Payment, Supplier, Task
+
+MAX_ATTENDEES = 500
+MAX_EXTERNAL_IDS = 50
+
+
+def validate_external_ids(value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise serializers.ValidationError("must be an object of provider → remote id")
+    if len(value) > MAX_EXTERNAL_IDS:
+        raise serializers.ValidationError(f"at most {MAX_EXTERNAL_IDS} entries")
+    for key, val in value.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 100:
+            raise serializers.ValidationError("keys must be strings of 1-100 characters")
+        if not isinstance(val, str | int) or len(str(val)) > 500:
+            raise serializers.ValidationError("values must be strings or numbers of at most 500 characters")
+    return {k: str(v) for k, v in value.items()}
+
+
+class EntitySerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(read_only=True)
+    tenant_id = serializers.UUIDField(read_only=True)
+    external_ids = serializers.JSONField(required=False, validators=[validate_external_ids])
+    common_fields = ("id", "tenant_id", "external_ids", "created_at", "updated_at")
+    read_only_fields = ("created_at", "updated_at")
+
+    def _tenant(self):
+        request = self.context.get("request")
+        tenant = self.context.get("tenant") or getattr(request, "tenant", None)
+        return tenant
+
+
+class TenantRelatedField(serializers.PrimaryKeyRelatedField):
+    """A foreign key that only resolves rows of the caller's tenant."""
+
+    def get_queryset(self):
+        tenant = self.parent._tenant() if hasattr(self.parent, "_tenant") else None
+        qs = super().get_queryset()
+        return qs.filter(tenant=tenant) if tenant is not None else qs.none()
+
+
+class MeetingSerializer(EntitySerializer):
+    attendees = serializers.JSONField(required=False)
+
+    class Meta:
+        model = Meeting
+        fields = (*EntitySerializer.common_fields, "title", "description", "start_time", "end_time", "location", "attendees", "status")
+        read_only_fields = EntitySerializer.read_only_fields
+
+    def validate_attendees(self, value):
+        if not isinstance(value, list) or len(value) > MAX_ATTENDEES:
+            raise serializers.ValidationError(f"must be a list of at most {MAX_ATTENDEES} attendees")
+        for item in value:
+            if isinstance(item, str):
+                continue
+            if not isinstance(item, dict) or not isinstance(item.get("email", ""), str):
+                raise serializers.ValidationError("each attendee is an email string or an object with an email")
+        return value
+
+    def validate(self, attrs):
+        start = attrs.get("start_time", getattr(self.instance, "start_time", None))
+        end = attrs.get("end_time", getattr(self.instance, "end_time", None))
+        if start and end and end < start:
+            raise serializers.ValidationError({"end_time": ["must not be before startTime"]})
+        return attrs
+
+
+class TaskSerializer(EntitySerializer):
+    class Meta:
+        model = Task
+        fields = (*EntitySerializer.common_fields, "title", "description", "status", "priority", "due_date", "assignee_email")
+        read_only_fields = EntitySerializer.read_only_fields
+
+
+class DocumentSerializer(EntitySerializer):
+    class Meta:
+        model = Document
+        fields = (*EntitySerializer.common_fields, "name", "description", "file_url", "mime_type", "size_bytes", "status")
+        read_only_fields = EntitySerializer.read_only_fields
+
+
+class ClientSerializer(EntitySerializer):
+    class Meta:
+        model = Client
+        fields = (*EntitySerializer.common_fields, "name", "email", "phone", "address", "status")
+        read_only_fields = EntitySerializer.read_only_fields
+
+
+class SupplierSerializer(EntitySerializer):
+    class Meta:
+        model = Supplier
+        fields = (*EntitySerializer.common_fields, "name", "email", "phone", "category")
+        read_only_fields = EntitySerializer.read_only_fields
+
+
+def _currency(value: str) -> str:
+    if not (isinstance(value, str) and len(value) == 3 and value.isalpha()):
+        raise serializers.ValidationError("must be a 3-letter ISO 4217 code")
+    return value.upper()
+
+
+class PaymentSerializer(EntitySerializer):
+    client_id = TenantRelatedField(source="client", queryset=Client.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = Payment
+        fields = (*EntitySerializer.common_fields, "amount", "currency", "status", "due_date", "invoiced", "client_id", "description")
+        read_only_fields = EntitySerializer.read_only_fields
+
+    def validate_currency(self, value):
+        return _currency(value)
+
+
+class ExpenseSerializer(EntitySerializer):
+    supplier_id = TenantRelatedField(source="supplier", queryset=Supplier.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = Expense
+        fields = (*EntitySerializer.common_fields, "amount", "currency", "status", "category", "description", "expense_date", "supplier_id")
+        read_only_fields = EntitySerializer.read_only_fields
+
+    def validate_currency(self, value):
+        return _currency(value)
+
+
+SERIALIZERS: dict[str, type[EntitySerializer]] = {
+    "meeting": MeetingSerializer,
+    "task": TaskSerializer,
+    "document": DocumentSerializer,
+    "payment": PaymentSerializer,
+    "expense": ExpenseSerializer,
+    "client": ClientSerializer,
+    "supplier": SupplierSerializer,
+}

@@ -1,0 +1,93 @@
+"""Writes to the entity stand-ins. Every change records its entity event here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from djangorestframework_camel_case.util import camelize
+from django.db import transaction
+
+from entities import events
+from entities.models import ENTITY_MODELS, EntityModel
+from entities.serializers import SERIALIZERS
+from tenancy.models import Tenant
+
+
+class UnknownEntityType(ValueError):
+    pass
+
+
+def serializer_for(entity_type: str):
+    try:
+        return SERIALIZERS[entity_type]
+    except KeyError:
+        raise UnknownEntityType(entity_type) from None
+
+
+def entity_snapshot(instance: EntityModel) -> dict[str, Any]:
+    """The entity as JSON, camelCase — what outgoing webhooks send without a template."""
+    data = serializer_for(instance.entity_type)(instance).data
+    return camelize(_plain(data))
+
+
+def _plain(data):
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def _status(instance: EntityModel) -> str | None:
+    return getattr(instance, instance.status_field) if instance.status_field else None
+
+
+@transaction.atomic
+def entity_create(*, tenant: Tenant, entity_type: str, data: dict, actor_id=None, source: str = "api") -> EntityModel:
+    """Validate with the entity's own serializer (raises DRF ValidationError) and create."""
+    serializer = serializer_for(entity_type)(data=data, context={"tenant": tenant})
+    serializer.is_valid(raise_exception=True)
+    instance = serializer.save(tenant=tenant)
+    events.emit(
+        tenant_id=tenant.id, entity_type=entity_type, entity_id=instance.id, event="created",
+        data=entity_snapshot(instance), new_status=_status(instance), actor_id=actor_id, source=source,
+    )
+    return instance
+
+
+@transaction.atomic
+def entity_update(*, instance: EntityModel, data: dict, tenant: Tenant, actor_id=None, source: str = "api", partial: bool = True) -> EntityModel:
+    old_status = _status(instance)
+    serializer = serializer_for(instance.entity_type)(instance, data=data, partial=partial, context={"tenant": tenant})
+    serializer.is_valid(raise_exception=True)
+    instance = serializer.save()
+    snapshot = entity_snapshot(instance)
+    new_status = _status(instance)
+    events.emit(
+        tenant_id=tenant.id, entity_type=instance.entity_type, entity_id=instance.id, event="updated",
+        data=snapshot, old_status=old_status, new_status=new_status, actor_id=actor_id, source=source,
+    )
+    if instance.status_field and old_status != new_status:
+        events.emit(
+            tenant_id=tenant.id, entity_type=instance.entity_type, entity_id=instance.id, event="status_changed",
+            data=snapshot, old_status=old_status, new_status=new_status, actor_id=actor_id, source=source,
+        )
+    return instance
+
+
+@transaction.atomic
+def entity_delete(*, instance: EntityModel, actor_id=None, source: str = "api") -> None:
+    snapshot = entity_snapshot(instance)
+    entity_id, tenant_id, entity_type = instance.id, instance.tenant_id, instance.entity_type
+    instance.delete()
+    events.emit(
+        tenant_id=tenant_id, entity_type=entity_type, entity_id=entity_id, event="deleted",
+        data=snapshot, old_status=snapshot.get("status"), actor_id=actor_id, source=source,
+    )
+
+
+def entity_model(entity_type: str) -> type[EntityModel]:
+    try:
+        return ENTITY_MODELS[entity_type]
+    except KeyError:
+        raise UnknownEntityType(entity_type) from None

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class IntegrationsConfig(AppConfig):
+    name = "integrations"
+    verbose_name = _("Integrations")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from core.crypto import register_encrypted_field
+
+        register_encrypted_field("integrations.Integration", "oauth_encrypted")
+        register_encrypted_field("integrations.Integration", "api_key_encrypted")
+        register_encrypted_field("integrations.Integration", "webhook_secret")

@@ -1,0 +1,39 @@
+"""Contract C2: `create_tenant "<name>" --email <email>` prints one JSON line."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email
+from django.core.exceptions import ValidationError
+
+from tenancy.services import tenant_provision
+
+
+class Command(BaseCommand):
+    help = "Create a tenant and its owner user (if missing) and print a fresh API token as JSON."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+        parser.add_argument("--email", required=True)
+        parser.add_argument("--password", default=None, help="also set a password (for the admin / browser)")
+        parser.add_argument("--staff", action="store_true", help="make the user staff + superuser (admin access)")
+
+    def handle(self, *args, name, email, password, staff, **options):
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise CommandError("tenant name must be 1-200 characters")
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise CommandError(f"invalid email: {email}") from exc
+        result = tenant_provision(name=name, email=email, password=password, staff=staff)
+        self.stdout.write(
+            json.dumps(
+                {
+                    "tenantId": str(result.tenant.id),
+                    "userId": str(result.user.id),
+                    "email": result.user.email,
+                    "token": result.token,
+                }
+            )
+        )

@@ -1,0 +1,159 @@
+"""The seed's webhook tables (sections ה, ו, ז), with the hub's additions.
+
+Secrets are stored encrypted (core.crypto), so the seed's VARCHAR(200) secret
+columns are TEXT here: they hold ``enc:`` + base64 of the AES-GCM ciphertext.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
+
+from core.crypto import EncryptedFieldsMixin
+from tenancy.models import Tenant
+
+
+class IncomingWebhook(EncryptedFieldsMixin, models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(null=True, blank=True)
+    url = models.TextField(unique=True)
+    secret = models.TextField()  # encrypted
+    actions = models.JSONField()
+    filters = models.JSONField(null=True, blank=True)
+    last_received_at = models.DateTimeField(null=True, blank=True)
+    total_received = models.IntegerField(default=0, db_default=0)
+    is_enabled = models.BooleanField(default=True, db_default=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+    # Beyond the seed: verification scheme per webhook and secret rotation.
+    verification_scheme = models.CharField(max_length=30, default="hmac", db_default="hmac")
+    verification_config = models.JSONField(default=dict, blank=True)
+    previous_secret = models.TextField(null=True, blank=True)  # encrypted
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "incoming_webhooks"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["tenant"], name="idx_incoming_webhooks_tenant"),
+            models.Index(fields=["url"], name="idx_incoming_webhooks_url"),
+        ]
+        verbose_name = _("incoming webhook")
+        verbose_name_plural = _("incoming webhooks")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OutgoingWebhook(EncryptedFieldsMixin, models.Model):
+    class Method(models.TextChoices):
+        POST = "POST"
+        PUT = "PUT"
+        PATCH = "PATCH"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(null=True, blank=True)
+    url = models.TextField()
+    method = models.CharField(max_length=10, choices=Method.choices, default="POST", db_default="POST")
+    headers = models.JSONField(null=True, blank=True)
+    triggers = models.JSONField()
+    payload_template = models.TextField(null=True, blank=True)
+    sign_requests = models.BooleanField(default=False, db_default=False)
+    signature_header = models.CharField(max_length=100, default="X-Webhook-Signature", db_default="X-Webhook-Signature")
+    signature_secret = models.TextField(null=True, blank=True)  # encrypted
+    retry_attempts = models.IntegerField(default=3, db_default=3)
+    retry_delay_seconds = models.IntegerField(default=60, db_default=60)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=20, null=True, blank=True)
+    total_sent = models.IntegerField(default=0, db_default=0)
+    total_failed = models.IntegerField(default=0, db_default=0)
+    is_enabled = models.BooleanField(default=True, db_default=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+    # Beyond the seed (issue: outgoing webhooks).
+    signature_scheme = models.CharField(max_length=10, default="hex", db_default="hex")
+    retry_strategy = models.CharField(max_length=12, default="linear", db_default="linear")
+    timeout_seconds = models.IntegerField(default=10, db_default=10)
+    consecutive_failures = models.IntegerField(default=0, db_default=0)
+    disabled_reason = models.TextField(null=True, blank=True)
+    previous_signature_secret = models.TextField(null=True, blank=True)  # encrypted
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "outgoing_webhooks"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["tenant"], name="idx_outgoing_webhooks_tenant"),
+        ]
+        # idx_outgoing_webhooks_triggers (GIN on triggers) is created by the
+        # migration on PostgreSQL only (core.rls.PostgresOnlySQL).
+        verbose_name = _("outgoing webhook")
+        verbose_name_plural = _("outgoing webhooks")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookLog(models.Model):
+    """One row per incoming request or outgoing attempt (seed section ז)."""
+
+    class Status(models.TextChoices):
+        SUCCESS = "success"
+        FAILED = "failed"
+        PENDING = "pending"
+        SKIPPED = "skipped"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    webhook_id = models.UUIDField()  # incoming or outgoing: no FK, as in the seed
+    webhook_type = models.CharField(max_length=10)
+    direction = models.CharField(max_length=10)
+    method = models.CharField(max_length=10)
+    url = models.TextField()
+    headers = models.JSONField(null=True, blank=True)
+    body = models.JSONField(null=True, blank=True)
+    response_status = models.IntegerField(null=True, blank=True)
+    response_headers = models.JSONField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    error_message = models.TextField(null=True, blank=True)
+    attempt = models.IntegerField(default=1, db_default=1)
+    max_attempts = models.IntegerField(default=3, db_default=3)
+    next_retry_at = models.DateTimeField(null=True, blank=True)
+    timestamp = models.DateTimeField(auto_now_add=True, db_default=Now())
+    duration_ms = models.IntegerField(null=True, blank=True)
+    # Beyond the seed: stable delivery id (same on every retry), the entity event
+    # that caused it, the provider's delivery id for dedupe, per-action results.
+    delivery_id = models.UUIDField(null=True, blank=True)
+    event_type = models.CharField(max_length=60, null=True, blank=True)
+    entity_event_id = models.UUIDField(null=True, blank=True)
+    dedupe_key = models.CharField(max_length=255, null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        db_table = "webhook_logs"
+        ordering = ["-timestamp"]
+        indexes = [
+            models.Index(fields=["tenant"], name="idx_webhook_logs_tenant"),
+            models.Index(fields=["webhook_id"], name="idx_webhook_logs_webhook"),
+            models.Index("tenant", models.F("timestamp").desc(), name="idx_webhook_logs_date"),
+            models.Index(fields=["webhook_id", "status"], name="idx_webhook_logs_status"),
+            models.Index(
+                fields=["next_retry_at"],
+                name="idx_webhook_logs_retry",
+                condition=models.Q(status="failed", next_retry_at__isnull=False),
+            ),
+            models.Index(fields=["delivery_id"], name="idx_webhook_logs_delivery"),
+        ]
+        verbose_name = _("webhook log")
+        verbose_name_plural = _("webhook logs")
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.method} {self.url} → {self.status}"
