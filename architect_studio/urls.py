@@ -1,13 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.routers import SimpleRouter
 
 from core.drf import json_error_view
+from core.routers import OptionalSlashRouter
 from core.views import healthz
 from entities.views import ROUTES as ENTITY_ROUTES
 
-router = SimpleRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 for prefix, viewset in ENTITY_ROUTES:
     router.register(prefix, viewset, basename=prefix[:-1])
 

@@ -11,3 +11,15 @@ class CoreConfig(AppConfig):
         from core import db
 
         post_migrate.connect(db.grant_runtime_role, dispatch_uid="core.grant_runtime_role")
+
+        import logging
+        import os
+
+        from django.conf import settings
+
+        if settings.MODE.embedded_db or settings.MODE.embedded_broker:
+            logging.getLogger("architect_studio").warning("EMBEDDED MODE: %s", settings.MODE.describe())
+        if os.environ.get("ARCHITECT_INPROCESS_SCHEDULER") == "1":
+            from core import scheduler
+
+            scheduler.start()

@@ -40,16 +40,19 @@ def current_tenant_id() -> uuid.UUID | None:
     return _current_tenant.get()
 
 
-def _set_config(name: str, value: str, using: str = "default") -> None:
+def _set_config(name: str, value: str, using: str = "default") -> str | None:
+    """Set a transaction-local setting; returns its previous value (for nested scopes)."""
     connection = connections[using]
     if connection.vendor != "postgresql":
-        return  # SQLite (embedded mode): scoping in code only.
+        return None  # SQLite (embedded mode): scoping in code only.
     if not connection.in_atomic_block:
         raise TenantContextError(
             f"{name} must be set inside a transaction (it is transaction-local by design)"
         )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+        # The scalar subquery runs as an InitPlan, i.e. before set_config.
+        cursor.execute("SELECT (SELECT current_setting(%s, true)), set_config(%s, %s, true)", [name, name, value])
+        return cursor.fetchone()[0]
 
 
 def set_db_tenant(tenant_id: uuid.UUID | str, using: str = "default") -> None:
@@ -71,8 +74,10 @@ def tenant_scope(tenant_id: uuid.UUID | str, using: str = "default") -> Iterator
     token = _current_tenant.set(tid)
     try:
         with transaction.atomic(using=using):
-            _set_config(TENANT_SETTING, str(tid), using)
+            previous = _set_config(TENANT_SETTING, str(tid), using)
             yield tid
+            # Nested in a longer transaction: hand the outer scope its tenant back.
+            _set_config(TENANT_SETTING, previous or "", using)
     finally:
         _current_tenant.reset(token)
 
@@ -82,8 +87,10 @@ def operator_scope(reason: str, using: str = "default") -> Iterator[None]:
     """The explicit cross-tenant path. Keep its callers few; each says why."""
     log.info("operator scope: %s", reason)
     with transaction.atomic(using=using):
-        _set_config(OPERATOR_SETTING, "on", using)
+        previous = _set_config(OPERATOR_SETTING, "on", using)
         yield
+        # Nested in a tenant request: the rest of that transaction is tenant-scoped again.
+        _set_config(OPERATOR_SETTING, previous or "", using)
 
 
 class OperatorAdminMiddleware:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from djangorestframework_camel_case.util import camelize
 from django.db import transaction
+from djangorestframework_camel_case.util import camelize
 
 from entities import events
 from entities.models import ENTITY_MODELS, EntityModel

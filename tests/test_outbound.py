@@ -109,7 +109,7 @@ def _make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 def _serve(receiver: Receiver, server: ThreadingHTTPServer) -> Iterator[Receiver]:
     server.daemon_threads = True
     server.block_on_close = False
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield receiver
@@ -336,8 +336,14 @@ def test_rfc1918_literal_refused_before_connecting() -> None:
         ("http://100.100.100.200/latest/meta-data/", "cloud metadata address 100.100.100.200"),
         ("http://169.254.1.1/", "link-local address 169.254.1.1"),
         ("http://[fe80::1]/", "link-local address fe80::1"),
-        ("http://[::ffff:169.254.169.254]/", "cloud metadata address 169.254.169.254 (IPv4-mapped ::ffff:a9fe:a9fe)"),
-        ("http://metadata.google.internal/computeMetadata/v1/", "cloud metadata host metadata.google.internal"),
+        (
+            "http://[::ffff:169.254.169.254]/",
+            "cloud metadata address 169.254.169.254 (IPv4-mapped ::ffff:a9fe:a9fe)",
+        ),
+        (
+            "http://metadata.google.internal/computeMetadata/v1/",
+            "cloud metadata host metadata.google.internal",
+        ),
     ],
 )
 def test_metadata_and_link_local_refused_even_when_private_allowed(url: str, reason: str) -> None:
@@ -660,11 +666,19 @@ def test_check_url_always_refuses_even_when_private_allowed(url: str) -> None:
         ("2002:a00:1::1", "private address 10.0.0.1 (embedded in 2002:a00:1::1)", None),
         ("64:ff9b::a00:1", "private address 10.0.0.1 (NAT64 64:ff9b::a00:1)", None),
         ("64:ff9b::808:808", None, None),
-        ("169.254.169.254", "cloud metadata address 169.254.169.254", "cloud metadata address 169.254.169.254"),
+        (
+            "169.254.169.254",
+            "cloud metadata address 169.254.169.254",
+            "cloud metadata address 169.254.169.254",
+        ),
         ("169.254.10.10", "link-local address 169.254.10.10", "link-local address 169.254.10.10"),
         ("fe80::abcd", "link-local address fe80::abcd", "link-local address fe80::abcd"),
         ("fd00:ec2::254", "cloud metadata address fd00:ec2::254", "cloud metadata address fd00:ec2::254"),
-        ("100.100.100.200", "cloud metadata address 100.100.100.200", "cloud metadata address 100.100.100.200"),
+        (
+            "100.100.100.200",
+            "cloud metadata address 100.100.100.200",
+            "cloud metadata address 100.100.100.200",
+        ),
         (
             "::ffff:169.254.169.254",
             "cloud metadata address 169.254.169.254 (IPv4-mapped ::ffff:a9fe:a9fe)",
@@ -685,7 +699,10 @@ def test_is_forbidden_address(ip: str, strict: str | None, lenient: str | None) 
 
 
 def test_is_forbidden_address_accepts_ipaddress_objects() -> None:
-    assert is_forbidden_address(ipaddress.ip_address("10.0.0.1"), allow_private=False) == "private address 10.0.0.1"
+    assert (
+        is_forbidden_address(ipaddress.ip_address("10.0.0.1"), allow_private=False)
+        == "private address 10.0.0.1"
+    )
 
 
 def test_resolve_and_check_ip_literals_skip_dns(fake_dns: dict[str, list[str]]) -> None:

@@ -1,6 +1,8 @@
 """Test settings: the real Postgres and Redis, no pool (pytest-django wraps tests
 in transactions on one connection), fast password hashing."""
 
+import os
+
 from architect_studio.settings.base import *  # noqa: F401,F403
 from architect_studio.settings.base import CHANNEL_LAYERS, DATABASES, MODE
 
@@ -11,8 +13,16 @@ if "owner" in DATABASES:
     # The test database is created and migrated by the owner role; the runtime
     # role (default) connects to the same test database under its own name.
     DATABASES["default"]["TEST"] = {"MIRROR": "owner"}
-    DATABASES["owner"]["TEST"] = {"NAME": "test_architect_studio"}
+    # TEST_DB_SUFFIX lets parallel runs (several checkouts, helpers) keep apart.
+    DATABASES["owner"]["TEST"] = {"NAME": "test_architect_studio" + os.environ.get("TEST_DB_SUFFIX", "")}
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
 INTEGRATION_ENCRYPTION_KEY = "test-key-1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 if MODE.redis_url and CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis"):
-    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "asgi-test"
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "asgi-test" + os.environ.get("TEST_DB_SUFFIX", "")
+
+# Tests use their own Redis database for the broker so a dev worker never takes their tasks.
+if MODE.redis_url:
+    from urllib.parse import urlsplit, urlunsplit
+
+    _parts = urlsplit(MODE.redis_url)
+    CELERY_BROKER_URL = urlunsplit(_parts._replace(path="/" + os.environ.get("TEST_REDIS_DB", "14")))

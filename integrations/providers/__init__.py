@@ -1,0 +1,43 @@
+"""Provider catalog: see :mod:`integrations.providers.catalog`."""
+
+from .catalog import (
+    AUTH_KINDS,
+    CATEGORIES,
+    LOCAL_ENTITY_TYPES,
+    MATURITIES,
+    PROVIDERS,
+    SYNC_DIRECTIONS,
+    WEBHOOK_SCHEMES,
+    Category,
+    CredentialField,
+    EntityPair,
+    OAuthConfig,
+    Provider,
+    RateLimit,
+    UnknownProvider,
+    get_provider,
+    provider_as_json,
+    provider_choices,
+    providers_by_category,
+)
+
+__all__ = [
+    "AUTH_KINDS",
+    "CATEGORIES",
+    "LOCAL_ENTITY_TYPES",
+    "MATURITIES",
+    "PROVIDERS",
+    "SYNC_DIRECTIONS",
+    "WEBHOOK_SCHEMES",
+    "Category",
+    "CredentialField",
+    "EntityPair",
+    "OAuthConfig",
+    "Provider",
+    "RateLimit",
+    "UnknownProvider",
+    "get_provider",
+    "provider_as_json",
+    "provider_choices",
+    "providers_by_category",
+]

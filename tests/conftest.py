@@ -1,0 +1,90 @@
+"""Shared fixtures: tenants as personas (alice and bob in different studios, carol in
+both), API clients, and the real Celery worker for end-to-end tests."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.db import connections
+from rest_framework.test import APIClient
+
+from tests.factories import Persona, make_persona
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker):
+    """The test DB is created and migrated by the owner role; `default` (the runtime
+    role) mirrors it. Transactional tests flush tables with TRUNCATE, which we grant
+    the runtime role in the *test* database only (TRUNCATE ignores RLS, so
+    production never grants it)."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    aliases = set(settings.DATABASES)
+    with django_db_blocker.unblock():
+        db_cfg = setup_databases(verbosity=0, interactive=False, aliases=aliases)
+        assert connections["default"].settings_dict["NAME"] == connections[
+            next(iter(a for a in aliases if a != "default"), "default")
+        ].settings_dict["NAME"]
+        if "owner" in aliases and connections["owner"].vendor == "postgresql":
+            assert connections["default"].settings_dict["NAME"].startswith("test_")
+            role = settings.DATABASES["default"]["USER"]
+            with connections["owner"].cursor() as cursor:
+                cursor.execute(f'GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO "{role}"')
+    yield
+    with django_db_blocker.unblock():
+        for conn in connections.all():
+            conn.close()
+        teardown_databases(db_cfg, verbosity=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_test_broker():
+    if settings.MODE.redis_url:
+        import redis
+
+        redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    yield
+
+
+@pytest.fixture
+def alice(db) -> Persona:
+    return make_persona("Alice Studio", "alice@example.com")
+
+
+@pytest.fixture
+def bob(db) -> Persona:
+    return make_persona("Bob Studio", "bob@example.com")
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def client_for(persona: Persona, tenant_id=None) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {persona.token}")
+    if tenant_id:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {persona.token}", HTTP_X_TENANT_ID=str(tenant_id))
+    return client
+
+
+@pytest.fixture
+def alice_api(alice) -> APIClient:
+    return client_for(alice)
+
+
+@pytest.fixture
+def bob_api(bob) -> APIClient:
+    return client_for(bob)
+
+
+@pytest.fixture
+def celery_worker_thread(transactional_db):
+    """A real Celery worker (celery.contrib.testing) on the real Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from architect_studio.celery import app
+
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10) as worker:
+        yield worker

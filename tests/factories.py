@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
+
+from core.tenant_context import tenant_scope
+from entities.models import Meeting
+from tenancy.models import Tenant, User
+from tenancy.services import tenant_provision
+
+
+@dataclass
+class Persona:
+    tenant: Tenant
+    user: User
+    token: str
+
+
+def make_persona(tenant_name: str, email: str) -> Persona:
+    result = tenant_provision(name=tenant_name, email=email)
+    return Persona(result.tenant, result.user, result.token)
+
+
+def make_meeting(tenant: Tenant, title: str = "Kickoff", **extra) -> Meeting:
+    start = timezone.now() + timedelta(days=1)
+    with tenant_scope(tenant.id):
+        return Meeting.objects.create(
+            tenant=tenant, title=title, start_time=start, end_time=start + timedelta(hours=1), **extra
+        )

@@ -1,0 +1,108 @@
+"""Row-level security: the second layer of tenant isolation, proven with raw SQL."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+
+from core.tenant_context import operator_scope, tenant_scope
+from tests.factories import make_meeting, make_persona
+
+pytestmark = pytest.mark.django_db
+
+
+def _tenant_tables() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.table_name FROM information_schema.columns c
+            JOIN information_schema.tables t USING (table_schema, table_name)
+            WHERE c.table_schema = 'public' AND c.column_name = 'tenant_id' AND t.table_type = 'BASE TABLE'
+            ORDER BY 1
+            """
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_runtime_role_is_neither_owner_nor_superuser_nor_bypassrls():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        user, is_super, bypass = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user"
+        )
+        owned = cursor.fetchone()[0]
+    assert user == "architect_app"
+    assert (is_super, bypass, owned) == (False, False, 0)
+
+
+def test_every_tenant_table_has_rls_enabled_and_forced_with_tenant_isolation():
+    tables = _tenant_tables()
+    # the seed's five, the entity stand-ins, the outbox and memberships at least
+    for expected in ("integrations", "integration_logs", "incoming_webhooks", "outgoing_webhooks", "webhook_logs",
+                     "meetings", "tasks", "documents", "payments", "expenses", "clients", "suppliers",
+                     "entity_events", "memberships"):
+        assert expected in tables
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = ANY(%s)", [tables]
+        )
+        flags = {name: (enabled, forced) for name, enabled, forced in cursor.fetchall()}
+        cursor.execute("SELECT tablename FROM pg_policies WHERE policyname = 'tenant_isolation'")
+        with_policy = {row[0] for row in cursor.fetchall()}
+    assert {t: flags[t] for t in tables} == {t: (True, True) for t in tables}
+    assert set(tables) <= with_policy
+
+
+def test_raw_sql_under_tenant_a_sees_none_of_tenant_b_rows():
+    alice = make_persona("Alice Studio", "alice@example.com")
+    bob = make_persona("Bob Studio", "bob@example.com")
+    make_meeting(alice.tenant, "Alice's meeting")
+    bob_meeting = make_meeting(bob.tenant, "Bob's meeting")
+    with tenant_scope(alice.tenant.id), connection.cursor() as cursor:
+        cursor.execute("SELECT title, tenant_id FROM meetings")
+        rows = cursor.fetchall()
+        cursor.execute("SELECT count(*) FROM meetings WHERE id = %s", [bob_meeting.id])
+        direct = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM memberships WHERE tenant_id = %s", [bob.tenant.id])
+        bob_memberships = cursor.fetchone()[0]
+    assert rows == [("Alice's meeting", alice.tenant.id)]
+    assert (direct, bob_memberships) == (0, 0)
+
+
+def test_no_tenant_context_sees_nothing_fail_closed():
+    alice = make_persona("Alice Studio", "alice@example.com")
+    make_meeting(alice.tenant)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('app.current_tenant_id', '', true)")
+        cursor.execute("SELECT count(*) FROM meetings")
+        assert cursor.fetchone()[0] == 0
+
+
+def test_writes_into_another_tenant_are_refused():
+    from django.db import DatabaseError
+
+    alice = make_persona("Alice Studio", "alice@example.com")
+    bob = make_persona("Bob Studio", "bob@example.com")
+    with pytest.raises(DatabaseError, match="row-level security"):
+        with tenant_scope(alice.tenant.id), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO meetings (id, tenant_id, created_at, updated_at, external_ids, title, description,"
+                " start_time, end_time, location, attendees, status) VALUES (gen_random_uuid(), %s, now(), now(),"
+                " '{}', 'x', '', now(), now(), '', '[]', 'scheduled')",
+                [bob.tenant.id],
+            )
+
+
+def test_operator_scope_sees_all_tenants_and_ends_with_its_block():
+    alice = make_persona("Alice Studio", "alice@example.com")
+    bob = make_persona("Bob Studio", "bob@example.com")
+    make_meeting(alice.tenant)
+    make_meeting(bob.tenant)
+    with tenant_scope(alice.tenant.id):
+        with operator_scope("test: cross-tenant count"), connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM meetings")
+            assert cursor.fetchone()[0] == 2
+        with connection.cursor() as cursor:  # back in alice's scope
+            cursor.execute("SELECT count(*) FROM meetings")
+            assert cursor.fetchone()[0] == 1

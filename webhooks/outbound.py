@@ -1,0 +1,699 @@
+"""The one module that sends HTTP requests to tenant-chosen URLs.
+
+Outgoing webhooks and ``forward`` actions send requests to URLs typed by
+tenants. Without care that is a server-side request forgery (SSRF) hole: a
+tenant could point a webhook at the cloud metadata service, at the database,
+or at an admin port on the private network, and read the answer in the
+delivery log. DESIGN §5 "Outbound safety" therefore requires that every such
+request goes through here, where:
+
+* the URL is validated statically when it is saved (:func:`check_url`);
+* at send time the host is resolved and **every** resolved address is checked
+  (:func:`resolve_and_check`); link-local and metadata addresses are always
+  refused, private/loopback ones unless ``allow_private`` (tests, local dev);
+* the connection is made to the **checked IP** (pinned), so a DNS answer that
+  changes between the check and the connect (DNS rebinding) cannot redirect
+  us; the ``Host`` header, TLS SNI and certificate verification still use the
+  hostname, so HTTPS works as normal;
+* redirects are never followed (a 3xx is just a non-2xx result), proxies and
+  netrc from the environment are ignored (either would bypass the pinning);
+* the response is streamed and at most ``max_response_bytes`` are read, so a
+  hostile receiver cannot exhaust memory; and
+* network problems never raise: they come back as an :class:`OutboundResult`
+  with ``error`` / ``error_kind`` set, messages free of URLs and secrets.
+
+No Django imports: the delivery task, the test-send view and the forward
+action all call :func:`send` with their own settings.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import json
+import re
+import socket
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+from urllib.parse import SplitResult, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+from urllib3.exceptions import (
+    SSLError as Urllib3SSLError,
+)
+from urllib3.util.ssl_match_hostname import CertificateError as HostnameMismatchError
+
+__all__ = [
+    "MAX_URL_LENGTH",
+    "USER_AGENT",
+    "ErrorKind",
+    "HostResolutionError",
+    "OutboundRefused",
+    "OutboundResult",
+    "check_url",
+    "is_forbidden_address",
+    "redact_headers",
+    "resolve_and_check",
+    "resolve_host",
+    "send",
+]
+
+#: Identifies our deliveries to receivers (and in their logs).
+USER_AGENT: Final[str] = "ArchitectStudio-Webhooks/1.0"
+
+#: URLs longer than this are refused at save time (browsers and servers
+#: commonly cap around 2 KB; longer is almost certainly a mistake or abuse).
+MAX_URL_LENGTH: Final[int] = 2048
+
+ErrorKind = Literal["timeout", "connection", "refused", "tls"]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Cloud metadata endpoints. Most sit in 169.254.0.0/16 (already link-local),
+# the others are listed explicitly because they look like ordinary private
+# or public addresses: AWS IPv6 IMDS/DNS, Alibaba Cloud, Oracle Cloud (legacy).
+_METADATA_ADDRESSES: Final[frozenset[IPAddress]] = frozenset(
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",
+        "169.254.170.2",
+        "169.254.170.23",
+        "fd00:ec2::254",
+        "fd00:ec2::23",
+        "100.100.100.200",
+        "192.0.0.192",
+    )
+)
+# Hostnames that name a metadata service; refused at save time regardless of DNS.
+_METADATA_HOSTNAMES: Final[frozenset[str]] = frozenset(
+    {"metadata.google.internal", "metadata.goog", "metadata", "instance-data", "instance-data.ec2.internal"}
+)
+
+_IPV4_LINK_LOCAL: Final = ipaddress.ip_network("169.254.0.0/16")
+_IPV6_LINK_LOCAL: Final = ipaddress.ip_network("fe80::/10")
+_IPV4_THIS_NETWORK: Final = ipaddress.ip_network("0.0.0.0/8")
+_IPV4_CGNAT: Final = ipaddress.ip_network("100.64.0.0/10")
+_IPV6_NAT64: Final = ipaddress.ip_network("64:ff9b::/96")
+_IPV6_ULA: Final = ipaddress.ip_network("fc00::/7")
+
+# Legacy numeric IPv4 spellings (``127.1``, ``0x7f.0.0.1``, ``2130706433``)
+# that resolvers accept; ``ipaddress`` does not, so we detect them ourselves.
+_LEGACY_IPV4_RE: Final = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}\.?", re.I)
+_TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_HEADER_VALUE_RE: Final = re.compile(r"[\r\n\x00]")
+_URL_FORBIDDEN_CHARS_RE: Final = re.compile(r"[\x00-\x20\x7f\\]")
+
+_REDACTED: Final[str] = "[redacted]"
+_SENSITIVE_HEADER_NAMES: Final[frozenset[str]] = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api-key",
+        "apikey",
+        "x-auth-token",
+        "x-csrftoken",
+        "x-csrf-token",
+        "webhook-signature",
+        "stripe-signature",
+        "x-hub-signature",
+        "x-hub-signature-256",
+        "x-shopify-hmac-sha256",
+        "x-twilio-signature",
+        "x-webhook-signature",
+    }
+)
+_SENSITIVE_HEADER_PARTS: Final[tuple[str, ...]] = (
+    "signature",
+    "secret",
+    "token",
+    "api-key",
+    "api_key",
+    "apikey",
+    "password",
+    "passwd",
+    "auth",
+    "cookie",
+    "session",
+    "credential",
+    "hmac",
+)
+
+
+class OutboundRefused(Exception):
+    """A request was refused by policy before any connection was made.
+
+    The message says why in terms an operator or tenant can act on
+    (``"private address 10.0.0.1"``); it never contains credentials, and not
+    the full URL either (query strings may carry tokens).
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class HostResolutionError(ConnectionError):
+    """The hostname could not be resolved (a connection failure, not a refusal)."""
+
+
+@dataclass(slots=True)
+class OutboundResult:
+    """What happened to one outbound request; the delivery log stores this.
+
+    ``status`` is None when no HTTP response arrived. ``error_kind`` lets the
+    retry logic and the UI tell a refusal (fix the URL) from a timeout or a
+    connection problem (retry later) from a TLS problem (fix the receiver).
+    """
+
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body_text: str | None = None
+    body_json: Any | None = None
+    truncated: bool = False
+    duration_ms: int = 0
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True for a complete 2xx response (C8: only 2xx is success)."""
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+
+# --------------------------------------------------------------------------- addresses
+
+
+def _parse_ip(ip: str | IPAddress) -> IPAddress | None:
+    if isinstance(ip, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return ip
+    text = str(ip).strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def is_forbidden_address(ip: str | IPAddress, *, allow_private: bool) -> str | None:
+    """Return why ``ip`` must not be contacted, or None if it may be.
+
+    Always refused, even with ``allow_private`` (nothing legitimate lives
+    there, and they are the classic SSRF prizes): cloud metadata addresses,
+    link-local (169.254/16, fe80::/10), unspecified and "this network"
+    (0.0.0.0/8, ::), multicast, reserved and broadcast. Refused unless
+    ``allow_private``: loopback, RFC 1918, unique-local fc00::/7, carrier-grade
+    NAT 100.64/10 and any other non-global range (documentation, benchmarking).
+    IPv6 forms that embed an IPv4 address (IPv4-mapped ``::ffff:a.b.c.d``,
+    6to4, Teredo, NAT64) are judged by the embedded address too, because
+    ``ipaddress`` in Python 3.11 does not see through them.
+    """
+    addr = _parse_ip(ip)
+    if addr is None:
+        return f"invalid address {ip!r}"
+
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.scope_id:
+            addr = ipaddress.IPv6Address(str(addr).split("%", 1)[0])
+        mapped = addr.ipv4_mapped
+        if mapped is not None:
+            reason = is_forbidden_address(mapped, allow_private=allow_private)
+            return f"{reason} (IPv4-mapped {addr})" if reason else None
+        if addr in _IPV6_NAT64:
+            embedded = ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+            reason = is_forbidden_address(embedded, allow_private=allow_private)
+            return f"{reason} (NAT64 {addr})" if reason else None
+        embedded_v4: list[ipaddress.IPv4Address] = []
+        if addr.sixtofour is not None:
+            embedded_v4.append(addr.sixtofour)
+        if addr.teredo is not None:
+            embedded_v4.extend(addr.teredo)
+        for inner in embedded_v4:
+            reason = is_forbidden_address(inner, allow_private=allow_private)
+            if reason:
+                return f"{reason} (embedded in {addr})"
+
+    if addr in _METADATA_ADDRESSES:
+        return f"cloud metadata address {addr}"
+    if addr in (_IPV4_LINK_LOCAL if addr.version == 4 else _IPV6_LINK_LOCAL):
+        return f"link-local address {addr}"
+    if addr.is_unspecified or (addr.version == 4 and addr in _IPV4_THIS_NETWORK):
+        return f"unspecified address {addr}"
+    if addr.is_multicast:
+        return f"multicast address {addr}"
+    if addr.is_loopback:  # before "reserved": Python counts ::1 as part of reserved ::/8
+        return None if allow_private else f"loopback address {addr}"
+    if addr.is_reserved or (addr.version == 4 and addr == ipaddress.IPv4Address("255.255.255.255")):
+        return f"reserved address {addr}"
+    if allow_private:
+        return None
+    if addr.version == 4 and addr in _IPV4_CGNAT:
+        return f"shared (CGNAT) address {addr}"
+    if addr.is_private or (addr.version == 6 and addr in _IPV6_ULA):
+        return f"private address {addr}"
+    if not addr.is_global:
+        return f"non-public address {addr}"
+    return None
+
+
+def _legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """Interpret numeric hosts the way C resolvers do (``127.1`` → 127.0.0.1)."""
+    if not _LEGACY_IPV4_RE.fullmatch(host):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host.rstrip(".")))
+    except OSError:
+        return None
+
+
+def _host_as_ip(host: str) -> IPAddress | None:
+    return _parse_ip(host) or _legacy_ipv4(host)
+
+
+# --------------------------------------------------------------------------- URLs
+
+
+def _split(url: str) -> SplitResult:
+    """Parse and statically validate a URL; raise OutboundRefused on any problem."""
+    if not isinstance(url, str) or not url:
+        raise OutboundRefused("URL is empty")
+    if len(url) > MAX_URL_LENGTH:
+        raise OutboundRefused(f"URL is longer than {MAX_URL_LENGTH} characters")
+    if _URL_FORBIDDEN_CHARS_RE.search(url):
+        raise OutboundRefused("URL contains whitespace, control characters or backslashes")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise OutboundRefused("URL is malformed (bad host or port)") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise OutboundRefused("URL scheme must be http or https")
+    if "@" in parts.netloc:
+        raise OutboundRefused("URL must not contain credentials (user:password@)")
+    if not parts.hostname:
+        raise OutboundRefused("URL has no host")
+    if port is not None and not 1 <= port <= 65535:
+        raise OutboundRefused("URL port must be between 1 and 65535")
+    return parts
+
+
+def check_url(url: str, *, allow_private: bool) -> None:
+    """Validate a webhook/forward target URL when it is saved.
+
+    Static checks only (no DNS: the answer could change before delivery, which
+    is why :func:`send` checks again): http/https, a host, no userinfo, port
+    1–65535, at most 2048 characters, no whitespace/control characters. If the
+    host is an IP literal (including legacy forms like ``127.1``) the address
+    rules apply; ``localhost`` names are treated as loopback and metadata
+    hostnames are always refused. Raises :class:`OutboundRefused`.
+    """
+    parts = _split(url)
+    host = (parts.hostname or "").rstrip(".").lower()
+    if host in _METADATA_HOSTNAMES:
+        raise OutboundRefused(f"cloud metadata host {host}")
+    ip = _host_as_ip(host)
+    if ip is not None:
+        reason = is_forbidden_address(ip, allow_private=allow_private)
+        if reason:
+            raise OutboundRefused(reason)
+        return
+    if not allow_private and (host == "localhost" or host.endswith(".localhost")):
+        raise OutboundRefused(f"loopback host {host}")
+
+
+# --------------------------------------------------------------------------- DNS
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """Resolve ``host`` to its IP addresses (deduplicated, resolver order).
+
+    A separate function so tests can substitute a fake resolver. Raises
+    :class:`HostResolutionError` when the name does not resolve.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise HostResolutionError(f"could not resolve host {host}") from exc
+    ips: dict[str, None] = {}
+    for family, _type, _proto, _canon, sockaddr in infos:
+        if family in (socket.AF_INET, socket.AF_INET6):
+            ips.setdefault(str(sockaddr[0]), None)
+    if not ips:
+        raise HostResolutionError(f"could not resolve host {host}")
+    return list(ips)
+
+
+def resolve_and_check(host: str, port: int, *, allow_private: bool) -> list[str]:
+    """Resolve ``host`` and return its addresses if **all** of them are allowed.
+
+    Every address must pass, not just the first: otherwise a name with one
+    public and one private record could be used to reach the private one
+    (the resolver order is not ours to choose). IP literals are checked
+    without DNS. Raises :class:`OutboundRefused` (policy) or
+    :class:`HostResolutionError` (DNS failure).
+    """
+    name = host.strip()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    literal = _host_as_ip(name)
+    if literal is not None:
+        ips = [str(literal)]
+    else:
+        if name.rstrip(".").lower() in _METADATA_HOSTNAMES:
+            raise OutboundRefused(f"cloud metadata host {name}")
+        ips = resolve_host(name, port)
+    for ip in ips:
+        reason = is_forbidden_address(ip, allow_private=allow_private)
+        if reason:
+            raise OutboundRefused(reason)
+    return ips
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Return a copy of ``headers`` safe to store in logs.
+
+    Values of credential-bearing headers (Authorization, cookies, API keys,
+    any signature/secret/token header such as ``X-Webhook-Signature``,
+    ``webhook-signature``, ``Stripe-Signature``, ``X-Hub-Signature-256``) are
+    replaced by ``"[redacted]"``. Matching is case-insensitive and errs on the
+    side of redacting: a signature in a log lets anyone who reads it replay
+    the request, and DESIGN §5 forbids secrets in WebhookLog headers.
+    """
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        lowered = name.strip().lower()
+        sensitive = lowered in _SENSITIVE_HEADER_NAMES or any(p in lowered for p in _SENSITIVE_HEADER_PARTS)
+        out[name] = _REDACTED if sensitive else value
+    return out
+
+
+# --------------------------------------------------------------------------- sending
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """An HTTPAdapter that connects to one fixed IP whatever the URL's host says.
+
+    requests builds the urllib3 pool key from the URL; we swap the host for
+    the checked IP and, for HTTPS, set ``server_hostname`` (SNI) and
+    ``assert_hostname`` (certificate check) to the real hostname. Everything
+    else — TLS verification, chunked bodies, timeouts — stays requests' own.
+    """
+
+    def __init__(self, ip: str, hostname: str) -> None:
+        self._pinned_ip = ip
+        self._hostname = hostname
+        super().__init__(max_retries=0, pool_connections=1, pool_maxsize=1)
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        host_params["host"] = self._pinned_ip
+        if host_params.get("scheme") == "https":
+            pool_kwargs["server_hostname"] = self._hostname
+            pool_kwargs["assert_hostname"] = self._hostname
+        return host_params, pool_kwargs
+
+
+def _fmt_seconds(value: float) -> str:
+    return f"{value:g}s"
+
+
+def _host_header(parts: SplitResult) -> str:
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    default_port = 443 if parts.scheme.lower() == "https" else 80
+    if parts.port is not None and parts.port != default_port:
+        host = f"{host}:{parts.port}"
+    return host
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """Walk requests/urllib3 wrappers down to the exception that explains it."""
+    seen: set[int] = set()
+    current: BaseException = exc
+    while id(current) not in seen:
+        seen.add(id(current))
+        nxt: BaseException | None = None
+        if isinstance(current, MaxRetryError) and current.reason is not None:
+            nxt = current.reason
+        elif current.args and isinstance(current.args[0], BaseException):
+            nxt = current.args[0]
+        elif current.__cause__ is not None:
+            nxt = current.__cause__
+        elif current.__context__ is not None and not isinstance(current, OSError | ssl.SSLError):
+            nxt = current.__context__
+        if nxt is None:
+            break
+        current = nxt
+    return current
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        cur = stack.pop()
+        if cur is None or id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        out.append(cur)
+        if isinstance(cur, MaxRetryError):
+            stack.append(cur.reason)
+        stack.extend(a for a in cur.args if isinstance(a, BaseException))
+        stack.append(cur.__cause__)
+        stack.append(cur.__context__)
+    return out
+
+
+def _is_connect_failure(exc: BaseException) -> bool:
+    """True when the error happened before the request could have been sent.
+
+    Only then is it safe to try the next resolved address: retrying after the
+    request was sent could deliver a POST twice.
+    """
+    return any(
+        isinstance(e, NewConnectionError | ConnectTimeoutError | requests.exceptions.ConnectTimeout)
+        for e in _chain(exc)
+    ) and not any(isinstance(e, ReadTimeoutError | ProtocolError) for e in _chain(exc))
+
+
+def _classify(exc: BaseException, timeout: float) -> tuple[ErrorKind, str]:
+    """Map a requests/urllib3/socket exception to (error_kind, safe message).
+
+    Messages are built by us, never ``str(exc)``: requests' messages embed the
+    full URL, whose query string may carry a tenant's token.
+    """
+    chain = _chain(exc)
+    # urllib3's NewConnectionError subclasses ConnectTimeoutError, but it means
+    # "connect failed" (refused, unreachable), not a timeout.
+    timeout_types = (requests.exceptions.Timeout, ConnectTimeoutError, ReadTimeoutError, TimeoutError)
+    if any(isinstance(e, timeout_types) and not isinstance(e, NewConnectionError) for e in chain):
+        return "timeout", f"timeout after {_fmt_seconds(timeout)}"
+    ssl_errors = [
+        e for e in chain if isinstance(e, ssl.SSLError | Urllib3SSLError | requests.exceptions.SSLError)
+    ]
+    if ssl_errors:
+        detail = ""
+        for e in chain:
+            if isinstance(e, HostnameMismatchError):  # urllib3's assert_hostname check
+                detail = str(e)
+                break
+            if isinstance(e, ssl.SSLCertVerificationError):
+                detail = e.verify_message or "certificate verification failed"
+                break
+            if isinstance(e, ssl.SSLError) and e.reason:
+                detail = str(e.reason).lower().replace("_", " ")
+                break
+        return "tls", f"TLS error: {detail or 'handshake failed'}"
+    if any(isinstance(e, NameResolutionError | socket.gaierror) for e in chain):
+        return "connection", "could not resolve host"
+    for e in chain:
+        if isinstance(e, ConnectionRefusedError) or (
+            isinstance(e, OSError) and e.errno == errno.ECONNREFUSED
+        ):
+            return "connection", "connection refused"
+    for e in chain:
+        if isinstance(e, ConnectionResetError):
+            return "connection", "connection reset by peer"
+    for e in chain:
+        if isinstance(e, OSError) and e.errno is not None and e.strerror:
+            return "connection", f"connection failed: {e.strerror.lower()}"
+    if any(isinstance(e, ProtocolError | requests.exceptions.ChunkedEncodingError) for e in chain):
+        return "connection", "connection closed before a complete response"
+    return "connection", f"connection failed: {type(_innermost(exc)).__name__}"
+
+
+def _clean_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Validate caller headers; drop the ones this module must control."""
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _TOKEN_RE.fullmatch(name):
+            raise OutboundRefused(f"invalid header name {name!r}")
+        if not isinstance(value, str) or _BAD_HEADER_VALUE_RE.search(value):
+            raise OutboundRefused(f"invalid value for header {name}")
+        try:
+            value.encode("latin-1")  # what HTTP/1.1 (and http.client) can carry
+        except UnicodeEncodeError:
+            raise OutboundRefused(f"header {name} must contain only ASCII/Latin-1 characters") from None
+        if name.lower() in ("host", "content-length", "transfer-encoding", "connection"):
+            continue
+        out[name] = value
+    return out
+
+
+def _decode_json(body: bytes, content_type: str) -> Any | None:
+    stripped = body.lstrip()
+    if "json" not in content_type.lower() and not stripped.startswith((b"{", b"[")):
+        return None
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def send(
+    *,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    timeout: float,
+    allow_private: bool,
+    max_response_bytes: int = 65536,
+    ca_bundle: str | None = None,
+) -> OutboundResult:
+    """Send one request safely and report what happened. Never raises for I/O.
+
+    Steps: static URL check → resolve and check every address → connect to
+    the first checked address (falling back to the next only if the TCP
+    connect itself failed, so a request is never sent twice) with the Host
+    header, SNI and certificate check for the hostname → no redirects →
+    stream at most ``max_response_bytes`` of the body. ``timeout`` (seconds)
+    is used for connect and for each read, and bounds the whole body read.
+
+    ``headers`` are sent as given plus ``User-Agent`` (unless supplied);
+    ``Host``, ``Content-Length``, ``Transfer-Encoding`` and ``Connection``
+    are controlled here. ``ca_bundle`` overrides the CA bundle (private CAs,
+    tests); verification itself cannot be turned off.
+
+    Raises only for programming errors (bad ``method``, non-bytes ``body``,
+    non-positive ``timeout``).
+    """
+    if not isinstance(method, str) or not _TOKEN_RE.fullmatch(method):
+        raise ValueError(f"invalid HTTP method {method!r}")
+    if not isinstance(body, bytes | bytearray):
+        raise TypeError("body must be bytes")
+    if not timeout or timeout <= 0:
+        raise ValueError("timeout must be positive")
+    if max_response_bytes < 0:
+        raise ValueError("max_response_bytes must be >= 0")
+
+    started = time.monotonic()
+
+    def finish(result: OutboundResult) -> OutboundResult:
+        result.duration_ms = int((time.monotonic() - started) * 1000)
+        return result
+
+    try:
+        parts = _split(url)
+        check_url(url, allow_private=allow_private)
+        send_headers = _clean_headers(headers)
+        hostname = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        ips = resolve_and_check(hostname, port, allow_private=allow_private)
+    except OutboundRefused as exc:
+        return finish(OutboundResult(error=f"refused: {exc.reason}", error_kind="refused"))
+    except HostResolutionError as exc:
+        return finish(OutboundResult(error=str(exc), error_kind="connection"))
+
+    if not any(k.lower() == "user-agent" for k in send_headers):
+        send_headers["User-Agent"] = USER_AGENT
+    send_headers.setdefault("Accept-Encoding", "identity")
+    send_headers["Host"] = _host_header(parts)
+
+    last_error: tuple[ErrorKind, str] = ("connection", "connection failed")
+    for ip in ips:
+        remaining = timeout - (time.monotonic() - started)
+        if remaining <= 0:
+            last_error = ("timeout", f"timeout after {_fmt_seconds(timeout)}")
+            break
+        session = requests.Session()
+        session.trust_env = False  # no env proxies/netrc: they would bypass pinning or leak credentials
+        session.headers.clear()
+        adapter = _PinnedAdapter(ip, hostname)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        try:
+            request = requests.Request(method.upper(), url, headers=send_headers, data=bytes(body))
+            prepared = session.prepare_request(request)
+            try:
+                response = session.send(
+                    prepared,
+                    allow_redirects=False,
+                    stream=True,
+                    timeout=(min(timeout, remaining), timeout),
+                    verify=ca_bundle if ca_bundle else True,
+                    proxies={},
+                )
+            except (requests.exceptions.RequestException, OSError, ValueError) as exc:
+                last_error = _classify(exc, timeout)
+                if _is_connect_failure(exc) and last_error[0] == "connection":
+                    continue
+                return finish(OutboundResult(error=last_error[1], error_kind=last_error[0]))
+            return finish(_read_response(response, timeout, max_response_bytes))
+        finally:
+            session.close()
+    return finish(OutboundResult(error=last_error[1], error_kind=last_error[0]))
+
+
+def _read_response(response: requests.Response, timeout: float, max_response_bytes: int) -> OutboundResult:
+    """Read at most ``max_response_bytes`` of the body, within the overall deadline."""
+    result = OutboundResult(status=response.status_code, headers=dict(response.headers))
+    chunks: list[bytes] = []
+    size = 0
+    # The per-read timeout alone lets a slow-drip server hold us for ever;
+    # the body read as a whole gets one more ``timeout`` after the headers.
+    deadline = time.monotonic() + timeout
+    try:
+        for chunk in response.iter_content(chunk_size=8192):
+            if not chunk:
+                continue
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_response_bytes:
+                result.truncated = True
+                break
+            if time.monotonic() > deadline:
+                result.error, result.error_kind = f"timeout after {_fmt_seconds(timeout)}", "timeout"
+                break
+    except (requests.exceptions.RequestException, OSError, ValueError) as exc:
+        kind, message = _classify(exc, timeout)
+        result.error, result.error_kind = message, kind
+    finally:
+        response.close()
+    data = b"".join(chunks)[:max_response_bytes]
+    result.body_text = data.decode("utf-8", errors="replace")
+    if not result.truncated and result.error is None:
+        result.body_json = _decode_json(data, response.headers.get("Content-Type", ""))
+    return result
