@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "entities",
     "integrations",
     "webhooks",
+    "webhooks.outgoing",
+    "webhooks.incoming",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +153,15 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 9},
     },
 }
+# Each side keeps its entries in a pure-data `beat.py`; installed idempotently by
+# django-celery-beat's DatabaseScheduler at beat start.
+from integrations.beat import SCHEDULE as _INTEGRATIONS_BEAT  # noqa: E402
+from webhooks.incoming.beat import SCHEDULE as _INCOMING_BEAT  # noqa: E402
+from webhooks.outgoing.beat import SCHEDULE as _OUTGOING_BEAT  # noqa: E402
+
+CELERY_BEAT_SCHEDULE.update(_OUTGOING_BEAT)
+CELERY_BEAT_SCHEDULE.update(_INCOMING_BEAT)
+CELERY_BEAT_SCHEDULE.update(_INTEGRATIONS_BEAT)
 
 if REDIS_URL:
     CHANNEL_LAYERS = {

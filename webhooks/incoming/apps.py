@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class IncomingWebhooksConfig(AppConfig):
+    """Incoming webhooks: public endpoint, verification, actions. Seed tables live in `webhooks`."""
+
+    name = "webhooks.incoming"
+    label = "webhooks_incoming"
+    verbose_name = "Incoming webhooks"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class OutgoingWebhooksConfig(AppConfig):
+    """Outgoing webhooks: triggers, deliveries, retries. Seed tables live in `webhooks`."""
+
+    name = "webhooks.outgoing"
+    label = "webhooks_outgoing"
+    verbose_name = "Outgoing webhooks"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        try:
+            from webhooks.outgoing import subscribers  # noqa: F401 - registers the entity-event subscriber
+        except ImportError:
+            pass

@@ -1,0 +1,3 @@
+"""Beat entries of the outgoing side (pure data: imported by settings)."""
+
+SCHEDULE: dict = {}
