@@ -8,7 +8,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from core import db
+        from core import db, schema  # noqa: F401 - registers OpenAPI auth extensions
 
         post_migrate.connect(db.grant_runtime_role, dispatch_uid="core.grant_runtime_role")
 

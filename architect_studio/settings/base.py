@@ -229,6 +229,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
+        "core.schema.strip_trailing_slashes",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
 }

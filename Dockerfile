@@ -1,0 +1,8 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY . .
+RUN pip install --no-cache-dir -e . && python manage.py collectstatic --noinput || true
+EXPOSE 8000
+CMD ["uvicorn", "architect_studio.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

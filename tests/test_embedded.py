@@ -1,0 +1,55 @@
+"""The embedded default: with no Postgres/Redis, SQLite + eager tasks, announced in the log."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SCRIPT = r"""
+import json, os, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "architect_studio.settings.dev"
+django.setup()
+from django.test import Client
+token = os.environ["TOKEN"]
+c = Client(HTTP_AUTHORIZATION="Bearer " + token)
+r = c.post("/api/meetings", data=json.dumps({"title": "Embedded", "startTime": "2026-12-01T10:00:00Z",
+           "endTime": "2026-12-01T11:00:00Z"}), content_type="application/json")
+from entities.models import EntityEvent
+ev = EntityEvent.objects.get()
+print(json.dumps({"status": r.status_code, "event": ev.event, "processed": ev.processed_at is not None,
+                  "health": Client().get("/healthz").json()}))
+"""
+
+
+@pytest.mark.embedded
+def test_embedded_mode_smoke(tmp_path):
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")},
+        "ARCHITECT_EMBEDDED": "1",
+        "EMBEDDED_DB_PATH": str(tmp_path / "embedded.sqlite3"),
+        "INTEGRATION_ENCRYPTION_KEY": "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+    migrate = run("manage.py", "migrate", "--noinput")
+    assert migrate.returncode == 0, migrate.stderr[-2000:]
+    assert "EMBEDDED MODE" in migrate.stderr
+    created = run("manage.py", "create_tenant", "Embedded Studio", "--email", "e@example.com")
+    assert created.returncode == 0, created.stderr[-2000:]
+    token = json.loads(created.stdout.strip().splitlines()[-1])["token"]
+    env["TOKEN"] = token
+    result = run("-c", SCRIPT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert data["status"] == 201
+    assert (data["event"], data["processed"]) == ("created", True)  # eager task ran on commit
+    assert data["health"]["status"] == "ok" and "SQLite" in data["health"]["mode"]

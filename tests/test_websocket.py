@@ -1,0 +1,65 @@
+"""Contract C9: /ws/events with a token or session; events only reach their tenant."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from architect_studio.asgi import application
+from core.realtime import publish
+from tests.factories import make_persona
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+async def _connect(path: str) -> tuple[WebsocketCommunicator, bool, object]:
+    comm = WebsocketCommunicator(application, path, headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")])
+    connected, subprotocol_or_code = await comm.connect(timeout=5)
+    return comm, connected, subprotocol_or_code
+
+
+@sync_to_async
+def _personas():
+    return make_persona("Alice Studio", "alice@example.com"), make_persona("Bob Studio", "bob@example.com")
+
+
+@sync_to_async
+def _publish(tenant_id, event_type, data):
+    from django.db import transaction
+
+    with transaction.atomic():
+        publish(tenant_id, event_type, data)
+
+
+async def test_events_reach_only_their_tenant():
+    alice, bob = await _personas()
+    alice_ws, ok_a, _ = await _connect(f"/ws/events?token={alice.token}")
+    bob_ws, ok_b, _ = await _connect(f"/ws/events?token={bob.token}")
+    assert ok_a and ok_b
+    assert (await alice_ws.receive_json_from(timeout=5))["type"] == "connection.ready"
+    assert (await bob_ws.receive_json_from(timeout=5))["data"] == {"tenantId": str(bob.tenant.id)}
+
+    await _publish(alice.tenant.id, "webhook.sent", {"webhookId": "w1", "webhookName": "n", "status": "success"})
+    message = await alice_ws.receive_json_from(timeout=5)
+    assert message["type"] == "webhook.sent"
+    assert message["data"] == {"webhookId": "w1", "webhookName": "n", "status": "success"}
+    assert "timestamp" in message
+    assert await bob_ws.receive_nothing(timeout=0.5)
+    await alice_ws.disconnect()
+    await bob_ws.disconnect()
+
+
+async def test_bad_or_missing_token_is_rejected():
+    for path in ("/ws/events", "/ws/events?token=ash_nope", "/ws/events?token="):
+        comm, connected, code = await _connect(path)
+        assert not connected
+        assert code == 4401
+        await comm.disconnect()
+
+
+async def test_tenant_param_of_foreign_tenant_is_rejected():
+    alice, bob = await _personas()
+    comm, connected, code = await _connect(f"/ws/events?token={alice.token}&tenant={bob.tenant.id}")
+    assert (connected, code) == (False, 4403)
+    await comm.disconnect()
