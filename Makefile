@@ -27,8 +27,8 @@ migrate: provision
 	$(PY) manage.py migrate --noinput
 
 run: migrate
-	$(PY) manage.py bootstrap_demo
-	PORT=$(PORT) $(PY) scripts/run.py
+	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://localhost:$(PORT)} $(PY) manage.py bootstrap_demo
+	PORT=$(PORT) PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://localhost:$(PORT)} $(PY) scripts/run.py
 
 test: provision
 	$(PY) -m pytest
