@@ -102,3 +102,13 @@ def test_unknown_api_path_is_json_404():
     response = Client().get("/api/nope")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_admin_model_names_are_translated_to_hebrew():
+    from django.contrib.auth import get_user_model
+
+    staff = get_user_model().objects.create_superuser("op2", "op2@example.com", "pw-123456789")
+    client = Client()
+    client.force_login(staff)
+    html = client.get("/admin/").content.decode()
+    assert "פגישות" in html and "סטודיואים" in html  # meetings, tenants
