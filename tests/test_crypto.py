@@ -97,3 +97,18 @@ def test_rotate_encryption_key_command_reencrypts_every_secret(alice, settings):
         assert fresh.get_secret("signature_secret") == "s3cret-value"
     finally:
         crypto.key_ring.cache_clear()
+
+
+def test_without_a_key_a_dev_key_is_generated_into_an_ignored_file_with_a_warning(tmp_path, settings, caplog):
+    crypto.key_ring.cache_clear()
+    settings.INTEGRATION_ENCRYPTION_KEY = None
+    settings.DEV_KEY_FILE = tmp_path / "var" / "dev-encryption-key"
+    try:
+        with caplog.at_level("WARNING", logger="architect_studio.crypto"):
+            first = crypto.key_ring()
+        assert settings.DEV_KEY_FILE.stat().st_mode & 0o777 == 0o600
+        assert "INTEGRATION_ENCRYPTION_KEY is not set" in caplog.text
+        crypto.key_ring.cache_clear()
+        assert crypto.key_ring().primary.kid == first.primary.kid == "dev"  # reused, not regenerated
+    finally:
+        crypto.key_ring.cache_clear()
