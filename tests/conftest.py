@@ -13,20 +13,22 @@ from tests.factories import Persona, make_persona
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_test_environment, django_db_blocker):
-    """The test DB is created and migrated by the owner role; `default` (the runtime
-    role) mirrors it. Transactional tests flush tables with TRUNCATE, which we grant
-    the runtime role in the *test* database only (TRUNCATE ignores RLS, so
-    production never grants it)."""
+    """The test DB is created and migrated by the owner role; then the runtime role
+    (`default`) is pointed at it — not as a Django "mirror", so transactional tests
+    flush it between tests. That flush uses TRUNCATE, which we grant the runtime role
+    in the *test* database only (TRUNCATE ignores RLS, so production never grants it)."""
     from django.test.utils import setup_databases, teardown_databases
 
-    aliases = set(settings.DATABASES)
     with django_db_blocker.unblock():
-        db_cfg = setup_databases(verbosity=0, interactive=False, aliases=aliases)
-        assert connections["default"].settings_dict["NAME"] == connections[
-            next(iter(a for a in aliases if a != "default"), "default")
-        ].settings_dict["NAME"]
-        if "owner" in aliases and connections["owner"].vendor == "postgresql":
-            assert connections["default"].settings_dict["NAME"].startswith("test_")
+        if "owner" not in settings.DATABASES:  # SQLite / single alias
+            db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        else:
+            db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"owner"})
+            test_name = connections["owner"].settings_dict["NAME"]
+            assert test_name.startswith("test_")
+            connections["default"].close()
+            connections["default"].settings_dict["NAME"] = test_name
+            settings.DATABASES["default"]["NAME"] = test_name
             role = settings.DATABASES["default"]["USER"]
             with connections["owner"].cursor() as cursor:
                 cursor.execute(f'GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO "{role}"')

@@ -33,6 +33,7 @@ def test_runtime_role_is_neither_owner_nor_superuser_nor_bypassrls():
         )
         owned = cursor.fetchone()[0]
     assert user == "architect_app"
+    assert connection.settings_dict["NAME"].startswith("test_")
     assert (is_super, bypass, owned) == (False, False, 0)
 
 

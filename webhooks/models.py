@@ -136,6 +136,18 @@ class WebhookLog(models.Model):
     entity_event_id = models.UUIDField(null=True, blank=True)
     dedupe_key = models.CharField(max_length=255, null=True, blank=True)
     result = models.JSONField(null=True, blank=True)
+    # Outgoing delivery engine (webhooks.outgoing.services): the exact body text
+    # that was signed and sent (JSONB reorders keys, so `body` cannot give the
+    # same bytes back for a retry); how many times a worker claimed this attempt
+    # (the compare-and-set token that makes duplicate task messages harmless and
+    # lets the sweeper recover an attempt whose worker died); when the attempt
+    # finished (base of the seed's `nextRetryAt = now + delay × attempt`); and
+    # when the retry this failed row asked for was created (so `nextRetryAt`
+    # stays visible in the log after the retry fired).
+    body_text = models.TextField(null=True, blank=True)
+    claim_count = models.IntegerField(default=0, db_default=0)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    retried_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "webhook_logs"
@@ -151,6 +163,29 @@ class WebhookLog(models.Model):
                 condition=models.Q(status="failed", next_retry_at__isnull=False),
             ),
             models.Index(fields=["delivery_id"], name="idx_webhook_logs_delivery"),
+            # The outgoing sweeper's two scans: failed attempts whose retry is due,
+            # and pending attempts whose dispatch grace or worker lease ran out.
+            models.Index(
+                fields=["next_retry_at"],
+                name="idx_webhook_logs_out_due",
+                condition=models.Q(
+                    direction="outgoing", status="failed", retried_at__isnull=True, next_retry_at__isnull=False
+                ),
+            ),
+            models.Index(
+                fields=["next_retry_at"],
+                name="idx_webhook_logs_out_pending",
+                condition=models.Q(direction="outgoing", status="pending"),
+            ),
+        ]
+        constraints = [
+            # One row per (delivery, attempt): a duplicated subscriber run or a
+            # racing retry can never create the same attempt twice.
+            models.UniqueConstraint(
+                fields=["delivery_id", "attempt"],
+                name="uniq_webhook_logs_out_attempt",
+                condition=models.Q(webhook_type="outgoing", delivery_id__isnull=False),
+            ),
         ]
         verbose_name = _("webhook log")
         verbose_name_plural = _("webhook logs")

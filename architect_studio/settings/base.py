@@ -221,6 +221,8 @@ JSON_UNDERSCOREIZE = {
         "entity",
     ),
 }
+# djangorestframework-camel-case reads its options from JSON_CAMEL_CASE.
+JSON_CAMEL_CASE = {"JSON_UNDERSCOREIZE": JSON_UNDERSCOREIZE}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Architect Studio Integrations Hub API",
     "VERSION": "1.0.0",

@@ -10,11 +10,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 for _alias in DATABASES.values():
     _alias.get("OPTIONS", {}).pop("pool", None)
 if "owner" in DATABASES:
-    # The test database is created and migrated by the owner role; the runtime
-    # role (default) connects to the same test database under its own name.
-    DATABASES["default"]["TEST"] = {"MIRROR": "owner"}
-    # TEST_DB_SUFFIX lets parallel runs (several checkouts, helpers) keep apart.
-    DATABASES["owner"]["TEST"] = {"NAME": "test_architect_studio" + os.environ.get("TEST_DB_SUFFIX", "")}
+    # The test database is created and migrated by the owner role; tests/conftest.py
+    # then points the runtime role (default) at it. TEST_DB_SUFFIX lets parallel
+    # runs (several checkouts) keep apart.
+    _test_name = "test_architect_studio" + os.environ.get("TEST_DB_SUFFIX", "")
+    DATABASES["owner"]["TEST"] = {"NAME": _test_name, "DEPENDENCIES": []}
+    DATABASES["default"]["TEST"] = {"NAME": _test_name, "DEPENDENCIES": []}
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
 INTEGRATION_ENCRYPTION_KEY = "test-key-1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 if MODE.redis_url and CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis"):

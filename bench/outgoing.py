@@ -1,0 +1,237 @@
+"""Outgoing webhooks benchmark: N entity events fanned out to M local endpoints.
+
+    DJANGO_SETTINGS_MODULE=architect_studio.settings.dev .venv/bin/python bench/outgoing.py \
+        [--events 250] [--endpoints 2] [--rate 50] [--burst 200] [--concurrency 8]
+
+What it does (bounded in count and time, ~1 minute):
+
+1. creates its own tenant and M signed outgoing webhooks (meeting.created);
+2. starts M local HTTP receivers and ONE Celery worker process
+   (`celery worker -P threads`) on a private Redis database;
+3. paced run: ``--events`` meetings created at ``--rate`` events/s through
+   ``entities.services.entity_create`` (the real path: outbox row → on-commit
+   dispatch → worker → subscriber → delivery task → signed POST); latency is
+   event commit → receipt at the receiver;
+4. burst run: ``--burst`` events created as fast as possible → deliveries/s;
+5. baseline: a plain ``requests`` loop in this process posting the same signed
+   bodies to the same receivers, one after the other.
+
+It prints deliveries/s and latency p50/p95/p99 for each, side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "architect_studio.settings.dev")
+os.environ["WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "1"  # the receivers are on 127.0.0.1
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")  # a private broker DB: no dev worker takes our tasks
+
+
+class Sink:
+    """Receivers record (entity id → receipt time) for every request."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.received: dict[tuple[str, int], float] = {}
+        self.count = 0
+        self.servers: list[ThreadingHTTPServer] = []
+
+    def start(self, n: int) -> list[str]:
+        sink = self
+        urls = []
+        for index in range(n):
+
+            class Handler(BaseHTTPRequestHandler):
+                protocol_version = "HTTP/1.1"
+                idx = index
+
+                def do_POST(self) -> None:
+                    body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                    now = time.time()
+                    try:
+                        key = (json.loads(body).get("id", ""), self.idx)
+                    except ValueError:
+                        key = ("?", self.idx)
+                    with sink.lock:
+                        sink.received.setdefault(key, now)
+                        sink.count += 1
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"{}")
+
+                def log_message(self, *args) -> None:
+                    pass
+
+            server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            server.daemon_threads = True
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            self.servers.append(server)
+            urls.append(f"http://127.0.0.1:{server.server_address[1]}/hook/{index}")
+        return urls
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[k]
+
+
+def fmt(values_ms: list[float]) -> str:
+    return f"p50 {pct(values_ms, 50):7.1f} ms  p95 {pct(values_ms, 95):7.1f} ms  p99 {pct(values_ms, 99):7.1f} ms"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=250, help="paced events (default 250)")
+    parser.add_argument("--endpoints", type=int, default=2, help="receivers / webhooks (default 2)")
+    parser.add_argument("--rate", type=float, default=50.0, help="paced events per second (default 50)")
+    parser.add_argument("--burst", type=int, default=200, help="events for the throughput run (default 200)")
+    parser.add_argument("--concurrency", type=int, default=8, help="threads of the single worker process")
+    parser.add_argument("--timeout", type=float, default=60.0, help="max seconds to wait per run")
+    args = parser.parse_args()
+    args.events, args.burst, args.endpoints = min(args.events, 5000), min(args.burst, 5000), min(args.endpoints, 20)
+
+    import django
+
+    django.setup()
+    import requests
+    from django.conf import settings
+    from django.utils import timezone
+
+    from core.tenant_context import tenant_scope
+    from entities.services import entity_create
+    from tenancy.services import tenant_provision
+    from webhooks.outgoing import services
+    from webhooks.signing import hex_hmac_sha256
+
+    print(f"mode: {settings.MODE.describe()}")
+    if settings.MODE.embedded_broker or settings.MODE.embedded_db:
+        print("this benchmark needs PostgreSQL and Redis (the embedded mode runs tasks inline)")
+        return 2
+
+    import redis
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    sink = Sink()
+    urls = sink.start(args.endpoints)
+    tag = uuid.uuid4().hex[:8]
+    tenant = tenant_provision(name=f"Bench {tag}", email=f"bench-{tag}@example.com").tenant
+    secret = "bench-secret-" + tag
+    with tenant_scope(tenant.id):
+        for i, url in enumerate(urls):
+            services.outgoing_webhook_create(
+                tenant=tenant,
+                data={"name": f"bench {i}", "url": url, "triggers": [{"entityType": "meeting", "events": ["created"]}],
+                      "sign_requests": True, "signature_secret": secret},
+            )
+
+    env = {**os.environ, "OUTGOING_WEBHOOK_ETA_MAX_SECONDS": "900"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "architect_studio", "worker", "-P", "threads", "-c", str(args.concurrency),
+         "-l", "WARNING", "--without-mingle", "--without-gossip", "-n", f"bench-{tag}@%h"],
+        cwd=REPO, env=env, start_new_session=True,
+    )
+    try:
+        from architect_studio.celery import app
+
+        deadline = time.monotonic() + 30
+        while not app.control.ping(timeout=0.5, destination=[f"bench-{tag}@{os.uname().nodename}"]):
+            if time.monotonic() > deadline or worker.poll() is not None:
+                print("worker did not start")
+                return 1
+        start = timezone.now()
+
+        def create(n: int, rate: float | None) -> dict[str, float]:
+            commits: dict[str, float] = {}
+            t0 = time.monotonic()
+            for i in range(n):
+                if rate:
+                    delay = t0 + i / rate - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                with tenant_scope(tenant.id):
+                    meeting = entity_create(
+                        tenant=tenant, entity_type="meeting",
+                        data={"title": f"bench {i} «שלום»", "start_time": start.isoformat(), "end_time": start.isoformat()},
+                    )
+                commits[str(meeting.id)] = time.time()  # after commit: the dispatch happens on commit
+            return commits
+
+        def wait(commits: dict[str, float]) -> tuple[list[float], float]:
+            expected = {(eid, i) for eid in commits for i in range(args.endpoints)}
+            deadline = time.monotonic() + args.timeout
+            while time.monotonic() < deadline:
+                with sink.lock:
+                    got = expected & sink.received.keys()
+                if len(got) == len(expected):
+                    break
+                time.sleep(0.05)
+            with sink.lock:
+                lat = [(sink.received[k] - commits[k[0]]) * 1000 for k in expected if k in sink.received]
+                last = max((sink.received[k] for k in expected if k in sink.received), default=time.time())
+            return lat, last
+
+        # warm-up (connections, imports)
+        wait(create(5, None))
+
+        paced = create(args.events, args.rate)
+        paced_lat, _ = wait(paced)
+        burst_start = time.time()
+        burst = create(args.burst, None)
+        burst_lat, burst_last = wait(burst)
+        burst_rate = len(burst_lat) / max(burst_last - burst_start, 1e-9)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+    # Baseline: one process, a plain requests loop, the same signed bodies to the same receivers.
+    bodies = [
+        json.dumps({"id": str(uuid.uuid4()), "title": f"bench {i} «שלום»"}, ensure_ascii=False, separators=(",", ":")).encode()
+        for i in range(args.burst)
+    ]
+    session = requests.Session()
+    base_lat: list[float] = []
+    t0 = time.perf_counter()
+    for body in bodies:
+        for url in urls:
+            s = time.perf_counter()
+            r = session.post(url, data=body, timeout=10, headers={
+                "Content-Type": "application/json", "X-Webhook-Event": "meeting.created",
+                "X-Webhook-Delivery": str(uuid.uuid4()), "X-Webhook-Signature": hex_hmac_sha256(secret, body)})
+            r.raise_for_status()
+            base_lat.append((time.perf_counter() - s) * 1000)
+    base_rate = len(base_lat) / (time.perf_counter() - t0)
+
+    expected_paced = args.events * args.endpoints
+    print(f"\nOutgoing webhooks: {args.endpoints} endpoints, 1 worker process (threads x{args.concurrency}), "
+          f"{os.cpu_count()} CPUs")
+    print(f"paced   {args.events} events @ {args.rate:g}/s: delivered {len(paced_lat)}/{expected_paced}; "
+          f"event commit -> receipt {fmt(paced_lat)}")
+    print(f"burst   {args.burst} events: delivered {len(burst_lat)}/{args.burst * args.endpoints}; "
+          f"{burst_rate:7.1f} deliveries/s; commit -> receipt {fmt(burst_lat)}")
+    print(f"baseline plain requests loop ({len(base_lat)} posts): {base_rate:7.1f} deliveries/s; per request {fmt(base_lat)}")
+    print(f"ratio   hub/baseline throughput: {burst_rate / base_rate:.2f}x;  paced p99 {pct(paced_lat, 99):.1f} ms "
+          f"(goal: >= 0.5x and p99 < 250 ms at 50 events/s)")
+    return 0 if len(paced_lat) == expected_paced else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

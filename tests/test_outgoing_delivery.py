@@ -1,0 +1,399 @@
+"""End to end on the real stack: entity event → real Celery worker → local HTTP receiver.
+
+Covers signing on the wire, linear retry timing (beat-driven and ETA-driven),
+exhaustion and auto-disable, 410 on the exponential strategy, replay, a real
+worker process killed mid-request, and log retention.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from asgiref.sync import async_to_sync
+from celery.contrib.testing.worker import start_worker
+from channels.layers import get_channel_layer
+from django.db import connection, connections
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from architect_studio.celery import app as celery_app
+from core.realtime import tenant_group
+from core.tenant_context import operator_scope, tenant_scope
+from entities.models import EntityEvent
+from entities.services import entity_create
+from tests.factories import make_persona
+from tests.test_outgoing_support import Plan, Receiver
+from webhooks.models import OutgoingWebhook, WebhookLog
+from webhooks.outgoing import services
+from webhooks.outgoing.tasks import cleanup_webhook_logs, sweep_due_deliveries
+
+pytestmark = pytest.mark.e2e
+
+WHSEC = "whsec_" + base64.b64encode(b"s" * 32).decode()
+
+
+def _persona():
+    """A fresh tenant per test: transactional tests here do not flush between tests
+    (the runtime alias mirrors the owner one), so names must not collide."""
+    tag = uuid.uuid4().hex[:8]
+    return make_persona(f"Alice Studio {tag}", f"alice-{tag}@example.com")
+
+
+def _meeting(persona, title="Site visit"):
+    start = timezone.now() + dt.timedelta(days=2)
+    with tenant_scope(persona.tenant.id):
+        return entity_create(
+            tenant=persona.tenant,
+            entity_type="meeting",
+            data={"title": title, "start_time": start.isoformat(), "end_time": (start + dt.timedelta(hours=1)).isoformat()},
+        )
+
+
+def _webhook(persona, url, **extra) -> OutgoingWebhook:
+    data = {
+        "name": "CRM",
+        "url": url,
+        "triggers": [{"entityType": "meeting", "events": ["created"]}],
+        **extra,
+    }
+    with tenant_scope(persona.tenant.id):
+        return services.outgoing_webhook_create(tenant=persona.tenant, data=data)
+
+
+def _rows(persona, webhook_id) -> list[WebhookLog]:
+    with tenant_scope(persona.tenant.id):
+        return list(WebhookLog.objects.filter(webhook_id=webhook_id).order_by("delivery_id", "attempt"))
+
+
+def _wait_rows(persona, webhook_id, predicate, timeout=15.0) -> list[WebhookLog]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = _rows(persona, webhook_id)
+        if predicate(rows):
+            return rows
+        time.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout}s: {[(r.attempt, r.status) for r in _rows(persona, webhook_id)]}")
+
+
+def _reload(persona, webhook) -> OutgoingWebhook:
+    with tenant_scope(persona.tenant.id):
+        return OutgoingWebhook.objects.get(pk=webhook.pk)
+
+
+class _Events:
+    """Listens to a tenant's WebSocket group on the real channel layer."""
+
+    def __init__(self, tenant_id):
+        self.layer = get_channel_layer()
+        self.channel = async_to_sync(self.layer.new_channel)()
+        async_to_sync(self.layer.group_add)(tenant_group(tenant_id), self.channel)
+
+    def collect(self, count, timeout=10.0) -> list[dict]:
+        import asyncio
+
+        out: list[dict] = []
+
+        async def run():
+            while len(out) < count:
+                msg = await asyncio.wait_for(self.layer.receive(self.channel), timeout)
+                out.append(msg["message"])
+
+        async_to_sync(run)()
+        return out
+
+
+class _Beat:
+    """Stands in for celery beat: runs the sweeper task every `interval` seconds in a thread."""
+
+    def __init__(self, interval=1.0):
+        self.interval = interval
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        try:
+            while not self.stop.wait(self.interval):
+                sweep_due_deliveries()
+        finally:
+            connection.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(5)
+
+
+def test_entity_event_is_delivered_signed_and_counted(celery_worker_thread):
+    alice = _persona()
+    events = _Events(alice.tenant.id)
+    template = '{"event": "{{entityType}}.{{event}}", "title": {{entity.title}}, "note": "«{{entity.title}}»"}'
+    with Receiver() as rx:
+        webhook = _webhook(
+            alice, rx.url, payloadTemplate=template, sign_requests=True, signature_secret=WHSEC,
+            signature_scheme="standard", headers={"X-Team": "studio"}, payload_template=template,
+        )
+
+        meeting = _meeting(alice, title='Villa "Dan"\nשלב א')
+        req = rx.wait_for(1)[0]
+        rows = _wait_rows(alice, webhook.pk, lambda r: r and r[0].status == "success")
+
+    with operator_scope("test"):
+        event = EntityEvent.objects.get(entity_id=meeting.id, event="created")
+    expected_delivery = str(uuid.uuid5(services.DELIVERY_NAMESPACE, f"{event.id}:{webhook.pk}"))
+    assert req.method == "POST"
+    assert json.loads(req.body) == {"event": "meeting.created", "title": 'Villa "Dan"\nשלב א', "note": '«Villa "Dan"\nשלב א»'}
+    assert req.headers["Content-Type"] == "application/json"
+    assert req.headers["X-Webhook-Event"] == "meeting.created"
+    assert req.headers["X-Webhook-Delivery"] == expected_delivery
+    assert req.headers["webhook-id"] == expected_delivery
+    assert req.headers["X-Team"] == "studio"
+    assert req.headers["X-Webhook-Signature"] == hmac.new(WHSEC.encode(), req.body, hashlib.sha256).hexdigest()
+    assert Webhook(WHSEC).verify(req.body, req.headers)["title"] == 'Villa "Dan"\nשלב א'
+
+    [row] = rows
+    assert (row.attempt, row.max_attempts, row.response_status, row.claim_count) == (1, 3, 200, 1)
+    assert row.delivery_id == uuid.UUID(expected_delivery) and row.entity_event_id == event.id
+    assert row.body_text.encode() == req.body
+    assert row.headers["X-Webhook-Signature"] == "[redacted]" and row.headers["webhook-signature"] == "[redacted]"
+    dumped = json.dumps([row.headers, row.body, row.response_headers, row.response_body, row.error_message, row.result])
+    assert WHSEC not in dumped and req.headers["webhook-signature"] not in dumped
+    assert req.headers["X-Webhook-Signature"] not in dumped
+
+    fresh = _reload(alice, webhook)
+    assert (fresh.total_sent, fresh.total_failed, fresh.last_status, fresh.consecutive_failures) == (1, 0, "success", 0)
+    assert fresh.last_sent_at is not None
+    [message] = events.collect(1)
+    assert message["type"] == "webhook.sent"
+    assert message["data"] == {"webhookId": str(webhook.pk), "webhookName": "CRM", "status": "success"}
+
+
+def test_subscriber_is_idempotent_and_ignores_other_triggers(celery_worker_thread):
+    alice = _persona()
+    with Receiver() as rx:
+        webhook = _webhook(alice, rx.url)
+        _webhook(alice, rx.url, triggers=[{"entityType": "task", "events": ["created"]}])
+        meeting = _meeting(alice)
+        rx.wait_for(1)
+        _wait_rows(alice, webhook.pk, lambda r: r and r[0].status == "success")
+        with tenant_scope(alice.tenant.id):
+            event = EntityEvent.objects.get(entity_id=meeting.id, event="created")
+            assert services.deliveries_create_for_event(event=event) == []  # second run: nothing new
+        time.sleep(0.5)
+
+    assert len(rx.requests) == 1
+    with tenant_scope(alice.tenant.id):
+        assert WebhookLog.objects.filter(direction="outgoing").count() == 1
+
+
+def test_linear_retries_follow_the_seed_formula_and_fire_from_beat_within_5s(celery_worker_thread, settings):
+    settings.OUTGOING_WEBHOOK_ETA_MAX_SECONDS = -1  # no ETA shortcut: only the DB rows and the beat sweeper
+    alice = _persona()
+    with Receiver(plans=[Plan(status=500), Plan(status=502)]) as rx, _Beat(interval=1.0):
+        webhook = _webhook(alice, rx.url, retry_attempts=3, retry_delay_seconds=1)
+        _meeting(alice)
+        requests = rx.wait_for(3, timeout=20)
+        rows = _wait_rows(alice, webhook.pk, lambda r: len(r) == 3 and r[2].status == "success")
+
+    first, second, third = rows
+    assert [(r.attempt, r.max_attempts, r.status) for r in rows] == [(1, 3, "failed"), (2, 3, "failed"), (3, 3, "success")]
+    assert first.next_retry_at - first.completed_at == dt.timedelta(seconds=1)  # delay × 1
+    assert second.next_retry_at - second.completed_at == dt.timedelta(seconds=2)  # delay × 2
+    assert third.next_retry_at is None
+    assert first.retried_at is not None and second.retried_at is not None
+    for row, req in ((first, requests[1]), (second, requests[2])):
+        lag = req.at - row.next_retry_at.timestamp()
+        assert 0 <= lag < 5, lag
+    assert len({r.headers["X-Webhook-Delivery"] for r in requests}) == 1
+    assert requests[0].body == requests[1].body == requests[2].body
+    assert (first.response_status, second.response_status, first.error_message) == (500, 502, "HTTP 500")
+    fresh = _reload(alice, webhook)
+    assert (fresh.total_sent, fresh.total_failed, fresh.last_status) == (1, 0, "success")
+
+
+def test_short_retry_also_fires_from_its_celery_eta_without_beat(celery_worker_thread):
+    alice = _persona()
+    with Receiver(plans=[Plan(status=503)]) as rx:
+        webhook = _webhook(alice, rx.url, retry_attempts=2, retry_delay_seconds=2)
+        _meeting(alice)
+        requests = rx.wait_for(2, timeout=15)
+        first, second = _wait_rows(alice, webhook.pk, lambda r: len(r) == 2 and r[1].status == "success")
+
+    assert first.next_retry_at - first.completed_at == dt.timedelta(seconds=2)
+    assert 0 <= requests[1].at - first.next_retry_at.timestamp() < 5
+
+
+def test_exhaustion_then_auto_disable_after_consecutive_failures(celery_worker_thread, settings):
+    settings.OUTGOING_WEBHOOK_DISABLE_AFTER = 2
+    alice = _persona()
+    events = _Events(alice.tenant.id)
+    with Receiver(default=Plan(status=500)) as rx:
+        webhook = _webhook(alice, rx.url, retry_attempts=2, retry_delay_seconds=0)
+        _meeting(alice, "one")
+        _wait_rows(alice, webhook.pk, lambda r: len(r) == 2 and r[1].status == "failed")
+        _meeting(alice, "two")
+        rows = _wait_rows(alice, webhook.pk, lambda r: len(r) == 4 and all(x.status == "failed" for x in r))
+        time.sleep(0.3)
+        _meeting(alice, "three")  # disabled now: no delivery
+        time.sleep(1.0)
+
+    assert len(rx.requests) == 4
+    assert sorted(r.attempt for r in rows) == [1, 1, 2, 2]
+    assert all(r.next_retry_at is None for r in rows if r.attempt == 2)
+    fresh = _reload(alice, webhook)
+    assert (fresh.is_enabled, fresh.total_failed, fresh.total_sent, fresh.consecutive_failures) == (False, 2, 0, 2)
+    assert fresh.disabled_reason == "disabled after 2 consecutive failed deliveries"
+    messages = events.collect(3)
+    assert [m["type"] for m in messages] == ["webhook.sent", "webhook.sent", "webhook.disabled"]
+    assert messages[0]["data"]["status"] == "failed"
+    assert messages[2]["data"]["reason"] == fresh.disabled_reason
+    assert len(_rows(alice, webhook.pk)) == 4
+
+
+def test_410_disables_an_exponential_webhook_at_once(celery_worker_thread):
+    alice = _persona()
+    with Receiver(default=Plan(status=410)) as rx:
+        webhook = _webhook(alice, rx.url, retry_strategy="exponential", retry_attempts=5)
+        _meeting(alice)
+        [row] = _wait_rows(alice, webhook.pk, lambda r: r and r[0].status == "failed")
+
+    assert row.next_retry_at is None
+    fresh = _reload(alice, webhook)
+    assert (fresh.is_enabled, fresh.disabled_reason) == (False, "the receiver answered 410 Gone")
+
+
+def test_exponential_delay_rules():
+    hook = OutgoingWebhook(retry_strategy="exponential")
+    from webhooks.outbound import OutboundResult
+
+    plain = [services.retry_delay(webhook=hook, attempt=k, result=OutboundResult(status=500)) for k in range(1, 9)]
+    assert all(0.8 * b <= d <= 1.2 * b for d, b in zip(plain, [5, 300, 1800, 7200, 18000, 36000, 36000, 36000], strict=True))
+    assert services.retry_delay(webhook=hook, attempt=1, result=OutboundResult(status=429)) >= 60
+    assert services.retry_delay(webhook=hook, attempt=1, result=OutboundResult(error="t", error_kind="timeout")) >= 60
+    capped = services.retry_delay(webhook=hook, attempt=2, result=OutboundResult(status=503, headers={"Retry-After": "100000"}))
+    assert 480 <= capped <= 720  # at most twice the planned (jittered) delay
+    linear = OutgoingWebhook(retry_strategy="linear", retry_delay_seconds=7)
+    assert services.retry_delay(webhook=linear, attempt=3, result=OutboundResult(status=429, headers={"Retry-After": "999"})) == 21
+
+
+def test_replay_sends_the_same_delivery_again(celery_worker_thread):
+    alice = _persona()
+    with Receiver(plans=[Plan(status=500)]) as rx:
+        webhook = _webhook(alice, rx.url, retry_attempts=1, sign_requests=True, signature_secret="plain-secret-1")
+        _meeting(alice)
+        [failed] = _wait_rows(alice, webhook.pk, lambda r: r and r[0].status == "failed")
+        with tenant_scope(alice.tenant.id):
+            services.log_replay(log=failed)
+        rows = _wait_rows(alice, webhook.pk, lambda r: len(r) == 2 and r[1].status == "success")
+        first, again = rx.wait_for(2)
+
+    assert rows[1].attempt == 2 and rows[1].result == {"trigger": "manual"}
+    assert again.headers["X-Webhook-Delivery"] == first.headers["X-Webhook-Delivery"]
+    assert again.body == first.body
+    assert again.headers["X-Webhook-Signature"] == hmac.new(b"plain-secret-1", again.body, hashlib.sha256).hexdigest()
+    fresh = _reload(alice, webhook)
+    assert (fresh.total_failed, fresh.total_sent, fresh.consecutive_failures) == (1, 1, 0)
+
+
+def test_sweeper_recovers_an_attempt_left_pending_by_a_crash(celery_worker_thread):
+    """Simulated crash state: the attempt was claimed (lease committed) and its worker vanished."""
+    alice = _persona()
+    with Receiver() as rx:
+        webhook = _webhook(alice, rx.url)
+        delivery = uuid.uuid4()
+        with tenant_scope(alice.tenant.id):
+            row = WebhookLog.objects.create(
+                tenant=alice.tenant, webhook_id=webhook.pk, webhook_type="outgoing", direction="outgoing",
+                method="POST", url=rx.url, status="pending", attempt=1, max_attempts=3, claim_count=1,
+                next_retry_at=timezone.now() - dt.timedelta(seconds=1), delivery_id=delivery,
+                event_type="meeting.created", body={"a": 1}, body_text='{"a":1}', result={"trigger": "event"},
+            )
+
+        assert sweep_due_deliveries()["requeued"] == 1
+        req = rx.wait_for(1)[0]
+        [done] = _wait_rows(alice, webhook.pk, lambda r: r and r[0].status == "success")
+
+    assert req.headers["X-Webhook-Delivery"] == str(delivery) and req.body == b'{"a":1}'
+    assert (done.pk, done.attempt, done.claim_count) == (row.pk, 1, 2)
+
+
+def _db_url(alias: str) -> str:
+    s = connections[alias].settings_dict
+    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def test_worker_process_killed_mid_request_loses_nothing(transactional_db):
+    """A real `celery worker` process is SIGKILLed while the receiver holds its request;
+    the lease runs out, the sweeper re-enqueues, and another worker delivers the same delivery id."""
+    alice = _persona()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "architect_studio.settings.test",
+        "DATABASE_URL": _db_url("default"),
+        "DATABASE_ADMIN_URL": _db_url("owner") if "owner" in connections else _db_url("default"),
+        "OUTGOING_WEBHOOK_LEASE_MARGIN_SECONDS": "1",
+    }
+    repo = Path(__file__).resolve().parent.parent
+    with Receiver(plans=[Plan(delay=30)]) as rx:
+        webhook = _webhook(alice, rx.url, timeout_seconds=2)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "architect_studio", "worker", "-P", "solo", "-l", "INFO",
+             "--without-mingle", "--without-gossip", "--without-heartbeat", "-n", f"killme-{uuid.uuid4().hex[:6]}@%h"],
+            cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        try:
+            _meeting(alice)
+            first = rx.wait_for(1, timeout=30)[0]
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        [crashed] = _rows(alice, webhook.pk)
+        assert (crashed.status, crashed.claim_count, crashed.attempt) == ("pending", 1, 1)
+        lease_left = (crashed.next_retry_at - timezone.now()).total_seconds()
+        assert 0 < lease_left <= 2 * 2 + 1
+
+        with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10):
+            deadline = time.monotonic() + 20
+            while len(rx.requests) < 2 and time.monotonic() < deadline:
+                sweep_due_deliveries()
+                time.sleep(0.5)
+            second = rx.wait_for(2, timeout=5)[1]
+            [done] = _wait_rows(alice, webhook.pk, lambda r: r and r[0].status == "success")
+
+    assert second.headers["X-Webhook-Delivery"] == first.headers["X-Webhook-Delivery"]
+    assert second.body == first.body
+    assert (done.pk, done.attempt, done.claim_count, done.response_status) == (crashed.pk, 1, 2, 200)
+    assert _reload(alice, webhook).total_sent == 1
+
+
+def test_retention_deletes_old_logs_but_keeps_scheduled_retries(transactional_db, settings):
+    settings.WEBHOOK_LOG_RETENTION_DAYS = 14
+    alice = _persona()
+    old = timezone.now() - dt.timedelta(days=15)
+    common = dict(tenant=alice.tenant, webhook_id=uuid.uuid4(), webhook_type="outgoing", direction="outgoing", method="POST", url="http://x")
+    with tenant_scope(alice.tenant.id):
+        gone = WebhookLog.objects.create(status="success", **common)
+        waiting = WebhookLog.objects.create(status="failed", next_retry_at=timezone.now() + dt.timedelta(days=1), **common)
+        recent = WebhookLog.objects.create(status="failed", **common)
+        WebhookLog.objects.filter(pk__in=[gone.pk, waiting.pk]).update(timestamp=old)
+
+    assert cleanup_webhook_logs() == 1
+    with tenant_scope(alice.tenant.id):
+        assert set(WebhookLog.objects.values_list("pk", flat=True)) == {waiting.pk, recent.pk}

@@ -1,0 +1,94 @@
+"""Shared helpers for the outgoing-webhook tests (no tests here): a real local HTTP receiver."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float  # time.time() when the request arrived
+
+
+@dataclass
+class Plan:
+    status: int = 200
+    delay: float = 0.0
+    body: bytes = b'{"ok": true}'
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Receiver:
+    """An http.server on 127.0.0.1 that records every request and answers from a plan.
+
+    ``plans`` are consumed one per request (then ``default``), so a test can say
+    "fail twice with 500, then succeed".
+    """
+
+    def __init__(self, plans: list[Plan] | None = None, default: Plan | None = None) -> None:
+        self.plans = list(plans or [])
+        self.default = default or Plan()
+        self.requests: list[Received] = []
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with receiver._cond:
+                    receiver.requests.append(
+                        Received(self.command, self.path, dict(self.headers.items()), body, time.time())
+                    )
+                    plan = receiver.plans.pop(0) if receiver.plans else receiver.default
+                    receiver._cond.notify_all()
+                if plan.delay:
+                    time.sleep(plan.delay)
+                try:
+                    self.send_response(plan.status)
+                    self.send_header("Content-Type", "application/json")
+                    for k, v in plan.headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(plan.body)))
+                    self.end_headers()
+                    self.wfile.write(plan.body)
+                except OSError:
+                    pass  # the client went away (timeout or a killed worker)
+
+            do_POST = do_PUT = do_PATCH = _handle
+
+            def log_message(self, *args) -> None:  # keep test output quiet
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait_for(self, count: int, timeout: float = 15.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.requests) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"expected {count} requests, got {len(self.requests)} within {timeout}s")
+                self._cond.wait(remaining)
+            return list(self.requests)

@@ -1,0 +1,53 @@
+"""Tunables of the outgoing delivery engine.
+
+Each is read at call time (``getattr(settings, NAME, <env default>)``) so tests
+and operators can change them without a restart of the settings module; the
+environment variable of the same name sets the default.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from architect_studio.env import env_int
+
+
+def _int(name: str, default: int) -> int:
+    return int(getattr(settings, name, env_int(name, default)))
+
+
+def disable_after() -> int:
+    """Consecutive failed deliveries after which a webhook is disabled (Svix-like)."""
+    return _int("OUTGOING_WEBHOOK_DISABLE_AFTER", 50)
+
+
+def lease_margin_seconds() -> int:
+    """Slack on top of the request timeout before an in-flight attempt counts as lost."""
+    return _int("OUTGOING_WEBHOOK_LEASE_MARGIN_SECONDS", 5)
+
+
+def dispatch_grace_seconds() -> int:
+    """How long a queued (not yet claimed) attempt may wait before the sweeper re-enqueues it."""
+    return _int("OUTGOING_WEBHOOK_DISPATCH_GRACE_SECONDS", 30)
+
+
+def max_claims() -> int:
+    """Workers that may die on one attempt before it is recorded as failed (poison guard)."""
+    return _int("OUTGOING_WEBHOOK_MAX_CLAIMS", 5)
+
+
+def eta_max_seconds() -> int:
+    """Retries due within this many seconds are also enqueued with a Celery ETA (beat stays the backstop)."""
+    return _int("OUTGOING_WEBHOOK_ETA_MAX_SECONDS", 900)
+
+
+def max_per_tenant() -> int:
+    return _int("OUTGOING_WEBHOOK_MAX_PER_TENANT", 100)
+
+
+def retention_days() -> int:
+    return int(getattr(settings, "WEBHOOK_LOG_RETENTION_DAYS", 14))
+
+
+def allow_private() -> bool:
+    return bool(getattr(settings, "WEBHOOKS_ALLOW_PRIVATE_TARGETS", False))

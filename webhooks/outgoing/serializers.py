@@ -1,0 +1,106 @@
+"""API shapes (C5): camelCase via the renderer, secrets write-only and masked on read."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from entities.models import ENTITY_EVENTS, ENTITY_TYPES
+from webhooks import outbound
+from webhooks.models import OutgoingWebhook, WebhookLog
+from webhooks.outgoing.services import SECRET_MASK
+from webhooks.templating import MAX_TEMPLATE_BYTES
+
+
+class OutgoingWebhookInputSerializer(serializers.Serializer):
+    """Field-level checks; cross-field and SSRF rules live in services (one place for API and admin)."""
+
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=2000, required=False, allow_null=True, allow_blank=True)
+    url = serializers.CharField(max_length=outbound.MAX_URL_LENGTH)
+    method = serializers.ChoiceField(choices=OutgoingWebhook.Method.values, required=False)
+    headers = serializers.JSONField(required=False, allow_null=True)
+    triggers = serializers.JSONField()
+    payload_template = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, trim_whitespace=False, max_length=MAX_TEMPLATE_BYTES
+    )
+    sign_requests = serializers.BooleanField(required=False)
+    signature_header = serializers.RegexField(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$", max_length=100, required=False)
+    signature_secret = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, write_only=True, max_length=200, trim_whitespace=False
+    )
+    signature_scheme = serializers.ChoiceField(choices=["hex", "standard"], required=False)
+    retry_strategy = serializers.ChoiceField(choices=["linear", "exponential"], required=False)
+    retry_attempts = serializers.IntegerField(min_value=1, max_value=10, required=False)
+    retry_delay_seconds = serializers.IntegerField(min_value=0, max_value=86400, required=False)
+    timeout_seconds = serializers.IntegerField(min_value=1, max_value=30, required=False)
+    is_enabled = serializers.BooleanField(required=False)
+
+
+class OutgoingWebhookSerializer(serializers.ModelSerializer):
+    """Read shape: the seed's interface plus the hub's fields; the secret is masked."""
+
+    tenant_id = serializers.UUIDField(read_only=True)
+    signature_secret = serializers.SerializerMethodField()
+    has_signature_secret = serializers.SerializerMethodField()
+    headers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OutgoingWebhook
+        fields = (
+            "id", "tenant_id", "name", "description", "url", "method", "headers", "triggers", "payload_template",
+            "sign_requests", "signature_header", "signature_secret", "has_signature_secret", "signature_scheme",
+            "previous_secret_expires_at", "retry_strategy", "retry_attempts", "retry_delay_seconds", "timeout_seconds",
+            "last_sent_at", "last_status", "total_sent", "total_failed", "consecutive_failures", "disabled_reason",
+            "is_enabled", "created_at", "updated_at",
+        )
+        read_only_fields = fields
+
+    def get_signature_secret(self, obj: OutgoingWebhook) -> str | None:
+        return SECRET_MASK if obj.has_secret("signature_secret") else None
+
+    def get_has_signature_secret(self, obj: OutgoingWebhook) -> bool:
+        return obj.has_secret("signature_secret")
+
+    def get_headers(self, obj: OutgoingWebhook) -> dict | None:
+        # Custom headers often carry API keys: credential-looking values are masked.
+        return outbound.redact_headers(obj.headers) if obj.headers else obj.headers
+
+
+class WebhookLogSerializer(serializers.ModelSerializer):
+    tenant_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = WebhookLog
+        fields = (
+            "id", "tenant_id", "webhook_id", "webhook_type", "direction", "method", "url", "headers", "body",
+            "response_status", "response_headers", "response_body", "status", "error_message", "attempt",
+            "max_attempts", "next_retry_at", "timestamp", "completed_at", "duration_ms", "delivery_id", "event_type",
+            "entity_event_id", "result",
+        )
+        read_only_fields = fields
+
+
+class PreviewInputSerializer(serializers.Serializer):
+    payload_template = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, trim_whitespace=False, max_length=MAX_TEMPLATE_BYTES
+    )
+    entity_type = serializers.ChoiceField(choices=ENTITY_TYPES, required=False)
+    event = serializers.ChoiceField(choices=ENTITY_EVENTS, required=False)
+    entity_id = serializers.UUIDField(required=False)
+    entity = serializers.JSONField(required=False)
+
+    def validate_entity(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("must be an object")
+        return value
+
+
+class TestSendInputSerializer(serializers.Serializer):
+    payload = serializers.JSONField(required=False, allow_null=True)
+    entity_type = serializers.ChoiceField(choices=ENTITY_TYPES, required=False)
+    event = serializers.ChoiceField(choices=ENTITY_EVENTS, required=False)
+
+    def validate_payload(self, value):
+        if value is not None and not isinstance(value, dict):
+            raise serializers.ValidationError("must be an object")
+        return value

@@ -1,0 +1,992 @@
+"""Outgoing webhooks: configuration writes and the delivery engine.
+
+The engine follows DESIGN §3 ("Postgres is the source of truth"): every
+attempt is a ``WebhookLog`` row *before* anything leaves the process, and the
+broker only carries "look at row X" messages. An attempt row moves through:
+
+``pending`` (created; ``next_retry_at`` = when the sweeper re-enqueues it if
+no worker claimed it) → claimed by a worker (``claim_count`` + 1 and
+``next_retry_at`` = now + timeout + margin: a lease, committed **before** the
+request is sent) → ``success`` | ``failed`` (``next_retry_at`` = the seed's
+``now + retryDelaySeconds × attempt`` when another attempt is allowed).
+
+Why a claim counter: a task message carries the counter value it expects.
+Duplicate or stale messages (broker redelivery, the sweeper re-enqueueing a
+row still waiting in a backed-up queue) fail the compare-and-set and do
+nothing; a worker killed mid-request leaves a pending row whose lease runs
+out, and the sweeper re-enqueues it, so the same attempt (same delivery id,
+same body) is sent again: at-least-once, never lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import logging
+import random
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from core.realtime import publish
+from core.tenant_context import operator_scope, tenant_scope
+from entities.models import ENTITY_EVENTS, ENTITY_MODELS, ENTITY_TYPES, EntityEvent
+from entities.services import entity_snapshot
+from tenancy.models import Tenant
+from webhooks import outbound, signing
+from webhooks.models import OutgoingWebhook, WebhookLog
+from webhooks.outgoing import conf
+from webhooks.templating import build_context, render_template, validate_template
+
+log = logging.getLogger("architect_studio.webhooks.outgoing")
+
+#: Namespace of delivery ids: uuid5(namespace, "<entity event id>:<webhook id>")
+#: gives every (event, webhook) pair one id, whichever worker computes it.
+DELIVERY_NAMESPACE = uuid.UUID("6f1c7f0e-4a43-5d0b-9d4e-8a8f2f5b9c11")
+
+#: Svix / Standard Webhooks schedule: delay after attempt k (1-based); 8 attempts
+#: in all (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
+EXPONENTIAL_SCHEDULE: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+JITTER = 0.2
+OVERLOAD_MIN_DELAY = 60
+
+MAX_HEADERS = 20
+MAX_HEADER_NAME = 100
+MAX_HEADER_VALUE = 4096
+MAX_TRIGGERS = 20
+MAX_BODY_BYTES = 1024 * 1024
+SECRET_MASK = "********"
+ROTATION_GRACE = dt.timedelta(hours=24)
+
+#: Headers the engine controls; tenants' custom headers can never replace them.
+RESERVED_HEADERS = frozenset(
+    h.lower()
+    for h in (
+        "Content-Type",
+        "Content-Length",
+        "Host",
+        "Transfer-Encoding",
+        "Connection",
+        "X-Webhook-Event",
+        "X-Webhook-Delivery",
+        "X-Webhook-Test",
+        signing.STANDARD_ID_HEADER,
+        signing.STANDARD_TIMESTAMP_HEADER,
+        signing.STANDARD_SIGNATURE_HEADER,
+    )
+)
+_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE_RE = re.compile(r"[\r\n\x00]")
+
+
+class WebhookConfigError(ValueError):
+    """Invalid webhook configuration; ``fields`` maps field name → messages (API 400)."""
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        self.fields = fields
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items()))
+
+
+class ReplayRefused(Exception):
+    """A replay/retry cannot run (webhook gone or disabled); the message is for the caller."""
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate_url(url: str) -> str:
+    """Static SSRF check at save time (send time checks again after DNS)."""
+    try:
+        outbound.check_url(url, allow_private=conf.allow_private())
+    except outbound.OutboundRefused as exc:
+        raise WebhookConfigError({"url": [f"URL refused: {exc.reason}"]}) from None
+    return url
+
+
+def validate_headers(headers: Any, *, signature_header: str | None) -> dict[str, str]:
+    if headers in (None, ""):
+        return {}
+    if not isinstance(headers, dict):
+        raise WebhookConfigError({"headers": ["must be an object of header name → value"]})
+    if len(headers) > MAX_HEADERS:
+        raise WebhookConfigError({"headers": [f"at most {MAX_HEADERS} headers"]})
+    reserved = set(RESERVED_HEADERS)
+    if signature_header:
+        reserved.add(signature_header.lower())
+    errors: list[str] = []
+    seen: set[str] = set()
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _TOKEN_RE.fullmatch(name) or len(name) > MAX_HEADER_NAME:
+            errors.append(f"invalid header name {str(name)[:40]!r}")
+            continue
+        if name.lower() in reserved:
+            errors.append(f"header {name} is set by the hub and cannot be overridden")
+            continue
+        if name.lower() in seen:
+            errors.append(f"header {name} appears twice")
+            continue
+        seen.add(name.lower())
+        if not isinstance(value, str) or len(value) > MAX_HEADER_VALUE or _BAD_VALUE_RE.search(value):
+            errors.append(f"value of {name} must be a string of at most {MAX_HEADER_VALUE} characters without line breaks")
+            continue
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            errors.append(f"value of {name} must contain only ASCII/Latin-1 characters")
+    if errors:
+        raise WebhookConfigError({"headers": errors})
+    return dict(headers)
+
+
+def validate_triggers(triggers: Any) -> list[dict[str, Any]]:
+    """Normalise to the seed's ``[{entityType, events}]`` (stored camelCase, as the seed's JSONB)."""
+    if not isinstance(triggers, list) or not triggers:
+        raise WebhookConfigError({"triggers": ["must be a non-empty list of {entityType, events}"]})
+    if len(triggers) > MAX_TRIGGERS:
+        raise WebhookConfigError({"triggers": [f"at most {MAX_TRIGGERS} triggers"]})
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    errors: list[str] = []
+    for i, trig in enumerate(triggers):
+        if not isinstance(trig, dict):
+            errors.append(f"trigger {i}: must be an object")
+            continue
+        entity_type = trig.get("entity_type", trig.get("entityType"))
+        events = trig.get("events")
+        if entity_type not in ENTITY_TYPES:
+            errors.append(f"trigger {i}: entityType must be one of {', '.join(ENTITY_TYPES)}")
+            continue
+        if entity_type in seen:
+            errors.append(f"trigger {i}: entityType {entity_type} is listed twice")
+            continue
+        seen.add(entity_type)
+        if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
+            errors.append(f"trigger {i}: events must be a non-empty list")
+            continue
+        unknown = [e for e in events if e not in ENTITY_EVENTS]
+        if unknown:
+            errors.append(f"trigger {i}: unknown events {', '.join(unknown[:5])}; allowed: {', '.join(ENTITY_EVENTS)}")
+            continue
+        out.append({"entityType": entity_type, "events": list(dict.fromkeys(events))})
+    if errors:
+        raise WebhookConfigError({"triggers": errors})
+    return out
+
+
+def validate_payload_template(template: Any) -> str | None:
+    if template is None or (isinstance(template, str) and not template.strip()):
+        return None
+    problems = validate_template(template)
+    if problems:
+        raise WebhookConfigError({"payloadTemplate": problems})
+    return template
+
+
+def validate_secret(secret: str, *, scheme: str) -> str:
+    if scheme == "standard":
+        if not secret.startswith(signing.WHSEC_PREFIX):
+            raise WebhookConfigError(
+                {"signatureSecret": ["the standard scheme needs a whsec_ secret (whsec_ + base64 of 24-64 random bytes)"]}
+            )
+        key = signing.whsec_key_bytes(secret)
+        if key == secret.encode() or not 24 <= len(key) <= 64:
+            raise WebhookConfigError({"signatureSecret": ["whsec_ secret must wrap 24-64 base64-encoded bytes"]})
+    elif not 8 <= len(secret) <= 200:
+        raise WebhookConfigError({"signatureSecret": ["must be 8-200 characters"]})
+    return secret
+
+
+_FIELDS = (
+    "name",
+    "description",
+    "url",
+    "method",
+    "headers",
+    "triggers",
+    "payload_template",
+    "sign_requests",
+    "signature_header",
+    "signature_scheme",
+    "retry_strategy",
+    "retry_attempts",
+    "retry_delay_seconds",
+    "timeout_seconds",
+    "is_enabled",
+)
+
+
+def _apply(webhook: OutgoingWebhook, data: dict[str, Any]) -> None:
+    """Validate cross-field rules and copy ``data`` (snake_case, serializer-checked) onto ``webhook``."""
+    old_header = webhook.signature_header
+    stored_headers = {k.lower(): v for k, v in (webhook.headers or {}).items()}
+    for field in _FIELDS:
+        if field in data:
+            setattr(webhook, field, data[field])
+    if "url" in data:
+        validate_url(webhook.url)
+    if "triggers" in data:
+        webhook.triggers = validate_triggers(webhook.triggers)
+    if "payload_template" in data:
+        webhook.payload_template = validate_payload_template(webhook.payload_template)
+    if "headers" in data or webhook.signature_header != old_header:
+        headers = webhook.headers
+        if isinstance(headers, dict):
+            # A masked value echoed back from a GET keeps the stored one.
+            headers = {
+                k: (stored_headers[k.lower()] if v == outbound._REDACTED and k.lower() in stored_headers else v)
+                for k, v in headers.items()
+            }
+        webhook.headers = validate_headers(headers, signature_header=webhook.signature_header) or None
+
+    secret = data.get("signature_secret")
+    if secret is not None and secret != SECRET_MASK:
+        if secret == "":
+            webhook.set_secret("signature_secret", None)
+            webhook.set_secret("previous_signature_secret", None)
+            webhook.previous_secret_expires_at = None
+        else:
+            validate_secret(secret, scheme=webhook.signature_scheme)
+            current = webhook.get_secret("signature_secret") if webhook.has_secret("signature_secret") else None
+            if current and current != secret:
+                # Rotation: the old secret keeps signing alongside for 24 h.
+                webhook.set_secret("previous_signature_secret", current)
+                webhook.previous_secret_expires_at = timezone.now() + ROTATION_GRACE
+            webhook.set_secret("signature_secret", secret)
+    elif "signature_scheme" in data and webhook.has_secret("signature_secret"):
+        validate_secret(webhook.get_secret("signature_secret") or "", scheme=webhook.signature_scheme)
+    if webhook.sign_requests and not webhook.has_secret("signature_secret"):
+        raise WebhookConfigError({"signatureSecret": ["required when signRequests is true"]})
+    if data.get("is_enabled") is True:
+        webhook.consecutive_failures = 0
+        webhook.disabled_reason = None
+
+
+@transaction.atomic
+def outgoing_webhook_create(*, tenant: Tenant, data: dict[str, Any]) -> OutgoingWebhook:
+    if OutgoingWebhook.objects.filter(tenant=tenant).count() >= conf.max_per_tenant():
+        raise WebhookConfigError({"non_field_errors": [f"at most {conf.max_per_tenant()} outgoing webhooks per tenant"]})
+    webhook = OutgoingWebhook(tenant=tenant, triggers=[])
+    for required in ("name", "url", "triggers"):
+        if required not in data:
+            raise WebhookConfigError({required: ["This field is required."]})
+    _apply(webhook, data)
+    webhook.save()
+    return webhook
+
+
+@transaction.atomic
+def outgoing_webhook_update(*, webhook: OutgoingWebhook, data: dict[str, Any]) -> OutgoingWebhook:
+    _apply(webhook, data)
+    webhook.save()
+    return webhook
+
+
+def outgoing_webhook_delete(*, webhook: OutgoingWebhook) -> None:
+    """Delete the configuration; its logs stay (retention removes them), pending attempts are skipped."""
+    webhook.delete()
+
+
+# --------------------------------------------------------------------------- payload and headers
+
+
+def delivery_id_for(event_id: uuid.UUID | str, webhook_id: uuid.UUID | str) -> uuid.UUID:
+    return uuid.uuid5(DELIVERY_NAMESPACE, f"{event_id}:{webhook_id}")
+
+
+def _compact(value: Any) -> str:
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder)
+
+
+def render_body(
+    *,
+    webhook: OutgoingWebhook,
+    entity: dict[str, Any],
+    entity_type: str,
+    entity_id: str,
+    event: str,
+    tenant_id: str,
+    timestamp: str,
+    template: str | None = None,
+) -> str:
+    """The JSON text to send: the entity itself without a template (seed rule), else C7 rendering."""
+    template = webhook.payload_template if template is None else template
+    if not template:
+        return _compact(entity)
+    context = build_context(
+        entity=entity, entity_type=entity_type, entity_id=entity_id, event=event, tenant_id=tenant_id, timestamp=timestamp
+    )
+    return render_template(template, context)
+
+
+def _signing_secrets(webhook: OutgoingWebhook, now: dt.datetime) -> list[str]:
+    secrets = [webhook.get_secret("signature_secret") or ""]
+    if (
+        webhook.has_secret("previous_signature_secret")
+        and webhook.previous_secret_expires_at
+        and webhook.previous_secret_expires_at > now
+    ):
+        secrets.append(webhook.get_secret("previous_signature_secret") or "")
+    return [s for s in secrets if s]
+
+
+def build_headers(
+    *,
+    webhook: OutgoingWebhook,
+    delivery_id: str,
+    event_type: str,
+    body: bytes,
+    timestamp: int,
+    now: dt.datetime | None = None,
+    test: bool = False,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Return (headers to send, headers to log) for one attempt (contract C7).
+
+    Custom headers come first and the hub's own last, so they can never be
+    overridden. The hex signature uses the current secret only (the seed's
+    one-value header that our incoming endpoint and the seed's verifier
+    compare as a whole); with the standard scheme ``webhook-signature`` lists
+    the current and, for 24 h after a rotation, the previous secret's
+    ``v1,`` signatures, space-separated, as Standard Webhooks allows.
+    """
+    now = now or timezone.now()
+    headers: dict[str, str] = {}
+    for name, value in (webhook.headers or {}).items():
+        if name.lower() not in RESERVED_HEADERS and name.lower() != (webhook.signature_header or "").lower():
+            headers[name] = value
+    headers["Content-Type"] = "application/json"
+    headers["X-Webhook-Event"] = event_type
+    headers["X-Webhook-Delivery"] = delivery_id
+    if test:
+        headers["X-Webhook-Test"] = "true"
+    redact = {webhook.signature_header.lower()} if webhook.signature_header else set()
+    if webhook.sign_requests:
+        secrets = _signing_secrets(webhook, now)
+        if not secrets:
+            raise ValueError("signRequests is on but no signature secret is stored")
+        headers[webhook.signature_header or "X-Webhook-Signature"] = signing.hex_hmac_sha256(secrets[0], body)
+        if webhook.signature_scheme == "standard":
+            headers.update(signing.standard_headers(secrets, delivery_id, timestamp, body))
+    logged = outbound.redact_headers(headers)
+    for name in logged:
+        if name.lower() in redact:
+            logged[name] = "[redacted]"
+    return headers, logged
+
+
+# --------------------------------------------------------------------------- fan-out (subscriber)
+
+
+def _matching_webhooks(*, tenant_id: uuid.UUID, entity_type: str, event: str) -> list[OutgoingWebhook]:
+    from webhooks.outgoing.selectors import outgoing_webhooks_matching
+
+    return outgoing_webhooks_matching(tenant_id=tenant_id, entity_type=entity_type, event=event)
+
+
+def deliveries_create_for_event(*, event: EntityEvent) -> list[uuid.UUID]:
+    """Create attempt 1 of one delivery per matching webhook; enqueue them on commit.
+
+    Idempotent (the subscriber runs at least once): the unique
+    (delivery_id, attempt) index makes a second run insert nothing, and only
+    rows this run inserted are enqueued.
+    """
+    webhooks = _matching_webhooks(tenant_id=event.tenant_id, entity_type=event.entity_type, event=event.event)
+    if not webhooks:
+        return []
+    now = timezone.now()
+    grace = dt.timedelta(seconds=conf.dispatch_grace_seconds())
+    rows: list[WebhookLog] = []
+    for webhook in webhooks:
+        delivery_id = delivery_id_for(event.id, webhook.id)
+        row = WebhookLog(
+            tenant_id=event.tenant_id,
+            webhook_id=webhook.id,
+            webhook_type="outgoing",
+            direction="outgoing",
+            method=webhook.method,
+            url=webhook.url,
+            status=WebhookLog.Status.PENDING,
+            attempt=1,
+            max_attempts=webhook.retry_attempts,
+            next_retry_at=now + grace + dt.timedelta(seconds=webhook.timeout_seconds),
+            delivery_id=delivery_id,
+            event_type=event.name,
+            entity_event_id=event.id,
+            result={"trigger": "event"},
+        )
+        try:
+            text = render_body(
+                webhook=webhook,
+                entity=event.data or {},
+                entity_type=event.entity_type,
+                entity_id=str(event.entity_id),
+                event=event.event,
+                tenant_id=str(event.tenant_id),
+                timestamp=(event.created_at or now).isoformat(),
+            )
+        except Exception as exc:  # noqa: BLE001 - a bad template must not block other webhooks
+            text = None
+            row.status = WebhookLog.Status.FAILED
+            row.next_retry_at = None
+            row.completed_at = now
+            row.error_message = f"payload could not be rendered: {type(exc).__name__}"
+        if text is not None and len(text.encode()) > MAX_BODY_BYTES:
+            row.status, row.next_retry_at, row.completed_at = WebhookLog.Status.FAILED, None, now
+            row.error_message = f"payload larger than {MAX_BODY_BYTES} bytes"
+            text = None
+        if text is not None:
+            row.body_text = text
+            row.body = json.loads(text)
+        rows.append(row)
+    WebhookLog.objects.bulk_create(rows, ignore_conflicts=True)
+    inserted = set(WebhookLog.objects.filter(pk__in=[r.pk for r in rows]).values_list("pk", flat=True))
+    tenant_id = str(event.tenant_id)
+    for row in rows:
+        if row.pk in inserted and row.status == WebhookLog.Status.PENDING:
+            _enqueue_on_commit(row.pk, tenant_id, 0)
+    return [r.delivery_id for r in rows if r.pk in inserted]
+
+
+def _enqueue_on_commit(log_id: uuid.UUID, tenant_id: str, token: int) -> None:
+    lid = str(log_id)
+    transaction.on_commit(lambda: enqueue_attempt(lid, tenant_id, token))
+
+
+def enqueue_attempt(log_id: str, tenant_id: str, token: int, eta: dt.datetime | None = None) -> bool:
+    """Hand "send attempt X" to Celery. A broker failure is logged only: the sweeper re-enqueues."""
+    from webhooks.outgoing.tasks import deliver_attempt
+
+    try:
+        deliver_attempt.apply_async(args=[log_id, tenant_id, token], retry=True)
+    except Exception as exc:  # noqa: BLE001 - broker down: the row stays pending for the sweeper
+        log.warning("could not enqueue webhook attempt %s (%s); the sweeper will retry", log_id, type(exc).__name__)
+        return False
+    return True
+
+
+def _enqueue_retry_on_commit(log_id: uuid.UUID, tenant_id: str, due: dt.datetime) -> None:
+    """Also schedule a short retry with a Celery ETA; the beat sweeper remains the guarantee."""
+    if (due - timezone.now()).total_seconds() > conf.eta_max_seconds():
+        return
+    from webhooks.outgoing.tasks import fire_retry
+
+    lid = str(log_id)
+
+    def send() -> None:
+        try:
+            fire_retry.apply_async(args=[lid, tenant_id], eta=due, retry=True)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not schedule retry of %s (%s); beat will fire it", lid, type(exc).__name__)
+
+    transaction.on_commit(send)
+
+
+# --------------------------------------------------------------------------- one attempt
+
+
+@dataclass
+class _Prepared:
+    row_id: uuid.UUID
+    tenant_id: str
+    token: int
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    timeout: int
+    webhook: OutgoingWebhook
+
+
+def attempt_run(*, log_id: str, tenant_id: str, token: int) -> str:
+    """Claim attempt ``log_id`` (if ``token`` still matches), send it, record the outcome.
+
+    Three short steps, no transaction held during the HTTP request:
+    claim (commit the lease) → send → record (compare-and-set on the claim).
+    """
+    prepared = _attempt_claim(log_id=log_id, tenant_id=tenant_id, token=token)
+    if isinstance(prepared, str):
+        return prepared
+    result = outbound.send(
+        method=prepared.method,
+        url=prepared.url,
+        headers=prepared.headers,
+        body=prepared.body,
+        timeout=prepared.timeout,
+        allow_private=conf.allow_private(),
+    )
+    return _attempt_record(prepared, result)
+
+
+def _attempt_claim(*, log_id: str, tenant_id: str, token: int) -> _Prepared | str:
+    with tenant_scope(tenant_id):
+        row = (
+            WebhookLog.objects.select_for_update(skip_locked=True)
+            .filter(pk=log_id, tenant_id=tenant_id, direction="outgoing", status=WebhookLog.Status.PENDING)
+            .filter(claim_count=token)
+            .first()
+        )
+        if row is None:
+            return "skipped"
+        webhook = OutgoingWebhook.objects.filter(pk=row.webhook_id, tenant_id=tenant_id).first()
+        manual = (row.result or {}).get("trigger") in ("manual", "test")
+        now = timezone.now()
+        if webhook is None or (not webhook.is_enabled and not manual):
+            row.status = WebhookLog.Status.SKIPPED
+            row.error_message = "webhook deleted" if webhook is None else "webhook disabled"
+            row.next_retry_at = None
+            row.completed_at = now
+            row.save(update_fields=["status", "error_message", "next_retry_at", "completed_at"])
+            return "skipped"
+        body = (row.body_text or "").encode("utf-8")
+        try:
+            send_headers, logged = build_headers(
+                webhook=webhook,
+                delivery_id=str(row.delivery_id),
+                event_type=row.event_type or "",
+                body=body,
+                timestamp=int(now.timestamp()),
+                now=now,
+                test=(row.result or {}).get("trigger") == "test",
+            )
+        except Exception as exc:  # noqa: BLE001 - a broken secret must be visible, not a stuck row
+            row.status = WebhookLog.Status.FAILED
+            row.error_message = f"request could not be prepared: {type(exc).__name__}"
+            row.next_retry_at = None
+            row.completed_at = now
+            row.save(update_fields=["status", "error_message", "next_retry_at", "completed_at"])
+            _counters_final(webhook, success=False)
+            return "failed"
+        row.claim_count = token + 1
+        row.next_retry_at = now + dt.timedelta(seconds=webhook.timeout_seconds * 2 + conf.lease_margin_seconds())
+        row.method = webhook.method
+        row.url = webhook.url
+        row.headers = logged
+        row.save(update_fields=["claim_count", "next_retry_at", "method", "url", "headers"])
+        return _Prepared(
+            row_id=row.pk,
+            tenant_id=tenant_id,
+            token=token + 1,
+            method=webhook.method,
+            url=webhook.url,
+            headers=send_headers,
+            body=body,
+            timeout=webhook.timeout_seconds,
+            webhook=webhook,
+        )
+
+
+def _retry_after_seconds(headers: dict[str, str]) -> float | None:
+    raw = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if not raw:
+        return None
+    raw = raw.strip()
+    if raw.isdigit():
+        return float(raw)
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - timezone.now()).total_seconds())
+
+
+def retry_delay(*, webhook: OutgoingWebhook, attempt: int, result: outbound.OutboundResult) -> float:
+    """Seconds until the attempt after ``attempt`` (which failed with ``result``).
+
+    linear (seed, C8): ``retryDelaySeconds × attempt``, exactly.
+    exponential (Svix/Standard Webhooks): the fixed schedule ±20% jitter, at
+    least 60 s after a 429 or a timeout, ``Retry-After`` honoured up to twice
+    the planned delay.
+    """
+    if webhook.retry_strategy != "exponential":
+        return float(webhook.retry_delay_seconds * attempt)
+    base = float(EXPONENTIAL_SCHEDULE[min(attempt, len(EXPONENTIAL_SCHEDULE)) - 1])
+    delay = base * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 - jitter, not crypto
+    if result.status == 429 or result.error_kind == "timeout":
+        delay = max(delay, OVERLOAD_MIN_DELAY)
+    retry_after = _retry_after_seconds(result.headers) if result.status is not None else None
+    if retry_after is not None:
+        delay = min(max(retry_after, delay), 2 * delay)
+    return delay
+
+
+def _attempt_record(prepared: _Prepared, result: outbound.OutboundResult) -> str:
+    with tenant_scope(prepared.tenant_id):
+        row = (
+            WebhookLog.objects.select_for_update()
+            .filter(pk=prepared.row_id, status=WebhookLog.Status.PENDING, claim_count=prepared.token)
+            .first()
+        )
+        if row is None:
+            # The lease ran out and the sweeper handed the attempt to another worker.
+            log.warning("attempt %s finished after its lease was taken over; result dropped", prepared.row_id)
+            return "superseded"
+        # The webhook as read at claim time: its counters are updated with F()
+        # expressions, so a stale copy cannot lose concurrent increments.
+        return _finish(row, prepared.webhook, result)
+
+
+def _finish(row: WebhookLog, webhook: OutgoingWebhook | None, result: outbound.OutboundResult) -> str:
+    """Write the attempt's outcome, schedule the next attempt or settle the delivery."""
+    now = timezone.now()
+    success = result.ok
+    row.status = WebhookLog.Status.SUCCESS if success else WebhookLog.Status.FAILED
+    row.response_status = result.status
+    row.response_headers = outbound.redact_headers(result.headers) if result.status is not None else None
+    if result.status is not None:
+        row.response_body = result.body_json if result.body_json is not None else (result.body_text or "")
+    row.duration_ms = result.duration_ms
+    row.error_message = result.error or (None if success else f"HTTP {result.status}")
+    row.completed_at = now
+    row.next_retry_at = None
+    extra = dict(row.result or {})
+    if result.truncated:
+        extra["responseTruncated"] = True
+    trigger = extra.get("trigger")
+    final = True
+    disable_reason = None
+    if not success and webhook is not None:
+        if webhook.retry_strategy == "exponential" and result.status == 410:
+            disable_reason = "the receiver answered 410 Gone"
+        elif row.attempt < row.max_attempts and trigger not in ("manual", "test") and result.error_kind != "refused":
+            delay = retry_delay(webhook=webhook, attempt=row.attempt, result=result)
+            row.next_retry_at = now + dt.timedelta(seconds=delay)
+            final = False
+    row.result = extra
+    row.save()
+    if webhook is None or trigger == "test":
+        return row.status
+    if final:
+        _counters_final(webhook, success=success, reason=disable_reason, sent_at=now)
+    else:
+        OutgoingWebhook.objects.filter(pk=webhook.pk).update(last_sent_at=now, last_status="failed")
+        _enqueue_retry_on_commit(row.pk, str(row.tenant_id), row.next_retry_at)
+    return row.status
+
+
+def _counters_final(
+    webhook: OutgoingWebhook, *, success: bool, reason: str | None = None, sent_at: dt.datetime | None = None
+) -> None:
+    """Settle one delivery: race-free counters (one UPDATE with F()), ``webhook.sent``, auto-disable."""
+    qs = OutgoingWebhook.objects.filter(pk=webhook.pk)
+    last: dict[str, Any] = {"last_sent_at": sent_at, "last_status": "success" if success else "failed"} if sent_at else {}
+    if success:
+        qs.update(total_sent=F("total_sent") + 1, consecutive_failures=0, **last)
+    else:
+        qs.update(total_failed=F("total_failed") + 1, consecutive_failures=F("consecutive_failures") + 1, **last)
+    publish(webhook.tenant_id, "webhook.sent", {"webhookId": str(webhook.pk), "webhookName": webhook.name, "status": "success" if success else "failed"})
+    if success:
+        return
+    failures = qs.values_list("consecutive_failures", flat=True).first() or 0
+    limit = conf.disable_after()
+    if reason is None and limit > 0 and failures >= limit:
+        reason = f"disabled after {failures} consecutive failed deliveries"
+    if reason is not None:
+        webhook_disable(webhook=webhook, reason=reason)
+
+
+def webhook_disable(*, webhook: OutgoingWebhook, reason: str) -> bool:
+    """Disable once (conditional update) and tell the tenant's browsers."""
+    changed = OutgoingWebhook.objects.filter(pk=webhook.pk, is_enabled=True).update(is_enabled=False, disabled_reason=reason)
+    if changed:
+        log.info("outgoing webhook %s disabled: %s", webhook.pk, reason)
+        publish(webhook.tenant_id, "webhook.disabled", {"webhookId": str(webhook.pk), "webhookName": webhook.name, "reason": reason})
+    return bool(changed)
+
+
+# --------------------------------------------------------------------------- retries, sweeper, replay
+
+
+def _next_attempt_row(previous: WebhookLog, webhook: OutgoingWebhook, *, attempt: int, max_attempts: int, trigger: str) -> WebhookLog:
+    now = timezone.now()
+    return WebhookLog(
+        tenant_id=previous.tenant_id,
+        webhook_id=previous.webhook_id,
+        webhook_type="outgoing",
+        direction="outgoing",
+        method=webhook.method,
+        url=webhook.url,
+        body=previous.body,
+        body_text=previous.body_text,
+        status=WebhookLog.Status.PENDING,
+        attempt=attempt,
+        max_attempts=max_attempts,
+        next_retry_at=now + dt.timedelta(seconds=conf.dispatch_grace_seconds() + webhook.timeout_seconds),
+        delivery_id=previous.delivery_id,
+        event_type=previous.event_type,
+        entity_event_id=previous.entity_event_id,
+        result={"trigger": trigger},
+    )
+
+
+def retry_fire(*, log_id: str, tenant_id: str, force: bool = False) -> WebhookLog | None:
+    """Create the next attempt asked for by failed row ``log_id`` once it is due (or now, if ``force``).
+
+    Locked with SKIP LOCKED and guarded by ``retried_at IS NULL``, so the ETA
+    task, the beat sweeper and an admin "retry now" can race harmlessly.
+    """
+    with tenant_scope(tenant_id):
+        row = (
+            WebhookLog.objects.select_for_update(skip_locked=True)
+            .filter(pk=log_id, tenant_id=tenant_id, direction="outgoing", status=WebhookLog.Status.FAILED)
+            .filter(retried_at__isnull=True, next_retry_at__isnull=False)
+            .first()
+        )
+        now = timezone.now()
+        if row is None or (not force and row.next_retry_at > now):
+            return None
+        row.retried_at = now
+        row.save(update_fields=["retried_at"])
+        webhook = OutgoingWebhook.objects.filter(pk=row.webhook_id, tenant_id=tenant_id).first()
+        if webhook is None or not webhook.is_enabled:
+            return None  # the delivery ends here; the log says why through the webhook's state
+        new = _next_attempt_row(row, webhook, attempt=row.attempt + 1, max_attempts=row.max_attempts, trigger="retry")
+        try:
+            with transaction.atomic():
+                new.save(force_insert=True)
+        except IntegrityError:
+            return None  # that attempt exists already
+        _enqueue_on_commit(new.pk, tenant_id, 0)
+        return new
+
+
+def deliveries_sweep(*, limit: int = 500) -> dict[str, int]:
+    """Beat task body: fire due retries and recover attempts whose worker vanished.
+
+    The scan is the one cross-tenant step (operator scope, SKIP LOCKED so
+    concurrent sweepers split the work); each row is then handled in its own
+    tenant's scope, where the same conditions are checked again under lock.
+    """
+    now = timezone.now()
+    grace = dt.timedelta(seconds=conf.dispatch_grace_seconds())
+    with operator_scope("outgoing webhooks: due retries and expired attempt leases"):
+        due = list(
+            WebhookLog.objects.select_for_update(skip_locked=True)
+            .filter(direction="outgoing", status=WebhookLog.Status.FAILED, retried_at__isnull=True)
+            .filter(next_retry_at__isnull=False, next_retry_at__lte=now)
+            .order_by("next_retry_at")
+            .values_list("id", "tenant_id")[:limit]
+        )
+        stale = list(
+            WebhookLog.objects.select_for_update(skip_locked=True)
+            .filter(direction="outgoing", status=WebhookLog.Status.PENDING, next_retry_at__lte=now)
+            .order_by("next_retry_at")
+            .values_list("id", "tenant_id", "claim_count")[:limit]
+        )
+        too_many = [s for s in stale if s[2] >= conf.max_claims()]
+        requeue = [s for s in stale if s[2] < conf.max_claims()]
+        if requeue:
+            WebhookLog.objects.filter(pk__in=[s[0] for s in requeue]).update(next_retry_at=now + grace)
+    fired = sum(1 for lid, tid in due if retry_fire(log_id=str(lid), tenant_id=str(tid)) is not None)
+    for lid, tid, _count in too_many:
+        _attempt_give_up(log_id=str(lid), tenant_id=str(tid))
+    for lid, tid, count in requeue:
+        if count:
+            log.warning("webhook attempt %s: worker lease expired (claim %d); re-enqueued", lid, count)
+        enqueue_attempt(str(lid), str(tid), count)
+    return {"retries": fired, "requeued": len(requeue), "abandoned": len(too_many)}
+
+
+def _attempt_give_up(*, log_id: str, tenant_id: str) -> None:
+    with tenant_scope(tenant_id):
+        row = (
+            WebhookLog.objects.select_for_update(skip_locked=True)
+            .filter(pk=log_id, status=WebhookLog.Status.PENDING)
+            .first()
+        )
+        if row is None:
+            return
+        webhook = OutgoingWebhook.objects.filter(pk=row.webhook_id).first()
+        _finish(
+            row,
+            webhook,
+            outbound.OutboundResult(error=f"worker lost {row.claim_count} times during this attempt", error_kind="connection"),
+        )
+
+
+def log_replay(*, log: WebhookLog) -> WebhookLog:
+    """Send an outgoing attempt again as a new, manual attempt of the same delivery.
+
+    Same delivery id and body bytes, fresh timestamp and signature; manual
+    attempts are never retried automatically (Svix's rule).
+    """
+    if log.direction != "outgoing" or log.delivery_id is None or log.body_text is None:
+        raise ReplayRefused("only outgoing attempts with a stored body can be replayed")
+    webhook = OutgoingWebhook.objects.filter(pk=log.webhook_id, tenant_id=log.tenant_id).first()
+    if webhook is None:
+        raise ReplayRefused("the webhook no longer exists")
+    if not webhook.is_enabled:
+        raise ReplayRefused("the webhook is disabled; enable it first")
+    with transaction.atomic():
+        # Serialise replays of one delivery: lock its attempts, then take the next number.
+        list(WebhookLog.objects.select_for_update().filter(delivery_id=log.delivery_id, webhook_type="outgoing").values_list("pk"))
+        last = WebhookLog.objects.filter(delivery_id=log.delivery_id, webhook_type="outgoing").aggregate(m=Max("attempt"))["m"] or 0
+        new = _next_attempt_row(log, webhook, attempt=last + 1, max_attempts=last + 1, trigger="manual")
+        new.save(force_insert=True)
+    _enqueue_on_commit(new.pk, str(log.tenant_id), 0)
+    return new
+
+
+# --------------------------------------------------------------------------- test send and preview
+
+
+_SAMPLES: dict[str, dict[str, Any]] = {
+    "meeting": {"title": "פגישת היכרות - משפחת כהן", "location": "תל אביב", "attendees": [{"email": "client@example.com", "name": "דנה כהן"}], "status": "scheduled"},
+    "task": {"title": "להכין הדמיה לסלון", "status": "todo", "priority": "high", "assignee_email": "designer@example.com"},
+    "document": {"name": "תוכנית קומה.pdf", "mime_type": "application/pdf", "size_bytes": 123456, "status": "draft", "file_url": "https://files.example.com/plan.pdf"},
+    "payment": {"amount": Decimal("1500.00"), "currency": "ILS", "status": "pending", "description": "מקדמה"},
+    "expense": {"amount": Decimal("320.50"), "currency": "ILS", "status": "pending", "category": "חומרים"},
+    "client": {"name": "משפחת כהן", "email": "cohen@example.com", "phone": "+972-50-000-0000", "status": "active"},
+    "supplier": {"name": "נגריית הגליל", "email": "info@example.com", "category": "נגרות"},
+}
+
+
+def sample_entity(*, tenant: Tenant, entity_type: str) -> dict[str, Any]:
+    """A realistic, unsaved entity of ``entity_type`` as the API shows it (for test sends and previews)."""
+    model = ENTITY_MODELS[entity_type]
+    values = dict(_SAMPLES.get(entity_type, {}))
+    if entity_type == "meeting":
+        start = timezone.now().replace(microsecond=0) + dt.timedelta(days=1)
+        values.update(start_time=start, end_time=start + dt.timedelta(hours=1))
+    instance = model(tenant=tenant, **values)
+    instance.created_at = instance.updated_at = timezone.now().replace(microsecond=0)
+    return entity_snapshot(instance)
+
+
+def entity_for_preview(*, tenant: Tenant, entity_type: str, entity_id: str) -> dict[str, Any] | None:
+    instance = ENTITY_MODELS[entity_type].objects.filter(tenant=tenant, pk=entity_id).first()
+    return entity_snapshot(instance) if instance is not None else None
+
+
+def _default_trigger(webhook: OutgoingWebhook) -> tuple[str, str]:
+    for trig in webhook.triggers or []:
+        if isinstance(trig, dict) and trig.get("entityType") in ENTITY_TYPES and trig.get("events"):
+            return trig["entityType"], trig["events"][0]
+    return ENTITY_TYPES[0], ENTITY_EVENTS[0]
+
+
+def webhook_preview(
+    *,
+    webhook: OutgoingWebhook | None,
+    tenant: Tenant,
+    template: str | None,
+    use_webhook_template: bool,
+    entity_type: str | None,
+    event: str | None,
+    entity: dict[str, Any] | None,
+    entity_id: str | None,
+) -> dict[str, Any]:
+    """Render what would be sent for a sample or given entity (the builder's preview)."""
+    default_type, default_event = _default_trigger(webhook) if webhook else (ENTITY_TYPES[0], ENTITY_EVENTS[0])
+    entity_type = entity_type or default_type
+    event = event or default_event
+    if entity is None and entity_id:
+        entity = entity_for_preview(tenant=tenant, entity_type=entity_type, entity_id=entity_id)
+        if entity is None:
+            raise WebhookConfigError({"entityId": [f"no {entity_type} with this id"]})
+    if entity is None:
+        entity = sample_entity(tenant=tenant, entity_type=entity_type)
+    if use_webhook_template:
+        template = webhook.payload_template if webhook else None
+    else:
+        template = validate_payload_template(template)
+    probe = webhook or OutgoingWebhook(tenant=tenant, triggers=[])
+    text = render_body(
+        webhook=probe,
+        entity=entity,
+        entity_type=entity_type,
+        entity_id=str(entity.get("id", "")),
+        event=event,
+        tenant_id=str(tenant.pk),
+        timestamp=timezone.now().isoformat(),
+        template=template or "",
+    )
+    from webhooks.templating import placeholders
+
+    return {
+        "entity_type": entity_type,
+        "event": event,
+        "body": json.loads(text),
+        "body_text": text,
+        "placeholders": placeholders(template) if template else [],
+    }
+
+
+def webhook_test_send(*, webhook: OutgoingWebhook, payload: dict[str, Any] | None = None,
+                      entity_type: str | None = None, event: str | None = None) -> tuple[WebhookLog, outbound.OutboundResult]:
+    """Send a sample (or the given ``payload`` as the entity) now, synchronously, and log it.
+
+    Runs inside the caller's (request's) transaction; test sends do not touch
+    the webhook's counters and are not retried.
+    """
+    default_type, default_event = _default_trigger(webhook)
+    entity_type = entity_type or default_type
+    event = event or default_event
+    entity = payload if payload is not None else sample_entity(tenant=webhook.tenant, entity_type=entity_type)
+    now = timezone.now()
+    text = render_body(
+        webhook=webhook,
+        entity=entity,
+        entity_type=entity_type,
+        entity_id=str(entity.get("id", "")) if isinstance(entity, dict) else "",
+        event=event,
+        tenant_id=str(webhook.tenant_id),
+        timestamp=now.isoformat(),
+    )
+    body = text.encode("utf-8")
+    delivery_id = uuid.uuid4()
+    headers, logged = build_headers(
+        webhook=webhook, delivery_id=str(delivery_id), event_type=f"{entity_type}.{event}", body=body,
+        timestamp=int(now.timestamp()), now=now, test=True,
+    )
+    row = WebhookLog.objects.create(
+        tenant_id=webhook.tenant_id, webhook_id=webhook.pk, webhook_type="outgoing", direction="outgoing",
+        method=webhook.method, url=webhook.url, headers=logged, body=json.loads(text), body_text=text,
+        status=WebhookLog.Status.PENDING, attempt=1, max_attempts=1, delivery_id=delivery_id,
+        event_type=f"{entity_type}.{event}", result={"trigger": "test"}, claim_count=1,
+    )
+    started = time.monotonic()
+    result = outbound.send(
+        method=webhook.method, url=webhook.url, headers=headers, body=body,
+        timeout=webhook.timeout_seconds, allow_private=conf.allow_private(),
+    )
+    result.duration_ms = result.duration_ms or int((time.monotonic() - started) * 1000)
+    _finish(row, webhook, result)
+    return row, result
+
+
+# --------------------------------------------------------------------------- retention
+
+
+def logs_cleanup(*, batch: int = 5000) -> int:
+    """Delete webhook logs (both directions) older than the retention period.
+
+    Attempts that still carry a pending or scheduled retry are kept: a
+    delivery with long linear delays may outlive 14 days, and deleting its
+    row would silently drop it.
+    """
+    cutoff = timezone.now() - dt.timedelta(days=conf.retention_days())
+    total = 0
+    while True:
+        with operator_scope("webhook log retention"):
+            ids = list(
+                WebhookLog.objects.filter(timestamp__lt=cutoff)
+                .exclude(status=WebhookLog.Status.PENDING)
+                .exclude(status=WebhookLog.Status.FAILED, direction="outgoing", retried_at__isnull=True, next_retry_at__isnull=False)
+                .values_list("pk", flat=True)[:batch]
+            )
+            if ids:
+                WebhookLog.objects.filter(pk__in=ids).delete()
+        total += len(ids)
+        if len(ids) < batch:
+            return total

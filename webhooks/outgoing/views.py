@@ -1,0 +1,229 @@
+"""Thin API views: validate input, call services/selectors, shape output."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from djangorestframework_camel_case.parser import CamelCaseJSONParser
+from djangorestframework_camel_case.render import CamelCaseJSONRenderer
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import TenantScopedViewSet
+from core.drf import Pagination, error_response
+from webhooks.models import IncomingWebhook, OutgoingWebhook
+from webhooks.outgoing import selectors, services
+from webhooks.outgoing.serializers import (
+    OutgoingWebhookInputSerializer,
+    OutgoingWebhookSerializer,
+    PreviewInputSerializer,
+    TestSendInputSerializer,
+    WebhookLogSerializer,
+)
+
+
+class HubJSONParser(CamelCaseJSONParser):
+    """camelCase in, but free-form objects (headers, entity, payload…) keep their keys.
+
+    djangorestframework-camel-case reads its options from ``JSON_CAMEL_CASE``;
+    the project's ``JSON_UNDERSCOREIZE`` is applied here explicitly so header
+    names such as ``Authorization`` are never rewritten.
+    """
+
+    json_underscoreize = getattr(settings, "JSON_UNDERSCOREIZE", {})
+
+
+class HubJSONRenderer(CamelCaseJSONRenderer):
+    json_underscoreize = getattr(settings, "JSON_UNDERSCOREIZE", {})
+
+
+class _HubIO:
+    parser_classes = [HubJSONParser]
+    renderer_classes = [HubJSONRenderer]
+
+
+def _config_error(exc: services.WebhookConfigError) -> exceptions.ValidationError:
+    return exceptions.ValidationError(exc.fields)
+
+
+def _data(request) -> dict:
+    if not isinstance(request.data, dict):
+        raise exceptions.ValidationError({"non_field_errors": ["the body must be a JSON object"]})
+    return request.data
+
+
+@extend_schema(tags=["webhooks"])
+class OutgoingWebhookViewSet(
+    _HubIO,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    TenantScopedViewSet,
+):
+    """`/api/webhooks/outgoing` (seed section ח) plus the builder's `preview`."""
+
+    queryset = OutgoingWebhook.objects.all()
+    serializer_class = OutgoingWebhookSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    @extend_schema(request=OutgoingWebhookInputSerializer, responses=OutgoingWebhookSerializer)
+    def create(self, request, *args, **kwargs):
+        serializer = OutgoingWebhookInputSerializer(data=_data(request))
+        serializer.is_valid(raise_exception=True)
+        try:
+            webhook = services.outgoing_webhook_create(tenant=request.tenant, data=serializer.validated_data)
+        except services.WebhookConfigError as exc:
+            raise _config_error(exc) from None
+        return Response(OutgoingWebhookSerializer(webhook).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=OutgoingWebhookInputSerializer, responses=OutgoingWebhookSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        webhook = self.get_object()
+        serializer = OutgoingWebhookInputSerializer(webhook, data=_data(request), partial=True)
+        serializer.is_valid(raise_exception=True)
+        try:
+            webhook = services.outgoing_webhook_update(webhook=webhook, data=serializer.validated_data)
+        except services.WebhookConfigError as exc:
+            raise _config_error(exc) from None
+        return Response(OutgoingWebhookSerializer(webhook).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.outgoing_webhook_delete(webhook=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _preview(self, request, webhook: OutgoingWebhook | None):
+        serializer = PreviewInputSerializer(data=_data(request))
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        use_webhook_template = webhook is not None and "payload_template" not in data
+        try:
+            out = services.webhook_preview(
+                webhook=webhook,
+                tenant=request.tenant,
+                template=data.get("payload_template"),
+                use_webhook_template=use_webhook_template,
+                entity_type=data.get("entity_type"),
+                event=data.get("event"),
+                entity=data.get("entity"),
+                entity_id=str(data["entity_id"]) if data.get("entity_id") else None,
+            )
+        except services.WebhookConfigError as exc:
+            raise _config_error(exc) from None
+        return Response(out)
+
+    @extend_schema(request=PreviewInputSerializer)
+    @action(detail=True, methods=["post"])
+    def preview(self, request, *args, **kwargs):
+        """Render this webhook's template (or a draft one) for a sample or given entity."""
+        return self._preview(request, self.get_object())
+
+    @extend_schema(request=PreviewInputSerializer)
+    @action(detail=False, methods=["post"], url_path="preview")
+    def preview_draft(self, request, *args, **kwargs):
+        """Render a draft template before the webhook exists (the builder's live preview)."""
+        return self._preview(request, None)
+
+
+def _webhook_or_404(request, webhook_id: str):
+    webhook = selectors.webhook_of_tenant(tenant=request.tenant, webhook_id=webhook_id)
+    if webhook is None:
+        raise exceptions.NotFound()
+    return webhook
+
+
+@extend_schema(tags=["webhooks"], request=TestSendInputSerializer)
+class WebhookTestView(_HubIO, APIView):
+    """`POST /api/webhooks/:id/test` for both kinds of webhook."""
+
+    def post(self, request, webhook_id: str):
+        webhook = _webhook_or_404(request, webhook_id)
+        data = request.data if isinstance(request.data, dict) else {}
+        if isinstance(webhook, IncomingWebhook):
+            from webhooks.incoming import services as incoming_services
+
+            payload = data.get("payload")
+            if payload is not None and not isinstance(payload, dict):
+                raise exceptions.ValidationError({"payload": ["must be an object"]})
+            try:
+                return Response(incoming_services.incoming_test(webhook, payload=payload))
+            except NotImplementedError:
+                return error_response(501, "Testing incoming webhooks is not available yet.", "not_implemented")
+            except ValueError as exc:
+                raise exceptions.ValidationError({"non_field_errors": [str(exc)]}) from None
+        serializer = TestSendInputSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            row, result = services.webhook_test_send(
+                webhook=webhook,
+                payload=serializer.validated_data.get("payload"),
+                entity_type=serializer.validated_data.get("entity_type"),
+                event=serializer.validated_data.get("event"),
+            )
+        except ValueError as exc:  # e.g. signing on without a secret
+            raise exceptions.ValidationError({"non_field_errors": [str(exc)]}) from None
+        body = result.body_json if result.body_json is not None else result.body_text
+        return Response(
+            {
+                "status": result.status,
+                "body": body,
+                "durationMs": result.duration_ms,
+                "success": result.ok,
+                "error": result.error,
+                "logId": str(row.pk),
+                "deliveryId": str(row.delivery_id),
+            }
+        )
+
+
+@extend_schema(tags=["webhooks"], responses=WebhookLogSerializer(many=True))
+class WebhookLogsView(_HubIO, APIView):
+    """`GET /api/webhooks/:id/logs?status=` — paginated, newest first."""
+
+    def get(self, request, webhook_id: str):
+        webhook = _webhook_or_404(request, webhook_id)
+        status_filter = request.query_params.get("status")
+        if status_filter and status_filter not in selectors.LOG_STATUSES:
+            raise exceptions.ValidationError({"status": [f"must be one of {', '.join(selectors.LOG_STATUSES)}"]})
+        qs = selectors.webhook_logs(tenant=request.tenant, webhook_id=webhook.pk, status=status_filter)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(WebhookLogSerializer(page, many=True).data)
+
+
+def _log_or_404(request, log_id: str):
+    row = selectors.webhook_log_get(tenant=request.tenant, log_id=log_id)
+    if row is None:
+        raise exceptions.NotFound()
+    return row
+
+
+@extend_schema(tags=["webhooks"], responses=WebhookLogSerializer)
+class WebhookLogDetailView(_HubIO, APIView):
+    def get(self, request, log_id: str):
+        return Response(WebhookLogSerializer(_log_or_404(request, log_id)).data)
+
+
+@extend_schema(tags=["webhooks"], request=None)
+class WebhookLogReplayView(_HubIO, APIView):
+    """`POST /api/webhook-logs/:logId/replay`: outgoing → a new manual attempt; incoming → reprocess."""
+
+    def post(self, request, log_id: str):
+        row = _log_or_404(request, log_id)
+        if row.direction == "incoming":
+            from webhooks.incoming import services as incoming_services
+
+            try:
+                result = incoming_services.incoming_reprocess(row)
+            except NotImplementedError:
+                return error_response(501, "Reprocessing incoming requests is not available yet.", "not_implemented")
+            except ValueError as exc:
+                return error_response(409, str(exc), "conflict")
+            if isinstance(result, dict):
+                return Response(result, status=status.HTTP_202_ACCEPTED)
+            return Response({"logId": str(getattr(result, "pk", row.pk)), "status": "accepted"}, status=status.HTTP_202_ACCEPTED)
+        try:
+            new = services.log_replay(log=row)
+        except services.ReplayRefused as exc:
+            return error_response(409, str(exc), "conflict")
+        return Response(WebhookLogSerializer(new).data, status=status.HTTP_202_ACCEPTED)
