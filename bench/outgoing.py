@@ -101,7 +101,9 @@ def main() -> int:
     parser.add_argument("--endpoints", type=int, default=2, help="receivers / webhooks (default 2)")
     parser.add_argument("--rate", type=float, default=50.0, help="paced events per second (default 50)")
     parser.add_argument("--burst", type=int, default=200, help="events for the throughput run (default 200)")
-    parser.add_argument("--concurrency", type=int, default=8, help="threads of the single worker process")
+    parser.add_argument("--concurrency", type=int, default=8, help="threads (or processes) of the single worker")
+    parser.add_argument("--pool", choices=["threads", "prefork"], default="threads",
+                        help="celery pool of the single worker (threads: one process; prefork: one worker, N children)")
     parser.add_argument("--timeout", type=float, default=60.0, help="max seconds to wait per run")
     args = parser.parse_args()
     args.events, args.burst, args.endpoints = min(args.events, 5000), min(args.burst, 5000), min(args.endpoints, 20)
@@ -142,7 +144,7 @@ def main() -> int:
 
     env = {**os.environ, "OUTGOING_WEBHOOK_ETA_MAX_SECONDS": "900"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "architect_studio", "worker", "-P", "threads", "-c", str(args.concurrency),
+        [sys.executable, "-m", "celery", "-A", "architect_studio", "worker", "-P", args.pool, "-c", str(args.concurrency),
          "-l", "WARNING", "--without-mingle", "--without-gossip", "-n", f"bench-{tag}@%h"],
         cwd=REPO, env=env, start_new_session=True,
     )
@@ -221,7 +223,7 @@ def main() -> int:
     base_rate = len(base_lat) / (time.perf_counter() - t0)
 
     expected_paced = args.events * args.endpoints
-    print(f"\nOutgoing webhooks: {args.endpoints} endpoints, 1 worker process (threads x{args.concurrency}), "
+    print(f"\nOutgoing webhooks: {args.endpoints} endpoints, 1 worker ({args.pool} x{args.concurrency}), "
           f"{os.cpu_count()} CPUs")
     print(f"paced   {args.events} events @ {args.rate:g}/s: delivered {len(paced_lat)}/{expected_paced}; "
           f"event commit -> receipt {fmt(paced_lat)}")

@@ -73,11 +73,12 @@ def tenant_scope(tenant_id: uuid.UUID | str, using: str = "default") -> Iterator
     tid = uuid.UUID(str(tenant_id))
     token = _current_tenant.set(tid)
     try:
+        nested = connections[using].in_atomic_block
         with transaction.atomic(using=using):
             previous = _set_config(TENANT_SETTING, str(tid), using)
             yield tid
-            # Nested in a longer transaction: hand the outer scope its tenant back.
-            _set_config(TENANT_SETTING, previous or "", using)
+            if nested:  # hand the enclosing transaction its tenant back (else COMMIT clears it)
+                _set_config(TENANT_SETTING, previous or "", using)
     finally:
         _current_tenant.reset(token)
 
@@ -86,11 +87,12 @@ def tenant_scope(tenant_id: uuid.UUID | str, using: str = "default") -> Iterator
 def operator_scope(reason: str, using: str = "default") -> Iterator[None]:
     """The explicit cross-tenant path. Keep its callers few; each says why."""
     log.info("operator scope: %s", reason)
+    nested = connections[using].in_atomic_block
     with transaction.atomic(using=using):
         previous = _set_config(OPERATOR_SETTING, "on", using)
         yield
-        # Nested in a tenant request: the rest of that transaction is tenant-scoped again.
-        _set_config(OPERATOR_SETTING, previous or "", using)
+        if nested:  # the rest of an enclosing tenant transaction is tenant-scoped again
+            _set_config(OPERATOR_SETTING, previous or "", using)
 
 
 class OperatorAdminMiddleware:
