@@ -34,31 +34,52 @@ def build_message(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"type": event_type, "data": plain, "timestamp": timezone.now().isoformat()}
 
 
-_loop_lock = threading.Lock()
-_loop: asyncio.AbstractEventLoop | None = None
-_loop_pid: int | None = None
+class _Publisher:
+    """One long-lived event loop per process that sends messages in order.
 
-
-def _publisher_loop() -> asyncio.AbstractEventLoop:
-    """One long-lived event loop per process for publishing.
-
-    ``async_to_sync`` per message would give channels-redis a fresh loop — and so
-    a fresh Redis connection — every time (measured: ~7 ms per publish in the
-    worker). A loop that lives in a daemon thread keeps the layer's connection
-    pool warm. Re-created after fork (Celery prefork children).
+    ``async_to_sync`` per message would give channels-redis a fresh loop — and so a
+    fresh Redis connection — every time (measured: ~7 ms per publish in the worker).
+    Here a daemon thread runs one loop; callers hand it messages through a queue and
+    return at once; one consumer coroutine sends them in the order they were
+    published (``webhook.sent`` before ``webhook.disabled``). Re-created after fork.
     """
-    global _loop, _loop_pid
-    with _loop_lock:
-        if _loop is None or _loop_pid != os.getpid() or _loop.is_closed():
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="realtime-publisher", daemon=True).start()
-            _loop, _loop_pid = loop, os.getpid()
-        return _loop
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.pid = os.getpid()
+        self.ready = threading.Event()
+        threading.Thread(target=self._run, name="realtime-publisher", daemon=True).start()
+        self.ready.wait(5)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.loop.create_task(self._consume())
+        self.ready.set()
+        self.loop.run_forever()
+
+    async def _consume(self) -> None:
+        while True:
+            layer, group, payload = await self.queue.get()
+            try:
+                await layer.group_send(group, payload)
+            except Exception as exc:  # noqa: BLE001 - best effort; the rows are the truth
+                log.warning("could not publish %s to %s: %r", payload["message"].get("type"), group, exc)
+
+    def submit(self, layer, group: str, payload: dict) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, (layer, group, payload))
 
 
-def _log_failure(future, event_type: str, tenant_id) -> None:
-    if future.cancelled() or future.exception() is not None:
-        log.warning("could not publish %s to tenant %s: %r", event_type, tenant_id, future.exception())
+_publisher_lock = threading.Lock()
+_publisher: _Publisher | None = None
+
+
+def _get_publisher() -> _Publisher:
+    global _publisher
+    with _publisher_lock:
+        if _publisher is None or _publisher.pid != os.getpid():
+            _publisher = _Publisher()
+        return _publisher
 
 
 def _send(tenant_id: uuid.UUID | str, message: dict[str, Any]) -> None:
@@ -68,8 +89,7 @@ def _send(tenant_id: uuid.UUID | str, message: dict[str, Any]) -> None:
     payload = {"type": "hub.event", "message": message}
     try:
         if layer.__class__.__module__.startswith("channels_redis"):
-            future = asyncio.run_coroutine_threadsafe(layer.group_send(tenant_group(tenant_id), payload), _publisher_loop())
-            future.add_done_callback(lambda f: _log_failure(f, message.get("type"), tenant_id))
+            _get_publisher().submit(layer, tenant_group(tenant_id), payload)
         else:  # the in-memory layer (embedded mode) lives on the caller's loop
             async_to_sync(layer.group_send)(tenant_group(tenant_id), payload)
     except Exception:  # realtime is best effort; the rows are the truth

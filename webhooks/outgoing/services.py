@@ -530,7 +530,7 @@ def _attempt_claim(*, log_id: str, tenant_id: str, token: int) -> _Prepared | st
     with tenant_scope(tenant_id):
         row = (
             WebhookLog.objects.select_for_update(skip_locked=True)
-            .filter(pk=log_id, tenant_id=tenant_id, direction="outgoing", status=WebhookLog.Status.PENDING)
+            .filter(pk=log_id, tenant_id=tenant_id, webhook_type="outgoing", direction="outgoing", status=WebhookLog.Status.PENDING)
             .filter(claim_count=token)
             .first()
         )
@@ -738,7 +738,7 @@ def retry_fire(*, log_id: str, tenant_id: str, force: bool = False) -> WebhookLo
     with tenant_scope(tenant_id):
         row = (
             WebhookLog.objects.select_for_update(skip_locked=True)
-            .filter(pk=log_id, tenant_id=tenant_id, direction="outgoing", status=WebhookLog.Status.FAILED)
+            .filter(pk=log_id, tenant_id=tenant_id, webhook_type="outgoing", direction="outgoing", status=WebhookLog.Status.FAILED)
             .filter(retried_at__isnull=True, next_retry_at__isnull=False)
             .first()
         )
@@ -772,14 +772,14 @@ def deliveries_sweep(*, limit: int = 500) -> dict[str, int]:
     with operator_scope("outgoing webhooks: due retries and expired attempt leases"):
         due = list(
             WebhookLog.objects.select_for_update(skip_locked=True)
-            .filter(direction="outgoing", status=WebhookLog.Status.FAILED, retried_at__isnull=True)
+            .filter(webhook_type="outgoing", direction="outgoing", status=WebhookLog.Status.FAILED, retried_at__isnull=True)
             .filter(next_retry_at__isnull=False, next_retry_at__lte=now)
             .order_by("next_retry_at")
             .values_list("id", "tenant_id")[:limit]
         )
         stale = list(
             WebhookLog.objects.select_for_update(skip_locked=True)
-            .filter(direction="outgoing", status=WebhookLog.Status.PENDING, next_retry_at__lte=now)
+            .filter(webhook_type="outgoing", direction="outgoing", status=WebhookLog.Status.PENDING, next_retry_at__lte=now)
             .order_by("next_retry_at")
             .values_list("id", "tenant_id", "claim_count")[:limit]
         )
