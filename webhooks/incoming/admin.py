@@ -1,1 +1,71 @@
+"""Back office for incoming webhooks (the WebhookLog admin, with "reprocess", is shared)."""
 
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from webhooks.incoming import services
+from webhooks.incoming.models import AutomationRun
+from webhooks.models import IncomingWebhook, WebhookLog
+
+
+@admin.register(IncomingWebhook)
+class IncomingWebhookAdmin(admin.ModelAdmin):
+    list_display = ("name", "tenant", "verification_scheme", "is_enabled", "total_received", "last_received_at", "logs")
+    list_filter = ("is_enabled", "verification_scheme")
+    list_select_related = ("tenant",)
+    search_fields = ("name", "id")
+    exclude = ("secret", "previous_secret")
+    readonly_fields = ("id", "tenant", "url", "total_received", "last_received_at", "previous_secret_expires_at",
+                       "created_at", "updated_at", "logs")
+    actions = ["rotate_secret", "reprocess_failed"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False  # created by tenants through the API (the secret is shown to them once)
+
+    @admin.display(description="logs")
+    def logs(self, obj: IncomingWebhook) -> str:
+        url = reverse("admin:webhooks_webhooklog_changelist") + f"?webhook_id={obj.pk}"
+        return format_html('<a href="{}">logs</a>', url)
+
+    @admin.action(description="Rotate the secret (old one valid for the grace period)")
+    def rotate_secret(self, request, queryset) -> None:
+        for webhook in queryset:
+            services.incoming_rotate_secret(webhook=webhook)
+        self.message_user(request, f"Rotated {queryset.count()} secret(s); tenants see the new secret via the API.")
+
+    @admin.action(description="Reprocess failed requests of the last 24 h")
+    def reprocess_failed(self, request, queryset) -> None:
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        since = timezone.now() - timedelta(hours=24)
+        done = 0
+        for webhook in queryset:
+            failed = WebhookLog.objects.filter(
+                webhook_id=webhook.pk, webhook_type="incoming", direction="incoming", status="failed",
+                timestamp__gte=since,
+            )[:200]
+            for log in failed:
+                services.incoming_reprocess(log)
+                done += 1
+        self.message_user(request, f"Reprocessed {done} request(s).", messages.INFO)
+
+
+@admin.register(AutomationRun)
+class AutomationRunAdmin(admin.ModelAdmin):
+    list_display = ("automation_id", "tenant", "status", "started_at", "duration_ms", "webhook_log_id")
+    list_filter = ("status",)
+    list_select_related = ("tenant",)
+    search_fields = ("automation_id", "webhook_log_id")
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,66 @@
+"""Celery tasks of the incoming side: take ids, call services, safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from core.tenant_context import tenant_scope
+
+__all__ = [
+    "process_incoming_log",
+    "drain_incoming",
+    "send_forward",
+    "retry_due_forwards",
+    "redispatch_pending_incoming",
+    "cleanup_incoming",
+]
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def process_incoming_log(log_id: str, tenant_id: str) -> str:
+    """Run a stored request's filters and actions (claimed: pending + SKIP LOCKED)."""
+    from webhooks.incoming import services
+
+    with tenant_scope(tenant_id):
+        log = services.claim_pending(log_id=log_id)
+        if log is None:
+            return "skipped"
+        return services.incoming_process(log=log)["status"]
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def drain_incoming(tenant_id: str) -> int:
+    """Process every pending request of a tenant (coalesced enqueue, see services.schedule_drain)."""
+    from webhooks.incoming import services
+
+    return services.incoming_drain(tenant_id=tenant_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_forward(log_id: str, tenant_id: str) -> str:
+    """Send one forward attempt row (claimed: pending + SKIP LOCKED)."""
+    from webhooks.incoming import services
+
+    with tenant_scope(tenant_id):
+        return services.forward_send(log_id=log_id)["status"]
+
+
+@shared_task(ignore_result=True)
+def retry_due_forwards() -> int:
+    from webhooks.incoming import services
+
+    return services.forward_retry_due()
+
+
+@shared_task(ignore_result=True)
+def redispatch_pending_incoming() -> int:
+    from webhooks.incoming import services
+
+    return services.incoming_redispatch_pending()
+
+
+@shared_task(ignore_result=True)
+def cleanup_incoming() -> dict:
+    from webhooks.incoming import services
+
+    return services.incoming_cleanup()

@@ -1,0 +1,272 @@
+#!/usr/bin/env python
+"""Benchmark of the public incoming-webhook endpoint against two same-run baselines.
+
+What it does (issue 4, item 8):
+
+1. provisions a "Bench Studio" tenant and an incoming webhook (hmac scheme, no
+   actions) in the configured database;
+2. for each serving setup (default: the Procfile's ``uvicorn --workers 2``,
+   and gunicorn 2 workers × 4 threads), starts the server itself on loopback
+   with ``DJANGO_SETTINGS_MODULE=bench.settings`` (real URLs + baselines);
+3. runs wrk (LuaJIT script, ``--latency``) with the same connections and
+   duration against three targets, one after the other:
+   * ``webhook``  - ``POST /api/webhooks/tenant/{t}/{w}``, each request a
+     distinct JSON body signed with the webhook's secret (pre-signed pool);
+   * ``bare``     - a Django view answering 202 without touching the database;
+   * ``minimal``  - a view that checks the HMAC and inserts one row;
+4. prints accepted requests/s (2xx answers / duration) and latency p50/p99;
+5. checks that **every 202 has its log row**: the ``logId`` of every accepted
+   response is looked up in ``webhook_logs`` (zero lost is the requirement);
+6. removes its rows and flushes its broker database.
+
+Bounded and loopback only: the server binds 127.0.0.1, wrk runs for
+``--duration`` seconds per target. Needs wrk (``apt-get install -y wrk``).
+
+Usage: ``.venv/bin/python bench/incoming.py [--duration 10] [--connections 32]
+[--setups uvicorn,gunicorn-gthread]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+from core.tenant_context import operator_scope, tenant_scope  # noqa: E402
+from tenancy.services import tenant_provision  # noqa: E402
+from webhooks.incoming import services  # noqa: E402
+from webhooks.models import IncomingWebhook, WebhookLog  # noqa: E402
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def setups(port: int) -> dict[str, list[str]]:
+    bind = f"127.0.0.1:{port}"
+    return {
+        # The Procfile's web line (ASGI: HTTP + /ws/events on one origin).
+        "uvicorn": [str(VENV_BIN / "uvicorn"), "architect_studio.asgi:application", "--host", "127.0.0.1",
+                    "--port", str(port), "--workers", "2", "--no-access-log", "--lifespan", "off"],
+        # WSGI threads: HTTP only (the WebSocket would need its own ASGI process).
+        "gunicorn-gthread": [str(VENV_BIN / "gunicorn"), "architect_studio.wsgi:application", "-b", bind,
+                             "-w", "2", "--threads", "4", "-k", "gthread", "--log-level", "warning"],
+        # gunicorn managing uvicorn workers (ASGI, so /ws/events still works).
+        "gunicorn-uvicorn": [str(VENV_BIN / "gunicorn"), "architect_studio.asgi:application", "-b", bind,
+                             "-w", "2", "-k", "uvicorn.workers.UvicornWorker", "--log-level", "warning"],
+    }
+
+
+LUA = r"""
+local bodies = {BODIES}
+local path = "{PATH}"
+local outdir = "{OUTDIR}"
+local counter = 0
+local i = 0
+local f
+
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+end
+
+function init(args)
+  f = io.open(outdir .. "/resp-" .. tid .. ".txt", "w")
+  f:setvbuf("line")
+  i = tid * 7919
+end
+
+function request()
+  i = i % #bodies + 1
+  local b = bodies[i]
+  return wrk.format("POST", path, {["Content-Type"] = "application/json", ["X-Webhook-Signature"] = b[2]}, b[1])
+end
+
+function response(status, headers, body)
+  local id = body:match('"logId": ?"([%w%-]+)"') or "-"
+  f:write(status, " ", id, "\n")
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("BENCH p50_us=%d p99_us=%d\n", latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def lua_string(value: str) -> str:
+    return json.dumps(value)  # a JSON string literal is a valid Lua string literal for ASCII
+
+
+def write_script(workdir: Path, name: str, path: str, secret: str, pool: int) -> Path:
+    entries = []
+    for n in range(pool):
+        body = json.dumps({"event": "bench.ping", "n": n, "data": {"id": f"obj_{n:06d}", "amount": n * 3,
+                                                                       "note": "load test payload"}},
+                          separators=(",", ":"))
+        sig = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
+        entries.append("{" + lua_string(body) + "," + lua_string(sig) + "}")
+    outdir = workdir / name
+    outdir.mkdir()
+    script = workdir / f"{name}.lua"
+    script.write_text(
+        LUA.replace("{BODIES}", "{" + ",".join(entries) + "}").replace("{PATH}", path).replace("{OUTDIR}", str(outdir))
+    )
+    return script
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(port: int, timeout: float = 40) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/bench/bare", method="POST", data=b"")
+            with urllib.request.urlopen(req, timeout=1) as response:
+                if response.status == 202:
+                    return
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.3)
+    raise RuntimeError("server did not start")
+
+
+def run_wrk(port: int, script: Path, duration: int, connections: int) -> tuple[dict, str]:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
+           f"http://127.0.0.1:{port}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
+    match = re.search(r"BENCH p50_us=(\d+) p99_us=(\d+)", out)
+    stats = {"p50_ms": int(match.group(1)) / 1000, "p99_ms": int(match.group(2)) / 1000} if match else {}
+    return stats, out
+
+
+def read_responses(outdir: Path) -> tuple[dict[str, int], list[str]]:
+    statuses: dict[str, int] = {}
+    ids: list[str] = []
+    for file in outdir.glob("resp-*.txt"):
+        for line in file.read_text().splitlines():
+            status, _, log_id = line.partition(" ")
+            statuses[status] = statuses.get(status, 0) + 1
+            if status in ("200", "202") and log_id != "-":
+                ids.append(log_id)
+    return statuses, ids
+
+
+def count_rows(ids: list[str]) -> int:
+    found = 0
+    with operator_scope("bench: check every accepted request has its row"):
+        for start in range(0, len(ids), 5000):
+            found += WebhookLog.objects.filter(pk__in=ids[start : start + 5000]).count()
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per target (default 10)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--setups", default="uvicorn,gunicorn-gthread")
+    parser.add_argument("--pool", type=int, default=500, help="distinct pre-signed bodies")
+    parser.add_argument("--json", default=str(REPO / "var" / "bench-incoming.json"))
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is required: apt-get install -y wrk", file=sys.stderr)
+        return 2
+
+    provision = tenant_provision(name="Bench Studio", email="bench@example.com")
+    tenant = provision.tenant
+    with tenant_scope(tenant.id):
+        webhook, secret = services.incoming_create(tenant=tenant, data={"name": "bench", "actions": []})
+    webhook_path = f"/api/webhooks/tenant/{tenant.id}/{webhook.id}"
+    print(f"# incoming webhook bench: {os.cpu_count()} CPUs, wrk -t2 -c{args.connections} "
+          f"-d{args.duration}s per target, server and load generator on this machine")
+
+    results = []
+    workdir = Path(tempfile.mkdtemp(prefix="bench-incoming-"))
+    try:
+        for setup in [s.strip() for s in args.setups.split(",") if s.strip()]:
+            port = free_port()
+            env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(REPO)}
+            server = subprocess.Popen(setups(port)[setup], cwd=REPO, env=env, start_new_session=True,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            try:
+                wait_ready(port)
+                targets = {
+                    "webhook": (webhook_path, secret),
+                    "bare": ("/bench/bare", secret),
+                    "minimal": (f"/bench/minimal/{tenant.id}", settings.BENCH_BASELINE_SECRET),
+                }
+                warm = write_script(workdir, f"{setup}-warmup", "/bench/bare", secret, 10)
+                run_wrk(port, warm, 2, args.connections)
+                for target, (path, key) in targets.items():
+                    script = write_script(workdir, f"{setup}-{target}", path, key, args.pool)
+                    stats, raw = run_wrk(port, script, args.duration, args.connections)
+                    statuses, ids = read_responses(workdir / f"{setup}-{target}")
+                    accepted = sum(n for s, n in statuses.items() if s.startswith("2"))
+                    row = {"setup": setup, "target": target, "accepted": accepted,
+                           "accepted_per_s": round(accepted / args.duration, 1), **stats,
+                           "non_2xx": sum(n for s, n in statuses.items() if not s.startswith("2")),
+                           "statuses": statuses}
+                    if target != "bare":
+                        found = count_rows(ids)
+                        row["rows_found"] = found
+                        row["lost"] = accepted - found
+                    results.append(row)
+                    print(f"{setup:18} {target:8} {row['accepted_per_s']:9.1f} req/s  p50 {stats.get('p50_ms', 0):7.2f} ms"
+                          f"  p99 {stats.get('p99_ms', 0):7.2f} ms  non-2xx {row['non_2xx']}"
+                          + (f"  lost {row['lost']}" if "lost" in row else ""), flush=True)
+            finally:
+                os.killpg(server.pid, signal.SIGTERM)
+                try:
+                    server.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(server.pid, signal.SIGKILL)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        with operator_scope("bench: remove its rows"):
+            WebhookLog.objects.filter(tenant_id=tenant.id).delete()
+            IncomingWebhook.objects.filter(pk=webhook.pk).delete()
+        if settings.MODE.redis_url:
+            import redis
+
+            redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+
+    print()
+    print("setup              webhook/minimal  webhook req/s  goal (>=1000 req/s, >=0.6x minimal, 0 lost)")
+    ok_any = False
+    for setup in dict.fromkeys(r["setup"] for r in results):
+        by = {r["target"]: r for r in results if r["setup"] == setup}
+        ratio = by["webhook"]["accepted_per_s"] / max(by["minimal"]["accepted_per_s"], 0.1)
+        ok = by["webhook"]["accepted_per_s"] >= 1000 and ratio >= 0.6 and by["webhook"]["lost"] == 0
+        ok_any = ok_any or ok
+        print(f"{setup:18} {ratio:15.2f}  {by['webhook']['accepted_per_s']:13.1f}  {'met' if ok else 'not met'}")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps({"cpus": os.cpu_count(), "duration_s": args.duration,
+                                           "connections": args.connections, "results": results}, indent=2))
+    lost = sum(r.get("lost", 0) for r in results)
+    return 1 if lost else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,323 @@
+"""Processing a stored request: filters, the four actions, outcomes on the log,
+forward retries, the test endpoint service, reprocess, counters and webhook.received."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import time_machine
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.test import Client
+from django.utils import timezone
+
+from core.realtime import tenant_group
+from core.tenant_context import tenant_scope
+from entities.models import Client as ClientEntity
+from entities.models import EntityEvent
+from webhooks.incoming import automations, services
+from webhooks.incoming.models import AutomationRun
+from webhooks.incoming.tasks import process_incoming_log
+from webhooks.models import IncomingWebhook, WebhookLog
+from webhooks.signing import hex_hmac_sha256
+
+pytestmark = pytest.mark.django_db
+
+LEAD = {"lead": {"name": "Dana Levi", "email": "dana@example.com", "kind": "client"}, "source": "site"}
+CREATE_CLIENT = {"type": "create_entity",
+                 "config": {"entityType": "client", "fieldMappings": {"name": "lead.name", "email": "lead.email"}}}
+
+
+def make_webhook(persona, **data) -> tuple[IncomingWebhook, str]:
+    with tenant_scope(persona.tenant.id):
+        return services.incoming_create(tenant=persona.tenant, data={"name": "Hook", **data})
+
+
+def deliver(webhook: IncomingWebhook, secret: str, payload=LEAD, **headers) -> str:
+    body = json.dumps(payload).encode()
+    response = Client().generic("POST", f"/api/webhooks/tenant/{webhook.tenant_id}/{webhook.id}", body,
+                                content_type="application/json",
+                                HTTP_X_WEBHOOK_SIGNATURE=hex_hmac_sha256(secret, body), **headers)
+    assert response.status_code == 202, response.content
+    return response.json()["logId"]
+
+
+def process(persona, log_id: str) -> WebhookLog:
+    """Run the real task body (as the worker does) and return the log."""
+    process_incoming_log(log_id, str(persona.tenant.id))
+    with tenant_scope(persona.tenant.id):
+        return WebhookLog.objects.get(pk=log_id)
+
+
+class Receiver:
+    """A real local HTTP server recording requests; answers the queued statuses."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.statuses: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps({"ok": status < 300}).encode())
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+def test_create_entity_maps_dot_paths_through_entity_validation_and_emits_event(alice):
+    webhook, secret = make_webhook(alice, actions=[CREATE_CLIENT])
+    log = process(alice, deliver(webhook, secret))
+    assert log.status == "success"
+    [outcome] = log.result["actions"]
+    with tenant_scope(alice.tenant.id):
+        client = ClientEntity.objects.get()
+        event = EntityEvent.objects.get(entity_id=client.id)
+        webhook.refresh_from_db()
+    assert (client.name, client.email) == ("Dana Levi", "dana@example.com")
+    assert outcome == {"index": 0, "type": "create_entity", "status": "success", "entityType": "client",
+                       "entityId": str(client.id)}
+    assert (event.event, event.source) == ("created", "webhook")
+    assert webhook.total_received == 1 and webhook.last_received_at is not None
+
+
+def test_failed_action_is_recorded_and_does_not_hide_the_others(alice):
+    bad = {"type": "create_entity", "config": {"entityType": "client", "fieldMappings": {"email": "lead.name"}}}
+    record = {"type": "trigger_automation", "config": {"automationId": "record"}}
+    webhook, secret = make_webhook(alice, actions=[bad, record])
+    log = process(alice, deliver(webhook, secret))
+    assert log.status == "failed"
+    first, second = log.result["actions"]
+    assert (first["status"], first["error"]) == ("failed", "validation failed")
+    assert set(first["fields"]) == {"name", "email"}
+    assert second["status"] == "success"
+    assert log.error_message.startswith("create_entity: validation failed")
+    with tenant_scope(alice.tenant.id):
+        assert ClientEntity.objects.count() == 0
+        assert AutomationRun.objects.get().status == "success"
+
+
+def test_update_entity_finds_the_row_by_match_field(alice):
+    with tenant_scope(alice.tenant.id):
+        existing = ClientEntity.objects.create(tenant=alice.tenant, name="Old name", email="dana@example.com")
+    update = {"type": "update_entity", "config": {
+        "entityType": "client", "matchField": "email", "fieldMappings": {"email": "lead.email", "name": "lead.name"}}}
+    webhook, secret = make_webhook(alice, actions=[update])
+    log = process(alice, deliver(webhook, secret))
+    assert log.status == "success"
+    with tenant_scope(alice.tenant.id):
+        existing.refresh_from_db()
+        assert existing.name == "Dana Levi"
+        assert EntityEvent.objects.filter(entity_id=existing.id, event="updated").count() == 1
+
+
+def test_update_entity_not_found_is_a_failed_action_not_a_500(alice, bob):
+    with tenant_scope(bob.tenant.id):  # same email in another tenant must not match
+        ClientEntity.objects.create(tenant=bob.tenant, name="Bob's", email="dana@example.com")
+    update = {"type": "update_entity", "config": {
+        "entityType": "client", "matchField": "email", "fieldMappings": {"email": "lead.email", "name": "lead.name"}}}
+    webhook, secret = make_webhook(alice, actions=[update])
+    log = process(alice, deliver(webhook, secret))
+    assert log.status == "failed"
+    assert log.result["actions"][0]["error"] == "no client with email = dana@example.com"
+
+
+def test_filters_not_matching_are_skipped_and_matching_ones_run(alice):
+    filters = {"headers": {"X-Source": "site"}, "bodyPath": "lead.kind", "bodyValue": "client"}
+    webhook, secret = make_webhook(alice, actions=[CREATE_CLIENT], filters=filters)
+    skipped = process(alice, deliver(webhook, secret, HTTP_X_SOURCE="crm"))
+    other_kind = process(alice, deliver(webhook, secret, {**LEAD, "lead": {**LEAD["lead"], "kind": "supplier"}},
+                                        HTTP_X_SOURCE="site"))
+    ran = process(alice, deliver(webhook, secret, HTTP_X_SOURCE="site"))
+    assert (skipped.status, skipped.result) == ("skipped", {"filtered": True, "reason": "header X-Source does not match",
+                                                            "actions": []})
+    assert other_kind.status == "skipped"
+    assert ran.status == "success"
+    with tenant_scope(alice.tenant.id):
+        assert ClientEntity.objects.count() == 1
+
+
+def test_trigger_automation_runs_the_registered_handler_records_and_publishes(alice, django_capture_on_commit_callbacks):
+    calls = []
+
+    @automations.register("welcome_lead")
+    def welcome(ctx):
+        calls.append(ctx.payload["lead"]["name"])
+        return {"greeted": ctx.payload["lead"]["name"]}
+
+    try:
+        webhook, secret = make_webhook(alice, actions=[
+            {"type": "trigger_automation", "config": {"automationId": "welcome_lead"}},
+            {"type": "trigger_automation", "config": {"automationId": "missing_one"}},
+        ])
+        log_id = deliver(webhook, secret)
+        layer = get_channel_layer()
+        channel = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.group_add)(tenant_group(alice.tenant.id), channel)
+        with django_capture_on_commit_callbacks(execute=True):
+            log = process(alice, log_id)
+        messages = [async_to_sync(layer.receive)(channel)["message"] for _ in range(3)]
+    finally:
+        automations.unregister("welcome_lead")
+    assert calls == ["Dana Levi"]
+    ok, missing = log.result["actions"]
+    assert (ok["status"], missing["status"]) == ("success", "failed")
+    assert missing["error"] == "no automation registered as 'missing_one'"
+    with tenant_scope(alice.tenant.id):
+        runs = {r.automation_id: r for r in AutomationRun.objects.all()}
+    assert runs["welcome_lead"].output == {"greeted": "Dana Levi"}
+    assert str(runs["welcome_lead"].webhook_log_id) == log_id
+    types = [m["type"] for m in messages]
+    assert types == ["automation.triggered", "automation.triggered", "webhook.received"]
+    assert messages[2]["data"] == {"webhookId": str(webhook.id), "webhookName": "Hook", "status": "failed",
+                                   "outcome": "failed", "logId": log_id}
+
+
+def test_forward_is_durable_signed_merges_headers_and_retries_linearly(alice, receiver, django_capture_on_commit_callbacks):
+    forward = {"type": "forward", "config": {"forwardUrl": receiver.url, "forwardHeaders": {"X-Team": "ops"},
+                                              "retryAttempts": 2, "retryDelaySeconds": 30}}
+    webhook, secret = make_webhook(alice, actions=[forward])
+    log_id = deliver(webhook, secret)
+    receiver.statuses = [503, 200]
+    # When the request is processed, attempt 1 is a row, sent after commit
+    with django_capture_on_commit_callbacks() as callbacks:
+        log = process(alice, log_id)
+    assert log.result["actions"][0]["status"] == "queued"
+    attempt_id = log.result["actions"][0]["forwardLogId"]
+    from webhooks.incoming.tasks import send_forward
+
+    assert len(callbacks) >= 1
+    send_forward(attempt_id, str(alice.tenant.id))
+    # Then the receiver got the payload, signed with the webhook's secret, with our headers
+    first = receiver.requests[0]
+    assert json.loads(first["body"]) == LEAD
+    assert first["headers"]["X-Webhook-Signature"] == hex_hmac_sha256(secret, first["body"])
+    assert first["headers"]["X-Team"] == "ops"
+    delivery = first["headers"]["X-Webhook-Delivery"]
+    with tenant_scope(alice.tenant.id):
+        attempt1 = WebhookLog.objects.get(pk=attempt_id)
+        source = WebhookLog.objects.get(pk=log_id)
+    assert (attempt1.status, attempt1.response_status, attempt1.attempt, attempt1.direction) == (
+        "failed", 503, 1, "outgoing")
+    assert attempt1.headers["X-Webhook-Signature"] == "[redacted]"
+    due = attempt1.next_retry_at
+    assert timedelta(seconds=29) < due - attempt1.timestamp < timedelta(seconds=31)
+    assert source.result["actions"][0]["status"] == "retrying"
+    # And when the retry is due, the beat task makes attempt 2 with the same delivery id
+    with time_machine.travel(due + timedelta(seconds=1)):
+        with django_capture_on_commit_callbacks():
+            assert services.forward_retry_due() == 1
+    with tenant_scope(alice.tenant.id):
+        attempt2 = WebhookLog.objects.get(webhook_id=webhook.id, direction="outgoing", attempt=2)
+    send_forward(str(attempt2.pk), str(alice.tenant.id))
+    assert receiver.requests[1]["headers"]["X-Webhook-Delivery"] == delivery
+    with tenant_scope(alice.tenant.id):
+        attempt2.refresh_from_db()
+        source.refresh_from_db()
+        attempt1.refresh_from_db()
+    assert (attempt2.status, attempt2.response_status, attempt1.next_retry_at) == ("success", 200, None)
+    assert source.result["actions"][0]["status"] == "success"
+    # Sending the same row again does nothing (claimed: pending only)
+    send_forward(str(attempt2.pk), str(alice.tenant.id))
+    assert len(receiver.requests) == 2
+
+
+def test_forward_exhausted_marks_the_request_failed(alice, receiver):
+    forward = {"type": "forward", "config": {"forwardUrl": receiver.url, "retryAttempts": 1}}
+    webhook, secret = make_webhook(alice, actions=[forward])
+    receiver.statuses = [500]
+    log = process(alice, deliver(webhook, secret))
+    from webhooks.incoming.tasks import send_forward
+
+    send_forward(log.result["actions"][0]["forwardLogId"], str(alice.tenant.id))
+    with tenant_scope(alice.tenant.id):
+        log.refresh_from_db()
+    assert log.status == "failed"
+    assert log.result["actions"][0]["status"] == "failed"
+    assert log.result["actions"][0]["error"] == "HTTP 500"
+
+
+def test_incoming_test_signs_runs_pipeline_and_reports_each_action(alice, receiver):
+    webhook, _ = make_webhook(alice, actions=[CREATE_CLIENT, {"type": "forward", "config": {"forwardUrl": receiver.url}}],
+                              verification_scheme="stripe")
+    with tenant_scope(alice.tenant.id):
+        report = services.incoming_test(webhook, payload=LEAD)
+    assert report["verification"] == {"scheme": "stripe", "ok": True, "reason": ""}
+    assert report["status"] == "success"
+    create, fwd = report["actions"]
+    assert create["status"] == "success" and create["entityType"] == "client"
+    assert (fwd["status"], fwd["responseStatus"]) == ("success", 200)
+    assert json.loads(receiver.requests[0]["body"]) == LEAD
+    with tenant_scope(alice.tenant.id):
+        webhook.refresh_from_db()
+        assert WebhookLog.objects.get(pk=report["logId"]).event_type == "test"
+    assert webhook.total_received == 0
+
+
+def test_reprocess_runs_the_actions_again_from_the_stored_row(alice):
+    webhook, secret = make_webhook(alice, actions=[CREATE_CLIENT])
+    log = process(alice, deliver(webhook, secret))
+    outcome = services.incoming_reprocess(log)
+    assert outcome["status"] == "success"
+    with tenant_scope(alice.tenant.id):
+        assert ClientEntity.objects.count() == 2
+        webhook.refresh_from_db()
+    assert webhook.total_received == 1
+
+
+def test_processing_twice_is_a_no_op(alice):
+    webhook, secret = make_webhook(alice, actions=[CREATE_CLIENT])
+    log_id = deliver(webhook, secret)
+    process(alice, log_id)
+    assert process_incoming_log(log_id, str(alice.tenant.id)) == "skipped"
+    with tenant_scope(alice.tenant.id):
+        assert ClientEntity.objects.count() == 1
+
+
+def test_pending_sweeper_redispatches_only_stale_requests(alice, django_capture_on_commit_callbacks):
+    webhook, secret = make_webhook(alice, actions=[CREATE_CLIENT])
+    deliver(webhook, secret)
+    assert services.incoming_redispatch_pending() == 0
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        assert services.incoming_redispatch_pending() == 1
+
+
+def test_cleanup_removes_expired_delivery_ids(alice):
+    webhook, secret = make_webhook(alice, actions=[])
+    deliver(webhook, secret, HTTP_X_REQUEST_ID="req-1")
+    with time_machine.travel(timezone.now() + timedelta(days=15)):
+        assert services.incoming_cleanup() == {"dedupe": 1, "automationRuns": 0}
+
+
+def test_drain_processes_every_pending_request_of_the_tenant_oldest_first(alice, bob):
+    webhook, secret = make_webhook(alice, actions=[CREATE_CLIENT])
+    bobs, bob_secret = make_webhook(bob, actions=[CREATE_CLIENT])
+    ids = [deliver(webhook, secret) for _ in range(3)]
+    bob_log = deliver(bobs, bob_secret)
+    assert services.incoming_drain(tenant_id=str(alice.tenant.id)) == 3
+    with tenant_scope(alice.tenant.id):
+        assert sorted(WebhookLog.objects.filter(pk__in=ids).values_list("status", flat=True)) == ["success"] * 3
+        assert ClientEntity.objects.count() == 3
+    with tenant_scope(bob.tenant.id):
+        assert WebhookLog.objects.get(pk=bob_log).status == "pending"  # another tenant's drain

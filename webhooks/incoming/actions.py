@@ -1,0 +1,215 @@
+"""The four incoming actions, as an explicit ``{action type: handler}`` dict.
+
+A handler receives an :class:`ActionContext` and returns its outcome, a JSON
+dict with at least ``status`` (``success``, ``failed`` or ``queued``). It runs
+inside a savepoint of the processing transaction (tenant-scoped), so a failed
+action rolls back only its own writes and the other actions still run.
+Expected failures (validation, no matching row) are returned as outcomes;
+anything raised is turned into a ``failed`` outcome by the caller.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from djangorestframework_camel_case.util import camel_to_underscore
+from rest_framework.exceptions import ValidationError as DRFValidationError
+
+from entities import services as entity_services
+from entities.models import ENTITY_MODELS
+from tenancy.models import Tenant
+from webhooks.incoming.automations import AutomationContext, run_automation
+from webhooks.models import IncomingWebhook, WebhookLog
+
+_MISSING = object()
+
+
+@dataclass
+class ActionContext:
+    tenant: Tenant
+    webhook: IncomingWebhook
+    log: WebhookLog
+    index: int
+    config: dict[str, Any]
+    payload: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    inline_forward: bool = False
+
+
+Outcome = dict[str, Any]
+ActionHandler = Callable[[ActionContext], Outcome]
+
+
+def dig(data: Any, path: str) -> Any:
+    """Value at a dot path (``customer.name``, ``items.0.id``), or ``_MISSING``."""
+    current = data
+    for part in path.split("."):
+        if isinstance(current, dict):
+            if part not in current:
+                return _MISSING
+            current = current[part]
+        elif isinstance(current, list) and part.lstrip("-").isdigit():
+            index = int(part)
+            if not -len(current) <= index < len(current):
+                return _MISSING
+            current = current[index]
+        else:
+            return _MISSING
+    return current
+
+
+def local_field(name: str) -> str:
+    """API-style (camelCase) or model-style (snake_case) field name → model field name."""
+    return camel_to_underscore(name, no_underscore_before_number=True)
+
+
+def mapped_data(payload: Any, mappings: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """Apply ``{local field: dot path}``; returns the data and the paths not found."""
+    data: dict[str, Any] = {}
+    missing: list[str] = []
+    for local, path in (mappings or {}).items():
+        value = dig(payload, path)
+        if value is _MISSING:
+            missing.append(path)
+            continue
+        data[local_field(local)] = value
+    return data, missing
+
+
+def _validation_outcome(exc: Exception) -> Outcome:
+    if isinstance(exc, DRFValidationError):
+        detail = exc.detail
+        return {"status": "failed", "error": "validation failed", "fields": _plain(detail)}
+    messages = getattr(exc, "messages", None) or [str(exc)]
+    return {"status": "failed", "error": "; ".join(str(m) for m in messages)[:500]}
+
+
+def _plain(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {str(k): _plain(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        return [_plain(v) for v in detail]
+    return str(detail)
+
+
+def create_entity(ctx: ActionContext) -> Outcome:
+    entity_type = ctx.config.get("entityType")
+    data, missing = mapped_data(ctx.payload, ctx.config.get("fieldMappings") or {})
+    try:
+        instance = entity_services.entity_create(
+            tenant=ctx.tenant, entity_type=entity_type, data=data, source="webhook"
+        )
+    except (DRFValidationError, DjangoValidationError) as exc:
+        outcome = _validation_outcome(exc)
+        if missing:
+            outcome["missingPaths"] = missing
+        return outcome
+    outcome = {"status": "success", "entityType": entity_type, "entityId": str(instance.id)}
+    if missing:
+        outcome["missingPaths"] = missing
+    return outcome
+
+
+def update_entity(ctx: ActionContext) -> Outcome:
+    entity_type = ctx.config.get("entityType")
+    mappings = ctx.config.get("fieldMappings") or {}
+    match_local = ctx.config.get("matchField")
+    match_path = mappings.get(match_local)
+    match_value = dig(ctx.payload, match_path) if match_path else _MISSING
+    if match_value is _MISSING:
+        return {"status": "failed", "error": f"match value not found at {match_path!r}"}
+    if isinstance(match_value, dict | list) or match_value is None:
+        return {"status": "failed", "error": "match value must be a string or a number"}
+    model = ENTITY_MODELS[entity_type]
+    lookup = local_field(match_local)
+    try:
+        matches = list(model.objects.filter(tenant=ctx.tenant, **{lookup: match_value})[:2])
+    except (DjangoValidationError, ValueError, TypeError):
+        return {"status": "failed", "error": f"{match_value!r} is not a valid {match_local}"}
+    if not matches:
+        return {"status": "failed", "error": f"no {entity_type} with {match_local} = {str(match_value)[:200]}"}
+    if len(matches) > 1:
+        return {"status": "failed", "error": f"several {entity_type} rows have {match_local} = {str(match_value)[:200]}"}
+    data, missing = mapped_data(ctx.payload, mappings)
+    data.pop(lookup, None)
+    try:
+        instance = entity_services.entity_update(instance=matches[0], data=data, tenant=ctx.tenant, source="webhook")
+    except (DRFValidationError, DjangoValidationError) as exc:
+        return _validation_outcome(exc)
+    outcome = {"status": "success", "entityType": entity_type, "entityId": str(instance.id)}
+    if missing:
+        outcome["missingPaths"] = missing
+    return outcome
+
+
+def trigger_automation(ctx: ActionContext) -> Outcome:
+    return run_automation(
+        AutomationContext(
+            tenant_id=ctx.tenant.id,
+            automation_id=str(ctx.config.get("automationId")),
+            payload=ctx.payload,
+            headers=dict(ctx.headers or {}),
+            webhook_id=ctx.webhook.id,
+            webhook_log_id=ctx.log.id if isinstance(ctx.log.id, uuid.UUID) else None,
+        )
+    )
+
+
+def forward(ctx: ActionContext) -> Outcome:
+    # Imported here: services imports this module for ACTIONS.
+    from webhooks.incoming.services import forward_enqueue
+
+    return forward_enqueue(ctx)
+
+
+#: Action type → handler. Adding an action is a visible, reviewed change here
+#: plus its config validation in serializers.validate_action.
+ACTIONS: dict[str, ActionHandler] = {
+    "create_entity": create_entity,
+    "update_entity": update_entity,
+    "trigger_automation": trigger_automation,
+    "forward": forward,
+}
+
+ACTION_TYPES: tuple[str, ...] = tuple(ACTIONS)
+
+
+def filters_match(filters: dict[str, Any] | None, *, headers: dict[str, str], payload: Any) -> tuple[bool, str]:
+    """Seed ``WebhookFilter``: headers exact match (names case-insensitive), bodyPath = bodyValue.
+
+    Returns (matched, reason-if-not). A ``bodyPath`` without ``bodyValue``
+    only requires the path to exist. Form bodies carry strings only, so a
+    number or boolean ``bodyValue`` also matches its string form.
+    """
+    if not filters:
+        return True, ""
+    lowered = {str(k).lower(): v for k, v in (headers or {}).items()}
+    for name, expected in (filters.get("headers") or {}).items():
+        if lowered.get(str(name).lower()) != expected:
+            return False, f"header {name} does not match"
+    path = filters.get("bodyPath")
+    if path:
+        value = dig(payload, path)
+        if value is _MISSING:
+            return False, f"{path} not in body"
+        if "bodyValue" in filters and not _loose_equal(value, filters["bodyValue"]):
+            return False, f"{path} does not equal the filter value"
+    return True, ""
+
+
+def _loose_equal(actual: Any, expected: Any) -> bool:
+    if actual == expected and type(actual) is type(expected):
+        return True
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return str(actual).lower() == str(expected).lower()
+    if isinstance(actual, int | float) and isinstance(expected, int | float):
+        return actual == expected
+    if isinstance(actual, str) and isinstance(expected, int | float):
+        return actual == str(expected)
+    if isinstance(expected, str) and isinstance(actual, int | float):
+        return expected == str(actual)
+    return False

@@ -1,0 +1,106 @@
+"""Redis-backed guards of the public endpoint: per-webhook rate limit, dedupe cache.
+
+Redis is an accelerator here, never the source of truth:
+
+* the rate limit is a fixed one-second window counter (``INCR`` + ``EXPIRE``
+  in one round trip). If Redis is unreachable the limit fails *open* - an
+  outage of the cache must not turn into lost webhooks - and says so in the log;
+* the dedupe cache only remembers delivery ids whose log row has been
+  **committed** (it is written on commit). The authority is the unique
+  constraint of ``incoming_webhook_dedupe``; the cache just spares a duplicate
+  a database round trip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from functools import lru_cache
+
+from django.conf import settings
+
+log = logging.getLogger("architect_studio.webhooks.incoming")
+
+_PREFIX = "hub:in:"
+
+
+@lru_cache(maxsize=1)
+def _client():
+    url = getattr(settings, "REDIS_URL", None)
+    if not url:
+        return None
+    import redis
+
+    return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+
+
+def _dedupe_cache_key(webhook_id: str, dedupe_key: str) -> str:
+    digest = hashlib.sha256(dedupe_key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    return f"{_PREFIX}dd:{webhook_id}:{digest}"
+
+
+def rate_limited(webhook_id: str, limit_per_second: int) -> bool:
+    """True when this request is over ``limit_per_second`` for the webhook (0 disables)."""
+    client = _client()
+    if client is None or limit_per_second <= 0:
+        return False
+    key = f"{_PREFIX}rl:{webhook_id}:{int(time.time())}"
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, 2)
+        count, _ = pipe.execute()
+    except Exception as exc:  # noqa: BLE001 - fail open, see module docstring
+        log.warning("rate limit unavailable (%s); accepting", type(exc).__name__)
+        return False
+    return int(count) > limit_per_second
+
+
+def dedupe_cached(webhook_id: str, dedupe_key: str) -> str | None:
+    """The log id a committed delivery with this id produced, if the cache knows it."""
+    client = _client()
+    if client is None:
+        return None
+    try:
+        value = client.get(_dedupe_cache_key(webhook_id, dedupe_key))
+    except Exception:  # noqa: BLE001 - the database constraint still catches duplicates
+        return None
+    return value.decode() if value else None
+
+
+def dedupe_remember(webhook_id: str, dedupe_key: str, log_id: str, ttl_seconds: int) -> None:
+    client = _client()
+    if client is None:
+        return
+    try:
+        client.set(_dedupe_cache_key(webhook_id, dedupe_key), log_id, ex=max(1, ttl_seconds))
+    except Exception:  # noqa: BLE001
+        log.warning("could not cache delivery id for webhook %s", webhook_id)
+
+
+def drain_claim(tenant_id: str, ttl_seconds: int = 5) -> bool:
+    """True if the caller should enqueue a drain for the tenant (none is pending).
+
+    Coalesces "process the pending requests" messages: under load one Celery
+    message covers many stored requests instead of one per request. Without
+    Redis (or if it fails) it answers True: one message per request, as before.
+    """
+    client = _client()
+    if client is None:
+        return True
+    try:
+        return bool(client.set(f"{_PREFIX}drain:{tenant_id}", b"1", nx=True, ex=ttl_seconds))
+    except Exception:  # noqa: BLE001 - fall back to one message per request
+        return True
+
+
+def drain_release(tenant_id: str) -> None:
+    """Called by the drain task *before* it looks for pending rows (see services.incoming_drain)."""
+    client = _client()
+    if client is None:
+        return
+    try:
+        client.delete(f"{_PREFIX}drain:{tenant_id}")
+    except Exception:  # noqa: BLE001 - the flag expires on its own
+        pass

@@ -1,0 +1,67 @@
+"""Reads of the incoming side. Callers are already inside a tenant scope."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from webhooks.models import IncomingWebhook, WebhookLog
+
+
+def incoming_list(*, tenant) -> QuerySet[IncomingWebhook]:
+    return IncomingWebhook.objects.filter(tenant=tenant)
+
+
+_WANTED = {
+    "id", "tenant_id", "name", "secret", "previous_secret", "previous_secret_expires_at",
+    "verification_scheme", "verification_config", "url",
+}
+# In the model's field order, as Model.from_db requires for partial rows.
+_PUBLIC_FIELDS = tuple(f.attname for f in IncomingWebhook._meta.concrete_fields if f.attname in _WANTED)
+_CONFIG_INDEX = _PUBLIC_FIELDS.index("verification_config")
+_PUBLIC_SQL = (
+    f"SELECT {', '.join(_PUBLIC_FIELDS)} FROM incoming_webhooks "
+    "WHERE id = %s AND tenant_id = %s AND is_enabled"
+)
+
+
+def incoming_get_public(*, tenant_id: uuid.UUID, webhook_id: uuid.UUID) -> IncomingWebhook | None:
+    """The enabled webhook behind a public URL, or None (unknown, disabled, other tenant).
+
+    One hand-written primary-key query instead of a QuerySet: this runs on
+    every request to the public endpoint, and compiling the ORM query cost
+    more than executing it (bench/incoming.py). The row becomes a normal
+    (partially loaded) model instance through ``from_db``.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_PUBLIC_SQL, [webhook_id, tenant_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    if isinstance(values[_CONFIG_INDEX], str):  # backends that do not decode JSON themselves
+        values[_CONFIG_INDEX] = json.loads(values[_CONFIG_INDEX])
+    return IncomingWebhook.from_db(connection.alias, list(_PUBLIC_FIELDS), values)
+
+
+def incoming_valid_secrets(*, webhook: IncomingWebhook, now=None) -> list[str]:
+    """Current secret first, then the previous one while its rotation grace period lasts."""
+    now = now or timezone.now()
+    secrets = []
+    current = webhook.get_secret("secret")
+    if current:
+        secrets.append(current)
+    if webhook.previous_secret and webhook.previous_secret_expires_at and webhook.previous_secret_expires_at > now:
+        previous = webhook.get_secret("previous_secret")
+        if previous:
+            secrets.append(previous)
+    return secrets
+
+
+def incoming_logs(*, webhook: IncomingWebhook) -> QuerySet[WebhookLog]:
+    """Requests received by ``webhook`` and the forward attempts they caused."""
+    return WebhookLog.objects.filter(webhook_id=webhook.id, webhook_type="incoming")

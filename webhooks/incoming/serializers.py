@@ -1,0 +1,296 @@
+"""Input and output shapes of ``/api/webhooks/incoming``.
+
+Stored shape = the seed's interfaces (camelCase inside the JSON columns:
+``{"type": "create_entity", "config": {"entityType": …, "fieldMappings": {…}}}``).
+The API parser turns request keys into snake_case (except inside free-form
+dicts such as ``field_mappings``/``forward_headers``/``verification_config``),
+so input is accepted in either case and normalised here; output is written
+with snake_case structural keys and camelised by the renderer, which leaves
+those free-form dicts untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from djangorestframework_camel_case.util import camel_to_underscore
+from rest_framework import serializers
+
+from entities.models import ENTITY_MODELS
+from entities.services import serializer_for
+from webhooks import outbound
+from webhooks.incoming import conf
+from webhooks.incoming.actions import ACTION_TYPES, local_field
+from webhooks.models import IncomingWebhook
+from webhooks.verification import SCHEMES, _load_ec_public_key, describe
+
+MAX_ACTIONS = 20
+MAX_MAPPINGS = 100
+MAX_HEADERS = 50
+MAX_PATH = 500
+MAX_CONFIG_BYTES = 8192
+MASK = "********"
+MASKED_CONFIG_KEYS = ("clientState", "verifyToken")
+
+# config key (camelCase, stored) ← accepted spellings
+_CONFIG_KEYS = {
+    "entityType": "entity_type",
+    "fieldMappings": "field_mappings",
+    "matchField": "match_field",
+    "automationId": "automation_id",
+    "forwardUrl": "forward_url",
+    "forwardHeaders": "forward_headers",
+    "retryAttempts": "retry_attempts",
+    "retryDelaySeconds": "retry_delay_seconds",
+    "signRequests": "sign_requests",
+}
+_SNAKE_TO_CAMEL = {snake: camel for camel, snake in _CONFIG_KEYS.items()}
+_ALLOWED = {
+    "create_entity": {"entityType", "fieldMappings"},
+    "update_entity": {"entityType", "fieldMappings", "matchField"},
+    "trigger_automation": {"automationId"},
+    "forward": {"forwardUrl", "forwardHeaders", "retryAttempts", "retryDelaySeconds", "signRequests"},
+}
+_VERIFICATION_KEYS = {"signatureHeader", "toleranceSeconds", "clientState", "verifyToken", "publicKey"}
+_HEADER_NAME_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}")
+_AUTOMATION_ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,200}")
+
+
+def _err(path: str, message: str) -> serializers.ValidationError:
+    return serializers.ValidationError({path: [message]})
+
+
+def _dot_path(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_PATH:
+        raise _err(where, f"must be a dot path (1-{MAX_PATH} characters), e.g. customer.name")
+    if any(part == "" for part in value.split(".")):
+        raise _err(where, "must not have empty segments")
+    return value
+
+
+def _headers(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise _err(where, "must be an object of header name → value")
+    if len(value) > MAX_HEADERS:
+        raise _err(where, f"at most {MAX_HEADERS} headers")
+    for name, val in value.items():
+        if not isinstance(name, str) or not _HEADER_NAME_RE.fullmatch(name):
+            raise _err(where, f"{name!r} is not a valid header name")
+        if not isinstance(val, str) or len(val) > 4096 or re.search(r"[\r\n\x00]", val):
+            raise _err(where, f"the value of {name} must be a single-line string of at most 4096 characters")
+    return dict(value)
+
+
+def _writable_fields(entity_type: str) -> set[str]:
+    fields = serializer_for(entity_type)().fields
+    return {name for name, f in fields.items() if not f.read_only}
+
+
+def validate_action(raw: Any, index: int) -> dict[str, Any]:
+    where = f"actions[{index}]"
+    if not isinstance(raw, dict):
+        raise _err(where, "must be an object with type and config")
+    action_type = raw.get("type")
+    if action_type not in ACTION_TYPES:
+        raise _err(f"{where}.type", f"unknown action type {action_type!r}; one of {', '.join(ACTION_TYPES)}")
+    extra = set(raw) - {"type", "config"}
+    if extra:
+        raise _err(where, f"unknown keys: {', '.join(sorted(extra))}")
+    config_in = raw.get("config") or {}
+    if not isinstance(config_in, dict):
+        raise _err(f"{where}.config", "must be an object")
+    config: dict[str, Any] = {}
+    for key, value in config_in.items():
+        camel = key if key in _CONFIG_KEYS else _SNAKE_TO_CAMEL.get(key)
+        if camel is None:
+            raise _err(f"{where}.config", f"unknown key {key!r}")
+        if camel in _ALLOWED[action_type]:
+            config[camel] = value
+        elif value not in (None, "", {}, []):
+            raise _err(f"{where}.config.{camel}", f"not used by {action_type}")
+    cfg = f"{where}.config"
+    if action_type in ("create_entity", "update_entity"):
+        entity_type = config.get("entityType")
+        if entity_type not in ENTITY_MODELS:
+            raise _err(f"{cfg}.entityType", f"unknown entity type {entity_type!r}; one of {', '.join(ENTITY_MODELS)}")
+        mappings = config.get("fieldMappings")
+        if not isinstance(mappings, dict) or not mappings:
+            raise _err(f"{cfg}.fieldMappings", "must be a non-empty object of local field → dot path in the payload")
+        if len(mappings) > MAX_MAPPINGS:
+            raise _err(f"{cfg}.fieldMappings", f"at most {MAX_MAPPINGS} mappings")
+        writable = _writable_fields(entity_type)
+        for local, path in mappings.items():
+            if not isinstance(local, str) or local_field(local) not in writable:
+                raise _err(f"{cfg}.fieldMappings", f"{local!r} is not a writable field of {entity_type}")
+            _dot_path(path, f"{cfg}.fieldMappings.{local}")
+        if action_type == "update_entity":
+            match = config.get("matchField")
+            if not isinstance(match, str) or match not in mappings:
+                raise _err(f"{cfg}.matchField", "must be one of the fieldMappings keys (its value identifies the row)")
+            model_field = local_field(match)
+            try:
+                field = ENTITY_MODELS[entity_type]._meta.get_field(model_field)
+            except Exception:  # noqa: BLE001 - FieldDoesNotExist
+                raise _err(f"{cfg}.matchField", f"{match!r} is not a field of {entity_type}") from None
+            if field.get_internal_type() == "JSONField":
+                raise _err(f"{cfg}.matchField", f"{match!r} cannot identify a row")
+    elif action_type == "trigger_automation":
+        automation_id = config.get("automationId")
+        if not isinstance(automation_id, str) or not _AUTOMATION_ID_RE.fullmatch(automation_id):
+            raise _err(f"{cfg}.automationId", "must be an automation id (1-200 letters, digits, _ . : -)")
+    elif action_type == "forward":
+        url = config.get("forwardUrl")
+        if not isinstance(url, str):
+            raise _err(f"{cfg}.forwardUrl", "is required (an http or https URL)")
+        try:
+            outbound.check_url(url, allow_private=conf.allow_private_targets())
+        except outbound.OutboundRefused as exc:
+            raise _err(f"{cfg}.forwardUrl", f"refused: {exc.reason}") from None
+        if "forwardHeaders" in config and config["forwardHeaders"] is not None:
+            config["forwardHeaders"] = _headers(config["forwardHeaders"], f"{cfg}.forwardHeaders")
+        else:
+            config.pop("forwardHeaders", None)
+        for key, low, high in (("retryAttempts", 1, 10), ("retryDelaySeconds", 1, 86400)):
+            if config.get(key) is None:
+                config.pop(key, None)
+                continue
+            value = config[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise _err(f"{cfg}.{key}", f"must be an integer between {low} and {high}")
+        if config.get("signRequests") is not None and not isinstance(config["signRequests"], bool):
+            raise _err(f"{cfg}.signRequests", "must be true or false")
+    return {"type": action_type, "config": config}
+
+
+def validate_filters(raw: Any) -> dict[str, Any] | None:
+    if raw is None or raw == {}:
+        return None
+    if not isinstance(raw, dict):
+        raise _err("filters", "must be an object with headers, bodyPath and bodyValue")
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = {"body_path": "bodyPath", "body_value": "bodyValue"}.get(key, key)
+        if name not in ("headers", "bodyPath", "bodyValue"):
+            raise _err("filters", f"unknown key {key!r}; use headers, bodyPath, bodyValue")
+        out[name] = value
+    if out.get("headers") is not None:
+        out["headers"] = _headers(out["headers"], "filters.headers")
+    else:
+        out.pop("headers", None)
+    if out.get("bodyPath") is not None:
+        _dot_path(out["bodyPath"], "filters.bodyPath")
+    else:
+        out.pop("bodyPath", None)
+        if "bodyValue" in out:
+            raise _err("filters.bodyValue", "needs a bodyPath")
+    if "bodyValue" in out and isinstance(out["bodyValue"], dict | list):
+        raise _err("filters.bodyValue", "must be a string, number, boolean or null")
+    return out or None
+
+
+class IncomingWebhookInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, allow_blank=False, trim_whitespace=True)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, allow_null=True)
+    secret = serializers.CharField(max_length=1000, min_length=8, required=False, write_only=True, trim_whitespace=False)
+    actions = serializers.ListField(child=serializers.JSONField(), max_length=MAX_ACTIONS)
+    filters = serializers.JSONField(required=False, allow_null=True)
+    is_enabled = serializers.BooleanField(required=False)
+    verification_scheme = serializers.ChoiceField(choices=SCHEMES, required=False)
+    verification_config = serializers.JSONField(required=False)
+
+    def validate_verification_config(self, value: Any) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("must be an object")
+        if len(json.dumps(value)) > MAX_CONFIG_BYTES:
+            raise serializers.ValidationError(f"at most {MAX_CONFIG_BYTES} bytes")
+        unknown = set(value) - _VERIFICATION_KEYS
+        if unknown:
+            raise serializers.ValidationError(f"unknown keys: {', '.join(sorted(unknown))}")
+        previous = (self.instance.verification_config or {}) if self.instance is not None else {}
+        out = {}
+        for key, val in value.items():
+            if key in MASKED_CONFIG_KEYS and val == MASK:
+                val = previous.get(key)  # the masked value sent back unchanged
+            if key == "toleranceSeconds":
+                if isinstance(val, bool) or not isinstance(val, int) or not 1 <= val <= 86400:
+                    raise serializers.ValidationError("toleranceSeconds must be an integer between 1 and 86400")
+            elif val is not None and not isinstance(val, str):
+                raise serializers.ValidationError(f"{key} must be a string")
+            if val is not None:
+                out[key] = val
+        if "signatureHeader" in out and not _HEADER_NAME_RE.fullmatch(out["signatureHeader"]):
+            raise serializers.ValidationError("signatureHeader must be a header name")
+        return out
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Validated here, not per field, so error keys are flat paths ("actions[0].config.forwardUrl").
+        if "actions" in attrs:
+            attrs["actions"] = [validate_action(item, i) for i, item in enumerate(attrs["actions"])]
+        if "filters" in attrs:
+            attrs["filters"] = validate_filters(attrs["filters"])
+        scheme = attrs.get("verification_scheme") or (self.instance.verification_scheme if self.instance else "hmac")
+        config = attrs.get("verification_config")
+        if config is None:
+            config = (self.instance.verification_config or {}) if self.instance else {}
+        if scheme == "sendgrid":
+            candidates = [config.get("publicKey"), attrs.get("secret")]
+            if not any(isinstance(c, str) and _load_ec_public_key(c) for c in candidates):
+                raise serializers.ValidationError(
+                    {"verification_config": ["sendgrid needs publicKey: the verification key SendGrid shows (base64)"]}
+                )
+        return attrs
+
+
+class RotateSecretInputSerializer(serializers.Serializer):
+    secret = serializers.CharField(max_length=1000, min_length=8, required=False, trim_whitespace=False)
+
+
+def _action_out(action: dict[str, Any]) -> dict[str, Any]:
+    config = action.get("config") or {}
+    return {
+        "type": action.get("type"),
+        "config": {_CONFIG_KEYS.get(k, camel_to_underscore(k)): v for k, v in config.items()},
+    }
+
+
+def _filters_out(filters: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not filters:
+        return None
+    return {{"bodyPath": "body_path", "bodyValue": "body_value"}.get(k, k): v for k, v in filters.items()}
+
+
+class IncomingWebhookOutputSerializer(serializers.Serializer):
+    """The seed's IncomingWebhook without its secret (+ verification, rotation state)."""
+
+    def to_representation(self, webhook: IncomingWebhook) -> dict[str, Any]:
+        config = dict(webhook.verification_config or {})
+        for key in MASKED_CONFIG_KEYS:
+            if config.get(key):
+                config[key] = MASK
+        return {
+            "id": str(webhook.id),
+            "tenant_id": str(webhook.tenant_id),
+            "name": webhook.name,
+            "description": webhook.description,
+            "url": webhook.url,
+            "actions": [_action_out(a) for a in webhook.actions or []],
+            "filters": _filters_out(webhook.filters),
+            "last_received_at": webhook.last_received_at.isoformat() if webhook.last_received_at else None,
+            "total_received": webhook.total_received,
+            "is_enabled": webhook.is_enabled,
+            "created_at": webhook.created_at.isoformat() if webhook.created_at else None,
+            "updated_at": webhook.updated_at.isoformat() if webhook.updated_at else None,
+            "verification_scheme": webhook.verification_scheme,
+            "verification_config": config,
+            "verification_description": describe(webhook.verification_scheme),
+            "is_authenticated": webhook.verification_scheme != "none",
+            "previous_secret_expires_at": (
+                webhook.previous_secret_expires_at.isoformat()
+                if webhook.previous_secret and webhook.previous_secret_expires_at
+                else None
+            ),
+        }
