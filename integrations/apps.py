@@ -13,3 +13,5 @@ class IntegrationsConfig(AppConfig):
         register_encrypted_field("integrations.Integration", "oauth_encrypted")
         register_encrypted_field("integrations.Integration", "api_key_encrypted")
         register_encrypted_field("integrations.Integration", "webhook_secret")
+        register_encrypted_field("integrations.ProviderApp", "client_secret_encrypted")
+        register_encrypted_field("integrations.OAuthState", "code_verifier_encrypted")

@@ -1,3 +1,21 @@
-"""Beat entries of the integrations app (pure data: imported by settings)."""
+"""Beat entries of the integrations app (pure data: imported by settings).
 
-SCHEDULE: dict = {}
+Each entry expires before its next run, so a backlog never piles up."""
+
+SCHEDULE: dict = {
+    "integrations-token-expiry-scan": {
+        "task": "integrations.tasks.scan_expiring_tokens",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "integrations-oauth-state-cleanup": {
+        "task": "integrations.tasks.cleanup_oauth_states",
+        "schedule": 900.0,
+        "options": {"expires": 850},
+    },
+    "integrations-log-retention": {
+        "task": "integrations.tasks.cleanup_integration_logs",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
+    },
+}

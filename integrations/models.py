@@ -43,6 +43,20 @@ class Integration(EncryptedFieldsMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
     connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, db_column="connected_by", related_name="+")
+    # --- hub columns beyond the seed (issue 5): non-secret, so beat and the admin can
+    # query them without decrypting anything.
+    # Provider values the API needs that are not secrets: QuickBooks realmId, Mailchimp dc,
+    # Twilio accountSid, a CalDAV server URL... (filled into the catalog's {placeholders}).
+    connection_config = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
+    scopes = models.JSONField(default=list, blank=True, db_default=models.Value([], models.JSONField()))
+    # Mirror of OAuthCredentials.tokenExpiresAt (the token itself stays encrypted).
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    # Bumped on every token write; a refresh that lost a race sees it changed.
+    token_version = models.IntegerField(default=0, db_default=0)
+    refresh_failures = models.IntegerField(default=0, db_default=0)
+    last_refresh_at = models.DateTimeField(null=True, blank=True)
+    next_refresh_attempt_at = models.DateTimeField(null=True, blank=True)
+    expiry_warned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "integrations"
@@ -67,6 +81,12 @@ class IntegrationLog(models.Model):
         EXPORT = "export"
         WEBHOOK_RECEIVED = "webhook_received"
         WEBHOOK_SENT = "webhook_sent"
+        # Connection lifecycle (hub additions; the column has no DB-level choices).
+        CONNECT = "connect"
+        TEST = "test"
+        TOKEN_REFRESH = "token_refresh"
+        REVOKE = "revoke"
+        API_CALL = "api_call"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
@@ -104,3 +124,61 @@ class IntegrationLog(models.Model):
 
             self.started_at = timezone.now()
         super().save(*args, **kwargs)
+
+
+class ProviderApp(EncryptedFieldsMixin, models.Model):
+    """Per-deployment settings of one provider (DESIGN C2): the OAuth app's client
+    credentials and URL overrides. Not tenant data: one row per provider, operators
+    edit it in the admin or with ``manage.py set_provider_app``; no tenant_id, so no RLS.
+    Values missing here fall back to the environment (see integrations.oauth.app_config).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    provider = models.CharField(max_length=50, unique=True)
+    client_id = models.CharField(max_length=500, blank=True, default="")
+    client_secret_encrypted = models.BinaryField(null=True, blank=True, editable=False)
+    authorization_url = models.URLField(max_length=500, blank=True, default="")
+    token_url = models.URLField(max_length=500, blank=True, default="")
+    revoke_url = models.URLField(max_length=500, blank=True, default="")
+    # Replaces the provider's API origin (or the whole base when it has a path) in every call.
+    api_base_url = models.URLField(max_length=500, blank=True, default="")
+    scopes = models.CharField(max_length=1000, blank=True, default="", help_text=_("Space-separated; empty = catalog defaults."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "integration_provider_apps"
+        ordering = ["provider"]
+        verbose_name = _("provider app")
+        verbose_name_plural = _("provider apps")
+
+    def __str__(self) -> str:
+        return self.provider
+
+
+class OAuthState(EncryptedFieldsMixin, models.Model):
+    """One pending authorization: single use, bound to tenant + user + provider, 10 minutes.
+
+    Only the SHA-256 of ``state`` is stored. The callback arrives without a logged-in
+    tenant, so besides the usual tenant policies the table has a narrow RLS policy
+    ``state_holder``: a transaction that has set ``app.oauth_state_hash`` to the hash
+    of the state it received sees that one row and nothing else (knowing the state
+    is the credential, C3).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=50)
+    state_hash = models.CharField(max_length=64, unique=True)
+    code_verifier_encrypted = models.BinaryField(null=True, blank=True)
+    redirect_uri = models.TextField()
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "integration_oauth_states"
+        verbose_name = _("OAuth state")
+        verbose_name_plural = _("OAuth states")
+        indexes = [models.Index(fields=["expires_at"], name="idx_oauth_states_expiry")]

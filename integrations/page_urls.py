@@ -1,1 +1,11 @@
-urlpatterns: list = []
+"""Tenant-facing pages at the site root: the integrations list and one integration's settings."""
+
+from django.urls import re_path
+
+from integrations import pages
+
+urlpatterns = [
+    re_path(r"^integrations/?$", pages.integrations_page, name="integrations-page"),
+    re_path(r"^integrations/(?P<integration_id>[0-9a-fA-F-]{36})/?$", pages.integration_settings_page,
+            name="integration-settings-page"),
+]

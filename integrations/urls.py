@@ -1,1 +1,17 @@
-urlpatterns: list = []
+"""/api/integrations/... (included under api/). Explicit paths come before the router's
+``<id>`` routes; ids are UUIDs, so 'providers' / 'connect' never reach the viewset."""
+
+from django.urls import re_path
+
+from core.routers import OptionalSlashRouter
+from integrations.views import ConnectView, IntegrationViewSet, ProvidersView, oauth_callback
+
+router = OptionalSlashRouter()
+router.register("integrations", IntegrationViewSet, basename="integration")
+
+urlpatterns = [
+    re_path(r"^integrations/providers/?$", ProvidersView.as_view(), name="integration-providers"),
+    re_path(r"^integrations/connect/(?P<provider>[a-z0-9_]{1,50})/?$", ConnectView.as_view(), name="integration-connect"),
+    re_path(r"^integrations/callback/(?P<provider>[a-z0-9_]{1,50})/?$", oauth_callback, name="integration-callback"),
+    *router.urls,
+]

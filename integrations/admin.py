@@ -1,0 +1,148 @@
+"""The back office: provider apps and integrations. Secrets are write-only here:
+the client secret is a password input that is never filled back, tokens and API keys
+have no field at all. Actions call the same services as the API."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from core.tenant_context import tenant_scope
+from integrations import services
+from integrations.models import Integration, IntegrationLog, ProviderApp
+from integrations.oauth import redirect_uri
+from integrations.providers.catalog import PROVIDERS
+from integrations.tokens import TokenUnavailable
+
+
+class ProviderAppForm(forms.ModelForm):
+    provider = forms.ChoiceField(choices=[(p.id, f"{p.name_en} ({p.id})") for p in PROVIDERS.values()])
+    client_secret = forms.CharField(
+        label=_("Client secret"), required=False, strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Write-only. Leave empty to keep the stored secret."),
+    )
+    clear_client_secret = forms.BooleanField(label=_("Clear the stored secret"), required=False)
+    authorization_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
+    token_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
+    revoke_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
+    api_base_url = forms.URLField(max_length=500, required=False, assume_scheme="https",
+                                  help_text=_("Replaces the provider's API origin in every call."))
+
+    class Meta:
+        model = ProviderApp
+        fields = ["provider", "client_id", "authorization_url", "token_url", "revoke_url", "api_base_url", "scopes"]
+
+    def save(self, commit=True):
+        app = super().save(commit=False)
+        if self.cleaned_data.get("clear_client_secret"):
+            app.set_secret("client_secret_encrypted", None)
+        elif self.cleaned_data.get("client_secret"):
+            app.set_secret("client_secret_encrypted", self.cleaned_data["client_secret"])
+        if commit:
+            app.save()
+        return app
+
+
+@admin.register(ProviderApp)
+class ProviderAppAdmin(admin.ModelAdmin):
+    form = ProviderAppForm
+    list_display = ["provider", "client_id", "secret_set", "api_base_url", "updated_at"]
+    readonly_fields = ["redirect_uri_to_register", "secret_set"]
+    search_fields = ["provider", "client_id"]
+
+    @admin.display(boolean=True, description=_("secret set"))
+    def secret_set(self, obj: ProviderApp) -> bool:
+        return obj.has_secret("client_secret_encrypted")
+
+    @admin.display(description=_("redirect URI to register"))
+    def redirect_uri_to_register(self, obj: ProviderApp) -> str:
+        return redirect_uri(obj.provider) if obj and obj.provider else "-"
+
+
+class IntegrationLogInline(admin.TabularInline):
+    model = IntegrationLog
+    fields = ["started_at", "action", "status", "error_code", "error_message", "duration_ms"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ["-started_at"]
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("request_snapshot", "response_snapshot")
+
+
+@admin.register(Integration)
+class IntegrationAdmin(admin.ModelAdmin):
+    list_display = ["name", "provider", "tenant", "status", "last_sync_at", "last_sync_status", "token_expires_at"]
+    list_filter = ["status", "provider"]
+    list_select_related = ["tenant"]
+    search_fields = ["name", "provider", "tenant__name"]
+    fields = ["tenant", "provider", "name", "description", "status", "scopes", "connection_config",
+              "token_expires_at", "last_refresh_at", "refresh_failures", "last_sync_at", "last_sync_status",
+              "last_error", "total_syncs", "sync_settings", "connected_by", "created_at", "updated_at", "secrets"]
+    readonly_fields = [f for f in fields if f not in ("name", "description")]
+    inlines = [IntegrationLogInline]
+    actions = ["action_test", "action_refresh", "action_disconnect"]
+
+    def has_add_permission(self, request):
+        return False  # integrations are created by connecting, never by hand
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # use the disconnect action (revokes at the provider first)
+
+    @admin.display(description=_("secrets"))
+    def secrets(self, obj: Integration) -> str:
+        parts = []
+        if obj.has_secret("oauth_encrypted"):
+            parts.append("OAuth tokens (encrypted)")
+        if obj.has_secret("api_key_encrypted"):
+            parts.append("API credentials (encrypted)")
+        return ", ".join(parts) or "-"
+
+    @admin.action(description=_("Test connection"))
+    def action_test(self, request, queryset):
+        for integration in queryset:
+            with tenant_scope(integration.tenant_id):
+                result = services.integration_test(integration=integration)
+            level = messages.SUCCESS if result.ok else messages.ERROR
+            self.message_user(request, f"{integration}: {result.message}", level)
+
+    @admin.action(description=_("Refresh token"))
+    def action_refresh(self, request, queryset):
+        for integration in queryset:
+            if not integration.has_secret("oauth_encrypted"):
+                self.message_user(request, f"{integration}: no OAuth token", messages.WARNING)
+                continue
+            try:
+                with tenant_scope(integration.tenant_id):
+                    services.integration_refresh(integration=integration)
+            except TokenUnavailable as exc:
+                self.message_user(request, f"{integration}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{integration}: refreshed", messages.SUCCESS)
+
+    @admin.action(description=_("Disconnect (revoke and delete)"))
+    def action_disconnect(self, request, queryset):
+        for integration in list(queryset):
+            with tenant_scope(integration.tenant_id):
+                services.integration_disconnect(integration=integration, reason="operator_disconnected")
+            self.message_user(request, f"{integration}: disconnected", messages.SUCCESS)
+
+
+@admin.register(IntegrationLog)
+class IntegrationLogAdmin(admin.ModelAdmin):
+    list_display = ["started_at", "integration", "action", "status", "error_code", "duration_ms"]
+    list_filter = ["action", "status"]
+    list_select_related = ["integration"]
+    show_full_result_count = False
+    readonly_fields = [f.name for f in IntegrationLog._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

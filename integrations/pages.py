@@ -1,0 +1,93 @@
+"""Server-rendered pages (Hebrew first, right-to-left): the integrations page and the
+settings page the OAuth callback redirects to. Session login; the tenant is the user's
+membership (``?tenant=<id>`` picks one when the user belongs to several)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from core.tenant_context import set_db_tenant, set_db_user
+from integrations import selectors
+from integrations.models import Integration
+from integrations.providers.catalog import PROVIDERS
+from tenancy.models import Membership
+
+# The callback redirects with ?error=<code>: each code has a fixed, readable message
+# (nothing from the query string is echoed back).
+CALLBACK_MESSAGES = {
+    "access_denied": _("The connection was cancelled at the provider: access was not granted."),
+    "consent_required": _("The provider requires consent that was not given."),
+    "invalid_scope": _("The provider refused the requested permissions."),
+    "provider_error": _("The provider reported an error during authorization. Please try again."),
+    "invalid_state": _("This connection link is invalid or was already used. Please start again."),
+    "expired_state": _("The connection attempt expired (10 minutes). Please start again."),
+    "missing_code": _("The provider did not return an authorization code. Please try again."),
+    "exchange_failed": _("The provider did not accept the authorization code. Please try again."),
+    "unknown_provider": _("Unknown provider."),
+}
+
+
+def _membership(request: HttpRequest) -> Membership | None:
+    set_db_user(request.user.pk)
+    memberships = Membership.objects.select_related("tenant").filter(user=request.user, tenant__is_active=True)
+    wanted = request.GET.get("tenant")
+    if wanted:
+        try:
+            memberships = memberships.filter(tenant_id=uuid.UUID(wanted))
+        except ValueError:
+            return None
+    membership = memberships.order_by("created_at").first()
+    if membership is not None:
+        set_db_tenant(membership.tenant_id)
+    return membership
+
+
+def _message(request: HttpRequest) -> tuple[str | None, str | None]:
+    error = request.GET.get("error")
+    if error:
+        return "error", str(CALLBACK_MESSAGES.get(error, CALLBACK_MESSAGES["provider_error"]))
+    connected = request.GET.get("connected")
+    if connected in PROVIDERS:
+        return "success", str(_("Connected to %(name)s.") % {"name": PROVIDERS[connected].name_he})
+    return None, None
+
+
+def integrations_page(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), "/admin/login/")
+    membership = _membership(request)
+    if membership is None:
+        raise Http404
+    kind, message = _message(request)
+    return render(request, "integrations/index.html", {
+        "tenant": membership.tenant,
+        "categories": selectors.catalog_for_tenant(tenant_id=membership.tenant_id),
+        "message_kind": kind, "message": message,
+    })
+
+
+def integration_settings_page(request: HttpRequest, integration_id: str) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), "/admin/login/")
+    membership = _membership(request)
+    if membership is None:
+        raise Http404
+    integration = Integration.objects.filter(tenant_id=membership.tenant_id, pk=integration_id).first()
+    if integration is None:
+        raise Http404
+    kind, message = _message(request)
+    provider = PROVIDERS.get(integration.provider)
+    return render(request, "integrations/settings.html", {
+        "tenant": membership.tenant,
+        "integration": integration,
+        "provider": provider,
+        "status": selectors.integration_status(integration=integration),
+        "logs": list(selectors.integration_logs(integration=integration)[:20]),
+        "sync": integration.sync_settings or {},
+        "message_kind": kind, "message": message,
+    })

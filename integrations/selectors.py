@@ -1,0 +1,67 @@
+"""Reads of the connections feature (always through the caller's tenant scope)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+
+from integrations.models import Integration, IntegrationLog
+from integrations.oauth import app_config
+from integrations.providers.catalog import get_provider, providers_by_category
+
+_FREQUENCY_STEP = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
+
+
+def integration_list(*, tenant_id: uuid.UUID) -> QuerySet[Integration]:
+    return Integration.objects.filter(tenant_id=tenant_id).order_by("provider")
+
+
+def integration_logs(*, integration: Integration) -> QuerySet[IntegrationLog]:
+    return IntegrationLog.objects.filter(tenant_id=integration.tenant_id, integration=integration).order_by("-started_at")
+
+
+def next_sync_at(integration: Integration) -> datetime | None:
+    """When beat will next sync it: hourly/daily after the last sync; None for manual,
+    realtime (event-driven) or disabled sync."""
+    settings = integration.sync_settings or {}
+    if not settings.get("enabled") or integration.status != Integration.Status.CONNECTED:
+        return None
+    step = _FREQUENCY_STEP.get(settings.get("frequency"))
+    if step is None:
+        return None
+    base = integration.last_sync_at or integration.created_at
+    return base + step if base else None
+
+
+def integration_status(*, integration: Integration) -> dict[str, Any]:
+    return {
+        "status": integration.status,
+        "last_sync_at": integration.last_sync_at,
+        "last_sync_status": integration.last_sync_status,
+        "last_error": integration.last_error,
+        "next_sync_at": next_sync_at(integration),
+        "total_syncs": integration.total_syncs,
+        "token_expires_at": integration.token_expires_at,
+    }
+
+
+def catalog_for_tenant(*, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The catalog grouped by category, with this tenant's connection per provider and
+    whether the hub has an OAuth app for it (the UI hides Connect otherwise)."""
+    mine = {i.provider: i for i in Integration.objects.filter(tenant_id=tenant_id)}
+    categories = providers_by_category()
+    for category in categories:
+        for entry in category["providers"]:
+            provider = get_provider(entry["id"])
+            integration = mine.get(entry["id"])
+            entry["integrationId"] = str(integration.pk) if integration else None
+            entry["status"] = integration.status if integration else "disconnected"
+            if provider.auth_kind == "oauth2":
+                entry["oauthConfigured"] = bool(app_config(provider).client_id)
+            entry["connectUrl"] = (
+                None if provider.auth_kind == "webhook" else f"/api/integrations/connect/{provider.id}"
+            )
+    return categories

@@ -1,0 +1,240 @@
+"""Input and output shapes of the connections API (seed section ב, camelCase via the renderer).
+
+Secrets never leave: the output serializer has no field for ``oauth_encrypted``,
+``api_key_encrypted`` or ``webhook_secret``, only booleans saying they exist.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from rest_framework import serializers
+
+from integrations.models import Integration, IntegrationLog
+from integrations.providers.catalog import LOCAL_ENTITY_TYPES, SYNC_DIRECTIONS, get_provider
+
+FREQUENCIES = ("realtime", "hourly", "daily", "manual")
+TRANSFORMS = ("none", "date_format", "currency_convert", "custom")
+FILTER_OPERATORS = ("equals", "not_equals", "contains", "in_list")
+MAX_ENTITIES, MAX_MAPPINGS, MAX_FILTERS = 50, 200, 50
+MAX_JSON_VALUE_BYTES = 4096
+_FIELD_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+|\[\d+\])*$")
+_REMOTE_FIELD = re.compile(r"^[^\s]{1,200}$")
+
+
+class IntegrationSerializer(serializers.ModelSerializer):
+    tenant_id = serializers.UUIDField(read_only=True)
+    connected_by = serializers.UUIDField(source="connected_by_id", read_only=True)
+    has_oauth = serializers.SerializerMethodField()
+    has_api_key = serializers.SerializerMethodField()
+    has_webhook_secret = serializers.SerializerMethodField()
+    auth_kind = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Integration
+        fields = [
+            "id", "tenant_id", "provider", "name", "description", "status", "auth_kind",
+            "has_oauth", "has_api_key", "webhook_url", "has_webhook_secret", "sync_settings",
+            "last_sync_at", "last_sync_status", "last_error", "total_syncs", "created_at", "updated_at",
+            "connected_by", "scopes", "token_expires_at", "connection_config",
+        ]
+        read_only_fields = fields
+
+    def get_has_oauth(self, obj: Integration) -> bool:
+        return obj.has_secret("oauth_encrypted")
+
+    def get_has_api_key(self, obj: Integration) -> bool:
+        return obj.has_secret("api_key_encrypted")
+
+    def get_has_webhook_secret(self, obj: Integration) -> bool:
+        return obj.has_secret("webhook_secret")
+
+    def get_auth_kind(self, obj: Integration) -> str:
+        return get_provider(obj.provider).auth_kind
+
+
+class IntegrationLogSerializer(serializers.ModelSerializer):
+    tenant_id = serializers.UUIDField(read_only=True)
+    integration_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = IntegrationLog
+        fields = [
+            "id", "tenant_id", "integration_id", "action", "direction", "status", "summary", "failed_items",
+            "error_message", "error_code", "started_at", "completed_at", "duration_ms",
+            "request_snapshot", "response_snapshot",
+        ]
+        read_only_fields = fields
+
+
+def _json_size_ok(value: Any) -> bool:
+    try:
+        return len(json.dumps(value)) <= MAX_JSON_VALUE_BYTES
+    except (TypeError, ValueError):
+        return False
+
+
+def validate_sync_settings(value: Any, *, provider_id: str) -> dict[str, Any]:
+    """The seed's IntegrationSyncSettings, checked against the provider's entity pairs.
+
+    Keys arrive camelCase (``sync_settings`` is exempt from re-casing) and are stored so.
+    """
+    errors: dict[str, Any] = {}
+    if not isinstance(value, dict):
+        raise serializers.ValidationError("must be an object")
+    allowed = {"enabled", "direction", "frequency", "entities", "fieldMappings", "filters"}
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        errors["unknown"] = [f"unknown key {k!r}" for k in unknown]
+    provider = get_provider(provider_id)
+    pairs = {(p.local, p.remote): p for p in provider.entity_pairs}
+    locals_ = {p.local for p in provider.entity_pairs}
+    out: dict[str, Any] = {}
+
+    enabled = value.get("enabled", False)
+    if not isinstance(enabled, bool):
+        errors["enabled"] = ["must be true or false"]
+    out["enabled"] = enabled
+    for key, choices in (("direction", SYNC_DIRECTIONS), ("frequency", FREQUENCIES)):
+        if key not in value:
+            errors[key] = ["this field is required"]
+        elif value[key] not in choices:
+            errors[key] = [f"must be one of {', '.join(choices)}"]
+        else:
+            out[key] = value[key]
+
+    entities = value.get("entities", [])
+    if not isinstance(entities, list) or len(entities) > MAX_ENTITIES:
+        errors["entities"] = [f"must be a list of at most {MAX_ENTITIES} items"]
+        entities = []
+    out["entities"] = []
+    for i, item in enumerate(entities):
+        problems = []
+        if not isinstance(item, dict):
+            errors[f"entities[{i}]"] = ["must be an object"]
+            continue
+        extra = set(item) - {"localEntity", "remoteEntity", "enabled", "direction"}
+        if extra:
+            problems.append(f"unknown keys {sorted(extra)}")
+        pair = pairs.get((item.get("localEntity"), item.get("remoteEntity")))
+        if pair is None:
+            supported = ", ".join(f"{p.local}->{p.remote}" for p in provider.entity_pairs) or "none"
+            problems.append(f"{provider.name_en} cannot sync {item.get('localEntity')!r} with "
+                            f"{item.get('remoteEntity')!r} (supported: {supported})")
+        if not isinstance(item.get("enabled", True), bool):
+            problems.append("enabled must be true or false")
+        direction = item.get("direction")
+        if direction not in SYNC_DIRECTIONS:
+            problems.append(f"direction must be one of {', '.join(SYNC_DIRECTIONS)}")
+        elif pair is not None and direction not in pair.directions:
+            problems.append(f"direction {direction!r} is not supported for this pair ({', '.join(pair.directions)})")
+        if problems:
+            errors[f"entities[{i}]"] = problems
+        else:
+            out["entities"].append({"localEntity": item["localEntity"], "remoteEntity": item["remoteEntity"],
+                                    "enabled": item.get("enabled", True), "direction": direction})
+
+    mappings = value.get("fieldMappings", [])
+    if not isinstance(mappings, list) or len(mappings) > MAX_MAPPINGS:
+        errors["fieldMappings"] = [f"must be a list of at most {MAX_MAPPINGS} items"]
+        mappings = []
+    out["fieldMappings"] = []
+    for i, item in enumerate(mappings):
+        problems = []
+        if not isinstance(item, dict):
+            errors[f"fieldMappings[{i}]"] = ["must be an object"]
+            continue
+        extra = set(item) - {"localEntity", "localField", "remoteField", "transform", "transformConfig", "defaultValue"}
+        if extra:
+            problems.append(f"unknown keys {sorted(extra)}")
+        if item.get("localEntity") not in LOCAL_ENTITY_TYPES:
+            problems.append(f"localEntity must be one of {', '.join(LOCAL_ENTITY_TYPES)}")
+        elif item["localEntity"] not in locals_:
+            problems.append(f"{provider.name_en} does not sync {item['localEntity']!r}")
+        if not isinstance(item.get("localField"), str) or not _FIELD_PATH.match(item["localField"]) or len(item["localField"]) > 100:
+            problems.append("localField must be a field name such as 'startTime'")
+        if not isinstance(item.get("remoteField"), str) or not _REMOTE_FIELD.match(item["remoteField"]):
+            problems.append("remoteField must be a non-empty path such as 'start.dateTime'")
+        transform = item.get("transform", "none")
+        if transform not in TRANSFORMS:
+            problems.append(f"transform must be one of {', '.join(TRANSFORMS)}")
+        for key in ("transformConfig", "defaultValue"):
+            if key in item and not _json_size_ok(item[key]):
+                problems.append(f"{key} must be JSON of at most {MAX_JSON_VALUE_BYTES} bytes")
+        if transform == "custom" and not isinstance(item.get("transformConfig"), dict):
+            problems.append("a custom transform needs a transformConfig object")
+        if problems:
+            errors[f"fieldMappings[{i}]"] = problems
+        else:
+            clean = {k: item[k] for k in ("localEntity", "localField", "remoteField") }
+            clean["transform"] = transform
+            for key in ("transformConfig", "defaultValue"):
+                if key in item:
+                    clean[key] = item[key]
+            out["fieldMappings"].append(clean)
+
+    filters = value.get("filters", [])
+    if filters is None:
+        filters = []
+    if not isinstance(filters, list) or len(filters) > MAX_FILTERS:
+        errors["filters"] = [f"must be a list of at most {MAX_FILTERS} items"]
+        filters = []
+    out["filters"] = []
+    for i, item in enumerate(filters):
+        problems = []
+        if not isinstance(item, dict):
+            errors[f"filters[{i}]"] = ["must be an object"]
+            continue
+        if set(item) - {"field", "operator", "value"}:
+            problems.append(f"unknown keys {sorted(set(item) - {'field', 'operator', 'value'})}")
+        if not isinstance(item.get("field"), str) or not _FIELD_PATH.match(item["field"]):
+            problems.append("field must be a field name")
+        if item.get("operator") not in FILTER_OPERATORS:
+            problems.append(f"operator must be one of {', '.join(FILTER_OPERATORS)}")
+        if "value" not in item or not _json_size_ok(item.get("value")):
+            problems.append("value is required (JSON, at most 4 KB)")
+        elif item.get("operator") == "in_list" and not isinstance(item["value"], list):
+            problems.append("in_list needs a list value")
+        elif item.get("operator") == "contains" and not isinstance(item["value"], str):
+            problems.append("contains needs a string value")
+        if problems:
+            errors[f"filters[{i}]"] = problems
+        else:
+            out["filters"].append({"field": item["field"], "operator": item["operator"], "value": item["value"]})
+
+    if errors:
+        raise serializers.ValidationError(errors)
+    return out
+
+
+class IntegrationUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=False)
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=2000)
+    sync_settings = serializers.JSONField(required=False)
+
+    def validate_sync_settings(self, value):
+        integration: Integration = self.context["integration"]
+        merged = {**(integration.sync_settings or {}), **value} if isinstance(value, dict) else value
+        return validate_sync_settings(merged, provider_id=integration.provider)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("nothing to update: send name, description or syncSettings")
+        return attrs
+
+
+class CredentialsConnectSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    credentials = serializers.DictField(child=serializers.JSONField(), allow_empty=False)
+
+
+class StatusSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    last_sync_at = serializers.DateTimeField(allow_null=True)
+    last_sync_status = serializers.CharField(allow_null=True)
+    last_error = serializers.CharField(allow_null=True)
+    next_sync_at = serializers.DateTimeField(allow_null=True)
+    total_syncs = serializers.IntegerField()
+    token_expires_at = serializers.DateTimeField(allow_null=True)

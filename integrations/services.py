@@ -1,0 +1,354 @@
+"""Writes of the connections feature: connect (OAuth or credentials), settings,
+refresh, test, disconnect, provider apps. Views, admin actions, tasks and the
+management command are thin layers over these functions."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection as db_connection
+from django.db import transaction
+from django.utils import timezone
+
+from core.realtime import publish
+from core.tenant_context import tenant_scope
+from integrations import oauth
+from integrations.audit import log_action
+from integrations.client import Connection, ProviderClient, ProviderError, test_ok
+from integrations.models import Integration, OAuthState, ProviderApp
+from integrations.providers.catalog import Provider, get_provider
+from integrations.tokens import TokenUnavailable, ensure_valid_token, read_credentials, write_credentials
+
+log = logging.getLogger("architect_studio.integrations")
+
+STATE_HASH_SETTING = "app.oauth_state_hash"
+MAX_CREDENTIAL_LENGTH = 4000
+
+
+class ConnectError(Exception):
+    """A connect attempt that must not create anything; ``code`` is shown to the user."""
+
+    def __init__(self, code: str, message: str, *, http_status: int = 400, fields: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.http_status = http_status
+        self.fields = fields
+
+
+# --------------------------------------------------------------------- provider apps
+def provider_app_set(*, provider_id: str, client_id: str | None = None, client_secret: str | None = None,
+                     authorization_url: str | None = None, token_url: str | None = None,
+                     revoke_url: str | None = None, api_base_url: str | None = None,
+                     scopes: str | None = None) -> ProviderApp:
+    """Create or update a provider's app; ``None`` leaves a value unchanged, "" clears it."""
+    get_provider(provider_id)  # raises UnknownProvider
+    app, _ = ProviderApp.objects.get_or_create(provider=provider_id)
+    for name, value in (("client_id", client_id), ("authorization_url", authorization_url), ("token_url", token_url),
+                        ("revoke_url", revoke_url), ("api_base_url", api_base_url), ("scopes", scopes)):
+        if value is not None:
+            setattr(app, name, value.strip())
+    if client_secret is not None:
+        app.set_secret("client_secret_encrypted", client_secret)
+    app.full_clean(exclude=["client_secret_encrypted"])
+    app.save()
+    return app
+
+
+# --------------------------------------------------------------------- OAuth
+def oauth_start(*, tenant_id: uuid.UUID, user_id: uuid.UUID, provider_id: str) -> str:
+    """Create the single-use state (10 min) with its PKCE verifier; return the consent URL.
+
+    Call within the tenant's request transaction (the state row is a tenant row)."""
+    provider = get_provider(provider_id)
+    if provider.oauth is None:
+        raise ConnectError("not_oauth", f"{provider.name_en} is connected with credentials: POST them to this URL.")
+    app = oauth.app_config(provider)
+    if not app.client_id:
+        raise ConnectError(
+            "provider_not_configured",
+            f"{provider.name_en} has no OAuth app configured on this hub (see manage.py set_provider_app).",
+            http_status=409,
+        )
+    state = oauth.new_state()
+    verifier = oauth.new_code_verifier() if provider.oauth.pkce else None
+    row = OAuthState(
+        tenant_id=tenant_id, user_id=user_id, provider=provider_id, state_hash=oauth.state_hash(state),
+        redirect_uri=oauth.redirect_uri(provider_id), scopes=list(app.scopes),
+        expires_at=timezone.now() + oauth.STATE_TTL,
+    )
+    row.set_secret("code_verifier_encrypted", verifier)
+    row.save()
+    return oauth.authorization_url(app, state=state, code_verifier=verifier)
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    integration_id: uuid.UUID | None = None
+    error_code: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error_code is None
+
+
+def _consume_state(state: str) -> tuple[OAuthState | None, str | None]:
+    """Claim the state row in its own committed transaction: single use even when the
+    rest of the callback fails. The narrow ``state_holder`` RLS policies let this
+    tenant-less transaction see (and delete) only the row whose hash it presents."""
+    digest = oauth.state_hash(state)
+    with transaction.atomic():
+        if db_connection.vendor == "postgresql":
+            with db_connection.cursor() as cursor:
+                cursor.execute("SELECT set_config(%s, %s, true)", [STATE_HASH_SETTING, digest])
+        row = OAuthState.objects.filter(state_hash=digest).first()
+        if row is None:
+            return None, None
+        verifier = row.get_secret("code_verifier_encrypted")
+        deleted, _ = OAuthState.objects.filter(pk=row.pk).delete()
+        if not deleted:  # a concurrent callback claimed it first
+            return None, None
+        if db_connection.vendor == "postgresql":
+            with db_connection.cursor() as cursor:
+                cursor.execute("SELECT set_config(%s, '', true)", [STATE_HASH_SETTING])
+    return row, verifier
+
+
+def oauth_complete(*, provider_id: str, params: dict[str, str]) -> CallbackResult:
+    """The callback: verify the state, exchange the code, store encrypted tokens.
+
+    Runs outside any request transaction: the state is consumed first (committed),
+    then the code is exchanged with no transaction open, then the integration is
+    written in one tenant-scoped transaction -- so a failure creates nothing.
+    """
+    state = params.get("state") or ""
+    if not state or len(state) > 512:
+        return CallbackResult(error_code="invalid_state")
+    row, verifier = _consume_state(state)
+    if row is None:
+        return CallbackResult(error_code="invalid_state")  # unknown, forged or already used
+    if row.provider != provider_id:
+        return CallbackResult(error_code="invalid_state")
+    if row.expires_at <= timezone.now():
+        return CallbackResult(error_code="expired_state")
+    if params.get("error"):
+        code = params["error"] if params["error"] in ("access_denied", "consent_required", "invalid_scope") else "provider_error"
+        return CallbackResult(error_code=code)
+    code = params.get("code") or ""
+    if not code or len(code) > 4096:
+        return CallbackResult(error_code="missing_code")
+    provider = get_provider(provider_id)
+    app = oauth.app_config(provider)
+    started = timezone.now()
+    try:
+        tokens = oauth.exchange_code(app, code=code, code_verifier=verifier)
+    except oauth.OAuthFailure as exc:
+        log.warning("OAuth code exchange for %s failed: %s", provider_id, exc)
+        return CallbackResult(error_code="exchange_failed")
+    extra_config = {name: params[name][:200] for name in provider.oauth.callback_params if params.get(name)}
+    with tenant_scope(row.tenant_id):
+        integration = Integration.objects.select_for_update().filter(tenant_id=row.tenant_id, provider=provider_id).first()
+        created = integration is None
+        if created:
+            integration = Integration(tenant_id=row.tenant_id, provider=provider_id, name=provider.name_he)
+        integration.connected_by_id = row.user_id
+        integration.connection_config = {**(integration.connection_config or {}), **extra_config}
+        write_credentials(integration, tokens)
+        integration.set_secret("api_key_encrypted", None)
+        integration.status = Integration.Status.CONNECTED
+        integration.last_error = None
+        integration.refresh_failures = 0
+        integration.next_refresh_attempt_at = None
+        integration.last_refresh_at = timezone.now()
+        integration.save()
+        log_action(integration=integration, action="connect", status="success", started_at=started,
+                   summary={"reconnected": not created, "scopes": list(tokens.scopes)})
+        publish(row.tenant_id, "integration.connected", {"integrationId": str(integration.pk), "provider": provider_id})
+    return CallbackResult(integration_id=integration.pk)
+
+
+# --------------------------------------------------------------------- credentials (api_key / caldav)
+def _snake(name: str) -> str:
+    return re.sub(r"([A-Z])", r"_\1", name).lower()
+
+
+def clean_credentials(provider: Provider, raw: Any) -> dict[str, str]:
+    """Validate POSTed credentials against the catalog's fields (camelCase or snake_case keys)."""
+    if not isinstance(raw, dict):
+        raise ConnectError("invalid", "credentials must be an object", fields={"credentials": ["must be an object"]})
+    by_key = {}
+    for f in provider.credential_fields:
+        by_key[f.name] = f
+        by_key[_snake(f.name)] = f
+    unknown = [k for k in raw if k not in by_key]
+    if unknown:
+        raise ConnectError("invalid", f"unknown credential field {unknown[0]!r}",
+                           fields={"credentials": [f"unknown field {k!r}" for k in unknown]})
+    values: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for key, value in raw.items():
+        if value is None:
+            continue
+        if not isinstance(value, str | int):
+            errors[by_key[key].name] = ["must be a string"]
+            continue
+        value = str(value).strip()
+        if len(value) > MAX_CREDENTIAL_LENGTH:
+            errors[by_key[key].name] = [f"at most {MAX_CREDENTIAL_LENGTH} characters"]
+            continue
+        if value:
+            values[by_key[key].name] = value
+    for f in provider.credential_fields:
+        if f.name not in values and f.default:
+            values[f.name] = f.default
+        if f.required and not values.get(f.name):
+            errors.setdefault(f.name, ["this field is required"])
+        if f.kind == "url" and values.get(f.name) and not re.match(r"^https?://[^\s/]+", values[f.name]):
+            errors.setdefault(f.name, ["must be an http(s) URL"])
+    if provider.id == "mailchimp" and values.get("apiKey") and not re.search(r"-[a-z]+\d+$", values["apiKey"]):
+        errors.setdefault("apiKey", ["a Mailchimp key ends with its datacenter, e.g. -us6"])
+    if errors:
+        raise ConnectError("invalid", next(iter(errors.values()))[0] if len(errors) == 1 else "invalid credentials",
+                           fields={"credentials": errors})
+    return values
+
+
+def _derived_config(provider: Provider, values: dict[str, str]) -> dict[str, str]:
+    secret_names = {f.name for f in provider.credential_fields if f.kind == "password"}
+    config = {k: v for k, v in values.items() if k not in secret_names}
+    if provider.id == "mailchimp" and values.get("apiKey"):
+        config["dc"] = values["apiKey"].rsplit("-", 1)[1]
+    return config
+
+
+def integration_connect_credentials(*, tenant_id: uuid.UUID, user_id: uuid.UUID, provider_id: str,
+                                    credentials: Any, name: str | None = None) -> tuple[Integration, bool]:
+    """Validate credentials with a real call through the client, then save (encrypted).
+
+    Returns (integration, verified). Nothing is written when the provider refuses them.
+    """
+    provider = get_provider(provider_id)
+    if provider.auth_kind not in ("api_key", "caldav"):
+        raise ConnectError("not_credentials",
+                           f"{provider.name_en} is connected through its consent screen: GET this URL instead.")
+    values = clean_credentials(provider, credentials)
+    config = _derived_config(provider, values)
+    started = timezone.now()
+    conn = Connection(provider=provider, tenant_id=str(tenant_id), values={**values, **config})
+    verified = provider.test_endpoint is not None or provider.id == "custom_api"
+    response = None
+    if verified:
+        try:
+            response = ProviderClient(conn, max_retries=1).test_connection()
+        except ProviderError as exc:
+            if exc.kind in ("config", "refused"):
+                raise ConnectError("invalid_credentials", str(exc)) from None
+            raise ConnectError("provider_unavailable", f"Could not verify the credentials: {exc}", http_status=502) from None
+        if not test_ok(provider, response):
+            raise ConnectError(
+                "invalid_credentials",
+                f"{provider.name_en} did not accept these credentials (HTTP {response.status}).",
+            )
+    integration = Integration.objects.select_for_update().filter(tenant_id=tenant_id, provider=provider_id).first()
+    created = integration is None
+    if created:
+        integration = Integration(tenant_id=tenant_id, provider=provider_id)
+    integration.name = (name or "").strip()[:200] or integration.name or provider.name_he
+    integration.connected_by_id = user_id
+    integration.set_secret("api_key_encrypted", json.dumps(values))
+    integration.set_secret("oauth_encrypted", None)
+    integration.connection_config = {**config, "verified": verified}
+    integration.token_expires_at = None
+    integration.scopes = []
+    integration.status = Integration.Status.CONNECTED
+    integration.last_error = None
+    integration.save()
+    log_action(
+        integration=integration, action="connect", status="success", started_at=started,
+        summary={"reconnected": not created, "verified": verified},
+        request_snapshot=response.request_snapshot if response else None,
+        response_snapshot=response.response_snapshot if response else None,
+    )
+    publish(tenant_id, "integration.connected", {"integrationId": str(integration.pk), "provider": provider_id})
+    return integration, verified
+
+
+# --------------------------------------------------------------------- management
+def integration_update(*, integration: Integration, data: dict[str, Any]) -> Integration:
+    """``data`` is already validated (serializers.IntegrationUpdateSerializer)."""
+    fields = []
+    for name in ("name", "description", "sync_settings"):
+        if name in data:
+            setattr(integration, name, data[name])
+            fields.append(name)
+    if fields:
+        integration.save(update_fields=[*fields, "updated_at"])
+    return integration
+
+
+def integration_refresh(*, integration: Integration) -> Integration:
+    """Force a refresh now (POST /refresh). Raises TokenUnavailable."""
+    seen = integration.token_version
+    ensure_valid_token(integration_id=integration.pk, tenant_id=integration.tenant_id, force=True, seen_version=None)
+    integration.refresh_from_db()
+    if integration.token_version == seen:
+        raise TokenUnavailable("transient", integration.last_error or "the token was not refreshed")
+    return integration
+
+
+@dataclass(frozen=True)
+class TestResult:
+    ok: bool
+    http_status: int | None
+    message: str
+    duration_ms: int
+
+
+def integration_test(*, integration: Integration) -> TestResult:
+    """A real lightweight call through the client; logged; a success clears an error state."""
+    provider = get_provider(integration.provider)
+    started = timezone.now()
+    snapshots: tuple = (None, None)
+    try:
+        response = ProviderClient.for_integration(integration, max_retries=1).test_connection()
+    except ProviderError as exc:
+        ok, status, message, snapshots = False, exc.status, str(exc), exc.snapshots
+    else:
+        ok, status = test_ok(provider, response), response.status
+        snapshots = (response.request_snapshot, response.response_snapshot)
+        message = "ok" if ok else f"{provider.name_en} answered HTTP {response.status}"
+    integration.refresh_from_db()
+    if ok and integration.status == Integration.Status.ERROR:
+        integration.status, integration.last_error = Integration.Status.CONNECTED, None
+        integration.save(update_fields=["status", "last_error", "updated_at"])
+    elif not ok and status in (401, 403) and integration.status == Integration.Status.CONNECTED:
+        integration.status, integration.last_error = Integration.Status.ERROR, message
+        integration.save(update_fields=["status", "last_error", "updated_at"])
+    entry = log_action(integration=integration, action="test", status="success" if ok else "failed", started_at=started,
+                       error_message=None if ok else message, error_code=None if ok else "test_failed",
+                       request_snapshot=snapshots[0], response_snapshot=snapshots[1])
+    return TestResult(ok, status, message, entry.duration_ms or 0)
+
+
+def integration_disconnect(*, integration: Integration, reason: str = "user_disconnected") -> None:
+    """Revoke at the provider (best effort, logged to the app log), delete, emit the event."""
+    provider = get_provider(integration.provider)
+    creds = read_credentials(integration) if integration.has_secret("oauth_encrypted") else None
+    if creds is not None and provider.oauth is not None:
+        app = oauth.app_config(provider)
+        # Revoking the refresh token ends the whole grant at RFC 7009 servers; the access
+        # token is revoked too where there is no refresh token (or the server wants both).
+        outcomes = []
+        if creds.refresh_token:
+            outcomes.append(("refresh_token", oauth.revoke(app, token=creds.refresh_token, token_type_hint="refresh_token")))
+        outcomes.append(("access_token", oauth.revoke(app, token=creds.access_token, token_type_hint="access_token")))
+        log.info("revoke %s integration %s: %s", provider.id, integration.pk,
+                 ", ".join(f"{kind}={status if status is not None else 'unreachable/none'}" for kind, status in outcomes))
+    integration_id, tenant_id = integration.pk, integration.tenant_id
+    integration.delete()
+    publish(tenant_id, "integration.disconnected",
+            {"integrationId": str(integration_id), "provider": provider.id, "reason": reason})

@@ -1,0 +1,172 @@
+"""The connections API (seed section ח, DESIGN C10). Thin: every write is a service call."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.views.decorators.http import require_GET
+from djangorestframework_camel_case.parser import CamelCaseJSONParser
+from djangorestframework_camel_case.render import CamelCaseJSONRenderer
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import TenantScopedViewSet
+from core.drf import error_response
+from integrations import selectors, services
+from integrations.models import Integration
+from integrations.providers.catalog import PROVIDERS
+from integrations.serializers import (
+    CredentialsConnectSerializer,
+    IntegrationLogSerializer,
+    IntegrationSerializer,
+    IntegrationUpdateSerializer,
+    StatusSerializer,
+)
+from integrations.tokens import TokenUnavailable
+
+
+class _JSONParser(CamelCaseJSONParser):
+    """camelCase in; free-form objects (syncSettings, snapshots) keep their keys.
+
+    djangorestframework-camel-case reads its options from ``JSON_CAMEL_CASE`` only, so the
+    project's ``JSON_UNDERSCOREIZE`` is applied explicitly (as the webhooks views do)."""
+
+    json_underscoreize = getattr(settings, "JSON_UNDERSCOREIZE", {})
+
+
+class _JSONRenderer(CamelCaseJSONRenderer):
+    json_underscoreize = getattr(settings, "JSON_UNDERSCOREIZE", {})
+
+
+class _HubIO:
+    parser_classes = [_JSONParser]
+    renderer_classes = [_JSONRenderer]
+
+
+def _unknown_provider(provider: str) -> Response:
+    return error_response(404, f"Unknown provider {provider[:50]!r}.", "unknown_provider")
+
+
+def _connect_error(exc: services.ConnectError) -> Response:
+    return error_response(exc.http_status, str(exc), exc.code, exc.fields)
+
+
+class ProvidersView(_HubIO, APIView):
+    """GET /api/integrations/providers: the catalog grouped by category."""
+
+    @extend_schema(tags=["integrations"], responses={200: dict})
+    def get(self, request):
+        return Response({"categories": selectors.catalog_for_tenant(tenant_id=request.tenant.id)})
+
+
+class ConnectView(_HubIO, APIView):
+    """GET: start OAuth (302, or {"authorizationUrl"} for JSON callers).
+    POST: connect an api_key / caldav provider with credentials validated by a real call."""
+
+    @extend_schema(tags=["integrations"], responses={200: dict, 302: None})
+    def get(self, request, provider: str):
+        if provider not in PROVIDERS:
+            return _unknown_provider(provider)
+        try:
+            url = services.oauth_start(tenant_id=request.tenant.id, user_id=request.user.pk, provider_id=provider)
+        except services.ConnectError as exc:
+            return _connect_error(exc)
+        if "application/json" in request.headers.get("Accept", ""):
+            return Response({"authorizationUrl": url})
+        return HttpResponseRedirect(url)
+
+    @extend_schema(tags=["integrations"], request=CredentialsConnectSerializer, responses={201: IntegrationSerializer})
+    def post(self, request, provider: str):
+        if provider not in PROVIDERS:
+            return _unknown_provider(provider)
+        body = CredentialsConnectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            integration, _verified = services.integration_connect_credentials(
+                tenant_id=request.tenant.id, user_id=request.user.pk, provider_id=provider,
+                credentials=body.validated_data["credentials"], name=body.validated_data.get("name"),
+            )
+        except services.ConnectError as exc:
+            return _connect_error(exc)
+        return Response(IntegrationSerializer(integration).data, status=status.HTTP_201_CREATED)
+
+
+def settings_page_url(integration_id=None, **query) -> str:
+    path = f"/integrations/{integration_id}" if integration_id else "/integrations"
+    query = {k: v for k, v in query.items() if v}
+    return path + ("?" + urlencode(query) if query else "")
+
+
+@transaction.non_atomic_requests
+@require_GET
+def oauth_callback(request, provider: str):
+    """GET /api/integrations/callback/<provider>: unauthenticated, authenticated by ``state``.
+
+    Not atomic per request on purpose: the state is consumed in its own committed
+    transaction (single use even if the exchange fails) and the integration is written
+    in another, after the code exchange (no transaction open during the HTTP call).
+    """
+    if provider not in PROVIDERS:
+        return HttpResponseRedirect(settings_page_url(error="unknown_provider"))
+    params = {k: v for k, v in request.GET.items()}
+    result = services.oauth_complete(provider_id=provider, params=params)
+    if result.ok:
+        return HttpResponseRedirect(settings_page_url(result.integration_id, connected=provider))
+    return HttpResponseRedirect(settings_page_url(provider=provider, error=result.error_code))
+
+
+class IntegrationViewSet(_HubIO, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    queryset = Integration.objects.all()
+    serializer_class = IntegrationSerializer
+    http_method_names = ["get", "patch", "post", "delete", "head", "options"]
+
+    @extend_schema(tags=["integrations"], request=IntegrationUpdateSerializer, responses={200: IntegrationSerializer})
+    def partial_update(self, request, pk=None):
+        integration = self.get_object()
+        body = IntegrationUpdateSerializer(data=request.data, context={"integration": integration})
+        body.is_valid(raise_exception=True)
+        integration = services.integration_update(integration=integration, data=body.validated_data)
+        return Response(IntegrationSerializer(integration).data)
+
+    @extend_schema(tags=["integrations"], responses={204: None})
+    def destroy(self, request, pk=None):
+        services.integration_disconnect(integration=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(tags=["integrations"], request=None, responses={200: IntegrationSerializer})
+    @action(detail=True, methods=["post"])
+    def refresh(self, request, pk=None):
+        integration = self.get_object()
+        if not integration.has_secret("oauth_encrypted"):
+            return error_response(400, "This integration has no OAuth token to refresh.", "not_oauth")
+        try:
+            integration = services.integration_refresh(integration=integration)
+        except TokenUnavailable as exc:
+            if exc.kind == "expired":
+                return error_response(409, str(exc), "reconnect_required")
+            return error_response(502, str(exc), "provider_unavailable")
+        return Response(IntegrationSerializer(integration).data)
+
+    @extend_schema(tags=["integrations"], request=None, responses={200: dict})
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        result = services.integration_test(integration=self.get_object())
+        return Response({"ok": result.ok, "httpStatus": result.http_status, "message": result.message,
+                         "durationMs": result.duration_ms})
+
+    @extend_schema(tags=["integrations"], responses={200: StatusSerializer})
+    @action(detail=True, methods=["get"], url_path="status")
+    def sync_status(self, request, pk=None):
+        return Response(StatusSerializer(selectors.integration_status(integration=self.get_object())).data)
+
+    @extend_schema(tags=["integrations"], responses={200: IntegrationLogSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def logs(self, request, pk=None):
+        page = self.paginate_queryset(selectors.integration_logs(integration=self.get_object()))
+        return self.get_paginated_response(IntegrationLogSerializer(page, many=True).data)

@@ -1,0 +1,83 @@
+"""Start/stop the local OAuth server for a test and drive its consent screen with requests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+SERVER = Path(__file__).with_name("server.py")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class OAuthServer:
+    base_url: str
+    process: subprocess.Popen
+    client_id: str = "hub-client"
+    client_secret: str = "hub-secret"
+
+    @property
+    def authorization_url(self) -> str:
+        return f"{self.base_url}/o/authorize/"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/o/token/"
+
+    @property
+    def revoke_url(self) -> str:
+        return f"{self.base_url}/o/revoke_token/"
+
+    def stats(self) -> dict[str, int]:
+        return requests.get(f"{self.base_url}/test-stats", timeout=5).json()
+
+    def consent(self, authorization_url: str) -> str:
+        """Log in as the test user and follow the authorization URL; returns the redirect Location."""
+        browser = requests.Session()
+        browser.get(f"{self.base_url}/test-login", timeout=5).raise_for_status()
+        response = browser.get(authorization_url, allow_redirects=False, timeout=10)
+        assert response.status_code == 302, (response.status_code, response.text[:500])
+        return response.headers["Location"]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start(redirect_uri: str, *, access_seconds: int = 3600) -> OAuthServer:
+    port = free_port()
+    db = Path(tempfile.mkdtemp(prefix="oauth-server-")) / "db.sqlite3"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env["OAUTH_TEST_ACCESS_SECONDS"] = str(access_seconds)
+    process = subprocess.Popen(
+        [sys.executable, str(SERVER), str(port), redirect_uri, str(db)],
+        cwd=str(SERVER.parent), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    server = OAuthServer(f"http://127.0.0.1:{port}", process)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"OAuth test server exited with {process.returncode}")
+        try:
+            if requests.get(f"{server.base_url}/test-stats", timeout=1).ok:
+                return server
+        except requests.RequestException:
+            time.sleep(0.2)
+    server.stop()
+    raise RuntimeError("OAuth test server did not start")
