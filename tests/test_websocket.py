@@ -63,3 +63,15 @@ async def test_tenant_param_of_foreign_tenant_is_rejected():
     comm, connected, code = await _connect(f"/ws/events?token={alice.token}&tenant={bob.tenant.id}")
     assert (connected, code) == (False, 4403)
     await comm.disconnect()
+
+
+async def test_token_sockets_need_no_origin_but_cookie_sockets_do():
+    alice, _ = await _personas()
+    comm = WebsocketCommunicator(application, f"/ws/events?token={alice.token}", headers=[(b"host", b"localhost")])
+    connected, _ = await comm.connect(timeout=5)
+    assert connected
+    await comm.disconnect()
+    comm = WebsocketCommunicator(application, "/ws/events", headers=[(b"host", b"localhost"), (b"origin", b"https://evil.example")])
+    connected, _ = await comm.connect(timeout=5)
+    assert not connected
+    await comm.disconnect()
