@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
 
-.PHONY: install provision migrate run test lint bench clean check-python
+.PHONY: install provision migrate run test lint bench clean check-python browser
 
 check-python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is required"'
@@ -30,7 +30,15 @@ run: migrate
 	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://localhost:$(PORT)} $(PY) manage.py bootstrap_demo
 	PORT=$(PORT) PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://localhost:$(PORT)} $(PY) scripts/run.py
 
-test: provision
+# The browser tests drive Debian's chromium (Playwright's own browser download
+# is not used); installed here when missing (needs root, as on our machines).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	  || echo "WARNING: could not install chromium: tests/test_pages_browser.py will fail"; }
+
+test: provision browser
 	$(PY) -m pytest
 
 lint: install

@@ -64,9 +64,16 @@ def integrations_page(request: HttpRequest) -> HttpResponse:
     if membership is None:
         raise Http404
     kind, message = _message(request)
+    categories = selectors.catalog_for_tenant(tenant_id=membership.tenant_id)
+    status_labels = dict(Integration.Status.choices)
+    for category in categories:
+        for provider in category["providers"]:
+            provider["statusLabel"] = status_labels.get(provider.get("status"), provider.get("status"))
+    connected = sum(1 for c in categories for p in c["providers"] if p.get("integrationId"))
     return render(request, "integrations/index.html", {
         "tenant": membership.tenant,
-        "categories": selectors.catalog_for_tenant(tenant_id=membership.tenant_id),
+        "categories": categories,
+        "connected_count": connected,
         "message_kind": kind, "message": message,
     })
 

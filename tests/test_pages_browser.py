@@ -1,0 +1,59 @@
+"""Tenant-facing pages in a real browser (Debian's chromium driven by Playwright)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from django.test import Client
+
+from tests.factories import make_persona
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_page():
+    from playwright.sync_api import sync_playwright
+
+    assert shutil.which("chromium"), "Debian's chromium is required (make install installs it)"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context(locale="he-IL")
+        yield context
+        context.close()
+        browser.close()
+
+
+@pytest.fixture
+def session_cookie(live_server, transactional_db) -> dict:
+    """Database work happens before Playwright starts its event loop in this thread."""
+    persona = make_persona("סטודיו כהן", "cohen@example.com")
+    client = Client()
+    client.force_login(persona.user)
+    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}
+
+
+def test_integrations_page_is_hebrew_rtl_with_empty_state_and_switches_to_english(
+    live_server, session_cookie, browser_page
+):
+    browser_page.add_cookies([session_cookie])
+    page = browser_page.new_page()
+
+    page.goto(f"{live_server.url}/integrations")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert page.locator("h1").inner_text() == "אינטגרציות — סטודיו כהן"
+    assert page.locator("#empty-state h2").inner_text() == "אין אינטגרציות מחוברות"
+    assert page.locator("#empty-state .cta").inner_text() == "הוסף אינטגרציה"
+    assert page.get_by_text("Google Calendar").count() >= 1 or page.get_by_text("יומן Google").count() >= 1
+    assert page.locator(".status.disconnected").first.inner_text() == "לא מחובר"
+
+    # The language switcher submits on change (a real form post with CSRF).
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "en")
+    assert page.locator("html").get_attribute("dir") == "ltr"
+    assert page.locator("#empty-state h2").inner_text() == "No integrations connected"
