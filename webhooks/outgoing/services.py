@@ -663,7 +663,9 @@ def _finish(row: WebhookLog, webhook: OutgoingWebhook | None, result: outbound.O
             row.next_retry_at = now + dt.timedelta(seconds=delay)
             final = False
     row.result = extra
-    row.save()
+    # Only the outcome columns: the stored request (body, headers) is never rewritten.
+    row.save(update_fields=["status", "response_status", "response_headers", "response_body", "duration_ms",
+                            "error_message", "completed_at", "next_retry_at", "result"])
     if webhook is None or trigger == "test":
         return row.status
     if final:
