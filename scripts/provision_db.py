@@ -30,7 +30,7 @@ from architect_studio.env import (  # noqa: E402
 def main() -> int:
     mode = detect_mode()
     if mode.embedded_db:
-        print("provision: PostgreSQL not reachable — embedded mode (SQLite).")
+        print("provision: embedded mode (SQLite) — PostgreSQL not reachable or ARCHITECT_EMBEDDED set.")
         return 0
     if not mode.provisioned_defaults:
         print("provision: DATABASE_URL is set — leaving roles and database to the operator.")
