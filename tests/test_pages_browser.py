@@ -57,3 +57,42 @@ def test_integrations_page_is_hebrew_rtl_with_empty_state_and_switches_to_englis
         page.select_option("select[name=language]", "en")
     assert page.locator("html").get_attribute("dir") == "ltr"
     assert page.locator("#empty-state h2").inner_text() == "No integrations connected"
+
+
+@pytest.fixture
+def connected_google(live_server, transactional_db, settings) -> tuple[dict, str]:
+    from tests.test_integrations_providers import make_oauth_integration
+
+    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
+    persona = make_persona("סטודיו לוי", "levi@example.com")
+    integration = make_oauth_integration(persona, "google_calendar", access="ya29.page-test", refresh="1//page-test")
+    client = Client()
+    client.force_login(persona.user)
+    cookie = {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}
+    return cookie, str(integration.id)
+
+
+def test_settings_page_tests_the_connection_and_disconnects(live_server, connected_google, browser_page):
+    """Buttons call the API with the session + CSRF; the provider call goes through the real client."""
+    import re
+
+    import responses
+
+    cookie, integration_id = connected_google
+    browser_page.add_cookies([cookie])
+    page = browser_page.new_page()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(responses.GET, re.compile(r"https://www\.googleapis\.com/calendar/v3/users/me/calendarList.*"),
+                 json={"kind": "calendar#calendarList", "items": [{"id": "primary", "summary": "Studio"}]})
+        mock.add(responses.POST, "https://oauth2.googleapis.com/revoke", body="")
+        page.goto(f"{live_server.url}/integrations/{integration_id}")
+        assert page.locator("html").get_attribute("dir") == "rtl"
+        page.click("#test-connection")
+        page.wait_for_function("document.getElementById('action-result').textContent.length > 2")
+        assert page.locator("#action-result").inner_text().startswith("החיבור תקין")
+
+        page.on("dialog", lambda dialog: dialog.accept())
+        with page.expect_navigation():
+            page.click("#disconnect")
+        assert page.url.rstrip("/").endswith("/integrations")
+        assert page.locator("#empty-state").count() == 1  # nothing connected any more
