@@ -16,7 +16,7 @@ import uuid
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import channel_layers, get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
@@ -45,6 +45,9 @@ class _Publisher:
     """
 
     def __init__(self) -> None:
+        # Its own layer instance: channels-redis keeps per-instance receive state that
+        # is not thread-safe, and this process's consumers use the shared instance.
+        self.layer = channel_layers.make_backend("default")
         self.loop = asyncio.new_event_loop()
         self.pid = os.getpid()
         self.ready = threading.Event()
@@ -60,14 +63,14 @@ class _Publisher:
 
     async def _consume(self) -> None:
         while True:
-            layer, group, payload = await self.queue.get()
+            group, payload = await self.queue.get()
             try:
-                await layer.group_send(group, payload)
+                await self.layer.group_send(group, payload)
             except Exception as exc:  # noqa: BLE001 - best effort; the rows are the truth
                 log.warning("could not publish %s to %s: %r", payload["message"].get("type"), group, exc)
 
-    def submit(self, layer, group: str, payload: dict) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, (layer, group, payload))
+    def submit(self, group: str, payload: dict) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, (group, payload))
 
 
 _publisher_lock = threading.Lock()
@@ -89,7 +92,7 @@ def _send(tenant_id: uuid.UUID | str, message: dict[str, Any]) -> None:
     payload = {"type": "hub.event", "message": message}
     try:
         if layer.__class__.__module__.startswith("channels_redis"):
-            _get_publisher().submit(layer, tenant_group(tenant_id), payload)
+            _get_publisher().submit(tenant_group(tenant_id), payload)
         else:  # the in-memory layer (embedded mode) lives on the caller's loop
             async_to_sync(layer.group_send)(tenant_group(tenant_id), payload)
     except Exception:  # realtime is best effort; the rows are the truth

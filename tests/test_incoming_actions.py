@@ -3,6 +3,8 @@ forward retries, the test endpoint service, reprocess, counters and webhook.rece
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 import threading
 from datetime import timedelta
@@ -158,6 +160,15 @@ def test_filters_not_matching_are_skipped_and_matching_ones_run(alice):
         assert ClientEntity.objects.count() == 1
 
 
+def _receive(layer, channel: str, count: int) -> list[dict]:
+    """All on one event loop: channels-redis' per-channel receive buffer is bound to a loop."""
+
+    async def take() -> list[dict]:
+        return [(await asyncio.wait_for(layer.receive(channel), 5))["message"] for _ in range(count)]
+
+    return async_to_sync(take)()
+
+
 def test_trigger_automation_runs_the_registered_handler_records_and_publishes(alice, django_capture_on_commit_callbacks):
     calls = []
 
@@ -177,7 +188,7 @@ def test_trigger_automation_runs_the_registered_handler_records_and_publishes(al
         async_to_sync(layer.group_add)(tenant_group(alice.tenant.id), channel)
         with django_capture_on_commit_callbacks(execute=True):
             log = process(alice, log_id)
-        messages = [async_to_sync(layer.receive)(channel)["message"] for _ in range(3)]
+        messages = _receive(layer, channel, 3)
     finally:
         automations.unregister("welcome_lead")
     assert calls == ["Dana Levi"]
