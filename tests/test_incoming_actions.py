@@ -4,7 +4,6 @@ forward retries, the test endpoint service, reprocess, counters and webhook.rece
 from __future__ import annotations
 
 import asyncio
-
 import json
 import threading
 from datetime import timedelta
