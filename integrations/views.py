@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.views.decorators.http import require_GET
@@ -31,22 +30,11 @@ from integrations.serializers import (
 from integrations.tokens import TokenUnavailable
 
 
-class _JSONParser(CamelCaseJSONParser):
-    """camelCase in; free-form objects (syncSettings, snapshots) keep their keys.
-
-    djangorestframework-camel-case reads its options from ``JSON_CAMEL_CASE`` only, so the
-    project's ``JSON_UNDERSCOREIZE`` is applied explicitly (as the webhooks views do)."""
-
-    json_underscoreize = getattr(settings, "JSON_UNDERSCOREIZE", {})
-
-
-class _JSONRenderer(CamelCaseJSONRenderer):
-    json_underscoreize = getattr(settings, "JSON_UNDERSCOREIZE", {})
-
-
 class _HubIO:
-    parser_classes = [_JSONParser]
-    renderer_classes = [_JSONRenderer]
+    """JSON only; free-form objects keep their keys (settings.JSON_CAMEL_CASE)."""
+
+    parser_classes = [CamelCaseJSONParser]
+    renderer_classes = [CamelCaseJSONRenderer]
 
 
 def _unknown_provider(provider: str) -> Response:

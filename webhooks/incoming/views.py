@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import RawPostDataException
@@ -27,21 +26,11 @@ from webhooks.incoming.serializers import (
 from webhooks.models import IncomingWebhook
 
 
-class _Parser(CamelCaseJSONParser):
-    # The project's JSON_UNDERSCOREIZE (free-form dicts keep their keys) passed
-    # explicitly: the library only reads it from settings.JSON_CAMEL_CASE.
-    json_underscoreize = getattr(settings, "JSON_UNDERSCOREIZE", {})
-
-
-class _Renderer(CamelCaseJSONRenderer):
-    json_underscoreize = getattr(settings, "JSON_UNDERSCOREIZE", {})
-
-
 class IncomingWebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """``/api/webhooks/incoming``: the secret appears only in create and rotate answers."""
 
-    parser_classes = [_Parser]
-    renderer_classes = [_Renderer]
+    parser_classes = [CamelCaseJSONParser]  # JSON only; free-form keys kept (settings.JSON_CAMEL_CASE)
+    renderer_classes = [CamelCaseJSONRenderer]
 
     queryset = IncomingWebhook.objects.all()
     serializer_class = IncomingWebhookOutputSerializer

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from djangorestframework_camel_case.parser import CamelCaseJSONParser
 from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 from drf_spectacular.utils import extend_schema
@@ -24,24 +23,11 @@ from webhooks.outgoing.serializers import (
 )
 
 
-class HubJSONParser(CamelCaseJSONParser):
-    """camelCase in, but free-form objects (headers, entity, payload…) keep their keys.
-
-    djangorestframework-camel-case reads its options from ``JSON_CAMEL_CASE``;
-    the project's ``JSON_UNDERSCOREIZE`` is applied here explicitly so header
-    names such as ``Authorization`` are never rewritten.
-    """
-
-    json_underscoreize = getattr(settings, "JSON_UNDERSCOREIZE", {})
-
-
-class HubJSONRenderer(CamelCaseJSONRenderer):
-    json_underscoreize = getattr(settings, "JSON_UNDERSCOREIZE", {})
-
-
 class _HubIO:
-    parser_classes = [HubJSONParser]
-    renderer_classes = [HubJSONRenderer]
+    """JSON only; free-form objects keep their keys (settings.JSON_CAMEL_CASE)."""
+
+    parser_classes = [CamelCaseJSONParser]
+    renderer_classes = [CamelCaseJSONRenderer]
 
 
 def _config_error(exc: services.WebhookConfigError) -> exceptions.ValidationError:
