@@ -38,7 +38,13 @@ from django.utils import timezone
 from integrations import oauth, ratelimit
 from integrations.audit import redact_data, redact_url, safe_headers
 from integrations.providers.catalog import Provider, get_provider
-from webhooks.outbound import HostResolutionError, OutboundRefused, resolve_and_check
+from webhooks.outbound import (
+    HostResolutionError,
+    OutboundRefused,
+    PinnedAdapter,
+    pinned_host_header,
+    resolve_and_check,
+)
 
 USER_AGENT = "ArchitectStudio-IntegrationsHub/1.0"
 DEFAULT_TIMEOUT = (5.0, 30.0)
@@ -261,23 +267,30 @@ class ProviderClient:
         )
         return self._token
 
-    def _check_origin(self, url: str) -> None:
-        """Tenant-typed origins (CalDAV / Priority / custom API servers) must not reach private hosts."""
+    def _check_origin(self, url: str) -> str | None:
+        """Tenant-typed origins (CalDAV / Priority / custom API servers) must not reach private hosts.
+
+        The checked address is pinned for the request (as webhooks.outbound does), so a
+        DNS answer that changes between the check and the connect (rebinding) cannot
+        redirect the call; returns the Host header to send, or None when not pinned.
+        """
         template = self.provider.api_base_url
         if not (any(f"{{{p}}}" in template for p in _ORIGIN_PLACEHOLDERS) or self.provider.auth_kind == "caldav"):
-            return
+            return None
         if self.app.api_base_url:
-            return  # an operator-set override is trusted
+            return None  # an operator-set override is trusted
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ProviderError("config", "the server URL must be an http(s) URL")
         try:
-            resolve_and_check(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                              allow_private=settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS)
+            addresses = resolve_and_check(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+                                          allow_private=settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS)
         except OutboundRefused as exc:
             raise ProviderError("refused", f"refused to call that server: {exc.reason}") from None
         except HostResolutionError:
             raise ProviderError("network", "the server's host name does not resolve") from None
+        self._session.mount(f"{parts.scheme}://{parts.netloc}", PinnedAdapter(addresses[0], parts.hostname))
+        return pinned_host_header(url)
 
     def _backoff(self, attempt: int) -> float:
         # Full jitter: uniform in [0, base * 2^(attempt-1)], capped at 30 s.
@@ -316,7 +329,7 @@ class ProviderClient:
         method = method.upper()
         values = self.connection.values
         url = path if path.startswith(("http://", "https://")) else self.base_url + fill(path, values)
-        self._check_origin(url)
+        pinned_host = self._check_origin(url)
         idempotent = method in IDEMPOTENT if idempotent is None else idempotent
         body_for_log = json if json is not None else data
         use_oauth = self.connection.oauth
@@ -332,6 +345,8 @@ class ProviderClient:
             sent_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
             sent_headers.update(auth_headers(self.provider, values, token))
             sent_headers.update(headers or {})
+            if pinned_host:
+                sent_headers["Host"] = pinned_host
             try:
                 response = self._session.request(
                     method, url, params=params, json=json, data=data, headers=sent_headers,

@@ -308,3 +308,23 @@ def test_beat_scan_refreshes_soon_expiring_tokens_through_a_real_worker(alice, c
         row = Integration.objects.get(pk=integration.pk)
     assert row.token_version == version + 1
     assert row.token_expires_at > timezone.now() + timedelta(minutes=50)
+
+
+def test_tenant_server_url_is_pinned_to_the_checked_address(alice, alice_api, radicale, monkeypatch):
+    """The client connects to the address it checked, not to a second DNS answer:
+    a name only our (fake) resolver knows still reaches the local Radicale."""
+    from webhooks import outbound
+
+    port = radicale.rsplit(":", 1)[1]
+    looked_up: list[str] = []
+
+    def fake_resolve(host: str, port: int) -> list[str]:
+        looked_up.append(host)
+        return ["127.0.0.1"] if host == "caldav.studio.test" else []
+
+    monkeypatch.setattr(outbound, "resolve_host", fake_resolve)
+    server = f"http://caldav.studio.test:{port}"
+    good = alice_api.post("/api/integrations/connect/apple_calendar", {"credentials": {
+        "username": "studio@example.com", "appPassword": "app-pass-1234", "serverUrl": server}}, format="json")
+    assert good.status_code == 201, good.content
+    assert looked_up and set(looked_up) == {"caldav.studio.test"}

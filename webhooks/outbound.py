@@ -433,6 +433,15 @@ class _PinnedAdapter(HTTPAdapter):
         return host_params, pool_kwargs
 
 
+# Public name for other outbound callers (the provider client pins tenant-typed origins too).
+PinnedAdapter = _PinnedAdapter
+
+
+def pinned_host_header(url: str) -> str:
+    """The Host header to send when connecting to a pinned IP (urllib3 would send the IP)."""
+    return _host_header(_split(url))
+
+
 def _fmt_seconds(value: float) -> str:
     return f"{value:g}s"
 
