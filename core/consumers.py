@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -11,7 +10,6 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db import transaction
 
 from core.realtime import tenant_group
-from core.tenant_context import set_db_tenant, set_db_user
 
 log = logging.getLogger("architect_studio.realtime")
 
@@ -44,28 +42,21 @@ def _authenticate(scope) -> tuple[object | None, object | None]:
 @database_sync_to_async
 def resolve(scope) -> tuple[str | None, int | None]:
     """(tenant id, close code) for this connection, checked against memberships."""
-    from tenancy.models import Membership
+    from tenancy.selectors import TenantChoiceError, membership_choose
 
     with transaction.atomic():
         user, token = _authenticate(scope)
         if user is None:
             return None, CLOSE_UNAUTHENTICATED
-        set_db_user(user.pk)
-        memberships = Membership.objects.filter(user=user, tenant__is_active=True)
         query = parse_qs((scope.get("query_string") or b"").decode("latin-1"))
-        wanted = (query.get("tenant") or [None])[0] or (str(token.default_tenant_id) if token and token.default_tenant_id else None)
-        if wanted:
-            try:
-                wanted_id = uuid.UUID(wanted)
-            except ValueError:
-                return None, CLOSE_FORBIDDEN
-            membership = memberships.filter(tenant_id=wanted_id).first()
-        else:
-            found = list(memberships[:2])
-            membership = found[0] if len(found) == 1 else None
-        if membership is None:
+        try:
+            membership = membership_choose(
+                user=user,
+                wanted=(query.get("tenant") or [None])[0],
+                default_tenant_id=token.default_tenant_id if token is not None else None,
+            )
+        except TenantChoiceError:
             return None, CLOSE_FORBIDDEN
-        set_db_tenant(membership.tenant_id)
         return str(membership.tenant_id), None
 
 

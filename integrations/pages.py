@@ -4,18 +4,16 @@ membership (``?tenant=<id>`` picks one when the user belongs to several)."""
 
 from __future__ import annotations
 
-import uuid
-
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from core.tenant_context import set_db_tenant, set_db_user
 from integrations import selectors
 from integrations.models import Integration
 from integrations.providers.catalog import PROVIDERS
 from tenancy.models import Membership
+from tenancy.selectors import TenantChoiceError, membership_choose
 
 # The callback redirects with ?error=<code>: each code has a fixed, readable message
 # (nothing from the query string is echoed back).
@@ -33,18 +31,10 @@ CALLBACK_MESSAGES = {
 
 
 def _membership(request: HttpRequest) -> Membership | None:
-    set_db_user(request.user.pk)
-    memberships = Membership.objects.select_related("tenant").filter(user=request.user, tenant__is_active=True)
-    wanted = request.GET.get("tenant")
-    if wanted:
-        try:
-            memberships = memberships.filter(tenant_id=uuid.UUID(wanted))
-        except ValueError:
-            return None
-    membership = memberships.order_by("created_at").first()
-    if membership is not None:
-        set_db_tenant(membership.tenant_id)
-    return membership
+    try:
+        return membership_choose(user=request.user, wanted=request.GET.get("tenant"), first_if_many=True)
+    except TenantChoiceError:
+        return None
 
 
 def _message(request: HttpRequest) -> tuple[str | None, str | None]:

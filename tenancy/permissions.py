@@ -2,41 +2,26 @@
 
 from __future__ import annotations
 
-import uuid
-
 from rest_framework import exceptions, permissions
 
-from core.tenant_context import set_db_tenant, set_db_user
 from tenancy.models import ApiToken, Membership
+from tenancy.selectors import TenantChoiceError, membership_choose
 
 TENANT_HEADER = "HTTP_X_TENANT_ID"
 
 
 def resolve_membership(request) -> Membership:
-    user = request.user
-    set_db_user(user.pk)  # lets the membership lookup below pass RLS (member_self policy)
-    memberships = Membership.objects.select_related("tenant").filter(user=user, tenant__is_active=True)
-    requested = request.META.get(TENANT_HEADER)
-    if requested:
-        try:
-            tenant_id = uuid.UUID(requested.strip())
-        except ValueError:
-            raise exceptions.ValidationError({"X-Tenant-ID": ["must be a tenant UUID"]}) from None
-        membership = memberships.filter(tenant_id=tenant_id).first()
-        if membership is None:
-            raise exceptions.PermissionDenied("You are not a member of that tenant.")
-        return membership
     auth = request.auth
-    if isinstance(auth, ApiToken) and auth.default_tenant_id:
-        membership = memberships.filter(tenant_id=auth.default_tenant_id).first()
-        if membership is not None:
-            return membership
-    found = list(memberships[:2])
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise exceptions.PermissionDenied("You are not a member of any tenant.")
-    raise exceptions.PermissionDenied("You belong to several tenants: choose one with the X-Tenant-ID header.")
+    try:
+        return membership_choose(
+            user=request.user,
+            wanted=request.META.get(TENANT_HEADER),
+            default_tenant_id=auth.default_tenant_id if isinstance(auth, ApiToken) else None,
+        )
+    except TenantChoiceError as exc:
+        if exc.kind == "invalid":
+            raise exceptions.ValidationError({"X-Tenant-ID": [exc.message]}) from None
+        raise exceptions.PermissionDenied(exc.message) from None
 
 
 class IsTenantMember(permissions.BasePermission):
@@ -46,10 +31,9 @@ class IsTenantMember(permissions.BasePermission):
         if not (request.user and request.user.is_authenticated):
             raise exceptions.NotAuthenticated()
         if getattr(request, "tenant", None) is None:
-            membership = resolve_membership(request)
+            membership = resolve_membership(request)  # also sets the RLS context
             request.tenant = membership.tenant
             request.membership = membership
-            set_db_tenant(membership.tenant_id)
         return True
 
 
