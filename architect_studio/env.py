@@ -132,3 +132,12 @@ def detect_mode() -> Mode:
     if redis_url is None and _reachable("127.0.0.1", 6379):
         redis_url = DEFAULT_REDIS_URL
     return Mode(database_url, admin_url, redis_url, provisioned)
+
+
+def setting_int(name: str, default: int) -> int:
+    """A tunable read at call time: the Django setting of that name if set (tests,
+    operators), else the environment variable of that name, else ``default``."""
+    from django.conf import settings
+
+    value = getattr(settings, name, None)
+    return int(value) if value is not None else env_int(name, default)

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from architect_studio.env import env_int
-
-
-def _int(name: str, default: int) -> int:
-    return int(getattr(settings, name, env_int(name, default)))
+from architect_studio.env import setting_int as _int
 
 
 def max_body_bytes() -> int:
