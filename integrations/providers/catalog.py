@@ -39,30 +39,21 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
+from webhooks.verification import SCHEMES as VERIFICATION_SCHEMES
+
 AuthKind = Literal["oauth2", "api_key", "caldav", "webhook"]
 TokenAuthMethod = Literal["client_secret_post", "client_secret_basic"]
 Maturity = Literal["stable", "limited", "experimental"]
+
 FieldKind = Literal["text", "password", "url"]
 
 AUTH_KINDS: tuple[str, ...] = ("oauth2", "api_key", "caldav", "webhook")
 MATURITIES: tuple[str, ...] = ("stable", "limited", "experimental")
 TOKEN_AUTH_METHODS: tuple[str, ...] = ("client_secret_post", "client_secret_basic")
-WEBHOOK_SCHEMES: tuple[str, ...] = (
-    "hmac",
-    "standard",
-    "stripe",
-    "twilio",
-    "meta",
-    "dropbox",
-    "graph",
-    "hubspot",
-    "xero",
-    "quickbooks",
-    "sendgrid",
-    "none",
-    "google_channel_token",
-    "monday_jwt",
-)
+# The incoming pipeline's verifiers, plus two provider mechanisms that are not
+# request signatures (Google push channels compare a channel token; monday sends a
+# JWT) and belong to the sync engine's change notifications, not to incoming webhooks.
+WEBHOOK_SCHEMES: tuple[str, ...] = (*VERIFICATION_SCHEMES, "google_channel_token", "monday_jwt")
 # The platform's entity types (DESIGN.md §4 C4); sync pairs may only name these.
 LOCAL_ENTITY_TYPES: tuple[str, ...] = (
     "meeting",
