@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from rest_framework import exceptions, status, viewsets
-from rest_framework.response import Response
-
-from core.drf import error_response  # noqa: F401 - re-exported for views
+from rest_framework import exceptions, viewsets
 
 
 class TenantScopedViewSet(viewsets.GenericViewSet):
@@ -37,7 +33,3 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
         lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
         self.invalid_uuid_404(lookup)
         return super().get_object()
-
-
-def created(data: Any) -> Response:
-    return Response(data, status=status.HTTP_201_CREATED)

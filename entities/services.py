@@ -8,7 +8,7 @@ from django.db import transaction
 from djangorestframework_camel_case.util import camelize
 
 from entities import events
-from entities.models import ENTITY_MODELS, EntityModel
+from entities.models import EntityModel
 from entities.serializers import SERIALIZERS
 from tenancy.models import Tenant
 
@@ -84,10 +84,3 @@ def entity_delete(*, instance: EntityModel, actor_id=None, source: str = "api") 
         tenant_id=tenant_id, entity_type=entity_type, entity_id=entity_id, event="deleted",
         data=snapshot, old_status=snapshot.get("status"), actor_id=actor_id, source=source,
     )
-
-
-def entity_model(entity_type: str) -> type[EntityModel]:
-    try:
-        return ENTITY_MODELS[entity_type]
-    except KeyError:
-        raise UnknownEntityType(entity_type) from None

@@ -35,11 +35,3 @@ class IsTenantMember(permissions.BasePermission):
             request.tenant = membership.tenant
             request.membership = membership
         return True
-
-
-class IsTenantAdmin(IsTenantMember):
-    def has_permission(self, request, view) -> bool:
-        super().has_permission(request, view)
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        return request.membership.role in (Membership.Role.OWNER, Membership.Role.ADMIN)

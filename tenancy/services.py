@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.text import slugify
 
-from core.tenant_context import operator_scope, tenant_scope
+from core.tenant_context import tenant_scope
 from tenancy.models import ApiToken, Membership, Tenant, User
 
 
@@ -64,8 +64,3 @@ def membership_add(*, tenant_id: uuid.UUID, user: User, role: str = Membership.R
     with tenant_scope(tenant_id):
         membership, _ = Membership.objects.get_or_create(tenant_id=tenant_id, user=user, defaults={"role": role})
         return membership
-
-
-def tenants_all_ids() -> list[uuid.UUID]:
-    with operator_scope("list tenants"):
-        return list(Tenant.objects.values_list("id", flat=True))
