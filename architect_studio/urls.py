@@ -11,9 +11,6 @@ router = OptionalSlashRouter()
 for prefix, viewset in ENTITY_ROUTES:
     router.register(prefix, viewset, basename=prefix[:-1])
 
-admin.site.site_header = "Architect Studio — Integrations Hub"
-admin.site.site_title = "Integrations Hub"
-
 api_patterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class CoreConfig(AppConfig):
@@ -23,3 +24,10 @@ class CoreConfig(AppConfig):
             from core import scheduler
 
             scheduler.start()
+
+
+class HubAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with the operator-scoped site (core.admin_site)."""
+
+    default = False  # CoreConfig stays this module's default config
+    default_site = "core.admin_site.HubAdminSite"

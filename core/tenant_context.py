@@ -93,17 +93,3 @@ def operator_scope(reason: str, using: str = "default") -> Iterator[None]:
         yield
         if nested:  # the rest of an enclosing tenant transaction is tenant-scoped again
             _set_config(OPERATOR_SETTING, previous or "", using)
-
-
-class OperatorAdminMiddleware:
-    """Staff in /admin/ operate across tenants: each admin request runs in operator scope."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        user = getattr(request, "user", None)
-        if request.path.startswith("/admin/") and user is not None and user.is_authenticated and user.is_staff:
-            with operator_scope(f"admin {request.method} {request.path} by {user.pk}"):
-                return self.get_response(request)
-        return self.get_response(request)

@@ -28,7 +28,7 @@ INSTALLED_APPS = [
     # core first: its `migrate` command overrides Django's (routes to the owner role).
     "core",
     "daphne",
-    "django.contrib.admin",
+    "core.apps.HubAdminConfig",  # django.contrib.admin with the operator-scoped site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -56,8 +56,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Operators in /admin/ see every tenant: explicit, logged, and only there.
-    "core.tenant_context.OperatorAdminMiddleware",
 ]
 
 ROOT_URLCONF = "architect_studio.urls"
