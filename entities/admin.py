@@ -74,5 +74,7 @@ class EntityEventAdmin(admin.ModelAdmin):
     def redispatch(self, request, queryset):
         from entities.events import enqueue
 
-        sent = sum(enqueue(str(e.id), str(e.tenant_id)) for e in queryset.filter(processed_at__isnull=True))
+        pending = list(queryset.filter(processed_at__isnull=True).values_list("tenant_id", flat=True))
+        woken = {tid for tid in set(pending) if enqueue(str(tid))}
+        sent = sum(1 for tid in pending if tid in woken)
         self.message_user(request, _("%(count)d event(s) re-dispatched.") % {"count": sent})

@@ -1,16 +1,18 @@
 """The single dispatch point for entity events.
 
-``emit`` writes the outbox row in the caller's transaction and, on commit, asks
-Celery to process it. Outgoing webhooks and sync exports register a subscriber
-with :func:`subscribe`; the worker calls every subscriber for every event
-(subscribers must be idempotent: an event may be processed more than once after
-a crash — at-least-once).
+``emit`` writes the outbox row in the caller's transaction and, on commit,
+kicks its tenant's outbox drain (:mod:`core.kick`: at most one queued task per
+tenant, however many events commit). The drain takes the tenant's unprocessed
+rows in batches and hands each batch to every subscriber registered with
+:func:`subscribe` — outgoing webhooks, later sync exports. Subscribers must be
+idempotent: an event may be processed more than once after a crash
+(at-least-once).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,15 +22,21 @@ from entities.models import EntityEvent
 log = logging.getLogger("architect_studio.entities")
 
 Subscriber = Callable[[EntityEvent], None]
-_SUBSCRIBERS: dict[str, Subscriber] = {}
+BatchSubscriber = Callable[[Sequence[EntityEvent]], None]
+_SUBSCRIBERS: dict[str, tuple[Subscriber, BatchSubscriber | None]] = {}
 
 
-def subscribe(name: str, handler: Subscriber) -> None:
-    _SUBSCRIBERS[name] = handler
+def subscribe(name: str, handler: Subscriber, *, batch: BatchSubscriber | None = None) -> None:
+    """Register ``handler(event)``; ``batch(events)``, when given, handles a whole drained batch at once."""
+    _SUBSCRIBERS[name] = (handler, batch)
+
+
+def unsubscribe(name: str) -> None:
+    _SUBSCRIBERS.pop(name, None)
 
 
 def subscribers() -> dict[str, Subscriber]:
-    return dict(_SUBSCRIBERS)
+    return {name: handler for name, (handler, _batch) in _SUBSCRIBERS.items()}
 
 
 def emit(
@@ -54,38 +62,53 @@ def emit(
         actor_id=actor_id,
         source=source,
     )
-    event_id, tid = str(row.id), str(tenant_id)
-    transaction.on_commit(lambda: enqueue(event_id, tid))
+    tid = str(tenant_id)
+    transaction.on_commit(lambda: enqueue(tid))
     return row
 
 
-def enqueue(event_id: str, tenant_id: str) -> bool:
-    """Hand the event to Celery. A broker failure is logged, not raised: the sweeper retries."""
-    from entities.tasks import process_entity_event
+def enqueue(tenant_id: str) -> bool:
+    """Wake the tenant's outbox drain. A broker failure is logged, not raised: the sweeper retries."""
+    from core.kick import kick
+    from entities.tasks import drain_entity_events
 
-    try:
-        process_entity_event.apply_async(args=[event_id, tenant_id], retry=True)
-    except Exception as exc:  # noqa: BLE001 - broker down: the outbox row stays for the sweeper
-        log.warning("could not enqueue entity event %s (%s); the sweeper will retry", event_id, type(exc).__name__)
-        return False
-    return True
+    return kick(drain_entity_events, tenant_id)
 
 
-def process(event: EntityEvent) -> list[str]:
-    """Run every subscriber; returns the names that failed (the event then stays pending)."""
-    failed: list[str] = []
-    for name, handler in _SUBSCRIBERS.items():
-        try:
-            with transaction.atomic():
-                handler(event)
-        except Exception:  # noqa: BLE001 - one subscriber's bug must not block the others
-            log.exception("entity event subscriber %s failed for %s", name, event.id)
-            failed.append(name)
+def process_batch(events: Sequence[EntityEvent]) -> dict[str, list[str]]:
+    """Run every subscriber on ``events``; returns event id → names of the subscribers that failed.
+
+    A subscriber with a batch handler gets the whole batch in one savepoint;
+    if that fails, it is run event by event so one bad event cannot hold back
+    the others.
+    """
+    failed: dict[str, list[str]] = {str(e.id): [] for e in events}
+    for name, (handler, batch) in _SUBSCRIBERS.items():
+        if batch is not None and len(events) > 1:
+            try:
+                with transaction.atomic():
+                    batch(events)
+                continue
+            except Exception:  # noqa: BLE001 - isolate the culprit below
+                log.warning("entity event subscriber %s failed on a batch of %d; retrying one by one", name, len(events))
+        for event in events:
+            try:
+                with transaction.atomic():
+                    if batch is not None:
+                        batch([event])
+                    else:
+                        handler(event)
+            except Exception:  # noqa: BLE001 - one subscriber's bug must not block the others
+                log.exception("entity event subscriber %s failed for %s", name, event.id)
+                failed[str(event.id)].append(name)
     return failed
 
 
-def mark_processed(event: EntityEvent, failed: list[str]) -> None:
-    if failed:
-        EntityEvent.objects.filter(pk=event.pk).update(last_error=f"subscribers failed: {', '.join(failed)}")
-    else:
-        EntityEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now(), last_error="")
+def mark_processed(events: Sequence[EntityEvent], failed: dict[str, list[str]]) -> None:
+    done = [e.pk for e in events if not failed.get(str(e.id))]
+    if done:
+        EntityEvent.objects.filter(pk__in=done).update(processed_at=timezone.now(), last_error="")
+    for event in events:
+        names = failed.get(str(event.id))
+        if names:
+            EntityEvent.objects.filter(pk=event.pk).update(last_error=f"subscribers failed: {', '.join(names)}")

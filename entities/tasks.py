@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.kick import kicked
 from core.tenant_context import operator_scope, tenant_scope
 from entities import events
 from entities.models import EntityEvent
@@ -15,20 +16,31 @@ from entities.models import EntityEvent
 log = logging.getLogger("architect_studio.entities")
 
 
+#: Events handed to the subscribers in one transaction.
+DRAIN_BATCH = 100
+
+
 @shared_task(acks_late=True, ignore_result=True)
-def process_entity_event(event_id: str, tenant_id: str) -> str:
-    with tenant_scope(tenant_id):
-        # SKIP LOCKED: if the sweeper re-sent an event a worker is already on, skip it.
-        event = (
-            EntityEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, processed_at__isnull=True)
-            .first()
-        )
-        if event is None:
-            return "skipped"
-        failed = events.process(event)
-        events.mark_processed(event, failed)
-        return "failed" if failed else "processed"
+def drain_entity_events(tenant_id: str) -> int:
+    """Process the tenant's unprocessed outbox rows, oldest first, in batches (see core.kick)."""
+    kicked(drain_entity_events.name, tenant_id)
+    total = 0
+    while True:
+        with tenant_scope(tenant_id):
+            # SKIP LOCKED: a concurrent drain of the same tenant takes the next rows instead.
+            batch = list(
+                EntityEvent.objects.select_for_update(skip_locked=True)
+                .filter(processed_at__isnull=True)
+                .order_by("created_at")[:DRAIN_BATCH]
+            )
+            if not batch:
+                return total
+            failed = events.process_batch(batch)
+            events.mark_processed(batch, failed)
+        total += len(batch)
+        if len(batch) < DRAIN_BATCH or any(failed.values()):
+            # Failed events stay unprocessed for the sweeper; don't spin on them here.
+            return total
 
 
 @shared_task(ignore_result=True)
@@ -48,7 +60,9 @@ def sweep_undispatched_events(limit: int = 500) -> int:
             EntityEvent.objects.filter(pk__in=[d[0] for d in due]).update(
                 enqueued_at=timezone.now(), enqueue_count=F("enqueue_count") + 1
             )
-    sent = sum(events.enqueue(str(eid), str(tid)) for eid, tid in due)
+    tenants = {str(tid) for _eid, tid in due}
+    woken = {tid for tid in tenants if events.enqueue(tid)}
+    sent = sum(1 for _eid, tid in due if str(tid) in woken)
     if due:
         log.info("outbox sweeper re-dispatched %d/%d events", sent, len(due))
     return sent

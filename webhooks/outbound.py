@@ -31,10 +31,13 @@ from __future__ import annotations
 import errno
 import ipaddress
 import json
+import os
 import re
 import socket
 import ssl
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -417,10 +420,10 @@ class _PinnedAdapter(HTTPAdapter):
     else — TLS verification, chunked bodies, timeouts — stays requests' own.
     """
 
-    def __init__(self, ip: str, hostname: str) -> None:
+    def __init__(self, ip: str, hostname: str, *, pool_maxsize: int = 1) -> None:
         self._pinned_ip = ip
         self._hostname = hostname
-        super().__init__(max_retries=0, pool_connections=1, pool_maxsize=1)
+        super().__init__(max_retries=0, pool_connections=1, pool_maxsize=pool_maxsize)
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
@@ -440,6 +443,44 @@ PinnedAdapter = _PinnedAdapter
 def pinned_host_header(url: str) -> str:
     """The Host header to send when connecting to a pinned IP (urllib3 would send the IP)."""
     return _host_header(_split(url))
+
+
+#: Pinned adapters kept per (scheme, checked IP, port, hostname, CA bundle), so
+#: deliveries to the same receiver reuse a keep-alive connection instead of a
+#: new TCP (and TLS) handshake per request. The key holds the checked IP: a
+#: connection is only ever reused for the address that was checked this time.
+_ADAPTER_CACHE_SIZE: Final[int] = 256
+_ADAPTER_POOL_SIZE: Final[int] = 8
+_adapters: OrderedDict[tuple[str, str, int, str, str | None], _PinnedAdapter] = OrderedDict()
+_adapters_lock = threading.Lock()
+_adapters_pid = os.getpid()
+
+
+def _adapter_for(ip: str, hostname: str, parts: SplitResult, ca_bundle: str | None) -> _PinnedAdapter:
+    global _adapters_pid
+    scheme = parts.scheme.lower()
+    key = (scheme, ip, parts.port or (443 if scheme == "https" else 80), hostname, ca_bundle)
+    with _adapters_lock:
+        if _adapters_pid != os.getpid():  # forked: the parent's sockets are not ours
+            _adapters.clear()
+            _adapters_pid = os.getpid()
+        adapter = _adapters.get(key)
+        if adapter is not None:
+            _adapters.move_to_end(key)
+            return adapter
+        adapter = _PinnedAdapter(ip, hostname, pool_maxsize=_ADAPTER_POOL_SIZE)
+        _adapters[key] = adapter
+        if len(_adapters) > _ADAPTER_CACHE_SIZE:
+            _key, oldest = _adapters.popitem(last=False)
+            oldest.close()
+        return adapter
+
+
+def close_connections() -> None:
+    """Drop every kept-alive connection (tests; a worker shutting down)."""
+    with _adapters_lock:
+        while _adapters:
+            _adapters.popitem()[1].close()
 
 
 def _fmt_seconds(value: float) -> str:
@@ -647,32 +688,25 @@ def send(
         if remaining <= 0:
             last_error = ("timeout", f"timeout after {_fmt_seconds(timeout)}")
             break
-        session = requests.Session()
-        session.trust_env = False  # no env proxies/netrc: they would bypass pinning or leak credentials
-        session.headers.clear()
-        adapter = _PinnedAdapter(ip, hostname)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
+        adapter = _adapter_for(ip, hostname, parts, ca_bundle)
+        request = requests.Request(method.upper(), url, headers=send_headers, data=bytes(body))
         try:
-            request = requests.Request(method.upper(), url, headers=send_headers, data=bytes(body))
-            prepared = session.prepare_request(request)
-            try:
-                response = session.send(
-                    prepared,
-                    allow_redirects=False,
-                    stream=True,
-                    timeout=(min(timeout, remaining), timeout),
-                    verify=ca_bundle if ca_bundle else True,
-                    proxies={},
-                )
-            except (requests.exceptions.RequestException, OSError, ValueError) as exc:
-                last_error = _classify(exc, timeout)
-                if _is_connect_failure(exc) and last_error[0] == "connection":
-                    continue
-                return finish(OutboundResult(error=last_error[1], error_kind=last_error[0]))
-            return finish(_read_response(response, timeout, max_response_bytes))
-        finally:
-            session.close()
+            # Prepared without a Session: no cookie jar carried between tenants'
+            # requests, no environment proxies or netrc (either would bypass the pin).
+            prepared = request.prepare()
+            response = adapter.send(
+                prepared,
+                stream=True,
+                timeout=(min(timeout, remaining), timeout),
+                verify=ca_bundle if ca_bundle else True,
+                proxies={},
+            )
+        except (requests.exceptions.RequestException, OSError, ValueError) as exc:
+            last_error = _classify(exc, timeout)
+            if _is_connect_failure(exc) and last_error[0] == "connection":
+                continue
+            return finish(OutboundResult(error=last_error[1], error_kind=last_error[0]))
+        return finish(_read_response(response, timeout, max_response_bytes))
     return finish(OutboundResult(error=last_error[1], error_kind=last_error[0]))
 
 

@@ -23,8 +23,18 @@ def lease_margin_seconds() -> int:
 
 
 def dispatch_grace_seconds() -> int:
-    """How long a queued (not yet claimed) attempt may wait before the sweeper re-enqueues it."""
-    return _int("OUTGOING_WEBHOOK_DISPATCH_GRACE_SECONDS", 30)
+    """How long an attempt may wait unclaimed (a lost wake-up) before the sweeper wakes a dispatcher."""
+    return _int("OUTGOING_WEBHOOK_DISPATCH_GRACE_SECONDS", 5)
+
+
+def dispatch_batch() -> int:
+    """Attempts one dispatcher claims per transaction."""
+    return max(1, _int("OUTGOING_WEBHOOK_DISPATCH_BATCH", 50))
+
+
+def send_concurrency() -> int:
+    """Requests in flight at once per worker process (the dispatchers' shared thread pool)."""
+    return max(1, _int("OUTGOING_WEBHOOK_SEND_CONCURRENCY", 16))
 
 
 def max_claims() -> int:

@@ -24,16 +24,20 @@ import datetime as dt
 import email.utils
 import json
 import logging
+import os
 import random
 import re
+import threading
 import time
 import uuid
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from core.realtime import publish
@@ -386,91 +390,91 @@ def build_headers(
 # --------------------------------------------------------------------------- fan-out (subscriber)
 
 
-def _matching_webhooks(*, tenant_id: uuid.UUID, entity_type: str, event: str) -> list[OutgoingWebhook]:
-    from webhooks.outgoing.selectors import outgoing_webhooks_matching
-
-    return outgoing_webhooks_matching(tenant_id=tenant_id, entity_type=entity_type, event=event)
-
-
 def deliveries_create_for_event(*, event: EntityEvent) -> list[uuid.UUID]:
-    """Create attempt 1 of one delivery per matching webhook; enqueue them on commit.
+    return deliveries_create_for_events(events=[event])
+
+
+def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.UUID]:
+    """Create attempt 1 of one delivery per (event, matching webhook); wake the dispatcher on commit.
 
     Idempotent (the subscriber runs at least once): the unique
-    (delivery_id, attempt) index makes a second run insert nothing, and only
-    rows this run inserted are enqueued.
+    (delivery_id, attempt) index makes a second run insert nothing. The rows
+    are due at once; the dispatcher claims them (``claim_count`` 0 → 1).
     """
-    webhooks = _matching_webhooks(tenant_id=event.tenant_id, entity_type=event.entity_type, event=event.event)
-    if not webhooks:
+    from webhooks.outgoing.selectors import outgoing_webhooks_matching
+
+    if not events:
         return []
+    tenant_id = events[0].tenant_id
+    matching: dict[tuple[str, str], list[OutgoingWebhook]] = {}
     now = timezone.now()
-    grace = dt.timedelta(seconds=conf.dispatch_grace_seconds())
     rows: list[WebhookLog] = []
-    for webhook in webhooks:
-        delivery_id = delivery_id_for(event.id, webhook.id)
-        row = WebhookLog(
-            tenant_id=event.tenant_id,
-            webhook_id=webhook.id,
-            webhook_type="outgoing",
-            direction="outgoing",
-            method=webhook.method,
-            url=webhook.url,
-            status=WebhookLog.Status.PENDING,
-            attempt=1,
-            max_attempts=webhook.retry_attempts,
-            next_retry_at=now + grace + dt.timedelta(seconds=webhook.timeout_seconds),
-            delivery_id=delivery_id,
-            event_type=event.name,
-            entity_event_id=event.id,
-            result={"trigger": "event"},
-        )
-        try:
-            text = render_body(
-                webhook=webhook,
-                entity=event.data or {},
-                entity_type=event.entity_type,
-                entity_id=str(event.entity_id),
-                event=event.event,
-                tenant_id=str(event.tenant_id),
-                timestamp=(event.created_at or now).isoformat(),
-            )
-        except Exception as exc:  # noqa: BLE001 - a bad template must not block other webhooks
-            text = None
-            row.status = WebhookLog.Status.FAILED
-            row.next_retry_at = None
-            row.completed_at = now
-            row.error_message = f"payload could not be rendered: {type(exc).__name__}"
-        if text is not None and len(text.encode()) > MAX_BODY_BYTES:
-            row.status, row.next_retry_at, row.completed_at = WebhookLog.Status.FAILED, None, now
-            row.error_message = f"payload larger than {MAX_BODY_BYTES} bytes"
-            text = None
-        if text is not None:
-            row.body_text = text
-            row.body = json.loads(text)
-        rows.append(row)
+    for event in events:
+        key = (event.entity_type, event.event)
+        if key not in matching:
+            matching[key] = outgoing_webhooks_matching(tenant_id=tenant_id, entity_type=key[0], event=key[1])
+        for webhook in matching[key]:
+            rows.append(_first_attempt_row(event, webhook, now))
+    if not rows:
+        return []
     WebhookLog.objects.bulk_create(rows, ignore_conflicts=True)
     inserted = set(WebhookLog.objects.filter(pk__in=[r.pk for r in rows]).values_list("pk", flat=True))
-    tenant_id = str(event.tenant_id)
-    for row in rows:
-        if row.pk in inserted and row.status == WebhookLog.Status.PENDING:
-            _enqueue_on_commit(row.pk, tenant_id, 0)
+    if any(r.pk in inserted and r.status == WebhookLog.Status.PENDING for r in rows):
+        _dispatch_on_commit(str(tenant_id))
     return [r.delivery_id for r in rows if r.pk in inserted]
 
 
-def _enqueue_on_commit(log_id: uuid.UUID, tenant_id: str, token: int) -> None:
-    lid = str(log_id)
-    transaction.on_commit(lambda: enqueue_attempt(lid, tenant_id, token))
-
-
-def enqueue_attempt(log_id: str, tenant_id: str, token: int, eta: dt.datetime | None = None) -> bool:
-    """Hand "send attempt X" to Celery. A broker failure is logged only: the sweeper re-enqueues."""
-    from webhooks.outgoing.tasks import deliver_attempt
-
+def _first_attempt_row(event: EntityEvent, webhook: OutgoingWebhook, now: dt.datetime) -> WebhookLog:
+    row = WebhookLog(
+        tenant_id=event.tenant_id,
+        webhook_id=webhook.id,
+        webhook_type="outgoing",
+        direction="outgoing",
+        method=webhook.method,
+        url=webhook.url,
+        status=WebhookLog.Status.PENDING,
+        attempt=1,
+        max_attempts=webhook.retry_attempts,
+        next_retry_at=now,
+        delivery_id=delivery_id_for(event.id, webhook.id),
+        event_type=event.name,
+        entity_event_id=event.id,
+        result={"trigger": "event"},
+    )
     try:
-        deliver_attempt.apply_async(args=[log_id, tenant_id, token], retry=True)
-    except Exception as exc:  # noqa: BLE001 - broker down: the row stays pending for the sweeper
-        log.warning("could not enqueue webhook attempt %s (%s); the sweeper will retry", log_id, type(exc).__name__)
-        return False
-    return True
+        text = render_body(
+            webhook=webhook,
+            entity=event.data or {},
+            entity_type=event.entity_type,
+            entity_id=str(event.entity_id),
+            event=event.event,
+            tenant_id=str(event.tenant_id),
+            timestamp=(event.created_at or now).isoformat(),
+        )
+    except Exception as exc:  # noqa: BLE001 - a bad template must not block other webhooks
+        text = None
+        row.error_message = f"payload could not be rendered: {type(exc).__name__}"
+    if text is not None and len(text.encode()) > MAX_BODY_BYTES:
+        row.error_message = f"payload larger than {MAX_BODY_BYTES} bytes"
+        text = None
+    if text is None:
+        row.status, row.next_retry_at, row.completed_at = WebhookLog.Status.FAILED, None, now
+    else:
+        row.body_text = text
+        row.body = json.loads(text)
+    return row
+
+
+def _dispatch_on_commit(tenant_id: str) -> None:
+    transaction.on_commit(lambda: dispatch_wake(tenant_id))
+
+
+def dispatch_wake(tenant_id: str) -> bool:
+    """Make sure a dispatcher runs for the tenant (coalesced; the sweeper is the backstop)."""
+    from core.kick import kick
+    from webhooks.outgoing.tasks import dispatch_deliveries
+
+    return kick(dispatch_deliveries, tenant_id)
 
 
 def _enqueue_retry_on_commit(log_id: uuid.UUID, tenant_id: str, due: dt.datetime) -> None:
@@ -490,98 +494,254 @@ def _enqueue_retry_on_commit(log_id: uuid.UUID, tenant_id: str, due: dt.datetime
     transaction.on_commit(send)
 
 
-# --------------------------------------------------------------------------- one attempt
+# --------------------------------------------------------------------------- the dispatcher
 
 
 @dataclass
 class _Prepared:
     row_id: uuid.UUID
-    tenant_id: str
     token: int
+    attempt: int
+    max_attempts: int
+    result: dict[str, Any]
+    webhook: OutgoingWebhook
     method: str
     url: str
     headers: dict[str, str]
+    logged: dict[str, str]
     body: bytes
-    timeout: int
-    webhook: OutgoingWebhook
 
 
-def attempt_run(*, log_id: str, tenant_id: str, token: int) -> str:
-    """Claim attempt ``log_id`` (if ``token`` still matches), send it, record the outcome.
+_CLAIM_SQL = """
+WITH due AS (
+    SELECT id FROM {logs}
+    WHERE tenant_id = %(tenant)s AND webhook_type = 'outgoing' AND direction = 'outgoing'
+      AND status = 'pending' AND next_retry_at <= %(now)s AND claim_count < %(max_claims)s
+    ORDER BY next_retry_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE {logs} AS l
+SET claim_count = l.claim_count + 1,
+    next_retry_at = %(now)s + make_interval(secs => 2 * COALESCE(
+        (SELECT w.timeout_seconds FROM {hooks} AS w WHERE w.id = l.webhook_id), %(default_timeout)s) + %(margin)s)
+FROM due WHERE l.id = due.id
+RETURNING l.id
+"""
 
-    Three short steps, no transaction held during the HTTP request:
-    claim (commit the lease) → send → record (compare-and-set on the claim).
+
+def deliveries_dispatch(*, tenant_id: str, limit: int | None = None) -> dict[str, int]:
+    """Claim the tenant's due attempts in batches, send them concurrently, record each outcome.
+
+    Per batch: one transaction claims up to ``limit`` rows (``FOR UPDATE SKIP
+    LOCKED``, so concurrent dispatchers split the work; ``claim_count`` + 1
+    and a lease of twice the webhook's timeout plus a margin, committed
+    **before** anything is sent). The requests go out in parallel (a
+    per-process thread pool, keep-alive connections per receiver); outcomes
+    are written as they arrive, a few per transaction, each with a
+    compare-and-set on the claim, so a lease taken over by another worker is
+    never overwritten. A worker killed in between leaves pending rows whose
+    lease runs out; the sweeper wakes a dispatcher, which sends the same
+    attempt (same delivery id, same body) again: at-least-once, never lost.
     """
-    prepared = _attempt_claim(log_id=log_id, tenant_id=tenant_id, token=token)
-    if isinstance(prepared, str):
-        return prepared
-    result = outbound.send(
-        method=prepared.method,
-        url=prepared.url,
-        headers=prepared.headers,
-        body=prepared.body,
-        timeout=prepared.timeout,
-        allow_private=conf.allow_private(),
-    )
-    return _attempt_record(prepared, result)
+    limit = limit or conf.dispatch_batch()
+    totals = {"sent": 0, "skipped": 0, "superseded": 0}
+    while True:
+        prepared = _dispatch_claim(tenant_id=tenant_id, limit=limit, totals=totals)
+        if prepared is None:
+            return totals
+        for done in _send_all(prepared):
+            totals["sent"] += len(done)
+            totals["superseded"] += _dispatch_record(tenant_id=tenant_id, outcomes=done)
 
 
-def _attempt_claim(*, log_id: str, tenant_id: str, token: int) -> _Prepared | str:
-    with tenant_scope(tenant_id):
-        row = (
-            WebhookLog.objects.select_for_update(skip_locked=True)
-            .filter(pk=log_id, tenant_id=tenant_id, webhook_type="outgoing", direction="outgoing", status=WebhookLog.Status.PENDING)
-            .filter(claim_count=token)
-            .first()
-        )
-        if row is None:
-            return "skipped"
-        webhook = OutgoingWebhook.objects.filter(pk=row.webhook_id, tenant_id=tenant_id).first()
-        manual = (row.result or {}).get("trigger") in ("manual", "test")
+def _dispatch_claim(*, tenant_id: str, limit: int, totals: dict[str, int]) -> list[_Prepared] | None:
+    """One claiming transaction; None when nothing was due."""
+    with tenant_scope(tenant_id), connection.cursor() as cursor:
         now = timezone.now()
-        if webhook is None or (not webhook.is_enabled and not manual):
-            row.status = WebhookLog.Status.SKIPPED
-            row.error_message = "webhook deleted" if webhook is None else "webhook disabled"
-            row.next_retry_at = None
-            row.completed_at = now
-            row.save(update_fields=["status", "error_message", "next_retry_at", "completed_at"])
-            return "skipped"
-        body = (row.body_text or "").encode("utf-8")
-        try:
-            send_headers, logged = build_headers(
-                webhook=webhook,
-                delivery_id=str(row.delivery_id),
-                event_type=row.event_type or "",
-                body=body,
-                timestamp=int(now.timestamp()),
-                now=now,
-                test=(row.result or {}).get("trigger") == "test",
-            )
-        except Exception as exc:  # noqa: BLE001 - a broken secret must be visible, not a stuck row
-            row.status = WebhookLog.Status.FAILED
-            row.error_message = f"request could not be prepared: {type(exc).__name__}"
-            row.next_retry_at = None
-            row.completed_at = now
-            row.save(update_fields=["status", "error_message", "next_retry_at", "completed_at"])
-            _counters_final(webhook, success=False)
-            return "failed"
-        row.claim_count = token + 1
-        row.next_retry_at = now + dt.timedelta(seconds=webhook.timeout_seconds * 2 + conf.lease_margin_seconds())
-        row.method = webhook.method
-        row.url = webhook.url
-        row.headers = logged
-        row.save(update_fields=["claim_count", "next_retry_at", "method", "url", "headers"])
-        return _Prepared(
-            row_id=row.pk,
-            tenant_id=tenant_id,
-            token=token + 1,
-            method=webhook.method,
-            url=webhook.url,
-            headers=send_headers,
-            body=body,
-            timeout=webhook.timeout_seconds,
-            webhook=webhook,
+        cursor.execute(
+            _CLAIM_SQL.format(logs=WebhookLog._meta.db_table, hooks=OutgoingWebhook._meta.db_table),
+            {"tenant": tenant_id, "now": now, "max_claims": conf.max_claims(), "limit": limit,
+             "default_timeout": OutgoingWebhook._meta.get_field("timeout_seconds").default,
+             "margin": conf.lease_margin_seconds()},
         )
+        ids = [r[0] for r in cursor.fetchall()]
+        if not ids:
+            return None
+        rows = list(WebhookLog.objects.filter(pk__in=ids).order_by("next_retry_at", "attempt"))
+        webhooks = {w.pk: w for w in OutgoingWebhook.objects.filter(pk__in={r.webhook_id for r in rows})}
+        prepared: list[_Prepared] = []
+        for row in rows:
+            webhook = webhooks.get(row.webhook_id)
+            manual = (row.result or {}).get("trigger") in ("manual", "test")
+            if webhook is None or (not webhook.is_enabled and not manual):
+                row.status = WebhookLog.Status.SKIPPED
+                row.error_message = "webhook deleted" if webhook is None else "webhook disabled"
+                row.next_retry_at = None
+                row.completed_at = now
+                row.save(update_fields=["status", "error_message", "next_retry_at", "completed_at"])
+                totals["skipped"] += 1
+                continue
+            body = (row.body_text or "").encode("utf-8")
+            try:
+                headers, logged = build_headers(
+                    webhook=webhook, delivery_id=str(row.delivery_id), event_type=row.event_type or "", body=body,
+                    timestamp=int(now.timestamp()), now=now, test=(row.result or {}).get("trigger") == "test",
+                )
+            except Exception as exc:  # noqa: BLE001 - a broken secret must be visible, not a stuck row
+                _finish(row, webhook, outbound.OutboundResult(
+                    error=f"request could not be prepared: {type(exc).__name__}", error_kind="refused"))
+                continue
+            prepared.append(_Prepared(
+                row_id=row.pk, token=row.claim_count, attempt=row.attempt, max_attempts=row.max_attempts,
+                result=dict(row.result or {}), webhook=webhook, method=webhook.method, url=webhook.url,
+                headers=headers, logged=logged, body=body,
+            ))
+        return prepared
+
+
+_pool_lock = threading.Lock()
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _send_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=conf.send_concurrency(), thread_name_prefix="webhook-send"))
+        return _pool[1]
+
+
+def _send(p: _Prepared) -> outbound.OutboundResult:
+    return outbound.send(method=p.method, url=p.url, headers=p.headers, body=p.body,
+                         timeout=p.webhook.timeout_seconds, allow_private=conf.allow_private())
+
+
+def _send_all(prepared: list[_Prepared]) -> Iterator[list[tuple[_Prepared, outbound.OutboundResult]]]:
+    """Yield (attempt, result) groups as the requests finish (one at a time when there is one)."""
+    if len(prepared) == 1:
+        yield [(prepared[0], _send(prepared[0]))]
+        return
+    futures = {_send_pool().submit(_send, p): p for p in prepared}
+    waiting = set(futures)
+    while waiting:
+        done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+        yield [(futures[f], f.result()) for f in done]
+
+
+def _dispatch_record(*, tenant_id: str, outcomes: list[tuple[_Prepared, outbound.OutboundResult]]) -> int:
+    """Write a group of outcomes in one transaction; returns how many leases had been taken over."""
+    superseded = 0
+    with tenant_scope(tenant_id):
+        now = timezone.now()
+        settled: dict[uuid.UUID, list[_Outcome]] = {}
+        for p, result in outcomes:
+            outcome = _outcome(attempt=p.attempt, max_attempts=p.max_attempts, extra=p.result,
+                               webhook=p.webhook, result=result, now=now)
+            changed = WebhookLog.objects.filter(pk=p.row_id, status=WebhookLog.Status.PENDING, claim_count=p.token).update(
+                method=p.method, url=p.url, headers=p.logged, **outcome.fields)
+            if not changed:
+                # The lease ran out and the sweeper handed the attempt to another worker.
+                log.warning("attempt %s finished after its lease was taken over; result dropped", p.row_id)
+                superseded += 1
+                continue
+            outcome.row_id = p.row_id
+            settled.setdefault(p.webhook.pk, []).append(outcome)
+        for webhook_id, results in settled.items():
+            _settle(next(p.webhook for p, _r in outcomes if p.webhook.pk == webhook_id), results, now)
+    return superseded
+
+
+@dataclass
+class _Outcome:
+    fields: dict[str, Any]
+    success: bool
+    final: bool
+    trigger: str | None
+    disable_reason: str | None = None
+    row_id: uuid.UUID | None = None
+
+
+def _outcome(*, attempt: int, max_attempts: int, extra: dict[str, Any], webhook: OutgoingWebhook | None,
+             result: outbound.OutboundResult, now: dt.datetime) -> _Outcome:
+    """The columns an attempt's result writes, and whether it ends the delivery (C8)."""
+    success = result.ok
+    extra = dict(extra)
+    if result.truncated:
+        extra["responseTruncated"] = True
+    trigger = extra.get("trigger")
+    fields: dict[str, Any] = {
+        "status": WebhookLog.Status.SUCCESS if success else WebhookLog.Status.FAILED,
+        "response_status": result.status,
+        "response_headers": outbound.redact_headers(result.headers) if result.status is not None else None,
+        "response_body": (result.body_json if result.body_json is not None else (result.body_text or ""))
+        if result.status is not None else None,
+        "duration_ms": result.duration_ms,
+        "error_message": result.error or (None if success else f"HTTP {result.status}"),
+        "completed_at": now,
+        "next_retry_at": None,
+        "result": extra,
+    }
+    outcome = _Outcome(fields=fields, success=success, final=True, trigger=trigger)
+    if not success and webhook is not None:
+        if webhook.retry_strategy == "exponential" and result.status == 410:
+            outcome.disable_reason = "the receiver answered 410 Gone"
+        elif attempt < max_attempts and trigger not in ("manual", "test") and result.error_kind != "refused":
+            fields["next_retry_at"] = now + dt.timedelta(seconds=retry_delay(webhook=webhook, attempt=attempt, result=result))
+            outcome.final = False
+    return outcome
+
+
+def _finish(row: WebhookLog, webhook: OutgoingWebhook | None, result: outbound.OutboundResult) -> str:
+    """Write one attempt's outcome on ``row`` (test sends, give-ups) and settle the delivery."""
+    now = timezone.now()
+    outcome = _outcome(attempt=row.attempt, max_attempts=row.max_attempts, extra=row.result or {},
+                       webhook=webhook, result=result, now=now)
+    for name, value in outcome.fields.items():
+        setattr(row, name, value)
+    # Only the outcome columns: the stored request (body, headers) is never rewritten.
+    row.save(update_fields=list(outcome.fields))
+    outcome.row_id = row.pk
+    if webhook is not None:
+        _settle(webhook, [outcome], now)
+    return row.status
+
+
+def _settle(webhook: OutgoingWebhook, outcomes: list[_Outcome], now: dt.datetime) -> None:
+    """Counters (one race-free UPDATE with F()), ``webhook.sent``, retries, auto-disable.
+
+    ``outcomes`` are one webhook's recorded attempts, in the order they were
+    recorded. Test sends touch nothing here.
+    """
+    outcomes = [o for o in outcomes if o.trigger != "test"]
+    if not outcomes:
+        return
+    finals = [o for o in outcomes if o.final]
+    updates: dict[str, Any] = {"last_sent_at": now, "last_status": "success" if outcomes[-1].success else "failed"}
+    if finals:
+        ok = sum(1 for o in finals if o.success)
+        updates["total_sent"] = F("total_sent") + ok
+        updates["total_failed"] = F("total_failed") + (len(finals) - ok)
+        last_ok = max((i for i, o in enumerate(finals) if o.success), default=None)
+        updates["consecutive_failures"] = (
+            F("consecutive_failures") + len(finals) if last_ok is None else len(finals) - 1 - last_ok
+        )
+    qs = OutgoingWebhook.objects.filter(pk=webhook.pk)
+    qs.update(**updates)
+    for o in outcomes:
+        if o.final:
+            publish(webhook.tenant_id, "webhook.sent",
+                    {"webhookId": str(webhook.pk), "webhookName": webhook.name, "status": "success" if o.success else "failed"})
+        else:
+            _enqueue_retry_on_commit(o.row_id, str(webhook.tenant_id), o.fields["next_retry_at"])
+    reason = next((o.disable_reason for o in finals if o.disable_reason), None)
+    if reason is None and any(not o.success for o in finals):
+        failures = qs.values_list("consecutive_failures", flat=True).first() or 0
+        limit = conf.disable_after()
+        if limit > 0 and failures >= limit:
+            reason = f"disabled after {failures} consecutive failed deliveries"
+    if reason is not None:
+        webhook_disable(webhook=webhook, reason=reason)
 
 
 def _retry_after_seconds(headers: dict[str, str]) -> float | None:
@@ -620,83 +780,6 @@ def retry_delay(*, webhook: OutgoingWebhook, attempt: int, result: outbound.Outb
     return delay
 
 
-def _attempt_record(prepared: _Prepared, result: outbound.OutboundResult) -> str:
-    with tenant_scope(prepared.tenant_id):
-        row = (
-            WebhookLog.objects.select_for_update()
-            .filter(pk=prepared.row_id, status=WebhookLog.Status.PENDING, claim_count=prepared.token)
-            .first()
-        )
-        if row is None:
-            # The lease ran out and the sweeper handed the attempt to another worker.
-            log.warning("attempt %s finished after its lease was taken over; result dropped", prepared.row_id)
-            return "superseded"
-        # The webhook as read at claim time: its counters are updated with F()
-        # expressions, so a stale copy cannot lose concurrent increments.
-        return _finish(row, prepared.webhook, result)
-
-
-def _finish(row: WebhookLog, webhook: OutgoingWebhook | None, result: outbound.OutboundResult) -> str:
-    """Write the attempt's outcome, schedule the next attempt or settle the delivery."""
-    now = timezone.now()
-    success = result.ok
-    row.status = WebhookLog.Status.SUCCESS if success else WebhookLog.Status.FAILED
-    row.response_status = result.status
-    row.response_headers = outbound.redact_headers(result.headers) if result.status is not None else None
-    if result.status is not None:
-        row.response_body = result.body_json if result.body_json is not None else (result.body_text or "")
-    row.duration_ms = result.duration_ms
-    row.error_message = result.error or (None if success else f"HTTP {result.status}")
-    row.completed_at = now
-    row.next_retry_at = None
-    extra = dict(row.result or {})
-    if result.truncated:
-        extra["responseTruncated"] = True
-    trigger = extra.get("trigger")
-    final = True
-    disable_reason = None
-    if not success and webhook is not None:
-        if webhook.retry_strategy == "exponential" and result.status == 410:
-            disable_reason = "the receiver answered 410 Gone"
-        elif row.attempt < row.max_attempts and trigger not in ("manual", "test") and result.error_kind != "refused":
-            delay = retry_delay(webhook=webhook, attempt=row.attempt, result=result)
-            row.next_retry_at = now + dt.timedelta(seconds=delay)
-            final = False
-    row.result = extra
-    # Only the outcome columns: the stored request (body, headers) is never rewritten.
-    row.save(update_fields=["status", "response_status", "response_headers", "response_body", "duration_ms",
-                            "error_message", "completed_at", "next_retry_at", "result"])
-    if webhook is None or trigger == "test":
-        return row.status
-    if final:
-        _counters_final(webhook, success=success, reason=disable_reason, sent_at=now)
-    else:
-        OutgoingWebhook.objects.filter(pk=webhook.pk).update(last_sent_at=now, last_status="failed")
-        _enqueue_retry_on_commit(row.pk, str(row.tenant_id), row.next_retry_at)
-    return row.status
-
-
-def _counters_final(
-    webhook: OutgoingWebhook, *, success: bool, reason: str | None = None, sent_at: dt.datetime | None = None
-) -> None:
-    """Settle one delivery: race-free counters (one UPDATE with F()), ``webhook.sent``, auto-disable."""
-    qs = OutgoingWebhook.objects.filter(pk=webhook.pk)
-    last: dict[str, Any] = {"last_sent_at": sent_at, "last_status": "success" if success else "failed"} if sent_at else {}
-    if success:
-        qs.update(total_sent=F("total_sent") + 1, consecutive_failures=0, **last)
-    else:
-        qs.update(total_failed=F("total_failed") + 1, consecutive_failures=F("consecutive_failures") + 1, **last)
-    publish(webhook.tenant_id, "webhook.sent", {"webhookId": str(webhook.pk), "webhookName": webhook.name, "status": "success" if success else "failed"})
-    if success:
-        return
-    failures = qs.values_list("consecutive_failures", flat=True).first() or 0
-    limit = conf.disable_after()
-    if reason is None and limit > 0 and failures >= limit:
-        reason = f"disabled after {failures} consecutive failed deliveries"
-    if reason is not None:
-        webhook_disable(webhook=webhook, reason=reason)
-
-
 def webhook_disable(*, webhook: OutgoingWebhook, reason: str) -> bool:
     """Disable once (conditional update) and tell the tenant's browsers."""
     changed = OutgoingWebhook.objects.filter(pk=webhook.pk, is_enabled=True).update(is_enabled=False, disabled_reason=reason)
@@ -723,7 +806,7 @@ def _next_attempt_row(previous: WebhookLog, webhook: OutgoingWebhook, *, attempt
         status=WebhookLog.Status.PENDING,
         attempt=attempt,
         max_attempts=max_attempts,
-        next_retry_at=now + dt.timedelta(seconds=conf.dispatch_grace_seconds() + webhook.timeout_seconds),
+        next_retry_at=now,
         delivery_id=previous.delivery_id,
         event_type=previous.event_type,
         entity_event_id=previous.entity_event_id,
@@ -758,19 +841,21 @@ def retry_fire(*, log_id: str, tenant_id: str, force: bool = False) -> WebhookLo
                 new.save(force_insert=True)
         except IntegrityError:
             return None  # that attempt exists already
-        _enqueue_on_commit(new.pk, tenant_id, 0)
+        _dispatch_on_commit(tenant_id)
         return new
 
 
 def deliveries_sweep(*, limit: int = 500) -> dict[str, int]:
-    """Beat task body: fire due retries and recover attempts whose worker vanished.
+    """Beat task body: fire due retries and recover attempts nobody is working on.
 
     The scan is the one cross-tenant step (operator scope, SKIP LOCKED so
     concurrent sweepers split the work); each row is then handled in its own
     tenant's scope, where the same conditions are checked again under lock.
+    Pending attempts whose worker lease ran out, or that were never claimed
+    (a lost wake-up), wake their tenant's dispatcher, which claims them again.
     """
     now = timezone.now()
-    grace = dt.timedelta(seconds=conf.dispatch_grace_seconds())
+    unclaimed_before = now - dt.timedelta(seconds=conf.dispatch_grace_seconds())
     with operator_scope("outgoing webhooks: due retries and expired attempt leases"):
         due = list(
             WebhookLog.objects.select_for_update(skip_locked=True)
@@ -780,22 +865,21 @@ def deliveries_sweep(*, limit: int = 500) -> dict[str, int]:
             .values_list("id", "tenant_id")[:limit]
         )
         stale = list(
-            WebhookLog.objects.select_for_update(skip_locked=True)
-            .filter(webhook_type="outgoing", direction="outgoing", status=WebhookLog.Status.PENDING, next_retry_at__lte=now)
+            WebhookLog.objects.filter(webhook_type="outgoing", direction="outgoing", status=WebhookLog.Status.PENDING)
+            .filter(Q(claim_count__gt=0, next_retry_at__lte=now) | Q(claim_count=0, next_retry_at__lte=unclaimed_before))
             .order_by("next_retry_at")
             .values_list("id", "tenant_id", "claim_count")[:limit]
         )
-        too_many = [s for s in stale if s[2] >= conf.max_claims()]
-        requeue = [s for s in stale if s[2] < conf.max_claims()]
-        if requeue:
-            WebhookLog.objects.filter(pk__in=[s[0] for s in requeue]).update(next_retry_at=now + grace)
     fired = sum(1 for lid, tid in due if retry_fire(log_id=str(lid), tenant_id=str(tid)) is not None)
+    too_many = [s for s in stale if s[2] >= conf.max_claims()]
+    requeue = [s for s in stale if s[2] < conf.max_claims()]
     for lid, tid, _count in too_many:
         _attempt_give_up(log_id=str(lid), tenant_id=str(tid))
-    for lid, tid, count in requeue:
+    for lid, _tid, count in requeue:
         if count:
-            log.warning("webhook attempt %s: worker lease expired (claim %d); re-enqueued", lid, count)
-        enqueue_attempt(str(lid), str(tid), count)
+            log.warning("webhook attempt %s: worker lease expired (claim %d); dispatching again", lid, count)
+    for tid in {str(t) for _lid, t, _count in requeue}:
+        dispatch_wake(tid)
     return {"retries": fired, "requeued": len(requeue), "abandoned": len(too_many)}
 
 
@@ -835,7 +919,7 @@ def log_replay(*, log: WebhookLog) -> WebhookLog:
         last = WebhookLog.objects.filter(delivery_id=log.delivery_id, webhook_type="outgoing").aggregate(m=Max("attempt"))["m"] or 0
         new = _next_attempt_row(log, webhook, attempt=last + 1, max_attempts=last + 1, trigger="manual")
         new.save(force_insert=True)
-    _enqueue_on_commit(new.pk, str(log.tenant_id), 0)
+    _dispatch_on_commit(str(log.tenant_id))
     return new
 
 

@@ -13,4 +13,11 @@ def on_entity_event(event: EntityEvent) -> None:
     deliveries_create_for_event(event=event)
 
 
-subscribe("outgoing_webhooks", on_entity_event)
+def on_entity_events(events) -> None:
+    """The same for a drained batch of one tenant's events: one insert for all their deliveries."""
+    from webhooks.outgoing.services import deliveries_create_for_events
+
+    deliveries_create_for_events(events=events)
+
+
+subscribe("outgoing_webhooks", on_entity_event, batch=on_entity_events)

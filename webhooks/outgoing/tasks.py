@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from core.kick import kicked
 from webhooks.outgoing import services
 
-__all__ = ["deliver_attempt", "fire_retry", "sweep_due_deliveries", "cleanup_webhook_logs"]
+__all__ = ["dispatch_deliveries", "fire_retry", "sweep_due_deliveries", "cleanup_webhook_logs"]
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def deliver_attempt(log_id: str, tenant_id: str, token: int) -> str:
-    """Send attempt ``log_id`` if its claim counter still equals ``token`` (else a no-op)."""
-    return services.attempt_run(log_id=log_id, tenant_id=tenant_id, token=token)
+def dispatch_deliveries(tenant_id: str) -> dict:
+    """Send the tenant's due attempts (woken through core.kick; safe to run twice or concurrently)."""
+    kicked(dispatch_deliveries.name, tenant_id)
+    return services.deliveries_dispatch(tenant_id=tenant_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)
