@@ -395,11 +395,17 @@ def deliveries_create_for_event(*, event: EntityEvent) -> list[uuid.UUID]:
 
 
 def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.UUID]:
-    """Create attempt 1 of one delivery per (event, matching webhook); wake the dispatcher on commit.
+    """Create attempt 1 of one delivery per (event, matching webhook) and send them after commit.
+
+    The rows are inserted already claimed (``claim_count`` 1, a lease of
+    twice the webhook's timeout plus a margin), in the subscriber's
+    transaction; once it commits, this worker sends them and records the
+    outcomes (:func:`_send_and_record`) — no second task, no claiming
+    transaction. If the process dies in between, the lease runs out and the
+    sweeper wakes a dispatcher that claims and sends them again.
 
     Idempotent (the subscriber runs at least once): the unique
-    (delivery_id, attempt) index makes a second run insert nothing. The rows
-    are due at once; the dispatcher claims them (``claim_count`` 0 → 1).
+    (delivery_id, attempt) index makes a second run insert — and send — nothing.
     """
     from webhooks.outgoing.selectors import outgoing_webhooks_matching
 
@@ -408,20 +414,28 @@ def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.
     tenant_id = events[0].tenant_id
     matching: dict[tuple[str, str], list[OutgoingWebhook]] = {}
     now = timezone.now()
-    rows: list[WebhookLog] = []
+    rows: list[tuple[WebhookLog, OutgoingWebhook]] = []
     for event in events:
         key = (event.entity_type, event.event)
         if key not in matching:
             matching[key] = outgoing_webhooks_matching(tenant_id=tenant_id, entity_type=key[0], event=key[1])
-        for webhook in matching[key]:
-            rows.append(_first_attempt_row(event, webhook, now))
+        rows.extend((_first_attempt_row(event, webhook, now), webhook) for webhook in matching[key])
     if not rows:
         return []
-    WebhookLog.objects.bulk_create(rows, ignore_conflicts=True)
-    inserted = set(WebhookLog.objects.filter(pk__in=[r.pk for r in rows]).values_list("pk", flat=True))
-    if any(r.pk in inserted and r.status == WebhookLog.Status.PENDING for r in rows):
-        _dispatch_on_commit(str(tenant_id))
-    return [r.delivery_id for r in rows if r.pk in inserted]
+    WebhookLog.objects.bulk_create([row for row, _w in rows], ignore_conflicts=True)
+    inserted = set(WebhookLog.objects.filter(pk__in=[row.pk for row, _w in rows]).values_list("pk", flat=True))
+    claimed = [_Claimed.of(row, webhook) for row, webhook in rows
+               if row.pk in inserted and row.status == WebhookLog.Status.PENDING]
+    if claimed:
+        tid = str(tenant_id)
+        transaction.on_commit(lambda: _send_and_record(tenant_id=tid, claimed=claimed), robust=True)
+    return [row.delivery_id for row, _w in rows if row.pk in inserted]
+
+
+def _lease(webhook: OutgoingWebhook | None, now: dt.datetime) -> dt.datetime:
+    """How long a claimed attempt belongs to its worker: twice the timeout (connect + body) plus a margin."""
+    timeout = webhook.timeout_seconds if webhook is not None else OutgoingWebhook._meta.get_field("timeout_seconds").default
+    return now + dt.timedelta(seconds=2 * timeout + conf.lease_margin_seconds())
 
 
 def _first_attempt_row(event: EntityEvent, webhook: OutgoingWebhook, now: dt.datetime) -> WebhookLog:
@@ -435,7 +449,8 @@ def _first_attempt_row(event: EntityEvent, webhook: OutgoingWebhook, now: dt.dat
         status=WebhookLog.Status.PENDING,
         attempt=1,
         max_attempts=webhook.retry_attempts,
-        next_retry_at=now,
+        claim_count=1,
+        next_retry_at=_lease(webhook, now),
         delivery_id=delivery_id_for(event.id, webhook.id),
         event_type=event.name,
         entity_event_id=event.id,
@@ -458,7 +473,7 @@ def _first_attempt_row(event: EntityEvent, webhook: OutgoingWebhook, now: dt.dat
         row.error_message = f"payload larger than {MAX_BODY_BYTES} bytes"
         text = None
     if text is None:
-        row.status, row.next_retry_at, row.completed_at = WebhookLog.Status.FAILED, None, now
+        row.status, row.next_retry_at, row.completed_at, row.claim_count = WebhookLog.Status.FAILED, None, now, 0
     else:
         row.body_text = text
         row.body = json.loads(text)
@@ -494,22 +509,35 @@ def _enqueue_retry_on_commit(log_id: uuid.UUID, tenant_id: str, due: dt.datetime
     transaction.on_commit(send)
 
 
-# --------------------------------------------------------------------------- the dispatcher
+# --------------------------------------------------------------------------- sending and recording
 
 
 @dataclass
-class _Prepared:
+class _Claimed:
+    """An attempt this worker holds the lease of (``token`` = its claim counter)."""
+
     row_id: uuid.UUID
     token: int
     attempt: int
     max_attempts: int
     result: dict[str, Any]
-    webhook: OutgoingWebhook
-    method: str
-    url: str
-    headers: dict[str, str]
-    logged: dict[str, str]
+    delivery_id: uuid.UUID
+    event_type: str
     body: bytes
+    webhook: OutgoingWebhook
+
+    @classmethod
+    def of(cls, row: WebhookLog, webhook: OutgoingWebhook) -> _Claimed:
+        return cls(row_id=row.pk, token=row.claim_count, attempt=row.attempt, max_attempts=row.max_attempts,
+                   result=dict(row.result or {}), delivery_id=row.delivery_id, event_type=row.event_type or "",
+                   body=(row.body_text or "").encode("utf-8"), webhook=webhook)
+
+
+@dataclass
+class _Ready:
+    claimed: _Claimed
+    headers: dict[str, str]
+    logged: dict[str, str] | None
 
 
 _CLAIM_SQL = """
@@ -531,32 +559,26 @@ RETURNING l.id
 
 
 def deliveries_dispatch(*, tenant_id: str, limit: int | None = None) -> dict[str, int]:
-    """Claim the tenant's due attempts in batches, send them concurrently, record each outcome.
+    """Claim the tenant's due attempts (retries, replays, lost ones) in batches and send them.
 
-    Per batch: one transaction claims up to ``limit`` rows (``FOR UPDATE SKIP
-    LOCKED``, so concurrent dispatchers split the work; ``claim_count`` + 1
-    and a lease of twice the webhook's timeout plus a margin, committed
-    **before** anything is sent). The requests go out in parallel (a
-    per-process thread pool, keep-alive connections per receiver); outcomes
-    are written as they arrive, a few per transaction, each with a
-    compare-and-set on the claim, so a lease taken over by another worker is
-    never overwritten. A worker killed in between leaves pending rows whose
-    lease runs out; the sweeper wakes a dispatcher, which sends the same
-    attempt (same delivery id, same body) again: at-least-once, never lost.
+    One transaction claims up to ``limit`` rows (``FOR UPDATE SKIP LOCKED``,
+    so concurrent dispatchers split the work; ``claim_count`` + 1 and the
+    lease committed **before** anything is sent), then :func:`_send_and_record`.
     """
     limit = limit or conf.dispatch_batch()
     totals = {"sent": 0, "skipped": 0, "superseded": 0}
     while True:
-        prepared = _dispatch_claim(tenant_id=tenant_id, limit=limit, totals=totals)
-        if prepared is None:
+        claimed, count = _dispatch_claim(tenant_id=tenant_id, limit=limit, totals=totals)
+        if claimed:
+            done = _send_and_record(tenant_id=tenant_id, claimed=claimed)
+            totals["sent"] += done["sent"]
+            totals["superseded"] += done["superseded"]
+        if count < limit:
             return totals
-        for done in _send_all(prepared):
-            totals["sent"] += len(done)
-            totals["superseded"] += _dispatch_record(tenant_id=tenant_id, outcomes=done)
 
 
-def _dispatch_claim(*, tenant_id: str, limit: int, totals: dict[str, int]) -> list[_Prepared] | None:
-    """One claiming transaction; None when nothing was due."""
+def _dispatch_claim(*, tenant_id: str, limit: int, totals: dict[str, int]) -> tuple[list[_Claimed], int]:
+    """One claiming transaction: the attempts to send, and how many rows were claimed."""
     with tenant_scope(tenant_id), connection.cursor() as cursor:
         now = timezone.now()
         cursor.execute(
@@ -567,10 +589,10 @@ def _dispatch_claim(*, tenant_id: str, limit: int, totals: dict[str, int]) -> li
         )
         ids = [r[0] for r in cursor.fetchall()]
         if not ids:
-            return None
+            return [], 0
         rows = list(WebhookLog.objects.filter(pk__in=ids).order_by("next_retry_at", "attempt"))
         webhooks = {w.pk: w for w in OutgoingWebhook.objects.filter(pk__in={r.webhook_id for r in rows})}
-        prepared: list[_Prepared] = []
+        claimed: list[_Claimed] = []
         for row in rows:
             webhook = webhooks.get(row.webhook_id)
             manual = (row.result or {}).get("trigger") in ("manual", "test")
@@ -582,26 +604,47 @@ def _dispatch_claim(*, tenant_id: str, limit: int, totals: dict[str, int]) -> li
                 row.save(update_fields=["status", "error_message", "next_retry_at", "completed_at"])
                 totals["skipped"] += 1
                 continue
-            body = (row.body_text or "").encode("utf-8")
-            try:
-                headers, logged = build_headers(
-                    webhook=webhook, delivery_id=str(row.delivery_id), event_type=row.event_type or "", body=body,
-                    timestamp=int(now.timestamp()), now=now, test=(row.result or {}).get("trigger") == "test",
-                )
-            except Exception as exc:  # noqa: BLE001 - a broken secret must be visible, not a stuck row
-                _finish(row, webhook, outbound.OutboundResult(
-                    error=f"request could not be prepared: {type(exc).__name__}", error_kind="refused"))
-                continue
-            prepared.append(_Prepared(
-                row_id=row.pk, token=row.claim_count, attempt=row.attempt, max_attempts=row.max_attempts,
-                result=dict(row.result or {}), webhook=webhook, method=webhook.method, url=webhook.url,
-                headers=headers, logged=logged, body=body,
-            ))
-        return prepared
+            claimed.append(_Claimed.of(row, webhook))
+        return claimed, len(ids)
+
+
+def _send_and_record(*, tenant_id: str, claimed: list[_Claimed]) -> dict[str, int]:
+    """Sign and send claimed attempts concurrently; record the outcomes as they arrive.
+
+    No transaction is held while requests are in flight. Outcomes are written
+    a group at a time (whatever finished together), each row with a
+    compare-and-set on its claim, so a lease another worker took over is
+    never overwritten.
+    """
+    now = timezone.now()
+    ready: list[_Ready] = []
+    unprepared: list[tuple[_Ready, outbound.OutboundResult]] = []
+    for c in claimed:
+        try:
+            headers, logged = build_headers(
+                webhook=c.webhook, delivery_id=str(c.delivery_id), event_type=c.event_type, body=c.body,
+                timestamp=int(now.timestamp()), now=now, test=c.result.get("trigger") == "test",
+            )
+        except Exception as exc:  # noqa: BLE001 - a broken secret must be visible, not a stuck row
+            unprepared.append((_Ready(c, {}, None), outbound.OutboundResult(
+                error=f"request could not be prepared: {type(exc).__name__}", error_kind="refused")))
+            continue
+        ready.append(_Ready(c, headers, logged))
+    totals = {"sent": 0, "superseded": 0}
+    if unprepared:
+        totals["superseded"] += _record(tenant_id=tenant_id, outcomes=unprepared)
+    for group in _send_all(ready):
+        totals["sent"] += len(group)
+        totals["superseded"] += _record(tenant_id=tenant_id, outcomes=group)
+    return totals
 
 
 _pool_lock = threading.Lock()
 _pool: tuple[int, ThreadPoolExecutor] | None = None
+
+#: After the first request of a batch finishes, wait this long for the others
+#: so that their outcomes share one transaction (leases are seconds long).
+_GROUP_WINDOW_SECONDS = 0.05
 
 
 def _send_pool() -> ThreadPoolExecutor:
@@ -612,43 +655,53 @@ def _send_pool() -> ThreadPoolExecutor:
         return _pool[1]
 
 
-def _send(p: _Prepared) -> outbound.OutboundResult:
-    return outbound.send(method=p.method, url=p.url, headers=p.headers, body=p.body,
-                         timeout=p.webhook.timeout_seconds, allow_private=conf.allow_private())
+def _send(r: _Ready) -> outbound.OutboundResult:
+    webhook = r.claimed.webhook
+    return outbound.send(method=webhook.method, url=webhook.url, headers=r.headers, body=r.claimed.body,
+                         timeout=webhook.timeout_seconds, allow_private=conf.allow_private())
 
 
-def _send_all(prepared: list[_Prepared]) -> Iterator[list[tuple[_Prepared, outbound.OutboundResult]]]:
-    """Yield (attempt, result) groups as the requests finish (one at a time when there is one)."""
-    if len(prepared) == 1:
-        yield [(prepared[0], _send(prepared[0]))]
+def _send_all(ready: list[_Ready]) -> Iterator[list[tuple[_Ready, outbound.OutboundResult]]]:
+    """Yield (attempt, result) groups as the requests finish (inline when there is one)."""
+    if len(ready) == 1:
+        yield [(ready[0], _send(ready[0]))]
         return
-    futures = {_send_pool().submit(_send, p): p for p in prepared}
+    futures = {_send_pool().submit(_send, r): r for r in ready}
     waiting = set(futures)
     while waiting:
         done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+        if waiting:
+            more, waiting = wait(waiting, timeout=_GROUP_WINDOW_SECONDS)
+            done |= more
         yield [(futures[f], f.result()) for f in done]
 
 
-def _dispatch_record(*, tenant_id: str, outcomes: list[tuple[_Prepared, outbound.OutboundResult]]) -> int:
+def _record(*, tenant_id: str, outcomes: list[tuple[_Ready, outbound.OutboundResult]]) -> int:
     """Write a group of outcomes in one transaction; returns how many leases had been taken over."""
     superseded = 0
     with tenant_scope(tenant_id):
         now = timezone.now()
-        settled: dict[uuid.UUID, list[_Outcome]] = {}
-        for p, result in outcomes:
-            outcome = _outcome(attempt=p.attempt, max_attempts=p.max_attempts, extra=p.result,
-                               webhook=p.webhook, result=result, now=now)
-            changed = WebhookLog.objects.filter(pk=p.row_id, status=WebhookLog.Status.PENDING, claim_count=p.token).update(
-                method=p.method, url=p.url, headers=p.logged, **outcome.fields)
+        settled: dict[uuid.UUID, tuple[OutgoingWebhook, list[_Outcome]]] = {}
+        for r, result in outcomes:
+            c = r.claimed
+            outcome = _outcome(attempt=c.attempt, max_attempts=c.max_attempts, extra=c.result,
+                               webhook=c.webhook, result=result, now=now)
+            request = {"method": c.webhook.method, "url": c.webhook.url, "headers": r.logged} if r.logged is not None else {}
+            changed = WebhookLog.objects.filter(pk=c.row_id, status=WebhookLog.Status.PENDING, claim_count=c.token).update(
+                **request, **outcome.fields)
             if not changed:
                 # The lease ran out and the sweeper handed the attempt to another worker.
-                log.warning("attempt %s finished after its lease was taken over; result dropped", p.row_id)
+                log.warning("attempt %s finished after its lease was taken over; result dropped", c.row_id)
                 superseded += 1
                 continue
-            outcome.row_id = p.row_id
-            settled.setdefault(p.webhook.pk, []).append(outcome)
-        for webhook_id, results in settled.items():
-            _settle(next(p.webhook for p, _r in outcomes if p.webhook.pk == webhook_id), results, now)
+            outcome.row_id = c.row_id
+            settled.setdefault(c.webhook.pk, (c.webhook, []))[1].append(outcome)
+        # Counters last and in a fixed order: each webhook row stays locked only
+        # until the commit just after, and two recorders never wait on each
+        # other in opposite orders (a deadlock Postgres needs a second to break).
+        for webhook_id in sorted(settled, key=str):
+            webhook, results = settled[webhook_id]
+            _settle(webhook, results, now)
     return superseded
 
 
