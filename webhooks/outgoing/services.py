@@ -39,6 +39,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
@@ -577,17 +578,34 @@ def deliveries_dispatch(*, tenant_id: str, limit: int | None = None) -> dict[str
             return totals
 
 
-def _dispatch_claim(*, tenant_id: str, limit: int, totals: dict[str, int]) -> tuple[list[_Claimed], int]:
-    """One claiming transaction: the attempts to send, and how many rows were claimed."""
-    with tenant_scope(tenant_id), connection.cursor() as cursor:
-        now = timezone.now()
+def _claim_ids(*, tenant_id: str, limit: int, now: dt.datetime) -> list[uuid.UUID]:
+    """Claim up to ``limit`` due attempts (claim counter + 1, lease set); returns their ids."""
+    if connection.vendor != "postgresql":  # embedded SQLite: writers are serialised anyway
+        due = WebhookLog.objects.filter(
+            tenant_id=tenant_id, webhook_type="outgoing", direction="outgoing", status=WebhookLog.Status.PENDING,
+            next_retry_at__lte=now, claim_count__lt=conf.max_claims(),
+        ).order_by("next_retry_at")
+        ids = []
+        for row in due[:limit]:
+            webhook = OutgoingWebhook.objects.filter(pk=row.webhook_id).first()
+            WebhookLog.objects.filter(pk=row.pk).update(claim_count=F("claim_count") + 1, next_retry_at=_lease(webhook, now))
+            ids.append(row.pk)
+        return ids
+    with connection.cursor() as cursor:
         cursor.execute(
             _CLAIM_SQL.format(logs=WebhookLog._meta.db_table, hooks=OutgoingWebhook._meta.db_table),
             {"tenant": tenant_id, "now": now, "max_claims": conf.max_claims(), "limit": limit,
              "default_timeout": OutgoingWebhook._meta.get_field("timeout_seconds").default,
              "margin": conf.lease_margin_seconds()},
         )
-        ids = [r[0] for r in cursor.fetchall()]
+        return [r[0] for r in cursor.fetchall()]
+
+
+def _dispatch_claim(*, tenant_id: str, limit: int, totals: dict[str, int]) -> tuple[list[_Claimed], int]:
+    """One claiming transaction: the attempts to send, and how many rows were claimed."""
+    with tenant_scope(tenant_id):
+        now = timezone.now()
+        ids = _claim_ids(tenant_id=tenant_id, limit=limit, now=now)
         if not ids:
             return [], 0
         rows = list(WebhookLog.objects.filter(pk__in=ids).order_by("next_retry_at", "attempt"))
@@ -676,20 +694,69 @@ def _send_all(ready: list[_Ready]) -> Iterator[list[tuple[_Ready, outbound.Outbo
         yield [(futures[f], f.result()) for f in done]
 
 
+_RECORD_SQL = """
+UPDATE {logs} SET method = COALESCE(%s, method), url = COALESCE(%s, url), headers = COALESCE(%s, headers),
+    status = %s, response_status = %s, response_headers = %s, response_body = %s, duration_ms = %s,
+    error_message = %s, completed_at = %s, next_retry_at = %s, result = %s
+WHERE id = %s AND status = 'pending' AND claim_count = %s
+RETURNING id
+"""
+
+
+def _jsonb(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
+
+
+def _record_rows(params: list[tuple[Any, ...]], computed: list[tuple[_Claimed, _Outcome]]) -> set[uuid.UUID]:
+    """Run the compare-and-set updates; returns the ids that were still ours."""
+    if connection.vendor != "postgresql":  # embedded SQLite: one ORM update each
+        recorded = set()
+        for (c, outcome), p in zip(computed, params, strict=True):
+            request = {"method": p[0], "url": p[1], "headers": p[2].obj} if p[0] is not None else {}
+            if WebhookLog.objects.filter(pk=c.row_id, status=WebhookLog.Status.PENDING, claim_count=c.token).update(
+                    **request, **outcome.fields):
+                recorded.add(c.row_id)
+        return recorded
+    recorded = set()
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor: executemany(returning=True) pipelines the batch
+        raw.executemany(_RECORD_SQL.format(logs=WebhookLog._meta.db_table), params, returning=True)
+        while True:
+            recorded.update(row[0] for row in raw.fetchall())
+            if not raw.nextset():
+                break
+    return recorded
+
+
 def _record(*, tenant_id: str, outcomes: list[tuple[_Ready, outbound.OutboundResult]]) -> int:
-    """Write a group of outcomes in one transaction; returns how many leases had been taken over."""
-    superseded = 0
+    """Write a group of outcomes in one transaction; returns how many leases had been taken over.
+
+    Each row is a compare-and-set on its claim (``status = 'pending' AND
+    claim_count = token``); the statements go to PostgreSQL as one pipelined
+    batch (psycopg's ``executemany``) instead of a round trip each.
+    """
     with tenant_scope(tenant_id):
         now = timezone.now()
-        settled: dict[uuid.UUID, tuple[OutgoingWebhook, list[_Outcome]]] = {}
+        computed: list[tuple[_Claimed, _Outcome]] = []
+        params: list[tuple[Any, ...]] = []
         for r, result in outcomes:
             c = r.claimed
             outcome = _outcome(attempt=c.attempt, max_attempts=c.max_attempts, extra=c.result,
                                webhook=c.webhook, result=result, now=now)
-            request = {"method": c.webhook.method, "url": c.webhook.url, "headers": r.logged} if r.logged is not None else {}
-            changed = WebhookLog.objects.filter(pk=c.row_id, status=WebhookLog.Status.PENDING, claim_count=c.token).update(
-                **request, **outcome.fields)
-            if not changed:
+            f = outcome.fields
+            sent = r.logged is not None
+            params.append((
+                c.webhook.method if sent else None, c.webhook.url if sent else None, _jsonb(r.logged),
+                f["status"], f["response_status"], _jsonb(f["response_headers"]), _jsonb(f["response_body"]),
+                f["duration_ms"], f["error_message"], f["completed_at"], f["next_retry_at"], _jsonb(f["result"]),
+                c.row_id, c.token,
+            ))
+            computed.append((c, outcome))
+        recorded = _record_rows(params, computed)
+        settled: dict[uuid.UUID, tuple[OutgoingWebhook, list[_Outcome]]] = {}
+        superseded = 0
+        for c, outcome in computed:
+            if c.row_id not in recorded:
                 # The lease ran out and the sweeper handed the attempt to another worker.
                 log.warning("attempt %s finished after its lease was taken over; result dropped", c.row_id)
                 superseded += 1
