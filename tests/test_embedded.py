@@ -19,11 +19,34 @@ django.setup()
 from django.test import Client
 token = os.environ["TOKEN"]
 c = Client(HTTP_AUTHORIZATION="Bearer " + token)
+
+# A receiver that fails the first delivery: the retry goes through the dispatcher's claim.
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+hits = []
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        hits.append(self.headers["X-Webhook-Delivery"])
+        status = b"500 Oops" if len(hits) == 1 else b"200 OK"
+        self.wfile.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\n\r\n")
+    def log_message(self, *args):
+        pass
+srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+w = c.post("/api/webhooks/outgoing", data=json.dumps({"name": "CRM", "url": f"http://127.0.0.1:{srv.server_address[1]}/h",
+           "triggers": [{"entityType": "meeting", "events": ["created"]}], "retryAttempts": 2, "retryDelaySeconds": 0}),
+           content_type="application/json")
+assert w.status_code == 201, w.content
 r = c.post("/api/meetings", data=json.dumps({"title": "Embedded", "startTime": "2026-12-01T10:00:00Z",
            "endTime": "2026-12-01T11:00:00Z"}), content_type="application/json")
 from entities.models import EntityEvent
 ev = EntityEvent.objects.get()
+from webhooks.models import WebhookLog
+attempts = [(x.attempt, x.status) for x in WebhookLog.objects.filter(direction="outgoing").order_by("attempt")]
 print(json.dumps({"status": r.status_code, "event": ev.event, "processed": ev.processed_at is not None,
+                  "attempts": attempts, "same_delivery": len(hits) == 2 and hits[0] == hits[1],
                   "health": Client().get("/healthz").json()}))
 """
 
@@ -35,6 +58,7 @@ def test_embedded_mode_smoke(tmp_path):
         "ARCHITECT_EMBEDDED": "1",
         "EMBEDDED_DB_PATH": str(tmp_path / "embedded.sqlite3"),
         "INTEGRATION_ENCRYPTION_KEY": "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
     }
 
     def run(*args: str) -> subprocess.CompletedProcess:
@@ -52,4 +76,6 @@ def test_embedded_mode_smoke(tmp_path):
     data = json.loads(result.stdout.strip().splitlines()[-1])
     assert data["status"] == 201
     assert (data["event"], data["processed"]) == ("created", True)  # eager task ran on commit
+    # Delivered through the SQLite paths of the engine: first attempt failed, the retry succeeded.
+    assert data["attempts"] == [[1, "failed"], [2, "success"]] and data["same_delivery"]
     assert data["health"]["status"] == "ok" and "SQLite" in data["health"]["mode"]

@@ -77,30 +77,3 @@ def dedupe_remember(webhook_id: str, dedupe_key: str, log_id: str, ttl_seconds: 
         client.set(_dedupe_cache_key(webhook_id, dedupe_key), log_id, ex=max(1, ttl_seconds))
     except Exception:  # noqa: BLE001
         log.warning("could not cache delivery id for webhook %s", webhook_id)
-
-
-def drain_claim(tenant_id: str, ttl_seconds: int = 5) -> bool:
-    """True if the caller should enqueue a drain for the tenant (none is pending).
-
-    Coalesces "process the pending requests" messages: under load one Celery
-    message covers many stored requests instead of one per request. Without
-    Redis (or if it fails) it answers True: one message per request, as before.
-    """
-    client = _client()
-    if client is None:
-        return True
-    try:
-        return bool(client.set(f"{_PREFIX}drain:{tenant_id}", b"1", nx=True, ex=ttl_seconds))
-    except Exception:  # noqa: BLE001 - fall back to one message per request
-        return True
-
-
-def drain_release(tenant_id: str) -> None:
-    """Called by the drain task *before* it looks for pending rows (see services.incoming_drain)."""
-    client = _client()
-    if client is None:
-        return
-    try:
-        client.delete(f"{_PREFIX}drain:{tenant_id}")
-    except Exception:  # noqa: BLE001 - the flag expires on its own
-        pass

@@ -293,28 +293,21 @@ def schedule_drain(tenant_id: str) -> bool:
 
     Why not one message per request: publishing a Celery message costs more
     than the rest of the endpoint's work together (measured in
-    bench/incoming.py). A short-lived Redis flag lets one message cover every
-    request stored while it waits; correctness does not depend on it (see
+    bench/incoming.py). :mod:`core.kick` lets one message cover every request
+    stored while it waits; correctness does not depend on it (see
     :func:`incoming_drain`, and the pending sweeper behind both).
     """
+    from core.kick import kick
     from webhooks.incoming.tasks import drain_incoming
 
-    if not limits.drain_claim(tenant_id):
-        return True
-    try:
-        drain_incoming.apply_async(args=[tenant_id], retry=True)
-    except Exception as exc:  # noqa: BLE001 - the rows stay pending for the sweeper
-        limits.drain_release(tenant_id)
-        logger.warning("could not enqueue incoming drain for %s (%s); the sweeper will retry", tenant_id,
-                       type(exc).__name__)
-        return False
-    return True
+    return kick(drain_incoming, tenant_id)
 
 
 def incoming_drain(*, tenant_id: str, budget_seconds: float = 20.0) -> int:
     """Process the tenant's pending requests, oldest first, one transaction each.
 
-    The Redis flag is released *before* the first look, so a request
+    The task's wake-up flag is released *before* the first look (by the
+    task, :func:`core.kick.kicked`), so a request
     committed after that look schedules a new drain, and one committed before
     it is seen by this one: nothing is left behind. Rows are claimed with
     ``SKIP LOCKED`` so concurrent drains (and the sweeper) share the work.
@@ -322,7 +315,6 @@ def incoming_drain(*, tenant_id: str, budget_seconds: float = 20.0) -> int:
     """
     import time
 
-    limits.drain_release(tenant_id)
     started = time.monotonic()
     done = 0
     while True:

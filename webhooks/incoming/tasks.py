@@ -31,8 +31,10 @@ def process_incoming_log(log_id: str, tenant_id: str) -> str:
 @shared_task(acks_late=True, ignore_result=True)
 def drain_incoming(tenant_id: str) -> int:
     """Process every pending request of a tenant (coalesced enqueue, see services.schedule_drain)."""
+    from core.kick import kicked
     from webhooks.incoming import services
 
+    kicked(drain_incoming.name, tenant_id)
     return services.incoming_drain(tenant_id=tenant_id)
 
 

@@ -27,13 +27,8 @@ def dispatch_grace_seconds() -> int:
     return _int("OUTGOING_WEBHOOK_DISPATCH_GRACE_SECONDS", 5)
 
 
-def dispatch_batch() -> int:
-    """Attempts one dispatcher claims per transaction."""
-    return max(1, _int("OUTGOING_WEBHOOK_DISPATCH_BATCH", 50))
-
-
 def send_concurrency() -> int:
-    """Requests in flight at once per worker process (the dispatchers' shared thread pool)."""
+    """Requests one batch sends at once (also the most attempts a dispatcher claims per transaction)."""
     return max(1, _int("OUTGOING_WEBHOOK_SEND_CONCURRENCY", 16))
 
 

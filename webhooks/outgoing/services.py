@@ -24,10 +24,8 @@ import datetime as dt
 import email.utils
 import json
 import logging
-import os
 import random
 import re
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -423,6 +421,10 @@ def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.
         rows.extend((_first_attempt_row(event, webhook, now), webhook) for webhook in matching[key])
     if not rows:
         return []
+    pending = [(row, webhook) for row, webhook in rows if row.status == WebhookLog.Status.PENDING]
+    waves = -(-len(pending) // conf.send_concurrency())
+    for row, webhook in pending:
+        row.next_retry_at = _lease(webhook, now, waves)
     WebhookLog.objects.bulk_create([row for row, _w in rows], ignore_conflicts=True)
     inserted = set(WebhookLog.objects.filter(pk__in=[row.pk for row, _w in rows]).values_list("pk", flat=True))
     claimed = [_Claimed.of(row, webhook) for row, webhook in rows
@@ -433,10 +435,15 @@ def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.
     return [row.delivery_id for row, _w in rows if row.pk in inserted]
 
 
-def _lease(webhook: OutgoingWebhook | None, now: dt.datetime) -> dt.datetime:
-    """How long a claimed attempt belongs to its worker: twice the timeout (connect + body) plus a margin."""
+def _lease(webhook: OutgoingWebhook | None, now: dt.datetime, waves: int = 1) -> dt.datetime:
+    """How long a claimed attempt belongs to its worker.
+
+    Twice the timeout (connect + body) per *wave* — a batch larger than the
+    send concurrency goes out in several — plus a margin; after that the
+    sweeper counts the attempt as lost and has it sent again.
+    """
     timeout = webhook.timeout_seconds if webhook is not None else OutgoingWebhook._meta.get_field("timeout_seconds").default
-    return now + dt.timedelta(seconds=2 * timeout + conf.lease_margin_seconds())
+    return now + dt.timedelta(seconds=2 * timeout * waves + conf.lease_margin_seconds())
 
 
 def _first_attempt_row(event: EntityEvent, webhook: OutgoingWebhook, now: dt.datetime) -> WebhookLog:
@@ -562,11 +569,12 @@ RETURNING l.id
 def deliveries_dispatch(*, tenant_id: str, limit: int | None = None) -> dict[str, int]:
     """Claim the tenant's due attempts (retries, replays, lost ones) in batches and send them.
 
-    One transaction claims up to ``limit`` rows (``FOR UPDATE SKIP LOCKED``,
+    One transaction claims up to ``limit`` rows (default: the send
+    concurrency, so the lease of each starts as its request does; ``FOR UPDATE SKIP LOCKED``,
     so concurrent dispatchers split the work; ``claim_count`` + 1 and the
     lease committed **before** anything is sent), then :func:`_send_and_record`.
     """
-    limit = limit or conf.dispatch_batch()
+    limit = limit or conf.send_concurrency()  # one wave: every claimed attempt starts at once
     totals = {"sent": 0, "skipped": 0, "superseded": 0}
     while True:
         claimed, count = _dispatch_claim(tenant_id=tenant_id, limit=limit, totals=totals)
@@ -657,20 +665,9 @@ def _send_and_record(*, tenant_id: str, claimed: list[_Claimed]) -> dict[str, in
     return totals
 
 
-_pool_lock = threading.Lock()
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-
 #: After the first request of a batch finishes, wait this long for the others
 #: so that their outcomes share one transaction (leases are seconds long).
 _GROUP_WINDOW_SECONDS = 0.05
-
-
-def _send_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=conf.send_concurrency(), thread_name_prefix="webhook-send"))
-        return _pool[1]
 
 
 def _send(r: _Ready) -> outbound.OutboundResult:
@@ -684,14 +681,19 @@ def _send_all(ready: list[_Ready]) -> Iterator[list[tuple[_Ready, outbound.Outbo
     if len(ready) == 1:
         yield [(ready[0], _send(ready[0]))]
         return
-    futures = {_send_pool().submit(_send, r): r for r in ready}
-    waiting = set(futures)
-    while waiting:
-        done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-        if waiting:
-            more, waiting = wait(waiting, timeout=_GROUP_WINDOW_SECONDS)
-            done |= more
-        yield [(futures[f], f.result()) for f in done]
+    # A pool per batch, not per process: a batch's leases assume its requests
+    # start in waves of `send_concurrency`, which a pool shared with other
+    # batches could not promise.
+    with ThreadPoolExecutor(max_workers=min(len(ready), conf.send_concurrency()),
+                            thread_name_prefix="webhook-send") as pool:
+        futures = {pool.submit(_send, r): r for r in ready}
+        waiting = set(futures)
+        while waiting:
+            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            if waiting:
+                more, waiting = wait(waiting, timeout=_GROUP_WINDOW_SECONDS)
+                done |= more
+            yield [(futures[f], f.result()) for f in done]
 
 
 _RECORD_SQL = """

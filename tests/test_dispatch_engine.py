@@ -1,0 +1,242 @@
+"""The batched engine under the outbox and outgoing deliveries: coalesced wake-ups
+(core.kick), batched outbox drains with failure isolation, leases that cover
+sending in waves, keep-alive pinned connections, and many events delivered once
+each with exact counters on the real stack."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import redis
+from django.conf import settings
+from django.utils import timezone
+
+from core import kick as kick_module
+from core.tenant_context import operator_scope, tenant_scope
+from entities import events
+from entities.models import EntityEvent
+from entities.services import entity_create
+from entities.tasks import drain_entity_events
+from tests.factories import make_persona
+from tests.test_outgoing_support import Receiver
+from webhooks import outbound
+from webhooks.models import OutgoingWebhook, WebhookLog
+from webhooks.outgoing import services
+
+
+def _persona():
+    tag = uuid.uuid4().hex[:8]
+    return make_persona(f"Engine Studio {tag}", f"engine-{tag}@example.com")
+
+
+def _meeting(persona, title="Site visit"):
+    start = timezone.now() + dt.timedelta(days=2)
+    with tenant_scope(persona.tenant.id):
+        return entity_create(
+            tenant=persona.tenant, entity_type="meeting",
+            data={"title": title, "start_time": start.isoformat(), "end_time": (start + dt.timedelta(hours=1)).isoformat()},
+        )
+
+
+def _webhook(persona, url, **extra) -> OutgoingWebhook:
+    data = {"name": "CRM", "url": url, "triggers": [{"entityType": "meeting", "events": ["created"]}], **extra}
+    with tenant_scope(persona.tenant.id):
+        return services.outgoing_webhook_create(tenant=persona.tenant, data=data)
+
+
+# --------------------------------------------------------------------------- core.kick
+
+
+def _queued() -> int:
+    return redis.Redis.from_url(settings.CELERY_BROKER_URL).llen("celery")
+
+
+@pytest.mark.django_db
+def test_kick_queues_one_task_per_tenant_until_it_starts():
+    tenant = str(uuid.uuid4())
+    before = _queued()
+    assert kick_module.kick(drain_entity_events, tenant) is True
+    assert kick_module.kick(drain_entity_events, tenant) is True  # coalesced: the first is still queued
+    assert kick_module.kick(drain_entity_events, str(uuid.uuid4())) is True  # another tenant: its own message
+    assert _queued() == before + 2
+    kick_module.kicked(drain_entity_events.name, tenant)  # the task started: later commits must wake it again
+    assert kick_module.kick(drain_entity_events, tenant) is True
+    assert _queued() == before + 3
+
+
+@pytest.mark.django_db
+def test_kick_releases_its_flag_when_the_broker_refuses(monkeypatch):
+    tenant = str(uuid.uuid4())
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(drain_entity_events, "apply_async", refuse)
+    assert kick_module.kick(drain_entity_events, tenant) is False
+    monkeypatch.undo()
+    before = _queued()
+    assert kick_module.kick(drain_entity_events, tenant) is True  # not blocked by a flag nobody will clear
+    assert _queued() == before + 1
+
+
+# --------------------------------------------------------------------------- outbox drain
+
+
+@pytest.mark.django_db
+def test_drain_hands_a_batch_to_subscribers_and_isolates_the_failing_event():
+    persona = _persona()
+    calls: list[list[str]] = []
+
+    def one(event):
+        if (event.data or {}).get("title") == "bad":
+            raise ValueError("boom")
+
+    def batch(evs):
+        calls.append([e.data["title"] for e in evs])
+        for e in evs:
+            one(e)
+
+    events.subscribe("test-batch", one, batch=batch)
+    try:
+        for title in ("a", "bad", "c"):
+            _meeting(persona, title)
+        assert drain_entity_events.run(str(persona.tenant.id)) == 3
+    finally:
+        events.unsubscribe("test-batch")
+
+    assert calls[0] == ["a", "bad", "c"]  # the whole batch first, in commit order
+    assert calls[1:] == [["a"], ["bad"], ["c"]]  # then one by one to find the culprit
+    with operator_scope("test"):
+        rows = {e.data["title"]: e for e in EntityEvent.objects.filter(tenant=persona.tenant)}
+    assert rows["a"].processed_at and rows["c"].processed_at
+    assert rows["bad"].processed_at is None and rows["bad"].last_error == "subscribers failed: test-batch"
+
+
+# --------------------------------------------------------------------------- leases and waves
+
+
+@pytest.mark.django_db
+def test_a_batch_larger_than_the_send_concurrency_gets_leases_for_its_waves(settings):
+    settings.OUTGOING_WEBHOOK_SEND_CONCURRENCY = 2
+    settings.OUTGOING_WEBHOOK_LEASE_MARGIN_SECONDS = 5
+    persona = _persona()
+    _webhook(persona, "http://127.0.0.1:9/hook", timeout_seconds=10)
+    for i in range(5):
+        _meeting(persona, f"m{i}")
+    with tenant_scope(persona.tenant.id):
+        evs = list(EntityEvent.objects.filter(processed_at__isnull=True).order_by("created_at"))
+        before = timezone.now()
+        created = services.deliveries_create_for_events(events=evs)
+        rows = list(WebhookLog.objects.filter(direction="outgoing"))
+    assert len(created) == len(rows) == 5
+    # 5 attempts, 2 at a time: 3 waves of at most 2 × 10 s each, plus the margin.
+    for row in rows:
+        assert row.status == "pending" and row.claim_count == 1
+        lease = (row.next_retry_at - before).total_seconds()
+        assert 3 * 2 * 10 + 5 <= lease < 3 * 2 * 10 + 5 + 5
+
+
+# --------------------------------------------------------------------------- keep-alive
+
+
+class _CountingServer:
+    def __init__(self):
+        self.ports: list[int] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                server.ports.append(self.client_address[1])
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/h"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_outbound_send_reuses_one_connection_per_checked_address():
+    srv = _CountingServer()
+    try:
+        results = [
+            outbound.send(method="POST", url=srv.url, headers={}, body=b"{}", timeout=5, allow_private=True)
+            for _ in range(3)
+        ]
+    finally:
+        srv.close()
+    assert [r.status for r in results] == [200, 200, 200]
+    assert len(set(srv.ports)) == 1  # one TCP connection for all three requests
+
+
+def test_outbound_send_does_not_carry_cookies_between_requests():
+    seen: list[str | None] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append(self.headers.get("Cookie"))
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nSet-Cookie: sid=tenant-a\r\nContent-Length: 0\r\n\r\n")
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/h"
+    try:
+        for _ in range(2):
+            outbound.send(method="POST", url=url, headers={}, body=b"{}", timeout=5, allow_private=True)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert seen == [None, None]
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+@pytest.mark.e2e
+def test_many_events_are_each_delivered_once_with_exact_counters(celery_worker_thread):
+    """Events committed faster than one at a time are drained in batches; every
+    (event, webhook) pair arrives exactly once and the counters add up."""
+    persona = _persona()
+    count = 30
+    with Receiver() as one, Receiver() as two:
+        hooks = [_webhook(persona, one.url), _webhook(persona, two.url)]
+        for i in range(count):
+            _meeting(persona, f"meeting {i}")
+        one.wait_for(count, timeout=30)
+        two.wait_for(count, timeout=30)
+        deadline = timezone.now() + dt.timedelta(seconds=15)
+        while timezone.now() < deadline:
+            with tenant_scope(persona.tenant.id):
+                done = WebhookLog.objects.filter(direction="outgoing", status="success").count()
+            if done == 2 * count:
+                break
+            time.sleep(0.05)
+        deliveries = [r.headers["X-Webhook-Delivery"] for r in one.requests + two.requests]
+
+    assert len(deliveries) == len(set(deliveries)) == 2 * count
+    with tenant_scope(persona.tenant.id):
+        rows = list(WebhookLog.objects.filter(direction="outgoing"))
+        fresh = list(OutgoingWebhook.objects.filter(pk__in=[h.pk for h in hooks]))
+    assert {(r.status, r.claim_count, r.attempt) for r in rows} == {("success", 1, 1)}
+    assert sorted((w.total_sent, w.total_failed, w.consecutive_failures, w.last_status) for w in fresh) == [
+        (count, 0, 0, "success"), (count, 0, 0, "success")]
