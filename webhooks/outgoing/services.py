@@ -24,8 +24,10 @@ import datetime as dt
 import email.utils
 import json
 import logging
+import os
 import random
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -681,19 +683,36 @@ def _send_all(ready: list[_Ready]) -> Iterator[list[tuple[_Ready, outbound.Outbo
     if len(ready) == 1:
         yield [(ready[0], _send(ready[0]))]
         return
-    # A pool per batch, not per process: a batch's leases assume its requests
-    # start in waves of `send_concurrency`, which a pool shared with other
-    # batches could not promise.
-    with ThreadPoolExecutor(max_workers=min(len(ready), conf.send_concurrency()),
-                            thread_name_prefix="webhook-send") as pool:
-        futures = {pool.submit(_send, r): r for r in ready}
-        waiting = set(futures)
-        while waiting:
-            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-            if waiting:
-                more, waiting = wait(waiting, timeout=_GROUP_WINDOW_SECONDS)
-                done |= more
-            yield [(futures[f], f.result()) for f in done]
+    # At most `send_concurrency` of this batch in flight at once (the waves its
+    # leases allow for), on a pool shared by the process and large enough
+    # that every batch's requests start as soon as they are submitted.
+    limit = conf.send_concurrency()
+    pool = _send_pool()
+    queue = list(ready)
+    futures: dict = {}
+    while queue or futures:
+        while queue and len(futures) < limit:
+            r = queue.pop(0)
+            futures[pool.submit(_send, r)] = r
+        done, _pending = wait(futures, return_when=FIRST_COMPLETED)
+        if len(done) < len(futures):
+            more, _pending = wait(set(futures) - done, timeout=_GROUP_WINDOW_SECONDS)
+            done |= more
+        yield [(futures.pop(f), f.result()) for f in done]
+
+
+_pool_lock = threading.Lock()
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _send_pool() -> ThreadPoolExecutor:
+    """The process's sender threads: 16 batches' worth (idle threads are reused, never more are made)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            workers = 16 * conf.send_concurrency()
+            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook-send"))
+        return _pool[1]
 
 
 _RECORD_SQL = """
