@@ -6,7 +6,7 @@
 What it does (bounded in count and time, ~1 minute):
 
 1. creates its own tenant and M signed outgoing webhooks (meeting.created);
-2. starts M local HTTP receivers and ONE Celery worker process
+2. starts M local HTTP receivers (in a process of their own) and ONE Celery worker process
    (`celery worker -P threads`) on a private Redis database;
 3. paced run: ``--events`` meetings created at ``--rate`` events/s through
    ``entities.services.entity_create`` (the real path: outbox row → on-commit
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -43,47 +44,66 @@ os.environ["WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "1"  # the receivers are on 127.0
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")  # a private broker DB: no dev worker takes our tasks
 
 
+def _serve(n: int, out, ready) -> None:
+    """The receivers' own process: M HTTP servers; every request's (entity id, index, arrival time) goes to ``out``."""
+    ports = []
+    for index in range(n):
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            idx = index
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                now = time.time()
+                try:
+                    key = (json.loads(body).get("id", ""), self.idx)
+                except ValueError:
+                    key = ("?", self.idx)
+                out.put((key, now))
+                # One write for status, headers and body: two small writes on a
+                # keep-alive connection stall ~40 ms each on Nagle + delayed ACK.
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        ports.append(server.server_address[1])
+    ready.put(ports)
+    threading.Event().wait()
+
+
 class Sink:
-    """Receivers record (entity id → receipt time) for every request."""
+    """Receivers in a process of their own, as real receivers would be (not competing
+    for this script's interpreter lock); they report (entity id → receipt time)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.received: dict[tuple[str, int], float] = {}
         self.count = 0
-        self.servers: list[ThreadingHTTPServer] = []
 
     def start(self, n: int) -> list[str]:
-        sink = self
-        urls = []
-        for index in range(n):
+        ctx = multiprocessing.get_context("fork")
+        self.queue = ctx.SimpleQueue()
+        ready = ctx.SimpleQueue()
+        self.process = ctx.Process(target=_serve, args=(n, self.queue, ready), daemon=True)
+        self.process.start()
+        ports = ready.get()
+        threading.Thread(target=self._collect, daemon=True).start()
+        return [f"http://127.0.0.1:{port}/hook/{index}" for index, port in enumerate(ports)]
 
-            class Handler(BaseHTTPRequestHandler):
-                protocol_version = "HTTP/1.1"
-                idx = index
+    def _collect(self) -> None:
+        while True:
+            key, at = self.queue.get()
+            with self.lock:
+                self.received.setdefault(key, at)
+                self.count += 1
 
-                def do_POST(self) -> None:
-                    body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                    now = time.time()
-                    try:
-                        key = (json.loads(body).get("id", ""), self.idx)
-                    except ValueError:
-                        key = ("?", self.idx)
-                    with sink.lock:
-                        sink.received.setdefault(key, now)
-                        sink.count += 1
-                    # One write for status, headers and body: two small writes on a
-                    # keep-alive connection stall ~40 ms each on Nagle + delayed ACK.
-                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
-
-                def log_message(self, *args) -> None:
-                    pass
-
-            server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-            server.daemon_threads = True
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            self.servers.append(server)
-            urls.append(f"http://127.0.0.1:{server.server_address[1]}/hook/{index}")
-        return urls
+    def stop(self) -> None:
+        self.process.terminate()
 
 
 def pct(values: list[float], p: float) -> float:
@@ -227,6 +247,7 @@ def main() -> int:
             r.raise_for_status()
             base_lat.append((time.perf_counter() - s) * 1000)
     base_rate = len(base_lat) / (time.perf_counter() - t0)
+    sink.stop()
 
     expected_paced = args.events * args.endpoints
     print(f"\nOutgoing webhooks: {args.endpoints} endpoints, 1 worker ({args.pool} x{args.concurrency}), "

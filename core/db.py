@@ -72,3 +72,18 @@ def grant_runtime_role(sender=None, using: str = "default", **kwargs) -> None:
         cursor.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {quoted}")
     grant_runtime_role._done_for = (id(connections[using]), role)
     log.info("granted runtime role %s DML on all tables", role)
+
+
+def ids_where(column: str, ids) -> tuple[str, list]:
+    """``column`` IN ``ids`` as (SQL, params) for raw queries on hot paths.
+
+    On PostgreSQL one ``uuid[]`` literal parameter (``= ANY(%s::uuid[])``): psycopg
+    then quotes one string instead of every element — measurable when a batch
+    carries hundreds of ids. Elsewhere a plain ``IN (%s, …)``.
+    """
+    ids = [str(i) for i in ids]
+    if is_postgres():
+        return f"{column} = ANY(%s::uuid[])", ["{" + ",".join(ids) + "}"]
+    if not ids:
+        return "1 = 0", []
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", [i.replace("-", "") for i in ids]

@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from core.db import ids_where
 from entities.models import EntityEvent
 
 log = logging.getLogger("architect_studio.entities")
@@ -107,7 +108,10 @@ def process_batch(events: Sequence[EntityEvent]) -> dict[str, list[str]]:
 def mark_processed(events: Sequence[EntityEvent], failed: dict[str, list[str]]) -> None:
     done = [e.pk for e in events if not failed.get(str(e.id))]
     if done:
-        EntityEvent.objects.filter(pk__in=done).update(processed_at=timezone.now(), last_error="")
+        where, params = ids_where("id", done)
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {EntityEvent._meta.db_table} SET processed_at = %s, last_error = '' WHERE {where}",
+                           [timezone.now(), *params])
     for event in events:
         names = failed.get(str(event.id))
         if names:

@@ -17,7 +17,7 @@ log = logging.getLogger("architect_studio.entities")
 
 
 #: Events handed to the subscribers in one transaction.
-DRAIN_BATCH = 100
+DRAIN_BATCH = 50
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -35,6 +35,10 @@ def drain_entity_events(tenant_id: str) -> int:
             )
             if not batch:
                 return total
+            if len(batch) == DRAIN_BATCH:
+                # More is waiting: wake a second drain now, so that it takes the
+                # next batch (SKIP LOCKED) while this one's subscribers run.
+                events.enqueue(tenant_id)
             failed = events.process_batch(batch)
             events.mark_processed(batch, failed)
         total += len(batch)

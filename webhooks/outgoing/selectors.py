@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import connection
 from django.db.models import QuerySet
 
 from tenancy.models import Tenant
@@ -17,24 +16,22 @@ def outgoing_webhook_list(*, tenant: Tenant) -> QuerySet[OutgoingWebhook]:
     return OutgoingWebhook.objects.filter(tenant=tenant)
 
 
-def outgoing_webhooks_matching(*, tenant_id: uuid.UUID, entity_type: str, event: str) -> list[OutgoingWebhook]:
-    """Enabled webhooks of the tenant whose triggers include ``entity_type``/``event``.
+def outgoing_webhooks_by_trigger(*, tenant_id: uuid.UUID) -> dict[tuple[str, str], list[OutgoingWebhook]]:
+    """The tenant's enabled webhooks, grouped by every (entityType, event) they trigger on.
 
-    On PostgreSQL this is a JSONB containment query that the seed's GIN index
-    ``idx_outgoing_webhooks_triggers`` serves; elsewhere (embedded SQLite) the
-    same rule is applied in Python.
+    One plain indexed query per outbox batch, whatever mix of events it
+    holds (a tenant has at most ``OUTGOING_WEBHOOK_MAX_PER_TENANT``
+    webhooks); matching the triggers in Python costs less than compiling a
+    JSONB containment lookup per (entity type, event) pair.
     """
-    qs = OutgoingWebhook.objects.filter(tenant_id=tenant_id, is_enabled=True)
-    if connection.vendor == "postgresql":
-        return list(qs.filter(triggers__contains=[{"entityType": entity_type, "events": [event]}]))
-    return [
-        w
-        for w in qs
-        if any(
-            isinstance(t, dict) and t.get("entityType") == entity_type and event in (t.get("events") or [])
-            for t in (w.triggers or [])
-        )
-    ]
+    out: dict[tuple[str, str], list[OutgoingWebhook]] = {}
+    for webhook in OutgoingWebhook.objects.filter(tenant_id=tenant_id, is_enabled=True).order_by("created_at"):
+        for trigger in webhook.triggers or []:
+            if not isinstance(trigger, dict):
+                continue
+            for event in dict.fromkeys(trigger.get("events") or []):
+                out.setdefault((trigger.get("entityType"), event), []).append(webhook)
+    return out
 
 
 def _uuid(value: str) -> uuid.UUID | None:

@@ -41,6 +41,7 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from core.db import ids_where
 from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
 from entities.models import ENTITY_EVENTS, ENTITY_MODELS, ENTITY_TYPES, EntityEvent
@@ -408,19 +409,17 @@ def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.
     Idempotent (the subscriber runs at least once): the unique
     (delivery_id, attempt) index makes a second run insert — and send — nothing.
     """
-    from webhooks.outgoing.selectors import outgoing_webhooks_matching
+    from webhooks.outgoing.selectors import outgoing_webhooks_by_trigger
 
     if not events:
         return []
     tenant_id = events[0].tenant_id
-    matching: dict[tuple[str, str], list[OutgoingWebhook]] = {}
+    matching = outgoing_webhooks_by_trigger(tenant_id=tenant_id)
     now = timezone.now()
     rows: list[tuple[WebhookLog, OutgoingWebhook]] = []
     for event in events:
-        key = (event.entity_type, event.event)
-        if key not in matching:
-            matching[key] = outgoing_webhooks_matching(tenant_id=tenant_id, entity_type=key[0], event=key[1])
-        rows.extend((_first_attempt_row(event, webhook, now), webhook) for webhook in matching[key])
+        for webhook in matching.get((event.entity_type, event.event), ()):
+            rows.append((_first_attempt_row(event, webhook, now), webhook))
     if not rows:
         return []
     pending = [(row, webhook) for row, webhook in rows if row.status == WebhookLog.Status.PENDING]
@@ -428,13 +427,21 @@ def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.
     for row, webhook in pending:
         row.next_retry_at = _lease(webhook, now, waves)
     WebhookLog.objects.bulk_create([row for row, _w in rows], ignore_conflicts=True)
-    inserted = set(WebhookLog.objects.filter(pk__in=[row.pk for row, _w in rows]).values_list("pk", flat=True))
+    inserted = _present([row.pk for row, _w in rows])
     claimed = [_Claimed.of(row, webhook) for row, webhook in rows
                if row.pk in inserted and row.status == WebhookLog.Status.PENDING]
     if claimed:
         tid = str(tenant_id)
         transaction.on_commit(lambda: _send_and_record(tenant_id=tid, claimed=claimed), robust=True)
     return [row.delivery_id for row, _w in rows if row.pk in inserted]
+
+
+def _present(ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``ids`` exist in webhook_logs (after an insert that skipped conflicts)."""
+    where, params = ids_where("id", ids)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {WebhookLog._meta.db_table} WHERE {where}", params)
+        return {r[0] if isinstance(r[0], uuid.UUID) else uuid.UUID(r[0]) for r in cursor.fetchall()}
 
 
 def _lease(webhook: OutgoingWebhook | None, now: dt.datetime, waves: int = 1) -> dt.datetime:
@@ -858,17 +865,20 @@ def _settle(webhook: OutgoingWebhook, outcomes: list[_Outcome], now: dt.datetime
     if not outcomes:
         return
     finals = [o for o in outcomes if o.final]
-    updates: dict[str, Any] = {"last_sent_at": now, "last_status": "success" if outcomes[-1].success else "failed"}
-    if finals:
-        ok = sum(1 for o in finals if o.success)
-        updates["total_sent"] = F("total_sent") + ok
-        updates["total_failed"] = F("total_failed") + (len(finals) - ok)
-        last_ok = max((i for i, o in enumerate(finals) if o.success), default=None)
-        updates["consecutive_failures"] = (
-            F("consecutive_failures") + len(finals) if last_ok is None else len(finals) - 1 - last_ok
+    ok = sum(1 for o in finals if o.success)
+    last_ok = max((i for i, o in enumerate(finals) if o.success), default=None)
+    # One statement, relative to the row's current values (concurrent recorders
+    # add up); raw SQL because this runs for every recorded group.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {OutgoingWebhook._meta.db_table} SET last_sent_at = %s, last_status = %s, "
+            "total_sent = total_sent + %s, total_failed = total_failed + %s, "
+            "consecutive_failures = CASE WHEN %s THEN %s ELSE consecutive_failures + %s END WHERE id = %s",
+            [now, "success" if outcomes[-1].success else "failed", ok, len(finals) - ok,
+             last_ok is not None, len(finals) - 1 - (last_ok or 0), len(finals) - ok,
+             webhook.pk if connection.vendor == "postgresql" else webhook.pk.hex],
         )
     qs = OutgoingWebhook.objects.filter(pk=webhook.pk)
-    qs.update(**updates)
     for o in outcomes:
         if o.final:
             publish(webhook.tenant_id, "webhook.sent",
