@@ -43,10 +43,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 from urllib.parse import SplitResult, urlsplit
 
+import certifi
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import BaseHTTPResponse, HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    HTTPError,
     MaxRetryError,
     NameResolutionError,
     NewConnectionError,
@@ -56,6 +59,7 @@ from urllib3.exceptions import (
 from urllib3.exceptions import (
     SSLError as Urllib3SSLError,
 )
+from urllib3.util import Timeout as Urllib3Timeout
 from urllib3.util.ssl_match_hostname import CertificateError as HostnameMismatchError
 
 __all__ = [
@@ -445,42 +449,53 @@ def pinned_host_header(url: str) -> str:
     return _host_header(_split(url))
 
 
-#: Pinned adapters kept per (scheme, checked IP, port, hostname, CA bundle), so
+#: Connection pools kept per (scheme, checked IP, port, hostname, CA bundle), so
 #: deliveries to the same receiver reuse a keep-alive connection instead of a
 #: new TCP (and TLS) handshake per request. The key holds the checked IP: a
 #: connection is only ever reused for the address that was checked this time.
-_ADAPTER_CACHE_SIZE: Final[int] = 256
-_ADAPTER_POOL_SIZE: Final[int] = 8
-_adapters: OrderedDict[tuple[str, str, int, str, str | None], _PinnedAdapter] = OrderedDict()
-_adapters_lock = threading.Lock()
-_adapters_pid = os.getpid()
+#: urllib3 directly rather than a requests Session: no cookie jar to carry
+#: between tenants' requests, no environment proxies or netrc, and about half
+#: the client-side work per request.
+_POOL_CACHE_SIZE: Final[int] = 256
+_POOL_MAXSIZE: Final[int] = 8
+_pools: OrderedDict[tuple[str, str, int, str, str | None], HTTPConnectionPool] = OrderedDict()
+_pools_lock = threading.Lock()
+_pools_pid = os.getpid()
 
 
-def _adapter_for(ip: str, hostname: str, parts: SplitResult, ca_bundle: str | None) -> _PinnedAdapter:
-    global _adapters_pid
+def _pool_for(ip: str, hostname: str, parts: SplitResult, ca_bundle: str | None) -> HTTPConnectionPool:
+    global _pools_pid
     scheme = parts.scheme.lower()
-    key = (scheme, ip, parts.port or (443 if scheme == "https" else 80), hostname, ca_bundle)
-    with _adapters_lock:
-        if _adapters_pid != os.getpid():  # forked: the parent's sockets are not ours
-            _adapters.clear()
-            _adapters_pid = os.getpid()
-        adapter = _adapters.get(key)
-        if adapter is not None:
-            _adapters.move_to_end(key)
-            return adapter
-        adapter = _PinnedAdapter(ip, hostname, pool_maxsize=_ADAPTER_POOL_SIZE)
-        _adapters[key] = adapter
-        if len(_adapters) > _ADAPTER_CACHE_SIZE:
-            _key, oldest = _adapters.popitem(last=False)
+    port = parts.port or (443 if scheme == "https" else 80)
+    key = (scheme, ip, port, hostname, ca_bundle)
+    with _pools_lock:
+        if _pools_pid != os.getpid():  # forked: the parent's sockets are not ours
+            _pools.clear()
+            _pools_pid = os.getpid()
+        pool = _pools.get(key)
+        if pool is not None:
+            _pools.move_to_end(key)
+            return pool
+        if scheme == "https":
+            pool = HTTPSConnectionPool(
+                ip, port, maxsize=_POOL_MAXSIZE, block=False, retries=False,
+                cert_reqs="CERT_REQUIRED", ca_certs=ca_bundle or certifi.where(),
+                server_hostname=hostname, assert_hostname=hostname,
+            )
+        else:
+            pool = HTTPConnectionPool(ip, port, maxsize=_POOL_MAXSIZE, block=False, retries=False)
+        _pools[key] = pool
+        if len(_pools) > _POOL_CACHE_SIZE:
+            _key, oldest = _pools.popitem(last=False)
             oldest.close()
-        return adapter
+        return pool
 
 
 def close_connections() -> None:
     """Drop every kept-alive connection (tests; a worker shutting down)."""
-    with _adapters_lock:
-        while _adapters:
-            _adapters.popitem()[1].close()
+    with _pools_lock:
+        while _pools:
+            _pools.popitem()[1].close()
 
 
 def _fmt_seconds(value: float) -> str:
@@ -688,20 +703,21 @@ def send(
         if remaining <= 0:
             last_error = ("timeout", f"timeout after {_fmt_seconds(timeout)}")
             break
-        adapter = _adapter_for(ip, hostname, parts, ca_bundle)
-        request = requests.Request(method.upper(), url, headers=send_headers, data=bytes(body))
+        pool = _pool_for(ip, hostname, parts, ca_bundle)
         try:
-            # Prepared without a Session: no cookie jar carried between tenants'
-            # requests, no environment proxies or netrc (either would bypass the pin).
-            prepared = request.prepare()
-            response = adapter.send(
-                prepared,
-                stream=True,
-                timeout=(min(timeout, remaining), timeout),
-                verify=ca_bundle if ca_bundle else True,
-                proxies={},
+            response = pool.urlopen(
+                method.upper(),
+                _target(parts),
+                body=bytes(body),
+                headers=send_headers,
+                retries=False,
+                redirect=False,
+                assert_same_host=False,
+                timeout=Urllib3Timeout(connect=min(timeout, remaining), read=timeout),
+                preload_content=False,
+                decode_content=False,
             )
-        except (requests.exceptions.RequestException, OSError, ValueError) as exc:
+        except (HTTPError, OSError, ValueError) as exc:
             last_error = _classify(exc, timeout)
             if _is_connect_failure(exc) and last_error[0] == "connection":
                 continue
@@ -710,16 +726,22 @@ def send(
     return finish(OutboundResult(error=last_error[1], error_kind=last_error[0]))
 
 
-def _read_response(response: requests.Response, timeout: float, max_response_bytes: int) -> OutboundResult:
+def _target(parts: SplitResult) -> str:
+    """The request target: path and query, as the URL spelled them."""
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _read_response(response: BaseHTTPResponse, timeout: float, max_response_bytes: int) -> OutboundResult:
     """Read at most ``max_response_bytes`` of the body, within the overall deadline."""
-    result = OutboundResult(status=response.status_code, headers=dict(response.headers))
+    result = OutboundResult(status=response.status, headers=dict(response.headers))
     chunks: list[bytes] = []
     size = 0
+    complete = False
     # The per-read timeout alone lets a slow-drip server hold us for ever;
     # the body read as a whole gets one more ``timeout`` after the headers.
     deadline = time.monotonic() + timeout
     try:
-        for chunk in response.iter_content(chunk_size=8192):
+        for chunk in response.stream(8192, decode_content=False):
             if not chunk:
                 continue
             chunks.append(chunk)
@@ -730,11 +752,15 @@ def _read_response(response: requests.Response, timeout: float, max_response_byt
             if time.monotonic() > deadline:
                 result.error, result.error_kind = f"timeout after {_fmt_seconds(timeout)}", "timeout"
                 break
-    except (requests.exceptions.RequestException, OSError, ValueError) as exc:
+        else:
+            complete = True
+    except (HTTPError, OSError, ValueError) as exc:
         kind, message = _classify(exc, timeout)
         result.error, result.error_kind = message, kind
     finally:
-        response.close()
+        if not complete:
+            response.close()  # a half-read connection is never reused
+        response.release_conn()
     data = b"".join(chunks)[:max_response_bytes]
     result.body_text = data.decode("utf-8", errors="replace")
     if not result.truncated and result.error is None:
