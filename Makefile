@@ -45,6 +45,10 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 bench: migrate
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "installing Debian's wrk for bench/incoming.py"; \
+	  (apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)) >/dev/null 2>&1 \
+	  || echo "WARNING: could not install wrk: bench/incoming.py will fail"; }
 	$(PY) bench/outgoing.py
 	$(PY) bench/incoming.py
 
