@@ -82,6 +82,9 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------
 # `default` is the runtime role (not owner, not superuser, no BYPASSRLS); `owner`
 # is the schema owner that `migrate` uses. On SQLite (embedded) there is one alias.
+#: Threads per web process serving HTTP (architect_studio.asgi); each holds at
+#: most one pooled database connection, so keep it at or below DB_POOL_MAX_SIZE.
+WEB_THREADS = env_int("WEB_THREADS", 8)
 DB_POOL_MAX = env_int("DB_POOL_MAX_SIZE", 10)
 if MODE.embedded_db:
     DATABASES = {
