@@ -424,10 +424,10 @@ class _PinnedAdapter(HTTPAdapter):
     else — TLS verification, chunked bodies, timeouts — stays requests' own.
     """
 
-    def __init__(self, ip: str, hostname: str, *, pool_maxsize: int = 1) -> None:
+    def __init__(self, ip: str, hostname: str) -> None:
         self._pinned_ip = ip
         self._hostname = hostname
-        super().__init__(max_retries=0, pool_connections=1, pool_maxsize=pool_maxsize)
+        super().__init__(max_retries=0, pool_connections=1, pool_maxsize=1)
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
@@ -489,13 +489,6 @@ def _pool_for(ip: str, hostname: str, parts: SplitResult, ca_bundle: str | None)
             _key, oldest = _pools.popitem(last=False)
             oldest.close()
         return pool
-
-
-def close_connections() -> None:
-    """Drop every kept-alive connection (tests; a worker shutting down)."""
-    with _pools_lock:
-        while _pools:
-            _pools.popitem()[1].close()
 
 
 def _fmt_seconds(value: float) -> str:
