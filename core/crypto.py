@@ -171,6 +171,15 @@ def register_encrypted_field(model_label: str, field: str) -> None:
         ENCRYPTED_FIELDS.append((model_label, field))
 
 
+# (model label, JSON object field) pairs whose values may be sealed (EncryptedFieldsMixin.seal_value).
+SEALED_VALUE_FIELDS: list[tuple[str, str]] = []
+
+
+def register_sealed_value_field(model_label: str, field: str) -> None:
+    if (model_label, field) not in SEALED_VALUE_FIELDS:
+        SEALED_VALUE_FIELDS.append((model_label, field))
+
+
 class EncryptedFieldsMixin:
     """Model helpers: ``obj.set_secret("api_key_encrypted", value)`` / ``obj.get_secret(...)``.
 
@@ -200,6 +209,24 @@ class EncryptedFieldsMixin:
 
     def has_secret(self, field: str) -> bool:
         return getattr(self, field) not in (None, b"", "")
+
+    # Secrets kept as single values of a JSON object field (e.g. custom headers
+    # carrying API keys): each is ``enc:`` + base64, its associated data bound
+    # to the row, the field and the (lower-cased) key.
+
+    def seal_value(self, field: str, key: str, value: str) -> str:
+        blob = key_ring().encrypt(value, f"{self._aad(field)}.{key.lower()}")
+        return TEXT_PREFIX + base64.b64encode(blob).decode()
+
+    def open_value(self, field: str, key: str, stored: str) -> str:
+        """The plaintext of a sealed value; other values are returned as they are."""
+        if not is_sealed(stored):
+            return stored
+        return key_ring().decrypt(stored_blob(stored), f"{self._aad(field)}.{key.lower()}")
+
+
+def is_sealed(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(TEXT_PREFIX)
 
 
 TEXT_PREFIX = "enc:"

@@ -78,6 +78,7 @@ def test_rotate_encryption_key_command_reencrypts_every_secret(alice, settings):
         with tenant_scope(alice.tenant.id):
             hook = OutgoingWebhook(tenant=alice.tenant, name="h", url="https://example.com/h", triggers=[])
             hook.set_secret("signature_secret", "s3cret-value")
+            hook.headers = {"X-Api-Key": hook.seal_value("headers", "X-Api-Key", "key-value"), "X-Team": "studio"}
             hook.save()
         stored = hook.signature_secret
         assert stored.startswith("enc:") and "s3cret" not in stored
@@ -87,7 +88,7 @@ def test_rotate_encryption_key_command_reencrypts_every_secret(alice, settings):
         settings.INTEGRATION_ENCRYPTION_OLD_KEYS = [K1]
         out = io.StringIO()
         call_command("rotate_encryption_key", stdout=out)
-        assert "re-encrypted 1 of 1 secrets with key k2" in out.getvalue()
+        assert "re-encrypted 2 of 2 secrets with key k2" in out.getvalue()
 
         crypto.key_ring.cache_clear()
         settings.INTEGRATION_ENCRYPTION_OLD_KEYS = []  # old key gone: still readable
@@ -95,6 +96,9 @@ def test_rotate_encryption_key_command_reencrypts_every_secret(alice, settings):
             fresh = OutgoingWebhook.objects.get(pk=hook.pk)
         assert KeyRing.kid_of(crypto.stored_blob(fresh.signature_secret)) == "k2"
         assert fresh.get_secret("signature_secret") == "s3cret-value"
+        assert KeyRing.kid_of(crypto.stored_blob(fresh.headers["X-Api-Key"])) == "k2"
+        assert fresh.open_value("headers", "X-Api-Key", fresh.headers["X-Api-Key"]) == "key-value"
+        assert fresh.headers["X-Team"] == "studio"
     finally:
         crypto.key_ring.cache_clear()
 

@@ -7,9 +7,11 @@ import uuid
 
 import pytest
 
+from core import crypto
 from core.tenant_context import tenant_scope
 from tests.test_outgoing_support import Plan, Receiver
 from webhooks.models import IncomingWebhook, OutgoingWebhook, WebhookLog
+from webhooks.outgoing import services
 from webhooks.outgoing.services import log_replay
 
 pytestmark = pytest.mark.django_db
@@ -145,8 +147,36 @@ def test_patch_echoing_masked_values_keeps_the_stored_ones(alice, alice_api):
     with tenant_scope(alice.tenant.id):
         webhook = OutgoingWebhook.objects.get(pk=created["id"])
     assert webhook.get_secret("signature_secret") == SECRET
-    assert webhook.headers == {"Authorization": "Bearer tok-123"}
+    assert list(webhook.headers) == ["Authorization"]
+    assert webhook.open_value("headers", "Authorization", webhook.headers["Authorization"]) == "Bearer tok-123"
     assert webhook.previous_secret_expires_at is None
+
+
+def test_credential_header_values_are_stored_encrypted_and_sent_in_clear(alice, alice_api):
+    created = _create(alice_api, headers={"Authorization": "Bearer tok-123", "X-Team": "studio"}).json()
+    with tenant_scope(alice.tenant.id):
+        webhook = OutgoingWebhook.objects.get(pk=created["id"])
+    stored = webhook.headers["Authorization"]
+    assert stored.startswith("enc:") and "tok-123" not in json.dumps(webhook.headers)
+    assert webhook.headers["X-Team"] == "studio"  # not a credential: kept as typed
+    sent, logged = services.build_headers(webhook=webhook, delivery_id="d", event_type="meeting.created", body=b"{}",
+                                          timestamp=0)
+    assert sent["Authorization"] == "Bearer tok-123" and logged["Authorization"] == "[redacted]"
+    # The ciphertext is bound to its row and header: copied elsewhere it does not open.
+    other = OutgoingWebhook(tenant=alice.tenant)
+    with pytest.raises(crypto.CryptoError):
+        other.open_value("headers", "Authorization", stored)
+
+
+def test_a_forged_sealed_header_value_is_refused(alice, alice_api):
+    created = _create(alice_api, headers={"Authorization": "Bearer tok-123"}).json()
+    response = alice_api.patch(f"/api/webhooks/outgoing/{created['id']}",
+                               {"headers": {"Authorization": "enc:AAAA"}}, format="json")
+    assert response.status_code == 400
+    assert "must not start with enc:" in json.dumps(response.json())
+    with tenant_scope(alice.tenant.id):
+        webhook = OutgoingWebhook.objects.get(pk=created["id"])
+    assert webhook.open_value("headers", "Authorization", webhook.headers["Authorization"]) == "Bearer tok-123"
 
 
 def test_reenabling_clears_failure_state(alice, alice_api):

@@ -8,9 +8,10 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from core.crypto import register_encrypted_field
+        from core.crypto import register_encrypted_field, register_sealed_value_field
 
         register_encrypted_field("webhooks.IncomingWebhook", "secret")
         register_encrypted_field("webhooks.IncomingWebhook", "previous_secret")
         register_encrypted_field("webhooks.OutgoingWebhook", "signature_secret")
         register_encrypted_field("webhooks.OutgoingWebhook", "previous_signature_secret")
+        register_sealed_value_field("webhooks.OutgoingWebhook", "headers")

@@ -71,6 +71,7 @@ __all__ = [
     "OutboundResult",
     "check_url",
     "is_forbidden_address",
+    "is_sensitive_header",
     "redact_headers",
     "resolve_and_check",
     "resolve_host",
@@ -404,12 +405,13 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     side of redacting: a signature in a log lets anyone who reads it replay
     the request, and DESIGN §5 forbids secrets in WebhookLog headers.
     """
-    out: dict[str, str] = {}
-    for name, value in headers.items():
-        lowered = name.strip().lower()
-        sensitive = lowered in _SENSITIVE_HEADER_NAMES or any(p in lowered for p in _SENSITIVE_HEADER_PARTS)
-        out[name] = _REDACTED if sensitive else value
-    return out
+    return {name: _REDACTED if is_sensitive_header(name) else value for name, value in headers.items()}
+
+
+def is_sensitive_header(name: str) -> bool:
+    """Whether a header's value is a credential (redacted in logs and API answers, sealed at rest)."""
+    lowered = name.strip().lower()
+    return lowered in _SENSITIVE_HEADER_NAMES or any(p in lowered for p in _SENSITIVE_HEADER_PARTS)
 
 
 # --------------------------------------------------------------------------- sending

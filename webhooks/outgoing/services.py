@@ -41,6 +41,7 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from core.crypto import TEXT_PREFIX, is_sealed
 from core.db import ids_where
 from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
@@ -245,12 +246,14 @@ def _apply(webhook: OutgoingWebhook, data: dict[str, Any]) -> None:
     if "headers" in data or webhook.signature_header != old_header:
         headers = webhook.headers
         if isinstance(headers, dict):
-            # A masked value echoed back from a GET keeps the stored one.
-            headers = {
-                k: (stored_headers[k.lower()] if v == outbound._REDACTED and k.lower() in stored_headers else v)
-                for k, v in headers.items()
-            }
-        webhook.headers = validate_headers(headers, signature_header=webhook.signature_header) or None
+            # A masked value echoed back from a GET (or a sealed one shown in the
+            # admin) keeps the stored one; validated as plaintext, sealed again.
+            headers = {k: _stored_or_given(webhook, k, v, stored_headers) for k, v in headers.items()}
+        validated = validate_headers(headers, signature_header=webhook.signature_header)
+        # Credential-looking values (Authorization, API keys…) are stored encrypted.
+        webhook.headers = {
+            k: webhook.seal_value("headers", k, v) if outbound.is_sensitive_header(k) else v for k, v in validated.items()
+        } or None
 
     secret = data.get("signature_secret")
     if secret is not None and secret != SECRET_MASK:
@@ -273,6 +276,17 @@ def _apply(webhook: OutgoingWebhook, data: dict[str, Any]) -> None:
     if data.get("is_enabled") is True:
         webhook.consecutive_failures = 0
         webhook.disabled_reason = None
+
+
+def _stored_or_given(webhook: OutgoingWebhook, name: str, value: Any, stored: dict[str, Any]) -> Any:
+    kept = stored.get(name.lower())
+    if value == outbound._REDACTED and kept is not None:
+        value = kept
+    if is_sealed(value):
+        if value != kept:
+            raise WebhookConfigError({"headers": [f"value of {name} must not start with {TEXT_PREFIX}"]})
+        return webhook.open_value("headers", name, value)
+    return value
 
 
 @transaction.atomic
@@ -368,7 +382,7 @@ def build_headers(
     headers: dict[str, str] = {}
     for name, value in (webhook.headers or {}).items():
         if name.lower() not in RESERVED_HEADERS and name.lower() != (webhook.signature_header or "").lower():
-            headers[name] = value
+            headers[name] = webhook.open_value("headers", name, value)
     headers["Content-Type"] = "application/json"
     headers["X-Webhook-Event"] = event_type
     headers["X-Webhook-Delivery"] = delivery_id

@@ -7,7 +7,7 @@ INTEGRATION_ENCRYPTION_OLD_KEYS, deploy, run this command, then drop the old key
 from django.apps import apps
 from django.core.management.base import BaseCommand
 
-from core.crypto import ENCRYPTED_FIELDS, KeyRing, key_ring, stored_blob
+from core.crypto import ENCRYPTED_FIELDS, SEALED_VALUE_FIELDS, KeyRing, is_sealed, key_ring, stored_blob
 from core.tenant_context import operator_scope
 
 
@@ -34,4 +34,20 @@ class Command(BaseCommand):
                     obj.set_secret(field, obj.get_secret(field))
                     model.objects.filter(pk=obj.pk).update(**{field: getattr(obj, field)})
                     rotated += 1
+        for label, field in SEALED_VALUE_FIELDS:
+            model = apps.get_model(label)
+            with operator_scope(f"rotate_encryption_key {label}.{field}"):
+                qs = model.objects.exclude(**{f"{field}__isnull": True}).select_for_update()
+                for obj in qs.iterator(chunk_size=batch_size):
+                    values = getattr(obj, field)
+                    if not isinstance(values, dict):
+                        continue
+                    sealed = {k: v for k, v in values.items() if is_sealed(v)}
+                    total += len(sealed)
+                    stale = {k: v for k, v in sealed.items() if KeyRing.kid_of(stored_blob(v)) != ring.primary.kid}
+                    if not stale:
+                        continue
+                    fresh = {**values, **{k: obj.seal_value(field, k, obj.open_value(field, k, v)) for k, v in stale.items()}}
+                    model.objects.filter(pk=obj.pk).update(**{field: fresh})
+                    rotated += len(stale)
         self.stdout.write(f"re-encrypted {rotated} of {total} secrets with key {ring.primary.kid}")
