@@ -62,6 +62,13 @@ def set_db_tenant(tenant_id: uuid.UUID | str, using: str = "default") -> None:
     _current_tenant.set(tid)
 
 
+def remember_db_tenant(tenant_id: uuid.UUID | str, using: str = "default") -> None:
+    """For SQL that sets the tenant itself (a function calling set_config): check and remember it."""
+    if not connections[using].in_atomic_block:
+        raise TenantContextError("the tenant setting is transaction-local: call this inside a transaction")
+    _current_tenant.set(uuid.UUID(str(tenant_id)))
+
+
 def set_db_user(user_id: uuid.UUID | str, using: str = "default") -> None:
     """Lets a user read their own memberships before a tenant is chosen."""
     _set_config(USER_SETTING, str(uuid.UUID(str(user_id))), using)

@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.tenant_context import remember_db_tenant, set_db_tenant
 from webhooks.models import IncomingWebhook, WebhookLog
 
 
@@ -27,18 +28,28 @@ _PUBLIC_SQL = (
     f"SELECT {', '.join(_PUBLIC_FIELDS)} FROM incoming_webhooks "
     "WHERE id = %s AND tenant_id = %s AND is_enabled"
 )
+# PostgreSQL: set the tenant and read the row in one round trip (migration 0003).
+_PUBLIC_SQL_SCOPED = f"SELECT {', '.join(_PUBLIC_FIELDS)} FROM hub_incoming_webhook_public(%s, %s)"
 
 
 def incoming_get_public(*, tenant_id: uuid.UUID, webhook_id: uuid.UUID) -> IncomingWebhook | None:
-    """The enabled webhook behind a public URL, or None (unknown, disabled, other tenant).
+    """Scope the current transaction to ``tenant_id`` and return the enabled webhook behind a
+    public URL, or None (unknown, disabled, other tenant).
 
-    One hand-written primary-key query instead of a QuerySet: this runs on
-    every request to the public endpoint, and compiling the ORM query cost
-    more than executing it (bench/incoming.py). The row becomes a normal
-    (partially loaded) model instance through ``from_db``.
+    One hand-written query instead of a QuerySet: this runs on every request
+    to the public endpoint, and compiling the ORM query cost more than
+    executing it (bench/incoming.py). On PostgreSQL the tenant setting and the
+    read are one round trip. The row becomes a normal (partially loaded)
+    model instance through ``from_db``.
     """
+    if connection.vendor == "postgresql":
+        remember_db_tenant(tenant_id)
+        sql, params = _PUBLIC_SQL_SCOPED, [tenant_id, webhook_id]
+    else:
+        set_db_tenant(tenant_id)
+        sql, params = _PUBLIC_SQL, [webhook_id, tenant_id]
     with connection.cursor() as cursor:
-        cursor.execute(_PUBLIC_SQL, [webhook_id, tenant_id])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None

@@ -34,7 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.realtime import publish
-from core.tenant_context import operator_scope, set_db_tenant, tenant_scope
+from core.tenant_context import operator_scope, tenant_scope
 from tenancy.models import Tenant
 from webhooks import outbound, signing
 from webhooks.incoming import conf, limits, selectors
@@ -201,8 +201,7 @@ def incoming_receive(
     context is set for that transaction, and the processing task and the
     dedupe cache are only told about the row once it is committed.
     """
-    set_db_tenant(tenant_id)
-    webhook = selectors.incoming_get_public(tenant_id=tenant_id, webhook_id=webhook_id)
+    webhook = selectors.incoming_get_public(tenant_id=tenant_id, webhook_id=webhook_id)  # also scopes the transaction
     if webhook is None:
         return _error(404, *NOT_FOUND)
     secrets = selectors.incoming_valid_secrets(webhook=webhook)
