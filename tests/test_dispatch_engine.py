@@ -240,3 +240,79 @@ def test_many_events_are_each_delivered_once_with_exact_counters(celery_worker_t
     assert {(r.status, r.claim_count, r.attempt) for r in rows} == {("success", 1, 1)}
     assert sorted((w.total_sent, w.total_failed, w.consecutive_failures, w.last_status) for w in fresh) == [
         (count, 0, 0, "success"), (count, 0, 0, "success")]
+
+
+# --------------------------------------------------------------------------- dispatcher edge cases
+
+
+def _pending_row(persona, webhook_id, **extra) -> WebhookLog:
+    fields = dict(
+        tenant=persona.tenant, webhook_id=webhook_id, webhook_type="outgoing", direction="outgoing", method="POST",
+        url="http://127.0.0.1:9/hook", status="pending", attempt=1, max_attempts=3, claim_count=0,
+        next_retry_at=timezone.now() - dt.timedelta(seconds=1), delivery_id=uuid.uuid4(),
+        event_type="meeting.created", body={"a": 1}, body_text='{"a":1}', result={"trigger": "event"},
+    )
+    fields.update(extra)
+    with tenant_scope(persona.tenant.id):
+        return WebhookLog.objects.create(**fields)
+
+
+@pytest.mark.django_db
+def test_dispatcher_skips_attempts_of_disabled_and_deleted_webhooks(monkeypatch):
+    persona = _persona()
+    disabled = _webhook(persona, "http://127.0.0.1:9/hook")
+    with tenant_scope(persona.tenant.id):
+        OutgoingWebhook.objects.filter(pk=disabled.pk).update(is_enabled=False)
+    off = _pending_row(persona, disabled.pk)
+    gone = _pending_row(persona, uuid.uuid4())
+    monkeypatch.setattr(outbound, "send", lambda **kw: pytest.fail("nothing may be sent"))
+
+    totals = services.deliveries_dispatch(tenant_id=str(persona.tenant.id))
+
+    assert totals["skipped"] == 2 and totals["sent"] == 0
+    with tenant_scope(persona.tenant.id):
+        rows = {r.pk: r for r in WebhookLog.objects.filter(pk__in=[off.pk, gone.pk])}
+    assert (rows[off.pk].status, rows[off.pk].error_message) == ("skipped", "webhook disabled")
+    assert (rows[gone.pk].status, rows[gone.pk].error_message) == ("skipped", "webhook deleted")
+
+
+@pytest.mark.django_db
+def test_a_result_arriving_after_the_lease_was_taken_over_is_dropped(monkeypatch):
+    persona = _persona()
+    hook = _webhook(persona, "http://127.0.0.1:9/hook")
+    row = _pending_row(persona, hook.pk)
+
+    def slow_send(**kwargs):
+        # Meanwhile the lease ran out and another worker claimed the attempt.
+        with tenant_scope(persona.tenant.id):
+            assert WebhookLog.objects.filter(pk=row.pk).update(claim_count=2) == 1
+        return outbound.OutboundResult(status=200)
+
+    monkeypatch.setattr(outbound, "send", slow_send)
+    totals = services.deliveries_dispatch(tenant_id=str(persona.tenant.id))
+
+    assert (totals["sent"], totals["superseded"]) == (1, 1)
+    with tenant_scope(persona.tenant.id):
+        fresh = WebhookLog.objects.get(pk=row.pk)
+        counters = OutgoingWebhook.objects.values_list("total_sent", "total_failed").get(pk=hook.pk)
+    assert (fresh.status, fresh.claim_count, fresh.response_status) == ("pending", 2, None)  # the new owner's to record
+    assert counters == (0, 0)
+
+
+@pytest.mark.django_db
+def test_an_attempt_whose_workers_keep_dying_is_recorded_as_failed(settings):
+    settings.OUTGOING_WEBHOOK_MAX_CLAIMS = 3
+    persona = _persona()
+    hook = _webhook(persona, "http://127.0.0.1:9/hook")
+    row = _pending_row(persona, hook.pk, claim_count=3)
+
+    assert services.deliveries_sweep()["abandoned"] >= 1
+
+    with tenant_scope(persona.tenant.id):
+        fresh = WebhookLog.objects.get(pk=row.pk)
+        counters = OutgoingWebhook.objects.values_list("total_failed", "consecutive_failures").get(pk=hook.pk)
+    assert fresh.status == "failed" and fresh.error_message == "worker lost 3 times during this attempt"
+    # Recorded as a failed attempt: the delivery goes on with attempt 2 on the schedule
+    # (linear, 60 s × 1), so it is not final and the counters wait.
+    assert (fresh.next_retry_at - fresh.completed_at).total_seconds() == 60
+    assert counters == (0, 0)
