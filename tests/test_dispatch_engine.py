@@ -316,3 +316,44 @@ def test_an_attempt_whose_workers_keep_dying_is_recorded_as_failed(settings):
     # (linear, 60 s × 1), so it is not final and the counters wait.
     assert (fresh.next_retry_at - fresh.completed_at).total_seconds() == 60
     assert counters == (0, 0)
+
+
+@pytest.mark.e2e
+def test_a_failing_receiver_is_left_to_the_dispatcher_and_a_healthy_one_is_sent_at_once(celery_worker_thread):
+    persona = _persona()
+    with Receiver() as healthy_rx, Receiver() as failing_rx:
+        healthy = _webhook(persona, healthy_rx.url)
+        failing = _webhook(persona, failing_rx.url)
+        with tenant_scope(persona.tenant.id):
+            OutgoingWebhook.objects.filter(pk=failing.pk).update(last_status="failed")  # its last attempt failed
+        _meeting(persona)
+        healthy_rx.wait_for(1)
+        failing_rx.wait_for(1)  # still delivered, through the dispatcher
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with tenant_scope(persona.tenant.id):
+                rows = {r.webhook_id: r for r in WebhookLog.objects.filter(direction="outgoing")}
+            if len(rows) == 2 and all(r.status == "success" for r in rows.values()):
+                break
+            time.sleep(0.05)
+
+    assert rows[healthy.pk].status == rows[failing.pk].status == "success"
+    assert rows[healthy.pk].claim_count == rows[failing.pk].claim_count == 1  # one claim each, by drain or dispatcher
+    with tenant_scope(persona.tenant.id):
+        assert OutgoingWebhook.objects.get(pk=failing.pk).last_status == "success"  # healed
+
+
+@pytest.mark.django_db
+def test_the_drain_claims_healthy_receivers_and_leaves_failing_ones_unclaimed():
+    persona = _persona()
+    healthy = _webhook(persona, "http://127.0.0.1:9/a")
+    failing = _webhook(persona, "http://127.0.0.1:9/b")
+    with tenant_scope(persona.tenant.id):
+        OutgoingWebhook.objects.filter(pk=failing.pk).update(last_status="failed")
+    _meeting(persona)
+    with tenant_scope(persona.tenant.id):
+        evs = list(EntityEvent.objects.filter(processed_at__isnull=True))
+        services.deliveries_create_for_events(events=evs)
+        rows = {r.webhook_id: r for r in WebhookLog.objects.filter(direction="outgoing")}
+    assert rows[healthy.pk].claim_count == 1 and rows[healthy.pk].next_retry_at > timezone.now()  # leased to this drain
+    assert rows[failing.pk].claim_count == 0 and rows[failing.pk].next_retry_at <= timezone.now()  # due for the dispatcher

@@ -437,16 +437,24 @@ def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.
     if not rows:
         return []
     pending = [(row, webhook) for row, webhook in rows if row.status == WebhookLog.Status.PENDING]
-    waves = -(-len(pending) // conf.send_concurrency())
-    for row, webhook in pending:
+    # A receiver whose last attempt failed (down, timing out) is not waited on
+    # here: its attempts go to the tenant's dispatcher, so it cannot hold up
+    # the outbox, and every drain that follows, for up to twice its timeout.
+    inline = [(row, webhook) for row, webhook in pending if webhook.last_status != "failed"]
+    deferred = [row for row, webhook in pending if webhook.last_status == "failed"]
+    waves = -(-len(inline) // conf.send_concurrency())
+    for row, webhook in inline:
         row.next_retry_at = _lease(webhook, now, waves)
+    for row in deferred:
+        row.claim_count, row.next_retry_at = 0, now
     WebhookLog.objects.bulk_create([row for row, _w in rows], ignore_conflicts=True)
     inserted = _present([row.pk for row, _w in rows])
-    claimed = [_Claimed.of(row, webhook) for row, webhook in rows
-               if row.pk in inserted and row.status == WebhookLog.Status.PENDING]
+    claimed = [_Claimed.of(row, webhook) for row, webhook in inline if row.pk in inserted]
+    tid = str(tenant_id)
     if claimed:
-        tid = str(tenant_id)
         transaction.on_commit(lambda: _send_and_record(tenant_id=tid, claimed=claimed), robust=True)
+    if any(row.pk in inserted for row in deferred):
+        _dispatch_on_commit(tid)
     return [row.delivery_id for row, _w in rows if row.pk in inserted]
 
 
