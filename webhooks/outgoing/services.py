@@ -650,18 +650,18 @@ def _dispatch_claim(*, tenant_id: str, limit: int, totals: dict[str, int]) -> tu
         rows = list(WebhookLog.objects.filter(pk__in=ids).order_by("next_retry_at", "attempt"))
         webhooks = {w.pk: w for w in OutgoingWebhook.objects.filter(pk__in={r.webhook_id for r in rows})}
         claimed: list[_Claimed] = []
+        skipped: dict[str, list[uuid.UUID]] = {}
         for row in rows:
             webhook = webhooks.get(row.webhook_id)
             manual = (row.result or {}).get("trigger") in ("manual", "test")
             if webhook is None or (not webhook.is_enabled and not manual):
-                row.status = WebhookLog.Status.SKIPPED
-                row.error_message = "webhook deleted" if webhook is None else "webhook disabled"
-                row.next_retry_at = None
-                row.completed_at = now
-                row.save(update_fields=["status", "error_message", "next_retry_at", "completed_at"])
-                totals["skipped"] += 1
+                skipped.setdefault("webhook deleted" if webhook is None else "webhook disabled", []).append(row.pk)
                 continue
             claimed.append(_Claimed.of(row, webhook))
+        for reason, pks in skipped.items():
+            WebhookLog.objects.filter(pk__in=pks).update(
+                status=WebhookLog.Status.SKIPPED, error_message=reason, next_retry_at=None, completed_at=now)
+            totals["skipped"] += len(pks)
         return claimed, len(ids)
 
 
