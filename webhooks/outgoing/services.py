@@ -2,20 +2,28 @@
 
 The engine follows DESIGN §3 ("Postgres is the source of truth"): every
 attempt is a ``WebhookLog`` row *before* anything leaves the process, and the
-broker only carries "look at row X" messages. An attempt row moves through:
+broker only carries wake-ups ("tenant T has work", :mod:`core.kick`). An
+attempt row moves through:
 
-``pending`` (created; ``next_retry_at`` = when the sweeper re-enqueues it if
-no worker claimed it) → claimed by a worker (``claim_count`` + 1 and
-``next_retry_at`` = now + timeout + margin: a lease, committed **before** the
-request is sent) → ``success`` | ``failed`` (``next_retry_at`` = the seed's
-``now + retryDelaySeconds × attempt`` when another attempt is allowed).
+``pending`` and due (``claim_count`` 0, ``next_retry_at`` = now) → claimed
+(``claim_count`` + 1, ``next_retry_at`` = a lease of twice the timeout per
+wave plus a margin, committed **before** the request is sent) → ``success`` |
+``failed`` (``next_retry_at`` = the seed's ``now + retryDelaySeconds ×
+attempt`` when another attempt is allowed) | ``skipped`` (webhook disabled or
+deleted meanwhile).
 
-Why a claim counter: a task message carries the counter value it expects.
-Duplicate or stale messages (broker redelivery, the sweeper re-enqueueing a
-row still waiting in a backed-up queue) fail the compare-and-set and do
-nothing; a worker killed mid-request leaves a pending row whose lease runs
-out, and the sweeper re-enqueues it, so the same attempt (same delivery id,
-same body) is sent again: at-least-once, never lost.
+Who claims: the outbox drain inserts a batch's first attempts already claimed
+and sends them right after its commit (:func:`deliveries_create_for_events`);
+everything else — retries, replays, attempts whose lease ran out, first
+attempts to a receiver whose last attempt failed — is claimed by the tenant's
+dispatcher (:func:`deliveries_dispatch`, ``FOR UPDATE SKIP LOCKED``).
+
+Why a claim counter: the outcome is written with a compare-and-set on the
+counter the sender claimed with. A worker killed mid-request leaves a pending
+row whose lease runs out; the sweeper wakes a dispatcher, which claims it
+again (counter + 1) and sends the same attempt (same delivery id, same body):
+at-least-once, never lost. If the first sender was only slow, its late result
+fails the compare-and-set and is dropped.
 """
 
 from __future__ import annotations
