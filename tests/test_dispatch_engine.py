@@ -20,34 +20,11 @@ from core import kick as kick_module
 from core.tenant_context import operator_scope, tenant_scope
 from entities import events
 from entities.models import EntityEvent
-from entities.services import entity_create
 from entities.tasks import drain_entity_events
-from tests.factories import make_persona
-from tests.test_outgoing_support import Receiver
+from tests.test_outgoing_support import Receiver, create_meeting, create_outgoing_webhook, fresh_persona
 from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
-
-
-def _persona():
-    tag = uuid.uuid4().hex[:8]
-    return make_persona(f"Engine Studio {tag}", f"engine-{tag}@example.com")
-
-
-def _meeting(persona, title="Site visit"):
-    start = timezone.now() + dt.timedelta(days=2)
-    with tenant_scope(persona.tenant.id):
-        return entity_create(
-            tenant=persona.tenant, entity_type="meeting",
-            data={"title": title, "start_time": start.isoformat(), "end_time": (start + dt.timedelta(hours=1)).isoformat()},
-        )
-
-
-def _webhook(persona, url, **extra) -> OutgoingWebhook:
-    data = {"name": "CRM", "url": url, "triggers": [{"entityType": "meeting", "events": ["created"]}], **extra}
-    with tenant_scope(persona.tenant.id):
-        return services.outgoing_webhook_create(tenant=persona.tenant, data=data)
-
 
 # --------------------------------------------------------------------------- core.kick
 
@@ -89,7 +66,7 @@ def test_kick_releases_its_flag_when_the_broker_refuses(monkeypatch):
 
 @pytest.mark.django_db
 def test_drain_hands_a_batch_to_subscribers_and_isolates_the_failing_event():
-    persona = _persona()
+    persona = fresh_persona("Engine Studio")
     calls: list[list[str]] = []
 
     def one(event):
@@ -104,7 +81,7 @@ def test_drain_hands_a_batch_to_subscribers_and_isolates_the_failing_event():
     events.subscribe("test-batch", one, batch=batch)
     try:
         for title in ("a", "bad", "c"):
-            _meeting(persona, title)
+            create_meeting(persona, title)
         assert drain_entity_events.run(str(persona.tenant.id)) == 3
     finally:
         events.unsubscribe("test-batch")
@@ -124,10 +101,10 @@ def test_drain_hands_a_batch_to_subscribers_and_isolates_the_failing_event():
 def test_a_batch_larger_than_the_send_concurrency_gets_leases_for_its_waves(settings):
     settings.OUTGOING_WEBHOOK_SEND_CONCURRENCY = 2
     settings.OUTGOING_WEBHOOK_LEASE_MARGIN_SECONDS = 5
-    persona = _persona()
-    _webhook(persona, "http://127.0.0.1:9/hook", timeout_seconds=10)
+    persona = fresh_persona("Engine Studio")
+    create_outgoing_webhook(persona, "http://127.0.0.1:9/hook", timeout_seconds=10)
     for i in range(5):
-        _meeting(persona, f"m{i}")
+        create_meeting(persona, f"m{i}")
     with tenant_scope(persona.tenant.id):
         evs = list(EntityEvent.objects.filter(processed_at__isnull=True).order_by("created_at"))
         before = timezone.now()
@@ -216,12 +193,12 @@ def test_outbound_send_does_not_carry_cookies_between_requests():
 def test_many_events_are_each_delivered_once_with_exact_counters(celery_worker_thread):
     """Events committed faster than one at a time are drained in batches; every
     (event, webhook) pair arrives exactly once and the counters add up."""
-    persona = _persona()
+    persona = fresh_persona("Engine Studio")
     count = 30
     with Receiver() as one, Receiver() as two:
-        hooks = [_webhook(persona, one.url), _webhook(persona, two.url)]
+        hooks = [create_outgoing_webhook(persona, one.url), create_outgoing_webhook(persona, two.url)]
         for i in range(count):
-            _meeting(persona, f"meeting {i}")
+            create_meeting(persona, f"meeting {i}")
         one.wait_for(count, timeout=30)
         two.wait_for(count, timeout=30)
         deadline = timezone.now() + dt.timedelta(seconds=15)
@@ -259,8 +236,8 @@ def _pending_row(persona, webhook_id, **extra) -> WebhookLog:
 
 @pytest.mark.django_db
 def test_dispatcher_skips_attempts_of_disabled_and_deleted_webhooks(monkeypatch):
-    persona = _persona()
-    disabled = _webhook(persona, "http://127.0.0.1:9/hook")
+    persona = fresh_persona("Engine Studio")
+    disabled = create_outgoing_webhook(persona, "http://127.0.0.1:9/hook")
     with tenant_scope(persona.tenant.id):
         OutgoingWebhook.objects.filter(pk=disabled.pk).update(is_enabled=False)
     off = _pending_row(persona, disabled.pk)
@@ -278,8 +255,8 @@ def test_dispatcher_skips_attempts_of_disabled_and_deleted_webhooks(monkeypatch)
 
 @pytest.mark.django_db
 def test_a_result_arriving_after_the_lease_was_taken_over_is_dropped(monkeypatch):
-    persona = _persona()
-    hook = _webhook(persona, "http://127.0.0.1:9/hook")
+    persona = fresh_persona("Engine Studio")
+    hook = create_outgoing_webhook(persona, "http://127.0.0.1:9/hook")
     row = _pending_row(persona, hook.pk)
 
     def slow_send(**kwargs):
@@ -302,8 +279,8 @@ def test_a_result_arriving_after_the_lease_was_taken_over_is_dropped(monkeypatch
 @pytest.mark.django_db
 def test_an_attempt_whose_workers_keep_dying_is_recorded_as_failed(settings):
     settings.OUTGOING_WEBHOOK_MAX_CLAIMS = 3
-    persona = _persona()
-    hook = _webhook(persona, "http://127.0.0.1:9/hook")
+    persona = fresh_persona("Engine Studio")
+    hook = create_outgoing_webhook(persona, "http://127.0.0.1:9/hook")
     row = _pending_row(persona, hook.pk, claim_count=3)
 
     assert services.deliveries_sweep()["abandoned"] >= 1
@@ -320,13 +297,13 @@ def test_an_attempt_whose_workers_keep_dying_is_recorded_as_failed(settings):
 
 @pytest.mark.e2e
 def test_a_failing_receiver_is_left_to_the_dispatcher_and_a_healthy_one_is_sent_at_once(celery_worker_thread):
-    persona = _persona()
+    persona = fresh_persona("Engine Studio")
     with Receiver() as healthy_rx, Receiver() as failing_rx:
-        healthy = _webhook(persona, healthy_rx.url)
-        failing = _webhook(persona, failing_rx.url)
+        healthy = create_outgoing_webhook(persona, healthy_rx.url)
+        failing = create_outgoing_webhook(persona, failing_rx.url)
         with tenant_scope(persona.tenant.id):
             OutgoingWebhook.objects.filter(pk=failing.pk).update(last_status="failed")  # its last attempt failed
-        _meeting(persona)
+        create_meeting(persona)
         healthy_rx.wait_for(1)
         failing_rx.wait_for(1)  # still delivered, through the dispatcher
         deadline = time.monotonic() + 10
@@ -345,12 +322,12 @@ def test_a_failing_receiver_is_left_to_the_dispatcher_and_a_healthy_one_is_sent_
 
 @pytest.mark.django_db
 def test_the_drain_claims_healthy_receivers_and_leaves_failing_ones_unclaimed():
-    persona = _persona()
-    healthy = _webhook(persona, "http://127.0.0.1:9/a")
-    failing = _webhook(persona, "http://127.0.0.1:9/b")
+    persona = fresh_persona("Engine Studio")
+    healthy = create_outgoing_webhook(persona, "http://127.0.0.1:9/a")
+    failing = create_outgoing_webhook(persona, "http://127.0.0.1:9/b")
     with tenant_scope(persona.tenant.id):
         OutgoingWebhook.objects.filter(pk=failing.pk).update(last_status="failed")
-    _meeting(persona)
+    create_meeting(persona)
     with tenant_scope(persona.tenant.id):
         evs = list(EntityEvent.objects.filter(processed_at__isnull=True))
         services.deliveries_create_for_events(events=evs)

@@ -33,9 +33,7 @@ from architect_studio.celery import app as celery_app
 from core.realtime import tenant_group
 from core.tenant_context import operator_scope, tenant_scope
 from entities.models import EntityEvent
-from entities.services import entity_create
-from tests.factories import make_persona
-from tests.test_outgoing_support import Plan, Receiver
+from tests.test_outgoing_support import Plan, Receiver, create_meeting, create_outgoing_webhook, fresh_persona
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
 from webhooks.outgoing.tasks import cleanup_webhook_logs, sweep_due_deliveries
@@ -45,32 +43,7 @@ pytestmark = pytest.mark.e2e
 WHSEC = "whsec_" + base64.b64encode(b"s" * 32).decode()
 
 
-def _persona():
-    """A fresh tenant per test: transactional tests here do not flush between tests
-    (the runtime alias mirrors the owner one), so names must not collide."""
-    tag = uuid.uuid4().hex[:8]
-    return make_persona(f"Alice Studio {tag}", f"alice-{tag}@example.com")
 
-
-def _meeting(persona, title="Site visit"):
-    start = timezone.now() + dt.timedelta(days=2)
-    with tenant_scope(persona.tenant.id):
-        return entity_create(
-            tenant=persona.tenant,
-            entity_type="meeting",
-            data={"title": title, "start_time": start.isoformat(), "end_time": (start + dt.timedelta(hours=1)).isoformat()},
-        )
-
-
-def _webhook(persona, url, **extra) -> OutgoingWebhook:
-    data = {
-        "name": "CRM",
-        "url": url,
-        "triggers": [{"entityType": "meeting", "events": ["created"]}],
-        **extra,
-    }
-    with tenant_scope(persona.tenant.id):
-        return services.outgoing_webhook_create(tenant=persona.tenant, data=data)
 
 
 def _rows(persona, webhook_id) -> list[WebhookLog]:
@@ -140,16 +113,16 @@ class _Beat:
 
 
 def test_entity_event_is_delivered_signed_and_counted(celery_worker_thread):
-    alice = _persona()
+    alice = fresh_persona()
     events = _Events(alice.tenant.id)
     template = '{"event": "{{entityType}}.{{event}}", "title": {{entity.title}}, "note": "«{{entity.title}}»"}'
     with Receiver() as rx:
-        webhook = _webhook(
+        webhook = create_outgoing_webhook(
             alice, rx.url, payloadTemplate=template, sign_requests=True, signature_secret=WHSEC,
             signature_scheme="standard", headers={"X-Team": "studio"}, payload_template=template,
         )
 
-        meeting = _meeting(alice, title='Villa "Dan"\nשלב א')
+        meeting = create_meeting(alice, title='Villa "Dan"\nשלב א')
         req = rx.wait_for(1)[0]
         rows = _wait_rows(alice, webhook.pk, lambda r: r and r[0].status == "success")
 
@@ -184,11 +157,11 @@ def test_entity_event_is_delivered_signed_and_counted(celery_worker_thread):
 
 
 def test_subscriber_is_idempotent_and_ignores_other_triggers(celery_worker_thread):
-    alice = _persona()
+    alice = fresh_persona()
     with Receiver() as rx:
-        webhook = _webhook(alice, rx.url)
-        _webhook(alice, rx.url, triggers=[{"entityType": "task", "events": ["created"]}])
-        meeting = _meeting(alice)
+        webhook = create_outgoing_webhook(alice, rx.url)
+        create_outgoing_webhook(alice, rx.url, triggers=[{"entityType": "task", "events": ["created"]}])
+        meeting = create_meeting(alice)
         rx.wait_for(1)
         _wait_rows(alice, webhook.pk, lambda r: r and r[0].status == "success")
         with tenant_scope(alice.tenant.id):
@@ -203,10 +176,10 @@ def test_subscriber_is_idempotent_and_ignores_other_triggers(celery_worker_threa
 
 def test_linear_retries_follow_the_seed_formula_and_fire_from_beat_within_5s(celery_worker_thread, settings):
     settings.OUTGOING_WEBHOOK_ETA_MAX_SECONDS = -1  # no ETA shortcut: only the DB rows and the beat sweeper
-    alice = _persona()
+    alice = fresh_persona()
     with Receiver(plans=[Plan(status=500), Plan(status=502)]) as rx, _Beat(interval=1.0):
-        webhook = _webhook(alice, rx.url, retry_attempts=3, retry_delay_seconds=1)
-        _meeting(alice)
+        webhook = create_outgoing_webhook(alice, rx.url, retry_attempts=3, retry_delay_seconds=1)
+        create_meeting(alice)
         requests = rx.wait_for(3, timeout=20)
         rows = _wait_rows(alice, webhook.pk, lambda r: len(r) == 3 and r[2].status == "success")
 
@@ -227,10 +200,10 @@ def test_linear_retries_follow_the_seed_formula_and_fire_from_beat_within_5s(cel
 
 
 def test_short_retry_also_fires_from_its_celery_eta_without_beat(celery_worker_thread):
-    alice = _persona()
+    alice = fresh_persona()
     with Receiver(plans=[Plan(status=503)]) as rx:
-        webhook = _webhook(alice, rx.url, retry_attempts=2, retry_delay_seconds=2)
-        _meeting(alice)
+        webhook = create_outgoing_webhook(alice, rx.url, retry_attempts=2, retry_delay_seconds=2)
+        create_meeting(alice)
         requests = rx.wait_for(2, timeout=15)
         first, second = _wait_rows(alice, webhook.pk, lambda r: len(r) == 2 and r[1].status == "success")
 
@@ -240,16 +213,16 @@ def test_short_retry_also_fires_from_its_celery_eta_without_beat(celery_worker_t
 
 def test_exhaustion_then_auto_disable_after_consecutive_failures(celery_worker_thread, settings):
     settings.OUTGOING_WEBHOOK_DISABLE_AFTER = 2
-    alice = _persona()
+    alice = fresh_persona()
     events = _Events(alice.tenant.id)
     with Receiver(default=Plan(status=500)) as rx:
-        webhook = _webhook(alice, rx.url, retry_attempts=2, retry_delay_seconds=0)
-        _meeting(alice, "one")
+        webhook = create_outgoing_webhook(alice, rx.url, retry_attempts=2, retry_delay_seconds=0)
+        create_meeting(alice, "one")
         _wait_rows(alice, webhook.pk, lambda r: len(r) == 2 and r[1].status == "failed")
-        _meeting(alice, "two")
+        create_meeting(alice, "two")
         rows = _wait_rows(alice, webhook.pk, lambda r: len(r) == 4 and all(x.status == "failed" for x in r))
         time.sleep(0.3)
-        _meeting(alice, "three")  # disabled now: no delivery
+        create_meeting(alice, "three")  # disabled now: no delivery
         time.sleep(1.0)
 
     assert len(rx.requests) == 4
@@ -266,10 +239,10 @@ def test_exhaustion_then_auto_disable_after_consecutive_failures(celery_worker_t
 
 
 def test_410_disables_an_exponential_webhook_at_once(celery_worker_thread):
-    alice = _persona()
+    alice = fresh_persona()
     with Receiver(default=Plan(status=410)) as rx:
-        webhook = _webhook(alice, rx.url, retry_strategy="exponential", retry_attempts=5)
-        _meeting(alice)
+        webhook = create_outgoing_webhook(alice, rx.url, retry_strategy="exponential", retry_attempts=5)
+        create_meeting(alice)
         [row] = _wait_rows(alice, webhook.pk, lambda r: r and r[0].status == "failed")
 
     assert row.next_retry_at is None
@@ -292,10 +265,10 @@ def test_exponential_delay_rules():
 
 
 def test_replay_sends_the_same_delivery_again(celery_worker_thread):
-    alice = _persona()
+    alice = fresh_persona()
     with Receiver(plans=[Plan(status=500)]) as rx:
-        webhook = _webhook(alice, rx.url, retry_attempts=1, sign_requests=True, signature_secret="plain-secret-1")
-        _meeting(alice)
+        webhook = create_outgoing_webhook(alice, rx.url, retry_attempts=1, sign_requests=True, signature_secret="plain-secret-1")
+        create_meeting(alice)
         [failed] = _wait_rows(alice, webhook.pk, lambda r: r and r[0].status == "failed")
         with tenant_scope(alice.tenant.id):
             services.log_replay(log=failed)
@@ -312,9 +285,9 @@ def test_replay_sends_the_same_delivery_again(celery_worker_thread):
 
 def test_sweeper_recovers_an_attempt_left_pending_by_a_crash(celery_worker_thread):
     """Simulated crash state: the attempt was claimed (lease committed) and its worker vanished."""
-    alice = _persona()
+    alice = fresh_persona()
     with Receiver() as rx:
-        webhook = _webhook(alice, rx.url)
+        webhook = create_outgoing_webhook(alice, rx.url)
         delivery = uuid.uuid4()
         with tenant_scope(alice.tenant.id):
             row = WebhookLog.objects.create(
@@ -340,7 +313,7 @@ def _db_url(alias: str) -> str:
 def test_worker_process_killed_mid_request_loses_nothing(transactional_db):
     """A real `celery worker` process is SIGKILLed while the receiver holds its request;
     the lease runs out, the sweeper re-enqueues, and another worker delivers the same delivery id."""
-    alice = _persona()
+    alice = fresh_persona()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "architect_studio.settings.test",
@@ -350,14 +323,14 @@ def test_worker_process_killed_mid_request_loses_nothing(transactional_db):
     }
     repo = Path(__file__).resolve().parent.parent
     with Receiver(plans=[Plan(delay=30)]) as rx:
-        webhook = _webhook(alice, rx.url, timeout_seconds=2)
+        webhook = create_outgoing_webhook(alice, rx.url, timeout_seconds=2)
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "architect_studio", "worker", "-P", "solo", "-l", "INFO",
              "--without-mingle", "--without-gossip", "--without-heartbeat", "-n", f"killme-{uuid.uuid4().hex[:6]}@%h"],
             cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
         try:
-            _meeting(alice)
+            create_meeting(alice)
             first = rx.wait_for(1, timeout=30)[0]
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
@@ -385,7 +358,7 @@ def test_worker_process_killed_mid_request_loses_nothing(transactional_db):
 
 def test_retention_deletes_old_logs_but_keeps_scheduled_retries(transactional_db, settings):
     settings.WEBHOOK_LOG_RETENTION_DAYS = 14
-    alice = _persona()
+    alice = fresh_persona()
     old = timezone.now() - dt.timedelta(days=15)
     common = dict(tenant=alice.tenant, webhook_id=uuid.uuid4(), webhook_type="outgoing", direction="outgoing", method="POST", url="http://x")
     with tenant_scope(alice.tenant.id):

@@ -1,11 +1,45 @@
-"""Shared helpers for the outgoing-webhook tests (no tests here): a real local HTTP receiver."""
+"""Shared helpers for the outgoing-webhook tests (no tests here): a real local HTTP
+receiver, and a fresh tenant with a meeting and a meeting.created webhook."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from django.utils import timezone
+
+from core.tenant_context import tenant_scope
+from entities.services import entity_create
+from tests.factories import make_persona
+from webhooks.models import OutgoingWebhook
+from webhooks.outgoing import services
+
+
+def fresh_persona(prefix: str = "Alice Studio"):
+    """A fresh tenant per test: transactional tests do not flush between tests, so names must not collide."""
+    tag = uuid.uuid4().hex[:8]
+    return make_persona(f"{prefix} {tag}", f"{prefix.split()[0].lower()}-{tag}@example.com")
+
+
+def create_meeting(persona, title: str = "Site visit"):
+    start = timezone.now() + dt.timedelta(days=2)
+    with tenant_scope(persona.tenant.id):
+        return entity_create(
+            tenant=persona.tenant,
+            entity_type="meeting",
+            data={"title": title, "start_time": start.isoformat(), "end_time": (start + dt.timedelta(hours=1)).isoformat()},
+        )
+
+
+def create_outgoing_webhook(persona, url: str, **extra) -> OutgoingWebhook:
+    """A webhook named CRM on meeting.created (``extra`` overrides any field)."""
+    data = {"name": "CRM", "url": url, "triggers": [{"entityType": "meeting", "events": ["created"]}], **extra}
+    with tenant_scope(persona.tenant.id):
+        return services.outgoing_webhook_create(tenant=persona.tenant, data=data)
 
 
 @dataclass
