@@ -20,34 +20,36 @@ class Command(BaseCommand):
     def handle(self, *args, batch_size, **options):
         ring = key_ring()
         total = rotated = 0
-        for label, field in ENCRYPTED_FIELDS:
-            model = apps.get_model(label)
-            with operator_scope(f"rotate_encryption_key {label}.{field}"):
-                qs = model.objects.exclude(**{f"{field}__isnull": True}).select_for_update()
-                for obj in qs.iterator(chunk_size=batch_size):
-                    stored = getattr(obj, field)
-                    if stored in (b"", ""):
-                        continue
-                    total += 1
-                    if KeyRing.kid_of(stored_blob(stored)) == ring.primary.kid:
-                        continue
-                    obj.set_secret(field, obj.get_secret(field))
-                    model.objects.filter(pk=obj.pk).update(**{field: getattr(obj, field)})
-                    rotated += 1
-        for label, field in SEALED_VALUE_FIELDS:
-            model = apps.get_model(label)
-            with operator_scope(f"rotate_encryption_key {label}.{field}"):
-                qs = model.objects.exclude(**{f"{field}__isnull": True}).select_for_update()
-                for obj in qs.iterator(chunk_size=batch_size):
-                    values = getattr(obj, field)
-                    if not isinstance(values, dict):
-                        continue
-                    sealed = {k: v for k, v in values.items() if is_sealed(v)}
-                    total += len(sealed)
-                    stale = {k: v for k, v in sealed.items() if KeyRing.kid_of(stored_blob(v)) != ring.primary.kid}
-                    if not stale:
-                        continue
-                    fresh = {**values, **{k: obj.seal_value(field, k, obj.open_value(field, k, v)) for k, v in stale.items()}}
-                    model.objects.filter(pk=obj.pk).update(**{field: fresh})
-                    rotated += len(stale)
+        for model, field, obj in self._rows(ENCRYPTED_FIELDS, batch_size):
+            stored = getattr(obj, field)
+            if stored in (b"", ""):
+                continue
+            total += 1
+            if KeyRing.kid_of(stored_blob(stored)) == ring.primary.kid:
+                continue
+            obj.set_secret(field, obj.get_secret(field))
+            model.objects.filter(pk=obj.pk).update(**{field: getattr(obj, field)})
+            rotated += 1
+        for model, field, obj in self._rows(SEALED_VALUE_FIELDS, batch_size):
+            values = getattr(obj, field)
+            if not isinstance(values, dict):
+                continue
+            sealed = {k: v for k, v in values.items() if is_sealed(v)}
+            total += len(sealed)
+            stale = {k: v for k, v in sealed.items() if KeyRing.kid_of(stored_blob(v)) != ring.primary.kid}
+            if not stale:
+                continue
+            fresh = {**values, **{k: obj.seal_value(field, k, obj.open_value(field, k, v)) for k, v in stale.items()}}
+            model.objects.filter(pk=obj.pk).update(**{field: fresh})
+            rotated += len(stale)
         self.stdout.write(f"re-encrypted {rotated} of {total} secrets with key {ring.primary.kid}")
+
+    @staticmethod
+    def _rows(fields, batch_size):
+        """(model, field, row) for every row holding a value in one of ``fields``, locked, across tenants."""
+        for label, field in fields:
+            model = apps.get_model(label)
+            with operator_scope(f"rotate_encryption_key {label}.{field}"):
+                qs = model.objects.exclude(**{f"{field}__isnull": True}).select_for_update()
+                for obj in qs.iterator(chunk_size=batch_size):
+                    yield model, field, obj
