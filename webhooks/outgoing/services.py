@@ -485,15 +485,25 @@ def _lease(webhook: OutgoingWebhook | None, now: dt.datetime, waves: int = 1) ->
     return now + dt.timedelta(seconds=2 * timeout * waves + conf.lease_margin_seconds())
 
 
-def _first_attempt_row(event: EntityEvent, webhook: OutgoingWebhook, now: dt.datetime) -> WebhookLog:
-    row = WebhookLog(
-        tenant_id=event.tenant_id,
+def _attempt_row(webhook: OutgoingWebhook, *, trigger: str, **fields: Any) -> WebhookLog:
+    """A new pending attempt of ``webhook`` (``fields``: which delivery, which attempt, its claim)."""
+    return WebhookLog(
+        tenant_id=webhook.tenant_id,
         webhook_id=webhook.id,
         webhook_type="outgoing",
         direction="outgoing",
         method=webhook.method,
         url=webhook.url,
         status=WebhookLog.Status.PENDING,
+        result={"trigger": trigger},
+        **fields,
+    )
+
+
+def _first_attempt_row(event: EntityEvent, webhook: OutgoingWebhook, now: dt.datetime) -> WebhookLog:
+    row = _attempt_row(
+        webhook,
+        trigger="event",
         attempt=1,
         max_attempts=webhook.retry_attempts,
         claim_count=1,
@@ -501,7 +511,6 @@ def _first_attempt_row(event: EntityEvent, webhook: OutgoingWebhook, now: dt.dat
         delivery_id=delivery_id_for(event.id, webhook.id),
         event_type=event.name,
         entity_event_id=event.id,
-        result={"trigger": "event"},
     )
     try:
         text = render_body(
@@ -632,12 +641,12 @@ def _claim_ids(*, tenant_id: str, limit: int, now: dt.datetime) -> list[uuid.UUI
             tenant_id=tenant_id, webhook_type="outgoing", direction="outgoing", status=WebhookLog.Status.PENDING,
             next_retry_at__lte=now, claim_count__lt=conf.max_claims(),
         ).order_by("next_retry_at")
-        ids = []
-        for row in due[:limit]:
-            webhook = OutgoingWebhook.objects.filter(pk=row.webhook_id).first()
-            WebhookLog.objects.filter(pk=row.pk).update(claim_count=F("claim_count") + 1, next_retry_at=_lease(webhook, now))
-            ids.append(row.pk)
-        return ids
+        rows = list(due.values_list("pk", "webhook_id")[:limit])
+        webhooks = OutgoingWebhook.objects.in_bulk({webhook_id for _pk, webhook_id in rows})
+        for pk, webhook_id in rows:
+            WebhookLog.objects.filter(pk=pk).update(
+                claim_count=F("claim_count") + 1, next_retry_at=_lease(webhooks.get(webhook_id), now))
+        return [pk for pk, _webhook_id in rows]
     with connection.cursor() as cursor:
         cursor.execute(
             _CLAIM_SQL.format(logs=WebhookLog._meta.db_table, hooks=OutgoingWebhook._meta.db_table),
@@ -906,7 +915,7 @@ def _settle(webhook: OutgoingWebhook, outcomes: list[_Outcome], now: dt.datetime
             "consecutive_failures = CASE WHEN %s THEN %s ELSE consecutive_failures + %s END WHERE id = %s",
             [now, "success" if outcomes[-1].success else "failed", ok, len(finals) - ok,
              last_ok is not None, len(finals) - 1 - (last_ok or 0), len(finals) - ok,
-             webhook.pk if connection.vendor == "postgresql" else webhook.pk.hex],
+             OutgoingWebhook._meta.pk.get_db_prep_value(webhook.pk, connection)],
         )
     qs = OutgoingWebhook.objects.filter(pk=webhook.pk)
     for o in outcomes:
@@ -974,24 +983,17 @@ def webhook_disable(*, webhook: OutgoingWebhook, reason: str) -> bool:
 
 
 def _next_attempt_row(previous: WebhookLog, webhook: OutgoingWebhook, *, attempt: int, max_attempts: int, trigger: str) -> WebhookLog:
-    now = timezone.now()
-    return WebhookLog(
-        tenant_id=previous.tenant_id,
-        webhook_id=previous.webhook_id,
-        webhook_type="outgoing",
-        direction="outgoing",
-        method=webhook.method,
-        url=webhook.url,
+    return _attempt_row(
+        webhook,
+        trigger=trigger,
         body=previous.body,
         body_text=previous.body_text,
-        status=WebhookLog.Status.PENDING,
         attempt=attempt,
         max_attempts=max_attempts,
-        next_retry_at=now,
+        next_retry_at=timezone.now(),
         delivery_id=previous.delivery_id,
         event_type=previous.event_type,
         entity_event_id=previous.entity_event_id,
-        result={"trigger": trigger},
     )
 
 
