@@ -168,7 +168,7 @@ def main() -> int:
     env = {**os.environ, "OUTGOING_WEBHOOK_ETA_MAX_SECONDS": "900"}
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "architect_studio", "worker", "-P", args.pool, "-c", str(args.concurrency),
-         "-l", "WARNING", "--prefetch-multiplier", os.environ.get("PREFETCH", "1"), "--without-mingle", "--without-gossip", "-n", f"bench-{tag}@%h"],
+         "-l", "WARNING", "--without-mingle", "--without-gossip", "-n", f"bench-{tag}@%h"],
         cwd=REPO, env=env, start_new_session=True,
     )
     try:
