@@ -17,22 +17,16 @@ from __future__ import annotations
 
 import logging
 import uuid
-from functools import lru_cache
 
 from django.conf import settings
+
+from core.redis_client import redis_client
 
 log = logging.getLogger("architect_studio.kick")
 
 _PREFIX = "hub:kick:"
 #: A flag outlives a lost message by at most this long; then kicks enqueue again.
 FLAG_TTL_MS = 10_000
-
-
-@lru_cache(maxsize=4)
-def _client(url: str):
-    import redis
-
-    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
 
 
 def _flag(task_name: str, tenant_id: str) -> str:
@@ -43,7 +37,7 @@ def _redis():
     url = getattr(settings, "REDIS_URL", None)
     if not url or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
         return None
-    return _client(url)
+    return redis_client(url)
 
 
 def kick(task, tenant_id: uuid.UUID | str) -> bool:

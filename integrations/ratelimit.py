@@ -22,11 +22,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 from django.conf import settings
 
 from architect_studio.env import env_str
+from core.redis_client import redis_client
 
 HIGH, NORMAL, LOW = 10, 5, 0
 _RESERVE_FRACTION = {HIGH: 0.0, NORMAL: 0.1, LOW: 0.3}
@@ -96,11 +96,8 @@ def redis_url() -> str | None:
     return getattr(settings, "INTEGRATIONS_RATELIMIT_REDIS_URL", None) or env_str("INTEGRATIONS_RATELIMIT_REDIS_URL") or settings.REDIS_URL
 
 
-@lru_cache(maxsize=4)
 def _client(url: str):
-    import redis
-
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    return redis_client(url, timeout=2)
 
 
 class _LocalBuckets:

@@ -16,23 +16,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from functools import lru_cache
 
 from django.conf import settings
+
+from core.redis_client import redis_client
 
 log = logging.getLogger("architect_studio.webhooks.incoming")
 
 _PREFIX = "hub:in:"
 
 
-@lru_cache(maxsize=1)
 def _client():
     url = getattr(settings, "REDIS_URL", None)
-    if not url:
-        return None
-    import redis
-
-    return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    return redis_client(url, timeout=0.5) if url else None
 
 
 def _dedupe_cache_key(webhook_id: str, dedupe_key: str) -> str:
