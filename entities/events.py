@@ -36,10 +36,6 @@ def unsubscribe(name: str) -> None:
     _SUBSCRIBERS.pop(name, None)
 
 
-def subscribers() -> dict[str, Subscriber]:
-    return {name: handler for name, (handler, _batch) in _SUBSCRIBERS.items()}
-
-
 def emit(
     *,
     tenant_id,
