@@ -2,8 +2,9 @@
 
 Nothing here is used in production: ``ROOT_URLCONF = "bench.urls"`` adds the
 baselines next to the real URLs, the per-webhook rate limit is raised far
-above the offered load (the Redis counter still runs on every request, so its
-cost is measured), and the broker is a Redis database of its own so the
+above the offered load (the shared Redis window still counts every request,
+in leases of 100 at this limit, so its cost is measured as a busy webhook
+with a high limit would pay it), and the broker is a Redis database of its own so the
 processing messages the run enqueues never reach a dev worker.
 """
 

@@ -2,8 +2,15 @@
 
 Redis is an accelerator here, never the source of truth:
 
-* the rate limit is a fixed one-second window counter (``INCR`` + ``EXPIRE``
-  in one round trip). If Redis is unreachable the limit fails *open* - an
+* the rate limit is a fixed one-second window counter shared by every web
+  process (``INCRBY`` + ``EXPIRE`` in one round trip). A process reserves
+  its admissions in *leases* of ``lease_size(limit)`` — one for limits up
+  to 100/s, so the default 50/s is counted request by request, and at most
+  1% of the limit (capped at 100) above that — and spends them locally; a
+  window found exhausted is remembered until the second ends, so requests
+  past the limit are refused without a round trip. The limit is never
+  exceeded; a lease left unspent when its second ends only refuses early (at
+  most 1% of the limit per process). If Redis is unreachable the limit fails *open* - an
   outage of the cache must not turn into lost webhooks - and says so in the log;
 * the dedupe cache only remembers delivery ids whose log row has been
   **committed** (it is written on commit). The authority is the unique
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 
 from django.conf import settings
@@ -36,21 +44,61 @@ def _dedupe_cache_key(webhook_id: str, dedupe_key: str) -> str:
     return f"{_PREFIX}dd:{webhook_id}:{digest}"
 
 
+#: webhook id -> (window second, admissions left in this process's lease; -1: window exhausted)
+_leases: dict[str, tuple[int, int]] = {}
+_leases_lock = threading.Lock()
+
+
+def lease_size(limit_per_second: int) -> int:
+    """Admissions reserved per round trip: exact counting up to 100/s, then 1% of the limit (≤ 100)."""
+    return max(1, min(limit_per_second // 100, 100))
+
+
+def _take_local(webhook_id: str, second: int) -> bool | None:
+    """From this process's lease: False (admitted), True (window exhausted) or None (ask Redis)."""
+    with _leases_lock:
+        window, left = _leases.get(webhook_id, (0, 0))
+        if window != second:
+            return None
+        if left < 0:
+            return True
+        if left > 0:
+            _leases[webhook_id] = (second, left - 1)
+            return False
+        return None
+
+
 def rate_limited(webhook_id: str, limit_per_second: int) -> bool:
     """True when this request is over ``limit_per_second`` for the webhook (0 disables)."""
     client = _client()
     if client is None or limit_per_second <= 0:
         return False
-    key = f"{_PREFIX}rl:{webhook_id}:{int(time.time())}"
+    second = int(time.time())
+    local = _take_local(webhook_id, second)
+    if local is not None:
+        return local
+    batch = lease_size(limit_per_second)
+    key = f"{_PREFIX}rl:{webhook_id}:{second}"
     try:
         pipe = client.pipeline(transaction=False)
-        pipe.incr(key)
+        pipe.incrby(key, batch)
         pipe.expire(key, 2)
-        count, _ = pipe.execute()
+        total, _ = pipe.execute()
     except Exception as exc:  # noqa: BLE001 - fail open, see module docstring
         log.warning("rate limit unavailable (%s); accepting", type(exc).__name__)
         return False
-    return int(count) > limit_per_second
+    granted = max(0, min(batch, limit_per_second - (int(total) - batch)))
+    with _leases_lock:
+        if len(_leases) > 10_000:  # forget other seconds' windows
+            for stale in [k for k, (w, _) in _leases.items() if w != second]:
+                del _leases[stale]
+        window, left = _leases.get(webhook_id, (0, 0))
+        left = max(left, 0) if window == second else 0
+        if granted == 0 and left == 0:
+            _leases[webhook_id] = (second, -1)
+            return True
+        _leases[webhook_id] = (second, left + granted - 1)  # another thread's lease may still have room
+    return False
 
 
 def dedupe_cached(webhook_id: str, dedupe_key: str) -> str | None:
