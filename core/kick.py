@@ -11,11 +11,23 @@ the flag cannot be set or the task cannot be enqueued, the beat sweepers
 (which scan the tables) remain the guarantee.
 
 Without Redis (embedded mode: eager tasks) a kick simply runs the task.
+
+On the hot path of a web request, :func:`kick_soon` takes even the flag's
+round trip off the request thread: it notes the (task, tenant) in a
+per-process set, and one daemon thread sends the kicks a few milliseconds
+later, one per pair however many requests noted it meanwhile. The order that
+makes kicks safe is kept — a pair is noted only after its rows committed,
+and kicked after that. A process that dies with kicks still noted leaves its
+rows to the sweepers, as one that dies between commit and kick always did.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
+import time
 import uuid
 
 from django.conf import settings
@@ -74,3 +86,51 @@ def kicked(task_name: str, tenant_id: uuid.UUID | str) -> None:
         client.delete(_flag(task_name, str(tenant_id)))
     except Exception as exc:  # noqa: BLE001 - the flag expires by itself
         log.warning("could not clear kick flag of %s (%s)", task_name, type(exc).__name__)
+
+
+#: How long the kicker thread waits after the first note, gathering others.
+KICK_SOON_LINGER = 0.005
+
+_soon: set[tuple] = set()
+_soon_cond = threading.Condition()
+_soon_owner: int | None = None  # the pid whose thread serves _soon
+
+
+def kick_soon(task, tenant_id: uuid.UUID | str) -> None:
+    """:func:`kick` from a background thread, coalesced per (task, tenant); call after commit."""
+    global _soon_owner
+    if _redis() is None:
+        kick(task, tenant_id)  # eager/embedded: no flag to save; run it now, as tests expect
+        return
+    with _soon_cond:
+        if _soon_owner != os.getpid():  # first use in this process (or in a forked child)
+            _soon.clear()
+            _soon_owner = os.getpid()
+            threading.Thread(target=_kicker, name="kick-soon", daemon=True).start()
+        _soon.add((task, str(tenant_id)))
+        _soon_cond.notify()
+
+
+def flush_soon() -> int:
+    """Send every noted kick now (the kicker's step; also run at exit). Returns how many."""
+    with _soon_cond:
+        batch = list(_soon)
+        _soon.clear()
+    for task, tenant_id in batch:
+        kick(task, tenant_id)
+    return len(batch)
+
+
+def _kicker() -> None:
+    while True:
+        with _soon_cond:
+            while not _soon:
+                _soon_cond.wait()
+        time.sleep(KICK_SOON_LINGER)
+        try:
+            flush_soon()
+        except Exception:  # noqa: BLE001 - kick() logs; the thread must live on
+            log.exception("deferred kicks failed; the sweepers will pick the rows up")
+
+
+atexit.register(flush_soon)

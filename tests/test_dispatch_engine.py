@@ -61,6 +61,35 @@ def test_kick_releases_its_flag_when_the_broker_refuses(monkeypatch):
     assert _queued() == before + 1
 
 
+@pytest.mark.django_db
+def test_kick_soon_sends_one_kick_per_tenant_from_its_thread(monkeypatch):
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(kick_module, "kick", lambda task, tid: sent.append((task.name, tid, threading.current_thread().name)))
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    for _ in range(200):
+        kick_module.kick_soon(drain_entity_events, first)
+    kick_module.kick_soon(drain_entity_events, uuid.UUID(second))
+    deadline = time.monotonic() + 5
+    while len({tid for _, tid, _ in sent}) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    tenants = [tid for _, tid, _ in sent]
+    assert sorted(set(tenants)) == sorted([first, second])
+    assert len(tenants) <= 4  # 201 notes, coalesced into a kick or two per tenant
+    assert {thread for _, _, thread in sent} == {"kick-soon"}  # never on the caller's thread
+
+
+@pytest.mark.django_db
+def test_kick_soon_leftovers_are_sent_once_by_the_exit_flush_or_the_kicker(monkeypatch):
+    sent: list[str] = []
+    monkeypatch.setattr(kick_module, "kick", lambda task, tid: sent.append(tid))
+    kick_module.kick_soon(drain_entity_events, "t-exit")
+    kick_module.flush_soon()  # what atexit runs; races the kicker thread on purpose
+    deadline = time.monotonic() + 2
+    while "t-exit" not in sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sent.count("t-exit") == 1
+
+
 # --------------------------------------------------------------------------- outbox drain
 
 

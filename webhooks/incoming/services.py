@@ -287,19 +287,21 @@ def _dedupe_claim(*, tenant_id: uuid.UUID, webhook_id: uuid.UUID, dedupe_key: st
     return existing.first() or log_id
 
 
-def schedule_drain(tenant_id: str) -> bool:
+def schedule_drain(tenant_id: str) -> None:
     """After commit: make sure a drain task for the tenant is on its way.
 
     Why not one message per request: publishing a Celery message costs more
     than the rest of the endpoint's work together (measured in
     bench/incoming.py). :mod:`core.kick` lets one message cover every request
-    stored while it waits; correctness does not depend on it (see
-    :func:`incoming_drain`, and the pending sweeper behind both).
+    stored while it waits, and ``kick_soon`` sends that kick from a
+    background thread so the request does not wait for Redis; correctness
+    does not depend on it (see :func:`incoming_drain`, and the pending
+    sweeper behind both).
     """
-    from core.kick import kick
+    from core.kick import kick_soon
     from webhooks.incoming.tasks import drain_incoming
 
-    return kick(drain_incoming, tenant_id)
+    kick_soon(drain_incoming, tenant_id)
 
 
 def incoming_drain(*, tenant_id: str, budget_seconds: float = 20.0) -> int:
