@@ -107,3 +107,50 @@ def test_operator_scope_sees_all_tenants_and_ends_with_its_block():
         with connection.cursor() as cursor:  # back in alice's scope
             cursor.execute("SELECT count(*) FROM meetings")
             assert cursor.fetchone()[0] == 1
+
+
+# --------------------------------------------------------------------------- insert_scoped
+
+
+def _log_row(tenant_id, **extra) -> dict:
+    import uuid
+
+    return {"id": uuid.uuid4(), "tenant_id": tenant_id, "webhook_id": uuid.uuid4(), "webhook_type": "incoming",
+            "direction": "incoming", "method": "POST", "url": "https://hub.example/x",
+            "headers": {"X-A": "1"}, "body": {"שלום": [1, 2.5, None]}, "status": "pending", **extra}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_insert_scoped_outside_a_transaction_writes_as_its_tenant_and_leaves_no_setting():
+    from core.tenant_context import insert_scoped
+    from webhooks.models import WebhookLog
+
+    a, b = make_persona("Scoped A", "scoped-a@example.com"), make_persona("Scoped B", "scoped-b@example.com")
+    assert connection.get_autocommit()
+    row = _log_row(a.tenant.id)
+    insert_scoped(WebhookLog, a.tenant.id, row)
+    with connection.cursor() as cursor:  # committed, and the tenant setting ended with the statement
+        cursor.execute("SELECT coalesce(current_setting('app.current_tenant_id', true), '')")
+        assert cursor.fetchone()[0] == ""
+    with tenant_scope(a.tenant.id):
+        stored = WebhookLog.objects.get(pk=row["id"])
+        assert (stored.body, stored.headers, stored.attempt, stored.claim_count) == (row["body"], {"X-A": "1"}, 1, 0)
+        assert stored.timestamp is not None  # database defaults fill what was left out
+    with tenant_scope(b.tenant.id):
+        assert not WebhookLog.objects.filter(pk=row["id"]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_insert_scoped_refuses_a_row_of_another_tenant_and_overlong_values():
+    from django.db import DataError, ProgrammingError
+
+    from core.tenant_context import insert_scoped
+    from webhooks.models import WebhookLog
+
+    a, b = make_persona("Scoped C", "scoped-c@example.com"), make_persona("Scoped D", "scoped-d@example.com")
+    with pytest.raises(ProgrammingError, match="row-level security"):
+        insert_scoped(WebhookLog, a.tenant.id, _log_row(b.tenant.id))  # scoped to A, row says B
+    with pytest.raises(DataError):  # varchar(10): refused, never truncated
+        insert_scoped(WebhookLog, a.tenant.id, _log_row(a.tenant.id, method="X" * 11))
+    with operator_scope("test: nothing was stored"):
+        assert WebhookLog.objects.filter(tenant_id__in=[a.tenant.id, b.tenant.id]).count() == 0

@@ -33,8 +33,8 @@ _PUBLIC_SQL_SCOPED = f"SELECT {', '.join(_PUBLIC_FIELDS)} FROM hub_incoming_webh
 
 
 def incoming_get_public(*, tenant_id: uuid.UUID, webhook_id: uuid.UUID) -> IncomingWebhook | None:
-    """Scope the current transaction to ``tenant_id`` and return the enabled webhook behind a
-    public URL, or None (unknown, disabled, other tenant).
+    """Return the enabled webhook behind a public URL, or None (unknown, disabled, other
+    tenant); inside a transaction, also scope it to ``tenant_id``.
 
     One hand-written query instead of a QuerySet: this runs on every request
     to the public endpoint, and compiling the ORM query cost more than
@@ -43,7 +43,8 @@ def incoming_get_public(*, tenant_id: uuid.UUID, webhook_id: uuid.UUID) -> Incom
     model instance through ``from_db``.
     """
     if connection.vendor == "postgresql":
-        remember_db_tenant(tenant_id)
+        if connection.in_atomic_block:  # the function's setting lasts for the enclosing transaction
+            remember_db_tenant(tenant_id)
         sql, params = _PUBLIC_SQL_SCOPED, [tenant_id, webhook_id]
     else:
         set_db_tenant(tenant_id)

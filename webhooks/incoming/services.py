@@ -34,7 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.realtime import publish
-from core.tenant_context import operator_scope, tenant_scope
+from core.tenant_context import insert_scoped, operator_scope, tenant_scope
 from tenancy.models import Tenant
 from webhooks import outbound, signing
 from webhooks.incoming import conf, limits, selectors
@@ -197,8 +197,12 @@ def incoming_receive(
 ) -> ReceiveResult:
     """Authenticate and store one request to the public endpoint (see module docstring).
 
-    Must run inside the request's transaction (ATOMIC_REQUESTS): the tenant
-    context is set for that transaction, and the processing task and the
+    Runs outside a transaction on the public endpoint (``non_atomic_requests``):
+    on PostgreSQL the lookup and the insert each set the tenant for
+    themselves, so a request without a delivery id costs two statements and
+    no BEGIN/COMMIT; one with a delivery id claims it and stores the row in
+    one tenant-scoped transaction. Inside a caller's transaction (the test
+    endpoint) the same code joins it. Either way the processing task and the
     dedupe cache are only told about the row once it is committed.
     """
     webhook = selectors.incoming_get_public(tenant_id=tenant_id, webhook_id=webhook_id)  # also scopes the transaction
@@ -231,34 +235,28 @@ def incoming_receive(
     ok_status = 200 if scheme == "xero" else 202  # Xero's intent-to-receive insists on 200
     log_id = uuid.uuid4()
     dedupe_key = result.dedupe_id
+    row = {
+        "id": log_id, "tenant_id": tenant_id, "webhook_id": webhook.id, "webhook_type": WEBHOOK_TYPE,
+        "direction": "incoming", "method": method, "url": req.url, "headers": outbound.redact_headers(headers),
+        "body": payload, "status": WebhookLog.Status.PENDING, "attempt": 1, "max_attempts": 1,
+    }
+    lid, tid = str(log_id), str(tenant_id)
     if dedupe_key:
         cached = limits.dedupe_cached(wid, dedupe_key)
         if cached:
             return ReceiveResult(200, {"received": True, "duplicate": True, "logId": cached})
-        original = _dedupe_claim(tenant_id=tenant_id, webhook_id=webhook.id, dedupe_key=dedupe_key, log_id=log_id)
-        if original is not None:
-            return ReceiveResult(200, {"received": True, "duplicate": True, "logId": str(original)})
-
-    WebhookLog.objects.create(
-        id=log_id,
-        tenant_id=tenant_id,
-        webhook_id=webhook.id,
-        webhook_type=WEBHOOK_TYPE,
-        direction="incoming",
-        method=method,
-        url=req.url,
-        headers=outbound.redact_headers(headers),
-        body=payload,
-        status=WebhookLog.Status.PENDING,
-        attempt=1,
-        max_attempts=1,
-        dedupe_key=dedupe_key,
-    )
-    lid, tid = str(log_id), str(tenant_id)
-    transaction.on_commit(lambda: schedule_drain(tid))
-    if dedupe_key:
-        ttl = conf.dedupe_seconds()
-        transaction.on_commit(lambda: limits.dedupe_remember(wid, dedupe_key, lid, ttl))
+        with tenant_scope(tenant_id):
+            original = _dedupe_claim(tenant_id=tenant_id, webhook_id=webhook.id, dedupe_key=dedupe_key, log_id=log_id)
+            if original is not None:
+                return ReceiveResult(200, {"received": True, "duplicate": True, "logId": str(original)})
+            insert_scoped(WebhookLog, tenant_id, {**row, "dedupe_key": dedupe_key})
+            ttl = conf.dedupe_seconds()
+            transaction.on_commit(lambda: limits.dedupe_remember(wid, dedupe_key, lid, ttl))
+            transaction.on_commit(lambda: schedule_drain(tid))
+    else:
+        # One statement: stored and (outside a transaction) committed before the answer.
+        insert_scoped(WebhookLog, tenant_id, row)
+        transaction.on_commit(lambda: schedule_drain(tid))  # at once when not in a transaction
     return ReceiveResult(ok_status, {"received": True, "logId": lid}, log_id=log_id)
 
 
