@@ -14,6 +14,9 @@ What it does (issue 4, item 8):
      distinct JSON body signed with the webhook's secret (pre-signed pool);
    * ``bare``     - a Django view answering 202 without touching the database;
    * ``minimal``  - a view that checks the HMAC and inserts one row;
+   * ``webhook+id`` - the webhook endpoint again, every request with a new
+     ``X-Request-Id`` delivery id (claimed in the dedupe table, in one
+     transaction with the log row), as most providers' deliveries are;
 4. prints accepted requests/s (2xx answers / duration) and latency p50/p99;
 5. checks that **every 202 has its log row**: the ``logId`` of every accepted
    response is looked up in ``webhook_logs`` (zero lost is the requirement);
@@ -42,6 +45,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,6 +61,7 @@ from django.conf import settings  # noqa: E402
 from core.tenant_context import operator_scope, tenant_scope  # noqa: E402
 from tenancy.services import tenant_provision  # noqa: E402
 from webhooks.incoming import services  # noqa: E402
+from webhooks.incoming.models import IncomingDedupe  # noqa: E402
 from webhooks.models import IncomingWebhook, WebhookLog  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -81,6 +86,8 @@ LUA = r"""
 local bodies = {BODIES}
 local path = "{PATH}"
 local outdir = "{OUTDIR}"
+local id_header = "{IDHEADER}"
+local id_prefix = "{IDPREFIX}"
 local counter = 0
 local i = 0
 local f
@@ -96,10 +103,17 @@ function init(args)
   i = tid * 7919
 end
 
+local sent = 0
+
 function request()
   i = i % #bodies + 1
   local b = bodies[i]
-  return wrk.format("POST", path, {["Content-Type"] = "application/json", ["X-Webhook-Signature"] = b[2]}, b[1])
+  local headers = {["Content-Type"] = "application/json", ["X-Webhook-Signature"] = b[2]}
+  if id_header ~= "" then
+    sent = sent + 1
+    headers[id_header] = id_prefix .. tid .. "-" .. sent  -- a new delivery id every request
+  end
+  return wrk.format("POST", path, headers, b[1])
 end
 
 function response(status, headers, body)
@@ -117,7 +131,7 @@ def lua_string(value: str) -> str:
     return json.dumps(value)  # a JSON string literal is a valid Lua string literal for ASCII
 
 
-def write_script(workdir: Path, name: str, path: str, secret: str, pool: int) -> Path:
+def write_script(workdir: Path, name: str, path: str, secret: str, pool: int, id_header: str = "") -> Path:
     entries = []
     for n in range(pool):
         body = json.dumps({"event": "bench.ping", "n": n, "data": {"id": f"obj_{n:06d}", "amount": n * 3,
@@ -130,6 +144,7 @@ def write_script(workdir: Path, name: str, path: str, secret: str, pool: int) ->
     script = workdir / f"{name}.lua"
     script.write_text(
         LUA.replace("{BODIES}", "{" + ",".join(entries) + "}").replace("{PATH}", path).replace("{OUTDIR}", str(outdir))
+        .replace("{IDHEADER}", id_header).replace("{IDPREFIX}", f"{name}-{uuid.uuid4().hex[:12]}-")
     )
     return script
 
@@ -213,17 +228,21 @@ def main() -> int:
             try:
                 wait_ready(port)
                 targets = {
-                    "webhook": (webhook_path, secret),
-                    "bare": ("/bench/bare", secret),
-                    "minimal": (f"/bench/minimal/{tenant.id}", settings.BENCH_BASELINE_SECRET),
+                    "webhook": (webhook_path, secret, ""),
+                    "bare": ("/bench/bare", secret, ""),
+                    "minimal": (f"/bench/minimal/{tenant.id}", settings.BENCH_BASELINE_SECRET, ""),
+                    # The same endpoint, each request carrying a new delivery id
+                    # (as Stripe, Standard Webhooks and most providers send): the
+                    # id is claimed in the dedupe table in the same transaction.
+                    "webhook+id": (webhook_path, secret, "X-Request-Id"),
                 }
                 # Warm every target (imports, URL resolver, pooled database connections)
                 # so that none pays the server's start-up in its measured run.
-                for target, (path, key) in targets.items():
-                    warm = write_script(workdir, f"{setup}-{target}-warmup", path, key, 10)
+                for target, (path, key, id_header) in targets.items():
+                    warm = write_script(workdir, f"{setup}-{target}-warmup", path, key, 10, id_header)
                     run_wrk(port, warm, 2, args.connections)
-                for target, (path, key) in targets.items():
-                    script = write_script(workdir, f"{setup}-{target}", path, key, args.pool)
+                for target, (path, key, id_header) in targets.items():
+                    script = write_script(workdir, f"{setup}-{target}", path, key, args.pool, id_header)
                     stats, raw = run_wrk(port, script, args.duration, args.connections)
                     statuses, ids = read_responses(workdir / f"{setup}-{target}")
                     accepted = sum(n for s, n in statuses.items() if s.startswith("2"))
@@ -249,6 +268,7 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
         with operator_scope("bench: remove its rows"):
             WebhookLog.objects.filter(tenant_id=tenant.id).delete()
+            IncomingDedupe.objects.filter(tenant_id=tenant.id).delete()
             IncomingWebhook.objects.filter(pk=webhook.pk).delete()
         if settings.MODE.redis_url:
             import redis

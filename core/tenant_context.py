@@ -69,7 +69,29 @@ def remember_db_tenant(tenant_id: uuid.UUID | str, using: str = "default") -> No
     _current_tenant.set(uuid.UUID(str(tenant_id)))
 
 
-_SCOPED_INSERTS: dict[tuple, tuple[str, list]] = {}
+_SCOPED_INSERTS: dict[tuple, tuple[str, str, list]] = {}
+
+
+def scoped_insert_parts(model, names, connection) -> tuple[str, str, list]:
+    """``("INSERT INTO t (a, b)", "%s::uuid, %s::jsonb", fields)`` for :func:`insert_scoped` and
+    statements built like it; cached per (model, columns)."""
+    key = (model, tuple(names))
+    cached = _SCOPED_INSERTS.get(key)
+    if cached is None:
+        meta = model._meta
+        fields = [meta.get_field(name) for name in names]
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in fields)
+        # Cast to the base type without its modifier: "::varchar(10)" would truncate
+        # silently, while the assignment to the column still refuses what is too long.
+        casts = ", ".join(f"%s::{f.db_type(connection).split('(')[0]}" for f in fields)
+        cached = _SCOPED_INSERTS[key] = (f"INSERT INTO {quote(meta.db_table)} ({columns})", casts, fields)
+    return cached
+
+
+def scoped_insert_params(fields, values: dict, connection) -> list:
+    """The values of a :func:`scoped_insert_parts` statement, prepared by their fields as the ORM would."""
+    return [f.get_db_prep_save(v, connection) for f, v in zip(fields, values.values(), strict=True)]
 
 
 def insert_scoped(model, tenant_id: uuid.UUID | str, values: dict, using: str = "default") -> None:
@@ -84,32 +106,19 @@ def insert_scoped(model, tenant_id: uuid.UUID | str, values: dict, using: str = 
     The row is formed from that one-row subquery, so ``set_config`` has run
     before the row exists and forced RLS checks it (``WITH CHECK``) against
     the tenant just set; outside a transaction the setting ends with the
-    statement (inside one it stays, for the rest of it). Columns left out take their database defaults. Values go
-    through each field's ``get_db_prep_save`` (JSON, UUIDs) as the ORM would.
-    On other databases (embedded SQLite: no RLS) it is a plain ORM insert.
+    statement (inside one it stays, for the rest of it). Columns left out
+    take their database defaults. On other databases (embedded SQLite: no
+    RLS) it is a plain ORM insert.
     """
     connection = connections[using]
     if connection.vendor != "postgresql":
         model._base_manager.using(using).create(**values)
         return
-    key = (model, tuple(values))
-    cached = _SCOPED_INSERTS.get(key)
-    if cached is None:
-        meta = model._meta
-        fields = [meta.get_field(name) for name in values]
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in fields)
-        # Cast to the base type without its modifier: "::varchar(10)" would truncate
-        # silently, while the assignment to the column still refuses what is too long.
-        casts = ", ".join(f"%s::{f.db_type(connection).split('(')[0]}" for f in fields)
-        sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {casts} "
-               f"FROM (SELECT set_config('{TENANT_SETTING}', %s, true)) AS tenant_scope")
-        cached = _SCOPED_INSERTS[key] = (sql, fields)
-    sql, fields = cached
-    params = [f.get_db_prep_save(v, connection) for f, v in zip(fields, values.values(), strict=True)]
-    params.append(str(uuid.UUID(str(tenant_id))))
+    head, casts, fields = scoped_insert_parts(model, values, connection)
+    params = [*scoped_insert_params(fields, values, connection), str(uuid.UUID(str(tenant_id)))]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"{head} SELECT {casts} FROM (SELECT set_config('{TENANT_SETTING}', %s, true)) AS tenant_scope",
+                       params)
 
 
 def set_db_user(user_id: uuid.UUID | str, using: str = "default") -> None:

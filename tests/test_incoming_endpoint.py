@@ -23,6 +23,7 @@ from twilio.request_validator import RequestValidator
 
 from core.tenant_context import tenant_scope
 from webhooks.incoming import services
+from webhooks.incoming.models import IncomingDedupe
 from webhooks.models import IncomingWebhook, WebhookLog
 from webhooks.signing import hex_hmac_sha256
 
@@ -275,27 +276,65 @@ def test_rate_limit_per_webhook_is_429_past_the_limit(alice, settings):
     assert len(logs_of(alice)) == 4
 
 
-def test_x_request_id_dedupe_and_redis_fast_path(alice, django_capture_on_commit_callbacks):
+def test_x_request_id_dedupe_claims_the_id_with_the_row(alice):
     webhook, secret = make_webhook(alice)
     sig = hex_hmac_sha256(secret, BODY)
     request_id = "req-" + uuid.uuid4().hex
-    from webhooks.incoming import limits
-
     first = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID=request_id)
-    # Then (DB backstop) a duplicate before the commit is recognised by the unique constraint
+    assert first.status_code == 202
     second = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID=request_id)
+    assert second.status_code == 200
     assert second.json() == {"received": True, "duplicate": True, "logId": first.json()["logId"]}
-    assert limits.dedupe_cached(str(webhook.id), request_id) is None  # only committed ids are cached
-    # And once a request commits, Redis remembers its id (the fast path for later copies)
-    again_id = "req-" + uuid.uuid4().hex
-    with django_capture_on_commit_callbacks(execute=True):
-        third = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID=again_id)
-    assert limits.dedupe_cached(str(webhook.id), again_id) == third.json()["logId"]
-    fourth = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID=again_id)
-    assert fourth.json() == {"received": True, "duplicate": True, "logId": third.json()["logId"]}
     other = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID="req-" + uuid.uuid4().hex)
     assert other.status_code == 202
-    assert len(logs_of(alice)) == 3
+    assert len(logs_of(alice)) == 2
+    with tenant_scope(alice.tenant.id):
+        claims = dict(IncomingDedupe.objects.filter(webhook_id=webhook.id).values_list("dedupe_key", "log_id"))
+    assert claims[request_id] == uuid.UUID(first.json()["logId"])
+
+
+def test_a_delivery_id_older_than_the_window_is_claimed_anew(alice):
+    webhook, secret = make_webhook(alice)
+    sig = hex_hmac_sha256(secret, BODY)
+    first = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID="req-old")
+    with time_machine.travel(time.time() + 24 * 3600 + 5):
+        again = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID="req-old")
+    assert again.status_code == 202 and again.json()["logId"] != first.json()["logId"]
+    with tenant_scope(alice.tenant.id):
+        claim = IncomingDedupe.objects.get(webhook_id=webhook.id, dedupe_key="req-old")
+    assert claim.log_id == uuid.UUID(again.json()["logId"])
+    assert len(logs_of(alice)) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_copies_of_one_delivery_store_it_once():
+    """Copies racing each other: the unique claim lets exactly one in, outside any transaction."""
+    import threading
+
+    from django.db import connections
+
+    from tests.factories import make_persona
+
+    persona = make_persona("Race Studio", "race@example.com")
+    webhook, secret = make_webhook(persona, actions=[])
+    sig = hex_hmac_sha256(secret, BODY)
+    barrier, answers = threading.Barrier(8), []
+
+    def send():
+        try:
+            barrier.wait(5)
+            answers.append(post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID="req-race"))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(a.status_code for a in answers) == [200] * 7 + [202]
+    assert len({a.json()["logId"] for a in answers}) == 1
+    assert len(logs_of(persona)) == 1
 
 
 def test_rotated_secret_old_one_still_accepted_during_grace(alice):

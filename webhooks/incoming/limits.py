@@ -1,26 +1,24 @@
-"""Redis-backed guards of the public endpoint: per-webhook rate limit, dedupe cache.
+"""The public endpoint's per-webhook rate limit, counted in Redis.
 
-Redis is an accelerator here, never the source of truth:
+The rate limit is a fixed one-second window counter shared by every web
+process (``INCRBY`` + ``EXPIRE`` in one round trip). A process reserves its
+admissions in *leases* of ``lease_size(limit)`` — one for limits up to
+100/s, so the default 50/s is counted request by request, and 1% of the
+limit (at most 100) above that — and spends them locally; a window found
+exhausted is remembered until the second ends, so requests past the limit
+are refused without a round trip. The limit is never exceeded; a lease left
+unspent when its second ends only refuses early (at most 1% of the limit
+per process). If Redis is unreachable the limit fails *open* — an outage of
+the counter must not turn into lost webhooks — and says so in the log.
 
-* the rate limit is a fixed one-second window counter shared by every web
-  process (``INCRBY`` + ``EXPIRE`` in one round trip). A process reserves
-  its admissions in *leases* of ``lease_size(limit)`` — one for limits up
-  to 100/s, so the default 50/s is counted request by request, and at most
-  1% of the limit (capped at 100) above that — and spends them locally; a
-  window found exhausted is remembered until the second ends, so requests
-  past the limit are refused without a round trip. The limit is never
-  exceeded; a lease left unspent when its second ends only refuses early (at
-  most 1% of the limit per process). If Redis is unreachable the limit fails *open* - an
-  outage of the cache must not turn into lost webhooks - and says so in the log;
-* the dedupe cache only remembers delivery ids whose log row has been
-  **committed** (it is written on commit). The authority is the unique
-  constraint of ``incoming_webhook_dedupe``; the cache just spares a duplicate
-  a database round trip.
+Delivery ids are deduplicated in PostgreSQL alone (``incoming_webhook_dedupe``,
+claimed in the same statement that stores the request): a Redis cache in
+front of it cost every new delivery a lookup and a write to spare the rare
+duplicate one statement.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -37,11 +35,6 @@ _PREFIX = "hub:in:"
 def _client():
     url = getattr(settings, "REDIS_URL", None)
     return redis_client(url, timeout=0.5) if url else None
-
-
-def _dedupe_cache_key(webhook_id: str, dedupe_key: str) -> str:
-    digest = hashlib.sha256(dedupe_key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
-    return f"{_PREFIX}dd:{webhook_id}:{digest}"
 
 
 #: webhook id -> (window second, admissions left in this process's lease; -1: window exhausted)
@@ -99,25 +92,3 @@ def rate_limited(webhook_id: str, limit_per_second: int) -> bool:
             return True
         _leases[webhook_id] = (second, left + granted - 1)  # another thread's lease may still have room
     return False
-
-
-def dedupe_cached(webhook_id: str, dedupe_key: str) -> str | None:
-    """The log id a committed delivery with this id produced, if the cache knows it."""
-    client = _client()
-    if client is None:
-        return None
-    try:
-        value = client.get(_dedupe_cache_key(webhook_id, dedupe_key))
-    except Exception:  # noqa: BLE001 - the database constraint still catches duplicates
-        return None
-    return value.decode() if value else None
-
-
-def dedupe_remember(webhook_id: str, dedupe_key: str, log_id: str, ttl_seconds: int) -> None:
-    client = _client()
-    if client is None:
-        return
-    try:
-        client.set(_dedupe_cache_key(webhook_id, dedupe_key), log_id, ex=max(1, ttl_seconds))
-    except Exception:  # noqa: BLE001
-        log.warning("could not cache delivery id for webhook %s", webhook_id)

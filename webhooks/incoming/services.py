@@ -34,7 +34,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.realtime import publish
-from core.tenant_context import insert_scoped, operator_scope, tenant_scope
+from core.tenant_context import (
+    TENANT_SETTING,
+    insert_scoped,
+    operator_scope,
+    scoped_insert_params,
+    scoped_insert_parts,
+    tenant_scope,
+)
 from tenancy.models import Tenant
 from webhooks import outbound, signing
 from webhooks.incoming import conf, limits, selectors
@@ -199,9 +206,10 @@ def incoming_receive(
 
     Runs outside a transaction on the public endpoint (``non_atomic_requests``):
     on PostgreSQL the lookup and the insert each set the tenant for
-    themselves, so a request without a delivery id costs two statements and
-    no BEGIN/COMMIT; one with a delivery id claims it and stores the row in
-    one tenant-scoped transaction. Inside a caller's transaction (the test
+    themselves, so a request costs two statements and no BEGIN/COMMIT — with
+    a delivery id, the second claims the id and stores the row together. A
+    delivery id seen before is then settled in one tenant-scoped transaction
+    (a duplicate, or an id older than the window claimed anew). Inside a caller's transaction (the test
     endpoint) the same code joins it. Either way the processing task and the
     dedupe cache are only told about the row once it is committed.
     """
@@ -241,23 +249,40 @@ def incoming_receive(
         "body": payload, "status": WebhookLog.Status.PENDING, "attempt": 1, "max_attempts": 1,
     }
     lid, tid = str(log_id), str(tenant_id)
-    if dedupe_key:
-        cached = limits.dedupe_cached(wid, dedupe_key)
-        if cached:
-            return ReceiveResult(200, {"received": True, "duplicate": True, "logId": cached})
+    if not dedupe_key:
+        # One statement: stored and (outside a transaction) committed before the answer.
+        insert_scoped(WebhookLog, tenant_id, row)
+    elif not (connection.vendor == "postgresql" and _store_claimed(tenant_id, webhook.id, dedupe_key, row)):
+        # A delivery id seen before (or SQLite): decide in one tenant-scoped transaction.
         with tenant_scope(tenant_id):
             original = _dedupe_claim(tenant_id=tenant_id, webhook_id=webhook.id, dedupe_key=dedupe_key, log_id=log_id)
             if original is not None:
                 return ReceiveResult(200, {"received": True, "duplicate": True, "logId": str(original)})
             insert_scoped(WebhookLog, tenant_id, {**row, "dedupe_key": dedupe_key})
-            ttl = conf.dedupe_seconds()
-            transaction.on_commit(lambda: limits.dedupe_remember(wid, dedupe_key, lid, ttl))
-            transaction.on_commit(lambda: schedule_drain(tid))
-    else:
-        # One statement: stored and (outside a transaction) committed before the answer.
-        insert_scoped(WebhookLog, tenant_id, row)
-        transaction.on_commit(lambda: schedule_drain(tid))  # at once when not in a transaction
+    transaction.on_commit(lambda: schedule_drain(tid))  # at once when not in a transaction
     return ReceiveResult(ok_status, {"received": True, "logId": lid}, log_id=log_id)
+
+
+_CLAIM_AND_STORE = (
+    "WITH tenant_scope AS MATERIALIZED (SELECT set_config('" + TENANT_SETTING + "', %s, true)), "
+    "claim AS (INSERT INTO incoming_webhook_dedupe (id, tenant_id, webhook_id, dedupe_key, log_id, created_at) "
+    "SELECT %s::uuid, %s::uuid, %s::uuid, %s::varchar, %s::uuid, now() FROM tenant_scope "
+    "ON CONFLICT (webhook_id, dedupe_key) DO NOTHING RETURNING 1) "
+    "{head} SELECT {casts} FROM claim RETURNING 1"
+)
+
+
+def _store_claimed(tenant_id: uuid.UUID, webhook_id: uuid.UUID, dedupe_key: str, row: dict) -> bool:
+    """PostgreSQL: claim a new delivery id and store its row in one statement (the tenant
+    set by the statement itself, as in ``insert_scoped``). False, with nothing stored,
+    when the id is claimed already: then :func:`_dedupe_claim` decides."""
+    row = {**row, "dedupe_key": dedupe_key}
+    head, casts, fields = scoped_insert_parts(WebhookLog, row, connection)
+    params = [str(tenant_id), uuid.uuid4(), tenant_id, webhook_id, dedupe_key, row["id"],
+              *scoped_insert_params(fields, row, connection)]
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_AND_STORE.format(head=head, casts=casts), params)
+        return cursor.fetchone() is not None
 
 
 def _dedupe_claim(*, tenant_id: uuid.UUID, webhook_id: uuid.UUID, dedupe_key: str, log_id: uuid.UUID) -> uuid.UUID | None:
