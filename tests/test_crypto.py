@@ -103,6 +103,62 @@ def test_rotate_encryption_key_command_reencrypts_every_secret(alice, settings):
         crypto.key_ring.cache_clear()
 
 
+def test_rotation_reseals_nested_values_and_seals_rows_stored_in_plaintext(alice, settings):
+    from webhooks.models import IncomingWebhook
+
+    crypto.key_ring.cache_clear()
+    settings.INTEGRATION_ENCRYPTION_KEY = K1
+    settings.INTEGRATION_ENCRYPTION_OLD_KEYS = []
+    forward = {"type": "forward", "config": {"forwardUrl": "https://example.com/f",
+                                             "forwardHeaders": {"Authorization": "Bearer fw-token", "X-Team": "ops"}}}
+    try:
+        with tenant_scope(alice.tenant.id):
+            incoming = IncomingWebhook(tenant=alice.tenant, name="in", url="https://hub.example/in-1",
+                                       actions=[forward], verification_config={"verifyToken": "vt-1"})
+            incoming.set_secret("secret", "whsec-in")
+            incoming.save()  # sealed on save, with k1
+            assert "fw-token" not in str(incoming.actions) and "vt-1" not in str(incoming.verification_config)
+            old = OutgoingWebhook.objects.create(tenant=alice.tenant, name="old", url="https://example.com/o", triggers=[])
+            # A row from before sealing existed: written around save()
+            OutgoingWebhook.objects.filter(pk=old.pk).update(headers={"X-Api-Key": "plain-key", "X-Team": "t"})
+
+        crypto.key_ring.cache_clear()
+        settings.INTEGRATION_ENCRYPTION_KEY = K2
+        settings.INTEGRATION_ENCRYPTION_OLD_KEYS = [K1]
+        out = io.StringIO()
+        call_command("rotate_encryption_key", stdout=out)
+        assert "sealed plaintext secrets in 1 row field(s)" in out.getvalue()
+
+        crypto.key_ring.cache_clear()
+        settings.INTEGRATION_ENCRYPTION_OLD_KEYS = []  # the old key is gone: everything reads with k2
+        with operator_scope("test"):
+            incoming = IncomingWebhook.objects.get(pk=incoming.pk)
+            old = OutgoingWebhook.objects.get(pk=old.pk)
+        headers = incoming.actions[0]["config"]["forwardHeaders"]
+        assert KeyRing.kid_of(crypto.stored_blob(headers["Authorization"])) == "k2"
+        assert incoming.opened_headers(headers) == {"Authorization": "Bearer fw-token", "X-Team": "ops"}
+        assert incoming.opened_verification_config() == {"verifyToken": "vt-1"}
+        assert KeyRing.kid_of(crypto.stored_blob(old.headers["X-Api-Key"])) == "k2"
+        assert old.open_value("headers", "X-Api-Key", old.headers["X-Api-Key"]) == "plain-key"
+        assert old.headers["X-Team"] == "t"
+    finally:
+        crypto.key_ring.cache_clear()
+
+
+def test_a_sealed_value_that_cannot_be_opened_reads_as_absent_not_as_an_error(alice):
+    from webhooks.models import IncomingWebhook
+
+    with tenant_scope(alice.tenant.id):
+        one = IncomingWebhook(tenant=alice.tenant, name="a", url="https://hub.example/a", actions=[],
+                              verification_config={"verifyToken": "vt-a"})
+        one.save()
+        other = IncomingWebhook(tenant=alice.tenant, name="b", url="https://hub.example/b", actions=[],
+                                verification_config={"verifyToken": one.verification_config["verifyToken"]})
+        other.save()  # a ciphertext moved from another row: bound to that row, it does not open here
+    assert one.opened_verification_config() == {"verifyToken": "vt-a"}
+    assert other.opened_verification_config() == {"verifyToken": None}
+
+
 def test_without_a_key_a_dev_key_is_generated_into_an_ignored_file_with_a_warning(tmp_path, settings, caplog):
     crypto.key_ring.cache_clear()
     settings.INTEGRATION_ENCRYPTION_KEY = None

@@ -205,7 +205,8 @@ def test_trigger_automation_runs_the_registered_handler_records_and_publishes(al
 
 
 def test_forward_is_durable_signed_merges_headers_and_retries_linearly(alice, receiver, django_capture_on_commit_callbacks):
-    forward = {"type": "forward", "config": {"forwardUrl": receiver.url, "forwardHeaders": {"X-Team": "ops"},
+    forward = {"type": "forward", "config": {"forwardUrl": receiver.url,
+                                              "forwardHeaders": {"X-Team": "ops", "Authorization": "Bearer fw-token"},
                                               "retryAttempts": 2, "retryDelaySeconds": 30}}
     webhook, secret = make_webhook(alice, actions=[forward])
     log_id = deliver(webhook, secret)
@@ -224,13 +225,14 @@ def test_forward_is_durable_signed_merges_headers_and_retries_linearly(alice, re
     assert json.loads(first["body"]) == LEAD
     assert first["headers"]["X-Webhook-Signature"] == hex_hmac_sha256(secret, first["body"])
     assert first["headers"]["X-Team"] == "ops"
+    assert first["headers"]["Authorization"] == "Bearer fw-token"  # sealed at rest, opened to send
     delivery = first["headers"]["X-Webhook-Delivery"]
     with tenant_scope(alice.tenant.id):
         attempt1 = WebhookLog.objects.get(pk=attempt_id)
         source = WebhookLog.objects.get(pk=log_id)
     assert (attempt1.status, attempt1.response_status, attempt1.attempt, attempt1.direction) == (
         "failed", 503, 1, "outgoing")
-    assert attempt1.headers["X-Webhook-Signature"] == "[redacted]"
+    assert attempt1.headers["X-Webhook-Signature"] == attempt1.headers["Authorization"] == "[redacted]"
     due = attempt1.next_retry_at
     assert timedelta(seconds=29) < due - attempt1.timestamp < timedelta(seconds=31)
     assert source.result["actions"][0]["status"] == "retrying"

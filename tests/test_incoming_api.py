@@ -3,6 +3,7 @@ validation 400s, update, delete, rotation, and bob's 404 on every endpoint."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -108,7 +109,43 @@ def test_patch_updates_fields_and_keeps_masked_verification_values(alice, alice_
     assert response.status_code == 200
     assert (response.json()["name"], response.json()["isEnabled"]) == ("Renamed", False)
     with tenant_scope(alice.tenant.id):
-        assert IncomingWebhook.objects.get(pk=created["id"]).verification_config == {"verifyToken": "tok-123"}
+        stored = IncomingWebhook.objects.get(pk=created["id"])
+        assert stored.opened_verification_config() == {"verifyToken": "tok-123"}
+        assert "tok-123" not in json.dumps(stored.verification_config)  # sealed at rest
+
+
+def test_forward_credentials_are_sealed_masked_and_kept_when_echoed(alice, alice_api, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    headers = {"Authorization": "Bearer fw-secret-1", "X-Team": "ops"}
+    response = create(alice_api, actions=[{"type": "forward", "config": {"forwardUrl": "http://127.0.0.1:9/f",
+                                                                         "forwardHeaders": headers}}])
+    assert response.status_code == 201, response.content
+    assert "fw-secret-1" not in response.content.decode()
+    assert response.json()["actions"][0]["config"]["forwardHeaders"] == {"Authorization": "[redacted]", "X-Team": "ops"}
+    hook_id = response.json()["id"]
+    with tenant_scope(alice.tenant.id):
+        stored = IncomingWebhook.objects.get(pk=hook_id)
+    assert "fw-secret-1" not in json.dumps(stored.actions)  # sealed at rest
+    assert stored.opened_headers(stored.actions[0]["config"]["forwardHeaders"]) == headers
+
+    # The GET answer sent back as is (masked value included) keeps the stored credential
+    shown = alice_api.get(f"/api/webhooks/incoming/{hook_id}").json()
+    shown["actions"][0]["config"]["forwardHeaders"]["X-Team"] = "design"
+    patched = alice_api.patch(f"/api/webhooks/incoming/{hook_id}", {"actions": shown["actions"]}, format="json")
+    assert patched.status_code == 200, patched.content
+    with tenant_scope(alice.tenant.id):
+        stored = IncomingWebhook.objects.get(pk=hook_id)
+    assert stored.opened_headers(stored.actions[0]["config"]["forwardHeaders"]) == {
+        "Authorization": "Bearer fw-secret-1", "X-Team": "design"}
+
+    # A masked value with nothing stored behind it, or a ciphertext, is a 400 that changes nothing
+    for bad in ({"X-Api-Key": "[redacted]"}, {"Authorization": stored.actions[0]["config"]["forwardHeaders"]["Authorization"]}):
+        actions = [{"type": "forward", "config": {"forwardUrl": "http://127.0.0.1:9/f", "forwardHeaders": bad}}]
+        refused = alice_api.patch(f"/api/webhooks/incoming/{hook_id}", {"actions": actions}, format="json")
+        assert refused.status_code == 400
+        assert list(refused.json()["error"]["fields"]) == [f"actions[0].config.forwardHeaders.{next(iter(bad))}"]
+    with tenant_scope(alice.tenant.id):
+        assert IncomingWebhook.objects.get(pk=hook_id).actions == stored.actions
 
 
 def test_patch_cannot_set_the_secret(alice, alice_api):

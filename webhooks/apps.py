@@ -15,3 +15,5 @@ class WebhooksConfig(AppConfig):
         register_encrypted_field("webhooks.OutgoingWebhook", "signature_secret")
         register_encrypted_field("webhooks.OutgoingWebhook", "previous_signature_secret")
         register_sealed_value_field("webhooks.OutgoingWebhook", "headers")
+        register_sealed_value_field("webhooks.IncomingWebhook", "verification_config")
+        register_sealed_value_field("webhooks.IncomingWebhook", "actions")

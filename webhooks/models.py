@@ -12,8 +12,11 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
-from core.crypto import EncryptedFieldsMixin
+from core.crypto import CryptoError, EncryptedFieldsMixin, is_sealed
 from tenancy.models import Tenant
+
+#: verification_config keys holding shared secrets: sealed at rest, masked in answers.
+SECRET_CONFIG_KEYS = ("clientState", "verifyToken")
 
 
 class IncomingWebhook(EncryptedFieldsMixin, models.Model):
@@ -48,6 +51,72 @@ class IncomingWebhook(EncryptedFieldsMixin, models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.seal_plaintext_secrets()
+        super().save(*args, **kwargs)
+
+    def seal_plaintext_secrets(self) -> bool:
+        """Seal (encrypt in place) the shared secrets of ``verification_config`` and the
+        credential-looking ``forwardHeaders`` of forward actions; True if any was plaintext.
+
+        Runs on every save, whatever the path (API, admin, shell), and from
+        ``rotate_encryption_key`` for rows stored before sealing existed.
+        """
+        from webhooks.outbound import is_sensitive_header
+
+        changed = False
+        config = self.verification_config
+        if isinstance(config, dict):
+            for key in SECRET_CONFIG_KEYS:
+                value = config.get(key)
+                if isinstance(value, str) and value and not is_sealed(value):
+                    config[key] = self.seal_value("verification_config", key, value)
+                    changed = True
+        for headers in self._forward_header_dicts():
+            for name, value in headers.items():
+                if is_sensitive_header(name) and isinstance(value, str) and value and not is_sealed(value):
+                    headers[name] = self.seal_value("actions", name, value)
+                    changed = True
+        return changed
+
+    def _forward_header_dicts(self) -> list[dict]:
+        found = []
+        for action in self.actions if isinstance(self.actions, list) else []:
+            config = action.get("config") if isinstance(action, dict) and action.get("type") == "forward" else None
+            headers = config.get("forwardHeaders") if isinstance(config, dict) else None
+            if isinstance(headers, dict):
+                found.append(headers)
+        return found
+
+    def opened_verification_config(self) -> dict:
+        """``verification_config`` with its secrets in plaintext (one that cannot be opened reads as absent)."""
+        config = dict(self.verification_config or {})
+        for key in SECRET_CONFIG_KEYS:
+            if is_sealed(config.get(key)):
+                config[key] = self._open_or_none("verification_config", key, config[key])
+        return config
+
+    def opened_headers(self, headers: dict | None) -> dict[str, str]:
+        """A forward action's ``forwardHeaders`` in plaintext (one that cannot be opened is dropped)."""
+        opened = {}
+        for name, value in (headers or {}).items():
+            value = self._open_or_none("actions", name, value) if is_sealed(value) else value
+            if value is not None:
+                opened[str(name)] = str(value)
+        return opened
+
+    def _open_or_none(self, field: str, key: str, value: str) -> str | None:
+        try:
+            return self.open_value(field, key, value)
+        except CryptoError:
+            import logging
+
+            logging.getLogger("architect_studio.webhooks").error(
+                "sealed %s value %r of incoming webhook %s cannot be opened (key missing or value moved)",
+                field, key, self.pk,
+            )
+            return None
 
 
 class OutgoingWebhook(EncryptedFieldsMixin, models.Model):
@@ -99,6 +168,23 @@ class OutgoingWebhook(EncryptedFieldsMixin, models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.seal_plaintext_secrets()
+        super().save(*args, **kwargs)
+
+    def seal_plaintext_secrets(self) -> bool:
+        """Seal credential-looking custom header values stored in plaintext (admin edits,
+        rows from before sealing); True if any was. The API seals them as it validates."""
+        from webhooks.outbound import is_sensitive_header
+
+        changed = False
+        if isinstance(self.headers, dict):
+            for name, value in self.headers.items():
+                if is_sensitive_header(name) and isinstance(value, str) and value and not is_sealed(value):
+                    self.headers[name] = self.seal_value("headers", name, value)
+                    changed = True
+        return changed
 
 
 class WebhookLog(models.Model):

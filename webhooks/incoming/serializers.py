@@ -18,12 +18,13 @@ from typing import Any
 from djangorestframework_camel_case.util import camel_to_underscore
 from rest_framework import serializers
 
+from core.crypto import TEXT_PREFIX, is_sealed
 from entities.models import ENTITY_MODELS
 from entities.services import serializer_for
 from webhooks import outbound
 from webhooks.incoming import conf
 from webhooks.incoming.actions import ACTION_TYPES, local_field
-from webhooks.models import IncomingWebhook
+from webhooks.models import SECRET_CONFIG_KEYS, IncomingWebhook
 from webhooks.verification import SCHEMES, _load_ec_public_key, describe
 
 MAX_ACTIONS = 20
@@ -32,7 +33,7 @@ MAX_HEADERS = 50
 MAX_PATH = 500
 MAX_CONFIG_BYTES = 8192
 MASK = "********"
-MASKED_CONFIG_KEYS = ("clientState", "verifyToken")
+MASKED_CONFIG_KEYS = SECRET_CONFIG_KEYS  # sealed at rest (IncomingWebhook.seal_plaintext_secrets)
 
 # config key (camelCase, stored) ← accepted spellings
 _CONFIG_KEYS = {
@@ -215,6 +216,8 @@ class IncomingWebhookInputSerializer(serializers.Serializer):
         for key, val in value.items():
             if key in MASKED_CONFIG_KEYS and val == MASK:
                 val = previous.get(key)  # the masked value sent back unchanged
+            elif is_sealed(val):
+                raise serializers.ValidationError(f"{key} must not start with {TEXT_PREFIX}")
             if key == "toleranceSeconds":
                 if isinstance(val, bool) or not isinstance(val, int) or not 1 <= val <= 86400:
                     raise serializers.ValidationError("toleranceSeconds must be an integer between 1 and 86400")
@@ -230,6 +233,7 @@ class IncomingWebhookInputSerializer(serializers.Serializer):
         # Validated here, not per field, so error keys are flat paths ("actions[0].config.forwardUrl").
         if "actions" in attrs:
             attrs["actions"] = [validate_action(item, i) for i, item in enumerate(attrs["actions"])]
+            _keep_masked_forward_headers(attrs["actions"], self.instance.actions if self.instance else None)
         if "filters" in attrs:
             attrs["filters"] = validate_filters(attrs["filters"])
         scheme = attrs.get("verification_scheme") or (self.instance.verification_scheme if self.instance else "hmac")
@@ -249,8 +253,30 @@ class RotateSecretInputSerializer(serializers.Serializer):
     secret = serializers.CharField(max_length=1000, min_length=8, required=False, trim_whitespace=False)
 
 
+def _keep_masked_forward_headers(actions: list[dict[str, Any]], previous: Any) -> None:
+    """Credential-looking forward headers are answered masked; one sent back masked keeps
+    the stored (sealed) value of the same header of the same action."""
+    stored: dict[tuple[int, str], Any] = {}
+    for i, action in enumerate(previous if isinstance(previous, list) else []):
+        headers = ((action.get("config") or {}).get("forwardHeaders") or {}) if isinstance(action, dict) else {}
+        stored.update({(i, str(name).lower()): value for name, value in headers.items()})
+    for i, action in enumerate(actions):
+        headers = (action.get("config") or {}).get("forwardHeaders") or {}
+        for name, value in headers.items():
+            kept = stored.get((i, name.lower()))
+            where = f"actions[{i}].config.forwardHeaders.{name}"
+            if value == outbound._REDACTED:
+                if kept is None or kept == outbound._REDACTED:
+                    raise _err(where, "send the header's value (it is stored encrypted and answered masked)")
+                headers[name] = kept
+            elif is_sealed(value):
+                raise _err(where, f"must not start with {TEXT_PREFIX}")
+
+
 def _action_out(action: dict[str, Any]) -> dict[str, Any]:
     config = action.get("config") or {}
+    if config.get("forwardHeaders"):
+        config = {**config, "forwardHeaders": outbound.redact_headers(config["forwardHeaders"])}
     return {
         "type": action.get("type"),
         "config": {_CONFIG_KEYS.get(k, camel_to_underscore(k)): v for k, v in config.items()},

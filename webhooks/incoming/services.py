@@ -218,7 +218,7 @@ def incoming_receive(
         return _error(404, *NOT_FOUND)
     secrets = selectors.incoming_valid_secrets(webhook=webhook)
     scheme = webhook.verification_scheme
-    config = webhook.verification_config or {}
+    config = webhook.opened_verification_config() if webhook.verification_config else {}
     req = InboundRequest(
         method=method, url=settings.PUBLIC_BASE_URL + full_path, headers=headers, body=body, query=query
     )
@@ -513,13 +513,14 @@ def incoming_test(webhook: IncomingWebhook, *, payload: dict | None = None) -> d
     with tenant_scope(webhook.tenant_id):
         secrets = selectors.incoming_valid_secrets(webhook=webhook)
         headers = {"Content-Type": "application/json", "User-Agent": outbound.USER_AGENT}
-        signed = _test_headers(scheme, secrets[0], body, webhook.url, webhook.verification_config or {}) if secrets else None
+        config = webhook.opened_verification_config()
+        signed = _test_headers(scheme, secrets[0], body, webhook.url, config) if secrets else None
         if signed is None:
             verification = {"scheme": scheme, "ok": None, "reason": f"the hub cannot sign {scheme} requests; not verified"}
         else:
             headers.update(signed)
             req = InboundRequest(method="POST", url=webhook.url, headers=headers, body=body)
-            result = verify(scheme, req, secrets, webhook.verification_config or {})
+            result = verify(scheme, req, secrets, config)
             verification = {"scheme": scheme, "ok": result.ok, "reason": result.reason}
             if not result.ok:
                 return {"status": "failed", "verification": verification, "actions": [], "logId": None}
@@ -601,7 +602,7 @@ def forward_send(*, log_id: str, update_source: bool = True) -> dict[str, Any]:
     attempts, delay = _forward_settings(config)
     url = config.get("forwardUrl") or row.url
     body = json.dumps(row.body, separators=(",", ":"), ensure_ascii=False).encode()
-    headers = {str(k): str(v) for k, v in (config.get("forwardHeaders") or {}).items()}
+    headers = webhook.opened_headers(config.get("forwardHeaders"))
     headers.update({
         "Content-Type": "application/json",
         "X-Webhook-Event": FORWARD_EVENT,
