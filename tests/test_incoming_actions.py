@@ -333,3 +333,31 @@ def test_drain_processes_every_pending_request_of_the_tenant_oldest_first(alice,
         assert ClientEntity.objects.count() == 3
     with tenant_scope(bob.tenant.id):
         assert WebhookLog.objects.get(pk=bob_log).status == "pending"  # another tenant's drain
+
+
+def test_drain_batches_isolate_a_poison_request_and_count_once_per_batch(alice, monkeypatch,
+                                                                        django_capture_on_commit_callbacks):
+    webhook, secret = make_webhook(alice, actions=[CREATE_CLIENT])
+    ids = [deliver(webhook, secret, payload={**LEAD, "n": n}) for n in range(5)]
+    real = services.filters_match
+
+    def poison(filters, *, headers, payload):
+        if payload.get("n") == 2:
+            raise RuntimeError("boom")
+        return real(filters, headers=headers, payload=payload)
+
+    monkeypatch.setattr(services, "filters_match", poison)
+    kicks: list[str] = []
+    monkeypatch.setattr("core.kick.kick", lambda task, tid: kicks.append(task.name))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.incoming_drain(tenant_id=str(alice.tenant.id), batch=2) == 5
+    with tenant_scope(alice.tenant.id):
+        statuses = {str(log.pk): (log.status, log.error_message) for log in WebhookLog.objects.filter(pk__in=ids)}
+        assert ClientEntity.objects.count() == 4  # the poison request's savepoint rolled back alone
+        hook = IncomingWebhook.objects.get(pk=webhook.pk)
+        newest = WebhookLog.objects.filter(pk__in=ids).order_by("-timestamp").first().timestamp
+    assert statuses[ids[2]] == ("failed", "internal error (RuntimeError)")
+    assert [statuses[i][0] for i in ids if i != ids[2]] == ["success"] * 4
+    assert (hook.total_received, hook.last_received_at) == (5, newest)
+    # each full batch of 2 woke a helper drain; the last batch of 1 did not
+    assert kicks.count("webhooks.incoming.tasks.drain_incoming") == 2

@@ -30,7 +30,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from core.realtime import publish
@@ -327,36 +328,71 @@ def schedule_drain(tenant_id: str) -> None:
     kick_soon(drain_incoming, tenant_id)
 
 
-def incoming_drain(*, tenant_id: str, budget_seconds: float = 20.0) -> int:
-    """Process the tenant's pending requests, oldest first, one transaction each.
+#: Requests a drain claims and processes per transaction.
+DRAIN_BATCH = 25
+
+
+def incoming_drain(*, tenant_id: str, budget_seconds: float = 20.0, batch: int = DRAIN_BATCH) -> int:
+    """Process the tenant's pending requests, oldest first, a batch per transaction.
 
     The task's wake-up flag is released *before* the first look (by the
-    task, :func:`core.kick.kicked`), so a request
-    committed after that look schedules a new drain, and one committed before
-    it is seen by this one: nothing is left behind. Rows are claimed with
-    ``SKIP LOCKED`` so concurrent drains (and the sweeper) share the work.
+    task, :func:`core.kick.kicked`), so a request committed after that look
+    schedules a new drain, and one committed before it is seen by this one:
+    nothing is left behind. Rows are claimed with ``SKIP LOCKED``, so
+    concurrent drains (and the sweeper) share the work; a full batch kicks
+    one more drain, so a backlog is worked on by as many worker threads as
+    it needs, each drain taking the next batch. Each request runs in a
+    savepoint of its own (one that fails is marked failed, the others
+    commit); the webhooks' counters are updated once per batch, in id order.
     Stops after ``budget_seconds`` and hands the rest to a fresh task.
     """
     import time
+
+    from core.kick import kick
+    from webhooks.incoming.tasks import drain_incoming
 
     started = time.monotonic()
     done = 0
     while True:
         with tenant_scope(tenant_id):
-            row = (
+            rows = list(
                 WebhookLog.objects.select_for_update(skip_locked=True)
                 .filter(tenant_id=tenant_id, webhook_type=WEBHOOK_TYPE, direction="incoming",
                         status=WebhookLog.Status.PENDING)
-                .order_by("timestamp")
-                .first()
+                .order_by("timestamp")[:batch]
             )
-            if row is None:
+            if not rows:
                 return done
-            incoming_process(log=row)
-        done += 1
+            if len(rows) == batch:  # more are likely waiting: let another drain share them
+                transaction.on_commit(lambda: kick(drain_incoming, tenant_id))
+            _process_batch(rows)
+        done += len(rows)
         if time.monotonic() - started > budget_seconds:
-            schedule_drain(tenant_id)
+            kick(drain_incoming, tenant_id)
             return done
+
+
+def _process_batch(rows: list[WebhookLog]) -> None:
+    webhooks = {w.pk: w for w in IncomingWebhook.objects.filter(pk__in={r.webhook_id for r in rows})
+                .select_related("tenant")}
+    received: dict[uuid.UUID, list] = {}
+    for row in rows:
+        webhook = webhooks.get(row.webhook_id)
+        try:
+            with transaction.atomic():
+                incoming_process(log=row, webhook=webhook, count=False)
+        except Exception as exc:  # noqa: BLE001 - a poison request must not hold the batch back
+            logger.exception("incoming request %s could not be processed", row.pk)
+            with transaction.atomic():
+                _finish(row, WebhookLog.Status.FAILED, {"actions": []}, f"internal error ({type(exc).__name__})")
+        if webhook is not None:
+            received.setdefault(webhook.pk, []).append(row.timestamp or timezone.now())
+    for webhook_id in sorted(received):
+        stamps = received[webhook_id]
+        IncomingWebhook.objects.filter(pk=webhook_id).update(
+            total_received=F("total_received") + len(stamps),
+            last_received_at=Greatest(Coalesce("last_received_at", Value(max(stamps))), Value(max(stamps))),
+        )
 
 
 def enqueue_process(log_id: str, tenant_id: str) -> bool:
@@ -374,13 +410,17 @@ def enqueue_process(log_id: str, tenant_id: str) -> bool:
 # --------------------------------------------------------------------------- processing
 
 
-def incoming_process(*, log: WebhookLog, inline_forward: bool = False, count: bool = True) -> dict[str, Any]:
+def incoming_process(
+    *, log: WebhookLog, inline_forward: bool = False, count: bool = True, webhook: IncomingWebhook | None = None
+) -> dict[str, Any]:
     """Filters, then every action in order; records outcomes on ``log``. Call in the tenant scope.
 
     The caller has claimed ``log`` (``select_for_update``). ``count`` updates
-    ``totalReceived``/``lastReceivedAt`` (not for tests and reprocessing).
+    ``totalReceived``/``lastReceivedAt`` (drains count once per batch instead;
+    tests and reprocessing do not count).
     """
-    webhook = IncomingWebhook.objects.filter(pk=log.webhook_id).select_related("tenant").first()
+    if webhook is None or webhook.pk != log.webhook_id:
+        webhook = IncomingWebhook.objects.filter(pk=log.webhook_id).select_related("tenant").first()
     if webhook is None:
         _finish(log, WebhookLog.Status.FAILED, {"actions": []}, "webhook no longer exists")
         return {"status": log.status, "actions": [], "error": log.error_message}
