@@ -29,3 +29,36 @@ def make_meeting(tenant: Tenant, title: str = "Kickoff", **extra) -> Meeting:
         return Meeting.objects.create(
             tenant=tenant, title=title, start_time=start, end_time=start + timedelta(hours=1), **extra
         )
+
+
+def run_at_once(fn, copies: int, timeout: float = 60) -> list:
+    """Call ``fn()`` from ``copies`` threads released together; returns the results.
+
+    Each thread closes its database connections when done. An exception in any
+    thread fails the caller (re-raised), so races cannot hide errors.
+    """
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(copies)
+    results: list = []
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            barrier.wait(timeout)
+            results.append(fn())
+        except BaseException as exc:  # re-raised below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    if errors:
+        raise errors[0]
+    return results

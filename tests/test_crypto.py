@@ -20,6 +20,18 @@ def ring(primary: str, *old: str) -> KeyRing:
 K1, K2 = generate_key_spec("k1"), generate_key_spec("k2")
 
 
+def _rotate_from_k1_to_k2(settings) -> str:
+    """Deploy K2 as primary with K1 kept for reading, run the command; its output."""
+    crypto.key_ring.cache_clear()
+    settings.INTEGRATION_ENCRYPTION_KEY = K2
+    settings.INTEGRATION_ENCRYPTION_OLD_KEYS = [K1]
+    out = io.StringIO()
+    call_command("rotate_encryption_key", stdout=out)
+    crypto.key_ring.cache_clear()
+    settings.INTEGRATION_ENCRYPTION_OLD_KEYS = []  # then the old key is dropped
+    return out.getvalue()
+
+
 def test_roundtrip_and_key_id_in_ciphertext():
     r = ring(K1)
     blob = r.encrypt("ya29.secret-token", "integrations:1:oauth")
@@ -83,15 +95,7 @@ def test_rotate_encryption_key_command_reencrypts_every_secret(alice, settings):
         stored = hook.signature_secret
         assert stored.startswith("enc:") and "s3cret" not in stored
 
-        crypto.key_ring.cache_clear()
-        settings.INTEGRATION_ENCRYPTION_KEY = K2
-        settings.INTEGRATION_ENCRYPTION_OLD_KEYS = [K1]
-        out = io.StringIO()
-        call_command("rotate_encryption_key", stdout=out)
-        assert "re-encrypted 2 of 2 secrets with key k2" in out.getvalue()
-
-        crypto.key_ring.cache_clear()
-        settings.INTEGRATION_ENCRYPTION_OLD_KEYS = []  # old key gone: still readable
+        assert "re-encrypted 2 of 2 secrets with key k2" in _rotate_from_k1_to_k2(settings)
         with operator_scope("test"):
             fresh = OutgoingWebhook.objects.get(pk=hook.pk)
         assert KeyRing.kid_of(crypto.stored_blob(fresh.signature_secret)) == "k2"
@@ -122,15 +126,8 @@ def test_rotation_reseals_nested_values_and_seals_rows_stored_in_plaintext(alice
             # A row from before sealing existed: written around save()
             OutgoingWebhook.objects.filter(pk=old.pk).update(headers={"X-Api-Key": "plain-key", "X-Team": "t"})
 
-        crypto.key_ring.cache_clear()
-        settings.INTEGRATION_ENCRYPTION_KEY = K2
-        settings.INTEGRATION_ENCRYPTION_OLD_KEYS = [K1]
-        out = io.StringIO()
-        call_command("rotate_encryption_key", stdout=out)
-        assert "sealed plaintext secrets in 1 row field(s)" in out.getvalue()
-
-        crypto.key_ring.cache_clear()
-        settings.INTEGRATION_ENCRYPTION_OLD_KEYS = []  # the old key is gone: everything reads with k2
+        # the old key is dropped after the command: everything reads with k2
+        assert "sealed plaintext secrets in 1 row field(s)" in _rotate_from_k1_to_k2(settings)
         with operator_scope("test"):
             incoming = IncomingWebhook.objects.get(pk=incoming.pk)
             old = OutgoingWebhook.objects.get(pk=old.pk)

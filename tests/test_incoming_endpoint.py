@@ -309,29 +309,13 @@ def test_a_delivery_id_older_than_the_window_is_claimed_anew(alice):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_copies_of_one_delivery_store_it_once():
     """Copies racing each other: the unique claim lets exactly one in, outside any transaction."""
-    import threading
-
-    from django.db import connections
-
-    from tests.factories import make_persona
+    from tests.factories import make_persona, run_at_once
 
     persona = make_persona("Race Studio", "race@example.com")
     webhook, secret = make_webhook(persona, actions=[])
     sig = hex_hmac_sha256(secret, BODY)
-    barrier, answers = threading.Barrier(8), []
-
-    def send():
-        try:
-            barrier.wait(5)
-            answers.append(post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID="req-race"))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=send) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(20)
+    answers = run_at_once(
+        lambda: post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID="req-race"), 8, timeout=20)
     assert sorted(a.status_code for a in answers) == [200] * 7 + [202]
     assert len({a.json()["logId"] for a in answers}) == 1
     assert len(logs_of(persona)) == 1

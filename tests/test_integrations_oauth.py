@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +26,7 @@ from integrations.models import Integration, IntegrationLog, OAuthState
 from integrations.providers.catalog import get_provider
 from integrations.services import provider_app_set
 from integrations.tokens import TokenUnavailable, ensure_valid_token, read_credentials
+from tests.factories import run_at_once
 from tests.oauth_server import harness
 
 PROVIDER = "hubspot"  # a real catalog entry, pointed at the local server by its ProviderApp
@@ -308,25 +308,7 @@ def test_exactly_one_refresh_when_many_threads_find_the_token_expired(alice, ali
     integration_id = connect(alice_api, oauth_server)
     _expire(integration_id, alice.tenant.id)
     refreshes = oauth_server.stats().get("refresh_token", 0)
-    barrier = threading.Barrier(6)
-    results: list[str] = []
-    errors: list[BaseException] = []
-
-    def worker():
-        try:
-            barrier.wait()
-            results.append(ensure_valid_token(integration_id=integration_id, tenant_id=alice.tenant.id))
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
+    results = run_at_once(lambda: ensure_valid_token(integration_id=integration_id, tenant_id=alice.tenant.id), 6)
     assert len(results) == 6 and len(set(results)) == 1
     assert oauth_server.stats()["refresh_token"] == refreshes + 1
 
