@@ -1,5 +1,5 @@
 """One shared Redis client per (URL, timeout) and process: the kick flags, the
-incoming endpoint's rate limit and dedupe cache, and the provider rate limiter.
+incoming endpoint's rate limit, and the provider rate limiter.
 
 redis-py's client is thread-safe and pools its connections, so callers share it
 instead of opening a connection per use. The timeout is part of the key because

@@ -5,11 +5,12 @@ The flow (DESIGN §3, C6) is store → verify → answer → process:
 1. :func:`incoming_receive` (the public endpoint) resolves the webhook inside
    the URL's tenant, answers provider handshakes, checks size and media type,
    verifies the signature, drops duplicates, applies the per-webhook rate
-   limit and stores the request as a ``WebhookLog`` row (``pending``) in the
-   request's transaction. Only then does the endpoint answer 202, and the
-   processing task is enqueued on commit - so an accepted request is always a
-   committed row, and a lost broker message is recovered by the sweeper.
-2. :func:`incoming_process` (Celery, from the row) applies the filters and
+   limit and stores the request as a ``WebhookLog`` row (``pending``), in one
+   statement that commits before the answer. Only then does the endpoint
+   answer 202 and wake the tenant's drain - so an accepted request is always
+   a committed row, and a lost wake-up is recovered by the sweeper.
+2. :func:`incoming_drain` (Celery, batches of rows) runs
+   :func:`incoming_process` on each, which applies the filters and
    runs the actions in order, each in its own savepoint, recording every
    outcome in ``log.result``; the log ends ``success``, ``failed`` or
    ``skipped`` (filters did not match).
@@ -210,11 +211,11 @@ def incoming_receive(
     themselves, so a request costs two statements and no BEGIN/COMMIT — with
     a delivery id, the second claims the id and stores the row together. A
     delivery id seen before is then settled in one tenant-scoped transaction
-    (a duplicate, or an id older than the window claimed anew). Inside a caller's transaction (the test
-    endpoint) the same code joins it. Either way the processing task and the
-    dedupe cache are only told about the row once it is committed.
+    (a duplicate, or an id older than the window claimed anew). Inside a
+    caller's transaction (the test endpoint) the same code joins it. Either
+    way the processing task is only told about the row once it is committed.
     """
-    webhook = selectors.incoming_get_public(tenant_id=tenant_id, webhook_id=webhook_id)  # also scopes the transaction
+    webhook = selectors.incoming_get_public(tenant_id=tenant_id, webhook_id=webhook_id)
     if webhook is None:
         return _error(404, *NOT_FOUND)
     secrets = selectors.incoming_valid_secrets(webhook=webhook)
