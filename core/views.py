@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def _broker_ok() -> tuple[bool, str]:
 
 @transaction.non_atomic_requests
 @never_cache
-@require_GET
+@require_safe  # GET, and HEAD for load balancers that probe with it
 def healthz(request):
     db_ok, db_state = _database_ok()
     broker_ok, broker_state = _broker_ok()

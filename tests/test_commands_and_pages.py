@@ -53,6 +53,8 @@ def test_healthz_reports_database_and_broker():
     response = Client().get("/healthz")
     assert response.status_code == 200
     assert response.json()["database"] == "ok" and response.json()["broker"] == "ok"
+    assert Client().head("/healthz").status_code == 200  # load balancers probe with HEAD too
+    assert Client().post("/healthz").status_code == 405
 
 
 def test_healthz_503_when_broker_unreachable(settings):
