@@ -54,10 +54,13 @@ class SupplierAdmin(EntityAdmin):
 
 @admin.register(EntityEvent)
 class EntityEventAdmin(admin.ModelAdmin):
-    """Read-only outbox view; 're-dispatch' hands stuck events back to the worker."""
+    """Read-only outbox view; 're-dispatch' hands stuck events back to the worker, and
+    events given up after OUTBOX_MAX_ATTEMPTS failed runs back from the start."""
 
-    list_display = ["created_at", "tenant", "entity_type", "event", "entity_id", "processed_at", "enqueue_count"]
-    list_filter = ["entity_type", "event", ("processed_at", admin.EmptyFieldListFilter)]
+    list_display = ["created_at", "tenant", "entity_type", "event", "entity_id", "processed_at", "enqueue_count",
+                    "attempts", "retry_at", "failed_at", "last_error"]
+    list_filter = ["entity_type", "event", ("processed_at", admin.EmptyFieldListFilter),
+                   ("failed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["tenant"]
     search_fields = ["entity_id"]
     date_hierarchy = "created_at"
@@ -72,9 +75,7 @@ class EntityEventAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Re-dispatch selected events"))
     def redispatch(self, request, queryset):
-        from entities.events import enqueue
+        from entities.events import redispatch
 
-        pending = list(queryset.filter(processed_at__isnull=True).values_list("tenant_id", flat=True))
-        woken = {tid for tid in set(pending) if enqueue(str(tid))}
-        sent = sum(1 for tid in pending if tid in woken)
+        sent = redispatch(queryset)
         self.message_user(request, _("%(count)d event(s) re-dispatched.") % {"count": sent})

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -101,14 +103,48 @@ def process_batch(events: Sequence[EntityEvent]) -> dict[str, list[str]]:
     return failed
 
 
+def retry_delay(attempts: int) -> timedelta:
+    """Wait before run ``attempts + 1`` of an event whose subscriber failed: 10 s doubling, ≤ 1 h."""
+    return timedelta(seconds=min(3600, 10 * 2 ** max(attempts - 1, 0)))
+
+
 def mark_processed(events: Sequence[EntityEvent], failed: dict[str, list[str]]) -> None:
+    """Done events are marked processed; failed ones wait with backoff, or are given up."""
+    now = timezone.now()
     done = [e.pk for e in events if not failed.get(str(e.id))]
     if done:
         where, params = ids_where("id", done)
         with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {EntityEvent._meta.db_table} SET processed_at = %s, last_error = '' WHERE {where}",
-                           [timezone.now(), *params])
+            cursor.execute(f"UPDATE {EntityEvent._meta.db_table} SET processed_at = %s, last_error = '', "
+                           f"retry_at = NULL WHERE {where}", [now, *params])
+    limit = settings.OUTBOX_MAX_ATTEMPTS
     for event in events:
         names = failed.get(str(event.id))
-        if names:
-            EntityEvent.objects.filter(pk=event.pk).update(last_error=f"subscribers failed: {', '.join(names)}")
+        if not names:
+            continue
+        attempts = event.attempts + 1
+        error = f"subscribers failed: {', '.join(names)}"
+        if attempts >= limit:
+            log.error("entity event %s given up after %d runs (%s)", event.id, attempts, error)
+            EntityEvent.objects.filter(pk=event.pk).update(
+                attempts=attempts, last_error=f"{error} (given up after {attempts} runs)",
+                retry_at=None, failed_at=now, processed_at=now,
+            )
+        else:
+            EntityEvent.objects.filter(pk=event.pk).update(
+                attempts=attempts, last_error=error, retry_at=now + retry_delay(attempts)
+            )
+
+
+def redispatch(queryset) -> int:
+    """Hand events back to the drain now: unprocessed ones, and given-up ones from the start."""
+    from django.db.models import Q
+
+    rows = list(queryset.filter(Q(processed_at__isnull=True) | Q(failed_at__isnull=False)).values_list("pk", "tenant_id"))
+    if not rows:
+        return 0
+    EntityEvent.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+        processed_at=None, failed_at=None, retry_at=None, attempts=0
+    )
+    woken = {tid for tid in {t for _, t in rows} if enqueue(str(tid))}
+    return sum(1 for _, tid in rows if tid in woken)

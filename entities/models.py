@@ -227,7 +227,9 @@ class EntityEvent(models.Model):
 
     Dispatched to Celery on commit; `processed_at` is set by the worker once every
     subscriber has run. The beat sweeper re-dispatches rows still unprocessed after
-    OUTBOX_REDISPATCH_AFTER_SECONDS (broker down at commit, worker killed).
+    OUTBOX_REDISPATCH_AFTER_SECONDS (broker down at commit, worker killed). An event
+    whose subscriber fails is retried with backoff (`retry_at`) and given up after
+    OUTBOX_MAX_ATTEMPTS runs (`failed_at`, `last_error`); the admin re-dispatches it.
     """
 
     class Event(models.TextChoices):
@@ -251,6 +253,11 @@ class EntityEvent(models.Model):
     enqueue_count = models.PositiveIntegerField(default=0)
     processed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
+    # A subscriber failed: how many runs failed, when the next may start (backoff),
+    # and when the outbox gave up (OUTBOX_MAX_ATTEMPTS; processed_at is set too).
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "entity_events"

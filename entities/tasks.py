@@ -31,6 +31,7 @@ def drain_entity_events(tenant_id: str) -> int:
             batch = list(
                 EntityEvent.objects.select_for_update(skip_locked=True)
                 .filter(processed_at__isnull=True)
+                .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=timezone.now()))  # failed ones wait their turn
                 .order_by("created_at")[:DRAIN_BATCH]
             )
             if not batch:
@@ -42,8 +43,8 @@ def drain_entity_events(tenant_id: str) -> int:
             failed = events.process_batch(batch)
             events.mark_processed(batch, failed)
         total += len(batch)
-        if len(batch) < DRAIN_BATCH or any(failed.values()):
-            # Failed events stay unprocessed for the sweeper; don't spin on them here.
+        if len(batch) < DRAIN_BATCH:
+            # Failed events wait (retry_at) for the sweeper to wake a drain when they are due.
             return total
 
 
@@ -57,6 +58,7 @@ def sweep_undispatched_events(limit: int = 500) -> int:
             EntityEvent.objects.select_for_update(skip_locked=True)
             .filter(processed_at__isnull=True, created_at__lt=cutoff)
             .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=cutoff))
+            .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=timezone.now()))
             .order_by("created_at")
             .values_list("id", "tenant_id")[:limit]
         )

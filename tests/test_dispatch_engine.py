@@ -121,6 +121,56 @@ def test_drain_hands_a_batch_to_subscribers_and_isolates_the_failing_event():
         rows = {e.data["title"]: e for e in EntityEvent.objects.filter(tenant=persona.tenant)}
     assert rows["a"].processed_at and rows["c"].processed_at
     assert rows["bad"].processed_at is None and rows["bad"].last_error == "subscribers failed: test-batch"
+    assert rows["bad"].attempts == 1 and rows["bad"].retry_at > timezone.now()  # waits its backoff
+
+
+@pytest.mark.django_db
+def test_a_failing_event_backs_off_does_not_stall_the_rest_and_is_given_up_then_redispatched(settings):
+    settings.OUTBOX_MAX_ATTEMPTS = 3
+    persona = fresh_persona("Poison Studio")
+    tenant = str(persona.tenant.id)
+    runs: list[str] = []
+
+    def handler(event):
+        runs.append(event.data["title"])
+        if event.data["title"] == "poison":
+            raise ValueError("boom")
+
+    events.subscribe("test-poison", handler)
+    try:
+        create_meeting(persona, "poison")
+        assert drain_entity_events.run(tenant) == 1
+        for title in ("a", "b"):
+            create_meeting(persona, title)
+        # The failed event is not taken again before its retry time: the others go through
+        assert drain_entity_events.run(tenant) == 2
+        assert runs == ["poison", "a", "b"]
+        with operator_scope("test"):
+            poison = EntityEvent.objects.get(tenant=persona.tenant, data__title="poison")
+        assert (poison.attempts, poison.processed_at) == (1, None)
+        assert dt.timedelta(seconds=9) < poison.retry_at - timezone.now() <= dt.timedelta(seconds=10)
+        # Retried on the backoff schedule (10 s, then 20 s), then given up after 3 runs
+        for wait in (11, 21):
+            with operator_scope("test"):
+                EntityEvent.objects.filter(pk=poison.pk).update(retry_at=timezone.now() - dt.timedelta(seconds=1))
+            assert drain_entity_events.run(tenant) == 1, wait
+        with operator_scope("test"):
+            poison.refresh_from_db()
+        assert runs.count("poison") == 3
+        assert poison.failed_at is not None and poison.processed_at is not None and poison.retry_at is None
+        assert poison.last_error == "subscribers failed: test-poison (given up after 3 runs)"
+        assert drain_entity_events.run(tenant) == 0  # given up: left alone
+        # The admin's re-dispatch starts it over
+        with operator_scope("test"):
+            assert events.redispatch(EntityEvent.objects.filter(pk=poison.pk)) == 1
+            poison.refresh_from_db()
+        assert (poison.attempts, poison.failed_at, poison.processed_at, poison.retry_at) == (0, None, None, None)
+    finally:
+        events.unsubscribe("test-poison")
+
+
+def test_outbox_retry_delay_doubles_from_ten_seconds_up_to_an_hour():
+    assert [events.retry_delay(n).total_seconds() for n in (1, 2, 3, 9, 10, 20)] == [10, 20, 40, 2560, 3600, 3600]
 
 
 # --------------------------------------------------------------------------- leases and waves

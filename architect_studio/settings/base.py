@@ -243,6 +243,9 @@ INTEGRATION_ENCRYPTION_OLD_KEYS = env_list("INTEGRATION_ENCRYPTION_OLD_KEYS", []
 DEV_KEY_FILE = BASE_DIR / "var" / "dev-encryption-key"
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 OUTBOX_REDISPATCH_AFTER_SECONDS = env_int("OUTBOX_REDISPATCH_AFTER_SECONDS", 30)
+#: Runs of an event whose subscriber keeps failing before the outbox gives it up
+#: (backoff between runs: 10 s doubling, at most an hour: about 4.5 h for 10).
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 10)
 WEBHOOK_LOG_RETENTION_DAYS = env_int("WEBHOOK_LOG_RETENTION_DAYS", 14)
 INTEGRATION_LOG_RETENTION_DAYS = env_int("INTEGRATION_LOG_RETENTION_DAYS", 30)
 
