@@ -396,16 +396,20 @@ def test_a_failing_receiver_is_left_to_the_dispatcher_and_a_healthy_one_is_sent_
     assert rows[healthy.pk].status == rows[failing.pk].status == "success"
     assert rows[healthy.pk].claim_count == rows[failing.pk].claim_count == 1  # one claim each, by drain or dispatcher
     with tenant_scope(persona.tenant.id):
-        assert OutgoingWebhook.objects.get(pk=failing.pk).last_status == "success"  # healed
+        healed = OutgoingWebhook.objects.get(pk=failing.pk)
+    assert healed.last_status == "success"  # healed
+    assert 0 <= healed.last_duration_ms < 2000  # answered quickly: back on the drain's path
 
 
 @pytest.mark.django_db
-def test_the_drain_claims_healthy_receivers_and_leaves_failing_ones_unclaimed():
+@pytest.mark.parametrize("lagging", [{"last_status": "failed"}, {"last_status": "success", "last_duration_ms": 2500}])
+def test_the_drain_claims_healthy_receivers_and_leaves_failing_or_slow_ones_unclaimed(lagging):
     persona = fresh_persona("Engine Studio")
     healthy = create_outgoing_webhook(persona, "http://127.0.0.1:9/a")
     failing = create_outgoing_webhook(persona, "http://127.0.0.1:9/b")
     with tenant_scope(persona.tenant.id):
-        OutgoingWebhook.objects.filter(pk=failing.pk).update(last_status="failed")
+        OutgoingWebhook.objects.filter(pk=healthy.pk).update(last_status="success", last_duration_ms=1999)
+        OutgoingWebhook.objects.filter(pk=failing.pk).update(**lagging)
     create_meeting(persona)
     with tenant_scope(persona.tenant.id):
         evs = list(EntityEvent.objects.filter(processed_at__isnull=True))

@@ -154,6 +154,9 @@ class OutgoingWebhook(EncryptedFieldsMixin, models.Model):
     disabled_reason = models.TextField(null=True, blank=True)
     previous_signature_secret = models.TextField(null=True, blank=True)  # encrypted
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    # How long the receiver took to answer the last recorded attempt: a slow one
+    # is sent to by the tenant's dispatcher, not by the outbox drain.
+    last_duration_ms = models.IntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "outgoing_webhooks"

@@ -32,6 +32,11 @@ def send_concurrency() -> int:
     return max(1, _int("OUTGOING_WEBHOOK_SEND_CONCURRENCY", 16))
 
 
+def slow_receiver_ms() -> int:
+    """A receiver whose last answer took this long (ms) or more is sent to by the dispatcher, not the drain."""
+    return _int("OUTGOING_WEBHOOK_SLOW_MS", 2000)
+
+
 def max_claims() -> int:
     """Workers that may die on one attempt before it is recorded as failed (poison guard)."""
     return _int("OUTGOING_WEBHOOK_MAX_CLAIMS", 5)

@@ -50,7 +50,8 @@ class OutgoingWebhookSerializer(serializers.ModelSerializer):
             "id", "tenant_id", "name", "description", "url", "method", "headers", "triggers", "payload_template",
             "sign_requests", "signature_header", "signature_secret", "has_signature_secret", "signature_scheme",
             "previous_secret_expires_at", "retry_strategy", "retry_attempts", "retry_delay_seconds", "timeout_seconds",
-            "last_sent_at", "last_status", "total_sent", "total_failed", "consecutive_failures", "disabled_reason",
+            "last_sent_at", "last_status", "last_duration_ms", "total_sent", "total_failed", "consecutive_failures",
+            "disabled_reason",
             "is_enabled", "created_at", "updated_at",
         )
         read_only_fields = fields

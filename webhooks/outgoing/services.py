@@ -445,11 +445,13 @@ def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.
     if not rows:
         return []
     pending = [(row, webhook) for row, webhook in rows if row.status == WebhookLog.Status.PENDING]
-    # A receiver whose last attempt failed (down, timing out) is not waited on
-    # here: its attempts go to the tenant's dispatcher, so it cannot hold up
-    # the outbox, and every drain that follows, for up to twice its timeout.
-    inline = [(row, webhook) for row, webhook in pending if webhook.last_status != "failed"]
-    deferred = [row for row, webhook in pending if webhook.last_status == "failed"]
+    # A receiver whose last attempt failed (down, timing out) or answered slowly
+    # is not waited on here: its attempts go to the tenant's dispatcher, so it
+    # cannot hold up the outbox, and every drain that follows, for up to twice
+    # its timeout.
+    slow_ms = conf.slow_receiver_ms()
+    inline = [(row, webhook) for row, webhook in pending if not _lagging(webhook, slow_ms)]
+    deferred = [row for row, webhook in pending if _lagging(webhook, slow_ms)]
     waves = -(-len(inline) // conf.send_concurrency())
     for row, webhook in inline:
         row.next_retry_at = _lease(webhook, now, waves)
@@ -464,6 +466,10 @@ def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.
     if any(row.pk in inserted for row in deferred):
         _dispatch_on_commit(tid)
     return [row.delivery_id for row, _w in rows if row.pk in inserted]
+
+
+def _lagging(webhook: OutgoingWebhook, slow_ms: int) -> bool:
+    return webhook.last_status == "failed" or (webhook.last_duration_ms or 0) >= slow_ms
 
 
 def _present(ids: list[uuid.UUID]) -> set[uuid.UUID]:
@@ -910,10 +916,11 @@ def _settle(webhook: OutgoingWebhook, outcomes: list[_Outcome], now: dt.datetime
     # add up); raw SQL because this runs for every recorded group.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {OutgoingWebhook._meta.db_table} SET last_sent_at = %s, last_status = %s, "
+            f"UPDATE {OutgoingWebhook._meta.db_table} SET last_sent_at = %s, last_status = %s, last_duration_ms = %s, "
             "total_sent = total_sent + %s, total_failed = total_failed + %s, "
             "consecutive_failures = CASE WHEN %s THEN %s ELSE consecutive_failures + %s END WHERE id = %s",
-            [now, "success" if outcomes[-1].success else "failed", ok, len(finals) - ok,
+            [now, "success" if outcomes[-1].success else "failed", outcomes[-1].fields.get("duration_ms"),
+             ok, len(finals) - ok,
              last_ok is not None, len(finals) - 1 - (last_ok or 0), len(finals) - ok,
              OutgoingWebhook._meta.pk.get_db_prep_value(webhook.pk, connection)],
         )
