@@ -408,6 +408,22 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: _REDACTED if is_sensitive_header(name) else value for name, value in headers.items()}
 
 
+def unmask_header(value: Any, stored: Any) -> Any:
+    """A header value a client sent: the mask (``[redacted]``, as API answers show
+    credentials) stands for the ``stored`` value. Raises ``ValueError`` (the reason)
+    for a mask with nothing stored behind it, and for a ciphertext: clients never see
+    one, and one moved from another row would not open."""
+    from core.crypto import TEXT_PREFIX, is_sealed
+
+    if value == _REDACTED:
+        if stored is None or stored == _REDACTED:
+            raise ValueError("send the header's value (it is stored encrypted and answered masked)")
+        return stored
+    if is_sealed(value):
+        raise ValueError(f"must not start with {TEXT_PREFIX}")
+    return value
+
+
 def is_sensitive_header(name: str) -> bool:
     """Whether a header's value is a credential (redacted in logs and API answers, sealed at rest)."""
     lowered = name.strip().lower()

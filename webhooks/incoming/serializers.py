@@ -263,14 +263,10 @@ def _keep_masked_forward_headers(actions: list[dict[str, Any]], previous: Any) -
     for i, action in enumerate(actions):
         headers = (action.get("config") or {}).get("forwardHeaders") or {}
         for name, value in headers.items():
-            kept = stored.get((i, name.lower()))
-            where = f"actions[{i}].config.forwardHeaders.{name}"
-            if value == outbound._REDACTED:
-                if kept is None or kept == outbound._REDACTED:
-                    raise _err(where, "send the header's value (it is stored encrypted and answered masked)")
-                headers[name] = kept
-            elif is_sealed(value):
-                raise _err(where, f"must not start with {TEXT_PREFIX}")
+            try:
+                headers[name] = outbound.unmask_header(value, stored.get((i, name.lower())))
+            except ValueError as exc:
+                raise _err(f"actions[{i}].config.forwardHeaders.{name}", str(exc)) from None
 
 
 def _action_out(action: dict[str, Any]) -> dict[str, Any]:

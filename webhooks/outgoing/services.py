@@ -49,7 +49,6 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from core.crypto import TEXT_PREFIX, is_sealed
 from core.db import ids_where
 from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
@@ -257,11 +256,9 @@ def _apply(webhook: OutgoingWebhook, data: dict[str, Any]) -> None:
             # A masked value echoed back from a GET (or a sealed one shown in the
             # admin) keeps the stored one; validated as plaintext, sealed again.
             headers = {k: _stored_or_given(webhook, k, v, stored_headers) for k, v in headers.items()}
-        validated = validate_headers(headers, signature_header=webhook.signature_header)
-        # Credential-looking values (Authorization, API keys…) are stored encrypted.
-        webhook.headers = {
-            k: webhook.seal_value("headers", k, v) if outbound.is_sensitive_header(k) else v for k, v in validated.items()
-        } or None
+        # Credential-looking values (Authorization, API keys…) are sealed when the
+        # webhook is saved (OutgoingWebhook.seal_plaintext_secrets).
+        webhook.headers = validate_headers(headers, signature_header=webhook.signature_header) or None
 
     secret = data.get("signature_secret")
     if secret is not None and secret != SECRET_MASK:
@@ -287,14 +284,11 @@ def _apply(webhook: OutgoingWebhook, data: dict[str, Any]) -> None:
 
 
 def _stored_or_given(webhook: OutgoingWebhook, name: str, value: Any, stored: dict[str, Any]) -> Any:
-    kept = stored.get(name.lower())
-    if value == outbound._REDACTED and kept is not None:
-        value = kept
-    if is_sealed(value):
-        if value != kept:
-            raise WebhookConfigError({"headers": [f"value of {name} must not start with {TEXT_PREFIX}"]})
-        return webhook.open_value("headers", name, value)
-    return value
+    try:
+        value = outbound.unmask_header(value, stored.get(name.lower()))
+    except ValueError as exc:
+        raise WebhookConfigError({"headers": [f"value of {name}: {exc}"]}) from None
+    return webhook.open_value("headers", name, value)  # plaintext to validate; sealed again on save
 
 
 @transaction.atomic
