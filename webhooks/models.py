@@ -56,28 +56,28 @@ class IncomingWebhook(EncryptedFieldsMixin, models.Model):
         self.seal_plaintext_secrets()
         super().save(*args, **kwargs)
 
-    def seal_plaintext_secrets(self) -> bool:
+    def seal_plaintext_secrets(self) -> set[str]:
         """Seal (encrypt in place) the shared secrets of ``verification_config`` and the
-        credential-looking ``forwardHeaders`` of forward actions; True if any was plaintext.
+        credential-looking ``forwardHeaders`` of forward actions; returns the fields changed.
 
         Runs on every save, whatever the path (API, admin, shell), and from
         ``rotate_encryption_key`` for rows stored before sealing existed.
         """
         from webhooks.outbound import is_sensitive_header
 
-        changed = False
+        changed = set()
         config = self.verification_config
         if isinstance(config, dict):
             for key in SECRET_CONFIG_KEYS:
                 value = config.get(key)
                 if isinstance(value, str) and value and not is_sealed(value):
                     config[key] = self.seal_value("verification_config", key, value)
-                    changed = True
+                    changed.add("verification_config")
         for headers in self._forward_header_dicts():
             for name, value in headers.items():
                 if is_sensitive_header(name) and isinstance(value, str) and value and not is_sealed(value):
                     headers[name] = self.seal_value("actions", name, value)
-                    changed = True
+                    changed.add("actions")
         return changed
 
     def _forward_header_dicts(self) -> list[dict]:
@@ -176,17 +176,17 @@ class OutgoingWebhook(EncryptedFieldsMixin, models.Model):
         self.seal_plaintext_secrets()
         super().save(*args, **kwargs)
 
-    def seal_plaintext_secrets(self) -> bool:
-        """Seal credential-looking custom header values stored in plaintext (admin edits,
-        rows from before sealing); True if any was. The API seals them as it validates."""
+    def seal_plaintext_secrets(self) -> set[str]:
+        """Seal credential-looking custom header values stored in plaintext (on every save:
+        API, admin, shell; and for rows from before sealing); returns the fields changed."""
         from webhooks.outbound import is_sensitive_header
 
-        changed = False
+        changed = set()
         if isinstance(self.headers, dict):
             for name, value in self.headers.items():
                 if is_sensitive_header(name) and isinstance(value, str) and value and not is_sealed(value):
                     self.headers[name] = self.seal_value("headers", name, value)
-                    changed = True
+                    changed.add("headers")
         return changed
 
 

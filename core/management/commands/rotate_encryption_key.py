@@ -34,7 +34,7 @@ class Command(BaseCommand):
         sealed_now = 0
         for model, field, obj in self._rows(SEALED_VALUE_FIELDS, batch_size):
             # Values stored before sealing existed are sealed first (the model knows which).
-            plaintext = getattr(obj, "seal_plaintext_secrets", lambda: False)()
+            plaintext = field in getattr(obj, "seal_plaintext_secrets", set)()
             counts = [0, 0]  # sealed values seen, re-encrypted
             fresh = self._rewrap(obj, field, getattr(obj, field), ring.primary.kid, counts)
             total += counts[0]
