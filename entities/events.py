@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.db import ids_where
@@ -138,8 +139,6 @@ def mark_processed(events: Sequence[EntityEvent], failed: dict[str, list[str]]) 
 
 def redispatch(queryset) -> int:
     """Hand events back to the drain now: unprocessed ones, and given-up ones from the start."""
-    from django.db.models import Q
-
     rows = list(queryset.filter(Q(processed_at__isnull=True) | Q(failed_at__isnull=False)).values_list("pk", "tenant_id"))
     if not rows:
         return 0

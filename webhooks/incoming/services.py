@@ -220,7 +220,7 @@ def incoming_receive(
         return _error(404, *NOT_FOUND)
     secrets = selectors.incoming_valid_secrets(webhook=webhook)
     scheme = webhook.verification_scheme
-    config = webhook.opened_verification_config() if webhook.verification_config else {}
+    config = webhook.opened_verification_config()
     req = InboundRequest(
         method=method, url=settings.PUBLIC_BASE_URL + full_path, headers=headers, body=body, query=query
     )
@@ -364,8 +364,10 @@ def incoming_drain(*, tenant_id: str, budget_seconds: float = 20.0, batch: int =
             )
             if not rows:
                 return done
-            if len(rows) == batch:  # more are likely waiting: let another drain share them
-                transaction.on_commit(lambda: kick(drain_incoming, tenant_id))
+            if len(rows) == batch:
+                # More are likely waiting: wake another drain now, so that it takes
+                # the next batch (SKIP LOCKED) while this one works on these.
+                kick(drain_incoming, tenant_id)
             _process_batch(rows)
         done += len(rows)
         if time.monotonic() - started > budget_seconds:
@@ -394,18 +396,6 @@ def _process_batch(rows: list[WebhookLog]) -> None:
             total_received=F("total_received") + len(stamps),
             last_received_at=Greatest(Coalesce("last_received_at", Value(max(stamps))), Value(max(stamps))),
         )
-
-
-def enqueue_process(log_id: str, tenant_id: str) -> bool:
-    """Ask a worker to process a stored request. A broker failure is logged: the sweeper retries."""
-    from webhooks.incoming.tasks import process_incoming_log
-
-    try:
-        process_incoming_log.apply_async(args=[log_id, tenant_id], retry=True)
-    except Exception as exc:  # noqa: BLE001 - the row stays pending for the sweeper
-        logger.warning("could not enqueue incoming log %s (%s); the sweeper will retry", log_id, type(exc).__name__)
-        return False
-    return True
 
 
 # --------------------------------------------------------------------------- processing
@@ -747,16 +737,25 @@ def forward_retry_due(*, limit: int = 200) -> int:
 
 
 def incoming_redispatch_pending(*, limit: int = 500) -> int:
-    """Re-enqueue received requests still pending after the grace period (lost messages)."""
+    """Wake the drain of every tenant with requests still pending after the grace period
+    (a lost wake-up, a worker killed mid-batch); returns how many requests that covers.
+
+    One coalesced kick per tenant (:mod:`core.kick`), not a task per request: the
+    drain takes them in batches, as it does every other request.
+    """
+    from core.kick import kick
+    from webhooks.incoming.tasks import drain_incoming
+
     stale = timezone.now() - timedelta(seconds=conf.redispatch_after_seconds())
     with operator_scope("incoming pending sweeper"):
-        rows = list(
-            WebhookLog.objects.select_for_update(skip_locked=True)
+        tenants = list(
+            WebhookLog.objects.select_for_update(skip_locked=True)  # rows a drain holds are in hand
             .filter(webhook_type=WEBHOOK_TYPE, direction="incoming", status=WebhookLog.Status.PENDING, timestamp__lt=stale)
             .order_by("timestamp")
-            .values_list("pk", "tenant_id")[:limit]
+            .values_list("tenant_id", flat=True)[:limit]
         )
-    return sum(enqueue_process(str(pk), str(tid)) for pk, tid in rows)
+    woken = {tid for tid in set(tenants) if kick(drain_incoming, str(tid))}
+    return sum(1 for tid in tenants if tid in woken)
 
 
 def incoming_cleanup() -> dict[str, int]:

@@ -18,7 +18,11 @@ __all__ = [
 
 @shared_task(acks_late=True, ignore_result=True)
 def process_incoming_log(log_id: str, tenant_id: str) -> str:
-    """Run a stored request's filters and actions (claimed: pending + SKIP LOCKED)."""
+    """Run one stored request's filters and actions (claimed: pending + SKIP LOCKED).
+
+    Requests are processed by :func:`drain_incoming`; this single-request task
+    stays registered for messages queued by earlier versions' sweeper.
+    """
     from webhooks.incoming import services
 
     with tenant_scope(tenant_id):
