@@ -298,6 +298,41 @@ def test_reprocess_runs_the_actions_again_from_the_stored_row(alice):
     assert webhook.total_received == 1
 
 
+def test_admin_shows_webhooks_and_logs_without_secrets_and_reprocesses_failed_requests(alice, admin_client):
+    update = {"type": "update_entity", "config": {
+        "entityType": "client", "matchField": "email", "fieldMappings": {"email": "lead.email", "name": "lead.name"}}}
+    forward = {"type": "forward", "config": {"forwardUrl": "https://example.com/f",
+                                             "forwardHeaders": {"Authorization": "Bearer admin-visible?"}}}
+    webhook, secret = make_webhook(alice, actions=[update])
+    with tenant_scope(alice.tenant.id):  # a credential in a forward action, sealed on save
+        IncomingWebhook.objects.filter(pk=webhook.pk).update(actions=[update, forward])
+        stored = IncomingWebhook.objects.get(pk=webhook.pk)
+        stored.save()
+    first, second = (process(alice, deliver(webhook, secret, payload={**LEAD, "n": n})) for n in (1, 2))
+    assert first.status == second.status == "failed"  # no client with that email yet
+    pages = [
+        admin_client.get("/admin/webhooks/incomingwebhook/"),
+        admin_client.get(f"/admin/webhooks/incomingwebhook/{webhook.pk}/change/"),
+        admin_client.get(f"/admin/webhooks/webhooklog/?webhook_id={webhook.pk}"),
+        admin_client.get(f"/admin/webhooks/webhooklog/{first.pk}/change/"),
+    ]
+    for page in pages:
+        assert page.status_code == 200
+        assert secret.encode() not in page.content and b"admin-visible?" not in page.content
+    with tenant_scope(alice.tenant.id):
+        ClientEntity.objects.create(tenant=alice.tenant, name="Old", email="dana@example.com")
+    # The log admin's "reprocess" reruns one request; the webhook admin's, every failed one of the last 24 h
+    response = admin_client.post("/admin/webhooks/webhooklog/", {"action": "reprocess", "_selected_action": [first.pk]})
+    assert response.status_code == 302
+    response = admin_client.post("/admin/webhooks/incomingwebhook/",
+                                 {"action": "reprocess_failed", "_selected_action": [webhook.pk]})
+    assert response.status_code == 302
+    with tenant_scope(alice.tenant.id):
+        statuses = dict(WebhookLog.objects.filter(pk__in=[first.pk, second.pk]).values_list("pk", "status"))
+        assert ClientEntity.objects.get(email="dana@example.com").name == "Dana Levi"
+    assert statuses == {first.pk: "success", second.pk: "success"}
+
+
 def test_processing_twice_is_a_no_op(alice):
     webhook, secret = make_webhook(alice, actions=[CREATE_CLIENT])
     log_id = deliver(webhook, secret)
