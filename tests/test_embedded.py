@@ -79,3 +79,38 @@ def test_embedded_mode_smoke(tmp_path):
     # Delivered through the SQLite paths of the engine: first attempt failed, the retry succeeded.
     assert data["attempts"] == [[1, "failed"], [2, "success"]] and data["same_delivery"]
     assert data["health"]["status"] == "ok" and "SQLite" in data["health"]["mode"]
+
+
+BEAT_SCRIPT = r"""
+import json, os, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "architect_studio.settings.dev"
+django.setup()
+from django.conf import settings
+from core import scheduler
+results = {name: scheduler.run_entry(name) for name in settings.CELERY_BEAT_SCHEDULE}
+print(json.dumps(results))
+"""
+
+
+@pytest.mark.embedded
+def test_embedded_scheduler_runs_every_beat_entry(tmp_path):
+    """The in-process scheduler of the embedded mode runs each beat entry's task in
+    the web process: every entry's task is registered there and succeeds once."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")},
+        "ARCHITECT_EMBEDDED": "1",
+        "EMBEDDED_DB_PATH": str(tmp_path / "embedded.sqlite3"),
+        "INTEGRATION_ENCRYPTION_KEY": "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    }
+    migrate = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert migrate.returncode == 0, migrate.stderr[-2000:]
+    result = subprocess.run([sys.executable, "-c", BEAT_SCRIPT], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcomes = json.loads(result.stdout.strip().splitlines()[-1])
+    from django.conf import settings
+
+    assert set(outcomes) == set(settings.CELERY_BEAT_SCHEDULE)
+    assert outcomes == {name: "SUCCESS" for name in settings.CELERY_BEAT_SCHEDULE}, outcomes
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
