@@ -830,6 +830,7 @@ def _record(*, tenant_id: str, outcomes: list[tuple[_Ready, outbound.OutboundRes
                 continue
             outcome.row_id = c.row_id
             settled.setdefault(c.webhook.pk, (c.webhook, []))[1].append(outcome)
+            _log_attempt(c, outcome, tenant_id=tenant_id)
         # Counters last and in a fixed order: each webhook row stays locked only
         # until the commit just after, and two recorders never wait on each
         # other in opposite orders (a deadlock Postgres needs a second to break).
@@ -837,6 +838,17 @@ def _record(*, tenant_id: str, outcomes: list[tuple[_Ready, outbound.OutboundRes
             webhook, results = settled[webhook_id]
             _settle(webhook, results, now)
     return superseded
+
+
+def _log_attempt(c: _Claimed, outcome: _Outcome, *, tenant_id: str) -> None:
+    """The one line per delivery attempt that ``make run`` shows."""
+    f = outcome.fields
+    result = f["response_status"] if f["response_status"] is not None else (f["error_message"] or "no answer")
+    then = "" if outcome.final else f", retry at {f['next_retry_at']:%H:%M:%S}"
+    log.log(logging.INFO if outcome.success else logging.WARNING,
+            "delivery %s %s attempt %d/%d to %r: %s in %s ms%s", c.delivery_id, c.event_type, c.attempt,
+            c.max_attempts, c.webhook.name, result, f["duration_ms"], then,
+            extra={"delivery_id": str(c.delivery_id), "tenant_id": tenant_id})
 
 
 @dataclass
