@@ -5,18 +5,29 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
 
-.PHONY: install provision migrate run test lint bench clean check-python browser
+.PHONY: install lock provision migrate run test lint bench clean check-python browser
 
 check-python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is required"'
 
 install: check-python $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Reproducible: every package at the version and hash recorded in requirements-dev.lock
+# (runtime + dev tools; the Docker image takes requirements.lock, runtime only), then
+# the project itself. `make lock` refreshes both after a change to pyproject.toml.
+$(VENV)/.installed: pyproject.toml requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
+
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet 'uv>=0.9,<1'
+	$(VENV)/bin/uv pip compile pyproject.toml --generate-hashes --universal \
+	  --python-version 3.11 --quiet -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
+	  --python-version 3.11 --quiet -o requirements-dev.lock
 
 # Creates the local database and both roles when Postgres runs on localhost
 # (trust auth) and DATABASE_URL is not set; a no-op otherwise.
