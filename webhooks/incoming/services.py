@@ -249,6 +249,7 @@ def incoming_receive(
         "id": log_id, "tenant_id": tenant_id, "webhook_id": webhook.id, "webhook_type": WEBHOOK_TYPE,
         "direction": "incoming", "method": method, "url": req.url, "headers": outbound.redact_headers(headers),
         "body": payload, "status": WebhookLog.Status.PENDING, "attempt": 1, "max_attempts": 1,
+        "result": arrival_verdict(webhook, headers),
     }
     lid, tid = str(log_id), str(tenant_id)
     if not dedupe_key:
@@ -310,6 +311,45 @@ def _dedupe_claim(*, tenant_id: uuid.UUID, webhook_id: uuid.UUID, dedupe_key: st
         return None
     existing = IncomingDedupe.objects.filter(webhook_id=webhook_id, dedupe_key=dedupe_key).values_list("log_id", flat=True)
     return existing.first() or log_id
+
+
+def arrival_verdict(webhook: IncomingWebhook, headers: dict[str, str]) -> dict[str, Any] | None:
+    """Header filters on credential-like headers, judged on the raw request headers.
+
+    The stored copy of those headers is redacted, so processing could never match
+    them; the verdict (matched and reason, no values) is stored as the row's initial
+    ``result`` instead and used - and kept - by :func:`incoming_process`. ``None``
+    when the webhook filters on no such header.
+    """
+    sensitive = _sensitive_header_filters(webhook.opened_filters())
+    if not sensitive:
+        return None
+    matched, reason = filters_match({"headers": sensitive}, headers=headers, payload=None)
+    return {HEADER_VERDICT: {"matched": matched, "reason": reason}}
+
+
+HEADER_VERDICT = "headerFilter"
+
+
+def _sensitive_header_filters(filters: dict[str, Any] | None) -> dict[str, Any]:
+    headers = (filters or {}).get("headers") or {}
+    return {name: value for name, value in headers.items() if outbound.is_sensitive_header(name)}
+
+
+def _filters_after_verdict(filters: dict[str, Any] | None, log: WebhookLog) -> tuple[dict | None, dict | None]:
+    """(filters left to check at processing, the arrival verdict that replaces the rest).
+
+    Filters on credential-like headers were judged on arrival (:func:`arrival_verdict`);
+    without a verdict (a filter added after the request arrived) they are checked
+    against the stored, redacted copy and do not match.
+    """
+    verdict = log.result.get(HEADER_VERDICT) if isinstance(log.result, dict) else None
+    sensitive = _sensitive_header_filters(filters)
+    if not sensitive or not isinstance(verdict, dict):
+        return filters, None
+    rest = {name: value for name, value in (filters.get("headers") or {}).items() if name not in sensitive}
+    remaining = {**filters, "headers": rest} if rest else {k: v for k, v in filters.items() if k != "headers"}
+    return remaining, verdict
 
 
 def schedule_drain(tenant_id: str) -> None:
@@ -417,9 +457,14 @@ def incoming_process(
         return {"status": log.status, "actions": [], "error": log.error_message}
     headers = log.headers or {}
     payload = log.body
-    matched, reason = filters_match(webhook.filters, headers=headers, payload=payload)
+    filters, verdict = _filters_after_verdict(webhook.opened_filters(), log)
+    if verdict is not None and not verdict.get("matched"):
+        matched, reason = False, str(verdict.get("reason") or "headers do not match")
+    else:
+        matched, reason = filters_match(filters, headers=headers, payload=payload)
+    kept = {HEADER_VERDICT: verdict} if verdict is not None else {}  # reprocessing needs it again
     if not matched:
-        result: dict[str, Any] = {"filtered": True, "reason": reason, "actions": []}
+        result: dict[str, Any] = {"filtered": True, "reason": reason, "actions": [], **kept}
         _finish(log, WebhookLog.Status.SKIPPED, result, None)
     else:
         outcomes = []
@@ -445,7 +490,7 @@ def incoming_process(
         failed = [o for o in outcomes if o.get("status") == "failed"]
         status = WebhookLog.Status.FAILED if failed else WebhookLog.Status.SUCCESS
         error = "; ".join(f"{o['type']}: {o.get('error', 'failed')}" for o in failed)[:2000] or None
-        _finish(log, status, {"actions": outcomes}, error)
+        _finish(log, status, {"actions": outcomes, **kept}, error)
     if count:
         IncomingWebhook.objects.filter(pk=webhook.pk).update(
             total_received=F("total_received") + 1, last_received_at=log.timestamp or timezone.now()
@@ -559,6 +604,7 @@ def incoming_test(webhook: IncomingWebhook, *, payload: dict | None = None) -> d
             tenant_id=webhook.tenant_id, webhook_id=webhook.id, webhook_type=WEBHOOK_TYPE, direction="incoming",
             method="POST", url=webhook.url, headers=outbound.redact_headers(headers), body=body_value,
             status=WebhookLog.Status.PENDING, attempt=1, max_attempts=1, event_type="test",
+            result=arrival_verdict(webhook, headers),
         )
         outcome = incoming_process(log=log_row, inline_forward=True, count=False)
     return {"logId": str(log_row.id), "verification": verification, **outcome}
