@@ -569,6 +569,15 @@ def _test_headers(scheme: str, secret: str, body: bytes, url: str, config: dict[
         ts = str(now * 1000)
         return {"X-HubSpot-Signature-v3": b64(b"POST" + url.encode() + body + ts.encode()),
                 "X-HubSpot-Request-Timestamp": ts}
+    if scheme == "payplus":
+        return {"hash": b64(body), "User-Agent": "PayPlus"}
+    if scheme == "google_channel_token":
+        return {"X-Goog-Channel-ID": msg_id, "X-Goog-Channel-Token": secret, "X-Goog-Resource-State": "exists",
+                "X-Goog-Message-Number": "1"}
+    if scheme == "monday_jwt":
+        import jwt
+
+        return {"Authorization": jwt.encode({"aud": url, "iat": now, "exp": now + 300}, secret, algorithm="HS256")}
     if scheme == "none":
         return {}
     return None  # twilio (form/URL-signed), graph (clientState in body), sendgrid (private key)
