@@ -48,6 +48,7 @@ from tenancy.models import Tenant
 from webhooks import outbound, signing
 from webhooks.incoming import conf, limits, selectors
 from webhooks.incoming.actions import ACTIONS, ActionContext, filters_match
+from webhooks.incoming.filters import HEADER_VERDICT, arrival_verdict, filters_after_verdict
 from webhooks.incoming.models import IncomingDedupe
 from webhooks.models import IncomingWebhook, WebhookLog
 from webhooks.verification import InboundRequest, handshake, parse_form_body, verify
@@ -313,45 +314,6 @@ def _dedupe_claim(*, tenant_id: uuid.UUID, webhook_id: uuid.UUID, dedupe_key: st
     return existing.first() or log_id
 
 
-def arrival_verdict(webhook: IncomingWebhook, headers: dict[str, str]) -> dict[str, Any] | None:
-    """Header filters on credential-like headers, judged on the raw request headers.
-
-    The stored copy of those headers is redacted, so processing could never match
-    them; the verdict (matched and reason, no values) is stored as the row's initial
-    ``result`` instead and used - and kept - by :func:`incoming_process`. ``None``
-    when the webhook filters on no such header.
-    """
-    sensitive = _sensitive_header_filters(webhook.opened_filters())
-    if not sensitive:
-        return None
-    matched, reason = filters_match({"headers": sensitive}, headers=headers, payload=None)
-    return {HEADER_VERDICT: {"matched": matched, "reason": reason}}
-
-
-HEADER_VERDICT = "headerFilter"
-
-
-def _sensitive_header_filters(filters: dict[str, Any] | None) -> dict[str, Any]:
-    headers = (filters or {}).get("headers") or {}
-    return {name: value for name, value in headers.items() if outbound.is_sensitive_header(name)}
-
-
-def _filters_after_verdict(filters: dict[str, Any] | None, log: WebhookLog) -> tuple[dict | None, dict | None]:
-    """(filters left to check at processing, the arrival verdict that replaces the rest).
-
-    Filters on credential-like headers were judged on arrival (:func:`arrival_verdict`);
-    without a verdict (a filter added after the request arrived) they are checked
-    against the stored, redacted copy and do not match.
-    """
-    verdict = log.result.get(HEADER_VERDICT) if isinstance(log.result, dict) else None
-    sensitive = _sensitive_header_filters(filters)
-    if not sensitive or not isinstance(verdict, dict):
-        return filters, None
-    rest = {name: value for name, value in (filters.get("headers") or {}).items() if name not in sensitive}
-    remaining = {**filters, "headers": rest} if rest else {k: v for k, v in filters.items() if k != "headers"}
-    return remaining, verdict
-
-
 def schedule_drain(tenant_id: str) -> None:
     """After commit: make sure a drain task for the tenant is on its way.
 
@@ -457,7 +419,7 @@ def incoming_process(
         return {"status": log.status, "actions": [], "error": log.error_message}
     headers = log.headers or {}
     payload = log.body
-    filters, verdict = _filters_after_verdict(webhook.opened_filters(), log)
+    filters, verdict = filters_after_verdict(webhook.opened_filters(), log)
     if verdict is not None and not verdict.get("matched"):
         matched, reason = False, str(verdict.get("reason") or "headers do not match")
     else:
