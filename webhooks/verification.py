@@ -26,7 +26,10 @@ Rules every verifier follows:
   shown to the tenant.
 * ``dedupe_id`` is filled only for verified requests (an unauthenticated
   sender must not be able to poison the de-duplication table); it is the
-  provider's own delivery or event id when one exists.
+  provider's own delivery or event id when one exists. Schemes that sign the
+  body and nothing else (``hmac``'s hex signature, ``payplus``) use a hash of
+  the signed body instead of an unsigned id header, so a replay of a captured
+  request is a duplicate whatever id header it carries.
 
 Handshakes (:func:`handshake`) cover the providers that validate a URL
 before sending events: Meta (``hub.challenge``), Dropbox (``challenge``),
