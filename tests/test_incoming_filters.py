@@ -101,3 +101,16 @@ def test_the_test_endpoint_judges_credential_filters_on_its_own_headers(alice):
     assert outcome["status"] == "skipped"
     with tenant_scope(alice.tenant.id):
         assert WebhookLog.objects.get(pk=outcome["logId"]).status == "skipped"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_verdict_is_stored_by_the_public_endpoint_outside_any_transaction():
+    """The endpoint runs without a transaction in production: the webhook's filters must be
+    read with it (a lazy load there has no tenant scope) and the verdict stored with the row."""
+    from tests.factories import make_persona
+
+    persona = make_persona("Filter Studio", "filters@example.com")
+    webhook, secret = make_webhook(persona, actions=[CREATE_CLIENT], filters={"headers": {"Authorization": PARTNER_KEY}})
+    ran = process(persona, deliver(webhook, secret, {**LEAD, "n": 1}, HTTP_AUTHORIZATION=PARTNER_KEY))
+    skipped = process(persona, deliver(webhook, secret, {**LEAD, "n": 2}, HTTP_AUTHORIZATION="Bearer guess"))
+    assert (ran.status, skipped.status) == ("success", "skipped")
