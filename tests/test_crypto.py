@@ -118,7 +118,8 @@ def test_rotation_reseals_nested_values_and_seals_rows_stored_in_plaintext(alice
     try:
         with tenant_scope(alice.tenant.id):
             incoming = IncomingWebhook(tenant=alice.tenant, name="in", url="https://hub.example/in-1",
-                                       actions=[forward], verification_config={"verifyToken": "vt-1"})
+                                       actions=[forward], verification_config={"verifyToken": "vt-1"},
+                                       filters={"headers": {"X-Api-Key": "filter-key", "X-Source": "site"}})
             incoming.set_secret("secret", "whsec-in")
             incoming.save()  # sealed on save, with k1
             assert "fw-token" not in str(incoming.actions) and "vt-1" not in str(incoming.verification_config)
@@ -135,6 +136,8 @@ def test_rotation_reseals_nested_values_and_seals_rows_stored_in_plaintext(alice
         assert KeyRing.kid_of(crypto.stored_blob(headers["Authorization"])) == "k2"
         assert incoming.opened_headers(headers) == {"Authorization": "Bearer fw-token", "X-Team": "ops"}
         assert incoming.opened_verification_config() == {"verifyToken": "vt-1"}
+        assert KeyRing.kid_of(crypto.stored_blob(incoming.filters["headers"]["X-Api-Key"])) == "k2"
+        assert incoming.opened_filters() == {"headers": {"X-Api-Key": "filter-key", "X-Source": "site"}}
         assert KeyRing.kid_of(crypto.stored_blob(old.headers["X-Api-Key"])) == "k2"
         assert old.open_value("headers", "X-Api-Key", old.headers["X-Api-Key"]) == "plain-key"
         assert old.headers["X-Team"] == "t"

@@ -147,10 +147,10 @@ def test_update_entity_not_found_is_a_failed_action_not_a_500(alice, bob):
 def test_filters_not_matching_are_skipped_and_matching_ones_run(alice):
     filters = {"headers": {"X-Source": "site"}, "bodyPath": "lead.kind", "bodyValue": "client"}
     webhook, secret = make_webhook(alice, actions=[CREATE_CLIENT], filters=filters)
-    skipped = process(alice, deliver(webhook, secret, HTTP_X_SOURCE="crm"))
+    skipped = process(alice, deliver(webhook, secret, {**LEAD, "try": 1}, HTTP_X_SOURCE="crm"))
     other_kind = process(alice, deliver(webhook, secret, {**LEAD, "lead": {**LEAD["lead"], "kind": "supplier"}},
                                         HTTP_X_SOURCE="site"))
-    ran = process(alice, deliver(webhook, secret, HTTP_X_SOURCE="site"))
+    ran = process(alice, deliver(webhook, secret, {**LEAD, "try": 2}, HTTP_X_SOURCE="site"))
     assert (skipped.status, skipped.result) == ("skipped", {"filtered": True, "reason": "header X-Source does not match",
                                                             "actions": []})
     assert other_kind.status == "skipped"
@@ -360,7 +360,7 @@ def test_cleanup_removes_expired_delivery_ids(alice):
 def test_drain_processes_every_pending_request_of_the_tenant_oldest_first(alice, bob):
     webhook, secret = make_webhook(alice, actions=[CREATE_CLIENT])
     bobs, bob_secret = make_webhook(bob, actions=[CREATE_CLIENT])
-    ids = [deliver(webhook, secret) for _ in range(3)]
+    ids = [deliver(webhook, secret, payload={**LEAD, "n": n}) for n in range(3)]  # a repeated body is a duplicate
     bob_log = deliver(bobs, bob_secret)
     assert services.incoming_drain(tenant_id=str(alice.tenant.id)) == 3
     with tenant_scope(alice.tenant.id):

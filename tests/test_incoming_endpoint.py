@@ -4,6 +4,7 @@ providers' own SDKs: store → verify → 202, handshakes, 401/404/413/415/429, 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 import uuid
@@ -265,10 +266,11 @@ def test_rate_limit_per_webhook_is_429_past_the_limit(alice, settings):
     settings.INCOMING_WEBHOOK_RATE_LIMIT = 3
     webhook, secret = make_webhook(alice)
     other, other_secret = make_webhook(alice)
-    sig = hex_hmac_sha256(secret, BODY)
+    bodies = [json.dumps({"n": n}).encode() for n in range(6)]  # distinct: a repeated body is a duplicate
     with time_machine.travel(time.time(), tick=False):
-        codes = [post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig).status_code for _ in range(5)]
-        limited = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig)
+        codes = [post(path_of(webhook), b, HTTP_X_WEBHOOK_SIGNATURE=hex_hmac_sha256(secret, b)).status_code
+                 for b in bodies[:5]]
+        limited = post(path_of(webhook), bodies[5], HTTP_X_WEBHOOK_SIGNATURE=hex_hmac_sha256(secret, bodies[5]))
         elsewhere = post(path_of(other), BODY, HTTP_X_WEBHOOK_SIGNATURE=hex_hmac_sha256(other_secret, BODY))
     assert codes == [202, 202, 202, 429, 429]
     assert limited["Retry-After"] == "1"
@@ -276,16 +278,34 @@ def test_rate_limit_per_webhook_is_429_past_the_limit(alice, settings):
     assert len(logs_of(alice)) == 4
 
 
-def test_x_request_id_dedupe_claims_the_id_with_the_row(alice):
+def test_hmac_dedupe_claims_the_body_hash_with_the_row_whatever_the_unsigned_request_id(alice):
+    # The hex signature covers the body only: a replay with another X-Request-Id is still a duplicate
     webhook, secret = make_webhook(alice)
     sig = hex_hmac_sha256(secret, BODY)
-    request_id = "req-" + uuid.uuid4().hex
-    first = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID=request_id)
+    first = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID="req-" + uuid.uuid4().hex)
     assert first.status_code == 202
-    second = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID=request_id)
+    replay = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID="req-" + uuid.uuid4().hex)
+    assert replay.status_code == 200
+    assert replay.json() == {"received": True, "duplicate": True, "logId": first.json()["logId"]}
+    other_body = b'{"event": "lead.created", "lead": {"name": "Noa"}}'
+    other = post(path_of(webhook), other_body, HTTP_X_WEBHOOK_SIGNATURE=hex_hmac_sha256(secret, other_body))
+    assert other.status_code == 202
+    assert len(logs_of(alice)) == 2
+    with tenant_scope(alice.tenant.id):
+        claims = dict(IncomingDedupe.objects.filter(webhook_id=webhook.id).values_list("dedupe_key", "log_id"))
+    assert claims["body:" + hashlib.sha256(BODY).hexdigest()] == uuid.UUID(first.json()["logId"])
+
+
+def test_x_request_id_dedupe_claims_the_id_with_the_row(alice):
+    # Unsigned schemes still use the sender's id header
+    webhook, _secret = make_webhook(alice, verification_scheme="none")
+    request_id = "req-" + uuid.uuid4().hex
+    first = post(path_of(webhook), BODY, HTTP_X_REQUEST_ID=request_id)
+    assert first.status_code == 202
+    second = post(path_of(webhook), BODY, HTTP_X_REQUEST_ID=request_id)
     assert second.status_code == 200
     assert second.json() == {"received": True, "duplicate": True, "logId": first.json()["logId"]}
-    other = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID="req-" + uuid.uuid4().hex)
+    other = post(path_of(webhook), BODY, HTTP_X_REQUEST_ID="req-" + uuid.uuid4().hex)
     assert other.status_code == 202
     assert len(logs_of(alice)) == 2
     with tenant_scope(alice.tenant.id):
@@ -296,12 +316,12 @@ def test_x_request_id_dedupe_claims_the_id_with_the_row(alice):
 def test_a_delivery_id_older_than_the_window_is_claimed_anew(alice):
     webhook, secret = make_webhook(alice)
     sig = hex_hmac_sha256(secret, BODY)
-    first = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID="req-old")
+    first = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig)
     with time_machine.travel(time.time() + 24 * 3600 + 5):
-        again = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig, HTTP_X_REQUEST_ID="req-old")
+        again = post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=sig)
     assert again.status_code == 202 and again.json()["logId"] != first.json()["logId"]
     with tenant_scope(alice.tenant.id):
-        claim = IncomingDedupe.objects.get(webhook_id=webhook.id, dedupe_key="req-old")
+        claim = IncomingDedupe.objects.get(webhook_id=webhook.id, dedupe_key="body:" + hashlib.sha256(BODY).hexdigest())
     assert claim.log_id == uuid.UUID(again.json()["logId"])
     assert len(logs_of(alice)) == 2
 
@@ -325,10 +345,11 @@ def test_rotated_secret_old_one_still_accepted_during_grace(alice):
     webhook, old = make_webhook(alice)
     with tenant_scope(alice.tenant.id):
         _, new = services.incoming_rotate_secret(webhook=webhook)
+    body2 = BODY.replace(b"Dana", b"Noa")  # a repeated body would be a duplicate (200)
     assert post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=hex_hmac_sha256(new, BODY)).status_code == 202
-    assert post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=hex_hmac_sha256(old, BODY)).status_code == 202
+    assert post(path_of(webhook), body2, HTTP_X_WEBHOOK_SIGNATURE=hex_hmac_sha256(old, body2)).status_code == 202
     with time_machine.travel(time.time() + 24 * 3600 + 5):
-        assert post(path_of(webhook), BODY, HTTP_X_WEBHOOK_SIGNATURE=hex_hmac_sha256(old, BODY)).status_code == 401
+        assert post(path_of(webhook), body2, HTTP_X_WEBHOOK_SIGNATURE=hex_hmac_sha256(old, body2)).status_code == 401
 
 
 def test_stored_requests_are_invisible_to_other_tenants_at_the_sql_level(alice, bob):

@@ -88,6 +88,9 @@ def test_schemes_registry_lists_every_scheme_in_order():
         "xero",
         "quickbooks",
         "sendgrid",
+        "google_channel_token",
+        "monday_jwt",
+        "payplus",
         "none",
     )
     assert tuple(VERIFIERS) == SCHEMES
@@ -135,8 +138,8 @@ def test_hmac_accepts_hex_hmac_of_raw_body():
     req = make_request(body, {"X-Webhook-Signature": hex_sig(SECRET, body), "X-Webhook-Delivery": "dlv_1"})
     # When verifying
     result = verify("hmac", req, [SECRET], {}, now=NOW)
-    # Then it passes and the sender's delivery id is used for dedupe
-    assert result == VerificationResult(ok=True, reason="", dedupe_id="dlv_1")
+    # Then it passes; the delivery id header is not signed, so the body's hash is the dedupe id
+    assert result == VerificationResult(ok=True, reason="", dedupe_id="body:" + hashlib.sha256(body).hexdigest())
 
 
 @pytest.mark.parametrize("transform", [lambda s: "sha256=" + s, str.upper, lambda s: "SHA256=" + s.upper()])

@@ -17,3 +17,4 @@ class WebhooksConfig(AppConfig):
         register_sealed_value_field("webhooks.OutgoingWebhook", "headers")
         register_sealed_value_field("webhooks.IncomingWebhook", "verification_config")
         register_sealed_value_field("webhooks.IncomingWebhook", "actions")
+        register_sealed_value_field("webhooks.IncomingWebhook", "filters")

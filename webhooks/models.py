@@ -57,8 +57,9 @@ class IncomingWebhook(EncryptedFieldsMixin, models.Model):
         super().save(*args, **kwargs)
 
     def seal_plaintext_secrets(self) -> set[str]:
-        """Seal (encrypt in place) the shared secrets of ``verification_config`` and the
-        credential-looking ``forwardHeaders`` of forward actions; returns the fields changed.
+        """Seal (encrypt in place) the shared secrets of ``verification_config``, the
+        credential-looking ``forwardHeaders`` of forward actions and the values of header
+        filters on credential-looking headers; returns the fields changed.
 
         Runs on every save, whatever the path (API, admin, shell), and from
         ``rotate_encryption_key`` for rows stored before sealing existed.
@@ -78,7 +79,28 @@ class IncomingWebhook(EncryptedFieldsMixin, models.Model):
                 if is_sensitive_header(name) and isinstance(value, str) and value and not is_sealed(value):
                     headers[name] = self.seal_value("actions", name, value)
                     changed.add("actions")
+        for name, value in self._filter_headers().items():
+            if is_sensitive_header(name) and isinstance(value, str) and value and not is_sealed(value):
+                self.filters["headers"][name] = self.seal_value("filters", name, value)
+                changed.add("filters")
         return changed
+
+    def _filter_headers(self) -> dict:
+        headers = self.filters.get("headers") if isinstance(self.filters, dict) else None
+        return headers if isinstance(headers, dict) else {}
+
+    def opened_filters(self) -> dict | None:
+        """``filters`` with its header values in plaintext (one that cannot be opened
+        becomes ``None`` and so never matches)."""
+        if not isinstance(self.filters, dict):
+            return self.filters
+        opened = dict(self.filters)
+        if self._filter_headers():
+            opened["headers"] = {
+                name: self._open_or_none("filters", name, value) if is_sealed(value) else value
+                for name, value in self._filter_headers().items()
+            }
+        return opened
 
     def _forward_header_dicts(self) -> list[dict]:
         found = []

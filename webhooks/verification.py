@@ -1,5 +1,8 @@
 """Authenticity checks for incoming webhook requests, one verifier per scheme.
 
+(Over the ~400-line guideline on purpose: it is the one explicit registry of
+schemes, each verifier a short function next to the helpers they share.)
+
 Why this module exists: every provider proves "this request really comes from
 me" differently (HMAC over the body, over the URL and form fields, over a
 timestamp, an ECDSA signature, a shared value inside the JSON...). The
@@ -23,11 +26,15 @@ Rules every verifier follows:
   shown to the tenant.
 * ``dedupe_id`` is filled only for verified requests (an unauthenticated
   sender must not be able to poison the de-duplication table); it is the
-  provider's own delivery or event id when one exists.
+  provider's own delivery or event id when one exists. Schemes that sign the
+  body and nothing else (``hmac``'s hex signature, ``payplus``) use a hash of
+  the signed body instead of an unsigned id header, so a replay of a captured
+  request is a duplicate whatever id header it carries.
 
 Handshakes (:func:`handshake`) cover the providers that validate a URL
-before sending events: Meta (``hub.challenge``), Dropbox (``challenge``) and
-Microsoft Graph (``validationToken``). Xero's "intent to receive" needs no
+before sending events: Meta (``hub.challenge``), Dropbox (``challenge``),
+Microsoft Graph (``validationToken``), monday (POST ``{"challenge"}`` echoed
+as JSON) and Google push channels (the ``sync`` message, acknowledged). Xero's "intent to receive" needs no
 special path: Xero sends signed and deliberately mis-signed requests and
 expects 200 for the good ones and 401 for the bad ones, which is exactly what
 the endpoint does with the result of :func:`verify` (``ok=False`` -> 401).
@@ -51,11 +58,13 @@ import hmac
 import json
 import re
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+import jwt
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -110,8 +119,17 @@ _MAX_ID_LENGTH = 200
 _MAX_CHALLENGE_LENGTH = 4096
 _TIMESTAMP_RE = re.compile(r"[0-9]{1,15}")
 
+# monday signing secrets are the provider's choice, not ours: PyJWT's advice to use
+# 32+ byte HMAC keys would only fill the log.
+warnings.filterwarnings("ignore", category=jwt.InsecureKeyLengthWarning)
+
+#: Clock skew allowed on a monday JWT's ``exp``/``nbf``.
+MONDAY_LEEWAY_SECONDS = 30
+_MAX_JWT_LENGTH = 8192
+
 _FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 _TEXT_PLAIN = "text/plain; charset=utf-8"
+_JSON = "application/json"
 _NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 
 
@@ -316,6 +334,12 @@ def _header_id(req: InboundRequest, names: Sequence[str] = GENERIC_ID_HEADERS) -
     return None
 
 
+def _body_id(signed: bytes) -> str:
+    """Dedupe id for schemes that sign the body and nothing else (no delivery id, no
+    timestamp): the same signed bytes again are a replay of the same request."""
+    return "body:" + hashlib.sha256(signed).hexdigest()
+
+
 def _json_body(req: InboundRequest) -> Any:
     """Parsed JSON body, or ``None`` when the body is not JSON."""
     try:
@@ -410,6 +434,11 @@ def _verify_hmac(
     prefix and upper- or lower-case hex. Senders that speak Standard Webhooks
     instead are accepted too (contract C6); when both are present, either
     one being valid is enough since both prove knowledge of the same secret.
+
+    De-duplication: the hex signature covers the body only, so an id header
+    next to it proves nothing (a replay could change it); the dedupe id is a
+    hash of the body. With Standard Webhooks headers the signed ``webhook-id``
+    is used.
     """
     keys = _usable_secrets(secrets)
     if not keys:
@@ -426,7 +455,7 @@ def _verify_hmac(
     if provided is not None:
         value = _strip_prefix(provided.strip(), "sha256=").strip().lower()
         if value and any(_eq(hex_hmac_sha256(s, req.body), value) for s in keys):
-            return _ok(_header_id(req))
+            return _ok(_body_id(req.body))
         first_reason = "signature mismatch" if value else "empty signature"
     if has_standard:
         tolerance = _tolerance(config, DEFAULT_TOLERANCE_SECONDS) or DEFAULT_TOLERANCE_SECONDS
@@ -792,6 +821,143 @@ def _verify_sendgrid(
     return _fail("signature mismatch")
 
 
+_GOOGLE_REQUIRED = ("X-Goog-Channel-ID", "X-Goog-Channel-Token", "X-Goog-Resource-State")
+
+
+def _google_token_ok(req: InboundRequest, keys: Sequence[str]) -> bool:
+    token = req.header("X-Goog-Channel-Token")
+    return bool(token) and any(_eq(token, key) for key in keys)
+
+
+def _verify_google_channel(
+    req: InboundRequest, secrets: Sequence[str], config: Mapping[str, Any], now: float
+) -> VerificationResult:
+    """Google push channels (Calendar, Drive): nothing is signed; the channel was
+    created with ``token`` = the webhook's secret and Google echoes it in
+    ``X-Goog-Channel-Token`` on every notification (compared timing-safe).
+
+    The dedupe id is the channel id with ``X-Goog-Message-Number`` (numbers
+    grow per channel), so a repeated notification is processed once.
+    """
+    keys = _usable_secrets(secrets)
+    if not keys:
+        return _fail("no secret configured")
+    if any(req.header(name) is None for name in _GOOGLE_REQUIRED) or not req.header("X-Goog-Channel-ID"):
+        return _fail("missing Google channel headers")
+    if not _google_token_ok(req, keys):
+        return _fail("channel token mismatch")
+    raw_number = req.header("X-Goog-Message-Number")
+    if raw_number is None:
+        return _ok(None)
+    number = _parse_timestamp(raw_number)
+    if number is None:
+        return _fail("invalid message number")
+    return _ok(_normalise_id(f"goog:{req.header('X-Goog-Channel-ID').strip()}:{number}"))
+
+
+def _audience_ok(aud: Any, url: str) -> bool:
+    """monday's ``aud`` is the endpoint URL: the public URL, with or without its query."""
+    allowed = {url, url.split("?", 1)[0]}
+    values = aud if isinstance(aud, list) else [aud]
+    return bool(values) and all(isinstance(v, str) for v in values) and any(
+        _eq(v, candidate) for v in values for candidate in allowed
+    )
+
+
+def _verify_monday(
+    req: InboundRequest, secrets: Sequence[str], config: Mapping[str, Any], now: float
+) -> VerificationResult:
+    """monday.com: ``Authorization: <JWT>`` (HS256) signed with the app's signing secret.
+
+    Checked with PyJWT: the signature (HS256 only, so ``none`` or another
+    algorithm never passes), ``exp`` (required) and ``nbf`` against ``now``
+    with 30 s of clock skew, and ``aud`` - when present - against the
+    webhook's public URL (monday sets it to the endpoint URL). The JWT does
+    not cover the body; the dedupe id is the event's ``triggerUuid``.
+    Webhooks made with a personal API token carry no JWT and cannot pass.
+    """
+    keys = _usable_secrets(secrets)
+    if not keys:
+        return _fail("no secret configured")
+    header = req.header("Authorization")
+    if not header or not header.strip():
+        return _fail("missing Authorization header")
+    token = _strip_prefix(header.strip(), "bearer ").strip()
+    if len(token) > _MAX_JWT_LENGTH or token.count(".") != 2 or not token.isascii():
+        return _fail("malformed token")
+    options = {"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False, "verify_iss": False}
+    claims = None
+    for secret in keys:
+        try:
+            claims = jwt.decode(token, secret, algorithms=["HS256"], options=options)
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.InvalidAlgorithmError:
+            return _fail("unsupported token algorithm")
+        except jwt.InvalidTokenError:
+            return _fail("malformed token")
+        break
+    if not isinstance(claims, dict):
+        return _fail("signature mismatch")
+    exp = claims.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        return _fail("token has no exp")
+    if now > exp + MONDAY_LEEWAY_SECONDS:
+        return _fail("token expired")
+    nbf = claims.get("nbf")
+    if isinstance(nbf, int | float) and not isinstance(nbf, bool) and nbf > now + MONDAY_LEEWAY_SECONDS:
+        return _fail("token not yet valid")
+    if "aud" in claims and not _audience_ok(claims["aud"], req.url):
+        return _fail("token audience mismatch")
+    data = _json_body(req)
+    event = data.get("event") if isinstance(data, dict) else None
+    trigger = _normalise_id(event.get("triggerUuid")) if isinstance(event, dict) else None
+    return _ok(f"monday:{trigger}" if trigger else None)
+
+
+def _payplus_compact(body: bytes) -> bytes | None:
+    """The body as PayPlus' sample hashes it: ``JSON.stringify(JSON.parse(body))``."""
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+    except (ValueError, RecursionError):
+        return None
+
+
+def _verify_payplus(
+    req: InboundRequest, secrets: Sequence[str], config: Mapping[str, Any], now: float
+) -> VerificationResult:
+    """PayPlus callbacks: ``hash: <base64 HMAC-SHA256(secret key, body)>``.
+
+    The raw body is tried first; PayPlus' own sample hashes the compact
+    re-serialisation of the parsed JSON, so that is tried next. PayPlus
+    sends no timestamp and no delivery id: the dedupe id is a hash of the
+    signed bytes. (``user-agent: PayPlus`` is sent too but proves nothing.)
+    """
+    keys = _usable_secrets(secrets)
+    if not keys:
+        return _fail("no secret configured")
+    header = req.header("hash")
+    if not header:
+        return _fail("missing hash header")
+    provided = _b64decode(header)
+    if not provided:
+        return _fail("malformed signature")
+    messages = [req.body]
+    compact = _payplus_compact(req.body)
+    if compact is not None and compact != req.body:
+        messages.append(compact)
+    for message in messages:
+        for secret in keys:
+            expected = hmac.new(secret.encode("utf-8"), message, hashlib.sha256).digest()
+            if _eq(expected, provided):
+                return _ok(_body_id(message))
+    return _fail("signature mismatch")
+
+
 def _verify_none(
     req: InboundRequest, secrets: Sequence[str], config: Mapping[str, Any], now: float
 ) -> VerificationResult:
@@ -812,6 +978,9 @@ VERIFIERS: dict[str, Verifier] = {
     "xero": _verify_xero,
     "quickbooks": _verify_quickbooks,
     "sendgrid": _verify_sendgrid,
+    "google_channel_token": _verify_google_channel,
+    "monday_jwt": _verify_monday,
+    "payplus": _verify_payplus,
     "none": _verify_none,
 }
 
@@ -831,6 +1000,9 @@ _DESCRIPTIONS: dict[str, str] = {
     "xero": "x-xero-signature: base64 HMAC-SHA256 of the body with the webhook key (intent to receive).",
     "quickbooks": "intuit-signature: base64 HMAC-SHA256 of the body with the verifier token.",
     "sendgrid": "SendGrid signed Event Webhook: ECDSA P-256 signature of timestamp and body.",
+    "google_channel_token": "Google push channel: X-Goog-Channel-Token must equal the secret; sync acknowledged.",
+    "monday_jwt": "monday.com: HS256 JWT in Authorization signed with the signing secret; challenge echo.",
+    "payplus": "PayPlus: hash header = base64 HMAC-SHA256 of the body with the secret key.",
     "none": "No verification: anyone who knows the URL can post (not recommended).",
 }
 
@@ -930,11 +1102,43 @@ def _graph_handshake(
     return None if token is None else _echo(token)
 
 
+def _google_handshake(
+    req: InboundRequest, secrets: Sequence[str], config: Mapping[str, Any]
+) -> HandshakeResponse | None:
+    """Google's first message on a new channel (``X-Goog-Resource-State: sync``) is
+    acknowledged with an empty 200 and not processed - when its token is right;
+    otherwise it goes on to verification, which refuses it."""
+    state = (req.header("X-Goog-Resource-State") or "").strip().lower()
+    if req.method.upper() != "POST" or state != "sync":
+        return None
+    if not _google_token_ok(req, _usable_secrets(secrets)):
+        return None
+    return HandshakeResponse(200, b"", _TEXT_PLAIN, dict(_NOSNIFF))
+
+
+def _monday_handshake(
+    req: InboundRequest, secrets: Sequence[str], config: Mapping[str, Any]
+) -> HandshakeResponse | None:
+    """monday URL verification: POST ``{"challenge": "…"}`` answered 200 with the same JSON."""
+    if req.method.upper() != "POST" or b"challenge" not in req.body[:64]:
+        return None
+    data = _json_body(req)
+    if not isinstance(data, dict) or set(data) != {"challenge"} or not isinstance(data["challenge"], str):
+        return None
+    challenge = data["challenge"]
+    if len(challenge) > _MAX_CHALLENGE_LENGTH:
+        return HandshakeResponse(400, b"challenge too long", _TEXT_PLAIN, dict(_NOSNIFF))
+    body = json.dumps({"challenge": challenge}).encode("ascii")
+    return HandshakeResponse(200, body, _JSON, dict(_NOSNIFF))
+
+
 #: Scheme name -> handshake; schemes absent here never need one.
 HANDSHAKES: dict[str, Handshake] = {
     "meta": _meta_handshake,
     "dropbox": _dropbox_handshake,
     "graph": _graph_handshake,
+    "google_channel_token": _google_handshake,
+    "monday_jwt": _monday_handshake,
 }
 
 

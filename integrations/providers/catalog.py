@@ -50,10 +50,8 @@ FieldKind = Literal["text", "password", "url"]
 AUTH_KINDS: tuple[str, ...] = ("oauth2", "api_key", "caldav", "webhook")
 MATURITIES: tuple[str, ...] = ("stable", "limited", "experimental")
 TOKEN_AUTH_METHODS: tuple[str, ...] = ("client_secret_post", "client_secret_basic")
-# The incoming pipeline's verifiers, plus two provider mechanisms that are not
-# request signatures (Google push channels compare a channel token; monday sends a
-# JWT) and belong to the sync engine's change notifications, not to incoming webhooks.
-WEBHOOK_SCHEMES: tuple[str, ...] = (*VERIFICATION_SCHEMES, "google_channel_token", "monday_jwt")
+# The incoming pipeline's verifiers (google_channel_token and monday_jwt included).
+WEBHOOK_SCHEMES: tuple[str, ...] = VERIFICATION_SCHEMES
 # The platform's entity types (DESIGN.md §4 C4); sync pairs may only name these.
 LOCAL_ENTITY_TYPES: tuple[str, ...] = (
     "meeting",
@@ -1116,9 +1114,8 @@ PROVIDERS: dict[str, Provider] = {
                 ),
             ),
             rate_limit=_hub_default(60, 60, "PayPlus publishes no limits"),
-            # Closest scheme: the 'hash' header is base64 HMAC-SHA256(secretKey, body), with
-            # 'user-agent: PayPlus' -- not the hub's hex X-Webhook-Signature, so it needs its own verifier.
-            webhook_scheme="hmac",
+            # The 'hash' header is base64 HMAC-SHA256(secretKey, body), with 'user-agent: PayPlus'.
+            webhook_scheme="payplus",
             entity_pairs=(
                 EntityPair("payment", "payment_page", _EXPORT),
                 EntityPair("payment", "transaction", _IMPORT),

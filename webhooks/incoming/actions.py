@@ -10,6 +10,7 @@ anything raised is turned into a ``failed`` outcome by the caller.
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -189,7 +190,9 @@ def filters_match(filters: dict[str, Any] | None, *, headers: dict[str, str], pa
         return True, ""
     lowered = {str(k).lower(): v for k, v in (headers or {}).items()}
     for name, expected in (filters.get("headers") or {}).items():
-        if lowered.get(str(name).lower()) != expected:
+        actual = lowered.get(str(name).lower())
+        # Timing-safe: a filter value on a credential header is a secret (None never matches).
+        if not (isinstance(actual, str) and isinstance(expected, str) and _same_text(actual, expected)):
             return False, f"header {name} does not match"
     path = filters.get("bodyPath")
     if path:
@@ -199,6 +202,10 @@ def filters_match(filters: dict[str, Any] | None, *, headers: dict[str, str], pa
         if "bodyValue" in filters and not _loose_equal(value, filters["bodyValue"]):
             return False, f"{path} does not equal the filter value"
     return True, ""
+
+
+def _same_text(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
 
 
 def _loose_equal(actual: Any, expected: Any) -> bool:

@@ -19,11 +19,11 @@ def incoming_list(*, tenant) -> QuerySet[IncomingWebhook]:
 
 _WANTED = {
     "id", "tenant_id", "name", "secret", "previous_secret", "previous_secret_expires_at",
-    "verification_scheme", "verification_config", "url",
+    "verification_scheme", "verification_config", "url", "filters",  # filters: judged on arrival
 }
 # In the model's field order, as Model.from_db requires for partial rows.
 _PUBLIC_FIELDS = tuple(f.attname for f in IncomingWebhook._meta.concrete_fields if f.attname in _WANTED)
-_CONFIG_INDEX = _PUBLIC_FIELDS.index("verification_config")
+_JSON_INDEXES = (_PUBLIC_FIELDS.index("verification_config"), _PUBLIC_FIELDS.index("filters"))
 _PUBLIC_SQL = (
     f"SELECT {', '.join(_PUBLIC_FIELDS)} FROM incoming_webhooks "
     "WHERE id = %s AND tenant_id = %s AND is_enabled"
@@ -55,8 +55,9 @@ def incoming_get_public(*, tenant_id: uuid.UUID, webhook_id: uuid.UUID) -> Incom
     if row is None:
         return None
     values = list(row)
-    if isinstance(values[_CONFIG_INDEX], str):  # backends that do not decode JSON themselves
-        values[_CONFIG_INDEX] = json.loads(values[_CONFIG_INDEX])
+    for index in _JSON_INDEXES:
+        if isinstance(values[index], str):  # backends that do not decode JSON themselves
+            values[index] = json.loads(values[index])
     return IncomingWebhook.from_db(connection.alias, list(_PUBLIC_FIELDS), values)
 
 

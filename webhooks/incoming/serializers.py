@@ -165,7 +165,9 @@ def validate_action(raw: Any, index: int) -> dict[str, Any]:
     return {"type": action_type, "config": config}
 
 
-def validate_filters(raw: Any) -> dict[str, Any] | None:
+def validate_filters(raw: Any, previous: Any = None) -> dict[str, Any] | None:
+    """The seed's filter shape; header values sent back masked (``[redacted]``, as answers
+    show filters on credential-like headers) keep the stored value of the same header."""
     if raw is None or raw == {}:
         return None
     if not isinstance(raw, dict):
@@ -178,6 +180,13 @@ def validate_filters(raw: Any) -> dict[str, Any] | None:
         out[name] = value
     if out.get("headers") is not None:
         out["headers"] = _headers(out["headers"], "filters.headers")
+        stored_headers = (previous or {}).get("headers") if isinstance(previous, dict) else None
+        stored = {str(k).lower(): v for k, v in (stored_headers or {}).items()}
+        for name, value in out["headers"].items():
+            try:
+                out["headers"][name] = outbound.unmask_header(value, stored.get(name.lower()))
+            except ValueError as exc:
+                raise _err(f"filters.headers.{name}", str(exc)) from None
     else:
         out.pop("headers", None)
     if out.get("bodyPath") is not None:
@@ -235,7 +244,7 @@ class IncomingWebhookInputSerializer(serializers.Serializer):
             attrs["actions"] = [validate_action(item, i) for i, item in enumerate(attrs["actions"])]
             _keep_masked_forward_headers(attrs["actions"], self.instance.actions if self.instance else None)
         if "filters" in attrs:
-            attrs["filters"] = validate_filters(attrs["filters"])
+            attrs["filters"] = validate_filters(attrs["filters"], self.instance.filters if self.instance else None)
         scheme = attrs.get("verification_scheme") or (self.instance.verification_scheme if self.instance else "hmac")
         config = attrs.get("verification_config")
         if config is None:
@@ -282,6 +291,8 @@ def _action_out(action: dict[str, Any]) -> dict[str, Any]:
 def _filters_out(filters: dict[str, Any] | None) -> dict[str, Any] | None:
     if not filters:
         return None
+    if isinstance(filters.get("headers"), dict):  # values on credential-like headers are secrets
+        filters = {**filters, "headers": outbound.redact_headers(filters["headers"])}
     return {{"bodyPath": "body_path", "bodyValue": "body_value"}.get(k, k): v for k, v in filters.items()}
 
 

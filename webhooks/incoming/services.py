@@ -48,6 +48,7 @@ from tenancy.models import Tenant
 from webhooks import outbound, signing
 from webhooks.incoming import conf, limits, selectors
 from webhooks.incoming.actions import ACTIONS, ActionContext, filters_match
+from webhooks.incoming.filters import HEADER_VERDICT, arrival_verdict, filters_after_verdict
 from webhooks.incoming.models import IncomingDedupe
 from webhooks.models import IncomingWebhook, WebhookLog
 from webhooks.verification import InboundRequest, handshake, parse_form_body, verify
@@ -249,6 +250,7 @@ def incoming_receive(
         "id": log_id, "tenant_id": tenant_id, "webhook_id": webhook.id, "webhook_type": WEBHOOK_TYPE,
         "direction": "incoming", "method": method, "url": req.url, "headers": outbound.redact_headers(headers),
         "body": payload, "status": WebhookLog.Status.PENDING, "attempt": 1, "max_attempts": 1,
+        "result": arrival_verdict(webhook, headers),
     }
     lid, tid = str(log_id), str(tenant_id)
     if not dedupe_key:
@@ -417,9 +419,14 @@ def incoming_process(
         return {"status": log.status, "actions": [], "error": log.error_message}
     headers = log.headers or {}
     payload = log.body
-    matched, reason = filters_match(webhook.filters, headers=headers, payload=payload)
+    filters, verdict = filters_after_verdict(webhook.opened_filters(), log)
+    if verdict is not None and not verdict.get("matched"):
+        matched, reason = False, str(verdict.get("reason") or "headers do not match")
+    else:
+        matched, reason = filters_match(filters, headers=headers, payload=payload)
+    kept = {HEADER_VERDICT: verdict} if verdict is not None else {}  # reprocessing needs it again
     if not matched:
-        result: dict[str, Any] = {"filtered": True, "reason": reason, "actions": []}
+        result: dict[str, Any] = {"filtered": True, "reason": reason, "actions": [], **kept}
         _finish(log, WebhookLog.Status.SKIPPED, result, None)
     else:
         outcomes = []
@@ -445,7 +452,7 @@ def incoming_process(
         failed = [o for o in outcomes if o.get("status") == "failed"]
         status = WebhookLog.Status.FAILED if failed else WebhookLog.Status.SUCCESS
         error = "; ".join(f"{o['type']}: {o.get('error', 'failed')}" for o in failed)[:2000] or None
-        _finish(log, status, {"actions": outcomes}, error)
+        _finish(log, status, {"actions": outcomes, **kept}, error)
     if count:
         IncomingWebhook.objects.filter(pk=webhook.pk).update(
             total_received=F("total_received") + 1, last_received_at=log.timestamp or timezone.now()
@@ -524,6 +531,15 @@ def _test_headers(scheme: str, secret: str, body: bytes, url: str, config: dict[
         ts = str(now * 1000)
         return {"X-HubSpot-Signature-v3": b64(b"POST" + url.encode() + body + ts.encode()),
                 "X-HubSpot-Request-Timestamp": ts}
+    if scheme == "payplus":
+        return {"hash": b64(body), "User-Agent": "PayPlus"}
+    if scheme == "google_channel_token":
+        return {"X-Goog-Channel-ID": msg_id, "X-Goog-Channel-Token": secret, "X-Goog-Resource-State": "exists",
+                "X-Goog-Message-Number": "1"}
+    if scheme == "monday_jwt":
+        import jwt
+
+        return {"Authorization": jwt.encode({"aud": url, "iat": now, "exp": now + 300}, secret, algorithm="HS256")}
     if scheme == "none":
         return {}
     return None  # twilio (form/URL-signed), graph (clientState in body), sendgrid (private key)
@@ -559,6 +575,7 @@ def incoming_test(webhook: IncomingWebhook, *, payload: dict | None = None) -> d
             tenant_id=webhook.tenant_id, webhook_id=webhook.id, webhook_type=WEBHOOK_TYPE, direction="incoming",
             method="POST", url=webhook.url, headers=outbound.redact_headers(headers), body=body_value,
             status=WebhookLog.Status.PENDING, attempt=1, max_attempts=1, event_type="test",
+            result=arrival_verdict(webhook, headers),
         )
         outcome = incoming_process(log=log_row, inline_forward=True, count=False)
     return {"logId": str(log_row.id), "verification": verification, **outcome}
