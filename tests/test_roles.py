@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from io import StringIO
 
 import pytest
 import responses
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from rest_framework.test import APIClient
 
 from core.tenant_context import tenant_scope
 from integrations.models import Integration, IntegrationLog, OAuthState
@@ -229,3 +232,126 @@ def test_a_member_works_with_entities(alice):
     assert member.get(f"/api/meetings/{meeting.pk}").status_code == 200
     assert member.patch(f"/api/meetings/{meeting.pk}", {"title": "Moved"}, format="json").status_code == 200
     assert member.delete(f"/api/clients/{client_id}").status_code == 204
+
+
+# --------------------------------------------------------------------------- add_member
+
+
+def add_member(*args) -> tuple[str, dict]:
+    out = StringIO()
+    call_command("add_member", *args, stdout=out)
+    text = out.getvalue()
+    return text, json.loads(text)
+
+
+def test_add_member_creates_the_user_and_prints_one_json_line_with_a_working_token(alice):
+    # when
+    text, data = add_member(str(alice.tenant.id), "--email", "Mia@Example.com", "--role", "member")
+    # then
+    assert text.count("\n") == 1
+    assert set(data) == {"tenantId", "userId", "email", "role", "token"}
+    assert (data["tenantId"], data["email"], data["role"]) == (str(alice.tenant.id), "mia@example.com", "member")
+    with tenant_scope(alice.tenant.id):
+        membership = Membership.objects.get(user_id=data["userId"])
+    assert membership.role == "member"
+    api = client_for(Persona(alice.tenant, membership.user, data["token"]))
+    assert api.get("/api/integrations").status_code == 200
+    assert api.post("/api/webhooks/incoming", LEADS, format="json").status_code == 403
+
+
+def test_add_member_changes_an_existing_role_and_always_issues_a_fresh_token(alice):
+    _, first = add_member(str(alice.tenant.id), "--email", "mia@example.com", "--role", "member")
+    _, second = add_member(str(alice.tenant.id), "--email", "mia@example.com", "--role", "admin")
+    assert first["userId"] == second["userId"] and first["token"] != second["token"]
+    with tenant_scope(alice.tenant.id):
+        assert list(Membership.objects.filter(user_id=first["userId"]).values_list("role", flat=True)) == ["admin"]
+    admin = client_for(Persona(alice.tenant, None, second["token"]))
+    assert admin.post("/api/webhooks/incoming", LEADS, format="json").status_code == 201
+    # both tokens still work (a fresh token does not revoke the earlier ones, as create_tenant)
+    assert client_for(Persona(alice.tenant, None, first["token"])).get("/api/integrations").status_code == 200
+
+
+def test_add_member_adds_an_existing_user_of_another_studio(alice, bob):
+    _, data = add_member(str(alice.tenant.id), "--email", "bob@example.com", "--role", "admin")
+    assert data["userId"] == str(bob.user.id)
+    with tenant_scope(bob.tenant.id):
+        assert Membership.objects.get(user=bob.user).role == "owner"  # bob's own studio untouched
+    # the new token acts in alice's studio by default
+    assert client_for(Persona(alice.tenant, None, data["token"])).get("/api/integrations").status_code == 200
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["not-a-uuid", "--email", "m@example.com", "--role", "member"], "tenant id"),
+    (["00000000-0000-0000-0000-000000000000", "--email", "m@example.com", "--role", "member"], "no tenant"),
+    (["{tenant}", "--email", "not-an-email", "--role", "member"], "invalid email"),
+    (["{tenant}", "--email", "m@example.com", "--role", "boss"], "role"),
+])
+def test_add_member_refuses_bad_input_with_a_clear_error(alice, args, message):
+    with pytest.raises(CommandError) as caught:
+        call_command("add_member", *[a.format(tenant=alice.tenant.id) for a in args], stdout=StringIO(),
+                     stderr=StringIO())
+    assert message in str(caught.value)
+    assert not User.objects.filter(email="m@example.com").exists()
+
+
+# --------------------------------------------------------------------------- pages and the admin
+
+
+def test_pages_offer_changes_only_to_owners_and_admins_and_a_members_session_call_is_refused(alice):
+    # given an integration, and an admin and a member logged in with a browser session
+    integration = make_oauth_integration(alice, "google_calendar")
+    provider_app_set(provider_id="dropbox", client_id="dbx", client_secret="dbx-secret")
+    admin = persona_in(alice, "adam@example.com", Membership.Role.ADMIN)
+    member = persona_in(alice, "mia@example.com", Membership.Role.MEMBER)
+    browsers = {}
+    for role, persona in (("admin", admin), ("member", member)):
+        browsers[role] = APIClient(enforce_csrf_checks=True)
+        browsers[role].force_login(persona.user)
+    # when each opens the settings page and the integrations page
+    pages = {r: (b.get(f"/integrations/{integration.pk}"), b.get("/integrations")) for r, b in browsers.items()}
+    # then the admin gets the buttons and connect links, the member neither
+    for role, (settings_page, index_page) in pages.items():
+        assert settings_page.status_code == index_page.status_code == 200
+        manages = role == "admin"
+        assert (b'id="disconnect"' in settings_page.content) is manages
+        assert (b'id="test-connection"' in settings_page.content) is manages
+        assert (b"/api/integrations/connect/dropbox" in index_page.content) is manages
+    # and the page's own call, made by a member's session with its CSRF token, is refused
+    browser = browsers["member"]
+    csrf = browser.cookies["csrftoken"].value
+    refused = browser.delete(f"/api/integrations/{integration.pk}", HTTP_X_CSRFTOKEN=csrf)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "permission_denied")
+    connect = browser.get("/api/integrations/connect/dropbox")
+    assert (connect.status_code, connect.json()["error"]["code"]) == (403, "permission_denied")
+    with tenant_scope(alice.tenant.id):
+        assert Integration.objects.filter(pk=integration.pk, status="connected").exists()
+        assert not OAuthState.objects.exists()
+
+
+def test_admin_rotate_secret_shows_each_new_secret_once(alice, admin_client):
+    # given two incoming webhooks
+    owner = client_for(alice)
+    created = [owner.post("/api/webhooks/incoming", {**LEADS, "name": name}, format="json").json()
+               for name in ("Leads A", "Leads B")]
+    # when the operator rotates both in the admin
+    response = admin_client.post("/admin/webhooks/incomingwebhook/",
+                                 {"action": "rotate_secret", "_selected_action": [c["id"] for c in created]})
+    # then the answer is a page holding each new secret, not stored or cached anywhere
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    html = response.content.decode()
+    with tenant_scope(alice.tenant.id):
+        hooks = {str(h.pk): h for h in IncomingWebhook.objects.all()}
+    for old in created:
+        new_secret = hooks[old["id"]].get_secret("secret")
+        assert new_secret != old["secret"]
+        assert html.count(new_secret) == 1 and old["secret"] not in html
+        assert old["name"] in html
+    # and never again afterwards: not on the list, the change page, nor in a message
+    for page in (admin_client.get("/admin/webhooks/incomingwebhook/"),
+                 admin_client.get(f"/admin/webhooks/incomingwebhook/{created[0]['id']}/change/")):
+        assert page.status_code == 200
+        for hook in hooks.values():
+            assert hook.get_secret("secret").encode() not in page.content
+    for hook in hooks.values():
+        assert hook.get_secret("secret") not in json.dumps(dict(admin_client.cookies.items()), default=str)
