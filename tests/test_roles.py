@@ -355,3 +355,15 @@ def test_admin_rotate_secret_shows_each_new_secret_once(alice, admin_client):
             assert hook.get_secret("secret").encode() not in page.content
     for hook in hooks.values():
         assert hook.get_secret("secret") not in json.dumps(dict(admin_client.cookies.items()), default=str)
+
+
+def test_the_role_is_the_one_in_the_tenant_the_call_acts_in(alice, bob):
+    # given bob, owner of his studio, is a member of alice's
+    membership_add(tenant_id=alice.tenant.id, user=bob.user, role=Membership.Role.MEMBER)
+    # when he creates a webhook in each
+    in_alice = client_for(bob, tenant_id=alice.tenant.id).post("/api/webhooks/incoming", LEADS, format="json")
+    in_his = client_for(bob, tenant_id=bob.tenant.id).post("/api/webhooks/incoming", LEADS, format="json")
+    # then only his own studio takes it
+    assert (in_alice.status_code, in_his.status_code) == (403, 201)
+    with tenant_scope(alice.tenant.id):
+        assert not IncomingWebhook.objects.exists()
