@@ -1,6 +1,8 @@
 """Server-rendered pages (Hebrew first, right-to-left): the integrations page and the
 settings page the OAuth callback redirects to. Session login; the tenant is the user's
-membership (``?tenant=<id>`` picks one when the user belongs to several)."""
+membership (``?tenant=<id>`` picks one when the user belongs to several). The pages change
+nothing themselves: their buttons call the API, which enforces the roles (C11); a member
+is not offered them."""
 
 from __future__ import annotations
 
@@ -64,6 +66,7 @@ def integrations_page(request: HttpRequest) -> HttpResponse:
         "tenant": membership.tenant,
         "categories": categories,
         "connected_count": connected,
+        "can_manage": membership.can_manage,
         "message_kind": kind, "message": message,
     })
 
@@ -86,5 +89,6 @@ def integration_settings_page(request: HttpRequest, integration_id: str) -> Http
         "status": selectors.integration_status(integration=integration),
         "logs": list(selectors.integration_logs(integration=integration)[:20]),
         "sync": integration.sync_settings or {},
+        "can_manage": membership.can_manage,
         "message_kind": kind, "message": message,
     })

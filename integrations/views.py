@@ -28,13 +28,16 @@ from integrations.serializers import (
     StatusSerializer,
 )
 from integrations.tokens import TokenUnavailable
+from tenancy.permissions import CanManageIntegrations, IsTenantManager
 
 
 class _HubIO:
-    """JSON only; free-form objects keep their keys (settings.JSON_CAMEL_CASE)."""
+    """JSON only; free-form objects keep their keys (settings.JSON_CAMEL_CASE). Members read,
+    owners and admins change (C11)."""
 
     parser_classes = [CamelCaseJSONParser]
     renderer_classes = [CamelCaseJSONRenderer]
+    permission_classes = [CanManageIntegrations]
 
 
 def _unknown_provider(provider: str) -> Response:
@@ -55,7 +58,10 @@ class ProvidersView(_HubIO, APIView):
 
 class ConnectView(_HubIO, APIView):
     """GET: start OAuth (302, or {"authorizationUrl"} for JSON callers).
-    POST: connect an api_key / caldav provider with credentials validated by a real call."""
+    POST: connect an api_key / caldav provider with credentials validated by a real call.
+    Both for owners and admins only: the GET starts a connection too."""
+
+    permission_classes = [IsTenantManager]
 
     @extend_schema(tags=["integrations"], responses={200: dict, 302: None})
     def get(self, request, provider: str):

@@ -68,6 +68,11 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user_id} @ {self.tenant_id} ({self.role})"
 
+    @property
+    def can_manage(self) -> bool:
+        """Owner and admin change integrations, provider settings and webhooks (C11); a member reads them."""
+        return self.role in (self.Role.OWNER, self.Role.ADMIN)
+
 
 TOKEN_PREFIX = "ash_"
 

@@ -1,4 +1,5 @@
-"""Resolving the caller's tenant: the single place the RLS context is set for API requests."""
+"""Resolving the caller's tenant (the single place the RLS context is set for API requests)
+and the role rule: owner and admin change integrations and webhooks, a member reads them (C11)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,37 @@ class IsTenantMember(permissions.BasePermission):
             request.tenant = membership.tenant
             request.membership = membership
         return True
+
+
+MANAGERS_ONLY = "Only the studio's owners and admins may change integrations and webhooks; members can view them."
+
+
+class CanManageIntegrations(IsTenantMember):
+    """Every member reads; only owner/admin change (any unsafe method).
+
+    For the integrations and webhooks views. A view may name actions that use an
+    unsafe method without changing anything (``member_actions``, e.g. a template
+    preview); ConnectView uses :class:`IsTenantManager` since its GET starts a flow.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        super().has_permission(request, view)
+        if request.method in permissions.SAFE_METHODS or getattr(view, "action", None) in getattr(
+            view, "member_actions", ()
+        ):
+            return True
+        return _require_manager(request)
+
+
+class IsTenantManager(IsTenantMember):
+    """Owner/admin for every method: for endpoints whose GET also changes something."""
+
+    def has_permission(self, request, view) -> bool:
+        super().has_permission(request, view)
+        return _require_manager(request)
+
+
+def _require_manager(request) -> bool:
+    if not request.membership.can_manage:
+        raise exceptions.PermissionDenied(MANAGERS_ONLY)
+    return True

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 
 from webhooks.incoming import services
@@ -32,10 +34,19 @@ class IncomingWebhookAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">logs</a>', url)
 
     @admin.action(description="Rotate the secret (old one valid for the grace period)")
-    def rotate_secret(self, request, queryset) -> None:
-        for webhook in queryset:
-            services.incoming_rotate_secret(webhook=webhook)
-        self.message_user(request, f"Rotated {queryset.count()} secret(s); tenants see the new secret via the API.")
+    def rotate_secret(self, request, queryset) -> TemplateResponse:
+        """Answer with a page holding the new secrets, shown this once: the API never shows a
+        secret again after create/rotate, and a message would keep it in the session or a cookie."""
+        rotated = [services.incoming_rotate_secret(webhook=webhook) for webhook in queryset.select_related("tenant")]
+        response = TemplateResponse(request, "admin/webhooks/incomingwebhook/rotated_secrets.html", {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "New secrets",
+            "rotated": rotated,
+            "changelist_url": reverse("admin:webhooks_incomingwebhook_changelist"),
+        })
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(description="Reprocess failed requests of the last 24 h")
     def reprocess_failed(self, request, queryset) -> None:

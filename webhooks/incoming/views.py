@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from core.api import TenantScopedViewSet
 from core.drf import error_body
+from tenancy.permissions import CanManageIntegrations
 from webhooks.incoming import conf, services
 from webhooks.incoming.serializers import (
     IncomingWebhookInputSerializer,
@@ -32,6 +33,7 @@ class IncomingWebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
 
     parser_classes = [CamelCaseJSONParser]  # JSON only; free-form keys kept (settings.JSON_CAMEL_CASE)
     renderer_classes = [CamelCaseJSONRenderer]
+    permission_classes = [CanManageIntegrations]  # members read, owners and admins change (C11)
 
     queryset = IncomingWebhook.objects.all()
     serializer_class = IncomingWebhookOutputSerializer

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from core.api import TenantScopedViewSet
 from core.drf import Pagination, error_response
+from tenancy.permissions import CanManageIntegrations
 from webhooks.models import IncomingWebhook, OutgoingWebhook
 from webhooks.outgoing import selectors, services
 from webhooks.outgoing.serializers import (
@@ -24,10 +25,12 @@ from webhooks.outgoing.serializers import (
 
 
 class _HubIO:
-    """JSON only; free-form objects keep their keys (settings.JSON_CAMEL_CASE)."""
+    """JSON only; free-form objects keep their keys (settings.JSON_CAMEL_CASE). Members read,
+    owners and admins change (C11)."""
 
     parser_classes = [CamelCaseJSONParser]
     renderer_classes = [CamelCaseJSONRenderer]
+    permission_classes = [CanManageIntegrations]
 
 
 def _config_error(exc: services.WebhookConfigError) -> exceptions.ValidationError:
@@ -52,6 +55,7 @@ class OutgoingWebhookViewSet(
     queryset = OutgoingWebhook.objects.all()
     serializer_class = OutgoingWebhookSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    member_actions = ("preview", "preview_draft")  # POSTs that render, change nothing
 
     @extend_schema(request=OutgoingWebhookInputSerializer, responses=OutgoingWebhookSerializer)
     def create(self, request, *args, **kwargs):
