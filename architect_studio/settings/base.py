@@ -176,6 +176,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 10.0,
         "options": {"expires": 9},
     },
+    # Growing tables, purged like the logs (ENTITY_EVENT_RETENTION_DAYS, API_TOKEN_RETENTION_DAYS).
+    "entities-events-retention": {
+        "task": "entities.tasks.cleanup_entity_events",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
+    "tenancy-sessions-and-tokens-cleanup": {
+        "task": "tenancy.tasks.cleanup_sessions_and_tokens",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
 }
 # Each side keeps its entries in a pure-data `beat.py`; installed idempotently by
 # django-celery-beat's DatabaseScheduler at beat start.
@@ -271,6 +282,10 @@ OUTBOX_REDISPATCH_AFTER_SECONDS = env_int("OUTBOX_REDISPATCH_AFTER_SECONDS", 30)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 10)
 WEBHOOK_LOG_RETENTION_DAYS = env_int("WEBHOOK_LOG_RETENTION_DAYS", 14)
 INTEGRATION_LOG_RETENTION_DAYS = env_int("INTEGRATION_LOG_RETENTION_DAYS", 30)
+#: Processed outbox rows (entity_events) are kept this long, then purged hourly.
+ENTITY_EVENT_RETENTION_DAYS = env_int("ENTITY_EVENT_RETENTION_DAYS", 14)
+#: Revoked or expired API tokens are kept this long (audit), then purged hourly.
+API_TOKEN_RETENTION_DAYS = env_int("API_TOKEN_RETENTION_DAYS", 30)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
