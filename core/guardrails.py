@@ -102,8 +102,15 @@ def role_problems() -> list[str]:
     if "operator" not in settings.DATABASES:
         problems.append("no operator role: set DATABASE_OPERATOR_URL (a BYPASSRLS role that owns nothing).")
         return problems
-    with _connect("operator") as conn:
-        op_user, op_supers, op_bypass, op_owned = conn.execute(ROLE_QUERY).fetchone()
+    try:
+        with _connect("operator") as conn:
+            op_user, op_supers, op_bypass, op_owned = conn.execute(ROLE_QUERY).fetchone()
+    except Exception as exc:  # noqa: BLE001 - the runtime role just logged in: the database is up
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        problems.append(f"cannot log in as the operator role (DATABASE_OPERATOR_URL): {first_line}; create it"
+                        " (CREATE ROLE architect_operator LOGIN PASSWORD '...' BYPASSRLS NOSUPERUSER) and run"
+                        " migrate to grant it, or set DATABASE_OPERATOR_URL.")
+        return problems
     if op_user == user:
         problems.append("DATABASE_OPERATOR_URL logs in as the runtime role: give it its own BYPASSRLS role.")
     elif not op_bypass:

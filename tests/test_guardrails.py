@@ -159,3 +159,11 @@ def test_migrate_plan_runs_as_the_owner():
     proc = _start(_owner_env(), "manage.py", "migrate", "--plan")
     assert proc.returncode == 0, proc.stderr
     assert "No planned migration operations" in proc.stdout, proc.stdout
+
+
+def test_refuses_an_operator_role_that_cannot_log_in():
+    _refused(_start(_env(DATABASE_OPERATOR_URL=_url("architect_no_such_role"))), "DATABASE_OPERATOR_URL")
+
+
+def test_refuses_an_operator_url_that_is_the_runtime_role():
+    _refused(_start(_env(DATABASE_OPERATOR_URL=_url(_runtime_role()))), "DATABASE_OPERATOR_URL")
