@@ -167,3 +167,13 @@ def test_refuses_an_operator_role_that_cannot_log_in():
 
 def test_refuses_an_operator_url_that_is_the_runtime_role():
     _refused(_start(_env(DATABASE_OPERATOR_URL=_url(_runtime_role()))), "DATABASE_OPERATOR_URL")
+
+
+def test_check_deploy_reports_the_same_problems_outside_production():
+    """Before flipping DJANGO_ENV, `check --deploy` shows what production would refuse."""
+    proc = _start(_env(DJANGO_ENV=None, DJANGO_SECRET_KEY=None), "manage.py", "check", "--deploy")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "hub.E001" in out and "DJANGO_SECRET_KEY" in out, out
+    good = _start(_env(DJANGO_ENV=None, SECURE_PROXY_SSL_HEADER="1"), "manage.py", "check", "--deploy")
+    assert "hub.E" not in good.stdout + good.stderr
