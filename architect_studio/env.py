@@ -27,6 +27,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DB_NAME = "architect_studio"
 DEFAULT_OWNER_ROLE = "architect_owner"
 DEFAULT_RUNTIME_ROLE = "architect_app"
+#: Cross-tenant operator work (admin, sweepers, beat fan-outs): BYPASSRLS, owns nothing.
+DEFAULT_OPERATOR_ROLE = "architect_operator"
 DEFAULT_PG_HOSTPORT = ("127.0.0.1", 5432)
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -89,6 +91,7 @@ def default_database_url(role: str) -> str:
 class Mode:
     database_url: str | None  # None → embedded SQLite
     database_admin_url: str | None
+    database_operator_url: str | None
     redis_url: str | None  # None → embedded broker / channel layer
     provisioned_defaults: bool  # True when we use the local defaults
 
@@ -119,7 +122,7 @@ def _safe_url(url: str | None) -> str:
 @lru_cache(maxsize=1)
 def detect_mode() -> Mode:
     if env_bool("ARCHITECT_EMBEDDED", False):
-        return Mode(None, None, None, False)
+        return Mode(None, None, None, None, False)
     database_url = env_str("DATABASE_URL")
     admin_url = env_str("DATABASE_ADMIN_URL")
     provisioned = False
@@ -128,10 +131,37 @@ def detect_mode() -> Mode:
             database_url = default_database_url(DEFAULT_RUNTIME_ROLE)
             admin_url = admin_url or default_database_url(DEFAULT_OWNER_ROLE)
             provisioned = True
+    operator_url = env_str("DATABASE_OPERATOR_URL")
+    if operator_url is None and database_url is not None:
+        operator_url = with_role(database_url, DEFAULT_OPERATOR_ROLE)
     redis_url = env_str("REDIS_URL")
     if redis_url is None and _reachable("127.0.0.1", 6379):
         redis_url = DEFAULT_REDIS_URL
-    return Mode(database_url, admin_url, redis_url, provisioned)
+    return Mode(database_url, admin_url, operator_url, redis_url, provisioned)
+
+
+def with_role(url: str, role: str) -> str:
+    """``url`` logging in as ``role`` (no password: trust / peer / .pgpass / PGPASSWORD).
+    The default operator URL when DATABASE_OPERATOR_URL is not set."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return parts._replace(netloc=f"{role}@{host}{port}").geturl()
+
+
+#: Management commands that get the owner alias (DATABASE_ADMIN_URL). No other
+#: process holds the owner's credentials: web, worker and beat run without them.
+OWNER_COMMANDS = frozenset({"migrate", "showmigrations", "sqlmigrate", "sqlflush", "createcachetable", "test"})
+
+
+def wants_owner_alias(argv: list[str]) -> bool:
+    """True for ``manage.py <owner command>`` (and ``django-admin``)."""
+    if len(argv) < 2:
+        return False
+    program = Path(argv[0]).name
+    return program in ("manage.py", "django-admin", "__main__.py") and argv[1] in OWNER_COMMANDS
 
 
 def setting_int(name: str, default: int) -> int:

@@ -7,10 +7,14 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from django.core import checks
         from django.db.models.signals import post_migrate
 
-        from core import db, schema  # noqa: F401 - registers OpenAPI auth extensions
+        from core import db, guardrails, schema  # noqa: F401 - registers OpenAPI auth extensions
 
+        # DJANGO_ENV=production: web, worker, beat and commands refuse an unsafe setup.
+        guardrails.enforce()
+        checks.register(guardrails.deploy_check, checks.Tags.security, deploy=True)
         post_migrate.connect(db.grant_runtime_role, dispatch_uid="core.grant_runtime_role")
 
         import logging

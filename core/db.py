@@ -1,9 +1,15 @@
 """Database roles.
 
-Two aliases point at the same PostgreSQL database: `default` logs in as the
-runtime role (neither owner nor superuser, no BYPASSRLS, so forced row-level
-security applies to it), `owner` as the schema owner. Only migrations run as
-the owner; after each migrate the runtime role is granted DML on every table.
+Three aliases point at the same PostgreSQL database:
+
+* `default` — the runtime role (neither owner nor superuser, no BYPASSRLS, so
+  forced row-level security applies to it): every request, task and consumer;
+* `operator` — the operator role (BYPASSRLS, owns nothing, no superuser): the
+  cross-tenant path, reached only through core.tenant_context.operator_scope
+  (the router below sends the ORM there inside that block);
+* `owner` — the schema owner, present only in `migrate` (env.OWNER_COMMANDS).
+
+After each migrate the runtime and operator roles are granted DML on every table.
 """
 
 from __future__ import annotations
@@ -28,14 +34,16 @@ def is_postgres(alias: str = "default") -> bool:
     return connections[alias].vendor == "postgresql"
 
 
-class OwnerMigrationsRouter:
-    """Migrations only on the owner alias; all queries on `default`."""
+class RoleRouter:
+    """Migrations only on the owner alias; queries on `default`, or on `operator`
+    inside an operator scope (core.tenant_context.operator_scope)."""
 
     def db_for_read(self, model, **hints):
-        return None
+        from core.tenant_context import active_operator_alias
 
-    def db_for_write(self, model, **hints):
-        return None
+        return active_operator_alias() or "default"
+
+    db_for_write = db_for_read
 
     def allow_relation(self, obj1, obj2, **hints):
         return True
@@ -52,26 +60,33 @@ def runtime_role_name() -> str | None:
     return settings.DATABASES["default"].get("USER") or None
 
 
+def operator_role_name() -> str | None:
+    if not has_owner_alias() or "operator" not in settings.DATABASES:
+        return None
+    return settings.DATABASES["operator"].get("USER") or None
+
+
 def grant_runtime_role(sender=None, using: str = "default", **kwargs) -> None:
-    """Give the runtime role DML (never TRUNCATE, which skips RLS) on every table."""
+    """Give the runtime and operator roles DML (never TRUNCATE, which skips RLS) on every table."""
     if using != "owner" or not is_postgres(using):
         return
-    role = runtime_role_name()
-    if not role:
+    roles = tuple(r for r in (runtime_role_name(), operator_role_name()) if r)
+    if not roles:
         return
-    if getattr(grant_runtime_role, "_done_for", None) == (id(connections[using]), role):
+    if getattr(grant_runtime_role, "_done_for", None) == (id(connections[using]), roles):
         return  # post_migrate fires once per app; one grant per migrate is enough
     with connections[using].cursor() as cursor:
-        quoted = connections[using].ops.quote_name(role)
-        cursor.execute(f"GRANT USAGE ON SCHEMA public TO {quoted}")
-        cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}")
-        cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
-        cursor.execute(
-            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {quoted}"
-        )
-        cursor.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {quoted}")
-    grant_runtime_role._done_for = (id(connections[using]), role)
-    log.info("granted runtime role %s DML on all tables", role)
+        for role in roles:
+            quoted = connections[using].ops.quote_name(role)
+            cursor.execute(f"GRANT USAGE ON SCHEMA public TO {quoted}")
+            cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}")
+            cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
+            cursor.execute(
+                f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {quoted}"
+            )
+            cursor.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {quoted}")
+    grant_runtime_role._done_for = (id(connections[using]), roles)
+    log.info("granted %s DML on all tables", " and ".join(roles))
 
 
 def ids_where(column: str, ids) -> tuple[str, list]:

@@ -2,8 +2,9 @@
 
 ``EnableTenantRLS("table")`` is the one reusable operation every tenant table's
 migration applies: ENABLE + FORCE row level security, the seed's
-``tenant_isolation`` policy written fail-closed, and the operator policy (see
-core.tenant_context). No-ops on SQLite.
+``tenant_isolation`` policy written fail-closed. Cross-tenant work uses the
+operator role (BYPASSRLS) instead of a policy (see core.tenant_context). No-ops
+on SQLite.
 """
 
 from __future__ import annotations
@@ -14,11 +15,6 @@ TENANT_POLICY = (
     "CREATE POLICY tenant_isolation ON {table} "
     "USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid) "
     "WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)"
-)
-OPERATOR_POLICY = (
-    "CREATE POLICY operator_access ON {table} "
-    "USING (current_setting('app.operator', true) = 'on') "
-    "WITH CHECK (current_setting('app.operator', true) = 'on')"
 )
 
 
@@ -47,8 +43,9 @@ class EnableTenantRLS(Operation):
         schema_editor.execute(f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY")
         schema_editor.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {t}")
         schema_editor.execute(TENANT_POLICY.format(table=t))
+        # Tables of older migrations had an `operator_access` policy on a setting;
+        # core 0001 dropped it, and no table gets one again.
         schema_editor.execute(f"DROP POLICY IF EXISTS operator_access ON {t}")
-        schema_editor.execute(OPERATOR_POLICY.format(table=t))
         for policy in self.extra_policies:
             schema_editor.execute(policy.format(table=t))
 

@@ -1,16 +1,15 @@
 """Tenant context for PostgreSQL row-level security.
 
-Every tenant table has RLS enabled *and forced* with two policies:
+Every tenant table has RLS enabled *and forced* with one policy,
+``tenant_isolation`` — ``tenant_id = current_setting('app.current_tenant_id', true)``:
+rows of the tenant whose id the current *transaction* has set. Unset → no rows
+(fail closed). The setting is set with ``set_config(…, true)``: transaction-local,
+so a pooled connection never carries one request's tenant into the next.
 
-* ``tenant_isolation`` — ``tenant_id = current_setting('app.current_tenant_id', true)``:
-  rows of the tenant whose id the current *transaction* has set. Unset → no rows
-  (fail closed).
-* ``operator_access`` — ``current_setting('app.operator', true) = 'on'``: the one
-  cross-tenant path, used only by :func:`operator_scope` (the admin, beat sweepers
-  and fan-outs). Every use is logged with its reason so it is auditable.
-
-Both settings are set with ``set_config(…, true)``: transaction-local, so a pooled
-connection never carries one request's tenant into the next.
+The one cross-tenant path is :func:`operator_scope` (the admin, beat sweepers and
+fan-outs): its block runs on the ``operator`` database alias, a role with
+BYPASSRLS that the runtime role cannot become — no setting a query could flip
+opens other tenants' rows. Every use is logged with its reason (auditable).
 """
 
 from __future__ import annotations
@@ -27,9 +26,10 @@ log = logging.getLogger("architect_studio.tenancy")
 
 TENANT_SETTING = "app.current_tenant_id"
 USER_SETTING = "app.current_user_id"
-OPERATOR_SETTING = "app.operator"
+OPERATOR_ALIAS = "operator"
 
 _current_tenant: ContextVar[uuid.UUID | None] = ContextVar("current_tenant", default=None)
+_operator_alias: ContextVar[str | None] = ContextVar("operator_alias", default=None)
 
 
 class TenantContextError(RuntimeError):
@@ -142,13 +142,39 @@ def tenant_scope(tenant_id: uuid.UUID | str, using: str = "default") -> Iterator
         _current_tenant.reset(token)
 
 
+def operator_alias() -> str:
+    """The alias cross-tenant work uses: ``operator``, or ``default`` where there is
+    no such role (the embedded SQLite mode has no RLS)."""
+    from django.conf import settings
+
+    return OPERATOR_ALIAS if OPERATOR_ALIAS in settings.DATABASES else "default"
+
+
+def active_operator_alias() -> str | None:
+    """The alias of the enclosing :func:`operator_scope`, else None (core.db.RoleRouter)."""
+    return _operator_alias.get()
+
+
 @contextlib.contextmanager
-def operator_scope(reason: str, using: str = "default") -> Iterator[None]:
-    """The explicit cross-tenant path. Keep its callers few; each says why."""
+def operator_scope(reason: str) -> Iterator[str]:
+    """The explicit cross-tenant path. Keep its callers few; each says why.
+
+    The block runs in a transaction on the operator alias, and the ORM is routed
+    there (core.db.RoleRouter) until it ends. It is a separate connection: rows the
+    enclosing runtime-role transaction has not committed yet are not visible to it,
+    and what it writes commits when the block ends. Raw SQL uses
+    ``connections[alias]`` with the alias this yields. A runtime-role transaction
+    wraps the block too, so ``transaction.on_commit`` callbacks registered inside
+    it (wake-ups, realtime) run after the operator's commit, as before.
+    """
     log.info("operator scope: %s", reason)
-    nested = connections[using].in_atomic_block
-    with transaction.atomic(using=using):
-        previous = _set_config(OPERATOR_SETTING, "on", using)
-        yield
-        if nested:  # the rest of an enclosing tenant transaction is tenant-scoped again
-            _set_config(OPERATOR_SETTING, previous or "", using)
+    alias = operator_alias()
+    token = _operator_alias.set(alias)
+    try:
+        with contextlib.ExitStack() as stack:
+            if alias != "default":
+                stack.enter_context(transaction.atomic(using="default"))
+            stack.enter_context(transaction.atomic(using=alias))
+            yield alias
+    finally:
+        _operator_alias.reset(token)

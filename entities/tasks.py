@@ -72,3 +72,25 @@ def sweep_undispatched_events(limit: int = 500) -> int:
     if due:
         log.info("outbox sweeper re-dispatched %d/%d events", sent, len(due))
     return sent
+
+
+@shared_task(ignore_result=True)
+def cleanup_entity_events(batch: int = 1000) -> int:
+    """Processed outbox rows older than ENTITY_EVENT_RETENTION_DAYS (default 14),
+    in batches so one run never holds a long lock. Unprocessed rows stay whatever
+    their age: they are the sweeper's until handed to the subscribers."""
+    cutoff = timezone.now() - timedelta(days=settings.ENTITY_EVENT_RETENTION_DAYS)
+    total = 0
+    while True:
+        with operator_scope("outbox retention"):
+            ids = list(
+                EntityEvent.objects.filter(processed_at__isnull=False, created_at__lt=cutoff)
+                .values_list("pk", flat=True)[:batch]
+            )
+            if ids:
+                EntityEvent.objects.filter(pk__in=ids).delete()
+        total += len(ids)
+        if len(ids) < batch:
+            if total:
+                log.info("outbox retention: removed %d processed events", total)
+            return total

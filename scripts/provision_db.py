@@ -1,4 +1,4 @@
-"""Create the local database and both roles, idempotently (make run / make test).
+"""Create the local database and its three roles, idempotently (make run / make test).
 
 Only acts when DATABASE_URL is not set and PostgreSQL answers on localhost with
 trust auth (our dev and CI machines): it connects as the `postgres` superuser and
@@ -7,6 +7,9 @@ creates
 * ``architect_owner`` — owns the database and schema; `migrate` runs as it.
   CREATEDB so the test suite can create its test database.
 * ``architect_app`` — the runtime role: LOGIN, NOSUPERUSER, NOBYPASSRLS, not owner.
+* ``architect_operator`` — cross-tenant operator work (admin, sweepers, beat
+  fan-outs; the `operator` alias): LOGIN, BYPASSRLS, NOSUPERUSER, owns nothing.
+  `migrate` grants it DML like the runtime role (core.db.grant_runtime_role).
 
 With DATABASE_URL set, provisioning is the operator's job and this does nothing.
 """
@@ -21,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from architect_studio.env import (  # noqa: E402
     DEFAULT_DB_NAME,
+    DEFAULT_OPERATOR_ROLE,
     DEFAULT_OWNER_ROLE,
     DEFAULT_RUNTIME_ROLE,
     detect_mode,
@@ -54,14 +58,27 @@ def main() -> int:
                     sql.Identifier(DEFAULT_RUNTIME_ROLE)
                 )
             )
-        # Whatever happened before, the runtime role must not bypass RLS.
+        if DEFAULT_OPERATOR_ROLE not in roles:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE").format(
+                    sql.Identifier(DEFAULT_OPERATOR_ROLE)
+                )
+            )
+        # Whatever happened before, the runtime role must not bypass RLS; the
+        # operator role bypasses it and is nothing more.
         conn.execute(sql.SQL("ALTER ROLE {} NOSUPERUSER NOBYPASSRLS").format(sql.Identifier(DEFAULT_RUNTIME_ROLE)))
+        conn.execute(
+            sql.SQL("ALTER ROLE {} NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE").format(
+                sql.Identifier(DEFAULT_OPERATOR_ROLE)
+            )
+        )
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DEFAULT_DB_NAME]).fetchone()
         if not exists:
             conn.execute(
                 sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(DEFAULT_DB_NAME), sql.Identifier(DEFAULT_OWNER_ROLE))
             )
-    print(f"provision: database {DEFAULT_DB_NAME}, owner {DEFAULT_OWNER_ROLE}, runtime role {DEFAULT_RUNTIME_ROLE} ready.")
+    print(f"provision: database {DEFAULT_DB_NAME}, owner {DEFAULT_OWNER_ROLE}, runtime role {DEFAULT_RUNTIME_ROLE},"
+          f" operator role {DEFAULT_OPERATOR_ROLE} ready.")
     return 0
 
 

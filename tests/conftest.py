@@ -3,6 +3,7 @@ both), API clients, and the real Celery worker for end-to-end tests."""
 
 from __future__ import annotations
 
+import django.test
 import pytest
 from django.conf import settings
 from django.db import connections
@@ -10,13 +11,21 @@ from rest_framework.test import APIClient
 
 from tests.factories import Persona, make_persona
 
+# Every test may use the operator alias (core.tenant_context.operator_scope):
+# wrapped in its own rolled-back transaction (TestCase) or flushed (transactional).
+# It is a second connection: in a non-transactional test it does not see rows the
+# test wrote on `default` — tests of cross-tenant work use transactional_db.
+if "operator" in settings.DATABASES:
+    django.test.TransactionTestCase.databases = {"default", "operator"}
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_test_environment, django_db_blocker):
     """The test DB is created and migrated by the owner role; then the runtime role
-    (`default`) is pointed at it — not as a Django "mirror", so transactional tests
-    flush it between tests. That flush uses TRUNCATE, which we grant the runtime role
-    in the *test* database only (TRUNCATE ignores RLS, so production never grants it)."""
+    (`default`) and the operator role (`operator`) are pointed at it — not as Django
+    "mirrors", so transactional tests flush it between tests. That flush uses TRUNCATE,
+    which we grant those roles in the *test* database only (TRUNCATE ignores RLS, so
+    production never grants it)."""
     from django.test.utils import setup_databases, teardown_databases
 
     with django_db_blocker.unblock():
@@ -26,12 +35,15 @@ def django_db_setup(django_test_environment, django_db_blocker):
             db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"owner"})
             test_name = connections["owner"].settings_dict["NAME"]
             assert test_name.startswith("test_")
-            connections["default"].close()
-            connections["default"].settings_dict["NAME"] = test_name
-            settings.DATABASES["default"]["NAME"] = test_name
-            role = settings.DATABASES["default"]["USER"]
-            with connections["owner"].cursor() as cursor:
-                cursor.execute(f'GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO "{role}"')
+            for alias in ("default", "operator"):
+                if alias not in settings.DATABASES:
+                    continue
+                connections[alias].close()
+                connections[alias].settings_dict["NAME"] = test_name
+                settings.DATABASES[alias]["NAME"] = test_name
+                role = settings.DATABASES[alias]["USER"]
+                with connections["owner"].cursor() as cursor:
+                    cursor.execute(f'GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO "{role}"')
     yield
     with django_db_blocker.unblock():
         for conn in connections.all():

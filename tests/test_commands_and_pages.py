@@ -22,6 +22,7 @@ def _create_tenant(*args) -> tuple[str, dict]:
     return text, json.loads(text)
 
 
+@pytest.mark.django_db(transaction=True)  # operator_scope reads on its own connection
 def test_create_tenant_prints_one_json_line_and_the_token_works(api):
     text, data = _create_tenant("סטודיו לדוגמה", "--email", "Owner@Example.com")
     assert text.count("\n") == 1 and text.endswith("\n")
@@ -77,6 +78,7 @@ def test_admin_switches_to_english_with_accept_language():
     assert 'lang="en"' in html and 'dir="ltr"' in html
 
 
+@pytest.mark.django_db(transaction=True)  # operator_scope reads on its own connection
 def test_admin_shows_all_tenants_to_staff_via_operator_scope(alice, bob):
     from django.contrib.auth import get_user_model
 

@@ -81,7 +81,7 @@ def test_key_repr_never_shows_material():
     assert K1.split(":")[1] not in repr(key)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # operator_scope reads on its own connection
 def test_rotate_encryption_key_command_reencrypts_every_secret(alice, settings):
     crypto.key_ring.cache_clear()
     settings.INTEGRATION_ENCRYPTION_KEY = K1
@@ -107,6 +107,7 @@ def test_rotate_encryption_key_command_reencrypts_every_secret(alice, settings):
         crypto.key_ring.cache_clear()
 
 
+@pytest.mark.django_db(transaction=True)  # operator_scope reads on its own connection
 def test_rotation_reseals_nested_values_and_seals_rows_stored_in_plaintext(alice, settings):
     from webhooks.models import IncomingWebhook
 

@@ -93,7 +93,7 @@ def test_kick_soon_leftovers_are_sent_once_by_the_exit_flush_or_the_kicker(monke
 # --------------------------------------------------------------------------- outbox drain
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # operator_scope reads on its own connection
 def test_drain_hands_a_batch_to_subscribers_and_isolates_the_failing_event():
     persona = fresh_persona("Engine Studio")
     calls: list[list[str]] = []
@@ -124,7 +124,7 @@ def test_drain_hands_a_batch_to_subscribers_and_isolates_the_failing_event():
     assert rows["bad"].attempts == 1 and rows["bad"].retry_at > timezone.now()  # waits its backoff
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # operator_scope reads on its own connection
 def test_a_failing_event_backs_off_does_not_stall_the_rest_and_is_given_up_then_redispatched(settings):
     settings.OUTBOX_MAX_ATTEMPTS = 3
     persona = fresh_persona("Poison Studio")
@@ -355,7 +355,7 @@ def test_a_result_arriving_after_the_lease_was_taken_over_is_dropped(monkeypatch
     assert counters == (0, 0)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # operator_scope reads on its own connection
 def test_an_attempt_whose_workers_keep_dying_is_recorded_as_failed(settings):
     settings.OUTGOING_WEBHOOK_MAX_CLAIMS = 3
     persona = fresh_persona("Engine Studio")

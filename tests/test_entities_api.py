@@ -26,6 +26,7 @@ def _events(entity_id) -> list[tuple[str, str | None, str | None]]:
         return [(e.event, e.old_status, e.new_status) for e in rows]
 
 
+@pytest.mark.django_db(transaction=True)  # operator_scope reads on its own connection
 def test_meeting_crud_in_camel_case_with_events(alice_api):
     created = alice_api.post("/api/meetings", MEETING, format="json")
     assert created.status_code == 201, created.json()

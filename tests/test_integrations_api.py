@@ -205,6 +205,7 @@ def test_set_provider_app_command_stores_encrypted_secret_and_overrides(db):
         call_command("set_provider_app", "nope", stdout=StringIO())
 
 
+@pytest.mark.django_db(transaction=True)  # operator_scope reads on its own connection
 def test_admin_never_shows_secrets(admin_client, google):
     call_command("set_provider_app", "google_calendar", "--client-id", "GID", "--client-secret", "G-SECRET",
                  stdout=StringIO())
@@ -221,6 +222,7 @@ def test_admin_never_shows_secrets(admin_client, google):
     assert b"/api/integrations/callback/google_calendar" in pages[1].content
 
 
+@pytest.mark.django_db(transaction=True)  # operator_scope reads on its own connection
 def test_beat_scan_warns_about_tokens_that_cannot_refresh(alice, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     integration = make_oauth_integration(alice, "monday", refresh=None)

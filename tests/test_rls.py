@@ -95,18 +95,59 @@ def test_writes_into_another_tenant_are_refused():
             )
 
 
-def test_operator_scope_sees_all_tenants_and_ends_with_its_block():
+@pytest.mark.django_db(transaction=True)
+def test_operator_scope_sees_all_tenants_through_its_own_role_and_ends_with_its_block():
+    from django.db import connections
+
+    from entities.models import Meeting
+
     alice = make_persona("Alice Studio", "alice@example.com")
     bob = make_persona("Bob Studio", "bob@example.com")
     make_meeting(alice.tenant)
     make_meeting(bob.tenant)
     with tenant_scope(alice.tenant.id):
-        with operator_scope("test: cross-tenant count"), connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM meetings")
-            assert cursor.fetchone()[0] == 2
-        with connection.cursor() as cursor:  # back in alice's scope
+        with operator_scope("test: cross-tenant count"):
+            assert Meeting.objects.count() == 2  # the ORM is routed to the operator alias
+            with connections["operator"].cursor() as cursor:
+                cursor.execute("SELECT current_user, count(*) FROM meetings GROUP BY 1")
+                assert cursor.fetchone() == ("architect_operator", 2)
+        assert Meeting.objects.count() == 1  # back in alice's scope, on the runtime role
+        with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM meetings")
             assert cursor.fetchone()[0] == 1
+
+
+def test_the_operator_role_bypasses_rls_but_owns_nothing_and_is_no_superuser():
+    from django.db import connections
+
+    with connections["operator"].cursor() as cursor:
+        cursor.execute("SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        user, is_super, bypass = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user")
+        owned = cursor.fetchone()[0]
+        cursor.execute("SELECT current_database()")
+        database = cursor.fetchone()[0]
+    assert (user, is_super, bypass, owned) == ("architect_operator", False, True, 0)
+    assert database == connection.settings_dict["NAME"]
+
+
+def test_app_operator_setting_is_no_longer_a_switch_any_sql_can_flip():
+    """The runtime role sets the old operator flag itself: it still sees only what RLS allows."""
+    alice = make_persona("Alice Studio", "alice@example.com")
+    bob = make_persona("Bob Studio", "bob@example.com")
+    make_meeting(alice.tenant)
+    make_meeting(bob.tenant)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('app.operator', 'on', true)")
+        cursor.execute("SELECT count(*) FROM meetings")
+        no_tenant = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('app.current_tenant_id', %s, true)", [str(alice.tenant.id)])
+        cursor.execute("SELECT count(*) FROM meetings WHERE tenant_id = %s", [bob.tenant.id])
+        bobs = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM pg_policies WHERE schemaname = 'public'"
+                       " AND (qual LIKE '%%app.operator%%' OR with_check LIKE '%%app.operator%%')")
+        policies = cursor.fetchone()[0]
+    assert (no_tenant, bobs, policies) == (0, 0, 0)
 
 
 # --------------------------------------------------------------------------- insert_scoped

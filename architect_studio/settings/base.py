@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 
 import dj_database_url
 
@@ -13,13 +15,20 @@ from architect_studio.env import (
     env_int,
     env_list,
     env_str,
+    wants_owner_alias,
 )
 
 MODE = detect_mode()
+#: ``production`` turns on the guardrails (core.guardrails): the process refuses
+#: to start when it is configured unsafely, and cookies are sent over HTTPS only.
+DJANGO_ENV = (env_str("DJANGO_ENV") or "development").strip().lower()
+PRODUCTION = DJANGO_ENV == "production"
+#: The dev default below; core.guardrails refuses it in production.
+INSECURE_DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105
 log = logging.getLogger("architect_studio")
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY") or "dev-insecure-secret-key-change-me"  # noqa: S105 - dev default
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or INSECURE_DEFAULT_SECRET_KEY
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL") or "http://localhost:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL]
@@ -81,8 +90,11 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
-# `default` is the runtime role (not owner, not superuser, no BYPASSRLS); `owner`
-# is the schema owner that `migrate` uses. On SQLite (embedded) there is one alias.
+# `default` is the runtime role (not owner, not superuser, no BYPASSRLS);
+# `operator` the cross-tenant role (BYPASSRLS, owns nothing) that only
+# core.tenant_context.operator_scope routes to; `owner` the schema owner, present
+# only in `manage.py migrate` (and the few commands in env.OWNER_COMMANDS) — web,
+# worker and beat never hold its credentials. On SQLite (embedded) there is one alias.
 #: Threads per web process serving HTTP (architect_studio.asgi); each holds at
 #: most one pooled database connection, so keep it at or below DB_POOL_MAX_SIZE.
 WEB_THREADS = env_int("WEB_THREADS", 8)
@@ -105,11 +117,22 @@ else:
     # pooled connections never carry one tenant's setting into another request.
     _default.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 10}
     DATABASES = {"default": _default}
-    if MODE.database_admin_url:
+    if MODE.database_operator_url:
+        _operator = dj_database_url.parse(MODE.database_operator_url)
+        _operator["CONN_MAX_AGE"] = 0
+        _operator.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 0, "max_size": env_int("DB_OPERATOR_POOL_MAX_SIZE", 4), "timeout": 10,
+        }
+        DATABASES["operator"] = _operator
+    if MODE.database_admin_url and wants_owner_alias(sys.argv):
         _owner = dj_database_url.parse(MODE.database_admin_url)
         _owner["CONN_MAX_AGE"] = 0
         DATABASES["owner"] = _owner
-DATABASE_ROUTERS = ["core.db.OwnerMigrationsRouter"]
+# Whatever runs in this process (and its children) cannot read the owner's
+# credentials back from the environment unless it is migrate.
+if not wants_owner_alias(sys.argv):
+    os.environ.pop("DATABASE_ADMIN_URL", None)
+DATABASE_ROUTERS = ["core.db.RoleRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "tenancy.User"
@@ -153,6 +176,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "entities.tasks.sweep_undispatched_events",
         "schedule": 10.0,
         "options": {"expires": 9},
+    },
+    # Growing tables, purged like the logs (ENTITY_EVENT_RETENTION_DAYS, API_TOKEN_RETENTION_DAYS).
+    "entities-events-retention": {
+        "task": "entities.tasks.cleanup_entity_events",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
+    "tenancy-sessions-and-tokens-cleanup": {
+        "task": "tenancy.tasks.cleanup_sessions_and_tokens",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
     },
 }
 # Each side keeps its entries in a pure-data `beat.py`; installed idempotently by
@@ -249,9 +283,29 @@ OUTBOX_REDISPATCH_AFTER_SECONDS = env_int("OUTBOX_REDISPATCH_AFTER_SECONDS", 30)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 10)
 WEBHOOK_LOG_RETENTION_DAYS = env_int("WEBHOOK_LOG_RETENTION_DAYS", 14)
 INTEGRATION_LOG_RETENTION_DAYS = env_int("INTEGRATION_LOG_RETENTION_DAYS", 30)
+#: Processed outbox rows (entity_events) are kept this long, then purged hourly.
+ENTITY_EVENT_RETENTION_DAYS = env_int("ENTITY_EVENT_RETENTION_DAYS", 14)
+#: Revoked or expired API tokens are kept this long (audit), then purged hourly.
+API_TOKEN_RETENTION_DAYS = env_int("API_TOKEN_RETENTION_DAYS", 30)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# In production cookies travel over HTTPS only and browsers are told to stay on
+# HTTPS (HSTS). Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER to the
+# header it sets (e.g. X-Forwarded-Proto) so Django knows the request was HTTPS.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", PRODUCTION)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+_proxy_header = env_str("SECURE_PROXY_SSL_HEADER")
+if _proxy_header and _proxy_header.strip().lower() in ("1", "true", "yes", "on"):
+    _proxy_header = "X-Forwarded-Proto"
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_header.strip().upper().replace("-", "_"), "https") if _proxy_header else None
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
