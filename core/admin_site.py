@@ -6,6 +6,7 @@ admin's own views (not a path check in a middleware run on every request).
 
 from __future__ import annotations
 
+import logging
 from functools import wraps
 
 from django.contrib import admin
@@ -24,7 +25,7 @@ class HubAdminSite(admin.AdminSite):
         def in_operator_scope(request, *args, **kwargs):
             user = request.user
             if user.is_active and user.is_staff:
-                with operator_scope(f"admin {request.method} {request.path} by {user.pk}"):
+                with operator_scope(f"admin {request.method} {request.path} by {user.pk}", audit_level=logging.INFO):
                     return inner(request, *args, **kwargs)
             return inner(request, *args, **kwargs)  # redirects to the login page
 

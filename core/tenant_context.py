@@ -156,7 +156,7 @@ def active_operator_alias() -> str | None:
 
 
 @contextlib.contextmanager
-def operator_scope(reason: str) -> Iterator[str]:
+def operator_scope(reason: str, *, audit_level: int = logging.DEBUG) -> Iterator[str]:
     """The explicit cross-tenant path. Keep its callers few; each says why.
 
     The block runs in a transaction on the operator alias, and the ORM is routed
@@ -166,8 +166,11 @@ def operator_scope(reason: str) -> Iterator[str]:
     ``connections[alias]`` with the alias this yields. A runtime-role transaction
     wraps the block too, so ``transaction.on_commit`` callbacks registered inside
     it (wake-ups, realtime) run after the operator's commit, as before.
+
+    Every use is logged with its reason: at DEBUG for the machinery (sweepers run
+    every second), at ``audit_level`` INFO for what a person does (the admin).
     """
-    log.info("operator scope: %s", reason)
+    log.log(audit_level, "operator scope: %s", reason)
     alias = operator_alias()
     token = _operator_alias.set(alias)
     try:

@@ -157,3 +157,20 @@ def test_a_request_leaves_no_tenant_behind_in_the_serving_thread(alice_api, alic
 
     assert alice_api.get("/api/meetings").status_code == 200
     assert current_tenant_id() is None
+
+
+def test_the_every_second_sweeper_is_silent_at_info_and_the_admin_is_audited(transactional_db, caplog, client):
+    from django.contrib.auth import get_user_model
+
+    from webhooks.outgoing.tasks import sweep_due_deliveries
+
+    caplog.set_level(logging.INFO)
+    sweep_due_deliveries()
+    assert not [r for r in caplog.records if "operator scope" in r.getMessage()]
+
+    staff = get_user_model().objects.create_user("ops@example.com", "ops@example.com", "pw", is_staff=True,
+                                                 is_superuser=True)
+    client.force_login(staff)
+    assert client.get("/admin/").status_code == 200
+    [audit] = [r for r in caplog.records if "operator scope: admin GET /admin/" in r.getMessage()]
+    assert audit.levelno == logging.INFO and audit.getMessage().endswith(f"by {staff.pk}")
