@@ -168,8 +168,8 @@ def test_the_every_second_sweeper_is_silent_at_info_and_the_admin_is_audited(tra
     sweep_due_deliveries()
     assert not [r for r in caplog.records if "operator scope" in r.getMessage()]
 
-    staff = get_user_model().objects.create_user("ops@example.com", "ops@example.com", "pw", is_staff=True,
-                                                 is_superuser=True)
+    email = f"ops-{uuid.uuid4().hex[:8]}@example.com"
+    staff = get_user_model().objects.create_user(email, email, "pw", is_staff=True, is_superuser=True)
     client.force_login(staff)
     assert client.get("/admin/").status_code == 200
     [audit] = [r for r in caplog.records if "operator scope: admin GET /admin/" in r.getMessage()]

@@ -328,6 +328,7 @@ def test_pages_offer_changes_only_to_owners_and_admins_and_a_members_session_cal
         assert not OAuthState.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)  # the admin reads through operator_scope, on its own connection
 def test_admin_rotate_secret_shows_each_new_secret_once(alice, admin_client):
     # given two incoming webhooks
     owner = client_for(alice)
