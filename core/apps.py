@@ -9,7 +9,9 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from core import db, schema  # noqa: F401 - registers OpenAPI auth extensions
+        from core import db, logredact, schema  # noqa: F401 - registers OpenAPI auth extensions
+
+        logredact.install()
 
         post_migrate.connect(db.grant_runtime_role, dispatch_uid="core.grant_runtime_role")
 
