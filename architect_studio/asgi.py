@@ -24,7 +24,7 @@ from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from architect_studio.wsgi_bridge import WsgiBridge  # noqa: E402
-from core.consumers import EventsConsumer, query_token  # noqa: E402
+from core.consumers import EventsConsumer, query_credential  # noqa: E402
 from webhooks.incoming import conf as incoming_conf  # noqa: E402
 
 websocket_urlpatterns = [path("ws/events", EventsConsumer.as_asgi())]
@@ -41,7 +41,7 @@ def allowed_ws_origins() -> list[str]:
 
 class TokenOrSameOriginValidator:
     """Cookie-authenticated sockets must come from an allowed origin (cross-site
-    WebSocket hijacking rides on cookies); a socket with a non-empty `?token=` carries
+    WebSocket hijacking rides on cookies); a socket with a non-empty `?ticket=` or `?token=` carries
     its own credential -- and the consumer then never looks at the session -- so tools
     and SPAs on other origins may connect with a token."""
 
@@ -49,7 +49,7 @@ class TokenOrSameOriginValidator:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if query_token(scope) is not None:
+        if query_credential(scope) is not None:
             return await self.app(scope, receive, send)
         # Built per connection: the allowed list follows settings (tests override them).
         return await OriginValidator(self.app, allowed_ws_origins())(scope, receive, send)

@@ -1,8 +1,10 @@
-"""`/ws/events` (contract C9): a token (`?token=`) or the session; the tenant's group only.
+"""`/ws/events` (contract C9): a ticket (`?ticket=`), a token (`?token=`) or the session;
+the tenant's group only.
 
-Two credentials, never mixed: a non-empty ``?token=`` is the only credential of its
-socket (the session cookie is not looked at; architect_studio.asgi skips the origin
-check only for these), otherwise the session is checked as Django checks it
+Credentials are never mixed: a non-empty ``?ticket=`` (one-time, 30 s, from ``POST
+/api/ws-ticket``) or ``?token=`` is the only credential of its socket (the session
+cookie is not looked at; architect_studio.asgi skips the origin check only for
+these), otherwise the session is checked as Django checks it
 (``django.contrib.auth.get_user``: backend, active user, session auth hash, so a
 changed password or a logout ends it). A socket outlives its handshake, so the
 credential and the membership are checked again every ``WS_AUTH_RECHECK_SECONDS``
@@ -31,11 +33,21 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
 
-def query_token(scope) -> str | None:
-    """The non-empty ``?token=`` of a socket, or None (one rule for asgi.py and here)."""
+def _query(scope, name: str) -> str | None:
     query = parse_qs((scope.get("query_string") or b"").decode("latin-1"))
-    raw = (query.get("token") or [""])[0].strip()
+    raw = (query.get(name) or [""])[0].strip()
     return raw or None
+
+
+def query_token(scope) -> str | None:
+    """The non-empty ``?token=`` of a socket, or None."""
+    return _query(scope, "token")
+
+
+def query_credential(scope) -> str | None:
+    """A non-empty ``?ticket=`` or ``?token=``: a socket carrying its own credential
+    (one rule for the origin check in asgi.py and for the consumer)."""
+    return _query(scope, "ticket") or _query(scope, "token")
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,27 @@ def _session_user(session):
 
     user = get_user(SimpleNamespace(session=session))
     return user if user.is_authenticated else None
+
+
+def _from_ticket(raw: str) -> tuple[object | None, object | None, str | None, str | None]:
+    """(user, ApiToken | None, session key | None, tenant id) of a one-time ticket,
+    provided the credential it was issued against is still good."""
+    from tenancy.models import ApiToken
+    from tenancy.ws_tickets import ws_ticket_redeem
+
+    ticket = ws_ticket_redeem(raw)
+    if ticket is None:
+        return None, None, None, None
+    if ticket.api_token_id is not None:
+        token = ApiToken.objects.active().select_related("user").filter(pk=ticket.api_token_id).first()
+        if token is None or not token.user.is_active:
+            return None, None, None, None
+        return token.user, token, None, str(ticket.tenant_id)
+    store = import_module(settings.SESSION_ENGINE).SessionStore(ticket.session_key)
+    user = _session_user(store)
+    if user is None or user.pk != ticket.user_id:
+        return None, None, None, None
+    return user, None, ticket.session_key, str(ticket.tenant_id)
 
 
 def _authenticate(scope) -> tuple[object | None, object | None]:
@@ -86,19 +119,22 @@ def resolve(scope) -> tuple[Grant | None, int | None]:
     from tenancy.selectors import TenantChoiceError
 
     with transaction.atomic():
-        user, token = _authenticate(scope)
+        ticket = _query(scope, "ticket")
+        if ticket is not None:  # issued for one tenant, against a token or a session
+            user, token, session_key, wanted = _from_ticket(ticket)
+        else:
+            user, token = _authenticate(scope)
+            session = scope.get("session") if token is None else None
+            session_key = session.session_key if session is not None else None
+            wanted = _query(scope, "tenant")
         if user is None:
             return None, CLOSE_UNAUTHENTICATED
-        query = parse_qs((scope.get("query_string") or b"").decode("latin-1"))
         try:
-            membership = _membership(user, (query.get("tenant") or [None])[0],
-                                     token.default_tenant_id if token is not None else None)
+            membership = _membership(user, wanted, token.default_tenant_id if token is not None else None)
         except TenantChoiceError:
             return None, CLOSE_FORBIDDEN
-        session = scope.get("session") if token is None else None
         return Grant(user_id=user.pk, tenant_id=str(membership.tenant_id),
-                     token_id=token.pk if token is not None else None,
-                     session_key=session.session_key if session is not None else None), None
+                     token_id=token.pk if token is not None else None, session_key=session_key), None
 
 
 @database_sync_to_async

@@ -17,6 +17,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.db import connections
 from django.test import Client
+from django.utils import timezone
 
 from architect_studio.asgi import application
 from core.tenant_context import tenant_scope
@@ -164,6 +165,75 @@ async def test_socket_with_a_live_credential_stays_open(settings):
         await comm.send_json_to({"type": "ping"})
         assert (await comm.receive_json_from(timeout=5))["type"] == "pong"
         await _sync(time.sleep, 0.3)
+    await comm.disconnect()
+
+
+# ----------------------------------------------------------------- one-time tickets
+def _ticket(persona=None, session_browser: Client | None = None) -> str:
+    from tests.conftest import client_for
+
+    client = session_browser or client_for(persona)
+    response = client.post("/api/ws-ticket")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["expiresIn"] == 30 and body["ticket"].startswith("wst_")
+    return body["ticket"]
+
+
+async def test_a_ticket_opens_one_socket_once_from_any_origin():
+    alice = await _sync(make_persona, "Alice Studio", "alice@example.com")
+    ticket = await _sync(_ticket, alice)
+    comm, connected, _ = await _open(f"/ws/events?ticket={ticket}", origin="https://elsewhere.example")
+    assert connected
+    assert await _ready_tenant(comm) == str(alice.tenant.id)
+    await comm.disconnect()
+    # when it is used again
+    comm, connected, code = await _open(f"/ws/events?ticket={ticket}", origin=None)
+    # then
+    assert (connected, code) == (False, 4401)
+    await comm.disconnect()
+
+
+async def test_an_expired_or_unknown_ticket_is_refused():
+    from tenancy.models import WsTicket
+
+    alice = await _sync(make_persona, "Alice Studio", "alice@example.com")
+    ticket = await _sync(_ticket, alice)
+
+    def expire():
+        with tenant_scope(alice.tenant.id):
+            assert WsTicket.objects.update(expires_at=timezone.now()) == 1
+
+    await _sync(expire)
+    for path in (f"/ws/events?ticket={ticket}", "/ws/events?ticket=wst_unknown"):
+        comm, connected, code = await _open(path, origin=None)
+        assert (connected, code) == (False, 4401), path
+        await comm.disconnect()
+
+
+async def test_a_session_ticket_follows_its_session_and_a_token_ticket_its_token(settings):
+    settings.WS_AUTH_RECHECK_SECONDS = 1
+    alice = await _sync(make_persona, "Alice Studio", "alice@example.com")
+
+    def session_ticket():
+        browser = Client()
+        browser.force_login(alice.user)
+        return browser, _ticket(session_browser=browser)
+
+    browser, ticket = await _sync(session_ticket)
+    comm, connected, _ = await _open(f"/ws/events?ticket={ticket}", origin=None)
+    assert connected
+    await _ready_tenant(comm)
+    await _sync(browser.logout)
+    assert await _closed_with(comm, timeout=5) == 4401
+    await comm.disconnect()
+    # a ticket issued against a token dies with the token
+    ticket = await _sync(_ticket, alice)
+    comm, connected, _ = await _open(f"/ws/events?ticket={ticket}", origin=None)
+    assert connected
+    await _ready_tenant(comm)
+    await _sync(lambda: ApiToken.objects.get(token_hash=hash_token(alice.token)).revoke())
+    assert await _closed_with(comm, timeout=5) == 4401
     await comm.disconnect()
 
 
