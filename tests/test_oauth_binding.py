@@ -148,3 +148,59 @@ def test_http_token_endpoint_at_callback_and_refresh_is_a_clear_error_not_a_500(
     assert refresh.status_code == 400, refresh.content
     assert refresh.json()["error"]["code"] == "provider_misconfigured"
     assert "OAUTHLIB_INSECURE_TRANSPORT=1" in refresh.json()["error"]["message"]
+
+
+# ----------------------------------------------------------------- in a real browser
+@pytest.mark.django_db(transaction=True)
+def test_in_chromium_the_initiator_connects_and_a_victim_of_a_minted_url_does_not(live_server, settings, alice, bob):
+    """The cookie's attributes (Lax, path, HttpOnly) as a browser applies them: the
+    provider (127.0.0.1) redirects back to the hub (localhost), a cross-site top-level GET."""
+    from django.test import Client
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import client_for
+    from tests.test_pages_browser import ARGS, CHROMIUM
+
+    settings.PUBLIC_BASE_URL = live_server.url
+    server = harness.start(f"{live_server.url}/api/integrations/callback/{PROVIDER}")
+    try:
+        provider_app_set(
+            provider_id=PROVIDER, client_id=server.client_id, client_secret=server.client_secret,
+            authorization_url=server.authorization_url, token_url=server.token_url,
+            revoke_url=server.revoke_url, api_base_url=server.base_url, scopes="read write",
+        )
+        # database work before Playwright runs its event loop in this thread
+        sessions = {}
+        for name, persona in (("alice", alice), ("bob", bob)):
+            browser_client = Client()
+            browser_client.force_login(persona.user)
+            sessions[name] = {"name": "sessionid", "value": browser_client.cookies["sessionid"].value,
+                              "url": live_server.url}
+        minted = client_for(bob).get(f"/api/integrations/connect/{PROVIDER}", HTTP_ACCEPT="application/json")
+        minted_url = minted.json()["authorizationUrl"]
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            try:
+                # alice connects from her own browser
+                own = browser.new_context()
+                own.add_cookies([sessions["alice"]])
+                page = own.new_page()
+                page.goto(f"{server.base_url}/test-login")
+                page.goto(f"{live_server.url}/api/integrations/connect/{PROVIDER}")
+                own_landing = page.url
+                own_message = page.locator(".msg").first.get_attribute("class")
+                # and then opens the URL bob minted (no nonce cookie for it in her browser)
+                page.goto(minted_url)
+                victim_landing = page.url
+                victim_message = page.locator(".msg").first.get_attribute("class")
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+    assert "connected=hubspot" in own_landing and own_message == "msg success"
+    assert victim_landing.endswith(f"/integrations?provider={PROVIDER}&error=browser_mismatch")
+    assert victim_message == "msg error"
+    with tenant_scope(alice.tenant.id):
+        assert Integration.objects.filter(provider=PROVIDER, status="connected").count() == 1
+    with tenant_scope(bob.tenant.id):
+        assert (Integration.objects.count(), OAuthState.objects.count()) == (0, 0)
