@@ -204,3 +204,9 @@ def test_in_chromium_the_initiator_connects_and_a_victim_of_a_minted_url_does_no
         assert Integration.objects.filter(provider=PROVIDER, status="connected").count() == 1
     with tenant_scope(bob.tenant.id):
         assert (Integration.objects.count(), OAuthState.objects.count()) == (0, 0)
+
+
+def test_nonce_cookie_is_secure_when_the_hub_is_served_over_https(alice_api, hubspot_app, settings):
+    settings.PUBLIC_BASE_URL = "https://hub.example.com"
+    response = alice_api.get(f"/api/integrations/connect/{PROVIDER}", HTTP_ACCEPT="application/json")
+    assert _nonce_cookie(response)["secure"] is True
