@@ -43,13 +43,15 @@ def build(*, level: str = "INFO", fmt: str = "plain") -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": "core.logs.ContextFilter"}},
+        # Tokens, OAuth codes and states never reach a log line (core.logredact).
+        "filters": {"context": {"()": "core.logs.ContextFilter"},
+                    "redact_secrets": {"()": "core.logredact.RedactSecretsFilter"}},
         "formatters": {
             "plain": {"()": "core.logs.PlainFormatter", "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
             "json": {"()": "core.logs.JsonFormatter"},
         },
         "handlers": {
-            "console": {"class": "logging.StreamHandler", "formatter": fmt, "filters": ["context"]},
+            "console": {"class": "logging.StreamHandler", "formatter": fmt, "filters": ["redact_secrets", "context"]},
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {

@@ -1,11 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.drf import json_error_view
 from core.routers import OptionalSlashRouter
 from core.views import healthz
 from entities.views import ROUTES as ENTITY_ROUTES
+from tenancy.views import WsTicketView
 
 router = OptionalSlashRouter()
 for prefix, viewset in ENTITY_ROUTES:
@@ -14,6 +15,7 @@ for prefix, viewset in ENTITY_ROUTES:
 api_patterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    re_path(r"^ws-ticket/?$", WsTicketView.as_view(), name="ws-ticket"),
     path("", include("webhooks.urls")),
     path("", include("integrations.urls")),
     path("", include(router.urls)),

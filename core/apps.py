@@ -10,7 +10,9 @@ class CoreConfig(AppConfig):
         from django.core import checks
         from django.db.models.signals import post_migrate
 
-        from core import db, guardrails, schema  # noqa: F401 - registers OpenAPI auth extensions
+        from core import db, guardrails, logredact, schema  # noqa: F401 - registers OpenAPI auth extensions
+
+        logredact.install()
 
         # DJANGO_ENV=production: web, worker, beat and commands refuse an unsafe setup.
         guardrails.enforce()

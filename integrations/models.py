@@ -171,6 +171,9 @@ class OAuthState(EncryptedFieldsMixin, models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     provider = models.CharField(max_length=50)
     state_hash = models.CharField(max_length=64, unique=True)
+    # SHA-256 of the nonce cookie set in the initiator's browser (C11): the callback
+    # refuses the state without it. Empty on rows from before the column: refused.
+    nonce_hash = models.CharField(max_length=64, blank=True, default="")
     code_verifier_encrypted = models.BinaryField(null=True, blank=True)
     redirect_uri = models.TextField()
     scopes = models.JSONField(default=list)

@@ -22,6 +22,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
+from oauthlib.oauth2.rfc6749.utils import is_secure_transport
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
@@ -54,6 +55,28 @@ class OAuthFailure(Exception):
 class NotConfigured(OAuthFailure):
     def __init__(self, message: str):
         super().__init__("config", message)
+
+
+class InsecureEndpoint(NotConfigured):
+    """A provider endpoint that is not https while oauthlib's opt-in is off."""
+
+    SETTING = "OAUTHLIB_INSECURE_TRANSPORT=1"
+
+    def __init__(self, provider_id: str, which: str):
+        super().__init__(
+            f"The {which} endpoint of {provider_id} is not https, and OAuth 2.0 requires https. "
+            f"For a local or test server only, start the hub with {self.SETTING}."
+        )
+
+
+def check_transport(app: AppConfig) -> None:
+    """Refuse http endpoints up front (oauthlib would raise InsecureTransportError
+    mid-flow: at the consent URL, at the code exchange or at a refresh).
+    ``is_secure_transport`` is oauthlib's own test, so its env opt-in applies."""
+    for which, url in (("authorization", app.authorization_url), ("token", app.token_url),
+                       ("refresh", app.refresh_url)):
+        if url and not is_secure_transport(url):
+            raise InsecureEndpoint(app.provider_id, which)
 
 
 @dataclass(frozen=True)
@@ -113,6 +136,15 @@ def new_state() -> str:
     return secrets.token_urlsafe(32)
 
 
+def new_nonce() -> str:
+    """The browser binding of a state: set as a cookie by connect, required by the callback."""
+    return secrets.token_urlsafe(32)
+
+
+def nonce_hash(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def state_hash(state: str) -> str:
     return hashlib.sha256(state.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -161,6 +193,7 @@ def authorization_url(app: AppConfig, *, state: str, code_verifier: str | None) 
     extra: dict[str, Any] = dict(app.oauth.extra_authorize_params) if app.oauth else {}
     if code_verifier:
         extra.update(code_challenge=code_challenge_s256(code_verifier), code_challenge_method="S256")
+    check_transport(app)
     url, _ = _session(app, state=state).authorization_url(app.authorization_url, **extra)
     return url
 
@@ -176,6 +209,9 @@ def _client_auth(app: AppConfig) -> tuple[HTTPBasicAuth | None, dict[str, Any]]:
 def _classify(exc: Exception) -> OAuthFailure:
     if isinstance(exc, OAuthFailure):
         return exc
+    if isinstance(exc, oauth_errors.InsecureTransportError):
+        return OAuthFailure("config", f"a provider endpoint is not https (allow it with {InsecureEndpoint.SETTING}, "
+                                      "for local testing only)")
     if isinstance(exc, oauth_errors.InvalidGrantError):
         return OAuthFailure("invalid_grant", "the provider rejected the grant (invalid_grant)", 400)
     if isinstance(exc, oauth_errors.OAuth2Error):
@@ -238,6 +274,7 @@ def exchange_code(app: AppConfig, *, code: str, code_verifier: str | None) -> To
     if code_verifier:
         kwargs["code_verifier"] = code_verifier
     try:
+        check_transport(app)
         raw = _session(app).fetch_token(app.token_url, code=code, auth=auth, timeout=TOKEN_TIMEOUT, **kwargs)
     except Exception as exc:  # classified below; anything unknown re-raises
         raise _classify(exc) from None
@@ -250,6 +287,7 @@ def refresh(app: AppConfig, *, refresh_token: str) -> TokenSet:
     if auth is None:
         kwargs["client_id"] = app.client_id
     try:
+        check_transport(app)
         raw = _session(app).refresh_token(
             app.refresh_url, refresh_token=refresh_token, auth=auth, timeout=TOKEN_TIMEOUT, **kwargs
         )

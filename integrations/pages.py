@@ -26,6 +26,14 @@ CALLBACK_MESSAGES = {
     "provider_error": _("The provider reported an error during authorization. Please try again."),
     "invalid_state": _("This connection link is invalid or was already used. Please start again."),
     "expired_state": _("The connection attempt expired (10 minutes). Please start again."),
+    "browser_mismatch": _(
+        "This connection was started in another browser (or its cookie is missing), so it was refused. "
+        "Start the connection again from this browser."
+    ),
+    "insecure_transport": _(
+        "The provider's OAuth endpoints are not https. For a local or test server only, "
+        "start the hub with OAUTHLIB_INSECURE_TRANSPORT=1."
+    ),
     "missing_code": _("The provider did not return an authorization code. Please try again."),
     "exchange_failed": _("The provider did not accept the authorization code. Please try again."),
     "unknown_provider": _("Unknown provider."),

@@ -4,6 +4,7 @@ management command are thin layers over these functions."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import re
@@ -60,8 +61,28 @@ def provider_app_set(*, provider_id: str, client_id: str | None = None, client_s
 
 
 # --------------------------------------------------------------------- OAuth
-def oauth_start(*, tenant_id: uuid.UUID, user_id: uuid.UUID, provider_id: str) -> str:
-    """Create the single-use state (10 min) with its PKCE verifier; return the consent URL.
+@dataclass(frozen=True)
+class OAuthStart:
+    """What connect hands back: the consent URL for the browser, and the nonce the
+    view sets as a cookie on that same browser (only its hash is stored)."""
+
+    authorization_url: str
+    state_key: str
+    nonce: str
+
+    def __repr__(self) -> str:  # never print the nonce
+        return f"OAuthStart(state_key={self.state_key!r})"
+
+
+def oauth_state_key(state: str) -> str:
+    """A short, non-secret name for one pending state (the nonce cookie's name suffix),
+    so two connects started in one browser do not overwrite each other's cookie."""
+    return oauth.state_hash(state)[:16]
+
+
+def oauth_start(*, tenant_id: uuid.UUID, user_id: uuid.UUID, provider_id: str) -> OAuthStart:
+    """Create the single-use state (10 min) with its PKCE verifier and browser nonce;
+    return the consent URL and the nonce.
 
     Call within the tenant's request transaction (the state row is a tenant row)."""
     provider = get_provider(provider_id)
@@ -74,16 +95,21 @@ def oauth_start(*, tenant_id: uuid.UUID, user_id: uuid.UUID, provider_id: str) -
             f"{provider.name_en} has no OAuth app configured on this hub (see manage.py set_provider_app).",
             http_status=409,
         )
-    state = oauth.new_state()
+    try:
+        oauth.check_transport(app)
+    except oauth.InsecureEndpoint as exc:
+        raise ConnectError("insecure_transport", str(exc)) from None
+    state, nonce = oauth.new_state(), oauth.new_nonce()
     verifier = oauth.new_code_verifier() if provider.oauth.pkce else None
     row = OAuthState(
         tenant_id=tenant_id, user_id=user_id, provider=provider_id, state_hash=oauth.state_hash(state),
-        redirect_uri=oauth.redirect_uri(provider_id), scopes=list(app.scopes),
+        nonce_hash=oauth.nonce_hash(nonce), redirect_uri=oauth.redirect_uri(provider_id), scopes=list(app.scopes),
         expires_at=timezone.now() + oauth.STATE_TTL,
     )
     row.set_secret("code_verifier_encrypted", verifier)
     row.save()
-    return oauth.authorization_url(app, state=state, code_verifier=verifier)
+    url = oauth.authorization_url(app, state=state, code_verifier=verifier)
+    return OAuthStart(authorization_url=url, state_key=oauth_state_key(state), nonce=nonce)
 
 
 @dataclass(frozen=True)
@@ -118,8 +144,13 @@ def _consume_state(state: str) -> tuple[OAuthState | None, str | None]:
     return row, verifier
 
 
-def oauth_complete(*, provider_id: str, params: dict[str, str]) -> CallbackResult:
-    """The callback: verify the state, exchange the code, store encrypted tokens.
+def oauth_complete(*, provider_id: str, params: dict[str, str], nonce: str | None) -> CallbackResult:
+    """The callback: verify the state and its browser nonce, exchange the code, store
+    encrypted tokens.
+
+    ``nonce`` is the cookie connect set in the initiator's browser. A state presented
+    without it (an authorization URL minted by someone else and opened by a victim) is
+    refused after it is consumed, so it cannot be retried with the right cookie either.
 
     Runs outside any request transaction: the state is consumed first (committed),
     then the code is exchanged with no transaction open, then the integration is
@@ -133,6 +164,9 @@ def oauth_complete(*, provider_id: str, params: dict[str, str]) -> CallbackResul
         return CallbackResult(error_code="invalid_state")  # unknown, forged or already used
     if row.provider != provider_id:
         return CallbackResult(error_code="invalid_state")
+    if not nonce or not row.nonce_hash or not hmac.compare_digest(oauth.nonce_hash(nonce), row.nonce_hash):
+        log.warning("OAuth callback for %s refused: the state came back without its browser nonce", provider_id)
+        return CallbackResult(error_code="browser_mismatch")
     if row.expires_at <= timezone.now():
         return CallbackResult(error_code="expired_state")
     if params.get("error"):
@@ -148,7 +182,7 @@ def oauth_complete(*, provider_id: str, params: dict[str, str]) -> CallbackResul
         tokens = oauth.exchange_code(app, code=code, code_verifier=verifier)
     except oauth.OAuthFailure as exc:
         log.warning("OAuth code exchange for %s failed: %s", provider_id, exc)
-        return CallbackResult(error_code="exchange_failed")
+        return CallbackResult(error_code="insecure_transport" if isinstance(exc, oauth.InsecureEndpoint) else "exchange_failed")
     extra_config = {name: params[name][:200] for name in provider.oauth.callback_params if params.get(name)}
     with tenant_scope(row.tenant_id):
         integration = Integration.objects.select_for_update().filter(tenant_id=row.tenant_id, provider=provider_id).first()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.views.decorators.http import require_GET
@@ -17,7 +18,7 @@ from rest_framework.views import APIView
 
 from core.api import TenantScopedViewSet
 from core.drf import error_response
-from integrations import selectors, services
+from integrations import oauth, selectors, services
 from integrations.models import Integration
 from integrations.providers.catalog import PROVIDERS
 from integrations.serializers import (
@@ -68,12 +69,15 @@ class ConnectView(_HubIO, APIView):
         if provider not in PROVIDERS:
             return _unknown_provider(provider)
         try:
-            url = services.oauth_start(tenant_id=request.tenant.id, user_id=request.user.pk, provider_id=provider)
+            started = services.oauth_start(tenant_id=request.tenant.id, user_id=request.user.pk, provider_id=provider)
         except services.ConnectError as exc:
             return _connect_error(exc)
         if "application/json" in request.headers.get("Accept", ""):
-            return Response({"authorizationUrl": url})
-        return HttpResponseRedirect(url)
+            response = Response({"authorizationUrl": started.authorization_url})
+        else:
+            response = HttpResponseRedirect(started.authorization_url)
+        _set_nonce_cookie(response, started)
+        return response
 
     @extend_schema(tags=["integrations"], request=CredentialsConnectSerializer, responses={201: IntegrationSerializer})
     def post(self, request, provider: str):
@@ -89,6 +93,25 @@ class ConnectView(_HubIO, APIView):
         except services.ConnectError as exc:
             return _connect_error(exc)
         return Response(IntegrationSerializer(integration).data, status=status.HTTP_201_CREATED)
+
+
+# The nonce cookie binds a state to the browser that asked for it (C11). Lax: the
+# provider's redirect back is a top-level GET navigation, which carries Lax cookies.
+# Scoped to the callback path, named per state so parallel connects do not collide.
+NONCE_COOKIE_PREFIX = "hub_oauth_"
+NONCE_COOKIE_PATH = "/api/integrations/callback/"
+
+
+def _cookie_secure() -> bool:
+    return settings.SESSION_COOKIE_SECURE or settings.PUBLIC_BASE_URL.startswith("https://")
+
+
+def _set_nonce_cookie(response, started: services.OAuthStart) -> None:
+    response.set_cookie(
+        NONCE_COOKIE_PREFIX + started.state_key, started.nonce,
+        max_age=int(oauth.STATE_TTL.total_seconds()), path=NONCE_COOKIE_PATH,
+        secure=_cookie_secure(), httponly=True, samesite="Lax",
+    )
 
 
 def settings_page_url(integration_id=None, **query) -> str:
@@ -109,10 +132,15 @@ def oauth_callback(request, provider: str):
     if provider not in PROVIDERS:
         return HttpResponseRedirect(settings_page_url(error="unknown_provider"))
     params = {k: v for k, v in request.GET.items()}
-    result = services.oauth_complete(provider_id=provider, params=params)
+    cookie_name = NONCE_COOKIE_PREFIX + services.oauth_state_key(params.get("state") or "")
+    result = services.oauth_complete(provider_id=provider, params=params, nonce=request.COOKIES.get(cookie_name))
     if result.ok:
-        return HttpResponseRedirect(settings_page_url(result.integration_id, connected=provider))
-    return HttpResponseRedirect(settings_page_url(provider=provider, error=result.error_code))
+        response = HttpResponseRedirect(settings_page_url(result.integration_id, connected=provider))
+    else:
+        response = HttpResponseRedirect(settings_page_url(provider=provider, error=result.error_code))
+    if cookie_name in request.COOKIES:  # the state is consumed either way
+        response.delete_cookie(cookie_name, path=NONCE_COOKIE_PATH, samesite="Lax")
+    return response
 
 
 class IntegrationViewSet(_HubIO, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
@@ -144,6 +172,8 @@ class IntegrationViewSet(_HubIO, mixins.ListModelMixin, mixins.RetrieveModelMixi
         except TokenUnavailable as exc:
             if exc.kind == "expired":
                 return error_response(409, str(exc), "reconnect_required")
+            if exc.kind == "config":
+                return error_response(400, str(exc), "provider_misconfigured")
             return error_response(502, str(exc), "provider_unavailable")
         return Response(IntegrationSerializer(integration).data)
 

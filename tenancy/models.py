@@ -127,3 +127,28 @@ class ApiToken(models.Model):
     def revoke(self) -> None:
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
+
+
+class WsTicket(models.Model):
+    """A one-time WebSocket credential (``POST /api/ws-ticket``, 30 seconds), so a
+    browser never puts its API token in a URL that servers and proxies log.
+
+    Only the SHA-256 of the ticket is stored. It remembers what it was issued
+    against (the API token, or the session) so the open socket is re-checked
+    against that credential. The socket's handshake knows no tenant yet, so like
+    OAuth states the table has a narrow RLS policy ``ticket_holder``: a transaction
+    that set ``app.ws_ticket_hash`` sees (and deletes) only that one row.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    api_token = models.ForeignKey(ApiToken, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=40, null=True, blank=True)
+    ticket_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "ws_tickets"
+        indexes = [models.Index(fields=["expires_at"], name="idx_ws_tickets_expiry")]

@@ -57,16 +57,18 @@ def hubspot_app(db, oauth_server):
 
 
 def _callback(location: str, client: APIClient | None = None):
+    """Open the provider's redirect in ``client``'s browser (its cookie jar); a fresh
+    client is a browser that did not start the connection."""
     parts = urlsplit(location)
     return (client or APIClient()).get(f"{parts.path}?{parts.query}")
 
 
 def connect(api: APIClient, server: harness.OAuthServer) -> str:
-    """Run the dance; returns the new integration id."""
+    """Run the dance in one browser (``api`` keeps the nonce cookie); returns the new integration id."""
     start = api.get(f"/api/integrations/connect/{PROVIDER}", HTTP_ACCEPT="application/json")
     assert start.status_code == 200, start.content
     location = server.consent(start.json()["authorizationUrl"])
-    done = _callback(location)
+    done = _callback(location, api)
     assert done.status_code == 302, done.content
     assert done["Location"].startswith("/integrations/")
     return done["Location"].split("/integrations/")[1].split("?")[0]
@@ -171,9 +173,9 @@ def test_reconnect_updates_the_same_integration(alice, alice_api, hubspot_app, o
 def test_replayed_state_is_refused_and_creates_nothing_more(alice, alice_api, hubspot_app, oauth_server):
     start = alice_api.get(f"/api/integrations/connect/{PROVIDER}", HTTP_ACCEPT="application/json")
     location = oauth_server.consent(start.json()["authorizationUrl"])
-    assert _callback(location).status_code == 302
+    assert _callback(location, alice_api).status_code == 302
     # when the same callback URL is used again
-    replay = _callback(location)
+    replay = _callback(location, alice_api)
     # then
     assert replay["Location"] == f"/integrations?provider={PROVIDER}&error=invalid_state"
     with tenant_scope(alice.tenant.id):
@@ -196,7 +198,7 @@ def test_expired_state_is_refused(alice, alice_api, hubspot_app, oauth_server):
     location = oauth_server.consent(start.json()["authorizationUrl"])
     with tenant_scope(alice.tenant.id):
         OAuthState.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    response = _callback(location)
+    response = _callback(location, alice_api)
     assert response["Location"] == f"/integrations?provider={PROVIDER}&error=expired_state"
     with tenant_scope(alice.tenant.id):
         assert Integration.objects.count() == 0
@@ -205,11 +207,11 @@ def test_expired_state_is_refused(alice, alice_api, hubspot_app, oauth_server):
 def test_access_denied_and_bad_code_redirect_with_readable_message(alice, alice_api, hubspot_app, oauth_server, client):
     start = alice_api.get(f"/api/integrations/connect/{PROVIDER}", HTTP_ACCEPT="application/json")
     state = parse_qs(urlsplit(start.json()["authorizationUrl"]).query)["state"][0]
-    denied = APIClient().get(f"/api/integrations/callback/{PROVIDER}?error=access_denied&state={state}")
+    denied = alice_api.get(f"/api/integrations/callback/{PROVIDER}?error=access_denied&state={state}")
     assert denied["Location"] == f"/integrations?provider={PROVIDER}&error=access_denied"
     start = alice_api.get(f"/api/integrations/connect/{PROVIDER}", HTTP_ACCEPT="application/json")
     state = parse_qs(urlsplit(start.json()["authorizationUrl"]).query)["state"][0]
-    bad_code = APIClient().get(f"/api/integrations/callback/{PROVIDER}?code=not-a-real-code&state={state}")
+    bad_code = alice_api.get(f"/api/integrations/callback/{PROVIDER}?code=not-a-real-code&state={state}")
     assert bad_code["Location"] == f"/integrations?provider={PROVIDER}&error=exchange_failed"
     with tenant_scope(alice.tenant.id):
         assert Integration.objects.count() == 0

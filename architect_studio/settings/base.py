@@ -7,6 +7,7 @@ import os
 import sys
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 
 from architect_studio.env import (
     BASE_DIR,
@@ -31,7 +32,17 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY") or INSECURE_DEFAULT_SECRET_KEY
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL") or "http://localhost:8000").rstrip("/")
-CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL]
+# The SPA on its own origin(s) (comma-separated, scheme://host[:port]): CORS with
+# credentials for exactly these (django-cors-headers), the same list for the
+# WebSocket origin check (architect_studio.asgi) and for CSRF on session calls.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOW_CREDENTIALS = True  # only ever sent for an allowed origin
+CORS_URLS_REGEX = r"^/(api|ws)/.*$"
+CORS_ALLOW_HEADERS = (*cors_default_headers, "x-tenant-id")
+CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL, *CORS_ALLOWED_ORIGINS]
+#: A WebSocket's token or session (and membership) is re-checked this often; the
+#: socket is closed once the token is revoked or the member removed.
+WS_AUTH_RECHECK_SECONDS = env_int("WS_AUTH_RECHECK_SECONDS", 60)
 
 INSTALLED_APPS = [
     # core first: its `migrate` command overrides Django's (routes to the owner role).
@@ -43,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "django_celery_beat",
@@ -61,6 +73,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before CommonMiddleware: preflights are answered before anything else runs.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
