@@ -58,7 +58,7 @@ from tenancy.models import Tenant
 from webhooks import outbound, signing
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import conf
-from webhooks.templating import build_context, render_template, validate_template
+from webhooks.templating import BodyTooLarge, TemplateError, build_context, render_template, validate_template
 
 log = logging.getLogger("architect_studio.webhooks.outgoing")
 
@@ -76,7 +76,6 @@ MAX_HEADERS = 20
 MAX_HEADER_NAME = 100
 MAX_HEADER_VALUE = 4096
 MAX_TRIGGERS = 20
-MAX_BODY_BYTES = 1024 * 1024
 SECRET_MASK = "********"
 ROTATION_GRACE = dt.timedelta(hours=24)
 
@@ -198,7 +197,7 @@ def validate_triggers(triggers: Any) -> list[dict[str, Any]]:
 def validate_payload_template(template: Any) -> str | None:
     if template is None or (isinstance(template, str) and not template.strip()):
         return None
-    problems = validate_template(template)
+    problems = validate_template(template, max_placeholders=conf.max_template_placeholders())
     if problems:
         raise WebhookConfigError({"payloadTemplate": problems})
     return template
@@ -340,14 +339,24 @@ def render_body(
     timestamp: str,
     template: str | None = None,
 ) -> str:
-    """The JSON text to send: the entity itself without a template (seed rule), else C7 rendering."""
+    """The JSON text to send: the entity itself without a template (seed rule), else C7 rendering.
+
+    Raises :class:`TemplateError` for an unusable template (a stored one over
+    today's placeholder cap included) and :class:`BodyTooLarge` once the body
+    passes ``OUTGOING_WEBHOOK_MAX_BODY_BYTES`` — a template stops rendering
+    there instead of multiplying a large entity in memory.
+    """
     template = webhook.payload_template if template is None else template
+    limit = conf.max_body_bytes()
     if not template:
-        return _compact(entity)
+        text = _compact(entity)
+        if len(text.encode("utf-8", errors="surrogatepass")) > limit:
+            raise BodyTooLarge(limit)
+        return text
     context = build_context(
         entity=entity, entity_type=entity_type, entity_id=entity_id, event=event, tenant_id=tenant_id, timestamp=timestamp
     )
-    return render_template(template, context)
+    return render_template(template, context, max_bytes=limit, max_placeholders=conf.max_template_placeholders())
 
 
 def _signing_secrets(webhook: OutgoingWebhook, now: dt.datetime) -> list[str]:
@@ -522,12 +531,12 @@ def _first_attempt_row(event: EntityEvent, webhook: OutgoingWebhook, now: dt.dat
             tenant_id=str(event.tenant_id),
             timestamp=(event.created_at or now).isoformat(),
         )
+    except (BodyTooLarge, TemplateError) as exc:  # messages about the template or size, never the data
+        text = None
+        row.error_message = f"payload could not be rendered: {exc}"[:2000]
     except Exception as exc:  # noqa: BLE001 - a bad template must not block other webhooks
         text = None
         row.error_message = f"payload could not be rendered: {type(exc).__name__}"
-    if text is not None and len(text.encode()) > MAX_BODY_BYTES:
-        row.error_message = f"payload larger than {MAX_BODY_BYTES} bytes"
-        text = None
     if text is None:
         row.status, row.next_retry_at, row.completed_at, row.claim_count = WebhookLog.Status.FAILED, None, now, 0
     else:
@@ -1171,16 +1180,19 @@ def webhook_preview(
     else:
         template = validate_payload_template(template)
     probe = webhook or OutgoingWebhook(tenant=tenant, triggers=[])
-    text = render_body(
-        webhook=probe,
-        entity=entity,
-        entity_type=entity_type,
-        entity_id=str(entity.get("id", "")),
-        event=event,
-        tenant_id=str(tenant.pk),
-        timestamp=timezone.now().isoformat(),
-        template=template or "",
-    )
+    try:
+        text = render_body(
+            webhook=probe,
+            entity=entity,
+            entity_type=entity_type,
+            entity_id=str(entity.get("id", "")),
+            event=event,
+            tenant_id=str(tenant.pk),
+            timestamp=timezone.now().isoformat(),
+            template=template or "",
+        )
+    except (BodyTooLarge, TemplateError) as exc:
+        raise WebhookConfigError({"payloadTemplate": [str(exc)]}) from None
     from webhooks.templating import placeholders
 
     return {
