@@ -239,22 +239,30 @@ _FIELDS = (
 def _apply(webhook: OutgoingWebhook, data: dict[str, Any]) -> None:
     """Validate cross-field rules and copy ``data`` (snake_case, serializer-checked) onto ``webhook``."""
     old_header = webhook.signature_header
+    old_url = webhook.url
     stored_headers = {k.lower(): v for k, v in (webhook.headers or {}).items()}
     for field in _FIELDS:
         if field in data:
             setattr(webhook, field, data[field])
     if "url" in data:
         validate_url(webhook.url)
+    # Stored credentials never follow a changed destination: with a new origin, every
+    # credential header must be typed again (or dropped). Not sending the headers at
+    # all counts as echoing them masked, as a GET shows them.
+    moved = bool(old_url) and outbound.origin(old_url) != outbound.origin(webhook.url)
+    if moved and "headers" not in data and isinstance(webhook.headers, dict):
+        webhook.headers = outbound.redact_headers(webhook.headers)
     if "triggers" in data:
         webhook.triggers = validate_triggers(webhook.triggers)
     if "payload_template" in data:
         webhook.payload_template = validate_payload_template(webhook.payload_template)
-    if "headers" in data or webhook.signature_header != old_header:
+    if "headers" in data or webhook.signature_header != old_header or moved:
         headers = webhook.headers
         if isinstance(headers, dict):
             # A masked value echoed back from a GET (or a sealed one shown in the
-            # admin) keeps the stored one; validated as plaintext, sealed again.
-            headers = {k: _stored_or_given(webhook, k, v, stored_headers) for k, v in headers.items()}
+            # admin) keeps the stored one while the origin stays; validated as
+            # plaintext, sealed again.
+            headers = {k: _stored_or_given(webhook, k, v, stored_headers, moved=moved) for k, v in headers.items()}
         # Credential-looking values (Authorization, API keys…) are sealed when the
         # webhook is saved (OutgoingWebhook.seal_plaintext_secrets).
         webhook.headers = validate_headers(headers, signature_header=webhook.signature_header) or None
@@ -282,9 +290,9 @@ def _apply(webhook: OutgoingWebhook, data: dict[str, Any]) -> None:
         webhook.disabled_reason = None
 
 
-def _stored_or_given(webhook: OutgoingWebhook, name: str, value: Any, stored: dict[str, Any]) -> Any:
+def _stored_or_given(webhook: OutgoingWebhook, name: str, value: Any, stored: dict[str, Any], *, moved: bool) -> Any:
     try:
-        value = outbound.unmask_header(value, stored.get(name.lower()))
+        value = outbound.unmask_header(value, stored.get(name.lower()), origin_changed=moved)
     except ValueError as exc:
         raise WebhookConfigError({"headers": [f"value of {name}: {exc}"]}) from None
     return webhook.open_value("headers", name, value)  # plaintext to validate; sealed again on save
