@@ -294,6 +294,10 @@ def _host_as_ip(host: str) -> IPAddress | None:
     return _parse_ip(host) or _legacy_ipv4(host)
 
 
+#: Public name: the loop guard (webhooks.loops) reads hosts the way the resolver does.
+host_as_ip = _host_as_ip
+
+
 # --------------------------------------------------------------------------- URLs
 
 

@@ -21,7 +21,7 @@ from rest_framework import serializers
 from core.crypto import TEXT_PREFIX, is_sealed
 from entities.models import ENTITY_MODELS
 from entities.services import serializer_for
-from webhooks import outbound
+from webhooks import loops, outbound
 from webhooks.incoming import conf
 from webhooks.incoming.actions import ACTION_TYPES, local_field
 from webhooks.models import SECRET_CONFIG_KEYS, IncomingWebhook
@@ -147,6 +147,7 @@ def validate_action(raw: Any, index: int) -> dict[str, Any]:
             raise _err(f"{cfg}.forwardUrl", "is required (an http or https URL)")
         try:
             outbound.check_url(url, allow_private=conf.allow_private_targets())
+            loops.check_not_own_origin(url)
         except outbound.OutboundRefused as exc:
             raise _err(f"{cfg}.forwardUrl", f"refused: {exc.reason}") from None
         if "forwardHeaders" in config and config["forwardHeaders"] is not None:

@@ -55,7 +55,7 @@ from core.tenant_context import operator_scope, tenant_scope
 from entities.models import ENTITY_EVENTS, ENTITY_MODELS, ENTITY_TYPES, EntityEvent
 from entities.services import entity_snapshot
 from tenancy.models import Tenant
-from webhooks import outbound, signing
+from webhooks import loops, outbound, signing
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import conf
 from webhooks.templating import BodyTooLarge, TemplateError, build_context, render_template, validate_template
@@ -91,6 +91,7 @@ RESERVED_HEADERS = frozenset(
         "X-Webhook-Event",
         "X-Webhook-Delivery",
         "X-Webhook-Test",
+        loops.HOPS_HEADER,
         signing.STANDARD_ID_HEADER,
         signing.STANDARD_TIMESTAMP_HEADER,
         signing.STANDARD_SIGNATURE_HEADER,
@@ -116,9 +117,10 @@ class ReplayRefused(Exception):
 
 
 def validate_url(url: str) -> str:
-    """Static SSRF check at save time (send time checks again after DNS)."""
+    """Static SSRF and loop checks at save time (send time checks SSRF again after DNS)."""
     try:
         outbound.check_url(url, allow_private=conf.allow_private())
+        loops.check_not_own_origin(url)
     except outbound.OutboundRefused as exc:
         raise WebhookConfigError({"url": [f"URL refused: {exc.reason}"]}) from None
     return url
@@ -405,6 +407,7 @@ def build_headers(
     headers["Content-Type"] = "application/json"
     headers["X-Webhook-Event"] = event_type
     headers["X-Webhook-Delivery"] = delivery_id
+    headers[loops.HOPS_HEADER] = "1"  # an original send; forwards count on from what they received
     if test:
         headers["X-Webhook-Test"] = "true"
     redact = {webhook.signature_header.lower()} if webhook.signature_header else set()
