@@ -5,6 +5,7 @@ limit, templates have a placeholder cap, and entity fields have maximum sizes.""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tracemalloc
 
 import pytest
@@ -182,3 +183,16 @@ def test_long_descriptions_are_refused_on_every_entity(alice_api, entity):
     response = alice_api.post(f"/api/{entity}", body, format="json")
     assert response.status_code == 400
     assert "description" in response.json()["error"]["fields"]
+
+
+def test_test_send_of_an_oversized_body_is_a_400_and_sends_nothing(alice, alice_api, settings):
+    settings.OUTGOING_WEBHOOK_MAX_BODY_BYTES = 50_000
+    wid = alice_api.post("/api/webhooks/outgoing", {"name": "T", "url": "https://crm.example.org/x", "triggers": TRIGGERS,
+                                                    "payloadTemplate": _many(100, "entity.note")}, format="json").json()["id"]
+
+    response = alice_api.post(f"/api/webhooks/{wid}/test", {"payload": {"note": "n" * 10_000}}, format="json")
+
+    assert response.status_code == 400
+    assert "body too large" in json.dumps(response.json()["error"])
+    with tenant_scope(alice.tenant.id):
+        assert not WebhookLog.objects.filter(webhook_id=wid).exists()

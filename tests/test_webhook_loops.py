@@ -176,3 +176,37 @@ def test_incoming_request_at_three_hops_is_still_processed(alice):
     assert response.status_code == 202 and "dropped" not in response.json()
     with tenant_scope(alice.tenant.id):
         assert WebhookLog.objects.get(pk=response.json()["logId"]).status == "pending"
+
+
+CREATE_CLIENT = {"type": "create_entity", "config": {"entityType": "client", "fieldMappings": {"name": "name"}}}
+
+
+@pytest.mark.parametrize(("incoming_hops", "sent_hops"), [(None, "1"), ("2", "3"), ("3", "4")])
+def test_an_entity_written_by_an_incoming_request_sends_its_webhooks_one_hop_further(
+    alice, django_capture_on_commit_callbacks, incoming_hops, sent_hops
+):
+    """Two hubs whose webhooks create entities on each other loop through entity events;
+    the counter travels with the event, so the next hub drops the fourth hop."""
+    from entities.models import EntityEvent
+    from webhooks.incoming.tasks import process_incoming_log
+
+    with Receiver() as receiver:
+        with tenant_scope(alice.tenant.id):
+            services.outgoing_webhook_create(tenant=alice.tenant, data={
+                "name": "Peer hub", "url": receiver.url, "triggers": [{"entityType": "client", "events": ["created"]}]})
+        webhook, secret = _incoming(alice, [CREATE_CLIENT])
+        headers = {} if incoming_hops is None else {"HTTP_X_WEBHOOK_HOPS": incoming_hops}
+        response = _post(webhook, secret, {"name": "Dana"}, **headers)
+        process_incoming_log(response.json()["logId"], str(alice.tenant.id))
+        with django_capture_on_commit_callbacks(execute=True), tenant_scope(alice.tenant.id):
+            event = EntityEvent.objects.get(entity_type="client", event="created")
+            services.deliveries_create_for_event(event=event)
+        [request] = receiver.wait_for(1)
+        assert request.headers[loops.HOPS_HEADER] == sent_hops
+        # A replay of that delivery keeps its place in the chain
+        with tenant_scope(alice.tenant.id):
+            first = WebhookLog.objects.get(entity_event_id=event.id)
+        with django_capture_on_commit_callbacks(execute=True), tenant_scope(alice.tenant.id):
+            services.log_replay(log=first)
+        services.deliveries_dispatch(tenant_id=str(alice.tenant.id))
+        assert receiver.wait_for(2)[1].headers[loops.HOPS_HEADER] == sent_hops

@@ -95,6 +95,23 @@ def check_not_own_origin(url: str) -> None:
         raise outbound.OutboundRefused(reason)
 
 
+def webhook_source(headers: Mapping[str, str] | None) -> str:
+    """The entity event ``source`` of a write made by an incoming request's action.
+
+    The request's hop counter travels in it (``webhook:hops=2``), so the
+    outgoing webhooks that event triggers count on from it: two hubs whose
+    webhooks create entities on each other are a loop too.
+    """
+    hops = hops_of(headers)
+    return "webhook" if hops == 0 else f"webhook:hops={hops}"
+
+
+def hops_of_source(source: str | None) -> int:
+    """The hop counter carried by an entity event's ``source`` (0 for the hub's own writes)."""
+    _head, sep, tail = (source or "").partition(":hops=")
+    return int(tail) if sep and tail.isascii() and tail.isdigit() and len(tail) <= _MAX_DIGITS else 0
+
+
 def with_hops(headers: dict[str, str], hops: int) -> dict[str, str]:
     """``headers`` with the hop counter set to ``hops`` (any other spelling of the name dropped)."""
     out = {k: v for k, v in headers.items() if k.lower() != HOPS_HEADER.lower()}

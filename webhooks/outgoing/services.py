@@ -389,6 +389,7 @@ def build_headers(
     timestamp: int,
     now: dt.datetime | None = None,
     test: bool = False,
+    hops: int = 1,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Return (headers to send, headers to log) for one attempt (contract C7).
 
@@ -407,7 +408,7 @@ def build_headers(
     headers["Content-Type"] = "application/json"
     headers["X-Webhook-Event"] = event_type
     headers["X-Webhook-Delivery"] = delivery_id
-    headers[loops.HOPS_HEADER] = "1"  # an original send; forwards count on from what they received
+    headers[loops.HOPS_HEADER] = str(hops)  # 1: an original send (see webhooks.loops)
     if test:
         headers["X-Webhook-Test"] = "true"
     redact = {webhook.signature_header.lower()} if webhook.signature_header else set()
@@ -505,8 +506,12 @@ def _lease(webhook: OutgoingWebhook | None, now: dt.datetime, waves: int = 1) ->
     return now + dt.timedelta(seconds=2 * timeout * waves + conf.lease_margin_seconds())
 
 
-def _attempt_row(webhook: OutgoingWebhook, *, trigger: str, **fields: Any) -> WebhookLog:
-    """A new pending attempt of ``webhook`` (``fields``: which delivery, which attempt, its claim)."""
+def _attempt_row(webhook: OutgoingWebhook, *, trigger: str, hops: int = 1, **fields: Any) -> WebhookLog:
+    """A new pending attempt of ``webhook`` (``fields``: which delivery, which attempt, its claim).
+
+    ``hops``: the X-Webhook-Hops value to send; kept in ``result`` only when the
+    event came from an incoming request (1, an original send, is the default).
+    """
     return WebhookLog(
         tenant_id=webhook.tenant_id,
         webhook_id=webhook.id,
@@ -515,7 +520,7 @@ def _attempt_row(webhook: OutgoingWebhook, *, trigger: str, **fields: Any) -> We
         method=webhook.method,
         url=webhook.url,
         status=WebhookLog.Status.PENDING,
-        result={"trigger": trigger},
+        result={"trigger": trigger, **({"hops": hops} if hops > 1 else {})},
         **fields,
     )
 
@@ -524,6 +529,7 @@ def _first_attempt_row(event: EntityEvent, webhook: OutgoingWebhook, now: dt.dat
     row = _attempt_row(
         webhook,
         trigger="event",
+        hops=loops.hops_of_source(event.source) + 1,
         attempt=1,
         max_attempts=webhook.retry_attempts,
         claim_count=1,
@@ -718,6 +724,7 @@ def _send_and_record(*, tenant_id: str, claimed: list[_Claimed]) -> dict[str, in
             headers, logged = build_headers(
                 webhook=c.webhook, delivery_id=str(c.delivery_id), event_type=c.event_type, body=c.body,
                 timestamp=int(now.timestamp()), now=now, test=c.result.get("trigger") == "test",
+                hops=int(c.result.get("hops") or 1),
             )
         except Exception as exc:  # noqa: BLE001 - a broken secret must be visible, not a stuck row
             unprepared.append((_Ready(c, {}, None), outbound.OutboundResult(
@@ -1007,6 +1014,7 @@ def _next_attempt_row(previous: WebhookLog, webhook: OutgoingWebhook, *, attempt
     return _attempt_row(
         webhook,
         trigger=trigger,
+        hops=int((previous.result or {}).get("hops") or 1),
         body=previous.body,
         body_text=previous.body_text,
         attempt=attempt,
