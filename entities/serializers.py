@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rest_framework import serializers
@@ -8,6 +9,22 @@ from entities.models import Client, Document, Expense, Meeting, Payment, Supplie
 
 MAX_ATTENDEES = 500
 MAX_EXTERNAL_IDS = 50
+#: Free-text fields (TextField in the models, unbounded in the database). Every
+#: entity is copied into its event, its outgoing payloads and its sync calls, so
+#: a size cap here bounds all of those (issue 10: no amplification).
+MAX_TEXT_CHARS = 50_000
+#: JSON fields, measured as compact JSON text in UTF-8.
+MAX_JSON_BYTES = 65536
+
+
+def json_size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8", "surrogatepass"))
+
+
+def validate_json_size(value: Any) -> Any:
+    if json_size(value) > MAX_JSON_BYTES:
+        raise serializers.ValidationError(f"must be at most {MAX_JSON_BYTES} bytes as JSON")
+    return value
 
 
 def validate_external_ids(value: Any) -> dict:
@@ -26,9 +43,16 @@ def validate_external_ids(value: Any) -> dict:
 class EntitySerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(read_only=True)
     tenant_id = serializers.UUIDField(read_only=True)
-    external_ids = serializers.JSONField(required=False, validators=[validate_external_ids])
+    external_ids = serializers.JSONField(required=False, validators=[validate_json_size, validate_external_ids])
     common_fields = ("id", "tenant_id", "external_ids", "created_at", "updated_at")
     read_only_fields = ("created_at", "updated_at")
+
+    def build_standard_field(self, field_name, model_field):
+        """Unbounded model text fields get the API's cap (MAX_TEXT_CHARS)."""
+        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        if model_field.get_internal_type() == "TextField" and "max_length" not in field_kwargs:
+            field_kwargs["max_length"] = MAX_TEXT_CHARS
+        return field_class, field_kwargs
 
     def _tenant(self):
         request = self.context.get("request")
@@ -46,7 +70,7 @@ class TenantRelatedField(serializers.PrimaryKeyRelatedField):
 
 
 class MeetingSerializer(EntitySerializer):
-    attendees = serializers.JSONField(required=False)
+    attendees = serializers.JSONField(required=False, validators=[validate_json_size])
 
     class Meta:
         model = Meeting

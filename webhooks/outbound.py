@@ -71,6 +71,7 @@ __all__ = [
     "OutboundResult",
     "check_url",
     "is_forbidden_address",
+    "origin",
     "is_sensitive_header",
     "redact_headers",
     "resolve_and_check",
@@ -293,6 +294,10 @@ def _host_as_ip(host: str) -> IPAddress | None:
     return _parse_ip(host) or _legacy_ipv4(host)
 
 
+#: Public name: the loop guard (webhooks.loops) reads hosts the way the resolver does.
+host_as_ip = _host_as_ip
+
+
 # --------------------------------------------------------------------------- URLs
 
 
@@ -318,6 +323,21 @@ def _split(url: str) -> SplitResult:
     if port is not None and not 1 <= port <= 65535:
         raise OutboundRefused("URL port must be between 1 and 65535")
     return parts
+
+
+def origin(url: str) -> tuple[str, str, int] | None:
+    """``(scheme, host, port)`` of ``url``, normalised (lower case, no trailing dot,
+    the scheme's default port filled in); None when it cannot be parsed."""
+    try:
+        parts = urlsplit(url or "")
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not scheme or not host:
+        return None
+    return scheme, host, port or (443 if scheme == "https" else 80)
 
 
 def check_url(url: str, *, allow_private: bool) -> None:
@@ -408,16 +428,23 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: _REDACTED if is_sensitive_header(name) else value for name, value in headers.items()}
 
 
-def unmask_header(value: Any, stored: Any) -> Any:
+def unmask_header(value: Any, stored: Any, *, origin_changed: bool = False) -> Any:
     """A header value a client sent: the mask (``[redacted]``, as API answers show
     credentials) stands for the ``stored`` value. Raises ``ValueError`` (the reason)
-    for a mask with nothing stored behind it, and for a ciphertext: clients never see
-    one, and one moved from another row would not open."""
+    for a mask with nothing stored behind it, for a mask when the target's origin
+    changed (a stored credential never follows a new destination: the caller types
+    it again), and for a ciphertext: clients never see one, and one moved from
+    another row would not open."""
     from core.crypto import TEXT_PREFIX, is_sealed
 
     if value == _REDACTED:
         if stored is None or stored == _REDACTED:
             raise ValueError("send the header's value (it is stored encrypted and answered masked)")
+        if origin_changed:
+            raise ValueError(
+                "the target URL's origin (scheme, host, port) changed: send this credential's value again, "
+                "or remove the header"
+            )
         return stored
     if is_sealed(value):
         raise ValueError(f"must not start with {TEXT_PREFIX}")

@@ -43,7 +43,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 __all__ = [
+    "MAX_PLACEHOLDERS",
     "MAX_TEMPLATE_BYTES",
+    "BodyTooLarge",
     "TemplateError",
     "build_context",
     "placeholders",
@@ -55,6 +57,11 @@ __all__ = [
 #: keeps storage and rendering cost bounded (DESIGN §5: limits on template
 #: sizes). Measured in UTF-8 bytes, because that is what is stored and sent.
 MAX_TEMPLATE_BYTES: Final[int] = 65536
+
+#: Placeholders one template may hold (callers pass the operator's setting).
+#: Each placeholder can expand to a whole entity, so the count, not the
+#: template's size, is what multiplies the work of a render.
+MAX_PLACEHOLDERS: Final[int] = 500
 
 #: Allowed placeholder path: an identifier, then dot-separated segments that may
 #: be identifiers or list indexes (``entity.attendees.0.email``).
@@ -74,6 +81,14 @@ class TemplateError(ValueError):
     def __init__(self, errors: Sequence[str]) -> None:
         self.errors: list[str] = list(errors)
         super().__init__("; ".join(self.errors) if self.errors else "invalid template")
+
+
+class BodyTooLarge(ValueError):
+    """The rendered body passed the size limit; rendering stopped there (the data's fault, not the template's)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"the rendered body is larger than {limit} bytes (body too large)")
 
 
 class _Missing:
@@ -279,19 +294,28 @@ def _in_string(value: Any) -> str:
     return _dumps(text, compact=True)[1:-1]
 
 
-def _substitute(segments: Sequence[_Segment], context: Mapping[str, Any] | None) -> str:
+def _substitute(segments: Sequence[_Segment], context: Mapping[str, Any] | None, max_bytes: int | None = None) -> str:
     """Join the segments, rendering placeholders from ``context``.
 
     With ``context=None`` every placeholder renders as a neutral sample
     (``null`` bare, empty inside a string) — used to check the skeleton.
+    With ``max_bytes``, raises :class:`BodyTooLarge` as soon as the output
+    passes that many UTF-8 bytes, so a large entity repeated by many
+    placeholders costs at most the limit plus one value, never the product.
     """
     out: list[str] = []
+    size = 0
     for seg in segments:
         if isinstance(seg, _Text):
-            out.append(seg.text)
-            continue
-        value = _MISSING if context is None else _resolve(context, seg.path)
-        out.append(_in_string(value) if seg.in_string else _bare(value))
+            piece = seg.text
+        else:
+            value = _MISSING if context is None else _resolve(context, seg.path)
+            piece = _in_string(value) if seg.in_string else _bare(value)
+        out.append(piece)
+        if max_bytes is not None:
+            size += len(piece.encode("utf-8", errors="surrogatepass"))
+            if size > max_bytes:
+                raise BodyTooLarge(max_bytes)
     return "".join(out)
 
 
@@ -309,11 +333,12 @@ def _json_error(text: str) -> str | None:
     return None
 
 
-def validate_template(template: str) -> list[str]:
+def validate_template(template: str, *, max_placeholders: int = MAX_PLACEHOLDERS) -> list[str]:
     """Return human-readable problems with ``template``; empty when it is usable.
 
     Checks, in order: type, size (``MAX_TEMPLATE_BYTES`` of UTF-8), balanced
-    ``{{ }}``, placeholder path syntax, and that the template is valid JSON
+    ``{{ }}``, placeholder path syntax, the number of placeholders (at most
+    ``max_placeholders``), and that the template is valid JSON
     with every placeholder replaced by a sample value. Used at save time so a
     tenant sees the problem in the webhook builder, not in a failed delivery.
     """
@@ -327,6 +352,9 @@ def validate_template(template: str) -> list[str]:
     segments, errors = _tokenize(template)
     if errors:
         return errors
+    count = sum(1 for seg in segments if isinstance(seg, _Placeholder))
+    if count > max_placeholders:
+        return [f"template has {count} placeholders; the maximum is {max_placeholders}"]
     problem = _json_error(_substitute(segments, None))
     return [problem] if problem else []
 
@@ -346,19 +374,28 @@ def placeholders(template: str) -> list[str]:
     return list(seen)
 
 
-def render_template(template: str, context: Mapping[str, Any]) -> str:
+def render_template(
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    max_bytes: int | None = None,
+    max_placeholders: int = MAX_PLACEHOLDERS,
+) -> str:
     """Render ``template`` with ``context`` and return JSON text.
 
     Raises :class:`TemplateError` when the template is invalid (see
-    ``validate_template``). For a valid template the result is valid JSON for
-    any context; that is asserted once more on the output, so a bug here can
-    surface as a TemplateError but never as a malformed body on the wire.
+    ``validate_template``; a stored template over the placeholder cap is
+    refused here too, before any rendering) and :class:`BodyTooLarge` as soon
+    as the output passes ``max_bytes``. For a valid template the result is
+    valid JSON for any context; that is asserted once more on the output, so a
+    bug here can surface as a TemplateError but never as a malformed body on
+    the wire.
     """
-    errors = validate_template(template)
+    errors = validate_template(template, max_placeholders=max_placeholders)
     if errors:
         raise TemplateError(errors)
     segments, _ = _tokenize(template)
-    rendered = _substitute(segments, context)
+    rendered = _substitute(segments, context, max_bytes)
     problem = _json_error(rendered)
     if problem:  # pragma: no cover - defensive; the skeleton check makes this unreachable
         raise TemplateError([f"rendered payload is not valid JSON: {problem}"])

@@ -23,6 +23,7 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from entities import services as entity_services
 from entities.models import ENTITY_MODELS
 from tenancy.models import Tenant
+from webhooks import loops
 from webhooks.incoming.automations import AutomationContext, run_automation
 from webhooks.models import IncomingWebhook, WebhookLog
 
@@ -102,7 +103,7 @@ def create_entity(ctx: ActionContext) -> Outcome:
     data, missing = mapped_data(ctx.payload, ctx.config.get("fieldMappings") or {})
     try:
         instance = entity_services.entity_create(
-            tenant=ctx.tenant, entity_type=entity_type, data=data, source="webhook"
+            tenant=ctx.tenant, entity_type=entity_type, data=data, source=loops.webhook_source(ctx.headers)
         )
     except (DRFValidationError, DjangoValidationError) as exc:
         outcome = _validation_outcome(exc)
@@ -138,7 +139,9 @@ def update_entity(ctx: ActionContext) -> Outcome:
     data, missing = mapped_data(ctx.payload, mappings)
     data.pop(lookup, None)
     try:
-        instance = entity_services.entity_update(instance=matches[0], data=data, tenant=ctx.tenant, source="webhook")
+        instance = entity_services.entity_update(
+            instance=matches[0], data=data, tenant=ctx.tenant, source=loops.webhook_source(ctx.headers)
+        )
     except (DRFValidationError, DjangoValidationError) as exc:
         return _validation_outcome(exc)
     outcome = {"status": "success", "entityType": entity_type, "entityId": str(instance.id)}

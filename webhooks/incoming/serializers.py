@@ -21,7 +21,7 @@ from rest_framework import serializers
 from core.crypto import TEXT_PREFIX, is_sealed
 from entities.models import ENTITY_MODELS
 from entities.services import serializer_for
-from webhooks import outbound
+from webhooks import loops, outbound
 from webhooks.incoming import conf
 from webhooks.incoming.actions import ACTION_TYPES, local_field
 from webhooks.models import SECRET_CONFIG_KEYS, IncomingWebhook
@@ -147,6 +147,7 @@ def validate_action(raw: Any, index: int) -> dict[str, Any]:
             raise _err(f"{cfg}.forwardUrl", "is required (an http or https URL)")
         try:
             outbound.check_url(url, allow_private=conf.allow_private_targets())
+            loops.check_not_own_origin(url)
         except outbound.OutboundRefused as exc:
             raise _err(f"{cfg}.forwardUrl", f"refused: {exc.reason}") from None
         if "forwardHeaders" in config and config["forwardHeaders"] is not None:
@@ -264,16 +265,23 @@ class RotateSecretInputSerializer(serializers.Serializer):
 
 def _keep_masked_forward_headers(actions: list[dict[str, Any]], previous: Any) -> None:
     """Credential-looking forward headers are answered masked; one sent back masked keeps
-    the stored (sealed) value of the same header of the same action."""
+    the stored (sealed) value of the same header of the same action, as long as the
+    action's ``forwardUrl`` keeps its origin (scheme, host, port): a stored credential
+    never follows a new destination."""
     stored: dict[tuple[int, str], Any] = {}
+    origins: dict[int, Any] = {}
     for i, action in enumerate(previous if isinstance(previous, list) else []):
-        headers = ((action.get("config") or {}).get("forwardHeaders") or {}) if isinstance(action, dict) else {}
+        config = (action.get("config") or {}) if isinstance(action, dict) else {}
+        headers = config.get("forwardHeaders") or {}
         stored.update({(i, str(name).lower()): value for name, value in headers.items()})
+        origins[i] = outbound.origin(config.get("forwardUrl") or "")
     for i, action in enumerate(actions):
-        headers = (action.get("config") or {}).get("forwardHeaders") or {}
+        config = action.get("config") or {}
+        headers = config.get("forwardHeaders") or {}
+        moved = outbound.origin(config.get("forwardUrl") or "") != origins.get(i)
         for name, value in headers.items():
             try:
-                headers[name] = outbound.unmask_header(value, stored.get((i, name.lower())))
+                headers[name] = outbound.unmask_header(value, stored.get((i, name.lower())), origin_changed=moved)
             except ValueError as exc:
                 raise _err(f"actions[{i}].config.forwardHeaders.{name}", str(exc)) from None
 

@@ -45,7 +45,7 @@ from core.tenant_context import (
     tenant_scope,
 )
 from tenancy.models import Tenant
-from webhooks import outbound, signing
+from webhooks import loops, outbound, signing
 from webhooks.incoming import conf, limits, selectors
 from webhooks.incoming.actions import ACTIONS, ActionContext, filters_match
 from webhooks.incoming.filters import HEADER_VERDICT, arrival_verdict, filters_after_verdict
@@ -253,6 +253,9 @@ def incoming_receive(
         "result": arrival_verdict(webhook, headers),
     }
     lid, tid = str(log_id), str(tenant_id)
+    hops = loops.hops_of(headers)
+    if hops > loops.max_hops():
+        return _store_dropped(row, hops, ok_status)
     if not dedupe_key:
         # One statement: stored and (outside a transaction) committed before the answer.
         insert_scoped(WebhookLog, tenant_id, row)
@@ -265,6 +268,20 @@ def incoming_receive(
             insert_scoped(WebhookLog, tenant_id, {**row, "dedupe_key": dedupe_key})
     transaction.on_commit(lambda: schedule_drain(tid))  # at once when not in a transaction
     return ReceiveResult(ok_status, {"received": True, "logId": lid}, log_id=log_id)
+
+
+def _store_dropped(row: dict[str, Any], hops: int, ok_status: int) -> ReceiveResult:
+    """A request that has travelled too many hops (a webhook loop): kept for the log,
+    answered as received (so the sender stops retrying), never processed."""
+    limit = loops.max_hops()
+    message = f"dropped: {loops.HOPS_HEADER} is {hops}, over the limit of {limit} (a webhook loop?)"
+    insert_scoped(WebhookLog, row["tenant_id"], {
+        **row, "status": WebhookLog.Status.SKIPPED, "error_message": message,
+        "result": {"dropped": True, "hops": hops, "actions": []}, "completed_at": timezone.now(),
+    })
+    logger.warning("incoming request %s to webhook %s dropped: %s %d > %d",
+                   row["id"], row["webhook_id"], loops.HOPS_HEADER, hops, limit)
+    return ReceiveResult(ok_status, {"received": True, "logId": str(row["id"]), "dropped": True}, log_id=row["id"])
 
 
 _CLAIM_AND_STORE = (
@@ -597,7 +614,8 @@ def forward_enqueue(ctx: ActionContext) -> dict[str, Any]:
         tenant_id=ctx.tenant.id, webhook_id=ctx.webhook.id, webhook_type=WEBHOOK_TYPE, direction="outgoing",
         method="POST", url=ctx.config.get("forwardUrl") or "", headers={}, body=ctx.payload,
         status=WebhookLog.Status.PENDING, attempt=1, max_attempts=attempts, delivery_id=uuid.uuid4(),
-        event_type=FORWARD_EVENT, result={"sourceLogId": str(ctx.log.id), "actionIndex": ctx.index},
+        event_type=FORWARD_EVENT,
+        result={"sourceLogId": str(ctx.log.id), "actionIndex": ctx.index, "hops": loops.hops_of(ctx.headers) + 1},
     )
     if ctx.inline_forward:
         sent = forward_send(log_id=str(row.pk), update_source=False)
@@ -656,6 +674,7 @@ def forward_send(*, log_id: str, update_source: bool = True) -> dict[str, Any]:
         "X-Webhook-Event": FORWARD_EVENT,
         "X-Webhook-Delivery": str(row.delivery_id),
     })
+    headers = loops.with_hops(headers, int((row.result or {}).get("hops") or 1))
     secret = webhook.get_secret("secret")
     if config.get("signRequests", True) and secret:
         headers["X-Webhook-Signature"] = signing.hex_hmac_sha256(secret, body)

@@ -57,3 +57,16 @@ def retention_days() -> int:
 
 def allow_private() -> bool:
     return bool(getattr(settings, "WEBHOOKS_ALLOW_PRIVATE_TARGETS", False))
+
+
+def max_body_bytes() -> int:
+    """OUTGOING_WEBHOOK_MAX_BODY_BYTES: largest body a delivery, test send or preview renders (default 1 MiB).
+
+    Rendering stops as soon as the output passes it (webhooks.templating).
+    """
+    return max(1, _int("OUTGOING_WEBHOOK_MAX_BODY_BYTES", 1024 * 1024))
+
+
+def max_template_placeholders() -> int:
+    """WEBHOOK_TEMPLATE_MAX_PLACEHOLDERS: placeholders one payload template may hold (default 500)."""
+    return max(1, _int("WEBHOOK_TEMPLATE_MAX_PLACEHOLDERS", 500))

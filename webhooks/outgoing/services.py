@@ -55,10 +55,10 @@ from core.tenant_context import operator_scope, tenant_scope
 from entities.models import ENTITY_EVENTS, ENTITY_MODELS, ENTITY_TYPES, EntityEvent
 from entities.services import entity_snapshot
 from tenancy.models import Tenant
-from webhooks import outbound, signing
+from webhooks import loops, outbound, signing
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import conf
-from webhooks.templating import build_context, render_template, validate_template
+from webhooks.templating import BodyTooLarge, TemplateError, build_context, render_template, validate_template
 
 log = logging.getLogger("architect_studio.webhooks.outgoing")
 
@@ -76,7 +76,6 @@ MAX_HEADERS = 20
 MAX_HEADER_NAME = 100
 MAX_HEADER_VALUE = 4096
 MAX_TRIGGERS = 20
-MAX_BODY_BYTES = 1024 * 1024
 SECRET_MASK = "********"
 ROTATION_GRACE = dt.timedelta(hours=24)
 
@@ -92,6 +91,7 @@ RESERVED_HEADERS = frozenset(
         "X-Webhook-Event",
         "X-Webhook-Delivery",
         "X-Webhook-Test",
+        loops.HOPS_HEADER,
         signing.STANDARD_ID_HEADER,
         signing.STANDARD_TIMESTAMP_HEADER,
         signing.STANDARD_SIGNATURE_HEADER,
@@ -117,9 +117,10 @@ class ReplayRefused(Exception):
 
 
 def validate_url(url: str) -> str:
-    """Static SSRF check at save time (send time checks again after DNS)."""
+    """Static SSRF and loop checks at save time (send time checks SSRF again after DNS)."""
     try:
         outbound.check_url(url, allow_private=conf.allow_private())
+        loops.check_not_own_origin(url)
     except outbound.OutboundRefused as exc:
         raise WebhookConfigError({"url": [f"URL refused: {exc.reason}"]}) from None
     return url
@@ -198,7 +199,7 @@ def validate_triggers(triggers: Any) -> list[dict[str, Any]]:
 def validate_payload_template(template: Any) -> str | None:
     if template is None or (isinstance(template, str) and not template.strip()):
         return None
-    problems = validate_template(template)
+    problems = validate_template(template, max_placeholders=conf.max_template_placeholders())
     if problems:
         raise WebhookConfigError({"payloadTemplate": problems})
     return template
@@ -240,22 +241,30 @@ _FIELDS = (
 def _apply(webhook: OutgoingWebhook, data: dict[str, Any]) -> None:
     """Validate cross-field rules and copy ``data`` (snake_case, serializer-checked) onto ``webhook``."""
     old_header = webhook.signature_header
+    old_url = webhook.url
     stored_headers = {k.lower(): v for k, v in (webhook.headers or {}).items()}
     for field in _FIELDS:
         if field in data:
             setattr(webhook, field, data[field])
     if "url" in data:
         validate_url(webhook.url)
+    # Stored credentials never follow a changed destination: with a new origin, every
+    # credential header must be typed again (or dropped). Not sending the headers at
+    # all counts as echoing them masked, as a GET shows them.
+    moved = bool(old_url) and outbound.origin(old_url) != outbound.origin(webhook.url)
+    if moved and "headers" not in data and isinstance(webhook.headers, dict):
+        webhook.headers = outbound.redact_headers(webhook.headers)
     if "triggers" in data:
         webhook.triggers = validate_triggers(webhook.triggers)
     if "payload_template" in data:
         webhook.payload_template = validate_payload_template(webhook.payload_template)
-    if "headers" in data or webhook.signature_header != old_header:
+    if "headers" in data or webhook.signature_header != old_header or moved:
         headers = webhook.headers
         if isinstance(headers, dict):
             # A masked value echoed back from a GET (or a sealed one shown in the
-            # admin) keeps the stored one; validated as plaintext, sealed again.
-            headers = {k: _stored_or_given(webhook, k, v, stored_headers) for k, v in headers.items()}
+            # admin) keeps the stored one while the origin stays; validated as
+            # plaintext, sealed again.
+            headers = {k: _stored_or_given(webhook, k, v, stored_headers, moved=moved) for k, v in headers.items()}
         # Credential-looking values (Authorization, API keys…) are sealed when the
         # webhook is saved (OutgoingWebhook.seal_plaintext_secrets).
         webhook.headers = validate_headers(headers, signature_header=webhook.signature_header) or None
@@ -283,9 +292,9 @@ def _apply(webhook: OutgoingWebhook, data: dict[str, Any]) -> None:
         webhook.disabled_reason = None
 
 
-def _stored_or_given(webhook: OutgoingWebhook, name: str, value: Any, stored: dict[str, Any]) -> Any:
+def _stored_or_given(webhook: OutgoingWebhook, name: str, value: Any, stored: dict[str, Any], *, moved: bool) -> Any:
     try:
-        value = outbound.unmask_header(value, stored.get(name.lower()))
+        value = outbound.unmask_header(value, stored.get(name.lower()), origin_changed=moved)
     except ValueError as exc:
         raise WebhookConfigError({"headers": [f"value of {name}: {exc}"]}) from None
     return webhook.open_value("headers", name, value)  # plaintext to validate; sealed again on save
@@ -340,14 +349,24 @@ def render_body(
     timestamp: str,
     template: str | None = None,
 ) -> str:
-    """The JSON text to send: the entity itself without a template (seed rule), else C7 rendering."""
+    """The JSON text to send: the entity itself without a template (seed rule), else C7 rendering.
+
+    Raises :class:`TemplateError` for an unusable template (a stored one over
+    today's placeholder cap included) and :class:`BodyTooLarge` once the body
+    passes ``OUTGOING_WEBHOOK_MAX_BODY_BYTES`` — a template stops rendering
+    there instead of multiplying a large entity in memory.
+    """
     template = webhook.payload_template if template is None else template
+    limit = conf.max_body_bytes()
     if not template:
-        return _compact(entity)
+        text = _compact(entity)
+        if len(text.encode("utf-8", errors="surrogatepass")) > limit:
+            raise BodyTooLarge(limit)
+        return text
     context = build_context(
         entity=entity, entity_type=entity_type, entity_id=entity_id, event=event, tenant_id=tenant_id, timestamp=timestamp
     )
-    return render_template(template, context)
+    return render_template(template, context, max_bytes=limit, max_placeholders=conf.max_template_placeholders())
 
 
 def _signing_secrets(webhook: OutgoingWebhook, now: dt.datetime) -> list[str]:
@@ -370,6 +389,7 @@ def build_headers(
     timestamp: int,
     now: dt.datetime | None = None,
     test: bool = False,
+    hops: int = 1,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Return (headers to send, headers to log) for one attempt (contract C7).
 
@@ -388,6 +408,7 @@ def build_headers(
     headers["Content-Type"] = "application/json"
     headers["X-Webhook-Event"] = event_type
     headers["X-Webhook-Delivery"] = delivery_id
+    headers[loops.HOPS_HEADER] = str(hops)  # 1: an original send (see webhooks.loops)
     if test:
         headers["X-Webhook-Test"] = "true"
     redact = {webhook.signature_header.lower()} if webhook.signature_header else set()
@@ -485,8 +506,12 @@ def _lease(webhook: OutgoingWebhook | None, now: dt.datetime, waves: int = 1) ->
     return now + dt.timedelta(seconds=2 * timeout * waves + conf.lease_margin_seconds())
 
 
-def _attempt_row(webhook: OutgoingWebhook, *, trigger: str, **fields: Any) -> WebhookLog:
-    """A new pending attempt of ``webhook`` (``fields``: which delivery, which attempt, its claim)."""
+def _attempt_row(webhook: OutgoingWebhook, *, trigger: str, hops: int = 1, **fields: Any) -> WebhookLog:
+    """A new pending attempt of ``webhook`` (``fields``: which delivery, which attempt, its claim).
+
+    ``hops``: the X-Webhook-Hops value to send; kept in ``result`` only when the
+    event came from an incoming request (1, an original send, is the default).
+    """
     return WebhookLog(
         tenant_id=webhook.tenant_id,
         webhook_id=webhook.id,
@@ -495,7 +520,7 @@ def _attempt_row(webhook: OutgoingWebhook, *, trigger: str, **fields: Any) -> We
         method=webhook.method,
         url=webhook.url,
         status=WebhookLog.Status.PENDING,
-        result={"trigger": trigger},
+        result={"trigger": trigger, **({"hops": hops} if hops > 1 else {})},
         **fields,
     )
 
@@ -504,6 +529,7 @@ def _first_attempt_row(event: EntityEvent, webhook: OutgoingWebhook, now: dt.dat
     row = _attempt_row(
         webhook,
         trigger="event",
+        hops=loops.hops_of_source(event.source) + 1,
         attempt=1,
         max_attempts=webhook.retry_attempts,
         claim_count=1,
@@ -522,12 +548,12 @@ def _first_attempt_row(event: EntityEvent, webhook: OutgoingWebhook, now: dt.dat
             tenant_id=str(event.tenant_id),
             timestamp=(event.created_at or now).isoformat(),
         )
+    except (BodyTooLarge, TemplateError) as exc:  # messages about the template or size, never the data
+        text = None
+        row.error_message = f"payload could not be rendered: {exc}"[:2000]
     except Exception as exc:  # noqa: BLE001 - a bad template must not block other webhooks
         text = None
         row.error_message = f"payload could not be rendered: {type(exc).__name__}"
-    if text is not None and len(text.encode()) > MAX_BODY_BYTES:
-        row.error_message = f"payload larger than {MAX_BODY_BYTES} bytes"
-        text = None
     if text is None:
         row.status, row.next_retry_at, row.completed_at, row.claim_count = WebhookLog.Status.FAILED, None, now, 0
     else:
@@ -698,6 +724,7 @@ def _send_and_record(*, tenant_id: str, claimed: list[_Claimed]) -> dict[str, in
             headers, logged = build_headers(
                 webhook=c.webhook, delivery_id=str(c.delivery_id), event_type=c.event_type, body=c.body,
                 timestamp=int(now.timestamp()), now=now, test=c.result.get("trigger") == "test",
+                hops=int(c.result.get("hops") or 1),
             )
         except Exception as exc:  # noqa: BLE001 - a broken secret must be visible, not a stuck row
             unprepared.append((_Ready(c, {}, None), outbound.OutboundResult(
@@ -999,6 +1026,7 @@ def _next_attempt_row(previous: WebhookLog, webhook: OutgoingWebhook, *, attempt
     return _attempt_row(
         webhook,
         trigger=trigger,
+        hops=int((previous.result or {}).get("hops") or 1),
         body=previous.body,
         body_text=previous.body_text,
         attempt=attempt,
@@ -1183,16 +1211,19 @@ def webhook_preview(
     else:
         template = validate_payload_template(template)
     probe = webhook or OutgoingWebhook(tenant=tenant, triggers=[])
-    text = render_body(
-        webhook=probe,
-        entity=entity,
-        entity_type=entity_type,
-        entity_id=str(entity.get("id", "")),
-        event=event,
-        tenant_id=str(tenant.pk),
-        timestamp=timezone.now().isoformat(),
-        template=template or "",
-    )
+    try:
+        text = render_body(
+            webhook=probe,
+            entity=entity,
+            entity_type=entity_type,
+            entity_id=str(entity.get("id", "")),
+            event=event,
+            tenant_id=str(tenant.pk),
+            timestamp=timezone.now().isoformat(),
+            template=template or "",
+        )
+    except (BodyTooLarge, TemplateError) as exc:
+        raise WebhookConfigError({"payloadTemplate": [str(exc)]}) from None
     from webhooks.templating import placeholders
 
     return {
