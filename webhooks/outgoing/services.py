@@ -36,7 +36,6 @@ import os
 import random
 import re
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -1196,9 +1195,26 @@ def webhook_test_send(*, webhook: OutgoingWebhook, payload: dict[str, Any] | Non
                       entity_type: str | None = None, event: str | None = None) -> tuple[WebhookLog, outbound.OutboundResult]:
     """Send a sample (or the given ``payload`` as the entity) now, synchronously, and log it.
 
-    Runs inside the caller's (request's) transaction; test sends do not touch
-    the webhook's counters and are not retried.
+    No transaction is open while the request is in flight (the view is not
+    atomic): the attempt row is committed in the tenant's scope first, the
+    request sent (its deadline is the webhook's timeout), and the outcome
+    written in a second transaction. Test sends do not touch the webhook's
+    counters and are not retried (no ``next_retry_at``: no sweeper takes them).
     """
+    with tenant_scope(webhook.tenant_id):
+        row, headers, body = _test_attempt(webhook=webhook, payload=payload, entity_type=entity_type, event=event)
+    result = outbound.send(
+        method=webhook.method, url=webhook.url, headers=headers, body=body,
+        timeout=webhook.timeout_seconds, allow_private=conf.allow_private(),
+    )
+    with tenant_scope(webhook.tenant_id):
+        _finish(row, webhook, result)
+    return row, result
+
+
+def _test_attempt(*, webhook: OutgoingWebhook, payload: dict[str, Any] | None, entity_type: str | None,
+                  event: str | None) -> tuple[WebhookLog, dict[str, str], bytes]:
+    """The test send's attempt row (saved), the headers to send and the body."""
     default_type, default_event = _default_trigger(webhook)
     entity_type = entity_type or default_type
     event = event or default_event
@@ -1225,14 +1241,7 @@ def webhook_test_send(*, webhook: OutgoingWebhook, payload: dict[str, Any] | Non
         status=WebhookLog.Status.PENDING, attempt=1, max_attempts=1, delivery_id=delivery_id,
         event_type=f"{entity_type}.{event}", result={"trigger": "test"}, claim_count=1,
     )
-    started = time.monotonic()
-    result = outbound.send(
-        method=webhook.method, url=webhook.url, headers=headers, body=body,
-        timeout=webhook.timeout_seconds, allow_private=conf.allow_private(),
-    )
-    result.duration_ms = result.duration_ms or int((time.monotonic() - started) * 1000)
-    _finish(row, webhook, result)
-    return row, result
+    return row, headers, body
 
 
 # --------------------------------------------------------------------------- retention
