@@ -49,6 +49,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from core.db import ids_where
+from core.offload import run_or_offload
 from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
 from entities.models import ENTITY_EVENTS, ENTITY_MODELS, ENTITY_TYPES, EntityEvent
@@ -455,7 +456,10 @@ def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.
     claimed = [_Claimed.of(row, webhook) for row, webhook in inline if row.pk in inserted]
     tid = str(tenant_id)
     if claimed:
-        transaction.on_commit(lambda: _send_and_record(tenant_id=tid, claimed=claimed), robust=True)
+        # In a worker task the requests go to the sender pool (core.offload): a
+        # receiver that takes its whole timeout must not hold the drain's thread.
+        transaction.on_commit(lambda: run_or_offload(lambda: _send_and_record(tenant_id=tid, claimed=claimed),
+                                                     name="outgoing first attempts"), robust=True)
     if any(row.pk in inserted for row in deferred):
         _dispatch_on_commit(tid)
     return [row.delivery_id for row, _w in rows if row.pk in inserted]
@@ -704,6 +708,11 @@ def _send_and_record(*, tenant_id: str, claimed: list[_Claimed]) -> dict[str, in
             continue
         ready.append(_Ready(c, headers, logged))
     totals = {"sent": 0, "superseded": 0}
+    if not connection.in_atomic_block:
+        # Waiting on receivers must not hold one of the process's few pooled
+        # database connections (the sender pool has more threads than the
+        # database pool has connections): give it back; _record takes one again.
+        connection.close()
     if unprepared:
         totals["superseded"] += _record(tenant_id=tenant_id, outcomes=unprepared)
     for group in _send_all(ready):
