@@ -110,3 +110,28 @@ def test_a_dripping_receiver_of_one_tenant_does_not_delay_another_tenants_delive
     assert len(latencies) == len(committed)
     assert p99 < 1.0
     assert failed and all(msg == "timeout after 10s" and 9900 <= ms < 11500 for msg, ms in failed)
+
+
+@pytest.mark.django_db
+def test_a_forward_to_a_dripping_receiver_fails_at_its_deadline(settings):
+    from tests.test_incoming_actions import deliver, make_webhook, process
+    from webhooks.incoming.tasks import send_forward
+
+    settings.INCOMING_FORWARD_TIMEOUT_SECONDS = 2
+    persona = fresh_persona("Forward Studio")
+    with DripServer(interval=0.5) as server:
+        forward = {"type": "forward", "config": {"forwardUrl": server.url + "/in", "retryAttempts": 2}}
+        webhook, secret = make_webhook(persona, actions=[forward])
+        log = process(persona, deliver(webhook, secret))
+        attempt_id = log.result["actions"][0]["forwardLogId"]
+        # when
+        started = time.monotonic()
+        send_forward(attempt_id, str(persona.tenant.id))
+        elapsed = time.monotonic() - started
+    # then: a failed attempt (timeout), a retry planned, within the deadline plus a margin
+    with tenant_scope(persona.tenant.id):
+        attempt = WebhookLog.objects.get(pk=attempt_id)
+    assert server.requests == 1
+    assert (attempt.status, attempt.error_message) == ("failed", "timeout after 2s")
+    assert attempt.next_retry_at is not None
+    assert elapsed < 3

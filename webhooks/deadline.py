@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import ipaddress
 import itertools
 import os
 import socket
@@ -209,6 +210,13 @@ def resolve_bounded(host: str, port: int, *, timeout: float | None = None) -> li
     """``socket.getaddrinfo`` (TCP) that gives up at ``timeout``, else the current
     deadline, else :data:`DEFAULT_DNS_TIMEOUT`. Raises ``socket.gaierror`` as
     getaddrinfo does, or :class:`DnsTimeout`."""
+    try:  # an address needs no lookup (and no thread hop): getaddrinfo answers it at once
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP,
+                                  flags=socket.AI_NUMERICHOST)
     if timeout is None:
         d = current()
         timeout = d.remaining() if d is not None else DEFAULT_DNS_TIMEOUT
