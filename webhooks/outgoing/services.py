@@ -1212,6 +1212,8 @@ def webhook_test_send(*, webhook: OutgoingWebhook, payload: dict[str, Any] | Non
     """
     with tenant_scope(webhook.tenant_id):
         row, headers, body = _test_attempt(webhook=webhook, payload=payload, entity_type=entity_type, event=event)
+    if not connection.in_atomic_block:
+        connection.close()  # nor a pooled connection while the receiver takes its time
     result = outbound.send(
         method=webhook.method, url=webhook.url, headers=headers, body=body,
         timeout=webhook.timeout_seconds, allow_private=conf.allow_private(),
