@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.kick import kicked
+from core.offload import offloading
 from core.tenant_context import operator_scope, tenant_scope
 from entities import events
 from entities.models import EntityEvent
@@ -24,6 +25,11 @@ DRAIN_BATCH = 50
 def drain_entity_events(tenant_id: str) -> int:
     """Process the tenant's unprocessed outbox rows, oldest first, in batches (see core.kick)."""
     kicked(drain_entity_events.name, tenant_id)
+    with offloading():  # subscribers' network work (first delivery attempts) leaves this thread
+        return _drain(tenant_id)
+
+
+def _drain(tenant_id: str) -> int:
     total = 0
     while True:
         with tenant_scope(tenant_id):

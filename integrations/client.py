@@ -15,6 +15,12 @@ a tenant connects). Each request:
    5xx / network errors -> exponential backoff with full jitter, only for
    idempotent requests; anything else goes back to the caller;
 5. returns redacted request/response snapshots for IntegrationLog.
+
+Every HTTP attempt has a wall-clock deadline (``timeout`` = (connect, whole
+attempt) seconds, DNS lookup included) and its body is read with a cap
+(``MAX_RESPONSE_BYTES``), both through ``webhooks.outbound.DeadlineAdapter``:
+a provider (or a tenant-typed server) that drips or never stops answering
+cannot hold a sync worker or fill its memory.
 """
 
 from __future__ import annotations
@@ -39,14 +45,19 @@ from integrations import oauth, ratelimit
 from integrations.audit import redact_data, redact_url, safe_headers
 from integrations.providers.catalog import Provider, get_provider
 from webhooks.outbound import (
+    DeadlineAdapter,
     HostResolutionError,
+    HostResolutionTimeout,
     OutboundRefused,
     PinnedAdapter,
+    ResponseTooLarge,
+    deadline,
     pinned_host_header,
     resolve_and_check,
 )
 
 USER_AGENT = "ArchitectStudio-IntegrationsHub/1.0"
+#: (connect, whole attempt) seconds: an attempt — DNS, connect, TLS, request, body — ends by the second.
 DEFAULT_TIMEOUT = (5.0, 30.0)
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PROPFIND", "REPORT"})
 MAX_RESPONSE_BYTES = 5 * 1024 * 1024
@@ -214,6 +225,8 @@ class ProviderClient:
         )
         self._session = requests.Session()
         self._session.trust_env = False  # no environment proxies between us and the provider
+        for prefix in ("https://", "http://"):
+            self._session.mount(prefix, DeadlineAdapter(**self._deadline_kwargs()))
         self._token: str | None = None
         self._token_version: int | None = None
 
@@ -267,6 +280,10 @@ class ProviderClient:
         )
         return self._token
 
+    def _deadline_kwargs(self) -> dict[str, Any]:
+        connect, whole = self.timeout
+        return {"deadline": whole, "connect_timeout": connect, "max_response_bytes": MAX_RESPONSE_BYTES}
+
     def _check_origin(self, url: str) -> str | None:
         """Tenant-typed origins (CalDAV / Priority / custom API servers) must not reach private hosts.
 
@@ -283,13 +300,17 @@ class ProviderClient:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ProviderError("config", "the server URL must be an http(s) URL")
         try:
-            addresses = resolve_and_check(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                                          allow_private=settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS)
+            with deadline(self.timeout[0]):  # the lookup counts as connecting
+                addresses = resolve_and_check(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+                                              allow_private=settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS)
         except OutboundRefused as exc:
             raise ProviderError("refused", f"refused to call that server: {exc.reason}") from None
+        except HostResolutionTimeout:
+            raise ProviderError("network", "the server's host name did not resolve in time (timeout)") from None
         except HostResolutionError:
             raise ProviderError("network", "the server's host name does not resolve") from None
-        self._session.mount(f"{parts.scheme}://{parts.netloc}", PinnedAdapter(addresses[0], parts.hostname))
+        self._session.mount(f"{parts.scheme}://{parts.netloc}",
+                            PinnedAdapter(addresses[0], parts.hostname, **self._deadline_kwargs()))
         return pinned_host_header(url)
 
     def _backoff(self, attempt: int) -> float:
@@ -352,6 +373,11 @@ class ProviderClient:
                     method, url, params=params, json=json, data=data, headers=sent_headers,
                     timeout=self.timeout, allow_redirects=False,
                 )
+            except ResponseTooLarge:
+                raise ProviderError(
+                    "server", f"{self.provider.name_en}: the answer is larger than {MAX_RESPONSE_BYTES} bytes",
+                    snapshots=self._snapshots(method, url, sent_headers, body_for_log, error="response too large"),
+                ) from None
             except requests.RequestException as exc:
                 kind = "timeout" if isinstance(exc, requests.Timeout) else "connection error"
                 if idempotent and attempt <= self.max_retries:

@@ -28,12 +28,15 @@ from requests_oauthlib import OAuth2Session
 
 from architect_studio.env import env_str
 from integrations.providers.catalog import OAuthConfig, Provider
+from webhooks.outbound import DeadlineAdapter, ResponseTooLarge
 
 # Providers often grant a different (wider or narrower) scope set than asked for;
 # oauthlib would raise a Warning for that. We record what was granted instead.
 os.environ.setdefault("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")
 
-TOKEN_TIMEOUT = (5, 20)  # connect, read seconds
+TOKEN_TIMEOUT = (5, 20)  # connect, whole call (wall clock, DNS and body included) seconds
+#: Token and revocation answers are small; a larger one is refused while it is read.
+TOKEN_MAX_RESPONSE_BYTES = 256 * 1024
 STATE_TTL = timedelta(minutes=10)
 
 
@@ -167,6 +170,7 @@ def _session(app: AppConfig, *, state: str | None = None, token: dict | None = N
     )
     # Proxies from the environment would see tokens; the hub talks to providers directly.
     session.trust_env = False
+    _bound(session)
     if oauth and oauth.scope_separator != " ":
         # oauthlib joins scopes with spaces; pass the provider's own joined string instead.
         session.scope = [oauth.scope_separator.join(app.scopes)] if app.scopes else None
@@ -181,6 +185,20 @@ def _session(app: AppConfig, *, state: str | None = None, token: dict | None = N
     session.register_compliance_hook("access_token_response", _check_status)
     session.register_compliance_hook("refresh_token_response", _check_status)
     return session
+
+
+def _bound(session: requests.Session) -> requests.Session:
+    """Every token-endpoint call ends within TOKEN_TIMEOUT[1] seconds, its answer capped."""
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, DeadlineAdapter(deadline=TOKEN_TIMEOUT[1], connect_timeout=TOKEN_TIMEOUT[0],
+                                              max_response_bytes=TOKEN_MAX_RESPONSE_BYTES))
+    return session
+
+
+def _plain_session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False
+    return _bound(session)
 
 
 def authorization_url(app: AppConfig, *, state: str, code_verifier: str | None) -> str:
@@ -217,6 +235,8 @@ def _classify(exc: Exception) -> OAuthFailure:
     if isinstance(exc, oauth_errors.OAuth2Error):
         # .error is the RFC 6749 code (invalid_client, unauthorized_client, ...); never the body.
         return OAuthFailure("rejected", f"the provider refused the request ({exc.error})", exc.status_code)
+    if isinstance(exc, ResponseTooLarge):
+        return OAuthFailure("rejected", "the token endpoint answered more than a token response can be")
     if isinstance(exc, requests.Timeout):
         return OAuthFailure("transient", "the token endpoint timed out")
     if isinstance(exc, requests.RequestException):
@@ -306,13 +326,14 @@ def revoke(app: AppConfig, *, token: str, token_type_hint: str) -> int | None:
         return None
     try:
         if app.provider_id == "dropbox":
-            response = requests.post(app.revoke_url, headers={"Authorization": f"Bearer {token}"}, timeout=TOKEN_TIMEOUT)
+            response = _plain_session().post(app.revoke_url, headers={"Authorization": f"Bearer {token}"},
+                                             timeout=TOKEN_TIMEOUT)
         else:
             data = {"token": token, "token_type_hint": token_type_hint}
             auth, kwargs = _client_auth(app)
             if auth is None:
                 data.update(client_id=app.client_id, client_secret=app.client_secret)
-            response = requests.post(app.revoke_url, data=data, auth=auth, timeout=TOKEN_TIMEOUT)
+            response = _plain_session().post(app.revoke_url, data=data, auth=auth, timeout=TOKEN_TIMEOUT)
     except requests.RequestException:
         return None
     return response.status_code

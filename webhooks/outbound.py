@@ -18,7 +18,11 @@ request goes through here, where:
 * redirects are never followed (a 3xx is just a non-2xx result), proxies and
   netrc from the environment are ignored (either would bypass the pinning);
 * the response is streamed and at most ``max_response_bytes`` are read, so a
-  hostile receiver cannot exhaust memory; and
+  hostile receiver cannot exhaust memory;
+* the whole request — DNS lookup, connect, TLS, sending, reading — ends within
+  ``timeout`` seconds of wall-clock time (:mod:`webhooks.deadline` shuts the
+  socket down when it passes), so a receiver that drips a byte a second cannot
+  hold a sender thread; and
 * network problems never raise: they come back as an :class:`OutboundResult`
   with ``error`` / ``error_kind`` set, messages free of URLs and secrets.
 
@@ -45,8 +49,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import certifi
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3 import BaseHTTPResponse, HTTPConnectionPool, HTTPSConnectionPool
+from urllib3 import BaseHTTPResponse, HTTPConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -62,14 +65,29 @@ from urllib3.exceptions import (
 from urllib3.util import Timeout as Urllib3Timeout
 from urllib3.util.ssl_match_hostname import CertificateError as HostnameMismatchError
 
+from webhooks.deadline import (
+    DeadlineAdapter,
+    DeadlineHTTPConnectionPool,
+    DeadlineHTTPSConnectionPool,
+    DnsTimeout,
+    ResponseTooLarge,
+    deadline,
+    resolve_bounded,
+)
+from webhooks.deadline import current as current_deadline
+
 __all__ = [
     "MAX_URL_LENGTH",
     "USER_AGENT",
+    "DeadlineAdapter",
     "ErrorKind",
     "HostResolutionError",
+    "HostResolutionTimeout",
+    "ResponseTooLarge",
     "OutboundRefused",
     "OutboundResult",
     "check_url",
+    "deadline",
     "is_forbidden_address",
     "origin",
     "is_sensitive_header",
@@ -178,6 +196,10 @@ class OutboundRefused(Exception):
 
 class HostResolutionError(ConnectionError):
     """The hostname could not be resolved (a connection failure, not a refusal)."""
+
+
+class HostResolutionTimeout(HostResolutionError):
+    """The resolver did not answer within the request's deadline."""
 
 
 @dataclass(slots=True)
@@ -367,14 +389,18 @@ def check_url(url: str, *, allow_private: bool) -> None:
 # --------------------------------------------------------------------------- DNS
 
 
-def resolve_host(host: str, port: int) -> list[str]:
+def resolve_host(host: str, port: int, *, timeout: float | None = None) -> list[str]:
     """Resolve ``host`` to its IP addresses (deduplicated, resolver order).
 
+    Bounded: gives up at ``timeout``, else at the open :func:`deadline`, else
+    after ``deadline.DEFAULT_DNS_TIMEOUT`` (:class:`HostResolutionTimeout`).
     A separate function so tests can substitute a fake resolver. Raises
     :class:`HostResolutionError` when the name does not resolve.
     """
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+        infos = resolve_bounded(host, port, timeout=timeout)
+    except DnsTimeout:
+        raise HostResolutionTimeout(f"DNS lookup of {host} timed out") from None
     except (OSError, UnicodeError) as exc:
         raise HostResolutionError(f"could not resolve host {host}") from exc
     ips: dict[str, None] = {}
@@ -460,19 +486,20 @@ def is_sensitive_header(name: str) -> bool:
 # --------------------------------------------------------------------------- sending
 
 
-class _PinnedAdapter(HTTPAdapter):
-    """An HTTPAdapter that connects to one fixed IP whatever the URL's host says.
+class _PinnedAdapter(DeadlineAdapter):
+    """A :class:`DeadlineAdapter` that connects to one fixed IP whatever the URL's host says.
 
     requests builds the urllib3 pool key from the URL; we swap the host for
     the checked IP and, for HTTPS, set ``server_hostname`` (SNI) and
     ``assert_hostname`` (certificate check) to the real hostname. Everything
-    else — TLS verification, chunked bodies, timeouts — stays requests' own.
+    else — TLS verification, chunked bodies — stays requests' own; the
+    deadline and the response cap are the base class's.
     """
 
-    def __init__(self, ip: str, hostname: str) -> None:
+    def __init__(self, ip: str, hostname: str, **deadline_kwargs: Any) -> None:
         self._pinned_ip = ip
         self._hostname = hostname
-        super().__init__(max_retries=0, pool_connections=1, pool_maxsize=1)
+        super().__init__(pool_connections=1, pool_maxsize=1, **deadline_kwargs)
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
@@ -522,13 +549,13 @@ def _pool_for(ip: str, hostname: str, parts: SplitResult, ca_bundle: str | None)
             _pools.move_to_end(key)
             return pool
         if scheme == "https":
-            pool = HTTPSConnectionPool(
+            pool = DeadlineHTTPSConnectionPool(
                 ip, port, maxsize=_POOL_MAXSIZE, block=False, retries=False,
                 cert_reqs="CERT_REQUIRED", ca_certs=ca_bundle or certifi.where(),
                 server_hostname=hostname, assert_hostname=hostname,
             )
         else:
-            pool = HTTPConnectionPool(ip, port, maxsize=_POOL_MAXSIZE, block=False, retries=False)
+            pool = DeadlineHTTPConnectionPool(ip, port, maxsize=_POOL_MAXSIZE, block=False, retries=False)
         _pools[key] = pool
         if len(_pools) > _POOL_CACHE_SIZE:
             _key, oldest = _pools.popitem(last=False)
@@ -693,7 +720,9 @@ def send(
     connect itself failed, so a request is never sent twice) with the Host
     header, SNI and certificate check for the hostname → no redirects →
     stream at most ``max_response_bytes`` of the body. ``timeout`` (seconds)
-    is used for connect and for each read, and bounds the whole body read.
+    is a wall-clock deadline for all of it, DNS lookup included: when it
+    passes the socket is shut down, whatever the receiver is doing, and the
+    result is a ``timeout`` (with the status, if the headers had arrived).
 
     ``headers`` are sent as given plus ``User-Agent`` (unless supplied);
     ``Host``, ``Content-Length``, ``Transfer-Encoding`` and ``Connection``
@@ -722,22 +751,39 @@ def send(
         parts = _split(url)
         check_url(url, allow_private=allow_private)
         send_headers = _clean_headers(headers)
-        hostname = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-        ips = resolve_and_check(hostname, port, allow_private=allow_private)
     except OutboundRefused as exc:
         return finish(OutboundResult(error=f"refused: {exc.reason}", error_kind="refused"))
+    with deadline(timeout) as scope:
+        result = _send_within(method, parts, send_headers, body, timeout, allow_private, max_response_bytes, ca_bundle)
+        if scope.expired and result.error_kind != "timeout":
+            # The watchdog shut the socket down: whatever broke after that is the deadline.
+            result.error, result.error_kind, result.body_json = f"timeout after {_fmt_seconds(timeout)}", "timeout", None
+    return finish(result)
+
+
+def _send_within(method: str, parts: SplitResult, send_headers: dict[str, str], body: bytes, timeout: float,
+                 allow_private: bool, max_response_bytes: int, ca_bundle: str | None) -> OutboundResult:
+    """:func:`send` after the static checks, inside the request's deadline scope."""
+    hostname = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    try:
+        ips = resolve_and_check(hostname, port, allow_private=allow_private)
+    except OutboundRefused as exc:
+        return OutboundResult(error=f"refused: {exc.reason}", error_kind="refused")
+    except HostResolutionTimeout:
+        return OutboundResult(error=f"timeout after {_fmt_seconds(timeout)} (DNS lookup)", error_kind="timeout")
     except HostResolutionError as exc:
-        return finish(OutboundResult(error=str(exc), error_kind="connection"))
+        return OutboundResult(error=str(exc), error_kind="connection")
 
     if not any(k.lower() == "user-agent" for k in send_headers):
         send_headers["User-Agent"] = USER_AGENT
     send_headers.setdefault("Accept-Encoding", "identity")
     send_headers["Host"] = _host_header(parts)
 
+    scope = current_deadline()
     last_error: tuple[ErrorKind, str] = ("connection", "connection failed")
     for ip in ips:
-        remaining = timeout - (time.monotonic() - started)
+        remaining = scope.remaining() if scope is not None else timeout
         if remaining <= 0:
             last_error = ("timeout", f"timeout after {_fmt_seconds(timeout)}")
             break
@@ -751,7 +797,7 @@ def send(
                 retries=False,
                 redirect=False,
                 assert_same_host=False,
-                timeout=Urllib3Timeout(connect=min(timeout, remaining), read=timeout),
+                timeout=Urllib3Timeout(connect=remaining, read=remaining),
                 preload_content=False,
                 decode_content=False,
             )
@@ -759,9 +805,9 @@ def send(
             last_error = _classify(exc, timeout)
             if _is_connect_failure(exc) and last_error[0] == "connection":
                 continue
-            return finish(OutboundResult(error=last_error[1], error_kind=last_error[0]))
-        return finish(_read_response(response, timeout, max_response_bytes))
-    return finish(OutboundResult(error=last_error[1], error_kind=last_error[0]))
+            return OutboundResult(error=last_error[1], error_kind=last_error[0])
+        return _read_response(response, timeout, max_response_bytes)
+    return OutboundResult(error=last_error[1], error_kind=last_error[0])
 
 
 def _target(parts: SplitResult) -> str:
@@ -770,14 +816,11 @@ def _target(parts: SplitResult) -> str:
 
 
 def _read_response(response: BaseHTTPResponse, timeout: float, max_response_bytes: int) -> OutboundResult:
-    """Read at most ``max_response_bytes`` of the body, within the overall deadline."""
+    """Read at most ``max_response_bytes`` of the body (the open deadline interrupts a slow one)."""
     result = OutboundResult(status=response.status, headers=dict(response.headers))
     chunks: list[bytes] = []
     size = 0
     complete = False
-    # The per-read timeout alone lets a slow-drip server hold us for ever;
-    # the body read as a whole gets one more ``timeout`` after the headers.
-    deadline = time.monotonic() + timeout
     try:
         for chunk in response.stream(8192, decode_content=False):
             if not chunk:
@@ -786,9 +829,6 @@ def _read_response(response: BaseHTTPResponse, timeout: float, max_response_byte
             size += len(chunk)
             if size > max_response_bytes:
                 result.truncated = True
-                break
-            if time.monotonic() > deadline:
-                result.error, result.error_kind = f"timeout after {_fmt_seconds(timeout)}", "timeout"
                 break
         else:
             complete = True

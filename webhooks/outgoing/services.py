@@ -36,7 +36,6 @@ import os
 import random
 import re
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -50,6 +49,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from core.db import ids_where
+from core.offload import run_or_offload
 from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
 from entities.models import ENTITY_EVENTS, ENTITY_MODELS, ENTITY_TYPES, EntityEvent
@@ -477,7 +477,10 @@ def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.
     claimed = [_Claimed.of(row, webhook) for row, webhook in inline if row.pk in inserted]
     tid = str(tenant_id)
     if claimed:
-        transaction.on_commit(lambda: _send_and_record(tenant_id=tid, claimed=claimed), robust=True)
+        # In a worker task the requests go to the sender pool (core.offload): a
+        # receiver that takes its whole timeout must not hold the drain's thread.
+        transaction.on_commit(lambda: run_or_offload(lambda: _send_and_record(tenant_id=tid, claimed=claimed),
+                                                     name="outgoing first attempts"), robust=True)
     if any(row.pk in inserted for row in deferred):
         _dispatch_on_commit(tid)
     return [row.delivery_id for row, _w in rows if row.pk in inserted]
@@ -732,6 +735,11 @@ def _send_and_record(*, tenant_id: str, claimed: list[_Claimed]) -> dict[str, in
             continue
         ready.append(_Ready(c, headers, logged))
     totals = {"sent": 0, "superseded": 0}
+    if not connection.in_atomic_block:
+        # Waiting on receivers must not hold one of the process's few pooled
+        # database connections (the sender pool has more threads than the
+        # database pool has connections): give it back; _record takes one again.
+        connection.close()
     if unprepared:
         totals["superseded"] += _record(tenant_id=tenant_id, outcomes=unprepared)
     for group in _send_all(ready):
@@ -1239,9 +1247,28 @@ def webhook_test_send(*, webhook: OutgoingWebhook, payload: dict[str, Any] | Non
                       entity_type: str | None = None, event: str | None = None) -> tuple[WebhookLog, outbound.OutboundResult]:
     """Send a sample (or the given ``payload`` as the entity) now, synchronously, and log it.
 
-    Runs inside the caller's (request's) transaction; test sends do not touch
-    the webhook's counters and are not retried.
+    No transaction is open while the request is in flight (the view is not
+    atomic): the attempt row is committed in the tenant's scope first, the
+    request sent (its deadline is the webhook's timeout), and the outcome
+    written in a second transaction. Test sends do not touch the webhook's
+    counters and are not retried (no ``next_retry_at``: no sweeper takes them).
     """
+    with tenant_scope(webhook.tenant_id):
+        row, headers, body = _test_attempt(webhook=webhook, payload=payload, entity_type=entity_type, event=event)
+    if not connection.in_atomic_block:
+        connection.close()  # nor a pooled connection while the receiver takes its time
+    result = outbound.send(
+        method=webhook.method, url=webhook.url, headers=headers, body=body,
+        timeout=webhook.timeout_seconds, allow_private=conf.allow_private(),
+    )
+    with tenant_scope(webhook.tenant_id):
+        _finish(row, webhook, result)
+    return row, result
+
+
+def _test_attempt(*, webhook: OutgoingWebhook, payload: dict[str, Any] | None, entity_type: str | None,
+                  event: str | None) -> tuple[WebhookLog, dict[str, str], bytes]:
+    """The test send's attempt row (saved), the headers to send and the body."""
     default_type, default_event = _default_trigger(webhook)
     entity_type = entity_type or default_type
     event = event or default_event
@@ -1268,14 +1295,7 @@ def webhook_test_send(*, webhook: OutgoingWebhook, payload: dict[str, Any] | Non
         status=WebhookLog.Status.PENDING, attempt=1, max_attempts=1, delivery_id=delivery_id,
         event_type=f"{entity_type}.{event}", result={"trigger": "test"}, claim_count=1,
     )
-    started = time.monotonic()
-    result = outbound.send(
-        method=webhook.method, url=webhook.url, headers=headers, body=body,
-        timeout=webhook.timeout_seconds, allow_private=conf.allow_private(),
-    )
-    result.duration_ms = result.duration_ms or int((time.monotonic() - started) * 1000)
-    _finish(row, webhook, result)
-    return row, result
+    return row, headers, body
 
 
 # --------------------------------------------------------------------------- retention

@@ -5,16 +5,23 @@ from __future__ import annotations
 from celery import shared_task
 
 from core.kick import kicked
+from core.offload import offloading, run_or_offload
 from webhooks.outgoing import services
 
 __all__ = ["dispatch_deliveries", "fire_retry", "sweep_due_deliveries", "cleanup_webhook_logs"]
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def dispatch_deliveries(tenant_id: str) -> dict:
-    """Send the tenant's due attempts (woken through core.kick; safe to run twice or concurrently)."""
+def dispatch_deliveries(tenant_id: str) -> bool:
+    """Send the tenant's due attempts (woken through core.kick; safe to run twice or concurrently).
+
+    The dispatcher waits on receivers, so it runs on the process's sender pool,
+    one loop per tenant (core.offload), and this task's thread is free at once.
+    """
     kicked(dispatch_deliveries.name, tenant_id)
-    return services.deliveries_dispatch(tenant_id=tenant_id)
+    with offloading():
+        return run_or_offload(lambda: services.deliveries_dispatch(tenant_id=tenant_id),
+                              name="outgoing dispatcher", key=f"dispatch:{tenant_id}")
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import connections, transaction
 from djangorestframework_camel_case.parser import CamelCaseJSONParser
 from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 from drf_spectacular.utils import extend_schema
@@ -12,6 +13,7 @@ from rest_framework.views import APIView
 
 from core.api import TenantScopedViewSet
 from core.drf import Pagination, error_response
+from core.tenant_context import tenant_scope
 from tenancy.permissions import CanManageIntegrations
 from webhooks.models import IncomingWebhook, OutgoingWebhook
 from webhooks.outgoing import selectors, services
@@ -124,10 +126,42 @@ def _webhook_or_404(request, webhook_id: str):
 
 @extend_schema(tags=["webhooks"], request=TestSendInputSerializer)
 class WebhookTestView(_HubIO, APIView):
-    """`POST /api/webhooks/:id/test` for both kinds of webhook."""
+    """`POST /api/webhooks/:id/test` for both kinds of webhook.
+
+    Not atomic per request: an outgoing test send waits on a tenant's receiver
+    (up to the webhook's timeout), and no database transaction — nor the locks
+    and the pooled connection it holds — may wait with it. Authentication and
+    the tenant lookup run in a short transaction of their own; each step after
+    that opens its own tenant scope.
+    """
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return transaction.non_atomic_requests(super().as_view(**initkwargs))
+
+    def initial(self, request, *args, **kwargs):
+        with transaction.atomic():
+            super().initial(request, *args, **kwargs)
+
+    def get_exception_handler(self):
+        handler = super().get_exception_handler()
+
+        def keep_callers_transaction(exc, context):
+            # DRF marks every open atomic block for rollback (made for ATOMIC_REQUESTS).
+            # This view has no request transaction: an open block is its caller's (a
+            # test's), and not this error's to roll back.
+            marks = [(db, db.get_rollback()) for db in connections.all() if db.in_atomic_block]
+            try:
+                return handler(exc, context)
+            finally:
+                for db, mark in marks:
+                    db.set_rollback(mark)
+
+        return keep_callers_transaction
 
     def post(self, request, webhook_id: str):
-        webhook = _webhook_or_404(request, webhook_id)
+        with tenant_scope(request.tenant.id):
+            webhook = _webhook_or_404(request, webhook_id)
         data = request.data if isinstance(request.data, dict) else {}
         if isinstance(webhook, IncomingWebhook):
             from webhooks.incoming import services as incoming_services
@@ -136,7 +170,8 @@ class WebhookTestView(_HubIO, APIView):
             if payload is not None and not isinstance(payload, dict):
                 raise exceptions.ValidationError({"payload": ["must be an object"]})
             try:
-                return Response(incoming_services.incoming_test(webhook, payload=payload))
+                with tenant_scope(request.tenant.id):
+                    return Response(incoming_services.incoming_test(webhook, payload=payload))
             except NotImplementedError:
                 return error_response(501, "Testing incoming webhooks is not available yet.", "not_implemented")
             except ValueError as exc:
