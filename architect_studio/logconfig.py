@@ -57,10 +57,12 @@ def build(*, level: str = "INFO", fmt: str = "plain") -> dict:
         "loggers": {
             **{name: {"level": quiet} for name in CHATTY},
             **{name: {"level": "DEBUG" if level == "DEBUG" else "ERROR"} for name in POOL_NOISE},
-            # uvicorn/daphne configure their own handlers; route them through ours.
-            "uvicorn": {"handlers": ["console"], "level": level, "propagate": False},
-            "uvicorn.error": {"level": level},
-            "uvicorn.access": {"handlers": ["console"], "level": quiet, "propagate": False},
-            "daphne": {"handlers": ["console"], "level": level, "propagate": False},
+            # uvicorn/daphne install their own handlers before Django starts: clear them so
+            # their lines go through ours (the format, the ids and the redaction).
+            "uvicorn": {"handlers": [], "level": level, "propagate": True},
+            "uvicorn.error": {"handlers": [], "level": level, "propagate": True},
+            # one line per request comes from core.middleware already
+            "uvicorn.access": {"handlers": [], "level": quiet, "propagate": True},
+            "daphne": {"handlers": [], "level": level, "propagate": True},
         },
     }

@@ -51,6 +51,40 @@ def django_db_setup(django_test_environment, django_db_blocker):
         teardown_databases(db_cfg, verbosity=0)
 
 
+#: Filled by migrate, not by tests: kept across the truncation below.
+_KEPT_TABLES = ("django_migrations", "django_content_type", "auth_permission")
+
+
+def _transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    by_marker = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    return by_marker or bool({"transactional_db", "live_server"} & set(request.fixturenames))
+
+
+@pytest.fixture(autouse=True)
+def _truncate_after_transactional_tests(request):
+    """Transactional tests commit; Django's flush cannot clean up after them here (the
+    router lets only `owner` migrate, so flush on `default` finds no tables). The owner
+    truncates every table the tests fill instead, so no test sees another's rows."""
+    yield
+    if "owner" not in settings.DATABASES or not _transactional(request):
+        return
+    import psycopg
+
+    params = connections["owner"].get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT string_agg(format('%%I', tablename), ', ') FROM pg_tables WHERE schemaname = 'public' "
+            "AND NOT (tablename = ANY(%s)) AND tablename NOT LIKE 'django_celery_beat%%'",
+            [list(_KEPT_TABLES)],
+        )
+        tables = cursor.fetchone()[0]
+        cursor.execute("SET lock_timeout = '10s'")
+        cursor.execute(f"TRUNCATE {tables} CASCADE")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _clean_test_broker():
     if settings.MODE.redis_url:

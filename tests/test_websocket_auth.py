@@ -301,6 +301,7 @@ async def test_redacting_filter_covers_daphne_uvicorn_and_our_console_handler(ca
     from core.logredact import RedactSecretsFilter
 
     token = "ash_abcdefghijklmnop"
+    caplog.set_level(logging.INFO, logger="uvicorn.access")  # quiet by default (core.middleware logs requests)
     with caplog.at_level(logging.INFO):
         logging.getLogger("django.channels.server").info("WebSocket CONNECT %(path)s [%(client)s]",
                                                           {"path": f"/ws/events?token={token}", "client": "1.2.3.4"})
