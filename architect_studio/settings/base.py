@@ -102,7 +102,14 @@ else:
     # Under ASGI a persistent connection per thread exhausts Postgres: use
     # psycopg's pool (Django ≥ 5.1). Tenant context is transaction-local, so
     # pooled connections never carry one tenant's setting into another request.
-    _default.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 10}
+    # `check`: a connection is tested (one empty round trip) as it leaves the
+    # pool, and replaced if the server closed it — after a PostgreSQL restart
+    # or a terminated backend the next request gets a live one, not a 500.
+    from psycopg_pool import ConnectionPool
+
+    _default.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": DB_POOL_MAX, "timeout": 10, "check": ConnectionPool.check_connection,
+    }
     DATABASES = {"default": _default}
     if MODE.database_admin_url:
         _owner = dj_database_url.parse(MODE.database_admin_url)
@@ -147,11 +154,13 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
-    # Each entry expires before its next run, so a backlog never piles up.
+    # Each entry expires before its next run, so a worker outage does not queue
+    # thousands of sweeps: `expire_seconds`, the option django-celery-beat's
+    # DatabaseScheduler stores (it silently drops `expires`).
     "entities-outbox-sweeper": {
         "task": "entities.tasks.sweep_undispatched_events",
         "schedule": 10.0,
-        "options": {"expires": 9},
+        "options": {"expire_seconds": 9},
     },
 }
 # Each side keeps its entries in a pure-data `beat.py`; installed idempotently by
