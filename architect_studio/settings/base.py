@@ -102,14 +102,12 @@ else:
     # Under ASGI a persistent connection per thread exhausts Postgres: use
     # psycopg's pool (Django ≥ 5.1). Tenant context is transaction-local, so
     # pooled connections never carry one tenant's setting into another request.
-    # `check`: a connection is tested (one empty round trip) as it leaves the
-    # pool, and replaced if the server closed it — after a PostgreSQL restart
-    # or a terminated backend the next request gets a live one, not a 500.
-    from psycopg_pool import ConnectionPool
-
-    _default.setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1, "max_size": DB_POOL_MAX, "timeout": 10, "check": ConnectionPool.check_connection,
-    }
+    # Health checks: with a pool (Django 5.2) CONN_HEALTH_CHECKS makes psycopg_pool
+    # test each connection (one empty round trip) as it leaves the pool and
+    # replace it if the server closed it, so after a PostgreSQL restart or a
+    # terminated backend the next request gets a live connection, not a 500.
+    _default["CONN_HEALTH_CHECKS"] = True
+    _default.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 10}
     DATABASES = {"default": _default}
     if MODE.database_admin_url:
         _owner = dj_database_url.parse(MODE.database_admin_url)

@@ -86,8 +86,8 @@ def test_pooled_database_connections_are_checked_before_use():
     """The production settings (the test settings drop the pool): each connection is checked as it leaves it."""
     if settings.MODE.embedded_db:
         pytest.skip("SQLite has no pool")
-    code = ("from architect_studio.settings import dev; "
-            "print(dev.DATABASES['default']['OPTIONS']['pool'].get('check').__qualname__)")
+    code = ("import django; django.setup(); from django.db import connection; "
+            "print(connection.pool._check.__qualname__)")  # the pool is made closed: no connection needed
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "architect_studio.settings.dev"}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "ConnectionPool.check_connection", out.stderr[-2000:]
