@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -143,10 +144,39 @@ class Proc:
         self._log.close()
 
 
+class Blackhole:
+    """A "Redis" that accepts connections and never answers: a hung server or a lost network."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(512)
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)  # read nothing, answer nothing
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
 class Stack:
     """Processes of one test, all stopped at its end."""
 
-    def __init__(self, redis: RedisServer, tmp: Path):
+    def __init__(self, redis: RedisServer | Blackhole, tmp: Path):
         self.redis, self.tmp = redis, tmp
         self.procs: list[Proc] = []
         self.web_port = free_port()
@@ -211,5 +241,16 @@ def stack(redis_server, tmp_path, transactional_db):
     s = Stack(redis_server, tmp_path)
     yield s
     s.stop()
+    for conn in connections.all():
+        conn.close()
+
+
+@pytest.fixture
+def hung_stack(tmp_path, transactional_db):
+    hole = Blackhole()
+    s = Stack(hole, tmp_path)
+    yield s
+    s.stop()
+    hole.close()
     for conn in connections.all():
         conn.close()
