@@ -179,6 +179,7 @@ class Stack:
     def __init__(self, redis: RedisServer | Blackhole, tmp: Path):
         self.redis, self.tmp = redis, tmp
         self.procs: list[Proc] = []
+        self.cleanups: list = []  # called first by stop(): load threads
         self.web_port = free_port()
         self.lines = procfile()
 
@@ -223,6 +224,8 @@ class Stack:
         return f"http://127.0.0.1:{self.web_port}{path}"
 
     def stop(self) -> None:
+        for cleanup in self.cleanups:
+            cleanup()
         for proc in self.procs:
             if proc.alive:
                 proc.kill(signal.SIGTERM)
@@ -254,3 +257,61 @@ def hung_stack(tmp_path, transactional_db):
     hole.close()
     for conn in connections.all():
         conn.close()
+
+
+class IncomingLoad:
+    """A sender posting signed leads at a steady rate from a thread, as a provider would.
+
+    Every lead is retried until it gets a 2xx (a provider retries 429, 5xx and
+    connection errors); ``answers`` keeps every status seen, ``accepted`` the
+    lead names the hub acknowledged.
+    """
+
+    def __init__(self, url: str, secret: str, rate: float = 20.0, prefix: str = "lead"):
+        from webhooks.signing import hex_hmac_sha256
+
+        self.url, self.secret, self.interval, self.prefix = url, secret, 1.0 / rate, prefix
+        self.sign = hex_hmac_sha256
+        self.answers: list[tuple[float, int | str]] = []  # (time, status or exception name)
+        self.accepted: list[str] = []
+        self.retries = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.session = requests.Session()
+
+    def start(self) -> IncomingLoad:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(60)
+
+    def _send(self, name: str) -> None:
+        import json
+
+        body = json.dumps({"lead": {"name": name}}).encode()
+        headers = {"Content-Type": "application/json", "X-Webhook-Signature": self.sign(self.secret, body)}
+        while True:
+            try:
+                status: int | str = self.session.post(self.url, data=body, headers=headers, timeout=10).status_code
+            except requests.RequestException as exc:
+                status = type(exc).__name__
+            self.answers.append((time.monotonic(), status))
+            if isinstance(status, int) and 200 <= status < 300:
+                self.accepted.append(name)
+                return
+            self.retries += 1
+            time.sleep(0.5)
+
+    def _run(self) -> None:
+        n = 0
+        while not self._stop.is_set():
+            n += 1
+            self._send(f"{self.prefix}-{n}")
+            self._stop.wait(self.interval)
+
+    def statuses(self, since: float = 0.0) -> dict:
+        from collections import Counter
+
+        return dict(Counter(s for t, s in self.answers if t >= since))
