@@ -273,6 +273,7 @@ class IncomingLoad:
         self.url, self.secret, self.interval, self.prefix = url, secret, 1.0 / rate, prefix
         self.sign = hex_hmac_sha256
         self.answers: list[tuple[float, int | str]] = []  # (time, status or exception name)
+        self.spans: list[tuple[float, float, int | str]] = []  # (sent, answered, status)
         self.accepted: list[str] = []
         self.retries = 0
         self._stop = threading.Event()
@@ -293,11 +294,13 @@ class IncomingLoad:
         body = json.dumps({"lead": {"name": name}}).encode()
         headers = {"Content-Type": "application/json", "X-Webhook-Signature": self.sign(self.secret, body)}
         while True:
+            sent = time.monotonic()
             try:
                 status: int | str = self.session.post(self.url, data=body, headers=headers, timeout=10).status_code
             except requests.RequestException as exc:
                 status = type(exc).__name__
             self.answers.append((time.monotonic(), status))
+            self.spans.append((sent, time.monotonic(), status))
             if isinstance(status, int) and 200 <= status < 300:
                 self.accepted.append(name)
                 return

@@ -25,8 +25,6 @@ from webhooks.models import WebhookLog
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.timeout(150)]
 
 KNOBS = {"INCOMING_WEBHOOK_REDISPATCH_SECONDS": "3", "INCOMING_WEBHOOK_RATE_LIMIT": "0"}
-#: A request that was running on a backend when it was terminated may fail; none after this.
-RETRY_WINDOW = 1.0
 
 
 def terminate_backends() -> int:
@@ -44,7 +42,7 @@ class ApiLoad:
 
     def __init__(self, url, token: str):
         self.url, self.headers = url, {"Authorization": f"Bearer {token}"}
-        self.answers: list[tuple[float, int | str]] = []
+        self.spans: list[tuple[float, float, int | str]] = []  # (sent, answered, status)
         self.created = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -67,12 +65,13 @@ class ApiLoad:
                                            "endTime": (start + dt.timedelta(hours=1)).isoformat()}),
                 ("GET", "/api/meetings?pageSize=5", None),
             ):
+                sent = time.monotonic()
                 try:
                     status: int | str = session.request(method, self.url(path), json=body, headers=self.headers,
                                                         timeout=10).status_code
                 except requests.RequestException as exc:
                     status = type(exc).__name__
-                self.answers.append((time.monotonic(), status))
+                self.spans.append((sent, time.monotonic(), status))
                 self.created += status == 201
             self._stop.wait(0.05)
 
@@ -105,21 +104,22 @@ def test_terminated_database_backends_cost_no_5xx_and_lose_nothing(stack):
     wait_until(lambda: processed() >= sent, 60, 0.25, "every stored request to be processed")
     recovery = time.monotonic() - last_kill
 
-    answers = incoming.answers + api.answers
-    errors = [(t, s) for t, s in answers if not (isinstance(s, int) and s < 500)]
-    late = [(round(t - max(k for k in kills if k <= t), 2), s) for t, s in errors
-            if any(k <= t for k in kills) and t - max(k for k in kills if k <= t) > RETRY_WINDOW]
+    spans = incoming.spans + api.spans
+    errors = [(a, b, s) for a, b, s in spans if not (isinstance(s, int) and s < 500)]
+    # A request running on a backend as it is terminated may fail (its query dies with it);
+    # one sent after a termination must not (a stale pooled connection would fail it).
+    in_flight = [e for e in errors if any(a <= k <= b for k in kills for a, b in [e[:2]])]
+    after = [e[2] for e in errors if e not in in_flight]
     with tenant_scope(persona.tenant.id):
         statuses = Counter(WebhookLog.objects.filter(webhook_id=hook.id).values_list("status", flat=True))
         names = Counter(ClientEntity.objects.values_list("name", flat=True))
         meetings = Meeting.objects.count()
-    print(f"\nFAULT pg-terminate: backends terminated={terminated} in 3 rounds; requests={len(answers)} "
-          f"5xx/errors={len(errors)} {Counter(s for _, s in errors)} late={late}; incoming sent={sent} "
+    print(f"\nFAULT pg-terminate: backends terminated={terminated} in 3 rounds; requests={len(spans)} "
+          f"5xx/errors: {len(in_flight)} in flight at a termination, {len(after)} sent after one; incoming sent={sent} "
           f"stored={dict(statuses)} clients={sum(names.values())}; meetings created={api.created}/{meetings}; "
           f"processed {recovery:.1f}s after the last termination")
     assert terminated >= 6  # web, worker and beat had connections each time
-    assert late == []  # no 5xx once the first retry window after a termination has passed
-    assert len(errors) <= 3, errors  # and hardly any inside it
+    assert after == []  # the retry of a failed request (or any new one) succeeds
     assert statuses == {"success": sent}
     assert set(names) == set(incoming.accepted) and max(names.values()) == 1
     assert meetings == api.created
