@@ -1,5 +1,5 @@
-"""Redis (the hub's own redis-server) killed for 20 s under incoming load, against real
-web, worker and beat processes: every request is accepted and stored while it is
+"""Redis (the hub's own redis-server) killed three times for 1 s and then for 20 s under
+incoming load, against real web, worker and beat processes: every request is accepted and stored while it is
 gone, the worker and beat ride the outage out, and everything is processed once
 after it returns (issue 10 items 9 and 12)."""
 
@@ -40,7 +40,12 @@ def test_a_20_second_redis_outage_under_incoming_load_loses_nothing(stack, redis
     load = IncomingLoad(stack.url(f"/api/webhooks/tenant/{persona.tenant.id}/{webhook.id}"), secret).start()
     stack.cleanups.append(load.stop)
     try:
-        time.sleep(3)
+        time.sleep(2)
+        for _ in range(3):  # short blips first (one second each: how the thread pool was seen to crash)
+            redis_server.stop()
+            time.sleep(1)
+            redis_server.start()
+            time.sleep(1.5)
         redis_server.stop()
         down_at = time.monotonic()
         time.sleep(OUTAGE_SECONDS)
@@ -55,8 +60,9 @@ def test_a_20_second_redis_outage_under_incoming_load_loses_nothing(stack, redis
         with tenant_scope(persona.tenant.id):
             return WebhookLog.objects.filter(webhook_id=webhook.id).exclude(status="pending").count()
 
-    wait_until(lambda: processed() >= sent, 60, 0.25, "every stored request to be processed")
+    wait_until(lambda: processed() >= sent or not worker.alive, 60, 0.25, "every stored request to be processed")
     recovery = time.monotonic() - up_at
+    assert worker.alive and worker.proc.pid == worker_pid, worker.log()[-3000:]  # rode it out, not restarted
 
     with tenant_scope(persona.tenant.id):
         statuses = Counter(WebhookLog.objects.filter(webhook_id=webhook.id).values_list("status", flat=True))
@@ -66,12 +72,13 @@ def test_a_20_second_redis_outage_under_incoming_load_loses_nothing(stack, redis
     print(f"\nFAULT redis-20s: sent={sent} during_outage={during} retries={load.retries} "
           f"stored={dict(statuses)} clients={sum(names.values())} recovery={recovery:.1f}s "
           f"outage={up_at - down_at:.1f}s")
+    # (With `--pool threads` the worker died at the first blip: "Unrecoverable error:
+    # AttributeError: 'NoneType' object has no attribute 'hostname'" in kombu's reconnect.)
     assert sent > 300  # load ran through the whole outage (20/s)
     assert set(during) == {202}, during  # accepted and stored while Redis was gone
     assert load.retries == 0
     assert statuses == {"success": sent}
     assert set(names) == set(load.accepted) and max(names.values()) == 1  # each processed exactly once
     assert pending_elsewhere == 0
-    assert worker.alive and worker.proc.pid == worker_pid, worker.log()[-3000:]  # rode it out, not restarted
     assert beat.alive and beat.proc.pid == beat_pid, beat.log()[-3000:]
     assert "Connected to redis" in worker.log().split("Connection to broker lost")[-1]
