@@ -151,6 +151,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # consumer reconnects on its own (broker_connection_max_retries: forever).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 3, "visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# kombu's Redis transport without the restore-on-close step that killed the
+# worker on a broker outage (see core/broker.py).
+CELERY_BROKER_TRANSPORT = "core.broker:Transport" if REDIS_URL else None
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # A request must not hang when the broker is down: the outbox sweeper covers it.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}

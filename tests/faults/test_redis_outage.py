@@ -72,8 +72,10 @@ def test_a_20_second_redis_outage_under_incoming_load_loses_nothing(stack, redis
     print(f"\nFAULT redis-20s: sent={sent} during_outage={during} retries={load.retries} "
           f"stored={dict(statuses)} clients={sum(names.values())} recovery={recovery:.1f}s "
           f"outage={up_at - down_at:.1f}s")
-    # (With `--pool threads` the worker died at the first blip: "Unrecoverable error:
-    # AttributeError: 'NoneType' object has no attribute 'hostname'" in kombu's reconnect.)
+    # Without core.broker's transport the worker died in about half the runs, thread or
+    # prefork pool alike: "Unrecoverable error: AttributeError: 'NoneType' object has no
+    # attribute 'hostname'" (restoring unacked messages on close), or "... 'client'" (a
+    # late ack on the dead channel after the reconnect).
     assert sent > 300  # load ran through the whole outage (20/s)
     assert set(during) == {202}, during  # accepted and stored while Redis was gone
     assert load.retries == 0
@@ -81,4 +83,4 @@ def test_a_20_second_redis_outage_under_incoming_load_loses_nothing(stack, redis
     assert set(names) == set(load.accepted) and max(names.values()) == 1  # each processed exactly once
     assert pending_elsewhere == 0
     assert beat.alive and beat.proc.pid == beat_pid, beat.log()[-3000:]
-    assert "Connected to redis" in worker.log().split("Connection to broker lost")[-1]
+    assert "Connected to " in worker.log().split("Connection to broker lost")[-1]  # reconnected after the last loss
