@@ -231,8 +231,16 @@ class Stack:
                 proc.kill(signal.SIGTERM)
 
 
+def _needs_services() -> None:
+    if settings.MODE.embedded_db or not settings.MODE.redis_url:
+        pytest.skip("the fault suite runs the Procfile's processes: it needs PostgreSQL and Redis")
+    if not shutil.which("redis-server"):
+        pytest.skip("the fault suite starts its own redis-server: install it (Debian: apt-get install redis-server)")
+
+
 @pytest.fixture
 def redis_server():
+    _needs_services()
     server = RedisServer()
     server.start()
     yield server
@@ -250,6 +258,7 @@ def stack(redis_server, tmp_path, transactional_db):
 
 @pytest.fixture
 def hung_stack(tmp_path, transactional_db):
+    _needs_services()
     hole = Blackhole()
     s = Stack(hole, tmp_path)
     yield s
