@@ -8,7 +8,9 @@ sets a short-lived Redis flag and enqueues one task; later kicks, while that
 task is still queued, only find the flag. The task clears the flag **before**
 it looks for work, so a row committed after its scan kicks a new task. When
 the flag cannot be set or the task cannot be enqueued, the beat sweepers
-(which scan the tables) remain the guarantee.
+(which scan the tables) remain the guarantee; after a Redis failure kicks are
+skipped for a few seconds (``core.redis_client.is_down``) rather than each
+waiting for a timeout.
 
 Without Redis (embedded mode: eager tasks) a kick simply runs the task.
 
@@ -32,7 +34,7 @@ import uuid
 
 from django.conf import settings
 
-from core.redis_client import redis_client
+from core.redis_client import is_down, mark_down, redis_client
 
 log = logging.getLogger("architect_studio.kick")
 
@@ -58,11 +60,14 @@ def kick(task, tenant_id: uuid.UUID | str) -> bool:
     client = _redis()
     key = _flag(task.name, tid)
     if client is not None:
+        if is_down(settings.REDIS_URL):
+            return False  # Redis failed moments ago: don't wait on it again; the sweepers cover the rows
         try:
             if not client.set(key, b"1", nx=True, px=FLAG_TTL_MS):
                 return True  # one is queued already and has not started yet
         except Exception as exc:  # noqa: BLE001 - Redis trouble: enqueue anyway (duplicates are harmless)
-            log.warning("kick flag for %s unavailable (%s)", task.name, type(exc).__name__)
+            if mark_down(settings.REDIS_URL):
+                log.warning("kick flag for %s unavailable (%s)", task.name, type(exc).__name__)
             client = None
     try:
         task.apply_async(args=[tid], retry=True)

@@ -2,7 +2,8 @@
 
 ``emit`` writes the outbox row in the caller's transaction and, on commit,
 kicks its tenant's outbox drain (:mod:`core.kick`: at most one queued task per
-tenant, however many events commit). The drain takes the tenant's unprocessed
+tenant, however many events commit) from the kicker thread: an entity write
+never waits on Redis, even a hung one. The drain takes the tenant's unprocessed
 rows in batches and hands each batch to every subscriber registered with
 :func:`subscribe` — outgoing webhooks, later sync exports. Subscribers must be
 idempotent: an event may be processed more than once after a crash
@@ -63,8 +64,16 @@ def emit(
         source=source,
     )
     tid = str(tenant_id)
-    transaction.on_commit(lambda: enqueue(tid))
+    transaction.on_commit(lambda: enqueue_soon(tid))
     return row
+
+
+def enqueue_soon(tenant_id: str) -> None:
+    """:func:`enqueue` from the kicker thread (:func:`core.kick.kick_soon`): never blocks or raises."""
+    from core.kick import kick_soon
+    from entities.tasks import drain_entity_events
+
+    kick_soon(drain_entity_events, tenant_id)
 
 
 def enqueue(tenant_id: str) -> bool:

@@ -6,16 +6,16 @@ SCHEDULE: dict = {
     "integrations-token-expiry-scan": {
         "task": "integrations.tasks.scan_expiring_tokens",
         "schedule": 60.0,
-        "options": {"expires": 55},
+        "options": {"expire_seconds": 55},
     },
     "integrations-oauth-state-cleanup": {
         "task": "integrations.tasks.cleanup_oauth_states",
         "schedule": 900.0,
-        "options": {"expires": 850},
+        "options": {"expire_seconds": 850},
     },
     "integrations-log-retention": {
         "task": "integrations.tasks.cleanup_integration_logs",
         "schedule": 3600.0,
-        "options": {"expires": 3500},
+        "options": {"expire_seconds": 3500},
     },
 }

@@ -13,11 +13,15 @@ and worker processes:
   first and waits less; low-priority work drains only the surplus;
 * a 429 with ``Retry-After`` closes the bucket for everyone until that time.
 
-Without Redis (embedded mode) the same algorithm runs in-process.
+Without Redis (embedded mode) the same algorithm runs in-process; so it does
+for a few seconds after any Redis error (``core.redis_client.is_down``): a
+Redis outage slows nobody down and fails no provider call, and the limit still
+holds per process.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +30,9 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from architect_studio.env import env_str
-from core.redis_client import redis_client
+from core.redis_client import is_down, mark_down, redis_client
+
+log = logging.getLogger("architect_studio.integrations")
 
 HIGH, NORMAL, LOW = 10, 5, 0
 _RESERVE_FRACTION = {HIGH: 0.0, NORMAL: 0.1, LOW: 0.3}
@@ -141,10 +147,19 @@ class RateLimiter:
     def try_take(self, bucket: Bucket, priority: int = NORMAL) -> tuple[bool, float]:
         reserve = reserve_for(priority, bucket.capacity)
         now = self.clock()
-        if self._script is None:
+        if self._script is None or is_down(self.url):
             return _local.take(bucket, reserve, now)
-        allowed, wait = self._script(keys=[bucket.key], args=[bucket.capacity, bucket.rate, reserve, f"{now:.6f}", 1])
+        try:
+            allowed, wait = self._script(keys=[bucket.key], args=[bucket.capacity, bucket.rate, reserve, f"{now:.6f}", 1])
+        except Exception as exc:  # noqa: BLE001 - Redis trouble: the in-process buckets stand in
+            self._down(exc)
+            return _local.take(bucket, reserve, now)
         return bool(int(allowed)), float(wait)
+
+    def _down(self, exc: Exception) -> None:
+        if mark_down(self.url):
+            log.warning("provider rate limits: Redis unavailable (%s); counting in this process for now",
+                        type(exc).__name__)
 
     def acquire(self, bucket: Bucket, *, priority: int = NORMAL, max_wait: float = 30.0) -> float:
         """Block until a token is taken; returns the seconds waited. Raises RateLimited."""
@@ -163,14 +178,17 @@ class RateLimiter:
     def block(self, bucket: Bucket, seconds: float) -> None:
         """Close the bucket for every process (the provider said 429 / Retry-After)."""
         until = self.clock() + max(0.0, seconds)
-        if self._script is None:
-            _local.block(bucket, until)
+        _local.block(bucket, until)  # also here, so it holds if Redis fails before it is over
+        if self._script is None or is_down(self.url):
             return
-        client = _client(self.url)
-        current = client.hget(bucket.key, "blocked_until")
-        if current is None or float(current) < until:
-            client.hset(bucket.key, "blocked_until", f"{until:.6f}")
-            client.expire(bucket.key, int(seconds) + int(bucket.per_seconds) + 60)
+        try:
+            client = _client(self.url)
+            current = client.hget(bucket.key, "blocked_until")
+            if current is None or float(current) < until:
+                client.hset(bucket.key, "blocked_until", f"{until:.6f}")
+                client.expire(bucket.key, int(seconds) + int(bucket.per_seconds) + 60)
+        except Exception as exc:  # noqa: BLE001
+            self._down(exc)
 
 
 def bucket_for(provider_id: str, integration_id: str, requests: int, per_seconds: int) -> Bucket:

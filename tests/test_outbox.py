@@ -70,9 +70,12 @@ def test_event_written_in_same_transaction_and_dispatched_on_commit(django_captu
 
 
 @pytest.mark.e2e
-def test_broker_down_at_commit_then_sweeper_delivers(celery_worker_thread, settings):
+def test_broker_down_at_commit_then_sweeper_delivers(celery_worker_thread, settings, monkeypatch):
     """Given the broker is unreachable when the change commits, the event row stays;
     when the broker is back, the sweeper re-dispatches and the real worker processes it."""
+    from core import kick as kick_module
+
+    monkeypatch.setattr(kick_module, "_redis", lambda: None)  # kick at commit, not from the kicker thread
     seen: list[str] = []
     events.subscribe("test-recorder", lambda ev: seen.append(str(ev.id)))
     persona = make_persona("Outage Studio", "outage@example.com")

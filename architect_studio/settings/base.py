@@ -129,6 +129,11 @@ else:
     # Under ASGI a persistent connection per thread exhausts Postgres: use
     # psycopg's pool (Django ≥ 5.1). Tenant context is transaction-local, so
     # pooled connections never carry one tenant's setting into another request.
+    # Health checks: with a pool (Django 5.2) CONN_HEALTH_CHECKS makes psycopg_pool
+    # test each connection (one empty round trip) as it leaves the pool and
+    # replace it if the server closed it, so after a PostgreSQL restart or a
+    # terminated backend the next request gets a live connection, not a 500.
+    _default["CONN_HEALTH_CHECKS"] = True
     _default.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 10}
     DATABASES = {"default": _default}
     if MODE.database_operator_url:
@@ -179,17 +184,27 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "visibility_timeout": 3600}
+# Bounded socket timeouts: a hung Redis (accepting, never answering) fails a
+# publish in seconds instead of holding the caller forever; the worker's
+# consumer reconnects on its own (broker_connection_max_retries: forever).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 3, "visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# kombu's Redis transport without the restore-on-close step that killed the
+# worker on a broker outage (see core/broker.py).
+CELERY_BROKER_TRANSPORT = "core.broker:Transport" if REDIS_URL else None
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # A request must not hang when the broker is down: the outbox sweeper covers it.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
-    # Each entry expires before its next run, so a backlog never piles up.
+    # Each entry expires before its next run, so a worker outage does not queue
+    # thousands of sweeps: `expire_seconds`, the option django-celery-beat's
+    # DatabaseScheduler stores (it silently drops `expires`).
     "entities-outbox-sweeper": {
         "task": "entities.tasks.sweep_undispatched_events",
         "schedule": 10.0,
-        "options": {"expires": 9},
+        "options": {"expire_seconds": 9},
     },
     # Growing tables, purged like the logs (ENTITY_EVENT_RETENTION_DAYS, API_TOKEN_RETENTION_DAYS).
     "entities-events-retention": {

@@ -8,8 +8,11 @@ limit (at most 100) above that — and spends them locally; a window found
 exhausted is remembered until the second ends, so requests past the limit
 are refused without a round trip. The limit is never exceeded; a lease left
 unspent when its second ends only refuses early (at most 1% of the limit
-per process). If Redis is unreachable the limit fails *open* — an outage of
-the counter must not turn into lost webhooks — and says so in the log.
+per process). If Redis fails, each process counts the limit on its own (a
+one-second window in memory) for the next few seconds without asking Redis
+(``core.redis_client.is_down``), and says so once in the log: an outage of the
+counter neither turns into lost webhooks nor into 500s, and the limit still
+holds per process.
 
 Delivery ids are deduplicated in PostgreSQL alone (``incoming_webhook_dedupe``,
 claimed in the same statement that stores the request): a Redis cache in
@@ -25,16 +28,37 @@ import time
 
 from django.conf import settings
 
-from core.redis_client import redis_client
+from core.redis_client import is_down, mark_down, redis_client
 
 log = logging.getLogger("architect_studio.webhooks.incoming")
 
 _PREFIX = "hub:in:"
 
 
+def _url() -> str | None:
+    return getattr(settings, "REDIS_URL", None)
+
+
 def _client():
-    url = getattr(settings, "REDIS_URL", None)
+    url = _url()
     return redis_client(url, timeout=0.5) if url else None
+
+
+#: webhook id -> (window second, admissions counted) while Redis is down
+_fallback: dict[str, tuple[int, int]] = {}
+
+
+def _fallback_limited(webhook_id: str, limit_per_second: int, second: int) -> bool:
+    """This process's own count of the window (Redis unreachable)."""
+    with _leases_lock:
+        if len(_fallback) > 10_000:
+            _fallback.clear()
+        window, used = _fallback.get(webhook_id, (second, 0))
+        used = used if window == second else 0
+        if used >= limit_per_second:
+            return True
+        _fallback[webhook_id] = (second, used + 1)
+        return False
 
 
 #: webhook id -> (window second, admissions left in this process's lease; -1: window exhausted)
@@ -67,6 +91,8 @@ def rate_limited(webhook_id: str, limit_per_second: int) -> bool:
     if client is None or limit_per_second <= 0:
         return False
     second = int(time.time())
+    if is_down(_url()):
+        return _fallback_limited(webhook_id, limit_per_second, second)
     local = _take_local(webhook_id, second)
     if local is not None:
         return local
@@ -77,9 +103,10 @@ def rate_limited(webhook_id: str, limit_per_second: int) -> bool:
         pipe.incrby(key, batch)
         pipe.expire(key, 2)
         total, _ = pipe.execute()
-    except Exception as exc:  # noqa: BLE001 - fail open, see module docstring
-        log.warning("rate limit unavailable (%s); accepting", type(exc).__name__)
-        return False
+    except Exception as exc:  # noqa: BLE001 - count locally, see module docstring
+        if mark_down(_url()):
+            log.warning("rate limit counter unavailable (%s); counting in this process for now", type(exc).__name__)
+        return _fallback_limited(webhook_id, limit_per_second, second)
     granted = max(0, min(batch, limit_per_second - (int(total) - batch)))
     with _leases_lock:
         if len(_leases) > 10_000:  # forget other seconds' windows

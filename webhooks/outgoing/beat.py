@@ -9,11 +9,11 @@ SCHEDULE: dict = {
     "outgoing-webhooks-sweeper": {
         "task": "webhooks.outgoing.tasks.sweep_due_deliveries",
         "schedule": 1.0,
-        "options": {"expires": 2},
+        "options": {"expire_seconds": 2},
     },
     "webhook-logs-retention": {
         "task": "webhooks.outgoing.tasks.cleanup_webhook_logs",
         "schedule": 3600.0,
-        "options": {"expires": 600},
+        "options": {"expire_seconds": 600},
     },
 }
