@@ -210,12 +210,12 @@ CELERY_BEAT_SCHEDULE = {
     "entities-events-retention": {
         "task": "entities.tasks.cleanup_entity_events",
         "schedule": 3600.0,
-        "options": {"expires": 3000},
+        "options": {"expire_seconds": 3000},
     },
     "tenancy-sessions-and-tokens-cleanup": {
         "task": "tenancy.tasks.cleanup_sessions_and_tokens",
         "schedule": 3600.0,
-        "options": {"expires": 3000},
+        "options": {"expire_seconds": 3000},
     },
 }
 # Each side keeps its entries in a pure-data `beat.py`; installed idempotently by
