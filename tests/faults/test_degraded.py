@@ -118,9 +118,14 @@ def test_docker_compose_restarts_every_service():
     import yaml
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    assert set(compose["services"]) == {"postgres", "redis", "web", "worker", "beat"}
-    for name, service in compose["services"].items():
-        assert service.get("restart") == "unless-stopped", name
+    services = compose["services"]
+    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    for name in ("postgres", "redis", "web", "worker", "beat"):
+        assert services[name].get("restart") == "unless-stopped", name
+    # the one-shot migration is re-run only when it failed, never in a loop after success
+    assert services["migrate"].get("restart") == "on-failure"
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
 
 
 def test_the_procfile_worker_does_not_use_the_thread_pool():
