@@ -100,14 +100,15 @@ end
 function init(args)
   f = io.open(outdir .. "/resp-" .. tid .. ".txt", "w")
   f:setvbuf("line")
-  i = tid * 7919
+  i = tid + 1  -- thread t sends bodies t+1, t+1+THREADS, …: no two requests share a body
 end
 
 local sent = 0
 
 function request()
-  i = i % #bodies + 1
   local b = bodies[i]
+  i = i + THREADS
+  if i > #bodies then i = (i - 1) % #bodies + 1 end  -- past the pool: repeats (duplicates)
   local headers = {["Content-Type"] = "application/json", ["X-Webhook-Signature"] = b[2]}
   if id_header ~= "" then
     sent = sent + 1
@@ -127,14 +128,21 @@ end
 """
 
 
+WRK_THREADS = 2
+
+
 def lua_string(value: str) -> str:
     return json.dumps(value)  # a JSON string literal is a valid Lua string literal for ASCII
 
 
 def write_script(workdir: Path, name: str, path: str, secret: str, pool: int, id_header: str = "") -> Path:
+    # Bodies are unique across scripts too (a run id in each): the endpoint dedupes a
+    # repeated body signed with `hmac` (its hash is the delivery id), so a body sent
+    # twice would measure the duplicate path.
+    run = f"{name}-{uuid.uuid4().hex[:12]}"
     entries = []
     for n in range(pool):
-        body = json.dumps({"event": "bench.ping", "n": n, "data": {"id": f"obj_{n:06d}", "amount": n * 3,
+        body = json.dumps({"event": "bench.ping", "run": run, "n": n, "data": {"id": f"obj_{n:06d}", "amount": n * 3,
                                                                        "note": "load test payload"}},
                           separators=(",", ":"))
         sig = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
@@ -144,7 +152,7 @@ def write_script(workdir: Path, name: str, path: str, secret: str, pool: int, id
     script = workdir / f"{name}.lua"
     script.write_text(
         LUA.replace("{BODIES}", "{" + ",".join(entries) + "}").replace("{PATH}", path).replace("{OUTDIR}", str(outdir))
-        .replace("{IDHEADER}", id_header).replace("{IDPREFIX}", f"{name}-{uuid.uuid4().hex[:12]}-")
+        .replace("{IDHEADER}", id_header).replace("THREADS", str(WRK_THREADS)).replace("{IDPREFIX}", f"{name}-{uuid.uuid4().hex[:12]}-")
     )
     return script
 
@@ -169,7 +177,7 @@ def wait_ready(port: int, timeout: float = 40) -> None:
 
 
 def run_wrk(port: int, script: Path, duration: int, connections: int) -> tuple[dict, str]:
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
+    cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
            f"http://127.0.0.1:{port}"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
     match = re.search(r"BENCH p50_us=(\d+) p99_us=(\d+)", out)
@@ -202,7 +210,8 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per target (default 10)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--setups", default="uvicorn,gunicorn-gthread")
-    parser.add_argument("--pool", type=int, default=500, help="distinct pre-signed bodies")
+    parser.add_argument("--pool", type=int, default=60000,
+                        help="distinct pre-signed bodies (more than a run sends: a repeat is a duplicate)")
     parser.add_argument("--json", default=str(REPO / "var" / "bench-incoming.json"))
     args = parser.parse_args()
     if not shutil.which("wrk"):
