@@ -23,7 +23,12 @@ from core.tenant_context import tenant_scope
 from integrations import tasks
 from integrations.models import Integration, IntegrationLog, OAuthState
 from integrations.services import provider_app_set
-from integrations.tokens import MAX_REFRESH_BACKOFF, Credentials, TokenUnavailable, ensure_valid_token, read_credentials
+from integrations.tokens import (
+    MAX_REFRESH_BACKOFF,
+    Credentials,
+    TokenUnavailable,
+    ensure_valid_token,
+)
 from tests.oauth_server import harness
 
 PROVIDER = "hubspot"
