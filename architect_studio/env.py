@@ -30,7 +30,11 @@ DEFAULT_RUNTIME_ROLE = "architect_app"
 #: Cross-tenant operator work (admin, sweepers, beat fan-outs): BYPASSRLS, owns nothing.
 DEFAULT_OPERATOR_ROLE = "architect_operator"
 DEFAULT_PG_HOSTPORT = ("127.0.0.1", 5432)
+DEFAULT_REDIS_HOSTPORT = ("127.0.0.1", 6379)
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+#: The probe of ``detect_mode(require_services=True)`` (the test settings): a loaded
+#: machine may answer a connect late, and there the answer decides, not the fallback.
+STRICT_PROBE_TIMEOUT = 5.0
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -119,15 +123,19 @@ def _safe_url(url: str | None) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-@lru_cache(maxsize=1)
-def detect_mode() -> Mode:
+@lru_cache(maxsize=2)
+def detect_mode(require_services: bool = False) -> Mode:
+    """The mode from the environment. ``require_services`` (the test settings): no
+    embedded fallback -- PostgreSQL and Redis must answer (a patient probe), or a
+    ConfigError names what is missing; only ARCHITECT_EMBEDDED=1 picks the embedded mode."""
     if env_bool("ARCHITECT_EMBEDDED", False):
         return Mode(None, None, None, None, False)
+    timeout = STRICT_PROBE_TIMEOUT if require_services else 0.3
     database_url = env_str("DATABASE_URL")
     admin_url = env_str("DATABASE_ADMIN_URL")
     provisioned = False
     if database_url is None:
-        if _reachable(*DEFAULT_PG_HOSTPORT):
+        if _reachable(*DEFAULT_PG_HOSTPORT, timeout=timeout):
             database_url = default_database_url(DEFAULT_RUNTIME_ROLE)
             admin_url = admin_url or default_database_url(DEFAULT_OWNER_ROLE)
             provisioned = True
@@ -135,9 +143,26 @@ def detect_mode() -> Mode:
     if operator_url is None and database_url is not None:
         operator_url = with_role(database_url, DEFAULT_OPERATOR_ROLE)
     redis_url = env_str("REDIS_URL")
-    if redis_url is None and _reachable("127.0.0.1", 6379):
+    if redis_url is None and _reachable(*DEFAULT_REDIS_HOSTPORT, timeout=timeout):
         redis_url = DEFAULT_REDIS_URL
+    if require_services:
+        missing = []
+        if database_url is None:
+            missing.append("PostgreSQL (DATABASE_URL unset, nothing on {}:{})".format(*DEFAULT_PG_HOSTPORT))
+        if redis_url is None:
+            missing.append("Redis (REDIS_URL unset, nothing on {}:{})".format(*DEFAULT_REDIS_HOSTPORT))
+        if missing:
+            raise ConfigError(
+                "the test settings need " + " and ".join(missing)
+                + "; start them, or set ARCHITECT_EMBEDDED=1 to run in the embedded mode"
+            )
     return Mode(database_url, admin_url, operator_url, redis_url, provisioned)
+
+
+def services_required() -> bool:
+    """True under the test settings (DJANGO_SETTINGS_MODULE ends in ``.test``): the
+    embedded fallback is never taken by accident there."""
+    return (os.environ.get("DJANGO_SETTINGS_MODULE") or "").endswith("settings.test")
 
 
 def with_role(url: str, role: str) -> str:

@@ -129,10 +129,12 @@ def bob_api(bob) -> APIClient:
 
 @pytest.fixture
 def celery_worker_thread(transactional_db):
-    """A real Celery worker (celery.contrib.testing) on the real Redis broker."""
+    """A real Celery worker (celery.contrib.testing) on the real Redis broker, started on
+    an empty queue: messages left by an earlier test (or a killed run) are purged first."""
     from celery.contrib.testing.worker import start_worker
 
     from architect_studio.celery import app
 
+    app.control.purge()
     with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10) as worker:
         yield worker

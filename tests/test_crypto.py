@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
+from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
+from django.db import models
 
 from core import crypto
 from core.crypto import CryptoError, KeyRing, generate_key_spec, parse_key
@@ -173,3 +177,60 @@ def test_without_a_key_a_dev_key_is_generated_into_an_ignored_file_with_a_warnin
         assert crypto.key_ring().primary.kid == first.primary.kid == "dev"  # reused, not regenerated
     finally:
         crypto.key_ring.cache_clear()
+
+
+# --- every encrypted column is rotated -------------------------------------------------
+
+_SECRET_CALL = re.compile(r"""\b(set_secret|seal_value)\(\s*["'](\w+)["']""")
+
+
+def _secret_calls() -> dict[str, set[str]]:
+    """Field names passed to set_secret / seal_value anywhere in the application code."""
+    found: dict[str, set[str]] = {"set_secret": set(), "seal_value": set()}
+    root = Path(__file__).resolve().parent.parent
+    for package in ("core", "integrations", "webhooks", "tenancy", "entities", "architect_studio"):
+        for path in (root / package).rglob("*.py"):
+            for kind, field in _SECRET_CALL.findall(path.read_text(encoding="utf-8")):
+                found[kind].add(field)
+    return found
+
+
+def _looks_secret(field) -> bool:
+    """A column that holds a secret by its type and name (hashes and timestamps do not)."""
+    if isinstance(field, models.BinaryField):
+        return True
+    name = field.name
+    text = isinstance(field, models.CharField | models.TextField)
+    return text and not name.endswith("_hash") and (name.endswith("_encrypted") or "secret" in name)
+
+
+def test_every_encrypted_column_is_registered_for_key_rotation():
+    """rotate_encryption_key re-encrypts exactly the registered (model, field) pairs:
+    a secret column missing there would stay under the old key and become unreadable
+    once that key is dropped. Found by introspection: columns that look secret on any
+    model, and every field the code encrypts with set_secret / seal_value."""
+    registered = set(crypto.ENCRYPTED_FIELDS)
+    sealed = set(crypto.SEALED_VALUE_FIELDS)
+    calls = _secret_calls()
+    missing: list[str] = []
+    for model in apps.get_models():
+        label = model._meta.label
+        names = {f.name for f in model._meta.concrete_fields}
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.ForeignKey | models.JSONField):
+                continue
+            if _looks_secret(field) or (issubclass(model, crypto.EncryptedFieldsMixin)
+                                        and field.name in calls["set_secret"]):
+                if (label, field.name) not in registered:
+                    missing.append(f"{label}.{field.name}")
+        if issubclass(model, crypto.EncryptedFieldsMixin):
+            for name in calls["seal_value"] & names:
+                if isinstance(model._meta.get_field(name), models.JSONField) and (label, name) not in sealed:
+                    missing.append(f"{label}.{name} (sealed values)")
+    assert missing == [], f"secret columns not registered for rotation: {missing}"
+    # and the registry names only real columns of models that can encrypt them
+    for label, name in registered | sealed:
+        model = apps.get_model(label)
+        assert issubclass(model, crypto.EncryptedFieldsMixin), label
+        model._meta.get_field(name)
+    assert {"signature_secret", "oauth_encrypted", "code_verifier_encrypted"} <= calls["set_secret"]

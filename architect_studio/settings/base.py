@@ -16,10 +16,12 @@ from architect_studio.env import (
     env_int,
     env_list,
     env_str,
+    services_required,
     wants_owner_alias,
 )
 
-MODE = detect_mode()
+# Under the test settings there is no embedded fallback: missing services fail loudly.
+MODE = detect_mode(require_services=services_required())
 #: ``production`` turns on the guardrails (core.guardrails): the process refuses
 #: to start when it is configured unsafely, and cookies are sent over HTTPS only.
 DJANGO_ENV = (env_str("DJANGO_ENV") or "development").strip().lower()

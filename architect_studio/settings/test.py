@@ -23,12 +23,14 @@ if "owner" in DATABASES:
         DATABASES[_alias]["TEST"] = {"NAME": _test_name, "DEPENDENCIES": []}
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
 INTEGRATION_ENCRYPTION_KEY = "test-key-1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
-if MODE.redis_url and CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis"):
-    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "asgi-test" + os.environ.get("TEST_DB_SUFFIX", "")
-
-# Tests use their own Redis database for the broker so a dev worker never takes their tasks.
+# One Redis database per run (TEST_REDIS_DB; parallel checkouts pick different ones):
+# the broker, kick flags, both rate limiters and the channel layer all read REDIS_URL,
+# so a dev worker never takes a test's tasks and two runs never share a key.
 if MODE.redis_url:
     from urllib.parse import urlsplit, urlunsplit
 
-    _parts = urlsplit(MODE.redis_url)
-    CELERY_BROKER_URL = urlunsplit(_parts._replace(path="/" + os.environ.get("TEST_REDIS_DB", "14")))
+    REDIS_URL = urlunsplit(urlsplit(MODE.redis_url)._replace(path="/" + os.environ.get("TEST_REDIS_DB", "14")))
+    CELERY_BROKER_URL = REDIS_URL
+    if CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis"):
+        CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]
+        CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "asgi-test" + os.environ.get("TEST_DB_SUFFIX", "")
