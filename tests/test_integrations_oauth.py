@@ -5,6 +5,7 @@ forged / expired / replayed / mismatched state cases."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -15,11 +16,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.realtime import tenant_group
 from core.tenant_context import tenant_scope
 from integrations import oauth
 from integrations.models import Integration, IntegrationLog, OAuthState
@@ -83,6 +87,23 @@ def _expire(integration_id: str, tenant_id) -> None:
         integration.set_secret("oauth_encrypted", json.dumps(data))
         integration.token_expires_at = timezone.now() - timedelta(minutes=1)
         integration.save()
+
+
+class TenantEvents:
+    """Listens on a tenant's group of the real channel layer (what /ws/events sockets join)."""
+
+    def __init__(self, tenant_id) -> None:
+        self.layer = get_channel_layer()
+        self.channel = async_to_sync(self.layer.new_channel)()
+        async_to_sync(self.layer.group_add)(tenant_group(tenant_id), self.channel)
+
+    def take(self, count: int, timeout: float = 10.0) -> list[dict]:
+        """The next ``count`` messages, received on one event loop (channels-redis binds its buffer to one)."""
+
+        async def run() -> list[dict]:
+            return [(await asyncio.wait_for(self.layer.receive(self.channel), timeout))["message"] for _ in range(count)]
+
+        return async_to_sync(run)()
 
 
 def test_connect_redirects_to_provider_with_state_pkce_and_registered_redirect_uri(alice, alice_api, hubspot_app, oauth_server):
@@ -244,12 +265,37 @@ def test_expired_token_is_refreshed_and_rotated_refresh_token_saved(alice, alice
 
 def test_refresh_endpoint_forces_a_refresh(alice, alice_api, hubspot_app, oauth_server):
     integration_id = connect(alice_api, oauth_server)
+
+    def stored() -> tuple:
+        with tenant_scope(alice.tenant.id):
+            integration = Integration.objects.get(pk=integration_id)
+            return read_credentials(integration), integration.token_version
+
+    before, version = stored()
+    refreshes = oauth_server.stats().get("refresh_token", 0)
+    # when: the token is still fresh, and the endpoint refreshes it anyway -- twice
     response = alice_api.post(f"/api/integrations/{integration_id}/refresh")
+    middle, _ = stored()
+    again = alice_api.post(f"/api/integrations/{integration_id}/refresh")
+    # then: each call was one refresh at the provider, and its new tokens were stored
     assert response.status_code == 200 and response.json()["status"] == "connected"
-    assert alice_api.post(f"/api/integrations/{integration_id}/refresh").status_code == 200
+    assert again.status_code == 200 and again.json()["status"] == "connected"
+    assert oauth_server.stats().get("refresh_token", 0) == refreshes + 2
+    after, new_version = stored()
+    assert len({before.access_token, middle.access_token, after.access_token}) == 3
+    assert after.refresh_token not in (before.refresh_token, middle.refresh_token)  # DOT rotates
+    assert new_version == version + 2
+    with tenant_scope(alice.tenant.id):
+        logs = list(IntegrationLog.objects.filter(action="token_refresh").values_list("status", flat=True))
+    assert logs == ["success", "success"]
+    # the stored token is the one the provider now accepts
+    resource = requests.get(f"{oauth_server.base_url}/account-info/v3/details",
+                            headers={"Authorization": f"Bearer {after.access_token}"}, timeout=5)
+    assert resource.status_code == 200
 
 
-def test_invalid_grant_marks_expired_logs_and_emits_event(alice, alice_api, hubspot_app, oauth_server):
+def test_invalid_grant_marks_expired_logs_and_emits_event(alice, alice_api, hubspot_app, oauth_server,
+                                                          django_capture_on_commit_callbacks):
     integration_id = connect(alice_api, oauth_server)
     with tenant_scope(alice.tenant.id):
         creds = read_credentials(Integration.objects.get(pk=integration_id))
@@ -257,11 +303,15 @@ def test_invalid_grant_marks_expired_logs_and_emits_event(alice, alice_api, hubs
     assert oauth.revoke(oauth.app_config(get_provider(PROVIDER)), token=creds.refresh_token,
                         token_type_hint="refresh_token") == 200
     _expire(integration_id, alice.tenant.id)
+    events = TenantEvents(alice.tenant.id)
     # when
-    with pytest.raises(TokenUnavailable) as caught:
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(TokenUnavailable) as caught:
         ensure_valid_token(integration_id=integration_id, tenant_id=alice.tenant.id)
     # then
     assert caught.value.kind == "expired"
+    [event] = events.take(1)
+    assert event["type"] == "integration.disconnected"
+    assert event["data"] == {"integrationId": integration_id, "provider": PROVIDER, "reason": "token_expired"}
     with tenant_scope(alice.tenant.id):
         integration = Integration.objects.get(pk=integration_id)
         log = IntegrationLog.objects.get(action="token_refresh")
@@ -286,16 +336,22 @@ def test_transient_token_endpoint_failure_sets_error_and_backoff(alice, alice_ap
     assert timedelta(seconds=50) < integration.next_refresh_attempt_at - timezone.now() <= timedelta(minutes=1)
 
 
-def test_delete_revokes_at_provider_deletes_and_emits_disconnected(alice, alice_api, bob_api, hubspot_app, oauth_server):
+def test_delete_revokes_at_provider_deletes_and_emits_disconnected(alice, alice_api, bob_api, hubspot_app, oauth_server,
+                                                                  django_capture_on_commit_callbacks):
     integration_id = connect(alice_api, oauth_server)
     with tenant_scope(alice.tenant.id):
         creds = read_credentials(Integration.objects.get(pk=integration_id))
     revokes = oauth_server.stats().get("revoke", 0)
     assert bob_api.delete(f"/api/integrations/{integration_id}").status_code == 404
+    events = TenantEvents(alice.tenant.id)
     # when
-    response = alice_api.delete(f"/api/integrations/{integration_id}")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_api.delete(f"/api/integrations/{integration_id}")
     # then
     assert response.status_code == 204
+    [event] = events.take(1)
+    assert event["type"] == "integration.disconnected"
+    assert event["data"] == {"integrationId": integration_id, "provider": PROVIDER, "reason": "user_disconnected"}
     assert oauth_server.stats()["revoke"] == revokes + 2  # refresh token, then access token
     resource = requests.get(f"{oauth_server.base_url}/account-info/v3/details",
                             headers={"Authorization": f"Bearer {creds.access_token}"}, timeout=5)

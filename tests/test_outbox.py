@@ -57,16 +57,51 @@ def test_rollback_leaves_no_event():
         assert EntityEvent.objects.count() == 0
 
 
+def _take_queued(task_name: str, *, expect: int, timeout: float = 5.0) -> list[list]:
+    """Take messages off the test broker's queue (as a worker would): wait until ``expect`` of
+    ``task_name`` arrived (or ``timeout`` passed), then take what else is already there.
+    The args of every ``task_name`` message taken."""
+    found: list[list] = []
+    deadline = time.monotonic() + timeout
+    with celery_app.connection_for_read() as conn:
+        queue = conn.SimpleQueue(celery_app.conf.task_default_queue)
+        try:
+            while True:
+                waiting = len(found) < expect and time.monotonic() < deadline
+                try:
+                    message = queue.get(block=waiting, timeout=0.1 if waiting else None)
+                except queue.Empty:
+                    if waiting:
+                        continue
+                    return found
+                if message.headers["task"] == task_name:
+                    found.append(list(message.payload[0]))
+                message.ack()
+        finally:
+            queue.close()
+
+
 @pytest.mark.django_db
 def test_event_written_in_same_transaction_and_dispatched_on_commit(django_capture_on_commit_callbacks):
+    from core.kick import flush_soon
+    from entities.tasks import drain_entity_events
+
     persona = make_persona("Commit Studio", "commit@example.com")
-    with django_capture_on_commit_callbacks() as callbacks:
+    tid = str(persona.tenant.id)
+    with django_capture_on_commit_callbacks(execute=True):
         with tenant_scope(persona.tenant.id):
             meeting = entity_create(tenant=persona.tenant, entity_type="meeting", data=_meeting_data())
             event = EntityEvent.objects.get(entity_id=meeting.id)
+        assert event.enqueued_at is None and event.processed_at is None
     assert event.event == "created" and event.entity_type == "meeting"
     assert event.data["title"] == "Site visit" and "startTime" in event.data
-    assert len(callbacks) == 1  # one on-commit dispatch per event
+    # the commit queued the tenant's outbox drain in the broker, once
+    flush_soon()  # the kicker thread's step, now
+    assert _take_queued(drain_entity_events.name, expect=1) == [[tid]]
+    # and that message, run as a worker runs it, processes the event
+    assert drain_entity_events(tid) == 1
+    with tenant_scope(persona.tenant.id):
+        assert EntityEvent.objects.get(pk=event.pk).processed_at is not None
 
 
 @pytest.mark.e2e

@@ -66,6 +66,32 @@ def _reload(persona, webhook) -> OutgoingWebhook:
         return OutgoingWebhook.objects.get(pk=webhook.pk)
 
 
+def _wait_processed(persona, entity_id, timeout=15.0) -> EntityEvent:
+    """The entity's event once the outbox drain has run every subscriber on it.
+
+    The subscriber creates its delivery rows in the drain's transaction, the one
+    that sets ``processed_at``: once it is set, every row the event will ever get
+    exists -- a check of what happened, not a sleep hoping nothing will.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        with tenant_scope(persona.tenant.id):
+            event = EntityEvent.objects.get(entity_id=entity_id, event="created")
+        if event.processed_at is not None:
+            assert event.failed_at is None and event.last_error == "", event.last_error
+            return event
+        assert time.monotonic() < deadline, f"event of {entity_id} not processed within {timeout}s"
+        time.sleep(0.05)
+
+
+def _wait_disabled(persona, webhook, timeout=15.0) -> OutgoingWebhook:
+    deadline = time.monotonic() + timeout
+    while (fresh := _reload(persona, webhook)).is_enabled:
+        assert time.monotonic() < deadline, f"webhook not disabled within {timeout}s"
+        time.sleep(0.05)
+    return fresh
+
+
 class _Events:
     """Listens to a tenant's WebSocket group on the real channel layer."""
 
@@ -160,18 +186,19 @@ def test_subscriber_is_idempotent_and_ignores_other_triggers(celery_worker_threa
     alice = fresh_persona()
     with Receiver() as rx:
         webhook = create_outgoing_webhook(alice, rx.url)
-        create_outgoing_webhook(alice, rx.url, triggers=[{"entityType": "task", "events": ["created"]}])
+        on_tasks = create_outgoing_webhook(alice, rx.url, triggers=[{"entityType": "task", "events": ["created"]}])
         meeting = create_meeting(alice)
-        rx.wait_for(1)
-        _wait_rows(alice, webhook.pk, lambda r: r and r[0].status == "success")
+        event = _wait_processed(alice, meeting.id)
+        [row] = _wait_rows(alice, webhook.pk, lambda r: r and r[0].status == "success")
         with tenant_scope(alice.tenant.id):
-            event = EntityEvent.objects.get(entity_id=meeting.id, event="created")
             assert services.deliveries_create_for_event(event=event) == []  # second run: nothing new
-        time.sleep(0.5)
 
-    assert len(rx.requests) == 1
+    # every row the event produced exists (see _wait_processed): one, for the meeting webhook, sent once
+    assert _rows(alice, on_tasks.pk) == []
     with tenant_scope(alice.tenant.id):
-        assert WebhookLog.objects.filter(direction="outgoing").count() == 1
+        assert list(WebhookLog.objects.filter(direction="outgoing").values_list("pk", flat=True)) == [row.pk]
+    assert (row.entity_event_id, row.attempt, row.claim_count) == (event.id, 1, 1)
+    assert [r.headers["X-Webhook-Delivery"] for r in rx.requests] == [str(row.delivery_id)]
 
 
 def test_linear_retries_follow_the_seed_formula_and_fire_from_beat_within_5s(celery_worker_thread, settings):
@@ -221,10 +248,14 @@ def test_exhaustion_then_auto_disable_after_consecutive_failures(celery_worker_t
         _wait_rows(alice, webhook.pk, lambda r: len(r) == 2 and r[1].status == "failed")
         create_meeting(alice, "two")
         rows = _wait_rows(alice, webhook.pk, lambda r: len(r) == 4 and all(x.status == "failed" for x in r))
-        time.sleep(0.3)
-        create_meeting(alice, "three")  # disabled now: no delivery
-        time.sleep(1.0)
+        _wait_disabled(alice, webhook)
+        three = create_meeting(alice, "three")  # disabled now: no delivery
+        third_event = _wait_processed(alice, three.id)
 
+    # the third event has been through the subscriber (see _wait_processed) and made no row
+    assert len(_rows(alice, webhook.pk)) == 4
+    with tenant_scope(alice.tenant.id):
+        assert not WebhookLog.objects.filter(entity_event_id=third_event.id).exists()
     assert len(rx.requests) == 4
     assert sorted(r.attempt for r in rows) == [1, 1, 2, 2]
     assert all(r.next_retry_at is None for r in rows if r.attempt == 2)
@@ -235,7 +266,6 @@ def test_exhaustion_then_auto_disable_after_consecutive_failures(celery_worker_t
     assert [m["type"] for m in messages] == ["webhook.sent", "webhook.sent", "webhook.disabled"]
     assert messages[0]["data"]["status"] == "failed"
     assert messages[2]["data"]["reason"] == fresh.disabled_reason
-    assert len(_rows(alice, webhook.pk)) == 4
 
 
 def test_410_disables_an_exponential_webhook_at_once(celery_worker_thread):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+from django.test import Client
 
 from architect_studio.asgi import application
 from core.realtime import publish
@@ -65,13 +67,37 @@ async def test_tenant_param_of_foreign_tenant_is_rejected():
     await comm.disconnect()
 
 
+@sync_to_async
+def _alice_session():
+    """Alice, and the session cookie value of a browser she signed in with."""
+    alice = make_persona("Alice Studio", "alice@example.com")
+    browser = Client()
+    browser.force_login(alice.user)
+    return alice, browser.cookies[django_settings.SESSION_COOKIE_NAME].value
+
+
+def _cookie(session: str) -> tuple[bytes, bytes]:
+    return b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={session}".encode()
+
+
 async def test_token_sockets_need_no_origin_but_cookie_sockets_do():
-    alice, _ = await _personas()
+    alice, session = await _alice_session()
+    # a token socket from no origin at all
     comm = WebsocketCommunicator(application, f"/ws/events?token={alice.token}", headers=[(b"host", b"localhost")])
     connected, _ = await comm.connect(timeout=5)
     assert connected
+    assert (await comm.receive_json_from(timeout=5))["data"] == {"tenantId": str(alice.tenant.id)}
     await comm.disconnect()
-    comm = WebsocketCommunicator(application, "/ws/events", headers=[(b"host", b"localhost"), (b"origin", b"https://evil.example")])
+    # a valid session cookie from another origin, or from none: refused by the origin check
+    for origin in ([(b"origin", b"https://evil.example")], []):
+        comm = WebsocketCommunicator(application, "/ws/events", headers=[(b"host", b"localhost"), _cookie(session), *origin])
+        connected, _ = await comm.connect(timeout=5)
+        assert not connected, origin
+        await comm.disconnect()
+    # the same cookie from the hub's own origin opens alice's socket: the refusals above were the origin's
+    comm = WebsocketCommunicator(application, "/ws/events",
+                                 headers=[(b"host", b"localhost"), (b"origin", b"http://localhost"), _cookie(session)])
     connected, _ = await comm.connect(timeout=5)
-    assert not connected
+    assert connected
+    assert (await comm.receive_json_from(timeout=5))["data"] == {"tenantId": str(alice.tenant.id)}
     await comm.disconnect()
