@@ -70,7 +70,10 @@ def test_standard_headers_verify_with_the_standardwebhooks_library():
     headers, _ = build_headers(webhook=_webhook(secret), delivery_id="9f1c", event_type="meeting.created", body=body, timestamp=int(now.timestamp()))
 
     assert Webhook(secret).verify(body, headers) == {"entity": {"title": "שלום"}}
-    assert headers["X-Webhook-Signature"] == hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    # No timestamp-less hex signature with the same secret next to them (issue 10 item 8):
+    # it would let a captured request be replayed past the Standard Webhooks window
+    assert "X-Webhook-Signature" not in headers
+    assert hmac.new(secret.encode(), body, hashlib.sha256).hexdigest() not in headers.values()
 
 
 def test_previous_secret_signs_alongside_during_rotation_then_stops():

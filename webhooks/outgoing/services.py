@@ -394,11 +394,12 @@ def build_headers(
     """Return (headers to send, headers to log) for one attempt (contract C7).
 
     Custom headers come first and the hub's own last, so they can never be
-    overridden. The hex signature uses the current secret only (the seed's
-    one-value header that our incoming endpoint and the seed's verifier
-    compare as a whole); with the standard scheme ``webhook-signature`` lists
-    the current and, for 24 h after a rotation, the previous secret's
-    ``v1,`` signatures, space-separated, as Standard Webhooks allows.
+    overridden. The hex scheme's signature uses the current secret only (the
+    seed's one-value header that our incoming endpoint and the seed's verifier
+    compare as a whole); the standard scheme sends the Standard Webhooks
+    headers only (no hex signature: issue 10), ``webhook-signature`` listing
+    the current and, for 24 h after a rotation, the previous secret's ``v1,``
+    signatures, space-separated, as Standard Webhooks allows.
     """
     now = now or timezone.now()
     headers: dict[str, str] = {}
@@ -416,9 +417,12 @@ def build_headers(
         secrets = _signing_secrets(webhook, now)
         if not secrets:
             raise ValueError("signRequests is on but no signature secret is stored")
-        headers[webhook.signature_header or "X-Webhook-Signature"] = signing.hex_hmac_sha256(secrets[0], body)
         if webhook.signature_scheme == "standard":
+            # Only the Standard Webhooks headers: a timestamp-less hex signature made with the
+            # same secret next to them would let a captured request be replayed for ever.
             headers.update(signing.standard_headers(secrets, delivery_id, timestamp, body))
+        else:
+            headers[webhook.signature_header or "X-Webhook-Signature"] = signing.hex_hmac_sha256(secrets[0], body)
     logged = outbound.redact_headers(headers)
     for name in logged:
         if name.lower() in redact:
