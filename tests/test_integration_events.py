@@ -1,8 +1,8 @@
 """The seed's integration lifecycle events, asserted with their payloads (DESIGN C9).
 
 ``integration.connected`` (OAuth callback and credentials), ``integration.disconnected``
-for both reasons the hub gives (``user_disconnected`` on DELETE, ``token_expired`` when
-the provider answers invalid_grant), and ``integration.token_expiring`` from the beat
+for every reason the hub gives (``user_disconnected`` on DELETE, ``token_expired`` when
+the provider answers invalid_grant, ``operator_disconnected`` from the admin), and ``integration.token_expiring`` from the beat
 scan — each heard on the real channel layer through tests/support/events.py, each
 exactly once (a marker published after it through the same publisher arrives next).
 Last, a browser's cookie-session socket receives its tenant's event and another
@@ -139,6 +139,34 @@ def test_credentials_connect_emits_connected_and_delete_emits_user_disconnected(
                      {"integrationId": integration_id, "provider": "cardcom", "reason": "user_disconnected"})
     _nothing_else(events, alice.tenant.id)
     _nothing_else(bobs, bob.tenant.id)  # bob's studio heard none of it
+
+
+@pytest.mark.django_db(transaction=True)  # the admin reads through the operator role's own connection
+def test_an_operator_disconnect_in_the_admin_emits_disconnected_with_reason_operator_disconnected(tenant_events):
+    from django.contrib.auth import get_user_model
+
+    alice = make_persona("Alice Studio", "alice@example.com")
+    created = _api_for(alice).post("/api/integrations/connect/cardcom", {"credentials": CARDCOM}, format="json")
+    assert created.status_code == 201, created.content
+    integration_id = created.json()["id"]
+    events = tenant_events(alice.tenant.id)
+    staff = get_user_model().objects.create_superuser("op", "op@example.com", "pw-123456789")
+    admin = Client()
+    admin.force_login(staff)
+    # when
+    response = admin.post("/admin/integrations/integration/",
+                          {"action": "action_disconnect", "_selected_action": [integration_id]})
+    # then
+    assert response.status_code == 302, response.content[:500]
+    _assert_envelope(events.collect(1)[0], "integration.disconnected",
+                     {"integrationId": integration_id, "provider": "cardcom", "reason": "operator_disconnected"})
+    _nothing_else(events, alice.tenant.id)
+
+
+def _api_for(persona) -> APIClient:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {persona.token}")
+    return api
 
 
 # --------------------------------------------------------------------------- beat scan
