@@ -10,18 +10,22 @@ foreign keys get parent rows built the same way), so a new table needs no test c
 The table list is taken from the models at collection time (one test id per table)
 and checked against ``information_schema`` at run time, so a tenant table created
 without a model fails too. Besides behaviour, each table must have RLS enabled and
-FORCEd (the owner is subject to it too) and exactly the expected policies, compared
-by their ``USING`` / ``WITH CHECK`` expressions, not only their names.
+FORCEd — shown by the flags and by the schema owner, on a raw connection, being held
+by the policy like the runtime role — and exactly the expected policies, compared by
+their ``USING`` / ``WITH CHECK`` expressions, not only their names.
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
 
 import pytest
 from django.apps import apps
-from django.db import DatabaseError, connection, transaction
+from django.conf import settings
+from django.db import DatabaseError, connection, connections, transaction
+from psycopg import errors as psycopg_errors
 
 from tests.factories import make_persona
 
@@ -77,9 +81,9 @@ EXTRA_POLICIES: dict[str, dict[str, tuple[str, str, str | None]]] = {
 
 
 # --------------------------------------------------------------------------- generic rows
-def _columns(table: str) -> list[tuple[str, str, str, int | None]]:
+def _columns(table: str, db=connection) -> list[tuple[str, str, str, int | None]]:
     """NOT NULL columns without a default: (name, data_type, udt_name, max length)."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(
             "SELECT column_name, data_type, udt_name, character_maximum_length FROM information_schema.columns"
             " WHERE table_schema = 'public' AND table_name = %s AND is_nullable = 'NO' AND column_default IS NULL"
@@ -89,9 +93,9 @@ def _columns(table: str) -> list[tuple[str, str, str, int | None]]:
         return cursor.fetchall()
 
 
-def _foreign_keys(table: str) -> dict[str, tuple[str, str]]:
+def _foreign_keys(table: str, db=connection) -> dict[str, tuple[str, str]]:
     """Single-column foreign keys: {column: (referenced table, referenced column)}."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(
             "SELECT a.attname, c.confrelid::regclass::text, fa.attname FROM pg_constraint c"
             " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
@@ -102,8 +106,8 @@ def _foreign_keys(table: str) -> dict[str, tuple[str, str]]:
         return {column: (ref_table.strip('"'), ref_column) for column, ref_table, ref_column in cursor.fetchall()}
 
 
-def _primary_key(table: str) -> str:
-    with connection.cursor() as cursor:
+def _primary_key(table: str, db=connection) -> str:
+    with db.cursor() as cursor:
         cursor.execute(
             "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
             " WHERE i.indrelid = %s::regclass AND i.indisprimary",
@@ -128,13 +132,13 @@ def _value_of_type(data_type: str, udt: str, length: int | None):
     raise AssertionError(f"no generic value for a NOT NULL {data_type} ({udt}) column: teach _value_of_type")
 
 
-def _row_values(table: str, tenant_id: str, depth: int = 0) -> dict:
+def _row_values(table: str, tenant_id: str, db=connection, depth: int = 0) -> dict:
     """Values for one row of ``table`` of ``tenant_id``; parent rows (foreign keys) are
     inserted first, under the transaction's current tenant setting."""
     assert depth < 5, f"foreign keys nest too deep from {table}"
-    fks = _foreign_keys(table)
+    fks = _foreign_keys(table, db)
     values: dict = {}
-    for name, data_type, udt, length in _columns(table):
+    for name, data_type, udt, length in _columns(table, db):
         if name == "tenant_id":
             values[name] = tenant_id
         elif name in fks:
@@ -142,34 +146,34 @@ def _row_values(table: str, tenant_id: str, depth: int = 0) -> dict:
             if ref_table == "tenants":
                 values[name] = tenant_id
             else:
-                values[name] = _insert(ref_table, _row_values(ref_table, tenant_id, depth + 1), ref_column)
+                values[name] = _insert(ref_table, _row_values(ref_table, tenant_id, db, depth + 1), ref_column, db)
         else:
             values[name] = _value_of_type(data_type, udt, length)
     return values
 
 
-def _insert(table: str, values: dict, returning: str | None = None):
-    returning = returning or _primary_key(table)
+def _insert(table: str, values: dict, returning: str | None = None, db=connection):
+    returning = returning or _primary_key(table, db)
     columns = ", ".join(f'"{c}"' for c in values)
     marks = ", ".join(["%s"] * len(values))
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(f'INSERT INTO "{table}" ({columns}) VALUES ({marks}) RETURNING "{returning}"', list(values.values()))
         return cursor.fetchone()[0]
 
 
-def _scope(tenant_id) -> None:
-    with connection.cursor() as cursor:
+def _scope(tenant_id, db=connection) -> None:
+    with db.cursor() as cursor:
         cursor.execute("SELECT set_config(%s, %s, true)", [TENANT_SETTING, str(tenant_id)])
 
 
-def _scalar(sql: str, params=()):
-    with connection.cursor() as cursor:
+def _scalar(sql: str, params=(), db=connection):
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
 
 
-def _rowcount(sql: str, params=()) -> int:
-    with connection.cursor() as cursor:
+def _rowcount(sql: str, params=(), db=connection) -> int:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 
@@ -207,6 +211,47 @@ def test_rls_is_enabled_and_forced(table):
         cursor.execute("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = %s::regclass", [table])
         enabled, forced = cursor.fetchone()
     assert (enabled, forced) == (True, True), f"{table}: RLS enabled={enabled}, forced={forced}"
+
+
+@contextlib.contextmanager
+def _owner_transaction():
+    """A raw connection as the schema owner (the migrate role), in a transaction rolled back at the end."""
+    import psycopg
+
+    if "owner" not in settings.DATABASES:
+        pytest.skip("no separate owner role configured")
+    params = connections["owner"].get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params) as owner:
+        try:
+            yield owner
+        finally:
+            owner.rollback()
+
+
+@pytest.mark.parametrize("table", TENANT_TABLES)
+def test_forced_rls_holds_the_table_owner_too(table):
+    """What FORCE buys, shown: the owner (who bypasses unforced RLS) under tenant A's
+    setting sees and deletes none of B's rows and cannot write one."""
+    with _owner_transaction() as owner:
+        assert _scalar("SELECT tableowner = current_user FROM pg_tables WHERE tablename = %s", [table], owner)
+        a, b = (_insert("tenants", _row_values("tenants", "", owner), "id", owner) for _ in range(2))
+        _scope(b, owner)
+        b_row = _insert(table, _row_values(table, str(b), owner), db=owner)
+        b_attack = _row_values(table, str(b), owner)
+        _scope(a, owner)
+        seen = _scalar(f'SELECT count(*) FROM "{table}" WHERE tenant_id = %s', [b], owner)
+        deleted = _rowcount(f'DELETE FROM "{table}" WHERE tenant_id = %s', [b], owner)
+        with owner.cursor() as cursor:
+            cursor.execute("SAVEPOINT attack")
+            with pytest.raises(psycopg_errors.InsufficientPrivilege, match="row-level security"):
+                cursor.execute(f'INSERT INTO "{table}" ({", ".join(b_attack)}) VALUES ({", ".join(["%s"] * len(b_attack))})',
+                               list(b_attack.values()))
+            cursor.execute("ROLLBACK TO SAVEPOINT attack")
+        _scope(b, owner)
+        left = _scalar(f'SELECT count(*) FROM "{table}" WHERE "{_primary_key(table, owner)}" = %s', [b_row], owner)
+    assert (seen, deleted, left) == (0, 0, 1)
 
 
 @pytest.mark.parametrize("table", TENANT_TABLES)
