@@ -10,6 +10,7 @@ from django.db import connections
 from rest_framework.test import APIClient
 
 from tests.factories import Persona, make_persona
+from tests.support.events import tenant_events  # noqa: F401 - the shared channel-layer listener fixture
 
 # Every test may use the operator alias (core.tenant_context.operator_scope):
 # wrapped in its own rolled-back transaction (TestCase) or flushed (transactional).

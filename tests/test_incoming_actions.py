@@ -3,7 +3,6 @@ forward retries, the test endpoint service, reprocess, counters and webhook.rece
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from datetime import timedelta
@@ -11,12 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.test import Client
 from django.utils import timezone
 
-from core.realtime import tenant_group
 from core.tenant_context import tenant_scope
 from entities.models import Client as ClientEntity
 from entities.models import EntityEvent
@@ -159,16 +155,8 @@ def test_filters_not_matching_are_skipped_and_matching_ones_run(alice):
         assert ClientEntity.objects.count() == 1
 
 
-def _receive(layer, channel: str, count: int) -> list[dict]:
-    """All on one event loop: channels-redis' per-channel receive buffer is bound to a loop."""
-
-    async def take() -> list[dict]:
-        return [(await asyncio.wait_for(layer.receive(channel), 5))["message"] for _ in range(count)]
-
-    return async_to_sync(take)()
-
-
-def test_trigger_automation_runs_the_registered_handler_records_and_publishes(alice, django_capture_on_commit_callbacks):
+def test_trigger_automation_runs_the_registered_handler_records_and_publishes(alice, django_capture_on_commit_callbacks,
+                                                                              tenant_events):
     calls = []
 
     @automations.register("welcome_lead")
@@ -182,12 +170,10 @@ def test_trigger_automation_runs_the_registered_handler_records_and_publishes(al
             {"type": "trigger_automation", "config": {"automationId": "missing_one"}},
         ])
         log_id = deliver(webhook, secret)
-        layer = get_channel_layer()
-        channel = async_to_sync(layer.new_channel)()
-        async_to_sync(layer.group_add)(tenant_group(alice.tenant.id), channel)
+        events = tenant_events(alice.tenant.id)
         with django_capture_on_commit_callbacks(execute=True):
             log = process(alice, log_id)
-        messages = _receive(layer, channel, 3)
+        messages = events.collect(3)
     finally:
         automations.unregister("welcome_lead")
     assert calls == ["Dana Levi"]

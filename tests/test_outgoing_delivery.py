@@ -22,15 +22,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from asgiref.sync import async_to_sync
 from celery.contrib.testing.worker import start_worker
-from channels.layers import get_channel_layer
 from django.db import connection, connections
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from architect_studio.celery import app as celery_app
-from core.realtime import tenant_group
 from core.tenant_context import operator_scope, tenant_scope
 from entities.models import EntityEvent
 from tests.test_outgoing_support import Plan, Receiver, create_meeting, create_outgoing_webhook, fresh_persona
@@ -92,28 +89,6 @@ def _wait_disabled(persona, webhook, timeout=15.0) -> OutgoingWebhook:
     return fresh
 
 
-class _Events:
-    """Listens to a tenant's WebSocket group on the real channel layer."""
-
-    def __init__(self, tenant_id):
-        self.layer = get_channel_layer()
-        self.channel = async_to_sync(self.layer.new_channel)()
-        async_to_sync(self.layer.group_add)(tenant_group(tenant_id), self.channel)
-
-    def collect(self, count, timeout=10.0) -> list[dict]:
-        import asyncio
-
-        out: list[dict] = []
-
-        async def run():
-            while len(out) < count:
-                msg = await asyncio.wait_for(self.layer.receive(self.channel), timeout)
-                out.append(msg["message"])
-
-        async_to_sync(run)()
-        return out
-
-
 class _Beat:
     """Stands in for celery beat: runs the sweeper task every `interval` seconds in a thread."""
 
@@ -138,9 +113,9 @@ class _Beat:
         self.thread.join(5)
 
 
-def test_entity_event_is_delivered_signed_and_counted(celery_worker_thread):
+def test_entity_event_is_delivered_signed_and_counted(celery_worker_thread, tenant_events):
     alice = fresh_persona()
-    events = _Events(alice.tenant.id)
+    events = tenant_events(alice.tenant.id)
     template = '{"event": "{{entityType}}.{{event}}", "title": {{entity.title}}, "note": "«{{entity.title}}»"}'
     with Receiver() as rx:
         webhook = create_outgoing_webhook(
@@ -237,10 +212,10 @@ def test_short_retry_also_fires_from_its_celery_eta_without_beat(celery_worker_t
     assert 0 <= requests[1].at - first.next_retry_at.timestamp() < 5
 
 
-def test_exhaustion_then_auto_disable_after_consecutive_failures(celery_worker_thread, settings):
+def test_exhaustion_then_auto_disable_after_consecutive_failures(celery_worker_thread, settings, tenant_events):
     settings.OUTGOING_WEBHOOK_DISABLE_AFTER = 2
     alice = fresh_persona()
-    events = _Events(alice.tenant.id)
+    events = tenant_events(alice.tenant.id)
     with Receiver(default=Plan(status=500)) as rx:
         webhook = create_outgoing_webhook(alice, rx.url, retry_attempts=2, retry_delay_seconds=0)
         create_meeting(alice, "one")
