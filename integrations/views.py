@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.views.decorators.http import require_GET
-from djangorestframework_camel_case.parser import CamelCaseJSONParser
 from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
@@ -17,6 +16,7 @@ from rest_framework.views import APIView
 
 from core.api import TenantScopedViewSet
 from core.drf import error_response
+from core.parsers import JSONParser
 from integrations import selectors, services
 from integrations.models import Integration
 from integrations.providers.catalog import PROVIDERS
@@ -33,7 +33,7 @@ from integrations.tokens import TokenUnavailable
 class _HubIO:
     """JSON only; free-form objects keep their keys (settings.JSON_CAMEL_CASE)."""
 
-    parser_classes = [CamelCaseJSONParser]
+    parser_classes = [JSONParser]
     renderer_classes = [CamelCaseJSONRenderer]
 
 

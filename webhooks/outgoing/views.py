@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from djangorestframework_camel_case.parser import CamelCaseJSONParser
 from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status
@@ -12,6 +11,7 @@ from rest_framework.views import APIView
 
 from core.api import TenantScopedViewSet
 from core.drf import Pagination, error_response
+from core.parsers import JSONParser
 from webhooks.models import IncomingWebhook, OutgoingWebhook
 from webhooks.outgoing import selectors, services
 from webhooks.outgoing.serializers import (
@@ -26,7 +26,7 @@ from webhooks.outgoing.serializers import (
 class _HubIO:
     """JSON only; free-form objects keep their keys (settings.JSON_CAMEL_CASE)."""
 
-    parser_classes = [CamelCaseJSONParser]
+    parser_classes = [JSONParser]
     renderer_classes = [CamelCaseJSONRenderer]
 
 
