@@ -2,8 +2,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.fields import (
+    JSONListField,
+    JSONObjectField,
+    RFC3339DateTimeField,
+    StrictCharField,
+    StrictEmailField,
+)
 from entities.models import Client, Document, Expense, Meeting, Payment, Supplier, Task
 
 MAX_ATTENDEES = 500
@@ -23,10 +32,28 @@ def validate_external_ids(value: Any) -> dict:
     return {k: str(v) for k, v in value.items()}
 
 
+@extend_schema_field({
+    "type": "object",
+    "maxProperties": MAX_EXTERNAL_IDS,
+    "propertyNames": {"minLength": 1, "maxLength": 100},
+    "additionalProperties": {"anyOf": [{"type": "string", "maxLength": 500}, {"type": "integer"}]},
+})
+class ExternalIdsField(JSONObjectField):
+    """provider → remote id (numbers are taken as their text)."""
+
+
 class EntitySerializer(serializers.ModelSerializer):
+    # Text is text and datetimes are RFC 3339 (core/fields.py says why).
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.EmailField: StrictEmailField,
+        models.DateTimeField: RFC3339DateTimeField,
+    }
     id = serializers.UUIDField(read_only=True)
     tenant_id = serializers.UUIDField(read_only=True)
-    external_ids = serializers.JSONField(required=False, validators=[validate_external_ids])
+    external_ids = ExternalIdsField(required=False, validators=[validate_external_ids])
     common_fields = ("id", "tenant_id", "external_ids", "created_at", "updated_at")
     read_only_fields = ("created_at", "updated_at")
 
@@ -46,7 +73,7 @@ class TenantRelatedField(serializers.PrimaryKeyRelatedField):
 
 
 class MeetingSerializer(EntitySerializer):
-    attendees = serializers.JSONField(required=False)
+    attendees = JSONListField(required=False)
 
     class Meta:
         model = Meeting

@@ -12,6 +12,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.fields import JSONObjectField, RFC3339DateTimeField
 from integrations.models import Integration, IntegrationLog
 from integrations.providers.catalog import LOCAL_ENTITY_TYPES, SYNC_DIRECTIONS, get_provider
 
@@ -212,7 +213,7 @@ def validate_sync_settings(value: Any, *, provider_id: str) -> dict[str, Any]:
 class IntegrationUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=False)
     description = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=2000)
-    sync_settings = serializers.JSONField(required=False)
+    sync_settings = JSONObjectField(required=False)
 
     def validate_sync_settings(self, value):
         integration: Integration = self.context["integration"]
@@ -232,9 +233,9 @@ class CredentialsConnectSerializer(serializers.Serializer):
 
 class StatusSerializer(serializers.Serializer):
     status = serializers.CharField()
-    last_sync_at = serializers.DateTimeField(allow_null=True)
+    last_sync_at = RFC3339DateTimeField(allow_null=True)
     last_sync_status = serializers.CharField(allow_null=True)
     last_error = serializers.CharField(allow_null=True)
-    next_sync_at = serializers.DateTimeField(allow_null=True)
+    next_sync_at = RFC3339DateTimeField(allow_null=True)
     total_syncs = serializers.IntegerField()
-    token_expires_at = serializers.DateTimeField(allow_null=True)
+    token_expires_at = RFC3339DateTimeField(allow_null=True)

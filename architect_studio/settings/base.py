@@ -230,6 +230,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         "core.schema.strip_trailing_slashes",
+        "core.schema.document_errors",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
 }

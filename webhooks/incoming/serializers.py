@@ -19,6 +19,7 @@ from djangorestframework_camel_case.util import camel_to_underscore
 from rest_framework import serializers
 
 from core.crypto import TEXT_PREFIX, is_sealed
+from core.fields import JSONObjectField
 from entities.models import ENTITY_MODELS
 from entities.services import serializer_for
 from webhooks import outbound
@@ -195,11 +196,11 @@ class IncomingWebhookInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, allow_blank=False, trim_whitespace=True)
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True, allow_null=True)
     secret = serializers.CharField(max_length=1000, min_length=8, required=False, write_only=True, trim_whitespace=False)
-    actions = serializers.ListField(child=serializers.JSONField(), max_length=MAX_ACTIONS)
-    filters = serializers.JSONField(required=False, allow_null=True)
+    actions = serializers.ListField(child=JSONObjectField(), max_length=MAX_ACTIONS)
+    filters = JSONObjectField(required=False, allow_null=True)
     is_enabled = serializers.BooleanField(required=False)
     verification_scheme = serializers.ChoiceField(choices=SCHEMES, required=False)
-    verification_config = serializers.JSONField(required=False)
+    verification_config = JSONObjectField(required=False, allow_null=True)
 
     def validate_verification_config(self, value: Any) -> dict[str, Any]:
         if value is None:

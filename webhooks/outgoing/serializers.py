@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.fields import JSONListField, JSONObjectField
 from entities.models import ENTITY_EVENTS, ENTITY_TYPES
 from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing.services import SECRET_MASK
 from webhooks.templating import MAX_TEMPLATE_BYTES
+
+
+@extend_schema_field({
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 20,
+    "items": {
+        "type": "object",
+        "required": ["entityType", "events"],
+        "properties": {
+            "entityType": {"type": "string", "enum": list(ENTITY_TYPES)},
+            "events": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(ENTITY_EVENTS)}},
+        },
+    },
+})
+class TriggersField(JSONListField):
+    """``[{entityType, events}]``; services.validate_triggers normalises it."""
 
 
 class OutgoingWebhookInputSerializer(serializers.Serializer):
@@ -18,8 +37,8 @@ class OutgoingWebhookInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=2000, required=False, allow_null=True, allow_blank=True)
     url = serializers.CharField(max_length=outbound.MAX_URL_LENGTH)
     method = serializers.ChoiceField(choices=OutgoingWebhook.Method.values, required=False)
-    headers = serializers.JSONField(required=False, allow_null=True)
-    triggers = serializers.JSONField()
+    headers = JSONObjectField(required=False, allow_null=True)
+    triggers = TriggersField()
     payload_template = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, trim_whitespace=False, max_length=MAX_TEMPLATE_BYTES
     )
@@ -88,7 +107,7 @@ class PreviewInputSerializer(serializers.Serializer):
     entity_type = serializers.ChoiceField(choices=ENTITY_TYPES, required=False)
     event = serializers.ChoiceField(choices=ENTITY_EVENTS, required=False)
     entity_id = serializers.UUIDField(required=False)
-    entity = serializers.JSONField(required=False)
+    entity = JSONObjectField(required=False)
 
     def validate_entity(self, value):
         if not isinstance(value, dict):
@@ -97,7 +116,7 @@ class PreviewInputSerializer(serializers.Serializer):
 
 
 class TestSendInputSerializer(serializers.Serializer):
-    payload = serializers.JSONField(required=False, allow_null=True)
+    payload = JSONObjectField(required=False, allow_null=True)
     entity_type = serializers.ChoiceField(choices=ENTITY_TYPES, required=False)
     event = serializers.ChoiceField(choices=ENTITY_EVENTS, required=False)
 

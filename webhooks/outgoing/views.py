@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from djangorestframework_camel_case.render import CamelCaseJSONRenderer
-from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +28,18 @@ class _HubIO:
 
     parser_classes = [JSONParser]
     renderer_classes = [CamelCaseJSONRenderer]
+
+
+PREVIEW_RESPONSE = inline_serializer(
+    "WebhookPreview",
+    {
+        "entity_type": serializers.CharField(),
+        "event": serializers.CharField(),
+        "body": serializers.JSONField(help_text="The rendered body as JSON (any JSON value)."),
+        "body_text": serializers.CharField(help_text="The exact bytes that would be sent, as text."),
+        "placeholders": serializers.ListField(child=serializers.CharField()),
+    },
+)
 
 
 def _config_error(exc: services.WebhookConfigError) -> exceptions.ValidationError:
@@ -98,13 +110,15 @@ class OutgoingWebhookViewSet(
             raise _config_error(exc) from None
         return Response(out)
 
-    @extend_schema(request=PreviewInputSerializer)
+    @extend_schema(request=PreviewInputSerializer, responses={200: PREVIEW_RESPONSE}, operation_id="webhooksOutgoingPreview")
     @action(detail=True, methods=["post"])
     def preview(self, request, *args, **kwargs):
         """Render this webhook's template (or a draft one) for a sample or given entity."""
         return self._preview(request, self.get_object())
 
-    @extend_schema(request=PreviewInputSerializer)
+    @extend_schema(
+        request=PreviewInputSerializer, responses={200: PREVIEW_RESPONSE}, operation_id="webhooksOutgoingPreviewDraft"
+    )
     @action(detail=False, methods=["post"], url_path="preview")
     def preview_draft(self, request, *args, **kwargs):
         """Render a draft template before the webhook exists (the builder's live preview)."""
