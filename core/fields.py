@@ -57,6 +57,46 @@ class StrictEmailField(_StrictText, serializers.EmailField):
     pass
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """``true`` or ``false``: DRF's also takes 0, 1, "yes", "on"…, which the schema does not."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID string: DRF's also turns integers (and ``false``, an int) into UUIDs."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+@extend_schema_field({"anyOf": [
+    {"type": "string", "format": "decimal", "pattern": r"^\d{1,12}(\.\d{1,2})?$"},
+    {"type": "integer", "minimum": 0, "maximum": 999_999_999_999},
+]})
+class AmountField(serializers.DecimalField):
+    """A non-negative amount with at most 2 decimals: a decimal string, or a whole JSON number.
+
+    Fractional JSON numbers are refused: as binary floats they cannot carry cents exactly.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 14)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("min_value", 0)
+        super().__init__(**kwargs)
+
+
 class RFC3339DateTimeField(serializers.DateTimeField):
     """Datetimes out in the local zone when its offset is whole minutes, else in UTC.
 

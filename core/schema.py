@@ -65,6 +65,7 @@ CONFLICT_OPERATIONS = {
     ("post", "/api/webhook-logs/{logId}/replay"),
     ("post", "/api/integrations/{id}/refresh"),
     ("post", "/api/integrations/{id}/sync"),
+    ("get", "/api/integrations/connect/{provider}"),  # provider_not_configured
 }
 
 

@@ -7,9 +7,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.fields import (
+    AmountField,
     JSONListField,
     JSONObjectField,
     RFC3339DateTimeField,
+    StrictBooleanField,
     StrictCharField,
     StrictEmailField,
 )
@@ -42,6 +44,23 @@ class ExternalIdsField(JSONObjectField):
     """provider → remote id (numbers are taken as their text)."""
 
 
+@extend_schema_field({"type": "string", "pattern": "^[A-Za-z]{3}$", "example": "ILS"})
+class CurrencyField(StrictCharField):
+    """ISO 4217 code (upper-cased by validate_currency)."""
+
+
+@extend_schema_field({
+    "type": "array",
+    "maxItems": MAX_ATTENDEES,
+    "items": {"anyOf": [
+        {"type": "string", "description": "an email address"},
+        {"type": "object", "properties": {"email": {"type": "string"}}, "additionalProperties": True},
+    ]},
+})
+class AttendeesField(JSONListField):
+    """Email strings or objects with an email."""
+
+
 class EntitySerializer(serializers.ModelSerializer):
     # Text is text and datetimes are RFC 3339 (core/fields.py says why).
     serializer_field_mapping = {
@@ -50,6 +69,8 @@ class EntitySerializer(serializers.ModelSerializer):
         models.TextField: StrictCharField,
         models.EmailField: StrictEmailField,
         models.DateTimeField: RFC3339DateTimeField,
+        models.BooleanField: StrictBooleanField,
+        models.DecimalField: AmountField,
     }
     id = serializers.UUIDField(read_only=True)
     tenant_id = serializers.UUIDField(read_only=True)
@@ -73,7 +94,7 @@ class TenantRelatedField(serializers.PrimaryKeyRelatedField):
 
 
 class MeetingSerializer(EntitySerializer):
-    attendees = JSONListField(required=False)
+    attendees = AttendeesField(required=False)
 
     class Meta:
         model = Meeting
@@ -127,12 +148,13 @@ class SupplierSerializer(EntitySerializer):
 
 
 def _currency(value: str) -> str:
-    if not (isinstance(value, str) and len(value) == 3 and value.isalpha()):
+    if not (isinstance(value, str) and len(value) == 3 and value.isascii() and value.isalpha()):
         raise serializers.ValidationError("must be a 3-letter ISO 4217 code")
     return value.upper()
 
 
 class PaymentSerializer(EntitySerializer):
+    currency = CurrencyField(required=False, max_length=3)
     client_id = TenantRelatedField(source="client", queryset=Client.objects.all(), required=False, allow_null=True)
 
     class Meta:
@@ -145,6 +167,7 @@ class PaymentSerializer(EntitySerializer):
 
 
 class ExpenseSerializer(EntitySerializer):
+    currency = CurrencyField(required=False, max_length=3)
     supplier_id = TenantRelatedField(source="supplier", queryset=Supplier.objects.all(), required=False, allow_null=True)
 
     class Meta:

@@ -224,6 +224,11 @@ JSON_CAMEL_CASE = {"JSON_UNDERSCOREIZE": JSON_UNDERSCOREIZE}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Architect Studio Integrations Hub API",
     "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "Every error is `{\"error\": {\"code\", \"message\", \"fields\"?}}`. Bodies are JSON "
+        "(`application/json`, at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes: 413 past it); "
+        "strings may not contain NUL (\\u0000) or lone surrogates (400)."
+    ),
     "SERVE_INCLUDE_SCHEMA": False,
     "CAMELIZE_NAMES": True,
     "POSTPROCESSING_HOOKS": [

@@ -19,7 +19,7 @@ from djangorestframework_camel_case.util import camel_to_underscore
 from rest_framework import serializers
 
 from core.crypto import TEXT_PREFIX, is_sealed
-from core.fields import JSONObjectField
+from core.fields import JSONObjectField, StrictBooleanField
 from entities.models import ENTITY_MODELS
 from entities.services import serializer_for
 from webhooks import outbound
@@ -198,7 +198,7 @@ class IncomingWebhookInputSerializer(serializers.Serializer):
     secret = serializers.CharField(max_length=1000, min_length=8, required=False, write_only=True, trim_whitespace=False)
     actions = serializers.ListField(child=JSONObjectField(), max_length=MAX_ACTIONS)
     filters = JSONObjectField(required=False, allow_null=True)
-    is_enabled = serializers.BooleanField(required=False)
+    is_enabled = StrictBooleanField(required=False)
     verification_scheme = serializers.ChoiceField(choices=SCHEMES, required=False)
     verification_config = JSONObjectField(required=False, allow_null=True)
 

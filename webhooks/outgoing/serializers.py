@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.fields import JSONListField, JSONObjectField
+from core.fields import JSONListField, JSONObjectField, StrictBooleanField, StrictUUIDField
 from entities.models import ENTITY_EVENTS, ENTITY_TYPES
 from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
@@ -42,7 +42,7 @@ class OutgoingWebhookInputSerializer(serializers.Serializer):
     payload_template = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, trim_whitespace=False, max_length=MAX_TEMPLATE_BYTES
     )
-    sign_requests = serializers.BooleanField(required=False)
+    sign_requests = StrictBooleanField(required=False)
     signature_header = serializers.RegexField(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$", max_length=100, required=False)
     signature_secret = serializers.CharField(
         required=False, allow_blank=True, allow_null=True, write_only=True, max_length=200, trim_whitespace=False
@@ -52,7 +52,7 @@ class OutgoingWebhookInputSerializer(serializers.Serializer):
     retry_attempts = serializers.IntegerField(min_value=1, max_value=10, required=False)
     retry_delay_seconds = serializers.IntegerField(min_value=0, max_value=86400, required=False)
     timeout_seconds = serializers.IntegerField(min_value=1, max_value=30, required=False)
-    is_enabled = serializers.BooleanField(required=False)
+    is_enabled = StrictBooleanField(required=False)
 
 
 class OutgoingWebhookSerializer(serializers.ModelSerializer):
@@ -106,7 +106,7 @@ class PreviewInputSerializer(serializers.Serializer):
     )
     entity_type = serializers.ChoiceField(choices=ENTITY_TYPES, required=False)
     event = serializers.ChoiceField(choices=ENTITY_EVENTS, required=False)
-    entity_id = serializers.UUIDField(required=False)
+    entity_id = StrictUUIDField(required=False)
     entity = JSONObjectField(required=False)
 
     def validate_entity(self, value):
