@@ -57,6 +57,21 @@ class StrictEmailField(_StrictText, serializers.EmailField):
     pass
 
 
+class StrictRegexField(_StrictText, serializers.RegexField):
+    pass
+
+
+#: What Django's URLValidator takes for a public http(s) URL, as a pattern the schema can state.
+HTTP_URL_PATTERN = (
+    r"^https?://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,2}[A-Za-z]{2,63}(:[1-9][0-9]{0,3})?(/[!-~]*)?$"
+)
+
+
+@extend_schema_field({"type": "string", "maxLength": 2000, "pattern": f"^$|{HTTP_URL_PATTERN}"})
+class HttpUrlField(_StrictText, serializers.URLField):
+    """An http(s) URL (or blank where allowed)."""
+
+
 class StrictBooleanField(serializers.BooleanField):
     """``true`` or ``false``: DRF's also takes 0, 1, "yes", "on"…, which the schema does not."""
 
@@ -82,11 +97,12 @@ class StrictUUIDField(serializers.UUIDField):
 class AmountField(serializers.DecimalField):
     """A non-negative amount with at most 2 decimals: a decimal string, or a whole JSON number.
 
-    Fractional JSON numbers are refused: as binary floats they cannot carry cents exactly.
+    Fractional JSON numbers are refused: as binary floats they cannot carry cents exactly
+    (``535.0`` is a whole number, as JSON Schema counts it).
     """
 
     def to_internal_value(self, data):
-        if isinstance(data, bool | float):
+        if isinstance(data, bool) or (isinstance(data, float) and not data.is_integer()):
             self.fail("invalid")
         return super().to_internal_value(data)
 

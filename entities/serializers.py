@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from core.fields import (
     AmountField,
+    HttpUrlField,
     JSONListField,
     JSONObjectField,
     RFC3339DateTimeField,
@@ -85,7 +86,15 @@ class EntitySerializer(serializers.ModelSerializer):
 
 
 class TenantRelatedField(serializers.PrimaryKeyRelatedField):
-    """A foreign key that only resolves rows of the caller's tenant."""
+    """A foreign key that only resolves rows of the caller's tenant.
+
+    A UUID string or null: DRF would also take "" as null, which the schema does not.
+    """
+
+    def run_validation(self, data=serializers.empty):
+        if data is not serializers.empty and data is not None and not isinstance(data, str) or data == "":
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().run_validation(data)
 
     def get_queryset(self):
         tenant = self.parent._tenant() if hasattr(self.parent, "_tenant") else None
@@ -127,6 +136,8 @@ class TaskSerializer(EntitySerializer):
 
 
 class DocumentSerializer(EntitySerializer):
+    file_url = HttpUrlField(required=False, allow_blank=True, max_length=2000)
+
     class Meta:
         model = Document
         fields = (*EntitySerializer.common_fields, "name", "description", "file_url", "mime_type", "size_bytes", "status")

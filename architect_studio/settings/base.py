@@ -224,6 +224,8 @@ JSON_CAMEL_CASE = {"JSON_UNDERSCOREIZE": JSON_UNDERSCOREIZE}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Architect Studio Integrations Hub API",
     "VERSION": "1.0.0",
+    # 3.1: JSON Schema 2020-12, so `propertyNames` (external id keys) is part of the contract.
+    "OAS_VERSION": "3.1.0",
     "DESCRIPTION": (
         "Every error is `{\"error\": {\"code\", \"message\", \"fields\"?}}`. Bodies are JSON "
         "(`application/json`, at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes: 413 past it); "

@@ -33,8 +33,40 @@ from tests.factories import make_persona
 
 pytestmark = [pytest.mark.faults]
 
-EXAMPLES = int(os.environ.get("API_CONTRACT_EXAMPLES", "12"))
-PHASES = os.environ.get("API_CONTRACT_PHASES", "examples,coverage,fuzzing,stateful")
+# `make test` runs fuzzing and stateful links with 5 examples per operation (~70 s
+# here); the coverage phase adds ~3,400 boundary cases (~260 s): run it with
+# API_CONTRACT_PHASES=examples,coverage,fuzzing,stateful API_CONTRACT_EXAMPLES=12.
+EXAMPLES = int(os.environ.get("API_CONTRACT_EXAMPLES", "5"))
+PHASES = os.environ.get("API_CONTRACT_PHASES", "fuzzing,stateful")
+
+# Rules no JSON Schema can state, so a schema-valid body may rightly get 400 here:
+# the positive_data_acceptance check is waived for these operations only (every other
+# check still runs on them). Each line says which rule.
+SEMANTIC_RULES = {
+    "POST /api/webhooks/outgoing": "payloadTemplate must render to JSON; signRequests needs a secret; reserved headers",
+    "PATCH /api/webhooks/outgoing/{id}": "as POST /api/webhooks/outgoing",
+    "POST /api/webhooks/outgoing/preview": "entityId must name an existing entity; the template must render to JSON",
+    "POST /api/webhooks/outgoing/{id}/preview": "as POST /api/webhooks/outgoing/preview",
+    "POST /api/webhooks/incoming": "each verificationScheme needs its own verificationConfig keys",
+    "PATCH /api/webhooks/incoming/{id}": "as POST /api/webhooks/incoming",
+    "POST /api/payments": "clientId must name an existing client of the tenant",
+    "PUT /api/payments/{id}": "as POST /api/payments",
+    "PATCH /api/payments/{id}": "as POST /api/payments",
+    "POST /api/expenses": "supplierId must name an existing supplier of the tenant",
+    "PUT /api/expenses/{id}": "as POST /api/expenses",
+    "PATCH /api/expenses/{id}": "as POST /api/expenses",
+}
+
+
+def _config_file(directory: Path) -> Path:
+    lines = []
+    for name in SEMANTIC_RULES:
+        method, path = name.split(" ", 1)
+        lines += ["[[operations]]", f'include-method = "{method}"', f'include-path = "{path}"',
+                  "checks.positive_data_acceptance.enabled = false", ""]
+    config = directory / "schemathesis.toml"
+    config.write_text("\n".join(lines))
+    return config
 
 # Operations that call out to the network (see the module docstring).
 OUTBOUND_PATHS = ["/api/webhooks/{webhookId}/test", "/api/integrations/{id}/test", "/api/integrations/{id}/refresh"]
@@ -46,10 +78,12 @@ def test_schemathesis_finds_no_contract_violation(live_server, transactional_db,
     token = make_persona("Contract Studio", "contract@example.com").token
     st = Path(sys.executable).with_name("st")
     command = [
-        str(st), "run", f"{live_server.url}/api/schema?format=json",
+        str(st), "--config-file", str(_config_file(tmp_path)), "run", f"{live_server.url}/api/schema?format=json",
         "--url", live_server.url,
         "-H", f"Authorization: Bearer {token}",
-        "--checks", "all",
+        # Every check is on by default (max_response_time needs a limit and is not a
+        # contract); `--checks all` is not passed because it would override the
+        # per-operation waivers in the config file.
         "--max-examples", str(EXAMPLES),
         "--seed", "1",
         "--workers", "1",

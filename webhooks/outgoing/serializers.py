@@ -5,7 +5,14 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.fields import JSONListField, JSONObjectField, StrictBooleanField, StrictUUIDField
+from core.fields import (
+    JSONListField,
+    JSONObjectField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictRegexField,
+    StrictUUIDField,
+)
 from entities.models import ENTITY_EVENTS, ENTITY_TYPES
 from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
@@ -30,21 +37,28 @@ class TriggersField(JSONListField):
     """``[{entityType, events}]``; services.validate_triggers normalises it."""
 
 
+@extend_schema_field({"type": "string", "format": "uri", "pattern": r"^https?://[A-Za-z0-9.-]+(:[1-9][0-9]{0,3})?(/[^\s]*)?$"})
+class TargetUrlField(StrictCharField):
+    """An http(s) URL; the SSRF rules (services.validate_url) are checked after this."""
+
+
+
+
 class OutgoingWebhookInputSerializer(serializers.Serializer):
     """Field-level checks; cross-field and SSRF rules live in services (one place for API and admin)."""
 
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=2000, required=False, allow_null=True, allow_blank=True)
-    url = serializers.CharField(max_length=outbound.MAX_URL_LENGTH)
+    name = StrictCharField(max_length=200)
+    description = StrictCharField(max_length=2000, required=False, allow_null=True, allow_blank=True)
+    url = TargetUrlField(max_length=outbound.MAX_URL_LENGTH)
     method = serializers.ChoiceField(choices=OutgoingWebhook.Method.values, required=False)
     headers = JSONObjectField(required=False, allow_null=True)
     triggers = TriggersField()
-    payload_template = serializers.CharField(
+    payload_template = StrictCharField(
         required=False, allow_null=True, allow_blank=True, trim_whitespace=False, max_length=MAX_TEMPLATE_BYTES
     )
     sign_requests = StrictBooleanField(required=False)
-    signature_header = serializers.RegexField(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$", max_length=100, required=False)
-    signature_secret = serializers.CharField(
+    signature_header = StrictRegexField(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$", max_length=100, required=False)
+    signature_secret = StrictCharField(
         required=False, allow_blank=True, allow_null=True, write_only=True, max_length=200, trim_whitespace=False
     )
     signature_scheme = serializers.ChoiceField(choices=["hex", "standard"], required=False)
@@ -101,7 +115,7 @@ class WebhookLogSerializer(serializers.ModelSerializer):
 
 
 class PreviewInputSerializer(serializers.Serializer):
-    payload_template = serializers.CharField(
+    payload_template = StrictCharField(
         required=False, allow_null=True, allow_blank=True, trim_whitespace=False, max_length=MAX_TEMPLATE_BYTES
     )
     entity_type = serializers.ChoiceField(choices=ENTITY_TYPES, required=False)
