@@ -73,3 +73,10 @@ def test_json_fields_refuse_the_wrong_shape(alice, path, body, field):
     response = client_for(alice).post(path, body, format="json")
     assert response.status_code == 400, response.content
     assert field in response.json()["error"]["fields"]
+
+
+def test_a_currency_that_grows_when_upper_cased_is_400_not_500(alice):
+    # "ß".upper() is "SS": main stored 4 characters in a 3-character column (500).
+    response = client_for(alice).post("/api/payments", {"amount": "10", "currency": "ßab"}, format="json")
+    assert response.status_code == 400, response.content
+    assert "currency" in response.json()["error"]["fields"]
