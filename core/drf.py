@@ -22,6 +22,17 @@ class Pagination(pagination.PageNumberPagination):
     page_size_query_param = "pageSize"
     max_page_size = 200
 
+    def get_schema_operation_parameters(self, view):
+        """The bounds the code enforces (400 outside them), stated in the schema."""
+        return [
+            {"name": self.page_query_param, "required": False, "in": "query",
+             "description": "Page number (1-based); past the last page is 404.",
+             "schema": {"type": "integer", "minimum": 1}},
+            {"name": self.page_size_query_param, "required": False, "in": "query",
+             "description": f"Results per page (default {self.page_size}).",
+             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size}},
+        ]
+
     def get_page_number(self, request, paginator):
         raw = request.query_params.get(self.page_query_param) or 1
         try:

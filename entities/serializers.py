@@ -3,8 +3,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.fields import (
+    AmountField,
+    HttpUrlField,
+    JSONListField,
+    JSONObjectField,
+    RFC3339DateTimeField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictEmailField,
+)
 from entities.models import Client, Document, Expense, Meeting, Payment, Supplier, Task
 
 MAX_ATTENDEES = 500
@@ -40,10 +52,47 @@ def validate_external_ids(value: Any) -> dict:
     return {k: str(v) for k, v in value.items()}
 
 
+@extend_schema_field({
+    "type": "object",
+    "maxProperties": MAX_EXTERNAL_IDS,
+    "propertyNames": {"minLength": 1, "maxLength": 100},
+    "additionalProperties": {"anyOf": [{"type": "string", "maxLength": 500}, {"type": "integer"}]},
+})
+class ExternalIdsField(JSONObjectField):
+    """provider → remote id (numbers are taken as their text)."""
+
+
+@extend_schema_field({"type": "string", "pattern": "^[A-Za-z]{3}$", "example": "ILS"})
+class CurrencyField(StrictCharField):
+    """ISO 4217 code (upper-cased by validate_currency)."""
+
+
+@extend_schema_field({
+    "type": "array",
+    "maxItems": MAX_ATTENDEES,
+    "items": {"anyOf": [
+        {"type": "string", "description": "an email address"},
+        {"type": "object", "properties": {"email": {"type": "string"}}, "additionalProperties": True},
+    ]},
+})
+class AttendeesField(JSONListField):
+    """Email strings or objects with an email."""
+
+
 class EntitySerializer(serializers.ModelSerializer):
+    # Text is text and datetimes are RFC 3339 (core/fields.py says why).
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.EmailField: StrictEmailField,
+        models.DateTimeField: RFC3339DateTimeField,
+        models.BooleanField: StrictBooleanField,
+        models.DecimalField: AmountField,
+    }
     id = serializers.UUIDField(read_only=True)
     tenant_id = serializers.UUIDField(read_only=True)
-    external_ids = serializers.JSONField(required=False, validators=[validate_json_size, validate_external_ids])
+    external_ids = ExternalIdsField(required=False, validators=[validate_json_size, validate_external_ids])
     common_fields = ("id", "tenant_id", "external_ids", "created_at", "updated_at")
     read_only_fields = ("created_at", "updated_at")
 
@@ -61,7 +110,15 @@ class EntitySerializer(serializers.ModelSerializer):
 
 
 class TenantRelatedField(serializers.PrimaryKeyRelatedField):
-    """A foreign key that only resolves rows of the caller's tenant."""
+    """A foreign key that only resolves rows of the caller's tenant.
+
+    A UUID string or null: DRF would also take "" as null, which the schema does not.
+    """
+
+    def run_validation(self, data=serializers.empty):
+        if data is not serializers.empty and data is not None and not isinstance(data, str) or data == "":
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().run_validation(data)
 
     def get_queryset(self):
         tenant = self.parent._tenant() if hasattr(self.parent, "_tenant") else None
@@ -70,7 +127,7 @@ class TenantRelatedField(serializers.PrimaryKeyRelatedField):
 
 
 class MeetingSerializer(EntitySerializer):
-    attendees = serializers.JSONField(required=False, validators=[validate_json_size])
+    attendees = AttendeesField(required=False, validators=[validate_json_size])
 
     class Meta:
         model = Meeting
@@ -103,6 +160,8 @@ class TaskSerializer(EntitySerializer):
 
 
 class DocumentSerializer(EntitySerializer):
+    file_url = HttpUrlField(required=False, allow_blank=True, max_length=2000)
+
     class Meta:
         model = Document
         fields = (*EntitySerializer.common_fields, "name", "description", "file_url", "mime_type", "size_bytes", "status")
@@ -124,12 +183,13 @@ class SupplierSerializer(EntitySerializer):
 
 
 def _currency(value: str) -> str:
-    if not (isinstance(value, str) and len(value) == 3 and value.isalpha()):
+    if not (isinstance(value, str) and len(value) == 3 and value.isascii() and value.isalpha()):
         raise serializers.ValidationError("must be a 3-letter ISO 4217 code")
     return value.upper()
 
 
 class PaymentSerializer(EntitySerializer):
+    currency = CurrencyField(required=False, max_length=3)
     client_id = TenantRelatedField(source="client", queryset=Client.objects.all(), required=False, allow_null=True)
 
     class Meta:
@@ -142,6 +202,7 @@ class PaymentSerializer(EntitySerializer):
 
 
 class ExpenseSerializer(EntitySerializer):
+    currency = CurrencyField(required=False, max_length=3)
     supplier_id = TenantRelatedField(source="supplier", queryset=Supplier.objects.all(), required=False, allow_null=True)
 
     class Meta:

@@ -12,6 +12,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.fields import JSONObjectField, RFC3339DateTimeField, StrictCharField
 from integrations.models import Integration, IntegrationLog
 from integrations.providers.catalog import LOCAL_ENTITY_TYPES, SYNC_DIRECTIONS, get_provider
 
@@ -210,9 +211,9 @@ def validate_sync_settings(value: Any, *, provider_id: str) -> dict[str, Any]:
 
 
 class IntegrationUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False, allow_blank=False)
-    description = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=2000)
-    sync_settings = serializers.JSONField(required=False)
+    name = StrictCharField(max_length=200, required=False, allow_blank=False)
+    description = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=2000)
+    sync_settings = JSONObjectField(required=False)
 
     def validate_sync_settings(self, value):
         integration: Integration = self.context["integration"]
@@ -226,15 +227,15 @@ class IntegrationUpdateSerializer(serializers.Serializer):
 
 
 class CredentialsConnectSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    name = StrictCharField(max_length=200, required=False, allow_blank=True)
     credentials = serializers.DictField(child=serializers.JSONField(), allow_empty=False)
 
 
 class StatusSerializer(serializers.Serializer):
-    status = serializers.CharField()
-    last_sync_at = serializers.DateTimeField(allow_null=True)
-    last_sync_status = serializers.CharField(allow_null=True)
-    last_error = serializers.CharField(allow_null=True)
-    next_sync_at = serializers.DateTimeField(allow_null=True)
+    status = StrictCharField()
+    last_sync_at = RFC3339DateTimeField(allow_null=True)
+    last_sync_status = StrictCharField(allow_null=True)
+    last_error = StrictCharField(allow_null=True)
+    next_sync_at = RFC3339DateTimeField(allow_null=True)
     total_syncs = serializers.IntegerField()
-    token_expires_at = serializers.DateTimeField(allow_null=True)
+    token_expires_at = RFC3339DateTimeField(allow_null=True)

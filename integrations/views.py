@@ -8,7 +8,6 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.views.decorators.http import require_GET
-from djangorestframework_camel_case.parser import CamelCaseJSONParser
 from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
@@ -18,6 +17,7 @@ from rest_framework.views import APIView
 
 from core.api import TenantScopedViewSet
 from core.drf import error_response
+from core.parsers import JSONParser
 from integrations import oauth, selectors, services
 from integrations.models import Integration
 from integrations.providers.catalog import PROVIDERS
@@ -36,7 +36,7 @@ class _HubIO:
     """JSON only; free-form objects keep their keys (settings.JSON_CAMEL_CASE). Members read,
     owners and admins change (C11)."""
 
-    parser_classes = [CamelCaseJSONParser]
+    parser_classes = [JSONParser]
     renderer_classes = [CamelCaseJSONRenderer]
     permission_classes = [CanManageIntegrations]
 

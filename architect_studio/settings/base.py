@@ -249,11 +249,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tenancy.permissions.IsTenantMember"],
     "DEFAULT_RENDERER_CLASSES": ["djangorestframework_camel_case.render.CamelCaseJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "djangorestframework_camel_case.parser.CamelCaseJSONParser",
-        "djangorestframework_camel_case.parser.CamelCaseFormParser",
-        "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
-    ],
+    # JSON only, bounded, NUL and lone surrogates refused (core/parsers.py says why).
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.drf.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.drf.exception_handler",
@@ -293,12 +290,20 @@ JSON_CAMEL_CASE = {"JSON_UNDERSCOREIZE": JSON_UNDERSCOREIZE}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Architect Studio Integrations Hub API",
     "VERSION": "1.0.0",
+    # 3.1: JSON Schema 2020-12, so `propertyNames` (external id keys) is part of the contract.
+    "OAS_VERSION": "3.1.0",
+    "DESCRIPTION": (
+        "Every error is `{\"error\": {\"code\", \"message\", \"fields\"?}}`. Bodies are JSON "
+        "(`application/json`, at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes: 413 past it); "
+        "strings may not contain NUL (\\u0000) or lone surrogates (400)."
+    ),
     "SERVE_INCLUDE_SCHEMA": False,
     "CAMELIZE_NAMES": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         "core.schema.strip_trailing_slashes",
+        "core.schema.document_errors",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
 }

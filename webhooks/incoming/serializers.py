@@ -16,9 +16,11 @@ import re
 from typing import Any
 
 from djangorestframework_camel_case.util import camel_to_underscore
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.crypto import TEXT_PREFIX, is_sealed
+from core.fields import JSONObjectField, StrictBooleanField, StrictCharField
 from entities.models import ENTITY_MODELS
 from entities.services import serializer_for
 from webhooks import loops, outbound
@@ -201,15 +203,25 @@ def validate_filters(raw: Any, previous: Any = None) -> dict[str, Any] | None:
     return out or None
 
 
+@extend_schema_field({
+    "type": "object",
+    "properties": {key: {} for key in sorted(_VERIFICATION_KEYS)},
+    "additionalProperties": False,
+    "description": "Scheme settings; which keys a scheme needs is in the provider catalog.",
+})
+class VerificationConfigField(JSONObjectField):
+    pass
+
+
 class IncomingWebhookInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, allow_blank=False, trim_whitespace=True)
-    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, allow_null=True)
-    secret = serializers.CharField(max_length=1000, min_length=8, required=False, write_only=True, trim_whitespace=False)
-    actions = serializers.ListField(child=serializers.JSONField(), max_length=MAX_ACTIONS)
-    filters = serializers.JSONField(required=False, allow_null=True)
-    is_enabled = serializers.BooleanField(required=False)
+    name = StrictCharField(max_length=200, allow_blank=False, trim_whitespace=True)
+    description = StrictCharField(max_length=2000, required=False, allow_blank=True, allow_null=True)
+    secret = StrictCharField(max_length=1000, min_length=8, required=False, write_only=True, trim_whitespace=False)
+    actions = serializers.ListField(child=JSONObjectField(), max_length=MAX_ACTIONS)
+    filters = JSONObjectField(required=False, allow_null=True)
+    is_enabled = StrictBooleanField(required=False)
     verification_scheme = serializers.ChoiceField(choices=SCHEMES, required=False)
-    verification_config = serializers.JSONField(required=False)
+    verification_config = VerificationConfigField(required=False, allow_null=True)
 
     def validate_verification_config(self, value: Any) -> dict[str, Any]:
         if value is None:
@@ -260,7 +272,7 @@ class IncomingWebhookInputSerializer(serializers.Serializer):
 
 
 class RotateSecretInputSerializer(serializers.Serializer):
-    secret = serializers.CharField(max_length=1000, min_length=8, required=False, trim_whitespace=False)
+    secret = StrictCharField(max_length=1000, min_length=8, required=False, trim_whitespace=False)
 
 
 def _keep_masked_forward_headers(actions: list[dict[str, Any]], previous: Any) -> None:

@@ -9,7 +9,6 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import RawPostDataException
 from django.views.decorators.csrf import csrf_exempt
-from djangorestframework_camel_case.parser import CamelCaseJSONParser
 from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
@@ -18,6 +17,7 @@ from rest_framework.response import Response
 
 from core.api import TenantScopedViewSet
 from core.drf import error_body
+from core.parsers import JSONParser
 from tenancy.permissions import CanManageIntegrations
 from webhooks.incoming import conf, services
 from webhooks.incoming.serializers import (
@@ -31,7 +31,7 @@ from webhooks.models import IncomingWebhook
 class IncomingWebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """``/api/webhooks/incoming``: the secret appears only in create and rotate answers."""
 
-    parser_classes = [CamelCaseJSONParser]  # JSON only; free-form keys kept (settings.JSON_CAMEL_CASE)
+    parser_classes = [JSONParser]  # JSON only; free-form keys kept (settings.JSON_CAMEL_CASE)
     renderer_classes = [CamelCaseJSONRenderer]
     permission_classes = [CanManageIntegrations]  # members read, owners and admins change (C11)
 

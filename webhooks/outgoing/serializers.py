@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.fields import (
+    JSONListField,
+    JSONObjectField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictRegexField,
+    StrictUUIDField,
+)
 from entities.models import ENTITY_EVENTS, ENTITY_TYPES
 from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
@@ -11,21 +20,45 @@ from webhooks.outgoing.services import SECRET_MASK
 from webhooks.templating import MAX_TEMPLATE_BYTES
 
 
+@extend_schema_field({
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 20,
+    "items": {
+        "type": "object",
+        "required": ["entityType", "events"],
+        "properties": {
+            "entityType": {"type": "string", "enum": list(ENTITY_TYPES)},
+            "events": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(ENTITY_EVENTS)}},
+        },
+    },
+})
+class TriggersField(JSONListField):
+    """``[{entityType, events}]``; services.validate_triggers normalises it."""
+
+
+@extend_schema_field({"type": "string", "format": "uri", "pattern": r"^https?://[A-Za-z0-9.-]+(:[1-9][0-9]{0,3})?(/[^\s]*)?$"})
+class TargetUrlField(StrictCharField):
+    """An http(s) URL; the SSRF rules (services.validate_url) are checked after this."""
+
+
+
+
 class OutgoingWebhookInputSerializer(serializers.Serializer):
     """Field-level checks; cross-field and SSRF rules live in services (one place for API and admin)."""
 
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=2000, required=False, allow_null=True, allow_blank=True)
-    url = serializers.CharField(max_length=outbound.MAX_URL_LENGTH)
+    name = StrictCharField(max_length=200)
+    description = StrictCharField(max_length=2000, required=False, allow_null=True, allow_blank=True)
+    url = TargetUrlField(max_length=outbound.MAX_URL_LENGTH)
     method = serializers.ChoiceField(choices=OutgoingWebhook.Method.values, required=False)
-    headers = serializers.JSONField(required=False, allow_null=True)
-    triggers = serializers.JSONField()
-    payload_template = serializers.CharField(
+    headers = JSONObjectField(required=False, allow_null=True)
+    triggers = TriggersField()
+    payload_template = StrictCharField(
         required=False, allow_null=True, allow_blank=True, trim_whitespace=False, max_length=MAX_TEMPLATE_BYTES
     )
-    sign_requests = serializers.BooleanField(required=False)
-    signature_header = serializers.RegexField(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$", max_length=100, required=False)
-    signature_secret = serializers.CharField(
+    sign_requests = StrictBooleanField(required=False)
+    signature_header = StrictRegexField(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$", max_length=100, required=False)
+    signature_secret = StrictCharField(
         required=False, allow_blank=True, allow_null=True, write_only=True, max_length=200, trim_whitespace=False
     )
     signature_scheme = serializers.ChoiceField(choices=["hex", "standard"], required=False)
@@ -33,7 +66,7 @@ class OutgoingWebhookInputSerializer(serializers.Serializer):
     retry_attempts = serializers.IntegerField(min_value=1, max_value=10, required=False)
     retry_delay_seconds = serializers.IntegerField(min_value=0, max_value=86400, required=False)
     timeout_seconds = serializers.IntegerField(min_value=1, max_value=30, required=False)
-    is_enabled = serializers.BooleanField(required=False)
+    is_enabled = StrictBooleanField(required=False)
 
 
 class OutgoingWebhookSerializer(serializers.ModelSerializer):
@@ -82,13 +115,13 @@ class WebhookLogSerializer(serializers.ModelSerializer):
 
 
 class PreviewInputSerializer(serializers.Serializer):
-    payload_template = serializers.CharField(
+    payload_template = StrictCharField(
         required=False, allow_null=True, allow_blank=True, trim_whitespace=False, max_length=MAX_TEMPLATE_BYTES
     )
     entity_type = serializers.ChoiceField(choices=ENTITY_TYPES, required=False)
     event = serializers.ChoiceField(choices=ENTITY_EVENTS, required=False)
-    entity_id = serializers.UUIDField(required=False)
-    entity = serializers.JSONField(required=False)
+    entity_id = StrictUUIDField(required=False)
+    entity = JSONObjectField(required=False)
 
     def validate_entity(self, value):
         if not isinstance(value, dict):
@@ -97,7 +130,7 @@ class PreviewInputSerializer(serializers.Serializer):
 
 
 class TestSendInputSerializer(serializers.Serializer):
-    payload = serializers.JSONField(required=False, allow_null=True)
+    payload = JSONObjectField(required=False, allow_null=True)
     entity_type = serializers.ChoiceField(choices=ENTITY_TYPES, required=False)
     event = serializers.ChoiceField(choices=ENTITY_EVENTS, required=False)
 

@@ -179,10 +179,6 @@ def validate_triggers(triggers: Any) -> list[dict[str, Any]]:
         if entity_type not in ENTITY_TYPES:
             errors.append(f"trigger {i}: entityType must be one of {', '.join(ENTITY_TYPES)}")
             continue
-        if entity_type in seen:
-            errors.append(f"trigger {i}: entityType {entity_type} is listed twice")
-            continue
-        seen.add(entity_type)
         if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
             errors.append(f"trigger {i}: events must be a non-empty list")
             continue
@@ -190,6 +186,11 @@ def validate_triggers(triggers: Any) -> list[dict[str, Any]]:
         if unknown:
             errors.append(f"trigger {i}: unknown events {', '.join(unknown[:5])}; allowed: {', '.join(ENTITY_EVENTS)}")
             continue
+        if entity_type in seen:  # listed twice: one trigger with both lists' events (no schema can forbid it)
+            merged = next(t for t in out if t["entityType"] == entity_type)
+            merged["events"] = list(dict.fromkeys([*merged["events"], *events]))
+            continue
+        seen.add(entity_type)
         out.append({"entityType": entity_type, "events": list(dict.fromkeys(events))})
     if errors:
         raise WebhookConfigError({"triggers": errors})

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from django.db import connections, transaction
-from djangorestframework_camel_case.parser import CamelCaseJSONParser
 from djangorestframework_camel_case.render import CamelCaseJSONRenderer
-from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import TenantScopedViewSet
 from core.drf import Pagination, error_response
+from core.parsers import JSONParser
 from core.tenant_context import tenant_scope
 from tenancy.permissions import CanManageIntegrations
 from webhooks.models import IncomingWebhook, OutgoingWebhook
@@ -30,9 +30,21 @@ class _HubIO:
     """JSON only; free-form objects keep their keys (settings.JSON_CAMEL_CASE). Members read,
     owners and admins change (C11)."""
 
-    parser_classes = [CamelCaseJSONParser]
+    parser_classes = [JSONParser]
     renderer_classes = [CamelCaseJSONRenderer]
     permission_classes = [CanManageIntegrations]
+
+
+PREVIEW_RESPONSE = inline_serializer(
+    "WebhookPreview",
+    {
+        "entity_type": serializers.CharField(),
+        "event": serializers.CharField(),
+        "body": serializers.JSONField(help_text="The rendered body as JSON (any JSON value)."),
+        "body_text": serializers.CharField(help_text="The exact bytes that would be sent, as text."),
+        "placeholders": serializers.ListField(child=serializers.CharField()),
+    },
+)
 
 
 def _config_error(exc: services.WebhookConfigError) -> exceptions.ValidationError:
@@ -104,13 +116,15 @@ class OutgoingWebhookViewSet(
             raise _config_error(exc) from None
         return Response(out)
 
-    @extend_schema(request=PreviewInputSerializer)
+    @extend_schema(request=PreviewInputSerializer, responses={200: PREVIEW_RESPONSE}, operation_id="webhooksOutgoingPreview")
     @action(detail=True, methods=["post"])
     def preview(self, request, *args, **kwargs):
         """Render this webhook's template (or a draft one) for a sample or given entity."""
         return self._preview(request, self.get_object())
 
-    @extend_schema(request=PreviewInputSerializer)
+    @extend_schema(
+        request=PreviewInputSerializer, responses={200: PREVIEW_RESPONSE}, operation_id="webhooksOutgoingPreviewDraft"
+    )
     @action(detail=False, methods=["post"], url_path="preview")
     def preview_draft(self, request, *args, **kwargs):
         """Render a draft template before the webhook exists (the builder's live preview)."""
