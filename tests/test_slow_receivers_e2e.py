@@ -144,3 +144,47 @@ def test_a_forward_to_a_dripping_receiver_fails_at_its_deadline(settings):
     assert (attempt.status, attempt.error_message) == ("failed", "timeout after 2s")
     assert attempt.next_retry_at is not None
     assert elapsed < 3
+
+
+@pytest.mark.e2e
+def test_a_5000_placeholder_template_of_one_tenant_does_not_delay_another_tenants_deliveries(celery_worker_thread):
+    """Tenant A's webhook holds a 5,000-placeholder template stored before the cap
+    existed (each placeholder the whole entity: megabytes if rendered); tenant B's
+    receiver is quick. Both create a meeting every 0.25 s for 8 s: A's attempts fail
+    at once without a body, B's delivery latency keeps a p99 under 1 s."""
+    from webhooks.models import OutgoingWebhook
+
+    heavy, fast_tenant = fresh_persona("Heavy Studio"), fresh_persona("Fast Studio")
+    template = "[" + ",".join("{{entity}}" for _ in range(5000)) + "]"
+    with Receiver() as heavy_rx, Receiver() as fast:
+        heavy_hook = create_outgoing_webhook(heavy, heavy_rx.url)
+        with tenant_scope(heavy.tenant.id):  # as a row saved before the placeholder cap would be
+            OutgoingWebhook.objects.filter(pk=heavy_hook.pk).update(payload_template=template)
+        create_outgoing_webhook(fast_tenant, fast.url)
+        committed: dict[str, float] = {}
+        started, i = time.monotonic(), 0
+        while time.monotonic() - started < 8:
+            create_meeting(heavy, "heavy " + "x" * 250)
+            create_meeting(fast_tenant, f"fast {i}")
+            committed[f"fast {i}"] = time.time()
+            i += 1
+            time.sleep(0.25)
+        arrived = fast.wait_for(len(committed), timeout=15)
+        deadline = time.monotonic() + 15
+        while True:  # every heavy event has its attempt recorded
+            with tenant_scope(heavy.tenant.id):
+                rows = list(WebhookLog.objects.filter(webhook_id=heavy_hook.pk)
+                            .values_list("status", "error_message", "body_text"))
+            if len(rows) >= i and all(status != "pending" for status, _, _ in rows):
+                break
+            assert time.monotonic() < deadline, f"heavy attempts not recorded: {len(rows)} of {i}"
+            time.sleep(0.1)
+
+    latencies = [r.at - committed[json.loads(r.body)["title"]] for r in arrived]
+    p99 = _p99(latencies)
+    print(f"\nfast tenant beside a 5,000-placeholder template: {len(latencies)} deliveries, "
+          f"p50 {sorted(latencies)[len(latencies) // 2] * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+    assert len(latencies) == len(committed)
+    assert p99 < 1.0
+    assert heavy_rx.requests == []
+    assert all(status == "failed" and "5000 placeholders" in error and body is None for status, error, body in rows)
