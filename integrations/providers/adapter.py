@@ -10,7 +10,8 @@ creates/updates/deletes and discovering containers (calendars, folders, boards).
 Every HTTP call still goes through ``integrations.client.ProviderClient`` (rate
 limit, token refresh, retries, deadline, redaction); an adapter receives the
 client and never opens a connection itself. Adapters import nothing from
-``integrations.client`` at module level (the client imports the registry).
+``integrations.client``, not even for type hints (the client imports the
+registry): they see it through the two small protocols below.
 """
 
 from __future__ import annotations
@@ -18,12 +19,25 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from integrations.providers.base import Provider
 
-if TYPE_CHECKING:
-    from integrations.client import ApiResponse, ProviderClient
+
+class Answer(Protocol):
+    """What an adapter reads of a provider's answer (``integrations.client.ApiResponse``)."""
+
+    status: int
+    data: Any
+
+    @property
+    def ok(self) -> bool: ...
+
+
+class Caller(Protocol):
+    """What an adapter calls the provider with (``integrations.client.ProviderClient``)."""
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -127,7 +141,7 @@ class ProviderAdapter:
         method, path = self.provider.test_endpoint
         return TestCall(method, path)
 
-    def test_ok(self, response: ApiResponse) -> bool:
+    def test_ok(self, response: Answer) -> bool:
         """Whether the test call's answer proves the connection works."""
         return response.ok
 
@@ -135,25 +149,25 @@ class ProviderAdapter:
     def _not_yet(self, what: str) -> NotImplementedError:
         return NotImplementedError(f"{self.provider.name_en} has no {what} yet (issue 11 sync adapters)")
 
-    def list_containers(self, client: ProviderClient) -> list[Container]:
+    def list_containers(self, client: Caller) -> list[Container]:
         """The remote containers a tenant can pick (calendars, folders, boards)."""
         raise self._not_yet("container discovery")
 
-    def list_changes(self, client: ProviderClient, *, container: str, cursor: str | None) -> ChangePage:
+    def list_changes(self, client: Caller, *, container: str, cursor: str | None) -> ChangePage:
         """One page of changes since ``cursor`` (None: a full listing). Raises CursorInvalid."""
         raise self._not_yet("change listing")
 
-    def push_create(self, client: ProviderClient, *, container: str, record: Mapping[str, Any]) -> RemoteChange:
+    def push_create(self, client: Caller, *, container: str, record: Mapping[str, Any]) -> RemoteChange:
         """Create ``record`` (already mapped to the provider's shape); returns the created object."""
         raise self._not_yet("create")
 
     def push_update(
-        self, client: ProviderClient, *, container: str, remote_id: str, record: Mapping[str, Any],
+        self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
         version: str | None,
     ) -> RemoteChange:
         """Update a remote object, conditional on ``version`` where the provider supports it."""
         raise self._not_yet("update")
 
-    def push_delete(self, client: ProviderClient, *, container: str, remote_id: str, version: str | None) -> None:
+    def push_delete(self, client: Caller, *, container: str, remote_id: str, version: str | None) -> None:
         """Delete a remote object (an already-deleted one is not an error)."""
         raise self._not_yet("delete")

@@ -4,12 +4,9 @@ test call is a Depth-0 PROPFIND of the server root, answered 207 Multi-Status.""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from integrations.providers.adapter import ProviderAdapter, TestCall, basic
-
-if TYPE_CHECKING:
-    from integrations.client import ApiResponse
+from integrations.providers.adapter import Answer, ProviderAdapter, TestCall, basic
 
 CALDAV_PROPFIND = (
     '<?xml version="1.0" encoding="utf-8"?>'
@@ -31,5 +28,5 @@ class AppleCalendarAdapter(ProviderAdapter):
             "headers": {"Depth": "0", "Content-Type": "application/xml; charset=utf-8"},
         })
 
-    def test_ok(self, response: ApiResponse) -> bool:
+    def test_ok(self, response: Answer) -> bool:
         return response.status == 207

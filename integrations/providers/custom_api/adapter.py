@@ -4,12 +4,9 @@ GET of the base URL, and any answer below 400 proves the server and the key work
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from integrations.providers.adapter import ProviderAdapter, TestCall
-
-if TYPE_CHECKING:
-    from integrations.client import ApiResponse
+from integrations.providers.adapter import Answer, ProviderAdapter, TestCall
 
 
 class CustomApiAdapter(ProviderAdapter):
@@ -25,5 +22,5 @@ class CustomApiAdapter(ProviderAdapter):
     def test_call(self, values: Mapping[str, Any]) -> TestCall | None:
         return TestCall("GET", "")
 
-    def test_ok(self, response: ApiResponse) -> bool:
+    def test_ok(self, response: Answer) -> bool:
         return response.status < 400

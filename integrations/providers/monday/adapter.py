@@ -4,12 +4,9 @@ pins an API version, and the test call is a GraphQL query whose errors come back
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from integrations.providers.adapter import ProviderAdapter, TestCall
-
-if TYPE_CHECKING:
-    from integrations.client import ApiResponse
+from integrations.providers.adapter import Answer, ProviderAdapter, TestCall
 
 API_VERSION = "2025-04"
 
@@ -22,5 +19,5 @@ class MondayAdapter(ProviderAdapter):
         call = super().test_call(values)
         return call and TestCall(call.method, call.path, {"json": {"query": "{ me { id name } }"}, "idempotent": True})
 
-    def test_ok(self, response: ApiResponse) -> bool:
+    def test_ok(self, response: Answer) -> bool:
         return response.ok and isinstance(response.data, dict) and not response.data.get("errors")
