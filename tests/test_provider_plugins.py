@@ -1,16 +1,19 @@
 """Providers as plug-ins: one folder per provider, every folder registered, every adapter
 keeping what client.py/services.py did by provider id before (issue 11 item 1).
 
-Plain data and pure functions: no database, no network.
+Plain data and pure functions: no database; the one HTTP call (revoke) goes to `responses`.
 """
 
 import base64
 import json
 import re
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
+import responses
 
+from integrations import oauth
 from integrations.providers import catalog, registry
 from integrations.providers.adapter import ProviderAdapter, TestCall
 from integrations.providers.apple_calendar.adapter import CALDAV_PROPFIND
@@ -177,3 +180,25 @@ def test_shared_google_and_microsoft_oauth_configs_are_one_object_each_in_substa
             b.authorization_url, b.token_url, b.revoke_url, dict(b.extra_authorize_params), b.notes)
     assert google[0].extra_authorize_params == {"access_type": "offline", "prompt": "consent"}
     assert microsoft[0].refresh_rotates and not google[0].refresh_rotates
+
+
+@pytest.mark.parametrize("name", ["dropbox", "canva"])
+@responses.activate
+def test_revoke_follows_the_entrys_revoke_auth(name):
+    # given the provider's own OAuth config (Dropbox: bearer; Canva: RFC 7009 with Basic client auth)
+    provider = PROVIDERS[name]
+    app = oauth.AppConfig(provider_id=name, client_id="cid", client_secret="csecret",
+                          authorization_url=provider.oauth.authorization_url, token_url=provider.oauth.token_url,
+                          refresh_url=provider.oauth.token_url, revoke_url=provider.oauth.revoke_url,
+                          api_base_url="", scopes=provider.scopes, oauth=provider.oauth)
+    responses.add("POST", provider.oauth.revoke_url, status=200)
+    # when
+    status = oauth.revoke(app, token="access-1", token_type_hint="access_token")
+    # then
+    sent = responses.calls[0].request
+    assert status == 200
+    if name == "dropbox":
+        assert (sent.headers["Authorization"], sent.body) == ("Bearer access-1", None)
+    else:
+        assert sent.headers["Authorization"] == _basic("cid", "csecret")
+        assert parse_qs(sent.body) == {"token": ["access-1"], "token_type_hint": ["access_token"]}
