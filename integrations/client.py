@@ -8,7 +8,7 @@ a tenant connects). Each request:
    has a path), filling ``{placeholders}`` from the connection's values;
 2. waits for a token of the integration's Redis bucket (priority-aware,
    shared by all processes -- see ratelimit.py);
-3. injects the provider's auth (Bearer from ``ensure_valid_token``, Basic,
+3. injects the provider's auth through its adapter (Bearer from ``ensure_valid_token``, Basic,
    provider headers);
 4. classifies the answer: 401 on OAuth -> one forced refresh and one retry;
    429 -> wait ``Retry-After`` (closing the bucket for everyone) and retry;
@@ -25,7 +25,6 @@ cannot hold a sync worker or fill its memory.
 
 from __future__ import annotations
 
-import base64
 import json as jsonlib
 import random
 import re
@@ -44,6 +43,7 @@ from django.utils import timezone
 from integrations import oauth, ratelimit
 from integrations.audit import redact_data, redact_url, safe_headers
 from integrations.providers.catalog import Provider, get_provider
+from integrations.providers.registry import adapter_for
 from webhooks.outbound import (
     DeadlineAdapter,
     HostResolutionError,
@@ -66,12 +66,6 @@ MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 # and resolved + checked against private addresses before each call).
 _ORIGIN_PLACEHOLDERS = frozenset({"serverUrl", "baseUrl", "wizcloudServer"})
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-CALDAV_PROPFIND = (
-    '<?xml version="1.0" encoding="utf-8"?>'
-    '<d:propfind xmlns:d="DAV:"><d:prop><d:current-user-principal/></d:prop></d:propfind>'
-)
-
 
 class ProviderError(Exception):
     """A call that did not produce a usable answer. ``kind``: ``config``, ``network``,
@@ -143,40 +137,6 @@ def effective_base_url(provider: Provider, override: str, values: Mapping[str, A
     return fill(base, values)
 
 
-def _basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-
-
-def auth_headers(provider: Provider, values: Mapping[str, Any], access_token: str | None) -> dict[str, str]:
-    """The provider's way of authenticating an API call (by its documentation)."""
-    pid = provider.id
-    if access_token is not None:
-        if pid == "monday":
-            return {"Authorization": access_token, "API-Version": "2025-04"}
-        return {"Authorization": f"Bearer {access_token}"}
-    v = {k: ("" if val is None else str(val)) for k, val in values.items()}
-    if pid in ("stripe", "sendgrid"):
-        return {"Authorization": f"Bearer {v.get('apiKey', '')}"}
-    if pid == "whatsapp_business":
-        return {"Authorization": f"Bearer {v.get('accessToken', '')}"}
-    if pid == "mailchimp":
-        return {"Authorization": _basic("anystring", v.get("apiKey", ""))}
-    if pid == "twilio":
-        return {"Authorization": _basic(v.get("accountSid", ""), v.get("authToken", ""))}
-    if provider.auth_kind == "caldav":
-        return {"Authorization": _basic(v.get("username", ""), v.get("appPassword", ""))}
-    if pid == "priority":
-        headers = {"Authorization": _basic(v.get("username", ""), v.get("password", ""))}
-        if v.get("appId"):
-            headers.update({"X-App-Id": v["appId"], "X-App-Key": v.get("appKey", "")})
-        return headers
-    if pid == "payplus":
-        return {"Authorization": jsonlib.dumps({"api_key": v.get("apiKey", ""), "secret_key": v.get("secretKey", "")})}
-    if pid == "custom_api" and v.get("apiKey"):
-        return {v.get("authHeader") or "Authorization": v["apiKey"]}
-    return {}  # hashavshevet (key in the path), cardcom (credentials in the body)
-
-
 def secret_values(provider: Provider, values: Mapping[str, Any]) -> list[str]:
     names = {f.name for f in provider.credential_fields if f.kind == "password"}
     return [str(values[n]) for n in names if values.get(n)]
@@ -211,6 +171,7 @@ class ProviderClient:
     ):
         self.connection = connection
         self.provider = connection.provider
+        self.adapter = adapter_for(self.provider)
         self.app = oauth.app_config(self.provider)
         self.limiter = limiter or ratelimit.RateLimiter(sleep=sleep)
         self.sleep = sleep
@@ -364,7 +325,7 @@ class ProviderClient:
                 raise ProviderError("rate_limited", str(exc)) from None
             token = (self._token or self._access_token()) if use_oauth else None
             sent_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-            sent_headers.update(auth_headers(self.provider, values, token))
+            sent_headers.update(self.adapter.auth_headers(values, token))
             sent_headers.update(headers or {})
             if pinned_host:
                 sent_headers["Host"] = pinned_host
@@ -413,36 +374,9 @@ class ProviderClient:
 
     # ----------------------------------------------------------------- test connection
     def test_connection(self) -> ApiResponse:
-        """The provider's cheapest authenticated call (catalog ``test_endpoint``)."""
-        provider = self.provider
-        if provider.id == "custom_api":
-            return self.request("GET", "", priority=ratelimit.HIGH)
-        if provider.test_endpoint is None:
-            raise ProviderError("config", f"{provider.name_en} documents no lightweight test call")
-        method, path = provider.test_endpoint
-        kwargs: dict[str, Any] = {"priority": ratelimit.HIGH}
-        if provider.auth_kind == "caldav":
-            kwargs["data"] = CALDAV_PROPFIND
-            kwargs["headers"] = {"Depth": "0", "Content-Type": "application/xml; charset=utf-8"}
-            path = ""  # PROPFIND the server root (or the configured server URL)
-        elif provider.id == "monday":
-            kwargs["json"] = {"query": "{ me { id name } }"}
-            kwargs["idempotent"] = True
-        elif provider.id == "dropbox":
-            kwargs["idempotent"] = True  # get_current_account takes no body and changes nothing
-        elif provider.id == "payplus":
-            today = timezone.localdate().isoformat()
-            kwargs["json"] = {"terminal_uid": self.connection.values.get("terminalUid") or "",
-                              "fromDate": today, "untilDate": today}
-            kwargs["idempotent"] = True
-        return self.request(method, path, **kwargs)
-
-
-def test_ok(provider: Provider, response: ApiResponse) -> bool:
-    if provider.auth_kind == "caldav":
-        return response.status == 207
-    if provider.id == "custom_api":
-        return response.status < 400
-    if provider.id == "monday":
-        return response.ok and isinstance(response.data, dict) and not response.data.get("errors")
-    return response.ok
+        """The provider's cheapest authenticated call (the adapter's ``test_call``); judge the
+        answer with ``self.adapter.test_ok``."""
+        call = self.adapter.test_call(self.connection.values)
+        if call is None:
+            raise ProviderError("config", f"{self.provider.name_en} documents no lightweight test call")
+        return self.request(call.method, call.path, priority=ratelimit.HIGH, **call.kwargs)

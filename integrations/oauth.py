@@ -319,13 +319,13 @@ def refresh(app: AppConfig, *, refresh_token: str) -> TokenSet:
 def revoke(app: AppConfig, *, token: str, token_type_hint: str) -> int | None:
     """Best-effort RFC 7009 revocation; returns the HTTP status (None when unreachable).
 
-    Dropbox revokes with the access token as bearer and no body; everyone else takes
-    the RFC 7009 form with client authentication.
+    The entry's ``revoke_auth`` says how: ``bearer`` (Dropbox) sends the access token
+    as bearer and no body; ``rfc7009`` sends the RFC 7009 form with client authentication.
     """
     if not app.revoke_url:
         return None
     try:
-        if app.provider_id == "dropbox":
+        if app.oauth is not None and app.oauth.revoke_auth == "bearer":
             response = _plain_session().post(app.revoke_url, headers={"Authorization": f"Bearer {token}"},
                                              timeout=TOKEN_TIMEOUT)
         else:

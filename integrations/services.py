@@ -20,9 +20,10 @@ from core.realtime import publish
 from core.tenant_context import tenant_scope
 from integrations import oauth
 from integrations.audit import log_action
-from integrations.client import Connection, ProviderClient, ProviderError, test_ok
+from integrations.client import Connection, ProviderClient, ProviderError
 from integrations.models import Integration, OAuthState, ProviderApp
 from integrations.providers.catalog import Provider, get_provider
+from integrations.providers.registry import adapter_for
 from integrations.tokens import TokenUnavailable, ensure_valid_token, read_credentials, write_credentials
 
 log = logging.getLogger("architect_studio.integrations")
@@ -243,8 +244,8 @@ def clean_credentials(provider: Provider, raw: Any) -> dict[str, str]:
             errors.setdefault(f.name, ["this field is required"])
         if f.kind == "url" and values.get(f.name) and not re.match(r"^https?://[^\s/]+", values[f.name]):
             errors.setdefault(f.name, ["must be an http(s) URL"])
-    if provider.id == "mailchimp" and values.get("apiKey") and not re.search(r"-[a-z]+\d+$", values["apiKey"]):
-        errors.setdefault("apiKey", ["a Mailchimp key ends with its datacenter, e.g. -us6"])
+    for name, problems in adapter_for(provider).credential_errors(values).items():
+        errors.setdefault(name, problems)
     if errors:
         raise ConnectError("invalid", next(iter(errors.values()))[0] if len(errors) == 1 else "invalid credentials",
                            fields={"credentials": errors})
@@ -254,9 +255,7 @@ def clean_credentials(provider: Provider, raw: Any) -> dict[str, str]:
 def _derived_config(provider: Provider, values: dict[str, str]) -> dict[str, str]:
     secret_names = {f.name for f in provider.credential_fields if f.kind == "password"}
     config = {k: v for k, v in values.items() if k not in secret_names}
-    if provider.id == "mailchimp" and values.get("apiKey"):
-        config["dc"] = values["apiKey"].rsplit("-", 1)[1]
-    return config
+    return {**config, **adapter_for(provider).derived_config(values)}
 
 
 def integration_connect_credentials(*, tenant_id: uuid.UUID, user_id: uuid.UUID, provider_id: str,
@@ -273,7 +272,8 @@ def integration_connect_credentials(*, tenant_id: uuid.UUID, user_id: uuid.UUID,
     config = _derived_config(provider, values)
     started = timezone.now()
     conn = Connection(provider=provider, tenant_id=str(tenant_id), values={**values, **config})
-    verified = provider.test_endpoint is not None or provider.id == "custom_api"
+    adapter = adapter_for(provider)
+    verified = adapter.can_test_connection
     response = None
     if verified:
         try:
@@ -282,7 +282,7 @@ def integration_connect_credentials(*, tenant_id: uuid.UUID, user_id: uuid.UUID,
             if exc.kind in ("config", "refused"):
                 raise ConnectError("invalid_credentials", str(exc)) from None
             raise ConnectError("provider_unavailable", f"Could not verify the credentials: {exc}", http_status=502) from None
-        if not test_ok(provider, response):
+        if not adapter.test_ok(response):
             raise ConnectError(
                 "invalid_credentials",
                 f"{provider.name_en} did not accept these credentials (HTTP {response.status}).",
@@ -352,7 +352,7 @@ def integration_test(*, integration: Integration) -> TestResult:
     except ProviderError as exc:
         ok, status, message, snapshots = False, exc.status, str(exc), exc.snapshots
     else:
-        ok, status = test_ok(provider, response), response.status
+        ok, status = adapter_for(provider).test_ok(response), response.status
         snapshots = (response.request_snapshot, response.response_snapshot)
         message = "ok" if ok else f"{provider.name_en} answered HTTP {response.status}"
     integration.refresh_from_db()

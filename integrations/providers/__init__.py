@@ -1,4 +1,4 @@
-"""Provider catalog: see :mod:`integrations.providers.catalog`."""
+"""Providers: one folder each (see README.md); the catalog names below read from the registry."""
 
 from .catalog import (
     AUTH_KINDS,

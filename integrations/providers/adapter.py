@@ -1,0 +1,173 @@
+"""ProviderAdapter: how the hub talks to one provider, beside its catalog entry.
+
+The entry (``<provider_id>/entry.py``) is what the hub knows about a provider;
+the adapter (``<provider_id>/adapter.py``) is what differs when the hub talks
+to it: how a call authenticates, which call proves a connection works and how
+its answer is judged, what connecting with credentials derives or refuses, and
+-- for the sync engine -- listing remote changes from a cursor, pushing
+creates/updates/deletes and discovering containers (calendars, folders, boards).
+
+Every HTTP call still goes through ``integrations.client.ProviderClient`` (rate
+limit, token refresh, retries, deadline, redaction); an adapter receives the
+client and never opens a connection itself. Adapters import nothing from
+``integrations.client``, not even for type hints (the client imports the
+registry): they see it through the two small protocols below.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from integrations.providers.base import Provider
+
+
+class Answer(Protocol):
+    """What an adapter reads of a provider's answer (``integrations.client.ApiResponse``)."""
+
+    status: int
+    data: Any
+
+    @property
+    def ok(self) -> bool: ...
+
+
+class Caller(Protocol):
+    """What an adapter calls the provider with (``integrations.client.ProviderClient``)."""
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Answer: ...
+
+
+@dataclass(frozen=True)
+class TestCall:
+    """The provider's cheapest authenticated call: method, path and request keywords."""
+
+    __test__ = False  # not a pytest test class
+
+    method: str
+    path: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Container:
+    """A remote collection records live in: a calendar, a folder, a board."""
+
+    id: str
+    name: str
+    primary: bool = False
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RemoteChange:
+    """One remote record changed (or removed) since a cursor; ``raw`` is the provider's payload."""
+
+    remote_id: str
+    deleted: bool
+    version: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    """One page of changes. ``cursor`` is stored only with the page it came from;
+    ``done`` is True on the last page (the cursor is then the next sync's start)."""
+
+    changes: tuple[RemoteChange, ...]
+    cursor: str | None
+    done: bool
+
+
+class CursorInvalid(Exception):
+    """The provider no longer accepts the stored cursor (Google 410, Graph
+    syncStateNotFound, CalDAV valid-sync-token): the caller runs a full resync."""
+
+
+def basic(user: str, password: str) -> str:
+    """An HTTP Basic ``Authorization`` value."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+class ProviderAdapter:
+    """The base every provider's adapter extends; each method says what it defaults to.
+
+    Authentication and the test call are real for every provider. The sync
+    methods raise ``NotImplementedError`` until the provider's sync adapter is
+    written (issue 11 item 10: the three calendars first).
+    """
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.provider.id!r})"
+
+    # ------------------------------------------------------------------ authentication
+    def auth_headers(self, values: Mapping[str, Any], access_token: str | None) -> dict[str, str]:
+        """The headers that authenticate one API call: OAuth when there is a token, else credentials."""
+        if access_token is not None:
+            return self.oauth_headers(access_token)
+        return self.credential_headers({k: ("" if v is None else str(v)) for k, v in values.items()})
+
+    def oauth_headers(self, access_token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {access_token}"}
+
+    def credential_headers(self, values: Mapping[str, str]) -> dict[str, str]:
+        """Stored credentials as headers; none by default (a key in the path or in the body)."""
+        return {}
+
+    # ------------------------------------------------------------------ connecting with credentials
+    def credential_errors(self, values: Mapping[str, str]) -> dict[str, list[str]]:
+        """Provider-specific checks of cleaned credentials, beyond the entry's field rules."""
+        return {}
+
+    def derived_config(self, values: Mapping[str, str]) -> dict[str, str]:
+        """Non-secret connection values derived from credentials (e.g. a datacenter for ``{dc}``)."""
+        return {}
+
+    # ------------------------------------------------------------------ test connection
+    @property
+    def can_test_connection(self) -> bool:
+        """Whether credentials can be checked with a real call before they are saved."""
+        return self.provider.test_endpoint is not None
+
+    def test_call(self, values: Mapping[str, Any]) -> TestCall | None:
+        """The entry's ``test_endpoint`` as a call; None when the provider documents none."""
+        if self.provider.test_endpoint is None:
+            return None
+        method, path = self.provider.test_endpoint
+        return TestCall(method, path)
+
+    def test_ok(self, response: Answer) -> bool:
+        """Whether the test call's answer proves the connection works."""
+        return response.ok
+
+    # ------------------------------------------------------------------ sync (the engine's seam)
+    def _not_yet(self, what: str) -> NotImplementedError:
+        return NotImplementedError(f"{self.provider.name_en} has no {what} yet (issue 11 sync adapters)")
+
+    def list_containers(self, client: Caller) -> list[Container]:
+        """The remote containers a tenant can pick (calendars, folders, boards)."""
+        raise self._not_yet("container discovery")
+
+    def list_changes(self, client: Caller, *, container: str, cursor: str | None) -> ChangePage:
+        """One page of changes since ``cursor`` (None: a full listing). Raises CursorInvalid."""
+        raise self._not_yet("change listing")
+
+    def push_create(self, client: Caller, *, container: str, record: Mapping[str, Any]) -> RemoteChange:
+        """Create ``record`` (already mapped to the provider's shape); returns the created object."""
+        raise self._not_yet("create")
+
+    def push_update(
+        self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
+        version: str | None,
+    ) -> RemoteChange:
+        """Update a remote object, conditional on ``version`` where the provider supports it."""
+        raise self._not_yet("update")
+
+    def push_delete(self, client: Caller, *, container: str, remote_id: str, version: str | None) -> None:
+        """Delete a remote object (an already-deleted one is not an error)."""
+        raise self._not_yet("delete")

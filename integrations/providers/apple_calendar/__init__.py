@@ -1,0 +1,6 @@
+"""Apple Calendar (iCloud): its catalog entry and its adapter (one folder per provider; see ../README.md)."""
+
+from .adapter import AppleCalendarAdapter as ADAPTER
+from .entry import PROVIDER
+
+__all__ = ["ADAPTER", "PROVIDER"]

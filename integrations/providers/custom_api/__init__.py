@@ -1,0 +1,6 @@
+"""Custom API: its catalog entry and its adapter (one folder per provider; see ../README.md)."""
+
+from .adapter import CustomApiAdapter as ADAPTER
+from .entry import PROVIDER
+
+__all__ = ["ADAPTER", "PROVIDER"]

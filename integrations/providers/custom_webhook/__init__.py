@@ -1,0 +1,6 @@
+"""Custom webhook: its catalog entry and its adapter (one folder per provider; see ../README.md)."""
+
+from .adapter import CustomWebhookAdapter as ADAPTER
+from .entry import PROVIDER
+
+__all__ = ["ADAPTER", "PROVIDER"]

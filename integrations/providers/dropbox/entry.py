@@ -1,0 +1,59 @@
+"""Dropbox: the catalog entry (what the hub knows before it calls; see ../README.md)."""
+
+from __future__ import annotations
+
+from integrations.providers.base import (
+    ALL_DIRECTIONS,
+    EntityPair,
+    OAuthConfig,
+    Provider,
+    hub_default,
+    logo_path,
+)
+
+PROVIDER = Provider(
+    id="dropbox",
+    category="storage",
+    name_he="Dropbox",
+    name_en="Dropbox",
+    description_he="גיבוי וייבוא של מסמכי פרויקטים מול תיקייה ב-Dropbox.",
+    description_en="Back up and import project documents with a Dropbox folder.",
+    logo=logo_path("dropbox"),
+    auth_kind="oauth2",
+    oauth=OAuthConfig(
+        authorization_url="https://www.dropbox.com/oauth2/authorize",
+        token_url="https://api.dropboxapi.com/oauth2/token",
+        revoke_url="https://api.dropboxapi.com/2/auth/token/revoke",
+        revoke_auth="bearer",  # the access token as bearer, no body
+        default_scopes=(
+            "account_info.read",
+            "files.metadata.read",
+            "files.content.read",
+            "files.content.write",
+        ),
+        scope_separator=" ",
+        pkce=True,
+        # Without token_access_type=offline Dropbox issues no refresh token.
+        extra_authorize_params={"token_access_type": "offline"},
+        token_auth_method="client_secret_post",
+        refresh_rotates=False,
+        notes="Short-lived access tokens (~4 h); the refresh token is long-lived and not rotated. "
+        "Revoke is POST with the access token as bearer.",
+    ),
+    api_base_url="https://api.dropboxapi.com",
+    test_endpoint=("POST", "/2/users/get_current_account"),
+    credential_fields=(),
+    rate_limit=hub_default(
+        300, 60, "Dropbox publishes no numbers; 429 always carries Retry-After (seconds)"
+    ),
+    webhook_scheme="dropbox",
+    entity_pairs=(EntityPair("document", "file", ALL_DIRECTIONS),),
+    docs_url="https://www.dropbox.com/developers/documentation/http/documentation",
+    maturity="stable",
+    notes=(
+        "Incremental sync: files/list_folder (recursive) then list_folder/continue with the "
+        "cursor; a 'reset' error means relist. Webhooks are per app (not per user): GET "
+        "?challenge= echo, then X-Dropbox-Signature = hex HMAC-SHA256(app secret, raw body); "
+        "the body only lists account ids, so run the cursor sync for each."
+    ),
+)

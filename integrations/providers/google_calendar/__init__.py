@@ -1,0 +1,6 @@
+"""Google Calendar: its catalog entry and its adapter (one folder per provider; see ../README.md)."""
+
+from .adapter import GoogleCalendarAdapter as ADAPTER
+from .entry import PROVIDER
+
+__all__ = ["ADAPTER", "PROVIDER"]

@@ -1,0 +1,66 @@
+"""HubSpot: the catalog entry (what the hub knows before it calls; see ../README.md)."""
+
+from __future__ import annotations
+
+from integrations.providers.base import (
+    ALL_DIRECTIONS,
+    IMPORT_ONLY,
+    EntityPair,
+    OAuthConfig,
+    Provider,
+    RateLimit,
+    logo_path,
+)
+
+PROVIDER = Provider(
+    id="hubspot",
+    category="crm",
+    name_he="HubSpot",
+    name_en="HubSpot",
+    description_he="סנכרון לקוחות ואנשי קשר מול HubSpot CRM.",
+    description_en="Sync clients and contacts with HubSpot CRM.",
+    logo=logo_path("hubspot"),
+    auth_kind="oauth2",
+    oauth=OAuthConfig(
+        authorization_url="https://app.hubspot.com/oauth/authorize",
+        # Dated OAuth API; the v1 /oauth/v1/token endpoint is switched off on 2027-02-16.
+        token_url="https://api.hubapi.com/oauth/2026-03/token",
+        revoke_url="https://api.hubapi.com/oauth/2026-03/token/revoke",
+        default_scopes=(
+            "oauth",
+            "crm.objects.contacts.read",
+            "crm.objects.contacts.write",
+            "crm.objects.companies.read",
+        ),
+        scope_separator=" ",
+        pkce=True,
+        extra_authorize_params={},
+        token_auth_method="client_secret_post",
+        refresh_rotates=False,
+        notes="Access tokens last 30 minutes; the refresh token lives until the app is uninstalled.",
+    ),
+    api_base_url="https://api.hubapi.com",
+    test_endpoint=("GET", "/account-info/v3/details"),
+    credential_fields=(),
+    rate_limit=RateLimit(
+        100,
+        10,
+        "HubSpot public apps: 100 requests per 10 s per account (a changelog says 110 - VERIFY); "
+        "CRM search has its own ~5 req/s limit "
+        "(https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines)",
+    ),
+    webhook_scheme="hubspot",
+    entity_pairs=(
+        EntityPair("client", "contact", ALL_DIRECTIONS),
+        EntityPair("client", "company", IMPORT_ONLY),
+    ),
+    docs_url="https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/guide",
+    maturity="stable",
+    notes=(
+        "Incremental sync: CRM search on lastmodifieddate (contacts) / hs_lastmodifieddate (other "
+        "objects) >= cursor, ascending, 'after' paging; 10,000 results per query, so slide the "
+        "window. Webhooks v3: base64 HMAC-SHA256(client secret, method + URI + body + "
+        "timestamp), timestamp in ms, reject after 5 min. Events carry changeSource for echo "
+        "suppression."
+    ),
+)

@@ -1,0 +1,66 @@
+"""Mailchimp: the catalog entry (what the hub knows before it calls; see ../README.md)."""
+
+from __future__ import annotations
+
+from integrations.providers.base import (
+    ALL_DIRECTIONS,
+    CredentialField,
+    EntityPair,
+    OAuthConfig,
+    Provider,
+    hub_default,
+    logo_path,
+)
+
+PROVIDER = Provider(
+    id="mailchimp",
+    category="communication",
+    name_he="Mailchimp",
+    name_en="Mailchimp",
+    description_he="סנכרון לקוחות לרשימת תפוצה (Audience) ב-Mailchimp.",
+    description_en="Sync clients with a Mailchimp audience.",
+    logo=logo_path("mailchimp"),
+    auth_kind="api_key",
+    # Optional alternative to an API key.
+    oauth=OAuthConfig(
+        authorization_url="https://login.mailchimp.com/oauth2/authorize",
+        token_url="https://login.mailchimp.com/oauth2/token",
+        revoke_url=None,
+        default_scopes=(),
+        scope_separator=" ",
+        pkce=False,
+        extra_authorize_params={},
+        token_auth_method="client_secret_post",
+        refresh_rotates=False,
+        notes=(
+            "No scopes and no refresh token; the access token does not expire. After the exchange "
+            "GET https://login.mailchimp.com/oauth2/metadata gives 'dc' for the API host. "
+            "Disconnecting happens on the user's side."
+        ),
+    ),
+    api_base_url="https://{dc}.api.mailchimp.com/3.0",
+    test_endpoint=("GET", "/ping"),
+    credential_fields=(
+        CredentialField(
+            name="apiKey",
+            label_he="מפתח API",
+            label_en="API key",
+            kind="password",
+            help_en="Ends with '-usNN': that suffix is the datacenter ({dc}) of the API host.",
+        ),
+    ),
+    rate_limit=hub_default(
+        10,
+        1,
+        "Mailchimp caps a key at 10 simultaneous connections and publishes no request rate",
+    ),
+    webhook_scheme="none",
+    entity_pairs=(EntityPair("client", "list_member", ALL_DIRECTIONS),),
+    docs_url="https://mailchimp.com/developer/marketing/docs/fundamentals/",
+    maturity="stable",
+    notes=(
+        "Incremental sync: lists/{list_id}/members?since_last_changed=<ISO>, offset paging "
+        "(count <= 1000). Webhooks are form-encoded and unsigned: put a secret in the URL query "
+        "and compare it on POST; Mailchimp checks the URL with a GET that must get 200."
+    ),
+)

@@ -1,0 +1,73 @@
+"""PayPlus: the catalog entry (what the hub knows before it calls; see ../README.md)."""
+
+from __future__ import annotations
+
+from integrations.providers.base import (
+    EXPORT_ONLY,
+    IMPORT_ONLY,
+    CredentialField,
+    EntityPair,
+    Provider,
+    hub_default,
+    logo_path,
+)
+
+PROVIDER = Provider(
+    id="payplus",
+    category="payments",
+    name_he="PayPlus",
+    name_en="PayPlus",
+    description_he="דפי תשלום וסליקה דרך PayPlus, ועדכון סטטוס התשלום אוטומטית.",
+    description_en="Payment pages and card processing with PayPlus, with automatic status updates.",
+    logo=logo_path("payplus"),
+    auth_kind="api_key",
+    oauth=None,
+    # Sandbox: https://restapidev.payplus.co.il/api/v1.0 (set_provider_app --api-base-url).
+    api_base_url="https://restapi.payplus.co.il/api/v1.0",
+    # No dedicated "who am I" call is documented; a narrow report query is the cheapest check (VERIFY).
+    test_endpoint=("POST", "/TransactionReports/TransactionsHistory"),
+    credential_fields=(
+        CredentialField(name="apiKey", label_he="מפתח API", label_en="API key", kind="password"),
+        CredentialField(
+            name="secretKey",
+            label_he="מפתח סודי",
+            label_en="Secret key",
+            kind="password",
+            help_en="Also the key PayPlus signs callbacks with.",
+        ),
+        CredentialField(
+            name="terminalUid",
+            label_he="מזהה מסוף",
+            label_en="Terminal UID",
+            required=False,
+        ),
+        CredentialField(
+            name="paymentPageUid",
+            label_he="מזהה דף תשלום",
+            label_en="Payment page UID",
+            required=False,
+            help_en="Needed to generate payment links.",
+        ),
+    ),
+    rate_limit=hub_default(60, 60, "PayPlus publishes no limits"),
+    # The 'hash' header is base64 HMAC-SHA256(secretKey, body), with 'user-agent: PayPlus'.
+    webhook_scheme="payplus",
+    entity_pairs=(
+        EntityPair("payment", "payment_page", EXPORT_ONLY),
+        EntityPair("payment", "transaction", IMPORT_ONLY),
+    ),
+    docs_url="https://docs.payplus.co.il/reference/introduction",
+    maturity="limited",
+    maturity_note=(
+        "Public ReadMe docs cover payment pages, transactions, tokens, recurring payments and "
+        "reports, but there is no official SDK, no published rate limit, no change feed (reconcile "
+        "by date window and transaction_uid), and the callback signing sample hashes a "
+        "re-serialised JSON body rather than the raw bytes."
+    ),
+    notes=(
+        'Authorization header carries JSON {"api_key": ..., "secret_key": ...}. Callbacks go to '
+        "refURL_callback; verify the hash over the raw body first, then over compact "
+        "re-serialised JSON (ensure_ascii=False), and confirm the status through "
+        "Transactions/View since there is no timestamp."
+    ),
+)

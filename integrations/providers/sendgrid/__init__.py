@@ -1,0 +1,6 @@
+"""SendGrid: its catalog entry and its adapter (one folder per provider; see ../README.md)."""
+
+from .adapter import SendgridAdapter as ADAPTER
+from .entry import PROVIDER
+
+__all__ = ["ADAPTER", "PROVIDER"]

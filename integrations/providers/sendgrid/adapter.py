@@ -1,0 +1,12 @@
+"""SendGrid's adapter: the API key as a Bearer token."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from integrations.providers.adapter import ProviderAdapter
+
+
+class SendgridAdapter(ProviderAdapter):
+    def credential_headers(self, values: Mapping[str, str]) -> dict[str, str]:
+        return {"Authorization": f"Bearer {values.get('apiKey', '')}"}

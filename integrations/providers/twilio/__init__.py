@@ -1,0 +1,6 @@
+"""Twilio: its catalog entry and its adapter (one folder per provider; see ../README.md)."""
+
+from .adapter import TwilioAdapter as ADAPTER
+from .entry import PROVIDER
+
+__all__ = ["ADAPTER", "PROVIDER"]

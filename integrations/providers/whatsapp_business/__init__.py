@@ -1,0 +1,6 @@
+"""WhatsApp Business: its catalog entry and its adapter (one folder per provider; see ../README.md)."""
+
+from .adapter import WhatsappBusinessAdapter as ADAPTER
+from .entry import PROVIDER
+
+__all__ = ["ADAPTER", "PROVIDER"]
