@@ -35,6 +35,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from core.kick import enqueue, kick, kick_soon
 from core.realtime import publish
 from core.tenant_context import (
     TENANT_SETTING,
@@ -52,6 +53,10 @@ from webhooks.incoming.filters import HEADER_VERDICT, arrival_verdict, filters_a
 from webhooks.incoming.models import IncomingDedupe
 from webhooks.models import IncomingWebhook, WebhookLog
 from webhooks.verification import InboundRequest, handshake, parse_form_body, verify
+
+#: Tasks this module wakes, by name (tasks import services, never the reverse).
+DRAIN_TASK = "webhooks.incoming.tasks.drain_incoming"
+SEND_FORWARD_TASK = "webhooks.incoming.tasks.send_forward"
 
 logger = logging.getLogger("architect_studio.webhooks.incoming")
 
@@ -342,10 +347,7 @@ def schedule_drain(tenant_id: str) -> None:
     does not depend on it (see :func:`incoming_drain`, and the pending
     sweeper behind both).
     """
-    from core.kick import kick_soon
-    from webhooks.incoming.tasks import drain_incoming
-
-    kick_soon(drain_incoming, tenant_id)
+    kick_soon(DRAIN_TASK, tenant_id)
 
 
 #: Requests a drain claims and processes per transaction.
@@ -368,9 +370,6 @@ def incoming_drain(*, tenant_id: str, budget_seconds: float = 20.0, batch: int =
     """
     import time
 
-    from core.kick import kick
-    from webhooks.incoming.tasks import drain_incoming
-
     started = time.monotonic()
     done = 0
     while True:
@@ -386,11 +385,11 @@ def incoming_drain(*, tenant_id: str, budget_seconds: float = 20.0, batch: int =
             if len(rows) == batch:
                 # More are likely waiting: wake another drain now, so that it takes
                 # the next batch (SKIP LOCKED) while this one works on these.
-                kick(drain_incoming, tenant_id)
+                kick(DRAIN_TASK, tenant_id)
             _process_batch(rows)
         done += len(rows)
         if time.monotonic() - started > budget_seconds:
-            kick(drain_incoming, tenant_id)
+            kick(DRAIN_TASK, tenant_id)
             return done
 
 
@@ -626,10 +625,8 @@ def forward_enqueue(ctx: ActionContext) -> dict[str, Any]:
 
 
 def enqueue_forward(log_id: str, tenant_id: str) -> bool:
-    from webhooks.incoming.tasks import send_forward
-
     try:
-        send_forward.apply_async(args=[log_id, tenant_id], retry=True)
+        enqueue(SEND_FORWARD_TASK, args=[log_id, tenant_id])
     except Exception as exc:  # noqa: BLE001 - the beat task picks the pending row up
         logger.warning("could not enqueue forward %s (%s); the sweeper will retry", log_id, type(exc).__name__)
         return False
@@ -779,9 +776,6 @@ def incoming_redispatch_pending(*, limit: int = 500) -> int:
     One coalesced kick per tenant (:mod:`core.kick`), not a task per request: the
     drain takes them in batches, as it does every other request.
     """
-    from core.kick import kick
-    from webhooks.incoming.tasks import drain_incoming
-
     stale = timezone.now() - timedelta(seconds=conf.redispatch_after_seconds())
     with operator_scope("incoming pending sweeper"):
         tenants = list(
@@ -790,7 +784,7 @@ def incoming_redispatch_pending(*, limit: int = 500) -> int:
             .order_by("timestamp")
             .values_list("tenant_id", flat=True)[:limit]
         )
-    woken = {tid for tid in set(tenants) if kick(drain_incoming, str(tid))}
+    woken = {tid for tid in set(tenants) if kick(DRAIN_TASK, str(tid))}
     return sum(1 for tid in tenants if tid in woken)
 
 

@@ -49,6 +49,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from core.db import ids_where
+from core.kick import enqueue, kick
 from core.offload import run_or_offload
 from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
@@ -59,6 +60,10 @@ from webhooks import loops, outbound, signing
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import conf
 from webhooks.templating import BodyTooLarge, TemplateError, build_context, render_template, validate_template
+
+#: Tasks this module wakes, by name (tasks import services, never the reverse).
+DISPATCH_TASK = "webhooks.outgoing.tasks.dispatch_deliveries"
+FIRE_RETRY_TASK = "webhooks.outgoing.tasks.fire_retry"
 
 log = logging.getLogger("architect_studio.webhooks.outgoing")
 
@@ -575,23 +580,18 @@ def _dispatch_on_commit(tenant_id: str) -> None:
 
 def dispatch_wake(tenant_id: str) -> bool:
     """Make sure a dispatcher runs for the tenant (coalesced; the sweeper is the backstop)."""
-    from core.kick import kick
-    from webhooks.outgoing.tasks import dispatch_deliveries
-
-    return kick(dispatch_deliveries, tenant_id)
+    return kick(DISPATCH_TASK, tenant_id)
 
 
 def _enqueue_retry_on_commit(log_id: uuid.UUID, tenant_id: str, due: dt.datetime) -> None:
     """Also schedule a short retry with a Celery ETA; the beat sweeper remains the guarantee."""
     if (due - timezone.now()).total_seconds() > conf.eta_max_seconds():
         return
-    from webhooks.outgoing.tasks import fire_retry
-
     lid = str(log_id)
 
     def send() -> None:
         try:
-            fire_retry.apply_async(args=[lid, tenant_id], eta=due, retry=True)
+            enqueue(FIRE_RETRY_TASK, args=[lid, tenant_id], eta=due)
         except Exception as exc:  # noqa: BLE001
             log.warning("could not schedule retry of %s (%s); beat will fire it", lid, type(exc).__name__)
 
