@@ -25,6 +25,7 @@ from entities.models import ENTITY_MODELS
 from tenancy.models import Tenant
 from webhooks import loops
 from webhooks.incoming.automations import AutomationContext, run_automation
+from webhooks.incoming.forward import forward_enqueue
 from webhooks.models import IncomingWebhook, WebhookLog
 
 _MISSING = object()
@@ -164,9 +165,6 @@ def trigger_automation(ctx: ActionContext) -> Outcome:
 
 
 def forward(ctx: ActionContext) -> Outcome:
-    # Imported here: services imports this module for ACTIONS.
-    from webhooks.incoming.services import forward_enqueue
-
     return forward_enqueue(ctx)
 
 
