@@ -7,7 +7,7 @@ from rest_framework import serializers
 from entities.models import ENTITY_EVENTS, ENTITY_TYPES
 from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
-from webhooks.outgoing.services import SECRET_MASK
+from webhooks.outgoing.config import SECRET_MASK
 from webhooks.templating import MAX_TEMPLATE_BYTES
 
 

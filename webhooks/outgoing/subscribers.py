@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from entities.events import subscribe
 from entities.models import EntityEvent
-from webhooks.outgoing.services import deliveries_create_for_event, deliveries_create_for_events
+from webhooks.outgoing.delivery import deliveries_create_for_event, deliveries_create_for_events
 
 SUBSCRIBER_NAME = "outgoing_webhooks"
 
