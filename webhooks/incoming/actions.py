@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -22,29 +20,12 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from entities import services as entity_services
 from entities.models import ENTITY_MODELS
-from tenancy.models import Tenant
 from webhooks import loops
 from webhooks.incoming.automations import AutomationContext, run_automation
+from webhooks.incoming.context import ActionContext, ActionHandler, Outcome
 from webhooks.incoming.forward import forward_enqueue
-from webhooks.models import IncomingWebhook, WebhookLog
 
 _MISSING = object()
-
-
-@dataclass
-class ActionContext:
-    tenant: Tenant
-    webhook: IncomingWebhook
-    log: WebhookLog
-    index: int
-    config: dict[str, Any]
-    payload: Any
-    headers: dict[str, str] = field(default_factory=dict)
-    inline_forward: bool = False
-
-
-Outcome = dict[str, Any]
-ActionHandler = Callable[[ActionContext], Outcome]
 
 
 def dig(data: Any, path: str) -> Any:

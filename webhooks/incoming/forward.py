@@ -13,7 +13,7 @@ import json
 import logging
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,11 +23,9 @@ from core.tenant_context import operator_scope
 from webhooks import loops, outbound, signing
 from webhooks.incoming import conf
 from webhooks.incoming.bodies import clean_json
+from webhooks.incoming.context import ActionContext
 from webhooks.incoming.models import WEBHOOK_TYPE
 from webhooks.models import IncomingWebhook, WebhookLog
-
-if TYPE_CHECKING:
-    from webhooks.incoming.actions import ActionContext
 
 logger = logging.getLogger("architect_studio.webhooks.incoming")
 

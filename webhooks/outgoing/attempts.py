@@ -4,6 +4,8 @@ Every attempt is a ``WebhookLog`` row before anything is sent; the broker only
 carries wake-ups, by task name (:mod:`core.kick`): the tenant's dispatcher
 (:func:`dispatch_wake`) and, for short delays, an ETA retry
 (:func:`_enqueue_retry_on_commit`; the beat sweeper remains the guarantee).
+The small records at the end are what the engine's steps hand each other:
+:class:`ClaimedAttempt` → :class:`ReadyAttempt` → :class:`AttemptOutcome`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -123,3 +126,45 @@ def _enqueue_retry_on_commit(log_id: uuid.UUID, tenant_id: str, due: dt.datetime
             log.warning("could not schedule retry of %s (%s); beat will fire it", lid, type(exc).__name__)
 
     transaction.on_commit(send)
+
+
+@dataclass
+class ClaimedAttempt:
+    """An attempt this worker holds the lease of (``token`` = its claim counter)."""
+
+    row_id: uuid.UUID
+    token: int
+    attempt: int
+    max_attempts: int
+    result: dict[str, Any]
+    delivery_id: uuid.UUID
+    event_type: str
+    body: bytes
+    webhook: OutgoingWebhook
+
+    @classmethod
+    def of(cls, row: WebhookLog, webhook: OutgoingWebhook) -> ClaimedAttempt:
+        return cls(row_id=row.pk, token=row.claim_count, attempt=row.attempt, max_attempts=row.max_attempts,
+                   result=dict(row.result or {}), delivery_id=row.delivery_id, event_type=row.event_type or "",
+                   body=(row.body_text or "").encode("utf-8"), webhook=webhook)
+
+
+@dataclass
+class ReadyAttempt:
+    """A claimed attempt with its signed headers (``logged``: their redacted form; None when not prepared)."""
+
+    claimed: ClaimedAttempt
+    headers: dict[str, str]
+    logged: dict[str, str] | None
+
+
+@dataclass
+class AttemptOutcome:
+    """The columns an attempt's result writes, and whether it ends the delivery."""
+
+    fields: dict[str, Any]
+    success: bool
+    final: bool
+    trigger: str | None
+    disable_reason: str | None = None
+    row_id: uuid.UUID | None = None

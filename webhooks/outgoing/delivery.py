@@ -37,7 +37,6 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
@@ -51,6 +50,9 @@ from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import conf
 from webhooks.outgoing.attempts import (
+    AttemptOutcome,
+    ClaimedAttempt,
+    ReadyAttempt,
     _dispatch_on_commit,
     _enqueue_retry_on_commit,
     _first_attempt_row,
@@ -108,7 +110,7 @@ def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.
         row.claim_count, row.next_retry_at = 0, now
     WebhookLog.objects.bulk_create([row for row, _w in rows], ignore_conflicts=True)
     inserted = _present([row.pk for row, _w in rows])
-    claimed = [_Claimed.of(row, webhook) for row, webhook in inline if row.pk in inserted]
+    claimed = [ClaimedAttempt.of(row, webhook) for row, webhook in inline if row.pk in inserted]
     tid = str(tenant_id)
     if claimed:
         # In a worker task the requests go to the sender pool (core.offload): a
@@ -122,34 +124,6 @@ def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.
 
 def _lagging(webhook: OutgoingWebhook, slow_ms: int) -> bool:
     return webhook.last_status == "failed" or (webhook.last_duration_ms or 0) >= slow_ms
-
-
-@dataclass
-class _Claimed:
-    """An attempt this worker holds the lease of (``token`` = its claim counter)."""
-
-    row_id: uuid.UUID
-    token: int
-    attempt: int
-    max_attempts: int
-    result: dict[str, Any]
-    delivery_id: uuid.UUID
-    event_type: str
-    body: bytes
-    webhook: OutgoingWebhook
-
-    @classmethod
-    def of(cls, row: WebhookLog, webhook: OutgoingWebhook) -> _Claimed:
-        return cls(row_id=row.pk, token=row.claim_count, attempt=row.attempt, max_attempts=row.max_attempts,
-                   result=dict(row.result or {}), delivery_id=row.delivery_id, event_type=row.event_type or "",
-                   body=(row.body_text or "").encode("utf-8"), webhook=webhook)
-
-
-@dataclass
-class _Ready:
-    claimed: _Claimed
-    headers: dict[str, str]
-    logged: dict[str, str] | None
 
 
 def deliveries_dispatch(*, tenant_id: str, limit: int | None = None) -> dict[str, int]:
@@ -172,7 +146,7 @@ def deliveries_dispatch(*, tenant_id: str, limit: int | None = None) -> dict[str
             return totals
 
 
-def _dispatch_claim(*, tenant_id: str, limit: int, totals: dict[str, int]) -> tuple[list[_Claimed], int]:
+def _dispatch_claim(*, tenant_id: str, limit: int, totals: dict[str, int]) -> tuple[list[ClaimedAttempt], int]:
     """One claiming transaction: the attempts to send, and how many rows were claimed."""
     with tenant_scope(tenant_id):
         now = timezone.now()
@@ -181,7 +155,7 @@ def _dispatch_claim(*, tenant_id: str, limit: int, totals: dict[str, int]) -> tu
             return [], 0
         rows = list(WebhookLog.objects.filter(pk__in=ids).order_by("next_retry_at", "attempt"))
         webhooks = {w.pk: w for w in OutgoingWebhook.objects.filter(pk__in={r.webhook_id for r in rows})}
-        claimed: list[_Claimed] = []
+        claimed: list[ClaimedAttempt] = []
         skipped: dict[str, list[uuid.UUID]] = {}
         for row in rows:
             webhook = webhooks.get(row.webhook_id)
@@ -189,7 +163,7 @@ def _dispatch_claim(*, tenant_id: str, limit: int, totals: dict[str, int]) -> tu
             if webhook is None or (not webhook.is_enabled and not manual):
                 skipped.setdefault("webhook deleted" if webhook is None else "webhook disabled", []).append(row.pk)
                 continue
-            claimed.append(_Claimed.of(row, webhook))
+            claimed.append(ClaimedAttempt.of(row, webhook))
         for reason, pks in skipped.items():
             WebhookLog.objects.filter(pk__in=pks).update(
                 status=WebhookLog.Status.SKIPPED, error_message=reason, next_retry_at=None, completed_at=now)
@@ -197,7 +171,7 @@ def _dispatch_claim(*, tenant_id: str, limit: int, totals: dict[str, int]) -> tu
         return claimed, len(ids)
 
 
-def _send_and_record(*, tenant_id: str, claimed: list[_Claimed]) -> dict[str, int]:
+def _send_and_record(*, tenant_id: str, claimed: list[ClaimedAttempt]) -> dict[str, int]:
     """Sign and send claimed attempts concurrently; record the outcomes as they arrive.
 
     No transaction is held while requests are in flight. Outcomes are written
@@ -206,8 +180,8 @@ def _send_and_record(*, tenant_id: str, claimed: list[_Claimed]) -> dict[str, in
     never overwritten.
     """
     now = timezone.now()
-    ready: list[_Ready] = []
-    unprepared: list[tuple[_Ready, outbound.OutboundResult]] = []
+    ready: list[ReadyAttempt] = []
+    unprepared: list[tuple[ReadyAttempt, outbound.OutboundResult]] = []
     for c in claimed:
         try:
             headers, logged = build_headers(
@@ -216,10 +190,10 @@ def _send_and_record(*, tenant_id: str, claimed: list[_Claimed]) -> dict[str, in
                 hops=int(c.result.get("hops") or 1),
             )
         except Exception as exc:  # noqa: BLE001 - a broken secret must be visible, not a stuck row
-            unprepared.append((_Ready(c, {}, None), outbound.OutboundResult(
+            unprepared.append((ReadyAttempt(c, {}, None), outbound.OutboundResult(
                 error=f"request could not be prepared: {type(exc).__name__}", error_kind="refused")))
             continue
-        ready.append(_Ready(c, headers, logged))
+        ready.append(ReadyAttempt(c, headers, logged))
     totals = {"sent": 0, "superseded": 0}
     if not connection.in_atomic_block:
         # Waiting on receivers must not hold one of the process's few pooled
@@ -234,7 +208,7 @@ def _send_and_record(*, tenant_id: str, claimed: list[_Claimed]) -> dict[str, in
     return totals
 
 
-def _record(*, tenant_id: str, outcomes: list[tuple[_Ready, outbound.OutboundResult]]) -> int:
+def _record(*, tenant_id: str, outcomes: list[tuple[ReadyAttempt, outbound.OutboundResult]]) -> int:
     """Write a group of outcomes in one transaction; returns how many leases had been taken over.
 
     Each row is a compare-and-set on its claim (``status = 'pending' AND
@@ -243,7 +217,7 @@ def _record(*, tenant_id: str, outcomes: list[tuple[_Ready, outbound.OutboundRes
     """
     with tenant_scope(tenant_id):
         now = timezone.now()
-        computed: list[tuple[_Claimed, _Outcome]] = []
+        computed: list[tuple[ClaimedAttempt, AttemptOutcome]] = []
         params: list[tuple[Any, ...]] = []
         for r, result in outcomes:
             c = r.claimed
@@ -259,7 +233,7 @@ def _record(*, tenant_id: str, outcomes: list[tuple[_Ready, outbound.OutboundRes
             ))
             computed.append((c, outcome))
         recorded = _record_rows(params, computed)
-        settled: dict[uuid.UUID, tuple[OutgoingWebhook, list[_Outcome]]] = {}
+        settled: dict[uuid.UUID, tuple[OutgoingWebhook, list[AttemptOutcome]]] = {}
         superseded = 0
         for c, outcome in computed:
             if c.row_id not in recorded:
@@ -279,7 +253,7 @@ def _record(*, tenant_id: str, outcomes: list[tuple[_Ready, outbound.OutboundRes
     return superseded
 
 
-def _log_attempt(c: _Claimed, outcome: _Outcome, *, tenant_id: str) -> None:
+def _log_attempt(c: ClaimedAttempt, outcome: AttemptOutcome, *, tenant_id: str) -> None:
     """The one line per delivery attempt that ``make run`` shows."""
     f = outcome.fields
     result = f["response_status"] if f["response_status"] is not None else (f["error_message"] or "no answer")
@@ -290,18 +264,8 @@ def _log_attempt(c: _Claimed, outcome: _Outcome, *, tenant_id: str) -> None:
             extra={"delivery_id": str(c.delivery_id), "tenant_id": tenant_id})
 
 
-@dataclass
-class _Outcome:
-    fields: dict[str, Any]
-    success: bool
-    final: bool
-    trigger: str | None
-    disable_reason: str | None = None
-    row_id: uuid.UUID | None = None
-
-
 def _outcome(*, attempt: int, max_attempts: int, extra: dict[str, Any], webhook: OutgoingWebhook | None,
-             result: outbound.OutboundResult, now: dt.datetime) -> _Outcome:
+             result: outbound.OutboundResult, now: dt.datetime) -> AttemptOutcome:
     """The columns an attempt's result writes, and whether it ends the delivery (C8)."""
     success = result.ok
     extra = dict(extra)
@@ -320,7 +284,7 @@ def _outcome(*, attempt: int, max_attempts: int, extra: dict[str, Any], webhook:
         "next_retry_at": None,
         "result": extra,
     }
-    outcome = _Outcome(fields=fields, success=success, final=True, trigger=trigger)
+    outcome = AttemptOutcome(fields=fields, success=success, final=True, trigger=trigger)
     if not success and webhook is not None:
         if webhook.retry_strategy == "exponential" and result.status == 410:
             outcome.disable_reason = "the receiver answered 410 Gone"
@@ -345,7 +309,7 @@ def _finish(row: WebhookLog, webhook: OutgoingWebhook | None, result: outbound.O
     return row.status
 
 
-def _settle(webhook: OutgoingWebhook, outcomes: list[_Outcome], now: dt.datetime) -> None:
+def _settle(webhook: OutgoingWebhook, outcomes: list[AttemptOutcome], now: dt.datetime) -> None:
     """Counters (one race-free UPDATE with F()), ``webhook.sent``, retries, auto-disable.
 
     ``outcomes`` are one webhook's recorded attempts, in the order they were

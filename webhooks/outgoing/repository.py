@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import connection
 from django.db.models import F
@@ -19,10 +19,7 @@ from psycopg.types.json import Jsonb
 from core.db import ids_where
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import conf
-from webhooks.outgoing.attempts import _lease
-
-if TYPE_CHECKING:
-    from webhooks.outgoing.delivery import _Claimed, _Outcome
+from webhooks.outgoing.attempts import AttemptOutcome, ClaimedAttempt, _lease
 
 
 def _present(ids: list[uuid.UUID]) -> set[uuid.UUID]:
@@ -99,7 +96,7 @@ def _jsonb(value: Any) -> Jsonb | None:
     return None if value is None else Jsonb(value)
 
 
-def _record_rows(params: list[tuple[Any, ...]], computed: list[tuple[_Claimed, _Outcome]]) -> set[uuid.UUID]:
+def _record_rows(params: list[tuple[Any, ...]], computed: list[tuple[ClaimedAttempt, AttemptOutcome]]) -> set[uuid.UUID]:
     """Run the compare-and-set updates; returns the ids that were still ours.
 
     Why raw (``_RECORD_SQL``): a group of outcomes goes to PostgreSQL as one

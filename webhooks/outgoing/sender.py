@@ -11,27 +11,23 @@ import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING
 
 from webhooks import outbound
 from webhooks.outgoing import conf
-
-if TYPE_CHECKING:
-    from webhooks.outgoing.delivery import _Ready
-
+from webhooks.outgoing.attempts import ReadyAttempt
 
 #: After the first request of a batch finishes, wait this long for the others
 #: so that their outcomes share one transaction (leases are seconds long).
 _GROUP_WINDOW_SECONDS = 0.05
 
 
-def _send(r: _Ready) -> outbound.OutboundResult:
+def _send(r: ReadyAttempt) -> outbound.OutboundResult:
     webhook = r.claimed.webhook
     return outbound.send(method=webhook.method, url=webhook.url, headers=r.headers, body=r.claimed.body,
                          timeout=webhook.timeout_seconds, allow_private=conf.allow_private())
 
 
-def _send_all(ready: list[_Ready]) -> Iterator[list[tuple[_Ready, outbound.OutboundResult]]]:
+def _send_all(ready: list[ReadyAttempt]) -> Iterator[list[tuple[ReadyAttempt, outbound.OutboundResult]]]:
     """Yield (attempt, result) groups as the requests finish (inline when there is one)."""
     if len(ready) == 1:
         yield [(ready[0], _send(ready[0]))]
