@@ -3,7 +3,7 @@
 Every attempt is a ``WebhookLog`` row before anything is sent; the broker only
 carries wake-ups, by task name (:mod:`core.kick`): the tenant's dispatcher
 (:func:`dispatch_wake`) and, for short delays, an ETA retry
-(:func:`_enqueue_retry_on_commit`; the beat sweeper remains the guarantee).
+(:func:`enqueue_retry_on_commit`; the beat sweeper remains the guarantee).
 The small records at the end are what the engine's steps hand each other:
 :class:`ClaimedAttempt` → :class:`ReadyAttempt` → :class:`AttemptOutcome`.
 """
@@ -37,7 +37,7 @@ DISPATCH_TASK = "webhooks.outgoing.tasks.dispatch_deliveries"
 FIRE_RETRY_TASK = "webhooks.outgoing.tasks.fire_retry"
 
 
-def _lease(webhook: OutgoingWebhook | None, now: dt.datetime, waves: int = 1) -> dt.datetime:
+def attempt_lease(webhook: OutgoingWebhook | None, now: dt.datetime, waves: int = 1) -> dt.datetime:
     """How long a claimed attempt belongs to its worker.
 
     Twice the timeout (connect + body) per *wave* — a batch larger than the
@@ -48,7 +48,7 @@ def _lease(webhook: OutgoingWebhook | None, now: dt.datetime, waves: int = 1) ->
     return now + dt.timedelta(seconds=2 * timeout * waves + conf.lease_margin_seconds())
 
 
-def _attempt_row(webhook: OutgoingWebhook, *, trigger: str, hops: int = 1, **fields: Any) -> WebhookLog:
+def attempt_row(webhook: OutgoingWebhook, *, trigger: str, hops: int = 1, **fields: Any) -> WebhookLog:
     """A new pending attempt of ``webhook`` (``fields``: which delivery, which attempt, its claim).
 
     ``hops``: the X-Webhook-Hops value to send; kept in ``result`` only when the
@@ -67,15 +67,15 @@ def _attempt_row(webhook: OutgoingWebhook, *, trigger: str, hops: int = 1, **fie
     )
 
 
-def _first_attempt_row(event: EntityEvent, webhook: OutgoingWebhook, now: dt.datetime) -> WebhookLog:
-    row = _attempt_row(
+def first_attempt_row(event: EntityEvent, webhook: OutgoingWebhook, now: dt.datetime) -> WebhookLog:
+    row = attempt_row(
         webhook,
         trigger="event",
         hops=loops.hops_of_source(event.source) + 1,
         attempt=1,
         max_attempts=webhook.retry_attempts,
         claim_count=1,
-        next_retry_at=_lease(webhook, now),
+        next_retry_at=attempt_lease(webhook, now),
         delivery_id=delivery_id_for(event.id, webhook.id),
         event_type=event.name,
         entity_event_id=event.id,
@@ -104,7 +104,7 @@ def _first_attempt_row(event: EntityEvent, webhook: OutgoingWebhook, now: dt.dat
     return row
 
 
-def _dispatch_on_commit(tenant_id: str) -> None:
+def dispatch_on_commit(tenant_id: str) -> None:
     transaction.on_commit(lambda: dispatch_wake(tenant_id))
 
 
@@ -113,7 +113,7 @@ def dispatch_wake(tenant_id: str) -> bool:
     return kick(DISPATCH_TASK, tenant_id)
 
 
-def _enqueue_retry_on_commit(log_id: uuid.UUID, tenant_id: str, due: dt.datetime) -> None:
+def enqueue_retry_on_commit(log_id: uuid.UUID, tenant_id: str, due: dt.datetime) -> None:
     """Also schedule a short retry with a Celery ETA; the beat sweeper remains the guarantee."""
     if (due - timezone.now()).total_seconds() > conf.eta_max_seconds():
         return

@@ -53,16 +53,16 @@ from webhooks.outgoing.attempts import (
     AttemptOutcome,
     ClaimedAttempt,
     ReadyAttempt,
-    _dispatch_on_commit,
-    _enqueue_retry_on_commit,
-    _first_attempt_row,
-    _lease,
+    attempt_lease,
+    dispatch_on_commit,
+    enqueue_retry_on_commit,
+    first_attempt_row,
 )
 from webhooks.outgoing.payload import build_headers
-from webhooks.outgoing.repository import _claim_ids, _jsonb, _present, _record_rows, webhook_counters_add
+from webhooks.outgoing.repository import claim_due_ids, ids_present, jsonb, record_rows, webhook_counters_add
 from webhooks.outgoing.retries import retry_delay
 from webhooks.outgoing.selectors import outgoing_webhooks_by_trigger
-from webhooks.outgoing.sender import _send_all
+from webhooks.outgoing.sender import send_all
 
 log = logging.getLogger("architect_studio.webhooks.outgoing")
 
@@ -92,7 +92,7 @@ def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.
     rows: list[tuple[WebhookLog, OutgoingWebhook]] = []
     for event in events:
         for webhook in matching.get((event.entity_type, event.event), ()):
-            rows.append((_first_attempt_row(event, webhook, now), webhook))
+            rows.append((first_attempt_row(event, webhook, now), webhook))
     if not rows:
         return []
     pending = [(row, webhook) for row, webhook in rows if row.status == WebhookLog.Status.PENDING]
@@ -105,11 +105,11 @@ def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.
     deferred = [row for row, webhook in pending if _lagging(webhook, slow_ms)]
     waves = -(-len(inline) // conf.send_concurrency())
     for row, webhook in inline:
-        row.next_retry_at = _lease(webhook, now, waves)
+        row.next_retry_at = attempt_lease(webhook, now, waves)
     for row in deferred:
         row.claim_count, row.next_retry_at = 0, now
     WebhookLog.objects.bulk_create([row for row, _w in rows], ignore_conflicts=True)
-    inserted = _present([row.pk for row, _w in rows])
+    inserted = ids_present([row.pk for row, _w in rows])
     claimed = [ClaimedAttempt.of(row, webhook) for row, webhook in inline if row.pk in inserted]
     tid = str(tenant_id)
     if claimed:
@@ -118,7 +118,7 @@ def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.
         transaction.on_commit(lambda: run_or_offload(lambda: _send_and_record(tenant_id=tid, claimed=claimed),
                                                      name="outgoing first attempts"), robust=True)
     if any(row.pk in inserted for row in deferred):
-        _dispatch_on_commit(tid)
+        dispatch_on_commit(tid)
     return [row.delivery_id for row, _w in rows if row.pk in inserted]
 
 
@@ -150,7 +150,7 @@ def _dispatch_claim(*, tenant_id: str, limit: int, totals: dict[str, int]) -> tu
     """One claiming transaction: the attempts to send, and how many rows were claimed."""
     with tenant_scope(tenant_id):
         now = timezone.now()
-        ids = _claim_ids(tenant_id=tenant_id, limit=limit, now=now)
+        ids = claim_due_ids(tenant_id=tenant_id, limit=limit, now=now)
         if not ids:
             return [], 0
         rows = list(WebhookLog.objects.filter(pk__in=ids).order_by("next_retry_at", "attempt"))
@@ -202,7 +202,7 @@ def _send_and_record(*, tenant_id: str, claimed: list[ClaimedAttempt]) -> dict[s
         connection.close()
     if unprepared:
         totals["superseded"] += _record(tenant_id=tenant_id, outcomes=unprepared)
-    for group in _send_all(ready):
+    for group in send_all(ready):
         totals["sent"] += len(group)
         totals["superseded"] += _record(tenant_id=tenant_id, outcomes=group)
     return totals
@@ -226,13 +226,13 @@ def _record(*, tenant_id: str, outcomes: list[tuple[ReadyAttempt, outbound.Outbo
             f = outcome.fields
             sent = r.logged is not None
             params.append((
-                c.webhook.method if sent else None, c.webhook.url if sent else None, _jsonb(r.logged),
-                f["status"], f["response_status"], _jsonb(f["response_headers"]), _jsonb(f["response_body"]),
-                f["duration_ms"], f["error_message"], f["completed_at"], f["next_retry_at"], _jsonb(f["result"]),
+                c.webhook.method if sent else None, c.webhook.url if sent else None, jsonb(r.logged),
+                f["status"], f["response_status"], jsonb(f["response_headers"]), jsonb(f["response_body"]),
+                f["duration_ms"], f["error_message"], f["completed_at"], f["next_retry_at"], jsonb(f["result"]),
                 c.row_id, c.token,
             ))
             computed.append((c, outcome))
-        recorded = _record_rows(params, computed)
+        recorded = record_rows(params, computed)
         settled: dict[uuid.UUID, tuple[OutgoingWebhook, list[AttemptOutcome]]] = {}
         superseded = 0
         for c, outcome in computed:
@@ -294,7 +294,7 @@ def _outcome(*, attempt: int, max_attempts: int, extra: dict[str, Any], webhook:
     return outcome
 
 
-def _finish(row: WebhookLog, webhook: OutgoingWebhook | None, result: outbound.OutboundResult) -> str:
+def attempt_finish(row: WebhookLog, webhook: OutgoingWebhook | None, result: outbound.OutboundResult) -> str:
     """Write one attempt's outcome on ``row`` (test sends, give-ups) and settle the delivery."""
     now = timezone.now()
     outcome = _outcome(attempt=row.attempt, max_attempts=row.max_attempts, extra=row.result or {},
@@ -332,7 +332,7 @@ def _settle(webhook: OutgoingWebhook, outcomes: list[AttemptOutcome], now: dt.da
             publish(webhook.tenant_id, "webhook.sent",
                     {"webhookId": str(webhook.pk), "webhookName": webhook.name, "status": "success" if o.success else "failed"})
         else:
-            _enqueue_retry_on_commit(o.row_id, str(webhook.tenant_id), o.fields["next_retry_at"])
+            enqueue_retry_on_commit(o.row_id, str(webhook.tenant_id), o.fields["next_retry_at"])
     reason = next((o.disable_reason for o in finals if o.disable_reason), None)
     if reason is None and any(not o.success for o in finals):
         failures = qs.values_list("consecutive_failures", flat=True).first() or 0

@@ -24,7 +24,7 @@ from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import conf
 from webhooks.outgoing.config import WebhookConfigError, validate_payload_template
-from webhooks.outgoing.delivery import _finish
+from webhooks.outgoing.delivery import attempt_finish
 from webhooks.outgoing.payload import build_headers, render_body
 from webhooks.templating import BodyTooLarge, TemplateError
 
@@ -132,7 +132,7 @@ def webhook_test_send(*, webhook: OutgoingWebhook, payload: dict[str, Any] | Non
         timeout=webhook.timeout_seconds, allow_private=conf.allow_private(),
     )
     with tenant_scope(webhook.tenant_id):
-        _finish(row, webhook, result)
+        attempt_finish(row, webhook, result)
     return row, result
 
 

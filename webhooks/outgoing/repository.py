@@ -19,10 +19,10 @@ from psycopg.types.json import Jsonb
 from core.db import ids_where
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import conf
-from webhooks.outgoing.attempts import AttemptOutcome, ClaimedAttempt, _lease
+from webhooks.outgoing.attempts import AttemptOutcome, ClaimedAttempt, attempt_lease
 
 
-def _present(ids: list[uuid.UUID]) -> set[uuid.UUID]:
+def ids_present(ids: list[uuid.UUID]) -> set[uuid.UUID]:
     """Which of ``ids`` exist in webhook_logs (after an insert that skipped conflicts).
 
     Why raw: ``bulk_create(ignore_conflicts=True)`` does not say which rows it
@@ -54,7 +54,7 @@ RETURNING l.id
 """
 
 
-def _claim_ids(*, tenant_id: str, limit: int, now: dt.datetime) -> list[uuid.UUID]:
+def claim_due_ids(*, tenant_id: str, limit: int, now: dt.datetime) -> list[uuid.UUID]:
     """Claim up to ``limit`` due attempts (claim counter + 1, lease set); returns their ids.
 
     Why raw (``_CLAIM_SQL``): select-and-claim in one statement with ``FOR
@@ -71,7 +71,7 @@ def _claim_ids(*, tenant_id: str, limit: int, now: dt.datetime) -> list[uuid.UUI
         webhooks = OutgoingWebhook.objects.in_bulk({webhook_id for _pk, webhook_id in rows})
         for pk, webhook_id in rows:
             WebhookLog.objects.filter(pk=pk).update(
-                claim_count=F("claim_count") + 1, next_retry_at=_lease(webhooks.get(webhook_id), now))
+                claim_count=F("claim_count") + 1, next_retry_at=attempt_lease(webhooks.get(webhook_id), now))
         return [pk for pk, _webhook_id in rows]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -92,11 +92,11 @@ RETURNING id
 """
 
 
-def _jsonb(value: Any) -> Jsonb | None:
+def jsonb(value: Any) -> Jsonb | None:
     return None if value is None else Jsonb(value)
 
 
-def _record_rows(params: list[tuple[Any, ...]], computed: list[tuple[ClaimedAttempt, AttemptOutcome]]) -> set[uuid.UUID]:
+def record_rows(params: list[tuple[Any, ...]], computed: list[tuple[ClaimedAttempt, AttemptOutcome]]) -> set[uuid.UUID]:
     """Run the compare-and-set updates; returns the ids that were still ours.
 
     Why raw (``_RECORD_SQL``): a group of outcomes goes to PostgreSQL as one

@@ -21,7 +21,7 @@ from django.utils import timezone
 from core.tenant_context import tenant_scope
 from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
-from webhooks.outgoing.attempts import _attempt_row, _dispatch_on_commit
+from webhooks.outgoing.attempts import attempt_row, dispatch_on_commit
 
 log = logging.getLogger("architect_studio.webhooks.outgoing")
 
@@ -78,7 +78,7 @@ def retry_delay(*, webhook: OutgoingWebhook, attempt: int, result: outbound.Outb
 
 
 def _next_attempt_row(previous: WebhookLog, webhook: OutgoingWebhook, *, attempt: int, max_attempts: int, trigger: str) -> WebhookLog:
-    return _attempt_row(
+    return attempt_row(
         webhook,
         trigger=trigger,
         hops=int((previous.result or {}).get("hops") or 1),
@@ -120,7 +120,7 @@ def retry_fire(*, log_id: str, tenant_id: str, force: bool = False) -> WebhookLo
                 new.save(force_insert=True)
         except IntegrityError:
             return None  # that attempt exists already
-        _dispatch_on_commit(tenant_id)
+        dispatch_on_commit(tenant_id)
         return new
 
 
@@ -143,5 +143,5 @@ def log_replay(*, log: WebhookLog) -> WebhookLog:
         last = WebhookLog.objects.filter(delivery_id=log.delivery_id, webhook_type="outgoing").aggregate(m=Max("attempt"))["m"] or 0
         new = _next_attempt_row(log, webhook, attempt=last + 1, max_attempts=last + 1, trigger="manual")
         new.save(force_insert=True)
-    _dispatch_on_commit(str(log.tenant_id))
+    dispatch_on_commit(str(log.tenant_id))
     return new

@@ -27,7 +27,7 @@ def _send(r: ReadyAttempt) -> outbound.OutboundResult:
                          timeout=webhook.timeout_seconds, allow_private=conf.allow_private())
 
 
-def _send_all(ready: list[ReadyAttempt]) -> Iterator[list[tuple[ReadyAttempt, outbound.OutboundResult]]]:
+def send_all(ready: list[ReadyAttempt]) -> Iterator[list[tuple[ReadyAttempt, outbound.OutboundResult]]]:
     """Yield (attempt, result) groups as the requests finish (inline when there is one)."""
     if len(ready) == 1:
         yield [(ready[0], _send(ready[0]))]

@@ -21,7 +21,7 @@ from __future__ import annotations
 from webhooks.outgoing.attempts import (  # noqa: F401
     DISPATCH_TASK,
     FIRE_RETRY_TASK,
-    _lease,
+    attempt_lease,
     dispatch_wake,
 )
 from webhooks.outgoing.config import (  # noqa: F401
@@ -75,3 +75,5 @@ from webhooks.outgoing.retries import (  # noqa: F401
     retry_fire,
 )
 from webhooks.outgoing.sweeper import deliveries_sweep  # noqa: F401
+
+_lease = attempt_lease  # the name tests/test_outbound_deadline.py measures leases by

@@ -20,7 +20,7 @@ from webhooks.outgoing import conf
 from webhooks.outgoing.attempts import (
     dispatch_wake,
 )
-from webhooks.outgoing.delivery import _finish
+from webhooks.outgoing.delivery import attempt_finish
 from webhooks.outgoing.retries import retry_fire
 
 log = logging.getLogger("architect_studio.webhooks.outgoing")
@@ -74,7 +74,7 @@ def _attempt_give_up(*, log_id: str, tenant_id: str) -> None:
         if row is None:
             return
         webhook = OutgoingWebhook.objects.filter(pk=row.webhook_id).first()
-        _finish(
+        attempt_finish(
             row,
             webhook,
             outbound.OutboundResult(error=f"worker lost {row.claim_count} times during this attempt", error_kind="connection"),
