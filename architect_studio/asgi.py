@@ -24,7 +24,7 @@ from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from architect_studio.wsgi_bridge import WsgiBridge  # noqa: E402
-from core.consumers import EventsConsumer, query_credential  # noqa: E402
+from tenancy.consumers import EventsConsumer, query_credential  # noqa: E402
 from webhooks.incoming import conf as incoming_conf  # noqa: E402
 
 websocket_urlpatterns = [path("ws/events", EventsConsumer.as_asgi())]

@@ -14,6 +14,11 @@ waiting for a timeout.
 
 Without Redis (embedded mode: eager tasks) a kick simply runs the task.
 
+Services name the task (``kick("webhooks.outgoing.tasks.dispatch_deliveries",
+tenant)``) rather than import it: tasks import services, so a service that
+imported its task would close an import circle (tests/test_architecture.py
+forbids it). :func:`resolve` finds the registered task by that name.
+
 On the hot path of a web request, :func:`kick_soon` takes even the flag's
 round trip off the request thread: it notes the (task, tenant) in a
 per-process set, and one daemon thread sends the kicks a few milliseconds
@@ -54,8 +59,29 @@ def _redis():
     return redis_client(url)
 
 
+def resolve(task):
+    """The Celery task registered under ``task`` when it is a name; ``task`` itself otherwise.
+
+    A process that has not imported the ``<app>.tasks`` modules yet (the web
+    process: only a worker autodiscovers them) has them imported once here.
+    """
+    if not isinstance(task, str):
+        return task
+    from celery import current_app
+
+    try:
+        return current_app.tasks[task]
+    except KeyError:
+        current_app.loader.import_default_modules()  # runs the app's autodiscover_tasks
+        return current_app.tasks[task]
+
+
 def kick(task, tenant_id: uuid.UUID | str) -> bool:
-    """Make sure one ``task(tenant_id)`` is queued; False when the broker refused (the sweeper retries)."""
+    """Make sure one ``task(tenant_id)`` is queued; False when the broker refused (the sweeper retries).
+
+    ``task`` is a task or its registered name (what services pass).
+    """
+    task = resolve(task)
     tid = str(tenant_id)
     client = _redis()
     key = _flag(task.name, tid)
@@ -80,6 +106,14 @@ def kick(task, tenant_id: uuid.UUID | str) -> bool:
                 pass
         return False
     return True
+
+
+def enqueue(task, *, args: list, **options) -> None:
+    """``apply_async`` of the task registered under ``task`` (a name): work that is one row, not a tenant's queue.
+
+    Raises what the broker raises; callers log it and leave the row to their sweeper.
+    """
+    resolve(task).apply_async(args=args, retry=True, **options)
 
 
 def kicked(task_name: str, tenant_id: uuid.UUID | str) -> None:

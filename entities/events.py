@@ -22,9 +22,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.db import ids_where
+from core.kick import kick, kick_soon
 from entities.models import EntityEvent
 
 log = logging.getLogger("architect_studio.entities")
+
+#: The outbox drain, woken by name (entities.tasks imports this module).
+DRAIN_TASK = "entities.tasks.drain_entity_events"
 
 Subscriber = Callable[[EntityEvent], None]
 BatchSubscriber = Callable[[Sequence[EntityEvent]], None]
@@ -70,18 +74,12 @@ def emit(
 
 def enqueue_soon(tenant_id: str) -> None:
     """:func:`enqueue` from the kicker thread (:func:`core.kick.kick_soon`): never blocks or raises."""
-    from core.kick import kick_soon
-    from entities.tasks import drain_entity_events
-
-    kick_soon(drain_entity_events, tenant_id)
+    kick_soon(DRAIN_TASK, tenant_id)
 
 
 def enqueue(tenant_id: str) -> bool:
     """Wake the tenant's outbox drain. A broker failure is logged, not raised: the sweeper retries."""
-    from core.kick import kick
-    from entities.tasks import drain_entity_events
-
-    return kick(drain_entity_events, tenant_id)
+    return kick(DRAIN_TASK, tenant_id)
 
 
 def process_batch(events: Sequence[EntityEvent]) -> dict[str, list[str]]:

@@ -17,6 +17,7 @@ from core.tenant_context import tenant_scope
 from entities.models import Client as ClientEntity
 from entities.models import EntityEvent
 from webhooks.incoming import automations, services
+from webhooks.incoming import process as processing
 from webhooks.incoming.models import AutomationRun
 from webhooks.incoming.tasks import drain_incoming, process_incoming_log
 from webhooks.models import IncomingWebhook, WebhookLog
@@ -389,14 +390,14 @@ def test_drain_batches_isolate_a_poison_request_and_count_once_per_batch(alice, 
     webhook, secret = make_webhook(alice, actions=[CREATE_CLIENT])
     ids = [deliver(webhook, secret, payload={**LEAD, "n": n}) for n in range(5)]
     tid = str(alice.tenant.id)
-    real = services.filters_match
+    real = processing.filters_match
 
     def poison(filters, *, headers, payload):
         if payload.get("n") == 2:
             raise RuntimeError("boom")
         return real(filters, headers=headers, payload=payload)
 
-    monkeypatch.setattr(services, "filters_match", poison)
+    monkeypatch.setattr(processing, "filters_match", poison)
     with django_capture_on_commit_callbacks(execute=True):
         assert services.incoming_drain(tenant_id=tid, batch=2) == 5
     with tenant_scope(alice.tenant.id):

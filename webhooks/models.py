@@ -247,7 +247,7 @@ class WebhookLog(models.Model):
     entity_event_id = models.UUIDField(null=True, blank=True)
     dedupe_key = models.CharField(max_length=255, null=True, blank=True)
     result = models.JSONField(null=True, blank=True)
-    # Outgoing delivery engine (webhooks.outgoing.services): the exact body text
+    # Outgoing delivery engine (webhooks.outgoing.delivery): the exact body text
     # that was signed and sent (JSONB reorders keys, so `body` cannot give the
     # same bytes back for a retry); how many times a worker claimed this attempt
     # (the compare-and-set token that makes duplicate task messages harmless and

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -22,28 +20,12 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from entities import services as entity_services
 from entities.models import ENTITY_MODELS
-from tenancy.models import Tenant
 from webhooks import loops
 from webhooks.incoming.automations import AutomationContext, run_automation
-from webhooks.models import IncomingWebhook, WebhookLog
+from webhooks.incoming.context import ActionContext, ActionHandler, Outcome
+from webhooks.incoming.forward import forward_enqueue
 
 _MISSING = object()
-
-
-@dataclass
-class ActionContext:
-    tenant: Tenant
-    webhook: IncomingWebhook
-    log: WebhookLog
-    index: int
-    config: dict[str, Any]
-    payload: Any
-    headers: dict[str, str] = field(default_factory=dict)
-    inline_forward: bool = False
-
-
-Outcome = dict[str, Any]
-ActionHandler = Callable[[ActionContext], Outcome]
 
 
 def dig(data: Any, path: str) -> Any:
@@ -164,9 +146,6 @@ def trigger_automation(ctx: ActionContext) -> Outcome:
 
 
 def forward(ctx: ActionContext) -> Outcome:
-    # Imported here: services imports this module for ACTIONS.
-    from webhooks.incoming.services import forward_enqueue
-
     return forward_enqueue(ctx)
 
 

@@ -19,6 +19,9 @@ from django.utils.translation import gettext_lazy as _
 
 from tenancy.models import Tenant
 
+#: ``WebhookLog.webhook_type`` of the incoming side's rows (received requests and forward attempts).
+WEBHOOK_TYPE = "incoming"
+
 
 class IncomingDedupe(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from core.kick import kicked
 from core.tenant_context import tenant_scope
+from webhooks.incoming import forward, process
 
 __all__ = [
     "process_incoming_log",
@@ -23,50 +25,37 @@ def process_incoming_log(log_id: str, tenant_id: str) -> str:
     Requests are processed by :func:`drain_incoming`; this single-request task
     stays registered for messages queued by earlier versions' sweeper.
     """
-    from webhooks.incoming import services
-
     with tenant_scope(tenant_id):
-        log = services.claim_pending(log_id=log_id)
+        log = process.claim_pending(log_id=log_id)
         if log is None:
             return "skipped"
-        return services.incoming_process(log=log)["status"]
+        return process.incoming_process(log=log)["status"]
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def drain_incoming(tenant_id: str) -> int:
-    """Process every pending request of a tenant (coalesced enqueue, see services.schedule_drain)."""
-    from core.kick import kicked
-    from webhooks.incoming import services
-
+    """Process every pending request of a tenant (coalesced enqueue, see process.schedule_drain)."""
     kicked(drain_incoming.name, tenant_id)
-    return services.incoming_drain(tenant_id=tenant_id)
+    return process.incoming_drain(tenant_id=tenant_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def send_forward(log_id: str, tenant_id: str) -> str:
     """Send one forward attempt row (claimed: pending + SKIP LOCKED)."""
-    from webhooks.incoming import services
-
     with tenant_scope(tenant_id):
-        return services.forward_send(log_id=log_id)["status"]
+        return forward.forward_send(log_id=log_id)["status"]
 
 
 @shared_task(ignore_result=True)
 def retry_due_forwards() -> int:
-    from webhooks.incoming import services
-
-    return services.forward_retry_due()
+    return forward.forward_retry_due()
 
 
 @shared_task(ignore_result=True)
 def redispatch_pending_incoming() -> int:
-    from webhooks.incoming import services
-
-    return services.incoming_redispatch_pending()
+    return process.incoming_redispatch_pending()
 
 
 @shared_task(ignore_result=True)
 def cleanup_incoming() -> dict:
-    from webhooks.incoming import services
-
-    return services.incoming_cleanup()
+    return process.incoming_cleanup()

@@ -10,7 +10,6 @@ class OutgoingWebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        try:
-            from webhooks.outgoing import subscribers  # noqa: F401 - registers the entity-event subscriber
-        except ImportError:
-            pass
+        from webhooks.outgoing import subscribers
+
+        subscribers.register()  # the entity-event subscriber: outgoing deliveries for each committed event

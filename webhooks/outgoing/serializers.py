@@ -16,7 +16,7 @@ from core.fields import (
 from entities.models import ENTITY_EVENTS, ENTITY_TYPES
 from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
-from webhooks.outgoing.services import SECRET_MASK
+from webhooks.outgoing.config import SECRET_MASK
 from webhooks.templating import MAX_TEMPLATE_BYTES
 
 

@@ -6,7 +6,7 @@ from celery import shared_task
 
 from core.kick import kicked
 from core.offload import offloading, run_or_offload
-from webhooks.outgoing import services
+from webhooks.outgoing import delivery, retention, retries, sweeper
 
 __all__ = ["dispatch_deliveries", "fire_retry", "sweep_due_deliveries", "cleanup_webhook_logs"]
 
@@ -20,23 +20,23 @@ def dispatch_deliveries(tenant_id: str) -> bool:
     """
     kicked(dispatch_deliveries.name, tenant_id)
     with offloading():
-        return run_or_offload(lambda: services.deliveries_dispatch(tenant_id=tenant_id),
+        return run_or_offload(lambda: delivery.deliveries_dispatch(tenant_id=tenant_id),
                               name="outgoing dispatcher", key=f"dispatch:{tenant_id}")
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def fire_retry(log_id: str, tenant_id: str) -> bool:
     """ETA companion of the beat sweeper for short delays: create the next attempt when due."""
-    return services.retry_fire(log_id=log_id, tenant_id=tenant_id) is not None
+    return retries.retry_fire(log_id=log_id, tenant_id=tenant_id) is not None
 
 
 @shared_task(ignore_result=True)
 def sweep_due_deliveries() -> dict:
     """Beat, every second: due retries (nextRetryAt passed) and attempts whose worker died."""
-    return services.deliveries_sweep()
+    return sweeper.deliveries_sweep()
 
 
 @shared_task(ignore_result=True)
 def cleanup_webhook_logs() -> int:
     """Beat, hourly: delete webhook logs older than WEBHOOK_LOG_RETENTION_DAYS (default 14)."""
-    return services.logs_cleanup()
+    return retention.logs_cleanup()

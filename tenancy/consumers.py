@@ -9,6 +9,11 @@ these), otherwise the session is checked as Django checks it
 changed password or a logout ends it). A socket outlives its handshake, so the
 credential and the membership are checked again every ``WS_AUTH_RECHECK_SECONDS``
 and the socket is closed when either is gone (revoked token, removed member).
+
+It lives in ``tenancy`` (not ``core``): every check it makes is a tenancy
+question (tickets, tokens, memberships), and ``core`` sits below ``tenancy``
+(the import contract in pyproject.toml); it publishes nothing itself and only
+joins the group that :mod:`core.realtime` names.
 """
 
 from __future__ import annotations

@@ -1,0 +1,147 @@
+"""When a delivery gets another attempt: the retry policy, due retries fired, manual replays.
+
+:func:`retry_delay` is the policy (linear per the seed, or the Standard
+Webhooks schedule with jitter and ``Retry-After``); :func:`retry_fire` turns a
+failed attempt whose retry is due into the next attempt row (the ETA task, the
+beat sweeper and an admin "retry now" may race: SKIP LOCKED and
+``retried_at`` make it once); :func:`log_replay` is the manual new attempt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import random
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from core.tenant_context import tenant_scope
+from webhooks import outbound
+from webhooks.models import OutgoingWebhook, WebhookLog
+from webhooks.outgoing.attempts import attempt_row, dispatch_on_commit
+
+log = logging.getLogger("architect_studio.webhooks.outgoing")
+
+
+#: Svix / Standard Webhooks schedule: delay after attempt k (1-based); 8 attempts
+#: in all (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
+EXPONENTIAL_SCHEDULE: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+
+
+JITTER = 0.2
+
+
+OVERLOAD_MIN_DELAY = 60
+
+
+class ReplayRefused(Exception):
+    """A replay/retry cannot run (webhook gone or disabled); the message is for the caller."""
+
+
+def _retry_after_seconds(headers: dict[str, str]) -> float | None:
+    raw = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if not raw:
+        return None
+    raw = raw.strip()
+    if raw.isdigit():
+        return float(raw)
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - timezone.now()).total_seconds())
+
+
+def retry_delay(*, webhook: OutgoingWebhook, attempt: int, result: outbound.OutboundResult) -> float:
+    """Seconds until the attempt after ``attempt`` (which failed with ``result``).
+
+    linear (seed, C8): ``retryDelaySeconds × attempt``, exactly.
+    exponential (Svix/Standard Webhooks): the fixed schedule ±20% jitter, at
+    least 60 s after a 429 or a timeout, ``Retry-After`` honoured up to twice
+    the planned delay.
+    """
+    if webhook.retry_strategy != "exponential":
+        return float(webhook.retry_delay_seconds * attempt)
+    base = float(EXPONENTIAL_SCHEDULE[min(attempt, len(EXPONENTIAL_SCHEDULE)) - 1])
+    delay = base * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 - jitter, not crypto
+    if result.status == 429 or result.error_kind == "timeout":
+        delay = max(delay, OVERLOAD_MIN_DELAY)
+    retry_after = _retry_after_seconds(result.headers) if result.status is not None else None
+    if retry_after is not None:
+        delay = min(max(retry_after, delay), 2 * delay)
+    return delay
+
+
+def _next_attempt_row(previous: WebhookLog, webhook: OutgoingWebhook, *, attempt: int, max_attempts: int, trigger: str) -> WebhookLog:
+    return attempt_row(
+        webhook,
+        trigger=trigger,
+        hops=int((previous.result or {}).get("hops") or 1),
+        body=previous.body,
+        body_text=previous.body_text,
+        attempt=attempt,
+        max_attempts=max_attempts,
+        next_retry_at=timezone.now(),
+        delivery_id=previous.delivery_id,
+        event_type=previous.event_type,
+        entity_event_id=previous.entity_event_id,
+    )
+
+
+def retry_fire(*, log_id: str, tenant_id: str, force: bool = False) -> WebhookLog | None:
+    """Create the next attempt asked for by failed row ``log_id`` once it is due (or now, if ``force``).
+
+    Locked with SKIP LOCKED and guarded by ``retried_at IS NULL``, so the ETA
+    task, the beat sweeper and an admin "retry now" can race harmlessly.
+    """
+    with tenant_scope(tenant_id):
+        row = (
+            WebhookLog.objects.select_for_update(skip_locked=True)
+            .filter(pk=log_id, tenant_id=tenant_id, webhook_type="outgoing", direction="outgoing", status=WebhookLog.Status.FAILED)
+            .filter(retried_at__isnull=True, next_retry_at__isnull=False)
+            .first()
+        )
+        now = timezone.now()
+        if row is None or (not force and row.next_retry_at > now):
+            return None
+        row.retried_at = now
+        row.save(update_fields=["retried_at"])
+        webhook = OutgoingWebhook.objects.filter(pk=row.webhook_id, tenant_id=tenant_id).first()
+        if webhook is None or not webhook.is_enabled:
+            return None  # the delivery ends here; the log says why through the webhook's state
+        new = _next_attempt_row(row, webhook, attempt=row.attempt + 1, max_attempts=row.max_attempts, trigger="retry")
+        try:
+            with transaction.atomic():
+                new.save(force_insert=True)
+        except IntegrityError:
+            return None  # that attempt exists already
+        dispatch_on_commit(tenant_id)
+        return new
+
+
+def log_replay(*, log: WebhookLog) -> WebhookLog:
+    """Send an outgoing attempt again as a new, manual attempt of the same delivery.
+
+    Same delivery id and body bytes, fresh timestamp and signature; manual
+    attempts are never retried automatically (Svix's rule).
+    """
+    if log.direction != "outgoing" or log.delivery_id is None or log.body_text is None:
+        raise ReplayRefused("only outgoing attempts with a stored body can be replayed")
+    webhook = OutgoingWebhook.objects.filter(pk=log.webhook_id, tenant_id=log.tenant_id).first()
+    if webhook is None:
+        raise ReplayRefused("the webhook no longer exists")
+    if not webhook.is_enabled:
+        raise ReplayRefused("the webhook is disabled; enable it first")
+    with transaction.atomic():
+        # Serialise replays of one delivery: lock its attempts, then take the next number.
+        list(WebhookLog.objects.select_for_update().filter(delivery_id=log.delivery_id, webhook_type="outgoing").values_list("pk"))
+        last = WebhookLog.objects.filter(delivery_id=log.delivery_id, webhook_type="outgoing").aggregate(m=Max("attempt"))["m"] or 0
+        new = _next_attempt_row(log, webhook, attempt=last + 1, max_attempts=last + 1, trigger="manual")
+        new.save(force_insert=True)
+    dispatch_on_commit(str(log.tenant_id))
+    return new
