@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import select
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -377,17 +378,38 @@ def test_exactly_one_refresh_across_two_processes(alice, alice_api, hubspot_app,
     _expire(integration_id, alice.tenant.id)
     refreshes = oauth_server.stats().get("refresh_token", 0)
     script = Path(__file__).parent / "oauth_server" / "refresh_worker.py"
-    start_at = time.time() + 4
     db_name = connection.settings_dict["NAME"]
-    env = {**__import__("os").environ, "OAUTHLIB_INSECURE_TRANSPORT": "1"}
+    env = {**os.environ, "OAUTHLIB_INSECURE_TRANSPORT": "1"}
     procs = [
-        subprocess.Popen([sys.executable, str(script), db_name, integration_id, str(alice.tenant.id), str(start_at)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        subprocess.Popen([sys.executable, str(script), db_name, integration_id, str(alice.tenant.id)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         for _ in range(2)
     ]
-    outputs = [p.communicate(timeout=90) for p in procs]
+    try:
+        # the barrier: both processes have Django set up and a database connection open
+        for proc in procs:
+            _read_line(proc, "READY", timeout=60)
+        for proc in procs:
+            proc.stdin.write("GO\n")
+            proc.stdin.flush()
+        outputs = [p.communicate(timeout=60) for p in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
     tokens = [out.strip().splitlines()[-1] if out.strip() else err[-2000:] for out, err in outputs]
     with tenant_scope(alice.tenant.id):
         stored = read_credentials(Integration.objects.get(pk=integration_id))
     assert tokens == [stored.access_token, stored.access_token]
     assert oauth_server.stats()["refresh_token"] == refreshes + 1
+
+
+def _read_line(proc: subprocess.Popen, expected: str, timeout: float) -> None:
+    """Wait for ``expected`` on the process's stdout; fail loudly (with its stderr) if it
+    exits or stays silent for ``timeout`` seconds."""
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    line = proc.stdout.readline().strip() if ready else None
+    if line != expected:
+        proc.kill()
+        raise AssertionError(f"refresh worker sent {line!r} instead of {expected!r} within {timeout:.0f} s; "
+                             f"stderr: {proc.stderr.read()[-2000:]}")
