@@ -62,3 +62,19 @@ def run_at_once(fn, copies: int, timeout: float = 60) -> list:
     if errors:
         raise errors[0]
     return results
+
+
+def wait_until(predicate, timeout: float, step: float = 0.2, what: str = "condition"):
+    """Poll ``predicate()`` until it returns something truthy (returned); after ``timeout``
+    seconds fail loudly, naming ``what`` was awaited -- never fall through silently.
+    (Same signature as tests/faults/conftest.wait_until.)"""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(step)

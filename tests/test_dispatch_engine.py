@@ -21,6 +21,7 @@ from core.tenant_context import operator_scope, tenant_scope
 from entities import events
 from entities.models import EntityEvent
 from entities.tasks import drain_entity_events
+from tests.factories import wait_until
 from tests.test_outgoing_support import Receiver, create_meeting, create_outgoing_webhook, fresh_persona
 from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
@@ -139,7 +140,9 @@ def test_a_failing_event_backs_off_does_not_stall_the_rest_and_is_given_up_then_
     events.subscribe("test-poison", handler)
     try:
         create_meeting(persona, "poison")
+        before = timezone.now()
         assert drain_entity_events.run(tenant) == 1
+        after = timezone.now()
         for title in ("a", "b"):
             create_meeting(persona, title)
         # The failed event is not taken again before its retry time: the others go through
@@ -148,7 +151,7 @@ def test_a_failing_event_backs_off_does_not_stall_the_rest_and_is_given_up_then_
         with operator_scope("test"):
             poison = EntityEvent.objects.get(tenant=persona.tenant, data__title="poison")
         assert (poison.attempts, poison.processed_at) == (1, None)
-        assert dt.timedelta(seconds=9) < poison.retry_at - timezone.now() <= dt.timedelta(seconds=10)
+        assert before + dt.timedelta(seconds=10) <= poison.retry_at <= after + dt.timedelta(seconds=10)
         # Retried on the backoff schedule (10 s, then 20 s), then given up after 3 runs
         for wait in (11, 21):
             with operator_scope("test"):
@@ -280,13 +283,12 @@ def test_many_events_are_each_delivered_once_with_exact_counters(celery_worker_t
             create_meeting(persona, f"meeting {i}")
         one.wait_for(count, timeout=30)
         two.wait_for(count, timeout=30)
-        deadline = timezone.now() + dt.timedelta(seconds=15)
-        while timezone.now() < deadline:
+
+        def all_recorded() -> bool:
             with tenant_scope(persona.tenant.id):
-                done = WebhookLog.objects.filter(direction="outgoing", status="success").count()
-            if done == 2 * count:
-                break
-            time.sleep(0.05)
+                return WebhookLog.objects.filter(direction="outgoing", status="success").count() == 2 * count
+
+        wait_until(all_recorded, 30, 0.05, f"{2 * count} successful outgoing rows")
         deliveries = [r.headers["X-Webhook-Delivery"] for r in one.requests + two.requests]
 
     assert len(deliveries) == len(set(deliveries)) == 2 * count
@@ -385,13 +387,13 @@ def test_a_failing_receiver_is_left_to_the_dispatcher_and_a_healthy_one_is_sent_
         create_meeting(persona)
         healthy_rx.wait_for(1)
         failing_rx.wait_for(1)  # still delivered, through the dispatcher
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+
+        def both_succeeded() -> dict | None:
             with tenant_scope(persona.tenant.id):
                 rows = {r.webhook_id: r for r in WebhookLog.objects.filter(direction="outgoing")}
-            if len(rows) == 2 and all(r.status == "success" for r in rows.values()):
-                break
-            time.sleep(0.05)
+            return rows if len(rows) == 2 and all(r.status == "success" for r in rows.values()) else None
+
+        rows = wait_until(both_succeeded, 20, 0.05, "both outgoing rows to be recorded as successes")
 
     assert rows[healthy.pk].status == rows[failing.pk].status == "success"
     assert rows[healthy.pk].claim_count == rows[failing.pk].claim_count == 1  # one claim each, by drain or dispatcher

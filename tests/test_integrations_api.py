@@ -23,6 +23,8 @@ from core.tenant_context import tenant_scope
 from integrations.models import Integration, IntegrationLog, OAuthState, ProviderApp
 from integrations.oauth import state_hash
 from integrations.tasks import scan_expiring_tokens
+from tests.factories import wait_until
+from tests.oauth_server import harness
 from tests.test_integrations_providers import make_oauth_integration
 
 pytestmark = pytest.mark.django_db
@@ -256,11 +258,17 @@ def radicale():
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"Radicale exited with {process.returncode} before answering on {url}")
         try:
             requests.get(url, timeout=0.5)
             break
         except requests.RequestException:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"Radicale did not answer on {url} within 60 s") from None
             time.sleep(0.1)
     yield url
     process.terminate()
@@ -280,14 +288,31 @@ def test_apple_calendar_caldav_connect_against_radicale(alice, alice_api, radica
     assert (test["ok"], test["httpStatus"]) == (True, 207)
 
 
+@pytest.fixture(scope="module")
+def oauth_server():
+    from django.conf import settings
+
+    server = harness.start(f"{settings.PUBLIC_BASE_URL}/api/integrations/callback/hubspot")
+    yield server
+    server.stop()
+
+
 @pytest.mark.django_db(transaction=True)
-def test_beat_scan_refreshes_soon_expiring_tokens_through_a_real_worker(alice, celery_worker_thread):
-    import responses as responses_lib
-
+def test_beat_scan_refreshes_soon_expiring_tokens_through_a_real_worker(alice, celery_worker_thread, oauth_server,
+                                                                          monkeypatch):
+    """beat's scan -> the Redis broker -> a real worker -> a real token endpoint (the local
+    OAuth server, tests/oauth_server), and the rotated pair is stored."""
     from integrations.services import provider_app_set
+    from integrations.tokens import read_credentials
 
-    provider_app_set(provider_id="google_drive", client_id="c", client_secret="s")
-    integration = make_oauth_integration(alice, "google_drive", access="old", refresh="rt")
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the local server speaks http
+    provider_app_set(
+        provider_id="hubspot", client_id=oauth_server.client_id, client_secret=oauth_server.client_secret,
+        authorization_url=oauth_server.authorization_url, token_url=oauth_server.token_url,
+        revoke_url=oauth_server.revoke_url, api_base_url=oauth_server.base_url, scopes="read write",
+    )
+    grant = oauth_server.issue_tokens()
+    integration = make_oauth_integration(alice, "hubspot", access=grant["access_token"], refresh=grant["refresh_token"])
     soon = timezone.now() + timedelta(minutes=3)
     with tenant_scope(alice.tenant.id):
         row = Integration.objects.get(pk=integration.pk)
@@ -297,19 +322,28 @@ def test_beat_scan_refreshes_soon_expiring_tokens_through_a_real_worker(alice, c
         row.token_expires_at = soon
         row.save()
         version = row.token_version
-    with responses_lib.RequestsMock() as mock:
-        mock.post("https://oauth2.googleapis.com/token", json={"access_token": "new", "expires_in": 3599})
-        assert scan_expiring_tokens() == {"refreshing": 1, "warned": 0}
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with tenant_scope(alice.tenant.id):
-                if Integration.objects.get(pk=integration.pk).token_version > version:
-                    break
-            time.sleep(0.2)
-    with tenant_scope(alice.tenant.id):
-        row = Integration.objects.get(pk=integration.pk)
+    refreshes = oauth_server.stats().get("refresh_token", 0)
+
+    def refreshed() -> Integration | None:
+        with tenant_scope(alice.tenant.id):
+            current = Integration.objects.get(pk=integration.pk)
+        return current if current.token_version > version else None
+
+    # when
+    before = timezone.now()
+    assert scan_expiring_tokens() == {"refreshing": 1, "warned": 0}
+    row = wait_until(refreshed, timeout=30, what="the worker to store a refreshed token")
+    # then: exactly one refresh at the provider, and its rotated pair is what we stored
     assert row.token_version == version + 1
-    assert row.token_expires_at > timezone.now() + timedelta(minutes=50)
+    assert oauth_server.stats().get("refresh_token", 0) == refreshes + 1
+    with tenant_scope(alice.tenant.id):
+        creds = read_credentials(row)
+        log = IntegrationLog.objects.get(integration=row, action="token_refresh")
+    assert creds.access_token != grant["access_token"] and creds.refresh_token != grant["refresh_token"]
+    assert oauth_server.accepts(creds.access_token)
+    # the server's one-hour lifetime, counted from the refresh (its expires_in may round down a second)
+    assert before + timedelta(seconds=3600 - 2) <= row.token_expires_at <= timezone.now() + timedelta(hours=1)
+    assert (log.status, log.summary) == ("success", {"rotated": True})
 
 
 def test_tenant_server_url_is_pinned_to_the_checked_address(alice, alice_api, radicale, monkeypatch):

@@ -18,7 +18,10 @@ from django.utils import timezone
 from core.tenant_context import tenant_scope
 from integrations import ratelimit
 from integrations.client import ProviderClient, ProviderError, parse_retry_after
+from integrations.models import Integration
 from integrations.services import provider_app_set
+from integrations.tokens import read_credentials
+from tests.oauth_server import harness
 from tests.test_integrations_providers import make_oauth_integration
 
 pytestmark = pytest.mark.django_db
@@ -44,21 +47,44 @@ def _client(integration, **kwargs) -> ProviderClient:
     return ProviderClient.for_integration(integration, **kwargs)
 
 
-@responses.activate
-def test_401_forces_one_refresh_and_retries_with_the_new_token(alice):
-    provider_app_set(provider_id="google_drive", client_id="c", client_secret="s")
-    integration = make_oauth_integration(alice, "google_drive", access="revoked-early", refresh="rt")
-    url = "https://www.googleapis.com/drive/v3/about?fields=user"
-    responses.get(url, status=401, json={"error": {"code": 401, "message": "Invalid Credentials"}})
-    responses.get(url, json={"user": {"displayName": "Studio", "emailAddress": "studio@example.com"}})
-    responses.post("https://oauth2.googleapis.com/token", json={"access_token": "fresh", "expires_in": 3599,
-                                                               "token_type": "Bearer"})
+@pytest.fixture(scope="module")
+def oauth_server():
+    server = harness.start(f"{django_settings.PUBLIC_BASE_URL}/api/integrations/callback/hubspot")
+    yield server
+    server.stop()
+
+
+def test_401_forces_one_refresh_and_retries_with_the_new_token(alice, oauth_server, monkeypatch):
+    """Against the local OAuth server (tests/oauth_server): the provider expired the access
+    token before the time we stored for it, so the API answers 401; the client forces one
+    refresh with the real refresh token and retries with the token it got."""
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the local server speaks http
+    provider_app_set(
+        provider_id="hubspot", client_id=oauth_server.client_id, client_secret=oauth_server.client_secret,
+        authorization_url=oauth_server.authorization_url, token_url=oauth_server.token_url,
+        revoke_url=oauth_server.revoke_url, api_base_url=oauth_server.base_url, scopes="read write",
+    )
+    grant = oauth_server.issue_tokens()
+    integration = make_oauth_integration(alice, "hubspot", access=grant["access_token"], refresh=grant["refresh_token"])
+    oauth_server.expire_access(grant["access_token"])  # we still think it lives an hour
+    version = integration.token_version
+    before = oauth_server.stats()
+    # when
     with tenant_scope(alice.tenant.id):
         result = _client(integration).test_connection()
-    api_calls = [c.request for c in responses.calls if c.request.url.startswith("https://www.googleapis.com")]
-    assert result.status == 200
-    assert [c.headers["Authorization"] for c in api_calls] == ["Bearer revoked-early", "Bearer fresh"]
-    assert len([c for c in responses.calls if "oauth2" in c.request.url]) == 1
+    # then: one 401 with the expired token, one refresh, one 200 with the new token
+    after = oauth_server.stats()
+    assert (result.status, result.attempts) == (200, 2)
+    assert result.data["portalId"] == 62515
+    assert after.get("resource_401", 0) - before.get("resource_401", 0) == 1
+    assert after.get("resource_200", 0) - before.get("resource_200", 0) == 1
+    assert after.get("refresh_token", 0) - before.get("refresh_token", 0) == 1
+    with tenant_scope(alice.tenant.id):
+        stored = Integration.objects.get(pk=integration.pk)
+        creds = read_credentials(stored)
+    assert stored.token_version == version + 1
+    assert creds.access_token != grant["access_token"] and creds.refresh_token != grant["refresh_token"]
+    assert oauth_server.accepts(creds.access_token) and not oauth_server.accepts(grant["access_token"])
 
 
 @responses.activate

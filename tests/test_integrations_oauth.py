@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import select
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -108,7 +109,9 @@ class TenantEvents:
 
 def test_connect_redirects_to_provider_with_state_pkce_and_registered_redirect_uri(alice, alice_api, hubspot_app, oauth_server):
     # when
+    before = timezone.now()
     response = alice_api.get(f"/api/integrations/connect/{PROVIDER}")
+    after = timezone.now()
     # then
     assert response.status_code == 302
     url = urlsplit(response["Location"])
@@ -124,7 +127,7 @@ def test_connect_redirects_to_provider_with_state_pkce_and_registered_redirect_u
         state = OAuthState.objects.get()
     assert state.state_hash == oauth.state_hash(query["state"][0])
     assert (state.tenant_id, state.user_id, state.provider) == (alice.tenant.id, alice.user.id, PROVIDER)
-    assert timedelta(minutes=9) < state.expires_at - timezone.now() <= timedelta(minutes=10)
+    assert before + timedelta(minutes=10) <= state.expires_at <= after + timedelta(minutes=10)
     assert query["state"][0].encode() not in bytes(state.code_verifier_encrypted)
 
 
@@ -152,7 +155,9 @@ def test_connect_errors_unknown_provider_unconfigured_and_credential_provider(al
 
 def test_full_dance_creates_connected_integration_with_encrypted_tokens(alice, alice_api, hubspot_app, oauth_server):
     # when
+    before = timezone.now()
     integration_id = connect(alice_api, oauth_server)
+    after = timezone.now()
     # then
     with tenant_scope(alice.tenant.id):
         integration = Integration.objects.get(pk=integration_id)
@@ -162,7 +167,8 @@ def test_full_dance_creates_connected_integration_with_encrypted_tokens(alice, a
     assert (integration.provider, integration.status, integration.connected_by_id) == (PROVIDER, "connected", alice.user.id)
     assert creds.refresh_token and creds.access_token
     assert creds.scopes == ["read", "write"]
-    assert timedelta(minutes=59) < creds.expires_at - timezone.now() <= timedelta(hours=1)
+    # the server's one-hour lifetime, from the exchange (its expires_in may round down a second)
+    assert before + timedelta(seconds=3600 - 2) <= creds.expires_at <= after + timedelta(hours=1)
     assert creds.access_token.encode() not in bytes(integration.oauth_encrypted)
     assert (log.action, log.status) == ("connect", "success")
     # and the API never shows a token
@@ -327,13 +333,15 @@ def test_transient_token_endpoint_failure_sets_error_and_backoff(alice, alice_ap
     integration_id = connect(alice_api, oauth_server)
     _expire(integration_id, alice.tenant.id)
     provider_app_set(provider_id=PROVIDER, token_url="http://127.0.0.1:9/unreachable")
+    before = timezone.now()
     with pytest.raises(TokenUnavailable) as caught:
         ensure_valid_token(integration_id=integration_id, tenant_id=alice.tenant.id)
+    after = timezone.now()
     assert caught.value.kind == "transient"
     with tenant_scope(alice.tenant.id):
         integration = Integration.objects.get(pk=integration_id)
     assert (integration.status, integration.refresh_failures) == ("error", 1)
-    assert timedelta(seconds=50) < integration.next_refresh_attempt_at - timezone.now() <= timedelta(minutes=1)
+    assert before + timedelta(minutes=1) <= integration.next_refresh_attempt_at <= after + timedelta(minutes=1)
 
 
 def test_delete_revokes_at_provider_deletes_and_emits_disconnected(alice, alice_api, bob_api, hubspot_app, oauth_server,
@@ -377,17 +385,38 @@ def test_exactly_one_refresh_across_two_processes(alice, alice_api, hubspot_app,
     _expire(integration_id, alice.tenant.id)
     refreshes = oauth_server.stats().get("refresh_token", 0)
     script = Path(__file__).parent / "oauth_server" / "refresh_worker.py"
-    start_at = time.time() + 4
     db_name = connection.settings_dict["NAME"]
-    env = {**__import__("os").environ, "OAUTHLIB_INSECURE_TRANSPORT": "1"}
+    env = {**os.environ, "OAUTHLIB_INSECURE_TRANSPORT": "1"}
     procs = [
-        subprocess.Popen([sys.executable, str(script), db_name, integration_id, str(alice.tenant.id), str(start_at)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        subprocess.Popen([sys.executable, str(script), db_name, integration_id, str(alice.tenant.id)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         for _ in range(2)
     ]
-    outputs = [p.communicate(timeout=90) for p in procs]
+    try:
+        # the barrier: both processes have Django set up and a database connection open
+        for proc in procs:
+            _read_line(proc, "READY", timeout=60)
+        for proc in procs:
+            proc.stdin.write("GO\n")
+            proc.stdin.flush()
+        outputs = [p.communicate(timeout=60) for p in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
     tokens = [out.strip().splitlines()[-1] if out.strip() else err[-2000:] for out, err in outputs]
     with tenant_scope(alice.tenant.id):
         stored = read_credentials(Integration.objects.get(pk=integration_id))
     assert tokens == [stored.access_token, stored.access_token]
     assert oauth_server.stats()["refresh_token"] == refreshes + 1
+
+
+def _read_line(proc: subprocess.Popen, expected: str, timeout: float) -> None:
+    """Wait for ``expected`` on the process's stdout; fail loudly (with its stderr) if it
+    exits or stays silent for ``timeout`` seconds."""
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    line = proc.stdout.readline().strip() if ready else None
+    if line != expected:
+        proc.kill()
+        raise AssertionError(f"refresh worker sent {line!r} instead of {expected!r} within {timeout:.0f} s; "
+                             f"stderr: {proc.stderr.read()[-2000:]}")

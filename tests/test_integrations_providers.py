@@ -122,7 +122,9 @@ def test_oauth_provider_code_exchange_refresh_and_test_call(alice, provider_id, 
     app = oauth.app_config(get_provider(provider_id))
     responses.post(token_url, json=token_body)
     # when the code is exchanged
+    before = timezone.now()
     tokens = oauth.exchange_code(app, code="auth-code-1", code_verifier="v" * 43)
+    after = timezone.now()
     # then the request is shaped as the provider documents
     sent = responses.calls[0].request
     form = parse_qs(sent.body)
@@ -139,8 +141,8 @@ def test_oauth_provider_code_exchange_refresh_and_test_call(alice, provider_id, 
         assert "Authorization" not in sent.headers
     assert tokens.access_token == token_body["access_token"]
     assert tokens.refresh_token == token_body["refresh_token"]
-    assert timedelta(seconds=token_body["expires_in"] - 5) < tokens.expires_at - timezone.now() <= timedelta(
-        seconds=token_body["expires_in"])
+    lifetime = timedelta(seconds=token_body["expires_in"])
+    assert before + lifetime <= tokens.expires_at <= after + lifetime
     # when refreshed (rotating providers send a new refresh token; others omit it)
     rotated = {**token_body, "access_token": "at-2"}
     if not get_provider(provider_id).oauth.refresh_rotates:

@@ -9,7 +9,6 @@ import logging
 import logging.config
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from architect_studio.env import ConfigError
 from architect_studio.logconfig import CHATTY, build
 from core.logs import log_context
 from core.tenant_context import tenant_scope
+from tests.factories import wait_until
 from tests.test_outgoing_support import Receiver, create_meeting, create_outgoing_webhook, fresh_persona
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,11 +124,8 @@ def test_one_line_per_delivery_attempt_with_its_ids(celery_worker_thread, caplog
         create_outgoing_webhook(alice, rx.url)
         create_meeting(alice)
         [request] = rx.wait_for(1)
-        for _ in range(50):
-            lines = [r for r in caplog.records if r.getMessage().startswith("delivery ")]
-            if lines:
-                break
-            time.sleep(0.1)
+        lines = wait_until(lambda: [r for r in caplog.records if r.getMessage().startswith("delivery ")], 20, 0.1,
+                           "the worker's delivery log line")
     [line] = lines
     assert line.levelno == logging.INFO
     assert line.delivery_id == request.headers["X-Webhook-Delivery"] and line.tenant_id == str(alice.tenant.id)

@@ -6,15 +6,11 @@ import threading
 import time
 
 from core.offload import offloading, run_or_offload
+from tests.factories import wait_until
 
 
-def _wait(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
+def _wait(predicate, timeout: float = 15.0) -> bool:
+    return wait_until(predicate, timeout, 0.01, "the sender pool")
 
 
 def test_outside_a_task_the_job_runs_inline():
@@ -25,17 +21,18 @@ def test_outside_a_task_the_job_runs_inline():
 
 def test_inside_a_task_the_job_leaves_the_thread_and_kicks_while_running_fold_into_one_rerun():
     release = threading.Event()
+    first_done = threading.Event()
     runs: list[str] = []
 
     def job() -> None:
         runs.append(threading.current_thread().name)
         if len(runs) == 1:
-            release.wait(5)
+            release.wait(20)
+            first_done.set()
 
     with offloading():
-        started = time.monotonic()
         assert run_or_offload(job, name="t", key="k") is True
-        assert time.monotonic() - started < 0.5  # the caller did not wait for the job
+        assert not first_done.is_set()  # the caller did not wait: the job cannot end before release
         assert _wait(lambda: len(runs) == 1)
         for _ in range(3):  # kicks while the first run waits on its "receiver"
             assert run_or_offload(job, name="t", key="k") is True

@@ -9,6 +9,8 @@ from django.test import Client
 
 from tests.factories import make_persona
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -59,40 +61,61 @@ def test_integrations_page_is_hebrew_rtl_with_empty_state_and_switches_to_englis
     assert page.locator("#empty-state h2").inner_text() == "No integrations connected"
 
 
+@pytest.fixture(scope="module")
+def oauth_server():
+    from django.conf import settings
+
+    from tests.oauth_server import harness
+
+    server = harness.start(f"{settings.PUBLIC_BASE_URL}/api/integrations/callback/hubspot")
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def connected_google(live_server, transactional_db, settings) -> tuple[dict, str]:
+def connected_hubspot(live_server, transactional_db, settings, oauth_server, monkeypatch) -> tuple[dict, str, dict]:
+    """A HubSpot connection whose provider is the local OAuth server (tests/oauth_server),
+    holding a real grant; database work happens before Playwright starts its event loop."""
+    from integrations.services import provider_app_set
     from tests.test_integrations_providers import make_oauth_integration
 
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the local server speaks http
     settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
+    provider_app_set(
+        provider_id="hubspot", client_id=oauth_server.client_id, client_secret=oauth_server.client_secret,
+        authorization_url=oauth_server.authorization_url, token_url=oauth_server.token_url,
+        revoke_url=oauth_server.revoke_url, api_base_url=oauth_server.base_url, scopes="read write",
+    )
+    grant = oauth_server.issue_tokens()
     persona = make_persona("סטודיו לוי", "levi@example.com")
-    integration = make_oauth_integration(persona, "google_calendar", access="ya29.page-test", refresh="1//page-test")
+    integration = make_oauth_integration(persona, "hubspot", access=grant["access_token"], refresh=grant["refresh_token"])
     client = Client()
     client.force_login(persona.user)
     cookie = {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}
-    return cookie, str(integration.id)
+    return cookie, str(integration.id), grant
 
 
-def test_settings_page_tests_the_connection_and_disconnects(live_server, connected_google, browser_page):
-    """Buttons call the API with the session + CSRF; the provider call goes through the real client."""
-    import re
-
-    import responses
-
-    cookie, integration_id = connected_google
+def test_settings_page_tests_the_connection_and_disconnects(live_server, connected_hubspot, browser_page, oauth_server):
+    """Buttons call the API with the session + CSRF; the provider calls go through the real
+    client to the local OAuth server: the test is a real authenticated call, the
+    disconnect a real revocation of both tokens."""
+    cookie, integration_id, grant = connected_hubspot
     browser_page.add_cookies([cookie])
     page = browser_page.new_page()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add(responses.GET, re.compile(r"https://www\.googleapis\.com/calendar/v3/users/me/calendarList.*"),
-                 json={"kind": "calendar#calendarList", "items": [{"id": "primary", "summary": "Studio"}]})
-        mock.add(responses.POST, "https://oauth2.googleapis.com/revoke", body="")
-        page.goto(f"{live_server.url}/integrations/{integration_id}")
-        assert page.locator("html").get_attribute("dir") == "rtl"
-        page.click("#test-connection")
-        page.wait_for_function("document.getElementById('action-result').textContent.length > 2")
-        assert page.locator("#action-result").inner_text().startswith("החיבור תקין")
+    before = oauth_server.stats()
 
-        page.on("dialog", lambda dialog: dialog.accept())
-        with page.expect_navigation():
-            page.click("#disconnect")
-        assert page.url.rstrip("/").endswith("/integrations")
-        assert page.locator("#empty-state").count() == 1  # nothing connected any more
+    page.goto(f"{live_server.url}/integrations/{integration_id}")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    page.click("#test-connection")
+    page.wait_for_function("document.getElementById('action-result').textContent.length > 2")
+    assert page.locator("#action-result").inner_text().startswith("החיבור תקין")
+    tested = oauth_server.stats()
+    assert tested.get("resource_200", 0) == before.get("resource_200", 0) + 1  # the provider was really asked
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.click("#disconnect")
+    assert page.url.rstrip("/").endswith("/integrations")
+    assert page.locator("#empty-state").count() == 1  # nothing connected any more
+    assert oauth_server.stats().get("revoke", 0) == before.get("revoke", 0) + 2  # refresh token, then access token
+    assert not oauth_server.accepts(grant["access_token"])

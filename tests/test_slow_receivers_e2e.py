@@ -13,6 +13,7 @@ from django.db import connection, connections
 
 from core.tenant_context import tenant_scope
 from tests.conftest import client_for
+from tests.factories import wait_until
 from tests.slow_receivers import DripServer
 from tests.test_outgoing_support import Receiver, create_meeting, create_outgoing_webhook, fresh_persona
 from webhooks.models import WebhookLog
@@ -44,9 +45,7 @@ def test_a_test_send_to_a_dripping_receiver_holds_no_transaction_and_fails_at_it
 
         thread = threading.Thread(target=call, daemon=True)
         thread.start()
-        waited = time.monotonic() + 5
-        while server.requests < 1 and time.monotonic() < waited:
-            time.sleep(0.02)
+        wait_until(lambda: server.requests >= 1, 15, 0.02, "the test send to reach the dripping receiver")
         time.sleep(0.3)  # well inside the receiver's drip
         # when: looked at from another connection while the receiver drips
         in_transaction = _open_transactions_of_others()
@@ -94,31 +93,31 @@ def test_a_dripping_receiver_of_one_tenant_does_not_delay_another_tenants_delive
             time.sleep(0.25)
         arrived = fast.wait_for(len(committed), timeout=15)
         # the slow tenant's first attempts end at their deadline, as failed attempts
-        waited = time.monotonic() + 10
-        while time.monotonic() < waited:
+        def failed_attempts() -> list[tuple[str, int]]:
             with tenant_scope(slow_tenant.tenant.id):
-                failed = list(WebhookLog.objects.filter(webhook_id=slow_hook.pk, status="failed")
-                              .values_list("error_message", "duration_ms"))
-            if failed:
-                break
-            time.sleep(0.1)
+                return list(WebhookLog.objects.filter(webhook_id=slow_hook.pk, status="failed")
+                            .values_list("error_message", "duration_ms"))
+
+        failed = wait_until(failed_attempts, 20, 0.1, "the slow tenant's first attempts to fail at their deadline")
+        dripped_to = drip.requests
+
     # the receiver is gone: the slow tenant's attempts still in flight end and are recorded
-    waited = time.monotonic() + 15
-    while time.monotonic() < waited:
+    def nothing_in_flight() -> bool:
         with tenant_scope(slow_tenant.tenant.id):
-            in_flight = WebhookLog.objects.filter(webhook_id=slow_hook.pk, status="pending", claim_count__gt=0).count()
-        if not in_flight:
-            break
-        time.sleep(0.1)
+            return not WebhookLog.objects.filter(webhook_id=slow_hook.pk, status="pending", claim_count__gt=0).exists()
+
+    wait_until(nothing_in_flight, 30, 0.1, "the slow tenant's in-flight attempts to be recorded")
 
     latencies = [r.at - committed[json.loads(r.body)["title"]] for r in arrived]
     p99 = _p99(latencies)
     print(f"\nfast tenant: {len(latencies)} deliveries, p50 {sorted(latencies)[len(latencies) // 2] * 1000:.0f} ms, "
           f"p99 {p99 * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms; slow receiver requests: {drip.requests}")
     assert len(latencies) == len(committed)
-    assert p99 < 1.0
-    assert failed and all(msg == "timeout after 10s" and 9900 <= ms < 11500 for msg, ms in failed)
-    assert in_flight == 0
+    # what makes the p99 mean isolation: the slow tenant's attempts really held the
+    # receiver while B's deliveries were measured (two at once: both worker threads' worth)
+    assert dripped_to >= 2
+    assert p99 < 1.0  # issue 10 item 12's figure; not loosened
+    assert all(msg == "timeout after 10s" and 9900 <= ms < 11500 for msg, ms in failed)
 
 
 @pytest.mark.django_db

@@ -132,9 +132,10 @@ async def test_revoked_token_closes_the_open_socket_within_the_interval(settings
     # when
     started = time.monotonic()
     await _sync(lambda: ApiToken.objects.get(token_hash=hash_token(alice.token)).revoke())
-    # then
-    assert await _closed_with(comm, timeout=5) == 4401
-    assert time.monotonic() - started < 3
+    # then: closed on the 1 s re-check, not the 60 s default (the bound leaves a loaded
+    # 2-core machine many seconds of slack and still fails on the default interval)
+    assert await _closed_with(comm, timeout=20) == 4401
+    assert time.monotonic() - started < 20
     await comm.disconnect()
 
 

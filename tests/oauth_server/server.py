@@ -5,15 +5,23 @@
 * one confidential application (client ``hub-client`` / ``hub-secret``), authorization-code
   grant, PKCE required, ``skip_authorization=True`` so consent is automatic;
 * rotating refresh tokens with no grace period: reusing an old refresh token is invalid_grant;
+* ``POST /test-expire-access`` (``token=<access token>``): the server's side of that access
+  token expires now (what a provider does when it shortens a lifetime or the clocks
+  disagree); its refresh token keeps working;
 * ``GET /test-stats`` counts token requests by grant type (for the one-refresh tests);
-* ``GET /account-info/v3/details``: a protected resource (Bearer) standing in for the API.
+* ``GET /account-info/v3/details``: a protected resource (Bearer) standing in for the API;
+  an unknown, expired or revoked token gets RFC 6750's ``401`` + ``WWW-Authenticate:
+  Bearer error="invalid_token"`` (DOT's default is a bare 403), and ``/test-stats``
+  counts its answers as ``resource_<status>``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import threading
+from datetime import timedelta
 
 import django
 from django.conf import settings
@@ -61,7 +69,9 @@ from django.contrib.auth import get_user_model, login  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.http import HttpResponse, JsonResponse  # noqa: E402
 from django.urls import include, path  # noqa: E402
-from oauth2_provider.models import get_application_model  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django.views.decorators.csrf import csrf_exempt  # noqa: E402
+from oauth2_provider.models import get_access_token_model, get_application_model  # noqa: E402
 from oauth2_provider.views.generic import ProtectedResourceView  # noqa: E402
 
 _lock = threading.Lock()
@@ -80,13 +90,26 @@ class CountingMiddleware:
         if request.path == "/o/revoke_token/" and request.method == "POST":
             with _lock:
                 STATS["revoke"] = STATS.get("revoke", 0) + 1
-        return self.get_response(request)
+        response = self.get_response(request)
+        if request.path == "/account-info/v3/details":
+            key = f"resource_{response.status_code}"
+            with _lock:
+                STATS[key] = STATS.get(key, 0) + 1
+        return response
 
 
 def test_login(request):
     user = get_user_model().objects.get(username="studio")
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     return HttpResponse("ok")
+
+
+@csrf_exempt
+def expire_access(request):
+    checksum = hashlib.sha256(request.POST["token"].encode()).hexdigest()
+    expired = get_access_token_model().objects.filter(token_checksum=checksum).update(
+        expires=timezone.now() - timedelta(seconds=1))
+    return JsonResponse({"expired": expired}, status=200 if expired else 404)
 
 
 def stats(request):
@@ -98,11 +121,17 @@ class AccountInfo(ProtectedResourceView):
     def get(self, request, *args, **kwargs):
         return JsonResponse({"portalId": 62515, "accountType": "STANDARD", "timeZone": "Asia/Jerusalem"})
 
+    def unauthenticated_response(self, request, oauthlib_request=None):
+        response = HttpResponse(status=401)
+        response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
+
 
 urlpatterns = [
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("test-login", test_login),
     path("test-stats", stats),
+    path("test-expire-access", expire_access),
     path("account-info/v3/details", AccountInfo.as_view()),
 ]
 
