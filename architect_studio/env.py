@@ -178,7 +178,9 @@ def with_role(url: str, role: str) -> str:
 
 #: Management commands that get the owner alias (DATABASE_ADMIN_URL). No other
 #: process holds the owner's credentials: web, worker and beat run without them.
-OWNER_COMMANDS = frozenset({"migrate", "showmigrations", "sqlmigrate", "sqlflush", "createcachetable", "test"})
+OWNER_COMMANDS = frozenset({
+    "migrate", "makemigrations", "showmigrations", "sqlmigrate", "sqlflush", "createcachetable", "test",
+})
 
 
 def wants_owner_alias(argv: list[str]) -> bool:
