@@ -179,7 +179,7 @@ class ExternalLinkAdmin(ReadOnlyAdmin):
     list_display = ["integration", "local_type", "local_id", "remote_type", "remote_id", "remote_version", "updated_at"]
     list_filter = ["local_type", "remote_type"]
     list_select_related = ["integration"]
-    search_fields = ["=local_id", "=remote_id"]
+    search_fields = ["=remote_id"]  # exact: an id is pasted whole, never searched by part
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("last_synced")
