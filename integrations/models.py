@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
@@ -247,7 +248,9 @@ class ExternalLink(models.Model):
     remote_version = models.TextField(null=True, blank=True)
     local_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
     remote_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
-    last_synced = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
+    # Django's encoder, as content_hash uses: mapped values may hold dates and decimals.
+    last_synced = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder,
+                                   db_default=models.Value({}, models.JSONField()))
     created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -88,6 +88,15 @@ def test_link_upsert_finds_the_link_by_either_side_and_updates_it(alice, calenda
     assert moved.pk == first.pk == relinked.pk
     assert (moved.remote_version, moved.last_synced) == ('"etag-2"', {"title": "x"})
     assert rows == [(first.pk, other_local, "evt-9")]
+
+
+def test_last_synced_keeps_dates_as_the_hash_writes_them(alice, calendar):
+    values = {"title": "Kickoff", "startTime": datetime(2026, 1, 5, 8, tzinfo=UTC), "day": date(2026, 1, 5)}
+    with tenant_scope(alice.tenant.id):
+        made = link(calendar, last_synced=values, local_hash=content_hash(values))
+        stored = ExternalLink.objects.get(pk=made.pk)
+    assert stored.last_synced == {"title": "Kickoff", "startTime": "2026-01-05T08:00:00Z", "day": "2026-01-05"}
+    assert content_hash(stored.last_synced) == stored.local_hash  # what was stored hashes as what was written
 
 
 def test_link_upsert_refuses_to_merge_two_existing_links(alice, calendar):
@@ -200,7 +209,7 @@ def test_content_hash_is_the_same_for_the_same_values_in_any_key_order():
     assert content_hash({"b": 2, "a": 1}) == hashlib.sha256(b'{"a":1,"b":2}').hexdigest()
     assert content_hash({**one, "summary": "Kickoff!"}) != content_hash(one)
     assert content_hash({"attendees": ["a", "b"]}) != content_hash({"attendees": ["b", "a"]})  # lists keep order
-    assert content_hash({"at": datetime(2026, 1, 5, 8, tzinfo=timezone.utc)}) == content_hash({"at": "2026-01-05T08:00:00Z"})
+    assert content_hash({"at": datetime(2026, 1, 5, 8, tzinfo=UTC)}) == content_hash({"at": "2026-01-05T08:00:00Z"})
 
 
 def test_deleting_the_integration_deletes_its_states_and_links_only(alice, calendar):
