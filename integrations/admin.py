@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.tenant_context import tenant_scope
 from integrations import services
-from integrations.models import Integration, IntegrationLog, ProviderApp
+from integrations.models import ExternalLink, Integration, IntegrationLog, ProviderApp, SyncState
 from integrations.oauth import redirect_uri
 from integrations.providers.catalog import PROVIDERS
 from integrations.tokens import TokenUnavailable
@@ -146,3 +146,40 @@ class IntegrationLogAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Sync bookkeeping is written by the sync engine only; operators look, never edit."""
+
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SyncState)
+class SyncStateAdmin(ReadOnlyAdmin):
+    list_display = ["integration", "local_type", "remote_type", "remote_container", "last_run_at", "last_full_sync_at"]
+    list_filter = ["local_type", "remote_type"]
+    list_select_related = ["integration"]
+    search_fields = ["integration__name", "remote_container"]
+
+
+@admin.register(ExternalLink)
+class ExternalLinkAdmin(ReadOnlyAdmin):
+    list_display = ["integration", "local_type", "local_id", "remote_type", "remote_id", "remote_version", "updated_at"]
+    list_filter = ["local_type", "remote_type"]
+    list_select_related = ["integration"]
+    search_fields = ["=remote_id"]  # exact: an id is pasted whole, never searched by part
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("last_synced")

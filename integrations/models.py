@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
@@ -185,3 +186,82 @@ class OAuthState(EncryptedFieldsMixin, models.Model):
         verbose_name = _("OAuth state")
         verbose_name_plural = _("OAuth states")
         indexes = [models.Index(fields=["expires_at"], name="idx_oauth_states_expiry")]
+
+
+class SyncState(models.Model):
+    """Where the import of one entity pair from one remote container stands (seed יא,
+    SyncState.lastSyncToken): the provider's cursor (Google syncToken, Graph deltaLink,
+    CalDAV sync-token) and when the last full and the last incremental runs ended.
+
+    Advanced only by ``integrations.sync_state.sync_state_advance``, inside the
+    transaction that commits the page the cursor came from: a page that fails leaves
+    the cursor where it was, so the next run reads that page again.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    # db_index=False: the unique constraint below leads with integration.
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="sync_states", db_index=False)
+    local_type = models.CharField(max_length=50)  # "meeting"
+    remote_type = models.CharField(max_length=50)  # "event"
+    # The provider's container (Google calendarId, Graph calendar id, CalDAV collection URL);
+    # blank for providers with one collection per entity.
+    remote_container = models.CharField(max_length=500, blank=True, default="", db_default="")
+    cursor = models.TextField(null=True, blank=True)  # None: no cursor yet, the next run is a full one
+    last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    class Meta:
+        db_table = "integration_sync_states"
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "local_type", "remote_type", "remote_container"],
+                                    name="unique_sync_state_per_container"),
+        ]
+        verbose_name = _("sync state")
+        verbose_name_plural = _("sync states")
+
+    def __str__(self) -> str:
+        container = f" [{self.remote_container}]" if self.remote_container else ""
+        return f"{self.local_type} ↔ {self.remote_type}{container}"
+
+
+class ExternalLink(models.Model):
+    """One synced record: our row (local type + uuid) and the provider's (remote type + id).
+
+    ``remote_version`` is the provider's concurrency token (Google etag, Graph changeKey,
+    CalDAV etag / iCalendar SEQUENCE), sent back as If-Match on export. ``local_hash`` and
+    ``remote_hash`` are ``content_hash`` of the mapped values last written to each side:
+    a change whose hash equals what we wrote ourselves is our own echo. ``last_synced`` is
+    the field values both sides agreed on at the last sync, the base of a three-way merge.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="links", db_index=False)
+    local_type = models.CharField(max_length=50)
+    local_id = models.UUIDField()
+    remote_type = models.CharField(max_length=50)
+    remote_id = models.TextField()  # provider ids are opaque and can be long (Graph ids, CalDAV hrefs)
+    remote_container = models.CharField(max_length=500, blank=True, default="", db_default="")
+    remote_version = models.TextField(null=True, blank=True)
+    local_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
+    remote_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # Django's encoder, as content_hash uses: mapped values may hold dates and decimals.
+    last_synced = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder,
+                                   db_default=models.Value({}, models.JSONField()))
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    class Meta:
+        db_table = "integration_external_links"
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "remote_type", "remote_id"], name="unique_link_remote"),
+            models.UniqueConstraint(fields=["integration", "local_type", "local_id"], name="unique_link_local"),
+        ]
+        verbose_name = _("external link")
+        verbose_name_plural = _("external links")
+
+    def __str__(self) -> str:
+        return f"{self.local_type}:{self.local_id} ↔ {self.remote_type}:{self.remote_id}"
