@@ -11,11 +11,16 @@ app.autodiscover_tasks()
 
 
 @setup_logging.connect
-def _use_django_logging(**kwargs) -> None:
-    """Worker and beat log through settings.LOGGING (architect_studio.logconfig), not
-    Celery's own setup: the same quiet defaults, LOG_LEVEL and LOG_FORMAT everywhere."""
+def _use_django_logging(loglevel=None, **kwargs) -> None:
+    """Worker and beat log through architect_studio.logconfig, not Celery's own setup:
+    the same quiet defaults and LOG_FORMAT everywhere. The level is LOG_LEVEL when set,
+    else the command's own ``--loglevel`` (the Procfile's INFO, a benchmark's WARNING)."""
+    import logging
     from logging.config import dictConfig
 
-    from django.conf import settings
+    from architect_studio.logconfig import build
 
-    dictConfig(settings.LOGGING)
+    if isinstance(loglevel, int):
+        loglevel = logging.getLevelName(loglevel)
+    level = os.environ.get("LOG_LEVEL", "").strip() or loglevel or "INFO"
+    dictConfig(build(level=str(level), fmt=os.environ.get("LOG_FORMAT", "").strip() or "plain"))

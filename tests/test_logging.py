@@ -171,3 +171,19 @@ def test_the_every_second_sweeper_is_silent_at_info_and_the_admin_is_audited(tra
     assert client.get("/admin/").status_code == 200
     [audit] = [r for r in caplog.records if "operator scope: admin GET /admin/" in r.getMessage()]
     assert audit.levelno == logging.INFO and audit.getMessage().endswith(f"by {staff.pk}")
+
+
+def test_the_worker_keeps_its_loglevel_option_unless_log_level_is_set():
+    code = (
+        "import django; django.setup(); import logging, architect_studio.celery;"
+        "from celery.signals import setup_logging;"
+        "setup_logging.send(sender=None, loglevel=logging.WARNING, logfile=None, format='', colorize=False);"
+        "logging.getLogger('demo').info('info line'); logging.getLogger('demo').warning('warning line')"
+    )
+    base = {"DJANGO_SETTINGS_MODULE": "architect_studio.settings.dev", "PATH": "/usr/bin:/bin"}
+    quiet = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60)
+    loud = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**base, "LOG_LEVEL": "INFO"},
+                          capture_output=True, text=True, timeout=60)
+    assert quiet.returncode == loud.returncode == 0, quiet.stderr + loud.stderr
+    assert "warning line" in quiet.stderr and "info line" not in quiet.stderr  # `celery worker -l WARNING`
+    assert "info line" in loud.stderr  # LOG_LEVEL wins
