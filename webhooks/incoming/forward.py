@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core import retry
 from core.kick import enqueue
 from core.tenant_context import operator_scope
 from webhooks import loops, outbound, signing
@@ -126,7 +127,7 @@ def forward_send(*, log_id: str, update_source: bool = True) -> dict[str, Any]:
     error = result.error or f"HTTP {result.status}"
     final = result.error_kind == "refused" or row.attempt >= attempts
     if not final:
-        row.next_retry_at = timezone.now() + timedelta(seconds=delay * row.attempt)
+        row.next_retry_at = timezone.now() + timedelta(seconds=retry.linear(delay, row.attempt))
     return _forward_record(row, result, error, final=final, update_source=update_source)
 
 

@@ -9,15 +9,13 @@ beat sweeper and an admin "retry now" may race: SKIP LOCKED and
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import logging
-import random
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core import retry
 from core.tenant_context import tenant_scope
 from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
@@ -41,22 +39,6 @@ class ReplayRefused(Exception):
     """A replay/retry cannot run (webhook gone or disabled); the message is for the caller."""
 
 
-def _retry_after_seconds(headers: dict[str, str]) -> float | None:
-    raw = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if not raw:
-        return None
-    raw = raw.strip()
-    if raw.isdigit():
-        return float(raw)
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - timezone.now()).total_seconds())
-
-
 def retry_delay(*, webhook: OutgoingWebhook, attempt: int, result: outbound.OutboundResult) -> float:
     """Seconds until the attempt after ``attempt`` (which failed with ``result``).
 
@@ -66,15 +48,12 @@ def retry_delay(*, webhook: OutgoingWebhook, attempt: int, result: outbound.Outb
     the planned delay.
     """
     if webhook.retry_strategy != "exponential":
-        return float(webhook.retry_delay_seconds * attempt)
-    base = float(EXPONENTIAL_SCHEDULE[min(attempt, len(EXPONENTIAL_SCHEDULE)) - 1])
-    delay = base * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 - jitter, not crypto
+        return retry.linear(webhook.retry_delay_seconds, attempt)
+    delay = retry.spread(retry.scheduled(attempt, EXPONENTIAL_SCHEDULE), JITTER)
     if result.status == 429 or result.error_kind == "timeout":
         delay = max(delay, OVERLOAD_MIN_DELAY)
-    retry_after = _retry_after_seconds(result.headers) if result.status is not None else None
-    if retry_after is not None:
-        delay = min(max(retry_after, delay), 2 * delay)
-    return delay
+    asked = retry.parse_retry_after(retry.retry_after_header(result.headers)) if result.status is not None else None
+    return retry.honour_retry_after(delay, asked, ceiling=2 * delay)
 
 
 def _next_attempt_row(previous: WebhookLog, webhook: OutgoingWebhook, *, attempt: int, max_attempts: int, trigger: str) -> WebhookLog:
