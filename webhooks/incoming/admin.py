@@ -57,9 +57,8 @@ class IncomingWebhookAdmin(admin.ModelAdmin):
         since = timezone.now() - timedelta(hours=24)
         done = 0
         for webhook in queryset:
-            failed = WebhookLog.objects.filter(
-                webhook_id=webhook.pk, webhook_type="incoming", direction="incoming", status="failed",
-                timestamp__gte=since,
+            failed = WebhookLog.objects.incoming_requests().filter(
+                webhook_id=webhook.pk, status=WebhookLog.Status.FAILED, timestamp__gte=since,
             )[:200]
             for log in failed:
                 services.incoming_reprocess(log)

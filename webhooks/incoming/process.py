@@ -76,9 +76,8 @@ def incoming_drain(*, tenant_id: str, budget_seconds: float = 20.0, batch: int =
     while True:
         with tenant_scope(tenant_id):
             rows = list(
-                WebhookLog.objects.select_for_update(skip_locked=True)
-                .filter(tenant_id=tenant_id, webhook_type=WEBHOOK_TYPE, direction="incoming",
-                        status=WebhookLog.Status.PENDING)
+                WebhookLog.objects.incoming_requests().select_for_update(skip_locked=True)
+                .filter(tenant_id=tenant_id, status=WebhookLog.Status.PENDING)
                 .order_by("timestamp")[:batch]
             )
             if not rows:
@@ -194,15 +193,15 @@ def _finish(log: WebhookLog, status: str, result: dict[str, Any], error: str | N
 def claim_pending(*, log_id: str) -> WebhookLog | None:
     """Lock a pending incoming request for processing (None if done or being processed)."""
     return (
-        WebhookLog.objects.select_for_update(skip_locked=True)
-        .filter(pk=log_id, webhook_type=WEBHOOK_TYPE, direction="incoming", status=WebhookLog.Status.PENDING)
+        WebhookLog.objects.incoming_requests().select_for_update(skip_locked=True)
+        .filter(pk=log_id, status=WebhookLog.Status.PENDING)
         .first()
     )
 
 
 def incoming_reprocess(log: WebhookLog) -> dict[str, Any]:
     """Run a stored incoming request's actions again (admin "reprocess", replay endpoint)."""
-    if log.webhook_type != WEBHOOK_TYPE or log.direction != "incoming":
+    if log.webhook_type != WEBHOOK_TYPE or log.direction != WebhookLog.Direction.INCOMING:
         raise ValueError("only received requests can be reprocessed")
     with tenant_scope(log.tenant_id):
         locked = WebhookLog.objects.select_for_update().get(pk=log.pk)
@@ -221,8 +220,8 @@ def incoming_redispatch_pending(*, limit: int = 500) -> int:
     stale = timezone.now() - timedelta(seconds=conf.redispatch_after_seconds())
     with operator_scope("incoming pending sweeper"):
         tenants = list(
-            WebhookLog.objects.select_for_update(skip_locked=True)  # rows a drain holds are in hand
-            .filter(webhook_type=WEBHOOK_TYPE, direction="incoming", status=WebhookLog.Status.PENDING, timestamp__lt=stale)
+            WebhookLog.objects.incoming_requests().select_for_update(skip_locked=True)  # rows a drain holds are in hand
+            .filter(status=WebhookLog.Status.PENDING, timestamp__lt=stale)
             .order_by("timestamp")
             .values_list("tenant_id", flat=True)[:limit]
         )

@@ -77,4 +77,4 @@ def incoming_valid_secrets(*, webhook: IncomingWebhook, now=None) -> list[str]:
 
 def incoming_logs(*, webhook: IncomingWebhook) -> QuerySet[WebhookLog]:
     """Requests received by ``webhook`` and the forward attempts they caused."""
-    return WebhookLog.objects.filter(webhook_id=webhook.id, webhook_type="incoming")
+    return WebhookLog.objects.filter(webhook_id=webhook.id, webhook_type=WebhookLog.Type.INCOMING)

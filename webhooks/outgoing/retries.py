@@ -80,8 +80,8 @@ def retry_fire(*, log_id: str, tenant_id: str, force: bool = False) -> WebhookLo
     """
     with tenant_scope(tenant_id):
         row = (
-            WebhookLog.objects.select_for_update(skip_locked=True)
-            .filter(pk=log_id, tenant_id=tenant_id, webhook_type="outgoing", direction="outgoing", status=WebhookLog.Status.FAILED)
+            WebhookLog.objects.outgoing_attempts().select_for_update(skip_locked=True)
+            .filter(pk=log_id, tenant_id=tenant_id, status=WebhookLog.Status.FAILED)
             .filter(retried_at__isnull=True, next_retry_at__isnull=False)
             .first()
         )
@@ -109,7 +109,7 @@ def log_replay(*, log: WebhookLog) -> WebhookLog:
     Same delivery id and body bytes, fresh timestamp and signature; manual
     attempts are never retried automatically (Svix's rule).
     """
-    if log.direction != "outgoing" or log.delivery_id is None or log.body_text is None:
+    if log.direction != WebhookLog.Direction.OUTGOING or log.delivery_id is None or log.body_text is None:
         raise ReplayRefused("only outgoing attempts with a stored body can be replayed")
     webhook = OutgoingWebhook.objects.filter(pk=log.webhook_id, tenant_id=log.tenant_id).first()
     if webhook is None:
@@ -118,8 +118,9 @@ def log_replay(*, log: WebhookLog) -> WebhookLog:
         raise ReplayRefused("the webhook is disabled; enable it first")
     with transaction.atomic():
         # Serialise replays of one delivery: lock its attempts, then take the next number.
-        list(WebhookLog.objects.select_for_update().filter(delivery_id=log.delivery_id, webhook_type="outgoing").values_list("pk"))
-        last = WebhookLog.objects.filter(delivery_id=log.delivery_id, webhook_type="outgoing").aggregate(m=Max("attempt"))["m"] or 0
+        attempts = WebhookLog.objects.outgoing_attempts().filter(delivery_id=log.delivery_id)
+        list(attempts.select_for_update().values_list("pk"))
+        last = attempts.aggregate(m=Max("attempt"))["m"] or 0
         new = _next_attempt_row(log, webhook, attempt=last + 1, max_attempts=last + 1, trigger="manual")
         new.save(force_insert=True)
     dispatch_on_commit(str(log.tenant_id))
