@@ -22,6 +22,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from core.drain import drain_batches
 from core.kick import kick, kick_soon
 from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
@@ -69,28 +70,17 @@ def incoming_drain(*, tenant_id: str, budget_seconds: float = 20.0, batch: int =
     commit); the webhooks' counters are updated once per batch, in id order.
     Stops after ``budget_seconds`` and hands the rest to a fresh task.
     """
-    import time
+    def claim(limit: int) -> list[WebhookLog]:
+        return list(
+            WebhookLog.objects.incoming_requests().select_for_update(skip_locked=True)
+            .filter(tenant_id=tenant_id, status=WebhookLog.Status.PENDING)
+            .order_by("timestamp")[:limit]
+        )
 
-    started = time.monotonic()
-    done = 0
-    while True:
-        with tenant_scope(tenant_id):
-            rows = list(
-                WebhookLog.objects.incoming_requests().select_for_update(skip_locked=True)
-                .filter(tenant_id=tenant_id, status=WebhookLog.Status.PENDING)
-                .order_by("timestamp")[:batch]
-            )
-            if not rows:
-                return done
-            if len(rows) == batch:
-                # More are likely waiting: wake another drain now, so that it takes
-                # the next batch (SKIP LOCKED) while this one works on these.
-                kick(DRAIN_TASK, tenant_id)
-            _process_batch(rows)
-        done += len(rows)
-        if time.monotonic() - started > budget_seconds:
-            kick(DRAIN_TASK, tenant_id)
-            return done
+    return drain_batches(
+        tenant_id, claim=claim, work=_process_batch, wake=lambda: kick(DRAIN_TASK, tenant_id),
+        batch=batch, budget_seconds=budget_seconds,
+    )
 
 
 def _process_batch(rows: list[WebhookLog]) -> None:
