@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -73,6 +74,14 @@ def incoming_valid_secrets(*, webhook: IncomingWebhook, now=None) -> list[str]:
         if previous:
             secrets.append(previous)
     return secrets
+
+
+def recent_failed_requests(*, webhook: IncomingWebhook, hours: int = 24, limit: int = 200) -> QuerySet[WebhookLog]:
+    """Requests ``webhook`` received in the last ``hours`` whose processing failed (at most ``limit``)."""
+    since = timezone.now() - timedelta(hours=hours)
+    return WebhookLog.objects.incoming_requests().filter(
+        webhook_id=webhook.pk, status=WebhookLog.Status.FAILED, timestamp__gte=since,
+    )[:limit]
 
 
 def incoming_logs(*, webhook: IncomingWebhook) -> QuerySet[WebhookLog]:

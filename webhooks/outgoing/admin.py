@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from webhooks.incoming import services as incoming_services
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
 
@@ -143,10 +144,8 @@ class WebhookLogAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Reprocess (incoming: run the actions again)"))
     def reprocess(self, request, queryset):
-        from webhooks.incoming.services import incoming_reprocess
-
         done = 0
         for row in queryset.incoming_requests():
-            incoming_reprocess(row)
+            incoming_services.incoming_reprocess(row)
             done += 1
         self.message_user(request, _("%(n)d requests reprocessed.") % {"n": done})
