@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core import retry
 from core.db import ids_where
 from core.kick import kick, kick_soon
 from entities.models import EntityEvent
@@ -113,7 +114,7 @@ def process_batch(events: Sequence[EntityEvent]) -> dict[str, list[str]]:
 
 def retry_delay(attempts: int) -> timedelta:
     """Wait before run ``attempts + 1`` of an event whose subscriber failed: 10 s doubling, ≤ 1 h."""
-    return timedelta(seconds=min(3600, 10 * 2 ** max(attempts - 1, 0)))
+    return timedelta(seconds=retry.exponential(attempts, base=10, cap=3600))
 
 
 def mark_processed(events: Sequence[EntityEvent], failed: dict[str, list[str]]) -> None:

@@ -8,9 +8,10 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.drain import drain_batches
 from core.kick import kicked
 from core.offload import offloading
-from core.tenant_context import operator_scope, tenant_scope
+from core.tenant_context import operator_scope
 from entities import events
 from entities.models import EntityEvent
 
@@ -30,28 +31,26 @@ def drain_entity_events(tenant_id: str) -> int:
 
 
 def _drain(tenant_id: str) -> int:
-    total = 0
-    while True:
-        with tenant_scope(tenant_id):
-            # SKIP LOCKED: a concurrent drain of the same tenant takes the next rows instead.
-            batch = list(
-                EntityEvent.objects.select_for_update(skip_locked=True)
-                .filter(processed_at__isnull=True)
-                .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=timezone.now()))  # failed ones wait their turn
-                .order_by("created_at")[:DRAIN_BATCH]
-            )
-            if not batch:
-                return total
-            if len(batch) == DRAIN_BATCH:
-                # More is waiting: wake a second drain now, so that it takes the
-                # next batch (SKIP LOCKED) while this one's subscribers run.
-                events.enqueue(tenant_id)
-            failed = events.process_batch(batch)
-            events.mark_processed(batch, failed)
-        total += len(batch)
-        if len(batch) < DRAIN_BATCH:
-            # Failed events wait (retry_at) for the sweeper to wake a drain when they are due.
-            return total
+    # Stops after a partial batch: failed events wait (retry_at) for the sweeper
+    # to wake a drain when they are due.
+    return drain_batches(
+        tenant_id, claim=_claim_events, work=_run_subscribers, wake=lambda: events.enqueue(tenant_id),
+        batch=DRAIN_BATCH, stop_on_partial=True,
+    )
+
+
+def _claim_events(limit: int) -> list[EntityEvent]:
+    # SKIP LOCKED: a concurrent drain of the same tenant takes the next rows instead.
+    return list(
+        EntityEvent.objects.select_for_update(skip_locked=True)
+        .filter(processed_at__isnull=True)
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=timezone.now()))  # failed ones wait their turn
+        .order_by("created_at")[:limit]
+    )
+
+
+def _run_subscribers(batch: list[EntityEvent]) -> None:
+    events.mark_processed(batch, events.process_batch(batch))
 
 
 @shared_task(ignore_result=True)

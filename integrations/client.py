@@ -26,20 +26,17 @@ cannot hold a sync worker or fill its memory.
 from __future__ import annotations
 
 import json as jsonlib
-import random
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
-from django.utils import timezone
 
+from core import retry
 from integrations import oauth, ratelimit
 from integrations.audit import redact_data, redact_url, safe_headers
 from integrations.providers.catalog import Provider, get_provider
@@ -59,6 +56,8 @@ from webhooks.outbound import (
 USER_AGENT = "ArchitectStudio-IntegrationsHub/1.0"
 #: (connect, whole attempt) seconds: an attempt — DNS, connect, TLS, request, body — ends by the second.
 DEFAULT_TIMEOUT = (5.0, 30.0)
+#: Longest single backoff sleep between two tries of one request (seconds).
+MAX_BACKOFF = 30.0
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PROPFIND", "REPORT"})
 MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 
@@ -143,17 +142,9 @@ def secret_values(provider: Provider, values: Mapping[str, Any]) -> list[str]:
 
 
 def parse_retry_after(value: str | None, default: float) -> float:
-    if not value:
-        return default
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when: datetime = parsedate_to_datetime(value)
-        return max(0.0, (when - timezone.now()).total_seconds())
-    except (TypeError, ValueError, IndexError):
-        return default
+    """Seconds asked for by a ``Retry-After`` value (see :func:`core.retry.parse_retry_after`), else ``default``."""
+    asked = retry.parse_retry_after(value)
+    return default if asked is None else asked
 
 
 class ProviderClient:
@@ -276,7 +267,7 @@ class ProviderClient:
 
     def _backoff(self, attempt: int) -> float:
         # Full jitter: uniform in [0, base * 2^(attempt-1)], capped at 30 s.
-        return random.uniform(0, min(30.0, self.backoff_base * (2 ** (attempt - 1))))
+        return retry.full_jitter(retry.exponential(attempt, base=self.backoff_base, cap=MAX_BACKOFF))
 
     def _snapshots(self, method, url, headers, body, response=None, error=None) -> tuple[dict, dict | None]:
         secrets = self._secrets()

@@ -21,6 +21,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core import retry
 from core.realtime import publish
 from core.tenant_context import tenant_scope
 from integrations import oauth
@@ -89,7 +90,9 @@ _TOKEN_FIELDS = ["oauth_encrypted", "token_expires_at", "scopes", "token_version
 
 
 def _backoff(failures: int) -> timedelta:
-    return min(MAX_REFRESH_BACKOFF, timedelta(minutes=2 ** max(0, failures - 1)))
+    """Wait before the next refresh after ``failures`` transient failures: 1 min doubling, ≤ 1 h."""
+    cap = MAX_REFRESH_BACKOFF.total_seconds()
+    return timedelta(seconds=retry.exponential(failures, base=60, cap=cap))
 
 
 def ensure_valid_token(

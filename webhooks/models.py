@@ -212,8 +212,45 @@ class OutgoingWebhook(EncryptedFieldsMixin, models.Model):
         return changed
 
 
+class WebhookLogQuerySet(models.QuerySet):
+    """The three kinds of ``webhook_logs`` rows, by name instead of by two string filters."""
+
+    def incoming_requests(self) -> WebhookLogQuerySet:
+        """Requests received by incoming webhooks."""
+        return self.filter(webhook_type=WebhookLog.Type.INCOMING, direction=WebhookLog.Direction.INCOMING)
+
+    def outgoing_attempts(self) -> WebhookLogQuerySet:
+        """Delivery attempts of outgoing webhooks (sends, retries, replays, tests)."""
+        return self.filter(webhook_type=WebhookLog.Type.OUTGOING, direction=WebhookLog.Direction.OUTGOING)
+
+    def forward_attempts(self) -> WebhookLogQuerySet:
+        """Attempts of incoming webhooks' ``forward`` actions."""
+        return self.filter(webhook_type=WebhookLog.Type.INCOMING, direction=WebhookLog.Direction.OUTGOING)
+
+    def sent(self) -> WebhookLogQuerySet:
+        """Every request the hub sent: outgoing attempts and forward attempts."""
+        return self.filter(direction=WebhookLog.Direction.OUTGOING)
+
+
 class WebhookLog(models.Model):
-    """One row per incoming request or outgoing attempt (seed section ז)."""
+    """One row per incoming request or outgoing attempt (seed section ז).
+
+    Three kinds, told apart by ``webhook_type`` and ``direction`` (use the
+    queryset methods: ``incoming_requests()``, ``outgoing_attempts()``,
+    ``forward_attempts()``).
+    """
+
+    class Type(models.TextChoices):
+        """Which kind of webhook the row belongs to (``webhook_id`` points there)."""
+
+        INCOMING = "incoming"
+        OUTGOING = "outgoing"
+
+    class Direction(models.TextChoices):
+        """Received by the hub, or sent by it."""
+
+        INCOMING = "incoming"
+        OUTGOING = "outgoing"
 
     class Status(models.TextChoices):
         SUCCESS = "success"
@@ -224,8 +261,8 @@ class WebhookLog(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     webhook_id = models.UUIDField()  # incoming or outgoing: no FK, as in the seed
-    webhook_type = models.CharField(max_length=10)
-    direction = models.CharField(max_length=10)
+    webhook_type = models.CharField(max_length=10, choices=Type.choices)
+    direction = models.CharField(max_length=10, choices=Direction.choices)
     method = models.CharField(max_length=10)
     url = models.TextField()
     headers = models.JSONField(null=True, blank=True)
@@ -259,6 +296,8 @@ class WebhookLog(models.Model):
     claim_count = models.IntegerField(default=0, db_default=0)
     completed_at = models.DateTimeField(null=True, blank=True)
     retried_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WebhookLogQuerySet.as_manager()
 
     class Meta:
         db_table = "webhook_logs"

@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 
-from webhooks.incoming import services
+from webhooks.incoming import selectors, services
 from webhooks.incoming.models import AutomationRun
-from webhooks.models import IncomingWebhook, WebhookLog
+from webhooks.models import IncomingWebhook
 
 
 @admin.register(IncomingWebhook)
@@ -50,18 +50,9 @@ class IncomingWebhookAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reprocess failed requests of the last 24 h")
     def reprocess_failed(self, request, queryset) -> None:
-        from datetime import timedelta
-
-        from django.utils import timezone
-
-        since = timezone.now() - timedelta(hours=24)
         done = 0
         for webhook in queryset:
-            failed = WebhookLog.objects.filter(
-                webhook_id=webhook.pk, webhook_type="incoming", direction="incoming", status="failed",
-                timestamp__gte=since,
-            )[:200]
-            for log in failed:
+            for log in selectors.recent_failed_requests(webhook=webhook, hours=24, limit=200):
                 services.incoming_reprocess(log)
                 done += 1
         self.message_user(request, f"Reprocessed {done} request(s).", messages.INFO)

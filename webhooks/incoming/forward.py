@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core import retry
 from core.kick import enqueue
 from core.tenant_context import operator_scope
 from webhooks import loops, outbound, signing
@@ -47,7 +48,7 @@ def forward_enqueue(ctx: ActionContext) -> dict[str, Any]:
     """The ``forward`` action: attempt 1 becomes a row now, sent after commit (or inline)."""
     attempts, _delay = _forward_settings(ctx.config)
     row = WebhookLog.objects.create(
-        tenant_id=ctx.tenant.id, webhook_id=ctx.webhook.id, webhook_type=WEBHOOK_TYPE, direction="outgoing",
+        tenant_id=ctx.tenant.id, webhook_id=ctx.webhook.id, webhook_type=WEBHOOK_TYPE, direction=WebhookLog.Direction.OUTGOING,
         method="POST", url=ctx.config.get("forwardUrl") or "", headers={}, body=ctx.payload,
         status=WebhookLog.Status.PENDING, attempt=1, max_attempts=attempts, delivery_id=uuid.uuid4(),
         event_type=FORWARD_EVENT,
@@ -86,8 +87,8 @@ def forward_send(*, log_id: str, update_source: bool = True) -> dict[str, Any]:
     not stored, only their redacted form).
     """
     row = (
-        WebhookLog.objects.select_for_update(skip_locked=True)
-        .filter(pk=log_id, webhook_type=WEBHOOK_TYPE, direction="outgoing", status=WebhookLog.Status.PENDING)
+        WebhookLog.objects.forward_attempts().select_for_update(skip_locked=True)
+        .filter(pk=log_id, status=WebhookLog.Status.PENDING)
         .first()
     )
     if row is None:
@@ -126,7 +127,7 @@ def forward_send(*, log_id: str, update_source: bool = True) -> dict[str, Any]:
     error = result.error or f"HTTP {result.status}"
     final = result.error_kind == "refused" or row.attempt >= attempts
     if not final:
-        row.next_retry_at = timezone.now() + timedelta(seconds=delay * row.attempt)
+        row.next_retry_at = timezone.now() + timedelta(seconds=retry.linear(delay, row.attempt))
     return _forward_record(row, result, error, final=final, update_source=update_source)
 
 
@@ -179,15 +180,14 @@ def forward_retry_due(*, limit: int = 200) -> int:
     to_send: list[tuple[str, str]] = []
     with operator_scope("incoming forward retries"):
         due = list(
-            WebhookLog.objects.select_for_update(skip_locked=True)
-            .filter(webhook_type=WEBHOOK_TYPE, direction="outgoing", status=WebhookLog.Status.FAILED,
-                    next_retry_at__isnull=False, next_retry_at__lte=now)
+            WebhookLog.objects.forward_attempts().select_for_update(skip_locked=True)
+            .filter(status=WebhookLog.Status.FAILED, next_retry_at__isnull=False, next_retry_at__lte=now)
             .order_by("next_retry_at")[:limit]
         )
         for previous in due:
             nxt = WebhookLog.objects.create(
                 tenant_id=previous.tenant_id, webhook_id=previous.webhook_id, webhook_type=WEBHOOK_TYPE,
-                direction="outgoing", method=previous.method, url=previous.url, headers={}, body=previous.body,
+                direction=WebhookLog.Direction.OUTGOING, method=previous.method, url=previous.url, headers={}, body=previous.body,
                 status=WebhookLog.Status.PENDING, attempt=previous.attempt + 1, max_attempts=previous.max_attempts,
                 delivery_id=previous.delivery_id, event_type=FORWARD_EVENT, result=previous.result,
             )
@@ -195,8 +195,8 @@ def forward_retry_due(*, limit: int = 200) -> int:
             previous.save(update_fields=["next_retry_at"])
             to_send.append((str(nxt.pk), str(nxt.tenant_id)))
         lost = (
-            WebhookLog.objects.select_for_update(skip_locked=True)
-            .filter(webhook_type=WEBHOOK_TYPE, direction="outgoing", status=WebhookLog.Status.PENDING, timestamp__lt=stale)
+            WebhookLog.objects.forward_attempts().select_for_update(skip_locked=True)
+            .filter(status=WebhookLog.Status.PENDING, timestamp__lt=stale)
             .values_list("pk", "tenant_id")[:limit]
         )
         to_send.extend((str(pk), str(tid)) for pk, tid in lost)

@@ -22,6 +22,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from core.drain import drain_batches
 from core.kick import kick, kick_soon
 from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
@@ -69,29 +70,17 @@ def incoming_drain(*, tenant_id: str, budget_seconds: float = 20.0, batch: int =
     commit); the webhooks' counters are updated once per batch, in id order.
     Stops after ``budget_seconds`` and hands the rest to a fresh task.
     """
-    import time
+    def claim(limit: int) -> list[WebhookLog]:
+        return list(
+            WebhookLog.objects.incoming_requests().select_for_update(skip_locked=True)
+            .filter(tenant_id=tenant_id, status=WebhookLog.Status.PENDING)
+            .order_by("timestamp")[:limit]
+        )
 
-    started = time.monotonic()
-    done = 0
-    while True:
-        with tenant_scope(tenant_id):
-            rows = list(
-                WebhookLog.objects.select_for_update(skip_locked=True)
-                .filter(tenant_id=tenant_id, webhook_type=WEBHOOK_TYPE, direction="incoming",
-                        status=WebhookLog.Status.PENDING)
-                .order_by("timestamp")[:batch]
-            )
-            if not rows:
-                return done
-            if len(rows) == batch:
-                # More are likely waiting: wake another drain now, so that it takes
-                # the next batch (SKIP LOCKED) while this one works on these.
-                kick(DRAIN_TASK, tenant_id)
-            _process_batch(rows)
-        done += len(rows)
-        if time.monotonic() - started > budget_seconds:
-            kick(DRAIN_TASK, tenant_id)
-            return done
+    return drain_batches(
+        tenant_id, claim=claim, work=_process_batch, wake=lambda: kick(DRAIN_TASK, tenant_id),
+        batch=batch, budget_seconds=budget_seconds,
+    )
 
 
 def _process_batch(rows: list[WebhookLog]) -> None:
@@ -194,15 +183,15 @@ def _finish(log: WebhookLog, status: str, result: dict[str, Any], error: str | N
 def claim_pending(*, log_id: str) -> WebhookLog | None:
     """Lock a pending incoming request for processing (None if done or being processed)."""
     return (
-        WebhookLog.objects.select_for_update(skip_locked=True)
-        .filter(pk=log_id, webhook_type=WEBHOOK_TYPE, direction="incoming", status=WebhookLog.Status.PENDING)
+        WebhookLog.objects.incoming_requests().select_for_update(skip_locked=True)
+        .filter(pk=log_id, status=WebhookLog.Status.PENDING)
         .first()
     )
 
 
 def incoming_reprocess(log: WebhookLog) -> dict[str, Any]:
     """Run a stored incoming request's actions again (admin "reprocess", replay endpoint)."""
-    if log.webhook_type != WEBHOOK_TYPE or log.direction != "incoming":
+    if log.webhook_type != WEBHOOK_TYPE or log.direction != WebhookLog.Direction.INCOMING:
         raise ValueError("only received requests can be reprocessed")
     with tenant_scope(log.tenant_id):
         locked = WebhookLog.objects.select_for_update().get(pk=log.pk)
@@ -221,8 +210,8 @@ def incoming_redispatch_pending(*, limit: int = 500) -> int:
     stale = timezone.now() - timedelta(seconds=conf.redispatch_after_seconds())
     with operator_scope("incoming pending sweeper"):
         tenants = list(
-            WebhookLog.objects.select_for_update(skip_locked=True)  # rows a drain holds are in hand
-            .filter(webhook_type=WEBHOOK_TYPE, direction="incoming", status=WebhookLog.Status.PENDING, timestamp__lt=stale)
+            WebhookLog.objects.incoming_requests().select_for_update(skip_locked=True)  # rows a drain holds are in hand
+            .filter(status=WebhookLog.Status.PENDING, timestamp__lt=stale)
             .order_by("timestamp")
             .values_list("tenant_id", flat=True)[:limit]
         )

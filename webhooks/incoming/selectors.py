@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -75,6 +76,14 @@ def incoming_valid_secrets(*, webhook: IncomingWebhook, now=None) -> list[str]:
     return secrets
 
 
+def recent_failed_requests(*, webhook: IncomingWebhook, hours: int = 24, limit: int = 200) -> QuerySet[WebhookLog]:
+    """Requests ``webhook`` received in the last ``hours`` whose processing failed (at most ``limit``)."""
+    since = timezone.now() - timedelta(hours=hours)
+    return WebhookLog.objects.incoming_requests().filter(
+        webhook_id=webhook.pk, status=WebhookLog.Status.FAILED, timestamp__gte=since,
+    )[:limit]
+
+
 def incoming_logs(*, webhook: IncomingWebhook) -> QuerySet[WebhookLog]:
     """Requests received by ``webhook`` and the forward attempts they caused."""
-    return WebhookLog.objects.filter(webhook_id=webhook.id, webhook_type="incoming")
+    return WebhookLog.objects.filter(webhook_id=webhook.id, webhook_type=WebhookLog.Type.INCOMING)

@@ -94,7 +94,7 @@ def incoming_test(webhook: IncomingWebhook, *, payload: dict | None = None) -> d
             if not result.ok:
                 return {"status": "failed", "verification": verification, "actions": [], "logId": None}
         log_row = WebhookLog.objects.create(
-            tenant_id=webhook.tenant_id, webhook_id=webhook.id, webhook_type=WEBHOOK_TYPE, direction="incoming",
+            tenant_id=webhook.tenant_id, webhook_id=webhook.id, webhook_type=WEBHOOK_TYPE, direction=WebhookLog.Direction.INCOMING,
             method="POST", url=webhook.url, headers=outbound.redact_headers(headers), body=body_value,
             status=WebhookLog.Status.PENDING, attempt=1, max_attempts=1, event_type="test",
             result=arrival_verdict(webhook, headers),

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from webhooks.incoming import services as incoming_services
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
 
@@ -125,7 +126,7 @@ class WebhookLogAdmin(admin.ModelAdmin):
     @admin.action(description=_("Retry now (outgoing attempts waiting for a retry)"))
     def retry_now(self, request, queryset):
         fired = 0
-        for row in queryset.filter(direction="outgoing", status="failed"):
+        for row in queryset.outgoing_attempts().filter(status=WebhookLog.Status.FAILED):
             if services.retry_fire(log_id=str(row.pk), tenant_id=str(row.tenant_id), force=True) is not None:
                 fired += 1
         self.message_user(request, _("%(n)d retries started.") % {"n": fired}, messages.SUCCESS if fired else messages.WARNING)
@@ -133,7 +134,7 @@ class WebhookLogAdmin(admin.ModelAdmin):
     @admin.action(description=_("Replay (outgoing: send again as a new attempt)"))
     def replay(self, request, queryset):
         done, refused = 0, 0
-        for row in queryset.filter(direction="outgoing"):
+        for row in queryset.sent():
             try:
                 services.log_replay(log=row)
                 done += 1
@@ -143,10 +144,8 @@ class WebhookLogAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Reprocess (incoming: run the actions again)"))
     def reprocess(self, request, queryset):
-        from webhooks.incoming.services import incoming_reprocess
-
         done = 0
-        for row in queryset.filter(direction="incoming"):
-            incoming_reprocess(row)
+        for row in queryset.incoming_requests():
+            incoming_services.incoming_reprocess(row)
             done += 1
         self.message_user(request, _("%(n)d requests reprocessed.") % {"n": done})

@@ -57,8 +57,8 @@ def attempt_row(webhook: OutgoingWebhook, *, trigger: str, hops: int = 1, **fiel
     return WebhookLog(
         tenant_id=webhook.tenant_id,
         webhook_id=webhook.id,
-        webhook_type="outgoing",
-        direction="outgoing",
+        webhook_type=WebhookLog.Type.OUTGOING,
+        direction=WebhookLog.Direction.OUTGOING,
         method=webhook.method,
         url=webhook.url,
         status=WebhookLog.Status.PENDING,

@@ -160,7 +160,7 @@ def _test_attempt(*, webhook: OutgoingWebhook, payload: dict[str, Any] | None, e
         timestamp=int(now.timestamp()), now=now, test=True,
     )
     row = WebhookLog.objects.create(
-        tenant_id=webhook.tenant_id, webhook_id=webhook.pk, webhook_type="outgoing", direction="outgoing",
+        tenant_id=webhook.tenant_id, webhook_id=webhook.pk, webhook_type=WebhookLog.Type.OUTGOING, direction=WebhookLog.Direction.OUTGOING,
         method=webhook.method, url=webhook.url, headers=logged, body=json.loads(text), body_text=text,
         status=WebhookLog.Status.PENDING, attempt=1, max_attempts=1, delivery_id=delivery_id,
         event_type=f"{entity_type}.{event}", result={"trigger": "test"}, claim_count=1,

@@ -63,8 +63,8 @@ def claim_due_ids(*, tenant_id: str, limit: int, now: dt.datetime) -> list[uuid.
     twin: the ORM loop just below (writers are serialised there, no SKIP LOCKED).
     """
     if connection.vendor != "postgresql":  # embedded SQLite: writers are serialised anyway
-        due = WebhookLog.objects.filter(
-            tenant_id=tenant_id, webhook_type="outgoing", direction="outgoing", status=WebhookLog.Status.PENDING,
+        due = WebhookLog.objects.outgoing_attempts().filter(
+            tenant_id=tenant_id, status=WebhookLog.Status.PENDING,
             next_retry_at__lte=now, claim_count__lt=conf.max_claims(),
         ).order_by("next_retry_at")
         rows = list(due.values_list("pk", "webhook_id")[:limit])

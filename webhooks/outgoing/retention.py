@@ -25,7 +25,7 @@ def logs_cleanup(*, batch: int = 5000) -> int:
             ids = list(
                 WebhookLog.objects.filter(timestamp__lt=cutoff)
                 .exclude(status=WebhookLog.Status.PENDING)
-                .exclude(status=WebhookLog.Status.FAILED, direction="outgoing", retried_at__isnull=True, next_retry_at__isnull=False)
+                .exclude(status=WebhookLog.Status.FAILED, direction=WebhookLog.Direction.OUTGOING, retried_at__isnull=True, next_retry_at__isnull=False)
                 .values_list("pk", flat=True)[:batch]
             )
             if ids:

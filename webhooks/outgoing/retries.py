@@ -9,15 +9,13 @@ beat sweeper and an admin "retry now" may race: SKIP LOCKED and
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import logging
-import random
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core import retry
 from core.tenant_context import tenant_scope
 from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
@@ -41,22 +39,6 @@ class ReplayRefused(Exception):
     """A replay/retry cannot run (webhook gone or disabled); the message is for the caller."""
 
 
-def _retry_after_seconds(headers: dict[str, str]) -> float | None:
-    raw = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if not raw:
-        return None
-    raw = raw.strip()
-    if raw.isdigit():
-        return float(raw)
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - timezone.now()).total_seconds())
-
-
 def retry_delay(*, webhook: OutgoingWebhook, attempt: int, result: outbound.OutboundResult) -> float:
     """Seconds until the attempt after ``attempt`` (which failed with ``result``).
 
@@ -66,15 +48,12 @@ def retry_delay(*, webhook: OutgoingWebhook, attempt: int, result: outbound.Outb
     the planned delay.
     """
     if webhook.retry_strategy != "exponential":
-        return float(webhook.retry_delay_seconds * attempt)
-    base = float(EXPONENTIAL_SCHEDULE[min(attempt, len(EXPONENTIAL_SCHEDULE)) - 1])
-    delay = base * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 - jitter, not crypto
+        return retry.linear(webhook.retry_delay_seconds, attempt)
+    delay = retry.spread(retry.scheduled(attempt, EXPONENTIAL_SCHEDULE), JITTER)
     if result.status == 429 or result.error_kind == "timeout":
         delay = max(delay, OVERLOAD_MIN_DELAY)
-    retry_after = _retry_after_seconds(result.headers) if result.status is not None else None
-    if retry_after is not None:
-        delay = min(max(retry_after, delay), 2 * delay)
-    return delay
+    asked = retry.parse_retry_after(retry.retry_after_header(result.headers)) if result.status is not None else None
+    return retry.honour_retry_after(delay, asked, ceiling=2 * delay)
 
 
 def _next_attempt_row(previous: WebhookLog, webhook: OutgoingWebhook, *, attempt: int, max_attempts: int, trigger: str) -> WebhookLog:
@@ -101,8 +80,8 @@ def retry_fire(*, log_id: str, tenant_id: str, force: bool = False) -> WebhookLo
     """
     with tenant_scope(tenant_id):
         row = (
-            WebhookLog.objects.select_for_update(skip_locked=True)
-            .filter(pk=log_id, tenant_id=tenant_id, webhook_type="outgoing", direction="outgoing", status=WebhookLog.Status.FAILED)
+            WebhookLog.objects.outgoing_attempts().select_for_update(skip_locked=True)
+            .filter(pk=log_id, tenant_id=tenant_id, status=WebhookLog.Status.FAILED)
             .filter(retried_at__isnull=True, next_retry_at__isnull=False)
             .first()
         )
@@ -130,7 +109,7 @@ def log_replay(*, log: WebhookLog) -> WebhookLog:
     Same delivery id and body bytes, fresh timestamp and signature; manual
     attempts are never retried automatically (Svix's rule).
     """
-    if log.direction != "outgoing" or log.delivery_id is None or log.body_text is None:
+    if log.direction != WebhookLog.Direction.OUTGOING or log.delivery_id is None or log.body_text is None:
         raise ReplayRefused("only outgoing attempts with a stored body can be replayed")
     webhook = OutgoingWebhook.objects.filter(pk=log.webhook_id, tenant_id=log.tenant_id).first()
     if webhook is None:
@@ -139,8 +118,9 @@ def log_replay(*, log: WebhookLog) -> WebhookLog:
         raise ReplayRefused("the webhook is disabled; enable it first")
     with transaction.atomic():
         # Serialise replays of one delivery: lock its attempts, then take the next number.
-        list(WebhookLog.objects.select_for_update().filter(delivery_id=log.delivery_id, webhook_type="outgoing").values_list("pk"))
-        last = WebhookLog.objects.filter(delivery_id=log.delivery_id, webhook_type="outgoing").aggregate(m=Max("attempt"))["m"] or 0
+        attempts = WebhookLog.objects.outgoing_attempts().filter(delivery_id=log.delivery_id)
+        list(attempts.select_for_update().values_list("pk"))
+        last = attempts.aggregate(m=Max("attempt"))["m"] or 0
         new = _next_attempt_row(log, webhook, attempt=last + 1, max_attempts=last + 1, trigger="manual")
         new.save(force_insert=True)
     dispatch_on_commit(str(log.tenant_id))

@@ -39,14 +39,14 @@ def deliveries_sweep(*, limit: int = 500) -> dict[str, int]:
     unclaimed_before = now - dt.timedelta(seconds=conf.dispatch_grace_seconds())
     with operator_scope("outgoing webhooks: due retries and expired attempt leases"):
         due = list(
-            WebhookLog.objects.select_for_update(skip_locked=True)
-            .filter(webhook_type="outgoing", direction="outgoing", status=WebhookLog.Status.FAILED, retried_at__isnull=True)
+            WebhookLog.objects.outgoing_attempts().select_for_update(skip_locked=True)
+            .filter(status=WebhookLog.Status.FAILED, retried_at__isnull=True)
             .filter(next_retry_at__isnull=False, next_retry_at__lte=now)
             .order_by("next_retry_at")
             .values_list("id", "tenant_id")[:limit]
         )
         stale = list(
-            WebhookLog.objects.filter(webhook_type="outgoing", direction="outgoing", status=WebhookLog.Status.PENDING)
+            WebhookLog.objects.outgoing_attempts().filter(status=WebhookLog.Status.PENDING)
             .filter(Q(claim_count__gt=0, next_retry_at__lte=now) | Q(claim_count=0, next_retry_at__lte=unclaimed_before))
             .order_by("next_retry_at")
             .values_list("id", "tenant_id", "claim_count")[:limit]

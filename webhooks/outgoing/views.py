@@ -15,7 +15,7 @@ from core.drf import Pagination, error_response
 from core.parsers import JSONParser
 from core.tenant_context import tenant_scope
 from tenancy.permissions import CanManageIntegrations
-from webhooks.models import IncomingWebhook, OutgoingWebhook
+from webhooks.models import IncomingWebhook, OutgoingWebhook, WebhookLog
 from webhooks.outgoing import selectors, services
 from webhooks.outgoing.serializers import (
     OutgoingWebhookInputSerializer,
@@ -249,7 +249,7 @@ class WebhookLogReplayView(_HubIO, APIView):
 
     def post(self, request, log_id: str):
         row = _log_or_404(request, log_id)
-        if row.direction == "incoming":
+        if row.direction == WebhookLog.Direction.INCOMING:
             from webhooks.incoming import services as incoming_services
 
             try:
