@@ -29,7 +29,7 @@ request goes through here, where:
 No Django imports: the delivery task, the test-send view and the forward
 action all call :func:`send` with their own settings.
 
-Long on purpose (~850 lines): address rules, URL checks, DNS, pinning, error
+This module is long on purpose (~850 lines): address rules, URL checks, DNS, pinning, error
 classification and reading are one security boundary; kept in one file, a
 reviewer sees every way a tenant URL could escape it, and tests replace one
 resolver (:func:`resolve_host`) for all of them. The deadline mechanism already

@@ -1,6 +1,6 @@
 """Authenticity checks for incoming webhook requests, one verifier per scheme.
 
-(Long on purpose, ~1,170 lines: it is the one explicit registry of 20-odd
+(This module is long on purpose, ~1,170 lines: it is the one explicit registry of 20-odd
 schemes, each verifier a short pure function beside the helpers they share and
 their test signers; splitting it per provider waits for issue 12 item 5, which
 makes each scheme a record living in its provider's folder.)
