@@ -139,3 +139,33 @@ def celery_worker_thread(transactional_db):
     app.control.purge()
     with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10) as worker:
         yield worker
+
+
+# --- the local OAuth 2.0 server (tests/oauth_server), as the "hubspot" provider app ---
+
+
+@pytest.fixture
+def local_oauth_http(monkeypatch, settings):
+    """oauthlib insists on https; the local server speaks http on 127.0.0.1."""
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
+
+
+@pytest.fixture(scope="module")
+def oauth_server():
+    from tests.oauth_server import harness
+
+    server = harness.start(f"{settings.PUBLIC_BASE_URL}/api/integrations/callback/hubspot")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hubspot_app(db, oauth_server):
+    from integrations.services import provider_app_set
+
+    return provider_app_set(
+        provider_id="hubspot", client_id=oauth_server.client_id, client_secret=oauth_server.client_secret,
+        authorization_url=oauth_server.authorization_url, token_url=oauth_server.token_url,
+        revoke_url=oauth_server.revoke_url, api_base_url=oauth_server.base_url, scopes="read write",
+    )

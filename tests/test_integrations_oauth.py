@@ -38,27 +38,8 @@ PROVIDER = "hubspot"  # a real catalog entry, pointed at the local server by its
 REDIRECT_URI = f"{settings.PUBLIC_BASE_URL}/api/integrations/callback/{PROVIDER}"
 
 
-@pytest.fixture(autouse=True)
-def _http_ok_for_local_server(monkeypatch, settings):
-    # oauthlib insists on https; the local test server speaks http on 127.0.0.1.
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-
-
-@pytest.fixture(scope="module")
-def oauth_server():
-    server = harness.start(REDIRECT_URI)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def hubspot_app(db, oauth_server):
-    return provider_app_set(
-        provider_id=PROVIDER, client_id=oauth_server.client_id, client_secret=oauth_server.client_secret,
-        authorization_url=oauth_server.authorization_url, token_url=oauth_server.token_url,
-        revoke_url=oauth_server.revoke_url, api_base_url=oauth_server.base_url, scopes="read write",
-    )
+# The local OAuth server, its hubspot app and http allowed for it: tests/conftest.py.
+pytestmark = pytest.mark.usefixtures("local_oauth_http")
 
 
 def _callback(location: str, client: APIClient | None = None):
