@@ -34,10 +34,6 @@ def log_context(**ids: object) -> Iterator[None]:
         _context.reset(token)
 
 
-def current_ids() -> dict[str, str]:
-    return dict(_context.get())
-
-
 class ContextFilter(logging.Filter):
     """Puts the bound ids (and the RLS tenant) on the record; never drops one."""
 

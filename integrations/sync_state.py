@@ -86,11 +86,6 @@ def sync_state_advance(*, state: SyncState, cursor: str | None, full: bool = Fal
     return advanced
 
 
-def sync_state_list(*, integration: Integration) -> list[SyncState]:
-    return list(SyncState.objects.filter(tenant_id=integration.tenant_id, integration=integration)
-                .order_by("local_type", "remote_type", "remote_container"))
-
-
 # --------------------------------------------------------------------------- links
 def link_for_remote(*, integration: Integration, remote_type: str, remote_id: str) -> ExternalLink | None:
     return ExternalLink.objects.filter(tenant_id=integration.tenant_id, integration=integration,
