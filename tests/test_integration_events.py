@@ -97,7 +97,10 @@ def test_oauth_callback_emits_connected_once(alice, alice_api, hubspot_app, oaut
 
 def test_invalid_grant_emits_disconnected_with_reason_token_expired(alice, alice_api, hubspot_app, oauth_server,
                                                                      tenant_events, django_capture_on_commit_callbacks):
+    events = tenant_events(alice.tenant.id)  # before the connect: its event is published asynchronously
     integration_id = _oauth_connect(alice_api, oauth_server, django_capture_on_commit_callbacks)
+    _assert_envelope(events.collect(1)[0], "integration.connected",
+                     {"integrationId": integration_id, "provider": OAUTH_PROVIDER})
     with tenant_scope(alice.tenant.id):
         integration = Integration.objects.get(pk=integration_id)
         creds = read_credentials(integration)
@@ -108,7 +111,6 @@ def test_invalid_grant_emits_disconnected_with_reason_token_expired(alice, alice
         integration.save()
     assert oauth.revoke(oauth.app_config(get_provider(OAUTH_PROVIDER)), token=creds.refresh_token,
                         token_type_hint="refresh_token") == 200
-    events = tenant_events(alice.tenant.id)
     # when
     with pytest.raises(TokenUnavailable), django_capture_on_commit_callbacks(execute=True):
         ensure_valid_token(integration_id=integration_id, tenant_id=alice.tenant.id)
@@ -146,10 +148,11 @@ def test_an_operator_disconnect_in_the_admin_emits_disconnected_with_reason_oper
     from django.contrib.auth import get_user_model
 
     alice = make_persona("Alice Studio", "alice@example.com")
+    events = tenant_events(alice.tenant.id)  # before the connect: its event is published asynchronously
     created = _api_for(alice).post("/api/integrations/connect/cardcom", {"credentials": CARDCOM}, format="json")
     assert created.status_code == 201, created.content
     integration_id = created.json()["id"]
-    events = tenant_events(alice.tenant.id)
+    _assert_envelope(events.collect(1)[0], "integration.connected", {"integrationId": integration_id, "provider": "cardcom"})
     staff = get_user_model().objects.create_superuser("op", "op@example.com", "pw-123456789")
     admin = Client()
     admin.force_login(staff)
