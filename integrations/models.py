@@ -26,6 +26,11 @@ class Integration(EncryptedFieldsMixin, models.Model):
         PARTIAL = "partial", _("Partial")
         FAILED = "failed", _("Failed")
 
+    class ConflictPolicy(models.TextChoices):
+        NEWEST_WINS = "newest_wins", _("Newest wins")
+        REMOTE_WINS = "remote_wins", _("Remote wins")
+        LOCAL_WINS = "local_wins", _("Local wins")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     provider = models.CharField(max_length=50)
@@ -58,6 +63,12 @@ class Integration(EncryptedFieldsMixin, models.Model):
     last_refresh_at = models.DateTimeField(null=True, blank=True)
     next_refresh_attempt_at = models.DateTimeField(null=True, blank=True)
     expiry_warned_at = models.DateTimeField(null=True, blank=True)
+    # --- sync engine (issue 11, DESIGN C12)
+    # The seed's provider config (section ג, e.g. GoogleCalendarConfig.settings: calendars[],
+    # syncMeetings, autoCreateEvents...), validated per provider by its adapter.
+    settings = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
+    conflict_policy = models.CharField(max_length=20, choices=ConflictPolicy.choices, default="newest_wins",
+                                       db_default="newest_wins")
 
     class Meta:
         db_table = "integrations"
@@ -107,10 +118,20 @@ class IntegrationLog(models.Model):
     request_snapshot = models.JSONField(null=True, blank=True)
     response_snapshot = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    # --- sync runs (issue 11): a run's row is `running` until it ends; `progress` is
+    # {"done": n, "total": n|null}, written every page; `heartbeat_at` is refreshed by the
+    # worker running it, so the sweeper can tell a run whose worker died from a slow one.
+    progress = models.JSONField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "integration_logs"
         ordering = ["-started_at"]
+        constraints = [
+            # One sync run per integration at a time (POST /sync answers 409 with the running logId).
+            models.UniqueConstraint(fields=["integration"], condition=models.Q(status="running"),
+                                    name="unique_running_sync_per_integration"),
+        ]
         indexes = [
             models.Index(fields=["tenant"], name="idx_integration_logs_tenant"),
             models.Index("tenant", models.F("started_at").desc(), name="idx_integration_logs_date"),
@@ -209,6 +230,10 @@ class SyncState(models.Model):
     remote_container = models.CharField(max_length=500, blank=True, default="", db_default="")
     cursor = models.TextField(null=True, blank=True)  # None: no cursor yet, the next run is a full one
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    # Set when a full listing starts (first run, or the provider refused the cursor); links of
+    # this container not seen (``ExternalLink.seen_at``) since then are remote removals once
+    # the listing's last page commits; cleared then.
+    full_sync_started_at = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
@@ -251,6 +276,8 @@ class ExternalLink(models.Model):
     # Django's encoder, as content_hash uses: mapped values may hold dates and decimals.
     last_synced = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder,
                                    db_default=models.Value({}, models.JSONField()))
+    # When an import last saw the remote record (a full listing's reconciliation reads it).
+    seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
@@ -265,3 +292,80 @@ class ExternalLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.local_type}:{self.local_id} ↔ {self.remote_type}:{self.remote_id}"
+
+
+class SyncPending(models.Model):
+    """The export queue: one row per local record that changed and awaits export to one integration.
+
+    Written by the entity-event subscriber in the outbox drain's transaction (coalesced: a
+    record edited ten times before the export runs is one row, its latest ``operation``);
+    a realtime integration's export task is woken at once, an hourly or daily one drains
+    the queue on its schedule. A row is deleted in the transaction that records its export,
+    or kept with ``attempts`` / ``next_attempt_at`` / ``last_error`` when the provider failed.
+    """
+
+    class Operation(models.TextChoices):
+        UPSERT = "upsert"
+        DELETE = "delete"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="pending_exports",
+                                    db_index=False)
+    local_type = models.CharField(max_length=50)
+    local_id = models.UUIDField()
+    operation = models.CharField(max_length=10, choices=Operation.choices)
+    # The record as the event carried it (a deleted record can no longer be read).
+    snapshot = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    queued_at = models.DateTimeField(default=None, null=False, db_default=Now())
+    attempts = models.IntegerField(default=0, db_default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="", db_default="")
+
+    class Meta:
+        db_table = "integration_sync_pending"
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "local_type", "local_id"], name="unique_pending_export"),
+        ]
+        verbose_name = _("pending export")
+        verbose_name_plural = _("pending exports")
+
+    def save(self, *args, **kwargs):
+        if self.queued_at is None:
+            from django.utils import timezone
+
+            self.queued_at = timezone.now()
+        super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.local_type}:{self.local_id}"
+
+
+class CurrencyRate(models.Model):
+    """Exchange rates for the ``currency_convert`` transform, kept by operators in the admin.
+
+    Not tenant data (one table for the deployment, like ProviderApp; no RLS). A conversion
+    on a date uses the newest rate valid on or before it; no network call is ever made.
+    ``rate`` is how many ``quote`` units one ``base`` unit buys (base USD, quote ILS: 3.65).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    base = models.CharField(max_length=3)
+    quote = models.CharField(max_length=3)
+    rate = models.DecimalField(max_digits=18, decimal_places=8)
+    valid_on = models.DateField()
+    source = models.CharField(max_length=200, blank=True, default="", help_text=_("Where the rate came from."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "integration_currency_rates"
+        ordering = ["base", "quote", "-valid_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["base", "quote", "valid_on"], name="unique_currency_rate_per_day"),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="currency_rate_positive"),
+        ]
+        verbose_name = _("currency rate")
+        verbose_name_plural = _("currency rates")
+
+    def __str__(self) -> str:
+        return f"1 {self.base} = {self.rate} {self.quote} ({self.valid_on})"

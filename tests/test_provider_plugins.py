@@ -162,7 +162,7 @@ def test_dropbox_alone_revokes_with_the_token_as_bearer():
 @pytest.mark.parametrize(("method", "kwargs"), [
     ("list_containers", {}),
     ("list_changes", {"container": "primary", "cursor": None}),
-    ("push_create", {"container": "primary", "record": {}}),
+    ("push_create", {"container": "primary", "record": {}, "hub_id": "00000000-0000-0000-0000-000000000001"}),
     ("push_update", {"container": "primary", "remote_id": "e1", "record": {}, "version": None}),
     ("push_delete", {"container": "primary", "remote_id": "e1", "version": None}),
 ])

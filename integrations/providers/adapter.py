@@ -17,6 +17,7 @@ registry): they see it through the two small protocols below.
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -63,12 +64,23 @@ class Container:
 
 @dataclass(frozen=True)
 class RemoteChange:
-    """One remote record changed (or removed) since a cursor; ``raw`` is the provider's payload."""
+    """One remote record changed (or removed) since a cursor.
+
+    ``raw`` is the record in the shape the field mappings address (``remoteField`` dot
+    paths): the provider's JSON for Google and Graph, the adapter's documented dict of
+    iCalendar properties for CalDAV. ``version`` is the concurrency token sent back on
+    update/delete (etag, changeKey); ``modified_at`` the provider's last-modified time
+    (``newest_wins``); ``hub_id`` the local id the hub stamped on an object it created
+    (Google extendedProperties.private, Graph extended property, CalDAV X-ARCHITECT-STUDIO-ID),
+    so a full resync re-links instead of duplicating.
+    """
 
     remote_id: str
     deleted: bool
     version: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    modified_at: datetime | None = None
+    hub_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,11 @@ class ChangePage:
     changes: tuple[RemoteChange, ...]
     cursor: str | None
     done: bool
+
+
+class VersionConflict(Exception):
+    """The remote object changed since ``version`` was read (412 on If-Match): the engine
+    re-reads it and merges instead of overwriting."""
 
 
 class CursorInvalid(Exception):
@@ -149,6 +166,20 @@ class ProviderAdapter:
     def _not_yet(self, what: str) -> NotImplementedError:
         return NotImplementedError(f"{self.provider.name_en} has no {what} yet (issue 11 sync adapters)")
 
+    def default_mappings(self, local_type: str, remote_type: str) -> list[dict[str, Any]]:
+        """The mapping an empty ``fieldMappings`` means, in the seed's IntegrationFieldMapping
+        shape (``{"localEntity", "localField", "remoteField", "transform"?, "transformConfig"?}``)."""
+        return []
+
+    def settings_defaults(self) -> dict[str, Any]:
+        """``Integration.settings`` of a new connection (seed section ג)."""
+        return {}
+
+    def settings_errors(self, value: Mapping[str, Any]) -> dict[str, list[str]]:
+        """Problems with a PATCHed ``settings`` object (merged over the stored one); {} = valid.
+        The default accepts only an empty object: a provider with settings overrides this."""
+        return {"settings": ["this provider has no settings"]} if value else {}
+
     def list_containers(self, client: Caller) -> list[Container]:
         """The remote containers a tenant can pick (calendars, folders, boards)."""
         raise self._not_yet("container discovery")
@@ -157,17 +188,20 @@ class ProviderAdapter:
         """One page of changes since ``cursor`` (None: a full listing). Raises CursorInvalid."""
         raise self._not_yet("change listing")
 
-    def push_create(self, client: Caller, *, container: str, record: Mapping[str, Any]) -> RemoteChange:
-        """Create ``record`` (already mapped to the provider's shape); returns the created object."""
+    def push_create(self, client: Caller, *, container: str, record: Mapping[str, Any], hub_id: str) -> RemoteChange:
+        """Create ``record`` (already mapped to the provider's shape) stamped with ``hub_id``;
+        returns the created object (its id, version and raw record)."""
         raise self._not_yet("create")
 
     def push_update(
         self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
         version: str | None,
     ) -> RemoteChange:
-        """Update a remote object, conditional on ``version`` where the provider supports it."""
+        """Update a remote object, conditional on ``version`` where the provider supports it
+        (raises ``VersionConflict`` when it changed meanwhile); returns the updated object."""
         raise self._not_yet("update")
 
     def push_delete(self, client: Caller, *, container: str, remote_id: str, version: str | None) -> None:
-        """Delete a remote object (an already-deleted one is not an error)."""
+        """Delete a remote object (an already-deleted one is not an error; ``VersionConflict``
+        when it changed since ``version``)."""
         raise self._not_yet("delete")
