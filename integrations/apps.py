@@ -9,9 +9,13 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from core.crypto import register_encrypted_field
+        from entities.events import subscribe
+        from integrations.sync.exporter import on_entity_events
 
         register_encrypted_field("integrations.Integration", "oauth_encrypted")
         register_encrypted_field("integrations.Integration", "api_key_encrypted")
         register_encrypted_field("integrations.Integration", "webhook_secret")
         register_encrypted_field("integrations.ProviderApp", "client_secret_encrypted")
         register_encrypted_field("integrations.OAuthState", "code_verifier_encrypted")
+        # Local changes -> the export queue, in the outbox drain's transaction (issue 11).
+        subscribe("sync_export", lambda event: on_entity_events([event]), batch=on_entity_events)

@@ -18,4 +18,15 @@ SCHEDULE: dict = {
         "schedule": 3600.0,
         "options": {"expire_seconds": 3500},
     },
+    # Sync (issue 11): one fan-out for every hourly/daily integration, and the stale-run sweeper.
+    "integrations-sync-schedule": {
+        "task": "integrations.tasks.schedule_syncs",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 55},
+    },
+    "integrations-sync-run-sweeper": {
+        "task": "integrations.tasks.sweep_sync_runs",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 55},
+    },
 }

@@ -37,8 +37,13 @@ def next_sync_at(integration: Integration) -> datetime | None:
 
 
 def integration_status(*, integration: Integration) -> dict[str, Any]:
+    running = (IntegrationLog.objects.filter(tenant_id=integration.tenant_id, integration=integration, status="running")
+               .values("progress").first())
+    progress = (running or {}).get("progress") or {}
     return {
         "status": integration.status,
+        "syncing": running is not None,
+        "progress": {"done": int(progress.get("done") or 0), "total": progress.get("total")} if running else None,
         "last_sync_at": integration.last_sync_at,
         "last_sync_status": integration.last_sync_status,
         "last_error": integration.last_error,

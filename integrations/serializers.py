@@ -12,7 +12,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.fields import JSONObjectField, RFC3339DateTimeField, StrictCharField
+from core.fields import JSONObjectField, RFC3339DateTimeField, StrictBooleanField, StrictCharField
 from integrations.models import Integration, IntegrationLog
 from integrations.providers.catalog import LOCAL_ENTITY_TYPES, SYNC_DIRECTIONS, get_provider
 
@@ -231,8 +231,35 @@ class CredentialsConnectSerializer(serializers.Serializer):
     credentials = serializers.DictField(child=serializers.JSONField(), allow_empty=False)
 
 
+class SyncRequestSerializer(serializers.Serializer):
+    """POST /sync: optional ``full`` (forget the cursors: a full listing) or ``dryRun``."""
+
+    full = StrictBooleanField(required=False, default=False)
+    dry_run = StrictBooleanField(required=False, default=False)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["the body must be a JSON object"]})
+        unknown = sorted(set(data) - {"full", "dryRun", "dry_run"})
+        if unknown:
+            raise serializers.ValidationError({k: ["unknown field"] for k in unknown})
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        if attrs.get("full") and attrs.get("dry_run"):
+            raise serializers.ValidationError("full and dryRun cannot be combined")
+        return attrs
+
+
+class SyncProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    total = serializers.IntegerField(allow_null=True)
+
+
 class StatusSerializer(serializers.Serializer):
     status = StrictCharField()
+    syncing = serializers.BooleanField()
+    progress = SyncProgressSerializer(allow_null=True)
     last_sync_at = RFC3339DateTimeField(allow_null=True)
     last_sync_status = StrictCharField(allow_null=True)
     last_error = StrictCharField(allow_null=True)

@@ -14,6 +14,8 @@ from django.utils import timezone
 from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
 from integrations.models import Integration, IntegrationLog, OAuthState
+from integrations.sync.runs import runs_sweep_stale
+from integrations.sync.services import sync_execute, sync_export_drain, syncs_schedule_due
 from integrations.tokens import REFRESH_MARGIN, TokenUnavailable, ensure_valid_token, read_credentials
 
 log = logging.getLogger("architect_studio.integrations")
@@ -94,4 +96,33 @@ def cleanup_integration_logs() -> int:
 
 
 __all__ = ["REFRESH_MARGIN", "cleanup_integration_logs", "cleanup_oauth_states", "refresh_integration_token",
-           "scan_expiring_tokens"]
+           "scan_expiring_tokens", "schedule_syncs", "sweep_sync_runs", "sync_export", "sync_run"]
+
+
+# --------------------------------------------------------------------------- sync (issue 11)
+# The run and export tasks go to their own queue, "sync" (CELERY_TASK_ROUTES; the Procfile's
+# `sync` worker), so a long import never delays webhook deliveries. acks_late: a worker killed
+# mid-run has its message redelivered; the run resumes from its stored cursors.
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sync_run(log_id: str, tenant_id: str) -> str:
+    return sync_execute(log_id=log_id, tenant_id=tenant_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sync_export(tenant_id: str) -> int:
+    return sync_export_drain(tenant_id=tenant_id)
+
+
+@shared_task(ignore_result=True)
+def schedule_syncs() -> dict[str, int]:
+    """Beat fan-out: hourly/daily runs that are due; realtime export queues left behind."""
+    return syncs_schedule_due()
+
+
+@shared_task(ignore_result=True)
+def sweep_sync_runs() -> dict[str, list[str]]:
+    """Beat: runs whose worker died are re-queued (or, after a few resumes, failed)."""
+    result = runs_sweep_stale()
+    return {"requeued": result.requeued, "failed": result.failed}

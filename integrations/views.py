@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import TenantScopedViewSet
-from core.drf import error_response
+from core.drf import error_body, error_response
 from core.parsers import JSONParser
 from integrations import oauth, selectors, services
 from integrations.models import Integration
@@ -27,7 +27,9 @@ from integrations.serializers import (
     IntegrationSerializer,
     IntegrationUpdateSerializer,
     StatusSerializer,
+    SyncRequestSerializer,
 )
+from integrations.sync import services as sync
 from integrations.tokens import TokenUnavailable
 from tenancy.permissions import CanManageIntegrations, IsTenantManager
 
@@ -183,6 +185,29 @@ class IntegrationViewSet(_HubIO, mixins.ListModelMixin, mixins.RetrieveModelMixi
         result = services.integration_test(integration=self.get_object())
         return Response({"ok": result.ok, "httpStatus": result.http_status, "message": result.message,
                          "durationMs": result.duration_ms})
+
+    @extend_schema(tags=["integrations"], request=SyncRequestSerializer, responses={202: dict, 200: dict, 409: dict})
+    @action(detail=True, methods=["post"])
+    def sync(self, request, pk=None):
+        """Start a run (202 {"logId", "status": "running"}; 409 with the running logId), or
+        with {"dryRun": true} answer what an import would change, changing nothing (200)."""
+        integration = self.get_object()
+        body = SyncRequestSerializer(data=request.data if request.data is not None else {})
+        body.is_valid(raise_exception=True)
+        try:
+            if body.validated_data.get("dry_run"):
+                result = sync.sync_dry_run(integration=integration)
+                return Response({"dryRun": True, "summary": result.summary, "records": result.records,
+                                 "pages": result.pages, "truncated": result.truncated})
+            entry = sync.sync_request(integration=integration, full=body.validated_data.get("full", False))
+        except sync.SyncNotConfigured as exc:
+            return error_response(400, str(exc), "sync_not_configured")
+        except sync.RunBusy as exc:
+            payload = error_body(409, "A sync of this integration is already running.", "sync_running")
+            payload["error"]["logId"] = str(exc.log_id) if exc.log_id else None
+            payload["logId"] = payload["error"]["logId"]
+            return Response(payload, status=status.HTTP_409_CONFLICT)
+        return Response({"logId": str(entry.pk), "status": entry.status}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(tags=["integrations"], responses={200: StatusSerializer})
     @action(detail=True, methods=["get"], url_path="status")

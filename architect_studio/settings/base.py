@@ -197,6 +197,14 @@ CELERY_BROKER_TRANSPORT = "core.broker:Transport" if REDIS_URL else None
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # A request must not hang when the broker is down: the outbox sweeper covers it.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# Sync runs and exports have their own queue and worker (Procfile `sync`): a 10,000-event
+# import never waits in front of a webhook delivery. The default worker consumes only "celery".
+CELERY_TASK_ROUTES = {
+    "integrations.tasks.sync_run": {"queue": "sync"},
+    "integrations.tasks.sync_export": {"queue": "sync"},
+}
+#: A running sync whose heartbeat (written every page) is older than this lost its worker.
+SYNC_RUN_STALE_SECONDS = env_int("SYNC_RUN_STALE_SECONDS", 300)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {

@@ -1,0 +1,265 @@
+"""Export: local changes -> the provider (issue 11 item 4).
+
+Two halves, joined by the export queue (``SyncPending``, integrations.sync.queue):
+
+1. ``on_entity_events`` -- an entity-event subscriber (registered in
+   ``IntegrationsConfig.ready``): in the outbox drain's transaction it queues one row per
+   changed record for every connected integration that exports that record's type,
+   skipping events that integration's own import caused (``source``), and -- for a
+   ``realtime`` integration -- wakes the export task by name after commit.
+2. ``export_pending`` -- drains the queue: rows are claimed in small batches with
+   ``FOR UPDATE SKIP LOCKED`` and a lease (``next_attempt_at`` moved ahead) in a short
+   transaction; each provider call happens with no transaction open; then the link upsert
+   and the row's deletion commit together. A failed row stays, with ``attempts``,
+   ``next_attempt_at`` (core.retry backoff) and ``last_error``.
+
+Per record: filters on the local record -> ``mapping.to_remote`` -> ``push_create`` (the
+hub's id stamped on the remote object) / ``push_update`` (conditional on the link's
+version; a ``VersionConflict`` imports the container's changes -- merging them -- and
+retries once) / ``push_delete``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core import retry
+from core.kick import kick_soon
+from core.tenant_context import tenant_scope
+from entities.models import EntityEvent
+from entities.services import entity_snapshot
+from integrations.models import ExternalLink, Integration, SyncPending
+from integrations.providers.adapter import RemoteChange, VersionConflict
+from integrations.sync import merge
+from integrations.sync.importer import Job, describe, import_container, local_load, local_model, local_values
+from integrations.sync.plan import Pair, plan_for
+from integrations.sync.queue import Pending, pending_upsert
+from integrations.sync.runs import run_progress
+from integrations.sync_state import content_hash, link_delete, link_for_local, link_upsert
+
+log = logging.getLogger("architect_studio.sync")
+
+#: The export task, woken by name (core.kick: at most one queued per tenant).
+EXPORT_TASK = "integrations.tasks.sync_export"
+BATCH = 20
+#: A claimed row is invisible to other drains this long (a worker killed mid-push loses it for this long).
+LEASE = timedelta(minutes=5)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=retry.exponential(attempts, base=30, cap=3600))
+
+
+# --------------------------------------------------------------------------- 1. the subscriber
+def exporting_integrations(tenant_id: uuid.UUID) -> list[tuple[Integration, Any]]:
+    found = []
+    for integration in Integration.objects.filter(tenant_id=tenant_id, status=Integration.Status.CONNECTED):
+        if not (integration.sync_settings or {}).get("enabled"):
+            continue
+        plan = plan_for(integration)
+        if plan.exporting():
+            found.append((integration, plan))
+    return found
+
+
+def on_entity_events(events: Sequence[EntityEvent]) -> None:
+    """Queue exports for a drained batch of one tenant's entity events (idempotent: upserts)."""
+    by_tenant: dict[uuid.UUID, list[EntityEvent]] = {}
+    for event in events:
+        if event.event in ("created", "updated", "deleted"):
+            by_tenant.setdefault(event.tenant_id, []).append(event)
+    for tenant_id, tenant_events in by_tenant.items():
+        wake = False
+        items: list[Pending] = []
+        for integration, plan in exporting_integrations(tenant_id):
+            source = f"integration:{integration.pk}"
+            for event in tenant_events:
+                if event.source == source or plan.export_pair(event.entity_type) is None:
+                    continue  # its own import's write (no echo), or a type it does not export
+                items.append(Pending(integration.pk, event.entity_type, event.entity_id,
+                                     "delete" if event.event == "deleted" else "upsert", dict(event.data or {})))
+                wake = wake or plan.frequency == "realtime"
+        pending_upsert(tenant_id=tenant_id, items=items)
+        if items and wake:
+            tid = str(tenant_id)
+            transaction.on_commit(lambda tid=tid: kick_soon(EXPORT_TASK, tid))
+
+
+def queue_unlinked(job: Job, pair: Pair) -> int:
+    """Local records of ``pair`` without a link (scheduled runs, the first run): queued."""
+    integration = job.plan.integration
+    linked = ExternalLink.objects.filter(tenant_id=job.tenant_id, integration=integration,
+                                         local_type=pair.local_type).values("local_id")
+    queued = 0
+    with tenant_scope(job.tenant_id):
+        ids = list(local_model(pair.local_type).objects.filter(tenant_id=job.tenant_id)
+                   .exclude(pk__in=linked).values_list("pk", flat=True)[:10_000])
+        pending = SyncPending.objects.filter(tenant_id=job.tenant_id, integration=integration,
+                                             local_type=pair.local_type, local_id__in=ids).values_list("local_id", flat=True)
+        fresh = set(ids) - set(pending)
+        queued = pending_upsert(tenant_id=job.tenant_id,
+                                items=[Pending(integration.pk, pair.local_type, pk, "upsert", {}) for pk in fresh])
+    return queued
+
+
+# --------------------------------------------------------------------------- 2. the drain
+def claim_batch(job: Job) -> list[SyncPending]:
+    now = timezone.now()
+    with tenant_scope(job.tenant_id):
+        rows = list(SyncPending.objects.select_for_update(skip_locked=True)
+                    .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+                            tenant_id=job.tenant_id, integration=job.plan.integration)
+                    .order_by("queued_at")[:BATCH])
+        if rows:
+            SyncPending.objects.filter(pk__in=[r.pk for r in rows]).update(next_attempt_at=now + LEASE)
+    return rows
+
+
+def export_pending(job: Job) -> None:
+    """Drain this integration's due rows; provider calls with no transaction open."""
+    while True:
+        rows = claim_batch(job)
+        if not rows:
+            return
+        for row in rows:
+            job.done += 1
+            try:
+                export_one(job, row)
+            except Exception as exc:  # noqa: BLE001 - the row stays for its retry; the run goes on
+                record_failure(job, row, exc)
+        if job.entry is not None:
+            with tenant_scope(job.tenant_id):
+                run_progress(entry=job.entry, done=job.done, report=job.report)
+
+
+def export_one(job: Job, row: SyncPending) -> None:
+    pair = job.plan.export_pair(row.local_type)
+    integration = job.plan.integration
+    with tenant_scope(job.tenant_id):
+        link = link_for_local(integration=integration, local_type=row.local_type, local_id=row.local_id)
+        instance = local_load(job, row.local_type, row.local_id) if row.operation == "upsert" else None
+    if pair is None or (row.operation == "upsert" and instance is None):
+        finish_row(job, row)  # no longer exported, or deleted since (its delete row follows)
+        job.report.skipped += 1
+        return
+    if row.operation == "delete":
+        export_delete(job, row, link)
+        return
+    with tenant_scope(job.tenant_id):
+        snapshot = entity_snapshot(instance)
+        current = local_values(pair, job, instance)
+    if not pair.filters.matches(snapshot):
+        finish_row(job, row)
+        job.report.skipped += 1
+        return
+    ctx = job.plan.context()
+    record = pair.mapping.to_remote(snapshot, ctx)
+    if link is None:
+        remote = job.plan.adapter.push_create(job.client, container=job.plan.home_container, record=record,
+                                              hub_id=str(instance.pk))
+        record_success(job, row, pair, instance.pk, current, remote, container=job.plan.home_container)
+        job.report.created += 1
+        return
+    if all(merge.same(current.get(k), v) for k, v in link.last_synced.items()) and set(current) <= set(link.last_synced):
+        finish_row(job, row)  # the provider holds these values already
+        job.report.skipped += 1
+        return
+    try:
+        remote = job.plan.adapter.push_update(job.client, container=link.remote_container, remote_id=link.remote_id,
+                                              record=record, version=link.remote_version)
+    except VersionConflict:
+        remote = update_after_conflict(job, pair, row, link)
+        if remote is None:
+            return
+    record_success(job, row, pair, instance.pk, None, remote, container=link.remote_container)
+    job.report.updated += 1
+
+
+def update_after_conflict(job: Job, pair: Pair, row: SyncPending, link: ExternalLink) -> RemoteChange | None:
+    """The provider's copy changed since our version: import it (three-way merge into the
+    local record, conflicts by policy), then push the merged record once more."""
+    import_container(job, pair, link.remote_container)
+    with tenant_scope(job.tenant_id):
+        link = link_for_local(integration=job.plan.integration, local_type=row.local_type, local_id=row.local_id)
+        instance = local_load(job, row.local_type, row.local_id)
+        if link is None or instance is None:  # removed remotely: the import deleted it here too
+            finish_row(job, row)
+            job.report.skipped += 1
+            return None
+        snapshot = entity_snapshot(instance)
+        current = local_values(pair, job, instance)
+    if all(merge.same(current.get(k), v) for k, v in link.last_synced.items()):
+        finish_row(job, row)
+        job.report.skipped += 1
+        return None
+    return job.plan.adapter.push_update(job.client, container=link.remote_container, remote_id=link.remote_id,
+                                        record=pair.mapping.to_remote(snapshot, job.plan.context()),
+                                        version=link.remote_version)
+
+
+def export_delete(job: Job, row: SyncPending, link: ExternalLink | None) -> None:
+    if link is None:
+        finish_row(job, row)
+        job.report.skipped += 1
+        return
+    try:
+        job.plan.adapter.push_delete(job.client, container=link.remote_container, remote_id=link.remote_id,
+                                     version=link.remote_version)
+    except VersionConflict as exc:
+        # Changed remotely after our last sync, deleted here: the deletion stands (logged as a conflict).
+        job.report.conflict({"entityId": str(row.local_id), "remoteId": link.remote_id, "field": None,
+                             "localValue": "deleted", "remoteValue": "changed", "winner": "local",
+                             "detail": str(exc)[:200]})
+        job.plan.adapter.push_delete(job.client, container=link.remote_container, remote_id=link.remote_id,
+                                     version=None)
+    with tenant_scope(job.tenant_id):
+        link_delete(link=link)
+        finish_row(job, row)
+    job.report.deleted += 1
+
+
+def record_success(job: Job, row: SyncPending, pair: Pair, local_id: uuid.UUID, current: dict | None,
+                   remote: RemoteChange, *, container: str) -> None:
+    ctx = job.plan.context()
+    with tenant_scope(job.tenant_id):
+        if current is None:
+            instance = local_load(job, pair.local_type, local_id)
+            current = local_values(pair, job, instance) if instance is not None else {}
+        remote_values = pair.mapping.to_local(remote.raw, ctx) if remote.raw else current
+        link = link_upsert(integration=job.plan.integration, local_type=pair.local_type, local_id=local_id,
+                           remote_type=pair.remote_type, remote_id=remote.remote_id, remote_container=container,
+                           remote_version=remote.version, local_hash=content_hash(current),
+                           remote_hash=content_hash(remote_values), last_synced=remote_values)
+        ExternalLink.objects.filter(pk=link.pk, tenant_id=link.tenant_id).update(seen_at=timezone.now())
+        finish_row(job, row)
+
+
+def finish_row(job: Job, row: SyncPending) -> None:
+    """Delete the row -- unless the record changed again while we pushed (a newer upsert
+    refreshed ``queued_at``): then it stays, due now."""
+    with tenant_scope(job.tenant_id):
+        deleted, _ = SyncPending.objects.filter(pk=row.pk, tenant_id=row.tenant_id, queued_at=row.queued_at).delete()
+        if not deleted:
+            SyncPending.objects.filter(pk=row.pk, tenant_id=row.tenant_id).update(next_attempt_at=None)
+
+
+def record_failure(job: Job, row: SyncPending, exc: Exception) -> None:
+    attempts = row.attempts + 1
+    error = describe(exc)
+    log.warning("sync export of %s:%s to %s failed (attempt %d): %s", row.local_type, row.local_id,
+                job.plan.integration.pk, attempts, error)
+    job.report.fail(entity_id=row.local_id, entity_name=str((row.snapshot or {}).get("title") or row.local_type),
+                    error=error)
+    with tenant_scope(job.tenant_id):
+        SyncPending.objects.filter(pk=row.pk, tenant_id=row.tenant_id, queued_at=row.queued_at).update(
+            attempts=attempts, last_error=error[:2000],
+            next_attempt_at=timezone.now() + retry_delay(attempts),
+        )

@@ -1,0 +1,293 @@
+"""Import: remote pages -> local records (issue 11 item 3).
+
+For one entity pair and one remote container::
+
+    SyncState (cursor) -> adapter.list_changes (outside any transaction)
+      -> one transaction per page: for each change (a savepoint each, so one bad record
+         fails alone): filters on the remote record -> mapping.to_local -> create / update /
+         delete through entities.services with source "integration:<id>" -> link upsert;
+         then the cursor advance (integrations.sync_state), seen_at, progress
+    CursorInvalid -> a full listing: SyncState.full_sync_started_at is set, the listing
+         starts from no cursor, each record is matched by its link, then by the hub id the
+         hub stamped on it, else created; when the last page commits, links of the container
+         not seen since the listing started are remote removals.
+
+Echo suppression: a change whose mapped values hash to ``link.remote_hash`` is what we
+wrote ourselves (or nothing we map changed): skipped. A record changed on both sides is
+merged (``merge.three_way``) when the pair is bidirectional; local wins the provider has
+not seen yet go back to the export queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from djangorestframework_camel_case.util import underscoreize
+from rest_framework.exceptions import ValidationError
+
+from core.tenant_context import tenant_scope
+from entities.models import EntityModel
+from entities.serializers import SERIALIZERS
+from entities.services import entity_create, entity_delete, entity_snapshot, entity_update
+from integrations.models import ExternalLink, IntegrationLog, SyncState
+from integrations.providers.adapter import Caller, CursorInvalid, RemoteChange
+from integrations.sync import merge
+from integrations.sync.plan import Pair, SyncPlan
+from integrations.sync.queue import Pending, pending_upsert
+from integrations.sync.runs import RunReport, run_progress
+from integrations.sync_state import (
+    content_hash,
+    link_delete,
+    link_for_local,
+    link_upsert,
+    links_by_remote_id,
+    sync_state_advance,
+    sync_state_get_or_create,
+)
+
+log = logging.getLogger("architect_studio.sync")
+
+
+@dataclass
+class Job:
+    """One run's working set: what to sync, how to call the provider, what happened so far."""
+
+    plan: SyncPlan
+    client: Caller
+    report: RunReport
+    entry: IntegrationLog | None = None  # None: a dry run (no log row)
+    dry_run: bool = False
+    max_pages: int | None = None  # a dry run's bound
+    done: int = 0
+    pages: int = 0
+    _tenant: Any = field(default=None, repr=False)
+
+    @property
+    def source(self) -> str:
+        return f"integration:{self.plan.integration.pk}"
+
+    @property
+    def tenant(self):
+        if self._tenant is None:
+            self._tenant = self.plan.integration.tenant
+        return self._tenant
+
+    @property
+    def tenant_id(self):
+        return self.plan.integration.tenant_id
+
+    def out_of_pages(self) -> bool:
+        return self.max_pages is not None and self.pages >= self.max_pages
+
+
+# --------------------------------------------------------------------------- local records
+def local_model(local_type: str) -> type[EntityModel]:
+    return SERIALIZERS[local_type].Meta.model
+
+
+def local_load(job: Job, local_type: str, local_id: Any) -> EntityModel | None:
+    return local_model(local_type).objects.filter(tenant_id=job.tenant_id, pk=local_id).first()
+
+
+def local_values(pair: Pair, job: Job, instance: EntityModel) -> dict[str, Any]:
+    """The local record as the provider would give it back: mapped there and back again, so
+    local and remote values compare in one shape (only mapped fields, transforms applied)."""
+    ctx = job.plan.context()
+    return pair.mapping.to_local(pair.mapping.to_remote(entity_snapshot(instance), ctx), ctx)
+
+
+def as_entity_data(values: dict[str, Any]) -> dict[str, Any]:
+    """camelCase mapped values -> the entity serializer's snake_case input."""
+    return dict(underscoreize(values))
+
+
+def describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return f"invalid record: {exc.detail}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+# --------------------------------------------------------------------------- the flow
+def import_all(job: Job, *, full: bool = False) -> None:
+    for pair in job.plan.importing():
+        for container in job.plan.containers:
+            if job.out_of_pages():
+                return
+            import_container(job, pair, container, full=full)
+
+
+def import_container(job: Job, pair: Pair, container: str, *, full: bool = False) -> None:
+    integration = job.plan.integration
+    with tenant_scope(job.tenant_id):
+        state = sync_state_get_or_create(integration=integration, local_type=pair.local_type,
+                                         remote_type=pair.remote_type, remote_container=container)
+        if full or (state.cursor is None and state.full_sync_started_at is None):
+            state = begin_full_listing(state)
+    restarted = False
+    while not job.out_of_pages():
+        try:
+            page = job.plan.adapter.list_changes(job.client, container=container, cursor=state.cursor)
+        except CursorInvalid:
+            if restarted:
+                raise
+            log.info("sync %s: cursor of %s refused; full listing", integration.pk, container)
+            restarted = True
+            with tenant_scope(job.tenant_id):
+                state = begin_full_listing(state)
+            continue
+        job.pages += 1
+        with tenant_scope(job.tenant_id):
+            apply_page(job, pair, container, page.changes)
+            ends_full = page.done and state.full_sync_started_at is not None
+            if ends_full:
+                remove_unseen(job, pair, container, since=state.full_sync_started_at)
+            state = sync_state_advance(state=state, cursor=page.cursor, full=ends_full)
+            if ends_full:
+                SyncState.objects.filter(pk=state.pk, tenant_id=state.tenant_id).update(full_sync_started_at=None)
+                state.full_sync_started_at = None
+            if job.entry is not None:
+                run_progress(entry=job.entry, done=job.done, report=job.report)
+        if page.done:
+            return
+
+
+def begin_full_listing(state: SyncState) -> SyncState:
+    """Forget the cursor and mark when the listing started (what reconciliation compares
+    ``seen_at`` with). Inside the caller's tenant transaction."""
+    now = timezone.now()
+    SyncState.objects.filter(pk=state.pk, tenant_id=state.tenant_id).update(
+        cursor=None, full_sync_started_at=now, updated_at=now)
+    state.cursor, state.full_sync_started_at = None, now
+    return state
+
+
+def apply_page(job: Job, pair: Pair, container: str, changes: tuple[RemoteChange, ...]) -> None:
+    integration = job.plan.integration
+    links = links_by_remote_id(integration=integration, remote_type=pair.remote_type,
+                               remote_ids=[c.remote_id for c in changes])
+    for change in changes:
+        job.done += 1
+        try:
+            with transaction.atomic():  # one bad record fails alone
+                apply_change(job, pair, container, change, links.get(change.remote_id))
+        except Exception as exc:  # noqa: BLE001 - counted in failedItems, the run goes on
+            name = str((change.raw or {}).get("summary") or (change.raw or {}).get("subject") or change.remote_id)
+            job.report.fail(entity_id=change.remote_id, entity_name=name, error=describe(exc))
+    seen = [c.remote_id for c in changes if not c.deleted]
+    if seen:
+        ExternalLink.objects.filter(tenant_id=job.tenant_id, integration=integration, remote_type=pair.remote_type,
+                                    remote_id__in=seen).update(seen_at=timezone.now())
+
+
+def apply_change(job: Job, pair: Pair, container: str, change: RemoteChange, link: ExternalLink | None) -> None:
+    report = job.report
+    if change.deleted:
+        remove_linked(job, link, remote_id=change.remote_id)
+        return
+    if not pair.filters.matches(change.raw):
+        report.skipped += 1
+        return
+    ctx = job.plan.context()
+    remote = pair.mapping.to_local(change.raw, ctx)
+    report.notes.extend(ctx.notes)
+    remote_hash = content_hash(remote)
+    if link is not None and link.remote_hash == remote_hash:
+        report.skipped += 1  # our own write coming back, or nothing we map changed
+        if link.remote_version != change.version:
+            ExternalLink.objects.filter(pk=link.pk, tenant_id=link.tenant_id).update(remote_version=change.version)
+        return
+    instance = local_load(job, pair.local_type, link.local_id) if link is not None else None
+    base: dict[str, Any] = dict(link.last_synced) if link is not None else {}
+    if instance is None and link is None and change.hub_id:
+        instance = relink_by_hub_id(job, pair, change.hub_id)
+    if instance is None:
+        create_local(job, pair, container, change, remote, remote_hash)
+        return
+    update_local(job, pair, container, change, instance, base, remote, remote_hash)
+
+
+def relink_by_hub_id(job: Job, pair: Pair, hub_id: str) -> EntityModel | None:
+    """The record the hub created there (a full resync after the link was lost): ours again."""
+    try:
+        instance = local_load(job, pair.local_type, hub_id)
+    except Exception:  # noqa: BLE001 - not a uuid: not ours
+        return None
+    if instance is None or link_for_local(integration=job.plan.integration, local_type=pair.local_type,
+                                          local_id=instance.pk) is not None:
+        return None
+    return instance
+
+
+def create_local(job: Job, pair: Pair, container: str, change: RemoteChange, remote: dict, remote_hash: str) -> None:
+    instance = entity_create(tenant=job.tenant, entity_type=pair.local_type, data=as_entity_data(remote),
+                             source=job.source)
+    link_upsert(integration=job.plan.integration, local_type=pair.local_type, local_id=instance.pk,
+                remote_type=pair.remote_type, remote_id=change.remote_id, remote_container=container,
+                remote_version=change.version, local_hash=content_hash(local_values(pair, job, instance)),
+                remote_hash=remote_hash, last_synced=remote)
+    job.report.created += 1
+    job.report.sample({"action": "create", "remoteId": change.remote_id, "localId": str(instance.pk), "values": remote})
+
+
+def update_local(job: Job, pair: Pair, container: str, change: RemoteChange, instance: EntityModel,
+                 base: dict[str, Any], remote: dict[str, Any], remote_hash: str) -> None:
+    current = local_values(pair, job, instance)
+    if pair.exports:
+        result = merge.three_way(base=base, local=current, remote=remote, policy=job.plan.integration.conflict_policy,
+                                 local_modified=instance.updated_at, remote_modified=change.modified_at)
+        to_local, to_remote, conflicts = result.to_local, result.to_remote, result.conflicts
+    else:  # import only: the provider is the source of truth
+        to_local = {k: v for k, v in remote.items() if not merge.same(current.get(k), v)}
+        to_remote, conflicts = {}, []
+    for conflict in conflicts:
+        job.report.conflict({"entityId": str(instance.pk), "remoteId": change.remote_id, **conflict.as_log()})
+    if to_local:
+        instance = entity_update(instance=instance, data=as_entity_data(to_local), tenant=job.tenant,
+                                 source=job.source)
+        job.report.updated += 1
+        job.report.sample({"action": "update", "remoteId": change.remote_id, "localId": str(instance.pk),
+                           "values": to_local})
+    else:
+        job.report.skipped += 1
+    if to_remote:  # local values the provider has yet to take: the export queue carries them
+        pending_upsert(tenant_id=job.tenant_id, items=[Pending(job.plan.integration.pk, pair.local_type, instance.pk,
+                                                               "upsert", entity_snapshot(instance))])
+    # The base is what the provider holds now: local wins not yet exported still differ from it.
+    link_upsert(integration=job.plan.integration, local_type=pair.local_type, local_id=instance.pk,
+                remote_type=pair.remote_type, remote_id=change.remote_id, remote_container=container,
+                remote_version=change.version, local_hash=content_hash(local_values(pair, job, instance)),
+                remote_hash=remote_hash, last_synced=remote)
+
+
+def remove_linked(job: Job, link: ExternalLink | None, *, remote_id: str) -> None:
+    """A remote removal deletes the linked local record (nothing linked: nothing to do)."""
+    if link is None:
+        job.report.skipped += 1
+        return
+    instance = local_load(job, link.local_type, link.local_id)
+    if instance is not None:
+        entity_delete(instance=instance, source=job.source)
+    link_delete(link=link)
+    job.report.deleted += 1
+    job.report.sample({"action": "delete", "remoteId": remote_id, "localId": str(link.local_id), "values": {}})
+
+
+def remove_unseen(job: Job, pair: Pair, container: str, *, since: datetime) -> None:
+    """The end of a full listing: linked records the listing did not return are gone remotely."""
+    from django.db.models import Q
+
+    gone = ExternalLink.objects.filter(
+        Q(seen_at__isnull=True) | Q(seen_at__lt=since), tenant_id=job.tenant_id, integration=job.plan.integration,
+        local_type=pair.local_type, remote_type=pair.remote_type, remote_container=container,
+    )
+    for link in list(gone):
+        try:
+            with transaction.atomic():
+                remove_linked(job, link, remote_id=link.remote_id)
+        except Exception as exc:  # noqa: BLE001 - one bad record fails alone
+            job.report.fail(entity_id=link.remote_id, entity_name=str(link.local_id), error=describe(exc))

@@ -1,0 +1,101 @@
+"""What an integration's settings ask the engine to sync: entity pairs, their direction,
+mapping and filters, and the remote containers (calendars) to sync them with.
+
+Read once per run (and per export batch) from ``Integration.sync_settings`` (the seed's
+IntegrationSyncSettings) and ``Integration.settings`` (the seed's provider config, e.g.
+``calendars[]`` with ``syncEnabled``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from integrations.models import Integration
+from integrations.providers.adapter import ProviderAdapter
+from integrations.providers.catalog import get_provider
+from integrations.providers.registry import adapter_for
+from integrations.sync.mapping import Filters, Mapping, MappingContext, compile_filters, compile_mappings
+
+DEFAULT_TZ = "Asia/Jerusalem"
+#: The container of a provider whose settings name none (Google's "primary" calendar).
+DEFAULT_CONTAINER = "primary"
+IMPORTS = ("import", "bidirectional")
+EXPORTS = ("export", "bidirectional")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One enabled local ↔ remote entity pair."""
+
+    local_type: str
+    remote_type: str
+    direction: str
+    mapping: Mapping
+    filters: Filters
+
+    @property
+    def imports(self) -> bool:
+        return self.direction in IMPORTS
+
+    @property
+    def exports(self) -> bool:
+        return self.direction in EXPORTS
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    integration: Integration
+    adapter: ProviderAdapter
+    pairs: tuple[Pair, ...]
+    containers: tuple[str, ...]
+    tz: str
+    enabled: bool
+    frequency: str
+
+    def importing(self) -> tuple[Pair, ...]:
+        return tuple(p for p in self.pairs if p.imports)
+
+    def exporting(self) -> tuple[Pair, ...]:
+        return tuple(p for p in self.pairs if p.exports)
+
+    def export_pair(self, local_type: str) -> Pair | None:
+        return next((p for p in self.pairs if p.exports and p.local_type == local_type), None)
+
+    @property
+    def home_container(self) -> str:
+        """Where a local record without a link is created at the provider."""
+        return self.containers[0]
+
+    def context(self) -> MappingContext:
+        return MappingContext(tz=self.tz, on_date=None, notes=[])
+
+
+def enabled_containers(integration: Integration) -> tuple[str, ...]:
+    calendars = (integration.settings or {}).get("calendars")
+    if isinstance(calendars, list):
+        chosen = tuple(str(c["calendarId"]) for c in calendars
+                       if isinstance(c, dict) and c.get("calendarId") and c.get("syncEnabled"))
+        if chosen:
+            return chosen
+    return (DEFAULT_CONTAINER,)
+
+
+def plan_for(integration: Integration) -> SyncPlan:
+    sync = integration.sync_settings or {}
+    adapter = adapter_for(get_provider(integration.provider))
+    default_direction = sync.get("direction") or "import"
+    pairs = []
+    filters = compile_filters(sync.get("filters") or [])
+    for item in sync.get("entities") or []:
+        if not item.get("enabled", True):
+            continue
+        local_type, remote_type = item["localEntity"], item["remoteEntity"]
+        mine = [m for m in sync.get("fieldMappings") or [] if m.get("localEntity", local_type) == local_type]
+        mapping = compile_mappings(mine, local_type=local_type,
+                                   defaults=adapter.default_mappings(local_type, remote_type))
+        pairs.append(Pair(local_type, remote_type, item.get("direction") or default_direction, mapping, filters))
+    return SyncPlan(
+        integration=integration, adapter=adapter, pairs=tuple(pairs), containers=enabled_containers(integration),
+        tz=str((integration.settings or {}).get("timeZone") or DEFAULT_TZ),
+        enabled=bool(sync.get("enabled")), frequency=str(sync.get("frequency") or "manual"),
+    )
