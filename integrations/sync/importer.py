@@ -102,8 +102,9 @@ def local_values(pair: Pair, job: Job, instance: EntityModel) -> dict[str, Any]:
 
 
 def as_entity_data(values: dict[str, Any]) -> dict[str, Any]:
-    """camelCase mapped values -> the entity serializer's snake_case input."""
-    return dict(underscoreize(values))
+    """camelCase mapped values -> the entity serializer's snake_case input. A value the
+    provider left empty (None) is not written: the entity keeps its own (or its default)."""
+    return {k: v for k, v in underscoreize(values).items() if v is not None}
 
 
 def describe(exc: Exception) -> str:

@@ -105,6 +105,12 @@ def action_for(direction: str) -> str:
         direction, IntegrationLog.Action.SYNC)
 
 
+def log_direction(direction: str) -> str:
+    """The seed's IntegrationLog.direction ('incoming' | 'outgoing'): an export run sends, an
+    import or a two-way run (which imports first; ``action`` "sync" says it is both) receives."""
+    return "outgoing" if direction == "export" else "incoming"
+
+
 def _event_base(entry: IntegrationLog) -> dict[str, Any]:
     return {"integrationId": str(entry.integration_id), "logId": str(entry.pk), "action": entry.action}
 
@@ -123,8 +129,8 @@ def run_start(*, integration: Integration, direction: str, options: dict[str, An
         with transaction.atomic():  # a savepoint: the unique violation leaves the caller's transaction usable
             entry = IntegrationLog.objects.create(
                 tenant_id=integration.tenant_id, integration=integration, action=action_for(direction),
-                direction=direction, status=RUNNING, summary={}, progress={"done": 0, "total": None},
-                request_snapshot={"options": options},
+                direction=log_direction(direction), status=RUNNING, summary={},
+                progress={"done": 0, "total": None}, request_snapshot={"options": options, "direction": direction},
             )
     except IntegrityError:
         raise RunBusy(running_log_id(integration=integration)) from None

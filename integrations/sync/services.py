@@ -168,7 +168,7 @@ def sync_export_drain(*, tenant_id: uuid.UUID | str) -> int:
                 # Written finished (never "running": a scheduled run may hold that slot).
                 entry = IntegrationLog.objects.create(
                     tenant_id=tenant_id, integration=job.plan.integration, action=IntegrationLog.Action.EXPORT,
-                    direction="export", status=job.report.status, started_at=now, summary={},
+                    direction="outgoing", status=job.report.status, started_at=now, summary={},
                     request_snapshot={"options": {"realtime": True}},
                 )
                 run_finish(entry=entry, report=job.report)
