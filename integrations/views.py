@@ -19,6 +19,7 @@ from core.api import TenantScopedViewSet
 from core.drf import error_body, error_response
 from core.parsers import JSONParser
 from integrations import oauth, selectors, services
+from integrations.client import ProviderError
 from integrations.models import Integration
 from integrations.providers.catalog import PROVIDERS
 from integrations.serializers import (
@@ -202,6 +203,8 @@ class IntegrationViewSet(_HubIO, mixins.ListModelMixin, mixins.RetrieveModelMixi
             entry = sync.sync_request(integration=integration, full=body.validated_data.get("full", False))
         except sync.SyncNotConfigured as exc:
             return error_response(400, str(exc), "sync_not_configured")
+        except ProviderError as exc:  # a dry run calls the provider within the request
+            return error_response(502, f"The provider could not be read: {exc}", "provider_unavailable")
         except sync.RunBusy as exc:
             payload = error_body(409, "A sync of this integration is already running.", "sync_running")
             payload["error"]["logId"] = str(exc.log_id) if exc.log_id else None

@@ -246,3 +246,16 @@ def test_a_realtime_local_change_reaches_the_provider_within_10_seconds(sync_wor
     assert remote["summary"] == "Client visit"
     assert calendar.hub_id(remote["id"]) == created.json()["id"]
     wait_until(lambda: links(integration), 5, what="the link")
+
+
+@pytest.mark.django_db
+def test_a_sync_that_is_turned_off_can_be_previewed_but_not_run(alice, alice_api, calendar):
+    calendar.put(None, event("Kickoff"))
+    integration = connect_calendar(alice, direction="import", enabled=False)
+
+    run = alice_api.post(sync_url(integration), {}, format="json")
+    preview = alice_api.post(sync_url(integration), {"dryRun": True}, format="json")
+
+    assert run.status_code == 400 and run.json()["error"]["code"] == "sync_not_configured"
+    assert preview.status_code == 200 and preview.json()["summary"]["created"] == 1
+    assert meetings(alice) == {}

@@ -389,3 +389,25 @@ def test_the_sweeper_fails_a_run_resumed_too_often(alice, calendar):
         integration.refresh_from_db()
     assert (entry.status, entry.error_code, entry.summary["created"]) == ("failed", "worker_lost", 4)
     assert integration.last_sync_status == "failed"
+
+
+def test_each_enabled_calendar_is_synced_with_its_own_cursor(alice, memory_provider):  # noqa: F811
+    # given two calendars with an event each, and a third the tenant did not enable
+    calendar = memory_provider("google_calendar", containers=("primary", "team", "holidays"))
+    calendar.put(None, event("Mine"), container="primary")
+    calendar.put(None, event("Team standup"), container="team")
+    calendar.put(None, event("Holiday"), container="holidays")
+    integration = connect_calendar(alice, direction="import")
+    with tenant_scope(alice.tenant.id):
+        integration.settings = {"calendars": [
+            {"calendarId": "primary", "calendarName": "Mine", "syncEnabled": True},
+            {"calendarId": "team", "calendarName": "Team", "syncEnabled": True},
+            {"calendarId": "holidays", "calendarName": "Holidays", "syncEnabled": False},
+        ]}
+        integration.save()
+
+    run_sync(integration)
+
+    assert set(meetings(alice)) == {"Mine", "Team standup"}
+    assert {link.remote_container for link in links(integration)} == {"primary", "team"}
+    assert state(integration, "team").cursor.startswith("s:") and state(integration, "primary").cursor.startswith("s:")

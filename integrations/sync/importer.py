@@ -35,12 +35,13 @@ from entities.models import EntityModel
 from entities.serializers import SERIALIZERS
 from entities.services import entity_create, entity_delete, entity_snapshot, entity_update
 from integrations.models import ExternalLink, IntegrationLog, SyncState
-from integrations.providers.adapter import Caller, CursorInvalid, RemoteChange
+from integrations.providers.adapter import Caller, ChangePage, CursorInvalid, RemoteChange
 from integrations.sync import merge
 from integrations.sync.plan import Pair, SyncPlan
 from integrations.sync.queue import Pending, pending_upsert
 from integrations.sync.runs import RunReport, run_progress
 from integrations.sync_state import (
+    CursorMoved,
     content_hash,
     link_delete,
     link_for_local,
@@ -142,19 +143,30 @@ def import_container(job: Job, pair: Pair, container: str, *, full: bool = False
                 state = begin_full_listing(state)
             continue
         job.pages += 1
-        with tenant_scope(job.tenant_id):
-            apply_page(job, pair, container, page.changes)
-            ends_full = page.done and state.full_sync_started_at is not None
-            if ends_full:
-                remove_unseen(job, pair, container, since=state.full_sync_started_at)
-            state = sync_state_advance(state=state, cursor=page.cursor, full=ends_full)
-            if ends_full:
-                SyncState.objects.filter(pk=state.pk, tenant_id=state.tenant_id).update(full_sync_started_at=None)
-                state.full_sync_started_at = None
-            if job.entry is not None:
-                run_progress(entry=job.entry, done=job.done, report=job.report)
+        try:
+            state = commit_page(job, pair, container, state, page)
+        except CursorMoved:  # another run (an export's conflict import) took this page: read on from its cursor
+            with tenant_scope(job.tenant_id):
+                state = SyncState.objects.get(pk=state.pk, tenant_id=state.tenant_id)
+            continue
         if page.done:
             return
+
+
+def commit_page(job: Job, pair: Pair, container: str, state: SyncState, page: ChangePage) -> SyncState:
+    """The page's records, links, cursor and progress: one transaction."""
+    with tenant_scope(job.tenant_id):
+        apply_page(job, pair, container, page.changes)
+        ends_full = page.done and state.full_sync_started_at is not None
+        if ends_full:
+            remove_unseen(job, pair, container, since=state.full_sync_started_at)
+        state = sync_state_advance(state=state, cursor=page.cursor, full=ends_full)
+        if ends_full:
+            SyncState.objects.filter(pk=state.pk, tenant_id=state.tenant_id).update(full_sync_started_at=None)
+            state.full_sync_started_at = None
+        if job.entry is not None:
+            run_progress(entry=job.entry, done=job.done, report=job.report)
+    return state
 
 
 def begin_full_listing(state: SyncState) -> SyncState:

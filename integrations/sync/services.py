@@ -61,12 +61,15 @@ def _direction(plan: SyncPlan) -> str:
     return "bidirectional"
 
 
-def _checked_plan(integration: Integration) -> SyncPlan:
+def _checked_plan(integration: Integration, *, preview: bool = False) -> SyncPlan:
+    """A dry run may preview a sync that is not turned on yet; a run needs it on."""
     if integration.status != Integration.Status.CONNECTED:
         raise SyncNotConfigured(f"the integration is {integration.status}; reconnect it first")
     plan = plan_for(integration)
     if not plan.pairs:
         raise SyncNotConfigured("syncSettings.entities names no enabled entity pair")
+    if not plan.enabled and not preview:
+        raise SyncNotConfigured("sync is turned off (syncSettings.enabled); a dry run can preview it")
     return plan
 
 
@@ -134,7 +137,7 @@ def sync_dry_run(*, integration: Integration) -> DryRunResult:
     """The import as it would run now, inside a transaction that is rolled back: local
     records, links, cursors and events are all undone; only the answer remains. Bounded
     to DRY_RUN_MAX_PAGES pages. Raises SyncNotConfigured."""
-    plan = _checked_plan(integration)
+    plan = _checked_plan(integration, preview=True)
     if not plan.importing():
         raise SyncNotConfigured("a dry run previews an import; this integration only exports")
     job = Job(plan=plan, client=ProviderClient.for_integration(integration), report=RunReport(), dry_run=True,
