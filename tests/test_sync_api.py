@@ -163,6 +163,9 @@ def test_sync_tasks_have_their_own_queue_and_worker_line():
     routes = settings.CELERY_TASK_ROUTES
     assert routes["integrations.tasks.sync_run"] == {"queue": "sync"}
     assert routes["integrations.tasks.sync_export"] == {"queue": "sync"}
+    router = celery_app.amqp.router
+    assert router.route({}, "integrations.tasks.sync_run")["queue"].name == "sync"
+    assert router.route({}, "webhooks.outgoing.tasks.dispatch_deliveries")["queue"].name == "celery"
     lines = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
     assert " -Q sync " in lines["sync"] and "-n sync@" in lines["sync"]
     assert " -Q celery " in lines["worker"]  # the default worker never takes a sync run

@@ -15,6 +15,7 @@ from entities.services import entity_create, entity_delete, entity_update
 from integrations.models import IntegrationLog
 from integrations.sync.runs import MAX_RESUMES, runs_sweep_stale
 from integrations.sync.services import sync_execute, sync_request
+from tests.factories import make_meeting
 from tests.support.memory_provider import ProviderDown, memory_provider  # noqa: F401 - fixture
 from tests.support.sync_runs import (
     connect_calendar,
@@ -411,3 +412,27 @@ def test_each_enabled_calendar_is_synced_with_its_own_cursor(alice, memory_provi
     assert set(meetings(alice)) == {"Mine", "Team standup"}
     assert {link.remote_container for link in links(integration)} == {"primary", "team"}
     assert state(integration, "team").cursor.startswith("s:") and state(integration, "primary").cursor.startswith("s:")
+
+
+def test_an_hourly_integration_exports_on_its_schedule_not_at_once(alice, calendar):
+    # given an hourly two-way integration past its first run, and a local meeting never exported
+    integration = connect_calendar(alice, frequency="hourly")
+    run_sync(integration)
+    unlinked = make_meeting(alice.tenant, title="Old one")  # from before the integration: no event, no link
+
+    # when a local meeting changes, the outbox drains, and the tenant's realtime export drain runs
+    edited = local_create(alice, title="New one")
+    drain_entity_events(str(alice.tenant.id))
+    sync_export_drain(tenant_id=alice.tenant.id)
+
+    # then the change waits in the queue for the schedule
+    assert [p.local_id for p in pending(integration)] == [edited.pk]
+    assert calendar.live() == {}
+
+    # when the scheduled run comes
+    run = run_sync(integration, scheduled=True)
+
+    # then every local meeting is at the provider, the unlinked one included, once each
+    assert sorted(r["summary"] for r in calendar.live().values()) == ["New one", "Old one"]
+    assert {link.local_id for link in links(integration)} == {unlinked.pk, edited.pk}
+    assert run.status == "success" and pending(integration) == []

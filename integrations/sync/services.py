@@ -153,7 +153,7 @@ def sync_dry_run(*, integration: Integration) -> DryRunResult:
 
 # --------------------------------------------------------------------------- realtime export
 def sync_export_drain(*, tenant_id: uuid.UUID | str) -> int:
-    """The realtime export task: every due queued row of the tenant, integration by integration.
+    """The realtime export task: every due queued row of the tenant's realtime integrations.
     A drain that did something leaves one ``export`` log row per integration."""
     kicked(EXPORT_TASK, tenant_id)
     now = timezone.now()
@@ -161,7 +161,9 @@ def sync_export_drain(*, tenant_id: uuid.UUID | str) -> int:
         due = list(SyncPending.objects.filter(tenant_id=tenant_id).values_list("integration_id", flat=True).distinct())
         integrations = list(Integration.objects.filter(tenant_id=tenant_id, pk__in=due,
                                                        status=Integration.Status.CONNECTED))
-        jobs = [Job(plan=plan_for(i), client=ProviderClient.for_integration(i), report=RunReport()) for i in integrations]
+        # Hourly/daily integrations export on their schedule (their run drains their rows).
+        plans = [p for p in map(plan_for, integrations) if p.enabled and p.frequency == "realtime"]
+        jobs = [Job(plan=p, client=ProviderClient.for_integration(p.integration), report=RunReport()) for p in plans]
     done = 0
     for job in jobs:
         export_pending(job)
