@@ -262,3 +262,48 @@ def test_a_sync_that_is_turned_off_can_be_previewed_but_not_run(alice, alice_api
     assert run.status_code == 400 and run.json()["error"]["code"] == "sync_not_configured"
     assert preview.status_code == 200 and preview.json()["summary"]["created"] == 1
     assert meetings(alice) == {}
+
+
+def test_the_sweeper_hands_a_dead_workers_run_back_to_the_sync_queue(sync_worker, calendar, settings):
+    from integrations.sync.runs import run_start, runs_sweep_stale
+    from integrations.sync.services import sync_execute
+    from tests.factories import make_persona
+    from tests.support.memory_provider import ProviderDown
+
+    # given a run whose worker died after committing its first page (SystemExit: nothing records an end)
+    alice = make_persona("Alice Studio", "alice@example.com")
+    for n in range(5):
+        calendar.put(f"evt{n}", event(f"Meeting {n}"))
+    integration = connect_calendar(alice, direction="import")
+    with tenant_scope(alice.tenant.id):
+        # The row only (no task queued): this thread plays the worker that dies.
+        entry = run_start(integration=integration, direction="import", options={})
+    calendar.fail_on_page, original = 2, calendar.list_changes
+
+    def dies(container, cursor):
+        try:
+            return original(container, cursor)
+        except ProviderDown:
+            raise SystemExit("worker killed") from None
+
+    calendar.list_changes = dies
+    try:
+        sync_execute(log_id=entry.pk, tenant_id=alice.tenant.id)
+    except SystemExit:
+        pass
+    calendar.list_changes, calendar.fail_on_page = original, None
+
+    # when its heartbeat is stale and the sweeper runs
+    swept = runs_sweep_stale(now=timezone.now() + timedelta(seconds=settings.SYNC_RUN_STALE_SECONDS + 1))
+
+    # then the sync worker resumes it from the stored cursor and ends it; nothing is duplicated
+    assert swept.requeued == [str(entry.pk)]
+
+    def finished():
+        with tenant_scope(alice.tenant.id):
+            row = IntegrationLog.objects.get(pk=entry.pk)
+        return row if row.status != "running" else None
+
+    row = wait_until(finished, 20, what="the resumed run to end")
+    assert row.status == "success" and row.summary["created"] == 3
+    assert sorted(meetings(alice)) == [f"Meeting {n}" for n in range(5)]

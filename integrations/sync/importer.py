@@ -207,7 +207,7 @@ def apply_change(job: Job, pair: Pair, container: str, change: RemoteChange, lin
         return
     ctx = job.plan.context()
     remote = pair.mapping.to_local(change.raw, ctx)
-    report.notes.extend(ctx.notes)
+    report.note(ctx.notes)
     remote_hash = content_hash(remote)
     if link is not None and link.remote_hash == remote_hash:
         report.skipped += 1  # our own write coming back, or nothing we map changed

@@ -41,6 +41,7 @@ RUNNING = "running"
 MAX_FAILED_ITEMS = 100
 MAX_CONFLICTS = 100
 MAX_SAMPLES = 50
+MAX_NOTES = 50
 MAX_RESUMES = 3
 
 
@@ -89,6 +90,12 @@ class RunReport:
         self.conflicts += 1
         if len(self.conflict_items) < MAX_CONFLICTS:
             self.conflict_items.append(item)
+
+    def note(self, notes: list[Any]) -> None:
+        """Mapping notes (a currency rate used...), kept up to MAX_NOTES, each once."""
+        for note in notes:
+            if len(self.notes) < MAX_NOTES and note not in self.notes:
+                self.notes.append(note)
 
     def sample(self, item: dict[str, Any]) -> None:
         if len(self.samples) < MAX_SAMPLES:
@@ -178,7 +185,7 @@ def run_finish(*, entry: IntegrationLog, report: RunReport, error: Exception | N
     entry.duration_ms = int((now - entry.started_at).total_seconds() * 1000)
     entry.error_message = str(error)[:2000] if error is not None else None
     entry.error_code = (error_code or "sync_failed") if error is not None else None
-    entry.response_snapshot = {"conflicts": report.conflict_items, "notes": report.notes[:50]}
+    entry.response_snapshot = {"conflicts": report.conflict_items, "notes": report.notes}
     entry.save(update_fields=["status", "summary", "failed_items", "completed_at", "duration_ms", "error_message",
                               "error_code", "response_snapshot"])
     Integration.objects.filter(pk=entry.integration_id, tenant_id=entry.tenant_id).update(
