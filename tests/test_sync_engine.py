@@ -13,8 +13,8 @@ from django.utils import timezone
 from core.tenant_context import tenant_scope
 from entities.services import entity_create, entity_delete, entity_update
 from integrations.models import IntegrationLog
-from integrations.sync.runs import MAX_RESUMES, runs_sweep_stale
-from integrations.sync.services import sync_execute, sync_request
+from integrations.sync.runs import MAX_RESUMES, run_start, runs_sweep_stale
+from integrations.sync.services import sync_execute
 from tests.factories import make_meeting
 from tests.support.memory_provider import ProviderDown, memory_provider  # noqa: F401 - fixture
 from tests.support.sync_runs import (
@@ -341,8 +341,8 @@ def test_a_run_whose_worker_died_is_resumed_from_its_cursor_without_duplicates(a
     for n in range(5):
         calendar.put(f"evt{n}", event(f"Meeting {n}"))
     integration = connect_calendar(alice, direction="import")
-    with tenant_scope(alice.tenant.id):
-        entry = sync_request(integration=integration)
+    with tenant_scope(alice.tenant.id):  # the row only: this thread is the worker (no message left queued)
+        entry = run_start(integration=integration, direction="import", options={})
     calendar.fail_on_page = 2
     original = calendar.list_changes
 
@@ -377,7 +377,7 @@ def test_a_run_whose_worker_died_is_resumed_from_its_cursor_without_duplicates(a
 def test_the_sweeper_fails_a_run_resumed_too_often(alice, calendar):
     integration = connect_calendar(alice, direction="import")
     with tenant_scope(alice.tenant.id):
-        entry = sync_request(integration=integration)
+        entry = run_start(integration=integration, direction="import", options={})
         IntegrationLog.objects.filter(pk=entry.pk).update(
             heartbeat_at=timezone.now() - timedelta(hours=1),
             progress={"done": 4, "total": None, "resumes": MAX_RESUMES, "summary": {"created": 4}})
