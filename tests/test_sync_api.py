@@ -51,7 +51,7 @@ def sync_url(integration) -> str:
 def test_a_sync_is_accepted_once_and_a_second_request_meets_the_running_one(alice, alice_api, calendar):
     integration = connect_calendar(alice)
 
-    first = alice_api.post(sync_url(integration), {}, format="json")
+    first = alice_api.post(sync_url(integration))  # the body is optional
     second = alice_api.post(sync_url(integration), {"full": True}, format="json")
 
     assert first.status_code == 202
