@@ -49,8 +49,8 @@ DEFAULT_MAPPING = [
     {"localEntity": "meeting", "localField": "title", "remoteField": "summary", "transform": "none"},
     {"localEntity": "meeting", "localField": "description", "remoteField": "description", "transform": "none"},
     {"localEntity": "meeting", "localField": "location", "remoteField": "location", "transform": "none"},
-    {"localEntity": "meeting", "localField": "startTime", "remoteField": "start.dateTime", "transform": "none"},
-    {"localEntity": "meeting", "localField": "endTime", "remoteField": "end.dateTime", "transform": "none"},
+    {"localEntity": "meeting", "localField": "startTime", "remoteField": "start.dateTime", "transform": "date_format"},
+    {"localEntity": "meeting", "localField": "endTime", "remoteField": "end.dateTime", "transform": "date_format"},
 ]
 
 
