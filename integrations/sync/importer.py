@@ -20,6 +20,7 @@ not seen yet go back to the export queue.
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -180,17 +181,30 @@ def begin_full_listing(state: SyncState) -> SyncState:
 
 
 def apply_page(job: Job, pair: Pair, container: str, changes: tuple[RemoteChange, ...]) -> None:
+    """The page's changes in one savepoint (the fast path); if any record fails, that is
+    rolled back and the page is applied again record by record, each in its own savepoint,
+    so one bad record fails alone."""
     integration = job.plan.integration
-    links = links_by_remote_id(integration=integration, remote_type=pair.remote_type,
-                               remote_ids=[c.remote_id for c in changes])
-    for change in changes:
-        job.done += 1
-        try:
-            with transaction.atomic():  # one bad record fails alone
+    changes = tuple({c.remote_id: c for c in changes}.values())  # listed twice in a page: its last state
+    remote_ids = [c.remote_id for c in changes]
+    links = links_by_remote_id(integration=integration, remote_type=pair.remote_type, remote_ids=remote_ids)
+    before = (copy.deepcopy(job.report), job.done)
+    try:
+        with transaction.atomic():
+            for change in changes:
+                job.done += 1
                 apply_change(job, pair, container, change, links.get(change.remote_id))
-        except Exception as exc:  # noqa: BLE001 - counted in failedItems, the run goes on
-            name = str((change.raw or {}).get("summary") or (change.raw or {}).get("subject") or change.remote_id)
-            job.report.fail(entity_id=change.remote_id, entity_name=name, error=describe(exc))
+    except Exception:  # noqa: BLE001 - some record failed: redo the page one record at a time
+        job.report, job.done = before
+        links = links_by_remote_id(integration=integration, remote_type=pair.remote_type, remote_ids=remote_ids)
+        for change in changes:
+            job.done += 1
+            try:
+                with transaction.atomic():
+                    apply_change(job, pair, container, change, links.get(change.remote_id))
+            except Exception as exc:  # noqa: BLE001 - counted in failedItems, the run goes on
+                name = str((change.raw or {}).get("summary") or (change.raw or {}).get("subject") or change.remote_id)
+                job.report.fail(entity_id=change.remote_id, entity_name=name, error=describe(exc))
     seen = [c.remote_id for c in changes if not c.deleted]
     if seen:
         ExternalLink.objects.filter(tenant_id=job.tenant_id, integration=integration, remote_type=pair.remote_type,
@@ -219,7 +233,7 @@ def apply_change(job: Job, pair: Pair, container: str, change: RemoteChange, lin
     if instance is None and link is None and change.hub_id:
         instance = relink_by_hub_id(job, pair, change.hub_id)
     if instance is None:
-        create_local(job, pair, container, change, remote, remote_hash)
+        create_local(job, pair, container, change, remote, remote_hash, link=link)
         return
     update_local(job, pair, container, change, instance, base, remote, remote_hash)
 
@@ -236,13 +250,20 @@ def relink_by_hub_id(job: Job, pair: Pair, hub_id: str) -> EntityModel | None:
     return instance
 
 
-def create_local(job: Job, pair: Pair, container: str, change: RemoteChange, remote: dict, remote_hash: str) -> None:
+def create_local(job: Job, pair: Pair, container: str, change: RemoteChange, remote: dict, remote_hash: str,
+                 *, link: ExternalLink | None) -> None:
     instance = entity_create(tenant=job.tenant, entity_type=pair.local_type, data=as_entity_data(remote),
                              source=job.source)
-    link_upsert(integration=job.plan.integration, local_type=pair.local_type, local_id=instance.pk,
-                remote_type=pair.remote_type, remote_id=change.remote_id, remote_container=container,
-                remote_version=change.version, local_hash=content_hash(local_values(pair, job, instance)),
-                remote_hash=remote_hash, last_synced=remote)
+    # What we wrote to each side is the mapped remote values: both hashes are theirs.
+    values = {"remote_container": container, "remote_version": change.version, "local_hash": remote_hash,
+              "remote_hash": remote_hash, "last_synced": remote}
+    if link is None:  # a new remote record and a new local one: nothing to look up, one INSERT
+        ExternalLink.objects.create(tenant_id=job.tenant_id, integration=job.plan.integration,
+                                    local_type=pair.local_type, local_id=instance.pk, remote_type=pair.remote_type,
+                                    remote_id=change.remote_id, seen_at=timezone.now(), **values)
+    else:  # linked, but the local record was deleted here meanwhile: linked to its re-creation
+        link_upsert(integration=job.plan.integration, local_type=pair.local_type, local_id=instance.pk,
+                    remote_type=pair.remote_type, remote_id=change.remote_id, **values)
     job.report.created += 1
     job.report.sample({"action": "create", "remoteId": change.remote_id, "localId": str(instance.pk), "values": remote})
 
@@ -273,8 +294,7 @@ def update_local(job: Job, pair: Pair, container: str, change: RemoteChange, ins
     # The base is what the provider holds now: local wins not yet exported still differ from it.
     link_upsert(integration=job.plan.integration, local_type=pair.local_type, local_id=instance.pk,
                 remote_type=pair.remote_type, remote_id=change.remote_id, remote_container=container,
-                remote_version=change.version, local_hash=content_hash(local_values(pair, job, instance)),
-                remote_hash=remote_hash, last_synced=remote)
+                remote_version=change.version, local_hash=remote_hash, remote_hash=remote_hash, last_synced=remote)
 
 
 def remove_linked(job: Job, link: ExternalLink | None, *, remote_id: str) -> None:
