@@ -436,3 +436,25 @@ def test_an_hourly_integration_exports_on_its_schedule_not_at_once(alice, calend
     assert sorted(r["summary"] for r in calendar.live().values()) == ["New one", "Old one"]
     assert {link.local_id for link in links(integration)} == {unlinked.pk, edited.pk}
     assert run.status == "success" and pending(integration) == []
+
+
+def test_an_export_only_integration_overwrites_a_remote_edit_and_imports_nothing(alice, calendar):
+    # given a meeting exported by an export-only integration
+    integration = connect_calendar(alice, direction="export", frequency="realtime")
+    meeting = local_create(alice, title="Ours", location="Studio")
+    run_sync(integration)
+    (link,) = links(integration)
+
+    # when someone edits it at the provider, then it is edited here
+    calendar.edit(link.remote_id, summary="Theirs", location="Cafe")
+    local_edit(alice, meeting, title="Ours (moved)")
+    drain_entity_events(str(alice.tenant.id))
+    sync_export_drain(tenant_id=alice.tenant.id)
+
+    # then the local record is pushed as it is; nothing of theirs comes back
+    there = calendar.get(link.remote_id)
+    assert (there["summary"], there["location"]) == ("Ours (moved)", "Studio")
+    with tenant_scope(alice.tenant.id):
+        meeting.refresh_from_db()
+    assert (meeting.title, meeting.location) == ("Ours (moved)", "Studio")
+    assert [c for c in calendar.calls if c[0] == "list"] == [] and pending(integration) == []

@@ -185,7 +185,17 @@ def export_one(job: Job, row: SyncPending) -> None:
 
 def update_after_conflict(job: Job, pair: Pair, row: SyncPending, link: ExternalLink) -> RemoteChange | None:
     """The provider's copy changed since our version: import it (three-way merge into the
-    local record, conflicts by policy), then push the merged record once more."""
+    local record, conflicts by policy), then push the merged record once more. An export-only
+    pair never reads the provider: the local record is the truth, pushed unconditionally."""
+    if not pair.imports:
+        with tenant_scope(job.tenant_id):
+            instance = local_load(job, row.local_type, row.local_id)
+            snapshot = entity_snapshot(instance) if instance is not None else None
+        if snapshot is None:
+            finish_row(job, row)
+            return None
+        return job.plan.adapter.push_update(job.client, container=link.remote_container, remote_id=link.remote_id,
+                                            record=pair.mapping.to_remote(snapshot, job.plan.context()), version=None)
     import_container(job, pair, link.remote_container)
     with tenant_scope(job.tenant_id):
         link = link_for_local(integration=job.plan.integration, local_type=row.local_type, local_id=row.local_id)
