@@ -135,14 +135,87 @@ def test_delta_link_returns_only_what_changed_with_removed_items(outlook):
     assert again == []
 
 
-def test_event_moved_out_of_the_window_is_reported_removed(outlook):
+def test_removed_outside_the_window_is_a_deletion_only_when_the_event_is_gone(outlook):
+    """event-delta: events outside the window that were added, updated or deleted all come as
+    @removed "deleted"; the adapter reads each back, so a move (or the hub's own update) past
+    the window is an update and only a real deletion deletes."""
     client, adapter, fake = outlook
     cal = fake.default_calendar_id
     moved = fake.user_creates("Moved far away", SOON)
+    far = datetime.now(UTC) + timedelta(days=2000)
+    ours = adapter.push_create(client, container=cal, hub_id="m-far", record={
+        "subject": "Hub's far meeting", "start": {"dateTime": far.isoformat()},
+        "end": {"dateTime": (far + timedelta(hours=1)).isoformat()}})
+    doomed = fake.user_creates("Far and deleted", far)
     _, cursors = drain(adapter, client, cal)
+    # when
     fake.user_edits(moved.id, start=SOON + timedelta(days=2000), end=SOON + timedelta(days=2000, hours=1))
+    adapter.push_update(client, container=cal, remote_id=ours.remote_id, record={"subject": "Renamed"}, version=None)
+    fake.user_deletes(doomed.id)
     changes, _ = drain(adapter, client, cal, cursors[-1])
-    assert [(c.remote_id, c.deleted) for c in changes] == [(moved.id, True)]
+    # then: Graph said "@removed" for all three
+    removed = [r for r in fake.requests if r.path.startswith("/v1.0/me/events/") and r.method == "GET"]
+    assert len(removed) == 3
+    by_id = {c.remote_id: c for c in changes}
+    assert set(by_id) == {moved.id, ours.remote_id, doomed.id}
+    assert not by_id[moved.id].deleted
+    assert by_id[moved.id].raw["start"]["dateTime"] == (SOON + timedelta(days=2000)).isoformat()
+    assert not by_id[ours.remote_id].deleted and by_id[ours.remote_id].raw["subject"] == "Renamed"
+    assert by_id[ours.remote_id].hub_id == "m-far"
+    assert by_id[doomed.id].deleted
+
+
+def test_documented_delta_page_shape_is_read_as_documented():
+    """A page exactly in the shape of delta-query-events' "next round" sample (values ours):
+    https://learn.microsoft.com/en-us/graph/delta-query-events#the-next-round-sample-first-response"""
+    page = {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(event)",
+        "@odata.deltaLink": "https://graph.microsoft.com/v1.0/me/calendarView/delta?$deltatoken=R0usmcXyZ",
+        "value": [
+            {"@odata.type": "#microsoft.graph.event", "id": "AAMkADRemovedAAA=", "@removed": {"reason": "deleted"}},
+            {"@odata.type": "#microsoft.graph.event", "@odata.etag": 'W/"EZ9r3czxY0m2jz8c45czkwAALZu98A=="',
+             "subject": "Site survey", "body": {"contentType": "html", "content": ""},
+             "start": {"dateTime": "2016-12-25T06:00:00.0000000", "timeZone": "UTC"},
+             "end": {"dateTime": "2016-12-25T07:30:00.0000000", "timeZone": "UTC"},
+             "location": {"displayName": "Haifa port", "address": {"street": "1 Port Rd", "city": "Haifa"},
+                          "coordinates": {"latitude": 32.82, "longitude": 34.99}},
+             "attendees": [], "organizer": {"emailAddress": {"name": "Samantha Booth",
+                                                             "address": "samanthab@contoso.onmicrosoft.com"}},
+             "id": "AAMkADj1HwAAA="},
+        ],
+    }
+
+    class Answer:
+        def __init__(self, status, data):
+            self.status, self.data = status, data
+
+        @property
+        def ok(self):
+            return 200 <= self.status < 300
+
+    class Client:
+        base_url = "https://graph.microsoft.com/v1.0"
+        calls: list = []
+
+        def request(self, method, path, **kwargs):
+            self.calls.append((method, path))
+            if path.startswith("/me/events/"):
+                return Answer(404, {"error": {"code": "ErrorItemNotFound", "message": "not found"}})
+            return Answer(200, page)
+
+    from integrations.providers.catalog import get_provider
+
+    adapter = adapter_for(get_provider("outlook_calendar"))
+    result = adapter.list_changes(Client(), container="primary",
+                                  cursor="https://graph.microsoft.com/v1.0/me/calendarView/delta?$deltatoken=R0usmcOld")
+    assert result.done and result.cursor == page["@odata.deltaLink"]
+    removed, kept = result.changes
+    assert (removed.remote_id, removed.deleted) == ("AAMkADRemovedAAA=", True)
+    assert (kept.remote_id, kept.deleted, kept.version) == ("AAMkADj1HwAAA=", False, 'W/"EZ9r3czxY0m2jz8c45czkwAALZu98A=="')
+    assert kept.raw["start"] == {"dateTime": "2016-12-25T06:00:00+00:00", "timeZone": "UTC"}
+    assert kept.raw["location"]["displayName"] == "Haifa port" and kept.modified_at is None
+    assert Client.calls == [("GET", page["@odata.deltaLink"].replace("R0usmcXyZ", "R0usmcOld")),
+                            ("GET", "/me/events/AAMkADRemovedAAA%3D")]
 
 
 def test_invalidated_delta_token_raises_cursor_invalid(outlook, monkeypatch):

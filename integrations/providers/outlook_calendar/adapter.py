@@ -17,8 +17,10 @@ bodies (``Prefer: outlook.timezone="UTC", outlook.body-content-type="text"``).
   cursor is Graph's own ``@odata.nextLink`` (more pages) or ``@odata.deltaLink`` (done) --
   absolute URLs, called as they are, and only on the client's API origin. An expired or
   evicted state token (``410 Gone``, or error code ``syncStateNotFound`` /
-  ``syncStateInvalid`` / ``resyncRequired`` on any 4xx) raises ``CursorInvalid``. A
-  ``@removed`` item is a deletion (Graph also reports an event that left the window so).
+  ``syncStateInvalid`` / ``resyncRequired`` on any 4xx) raises ``CursorInvalid``. An
+  ``@removed`` item is read back with ``GET /me/events/{id}``: Graph also reports events
+  *outside* the window that were added or updated as removed, so only a 404 is a deletion
+  (one extra call per removal; the delta function takes no ``$filter`` to avoid it).
   Recurring series arrive as their occurrences (``type: occurrence``), each its own record.
 - ``raw`` is the Graph event JSON with ``start`` / ``end`` rewritten to aware UTC ISO 8601
   (``{"dateTime": "2026-12-10T19:00:00+00:00", "timeZone": "UTC"}``) so ``date_format``
@@ -169,7 +171,7 @@ class OutlookCalendarAdapter(ProviderAdapter):
             raise CursorInvalid(f"Graph answered {response.status} {code or ''}".strip())
         if not response.ok:
             raise GraphError("change listing", response.status, code)
-        changes = tuple(self._change(item) for item in response.data.get("value", []))
+        changes = tuple(self._change(client, item) for item in response.data.get("value", []))
         next_link, delta_link = response.data.get("@odata.nextLink"), response.data.get("@odata.deltaLink")
         if next_link:
             return ChangePage(changes, next_link, False)
@@ -177,10 +179,19 @@ class OutlookCalendarAdapter(ProviderAdapter):
             return ChangePage(changes, delta_link, True)
         raise GraphError("change listing without nextLink or deltaLink", response.status, None)
 
-    def _change(self, item: Mapping[str, Any]) -> RemoteChange:
-        if "@removed" in item:
-            return RemoteChange(remote_id=str(item["id"]), deleted=True, raw=dict(item))
-        return self._remote(item)
+    def _change(self, client: Caller, item: Mapping[str, Any]) -> RemoteChange:
+        if "@removed" not in item:
+            return self._remote(item)
+        # Graph also marks "@removed" an event *outside* the window that was added or updated
+        # (event-delta, "Response"): only a 404 on the event itself is a deletion, so an event
+        # moved past the window (or the hub's own update to one) never deletes the local record.
+        remote_id = str(item["id"])
+        response = client.request("GET", self._event_path(remote_id), headers={"Prefer": PREFER})
+        if response.status in (404, 410):
+            return RemoteChange(remote_id=remote_id, deleted=True, raw=dict(item))
+        if not response.ok:
+            raise GraphError("event read", response.status, _error_code(response.data))
+        return self._remote(response.data)
 
     def _remote(self, item: Mapping[str, Any], *, hub_id: str | None = None) -> RemoteChange:
         raw = dict(item)

@@ -18,7 +18,8 @@ undocumented the choice is said inline):
   (``$deltatoken``), the window and every other parameter live in the opaque token;
   ``Prefer: odata.maxpagesize=N`` sizes the pages; a removed event is
   ``{"@odata.type": "#microsoft.graph.event", "id": ..., "@removed": {"reason": "deleted"}}``
-  (also for an event moved out of the window); a token the server no longer has ->
+  -- also, as event-delta's "Response" section says, for an event *outside* the window that
+  was added, updated or deleted since the last round; a token the server no longer has ->
   ``410 Gone`` with error code ``syncStateNotFound`` ("the application must restart with a
   full synchronization").
   https://learn.microsoft.com/en-us/graph/api/event-delta ,
@@ -401,11 +402,10 @@ class GraphCalendarFake:
                 continue
             if inside(event.start, event.end):
                 items.append((event.seq, event.id, event))
-            elif since is not None:  # moved out of the window since the last round: Graph reports it removed
+            elif since is not None:  # added/updated outside the window: reported as @removed "deleted" too
                 items.append((event.seq, event.id, None))
-        if since is not None:
-            items += [(seq, eid, None) for seq, eid, cal, a, b in self.tombstones
-                      if seq > since and cal == calendar_id and inside(a, b)]
+        if since is not None:  # deleted inside or outside the window: both are reported (event-delta, Response)
+            items += [(seq, eid, None) for seq, eid, cal, _a, _b in self.tombstones if seq > since and cal == calendar_id]
         items.sort(key=lambda item: item[0])
         return {"calendar": calendar_id, "window": window, "items": items, "seq": self._seq}
 
