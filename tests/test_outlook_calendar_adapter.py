@@ -107,6 +107,20 @@ def test_full_listing_pages_by_maxpagesize_and_ends_with_a_delta_link(outlook, m
     assert one.hub_id is None  # created in Outlook, not by the hub
 
 
+def test_window_and_page_size_follow_the_django_settings(outlook, settings):
+    client, adapter, fake = outlook
+    settings.OUTLOOK_CALENDAR_WINDOW_PAST_DAYS = 30
+    settings.OUTLOOK_CALENDAR_WINDOW_FUTURE_DAYS = 90
+    settings.OUTLOOK_CALENDAR_PAGE_SIZE = 3
+    fake.user_creates("In 60 days", datetime.now(UTC) + timedelta(days=60))
+    fake.user_creates("In 120 days", datetime.now(UTC) + timedelta(days=120))
+    changes, _ = drain(adapter, client, fake.default_calendar_id)
+    assert [c.raw["subject"] for c in changes] == ["In 60 days"]
+    assert "odata.maxpagesize=3" in fake.requests[0].headers["prefer"]
+    start = datetime.fromisoformat(fake.requests[0].query["startDateTime"][0].replace("Z", "+00:00"))
+    assert abs((datetime.now(UTC) - start) - timedelta(days=30)) < timedelta(minutes=5)
+
+
 def test_delta_link_returns_only_what_changed_with_removed_items(outlook):
     client, adapter, fake = outlook
     cal = fake.default_calendar_id

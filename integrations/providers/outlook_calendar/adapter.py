@@ -9,11 +9,14 @@ bodies (``Prefer: outlook.timezone="UTC", outlook.body-content-type="text"``).
   ``POST /me/events``).
 - Changes: ``GET /me/calendars/{id}/calendarView/delta?startDateTime=&endDateTime=``
   (https://learn.microsoft.com/en-us/graph/api/event-delta ,
-  https://learn.microsoft.com/en-us/graph/delta-query-events). Graph tracks a calendar
+  https://learn.microsoft.com/en-us/graph/delta-query-events; v1.0's reference page names
+  only the default calendar's ``/me/calendarView/delta``, the concept page and the beta
+  reference name a specified calendar's view as well). Graph tracks a calendar
   *view*, so a full listing covers a window fixed by its first call: ``WINDOW_PAST`` back
   and ``WINDOW_FUTURE`` ahead of that moment (1 year / 2 years; Django settings
   ``OUTLOOK_CALENDAR_WINDOW_PAST_DAYS`` / ``OUTLOOK_CALENDAR_WINDOW_FUTURE_DAYS`` override).
-  Events outside it are not imported; a full sync (``{"full": true}``) re-centres it. The
+  Events outside it are not imported; a full sync (``{"full": true}``) re-centres it. Pages
+  hold ``PAGE_SIZE`` events (``Prefer: odata.maxpagesize``; setting ``OUTLOOK_CALENDAR_PAGE_SIZE``). The
   cursor is Graph's own ``@odata.nextLink`` (more pages) or ``@odata.deltaLink`` (done) --
   absolute URLs, called as they are, and only on the client's API origin. An expired or
   evicted state token (``410 Gone``, or error code ``syncStateNotFound`` /
@@ -122,8 +125,16 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds" if not moment.microsecond else "microseconds")
 
 
+def _page_size() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "OUTLOOK_CALENDAR_PAGE_SIZE", None) or PAGE_SIZE)
+
+
 class OutlookCalendarAdapter(ProviderAdapter):
-    page_size = PAGE_SIZE
+    #: Events per delta page (``Prefer: odata.maxpagesize``); None = the Django setting
+    #: ``OUTLOOK_CALENDAR_PAGE_SIZE``, else ``PAGE_SIZE``.
+    page_size: int | None = None
 
     # ------------------------------------------------------------------ mapping
     def default_mappings(self, local_type: str, remote_type: str) -> list[dict[str, Any]]:
@@ -155,7 +166,7 @@ class OutlookCalendarAdapter(ProviderAdapter):
                 now + _setting("OUTLOOK_CALENDAR_WINDOW_FUTURE_DAYS", WINDOW_FUTURE))
 
     def list_changes(self, client: Caller, *, container: str, cursor: str | None) -> ChangePage:
-        headers = {"Prefer": f"{PREFER}, odata.maxpagesize={self.page_size}"}
+        headers = {"Prefer": f"{PREFER}, odata.maxpagesize={self.page_size or _page_size()}"}
         if cursor is None:
             start, end = self.window()
             response = client.request("GET", self._calendar_path(container) + "/calendarView/delta", headers=headers,

@@ -432,7 +432,7 @@ class GraphCalendarFake:
         return body
 
     def delta(self, calendar_id: str, base: str, query: dict[str, list[str]], prefs: dict[str, str]) -> dict:
-        page = max(1, int(prefs.get("odata.maxpagesize") or DEFAULT_PAGE))
+        page = _positive(prefs.get("odata.maxpagesize"), DEFAULT_PAGE)
         gone = _Fail(410, "syncStateNotFound", "The sync state generation is not found. The delta token is "
                      "expired and data must be synchronized again.")
         if "$skiptoken" in query:
@@ -456,7 +456,8 @@ class GraphCalendarFake:
         with self._lock:
             try:
                 status, extra, payload = self._dispatch(method, path, query, headers, body)
-            except _Fail as fail:
+            except Exception as exc:  # a fake's bug answers 500 in Graph's shape instead of hanging the client
+                fail = exc if isinstance(exc, _Fail) else _Fail(500, "generalException", f"fake error: {exc!r}")
                 status, extra, payload = fail.status, fail.headers, {
                     "error": {"code": fail.code, "message": fail.message,
                               "innerError": {"date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
@@ -539,8 +540,8 @@ class GraphCalendarFake:
         raise _Fail(404, "ErrorItemNotFound", "The specified object was not found in the store.")
 
     def _list_calendars(self, query, prefs) -> dict[str, Any]:
-        top = int(_first(query, "$top") or prefs.get("odata.maxpagesize") or DEFAULT_PAGE)
-        skip = int(_first(query, "$skip") or 0)
+        top = _positive(_first(query, "$top") or prefs.get("odata.maxpagesize"), DEFAULT_PAGE)
+        skip = _positive(_first(query, "$skip"), 0)
         body: dict[str, Any] = {"@odata.context": f"{self.url}/v1.0/$metadata#users('{USER_EMAIL}')/calendars",
                                 "value": self.calendars[skip:skip + top]}
         if skip + top < len(self.calendars):
@@ -576,6 +577,18 @@ def _first(query: dict[str, list[str]], name: str) -> str | None:
         if key.lower() == name.lower() and values:
             return values[0]
     return None
+
+
+def _positive(value: str | None, default: int) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise _Fail(400, "BadRequest", f"{value!r} is not a number") from None
+    if number < 0:
+        raise _Fail(400, "BadRequest", f"{value!r} is negative")
+    return number or default
 
 
 def _preferences(header: str) -> dict[str, str]:
