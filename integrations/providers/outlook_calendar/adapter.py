@@ -32,7 +32,8 @@ bodies (``Prefer: outlook.timezone="UTC", outlook.body-content-type="text"``).
 - Hub id: created events carry the single-value extended property ``HUB_ID_PROPERTY``
   (a String in the hub's own GUID namespace, never shown in Outlook) and
   ``transactionId = "architect-studio:<hub id>"`` (Graph's guard against a retried POST
-  creating a duplicate). Delta responses carry ``transactionId`` but not extended
+  creating a duplicate; Graph publishes no window for it, so a create retried much later
+  relies on the hub id read back below). Delta responses carry ``transactionId`` but not extended
   properties (the delta function takes no ``$expand``), so ``hub_id`` is read from the
   extended property when present and from ``transactionId`` otherwise.
 - Writes: ``POST .../events`` and ``PATCH /me/events/{id}`` with naive UTC times plus

@@ -27,7 +27,8 @@ undocumented the choice is said inline):
   https://learn.microsoft.com/en-us/graph/delta-query-overview (synchronization reset)
 - ``POST /v1.0/me/events`` and ``/v1.0/me/calendars/{id}/events`` (201 + the event; a
   ``transactionId`` already used by a live event returns that event instead of a duplicate:
-  "to avoid redundant POST operations in case of client retries"),
+  "to avoid redundant POST operations in case of client retries"; Graph publishes no window
+  for that memory, the fake keeps it while the event lives; set once, never changed),
   ``GET|PATCH|DELETE /v1.0/me/events/{id}`` (PATCH replaces each complex property it names;
   ``If-Match`` with the ``@odata.etag`` -> ``412`` ``ErrorIrresolvableConflict`` when the
   changeKey moved on; a missing event -> ``404`` ``ErrorItemNotFound``).
@@ -315,6 +316,8 @@ class GraphCalendarFake:
                 raise _Fail(400, "ErrorInvalidRequest", "each attendee needs emailAddress.address")
             event.attendees = [dict(a) for a in attendees]
         if "transactionId" in body:
+            if event.transaction_id is not None and body["transactionId"] != event.transaction_id:
+                raise _Fail(400, "ErrorInvalidRequest", "transactionId cannot be changed once set")
             event.transaction_id = body["transactionId"]
         for prop in body.get("singleValueExtendedProperties") or []:
             if not isinstance(prop, dict) or not prop.get("id") or "value" not in prop:
@@ -350,7 +353,6 @@ class GraphCalendarFake:
             "lastModifiedDateTime": _stamp(event.modified),
             "changeKey": event.change_key,
             "categories": [],
-            "transactionId": event.transaction_id,
             "originalStartTimeZone": event.original_tz,
             "originalEndTimeZone": event.original_tz,
             "iCalUId": "040000008200E00074C5B7101A82E008" + event.id[-32:].encode().hex()[:32],
@@ -382,6 +384,8 @@ class GraphCalendarFake:
             "attendees": attendees,
             "organizer": {"emailAddress": {"name": "Studio", "address": USER_EMAIL}},
         }
+        if event.transaction_id is not None:  # "only returned in a response payload if an app has set it"
+            out["transactionId"] = event.transaction_id
         if expand is not None:
             out["singleValueExtendedProperties"] = [
                 {"id": pid, "value": value} for pid, value in event.extended.items() if pid in expand
