@@ -12,7 +12,14 @@ from django.utils.translation import gettext_lazy as _
 
 from core.tenant_context import tenant_scope
 from integrations import services
-from integrations.models import CurrencyRate, ExternalLink, Integration, IntegrationLog, ProviderApp, SyncState
+from integrations.models import (
+    CurrencyRate,
+    ExternalLink,
+    Integration,
+    IntegrationLog,
+    ProviderApp,
+    SyncState,
+)
 from integrations.oauth import redirect_uri
 from integrations.providers.catalog import PROVIDERS
 from integrations.tokens import TokenUnavailable
