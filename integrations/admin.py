@@ -92,7 +92,7 @@ class IntegrationAdmin(admin.ModelAdmin):
     search_fields = ["name", "provider", "tenant__name"]
     fields = ["tenant", "provider", "name", "description", "status", "scopes", "connection_config",
               "token_expires_at", "last_refresh_at", "refresh_failures", "last_sync_at", "last_sync_status",
-              "last_error", "total_syncs", "sync_settings", "connected_by", "created_at", "updated_at", "secrets"]
+              "last_error", "total_syncs", "sync_settings", "settings", "conflict_policy", "connected_by", "created_at", "updated_at", "secrets"]
     readonly_fields = [f for f in fields if f not in ("name", "description")]
     inlines = [IntegrationLogInline]
     actions = ["action_test", "action_refresh", "action_disconnect"]

@@ -213,3 +213,25 @@ def test_bad_preview_input_is_400_with_the_envelope(alice_api, google, body, fie
     assert response.status_code == 400, response.content
     error = response.json()["error"]
     assert error["code"] == "invalid" and field in error["fields"], error
+
+
+# ------------------------------------------------------------------ CurrencyRate in the admin
+@pytest.mark.django_db(transaction=True)  # operator_scope writes on its own connection
+def test_operators_keep_currency_rates_in_the_admin(admin_client):
+    added = admin_client.post("/admin/integrations/currencyrate/add/", {
+        "base": "usd", "quote": "ils", "rate": "3.6512", "valid_on": "2026-12-01", "source": "Bank of Israel"})
+    assert added.status_code == 302, added.content.decode()[:2000]
+    assert CurrencyRate.objects.get().base == "USD"
+    refused = [
+        admin_client.post("/admin/integrations/currencyrate/add/", {
+            "base": "USD", "quote": "ILS", "rate": "3.7", "valid_on": "2026-12-01"}),  # same day twice
+        admin_client.post("/admin/integrations/currencyrate/add/", {
+            "base": "EUR", "quote": "ILS", "rate": "0", "valid_on": "2026-12-01"}),
+        admin_client.post("/admin/integrations/currencyrate/add/", {
+            "base": "EURO", "quote": "ILS", "rate": "4", "valid_on": "2026-12-01"}),
+    ]
+    assert [r.status_code for r in refused] == [200, 200, 200]  # the form again, with its errors
+    assert CurrencyRate.objects.count() == 1
+    found = admin_client.get("/admin/integrations/currencyrate/?q=USD&base=USD")
+    missing = admin_client.get("/admin/integrations/currencyrate/?q=EUR")
+    assert b"3.65120000" in found.content and b"3.65120000" not in missing.content

@@ -220,6 +220,10 @@ def test_default_value_fills_an_empty_source_both_ways():
     assert mapping.to_remote({"title": "Kickoff", "location": ""}, MappingContext()) == {"summary": "Kickoff", "location": ""}
 
 
+def test_a_null_list_clears_the_remote_list():
+    assert calendar_mapping().to_remote({"attendees": None}, MappingContext()) == {"attendees": []}
+
+
 def test_own_mappings_replace_the_defaults_for_that_entity_only():
     own = [{"localEntity": "meeting", "localField": "title", "remoteField": "summary"},
            {"localEntity": "task", "localField": "title", "remoteField": "summary"}]

@@ -208,7 +208,7 @@ def _set(node: dict, steps, value: Any) -> None:
                 items[sub] = {}
             _set(items[sub], rest, value)
         return
-    values = value if isinstance(value, list) else [value]
+    values = value if isinstance(value, list) else ([] if value is None else [value])
     if not rest:
         items[:] = values
         return
