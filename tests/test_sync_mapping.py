@@ -274,6 +274,20 @@ def test_bad_custom_configs_fail_to_compile(config, message):
         compile_mappings(raw, local_type="meeting", defaults=[])
 
 
+@pytest.mark.parametrize(("local", "remote"), [
+    ({"startTime": "0001-01-01T00:00:00+14:00"}, None),
+    ({"startTime": "9999-12-31T23:59:59-12:00"}, None),
+    (None, {"start": {"dateTime": "9999-12-31T23:00:00-12:00"}}),
+    (None, {"start": {"date": "0001-01-01"}, "end": {"dateTime": ["x"]}}),
+])
+def test_extreme_dates_fail_the_record_not_the_run(local, remote):
+    with pytest.raises(MappingError):
+        if local is not None:
+            calendar_mapping().to_remote(local, MappingContext())
+        else:
+            calendar_mapping().to_local(remote, MappingContext())
+
+
 def test_a_custom_function_given_the_wrong_type_fails_that_record():
     mapping = compile_mappings([{"localEntity": "meeting", "localField": "title", "remoteField": "summary",
                                  "transform": "custom", "transformConfig": {"name": "lower"}}],
@@ -324,6 +338,13 @@ def test_currency_read_from_a_field_and_a_missing_rate_fails_that_record(rates):
         mapping.to_remote({"amount": "1", "currency": "GBP"}, ctx)
     with pytest.raises(MappingError, match="no USD->ILS exchange rate on or before 2026-10-31"):
         mapping.to_remote({"amount": "1", "currency": "USD"}, MappingContext(on_date=date(2026, 10, 31)))
+
+
+@pytest.mark.parametrize("amount", ["1e40", "NaN", "Infinity", {"value": 1}, True, "12,50"])
+def test_amounts_no_conversion_can_take_fail_the_record(rates, amount):
+    mapping = one("amount", "TotalAmt", transform="currency_convert", transformConfig={"from": "USD", "to": "ILS"})
+    with pytest.raises(MappingError, match="^amount: "):
+        mapping.to_remote({"amount": amount}, MappingContext(on_date=date(2026, 12, 2)))
 
 
 def test_a_rate_lookup_is_made_once_per_context(rates, django_assert_num_queries):

@@ -83,7 +83,7 @@ DEFAULT_CALENDAR_MAPPING: list[dict[str, Any]] = [
 ]
 
 _MISSING: Any = object()
-_SEGMENT = re.compile(r"^([^.\[\]\s]+)(\[\]|\[(\d{1,4})\])?$")
+_SEGMENT = re.compile(r"^([^.\[\]\s]+)(\[\]|\[(\d{1,3})\])?$")
 
 
 class MappingConfigError(ValueError):
@@ -503,14 +503,25 @@ class Mapping:
     def to_remote(self, local: dict, ctx: MappingContext) -> dict:
         out: dict[str, Any] = {}
         for rule in self.rules:
-            rule.apply_to_remote(local, ctx, out)
+            _guarded(rule, rule.apply_to_remote, local, ctx, out)
         return out
 
     def to_local(self, remote: dict, ctx: MappingContext) -> dict:
         out: dict[str, Any] = {}
         for rule in self.rules:
-            rule.apply_to_local(remote, ctx, out)
+            _guarded(rule, rule.apply_to_local, remote, ctx, out)
         return out
+
+
+def _guarded(rule: Rule, apply, record: dict, ctx: MappingContext, out: dict) -> None:
+    """A value no transform can take (an amount past Decimal's precision, a date beyond year
+    9999 once shifted) fails that record with its field named, never the run."""
+    try:
+        apply(record, ctx, out)
+    except MappingError:
+        raise
+    except (ArithmeticError, ValueError, TypeError) as exc:
+        raise MappingError(rule.local.text, f"{rule.transform} cannot convert this value ({type(exc).__name__})") from None
 
 
 def compile_mappings(raw: list[dict[str, Any]] | None, *, local_type: str, defaults: list[dict[str, Any]]) -> Mapping:
