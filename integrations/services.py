@@ -191,6 +191,7 @@ def oauth_complete(*, provider_id: str, params: dict[str, str], nonce: str | Non
         if created:
             integration = Integration(tenant_id=row.tenant_id, provider=provider_id, name=provider.name_he)
         integration.connected_by_id = row.user_id
+        integration.settings = settings_with_defaults(integration)
         integration.connection_config = {**(integration.connection_config or {}), **extra_config}
         write_credentials(integration, tokens)
         integration.set_secret("api_key_encrypted", None)
@@ -204,6 +205,12 @@ def oauth_complete(*, provider_id: str, params: dict[str, str], nonce: str | Non
                    summary={"reconnected": not created, "scopes": list(tokens.scopes)})
         publish(row.tenant_id, "integration.connected", {"integrationId": str(integration.pk), "provider": provider_id})
     return CallbackResult(integration_id=integration.pk)
+
+
+def settings_with_defaults(integration: Integration) -> dict[str, Any]:
+    """The provider's settings defaults under what is stored: a new connection gets the
+    defaults, a re-connection keeps the studio's choices and gains keys added since."""
+    return {**adapter_for(get_provider(integration.provider)).settings_defaults(), **(integration.settings or {})}
 
 
 # --------------------------------------------------------------------- credentials (api_key / caldav)
@@ -293,6 +300,7 @@ def integration_connect_credentials(*, tenant_id: uuid.UUID, user_id: uuid.UUID,
         integration = Integration(tenant_id=tenant_id, provider=provider_id)
     integration.name = (name or "").strip()[:200] or integration.name or provider.name_he
     integration.connected_by_id = user_id
+    integration.settings = settings_with_defaults(integration)
     integration.set_secret("api_key_encrypted", json.dumps(values))
     integration.set_secret("oauth_encrypted", None)
     integration.connection_config = {**config, "verified": verified}
@@ -315,7 +323,7 @@ def integration_connect_credentials(*, tenant_id: uuid.UUID, user_id: uuid.UUID,
 def integration_update(*, integration: Integration, data: dict[str, Any]) -> Integration:
     """``data`` is already validated (serializers.IntegrationUpdateSerializer)."""
     fields = []
-    for name in ("name", "description", "sync_settings"):
+    for name in ("name", "description", "sync_settings", "settings", "conflict_policy"):
         if name in data:
             setattr(integration, name, data[name])
             fields.append(name)

@@ -283,6 +283,11 @@ JSON_UNDERSCOREIZE = {
         "metadata",
         "sample",
         "entity",
+        "settings",  # Integration.settings, stored camelCase as the seed writes it
+        "local",  # mapping preview: the sample records and what they become
+        "remote",
+        "to_remote",
+        "to_local",
     ),
 }
 # djangorestframework-camel-case reads its options from JSON_CAMEL_CASE.

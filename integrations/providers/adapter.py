@@ -17,9 +17,9 @@ registry): they see it through the two small protocols below.
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from integrations.providers.base import Provider

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from integrations.providers._calendar import CalendarSettings
 from integrations.providers.adapter import Answer, ProviderAdapter, TestCall, basic
 
 CALDAV_PROPFIND = (
@@ -14,7 +15,7 @@ CALDAV_PROPFIND = (
 )
 
 
-class AppleCalendarAdapter(ProviderAdapter):
+class AppleCalendarAdapter(CalendarSettings, ProviderAdapter):
     def credential_headers(self, values: Mapping[str, str]) -> dict[str, str]:
         return {"Authorization": basic(values.get("username", ""), values.get("appPassword", ""))}
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from integrations.providers._calendar import CalendarSettings
 from integrations.providers.adapter import ProviderAdapter
 
 
-class GoogleCalendarAdapter(ProviderAdapter):
+class GoogleCalendarAdapter(CalendarSettings, ProviderAdapter):
     pass

@@ -52,6 +52,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from integrations.providers._calendar import CalendarSettings
 from integrations.providers.adapter import (
     Caller,
     ChangePage,
@@ -132,7 +133,7 @@ def _page_size() -> int:
     return int(getattr(settings, "OUTLOOK_CALENDAR_PAGE_SIZE", None) or PAGE_SIZE)
 
 
-class OutlookCalendarAdapter(ProviderAdapter):
+class OutlookCalendarAdapter(CalendarSettings, ProviderAdapter):
     #: Events per delta page (``Prefer: odata.maxpagesize``); None = the Django setting
     #: ``OUTLOOK_CALENDAR_PAGE_SIZE``, else ``PAGE_SIZE``.
     page_size: int | None = None
