@@ -140,6 +140,28 @@ def test_events_from_other_clients_have_no_hub_id_and_keep_their_time_zone(adapt
     assert change.modified_at == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # DTSTAMP when no LAST-MODIFIED
 
 
+def test_a_named_time_zone_is_written_as_tzid_with_its_vtimezone(adapter, client, radicale):
+    calendar = radicale.new_calendar("Studio")
+    record = {"summary": "Morning coffee", "start": {"dateTime": "2026-12-10T10:00:00", "timeZone": "Asia/Jerusalem"},
+              "end": {"dateTime": "2026-12-10T08:30:00Z", "timeZone": "Asia/Jerusalem"}}
+
+    created = adapter.push_create(client, container=calendar, record=record, hub_id="hub-tz")
+
+    ics = radicale.get(created.remote_id).text
+    assert "DTSTART;TZID=Asia/Jerusalem:20261210T100000" in ics and "DTEND;TZID=Asia/Jerusalem:20261210T103000" in ics
+    assert "BEGIN:VTIMEZONE" in ics and "TZID:Asia/Jerusalem" in ics
+    (seen,), _, _ = sync_all(adapter, client, calendar, None)
+    assert seen.raw["end"] == {"dateTime": "2026-12-10T10:30:00+02:00", "timeZone": "Asia/Jerusalem"}
+
+
+def test_a_record_that_is_not_a_date_is_refused_before_any_call(adapter, client, radicale):
+    calendar = radicale.new_calendar("Studio")
+    with pytest.raises(ValueError, match="start.dateTime"):
+        adapter.push_create(client, container=calendar, record={"start": {"dateTime": "next Tuesday"}},
+                            hub_id="hub-bad")
+    assert sync_all(adapter, client, calendar, None)[0] == []
+
+
 # ----------------------------------------------------------------- update
 def test_update_with_a_stale_etag_is_a_version_conflict(adapter, client, radicale):
     calendar = radicale.new_calendar("Studio")
