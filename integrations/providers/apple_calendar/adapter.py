@@ -3,8 +3,8 @@ password). The test call is a Depth-0 PROPFIND of the server root, answered 207 
 
 Sync, every call through the ``client`` (``ProviderClient``: rate limit, deadline, size cap,
 private-address check of the tenant's server URL); request bodies are built with the
-``caldav`` library's element classes and answers parsed with lxml (entities off), events
-with ``icalendar`` (vevent.py). The ``caldav`` library never opens a connection here.
+``caldav`` library's element classes, answers parsed with lxml, entities off (webdav.py),
+events with ``icalendar`` (vevent.py). The ``caldav`` library never opens a connection here.
 
 - ``list_containers``: PROPFIND ``current-user-principal`` -> its ``calendar-home-set`` ->
   Depth-1 PROPFIND of the home: the calendars whose ``supported-calendar-component-set``
@@ -35,16 +35,13 @@ with ``icalendar`` (vevent.py). The ``caldav`` library never opens a connection 
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from caldav.elements import cdav, dav, ical
-from caldav.elements.base import BaseElement
-from lxml import etree
 
 from integrations.providers.adapter import (
     Answer,
@@ -59,26 +56,14 @@ from integrations.providers.adapter import (
     basic,
 )
 
-from . import vevent
+from . import vevent, webdav
+from .webdav import CalDAVError
 
 CALDAV_PROPFIND = (
     '<?xml version="1.0" encoding="utf-8"?>'
     '<d:propfind xmlns:d="DAV:"><d:prop><d:current-user-principal/></d:prop></d:propfind>'
 )
-XML = {"Content-Type": "application/xml; charset=utf-8", "Accept": "application/xml, text/xml"}
 ICS = "text/calendar; charset=utf-8"
-_REDIRECTS = (301, 302, 307, 308)
-# Untrusted XML from a tenant-chosen server: no entity expansion, no network, no huge trees.
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
-
-
-class CalDAVError(Exception):
-    """The CalDAV server answered something this adapter cannot use (status and step only:
-    no body, no credentials)."""
-
-    def __init__(self, step: str, status: int | None = None):
-        super().__init__(f"CalDAV {step}" + (f": HTTP {status}" if status is not None else ""))
-        self.status = status
 
 
 class AppleCalendarAdapter(ProviderAdapter):
@@ -115,56 +100,56 @@ class AppleCalendarAdapter(ProviderAdapter):
     # ------------------------------------------------------------------ discovery
     def list_containers(self, client: Caller) -> list[Container]:
         root = client.base_url + "/"
-        found, url = _propfind(client, root, [dav.CurrentUserPrincipal()], depth=0, step="principal")
-        principal = _href_in(_first(found), dav.CurrentUserPrincipal.tag)
+        found, url = webdav.propfind(client, root, [dav.CurrentUserPrincipal()], depth=0, step="principal")
+        principal = webdav.href_in(webdav.first(found), dav.CurrentUserPrincipal.tag)
         if principal is None:
             raise CalDAVError("principal: no current-user-principal (are the credentials right?)")
-        found, url = _propfind(client, urljoin(url, principal), [cdav.CalendarHomeSet()], depth=0, step="home")
-        home = _href_in(_first(found), cdav.CalendarHomeSet.tag)
+        found, url = webdav.propfind(client, urljoin(url, principal), [cdav.CalendarHomeSet()], depth=0, step="home")
+        home = webdav.href_in(webdav.first(found), cdav.CalendarHomeSet.tag)
         if home is None:
             raise CalDAVError("home: no calendar-home-set")
         props = [dav.ResourceType(), dav.DisplayName(), ical.CalendarColor(), ical.CalendarOrder(),
                  cdav.SupportedCalendarComponentSet()]
-        found, url = _propfind(client, urljoin(url, home), props, depth=1, step="calendars")
+        found, url = webdav.propfind(client, urljoin(url, home), props, depth=1, step="calendars")
         calendars = [c for c in (_calendar(client, url, m) for m in found) if c is not None]
         if calendars:
-            first = min(range(len(calendars)), key=lambda i: (calendars[i].raw["order"] is None,
-                                                              calendars[i].raw["order"] or 0, i))
-            calendars[first] = Container(calendars[first].id, calendars[first].name, True, calendars[first].raw)
+            orders = [c.raw["order"] for c in calendars]
+            first = min(range(len(calendars)), key=lambda i: (orders[i] is None, orders[i] or 0, i))
+            calendars[first] = replace(calendars[first], primary=True)
         return calendars
 
     # ------------------------------------------------------------------ import
     def list_changes(self, client: Caller, *, container: str, cursor: str | None) -> ChangePage:
         state = _Cursor.load(cursor)
-        calendar = _absolute(client, container)
+        calendar = webdav.absolute(client, container)
         deleted: tuple[RemoteChange, ...] = ()
         if not state.pending:
             state, removed = _sync_collection(client, calendar, state.token)
             deleted = tuple(RemoteChange(remote_id=href, deleted=True) for href in removed)
         batch, rest = state.pending[: self.batch_size], state.pending[self.batch_size:]
-        changes = deleted + _multiget(client, calendar, [_expand(calendar, h) for h in batch])
+        changes = deleted + _multiget(client, calendar, [webdav.expand(calendar, h) for h in batch])
         after = _Cursor(state.token, rest, state.more)
         return ChangePage(changes=changes, cursor=after.dump(), done=not rest and not state.more)
 
     # ------------------------------------------------------------------ export
     def push_create(self, client: Caller, *, container: str, record: Mapping[str, Any], hub_id: str) -> RemoteChange:
-        calendar = _absolute(client, container)
+        calendar = webdav.absolute(client, container)
         uid = str(uuid.uuid4())
         url = urljoin(calendar.rstrip("/") + "/", f"{uid}.ics")
-        href = _object_ref(calendar, url)
+        href = webdav.object_ref(calendar, url)
         body = vevent.new_calendar(record, uid=uid, hub_id=hub_id)
         answer = client.request("PUT", url, data=body.to_ical(), headers={"Content-Type": ICS, "If-None-Match": "*"})
         # 412 on a fresh uuid: our own first attempt was stored before a retried 5xx.
         if not (answer.ok or answer.status == 412):
             raise CalDAVError("create", answer.status)
-        etag = _header(answer, "ETag") if answer.ok else None
+        etag = webdav.header(answer, "ETag") if answer.ok else None
         return _change(href, etag or _etag(client, url), body)
 
     def push_update(
         self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
         version: str | None,
     ) -> RemoteChange:
-        url = urljoin(_absolute(client, container), remote_id)
+        url = urljoin(webdav.absolute(client, container), remote_id)
         current = client.request("GET", url, headers={"Accept": "text/calendar"})
         if current.status == 404:
             raise VersionConflict(f"{remote_id} was deleted at the provider")
@@ -172,17 +157,17 @@ class AppleCalendarAdapter(ProviderAdapter):
             raise CalDAVError("read before update", current.status)
         body = vevent.parse(current.text)
         vevent.update_calendar(body, record)
-        condition = version or _header(current, "ETag")
+        condition = version or webdav.header(current, "ETag")
         headers = {"Content-Type": ICS, **({"If-Match": condition} if condition else {})}
         answer = client.request("PUT", url, data=body.to_ical(), headers=headers)
         if answer.status == 412:
             raise VersionConflict(f"{remote_id} changed since version {version}")
         if not answer.ok:
             raise CalDAVError("update", answer.status)
-        return _change(remote_id, _header(answer, "ETag") or _etag(client, url), body)
+        return _change(remote_id, webdav.header(answer, "ETag") or _etag(client, url), body)
 
     def push_delete(self, client: Caller, *, container: str, remote_id: str, version: str | None) -> None:
-        url = urljoin(_absolute(client, container), remote_id)
+        url = urljoin(webdav.absolute(client, container), remote_id)
         answer = client.request("DELETE", url, headers={"If-Match": version} if version else {})
         if answer.ok or answer.status == 404:
             return
@@ -229,26 +214,26 @@ def _sync_collection(client: Caller, calendar: str, token: str) -> tuple[_Cursor
     report = dav.SyncCollection() + [
         dav.SyncToken(value=token), dav.SyncLevel(value="1"), dav.Prop() + [dav.GetEtag()],
     ]
-    answer = client.request("REPORT", calendar, data=_xml(report), headers={**XML, "Depth": "1"})
+    answer = client.request("REPORT", calendar, data=webdav.xml(report), headers={**webdav.XML, "Depth": "1"})
     if answer.status in (403, 409) and "valid-sync-token" in answer.text:
         raise CursorInvalid("the CalDAV server no longer accepts this sync-token")
     if answer.status != 207:
         raise CalDAVError("sync-collection", answer.status)
-    root = _tree(answer)
+    root = webdav.tree(answer)
     new_token = (root.findtext(dav.SyncToken.tag) or "").strip()
     if not new_token:
         raise CalDAVError("sync-collection: no sync-token in the answer (RFC 6578 unsupported)")
     changed, removed, truncated = [], [], False
     own = urlsplit(calendar).path.rstrip("/")
-    for member in _members(root):
+    for member in webdav.members(root):
         if urlsplit(urljoin(calendar, member.href)).path.rstrip("/") == own:
             truncated = truncated or member.status == 507
             continue
         if member.href.endswith("/"):
             continue  # a sub-collection, not a calendar object
-        ref = _object_ref(calendar, member.href)
+        ref = webdav.object_ref(calendar, member.href)
         (removed if member.status == 404 else changed).append(ref)
-    return _Cursor(new_token, [_shorten(calendar, h) for h in changed], truncated), removed
+    return _Cursor(new_token, [webdav.shorten(calendar, h) for h in changed], truncated), removed
 
 
 def _multiget(client: Caller, calendar: str, hrefs: list[str]) -> tuple[RemoteChange, ...]:
@@ -257,13 +242,13 @@ def _multiget(client: Caller, calendar: str, hrefs: list[str]) -> tuple[RemoteCh
         return ()
     report = cdav.CalendarMultiGet() + [dav.Prop() + [dav.GetEtag(), cdav.CalendarData()]]
     report += [dav.Href(value=h) for h in hrefs]
-    answer = client.request("REPORT", calendar, data=_xml(report), headers={**XML, "Depth": "1"})
+    answer = client.request("REPORT", calendar, data=webdav.xml(report), headers={**webdav.XML, "Depth": "1"})
     if answer.status != 207:
         raise CalDAVError("calendar-multiget", answer.status)
-    by_href = {_same(m.href): m for m in _members(_tree(answer))}
+    by_href = {webdav.same(m.href): m for m in webdav.members(webdav.tree(answer))}
     changes = []
     for href in hrefs:
-        member = by_href.get(_same(href))
+        member = by_href.get(webdav.same(href))
         data = member.props.get(cdav.CalendarData.tag) if member else None
         if member is None or member.status == 404 or data is None:
             changes.append(RemoteChange(remote_id=href, deleted=True))  # removed since the listing
@@ -283,40 +268,12 @@ def _change(href: str, etag: str | None, body: Any) -> RemoteChange:
 
 def _etag(client: Caller, url: str) -> str | None:
     """The ETag of one object, for servers that send none after a PUT (RFC 4791 §5.3.4)."""
-    found, _ = _propfind(client, url, [dav.GetEtag()], depth=0, step="etag")
-    etag = _first(found).props.get(dav.GetEtag.tag) if found else None
+    found, _ = webdav.propfind(client, url, [dav.GetEtag()], depth=0, step="etag")
+    etag = webdav.first(found).props.get(dav.GetEtag.tag) if found else None
     return etag.text if etag is not None else None
 
 
-# ---------------------------------------------------------------------- PROPFIND and XML
-@dataclass
-class _Member:
-    """One ``DAV:response`` of a multistatus: its href, its own status (404 for a removed
-    member) and the properties answered 2xx."""
-
-    href: str
-    status: int | None
-    props: dict[str, Any]
-
-
-def _propfind(client: Caller, url: str, props: list[BaseElement], *, depth: int,
-              step: str) -> tuple[list[_Member], str]:
-    """PROPFIND ``url`` (following up to three redirects, as iCloud sends to the account's
-    host); returns the members and the URL that answered (hrefs resolve against it)."""
-    body = _xml(dav.Propfind() + [dav.Prop() + props])
-    for _ in range(4):
-        answer = client.request("PROPFIND", url, data=body, headers={**XML, "Depth": str(depth)})
-        location = _header(answer, "Location")
-        if answer.status in _REDIRECTS and location:
-            url = urljoin(url, location)
-            continue
-        if answer.status != 207:
-            raise CalDAVError(step, answer.status)
-        return _members(_tree(answer)), url
-    raise CalDAVError(f"{step}: too many redirects")
-
-
-def _calendar(client: Caller, home_url: str, member: _Member) -> Container | None:
+def _calendar(client: Caller, home_url: str, member: webdav.Member) -> Container | None:
     kind = member.props.get(dav.ResourceType.tag)
     if kind is None or kind.find(cdav.Calendar.tag) is None:
         return None
@@ -325,122 +282,9 @@ def _calendar(client: Caller, home_url: str, member: _Member) -> Container | Non
     if names is not None and "VEVENT" not in names:
         return None  # RFC 4791 §5.2.3: absent means every component type
     url = urljoin(home_url, member.href)
-    name = _text(member.props.get(dav.DisplayName.tag)) or unquote(url.rstrip("/").rsplit("/", 1)[-1])
-    order = _text(member.props.get(ical.CalendarOrder.tag))
-    raw = {"color": _text(member.props.get(ical.CalendarColor.tag)),
+    name = webdav.text(member.props.get(dav.DisplayName.tag)) or unquote(url.rstrip("/").rsplit("/", 1)[-1])
+    order = webdav.text(member.props.get(ical.CalendarOrder.tag))
+    raw = {"color": webdav.text(member.props.get(ical.CalendarColor.tag)),
            "order": int(order) if order and order.lstrip("-").isdigit() else None,
            "components": names}
-    return Container(id=_container_ref(client, url), name=name, raw=raw)
-
-
-def _xml(element: BaseElement) -> bytes:
-    return etree.tostring(element.xmlelement(), encoding="utf-8", xml_declaration=True)
-
-
-def _tree(answer: Answer) -> Any:
-    try:
-        return etree.fromstring(_body(answer), _PARSER)
-    except etree.XMLSyntaxError:
-        raise CalDAVError("the answer is not XML") from None
-
-
-def _members(root: Any) -> list[_Member]:
-    members = []
-    for response in root.iter(dav.Response.tag):
-        href = (response.findtext(dav.Href.tag) or "").strip()
-        if not href:
-            continue
-        props: dict[str, Any] = {}
-        for propstat in response.findall(dav.PropStat.tag):
-            if (_status(propstat.findtext(dav.Status.tag)) or 200) // 100 != 2:
-                continue
-            for prop in propstat.findall(dav.Prop.tag):
-                props.update((p.tag, p) for p in prop)
-        members.append(_Member(href, _status(response.findtext(dav.Status.tag)), props))
-    return members
-
-
-def _first(members: list[_Member]) -> _Member:
-    if not members:
-        raise CalDAVError("an empty multistatus")
-    return members[0]
-
-
-def _href_in(member: _Member, tag: str) -> str | None:
-    prop = member.props.get(tag)
-    href = prop.findtext(dav.Href.tag) if prop is not None else None
-    return href.strip() if href else None
-
-
-def _status(line: str | None) -> int | None:
-    """``HTTP/1.1 404 Not Found`` -> 404."""
-    match = re.match(r"\s*HTTP/\S+\s+(\d{3})", line or "")
-    return int(match.group(1)) if match else None
-
-
-def _text(element: Any) -> str | None:
-    return element.text.strip() if element is not None and element.text and element.text.strip() else None
-
-
-def _header(answer: Answer, name: str) -> str | None:
-    headers = getattr(answer, "headers", None) or {}
-    return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
-
-
-def _body(answer: Answer) -> bytes:
-    """The answer's bytes again: ``ApiResponse.text`` was decoded by requests with the
-    Content-Type charset, ISO-8859-1 for a text/* type without one, else a guess; encoding
-    back with the same charset restores the bytes lxml needs for the XML declaration."""
-    content_type = _header(answer, "Content-Type") or ""
-    match = re.search(r"charset=\"?([\w.:-]+)", content_type, re.I)
-    charset = match.group(1) if match else ("iso-8859-1" if "text" in content_type.lower() else "utf-8")
-    try:
-        return answer.text.encode(charset)
-    except (LookupError, UnicodeEncodeError):
-        return answer.text.encode("utf-8")
-
-
-# ---------------------------------------------------------------------- hrefs and URLs
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _absolute(client: Caller, ref: str) -> str:
-    """A container id (a path on the server URL's host, or a whole URL) as a URL."""
-    if urlsplit(ref).scheme:
-        return ref
-    return urljoin(_origin(client.base_url) + "/", ref)
-
-
-def _container_ref(client: Caller, url: str) -> str:
-    return _path(url) if _origin(url) == _origin(client.base_url) else url
-
-
-def _object_ref(calendar: str, href: str) -> str:
-    """An object's href as its remote id: the path on the calendar's host (the form sync-collection
-    answers), or the whole URL if it lives elsewhere."""
-    url = urljoin(calendar, href)
-    return _path(url) if _origin(url) == _origin(calendar) else url
-
-
-def _path(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def _shorten(calendar: str, ref: str) -> str:
-    """A pending href relative to its calendar, to keep the stored cursor small."""
-    prefix = _path(calendar).rstrip("/") + "/"
-    return ref[len(prefix):] if ref.startswith(prefix) else ref
-
-
-def _expand(calendar: str, stored: str) -> str:
-    if stored.startswith("/") or urlsplit(stored).scheme:
-        return stored
-    return _path(calendar).rstrip("/") + "/" + stored
-
-
-def _same(href: str) -> str:
-    """Compare hrefs whatever the percent-encoding or host form the server chose."""
-    return unquote(urlsplit(href).path)
+    return Container(id=webdav.container_ref(client, url), name=name, raw=raw)
