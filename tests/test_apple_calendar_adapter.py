@@ -162,6 +162,18 @@ def test_a_record_that_is_not_a_date_is_refused_before_any_call(adapter, client,
     assert sync_all(adapter, client, calendar, None)[0] == []
 
 
+def test_other_clients_shapes_are_read_leniently(adapter, client, radicale):
+    """DURATION instead of DTEND (RFC 5545 §3.6.1) and a value icalendar cannot read."""
+    calendar = radicale.new_calendar("Studio")
+    radicale.put(f"{calendar}d.ics", other_client_event("d-1", "Duration", "SEQUENCE:two\r\n").replace(
+        "DTEND:20261210T100000Z\r\n", "DURATION:PT45M\r\n"))
+
+    (change,), _, _ = sync_all(adapter, client, calendar, None)
+
+    assert change.raw["end"] == {"dateTime": "2026-12-10T09:45:00+00:00"}
+    assert (change.raw["summary"], change.raw["sequence"]) == ("Duration", 0)
+
+
 # ----------------------------------------------------------------- update
 def test_update_with_a_stale_etag_is_a_version_conflict(adapter, client, radicale):
     calendar = radicale.new_calendar("Studio")

@@ -35,6 +35,7 @@ events with ``icalendar`` (vevent.py). The ``caldav`` library never opens a conn
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -64,6 +65,7 @@ CALDAV_PROPFIND = (
     '<d:propfind xmlns:d="DAV:"><d:prop><d:current-user-principal/></d:prop></d:propfind>'
 )
 ICS = "text/calendar; charset=utf-8"
+log = logging.getLogger("architect_studio.integrations")
 
 
 class AppleCalendarAdapter(ProviderAdapter):
@@ -254,9 +256,12 @@ def _multiget(client: Caller, calendar: str, hrefs: list[str]) -> tuple[RemoteCh
             changes.append(RemoteChange(remote_id=href, deleted=True))  # removed since the listing
             continue
         etag = member.props.get(dav.GetEtag.tag)
-        body = vevent.parse(data.text or "")
-        if vevent.master(body) is not None:
-            changes.append(_change(href, etag.text if etag is not None else None, body))
+        try:
+            body = vevent.parse(data.text or "")
+            if vevent.master(body) is not None:  # else a task or a journal entry: not synced
+                changes.append(_change(href, etag.text if etag is not None else None, body))
+        except ValueError as exc:  # one unreadable object does not stop the others
+            log.warning("caldav: skipped an unreadable calendar object %s: %s", href, exc)
     return tuple(changes)
 
 

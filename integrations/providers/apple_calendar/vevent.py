@@ -66,9 +66,8 @@ def hub_id(event: Event) -> str | None:
 
 def modified_at(event: Event) -> datetime | None:
     for name in ("LAST-MODIFIED", "DTSTAMP"):
-        prop = event.get(name)
-        if prop is not None and isinstance(prop.dt, datetime):
-            value = prop.dt
+        value = getattr(event.get(name), "dt", None)
+        if isinstance(value, datetime):
             return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return None
 
@@ -85,13 +84,21 @@ def to_record(event: Event) -> dict[str, Any]:
         "attendees": [_attendee(a) for a in _as_list(event.get("ATTENDEE"))],
         "status": str(event["STATUS"]).lower() if event.get("STATUS") else None,
         "recurrence": [f"RRULE:{r.to_ical().decode()}" for r in _as_list(event.get("RRULE"))],
-        "sequence": int(event.get("SEQUENCE", 0)),
+        "sequence": _int(event.get("SEQUENCE")),
         "lastModified": changed.isoformat() if changed else None,
     }
 
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _int(value: Any) -> int:
+    """An integer property; 0 when absent or unreadable (icalendar keeps a bad value as vBroken)."""
+    try:
+        return int(value) if value is not None else 0
+    except (TypeError, ValueError):
+        return 0
 
 
 def _as_list(value: Any) -> list:
@@ -101,9 +108,9 @@ def _as_list(value: Any) -> list:
 
 
 def _when(prop: Any) -> dict[str, str] | None:
-    if prop is None:
+    value = getattr(prop, "dt", None)  # None when absent or unreadable (vBroken)
+    if not isinstance(value, date):
         return None
-    value = prop.dt
     if not isinstance(value, datetime):
         return {"date": value.isoformat()}
     out = {"dateTime": value.isoformat()}
@@ -116,12 +123,12 @@ def _when(prop: Any) -> dict[str, str] | None:
 def _implied_end(event: Event) -> dict[str, str] | None:
     """RFC 5545 §3.6.1: DTSTART + DURATION; else one day for a date, DTSTART for a date-time."""
     prop = event.get("DTSTART")
-    if prop is None:
+    start = getattr(prop, "dt", None)
+    if not isinstance(start, date):
         return None
-    start = prop.dt
-    duration = event.get("DURATION")
-    if duration is not None:
-        end = start + duration.dt
+    duration = getattr(event.get("DURATION"), "dt", None)
+    if isinstance(duration, timedelta):
+        end = start + duration
     elif isinstance(start, datetime):
         end = start
     else:
@@ -177,7 +184,7 @@ def update_calendar(calendar: Calendar, record: Mapping[str, Any]) -> Event:
         raise ValueError("the remote object holds no VEVENT")
     now = datetime.now(UTC).replace(microsecond=0)
     _write(event, record)
-    sequence = int(event.get("SEQUENCE", 0)) + 1
+    sequence = _int(event.get("SEQUENCE")) + 1
     for name, value in (("SEQUENCE", sequence), ("DTSTAMP", now), ("LAST-MODIFIED", now)):
         event.pop(name, None)
         event.add(name, value)
@@ -259,6 +266,6 @@ def _write_attendees(event: Event, attendees: Any) -> None:
 
 def _add_time_zones(calendar: Calendar, event: Event) -> None:
     """A VTIMEZONE for each TZID used (RFC 5545 §3.6.5), over the years around the event."""
-    start = event.get("DTSTART")
-    year = start.dt.year if start is not None else datetime.now(UTC).year
+    start = getattr(event.get("DTSTART"), "dt", None)
+    year = start.year if isinstance(start, date) else datetime.now(UTC).year
     calendar.add_missing_timezones(first_date=date(year - 1, 1, 1), last_date=date(year + 10, 1, 1))
