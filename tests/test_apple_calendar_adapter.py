@@ -255,9 +255,10 @@ def test_all_day_events_round_trip_as_dates(adapter, client, radicale):
 # ----------------------------------------------------------------- paging
 def test_changes_come_in_pages_of_one_multiget_batch(adapter, client, radicale):
     calendar = radicale.new_calendar("Studio")
-    hrefs = {f"{calendar}e{i}.ics" for i in range(5)}
-    for i, href in enumerate(sorted(hrefs)):
-        radicale.put(href, other_client_event(f"e{i}", f"Event {i}"))
+    names = ["e0.ics", "e1.ics", "e2.ics", "e3.ics", "e%204.ics"]  # a percent-encoded name too
+    hrefs = {calendar + name for name in names}
+    for i, name in enumerate(names):
+        radicale.put(calendar + name, other_client_event(f"e{i}", f"Event {i}"))
     radicale.put(f"{calendar}todo.ics", (  # not an event: skipped
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\nBEGIN:VTODO\r\nUID:t1\r\n"
         "DTSTAMP:20261201T080000Z\r\nSUMMARY:Buy tiles\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"))
