@@ -15,7 +15,6 @@ from integrations.providers.registry import adapter_for
 from integrations.sync.mapping import DEFAULT_CALENDAR_MAPPING, MappingContext, compile_mappings
 from tenancy.models import Membership
 from tests.conftest import client_for
-from tests.test_integrations_api import radicale  # noqa: F401  (a module-scoped Radicale fixture)
 from tests.test_integrations_providers import make_oauth_integration
 from tests.test_roles import persona_in
 from tests.test_sync_mapping import GOOGLE_ALL_DAY, GOOGLE_EVENT, LOCAL_MEETING
@@ -111,8 +110,8 @@ def test_another_tenant_gets_404(bob_api, google):
     assert stored(google).settings == {}
 
 
-def test_connecting_a_calendar_stores_the_settings_defaults_and_a_reconnect_keeps_choices(alice_api, radicale):  # noqa: F811
-    credentials = {"username": "studio@example.com", "appPassword": "app-pass-1234", "serverUrl": radicale}
+def test_connecting_a_calendar_stores_the_settings_defaults_and_a_reconnect_keeps_choices(alice_api, radicale):
+    credentials = {"username": "studio@example.com", "appPassword": "app-pass-1234", "serverUrl": radicale.url}
     created = alice_api.post("/api/integrations/connect/apple_calendar", {"credentials": credentials}, format="json")
     assert created.status_code == 201, created.content
     assert created.json()["settings"] == {"calendars": [], "syncMeetings": True, "syncTasks": False,
