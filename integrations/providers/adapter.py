@@ -30,6 +30,8 @@ class Answer(Protocol):
 
     status: int
     data: Any
+    text: str
+    headers: dict[str, str]
 
     @property
     def ok(self) -> bool: ...
@@ -39,6 +41,11 @@ class Caller(Protocol):
     """What an adapter calls the provider with (``integrations.client.ProviderClient``)."""
 
     def request(self, method: str, path: str, **kwargs: Any) -> Answer: ...
+
+    @property
+    def base_url(self) -> str:
+        """The API base calls are made against (the provider app's override applied)."""
+        ...
 
 
 @dataclass(frozen=True)
