@@ -309,7 +309,7 @@ def test_beat_scan_refreshes_soon_expiring_tokens_through_a_real_worker(alice, c
 def test_tenant_server_url_is_pinned_to_the_checked_address(alice, alice_api, radicale, monkeypatch):
     """The client connects to the address it checked, not to a second DNS answer:
     a name only our (fake) resolver knows still reaches the local Radicale."""
-    from webhooks import outbound
+    from core import outbound
 
     port = radicale.url.rsplit(":", 1)[1]
     looked_up: list[str] = []

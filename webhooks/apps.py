@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 
@@ -18,3 +19,19 @@ class WebhooksConfig(AppConfig):
         register_sealed_value_field("webhooks.IncomingWebhook", "verification_config")
         register_sealed_value_field("webhooks.IncomingWebhook", "actions")
         register_sealed_value_field("webhooks.IncomingWebhook", "filters")
+
+        check_verifiers()
+
+
+def check_verifiers() -> None:
+    """The provider catalog names the schemes providers sign with (a list of names,
+    kept in integrations, which sits below webhooks); each needs a verifier here, and
+    each verifier a name there. Fails the start otherwise."""
+    from integrations.providers import base
+    from webhooks.verification import SCHEMES
+
+    difference = sorted(set(base.WEBHOOK_SCHEMES) ^ set(SCHEMES))
+    if difference:
+        raise ImproperlyConfigured(
+            f"integrations.providers.base.WEBHOOK_SCHEMES and webhooks.verification.VERIFIERS differ: {difference}"
+        )

@@ -64,7 +64,7 @@ class IncomingWebhook(EncryptedFieldsMixin, models.Model):
         Runs on every save, whatever the path (API, admin, shell), and from
         ``rotate_encryption_key`` for rows stored before sealing existed.
         """
-        from webhooks.outbound import is_sensitive_header
+        from core.outbound import is_sensitive_header
 
         changed = set()
         config = self.verification_config
@@ -201,7 +201,7 @@ class OutgoingWebhook(EncryptedFieldsMixin, models.Model):
     def seal_plaintext_secrets(self) -> set[str]:
         """Seal credential-looking custom header values stored in plaintext (on every save:
         API, admin, shell; and for rows from before sealing); returns the fields changed."""
-        from webhooks.outbound import is_sensitive_header
+        from core.outbound import is_sensitive_header
 
         changed = set()
         if isinstance(self.headers, dict):

@@ -28,8 +28,10 @@ Conventions used by the entries:
   from the provider (none exist, or they are not wired yet); ``"none"`` means
   the provider delivers events **unsigned** -- authenticate them with a shared
   token / secret URL named in the notes and re-read the object through the API
-  before trusting it. The scheme names a verifier in ``webhooks.verification``
-  (integrations imports webhooks, never the reverse, so verifiers stay there).
+  before trusting it. The scheme is one of :data:`WEBHOOK_SCHEMES`, the names
+  the incoming pipeline verifies; ``webhooks.verification`` registers one
+  verifier per name and the hub refuses to start when the two differ
+  (webhooks sits above integrations: it imports this list, never the reverse).
 * Facts the research could not confirm carry the word ``VERIFY`` in the notes.
   Sources: /work/shared/reference/providers.md and oauth-sync.md (each fact
   there cites the provider's public documentation).
@@ -42,8 +44,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from webhooks.verification import SCHEMES as VERIFICATION_SCHEMES
-
 AuthKind = Literal["oauth2", "api_key", "caldav", "webhook"]
 TokenAuthMethod = Literal["client_secret_post", "client_secret_basic"]
 RevokeAuth = Literal["rfc7009", "bearer"]
@@ -54,8 +54,25 @@ FieldKind = Literal["text", "password", "url"]
 AUTH_KINDS: tuple[str, ...] = ("oauth2", "api_key", "caldav", "webhook")
 MATURITIES: tuple[str, ...] = ("stable", "limited", "experimental")
 TOKEN_AUTH_METHODS: tuple[str, ...] = ("client_secret_post", "client_secret_basic")
-# The incoming pipeline's verifiers (google_channel_token and monday_jwt included).
-WEBHOOK_SCHEMES: tuple[str, ...] = VERIFICATION_SCHEMES
+# The incoming pipeline's verification schemes (webhooks.verification.VERIFIERS holds
+# one verifier per name, checked at start by WebhooksConfig.ready).
+WEBHOOK_SCHEMES: tuple[str, ...] = (
+    "hmac",
+    "standard",
+    "stripe",
+    "twilio",
+    "meta",
+    "dropbox",
+    "graph",
+    "hubspot",
+    "xero",
+    "quickbooks",
+    "sendgrid",
+    "google_channel_token",
+    "monday_jwt",
+    "payplus",
+    "none",
+)
 # The platform's entity types (DESIGN.md §4 C4); sync pairs may only name these.
 LOCAL_ENTITY_TYPES: tuple[str, ...] = (
     "meeting",

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core import outbound
 from core.tenant_context import (
     TENANT_SETTING,
     insert_scoped,
@@ -30,7 +31,7 @@ from core.tenant_context import (
     scoped_insert_parts,
     tenant_scope,
 )
-from webhooks import loops, outbound
+from webhooks import loops
 from webhooks.incoming import conf, limits, selectors
 from webhooks.incoming.bodies import BodyError, parse_body
 from webhooks.incoming.filters import arrival_verdict
