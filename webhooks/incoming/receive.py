@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -90,7 +89,7 @@ def incoming_receive(
     scheme = webhook.verification_scheme
     config = webhook.opened_verification_config()
     req = InboundRequest(
-        method=method, url=settings.PUBLIC_BASE_URL + full_path, headers=headers, body=body, query=query
+        method=method, url=conf.public_base_url() + full_path, headers=headers, body=body, query=query
     )
     answer = handshake(scheme, req, secrets, config)
     if answer is not None:

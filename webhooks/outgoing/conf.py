@@ -52,11 +52,11 @@ def max_per_tenant() -> int:
 
 
 def retention_days() -> int:
-    return int(getattr(settings, "WEBHOOK_LOG_RETENTION_DAYS", 14))
+    return settings.WEBHOOK_LOG_RETENTION_DAYS
 
 
 def allow_private() -> bool:
-    return bool(getattr(settings, "WEBHOOKS_ALLOW_PRIVATE_TARGETS", False))
+    return settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS
 
 
 def max_body_bytes() -> int:
