@@ -23,15 +23,19 @@ class WebhooksConfig(AppConfig):
         check_verifiers()
 
 
-def check_verifiers() -> None:
-    """The provider catalog names the schemes providers sign with (a list of names,
-    kept in integrations, which sits below webhooks); each needs a verifier here, and
-    each verifier a name there. Fails the start otherwise."""
-    from integrations.providers import base
-    from webhooks.verification import SCHEMES
 
-    difference = sorted(set(base.WEBHOOK_SCHEMES) ^ set(SCHEMES))
-    if difference:
-        raise ImproperlyConfigured(
-            f"integrations.providers.base.WEBHOOK_SCHEMES and webhooks.verification.VERIFIERS differ: {difference}"
-        )
+def unknown_schemes(providers) -> list[str]:
+    """The webhook schemes ``providers`` name that have no verifier here."""
+    from webhooks.verification import VERIFIERS
+
+    return sorted({p.webhook_scheme for p in providers if p.webhook_scheme} - set(VERIFIERS))
+
+
+def check_verifiers() -> None:
+    """Every scheme the provider catalog names needs a verifier: the catalog lives in
+    integrations, which sits below webhooks and so cannot check it. Fails the start otherwise."""
+    from integrations.providers.catalog import PROVIDERS
+
+    unknown = unknown_schemes(PROVIDERS.values())
+    if unknown:
+        raise ImproperlyConfigured(f"providers name webhook schemes without a verifier: {unknown}")

@@ -28,10 +28,10 @@ Conventions used by the entries:
   from the provider (none exist, or they are not wired yet); ``"none"`` means
   the provider delivers events **unsigned** -- authenticate them with a shared
   token / secret URL named in the notes and re-read the object through the API
-  before trusting it. The scheme is one of :data:`WEBHOOK_SCHEMES`, the names
-  the incoming pipeline verifies; ``webhooks.verification`` registers one
-  verifier per name and the hub refuses to start when the two differ
-  (webhooks sits above integrations: it imports this list, never the reverse).
+  before trusting it. The scheme names a verifier of ``webhooks.verification``;
+  webhooks sits above integrations (it reads the catalog, never the reverse), so
+  the check is there: the hub refuses to start when a provider names a scheme
+  without a verifier (``webhooks.apps.check_verifiers``).
 * Facts the research could not confirm carry the word ``VERIFY`` in the notes.
   Sources: /work/shared/reference/providers.md and oauth-sync.md (each fact
   there cites the provider's public documentation).
@@ -54,25 +54,6 @@ FieldKind = Literal["text", "password", "url"]
 AUTH_KINDS: tuple[str, ...] = ("oauth2", "api_key", "caldav", "webhook")
 MATURITIES: tuple[str, ...] = ("stable", "limited", "experimental")
 TOKEN_AUTH_METHODS: tuple[str, ...] = ("client_secret_post", "client_secret_basic")
-# The incoming pipeline's verification schemes (webhooks.verification.VERIFIERS holds
-# one verifier per name, checked at start by WebhooksConfig.ready).
-WEBHOOK_SCHEMES: tuple[str, ...] = (
-    "hmac",
-    "standard",
-    "stripe",
-    "twilio",
-    "meta",
-    "dropbox",
-    "graph",
-    "hubspot",
-    "xero",
-    "quickbooks",
-    "sendgrid",
-    "google_channel_token",
-    "monday_jwt",
-    "payplus",
-    "none",
-)
 # The platform's entity types (DESIGN.md §4 C4); sync pairs may only name these.
 LOCAL_ENTITY_TYPES: tuple[str, ...] = (
     "meeting",
@@ -215,8 +196,6 @@ class Provider:
             problems.append("oauth2 provider without an OAuthConfig")
         if self.auth_kind in ("api_key", "caldav") and not self.credential_fields:
             problems.append(f"{self.auth_kind} provider without credential fields")
-        if self.webhook_scheme is not None and self.webhook_scheme not in WEBHOOK_SCHEMES:
-            problems.append(f"unknown webhook_scheme {self.webhook_scheme!r}")
         if self.maturity not in MATURITIES:
             problems.append(f"unknown maturity {self.maturity!r}")
         if self.maturity != "stable" and not self.maturity_note:
