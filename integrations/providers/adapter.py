@@ -67,6 +67,7 @@ class Container:
     name: str
     primary: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict)
+    color: str | None = None  # as the provider shows it (Google backgroundColor "#9fe1e7")
 
 
 @dataclass(frozen=True)
