@@ -21,6 +21,7 @@ from core.tenant_context import tenant_scope
 from integrations import oauth
 from integrations.audit import log_action
 from integrations.client import Connection, ProviderClient, ProviderError
+from integrations.discovery import integration_discover_containers
 from integrations.models import Integration, OAuthState, ProviderApp
 from integrations.providers.catalog import Provider, get_provider
 from integrations.providers.registry import adapter_for
@@ -155,7 +156,9 @@ def oauth_complete(*, provider_id: str, params: dict[str, str], nonce: str | Non
 
     Runs outside any request transaction: the state is consumed first (committed),
     then the code is exchanged with no transaction open, then the integration is
-    written in one tenant-scoped transaction -- so a failure creates nothing.
+    written in one tenant-scoped transaction -- so a failure creates nothing. Once that
+    has committed, the provider's containers (calendars) are discovered into
+    ``settings`` (integrations/discovery.py): a failure there is logged, the connect stands.
     """
     state = params.get("state") or ""
     if not state or len(state) > 512:
@@ -204,6 +207,8 @@ def oauth_complete(*, provider_id: str, params: dict[str, str], nonce: str | Non
         log_action(integration=integration, action="connect", status="success", started_at=started,
                    summary={"reconnected": not created, "scopes": list(tokens.scopes)})
         publish(row.tenant_id, "integration.connected", {"integrationId": str(integration.pk), "provider": provider_id})
+    # Committed: now ask the provider what can be synced (calendars); never fails the connect.
+    integration_discover_containers(integration_id=integration.pk, tenant_id=row.tenant_id)
     return CallbackResult(integration_id=integration.pk)
 
 
