@@ -60,7 +60,9 @@ def integration_discover_containers(*, integration_id, tenant_id) -> list[dict[s
     stored, or None when the provider has no discovery or it failed (logged, never raised).
     Call with no transaction open: the provider call runs outside any."""
     with tenant_scope(tenant_id):
-        integration = Integration.objects.get(pk=integration_id)
+        integration = Integration.objects.filter(pk=integration_id, status=Integration.Status.CONNECTED).first()
+    if integration is None:  # disconnected meanwhile
+        return None
     provider = get_provider(integration.provider)
     target = SETTINGS_BY_CATEGORY.get(provider.category)
     if target is None:
@@ -83,7 +85,9 @@ def integration_discover_containers(*, integration_id, tenant_id) -> list[dict[s
                        summary={"step": "container_discovery"})
         return None
     with tenant_scope(tenant_id):
-        row = Integration.objects.select_for_update().get(pk=integration_id)
+        row = Integration.objects.select_for_update().filter(pk=integration_id).first()
+        if row is None:
+            return None
         stored = dict(row.settings or {})
         entries = entries_for(containers, stored.get(key))
         row.settings = {**adapter.settings_defaults(), **stored, key: entries}
