@@ -21,6 +21,7 @@ from integrations.providers.catalog import get_provider
 from integrations.providers.google_calendar.adapter import (
     GOOGLE_CALENDAR_MAPPING,
     GoogleCalendarAdapter,
+    GoogleCalendarError,
 )
 from integrations.providers.registry import adapter_for
 from integrations.services import provider_app_set
@@ -317,3 +318,12 @@ def test_the_fake_refuses_calls_without_a_bearer_token_with_googles_error(google
     response = requests.get(f"{google_calendar_fake.base_url}/calendar/v3/users/me/calendarList", timeout=5)
     assert response.status_code == 401
     assert response.json()["error"]["errors"][0]["reason"] == "authError"
+
+
+def test_an_unusable_answer_raises_a_clear_error_without_secrets(google):
+    # given: a calendar the account cannot see (404 notFound)
+    with pytest.raises(GoogleCalendarError) as failed:
+        google("list_changes", container="gone@group.calendar.google.com", cursor=None)
+    # then
+    assert (failed.value.status, failed.value.reason) == (404, "notFound")
+    assert "ya29" not in str(failed.value) and str(failed.value) == "Google Calendar event listing: HTTP 404 (notFound)"

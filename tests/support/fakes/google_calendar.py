@@ -1,7 +1,7 @@
 """A fake Google Calendar API v3: a real HTTP server on 127.0.0.1 (a free port, one thread
 per connection) implementing the documented semantics the hub uses, under /calendar/v3/.
 
-Long on purpose (~450 lines): one fake provider, its store, its HTTP routing and the
+Long on purpose (~560 lines): one fake provider, its store, its HTTP routing and the
 methods tests use to play the user editing in Google are one concern.
 
 Implemented, with the documentation each piece follows:
