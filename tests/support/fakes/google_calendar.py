@@ -234,7 +234,9 @@ class FakeGoogleCalendar:
                        and path_contains in r.path and (status is None or r.status == status))
 
     # ------------------------------------------------------------------ HTTP entry
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict | None, dict]:
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes | None, dict]:
+        """One request: (status, JSON body or None, extra headers). The answer is serialised
+        under the lock, so the store's own dicts are answered without copying them."""
         parts = urlsplit(raw_path)
         query = parse_qs(parts.query, keep_blank_values=True)
         segments = [unquote(s) for s in parts.path.split("/") if s]
@@ -251,7 +253,11 @@ class FakeGoogleCalendar:
                 except ApiError as exc:
                     status, payload = exc.status, exc.body
             self.requests.append(Seen(method, unquote(parts.path), query, headers, status, parsed))
-        return status, payload, extra
+            if payload is None:
+                return status, None, extra
+            if status == 200 and payload.get("etag"):
+                extra["ETag"] = payload["etag"]
+            return status, json.dumps(payload).encode(), extra
 
     def _route(self, method, segments, query, headers, body, extra) -> tuple[int, dict | None]:
         auth = headers.get("authorization", "")
@@ -304,7 +310,7 @@ class FakeGoogleCalendar:
         offset = self._list_pages.get(token, 0) if token else 0
         entries = [c.entry for c in self._calendars.values()]
         out: dict[str, Any] = {"kind": "calendar#calendarList", "etag": self._next_etag(),
-                               "items": copy.deepcopy(entries[offset:offset + size])}
+                               "items": entries[offset:offset + size]}
         if offset + size < len(entries):
             nxt = secrets.token_urlsafe(12)
             self._list_pages[nxt] = offset + size
@@ -366,14 +372,14 @@ class FakeGoogleCalendar:
     def _listed(event: dict) -> dict:
         if event["status"] == "cancelled":  # deleted events: only the id is guaranteed (Event.status)
             return {k: event[k] for k in ("kind", "etag", "id", "status", "updated")}
-        return copy.deepcopy(event)
+        return event
 
     # ------------------------------------------------------------------ single events
     def _get(self, cal: _Calendar, event_id: str) -> dict:
         event = cal.events.get(event_id)
         if event is None:
             raise ApiError(404, NOT_FOUND)
-        return copy.deepcopy(event)  # get returns cancelled events too
+        return event  # get returns cancelled events too
 
     def _insert(self, cal: _Calendar, body: dict) -> dict:
         event_id = body.get("id")
@@ -534,17 +540,13 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        status, payload, extra = self.fake.handle(self.command, self.path, headers, body)
-        data = b"" if payload is None else json.dumps(payload).encode()
+        status, data, extra = self.fake.handle(self.command, self.path, headers, body)
         self.send_response(status)
-        if payload is not None:
+        if data is not None:
             self.send_header("Content-Type", "application/json; charset=UTF-8")
-            etag = payload.get("etag") if status == 200 else None
-            if etag:
-                self.send_header("ETag", etag)
         for name, value in extra.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Length", str(len(data or b"")))
         self.end_headers()
         if data:
             self.wfile.write(data)
