@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -154,3 +156,61 @@ def test_every_request_the_adapter_makes_is_a_documented_method_with_documented_
         if seen.body is not None:
             schema = method["request"]["$ref"]
             assert _undocumented(seen.body, schema) == set(), method["id"]
+
+
+class _Receiver:
+    """A local HTTP endpoint that records what reaches it (the hub's webhook URL stands here)."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                received.append(({k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/webhooks/google_calendar"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_googles_client_watches_the_fake_which_pushes_documented_notifications(service, google_calendar_fake):
+    receiver = _Receiver()
+    try:
+        # when: watch, one change, stop, another change
+        channel = service.events().watch(calendarId=CAL, body={
+            "id": "chan-1", "type": "web_hook", "address": receiver.url, "token": "target=hub&secret=s3"}).execute()
+        google_calendar_fake.put_event(CAL, summary="New", **TIMED)
+        sent = google_calendar_fake.wait_for_notifications(2)
+        service.channels().stop(body={"id": channel["id"], "resourceId": channel["resourceId"]}).execute()
+        google_calendar_fake.put_event(CAL, summary="After stop", **TIMED)
+        # then
+        assert _undocumented(channel, "Channel") == set()
+        assert (channel["kind"], channel["id"], channel["token"]) == ("api#channel", "chan-1", "target=hub&secret=s3")
+        assert int(channel["expiration"]) > time.time() * 1000
+        assert [(n["status"], n["headers"]["X-Goog-Resource-State"], n["headers"]["X-Goog-Message-Number"])
+                for n in sent] == [(200, "sync", "1"), (200, "exists", "2")]
+        headers, body = receiver.received[1]
+        assert (headers["x-goog-channel-id"], headers["x-goog-channel-token"], headers["x-goog-resource-id"]) == (
+            "chan-1", "target=hub&secret=s3", channel["resourceId"])
+        assert headers["x-goog-channel-expiration"].endswith(" GMT") and body == b""
+        # and the change after the stop sent nothing: the next notification out (one sender,
+        # in order) is a new channel's sync
+        service.events().watch(calendarId=CAL, body={"id": "chan-2", "type": "web_hook", "address": receiver.url}).execute()
+        third = google_calendar_fake.wait_for_notifications(3)[2]["headers"]
+        assert (third["X-Goog-Channel-ID"], third["X-Goog-Resource-State"]) == ("chan-2", "sync")
+        assert "X-Goog-Channel-Token" not in third
+    finally:
+        receiver.close()

@@ -29,6 +29,16 @@ Implemented, with the documentation each piece follows:
   the etag -> 412 ``conditionNotMet`` when it changed
   (https://developers.google.com/calendar/api/guides/version-resources); deleting an
   already deleted event -> 410 ``deleted``.
+- Push: ``POST calendars/{calendarId}/events/watch`` (a Channel: id, type ``web_hook``,
+  address, token, expiration / params.ttl) answers the Channel with ``resourceId``,
+  ``resourceUri`` and ``expiration`` (ms, as a string), sends a ``sync`` notification, then
+  one ``exists`` notification per change of that calendar until the channel expires or
+  ``POST channels/stop`` stops it; headers X-Goog-Channel-ID / -Token / -Expiration,
+  X-Goog-Resource-ID / -URI / -State, X-Goog-Message-Number, empty body:
+  https://developers.google.com/calendar/api/guides/push ,
+  https://developers.google.com/calendar/api/v3/reference/events/watch ,
+  https://developers.google.com/calendar/api/v3/reference/channels/stop
+  (the default lifetime ``channel_ttl`` = one week is this fake's choice).
 - Error bodies exactly as https://developers.google.com/calendar/api/guides/errors shows
   them (401 authError, 404 notFound, 409 duplicate, 410 fullSyncRequired / deleted,
   412 conditionNotMet, 429 rateLimitExceeded).
@@ -44,6 +54,7 @@ from __future__ import annotations
 
 import copy
 import json
+import queue
 import secrets
 import threading
 import time
@@ -51,11 +62,13 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
+import requests
 
 BASE32HEX = frozenset("0123456789abcdefghijklmnopqrstuv")
 SYNC_INCOMPATIBLE = ("iCalUID", "orderBy", "privateExtendedProperty", "q", "sharedExtendedProperty",
@@ -119,8 +132,27 @@ class _Listing:
 
 
 @dataclass
+class _Channel:
+    """A push notification channel (events.watch)."""
+
+    id: str
+    calendar_id: str
+    resource_id: str
+    resource_uri: str
+    address: str
+    token: str | None
+    expiration_ms: int
+    number: int = 0
+    stopped: bool = False
+
+    def live(self) -> bool:
+        return not self.stopped and self.expiration_ms > time.time() * 1000
+
+
+@dataclass
 class _Calendar:
     entry: dict
+    resource_id: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     events: dict[str, dict] = field(default_factory=dict)
     created: dict[str, int] = field(default_factory=dict)  # event id -> creation number
     changed: dict[str, int] = field(default_factory=dict)  # event id -> change number
@@ -147,6 +179,12 @@ class FakeGoogleCalendar:
         self._retry_after: str | None = "1"
         self._window: deque[float] = deque()
         self._server: ThreadingHTTPServer | None = None
+        self._channels: dict[str, _Channel] = {}
+        self._outbox: queue.Queue = queue.Queue()
+        self._sender: threading.Thread | None = None
+        #: every push notification sent: {"address", "headers", "status" (or None), "error"}
+        self.notifications: list[dict] = []
+        self.channel_ttl = 604800  # seconds, when the watch request names none
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ server
@@ -161,9 +199,15 @@ class FakeGoogleCalendar:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-google-calendar", daemon=True)
         self._thread.start()
+        self._sender = threading.Thread(target=self._deliver, name="fake-google-calendar-push", daemon=True)
+        self._sender.start()
         return self
 
     def stop(self) -> None:
+        if self._sender:
+            self._outbox.put(None)
+            self._sender.join(timeout=10)
+            self._sender = None
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -273,6 +317,11 @@ class FakeGoogleCalendar:
         rest = segments[2:]
         if rest == ["users", "me", "calendarList"] and method == "GET":
             return 200, self._calendar_list(query)
+        if rest == ["channels", "stop"] and method == "POST":
+            self._stop_channel(self._object(body))
+            return 204, None
+        if len(rest) == 4 and rest[0] == "calendars" and rest[2:] == ["events", "watch"] and method == "POST":
+            return 200, self._watch(self._calendar(rest[1]), self._object(body))
         if len(rest) >= 3 and rest[0] == "calendars" and rest[2] == "events":
             cal = self._calendar(rest[1])
             if len(rest) == 3 and method == "GET":
@@ -408,6 +457,7 @@ class FakeGoogleCalendar:
         cal.events[event_id] = event
         cal.created[event_id] = self._bump()
         cal.changed[event_id] = self._seq
+        self._notify(cal)
         return event
 
     def _patch(self, cal: _Calendar, event_id: str, body: dict, if_match: str | None) -> dict:
@@ -424,6 +474,7 @@ class FakeGoogleCalendar:
         merged["etag"], merged["updated"] = self._next_etag(), self._stamp()
         cal.events[event_id] = merged
         cal.changed[event_id] = self._bump()
+        self._notify(cal)
         return merged
 
     def _delete(self, cal: _Calendar, event_id: str, if_match: str | None) -> None:
@@ -436,6 +487,7 @@ class FakeGoogleCalendar:
             raise ApiError(410, ALREADY_DELETED)
         event.update(status="cancelled", etag=self._next_etag(), updated=self._stamp())
         cal.changed[event_id] = self._bump()
+        self._notify(cal)
 
     @staticmethod
     def _check(event: dict) -> None:
@@ -468,6 +520,86 @@ class FakeGoogleCalendar:
             props = (event.get("extendedProperties") or {}).get(scope) or {}
             if not all(isinstance(v, str) for v in props.values()):
                 raise ApiError(*_bad_request("Invalid extended property value.", "extendedProperties"))
+
+    # ------------------------------------------------------------------ push (events.watch)
+    def _watch(self, cal: _Calendar, body: dict) -> dict:
+        """https://developers.google.com/calendar/api/guides/push: a Channel in, the Channel
+        with resourceId / resourceUri / expiration out, then a ``sync`` notification."""
+        channel_id, address = body.get("id"), body.get("address")
+        if body.get("type") not in ("web_hook", "webhook") or not channel_id or not address:
+            raise ApiError(*_bad_request("A channel needs an id, type web_hook and an address.", reason="required"))
+        if channel_id in self._channels:
+            raise ApiError(400, error_body(400, "channelIdNotUnique", "Channel id not unique."))
+        ttl = (body.get("params") or {}).get("ttl")
+        expiration = int(body["expiration"]) if body.get("expiration") else int((time.time() + int(ttl or self.channel_ttl)) * 1000)
+        channel = _Channel(
+            id=channel_id, calendar_id=cal.entry["id"], resource_id=cal.resource_id,
+            resource_uri=f"{self.base_url}/calendar/v3/calendars/{quote(cal.entry['id'], safe='')}/events?alt=json",
+            address=address, token=body.get("token"), expiration_ms=expiration,
+        )
+        self._channels[channel_id] = channel
+        self._send(channel, "sync")
+        out = {"kind": "api#channel", "id": channel.id, "resourceId": channel.resource_id,
+               "resourceUri": channel.resource_uri, "expiration": str(channel.expiration_ms)}
+        if channel.token:
+            out["token"] = channel.token
+        return out
+
+    def _stop_channel(self, body: dict) -> None:
+        channel = self._channels.get(body.get("id") or "")
+        if channel is None or channel.resource_id != body.get("resourceId"):
+            raise ApiError(404, NOT_FOUND)
+        channel.stopped = True
+
+    def _notify(self, cal: _Calendar) -> None:
+        for channel in self._channels.values():
+            if channel.calendar_id == cal.entry["id"] and channel.live():
+                self._send(channel, "exists")
+
+    def _send(self, channel: _Channel, state: str) -> None:
+        channel.number += 1
+        headers = {
+            "X-Goog-Channel-ID": channel.id,
+            "X-Goog-Channel-Expiration": format_datetime(
+                datetime.fromtimestamp(channel.expiration_ms / 1000, UTC), usegmt=True),
+            "X-Goog-Resource-ID": channel.resource_id,
+            "X-Goog-Resource-URI": channel.resource_uri,
+            "X-Goog-Resource-State": state,
+            "X-Goog-Message-Number": str(channel.number),
+        }
+        if channel.token:
+            headers["X-Goog-Channel-Token"] = channel.token
+        self._outbox.put((channel.address, headers))
+
+    def _deliver(self) -> None:
+        """Notifications leave in order from one thread, outside the store's lock."""
+        session = requests.Session()
+        session.trust_env = False
+        while (item := self._outbox.get()) is not None:
+            address, headers = item
+            record: dict[str, Any] = {"address": address, "headers": headers, "status": None, "error": None}
+            try:
+                record["status"] = session.post(address, headers=headers, data=b"", timeout=5).status_code
+            except requests.RequestException as exc:
+                record["error"] = type(exc).__name__
+            with self._lock:
+                self.notifications.append(record)
+
+    def expire_channels(self) -> None:
+        """Every channel reaches its expiration now (no more notifications)."""
+        with self._lock:
+            for channel in self._channels.values():
+                channel.expiration_ms = 0
+
+    def wait_for_notifications(self, count: int, timeout: float = 10.0) -> list[dict]:
+        """The first ``count`` notifications sent, once they have been (fails loudly otherwise)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.notifications) >= count:
+                    return list(self.notifications[:count])
+            time.sleep(0.02)
+        raise AssertionError(f"{len(self.notifications)} of {count} push notifications sent within {timeout} s")
 
     # ------------------------------------------------------------------ helpers
     def _calendar(self, calendar_id: str) -> _Calendar:
