@@ -16,6 +16,7 @@ the browser waiting on the callback is not held: no retries, a short rate-limit 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from core.tenant_context import tenant_scope
 from integrations.audit import log_action
 from integrations.client import ProviderClient
 from integrations.models import Integration, IntegrationLog
+from integrations.providers._calendar import MAX_CALENDARS, MAX_ID, MAX_NAME
 from integrations.providers.adapter import Container
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import adapter_for
@@ -33,20 +35,27 @@ log = logging.getLogger("architect_studio.integrations")
 
 #: (connect, whole attempt) seconds for the discovery call made during the OAuth callback.
 DISCOVERY_TIMEOUT = (5.0, 10.0)
+_HEX_COLOR = re.compile(r"^#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$")
 
 
 def _calendar_entries(containers: list[Container], previous: Any) -> list[dict[str, Any]]:
     """The seed's ``calendars[]``: a calendar seen before keeps the tenant's ``syncEnabled``;
     a new one is enabled only if it is the primary calendar. Calendars the provider no
-    longer lists are dropped (syncing them would fail)."""
+    longer lists are dropped (syncing them would fail). Within the settings' limits
+    (``_calendar``): at most MAX_CALENDARS, keeping the primary and the enabled ones first."""
     known = {c.get("calendarId"): c for c in previous if isinstance(c, dict)} if isinstance(previous, list) else {}
-    entries = []
+    entries, seen = [], set()
     for container in containers:
+        if not container.id or len(container.id) > MAX_ID or container.id in seen:
+            continue
+        seen.add(container.id)
         before = known.get(container.id)
         enabled = bool(before.get("syncEnabled")) if before else container.primary
-        entries.append({"calendarId": container.id, "calendarName": container.name,
-                        "color": container.color or "", "syncEnabled": enabled})
-    return entries
+        color = container.color if container.color and _HEX_COLOR.match(container.color) else ""
+        entries.append({"calendarId": container.id, "calendarName": container.name[:MAX_NAME],
+                        "color": color, "syncEnabled": enabled, "_first": container.primary or enabled})
+    keep = sorted(range(len(entries)), key=lambda i: (not entries[i]["_first"], i))[:MAX_CALENDARS]
+    return [{k: v for k, v in entries[i].items() if k != "_first"} for i in sorted(keep)]
 
 
 #: provider category -> (settings key, how the discovered containers are written there)
@@ -90,7 +99,16 @@ def integration_discover_containers(*, integration_id, tenant_id) -> list[dict[s
             return None
         stored = dict(row.settings or {})
         entries = entries_for(containers, stored.get(key))
-        row.settings = {**adapter.settings_defaults(), **stored, key: entries}
+        settings = {**adapter.settings_defaults(), **stored, key: entries}
+        problems = adapter.settings_errors(settings)
+        if problems:  # never store what a PATCH would refuse
+            log.warning("Discovered %s of integration %s refused by the settings checks: %s",
+                        key, integration_id, sorted(problems)[:5])
+            log_action(integration=row, action=IntegrationLog.Action.API_CALL, status="failed", started_at=started,
+                       error_code="discovery_failed", error_message=f"the discovered {key} do not fit the settings",
+                       summary={"step": "container_discovery"})
+            return None
+        row.settings = settings
         row.save(update_fields=["settings", "updated_at"])
         log_action(integration=row, action=IntegrationLog.Action.API_CALL, status="success", started_at=started,
                    summary={"step": "container_discovery", key: len(entries)})

@@ -115,7 +115,7 @@ def test_a_failed_discovery_does_not_fail_the_connect_and_is_logged(alice, alice
     # then: connected, no calendars yet, a failed log row saying why
     integration = _integration(alice, integration_id)
     assert integration.status == "connected"
-    assert "calendars" not in integration.settings
+    assert integration.settings["calendars"] == []
     (logged,) = _discovery_logs(alice, integration_id)
     assert (logged.status, logged.error_code) == ("failed", "discovery_failed")
     assert "calendars" in logged.error_message
@@ -131,3 +131,24 @@ def test_a_provider_without_discovery_connects_as_before(alice, alice_api, hubsp
     integration_id = done["Location"].split("/integrations/")[1].split("?")[0]
     assert _integration(alice, integration_id).settings == {}
     assert _discovery_logs(alice, integration_id) == []
+
+
+def test_discovery_keeps_within_the_settings_limits_primary_first(alice, google_calendar_fake):
+    # given: 60 calendars (the settings hold at most 50), the primary listed last
+    from integrations.discovery import integration_discover_containers
+    from integrations.providers._calendar import MAX_CALENDARS
+    from tests.test_integrations_providers import make_oauth_integration
+
+    provider_app_set(provider_id=PROVIDER, client_id="gid", client_secret="gs", api_base_url=google_calendar_fake.base_url)
+    for i in range(59):
+        google_calendar_fake.add_calendar(f"c{i:02d}@group.calendar.google.com", f"Calendar {i}")
+    google_calendar_fake.add_calendar(PRIMARY, "Studio", primary=True)
+    integration = make_oauth_integration(alice, PROVIDER)
+    # when
+    stored = integration_discover_containers(integration_id=integration.pk, tenant_id=alice.tenant.id)
+    # then
+    saved = _integration(alice, integration.pk).settings
+    assert stored == saved["calendars"] and len(stored) == MAX_CALENDARS
+    assert stored[-1] == {"calendarId": PRIMARY, "calendarName": "Studio", "color": "#9fe1e7", "syncEnabled": True}
+    assert [c["calendarId"] for c in stored[:2]] == ["c00@group.calendar.google.com", "c01@group.calendar.google.com"]
+    assert saved["syncMeetings"] is True  # the calendar settings' defaults around them
