@@ -116,7 +116,7 @@ class GoogleCalendarAdapter(CalendarSettings, ProviderAdapter):
             response = client.request("GET", f"{API}/users/me/calendarList", params=params)
             if not response.ok:
                 raise GoogleCalendarError("calendar list", response)
-            data = response.data or {}
+            data = response.data if isinstance(response.data, dict) else {}
             for item in data.get("items") or []:
                 if not item.get("id"):
                     continue
@@ -144,7 +144,7 @@ class GoogleCalendarAdapter(CalendarSettings, ProviderAdapter):
             raise CursorInvalid(f"Google Calendar refused the stored page token ({_reason(response) or 'invalid'})")
         if not response.ok:
             raise GoogleCalendarError("event listing", response)
-        data = response.data or {}
+        data = response.data if isinstance(response.data, dict) else {}
         changes = tuple(_change(item) for item in data.get("items") or []
                         if item.get("id") and not item.get("recurringEventId"))
         next_page = data.get("nextPageToken")
@@ -170,7 +170,7 @@ class GoogleCalendarAdapter(CalendarSettings, ProviderAdapter):
             response = client.request("PATCH", _event_path(container, event_id), json=revive, idempotent=True)
         if not response.ok:
             raise GoogleCalendarError("event create", response)
-        return _change(response.data or {})
+        return _change(response.data if isinstance(response.data, dict) else {})
 
     def push_update(
         self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
@@ -183,7 +183,7 @@ class GoogleCalendarAdapter(CalendarSettings, ProviderAdapter):
             raise VersionConflict(f"event {remote_id} changed in Google Calendar since it was read")
         if not response.ok:
             raise GoogleCalendarError("event update", response)
-        return _change(response.data or {})
+        return _change(response.data if isinstance(response.data, dict) else {})
 
     def push_delete(self, client: Caller, *, container: str, remote_id: str, version: str | None) -> None:
         headers = {"If-Match": version} if version else {}
