@@ -10,9 +10,10 @@ import pytest
 
 from core.tenant_context import tenant_scope
 from integrations.models import CurrencyRate, Integration
+from integrations.providers._calendar import DEFAULT_CALENDAR_MAPPING
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import adapter_for
-from integrations.sync.mapping import DEFAULT_CALENDAR_MAPPING, MappingContext, compile_mappings
+from integrations.sync.mapping import MappingContext, compile_mappings
 from tenancy.models import Membership
 from tests.conftest import client_for
 from tests.test_integrations_providers import make_oauth_integration

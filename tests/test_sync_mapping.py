@@ -15,10 +15,10 @@ import pytest
 from rest_framework.exceptions import ValidationError
 
 from integrations.models import CurrencyRate
+from integrations.providers._calendar import DEFAULT_CALENDAR_MAPPING
 from integrations.serializers import validate_sync_settings
 from integrations.sync.custom import REGISTRY
 from integrations.sync.mapping import (
-    DEFAULT_CALENDAR_MAPPING,
     MappingConfigError,
     MappingContext,
     MappingError,

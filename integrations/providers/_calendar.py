@@ -21,6 +21,19 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+# The seed's GOOGLE_CALENDAR_MAPPING (section ג) for the three calendars (the CalDAV adapter
+# builds Google-like dicts). Two deliberate differences: start/end carry date_format, and
+# attendees map to ``attendees[].email`` since a local meeting holds emails while every
+# calendar API holds attendee objects (the seed's plain mapping would send bare strings).
+DEFAULT_CALENDAR_MAPPING: list[dict[str, Any]] = [
+    {"localEntity": "meeting", "localField": "title", "remoteField": "summary"},
+    {"localEntity": "meeting", "localField": "description", "remoteField": "description"},
+    {"localEntity": "meeting", "localField": "startTime", "remoteField": "start.dateTime", "transform": "date_format"},
+    {"localEntity": "meeting", "localField": "endTime", "remoteField": "end.dateTime", "transform": "date_format"},
+    {"localEntity": "meeting", "localField": "location", "remoteField": "location"},
+    {"localEntity": "meeting", "localField": "attendees", "remoteField": "attendees[].email"},
+]
+
 MAX_CALENDARS = 50
 MAX_ID, MAX_NAME, MAX_COLOR = 500, 200, 30
 FLAGS = ("syncMeetings", "syncTasks", "syncDeliveries", "autoCreateEvents", "autoCreateMeetings")

@@ -69,18 +69,6 @@ TRANSFORMS = ("none", "date_format", "currency_convert", "custom")
 DATE_FORMATS = ("iso", "naive_utc", "naive_local", "date")
 FILTER_OPERATORS = ("equals", "not_equals", "contains", "in_list")
 
-# The seed's GOOGLE_CALENDAR_MAPPING (section ג) for the three calendars (the CalDAV adapter
-# builds Google-like dicts). Two deliberate differences: start/end carry date_format, and
-# attendees map to ``attendees[].email`` since a local meeting holds emails while every
-# calendar API holds attendee objects (the seed's plain mapping would send bare strings).
-DEFAULT_CALENDAR_MAPPING: list[dict[str, Any]] = [
-    {"localEntity": "meeting", "localField": "title", "remoteField": "summary"},
-    {"localEntity": "meeting", "localField": "description", "remoteField": "description"},
-    {"localEntity": "meeting", "localField": "startTime", "remoteField": "start.dateTime", "transform": "date_format"},
-    {"localEntity": "meeting", "localField": "endTime", "remoteField": "end.dateTime", "transform": "date_format"},
-    {"localEntity": "meeting", "localField": "location", "remoteField": "location"},
-    {"localEntity": "meeting", "localField": "attendees", "remoteField": "attendees[].email"},
-]
 
 _MISSING: Any = object()
 _SEGMENT = re.compile(r"^([^.\[\]\s]+)(\[\]|\[(\d{1,3})\])?$")

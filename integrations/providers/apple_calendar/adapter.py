@@ -34,6 +34,7 @@ events with ``icalendar`` (vevent.py). The ``caldav`` library never opens a conn
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import uuid
@@ -44,7 +45,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from caldav.elements import cdav, dav, ical
 
-from integrations.providers._calendar import CalendarSettings
+from integrations.providers._calendar import DEFAULT_CALENDAR_MAPPING, CalendarSettings
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -94,11 +95,7 @@ class AppleCalendarAdapter(CalendarSettings, ProviderAdapter):
         """The seed's GOOGLE_CALENDAR_MAPPING over the record dict (vevent.py)."""
         if local_type != "meeting" or remote_type.lower() not in ("vevent", "event"):
             return []
-        rows = [("title", "summary", None), ("description", "description", None),
-                ("startTime", "start.dateTime", "date_format"), ("endTime", "end.dateTime", "date_format"),
-                ("location", "location", None), ("attendees", "attendees[].email", None)]
-        return [{"localEntity": "meeting", "localField": local, "remoteField": remote,
-                 **({"transform": transform} if transform else {})} for local, remote, transform in rows]
+        return copy.deepcopy(DEFAULT_CALENDAR_MAPPING)
 
     # ------------------------------------------------------------------ discovery
     def list_containers(self, client: Caller) -> list[Container]:

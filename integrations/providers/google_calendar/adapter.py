@@ -40,7 +40,7 @@ What is supported, and how:
   ``{"email": ...}`` objects; an all-day event whose end date is not after its start gets
   ``end.date = start.date + 1 day`` (Google's end date is exclusive), which is how a task's
   ``dueDate`` becomes a one-day event.
-- **Default mappings**: ``(meeting, event)`` = the seed's GOOGLE_CALENDAR_MAPPING;
+- **Default mappings**: ``(meeting, event)`` = the seed's GOOGLE_CALENDAR_MAPPING (attendees per item);
   ``(task, event)`` (export only) = title -> summary, description -> description,
   dueDate -> ``start.date`` and ``end.date`` (``date_format`` with ``format: date``: an
   all-day event on the due day, in the integration's time zone).
@@ -56,7 +56,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from integrations.providers._calendar import CalendarSettings
+from integrations.providers._calendar import DEFAULT_CALENDAR_MAPPING, CalendarSettings
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -73,15 +73,10 @@ HUB_ID_KEY = "architectStudioId"
 PAGE_SIZE = 250  # Google's default and the hub's page; the maximum is 2500
 MAX_CONTAINER_PAGES = 40  # 10,000 calendars: a guard against a server repeating page tokens
 
-# The seed's GOOGLE_CALENDAR_MAPPING (section ג), as the seed writes it.
-GOOGLE_CALENDAR_MAPPING: list[dict[str, Any]] = [
-    {"localEntity": "meeting", "localField": "title", "remoteField": "summary"},
-    {"localEntity": "meeting", "localField": "description", "remoteField": "description"},
-    {"localEntity": "meeting", "localField": "startTime", "remoteField": "start.dateTime", "transform": "date_format"},
-    {"localEntity": "meeting", "localField": "endTime", "remoteField": "end.dateTime", "transform": "date_format"},
-    {"localEntity": "meeting", "localField": "location", "remoteField": "location"},
-    {"localEntity": "meeting", "localField": "attendees", "remoteField": "attendees"},
-]
+# The seed's GOOGLE_CALENDAR_MAPPING (section ג), shared by the three calendars: attendees
+# per item (``attendees[].email``), so Google's response status and display names are not
+# copied into the meeting (integrations.sync.mapping says why).
+GOOGLE_CALENDAR_MAPPING: list[dict[str, Any]] = DEFAULT_CALENDAR_MAPPING
 
 # A task with a due date becomes an all-day event on that day (seed ג: syncTasks).
 TASK_EVENT_MAPPING: list[dict[str, Any]] = [
