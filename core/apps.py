@@ -10,7 +10,7 @@ class CoreConfig(AppConfig):
         from django.core import checks
         from django.db.models.signals import post_migrate
 
-        from core import db, guardrails, logredact, schema  # noqa: F401 - registers OpenAPI auth extensions
+        from core import db, guardrails, logredact
 
         logredact.install()
 

@@ -33,7 +33,7 @@ SELECT current_user,
 
 
 def is_production() -> bool:
-    return bool(getattr(settings, "PRODUCTION", False))
+    return bool(settings.PRODUCTION)
 
 
 def configuration_problems() -> list[str]:

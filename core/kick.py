@@ -53,8 +53,8 @@ def _flag(task_name: str, tenant_id: str) -> str:
 
 
 def _redis():
-    url = getattr(settings, "REDIS_URL", None)
-    if not url or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+    url = settings.REDIS_URL
+    if not url or settings.CELERY_TASK_ALWAYS_EAGER:
         return None
     return redis_client(url)
 

@@ -73,7 +73,7 @@ def run_or_offload(job: Callable[[], object], *, name: str, key: str | None = No
     from django.conf import settings
 
     # Eager tasks (embedded mode) run in their caller's thread: keep them synchronous there.
-    if not _offloading.get() or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+    if not _offloading.get() or settings.CELERY_TASK_ALWAYS_EAGER:
         job()
         return False
     pool = _executor()

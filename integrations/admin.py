@@ -4,13 +4,22 @@ have no field at all. Actions call the same services as the API."""
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from core.tenant_context import tenant_scope
 from integrations import services
-from integrations.models import ExternalLink, Integration, IntegrationLog, ProviderApp, SyncState
+from integrations.models import (
+    CurrencyRate,
+    ExternalLink,
+    Integration,
+    IntegrationLog,
+    ProviderApp,
+    SyncState,
+)
 from integrations.oauth import redirect_uri
 from integrations.providers.catalog import PROVIDERS
 from integrations.tokens import TokenUnavailable
@@ -83,7 +92,7 @@ class IntegrationAdmin(admin.ModelAdmin):
     search_fields = ["name", "provider", "tenant__name"]
     fields = ["tenant", "provider", "name", "description", "status", "scopes", "connection_config",
               "token_expires_at", "last_refresh_at", "refresh_failures", "last_sync_at", "last_sync_status",
-              "last_error", "total_syncs", "sync_settings", "connected_by", "created_at", "updated_at", "secrets"]
+              "last_error", "total_syncs", "sync_settings", "settings", "conflict_policy", "connected_by", "created_at", "updated_at", "secrets"]
     readonly_fields = [f for f in fields if f not in ("name", "description")]
     inlines = [IntegrationLogInline]
     actions = ["action_test", "action_refresh", "action_disconnect"]
@@ -183,3 +192,50 @@ class ExternalLinkAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("last_synced")
+
+
+class CurrencyRateForm(forms.ModelForm):
+    class Meta:
+        model = CurrencyRate
+        fields = ["base", "quote", "rate", "valid_on", "source"]
+        help_texts = {
+            "base": _("ISO 4217 code, e.g. USD."),
+            "quote": _("ISO 4217 code, e.g. ILS."),
+            "rate": _("How many quote units one base unit buys (USD -> ILS: 3.65)."),
+            "valid_on": _("Used for records dated on or after this day, until a newer rate."),
+        }
+
+    def _code(self, name: str) -> str:
+        code = (self.cleaned_data.get(name) or "").strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            raise forms.ValidationError(_("Enter a three-letter ISO 4217 code."))
+        return code
+
+    def clean_base(self):
+        return self._code("base")
+
+    def clean_quote(self):
+        return self._code("quote")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("base") and cleaned.get("base") == cleaned.get("quote"):
+            self.add_error("quote", _("The quote currency must differ from the base currency."))
+        rate = cleaned.get("rate")
+        if rate is not None and rate <= 0:
+            self.add_error("rate", _("The rate must be greater than zero."))
+        return cleaned
+
+
+@admin.register(CurrencyRate)
+class CurrencyRateAdmin(admin.ModelAdmin):
+    """Rates for the currency_convert transform (deployment-wide, no tenant): operators keep them;
+    a conversion uses the newest rate valid on or before the record's date and never calls out."""
+
+    form = CurrencyRateForm
+    list_display = ["base", "quote", "rate", "valid_on", "source", "created_at"]
+    list_filter = ["base", "quote"]
+    search_fields = ["=base", "=quote", "source"]
+    date_hierarchy = "valid_on"
+    ordering = ["base", "quote", "-valid_on"]
+

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.utils import timezone
 
-from webhooks.outbound import redact_headers
+from core.outbound import redact_headers
 
 REDACTED = "[redacted]"
 MAX_SNAPSHOT_BODY = 4096

@@ -18,7 +18,7 @@ a tenant connects). Each request:
 
 Every HTTP attempt has a wall-clock deadline (``timeout`` = (connect, whole
 attempt) seconds, DNS lookup included) and its body is read with a cap
-(``MAX_RESPONSE_BYTES``), both through ``webhooks.outbound.DeadlineAdapter``:
+(``MAX_RESPONSE_BYTES``), both through ``core.outbound.DeadlineAdapter``:
 a provider (or a tenant-typed server) that drips or never stops answering
 cannot hold a sync worker or fill its memory.
 """
@@ -37,11 +37,7 @@ import requests
 from django.conf import settings
 
 from core import retry
-from integrations import oauth, ratelimit
-from integrations.audit import redact_data, redact_url, safe_headers
-from integrations.providers.catalog import Provider, get_provider
-from integrations.providers.registry import adapter_for
-from webhooks.outbound import (
+from core.outbound import (
     DeadlineAdapter,
     HostResolutionError,
     HostResolutionTimeout,
@@ -52,6 +48,10 @@ from webhooks.outbound import (
     pinned_host_header,
     resolve_and_check,
 )
+from integrations import oauth, ratelimit
+from integrations.audit import redact_data, redact_url, safe_headers
+from integrations.providers.catalog import Provider, get_provider
+from integrations.providers.registry import adapter_for
 
 USER_AGENT = "ArchitectStudio-IntegrationsHub/1.0"
 #: (connect, whole attempt) seconds: an attempt — DNS, connect, TLS, request, body — ends by the second.
@@ -239,7 +239,7 @@ class ProviderClient:
     def _check_origin(self, url: str) -> str | None:
         """Tenant-typed origins (CalDAV / Priority / custom API servers) must not reach private hosts.
 
-        The checked address is pinned for the request (as webhooks.outbound does), so a
+        The checked address is pinned for the request (as core.outbound does), so a
         DNS answer that changes between the check and the connect (rebinding) cannot
         redirect the call; returns the Host header to send, or None when not pinned.
         """

@@ -27,8 +27,8 @@ from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
 from architect_studio.env import env_str
+from core.outbound import DeadlineAdapter, ResponseTooLarge
 from integrations.providers.catalog import OAuthConfig, Provider
-from webhooks.outbound import DeadlineAdapter, ResponseTooLarge
 
 # Providers often grant a different (wider or narrower) scope set than asked for;
 # oauthlib would raise a Warning for that. We record what was granted instead.

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from architect_studio.env import env_str
 from core.redis_client import is_down, mark_down, redis_client
 
 log = logging.getLogger("architect_studio.integrations")
@@ -99,7 +98,7 @@ class Bucket:
 
 
 def redis_url() -> str | None:
-    return getattr(settings, "INTEGRATIONS_RATELIMIT_REDIS_URL", None) or env_str("INTEGRATIONS_RATELIMIT_REDIS_URL") or settings.REDIS_URL
+    return settings.INTEGRATIONS_RATELIMIT_REDIS_URL or settings.REDIS_URL
 
 
 def _client(url: str):

@@ -12,16 +12,23 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.fields import JSONObjectField, RFC3339DateTimeField, StrictBooleanField, StrictCharField
+from core.fields import (
+    JSONListField,
+    JSONObjectField,
+    RFC3339DateTimeField,
+    StrictBooleanField,
+    StrictCharField,
+)
 from integrations.models import Integration, IntegrationLog
 from integrations.providers.catalog import LOCAL_ENTITY_TYPES, SYNC_DIRECTIONS, get_provider
+from integrations.providers.registry import adapter_for
+from integrations.sync.mapping import TRANSFORMS, filter_errors, mapping_errors
 
 FREQUENCIES = ("realtime", "hourly", "daily", "manual")
-TRANSFORMS = ("none", "date_format", "currency_convert", "custom")
-FILTER_OPERATORS = ("equals", "not_equals", "contains", "in_list")
 MAX_ENTITIES, MAX_MAPPINGS, MAX_FILTERS = 50, 200, 50
 MAX_JSON_VALUE_BYTES = 4096
-_FIELD_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+|\[\d+\])*$")
+MAX_SETTINGS_BYTES = 64 * 1024
+_FIELD_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[\d*\])?(\.[A-Za-z0-9_]+(\[\d*\])?)*$")
 _REMOTE_FIELD = re.compile(r"^[^\s]{1,200}$")
 
 
@@ -39,7 +46,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "id", "tenant_id", "provider", "name", "description", "status", "auth_kind",
             "has_oauth", "has_api_key", "webhook_url", "has_webhook_secret", "sync_settings",
             "last_sync_at", "last_sync_status", "last_error", "total_syncs", "created_at", "updated_at",
-            "connected_by", "scopes", "token_expires_at", "connection_config",
+            "connected_by", "scopes", "token_expires_at", "connection_config", "settings", "conflict_policy",
         ]
         read_only_fields = fields
 
@@ -71,8 +78,12 @@ class IntegrationLogSerializer(serializers.ModelSerializer):
 
 
 def _json_size_ok(value: Any) -> bool:
+    return _json_size_ok_bytes(value, MAX_JSON_VALUE_BYTES)
+
+
+def _json_size_ok_bytes(value: Any, limit: int) -> bool:
     try:
-        return len(json.dumps(value)) <= MAX_JSON_VALUE_BYTES
+        return len(json.dumps(value)) <= limit
     except (TypeError, ValueError):
         return False
 
@@ -164,8 +175,9 @@ def validate_sync_settings(value: Any, *, provider_id: str) -> dict[str, Any]:
         for key in ("transformConfig", "defaultValue"):
             if key in item and not _json_size_ok(item[key]):
                 problems.append(f"{key} must be JSON of at most {MAX_JSON_VALUE_BYTES} bytes")
-        if transform == "custom" and not isinstance(item.get("transformConfig"), dict):
-            problems.append("a custom transform needs a transformConfig object")
+        if transform in TRANSFORMS and not problems:
+            # paths, transformConfig and custom names, as the mapping engine will compile them
+            problems += [p for p in mapping_errors(item) if not p.startswith("transform must")]
         if problems:
             errors[f"fieldMappings[{i}]"] = problems
         else:
@@ -190,14 +202,9 @@ def validate_sync_settings(value: Any, *, provider_id: str) -> dict[str, Any]:
             continue
         if set(item) - {"field", "operator", "value"}:
             problems.append(f"unknown keys {sorted(set(item) - {'field', 'operator', 'value'})}")
-        if not isinstance(item.get("field"), str) or not _FIELD_PATH.match(item["field"]):
-            problems.append("field must be a field name")
-        if item.get("operator") not in FILTER_OPERATORS:
-            problems.append(f"operator must be one of {', '.join(FILTER_OPERATORS)}")
+        problems += filter_errors(item)
         if "value" not in item or not _json_size_ok(item.get("value")):
             problems.append("value is required (JSON, at most 4 KB)")
-        elif item.get("operator") == "in_list" and not isinstance(item["value"], list):
-            problems.append("in_list needs a list value")
         elif item.get("operator") == "contains" and not isinstance(item["value"], str):
             problems.append("contains needs a string value")
         if problems:
@@ -214,16 +221,64 @@ class IntegrationUpdateSerializer(serializers.Serializer):
     name = StrictCharField(max_length=200, required=False, allow_blank=False)
     description = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=2000)
     sync_settings = JSONObjectField(required=False)
+    settings = JSONObjectField(required=False, help_text="The provider's settings (seed section ג), merged "
+                               "over the stored object; e.g. calendars[], syncMeetings, autoCreateEvents.")
+    conflict_policy = serializers.ChoiceField(choices=Integration.ConflictPolicy.choices, required=False)
 
     def validate_sync_settings(self, value):
         integration: Integration = self.context["integration"]
         merged = {**(integration.sync_settings or {}), **value} if isinstance(value, dict) else value
         return validate_sync_settings(merged, provider_id=integration.provider)
 
+    def validate_settings(self, value):
+        integration: Integration = self.context["integration"]
+        merged = {**(integration.settings or {}), **value}
+        if not _json_size_ok_bytes(merged, MAX_SETTINGS_BYTES):
+            raise serializers.ValidationError(f"must be JSON of at most {MAX_SETTINGS_BYTES} bytes")
+        errors = adapter_for(get_provider(integration.provider)).settings_errors(merged)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return merged
+
     def validate(self, attrs):
         if not attrs:
-            raise serializers.ValidationError("nothing to update: send name, description or syncSettings")
+            raise serializers.ValidationError(
+                "nothing to update: send name, description, syncSettings, settings or conflictPolicy")
         return attrs
+
+
+class MappingPreviewSerializer(serializers.Serializer):
+    """A sample record to map both ways; ``fieldMappings`` defaults to the integration's, then the provider's."""
+
+    local_entity = serializers.ChoiceField(choices=LOCAL_ENTITY_TYPES)
+    remote_entity = StrictCharField(max_length=100)
+    local = JSONObjectField(required=False, help_text="A local record, camelCase as the entities API returns it.")
+    remote = JSONObjectField(required=False, help_text="A provider record, as the provider's API returns it.")
+    field_mappings = JSONListField(required=False, help_text="IntegrationFieldMapping items to try instead of the stored ones.")
+
+    def validate_local(self, value):
+        return self._sized(value)
+
+    def validate_remote(self, value):
+        return self._sized(value)
+
+    def validate_field_mappings(self, value):
+        integration: Integration = self.context["integration"]
+        checked = validate_sync_settings({"direction": "bidirectional", "frequency": "manual", "fieldMappings": value},
+                                         provider_id=integration.provider)
+        return checked["fieldMappings"]
+
+    def _sized(self, value):
+        if not _json_size_ok_bytes(value, MAX_SETTINGS_BYTES):
+            raise serializers.ValidationError(f"must be JSON of at most {MAX_SETTINGS_BYTES} bytes")
+        return value
+
+
+class MappingPreviewOutputSerializer(serializers.Serializer):
+    to_remote = JSONObjectField(allow_null=True, help_text="The local sample in the provider's shape (null without one).")
+    to_local = JSONObjectField(allow_null=True, help_text="The remote sample as local fields (null without one).")
+    notes = serializers.ListField(child=JSONObjectField(), help_text="Currency rates used, one object each.")
+    mappings_source = serializers.ChoiceField(choices=["request", "integration", "default"])
 
 
 class CredentialsConnectSerializer(serializers.Serializer):

@@ -21,6 +21,7 @@ from core.tenant_context import tenant_scope
 from integrations import oauth
 from integrations.audit import log_action
 from integrations.client import Connection, ProviderClient, ProviderError
+from integrations.discovery import integration_discover_containers
 from integrations.models import Integration, OAuthState, ProviderApp
 from integrations.providers.catalog import Provider, get_provider
 from integrations.providers.registry import adapter_for
@@ -155,7 +156,9 @@ def oauth_complete(*, provider_id: str, params: dict[str, str], nonce: str | Non
 
     Runs outside any request transaction: the state is consumed first (committed),
     then the code is exchanged with no transaction open, then the integration is
-    written in one tenant-scoped transaction -- so a failure creates nothing.
+    written in one tenant-scoped transaction -- so a failure creates nothing. Once that
+    has committed, the provider's containers (calendars) are discovered into
+    ``settings`` (integrations/discovery.py): a failure there is logged, the connect stands.
     """
     state = params.get("state") or ""
     if not state or len(state) > 512:
@@ -191,6 +194,7 @@ def oauth_complete(*, provider_id: str, params: dict[str, str], nonce: str | Non
         if created:
             integration = Integration(tenant_id=row.tenant_id, provider=provider_id, name=provider.name_he)
         integration.connected_by_id = row.user_id
+        integration.settings = settings_with_defaults(integration)
         integration.connection_config = {**(integration.connection_config or {}), **extra_config}
         write_credentials(integration, tokens)
         integration.set_secret("api_key_encrypted", None)
@@ -203,7 +207,15 @@ def oauth_complete(*, provider_id: str, params: dict[str, str], nonce: str | Non
         log_action(integration=integration, action="connect", status="success", started_at=started,
                    summary={"reconnected": not created, "scopes": list(tokens.scopes)})
         publish(row.tenant_id, "integration.connected", {"integrationId": str(integration.pk), "provider": provider_id})
+    # Committed: now ask the provider what can be synced (calendars); never fails the connect.
+    integration_discover_containers(integration_id=integration.pk, tenant_id=row.tenant_id)
     return CallbackResult(integration_id=integration.pk)
+
+
+def settings_with_defaults(integration: Integration) -> dict[str, Any]:
+    """The provider's settings defaults under what is stored: a new connection gets the
+    defaults, a re-connection keeps the studio's choices and gains keys added since."""
+    return {**adapter_for(get_provider(integration.provider)).settings_defaults(), **(integration.settings or {})}
 
 
 # --------------------------------------------------------------------- credentials (api_key / caldav)
@@ -293,6 +305,7 @@ def integration_connect_credentials(*, tenant_id: uuid.UUID, user_id: uuid.UUID,
         integration = Integration(tenant_id=tenant_id, provider=provider_id)
     integration.name = (name or "").strip()[:200] or integration.name or provider.name_he
     integration.connected_by_id = user_id
+    integration.settings = settings_with_defaults(integration)
     integration.set_secret("api_key_encrypted", json.dumps(values))
     integration.set_secret("oauth_encrypted", None)
     integration.connection_config = {**config, "verified": verified}
@@ -315,7 +328,7 @@ def integration_connect_credentials(*, tenant_id: uuid.UUID, user_id: uuid.UUID,
 def integration_update(*, integration: Integration, data: dict[str, Any]) -> Integration:
     """``data`` is already validated (serializers.IntegrationUpdateSerializer)."""
     fields = []
-    for name in ("name", "description", "sync_settings"):
+    for name in ("name", "description", "sync_settings", "settings", "conflict_policy"):
         if name in data:
             setattr(integration, name, data[name])
             fields.append(name)

@@ -27,10 +27,13 @@ from integrations.serializers import (
     IntegrationLogSerializer,
     IntegrationSerializer,
     IntegrationUpdateSerializer,
+    MappingPreviewOutputSerializer,
+    MappingPreviewSerializer,
     StatusSerializer,
     SyncRequestSerializer,
 )
 from integrations.sync import services as sync
+from integrations.sync.preview import PreviewError, mapping_preview
 from integrations.tokens import TokenUnavailable
 from tenancy.permissions import CanManageIntegrations, IsTenantManager
 
@@ -150,6 +153,7 @@ class IntegrationViewSet(_HubIO, mixins.ListModelMixin, mixins.RetrieveModelMixi
     queryset = Integration.objects.all()
     serializer_class = IntegrationSerializer
     http_method_names = ["get", "patch", "post", "delete", "head", "options"]
+    member_actions = ("mappings_preview",)  # a POST that maps a sample and changes nothing
 
     @extend_schema(tags=["integrations"], request=IntegrationUpdateSerializer, responses={200: IntegrationSerializer})
     def partial_update(self, request, pk=None):
@@ -222,3 +226,24 @@ class IntegrationViewSet(_HubIO, mixins.ListModelMixin, mixins.RetrieveModelMixi
     def logs(self, request, pk=None):
         page = self.paginate_queryset(selectors.integration_logs(integration=self.get_object()))
         return self.get_paginated_response(IntegrationLogSerializer(page, many=True).data)
+
+    @extend_schema(tags=["integrations"], request=MappingPreviewSerializer,
+                   responses={200: MappingPreviewOutputSerializer}, operation_id="integrationsMappingsPreview")
+    @action(detail=True, methods=["post"], url_path="mappings/preview")
+    def mappings_preview(self, request, pk=None):
+        """What a sample record becomes both ways under the integration's field mapping."""
+        integration = self.get_object()
+        body = MappingPreviewSerializer(data=request.data, context={"integration": integration})
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            preview = mapping_preview(
+                integration=integration, local_entity=data["local_entity"], remote_entity=data["remote_entity"],
+                local=data.get("local"), remote=data.get("remote"), field_mappings=data.get("field_mappings"),
+            )
+        except PreviewError as exc:
+            return error_response(400, str(exc), "invalid", {exc.field: [str(exc)]})
+        return Response(MappingPreviewOutputSerializer({
+            "to_remote": preview.to_remote, "to_local": preview.to_local, "notes": preview.notes,
+            "mappings_source": preview.mappings_source,
+        }).data)

@@ -80,3 +80,12 @@ def test_a_currency_that_grows_when_upper_cased_is_400_not_500(alice):
     response = client_for(alice).post("/api/payments", {"amount": "10", "currency": "ßab"}, format="json")
     assert response.status_code == 400, response.content
     assert "currency" in response.json()["error"]["fields"]
+
+
+def test_both_ways_to_authenticate_are_documented(schema):
+    """The tenancy authenticators' OpenAPI extensions are registered at start (TenancyConfig.ready)."""
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["bearerAuth"]["type"] == "http" and schemes["bearerAuth"]["scheme"] == "bearer"
+    assert schemes["cookieAuth"] == {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+    operation = schema["paths"]["/api/webhooks/outgoing"]["get"]
+    assert {"bearerAuth": []} in operation["security"] and {"cookieAuth": []} in operation["security"]

@@ -11,11 +11,11 @@ from integrations.providers import (
     LOCAL_ENTITY_TYPES,
     PROVIDERS,
     SYNC_DIRECTIONS,
-    WEBHOOK_SCHEMES,
     UnknownProvider,
     get_provider,
     providers_by_category,
 )
+from webhooks.verification import SCHEMES as WEBHOOK_SCHEMES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,13 +17,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from core import kick as kick_module
+from core import outbound
 from core.tenant_context import operator_scope, tenant_scope
 from entities import events
 from entities.models import EntityEvent
 from entities.tasks import drain_entity_events
 from tests.factories import wait_until
 from tests.test_outgoing_support import Receiver, create_meeting, create_outgoing_webhook, fresh_persona
-from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
 

@@ -4,17 +4,10 @@ set_provider_app, admin, beat token scan, and CalDAV against a real local Radica
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from datetime import timedelta
 from io import StringIO
-from pathlib import Path
 
 import pytest
-import requests
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
@@ -240,49 +233,16 @@ def test_beat_scan_warns_about_tokens_that_cannot_refresh(alice, settings):
 
 
 # ----------------------------------------------------------------- CalDAV against real Radicale
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def radicale():
-    root = Path(tempfile.mkdtemp(prefix="radicale-"))
-    (root / "users").write_text("studio@example.com:app-pass-1234\n")
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "radicale", "--server-hosts", f"127.0.0.1:{port}", "--auth-type", "htpasswd",
-         "--auth-htpasswd-filename", str(root / "users"), "--auth-htpasswd-encryption", "plain",
-         "--storage-filesystem-folder", str(root / "collections")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"Radicale exited with {process.returncode} before answering on {url}")
-        try:
-            requests.get(url, timeout=0.5)
-            break
-        except requests.RequestException:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"Radicale did not answer on {url} within 60 s") from None
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(10)
-
-
+# (the session's Radicale: tests/support/radicale.py)
 def test_apple_calendar_caldav_connect_against_radicale(alice, alice_api, radicale):
     bad = alice_api.post("/api/integrations/connect/apple_calendar", {"credentials": {
-        "username": "studio@example.com", "appPassword": "wrong-pass", "serverUrl": radicale}}, format="json")
+        "username": "studio@example.com", "appPassword": "wrong-pass", "serverUrl": radicale.url}}, format="json")
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid_credentials")
     good = alice_api.post("/api/integrations/connect/apple_calendar", {"credentials": {
-        "username": "studio@example.com", "appPassword": "app-pass-1234", "serverUrl": radicale}}, format="json")
+        "username": "studio@example.com", "appPassword": "app-pass-1234", "serverUrl": radicale.url}}, format="json")
     assert good.status_code == 201, good.content
-    assert good.json()["connectionConfig"] == {"username": "studio@example.com", "serverUrl": radicale, "verified": True}
+    assert good.json()["connectionConfig"] == {"username": "studio@example.com", "serverUrl": radicale.url,
+                                               "verified": True}
     assert b"app-pass-1234" not in good.content
     test = alice_api.post(f"/api/integrations/{good.json()['id']}/test").json()
     assert (test["ok"], test["httpStatus"]) == (True, 207)
@@ -349,9 +309,9 @@ def test_beat_scan_refreshes_soon_expiring_tokens_through_a_real_worker(alice, c
 def test_tenant_server_url_is_pinned_to_the_checked_address(alice, alice_api, radicale, monkeypatch):
     """The client connects to the address it checked, not to a second DNS answer:
     a name only our (fake) resolver knows still reaches the local Radicale."""
-    from webhooks import outbound
+    from core import outbound
 
-    port = radicale.rsplit(":", 1)[1]
+    port = radicale.url.rsplit(":", 1)[1]
     looked_up: list[str] = []
 
     def fake_resolve(host: str, port: int) -> list[str]:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from webhooks import outbound
-from webhooks.outbound import (
+from core import outbound
+from core.outbound import (
     USER_AGENT,
     HostResolutionError,
     OutboundRefused,

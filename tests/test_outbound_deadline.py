@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from core import outbound
 from tests.factories import wait_until
 from tests.slow_receivers import DripServer
-from webhooks import outbound
 
 MARGIN = 1.0  # seconds allowed past a deadline (thread scheduling on a loaded 2-core box)
 
@@ -61,7 +61,7 @@ def _post(url: str, timeout: float) -> outbound.OutboundResult:
                          timeout=timeout, allow_private=True)
 
 
-# --------------------------------------------------------------------------- webhooks.outbound.send
+# --------------------------------------------------------------------------- core.outbound.send
 
 
 def test_body_dripping_one_byte_per_second_is_cut_at_the_deadline() -> None:

@@ -256,7 +256,7 @@ def test_410_disables_an_exponential_webhook_at_once(celery_worker_thread):
 
 def test_exponential_delay_rules():
     hook = OutgoingWebhook(retry_strategy="exponential")
-    from webhooks.outbound import OutboundResult
+    from core.outbound import OutboundResult
 
     plain = [services.retry_delay(webhook=hook, attempt=k, result=OutboundResult(status=500)) for k in range(1, 9)]
     assert all(0.8 * b <= d <= 1.2 * b for d, b in zip(plain, [5, 300, 1800, 7200, 18000, 36000, 36000, 36000], strict=True))

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import pytest
 
+from core import outbound
 from core.tenant_context import tenant_scope
 from integrations.client import Connection, ProviderClient, ProviderError
 from integrations.providers.catalog import get_provider
 from tests.test_outgoing_support import Plan, Receiver
-from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
 
 pytestmark = pytest.mark.django_db
 
-#: A name that resolves (through the resolver seam of webhooks.outbound) to loopback.
+#: A name that resolves (through the resolver seam of core.outbound) to loopback.
 INTERNAL_HOST = "hooks.internal.example"
 
 

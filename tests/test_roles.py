@@ -124,8 +124,9 @@ MUTATIONS = [
     ("incoming-replay", "post", "/api/webhook-logs/{incoming_log}/replay", None, 202),
 ]
 
-# POSTs that change nothing (they render a template): open to every member.
-MEMBER_POSTS = {("OutgoingWebhookViewSet", "preview"), ("OutgoingWebhookViewSet", "preview_draft")}
+# POSTs that change nothing (they render a template or map a sample): open to every member.
+MEMBER_POSTS = {("OutgoingWebhookViewSet", "preview"), ("OutgoingWebhookViewSet", "preview_draft"),
+                ("IntegrationViewSet", "mappings_preview")}
 
 
 def call(api, method: str, path: str, body):

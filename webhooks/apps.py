@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 
@@ -18,3 +19,23 @@ class WebhooksConfig(AppConfig):
         register_sealed_value_field("webhooks.IncomingWebhook", "verification_config")
         register_sealed_value_field("webhooks.IncomingWebhook", "actions")
         register_sealed_value_field("webhooks.IncomingWebhook", "filters")
+
+        check_verifiers()
+
+
+
+def unknown_schemes(providers) -> list[str]:
+    """The webhook schemes ``providers`` name that have no verifier here."""
+    from webhooks.verification import VERIFIERS
+
+    return sorted({p.webhook_scheme for p in providers if p.webhook_scheme} - set(VERIFIERS))
+
+
+def check_verifiers() -> None:
+    """Every scheme the provider catalog names needs a verifier: the catalog lives in
+    integrations, which sits below webhooks and so cannot check it. Fails the start otherwise."""
+    from integrations.providers.catalog import PROVIDERS
+
+    unknown = unknown_schemes(PROVIDERS.values())
+    if unknown:
+        raise ImproperlyConfigured(f"providers name webhook schemes without a verifier: {unknown}")

@@ -27,7 +27,7 @@ from typing import Final
 from django.conf import settings
 
 from architect_studio.env import setting_int
-from webhooks import outbound
+from core import outbound
 
 HOPS_HEADER: Final[str] = "X-Webhook-Hops"
 

@@ -13,6 +13,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from core.crypto import CryptoError, EncryptedFieldsMixin, is_sealed
+from core.outbound import is_sensitive_header
 from tenancy.models import Tenant
 
 #: verification_config keys holding shared secrets: sealed at rest, masked in answers.
@@ -64,8 +65,6 @@ class IncomingWebhook(EncryptedFieldsMixin, models.Model):
         Runs on every save, whatever the path (API, admin, shell), and from
         ``rotate_encryption_key`` for rows stored before sealing existed.
         """
-        from webhooks.outbound import is_sensitive_header
-
         changed = set()
         config = self.verification_config
         if isinstance(config, dict):
@@ -201,8 +200,6 @@ class OutgoingWebhook(EncryptedFieldsMixin, models.Model):
     def seal_plaintext_secrets(self) -> set[str]:
         """Seal credential-looking custom header values stored in plaintext (on every save:
         API, admin, shell; and for rows from before sealing); returns the fields changed."""
-        from webhooks.outbound import is_sensitive_header
-
         changed = set()
         if isinstance(self.headers, dict):
             for name, value in self.headers.items():

@@ -291,6 +291,11 @@ JSON_UNDERSCOREIZE = {
         "metadata",
         "sample",
         "entity",
+        "settings",  # Integration.settings, stored camelCase as the seed writes it
+        "local",  # mapping preview: the sample records and what they become
+        "remote",
+        "to_remote",
+        "to_local",
     ),
 }
 # djangorestframework-camel-case reads its options from JSON_CAMEL_CASE.
@@ -321,6 +326,8 @@ INTEGRATION_ENCRYPTION_KEY = env_str("INTEGRATION_ENCRYPTION_KEY")
 INTEGRATION_ENCRYPTION_OLD_KEYS = env_list("INTEGRATION_ENCRYPTION_OLD_KEYS", [])
 DEV_KEY_FILE = BASE_DIR / "var" / "dev-encryption-key"
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+#: Redis of the providers' token buckets (integrations.ratelimit); empty = REDIS_URL.
+INTEGRATIONS_RATELIMIT_REDIS_URL = env_str("INTEGRATIONS_RATELIMIT_REDIS_URL")
 OUTBOX_REDISPATCH_AFTER_SECONDS = env_int("OUTBOX_REDISPATCH_AFTER_SECONDS", 30)
 #: Runs of an event whose subscriber keeps failing before the outbox gives it up
 #: (backoff between runs: 10 s doubling, at most an hour: about 4.5 h for 10).

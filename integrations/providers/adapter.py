@@ -17,9 +17,9 @@ registry): they see it through the two small protocols below.
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from integrations.providers.base import Provider
@@ -30,6 +30,8 @@ class Answer(Protocol):
 
     status: int
     data: Any
+    text: str
+    headers: dict[str, str]
 
     @property
     def ok(self) -> bool: ...
@@ -39,6 +41,11 @@ class Caller(Protocol):
     """What an adapter calls the provider with (``integrations.client.ProviderClient``)."""
 
     def request(self, method: str, path: str, **kwargs: Any) -> Answer: ...
+
+    @property
+    def base_url(self) -> str:
+        """The API base calls are made against (the provider app's override applied)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,7 @@ class Container:
     name: str
     primary: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict)
+    color: str | None = None  # as the provider shows it (Google backgroundColor "#9fe1e7")
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,10 @@ Conventions used by the entries:
   from the provider (none exist, or they are not wired yet); ``"none"`` means
   the provider delivers events **unsigned** -- authenticate them with a shared
   token / secret URL named in the notes and re-read the object through the API
-  before trusting it. The scheme names a verifier in ``webhooks.verification``
-  (integrations imports webhooks, never the reverse, so verifiers stay there).
+  before trusting it. The scheme names a verifier of ``webhooks.verification``;
+  webhooks sits above integrations (it reads the catalog, never the reverse), so
+  the check is there: the hub refuses to start when a provider names a scheme
+  without a verifier (``webhooks.apps.check_verifiers``).
 * Facts the research could not confirm carry the word ``VERIFY`` in the notes.
   Sources: /work/shared/reference/providers.md and oauth-sync.md (each fact
   there cites the provider's public documentation).
@@ -42,8 +44,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from webhooks.verification import SCHEMES as VERIFICATION_SCHEMES
-
 AuthKind = Literal["oauth2", "api_key", "caldav", "webhook"]
 TokenAuthMethod = Literal["client_secret_post", "client_secret_basic"]
 RevokeAuth = Literal["rfc7009", "bearer"]
@@ -54,8 +54,6 @@ FieldKind = Literal["text", "password", "url"]
 AUTH_KINDS: tuple[str, ...] = ("oauth2", "api_key", "caldav", "webhook")
 MATURITIES: tuple[str, ...] = ("stable", "limited", "experimental")
 TOKEN_AUTH_METHODS: tuple[str, ...] = ("client_secret_post", "client_secret_basic")
-# The incoming pipeline's verifiers (google_channel_token and monday_jwt included).
-WEBHOOK_SCHEMES: tuple[str, ...] = VERIFICATION_SCHEMES
 # The platform's entity types (DESIGN.md §4 C4); sync pairs may only name these.
 LOCAL_ENTITY_TYPES: tuple[str, ...] = (
     "meeting",
@@ -198,8 +196,6 @@ class Provider:
             problems.append("oauth2 provider without an OAuthConfig")
         if self.auth_kind in ("api_key", "caldav") and not self.credential_fields:
             problems.append(f"{self.auth_kind} provider without credential fields")
-        if self.webhook_scheme is not None and self.webhook_scheme not in WEBHOOK_SCHEMES:
-            problems.append(f"unknown webhook_scheme {self.webhook_scheme!r}")
         if self.maturity not in MATURITIES:
             problems.append(f"unknown maturity {self.maturity!r}")
         if self.maturity != "stable" and not self.maturity_note:

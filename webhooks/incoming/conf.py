@@ -1,7 +1,9 @@
 """Settings of the incoming side, read at call time (so tests can override them).
 
-Each has an environment variable of the same name (see README); a Django
-setting of the same name wins over the environment.
+The one module of the incoming side that reads settings. Each tunable has an
+environment variable of the same name (see README); a Django setting of the
+same name wins over the environment. The hub-wide ones (public URL, log
+retention, Redis, private targets) are defined in architect_studio.settings.
 """
 
 from __future__ import annotations
@@ -42,4 +44,19 @@ def forward_timeout_seconds() -> int:
 
 
 def allow_private_targets() -> bool:
-    return bool(getattr(settings, "WEBHOOKS_ALLOW_PRIVATE_TARGETS", False))
+    return settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS
+
+
+def public_base_url() -> str:
+    """PUBLIC_BASE_URL: the origin senders reach the hub at (signed URLs are built on it)."""
+    return settings.PUBLIC_BASE_URL
+
+
+def log_retention_days() -> int:
+    """WEBHOOK_LOG_RETENTION_DAYS: stored requests older than this are deleted (default 14)."""
+    return settings.WEBHOOK_LOG_RETENTION_DAYS
+
+
+def redis_url() -> str | None:
+    """REDIS_URL: the per-webhook rate limiter's counters (in-process without Redis)."""
+    return settings.REDIS_URL

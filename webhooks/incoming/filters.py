@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from webhooks import outbound
+from core import outbound
 from webhooks.incoming.actions import filters_match
 from webhooks.models import IncomingWebhook, WebhookLog
 

@@ -18,10 +18,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from core import retry
+from core import outbound, retry
 from core.kick import enqueue
 from core.tenant_context import operator_scope
-from webhooks import loops, outbound, signing
+from webhooks import loops, signing
 from webhooks.incoming import conf
 from webhooks.incoming.bodies import clean_json
 from webhooks.incoming.context import ActionContext

@@ -26,9 +26,8 @@ import logging
 import threading
 import time
 
-from django.conf import settings
-
 from core.redis_client import is_down, mark_down, redis_client
+from webhooks.incoming import conf
 
 log = logging.getLogger("architect_studio.webhooks.incoming")
 
@@ -36,7 +35,7 @@ _PREFIX = "hub:in:"
 
 
 def _url() -> str | None:
-    return getattr(settings, "REDIS_URL", None)
+    return conf.redis_url()
 
 
 def _client():

@@ -16,7 +16,6 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
@@ -232,6 +231,6 @@ def incoming_cleanup() -> dict[str, int]:
     with operator_scope("incoming cleanup: expired delivery ids, old automation runs"):
         dedupe, _ = IncomingDedupe.objects.filter(created_at__lt=now - timedelta(seconds=conf.dedupe_seconds())).delete()
         runs, _ = AutomationRun.objects.filter(
-            started_at__lt=now - timedelta(days=settings.WEBHOOK_LOG_RETENTION_DAYS)
+            started_at__lt=now - timedelta(days=conf.log_retention_days())
         ).delete()
     return {"dedupe": dedupe, "automationRuns": runs}

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core import outbound
 from core.tenant_context import (
     TENANT_SETTING,
     insert_scoped,
@@ -30,7 +30,7 @@ from core.tenant_context import (
     scoped_insert_parts,
     tenant_scope,
 )
-from webhooks import loops, outbound
+from webhooks import loops
 from webhooks.incoming import conf, limits, selectors
 from webhooks.incoming.bodies import BodyError, parse_body
 from webhooks.incoming.filters import arrival_verdict
@@ -89,7 +89,7 @@ def incoming_receive(
     scheme = webhook.verification_scheme
     config = webhook.opened_verification_config()
     req = InboundRequest(
-        method=method, url=settings.PUBLIC_BASE_URL + full_path, headers=headers, body=body, query=query
+        method=method, url=conf.public_base_url() + full_path, headers=headers, body=body, query=query
     )
     answer = handshake(scheme, req, secrets, config)
     if answer is not None:

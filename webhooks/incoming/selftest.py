@@ -13,8 +13,9 @@ from typing import Any
 
 from django.db import transaction
 
+from core import outbound
 from core.tenant_context import tenant_scope
-from webhooks import outbound, signing
+from webhooks import signing
 from webhooks.incoming import selectors
 from webhooks.incoming.filters import arrival_verdict
 from webhooks.incoming.models import WEBHOOK_TYPE

@@ -19,11 +19,12 @@ from djangorestframework_camel_case.util import camel_to_underscore
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core import outbound
 from core.crypto import TEXT_PREFIX, is_sealed
 from core.fields import JSONObjectField, StrictBooleanField, StrictCharField
 from entities.models import ENTITY_MODELS
 from entities.services import serializer_for
-from webhooks import loops, outbound
+from webhooks import loops
 from webhooks.incoming import conf
 from webhooks.incoming.actions import ACTION_TYPES, local_field
 from webhooks.models import SECRET_CONFIG_KEYS, IncomingWebhook

@@ -17,7 +17,6 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -51,7 +50,7 @@ from webhooks.models import IncomingWebhook
 
 
 def public_url(*, tenant_id: uuid.UUID, webhook_id: uuid.UUID) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/api/webhooks/tenant/{tenant_id}/{webhook_id}"
+    return f"{conf.public_base_url()}/api/webhooks/tenant/{tenant_id}/{webhook_id}"
 
 
 @transaction.atomic

@@ -1,8 +1,11 @@
 """Tunables of the outgoing delivery engine.
 
-Each is read at call time (``getattr(settings, NAME, <env default>)``) so tests
-and operators can change them without a restart of the settings module; the
-environment variable of the same name sets the default.
+The one module of the outgoing side that reads settings. Each tunable is read
+at call time (the Django setting of that name if set, else the environment
+variable of that name, else the default: ``architect_studio.env.setting_int``)
+so tests and operators can change them without a restart of the settings
+module; the hub-wide ones (log retention, private targets) are defined in
+architect_studio.settings.
 """
 
 from __future__ import annotations
@@ -52,11 +55,11 @@ def max_per_tenant() -> int:
 
 
 def retention_days() -> int:
-    return int(getattr(settings, "WEBHOOK_LOG_RETENTION_DAYS", 14))
+    return settings.WEBHOOK_LOG_RETENTION_DAYS
 
 
 def allow_private() -> bool:
-    return bool(getattr(settings, "WEBHOOKS_ALLOW_PRIVATE_TARGETS", False))
+    return settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS
 
 
 def max_body_bytes() -> int:

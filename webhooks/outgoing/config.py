@@ -15,9 +15,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core import outbound
 from entities.models import ENTITY_EVENTS, ENTITY_TYPES
 from tenancy.models import Tenant
-from webhooks import loops, outbound, signing
+from webhooks import loops, signing
 from webhooks.models import OutgoingWebhook
 from webhooks.outgoing import conf
 from webhooks.templating import validate_template

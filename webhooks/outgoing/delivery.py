@@ -42,11 +42,11 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core import outbound
 from core.offload import run_or_offload
 from core.realtime import publish
 from core.tenant_context import tenant_scope
 from entities.models import EntityEvent
-from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import conf
 from webhooks.outgoing.attempts import (

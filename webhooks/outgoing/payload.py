@@ -15,7 +15,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from webhooks import loops, outbound, signing
+from core import outbound
+from webhooks import loops, signing
 from webhooks.models import OutgoingWebhook
 from webhooks.outgoing import conf
 from webhooks.outgoing.config import RESERVED_HEADERS

@@ -16,11 +16,11 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from core import outbound
 from core.tenant_context import tenant_scope
 from entities.models import ENTITY_EVENTS, ENTITY_MODELS, ENTITY_TYPES
 from entities.services import entity_snapshot
 from tenancy.models import Tenant
-from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import conf
 from webhooks.outgoing.config import WebhookConfigError, validate_payload_template

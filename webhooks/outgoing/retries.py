@@ -15,9 +15,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from core import retry
+from core import outbound, retry
 from core.tenant_context import tenant_scope
-from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing.attempts import attempt_row, dispatch_on_commit
 

@@ -1,6 +1,6 @@
 """The process's sender pool: claimed attempts' requests in flight, their answers in groups.
 
-Requests go out through :func:`webhooks.outbound.send` (the hardened client);
+Requests go out through :func:`core.outbound.send` (the hardened client);
 outcomes come back grouped by what finished together, so they share one
 recording transaction.
 """
@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-from webhooks import outbound
+from core import outbound
 from webhooks.outgoing import conf
 from webhooks.outgoing.attempts import ReadyAttempt
 

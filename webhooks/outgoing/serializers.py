@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core import outbound
 from core.fields import (
     JSONListField,
     JSONObjectField,
@@ -14,7 +15,6 @@ from core.fields import (
     StrictUUIDField,
 )
 from entities.models import ENTITY_EVENTS, ENTITY_TYPES
-from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing.config import SECRET_MASK
 from webhooks.templating import MAX_TEMPLATE_BYTES

@@ -13,8 +13,8 @@ import logging
 from django.db.models import Q
 from django.utils import timezone
 
+from core import outbound
 from core.tenant_context import operator_scope, tenant_scope
-from webhooks import outbound
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import conf
 from webhooks.outgoing.attempts import (

@@ -186,8 +186,6 @@ class WebhookTestView(_HubIO, APIView):
             try:
                 with tenant_scope(request.tenant.id):
                     return Response(incoming_services.incoming_test(webhook, payload=payload))
-            except NotImplementedError:
-                return error_response(501, "Testing incoming webhooks is not available yet.", "not_implemented")
             except ValueError as exc:
                 raise exceptions.ValidationError({"non_field_errors": [str(exc)]}) from None
         serializer = TestSendInputSerializer(data=data)
@@ -254,13 +252,9 @@ class WebhookLogReplayView(_HubIO, APIView):
 
             try:
                 result = incoming_services.incoming_reprocess(row)
-            except NotImplementedError:
-                return error_response(501, "Reprocessing incoming requests is not available yet.", "not_implemented")
             except ValueError as exc:
                 return error_response(409, str(exc), "conflict")
-            if isinstance(result, dict):
-                return Response(result, status=status.HTTP_202_ACCEPTED)
-            return Response({"logId": str(getattr(result, "pk", row.pk)), "status": "accepted"}, status=status.HTTP_202_ACCEPTED)
+            return Response(result, status=status.HTTP_202_ACCEPTED)
         try:
             new = services.log_replay(log=row)
         except services.ReplayRefused as exc:

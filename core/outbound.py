@@ -1,7 +1,12 @@
 """The one module that sends HTTP requests to tenant-chosen URLs.
 
 Outgoing webhooks and ``forward`` actions send requests to URLs typed by
-tenants. Without care that is a server-side request forgery (SSRF) hole: a
+tenants (:func:`send`); the provider client (``integrations.client``) and the
+OAuth token calls reach provider APIs and tenant-typed servers through the
+same address checks, pinning (:class:`PinnedAdapter`), caps and deadlines
+(:mod:`core.deadline`), and every log of them goes through the same header
+redaction (:func:`redact_headers`). It sits in ``core`` so both apps use it
+without one importing the other. Without care that is a server-side request forgery (SSRF) hole: a
 tenant could point a webhook at the cloud metadata service, at the database,
 or at an admin port on the private network, and read the answer in the
 delivery log. DESIGN §5 "Outbound safety" therefore requires that every such
@@ -20,7 +25,7 @@ request goes through here, where:
 * the response is streamed and at most ``max_response_bytes`` are read, so a
   hostile receiver cannot exhaust memory;
 * the whole request — DNS lookup, connect, TLS, sending, reading — ends within
-  ``timeout`` seconds of wall-clock time (:mod:`webhooks.deadline` shuts the
+  ``timeout`` seconds of wall-clock time (:mod:`core.deadline` shuts the
   socket down when it passes), so a receiver that drips a byte a second cannot
   hold a sender thread; and
 * network problems never raise: they come back as an :class:`OutboundResult`
@@ -32,9 +37,8 @@ action all call :func:`send` with their own settings.
 This module is long on purpose (~850 lines): address rules, URL checks, DNS, pinning, error
 classification and reading are one security boundary; kept in one file, a
 reviewer sees every way a tenant URL could escape it, and tests replace one
-resolver (:func:`resolve_host`) for all of them. The deadline mechanism already
-lives apart (:mod:`webhooks.deadline`); the move of this module down to ``core``
-is issue 12 item 7.
+resolver (:func:`resolve_host`) for all of them. The deadline mechanism lives
+apart (:mod:`core.deadline`).
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ from urllib3.exceptions import (
 from urllib3.util import Timeout as Urllib3Timeout
 from urllib3.util.ssl_match_hostname import CertificateError as HostnameMismatchError
 
-from webhooks.deadline import (
+from core.deadline import (
     DeadlineAdapter,
     DeadlineHTTPConnectionPool,
     DeadlineHTTPSConnectionPool,
@@ -81,7 +85,7 @@ from webhooks.deadline import (
     deadline,
     resolve_bounded,
 )
-from webhooks.deadline import current as current_deadline
+from core.deadline import current as current_deadline
 
 __all__ = [
     "MAX_URL_LENGTH",
@@ -104,7 +108,7 @@ __all__ = [
     "send",
 ]
 
-#: Identifies our deliveries to receivers (and in their logs).
+#: Identifies our webhook deliveries to receivers (and in their logs); the default of :func:`send`.
 USER_AGENT: Final[str] = "ArchitectStudio-Webhooks/1.0"
 
 #: URLs longer than this are refused at save time (browsers and servers

@@ -21,7 +21,7 @@ the scope ends: shutdown acts on the socket, not the descriptor, and owning
 the duplicate means a descriptor number reused by another connection after
 ours closed can never be hit.
 
-Used by :mod:`webhooks.outbound` (webhook sends, test sends, forwards) and,
+Used by :mod:`core.outbound` (webhook sends, test sends, forwards) and,
 through :class:`DeadlineAdapter`, by every ``requests`` session of the hub
 (provider API calls, OAuth token calls). No Django imports.
 """

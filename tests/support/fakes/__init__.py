@@ -1,0 +1,1 @@
+"""In-process fakes of provider APIs that implement their documented semantics (tests and benchmarks)."""
