@@ -11,7 +11,8 @@ conflict, decided by the integration's ``conflictPolicy``:
 * ``remote_wins`` / ``local_wins``.
 
 Values are compared as values, not text: two ISO 8601 strings naming the same instant
-(``10:00+02:00`` and ``08:00Z``) are equal.
+(``10:00+02:00`` and ``08:00Z``) are equal, and so are the empty ones (missing, null, "",
+[], {}: a provider omits what a local record holds as an empty string or list).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ NEWEST_WINS, REMOTE_WINS, LOCAL_WINS = "newest_wins", "remote_wins", "local_wins
 
 
 def _normal(value: Any) -> Any:
+    if value is None or value == "" or value == [] or value == {}:
+        return None  # empty is empty: a provider omits what a local record holds as "" or []
     if isinstance(value, str) and len(value) >= 16 and value[4:5] == "-" and "T" in value:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
