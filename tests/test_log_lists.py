@@ -177,3 +177,30 @@ def test_integration_logs_page_by_cursor_and_filter(alice, alice_api, bob):
     since = (T0 + timedelta(minutes=2)).isoformat().replace("+00:00", "Z")
     assert ids(f"{base}?since={since}") == newest_first([r for r in rows if r.started_at >= T0 + timedelta(minutes=2)])
     assert alice_api.get(f"{base}?action=nope").status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)  # the admin reads in operator scope on its own connection
+def test_admin_log_search_takes_an_exact_id_of_an_indexed_column(alice, alice_api, bob, admin_client):
+    wid = _webhook(alice_api)
+    mine = _logs(alice.tenant.id, wid, 2)
+    other = _logs(bob.tenant.id, uuid.uuid4(), 1)
+    delivery = uuid.uuid4()
+    with tenant_scope(alice.tenant.id):
+        WebhookLog.objects.filter(pk=mine[0].pk).update(delivery_id=delivery)
+    google = make_oauth_integration(alice, "google_calendar", access="ya29.a", refresh="1//r")
+    with tenant_scope(alice.tenant.id):
+        run = IntegrationLog.objects.create(tenant_id=alice.tenant.id, integration=google, action="sync",
+                                            direction="outgoing", status="success")
+
+    def shown(url, rows):
+        html = admin_client.get(url).content.decode()
+        return {str(r.pk) for r in rows if f"/{r.pk}/change/" in html}
+
+    everything = mine + other
+    assert shown("/admin/webhooks/webhooklog/", everything) == {str(r.pk) for r in everything}
+    assert shown(f"/admin/webhooks/webhooklog/?q={wid}", everything) == {str(r.pk) for r in mine}
+    assert shown(f"/admin/webhooks/webhooklog/?q={delivery}", everything) == {str(mine[0].pk)}
+    assert shown(f"/admin/webhooks/webhooklog/?q={other[0].pk}", everything) == {str(other[0].pk)}
+    assert shown("/admin/webhooks/webhooklog/?q=meeting", everything) == set()
+    assert shown(f"/admin/integrations/integrationlog/?q={google.pk}", [run]) == {str(run.pk)}
+    assert shown(f"/admin/integrations/integrationlog/?q={uuid.uuid4()}", [run]) == set()
