@@ -136,12 +136,15 @@ class IntegrationLog(models.Model):
         indexes = [
             # The log list (issue 12 item 9) pages newest first by (started_at, id): each of its
             # filters has an index ending in ``started_at DESC`` (idx_integration_logs_integration,
-            # the seed's name, is (integration_id, started_at DESC) — migration 0009 — so it
-            # is not declared here).
+            # the seed's name, is (integration_id, started_at DESC) INCLUDE (tenant_id) — migration
+            # 0009 — so it is not declared here). tenant_id is included so the capped count and
+            # the tenant check read the index only.
             models.Index(fields=["tenant"], name="idx_integration_logs_tenant"),
             models.Index("tenant", models.F("started_at").desc(), name="idx_integration_logs_date"),
-            models.Index("integration", "status", models.F("started_at").desc(), name="idx_integration_logs_status"),
-            models.Index("integration", "action", models.F("started_at").desc(), name="idx_integration_logs_action"),
+            models.Index("integration", "status", models.F("started_at").desc(), name="idx_integration_logs_status",
+                         include=["tenant"]),
+            models.Index("integration", "action", models.F("started_at").desc(), name="idx_integration_logs_action",
+                         include=["tenant"]),
             # Cross-tenant, newest first: the admin's list and the retention delete.
             models.Index(models.F("started_at").desc(), name="idx_integration_logs_time"),
         ]

@@ -305,12 +305,16 @@ class WebhookLog(models.Model):
             # ``timestamp DESC`` so a page is one range walk in the lists' order (newest first;
             # the few rows sharing a timestamp are sorted by attempt, id on top). The seed's
             # webhook and status indexes are these, extended: every query their prefix
-            # served, they still serve.
+            # served, they still serve. The per-webhook ones carry tenant_id (INCLUDE) so the
+            # capped count (core.pagination) and the tenant check run on the index alone.
             models.Index(fields=["tenant"], name="idx_webhook_logs_tenant"),
-            models.Index("webhook_id", models.F("timestamp").desc(), name="idx_webhook_logs_webhook"),
+            models.Index("webhook_id", models.F("timestamp").desc(), name="idx_webhook_logs_webhook",
+                         include=["tenant"]),
             models.Index("tenant", models.F("timestamp").desc(), name="idx_webhook_logs_date"),
-            models.Index("webhook_id", "status", models.F("timestamp").desc(), name="idx_webhook_logs_status"),
-            models.Index("webhook_id", "event_type", models.F("timestamp").desc(), name="idx_webhook_logs_event"),
+            models.Index("webhook_id", "status", models.F("timestamp").desc(), name="idx_webhook_logs_status",
+                         include=["tenant"]),
+            models.Index("webhook_id", "event_type", models.F("timestamp").desc(), name="idx_webhook_logs_event",
+                         include=["tenant"]),
             models.Index("tenant", "status", models.F("timestamp").desc(), name="idx_webhook_logs_t_status"),
             models.Index("tenant", "event_type", models.F("timestamp").desc(), name="idx_webhook_logs_t_event"),
             # Cross-tenant, newest first: the admin's list and the retention delete.

@@ -4,7 +4,8 @@ Each list filter gets an index ending in ``timestamp DESC`` (the lists' order), 
 page is one index range walk: per webhook (the seed's ``idx_webhook_logs_webhook`` and
 ``idx_webhook_logs_status``, extended by ``timestamp DESC``; by event), per tenant (the
 seed's ``idx_webhook_logs_date``; by status, by event) and across tenants (the admin's
-list, the retention delete). Django's own index on the ``tenant_id`` foreign key went:
+list, the retention delete). The per-webhook ones INCLUDE tenant_id: the capped count and
+the tenant check (code filter and RLS) then read the index only. Django's own index on the ``tenant_id`` foreign key went:
 it duplicated the seed's ``idx_webhook_logs_tenant``.
 
 Built CONCURRENTLY on PostgreSQL (core.indexes), so ``atomic = False``: the table keeps
@@ -39,18 +40,19 @@ class Migration(migrations.Migration):
         RemoveIndexOnline(model_name="webhooklog", name="idx_webhook_logs_webhook"),
         AddIndexOnline(
             model_name="webhooklog",
-            index=models.Index(models.F("webhook_id"), _desc("timestamp"), name="idx_webhook_logs_webhook"),
+            index=models.Index(models.F("webhook_id"), _desc("timestamp"), name="idx_webhook_logs_webhook",
+                               include=["tenant"]),
         ),
         RemoveIndexOnline(model_name="webhooklog", name="idx_webhook_logs_status"),
         AddIndexOnline(
             model_name="webhooklog",
             index=models.Index(models.F("webhook_id"), models.F("status"), _desc("timestamp"),
-                               name="idx_webhook_logs_status"),
+                               name="idx_webhook_logs_status", include=["tenant"]),
         ),
         AddIndexOnline(
             model_name="webhooklog",
             index=models.Index(models.F("webhook_id"), models.F("event_type"), _desc("timestamp"),
-                               name="idx_webhook_logs_event"),
+                               name="idx_webhook_logs_event", include=["tenant"]),
         ),
         AddIndexOnline(
             model_name="webhooklog",
