@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_logs import CappedCountPaginator, IndexedUUIDSearch
 from core.tenant_context import tenant_scope
 from integrations import services
 from integrations.models import (
@@ -143,11 +144,16 @@ class IntegrationAdmin(admin.ModelAdmin):
 
 
 @admin.register(IntegrationLog)
-class IntegrationLogAdmin(admin.ModelAdmin):
+class IntegrationLogAdmin(IndexedUUIDSearch, admin.ModelAdmin):
+    """Newest first across tenants: every filter walks an index in that order (IntegrationLog.Meta.indexes)."""
+
     list_display = ["started_at", "integration", "action", "status", "error_code", "duration_ms"]
-    list_filter = ["action", "status"]
+    list_filter = ["action", "status", ("started_at", admin.DateFieldListFilter)]
     list_select_related = ["integration"]
+    uuid_search_fields = ("id", "integration_id")
+    paginator = CappedCountPaginator
     show_full_result_count = False
+    list_per_page = 50
     readonly_fields = [f.name for f in IntegrationLog._meta.fields]
 
     def has_add_permission(self, request):

@@ -19,8 +19,30 @@ def integration_list(*, tenant_id: uuid.UUID) -> QuerySet[Integration]:
     return Integration.objects.filter(tenant_id=tenant_id).order_by("provider")
 
 
-def integration_logs(*, integration: Integration) -> QuerySet[IntegrationLog]:
-    return IntegrationLog.objects.filter(tenant_id=integration.tenant_id, integration=integration).order_by("-started_at")
+#: The log list's order (newest first) as keys for core.pagination.LogPagination; each filter
+#: has an index ending in ``started_at DESC`` (IntegrationLog.Meta.indexes, migration 0009).
+LOG_ORDER = ("started_at", "id")
+
+
+def integration_logs(
+    *,
+    integration: Integration,
+    status: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[IntegrationLog]:
+    """One integration's runs and calls, newest first; ``since`` inclusive, ``until`` exclusive."""
+    qs = IntegrationLog.objects.filter(tenant_id=integration.tenant_id, integration=integration)
+    if status:
+        qs = qs.filter(status=status)
+    if action:
+        qs = qs.filter(action=action)
+    if since is not None:
+        qs = qs.filter(started_at__gte=since)
+    if until is not None:
+        qs = qs.filter(started_at__lt=until)
+    return qs.order_by(*(f"-{key}" for key in LOG_ORDER))
 
 
 def next_sync_at(integration: Integration) -> datetime | None:

@@ -77,6 +77,21 @@ class IntegrationLogSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class IntegrationLogFilterSerializer(serializers.Serializer):
+    """Query parameters of ``GET /api/integrations/{id}/logs`` (``?status=&action=&since=&until=``)."""
+
+    status = serializers.CharField(required=False, max_length=20, help_text="e.g. success, partial, failed, running.")
+    action = serializers.ChoiceField(choices=IntegrationLog.Action.choices, required=False)
+    since = serializers.DateTimeField(required=False, help_text="Logs started at or after this time (ISO 8601).")
+    until = serializers.DateTimeField(required=False, help_text="Logs started before this time (ISO 8601).")
+
+    @classmethod
+    def parse(cls, query_params) -> dict:
+        serializer = cls(data={k: v for k, v in query_params.items() if k in cls._declared_fields})
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
 def _json_size_ok(value: Any) -> bool:
     return _json_size_ok_bytes(value, MAX_JSON_VALUE_BYTES)
 

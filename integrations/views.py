@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from core.api import TenantScopedViewSet
 from core.drf import error_body, error_response
+from core.pagination import LogPagination
 from core.parsers import JSONParser
 from integrations import oauth, selectors, services
 from integrations.client import ProviderError
@@ -24,6 +25,7 @@ from integrations.models import Integration
 from integrations.providers.catalog import PROVIDERS
 from integrations.serializers import (
     CredentialsConnectSerializer,
+    IntegrationLogFilterSerializer,
     IntegrationLogSerializer,
     IntegrationSerializer,
     IntegrationUpdateSerializer,
@@ -221,11 +223,20 @@ class IntegrationViewSet(_HubIO, mixins.ListModelMixin, mixins.RetrieveModelMixi
     def sync_status(self, request, pk=None):
         return Response(StatusSerializer(selectors.integration_status(integration=self.get_object())).data)
 
-    @extend_schema(tags=["integrations"], responses={200: IntegrationLogSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        tags=["integrations"], responses={200: IntegrationLogSerializer(many=True)},
+        parameters=[IntegrationLogFilterSerializer],
+        description="The integration's logs, newest first. Keyset pages: `next` / `previous` are `?cursor=` links"
+                    " (constant cost at any depth); `count` is exact up to 10,000 and 10,000 above it, with"
+                    " `countCapped: true`; `?page=` reaches the pages within that count.",
+    )
+    @action(detail=True, methods=["get"], pagination_class=LogPagination)
     def logs(self, request, pk=None):
-        page = self.paginate_queryset(selectors.integration_logs(integration=self.get_object()))
-        return self.get_paginated_response(IntegrationLogSerializer(page, many=True).data)
+        integration = self.get_object()
+        filters = IntegrationLogFilterSerializer.parse(request.query_params)
+        paginator = LogPagination(selectors.LOG_ORDER)
+        rows = paginator.paginate(selectors.integration_logs(integration=integration, **filters), request)
+        return paginator.get_paginated_response(IntegrationLogSerializer(rows, many=True).data)
 
     @extend_schema(tags=["integrations"], request=MappingPreviewSerializer,
                    responses={200: MappingPreviewOutputSerializer}, operation_id="integrationsMappingsPreview")

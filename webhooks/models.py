@@ -256,7 +256,8 @@ class WebhookLog(models.Model):
         SKIPPED = "skipped"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    # db_index=False: idx_webhook_logs_tenant (the seed's) is the tenant_id index; a second one only slows inserts.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
     webhook_id = models.UUIDField()  # incoming or outgoing: no FK, as in the seed
     webhook_type = models.CharField(max_length=10, choices=Type.choices)
     direction = models.CharField(max_length=10, choices=Direction.choices)
@@ -300,10 +301,24 @@ class WebhookLog(models.Model):
         db_table = "webhook_logs"
         ordering = ["-timestamp"]
         indexes = [
+            # The log lists (issue 12 item 9): one index per list filter, each ending in
+            # ``timestamp DESC`` so a page is one range walk in the lists' order (newest first;
+            # the few rows sharing a timestamp are sorted by attempt, id on top). The seed's
+            # webhook and status indexes are these, extended: every query their prefix
+            # served, they still serve. The per-webhook ones carry tenant_id (INCLUDE) so the
+            # capped count (core.pagination) and the tenant check run on the index alone.
             models.Index(fields=["tenant"], name="idx_webhook_logs_tenant"),
-            models.Index(fields=["webhook_id"], name="idx_webhook_logs_webhook"),
+            models.Index("webhook_id", models.F("timestamp").desc(), name="idx_webhook_logs_webhook",
+                         include=["tenant"]),
             models.Index("tenant", models.F("timestamp").desc(), name="idx_webhook_logs_date"),
-            models.Index(fields=["webhook_id", "status"], name="idx_webhook_logs_status"),
+            models.Index("webhook_id", "status", models.F("timestamp").desc(), name="idx_webhook_logs_status",
+                         include=["tenant"]),
+            models.Index("webhook_id", "event_type", models.F("timestamp").desc(), name="idx_webhook_logs_event",
+                         include=["tenant"]),
+            models.Index("tenant", "status", models.F("timestamp").desc(), name="idx_webhook_logs_t_status"),
+            models.Index("tenant", "event_type", models.F("timestamp").desc(), name="idx_webhook_logs_t_event"),
+            # Cross-tenant, newest first: the admin's list and the retention delete.
+            models.Index(models.F("timestamp").desc(), name="idx_webhook_logs_time"),
             models.Index(
                 fields=["next_retry_at"],
                 name="idx_webhook_logs_retry",

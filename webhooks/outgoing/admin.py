@@ -9,23 +9,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.paginator import Paginator
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_logs import CappedCountPaginator, IndexedUUIDSearch
 from webhooks.incoming import services as incoming_services
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
-
-
-class CappedCountPaginator(Paginator):
-    """Counts at most 10,001 rows: log tables grow large and a full COUNT(*) is slow."""
-
-    CAP = 10_000
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list[: self.CAP + 1].count()
 
 
 class OutgoingWebhookForm(forms.ModelForm):
@@ -84,11 +73,13 @@ class OutgoingWebhookFilter(admin.SimpleListFilter):
 
 
 @admin.register(WebhookLog)
-class WebhookLogAdmin(admin.ModelAdmin):
+class WebhookLogAdmin(IndexedUUIDSearch, admin.ModelAdmin):
+    """Newest first across tenants: every filter walks an index in that order (WebhookLog.Meta.indexes)."""
+
     list_display = ["timestamp", "tenant", "direction", "webhook_type", "status", "event_type", "method", "short_url", "response_status", "attempt_label", "duration_ms", "next_retry_at"]
     list_filter = ["status", "direction", "webhook_type", ("timestamp", admin.DateFieldListFilter), OutgoingWebhookFilter]
     list_select_related = ["tenant"]
-    search_fields = ["=webhook_id", "=delivery_id", "=id"]
+    uuid_search_fields = ("id", "delivery_id", "webhook_id")
     date_hierarchy = None
     paginator = CappedCountPaginator
     show_full_result_count = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.db.models import QuerySet
 
@@ -52,11 +53,34 @@ def webhook_of_tenant(*, tenant: Tenant, webhook_id: str) -> OutgoingWebhook | I
     )
 
 
-def webhook_logs(*, tenant: Tenant, webhook_id: uuid.UUID, status: str | None = None) -> QuerySet[WebhookLog]:
-    qs = WebhookLog.objects.filter(tenant=tenant, webhook_id=webhook_id).order_by("-timestamp", "-attempt")
+#: The log lists' order (newest first), as keys for core.pagination.LogPagination: each list
+#: filter has an index ending in ``timestamp DESC`` (WebhookLog.Meta.indexes); the planner
+#: walks it and sorts the few rows sharing a timestamp by the other two keys.
+LOG_ORDER = ("timestamp", "attempt", "id")
+
+
+def webhook_logs(
+    *,
+    tenant: Tenant,
+    webhook_id: uuid.UUID | None = None,
+    status: str | None = None,
+    event: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[WebhookLog]:
+    """A tenant's webhook logs, of one webhook or all, newest first; ``since`` inclusive, ``until`` exclusive."""
+    qs = WebhookLog.objects.filter(tenant=tenant)
+    if webhook_id is not None:
+        qs = qs.filter(webhook_id=webhook_id)
     if status:
         qs = qs.filter(status=status)
-    return qs
+    if event:
+        qs = qs.filter(event_type=event)
+    if since is not None:
+        qs = qs.filter(timestamp__gte=since)
+    if until is not None:
+        qs = qs.filter(timestamp__lt=until)
+    return qs.order_by(*(f"-{key}" for key in LOG_ORDER))
 
 
 def webhook_log_get(*, tenant: Tenant, log_id: str) -> WebhookLog | None:

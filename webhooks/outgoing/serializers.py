@@ -114,6 +114,26 @@ class WebhookLogSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class WebhookLogFilterSerializer(serializers.Serializer):
+    """Query parameters of the log lists (``?status=&event=&since=&until=``; ``webhookId`` on the tenant-wide one)."""
+
+    webhook_id = serializers.UUIDField(required=False, help_text="Only this webhook's logs (tenant-wide list).")
+    status = serializers.ChoiceField(choices=WebhookLog.Status.choices, required=False)
+    event = serializers.CharField(required=False, max_length=60, help_text="Event type, e.g. `meeting.created`.")
+    since = serializers.DateTimeField(required=False, help_text="Logs at or after this time (ISO 8601).")
+    until = serializers.DateTimeField(required=False, help_text="Logs before this time (ISO 8601).")
+
+    @classmethod
+    def parse(cls, query_params) -> dict:
+        """The validated filters (400 on a bad value); ``webhookId`` is the camelCase spelling."""
+        raw = {k: v for k, v in query_params.items() if k in ("status", "event", "since", "until")}
+        if "webhookId" in query_params:
+            raw["webhook_id"] = query_params["webhookId"]
+        serializer = cls(data=raw)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
 class PreviewInputSerializer(serializers.Serializer):
     payload_template = StrictCharField(
         required=False, allow_null=True, allow_blank=True, trim_whitespace=False, max_length=MAX_TEMPLATE_BYTES

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from django.db import connections, transaction
 from djangorestframework_camel_case.render import CamelCaseJSONRenderer
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import TenantScopedViewSet
-from core.drf import Pagination, error_response
+from core.drf import error_response
+from core.pagination import LogPagination
 from core.parsers import JSONParser
 from core.tenant_context import tenant_scope
 from tenancy.permissions import CanManageIntegrations
@@ -22,6 +24,7 @@ from webhooks.outgoing.serializers import (
     OutgoingWebhookSerializer,
     PreviewInputSerializer,
     TestSendInputSerializer,
+    WebhookLogFilterSerializer,
     WebhookLogSerializer,
 )
 
@@ -213,19 +216,49 @@ class WebhookTestView(_HubIO, APIView):
         )
 
 
-@extend_schema(tags=["webhooks"], responses=WebhookLogSerializer(many=True))
-class WebhookLogsView(_HubIO, APIView):
-    """`GET /api/webhooks/:id/logs?status=` — paginated, newest first."""
+_LOG_FILTERS = [
+    OpenApiParameter("status", str, enum=list(selectors.LOG_STATUSES)),
+    OpenApiParameter("event", str, description="Event type, e.g. `meeting.created`."),
+    OpenApiParameter("since", OpenApiTypes.DATETIME, description="Logs at or after this time."),
+    OpenApiParameter("until", OpenApiTypes.DATETIME, description="Logs before this time."),
+]
+_LOG_LIST_DOC = (
+    " Newest first. Keyset pages: `next` / `previous` are `?cursor=` links (constant cost at any depth);"
+    " `count` is exact up to 10,000 and 10,000 above it, with `countCapped: true`; `?page=` reaches the"
+    " pages within that count."
+)
+
+
+class _LogList(_HubIO, APIView):
+    pagination_class = LogPagination  # for the schema; pages are built in _page
+
+    def _page(self, request, **filters) -> Response:
+        qs = selectors.webhook_logs(tenant=request.tenant, **filters)
+        paginator = LogPagination(selectors.LOG_ORDER)
+        rows = paginator.paginate(qs, request)
+        return paginator.get_paginated_response(WebhookLogSerializer(rows, many=True).data)
+
+
+@extend_schema(tags=["webhooks"], responses=WebhookLogSerializer(many=True), parameters=_LOG_FILTERS,
+               description="One webhook's logs (incoming requests, or outgoing attempts)." + _LOG_LIST_DOC)
+class WebhookLogsView(_LogList):
+    """`GET /api/webhooks/:id/logs?status=&event=&since=&until=` — keyset pages, newest first."""
 
     def get(self, request, webhook_id: str):
         webhook = _webhook_or_404(request, webhook_id)
-        status_filter = request.query_params.get("status")
-        if status_filter and status_filter not in selectors.LOG_STATUSES:
-            raise exceptions.ValidationError({"status": [f"must be one of {', '.join(selectors.LOG_STATUSES)}"]})
-        qs = selectors.webhook_logs(tenant=request.tenant, webhook_id=webhook.pk, status=status_filter)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(WebhookLogSerializer(page, many=True).data)
+        filters = WebhookLogFilterSerializer.parse(request.query_params)
+        filters.pop("webhook_id", None)
+        return self._page(request, webhook_id=webhook.pk, **filters)
+
+
+@extend_schema(tags=["webhooks"], responses=WebhookLogSerializer(many=True),
+               parameters=[OpenApiParameter("webhookId", OpenApiTypes.UUID), *_LOG_FILTERS],
+               description="All the tenant's webhook logs, incoming and outgoing." + _LOG_LIST_DOC)
+class WebhookLogListView(_LogList):
+    """`GET /api/webhook-logs?webhookId=&status=&event=&since=&until=` — the tenant's logs, keyset pages."""
+
+    def get(self, request):
+        return self._page(request, **WebhookLogFilterSerializer.parse(request.query_params))
 
 
 def _log_or_404(request, log_id: str):
