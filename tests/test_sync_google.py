@@ -12,6 +12,17 @@ from core.tenant_context import tenant_scope
 from entities.services import entity_create, entity_update
 from integrations.models import Integration
 from integrations.services import provider_app_set
+from tests.support.calendar_sync import (
+    Side,
+    prove_bidirectional,
+    prove_conflict,
+    prove_cursor_lost,
+    prove_export,
+    prove_import,
+    prove_reconnect,
+    prove_version_conflict_on_export,
+    when,
+)
 from tests.support.sync_runs import drain_entity_events, links, meetings, pending, run_sync, sync_export_drain
 from tests.test_integrations_providers import make_oauth_integration
 
@@ -110,3 +121,77 @@ def test_a_local_meeting_reaches_google_with_the_hub_id_and_updates_use_if_match
     run = run_sync(integration)
     assert (run.summary["created"], run.summary["updated"], run.summary["conflicts"]) == (0, 0, 0)
     assert list(meetings(alice)) == ["Design review (moved)"]
+
+
+# --------------------------------------------------------------------------- end to end, each behaviour
+# The shared proofs (tests/support/calendar_sync.py) with Google's side: the fake's store
+# mutated as a person in Google Calendar would (https://developers.google.com/calendar/api/v3/reference/events).
+class GoogleSide(Side):
+    remote_entity = "event"
+    container = CAL
+
+    def __init__(self, fake, integration):
+        self.fake, self.integration = fake, integration
+
+    def create(self, title, n, *, location=""):
+        start, end = when(n)
+        return self.fake.put_event(CAL, summary=title, location=location,
+                                   start={"dateTime": start.isoformat()}, end={"dateTime": end.isoformat()})["id"]
+
+    def edit(self, remote_id, *, title=None, location=None):
+        changes = {k: v for k, v in {"summary": title, "location": location}.items() if v is not None}
+        self.fake.edit_event(CAL, remote_id, **changes)
+
+    def delete(self, remote_id):
+        self.fake.remove_event(CAL, remote_id)
+
+    def forget_cursor(self):
+        self.fake.expire_tokens()
+
+    def fingerprint(self):
+        return {e["id"]: e["etag"] for e in self.fake.events(CAL, include_deleted=True)}
+
+    def hub_id(self, remote_id):
+        return ((self.fake.event(CAL, remote_id) or {}).get("extendedProperties") or {}).get("private", {}).get(
+            "architectStudioId")
+
+    def last_if_match(self):
+        return [r for r in self.fake.requests if r.method == "PATCH"][-1].headers.get("if-match")
+
+
+@pytest.fixture
+def google(alice, fake):
+    return GoogleSide(fake, connected(alice))
+
+
+def test_google_import_only_remote_creates_edits_and_deletes_reach_the_meetings(alice, google):
+    prove_import(google, alice)
+
+
+def test_google_export_only_local_creates_edits_and_deletes_reach_google(alice, google):
+    prove_export(google, alice, if_match=google.last_if_match)
+
+
+def test_google_bidirectional_both_sides_change_in_the_same_runs(alice, google):
+    prove_bidirectional(google, alice)
+
+
+@pytest.mark.parametrize(("policy", "newer"), [("newest_wins", "remote"), ("newest_wins", "local"),
+                                                ("remote_wins", "local"), ("local_wins", "remote")])
+def test_google_conflict_is_decided_by_the_policy_and_logged_with_both_values(alice, google, policy, newer):
+    prove_conflict(google, alice, policy=policy, newer=newer)
+
+
+def test_google_a_stale_etag_on_export_merges_instead_of_overwriting(alice, google):
+    prove_version_conflict_on_export(google, alice)
+    assert google.fake.count("PATCH", status=412) == 1
+
+
+def test_google_a_410_in_a_two_way_sync_resyncs_without_duplicates(alice, google):
+    prove_cursor_lost(google, alice)
+    assert google.fake.count("GET", "/events", status=410) == 1
+
+
+def test_google_a_reconnect_relinks_instead_of_duplicating(alice, google, fake, monkeypatch):
+    monkeypatch.setattr("integrations.oauth.revoke", lambda app, **kw: 200)  # no call to Google's real revoke URL
+    prove_reconnect(google, alice, lambda: connected(alice))
