@@ -54,6 +54,10 @@ from integrations.sync_state import (
 
 log = logging.getLogger("architect_studio.sync")
 
+#: A full listing pairs an event that has no link and no hub id with the unlinked local record
+#: holding identical mapped values, chosen among at most this many unlinked local records.
+MAX_ADOPTABLE = 10_000
+
 
 @dataclass
 class Job:
@@ -67,6 +71,9 @@ class Job:
     max_pages: int | None = None  # a dry run's bound
     done: int = 0
     pages: int = 0
+    full_listing: bool = False  # the page being applied belongs to a full listing
+    #: local type -> identity of mapped values -> unlinked local ids (built once per run, full listings only)
+    adoptable: dict[str, dict[str, list[Any]]] = field(default_factory=dict, repr=False)
     _tenant: Any = field(default=None, repr=False)
 
     @property
@@ -157,6 +164,7 @@ def import_container(job: Job, pair: Pair, container: str, *, full: bool = False
 def commit_page(job: Job, pair: Pair, container: str, state: SyncState, page: ChangePage) -> SyncState:
     """The page's records, links, cursor and progress: one transaction."""
     with tenant_scope(job.tenant_id):
+        job.full_listing = state.full_sync_started_at is not None
         apply_page(job, pair, container, page.changes)
         ends_full = page.done and state.full_sync_started_at is not None
         if ends_full:
@@ -196,6 +204,7 @@ def apply_page(job: Job, pair: Pair, container: str, changes: tuple[RemoteChange
                 apply_change(job, pair, container, change, links.get(change.remote_id))
     except Exception:  # noqa: BLE001 - some record failed: redo the page one record at a time
         job.report, job.done = before
+        job.adoptable.pop(pair.local_type, None)  # rolled back: adoptions made in the attempt are undone
         links = links_by_remote_id(integration=integration, remote_type=pair.remote_type, remote_ids=remote_ids)
         for change in changes:
             job.done += 1
@@ -232,6 +241,8 @@ def apply_change(job: Job, pair: Pair, container: str, change: RemoteChange, lin
     base: dict[str, Any] = dict(link.last_synced) if link is not None else {}
     if instance is None and link is None and change.hub_id:
         instance = relink_by_hub_id(job, pair, change.hub_id)
+    if instance is None and link is None and job.full_listing:
+        instance = adopt_identical(job, pair, remote)
     if instance is None:
         create_local(job, pair, container, change, remote, remote_hash, link=link)
         return
@@ -248,6 +259,30 @@ def relink_by_hub_id(job: Job, pair: Pair, hub_id: str) -> EntityModel | None:
                                           local_id=instance.pk) is not None:
         return None
     return instance
+
+
+def adopt_identical(job: Job, pair: Pair, remote: dict[str, Any]) -> EntityModel | None:
+    """A full listing's event with no link and no hub id, and an unlinked local record with
+    the same mapped values: one record, linked rather than duplicated. This is how a
+    re-connect (a new integration row: the old links and cursors went with the old one)
+    finds the meetings the hub imported from that calendar before; the events the hub
+    created there come back by their hub id. Each local record is adopted once."""
+    index = job.adoptable.get(pair.local_type)
+    if index is None:
+        linked = ExternalLink.objects.filter(tenant_id=job.tenant_id, integration=job.plan.integration,
+                                             local_type=pair.local_type).values("local_id")
+        index = job.adoptable[pair.local_type] = {}
+        unlinked = (local_model(pair.local_type).objects.filter(tenant_id=job.tenant_id).exclude(pk__in=linked)
+                    .order_by("created_at")[:MAX_ADOPTABLE])
+        for candidate in unlinked:
+            index.setdefault(merge.identity(local_values(pair, job, candidate)), []).append(candidate.pk)
+    candidates = index.get(merge.identity(remote)) or []
+    while candidates:
+        instance = local_load(job, pair.local_type, candidates.pop(0))
+        if instance is not None and link_for_local(integration=job.plan.integration, local_type=pair.local_type,
+                                                   local_id=instance.pk) is None:
+            return instance
+    return None
 
 
 def create_local(job: Job, pair: Pair, container: str, change: RemoteChange, remote: dict, remote_hash: str,

@@ -17,9 +17,10 @@ Values are compared as values, not text: two ISO 8601 strings naming the same in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 NEWEST_WINS, REMOTE_WINS, LOCAL_WINS = "newest_wins", "remote_wins", "local_wins"
@@ -43,6 +44,23 @@ def _normal(value: Any) -> Any:
 
 def same(a: Any, b: Any) -> bool:
     return a == b or _normal(a) == _normal(b)
+
+
+def identity(values: Mapping[str, Any]) -> str:
+    """A key equal for two records that are ``same`` field by field (empty fields left out,
+    instants in UTC): what pairs an event with an unlinked meeting holding the same values."""
+    def plain(value: Any) -> Any:
+        value = _normal(value)
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).isoformat()
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    return json.dumps({k: plain(v) for k, v in values.items() if _normal(v) is not None}, sort_keys=True,
+                      default=str)
 
 
 @dataclass(frozen=True)
