@@ -29,7 +29,7 @@ from integrations.models import Integration, IntegrationLog
 from integrations.sync import merge
 from integrations.sync.plan import plan_for
 from tests.factories import Persona
-from tests.support.sync_runs import drain_entity_events, links, meetings, run_sync
+from tests.support.sync_runs import drain_entity_events, links, meetings, run_sync, state
 
 #: Event times: a few days ahead of now, inside every provider's window (Graph's calendar view).
 BASE_DAY = (datetime.now(UTC) + timedelta(days=3)).replace(hour=8, minute=0, second=0, microsecond=0)
@@ -349,10 +349,12 @@ def prove_cursor_lost(side: Side, persona: Persona) -> None:
     side.delete(there[0])
     side.edit(there[1], title="Remote 1 (moved)")
     side.create("Remote 3", 4)
+    full_before = state(side.integration, side.container).last_full_sync_at
     side.forget_cursor()
     run = run_sync(side.integration)
 
     assert run.status == "success", run.error_message
+    assert state(side.integration, side.container).last_full_sync_at > full_before  # a full listing ran
     assert (run.summary["created"], run.summary["updated"], run.summary["deleted"]) == (1, 1, 1), run.summary
     assert_sides_equal(side, titles={"Remote 1 (moved)", "Remote 2", "Remote 3", "Ours"})
     assert_quiet(side, persona)

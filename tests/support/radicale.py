@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 import requests
@@ -57,6 +57,7 @@ class RadicaleServer:
     username: str
     password: str
     calendar: str = ""
+    root: Path | None = None  # the server's storage folder (collections/ under it)
 
     @property
     def home(self) -> str:
@@ -92,6 +93,16 @@ class RadicaleServer:
         assert answer.status_code in (201, 204), (answer.status_code, answer.text)
         return answer.headers["ETag"]
 
+    def forget_sync_tokens(self, href: str) -> None:
+        """The server drops the sync tokens it issued for a calendar (Radicale keeps them in the
+        collection's ``.Radicale.cache/sync-token`` folder): the next sync-collection REPORT with
+        an old token answers 403 ``DAV:valid-sync-token`` (RFC 6578 §3.2)."""
+        assert self.root is not None
+        folder = self.root / "collections" / "collection-root" / unquote(href).strip("/")
+        cache = folder / ".Radicale.cache" / "sync-token"
+        assert cache.is_dir(), f"no sync tokens issued for {href}"
+        shutil.rmtree(cache)
+
     def get(self, href: str) -> requests.Response:
         with self.session() as s:
             return s.get(self.url + href, timeout=10)
@@ -122,7 +133,7 @@ def radicale() -> Iterator[RadicaleServer]:
          "--storage-filesystem-folder", str(root / "collections")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    server = RadicaleServer(url=f"http://127.0.0.1:{port}", username=USERNAME, password=PASSWORD)
+    server = RadicaleServer(url=f"http://127.0.0.1:{port}", username=USERNAME, password=PASSWORD, root=root)
     try:
         _wait_until_answering(process, server.url)
         server.calendar = server.new_calendar("Calendar")
