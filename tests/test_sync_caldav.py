@@ -23,6 +23,7 @@ import pytest
 
 from core.tenant_context import tenant_scope
 from integrations.models import Integration
+from integrations.providers.apple_calendar.adapter import AppleCalendarAdapter
 from tests.support.calendar_sync import (
     Side,
     prove_bidirectional,
@@ -30,10 +31,12 @@ from tests.support.calendar_sync import (
     prove_cursor_lost,
     prove_export,
     prove_import,
+    prove_killed_worker,
     prove_reconnect,
     prove_version_conflict_on_export,
     when,
 )
+from tests.test_sync_api import sync_worker  # noqa: F401 - the real sync worker fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -171,3 +174,10 @@ def test_caldav_an_invalid_sync_token_in_a_two_way_sync_resyncs_without_duplicat
 
 def test_caldav_a_reconnect_relinks_instead_of_duplicating(alice, caldav, radicale):
     prove_reconnect(caldav, alice, lambda: connect_caldav(alice, radicale, caldav.container))
+
+
+@pytest.mark.usefixtures("sync_worker")
+def test_caldav_a_worker_killed_mid_run_is_resumed_by_the_sweeper_without_duplicates(
+        alice, caldav, monkeypatch, settings):
+    monkeypatch.setattr(AppleCalendarAdapter, "batch_size", 2)
+    prove_killed_worker(caldav, alice, monkeypatch, settings)

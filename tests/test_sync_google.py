@@ -19,12 +19,14 @@ from tests.support.calendar_sync import (
     prove_cursor_lost,
     prove_export,
     prove_import,
+    prove_killed_worker,
     prove_reconnect,
     prove_version_conflict_on_export,
     when,
 )
 from tests.support.sync_runs import drain_entity_events, links, meetings, pending, run_sync, sync_export_drain
 from tests.test_integrations_providers import make_oauth_integration
+from tests.test_sync_api import sync_worker  # noqa: F401 - the real sync worker fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -195,3 +197,10 @@ def test_google_a_410_in_a_two_way_sync_resyncs_without_duplicates(alice, google
 def test_google_a_reconnect_relinks_instead_of_duplicating(alice, google, fake, monkeypatch):
     monkeypatch.setattr("integrations.oauth.revoke", lambda app, **kw: 200)  # no call to Google's real revoke URL
     prove_reconnect(google, alice, lambda: connected(alice))
+
+
+@pytest.mark.usefixtures("sync_worker")
+def test_google_a_worker_killed_mid_run_is_resumed_by_the_sweeper_without_duplicates(
+        alice, google, monkeypatch, settings):
+    monkeypatch.setattr("integrations.providers.google_calendar.adapter.PAGE_SIZE", 2)
+    prove_killed_worker(google, alice, monkeypatch, settings)

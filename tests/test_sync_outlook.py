@@ -23,11 +23,13 @@ from tests.support.calendar_sync import (
     prove_cursor_lost,
     prove_export,
     prove_import,
+    prove_killed_worker,
     prove_reconnect,
     prove_version_conflict_on_export,
     when,
 )
 from tests.test_integrations_providers import make_oauth_integration
+from tests.test_sync_api import sync_worker  # noqa: F401 - the real sync worker fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +124,10 @@ def test_outlook_a_reconnect_relinks_instead_of_duplicating(alice, outlook, monk
         return calendars_of(fresh, outlook.fake)
 
     prove_reconnect(outlook, alice, reconnect)
+
+
+@pytest.mark.usefixtures("sync_worker")
+def test_outlook_a_worker_killed_mid_run_is_resumed_by_the_sweeper_without_duplicates(
+        alice, outlook, monkeypatch, settings):
+    settings.OUTLOOK_CALENDAR_PAGE_SIZE = 2
+    prove_killed_worker(outlook, alice, monkeypatch, settings)

@@ -21,6 +21,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from core.tenant_context import tenant_scope
 from entities.models import Meeting
 from entities.services import entity_create, entity_delete, entity_snapshot, entity_update
@@ -385,4 +387,53 @@ def prove_reconnect(side: Side, persona: Persona, reconnect) -> None:
     assert (run.summary["created"], run.summary["deleted"]) == (0, 0), run.summary
     assert side.fingerprint() == before_remote  # nothing re-created (or rewritten) there
     assert_sides_equal(side, titles={"Remote 0", "Remote 1", "Local 0", "Local 1"})
+    assert_quiet(side, persona)
+
+
+def prove_killed_worker(side: Side, persona: Persona, monkeypatch, settings) -> None:
+    """A worker killed after committing the run's first page (SystemExit: nothing records an
+    end) leaves a ``running`` row; once its heartbeat is stale the sweeper hands it back to the
+    sync queue, the real sync worker resumes it from the stored cursor, and nothing is
+    duplicated on either side. Needs the ``sync_worker`` fixture (tests/test_sync_api.py) and
+    the side's pages set to 2 events."""
+    from django.utils import timezone
+
+    from integrations.sync.runs import run_start, runs_sweep_stale
+    from integrations.sync.services import sync_execute
+    from tests.factories import wait_until
+
+    set_sync(side.integration, direction="bidirectional", remote=side.remote_entity)
+    for n in range(5):
+        side.create(f"Remote {n}", n)
+    local_create(persona, "Ours", 6)
+    with tenant_scope(persona.tenant.id):
+        # The row only (no task queued): this thread plays the worker that dies.
+        entry = run_start(integration=reload(side.integration), direction="bidirectional", options={})
+    adapter = type(plan_for(reload(side.integration)).adapter)
+    original, calls = adapter.list_changes, []
+
+    def dies(self, client, *, container, cursor):
+        calls.append(cursor)
+        if len(calls) == 2:
+            raise SystemExit("worker killed")
+        return original(self, client, container=container, cursor=cursor)
+
+    monkeypatch.setattr(adapter, "list_changes", dies)
+    with pytest.raises(SystemExit):
+        sync_execute(log_id=entry.pk, tenant_id=persona.tenant.id)
+    monkeypatch.setattr(adapter, "list_changes", original)
+    assert len(by_title(persona)) == 3  # "Ours" and the first page's 2 events: committed before the kill
+
+    swept = runs_sweep_stale(now=timezone.now() + timedelta(seconds=settings.SYNC_RUN_STALE_SECONDS + 1))
+    assert swept.requeued == [str(entry.pk)]
+
+    def finished():
+        with tenant_scope(persona.tenant.id):
+            row = IntegrationLog.objects.get(pk=entry.pk)
+        return row if row.status != "running" else None
+
+    row = wait_until(finished, 30, what="the resumed run to end")
+    assert row.status == "success", row.error_message
+    assert (row.summary["created"], row.summary["failed"]) == (4, 0), row.summary  # Remote 2-4 here, Ours there
+    assert_sides_equal(side, titles={"Ours", *(f"Remote {n}" for n in range(5))})
     assert_quiet(side, persona)
