@@ -33,6 +33,7 @@ from tests.support.calendar_sync import (
     prove_import,
     prove_killed_worker,
     prove_reconnect,
+    prove_reconnect_export_only,
     prove_version_conflict_on_export,
     when,
 )
@@ -181,3 +182,7 @@ def test_caldav_a_worker_killed_mid_run_is_resumed_by_the_sweeper_without_duplic
         alice, caldav, monkeypatch, settings):
     monkeypatch.setattr(AppleCalendarAdapter, "batch_size", 2)
     prove_killed_worker(caldav, alice, monkeypatch, settings)
+
+
+def test_caldav_an_export_only_reconnect_creates_no_second_copy(alice, caldav, radicale):
+    prove_reconnect_export_only(caldav, alice, lambda: connect_caldav(alice, radicale, caldav.container))

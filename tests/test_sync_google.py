@@ -21,6 +21,7 @@ from tests.support.calendar_sync import (
     prove_import,
     prove_killed_worker,
     prove_reconnect,
+    prove_reconnect_export_only,
     prove_version_conflict_on_export,
     when,
 )
@@ -204,3 +205,8 @@ def test_google_a_worker_killed_mid_run_is_resumed_by_the_sweeper_without_duplic
         alice, google, monkeypatch, settings):
     monkeypatch.setattr("integrations.providers.google_calendar.adapter.PAGE_SIZE", 2)
     prove_killed_worker(google, alice, monkeypatch, settings)
+
+
+def test_google_an_export_only_reconnect_creates_no_second_copy(alice, google, monkeypatch):
+    monkeypatch.setattr("integrations.oauth.revoke", lambda app, **kw: 200)
+    prove_reconnect_export_only(google, alice, lambda: connected(alice))

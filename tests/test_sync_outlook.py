@@ -25,6 +25,7 @@ from tests.support.calendar_sync import (
     prove_import,
     prove_killed_worker,
     prove_reconnect,
+    prove_reconnect_export_only,
     prove_version_conflict_on_export,
     when,
 )
@@ -131,3 +132,13 @@ def test_outlook_a_worker_killed_mid_run_is_resumed_by_the_sweeper_without_dupli
         alice, outlook, monkeypatch, settings):
     settings.OUTLOOK_CALENDAR_PAGE_SIZE = 2
     prove_killed_worker(outlook, alice, monkeypatch, settings)
+
+
+def test_outlook_an_export_only_reconnect_creates_no_second_copy(alice, outlook, monkeypatch):
+    monkeypatch.setattr("integrations.oauth.revoke", lambda app, **kw: 200)
+
+    def reconnect():
+        fresh = make_oauth_integration(alice, "outlook_calendar", access=outlook.fake.token, refresh="graph-rt")
+        return calendars_of(fresh, outlook.fake)
+
+    prove_reconnect_export_only(outlook, alice, reconnect)

@@ -437,3 +437,25 @@ def prove_killed_worker(side: Side, persona: Persona, monkeypatch, settings) -> 
     assert (row.summary["created"], row.summary["failed"]) == (4, 0), row.summary  # Remote 2-4 here, Ours there
     assert_sides_equal(side, titles={"Ours", *(f"Remote {n}" for n in range(5))})
     assert_quiet(side, persona)
+
+
+def prove_reconnect_export_only(side: Side, persona: Persona, reconnect) -> None:
+    """An export-only integration re-connected: its first run queues every meeting (none is
+    linked any more) and must not create a second copy of the events it created before."""
+    from integrations.services import integration_disconnect
+
+    set_sync(side.integration, direction="export", remote=side.remote_entity)
+    for n in range(2):
+        local_create(persona, f"Local {n}", n)
+    synced(side, persona)
+
+    with tenant_scope(persona.tenant.id):
+        integration_disconnect(integration=reload(side.integration))
+    side.integration = reconnect()
+    set_sync(side.integration, direction="export", remote=side.remote_entity)
+    run = run_sync(side.integration)
+
+    assert run.status == "success", (run.error_message, run.failed_items)
+    assert len(side.listing()) == 2, sorted(remote_titles(side))
+    assert_sides_equal(side, titles={"Local 0", "Local 1"})
+    assert_quiet(side, persona)
