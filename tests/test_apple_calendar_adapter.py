@@ -291,3 +291,22 @@ def test_default_mapping_is_the_seed_calendar_mapping(adapter):
     }
     assert all(m["localEntity"] == "meeting" for m in mapping)
     assert adapter.default_mappings("meeting", "event") == mapping
+
+
+def test_a_record_created_twice_is_one_object_updated_not_a_copy(adapter, client, radicale):
+    # given the hub created a record's event and then lost the link (a re-connect, a retried call)
+    calendar = radicale.new_calendar("Studio")
+    hub_id = str(uuid.uuid4())
+    first = adapter.push_create(client, container=calendar, record=MEETING, hub_id=hub_id)
+
+    # when it creates the same record again, renamed meanwhile
+    again = adapter.push_create(client, container=calendar, record={**MEETING, "summary": "Renamed"}, hub_id=hub_id)
+
+    # then the same object holds the new values; the calendar has one event
+    assert again.remote_id == first.remote_id and again.version != first.version
+    changes, _, _ = sync_all(adapter, client, calendar, None)
+    assert [(c.remote_id, c.raw["summary"], c.hub_id) for c in changes] == [(first.remote_id, "Renamed", hub_id)]
+    # another record in the same calendar, and the same record in another calendar, get their own objects
+    other = adapter.push_create(client, container=calendar, record=MEETING, hub_id=str(uuid.uuid4()))
+    elsewhere = adapter.push_create(client, container=radicale.new_calendar("Other"), record=MEETING, hub_id=hub_id)
+    assert other.remote_id != first.remote_id and other.raw["uid"] != elsewhere.raw["uid"] != first.raw["uid"]

@@ -25,8 +25,10 @@ events with ``icalendar`` (vevent.py). The ``caldav`` library never opens a conn
   location, start: {dateTime|date}, end, attendees: [{email}], status, recurrence,
   sequence, lastModified}``), ``modified_at`` = LAST-MODIFIED (else DTSTAMP), ``hub_id``
   = X-ARCHITECT-STUDIO-ID. Objects without a VEVENT (tasks) are skipped.
-- ``push_create``: PUT ``<calendar>/<new uuid>.ics`` with ``If-None-Match: *`` (UID = that
-  uuid, X-ARCHITECT-STUDIO-ID = the hub id). ``push_update``: GET the object, write the
+- ``push_create``: PUT ``<calendar>/<uid>.ics`` with ``If-None-Match: *`` (UID = a uuid
+  derived from the calendar and the hub id, ``object_uid``; X-ARCHITECT-STUDIO-ID = the hub
+  id). A 412 there is the hub's own earlier create of the record (a retry, or a re-connect
+  that lost the link): that object is updated instead of a copy made. ``push_update``: GET the object, write the
   record's keys over its VEVENT (SEQUENCE + 1, the rest kept), PUT with ``If-Match`` =
   ``version`` (412 -> ``VersionConflict``). ``push_delete``: DELETE with ``If-Match``; an
   object already gone is fine.
@@ -67,6 +69,8 @@ CALDAV_PROPFIND = (
     '<d:propfind xmlns:d="DAV:"><d:prop><d:current-user-principal/></d:prop></d:propfind>'
 )
 ICS = "text/calendar; charset=utf-8"
+#: The namespace of the UIDs the hub gives the objects it creates (object_uid).
+UID_NAMESPACE = uuid.UUID("5b0c3a52-8f5e-4d2b-9a0e-6f1d2c7b4e91")
 log = logging.getLogger("architect_studio.integrations")
 
 
@@ -134,16 +138,22 @@ class AppleCalendarAdapter(CalendarSettings, ProviderAdapter):
     # ------------------------------------------------------------------ export
     def push_create(self, client: Caller, *, container: str, record: Mapping[str, Any], hub_id: str) -> RemoteChange:
         calendar = webdav.absolute(client, container)
-        uid = str(uuid.uuid4())
-        url = urljoin(calendar.rstrip("/") + "/", f"{uid}.ics")
-        href = webdav.object_ref(calendar, url)
-        body = vevent.new_calendar(record, uid=uid, hub_id=hub_id)
-        answer = client.request("PUT", url, data=body.to_ical(), headers={"Content-Type": ICS, "If-None-Match": "*"})
-        # 412 on a fresh uuid: our own first attempt was stored before a retried 5xx.
-        if not (answer.ok or answer.status == 412):
-            raise CalDAVError("create", answer.status)
-        etag = webdav.header(answer, "ETag") if answer.ok else None
-        return _change(href, etag or _etag(client, url), body)
+        for uid in (object_uid(calendar, hub_id), str(uuid.uuid4())):
+            url = urljoin(calendar.rstrip("/") + "/", f"{uid}.ics")
+            href = webdav.object_ref(calendar, url)
+            body = vevent.new_calendar(record, uid=uid, hub_id=hub_id)
+            answer = client.request("PUT", url, data=body.to_ical(),
+                                    headers={"Content-Type": ICS, "If-None-Match": "*"})
+            if answer.ok:
+                return _change(href, webdav.header(answer, "ETag") or _etag(client, url), body)
+            if answer.status != 412:
+                raise CalDAVError("create", answer.status)
+            # 412: the name is taken. By the hub's own earlier create of this record (a retried
+            # 5xx, or a re-connect that lost the link): that object is the record, updated.
+            current = client.request("GET", url, headers={"Accept": "text/calendar"})
+            if current.ok and _hub_id_of(current.text) == str(hub_id):
+                return self.push_update(client, container=container, remote_id=href, record=record, version=None)
+        raise CalDAVError("create", 412)
 
     def push_update(
         self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
@@ -177,6 +187,23 @@ class AppleCalendarAdapter(CalendarSettings, ProviderAdapter):
                 return
             raise VersionConflict(f"{remote_id} changed since version {version}")
         raise CalDAVError("delete", answer.status)
+
+
+def _hub_id_of(text: str) -> str | None:
+    try:
+        event = vevent.master(vevent.parse(text))
+    except ValueError:
+        return None
+    return vevent.hub_id(event) if event is not None else None
+
+
+def object_uid(calendar: str, hub_id: str) -> str:
+    """The UID (and file name) of the object the hub creates for a record: a uuid derived from
+    the calendar and the hub id, so the same record created twice in one calendar (a retry,
+    a re-connect whose links are gone) lands on the same object instead of a copy. Not the
+    hub id itself: that is the X-ARCHITECT-STUDIO-ID property, and a record exported to two
+    calendars of one account gets two UIDs."""
+    return str(uuid.uuid5(UID_NAMESPACE, f"{calendar}\n{hub_id}"))
 
 
 # ---------------------------------------------------------------------- the cursor
