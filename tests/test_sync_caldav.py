@@ -173,8 +173,9 @@ def test_caldav_an_invalid_sync_token_in_a_two_way_sync_resyncs_without_duplicat
     prove_cursor_lost(caldav, alice)
 
 
-def test_caldav_a_reconnect_relinks_instead_of_duplicating(alice, caldav, radicale):
-    prove_reconnect(caldav, alice, lambda: connect_caldav(alice, radicale, caldav.container))
+@pytest.mark.parametrize("direction", ["bidirectional", "import"])
+def test_caldav_a_reconnect_relinks_instead_of_duplicating(alice, caldav, radicale, direction):
+    prove_reconnect(caldav, alice, lambda: connect_caldav(alice, radicale, caldav.container), direction=direction)
 
 
 @pytest.mark.usefixtures("sync_worker")

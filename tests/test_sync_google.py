@@ -195,9 +195,10 @@ def test_google_a_410_in_a_two_way_sync_resyncs_without_duplicates(alice, google
     assert google.fake.count("GET", "/events", status=410) == 1
 
 
-def test_google_a_reconnect_relinks_instead_of_duplicating(alice, google, fake, monkeypatch):
+@pytest.mark.parametrize("direction", ["bidirectional", "import"])
+def test_google_a_reconnect_relinks_instead_of_duplicating(alice, google, fake, monkeypatch, direction):
     monkeypatch.setattr("integrations.oauth.revoke", lambda app, **kw: 200)  # no call to Google's real revoke URL
-    prove_reconnect(google, alice, lambda: connected(alice))
+    prove_reconnect(google, alice, lambda: connected(alice), direction=direction)
 
 
 @pytest.mark.usefixtures("sync_worker")

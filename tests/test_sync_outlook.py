@@ -117,14 +117,15 @@ def test_outlook_sync_state_not_found_in_a_two_way_sync_resyncs_without_duplicat
     assert sum(1 for r in outlook.fake.requests if "/delta" in r.path and r.status == 410) == 1
 
 
-def test_outlook_a_reconnect_relinks_instead_of_duplicating(alice, outlook, monkeypatch):
+@pytest.mark.parametrize("direction", ["bidirectional", "import"])
+def test_outlook_a_reconnect_relinks_instead_of_duplicating(alice, outlook, monkeypatch, direction):
     monkeypatch.setattr("integrations.oauth.revoke", lambda app, **kw: 200)  # no call to Microsoft's revoke URL
 
     def reconnect():
         fresh = make_oauth_integration(alice, "outlook_calendar", access=outlook.fake.token, refresh="graph-rt")
         return calendars_of(fresh, outlook.fake)
 
-    prove_reconnect(outlook, alice, reconnect)
+    prove_reconnect(outlook, alice, reconnect, direction=direction)
 
 
 @pytest.mark.usefixtures("sync_worker")
