@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from core.tenant_context import tenant_scope
+from entities.models import Meeting
 from entities.services import entity_create, entity_delete, entity_update
 from integrations.models import IntegrationLog
 from integrations.sync.runs import MAX_RESUMES, run_start, runs_sweep_stale
@@ -153,6 +154,31 @@ def test_a_full_resync_relinks_records_the_hub_created_by_their_hub_id(alice, ca
     assert list(meetings(alice)) == ["Ours"]
     (relinked,) = links(integration)
     assert relinked.local_id == meeting.pk and relinked.remote_id == link.remote_id
+
+
+def test_a_full_listing_links_an_unstamped_event_to_one_unlinked_meeting_with_the_same_values(alice, calendar):
+    # given meetings already here (imported before a re-connect, whose links went with the old
+    # integration): one equal to two identical remote events, one that differs from its event
+    calendar.put("e1", event("Kickoff"))
+    calendar.put("e2", event("Kickoff"))
+    calendar.put("e3", event("Review", location="Studio"))
+    times = {"start_time": "2026-12-10T10:00:00+02:00", "end_time": "2026-12-10T11:00:00+02:00"}
+    kickoff = local_create(alice, title="Kickoff", **times)
+    review = local_create(alice, title="Review", location="Elsewhere", **times)
+    integration = connect_calendar(alice, direction="import")
+
+    # when the first (full) listing runs
+    run = run_sync(integration)
+
+    # then the equal meeting is linked to one of the two events (not duplicated), the other
+    # event and the one that differs are created
+    assert run.summary["created"] == 2, run.summary
+    by_remote = {link.remote_id: link.local_id for link in links(integration)}
+    assert set(by_remote) == {"e1", "e2", "e3"}
+    assert kickoff.pk in by_remote.values() and review.pk not in by_remote.values()
+    with tenant_scope(alice.tenant.id):
+        titles = sorted(Meeting.objects.filter(tenant=alice.tenant).values_list("title", flat=True))
+    assert titles == ["Kickoff", "Kickoff", "Review", "Review"]
 
 
 def test_filters_on_the_remote_record_skip_what_they_refuse(alice, calendar):
