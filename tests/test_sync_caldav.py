@@ -31,6 +31,7 @@ from tests.support.calendar_sync import (
     prove_cursor_lost,
     prove_export,
     prove_import,
+    prove_killed_during_export,
     prove_killed_worker,
     prove_reconnect,
     prove_reconnect_export_only,
@@ -187,3 +188,8 @@ def test_caldav_a_worker_killed_mid_run_is_resumed_by_the_sweeper_without_duplic
 
 def test_caldav_an_export_only_reconnect_creates_no_second_copy(alice, caldav, radicale):
     prove_reconnect_export_only(caldav, alice, lambda: connect_caldav(alice, radicale, caldav.container))
+
+
+@pytest.mark.usefixtures("sync_worker")
+def test_caldav_a_worker_killed_between_the_create_and_its_link_leaves_no_copy(alice, caldav, monkeypatch, settings):
+    prove_killed_during_export(caldav, alice, monkeypatch, settings)

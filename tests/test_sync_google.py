@@ -19,6 +19,7 @@ from tests.support.calendar_sync import (
     prove_cursor_lost,
     prove_export,
     prove_import,
+    prove_killed_during_export,
     prove_killed_worker,
     prove_reconnect,
     prove_reconnect_export_only,
@@ -211,3 +212,8 @@ def test_google_a_worker_killed_mid_run_is_resumed_by_the_sweeper_without_duplic
 def test_google_an_export_only_reconnect_creates_no_second_copy(alice, google, monkeypatch):
     monkeypatch.setattr("integrations.oauth.revoke", lambda app, **kw: 200)
     prove_reconnect_export_only(google, alice, lambda: connected(alice))
+
+
+@pytest.mark.usefixtures("sync_worker")
+def test_google_a_worker_killed_between_the_create_and_its_link_leaves_no_copy(alice, google, monkeypatch, settings):
+    prove_killed_during_export(google, alice, monkeypatch, settings)

@@ -23,6 +23,7 @@ from tests.support.calendar_sync import (
     prove_cursor_lost,
     prove_export,
     prove_import,
+    prove_killed_during_export,
     prove_killed_worker,
     prove_reconnect,
     prove_reconnect_export_only,
@@ -143,3 +144,8 @@ def test_outlook_an_export_only_reconnect_creates_no_second_copy(alice, outlook,
         return calendars_of(fresh, outlook.fake)
 
     prove_reconnect_export_only(outlook, alice, reconnect)
+
+
+@pytest.mark.usefixtures("sync_worker")
+def test_outlook_a_worker_killed_between_the_create_and_its_link_leaves_no_copy(alice, outlook, monkeypatch, settings):
+    prove_killed_during_export(outlook, alice, monkeypatch, settings)

@@ -462,3 +462,49 @@ def prove_reconnect_export_only(side: Side, persona: Persona, reconnect) -> None
     assert len(side.listing()) == 2, sorted(remote_titles(side))
     assert_sides_equal(side, titles={"Local 0", "Local 1"})
     assert_quiet(side, persona)
+
+
+def prove_killed_during_export(side: Side, persona: Persona, monkeypatch, settings) -> None:
+    """A worker killed after the provider stored a created event but before the link
+    committed: the resumed run (sweeper, real sync worker) and the retry once the export
+    row's lease runs out find the hub's own event -- one event, linked, no copy."""
+    from django.utils import timezone
+
+    from integrations.models import SyncPending
+    from integrations.sync import exporter
+    from integrations.sync.runs import run_start, runs_sweep_stale
+    from integrations.sync.services import sync_execute
+    from tests.factories import wait_until
+
+    set_sync(side.integration, direction="export", remote=side.remote_entity)
+    local_create(persona, "Ours", 1, location="Studio")
+    with tenant_scope(persona.tenant.id):
+        entry = run_start(integration=reload(side.integration), direction="export", options={})
+
+    def dies(*args, **kwargs):
+        raise SystemExit("worker killed")
+
+    original = exporter.record_success
+    monkeypatch.setattr(exporter, "record_success", dies)
+    with pytest.raises(SystemExit):
+        sync_execute(log_id=entry.pk, tenant_id=persona.tenant.id)
+    monkeypatch.setattr(exporter, "record_success", original)
+    assert list(remote_titles(side)) == ["Ours"] and links(side.integration) == []  # stored there, not linked
+
+    swept = runs_sweep_stale(now=timezone.now() + timedelta(seconds=settings.SYNC_RUN_STALE_SECONDS + 1))
+    assert swept.requeued == [str(entry.pk)]
+
+    def finished():
+        with tenant_scope(persona.tenant.id):
+            row = IntegrationLog.objects.get(pk=entry.pk)
+        return row if row.status != "running" else None
+
+    assert wait_until(finished, 30, what="the resumed run to end").status == "success"
+    with tenant_scope(persona.tenant.id):  # the dead worker's lease on the export row runs out
+        SyncPending.objects.filter(integration=side.integration).update(next_attempt_at=timezone.now())
+    run = run_sync(side.integration)
+
+    assert run.status == "success", (run.error_message, run.failed_items)
+    assert len(side.listing()) == 1
+    assert_sides_equal(side, titles={"Ours"})
+    assert_quiet(side, persona)
