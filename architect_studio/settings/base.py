@@ -205,6 +205,10 @@ CELERY_TASK_ROUTES = {
 }
 #: A running sync whose heartbeat (written every page) is older than this lost its worker.
 SYNC_RUN_STALE_SECONDS = env_int("SYNC_RUN_STALE_SECONDS", 300)
+# Outlook Calendar: the calendarView delta window fixed when a full listing starts, and its page size.
+OUTLOOK_CALENDAR_WINDOW_PAST_DAYS = env_int("OUTLOOK_CALENDAR_WINDOW_PAST_DAYS", 365)
+OUTLOOK_CALENDAR_WINDOW_FUTURE_DAYS = env_int("OUTLOOK_CALENDAR_WINDOW_FUTURE_DAYS", 730)
+OUTLOOK_CALENDAR_PAGE_SIZE = env_int("OUTLOOK_CALENDAR_PAGE_SIZE", 100)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {

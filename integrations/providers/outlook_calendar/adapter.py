@@ -102,7 +102,7 @@ def _error_code(data: Any) -> str | None:
 def _setting(name: str, default: timedelta) -> timedelta:
     from django.conf import settings
 
-    days = getattr(settings, name, None)
+    days = getattr(settings, name)  # architect_studio/settings/base.py defines each window setting
     return default if days is None else timedelta(days=int(days))
 
 
@@ -130,7 +130,7 @@ def _iso(moment: datetime) -> str:
 def _page_size() -> int:
     from django.conf import settings
 
-    return int(getattr(settings, "OUTLOOK_CALENDAR_PAGE_SIZE", None) or PAGE_SIZE)
+    return int(settings.OUTLOOK_CALENDAR_PAGE_SIZE or PAGE_SIZE)
 
 
 class OutlookCalendarAdapter(CalendarSettings, ProviderAdapter):
