@@ -38,6 +38,7 @@ REALTIME = {"enabled": True, "frequency": "realtime", "direction": "import",
 def _hub_at_live_server(settings, live_server):
     """The hub's public URL is the live server the fakes post to; the rate limiter on the test Redis."""
     settings.PUBLIC_BASE_URL = live_server.url
+    settings.INTEGRATIONS_PUSH_ALLOW_HTTP = True  # the live server has no TLS
     settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     for key in client.scan_iter("integrations:ratelimit:*"):
@@ -200,6 +201,14 @@ def test_export_only_or_manual_integrations_open_no_channel(alice, google):
         {"localEntity": "meeting", "remoteEntity": "event", "direction": "export"}]})
     assert _reconcile(integration)["created"] == 0
     _patch(alice, integration, syncSettings={**REALTIME, "direction": "import", "frequency": "manual"})
+    assert _reconcile(integration)["created"] == 0
+    assert not [r for r in fake.requests if r.path.endswith("/events/watch")]
+
+
+def test_without_an_https_public_url_no_channel_is_asked_for(alice, google, settings):
+    integration, fake = google
+    settings.INTEGRATIONS_PUSH_ALLOW_HTTP = False  # production: Google delivers to https only
+    _patch(alice, integration, syncSettings=REALTIME)
     assert _reconcile(integration)["created"] == 0
     assert not [r for r in fake.requests if r.path.endswith("/events/watch")]
 

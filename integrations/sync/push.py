@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -47,6 +48,8 @@ RENEW_WINDOW = timedelta(hours=24)
 #: At most one run started by notifications per integration in this window; later
 #: notifications within it ask for one more run (``rerun_requested``) instead.
 MIN_TRIGGER_INTERVAL = timedelta(seconds=5)
+#: After a provider refused a channel, the maintenance beat asks again this much later (not every minute).
+RETRY_AFTER_FAILURE_SECONDS = 15 * 60
 #: Realtime integrations without push are synced this often.
 POLL_INTERVAL = timedelta(minutes=5)
 KIND_OF_PROVIDER = {"google_calendar": PushChannel.Kind.GOOGLE, "outlook_calendar": PushChannel.Kind.GRAPH}
@@ -85,8 +88,16 @@ def _adapter(integration: Integration) -> ProviderAdapter | None:
     return adapter if adapter.supports_push else None
 
 
+def push_reachable() -> bool:
+    """Google and Graph deliver only to https addresses: without an https PUBLIC_BASE_URL no
+    channel is asked for (the 5-minute poll stands in). ``INTEGRATIONS_PUSH_ALLOW_HTTP``
+    (default: DEBUG) lets local setups and tests use plain http."""
+    allow_http = getattr(settings, "INTEGRATIONS_PUSH_ALLOW_HTTP", settings.DEBUG)
+    return settings.PUBLIC_BASE_URL.startswith("https://") or bool(allow_http)
+
+
 def wanted_containers(integration: Integration) -> list[str]:
-    if _adapter(integration) is None or not wants_realtime_import(integration):
+    if _adapter(integration) is None or not wants_realtime_import(integration) or not push_reachable():
         return []
     return _containers(integration)
 
@@ -244,8 +255,12 @@ def push_maintain(*, now: datetime | None = None) -> dict[str, int]:
         _renew(channel, result)
     for integration in realtime:
         wanted, have = set(wanted_containers(integration)), channels.get(integration.pk, set())
-        if wanted != have:
+        # A provider that refused a channel is asked again after RETRY_AFTER_FAILURE_SECONDS, not every minute.
+        key = f"sync-push:refused:{integration.pk}"
+        if wanted != have and not cache.get(key):
             r = push_reconcile(integration_id=integration.pk, tenant_id=integration.tenant_id)
+            if r.failed:
+                cache.set(key, 1, RETRY_AFTER_FAILURE_SECONDS)
             result.created, result.stopped, result.failed = (result.created + r.created, result.stopped + r.stopped,
                                                             result.failed + r.failed)
     started = sum(_trigger(pk, tenant_id, rerun=True) for pk, tenant_id in reruns)
