@@ -39,6 +39,7 @@ from integrations.models import Integration, IntegrationLog, PushChannel
 from integrations.providers.adapter import ProviderAdapter
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import adapter_for
+from integrations.sync.services import RunBusy, SyncNotConfigured, sync_request
 
 log = logging.getLogger("architect_studio.sync.push")
 
@@ -347,8 +348,6 @@ def _trigger(channel_pk: Any, tenant_id: Any, *, rerun: bool = False) -> bool:
     """Start an import run of the channel's integration, unless one started within
     ``MIN_TRIGGER_INTERVAL`` or one is running: then remember to run once more (the
     maintenance beat does). Returns whether a run was started."""
-    from integrations.sync.services import RunBusy, SyncNotConfigured, sync_request
-
     now = timezone.now()
     with tenant_scope(tenant_id):
         channel = PushChannel.objects.filter(pk=channel_pk, tenant_id=tenant_id).select_related("integration").first()
@@ -382,8 +381,6 @@ def realtime_poll_due(*, now: datetime | None = None) -> int:
 
     Cross-tenant on purpose (operator scope): it reads ids and times; each run starts in its tenant's scope.
     """
-    from integrations.sync.services import RunBusy, SyncNotConfigured, sync_request
-
     now = now or timezone.now()
     with operator_scope("sync push: realtime poll"):
         candidates = [i for i in Integration.objects.filter(status=Integration.Status.CONNECTED,
