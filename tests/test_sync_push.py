@@ -26,7 +26,10 @@ from integrations.services import provider_app_set
 from integrations.sync.push import push_maintain, push_reconcile, realtime_poll_due
 from integrations.tasks import push_reconcile_integration
 from tests.conftest import client_for
+from tests.factories import wait_until
+from tests.support.sync_runs import meetings
 from tests.test_integrations_providers import make_oauth_integration
+from tests.test_sync_api import sync_worker  # noqa: F401, F811 - the worker consuming the celery and sync queues
 
 CAL = "studio@example.com"
 TIMED = {"start": {"dateTime": "2026-12-03T10:00:00+02:00"}, "end": {"dateTime": "2026-12-03T11:00:00+02:00"}}
@@ -126,6 +129,20 @@ def test_a_google_change_starts_one_import_run_and_a_burst_is_coalesced(alice, g
     assert run.action == "import"
     (channel,) = _channels(integration)
     assert channel.rerun_requested and channel.last_notified_at is not None
+
+
+def test_realtime_end_to_end_a_google_edit_becomes_a_meeting_through_the_sync_worker(alice, google, sync_worker):  # noqa: F811
+    integration, fake = google
+    # given: realtime import turned on through the API; the worker opens the channel after the commit
+    _patch(alice, integration, syncSettings=REALTIME,
+           settings={"calendars": [{"calendarId": CAL, "calendarName": "Studio", "syncEnabled": True}]})
+    wait_until(lambda: _channels(integration), 10, what="the push channel")
+    fake.wait_for_notifications(1)
+    # when: someone adds an event in Google Calendar
+    fake.put_event(CAL, summary="Site visit from Google", **TIMED)
+    # then: Google's notification reaches the hub, the run imports the event
+    wait_until(lambda: "Site visit from Google" in meetings(alice), 15, what="the imported meeting")
+    assert fake.wait_for_notifications(2)[1]["status"] == 200
 
 
 def _google_headers(notification: dict, **override) -> dict:

@@ -202,6 +202,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_TASK_ROUTES = {
     "integrations.tasks.sync_run": {"queue": "sync"},
     "integrations.tasks.sync_export": {"queue": "sync"},
+    # Push channels call the provider (a Graph subscription waits for its validation round trip).
+    "integrations.tasks.push_reconcile_integration": {"queue": "sync"},
+    "integrations.tasks.maintain_push_channels": {"queue": "sync"},
 }
 #: A running sync whose heartbeat (written every page) is older than this lost its worker.
 SYNC_RUN_STALE_SECONDS = env_int("SYNC_RUN_STALE_SECONDS", 300)
