@@ -23,7 +23,7 @@ from django.utils import timezone
 from core.tenant_context import tenant_scope
 from integrations.models import Integration, IntegrationLog, PushChannel
 from integrations.services import provider_app_set
-from integrations.sync.push import push_maintain, push_reconcile, realtime_poll_due
+from integrations.sync.push import push_maintain, realtime_poll_due
 from integrations.tasks import push_reconcile_integration
 from tests.conftest import client_for
 from tests.factories import wait_until
@@ -329,11 +329,14 @@ def test_graph_subscriptions_are_renewed_in_place_and_deleted_on_disconnect(alic
 
 
 # ---------------------------------------------------------------- isolation and polling
-def test_channels_are_tenant_data_and_the_holder_policy_reads_one_row(alice, bob, google):
+def test_channels_are_tenant_data_and_one_tenants_token_opens_nothing_of_anothers(alice, bob, google):
     integration, fake = google
     channel = _enable_google(alice, integration, fake)
+    bob_integration = make_oauth_integration(bob, "google_calendar", access="ya29.bob")
+    bob_channel = _enable_google(bob, bob_integration, fake)
+    # RLS: bob's scope neither sees nor changes alice's channel
     with tenant_scope(bob.tenant.id):
-        assert not PushChannel.objects.exists()
+        assert list(PushChannel.objects.values_list("pk", flat=True)) == [bob_channel.pk]
         assert PushChannel.objects.filter(pk=channel.pk).update(rerun_requested=True) == 0
     from django.db import transaction
 
@@ -343,11 +346,28 @@ def test_channels_are_tenant_data_and_the_holder_policy_reads_one_row(alice, bob
             cursor.execute("SELECT set_config('app.push_channel_id', %s, true)", [str(channel.pk)])
         assert list(PushChannel.objects.values_list("pk", flat=True)) == [channel.pk]
         assert PushChannel.objects.filter(pk=channel.pk).update(rerun_requested=True) == 0  # read only
-    # bob's own realtime integration cannot use alice's channel URL with his token
-    bob_integration = make_oauth_integration(bob, "google_calendar", access="ya29.bob")
-    assert push_reconcile(integration_id=bob_integration.pk, tenant_id=bob.tenant.id).created == 0
-    with tenant_scope(alice.tenant.id):
-        assert Integration.objects.filter(pk=bob_integration.pk).count() == 0
+    # bob's channel token on alice's channel URL (with her channel id): refused, no run anywhere
+    headers = {"X-Goog-Channel-ID": str(channel.pk), "X-Goog-Resource-ID": channel.resource_id,
+               "X-Goog-Resource-State": "exists", "X-Goog-Channel-Token": bob_channel.get_secret("token_encrypted")}
+    answer = Client().post(f"/api/integrations/push/google/{channel.pk}", **_google_headers({"headers": headers}))
+    assert answer.status_code == 403
+    assert _runs(integration) == [] and _runs(bob_integration) == []
+
+
+def test_disabling_one_calendar_stops_only_its_channel(alice, google):
+    integration, fake = google
+    fake.add_calendar("team@group.calendar.google.com", "Team")
+    calendars = [{"calendarId": CAL, "calendarName": "Studio", "syncEnabled": True},
+                 {"calendarId": "team@group.calendar.google.com", "calendarName": "Team", "syncEnabled": True}]
+    _patch(alice, integration, syncSettings=REALTIME, settings={"calendars": calendars})
+    assert _reconcile(integration)["created"] == 2
+    # when: the team calendar is no longer synced
+    calendars[1]["syncEnabled"] = False
+    _patch(alice, integration, settings={"calendars": calendars})
+    result = _reconcile(integration)
+    # then
+    assert (result["created"], result["stopped"]) == (0, 1)
+    assert [c.container for c in _channels(integration)] == [CAL]
 
 
 def test_realtime_without_push_is_polled_every_five_minutes(alice):

@@ -351,8 +351,8 @@ def _trigger(channel_pk: Any, tenant_id: Any, *, rerun: bool = False) -> bool:
     now = timezone.now()
     with tenant_scope(tenant_id):
         channel = PushChannel.objects.filter(pk=channel_pk, tenant_id=tenant_id).select_related("integration").first()
-        if channel is None:
-            return False
+        if channel is None or not wants_realtime_import(channel.integration):
+            return False  # a channel left over from realtime (the next reconcile stops it)
         siblings = PushChannel.objects.filter(tenant_id=tenant_id, integration_id=channel.integration_id)
         recent = siblings.filter(last_triggered_at__gt=now - MIN_TRIGGER_INTERVAL).exists()
         running = IntegrationLog.objects.filter(tenant_id=tenant_id, integration_id=channel.integration_id,
