@@ -19,7 +19,7 @@ CHANNEL_HOLDER_SELECT = (
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0008_sync_engine'),
+        ('integrations', '0009_log_indexes'),
         ('tenancy', '0003_ws_ticket'),
     ]
 
