@@ -132,23 +132,37 @@ def _client(integration: Integration) -> ProviderClient:
         return ProviderClient.for_integration(integration)
 
 
+#: How long a channel row written before the provider answered is kept if nothing updates it.
+PROVISIONAL = timedelta(minutes=10)
+
+
 def _open(integration: Integration, adapter: ProviderAdapter, client: ProviderClient, container: str,
           result: PushResult) -> PushChannel | None:
-    """A new registration for ``container``; its row is written only once the provider agreed."""
+    """A new registration for ``container``. The row (with its token) is committed *before* the
+    provider is asked: Google sends its ``sync`` message as soon as the channel exists, possibly
+    before events.watch has answered us, and that message must find the channel. A refused
+    watch deletes the row again."""
     kind = KIND_OF_PROVIDER[integration.provider]
-    row = PushChannel(tenant_id=integration.tenant_id, integration=integration, kind=kind, container=container)
+    row = PushChannel(tenant_id=integration.tenant_id, integration=integration, kind=kind, container=container,
+                      expires_at=timezone.now() + PROVISIONAL)
+    row.channel_id = str(row.id)
     token = secrets.token_urlsafe(32)
+    row.set_secret("token_encrypted", token)
+    with tenant_scope(integration.tenant_id):
+        row.save(force_insert=True)
     try:
         watch = adapter.watch(client, container=container, address=_address(kind, row.id), token=token,
                               channel_id=str(row.id))
     except Exception as exc:  # noqa: BLE001 - logged; the 5-minute poll covers a calendar without push
         log.warning("push: %s watch of integration %s failed: %s", integration.provider, integration.pk, exc)
+        with tenant_scope(integration.tenant_id):
+            PushChannel.objects.filter(pk=row.pk, tenant_id=integration.tenant_id).delete()
         result.failed += 1
         return None
     row.channel_id, row.resource_id, row.expires_at = watch.channel_id, watch.resource_id, watch.expires_at
-    row.set_secret("token_encrypted", token)
     with tenant_scope(integration.tenant_id):
-        row.save(force_insert=True)
+        PushChannel.objects.filter(pk=row.pk, tenant_id=integration.tenant_id).update(
+            channel_id=row.channel_id, resource_id=row.resource_id, expires_at=row.expires_at)
     result.created += 1
     return row
 
