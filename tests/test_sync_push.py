@@ -383,3 +383,20 @@ def test_realtime_without_push_is_polled_every_five_minutes(alice):
     # six minutes later: one run
     assert realtime_poll_due(now=timezone.now() + timedelta(minutes=4)) == 1
     assert len(_runs(caldav)) == 1
+
+
+def test_operators_see_channels_in_the_admin_without_their_token(alice, google):
+    from django.contrib.auth import get_user_model
+
+    integration, fake = google
+    channel = _enable_google(alice, integration, fake)
+    staff = get_user_model().objects.create_superuser("op", "op@example.com", "pw-123456789")
+    web = Client()
+    web.force_login(staff)
+    listing = web.get("/admin/integrations/pushchannel/")
+    page = web.get(f"/admin/integrations/pushchannel/{channel.pk}/change/")
+    assert listing.status_code == 200 and CAL in listing.content.decode()
+    assert page.status_code == 200
+    token = channel.get_secret("token_encrypted")
+    assert token not in listing.content.decode() and token not in page.content.decode()
+    assert "token_encrypted" not in page.content.decode()
