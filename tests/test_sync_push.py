@@ -328,6 +328,34 @@ def test_graph_subscriptions_are_renewed_in_place_and_deleted_on_disconnect(alic
     assert fake.subscriptions == {}
 
 
+def test_a_graph_subscription_gone_at_renewal_is_replaced(alice, outlook):
+    integration, fake = outlook
+    channel = _enable_outlook(alice, integration, fake)
+    with tenant_scope(integration.tenant_id):
+        PushChannel.objects.filter(pk=channel.pk).update(expires_at=timezone.now() + timedelta(hours=2))
+    fake.subscriptions.clear()  # Graph removed it (e.g. after missed deliveries)
+    # when
+    result = push_maintain()
+    # then: the PATCH answered 404, a new subscription took its place
+    assert fake.count("PATCH", f"/subscriptions/{channel.channel_id}") == 1
+    assert (result["failed"], result["created"]) == (1, 1)
+    (replacement,) = _channels(integration)
+    assert replacement.pk != channel.pk and list(fake.subscriptions) == [replacement.channel_id]
+
+
+def test_realtime_end_to_end_an_outlook_edit_becomes_a_meeting_through_the_sync_worker(alice, outlook, sync_worker):  # noqa: F811
+    integration, fake = outlook
+    calendar = fake.default_calendar_id
+    _patch(alice, integration, syncSettings=REALTIME,
+           settings={"calendars": [{"calendarId": calendar, "calendarName": "Calendar", "syncEnabled": True}]})
+    wait_until(lambda: _channels(integration), 10, what="the Graph subscription")
+    # when: someone adds an event in Outlook; Graph notifies the hub
+    fake.user_creates("Site visit from Outlook", timezone.now() + timedelta(days=1))
+    # then
+    assert fake.notifications[-1]["status"] == 202
+    wait_until(lambda: "Site visit from Outlook" in meetings(alice), 15, what="the imported meeting")
+
+
 # ---------------------------------------------------------------- isolation and polling
 def test_channels_are_tenant_data_and_one_tenants_token_opens_nothing_of_anothers(alice, bob, google):
     integration, fake = google

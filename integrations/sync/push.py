@@ -31,6 +31,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.tenant_context import operator_scope, tenant_scope
@@ -247,6 +248,27 @@ def _renew(channel: PushChannel, result: PushResult) -> None:
     result.renewed += 1
 
 
+def _reconcile_into(integration: Integration, result: PushResult) -> None:
+    r = push_reconcile(integration_id=integration.pk, tenant_id=integration.tenant_id)
+    result.created, result.stopped, result.failed = (result.created + r.created, result.stopped + r.stopped,
+                                                    result.failed + r.failed)
+
+
+def _guarded(key: str, result: PushResult, step, subject) -> None:
+    """One maintenance step; after it failed (the provider refused, the token is gone) the same
+    step is retried only after RETRY_AFTER_FAILURE_SECONDS, and never stops the other steps."""
+    if cache.get(key):
+        return
+    failed = result.failed
+    try:
+        step(subject, result)
+    except Exception:  # noqa: BLE001 - one integration's failure never stops the others
+        log.exception("push: maintenance step %s failed", key)
+        result.failed += 1
+    if result.failed > failed:
+        cache.set(key, 1, RETRY_AFTER_FAILURE_SECONDS)
+
+
 def push_maintain(*, now: datetime | None = None) -> dict[str, int]:
     """Beat: renewals, reconciliation, coalesced re-runs.
 
@@ -259,26 +281,27 @@ def push_maintain(*, now: datetime | None = None) -> dict[str, int]:
                    .only("pk", "tenant_id", "integration_id", "kind", "container", "channel_id", "resource_id",
                          "expires_at"))
         reruns = list(PushChannel.objects.filter(rerun_requested=True).values_list("pk", "tenant_id"))
-        realtime = list(Integration.objects.filter(provider__in=list(KIND_OF_PROVIDER))
-                        .only("pk", "tenant_id", "provider", "status", "sync_settings", "settings"))
         channels: dict[Any, set[str]] = {}
         for integration_id, container, expires_at in PushChannel.objects.values_list(
                 "integration_id", "container", "expires_at"):
             channels.setdefault(integration_id, set()).add(container if expires_at > now else "")
+        # Realtime calendars, and any integration that still has channels (to stop them).
+        realtime = list(Integration.objects.filter(provider__in=list(KIND_OF_PROVIDER))
+                        .filter(Q(sync_settings__frequency="realtime") | Q(pk__in=list(channels)))
+                        .only("pk", "tenant_id", "provider", "status", "sync_settings", "settings"))
     result = PushResult()
     for channel in due:
-        _renew(channel, result)
+        _guarded(f"sync-push:renew:{channel.pk}", result, _renew, channel)
     for integration in realtime:
         wanted, have = set(wanted_containers(integration)), channels.get(integration.pk, set())
-        # A provider that refused a channel is asked again after RETRY_AFTER_FAILURE_SECONDS, not every minute.
-        key = f"sync-push:refused:{integration.pk}"
-        if wanted != have and not cache.get(key):
-            r = push_reconcile(integration_id=integration.pk, tenant_id=integration.tenant_id)
-            if r.failed:
-                cache.set(key, 1, RETRY_AFTER_FAILURE_SECONDS)
-            result.created, result.stopped, result.failed = (result.created + r.created, result.stopped + r.stopped,
-                                                            result.failed + r.failed)
-    started = sum(_trigger(pk, tenant_id, rerun=True) for pk, tenant_id in reruns)
+        if wanted != have:
+            _guarded(f"sync-push:reconcile:{integration.pk}", result, _reconcile_into, integration)
+    started = 0
+    for pk, tenant_id in reruns:
+        try:
+            started += _trigger(pk, tenant_id, rerun=True)
+        except Exception:  # noqa: BLE001 - one tenant's failure never stops the others
+            log.exception("push: re-run of channel %s failed", pk)
     return {**result.as_dict(), "rerun": started}
 
 
