@@ -16,6 +16,9 @@ and the 5-minute poll of realtime integrations that have no push.
 
 Provider calls are made outside database transactions (Graph validates the notification URL
 by calling the hub back while it creates a subscription).
+
+Past ~400 lines on purpose: one concern (a channel's whole life, from watch to notification to
+renewal to stop) reads top-down in one place; the HTTP edges live in integrations.push_views.
 """
 
 from __future__ import annotations
