@@ -145,6 +145,28 @@ def test_realtime_end_to_end_a_google_edit_becomes_a_meeting_through_the_sync_wo
     assert fake.wait_for_notifications(2)[1]["status"] == 200
 
 
+def test_a_rerun_asked_for_during_a_run_starts_once_it_ended_and_the_rate_window_passed(alice, google):
+    integration, fake = google
+    _enable_google(alice, integration, fake)
+    fake.put_event(CAL, summary="Site visit", **TIMED)
+    fake.wait_for_notifications(2)
+    (run,) = _runs(integration)
+    with tenant_scope(integration.tenant_id):  # the run ends; a notification arrives right after it
+        IntegrationLog.objects.filter(pk=run.pk).update(status="success")
+    fake.put_event(CAL, summary="Client call", **TIMED)
+    assert fake.wait_for_notifications(3)[2]["status"] == 200
+    assert _runs(integration) == []  # within the rate window: remembered, not started
+    assert push_maintain()["rerun"] == 0  # still within it
+    with tenant_scope(integration.tenant_id):
+        PushChannel.objects.filter(integration=integration).update(
+            last_triggered_at=timezone.now() - timedelta(seconds=10))
+    # when the maintenance beat runs after the window
+    assert push_maintain()["rerun"] == 1
+    # then: exactly one more run, and nothing left asked for
+    assert len(_runs(integration)) == 1
+    assert not any(c.rerun_requested for c in _channels(integration))
+
+
 def _google_headers(notification: dict, **override) -> dict:
     headers = {**notification["headers"], **override}
     return {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
