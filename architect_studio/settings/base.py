@@ -208,6 +208,9 @@ CELERY_TASK_ROUTES = {
 }
 #: A running sync whose heartbeat (written every page) is older than this lost its worker.
 SYNC_RUN_STALE_SECONDS = env_int("SYNC_RUN_STALE_SECONDS", 300)
+#: Realtime import by provider push needs an https PUBLIC_BASE_URL (Google and Graph deliver to
+#: https only); this lets a local setup ask for channels on plain http (the provider may refuse).
+INTEGRATIONS_PUSH_ALLOW_HTTP = env_bool("INTEGRATIONS_PUSH_ALLOW_HTTP", DEBUG)
 # Outlook Calendar: the calendarView delta window fixed when a full listing starts, and its page size.
 OUTLOOK_CALENDAR_WINDOW_PAST_DAYS = env_int("OUTLOOK_CALENDAR_WINDOW_PAST_DAYS", 365)
 OUTLOOK_CALENDAR_WINDOW_FUTURE_DAYS = env_int("OUTLOOK_CALENDAR_WINDOW_FUTURE_DAYS", 730)

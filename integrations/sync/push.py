@@ -97,8 +97,7 @@ def push_reachable() -> bool:
     """Google and Graph deliver only to https addresses: without an https PUBLIC_BASE_URL no
     channel is asked for (the 5-minute poll stands in). ``INTEGRATIONS_PUSH_ALLOW_HTTP``
     (default: DEBUG) lets local setups and tests use plain http."""
-    allow_http = getattr(settings, "INTEGRATIONS_PUSH_ALLOW_HTTP", settings.DEBUG)
-    return settings.PUBLIC_BASE_URL.startswith("https://") or bool(allow_http)
+    return settings.PUBLIC_BASE_URL.startswith("https://") or settings.INTEGRATIONS_PUSH_ALLOW_HTTP
 
 
 def wanted_containers(integration: Integration) -> list[str]:
