@@ -435,6 +435,16 @@ def test_realtime_without_push_is_polled_every_five_minutes(alice):
     assert len(_runs(caldav)) == 1
 
 
+def test_a_pushed_calendar_is_polled_only_after_an_hour_of_silence(alice, google):
+    integration, fake = google
+    _enable_google(alice, integration, fake)
+    with tenant_scope(integration.tenant_id):
+        Integration.objects.filter(pk=integration.pk).update(last_sync_at=timezone.now() - timedelta(minutes=30))
+    assert realtime_poll_due() == 0  # push works: no 5-minute poll
+    assert realtime_poll_due(now=timezone.now() + timedelta(minutes=31)) == 1  # an hour without a sync
+    assert len(_runs(integration)) == 1
+
+
 def test_operators_see_channels_in_the_admin_without_their_token(alice, google):
     from django.contrib.auth import get_user_model
 

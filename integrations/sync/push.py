@@ -55,8 +55,9 @@ RENEW_WINDOW = timedelta(hours=24)
 MIN_TRIGGER_INTERVAL = timedelta(seconds=5)
 #: After a provider refused a channel, the maintenance beat asks again this much later (not every minute).
 RETRY_AFTER_FAILURE_SECONDS = 15 * 60
-#: Realtime integrations without push are synced this often.
+#: Realtime integrations without push are synced this often; those with push after this much silence.
 POLL_INTERVAL = timedelta(minutes=5)
+PUSH_SAFETY_INTERVAL = timedelta(hours=1)
 KIND_OF_PROVIDER = {"google_calendar": PushChannel.Kind.GOOGLE, "outlook_calendar": PushChannel.Kind.GRAPH}
 IMPORTS = ("import", "bidirectional")
 DEFAULT_CONTAINER = "primary"
@@ -416,7 +417,9 @@ def _trigger(channel_pk: Any, tenant_id: Any, *, rerun: bool = False) -> bool:
 # --------------------------------------------------------------------------- polling
 def realtime_poll_due(*, now: datetime | None = None) -> int:
     """Beat: realtime integrations that import and have no live push channel (CalDAV, or a push the
-    provider refused) get a run when their last one is ``POLL_INTERVAL`` old.
+    provider refused) get a run when their last one is ``POLL_INTERVAL`` old; those with push get
+    one after ``PUSH_SAFETY_INTERVAL`` of silence (neither provider guarantees delivery, and Graph
+    may drop a subscription before its expiry).
 
     Cross-tenant on purpose (operator scope): it reads ids and times; each run starts in its tenant's scope.
     """
@@ -430,7 +433,7 @@ def realtime_poll_due(*, now: datetime | None = None) -> int:
     started = 0
     for integration in candidates:
         last = integration.last_sync_at or integration.created_at
-        if integration.pk in pushed or (last and last > now - POLL_INTERVAL):
+        if last and last > now - (PUSH_SAFETY_INTERVAL if integration.pk in pushed else POLL_INTERVAL):
             continue
         with tenant_scope(integration.tenant_id):
             fresh = Integration.objects.filter(pk=integration.pk, tenant_id=integration.tenant_id).first()
