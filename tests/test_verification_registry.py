@@ -19,6 +19,7 @@ from webhooks.verification import (
     SCHEMES,
     InboundRequest,
     VerificationResult,
+    accepted_status,
     config_error,
     sign_sample,
     verify,
@@ -80,6 +81,10 @@ def test_config_checks_come_from_the_scheme():
     assert config_error("sendgrid", {}, [None]) == "sendgrid needs publicKey: the verification key SendGrid shows (base64)"
     assert config_error("sendgrid", {"publicKey": "not-a-key"}, ["also-not"]) is not None
     assert all(config_error(s, {}, [None]) is None for s in SCHEMES if s != "sendgrid")
+
+
+def test_only_xero_is_answered_200_the_others_202():
+    assert {s: accepted_status(s) for s in SCHEMES if accepted_status(s) != 202} == {"xero": 200}
 
 
 def test_standard_signature_is_the_librarys_for_any_secret_form():

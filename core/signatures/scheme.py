@@ -74,6 +74,8 @@ class Scheme:
 
     ``sign_test`` is ``None`` when the hub cannot produce a sender's signature
     (a private key it does not hold, a signature over data it does not send).
+    ``accepted_status`` is what the endpoint answers a stored request (202, or
+    200 where the provider insists on it).
     """
 
     name: str
@@ -82,6 +84,7 @@ class Scheme:
     handshake: Handshake | None = None
     sign_test: TestSigner | None = None
     config_error: ConfigCheck | None = None
+    accepted_status: int = 202
 
 
 def ok(dedupe_id: str | None) -> VerificationResult:

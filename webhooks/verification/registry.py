@@ -127,6 +127,11 @@ def describe(scheme: str) -> str:
     return scheme_of(scheme).description
 
 
+def accepted_status(scheme: str) -> int:
+    """The status the endpoint answers a stored request of ``scheme`` with (202 unless the provider insists)."""
+    return scheme_of(scheme).accepted_status
+
+
 def sign_sample(scheme: str, sample: Sample) -> dict[str, str] | None:
     """Headers a real sender of ``scheme`` would add to ``sample.body``, or ``None``
     when the hub cannot sign for it (twilio, graph, sendgrid)."""

@@ -3,7 +3,8 @@
 https://developer.xero.com/documentation/guides/webhooks/configuring-your-server/
 Xero's "intent to receive" needs no handshake: Xero sends signed and
 deliberately mis-signed requests and expects 200 for the good ones and 401 for
-the bad ones, which is what the endpoint answers for this scheme.
+the bad ones, which is what the endpoint answers for this scheme
+(``accepted_status=200``).
 """
 
 from __future__ import annotations
@@ -29,4 +30,5 @@ SCHEME = Scheme(
     description="x-xero-signature: base64 HMAC-SHA256 of the body with the webhook key (intent to receive).",
     verify=verify,
     sign_test=sign_test,
+    accepted_status=200,  # the intent-to-receive check insists on 200, not 202
 )
