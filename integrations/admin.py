@@ -19,6 +19,7 @@ from integrations.models import (
     Integration,
     IntegrationLog,
     ProviderApp,
+    PushChannel,
     SyncState,
 )
 from integrations.oauth import redirect_uri
@@ -198,6 +199,21 @@ class ExternalLinkAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("last_synced")
+
+
+@admin.register(PushChannel)
+class PushChannelAdmin(ReadOnlyAdmin):
+    """Realtime import's push registrations (the secret token is never shown)."""
+
+    list_display = ["integration", "kind", "container", "expires_at", "renewed_at", "last_notified_at",
+                    "rerun_requested"]
+    list_filter = ["kind"]
+    list_select_related = ["integration"]
+    search_fields = ["=channel_id"]
+    exclude = ["token_encrypted"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name != "token_encrypted"]
 
 
 class CurrencyRateForm(forms.ModelForm):

@@ -29,4 +29,16 @@ SCHEDULE: dict = {
         "schedule": 60.0,
         "options": {"expire_seconds": 55},
     },
+    # Realtime import (issue 11 item 8): push channel renewals / reconciliation / coalesced
+    # re-runs, and the 5-minute poll of realtime integrations without push (CalDAV).
+    "integrations-push-channels": {
+        "task": "integrations.tasks.maintain_push_channels",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 55},
+    },
+    "integrations-realtime-poll": {
+        "task": "integrations.tasks.poll_realtime_syncs",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 55},
+    },
 }

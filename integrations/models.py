@@ -380,3 +380,54 @@ class CurrencyRate(models.Model):
 
     def __str__(self) -> str:
         return f"1 {self.base} = {self.rate} {self.quote} ({self.valid_on})"
+
+
+class PushChannel(EncryptedFieldsMixin, models.Model):
+    """One provider push registration for realtime import (issue 11 item 8): a Google
+    Calendar watch channel (events.watch) or a Microsoft Graph subscription, on one
+    calendar of one integration.
+
+    The row's ``id`` is in the notification URL the provider calls
+    (``/api/integrations/push/<google|graph>/<id>``); for Google it is also the channel id.
+    ``token_encrypted`` is the secret the provider echoes with every notification (Google
+    ``X-Goog-Channel-Token``, Graph ``clientState``), compared in constant time.
+
+    The public endpoint knows no tenant: besides the tenant policy the table has a narrow
+    RLS policy ``channel_holder`` -- a transaction that set ``app.push_channel_id`` to a
+    row's id may SELECT that one row (its tenant then scopes the rest), nothing more.
+    """
+
+    class Kind(models.TextChoices):
+        GOOGLE = "google", "Google Calendar watch channel"
+        GRAPH = "graph", "Microsoft Graph subscription"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="push_channels",
+                                    db_index=False)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    container = models.CharField(max_length=500)  # calendarId / Graph calendar id
+    channel_id = models.CharField(max_length=200)  # Google channel id / Graph subscription id
+    resource_id = models.TextField(blank=True, default="")  # Google resourceId / Graph resource path
+    token_encrypted = models.BinaryField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    renewed_at = models.DateTimeField(null=True, blank=True)
+    # Coalescing of triggers: the last run a notification started, and a notification that
+    # arrived while a run was running (or within the rate window) asks for one more.
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    last_triggered_at = models.DateTimeField(null=True, blank=True)
+    rerun_requested = models.BooleanField(default=False, db_default=False)
+
+    class Meta:
+        db_table = "integration_push_channels"
+        # No unique (integration, container): a Google renewal overlaps the new channel and the old.
+        indexes = [
+            models.Index(fields=["integration", "container"], name="idx_push_channels_container"),
+            models.Index(fields=["expires_at"], name="idx_push_channels_expiry"),
+        ]
+        verbose_name = _("push channel")
+        verbose_name_plural = _("push channels")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.container} until {self.expires_at:%Y-%m-%d %H:%M}"

@@ -16,6 +16,7 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 
+from core import kick
 from core.realtime import publish
 from core.tenant_context import tenant_scope
 from integrations import oauth
@@ -25,6 +26,7 @@ from integrations.discovery import integration_discover_containers
 from integrations.models import Integration, OAuthState, ProviderApp
 from integrations.providers.catalog import Provider, get_provider
 from integrations.providers.registry import adapter_for
+from integrations.sync.push import push_stop_all
 from integrations.tokens import TokenUnavailable, ensure_valid_token, read_credentials, write_credentials
 
 log = logging.getLogger("architect_studio.integrations")
@@ -334,7 +336,21 @@ def integration_update(*, integration: Integration, data: dict[str, Any]) -> Int
             fields.append(name)
     if fields:
         integration.save(update_fields=[*fields, "updated_at"])
+    if {"sync_settings", "settings"} & set(fields):
+        # Realtime import: open or stop push channels to match (provider calls: on the worker).
+        integration_id, tenant_id = str(integration.pk), str(integration.tenant_id)
+        transaction.on_commit(lambda: _enqueue(PUSH_RECONCILE_TASK, integration_id, tenant_id))
     return integration
+
+
+PUSH_RECONCILE_TASK = "integrations.tasks.push_reconcile_integration"
+
+
+def _enqueue(task: str, *args: str) -> None:
+    try:
+        kick.enqueue(task, args=list(args))
+    except Exception as exc:  # noqa: BLE001 - the push maintenance beat reconciles within a minute
+        log.warning("could not enqueue %s (%s); the beat will", task, type(exc).__name__)
 
 
 def integration_refresh(*, integration: Integration) -> Integration:
@@ -395,6 +411,7 @@ def integration_disconnect(*, integration: Integration, reason: str = "user_disc
         outcomes.append(("access_token", oauth.revoke(app, token=creds.access_token, token_type_hint="access_token")))
         log.info("revoke %s integration %s: %s", provider.id, integration.pk,
                  ", ".join(f"{kind}={status if status is not None else 'unreachable/none'}" for kind, status in outcomes))
+    push_stop_all(integration=integration)  # while the token still works
     integration_id, tenant_id = integration.pk, integration.tenant_id
     integration.delete()
     publish(tenant_id, "integration.disconnected",

@@ -14,6 +14,7 @@ from django.utils import timezone
 from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
 from integrations.models import Integration, IntegrationLog, OAuthState
+from integrations.sync.push import push_maintain, push_reconcile, realtime_poll_due
 from integrations.sync.runs import runs_sweep_stale
 from integrations.sync.services import sync_execute, sync_export_drain, syncs_schedule_due
 from integrations.tokens import REFRESH_MARGIN, TokenUnavailable, ensure_valid_token, read_credentials
@@ -95,8 +96,9 @@ def cleanup_integration_logs() -> int:
     return deleted
 
 
-__all__ = ["REFRESH_MARGIN", "cleanup_integration_logs", "cleanup_oauth_states", "refresh_integration_token",
-           "scan_expiring_tokens", "schedule_syncs", "sweep_sync_runs", "sync_export", "sync_run"]
+__all__ = ["REFRESH_MARGIN", "cleanup_integration_logs", "cleanup_oauth_states", "maintain_push_channels",
+           "poll_realtime_syncs", "push_reconcile_integration", "refresh_integration_token", "scan_expiring_tokens",
+           "schedule_syncs", "sweep_sync_runs", "sync_export", "sync_run"]
 
 
 # --------------------------------------------------------------------------- sync (issue 11)
@@ -126,3 +128,22 @@ def sweep_sync_runs() -> dict[str, list[str]]:
     """Beat: runs whose worker died are re-queued (or, after a few resumes, failed)."""
     result = runs_sweep_stale()
     return {"requeued": result.requeued, "failed": result.failed}
+
+
+# --------------------------------------------------------------------------- realtime import (push)
+@shared_task(acks_late=True, ignore_result=True)
+def push_reconcile_integration(integration_id: str, tenant_id: str) -> dict[str, int]:
+    """After a settings change: open / stop the integration's push channels to match them."""
+    return push_reconcile(integration_id=integration_id, tenant_id=tenant_id).as_dict()
+
+
+@shared_task(ignore_result=True)
+def maintain_push_channels() -> dict[str, int]:
+    """Beat: renew channels before they expire, reconcile, start coalesced re-runs."""
+    return push_maintain()
+
+
+@shared_task(ignore_result=True)
+def poll_realtime_syncs() -> int:
+    """Beat: realtime integrations without push (CalDAV) are synced every 5 minutes."""
+    return realtime_poll_due()

@@ -63,6 +63,9 @@ def _holder(column: str, setting: str) -> str:
 #    exactly that row.
 #  - ws_tickets.ticket_holder_*: the same for a one-time WebSocket ticket's hash
 #    (app.ws_ticket_hash) during the socket handshake.
+#  - integration_push_channels.channel_holder_select: a provider's push notification knows
+#    no tenant; the endpoint presents the channel id from the URL (app.push_channel_id) and
+#    may read exactly that row (read only: its tenant then scopes every write).
 # All use current_setting(..., true) with NULLIF: unset means no row.
 EXTRA_POLICIES: dict[str, dict[str, tuple[str, str, str | None]]] = {
     "memberships": {
@@ -72,6 +75,10 @@ EXTRA_POLICIES: dict[str, dict[str, tuple[str, str, str | None]]] = {
     "integration_oauth_states": {
         "state_holder_select": ("SELECT", _holder("state_hash", "app.oauth_state_hash"), None),
         "state_holder_delete": ("DELETE", _holder("state_hash", "app.oauth_state_hash"), None),
+    },
+    "integration_push_channels": {
+        "channel_holder_select": ("SELECT", "(id = (NULLIF(current_setting('app.push_channel_id'::text, true), ''::text))::uuid)",
+                                  None),
     },
     "ws_tickets": {
         "ticket_holder_select": ("SELECT", _holder("ticket_hash", "app.ws_ticket_hash"), None),

@@ -32,8 +32,11 @@ def unknown_schemes(providers) -> list[str]:
 
 
 def check_verifiers() -> None:
-    """Every scheme the provider catalog names needs a verifier: the catalog lives in
-    integrations, which sits below webhooks and so cannot check it. Fails the start otherwise."""
+    """Every scheme the provider catalog names needs a verifier in the registry of
+    :mod:`webhooks.verification` (a provider's own scheme is collected from its folder,
+    the generic ones are webhooks'): a provider naming ``hmac``/``standard``/``none`` or
+    a scheme its folder does not export is only caught here, since integrations sits
+    below webhooks. Fails the start otherwise."""
     from integrations.providers.catalog import PROVIDERS
 
     unknown = unknown_schemes(PROVIDERS.values())

@@ -10,20 +10,27 @@ Two schemes live here:
 
 * the seed's scheme (contract C6/C7): ``X-Webhook-Signature`` carries the hex
   HMAC-SHA256 of the exact body bytes, keyed with the UTF-8 bytes of the
-  secret string as stored (no decoding of any kind);
+  secret string as stored (no decoding of any kind) -
+  :func:`core.signatures.checks.hex_hmac_sha256`, re-exported here;
 * Standard Webhooks (https://www.standardwebhooks.com, spec 1.0.0): the key is
   the base64 payload of a ``whsec_`` secret, the signed content is
   ``"{msg_id}.{timestamp}.{body}"`` and the header value is ``v1,<base64>``;
-  several space-separated signatures allow secret rotation.
+  several space-separated signatures allow secret rotation. The signature is
+  the ``standardwebhooks`` library's (:meth:`Webhook.sign`); only the key
+  derivation (:func:`whsec_key_bytes`, which keeps non-``whsec_`` secrets
+  usable) and the rotation headers are ours.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import secrets as _secrets
+from datetime import UTC, datetime
+
+from standardwebhooks.webhooks import Webhook
+
+from core.signatures.checks import hex_hmac_sha256
 
 __all__ = [
     "WHSEC_PREFIX",
@@ -33,8 +40,6 @@ __all__ = [
     "hex_hmac_sha256",
     "generate_whsec",
     "whsec_key_bytes",
-    "standard_signed_content",
-    "standard_signature_bytes",
     "standard_signature",
     "standard_headers",
 ]
@@ -51,21 +56,6 @@ STANDARD_SIGNATURE_HEADER = "webhook-signature"
 #: Size of the random key behind a generated ``whsec_`` secret. The spec asks
 #: for 24-64 bytes; 32 bytes matches the HMAC-SHA256 block security level.
 _GENERATED_KEY_BYTES = 32
-
-
-def _to_bytes(value: str | bytes) -> bytes:
-    """Return ``value`` as bytes (UTF-8 for text) so HMAC keys are unambiguous."""
-    return value if isinstance(value, bytes) else value.encode("utf-8")
-
-
-def hex_hmac_sha256(secret: str | bytes, body: bytes) -> str:
-    """Hex HMAC-SHA256 of ``body`` keyed with the secret's UTF-8 bytes.
-
-    This is the seed's signature (``X-Webhook-Signature``): the key is the
-    secret string exactly as shown to the user, so a sender can reproduce it
-    with one line in any language, without knowing about base64 or prefixes.
-    """
-    return hmac.new(_to_bytes(secret), body, hashlib.sha256).hexdigest()
 
 
 def generate_whsec() -> str:
@@ -107,25 +97,16 @@ def whsec_key_bytes(secret: str) -> bytes:
     return secret.encode("utf-8")
 
 
-def standard_signed_content(msg_id: str, timestamp: int, body: bytes) -> bytes:
-    """Return the bytes Standard Webhooks signs: ``{msg_id}.{timestamp}.{body}``.
-
-    The body is appended as raw bytes (never decoded and re-encoded), so what
-    is signed is exactly what goes over the wire.
-    """
-    return f"{msg_id}.{int(timestamp)}.".encode() + body
-
-
-def standard_signature_bytes(secret: str, msg_id: str, timestamp: int, body: bytes) -> bytes:
-    """Return the raw 32-byte Standard Webhooks v1 signature (for comparisons)."""
-    content = standard_signed_content(msg_id, timestamp, body)
-    return hmac.new(whsec_key_bytes(secret), content, hashlib.sha256).digest()
-
-
 def standard_signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """Return one Standard Webhooks signature entry, ``v1,<base64>``."""
-    raw = standard_signature_bytes(secret, msg_id, timestamp, body)
-    return "v1," + base64.b64encode(raw).decode("ascii")
+    """Return one Standard Webhooks signature entry, ``v1,<base64>``, made by the
+    ``standardwebhooks`` library with the key :func:`whsec_key_bytes` derives.
+
+    The library signs text (``{msg_id}.{timestamp}.{body}`` encoded as UTF-8),
+    as every official Standard Webhooks library does, so ``body`` must be UTF-8;
+    anything else raises ``UnicodeDecodeError`` (our own bodies are JSON).
+    """
+    when = datetime.fromtimestamp(int(timestamp), tz=UTC)
+    return Webhook(whsec_key_bytes(secret)).sign(msg_id, when, body.decode("utf-8"))
 
 
 def standard_headers(secrets: list[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:

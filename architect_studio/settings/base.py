@@ -202,9 +202,19 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_TASK_ROUTES = {
     "integrations.tasks.sync_run": {"queue": "sync"},
     "integrations.tasks.sync_export": {"queue": "sync"},
+    # Push channels call the provider (a Graph subscription waits for its validation round trip).
+    "integrations.tasks.push_reconcile_integration": {"queue": "sync"},
+    "integrations.tasks.maintain_push_channels": {"queue": "sync"},
 }
 #: A running sync whose heartbeat (written every page) is older than this lost its worker.
 SYNC_RUN_STALE_SECONDS = env_int("SYNC_RUN_STALE_SECONDS", 300)
+#: Realtime import by provider push needs an https PUBLIC_BASE_URL (Google and Graph deliver to
+#: https only); this lets a local setup ask for channels on plain http (the provider may refuse).
+INTEGRATIONS_PUSH_ALLOW_HTTP = env_bool("INTEGRATIONS_PUSH_ALLOW_HTTP", DEBUG)
+# Outlook Calendar: the calendarView delta window fixed when a full listing starts, and its page size.
+OUTLOOK_CALENDAR_WINDOW_PAST_DAYS = env_int("OUTLOOK_CALENDAR_WINDOW_PAST_DAYS", 365)
+OUTLOOK_CALENDAR_WINDOW_FUTURE_DAYS = env_int("OUTLOOK_CALENDAR_WINDOW_FUTURE_DAYS", 730)
+OUTLOOK_CALENDAR_PAGE_SIZE = env_int("OUTLOOK_CALENDAR_PAGE_SIZE", 100)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {

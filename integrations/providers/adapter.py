@@ -101,6 +101,17 @@ class ChangePage:
     done: bool
 
 
+@dataclass(frozen=True)
+class Watch:
+    """A push registration at the provider (Google watch channel, Graph subscription):
+    its id there, the provider's resource id (Google ``resourceId``; Graph: the resource
+    path) and when it expires."""
+
+    channel_id: str
+    resource_id: str
+    expires_at: datetime
+
+
 class VersionConflict(Exception):
     """The remote object changed since ``version`` was read (412 on If-Match): the engine
     re-reads it and merges instead of overwriting."""
@@ -213,3 +224,26 @@ class ProviderAdapter:
         """Delete a remote object (an already-deleted one is not an error; ``VersionConflict``
         when it changed since ``version``)."""
         raise self._not_yet("delete")
+
+    # ------------------------------------------------------------------ push (realtime import)
+    #: True when ``renew`` extends the registration itself (Graph PATCH); False when a renewal
+    #: is a new registration followed by ``stop`` of the old one (Google channels).
+    push_renews_in_place: bool = False
+
+    @property
+    def supports_push(self) -> bool:
+        """Whether the provider can notify the hub of changes (``watch`` is implemented)."""
+        return type(self).watch is not ProviderAdapter.watch
+
+    def watch(self, client: Caller, *, container: str, address: str, token: str, channel_id: str) -> Watch:
+        """Ask the provider to POST to ``address`` when ``container`` changes, echoing ``token``.
+        ``channel_id`` is the hub's id for the registration where the provider takes one."""
+        raise self._not_yet("push notifications")
+
+    def stop(self, client: Caller, *, channel_id: str, resource_id: str) -> None:
+        """End a registration (one the provider no longer knows is not an error)."""
+        raise self._not_yet("push notifications")
+
+    def renew(self, client: Caller, *, channel_id: str, resource_id: str) -> Watch:
+        """Extend a registration in place (only where ``push_renews_in_place``)."""
+        raise self._not_yet("push renewal")

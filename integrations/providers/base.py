@@ -28,10 +28,13 @@ Conventions used by the entries:
   from the provider (none exist, or they are not wired yet); ``"none"`` means
   the provider delivers events **unsigned** -- authenticate them with a shared
   token / secret URL named in the notes and re-read the object through the API
-  before trusting it. The scheme names a verifier of ``webhooks.verification``;
-  webhooks sits above integrations (it reads the catalog, never the reverse), so
-  the check is there: the hub refuses to start when a provider names a scheme
-  without a verifier (``webhooks.apps.check_verifiers``).
+  before trusting it. A scheme of the provider's own is a
+  :class:`core.signatures.Scheme` in its folder (``<provider_id>/verification.py``,
+  exported as ``SCHEME``); the generic ones (``hmac``, ``standard``, ``none``) are
+  ``webhooks.verification``'s. webhooks sits above integrations (it reads the
+  catalog, never the reverse), so the check is there: the hub refuses to start
+  when a provider names a scheme without a verifier
+  (``webhooks.apps.check_verifiers``).
 * Facts the research could not confirm carry the word ``VERIFY`` in the notes.
   Sources: /work/shared/reference/providers.md and oauth-sync.md (each fact
   there cites the provider's public documentation).

@@ -3,7 +3,7 @@
 Each provider's entry lives in ``integrations/providers/<provider_id>/entry.py``
 and the registry (:mod:`integrations.providers.registry`) lists them; this
 module keeps the names the rest of the hub imports (``PROVIDERS``,
-``get_provider``, ``providers_by_category``, the entry types and constants).
+``WEBHOOK_SCHEMES``, ``get_provider``, ``providers_by_category``, the entry types and constants).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from integrations.providers.base import (
     RateLimit,
     UnknownProvider,
 )
-from integrations.providers.registry import PROVIDERS
+from integrations.providers.registry import PROVIDERS, WEBHOOK_SCHEMES
 
 __all__ = [
     "AUTH_KINDS",
@@ -42,6 +42,7 @@ __all__ = [
     "Provider",
     "RateLimit",
     "UnknownProvider",
+    "WEBHOOK_SCHEMES",
     "get_provider",
     "provider_as_json",
     "provider_choices",

@@ -47,7 +47,7 @@ MAX_RESUMES = 3
 
 def stale_after() -> timedelta:
     """A running run whose heartbeat is older than this has lost its worker."""
-    return timedelta(seconds=getattr(settings, "SYNC_RUN_STALE_SECONDS", 300))
+    return timedelta(seconds=settings.SYNC_RUN_STALE_SECONDS)
 
 
 class RunBusy(Exception):

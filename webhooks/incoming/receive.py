@@ -37,7 +37,7 @@ from webhooks.incoming.filters import arrival_verdict
 from webhooks.incoming.models import WEBHOOK_TYPE, IncomingDedupe
 from webhooks.incoming.process import schedule_drain
 from webhooks.models import WebhookLog
-from webhooks.verification import InboundRequest, handshake, verify
+from webhooks.verification import InboundRequest, accepted_status, handshake, verify
 
 logger = logging.getLogger("architect_studio.webhooks.incoming")
 
@@ -109,7 +109,7 @@ def incoming_receive(
     if limits.rate_limited(wid, conf.rate_limit_per_second()):
         return _error(429, "throttled", "Too many requests for this webhook; retry shortly.", {"Retry-After": "1"})
 
-    ok_status = 200 if scheme == "xero" else 202  # Xero's intent-to-receive insists on 200
+    ok_status = accepted_status(scheme)  # 202, or 200 where the provider insists (Xero)
     log_id = uuid.uuid4()
     dedupe_key = result.dedupe_id
     row = {

@@ -28,7 +28,7 @@ from webhooks import loops
 from webhooks.incoming import conf
 from webhooks.incoming.actions import ACTION_TYPES, local_field
 from webhooks.models import SECRET_CONFIG_KEYS, IncomingWebhook
-from webhooks.verification import SCHEMES, _load_ec_public_key, describe
+from webhooks.verification import SCHEMES, config_error, describe
 
 MAX_ACTIONS = 20
 MAX_MAPPINGS = 100
@@ -263,12 +263,9 @@ class IncomingWebhookInputSerializer(serializers.Serializer):
         config = attrs.get("verification_config")
         if config is None:
             config = (self.instance.verification_config or {}) if self.instance else {}
-        if scheme == "sendgrid":
-            candidates = [config.get("publicKey"), attrs.get("secret")]
-            if not any(isinstance(c, str) and _load_ec_public_key(c) for c in candidates):
-                raise serializers.ValidationError(
-                    {"verification_config": ["sendgrid needs publicKey: the verification key SendGrid shows (base64)"]}
-                )
+        problem = config_error(scheme, config, [attrs.get("secret")])
+        if problem:
+            raise serializers.ValidationError({"verification_config": [problem]})
         return attrs
 
 

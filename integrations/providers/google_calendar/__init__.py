@@ -1,6 +1,7 @@
-"""Google Calendar: its catalog entry and its adapter (one folder per provider; see ../README.md)."""
+"""Google Calendar: its catalog entry, its adapter and its webhook scheme (one folder per provider; see ../README.md)."""
 
+from .._google_verification import SCHEME
 from .adapter import GoogleCalendarAdapter as ADAPTER
 from .entry import PROVIDER
 
-__all__ = ["ADAPTER", "PROVIDER"]
+__all__ = ["ADAPTER", "PROVIDER", "SCHEME"]

@@ -52,7 +52,7 @@ import copy
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -66,9 +66,13 @@ from integrations.providers.adapter import (
     ProviderAdapter,
     RemoteChange,
     VersionConflict,
+    Watch,
 )
 
 API = "/calendar/v3"
+#: Lifetime asked of a watch channel (``params.ttl``, seconds); Google may grant less and
+#: says so in ``expiration``. https://developers.google.com/calendar/api/guides/push
+CHANNEL_TTL = 7 * 24 * 3600
 HUB_ID_KEY = "architectStudioId"
 PAGE_SIZE = 250  # Google's default and the hub's page; the maximum is 2500
 MAX_CONTAINER_PAGES = 40  # 10,000 calendars: a guard against a server repeating page tokens
@@ -188,6 +192,31 @@ class GoogleCalendarAdapter(CalendarSettings, ProviderAdapter):
         if response.ok or response.status in (404, 410):  # already gone: what we wanted
             return
         raise GoogleCalendarError("event delete", response)
+
+    # ------------------------------------------------------------------ push (realtime import)
+    def watch(self, client: Caller, *, container: str, address: str, token: str, channel_id: str) -> Watch:
+        """``events.watch``: a web_hook channel with our id and token; Google answers the
+        Channel with ``resourceId`` and ``expiration`` (ms since the epoch, as a string).
+        https://developers.google.com/calendar/api/v3/reference/events/watch"""
+        body = {"id": channel_id, "type": "web_hook", "address": address, "token": token,
+                "params": {"ttl": str(CHANNEL_TTL)}}
+        response = client.request("POST", f"{_events_path(container)}/watch", json=body)
+        if not response.ok:
+            raise GoogleCalendarError("watch", response)
+        data = response.data if isinstance(response.data, dict) else {}
+        try:
+            expires = datetime.fromtimestamp(int(data["expiration"]) / 1000, tz=UTC)
+        except (KeyError, TypeError, ValueError):
+            expires = datetime.now(UTC) + timedelta(seconds=CHANNEL_TTL)
+        return Watch(channel_id=str(data.get("id") or channel_id), resource_id=str(data.get("resourceId") or ""),
+                     expires_at=expires)
+
+    def stop(self, client: Caller, *, channel_id: str, resource_id: str) -> None:
+        """``channels.stop``; a channel Google no longer has (404) is stopped already.
+        https://developers.google.com/calendar/api/v3/reference/channels/stop"""
+        response = client.request("POST", f"{API}/channels/stop", json={"id": channel_id, "resourceId": resource_id})
+        if not (response.ok or response.status == 404):
+            raise GoogleCalendarError("channel stop", response)
 
     # ------------------------------------------------------------------ mappings
     def default_mappings(self, local_type: str, remote_type: str) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
-"""OneDrive: its catalog entry and its adapter (one folder per provider; see ../README.md)."""
+"""OneDrive: its catalog entry, its adapter and its webhook scheme (one folder per provider; see ../README.md)."""
 
+from .._microsoft_verification import SCHEME
 from .adapter import OnedriveAdapter as ADAPTER
 from .entry import PROVIDER
 
-__all__ = ["ADAPTER", "PROVIDER"]
+__all__ = ["ADAPTER", "PROVIDER", "SCHEME"]

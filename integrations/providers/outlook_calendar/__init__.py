@@ -1,6 +1,7 @@
-"""Outlook Calendar: its catalog entry and its adapter (one folder per provider; see ../README.md)."""
+"""Outlook Calendar: its catalog entry, its adapter and its webhook scheme (one folder per provider; see ../README.md)."""
 
+from .._microsoft_verification import SCHEME
 from .adapter import OutlookCalendarAdapter as ADAPTER
 from .entry import PROVIDER
 
-__all__ = ["ADAPTER", "PROVIDER"]
+__all__ = ["ADAPTER", "PROVIDER", "SCHEME"]

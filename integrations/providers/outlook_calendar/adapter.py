@@ -61,6 +61,7 @@ from integrations.providers.adapter import (
     ProviderAdapter,
     RemoteChange,
     VersionConflict,
+    Watch,
 )
 
 #: The hub's property set (a GUID of our own) and the property carrying the local record's id.
@@ -71,6 +72,9 @@ WINDOW_PAST = timedelta(days=365)
 WINDOW_FUTURE = timedelta(days=730)
 PAGE_SIZE = 100
 PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
+#: A subscription's lifetime: Graph's maximum for Outlook events is 10,080 minutes (under 7 days),
+#: https://learn.microsoft.com/en-us/graph/api/resources/subscription (maximum length of subscription).
+SUBSCRIPTION_LIFETIME = timedelta(minutes=10080) - timedelta(minutes=30)
 #: Error codes Graph uses for a state token it no longer has (delta-query-overview, "synchronization reset").
 RESYNC_CODES = frozenset({"syncstatenotfound", "syncstateinvalid", "resyncrequired"})
 
@@ -102,7 +106,7 @@ def _error_code(data: Any) -> str | None:
 def _setting(name: str, default: timedelta) -> timedelta:
     from django.conf import settings
 
-    days = getattr(settings, name, None)
+    days = getattr(settings, name)  # architect_studio/settings/base.py defines each window setting
     return default if days is None else timedelta(days=int(days))
 
 
@@ -127,10 +131,15 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds" if not moment.microsecond else "microseconds")
 
 
+def _graph_instant(moment: datetime) -> str:
+    """A DateTimeOffset as Graph's subscription examples write it: UTC, Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def _page_size() -> int:
     from django.conf import settings
 
-    return int(getattr(settings, "OUTLOOK_CALENDAR_PAGE_SIZE", None) or PAGE_SIZE)
+    return int(settings.OUTLOOK_CALENDAR_PAGE_SIZE or PAGE_SIZE)
 
 
 class OutlookCalendarAdapter(CalendarSettings, ProviderAdapter):
@@ -265,6 +274,47 @@ class OutlookCalendarAdapter(CalendarSettings, ProviderAdapter):
             raise VersionConflict(f"Outlook event {remote_id} changed since {version}")
         if not (response.ok or response.status in (404, 410)):
             raise GraphError("delete", response.status, _error_code(response.data))
+
+    # ------------------------------------------------------------------ push (realtime import)
+    push_renews_in_place = True
+
+    def watch(self, client: Caller, *, container: str, address: str, token: str, channel_id: str) -> Watch:
+        """``POST /subscriptions`` on the calendar's events, ``clientState`` = ``token``. Graph
+        validates ``address`` first (it POSTs ``?validationToken=`` and wants it echoed) and
+        answers 201 with the subscription.
+        https://learn.microsoft.com/en-us/graph/api/subscription-post-subscriptions"""
+        resource = "me/events" if container == "primary" else f"me/calendars/{quote(container, safe='')}/events"
+        body = {"changeType": "created,updated,deleted", "notificationUrl": address, "resource": resource,
+                "expirationDateTime": _graph_instant(datetime.now(UTC) + SUBSCRIPTION_LIFETIME),
+                "clientState": token, "latestSupportedTlsVersion": "v1_2"}
+        response = client.request("POST", "/subscriptions", json=body)
+        if not response.ok:
+            raise GraphError("subscription", response.status, _error_code(response.data))
+        return self._watch(response.data, resource)
+
+    def renew(self, client: Caller, *, channel_id: str, resource_id: str) -> Watch:
+        """``PATCH /subscriptions/{id}`` with a new ``expirationDateTime``.
+        https://learn.microsoft.com/en-us/graph/api/subscription-update"""
+        response = client.request("PATCH", f"/subscriptions/{quote(channel_id, safe='')}", idempotent=True,
+                                  json={"expirationDateTime": _graph_instant(datetime.now(UTC) + SUBSCRIPTION_LIFETIME)})
+        if not response.ok:
+            raise GraphError("subscription renewal", response.status, _error_code(response.data))
+        return self._watch(response.data, resource_id)
+
+    def stop(self, client: Caller, *, channel_id: str, resource_id: str) -> None:
+        """``DELETE /subscriptions/{id}`` (404: gone already).
+        https://learn.microsoft.com/en-us/graph/api/subscription-delete"""
+        response = client.request("DELETE", f"/subscriptions/{quote(channel_id, safe='')}")
+        if not (response.ok or response.status == 404):
+            raise GraphError("subscription delete", response.status, _error_code(response.data))
+
+    @staticmethod
+    def _watch(data: Any, resource: str) -> Watch:
+        data = data if isinstance(data, dict) else {}
+        expires = _parse_instant(str(data.get("expirationDateTime") or ""), "UTC")
+        if not data.get("id") or expires is None:
+            raise GraphError("subscription without id or expirationDateTime", 200, None)
+        return Watch(channel_id=str(data["id"]), resource_id=str(data.get("resource") or resource), expires_at=expires)
 
     # ------------------------------------------------------------------ helpers
     @staticmethod

@@ -1,6 +1,7 @@
-"""QuickBooks Online: its catalog entry and its adapter (one folder per provider; see ../README.md)."""
+"""QuickBooks Online: its catalog entry, its adapter and its webhook scheme (one folder per provider; see ../README.md)."""
 
 from .adapter import QuickbooksAdapter as ADAPTER
 from .entry import PROVIDER
+from .verification import SCHEME
 
-__all__ = ["ADAPTER", "PROVIDER"]
+__all__ = ["ADAPTER", "PROVIDER", "SCHEME"]

@@ -52,6 +52,23 @@ undocumented the choice is said inline):
   errors in Graph's shape ``{"error": {"code", "message"}}``
   (https://learn.microsoft.com/en-us/graph/errors).
 
+- Change notifications (webhooks): ``POST /v1.0/subscriptions`` (changeType, notificationUrl,
+  resource ``me/events`` or ``me/calendars/{id}/events``, expirationDateTime at most 10,080
+  minutes ahead for events, clientState up to 255 characters) first validates the URL --
+  ``POST <notificationUrl>?validationToken=<token>`` (Content-Type text/plain), which must
+  answer 200 with the token as its text/plain body within 10 seconds, else 400
+  ``InvalidRequest`` "Subscription validation request failed" -- then answers 201 with the
+  subscription; ``PATCH /v1.0/subscriptions/{id}`` renews (new expirationDateTime), ``DELETE``
+  removes (204; unknown id 404). Every event created, updated or deleted afterwards (by the
+  user or through the API) is POSTed to the live subscriptions on its calendar as
+  ``{"value": [changeNotification]}`` with ``clientState``, ``subscriptionId``,
+  ``changeType``, ``resource`` and ``resourceData`` (``send_notification`` sends one by hand);
+  answers are recorded in ``notifications``. Stricter than nothing, looser than Graph: the
+  notificationUrl may be plain http (tests run without TLS; Graph requires https).
+  https://learn.microsoft.com/en-us/graph/api/subscription-post-subscriptions ,
+  https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks ,
+  https://learn.microsoft.com/en-us/graph/api/resources/changenotification
+
 Mutators (``user_creates``, ``user_edits``, ``user_deletes``, ``invalidate_delta_tokens``)
 simulate a person editing the calendar in Outlook between two syncs.
 """
@@ -75,6 +92,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
+import requests
 
 ACCESS_TOKEN = "graph-fake-access-token"
 USER_EMAIL = "studio@contoso.example"
@@ -187,6 +205,13 @@ class GraphCalendarFake:
         self._rate: float | None = None
         self._recent: deque[float] = deque()
         self._lock = threading.RLock()
+        #: live subscriptions by id (the subscription resource as Graph returns it)
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        #: every validation request and change notification POSTed: {"url", "headers", "body", "status", "text"}
+        self.notifications: list[dict[str, Any]] = []
+        self._outbox: list[tuple[str, dict[str, Any]]] = []
+        self._http = requests.Session()
+        self._http.trust_env = False
         self.add_calendar("Calendar", default=True)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -260,7 +285,8 @@ class GraphCalendarFake:
             self._apply(event, props)
             self._touch(event)
             self.events[event.id] = event
-            return event
+        self.deliver()
+        return event
 
     def user_edits(self, event_id: str, **props: Any) -> StoredEvent:
         """Someone edits an event in Outlook: Graph JSON properties, or start/end as aware datetimes."""
@@ -271,20 +297,24 @@ class GraphCalendarFake:
                     setattr(event, name, props.pop(name).astimezone(UTC))
             self._apply(event, props)
             self._touch(event)
-            return event
+        self.deliver()
+        return event
 
     def user_deletes(self, event_id: str) -> None:
         with self._lock:
             self._remove(self.events[event_id])
+        self.deliver()
 
     # ------------------------------------------------------------------ state changes
     def _touch(self, event: StoredEvent) -> None:
+        self._queue_change(event.id, event.calendar_id, "created" if not event.seq else "updated", event.change_key)
         self._seq += 1
         event.seq = self._seq
         event.change_key = base64.b64encode(secrets.token_bytes(12)).decode()
         event.modified = datetime.now(UTC)
 
     def _remove(self, event: StoredEvent) -> None:
+        self._queue_change(event.id, event.calendar_id, "deleted", None)
         self._seq += 1
         del self.events[event.id]
         self.tombstones.append((self._seq, event.id, event.calendar_id, event.start, event.end))
@@ -467,7 +497,8 @@ class GraphCalendarFake:
                               "innerError": {"date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
                                              "request-id": str(uuid.uuid4()), "client-request-id": str(uuid.uuid4())}}}
             self.requests.append(Seen(method, path, query, dict(headers), status))
-            return status, extra, payload
+        self.deliver()
+        return status, extra, payload
 
     def _gate(self, headers: dict[str, str]) -> None:
         if self._throttle_next > 0 or self._over_rate():
@@ -504,6 +535,8 @@ class GraphCalendarFake:
             applied["Preference-Applied"] = ", ".join(
                 filter(None, [applied.get("Preference-Applied"), 'outlook.body-content-type="text"']))
         segments = path.strip("/").split("/")
+        if segments[:2] == ["v1.0", "subscriptions"]:
+            return self._subscriptions(method, segments[2:], body)
         if segments[:2] != ["v1.0", "me"]:
             raise _Fail(404, "UnknownError", f"no route for {path}")
         rest = segments[2:]
@@ -536,6 +569,135 @@ class GraphCalendarFake:
                 return 204, {}, None
         raise _Fail(405 if rest and rest[0] in ("events", "calendars") else 404, "UnknownError",
                     f"{method} {path} is not served by this fake")
+
+    # ------------------------------------------------------------------ subscriptions (change notifications)
+    def _subscriptions(self, method: str, rest: list[str], body: bytes) -> tuple[int, dict, Any]:
+        if not rest and method == "POST":
+            return 201, {}, self._subscribe(_json_body(body))
+        if len(rest) == 1 and method in ("PATCH", "DELETE", "GET"):
+            subscription = self.subscriptions.get(rest[0])
+            if subscription is None:
+                raise _Fail(404, "ResourceNotFound", f"The object was not found: {rest[0]}")
+            if method == "GET":
+                return 200, {}, subscription
+            if method == "DELETE":
+                del self.subscriptions[rest[0]]
+                return 204, {}, None
+            data = _json_body(body)
+            subscription["expirationDateTime"] = _stamp(self._expiry(data.get("expirationDateTime")))
+            return 200, {}, subscription
+        raise _Fail(405, "UnknownError", f"{method} /subscriptions is not served by this fake")
+
+    def _expiry(self, value: Any) -> datetime:
+        """subscription-post-subscriptions: required; Outlook events allow at most 10,080 minutes."""
+        moment = _parse_window(value if isinstance(value, str) else None, "expirationDateTime")
+        now = datetime.now(UTC)
+        if moment <= now:
+            raise _Fail(400, "InvalidRequest", "Subscription expiration can only be in the future.")
+        if moment > now + timedelta(minutes=10080):
+            raise _Fail(400, "InvalidRequest", "Subscription expiration can only be 10080 minutes in the future.")
+        return moment
+
+    def _subscribe(self, data: dict[str, Any]) -> dict[str, Any]:
+        for name in ("changeType", "notificationUrl", "resource", "expirationDateTime"):
+            if not data.get(name):
+                raise _Fail(400, "InvalidRequest", f"{name} is required")
+        kinds = str(data["changeType"]).split(",")
+        if not set(kinds) <= {"created", "updated", "deleted"}:
+            raise _Fail(400, "InvalidRequest", f"changeType {data['changeType']!r} is not supported")
+        calendar_id = self._resource_calendar(str(data["resource"]))
+        if len(str(data.get("clientState") or "")) > 255:
+            raise _Fail(400, "InvalidRequest", "clientState is longer than 255 characters")
+        expires = self._expiry(data["expirationDateTime"])
+        self._validate(str(data["notificationUrl"]))
+        subscription = {
+            "@odata.context": f"{self.url}/v1.0/$metadata#subscriptions/$entity",
+            "id": str(uuid.uuid4()), "resource": data["resource"], "applicationId": str(uuid.uuid5(uuid.NAMESPACE_URL, self.url)),
+            "changeType": data["changeType"], "clientState": data.get("clientState"),
+            "notificationUrl": data["notificationUrl"], "expirationDateTime": _stamp(expires),
+            "creatorId": str(uuid.uuid5(uuid.NAMESPACE_DNS, USER_EMAIL)),
+            "latestSupportedTlsVersion": data.get("latestSupportedTlsVersion") or "v1_2",
+            "notificationContentType": "application/json",
+        }
+        subscription["_calendar"] = calendar_id  # the fake's own note, removed from answers below
+        self.subscriptions[subscription["id"]] = subscription
+        return {k: v for k, v in subscription.items() if not k.startswith("_")}
+
+    def _resource_calendar(self, resource: str) -> str:
+        path = resource.strip("/")
+        if path in ("me/events", "me/calendar/events"):
+            return self.default_calendar_id
+        match = re.fullmatch(r"me/calendars/([^/]+)/events", path)
+        if not match:
+            raise _Fail(400, "InvalidRequest", f"resource {resource!r} is not an events resource this fake serves")
+        return self._calendar(unquote(match.group(1)))["id"]
+
+    def _validate(self, url: str) -> None:
+        """change-notifications-delivery-webhooks, "Notification endpoint validation"."""
+        token = secrets.token_urlsafe(24)
+        record: dict[str, Any] = {"url": url, "validationToken": token, "status": None, "text": None}
+        try:
+            answer = self._http.post(url, params={"validationToken": token}, data=b"",
+                                     headers={"Content-Type": "text/plain; charset=utf-8"}, timeout=10)
+            record.update(status=answer.status_code, text=answer.text,
+                          content_type=answer.headers.get("Content-Type", ""))
+        except requests.RequestException as exc:
+            record["error"] = type(exc).__name__
+        self.notifications.append(record)
+        if not (record["status"] == 200 and record["text"] == token
+                and str(record.get("content_type", "")).startswith("text/plain")):
+            raise _Fail(400, "InvalidRequest", "Subscription validation request failed. Notification endpoint must "
+                        "respond with 200 OK to validation request.")
+
+    def notification_body(self, subscription_id: str, change_type: str, event_id: str,
+                          change_key: str | None = None, *, client_state: str | None = None) -> dict[str, Any]:
+        """A change notification collection as Graph POSTs it (resources/changenotification)."""
+        subscription = self.subscriptions[subscription_id]
+        item = {
+            "subscriptionId": subscription_id,
+            "subscriptionExpirationDateTime": subscription["expirationDateTime"],
+            "changeType": change_type,
+            "resource": f"Users/{subscription['creatorId']}/Events/{event_id}",
+            "resourceData": {"@odata.type": "#Microsoft.Graph.Event",
+                             "@odata.id": f"Users/{subscription['creatorId']}/Events/{event_id}",
+                             **({"@odata.etag": f'W/"{change_key}"'} if change_key else {}), "id": event_id},
+            "clientState": subscription.get("clientState") if client_state is None else client_state,
+            "tenantId": str(uuid.uuid5(uuid.NAMESPACE_DNS, "contoso.example")),
+        }
+        return {"value": [item]}
+
+    def _queue_change(self, event_id: str, calendar_id: str, change_type: str, change_key: str | None) -> None:
+        now = datetime.now(UTC)
+        for subscription in self.subscriptions.values():
+            live = _parse_window(subscription["expirationDateTime"], "expirationDateTime") > now
+            if live and subscription["_calendar"] == calendar_id and change_type in subscription["changeType"]:
+                self._outbox.append((subscription["notificationUrl"],
+                                     self.notification_body(subscription["id"], change_type, event_id, change_key)))
+
+    def send_notification(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST one change notification collection to ``url`` (as Graph delivers it); the record."""
+        record: dict[str, Any] = {"url": url, "body": body, "status": None, "text": None}
+        try:
+            answer = self._http.post(url, json=body, timeout=10)
+            record.update(status=answer.status_code, text=answer.text)
+        except requests.RequestException as exc:
+            record["error"] = type(exc).__name__
+        with self._lock:
+            self.notifications.append(record)
+        return record
+
+    def deliver(self) -> None:
+        """Send the queued change notifications (outside the lock; the hub may call the fake back)."""
+        with self._lock:
+            pending, self._outbox = self._outbox, []
+        for url, body in pending:
+            self.send_notification(url, body)
+
+    def expire_subscriptions(self) -> None:
+        """Every subscription reaches its expiration now (no more notifications)."""
+        with self._lock:
+            for subscription in self.subscriptions.values():
+                subscription["expirationDateTime"] = _stamp(datetime.now(UTC) - timedelta(seconds=1))
 
     def _calendar(self, calendar_id: str) -> dict[str, Any]:
         for calendar in self.calendars:
