@@ -12,7 +12,11 @@ took no write) and the hub id stamped on an event.
 remote event, mapped into one shape with the integration's own mapping (the local record
 mapped there and back, as the engine compares them), are the same multiset, and the links
 pair them one to one. ``assert_quiet`` is "no ping-pong": one more run changes nothing on
-either side.
+either side. The ``prove_*`` functions are the behaviours of issue 11's "Done when", each
+run by the three calendars' test modules with their own ``Side``.
+
+Longer than ~400 lines on purpose: one module holds every shared proof, so each calendar's
+test module is only its Side and one short test per behaviour.
 """
 
 from __future__ import annotations
