@@ -484,3 +484,32 @@ def test_an_export_only_integration_overwrites_a_remote_edit_and_imports_nothing
         meeting.refresh_from_db()
     assert (meeting.title, meeting.location) == ("Ours (moved)", "Studio")
     assert [c for c in calendar.calls if c[0] == "list"] == [] and pending(integration) == []
+
+
+def test_an_export_only_reconnect_links_back_the_events_it_created_before(alice, calendar):
+    # given two meetings exported by an export-only integration, one edited here after the
+    # disconnect (no integration to queue it for), and the integration re-connected (a new row:
+    # links and cursors gone). The provider keeps no memory of earlier creates (no idempotency key).
+    from integrations.services import integration_disconnect
+
+    first = connect_calendar(alice, direction="export")
+    local_create(alice, title="Kickoff")
+    edited = local_create(alice, title="Review")
+    run_sync(first)
+    assert len(calendar.live()) == 2
+    with tenant_scope(alice.tenant.id):
+        integration_disconnect(integration=reload(first))
+    local_edit(alice, edited, location="Moved while disconnected")
+    again = connect_calendar(alice, direction="export")
+
+    # when its first run exports every meeting without a link
+    run = run_sync(again)
+
+    # then the events it created are linked back by the hub id stamped on them, not created
+    # twice, and the one edited meanwhile is brought up to date; nothing is imported
+    assert run.status == "success", run.error_message
+    live = calendar.live()
+    assert sorted((r["summary"], r.get("location", "")) for r in live.values()) == [
+        ("Kickoff", ""), ("Review", "Moved while disconnected")]
+    assert {link.remote_id for link in links(again)} == set(live)
+    assert run.summary["created"] == 0 and sorted(meetings(alice)) == ["Kickoff", "Review"]
