@@ -72,6 +72,7 @@ class Job:
     done: int = 0
     pages: int = 0
     full_listing: bool = False  # the page being applied belongs to a full listing
+    relink_only: bool = False  # an export-only pair's listing: link the hub's own events, import nothing
     #: local type -> identity of mapped values -> unlinked local ids (built once per run, full listings only)
     adoptable: dict[str, dict[str, list[Any]]] = field(default_factory=dict, repr=False)
     _tenant: Any = field(default=None, repr=False)
@@ -131,6 +132,20 @@ def import_all(job: Job, *, full: bool = False) -> None:
             import_container(job, pair, container, full=full)
 
 
+def relink_exported(job: Job, pair: Pair) -> None:
+    """An export-only pair's first run (or a full one): list each calendar once and link
+    back the events carrying the hub id of a local record without a link -- what the hub
+    created before its links were lost (a re-connect makes a new integration row) -- so the
+    export that follows updates them instead of creating each again. Imports nothing,
+    removes nothing."""
+    job.relink_only = True
+    try:
+        for container in job.plan.containers:
+            import_container(job, pair, container, full=True)
+    finally:
+        job.relink_only = False
+
+
 def import_container(job: Job, pair: Pair, container: str, *, full: bool = False) -> None:
     integration = job.plan.integration
     with tenant_scope(job.tenant_id):
@@ -167,7 +182,7 @@ def commit_page(job: Job, pair: Pair, container: str, state: SyncState, page: Ch
         job.full_listing = state.full_sync_started_at is not None
         apply_page(job, pair, container, page.changes)
         ends_full = page.done and state.full_sync_started_at is not None
-        if ends_full:
+        if ends_full and not job.relink_only:
             remove_unseen(job, pair, container, since=state.full_sync_started_at)
         state = sync_state_advance(state=state, cursor=page.cursor, full=ends_full)
         if ends_full:
@@ -222,6 +237,9 @@ def apply_page(job: Job, pair: Pair, container: str, changes: tuple[RemoteChange
 
 def apply_change(job: Job, pair: Pair, container: str, change: RemoteChange, link: ExternalLink | None) -> None:
     report = job.report
+    if job.relink_only:
+        relink_own_event(job, pair, container, change, link)
+        return
     if change.deleted:
         remove_linked(job, link, remote_id=change.remote_id)
         return
@@ -259,6 +277,26 @@ def relink_by_hub_id(job: Job, pair: Pair, hub_id: str) -> EntityModel | None:
                                           local_id=instance.pk) is not None:
         return None
     return instance
+
+
+def relink_own_event(job: Job, pair: Pair, container: str, change: RemoteChange, link: ExternalLink | None) -> None:
+    """``relink_exported``'s per-event step: an unlinked event the hub created for a local
+    record without a link is linked to it; if the record changed since, it is queued for
+    export (nothing else queues it: its changes happened while no integration existed)."""
+    if change.deleted or link is not None or not change.hub_id:
+        return
+    instance = relink_by_hub_id(job, pair, change.hub_id)
+    if instance is None:
+        return
+    ctx = job.plan.context()
+    remote = pair.mapping.to_local(change.raw, ctx)
+    remote_hash = content_hash(remote)
+    link_upsert(integration=job.plan.integration, local_type=pair.local_type, local_id=instance.pk,
+                remote_type=pair.remote_type, remote_id=change.remote_id, remote_container=container,
+                remote_version=change.version, local_hash=remote_hash, remote_hash=remote_hash, last_synced=remote)
+    if merge.identity(local_values(pair, job, instance)) != merge.identity(remote):
+        pending_upsert(tenant_id=job.tenant_id, items=[Pending(job.plan.integration.pk, pair.local_type, instance.pk,
+                                                               "upsert", entity_snapshot(instance))])
 
 
 def adopt_identical(job: Job, pair: Pair, remote: dict[str, Any]) -> EntityModel | None:

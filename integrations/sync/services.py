@@ -25,7 +25,7 @@ from integrations.client import ProviderClient, ProviderError
 from integrations.models import Integration, IntegrationLog, SyncPending
 from integrations.selectors import next_sync_at
 from integrations.sync.exporter import EXPORT_TASK, export_pending, queue_unlinked
-from integrations.sync.importer import Job, import_all
+from integrations.sync.importer import Job, import_all, relink_exported
 from integrations.sync.plan import SyncPlan, plan_for
 from integrations.sync.runs import (
     RunBusy,
@@ -109,6 +109,8 @@ def sync_execute(*, log_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> str:
         if plan.exporting():
             if options.get("scheduled") or options.get("full") or integration.total_syncs == 0:
                 for pair in plan.exporting():
+                    if not pair.imports and (options.get("full") or integration.total_syncs == 0):
+                        relink_exported(job, pair)  # an import pair's listing above did it
                     queue_unlinked(job, pair)
             export_pending(job)
     except Exception as exc:  # noqa: BLE001 - the run ends failed, with what it did so far
