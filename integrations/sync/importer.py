@@ -9,13 +9,20 @@ For one entity pair and one remote container::
          then the cursor advance (integrations.sync_state), seen_at, progress
     CursorInvalid -> a full listing: SyncState.full_sync_started_at is set, the listing
          starts from no cursor, each record is matched by its link, then by the hub id the
-         hub stamped on it, else created; when the last page commits, links of the container
-         not seen since the listing started are remote removals.
+         hub stamped on it, then (no hub id) by an unlinked local record with the same mapped
+         values, else created; when the last page commits, links of the container not seen
+         since the listing started are remote removals. (The first run is a full listing too:
+         after a re-connect -- a new integration row, the old links gone -- nothing doubles.)
+    relink_exported -> an export-only pair's first run lists once and only links back the
+         events that carry the hub id of an unlinked record (imports nothing, removes nothing).
 
 Echo suppression: a change whose mapped values hash to ``link.remote_hash`` is what we
 wrote ourselves (or nothing we map changed): skipped. A record changed on both sides is
 merged (``merge.three_way``) when the pair is bidirectional; local wins the provider has
 not seen yet go back to the export queue.
+
+About 400 lines on purpose: the import flow reads top-down in one module, from the listing
+to the page, the record and the reconciliation.
 """
 
 from __future__ import annotations
