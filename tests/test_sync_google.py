@@ -217,3 +217,30 @@ def test_google_an_export_only_reconnect_creates_no_second_copy(alice, google, m
 @pytest.mark.usefixtures("sync_worker")
 def test_google_a_worker_killed_between_the_create_and_its_link_leaves_no_copy(alice, google, monkeypatch, settings):
     prove_killed_during_export(google, alice, monkeypatch, settings)
+
+
+def test_google_a_task_exported_as_an_event_is_not_imported_back_as_a_meeting(alice, google):
+    # given meetings synced both ways and tasks exported to the same calendar (seed ג syncTasks)
+    with tenant_scope(alice.tenant.id):
+        integration = Integration.objects.get(pk=google.integration.pk)
+        integration.sync_settings = {
+            "enabled": True, "direction": "bidirectional", "frequency": "manual", "fieldMappings": [], "filters": [],
+            "entities": [{"localEntity": "meeting", "remoteEntity": "event", "enabled": True,
+                          "direction": "bidirectional"},
+                         {"localEntity": "task", "remoteEntity": "event", "enabled": True, "direction": "export"}]}
+        integration.save()
+        task = entity_create(tenant=alice.tenant, entity_type="task", source="api", data={
+            "title": "Submit permit", "due_date": "2026-12-20T12:00:00+02:00"})
+    drain_entity_events(str(alice.tenant.id))
+
+    # when the task is exported, and the calendar read again
+    first = run_sync(integration)
+    second = run_sync(integration)
+
+    # then the event is the task's (an all-day event on its due date), and no meeting is made of it
+    assert first.status == second.status == "success", (first.error_message, second.error_message)
+    (stored,) = fake_events = google.fake.events(CAL)
+    assert stored["summary"] == "Submit permit" and stored["start"] == {"date": "2026-12-20"}
+    assert stored["extendedProperties"]["private"]["architectStudioId"] == str(task.pk)
+    assert meetings(alice) == {} and len(fake_events) == 1
+    assert [(link.local_type, link.local_id) for link in links(integration)] == [("task", task.pk)]
