@@ -15,13 +15,15 @@ For one entity pair and one remote container::
          after a re-connect -- a new integration row, the old links gone -- nothing doubles.)
     relink_exported -> an export-only pair's first run lists once and only links back the
          events that carry the hub id of an unlinked record (imports nothing, removes nothing).
+    Another pair's event (a task exported as an event into the calendar the meetings sync
+         with) is skipped: never imported, updated or deleted as a meeting.
 
 Echo suppression: a change whose mapped values hash to ``link.remote_hash`` is what we
 wrote ourselves (or nothing we map changed): skipped. A record changed on both sides is
 merged (``merge.three_way``) when the pair is bidirectional; local wins the provider has
 not seen yet go back to the export queue.
 
-About 400 lines on purpose: the import flow reads top-down in one module, from the listing
+Past ~400 lines on purpose: the import flow reads top-down in one module, from the listing
 to the page, the record and the reconciliation.
 """
 
@@ -247,6 +249,9 @@ def apply_change(job: Job, pair: Pair, container: str, change: RemoteChange, lin
     if job.relink_only:
         relink_own_event(job, pair, container, change, link)
         return
+    if other_pairs_event(job, pair, change, link):
+        report.skipped += 1  # e.g. a task exported as an event: never imported (or deleted) as a meeting
+        return
     if change.deleted:
         remove_linked(job, link, remote_id=change.remote_id)
         return
@@ -272,6 +277,24 @@ def apply_change(job: Job, pair: Pair, container: str, change: RemoteChange, lin
         create_local(job, pair, container, change, remote, remote_hash, link=link)
         return
     update_local(job, pair, container, change, instance, base, remote, remote_hash)
+
+
+def other_pairs_event(job: Job, pair: Pair, change: RemoteChange, link: ExternalLink | None) -> bool:
+    """The event belongs to another entity pair of the same remote type (the calendars export
+    tasks as events beside the meetings): linked to a record of another type, or stamped with
+    the hub id of one (its link lost; ``relink_exported`` links it back)."""
+    if link is not None:
+        return link.local_type != pair.local_type
+    if not change.hub_id:
+        return False
+    for other in job.plan.pairs:
+        if other.local_type != pair.local_type and other.remote_type == pair.remote_type:
+            try:
+                if local_load(job, other.local_type, change.hub_id) is not None:
+                    return True
+            except Exception:  # noqa: BLE001 - not a uuid: not one of ours
+                return False
+    return False
 
 
 def relink_by_hub_id(job: Job, pair: Pair, hub_id: str) -> EntityModel | None:
