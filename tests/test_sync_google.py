@@ -244,3 +244,10 @@ def test_google_a_task_exported_as_an_event_is_not_imported_back_as_a_meeting(al
     assert stored["extendedProperties"]["private"]["architectStudioId"] == str(task.pk)
     assert meetings(alice) == {} and len(fake_events) == 1
     assert [(link.local_type, link.local_id) for link in links(integration)] == [("task", task.pk)]
+
+    # and when the task's event is deleted in Google, the task stays (tasks are only exported)
+    google.fake.remove_event(CAL, stored["id"])
+    third = run_sync(integration)
+    assert third.status == "success" and third.summary["deleted"] == 0
+    with tenant_scope(alice.tenant.id):
+        assert type(task).objects.filter(pk=task.pk).exists()
