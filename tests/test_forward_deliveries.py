@@ -134,3 +134,31 @@ def test_migration_0007_moves_forward_rows_in_flight_to_the_engines_shape(alice)
     assert (pending.body_text, pending.next_retry_at, pending.claim_count) == (compact, pending.timestamp, 0)
     assert waiting.body_text == compact
     assert done.body_text is None
+
+
+def test_a_receiver_answering_json_with_nul_is_recorded_not_stuck(alice):
+    """JSONB refuses U+0000: the answer is stored with it replaced (as forwards always were)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"note": "a\\u0000b"}')
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        attempt, _source_id = _forwarded(alice, SimpleNamespace(url=f"http://127.0.0.1:{server.server_address[1]}/f"))
+        deliveries_dispatch(tenant_id=str(alice.tenant.id))
+    finally:
+        server.shutdown()
+    with tenant_scope(alice.tenant.id):
+        attempt.refresh_from_db()
+    assert (attempt.status, attempt.response_body) == ("success", {"note": "a\ufffdb"})

@@ -54,6 +54,7 @@ from core.offload import run_or_offload
 from core.realtime import publish
 from core.tenant_context import tenant_scope
 from entities.models import EntityEvent
+from webhooks.incoming.bodies import clean_json
 from webhooks.incoming.forward import forward_reflect
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import conf
@@ -326,8 +327,9 @@ def _outcome(*, attempt: int, max_attempts: int, extra: dict[str, Any], target: 
     fields: dict[str, Any] = {
         "status": WebhookLog.Status.SUCCESS if success else WebhookLog.Status.FAILED,
         "response_status": result.status,
-        "response_headers": outbound.redact_headers(result.headers) if result.status is not None else None,
-        "response_body": (result.body_json if result.body_json is not None else (result.body_text or ""))
+        # clean_json: JSONB refuses NUL and unpaired surrogates a receiver may answer with
+        "response_headers": clean_json(outbound.redact_headers(result.headers)) if result.status is not None else None,
+        "response_body": clean_json(result.body_json if result.body_json is not None else (result.body_text or ""))
         if result.status is not None else None,
         "duration_ms": result.duration_ms,
         "error_message": result.error or (None if success else f"HTTP {result.status}"),
