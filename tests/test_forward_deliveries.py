@@ -11,7 +11,6 @@ from types import SimpleNamespace
 
 import pytest
 from django.apps import apps as django_apps
-from django.db import connection
 from django.utils import timezone
 
 from core.tenant_context import tenant_scope
@@ -109,8 +108,15 @@ def test_a_forward_attempt_is_replayed_as_a_new_attempt_of_the_same_delivery(ali
     assert (replay.status, replay.response_status) == ("success", 200)
 
 
+@pytest.mark.django_db(transaction=True, databases=["default", "operator", "owner"])  # the migration runs on the owner's connection, which sees committed rows
 def test_migration_0007_moves_forward_rows_in_flight_to_the_engines_shape(alice):
+    from django.db import connections
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
     migration = __import__("webhooks.migrations.0007_forward_deliveries", fromlist=["forwards"])
+    every = IntervalSchedule.objects.create(every=5, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.create(name="incoming-forward-retries", task="webhooks.incoming.tasks.retry_due_forwards",
+                                interval=every)
     body = {"name": "Dana Lévi", "n": 1}
     with tenant_scope(alice.tenant.id):
         def old_row(**fields):  # as the forward engine wrote them: no body_text, no next_retry_at when pending
@@ -123,7 +129,9 @@ def test_migration_0007_moves_forward_rows_in_flight_to_the_engines_shape(alice)
         waiting = old_row(status="failed", next_retry_at=timezone.now() + dt.timedelta(seconds=30))
         done = old_row(status="success")
 
-    migration.forwards(django_apps, SimpleNamespace(connection=connection))
+    # as `migrate` runs it: the owner's connection, under the table's forced row-level security
+    owner = connections["owner"]
+    migration.forwards(django_apps, SimpleNamespace(connection=owner))
 
     with tenant_scope(alice.tenant.id):
         for row in (pending, waiting, done):
@@ -134,6 +142,7 @@ def test_migration_0007_moves_forward_rows_in_flight_to_the_engines_shape(alice)
     assert (pending.body_text, pending.next_retry_at, pending.claim_count) == (compact, pending.timestamp, 0)
     assert waiting.body_text == compact
     assert done.body_text is None
+    assert not PeriodicTask.objects.filter(task="webhooks.incoming.tasks.retry_due_forwards").exists()
 
 
 def test_a_receiver_answering_json_with_nul_is_recorded_not_stuck(alice):

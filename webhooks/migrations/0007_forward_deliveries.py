@@ -21,14 +21,14 @@ django-celery-beat's table: its task no longer exists.
 
 import json
 
-from django.db import migrations
+from django.db import migrations, transaction
 from django.db.models import F, Q
 
 _FORWARD_RETRIES_TASK = "webhooks.incoming.tasks.retry_due_forwards"
 
 
-def _in_flight(WebhookLog):
-    return WebhookLog.objects.filter(webhook_type="incoming", direction="outgoing").filter(
+def _in_flight(WebhookLog, db):
+    return WebhookLog.objects.using(db).filter(webhook_type="incoming", direction="outgoing").filter(
         Q(status="pending") | Q(status="failed", next_retry_at__isnull=False, retried_at__isnull=True)
     )
 
@@ -39,8 +39,9 @@ def _for_each_tenant(apps, schema_editor, fn):
         fn()
         return
     Tenant = apps.get_model("tenancy", "Tenant")
-    with connection.cursor() as cursor:
-        for tenant_id in Tenant.objects.values_list("id", flat=True):
+    # set_config(..., true) lasts until the transaction ends: one transaction (the migration's) around it all
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        for tenant_id in Tenant.objects.using(connection.alias).values_list("id", flat=True):
             cursor.execute("SELECT set_config('app.current_tenant_id', %s, true)", [str(tenant_id)])
             fn()
         cursor.execute("SELECT set_config('app.current_tenant_id', '', true)")
@@ -48,13 +49,14 @@ def _for_each_tenant(apps, schema_editor, fn):
 
 def forwards(apps, schema_editor):
     WebhookLog = apps.get_model("webhooks", "WebhookLog")
+    db = schema_editor.connection.alias  # the migrating role's connection (owner), not `default`
 
     def one_tenant():
-        rows = list(_in_flight(WebhookLog).filter(body_text__isnull=True).only("id", "body"))
+        rows = list(_in_flight(WebhookLog, db).filter(body_text__isnull=True).only("id", "body"))
         for row in rows:
             row.body_text = json.dumps(row.body, separators=(",", ":"), ensure_ascii=False)
-        WebhookLog.objects.bulk_update(rows, ["body_text"], batch_size=500)
-        _in_flight(WebhookLog).filter(status="pending", next_retry_at__isnull=True).update(
+        WebhookLog.objects.using(db).bulk_update(rows, ["body_text"], batch_size=500)
+        _in_flight(WebhookLog, db).filter(status="pending", next_retry_at__isnull=True).update(
             next_retry_at=F("timestamp"), claim_count=0)
 
     _for_each_tenant(apps, schema_editor, one_tenant)
