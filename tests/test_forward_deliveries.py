@@ -105,7 +105,7 @@ def test_a_forward_attempt_is_replayed_as_a_new_attempt_of_the_same_delivery(ali
     assert first["body"] == second["body"]
     with tenant_scope(alice.tenant.id):
         replay.refresh_from_db()
-    assert (replay.status, replay.response_status) == ("success", 200)
+    assert (replay.status, replay.response_status, replay.max_attempts) == ("success", 200, 2)  # manual: 2/2, as a webhook's
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "operator", "owner"])  # the migration runs on the owner's connection, which sees committed rows

@@ -154,7 +154,9 @@ class ClaimedAttempt:
 
     @classmethod
     def of(cls, row: WebhookLog, target: Target | None, refused: str | None = None) -> ClaimedAttempt:
-        max_attempts = target.max_attempts if target is not None and target.max_attempts else row.max_attempts
+        # A forward's attempts follow its action's retryAttempts as configured now; a manual attempt keeps its own.
+        automatic = (row.result or {}).get("trigger") not in ("manual", "test")
+        max_attempts = target.max_attempts if target is not None and target.max_attempts and automatic else row.max_attempts
         return cls(row_id=row.pk, token=row.claim_count, attempt=row.attempt, max_attempts=max_attempts,
                    result=dict(row.result or {}), delivery_id=row.delivery_id, event_type=row.event_type or "",
                    body=(row.body_text or "").encode("utf-8"), kind=row.webhook_type, target=target, refused=refused)
