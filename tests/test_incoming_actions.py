@@ -207,7 +207,7 @@ def test_forward_is_durable_signed_merges_headers_and_retries_linearly(alice, re
         after_commit = len(connection.run_on_commit)
     assert log.result["actions"][0]["status"] == "queued"
     attempt_id = log.result["actions"][0]["forwardLogId"]
-    from webhooks.incoming.tasks import send_forward
+    from webhooks.outgoing.tasks import send_attempt as send_forward
 
     assert after_commit >= 1
     send_forward(attempt_id, str(alice.tenant.id))
@@ -251,7 +251,7 @@ def test_forward_exhausted_marks_the_request_failed(alice, receiver):
     webhook, secret = make_webhook(alice, actions=[forward])
     receiver.statuses = [500]
     log = process(alice, deliver(webhook, secret))
-    from webhooks.incoming.tasks import send_forward
+    from webhooks.outgoing.tasks import send_attempt as send_forward
 
     send_forward(log.result["actions"][0]["forwardLogId"], str(alice.tenant.id))
     with tenant_scope(alice.tenant.id):

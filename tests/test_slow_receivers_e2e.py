@@ -123,7 +123,7 @@ def test_a_dripping_receiver_of_one_tenant_does_not_delay_another_tenants_delive
 @pytest.mark.django_db
 def test_a_forward_to_a_dripping_receiver_fails_at_its_deadline(settings):
     from tests.test_incoming_actions import deliver, make_webhook, process
-    from webhooks.incoming.tasks import send_forward
+    from webhooks.outgoing.tasks import send_attempt as send_forward
 
     settings.INCOMING_FORWARD_TIMEOUT_SECONDS = 2
     persona = fresh_persona("Forward Studio")

@@ -225,7 +225,9 @@ class WebhookLogQuerySet(models.QuerySet):
         return self.filter(webhook_type=WebhookLog.Type.INCOMING, direction=WebhookLog.Direction.OUTGOING)
 
     def sent(self) -> WebhookLogQuerySet:
-        """Every request the hub sent: outgoing attempts and forward attempts."""
+        """Every request the hub sent: outgoing attempts and forward attempts — the rows of the
+        one delivery engine (``webhooks.outgoing.delivery``), which claims, sends, retries,
+        sweeps and replays both kinds."""
         return self.filter(direction=WebhookLog.Direction.OUTGOING)
 
 

@@ -2,17 +2,12 @@
 
 Each entry expires before its next run so a backlog never piles up
 (``expire_seconds``: django-celery-beat's DatabaseScheduler keeps it and drops
-``expires``). Forward retries run every 5 s so a due retry fires within 5 s of
-its time (C8); the pending sweeper every 10 s, so requests stored while the
-broker was down are processed soon after it returns.
+``expires``). The pending sweeper runs every 10 s, so requests stored while
+the broker was down are processed soon after it returns. (Forward attempts
+are deliveries of the outgoing engine: its 1 s sweeper retries them.)
 """
 
 SCHEDULE: dict = {
-    "incoming-forward-retries": {
-        "task": "webhooks.incoming.tasks.retry_due_forwards",
-        "schedule": 5.0,
-        "options": {"expire_seconds": 4},
-    },
     "incoming-pending-sweeper": {
         "task": "webhooks.incoming.tasks.redispatch_pending_incoming",
         "schedule": 10.0,

@@ -6,7 +6,8 @@ The flow lives in one file per step (DESIGN §3, C6), each read top-down:
 - :mod:`webhooks.incoming.receive` - endpoint → verify → store → answer;
 - :mod:`webhooks.incoming.process` - drain → filters → actions → record;
 - :mod:`webhooks.incoming.actions` - the ``{action: handler}`` registry;
-- :mod:`webhooks.incoming.forward` - the ``forward`` action's attempts and retries;
+- :mod:`webhooks.incoming.forward` - the ``forward`` action: a delivery of the outgoing
+  engine (``webhooks.outgoing.delivery``), and its outcome on the request;
 - :mod:`webhooks.incoming.selftest` - the signed sample behind the "test" button;
 - :mod:`webhooks.incoming.bodies` - body parsing shared by receive and forward.
 """
@@ -20,6 +21,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core.kick import resolve
 from tenancy.models import Tenant
 from webhooks import signing
 from webhooks.incoming import conf
@@ -28,10 +30,7 @@ from webhooks.incoming.forward import (  # noqa: F401
     FORWARD_DEFAULT_ATTEMPTS,
     FORWARD_DEFAULT_DELAY_SECONDS,
     FORWARD_EVENT,
-    enqueue_forward,
     forward_enqueue,
-    forward_retry_due,
-    forward_send,
 )
 from webhooks.incoming.models import WEBHOOK_TYPE, IncomingDedupe  # noqa: F401
 from webhooks.incoming.process import (  # noqa: F401
@@ -47,6 +46,19 @@ from webhooks.incoming.process import (  # noqa: F401
 from webhooks.incoming.receive import NOT_FOUND, ReceiveResult, incoming_receive  # noqa: F401
 from webhooks.incoming.selftest import SAMPLE_PAYLOAD, incoming_test  # noqa: F401
 from webhooks.models import IncomingWebhook
+
+#: The delivery engine's beat sweeper, by name (webhooks.outgoing.tasks; this side never imports it).
+SWEEP_DELIVERIES_TASK = "webhooks.outgoing.tasks.sweep_due_deliveries"
+
+
+def forward_retry_due() -> int:
+    """Fire the due retries now; how many fired.
+
+    Forward attempts are deliveries of the outgoing engine, whose beat sweeper
+    does this every second for every delivery (forwards and outgoing webhooks
+    alike); this runs one sweep in the caller's thread.
+    """
+    return resolve(SWEEP_DELIVERIES_TASK)()["retries"]
 
 
 def public_url(*, tenant_id: uuid.UUID, webhook_id: uuid.UUID) -> str:

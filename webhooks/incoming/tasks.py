@@ -6,13 +6,11 @@ from celery import shared_task
 
 from core.kick import kicked
 from core.tenant_context import tenant_scope
-from webhooks.incoming import forward, process
+from webhooks.incoming import process
 
 __all__ = [
     "process_incoming_log",
     "drain_incoming",
-    "send_forward",
-    "retry_due_forwards",
     "redispatch_pending_incoming",
     "cleanup_incoming",
 ]
@@ -37,18 +35,6 @@ def drain_incoming(tenant_id: str) -> int:
     """Process every pending request of a tenant (coalesced enqueue, see process.schedule_drain)."""
     kicked(drain_incoming.name, tenant_id)
     return process.incoming_drain(tenant_id=tenant_id)
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def send_forward(log_id: str, tenant_id: str) -> str:
-    """Send one forward attempt row (claimed: pending + SKIP LOCKED)."""
-    with tenant_scope(tenant_id):
-        return forward.forward_send(log_id=log_id)["status"]
-
-
-@shared_task(ignore_result=True)
-def retry_due_forwards() -> int:
-    return forward.forward_retry_due()
 
 
 @shared_task(ignore_result=True)

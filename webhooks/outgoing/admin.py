@@ -114,15 +114,15 @@ class WebhookLogAdmin(IndexedUUIDSearch, admin.ModelAdmin):
     def attempt_label(self, obj: WebhookLog) -> str:
         return f"{obj.attempt}/{obj.max_attempts}"
 
-    @admin.action(description=_("Retry now (outgoing attempts waiting for a retry)"))
+    @admin.action(description=_("Retry now (sent attempts waiting for a retry)"))
     def retry_now(self, request, queryset):
         fired = 0
-        for row in queryset.outgoing_attempts().filter(status=WebhookLog.Status.FAILED):
+        for row in queryset.sent().filter(status=WebhookLog.Status.FAILED):
             if services.retry_fire(log_id=str(row.pk), tenant_id=str(row.tenant_id), force=True) is not None:
                 fired += 1
         self.message_user(request, _("%(n)d retries started.") % {"n": fired}, messages.SUCCESS if fired else messages.WARNING)
 
-    @admin.action(description=_("Replay (outgoing: send again as a new attempt)"))
+    @admin.action(description=_("Replay (sent attempts: send again as a new attempt)"))
     def replay(self, request, queryset):
         done, refused = 0, 0
         for row in queryset.sent():

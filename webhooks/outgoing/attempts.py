@@ -15,7 +15,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -28,6 +28,9 @@ from webhooks.outgoing import conf
 from webhooks.outgoing.payload import delivery_id_for, render_body
 from webhooks.templating import BodyTooLarge, TemplateError
 
+if TYPE_CHECKING:
+    from webhooks.outgoing.targets import Target
+
 log = logging.getLogger("architect_studio.webhooks.outgoing")
 
 
@@ -37,8 +40,8 @@ DISPATCH_TASK = "webhooks.outgoing.tasks.dispatch_deliveries"
 FIRE_RETRY_TASK = "webhooks.outgoing.tasks.fire_retry"
 
 
-def attempt_lease(webhook: OutgoingWebhook | None, now: dt.datetime, waves: int = 1) -> dt.datetime:
-    """How long a claimed attempt belongs to its worker.
+def attempt_lease(webhook: OutgoingWebhook | Target | None, now: dt.datetime, waves: int = 1) -> dt.datetime:
+    """How long a claimed attempt belongs to its worker (``webhook``: its webhook or its target).
 
     Twice the timeout (connect + body) per *wave* — a batch larger than the
     send concurrency goes out in several — plus a margin; after that the
@@ -130,7 +133,12 @@ def enqueue_retry_on_commit(log_id: uuid.UUID, tenant_id: str, due: dt.datetime)
 
 @dataclass
 class ClaimedAttempt:
-    """An attempt this worker holds the lease of (``token`` = its claim counter)."""
+    """An attempt this worker holds the lease of (``token`` = its claim counter).
+
+    ``kind``: the row's ``webhook_type`` (``outgoing``: a webhook's attempt;
+    ``incoming``: a forward action's). ``target``: where and how it is sent;
+    None when it cannot be sent, ``refused`` then saying why.
+    """
 
     row_id: uuid.UUID
     token: int
@@ -140,13 +148,23 @@ class ClaimedAttempt:
     delivery_id: uuid.UUID
     event_type: str
     body: bytes
-    webhook: OutgoingWebhook
+    kind: str
+    target: Target | None
+    refused: str | None = None
 
     @classmethod
-    def of(cls, row: WebhookLog, webhook: OutgoingWebhook) -> ClaimedAttempt:
-        return cls(row_id=row.pk, token=row.claim_count, attempt=row.attempt, max_attempts=row.max_attempts,
+    def of(cls, row: WebhookLog, target: Target | None, refused: str | None = None) -> ClaimedAttempt:
+        # A forward's attempts follow its action's retryAttempts as configured now; a manual attempt keeps its own.
+        automatic = (row.result or {}).get("trigger") not in ("manual", "test")
+        max_attempts = target.max_attempts if target is not None and target.max_attempts and automatic else row.max_attempts
+        return cls(row_id=row.pk, token=row.claim_count, attempt=row.attempt, max_attempts=max_attempts,
                    result=dict(row.result or {}), delivery_id=row.delivery_id, event_type=row.event_type or "",
-                   body=(row.body_text or "").encode("utf-8"), webhook=webhook)
+                   body=(row.body_text or "").encode("utf-8"), kind=row.webhook_type, target=target, refused=refused)
+
+    @property
+    def webhook(self) -> OutgoingWebhook | None:
+        """The outgoing webhook whose counters this attempt's outcome updates (None for a forward)."""
+        return self.target.webhook if self.target is not None else None
 
 
 @dataclass

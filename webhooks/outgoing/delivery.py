@@ -25,8 +25,17 @@ again (counter + 1) and sends the same attempt (same delivery id, same body):
 at-least-once, never lost. If the first sender was only slow, its late result
 fails the compare-and-set and is dropped.
 
-The pieces with a life of their own are apart: :mod:`attempts` (rows,
-leases, wake-ups), :mod:`payload`, :mod:`sender` (requests in flight),
+One engine, two kinds of deliveries: an attempt row names its target through
+``webhook_type`` — an outgoing webhook's attempt, or an incoming webhook's
+``forward`` action's (:mod:`targets` resolves url, headers, signing, timeout
+and retry policy when the attempt is claimed). The record step then updates
+what the target owns: a webhook's counters (and auto-disable), or the
+received request a forward came from (:func:`webhooks.incoming.forward.forward_reflect`).
+
+A little over 400 lines because it is the engine's one flow read top-down
+(fan-out, claim, send, record, settle), which splitting would scatter; the
+pieces with a life of their own are apart: :mod:`attempts` (rows,
+leases, wake-ups), :mod:`targets`, :mod:`payload`, :mod:`sender` (requests in flight),
 :mod:`repository` (raw SQL), :mod:`retries` (policy, due retries, replays) and
 :mod:`sweeper` (the beat task's recovery).
 """
@@ -47,6 +56,8 @@ from core.offload import run_or_offload
 from core.realtime import publish
 from core.tenant_context import tenant_scope
 from entities.models import EntityEvent
+from webhooks.incoming.bodies import clean_json
+from webhooks.incoming.forward import forward_reflect
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import conf
 from webhooks.outgoing.attempts import (
@@ -58,11 +69,18 @@ from webhooks.outgoing.attempts import (
     enqueue_retry_on_commit,
     first_attempt_row,
 )
-from webhooks.outgoing.payload import build_headers
-from webhooks.outgoing.repository import claim_due_ids, ids_present, jsonb, record_rows, webhook_counters_add
+from webhooks.outgoing.repository import (
+    claim_due_ids,
+    claim_one,
+    ids_present,
+    jsonb,
+    record_rows,
+    webhook_counters_add,
+)
 from webhooks.outgoing.retries import retry_delay
 from webhooks.outgoing.selectors import outgoing_webhooks_by_trigger
 from webhooks.outgoing.sender import send_all
+from webhooks.outgoing.targets import Target, targets_for, webhook_target
 
 log = logging.getLogger("architect_studio.webhooks.outgoing")
 
@@ -110,7 +128,7 @@ def deliveries_create_for_events(*, events: Sequence[EntityEvent]) -> list[uuid.
         row.claim_count, row.next_retry_at = 0, now
     WebhookLog.objects.bulk_create([row for row, _w in rows], ignore_conflicts=True)
     inserted = ids_present([row.pk for row, _w in rows])
-    claimed = [ClaimedAttempt.of(row, webhook) for row, webhook in inline if row.pk in inserted]
+    claimed = [ClaimedAttempt.of(row, webhook_target(webhook)) for row, webhook in inline if row.pk in inserted]
     tid = str(tenant_id)
     if claimed:
         # In a worker task the requests go to the sender pool (core.offload): a
@@ -154,21 +172,50 @@ def _dispatch_claim(*, tenant_id: str, limit: int, totals: dict[str, int]) -> tu
         if not ids:
             return [], 0
         rows = list(WebhookLog.objects.filter(pk__in=ids).order_by("next_retry_at", "attempt"))
-        webhooks = {w.pk: w for w in OutgoingWebhook.objects.filter(pk__in={r.webhook_id for r in rows})}
-        claimed: list[ClaimedAttempt] = []
-        skipped: dict[str, list[uuid.UUID]] = {}
-        for row in rows:
-            webhook = webhooks.get(row.webhook_id)
-            manual = (row.result or {}).get("trigger") in ("manual", "test")
-            if webhook is None or (not webhook.is_enabled and not manual):
-                skipped.setdefault("webhook deleted" if webhook is None else "webhook disabled", []).append(row.pk)
-                continue
-            claimed.append(ClaimedAttempt.of(row, webhook))
-        for reason, pks in skipped.items():
-            WebhookLog.objects.filter(pk__in=pks).update(
-                status=WebhookLog.Status.SKIPPED, error_message=reason, next_retry_at=None, completed_at=now)
-            totals["skipped"] += len(pks)
-        return claimed, len(ids)
+        return _claimed(rows, now, totals), len(ids)
+
+
+def _claimed(rows: list[WebhookLog], now: dt.datetime, totals: dict[str, int]) -> list[ClaimedAttempt]:
+    """The claimed rows with their targets; attempts of a deleted or disabled webhook end as ``skipped``."""
+    targets = targets_for(rows)
+    claimed: list[ClaimedAttempt] = []
+    skipped: dict[str, list[uuid.UUID]] = {}
+    for row in rows:
+        target = targets[row.pk]
+        if isinstance(target, str):  # a forward whose action is gone: a failed attempt that says so
+            claimed.append(ClaimedAttempt.of(row, None, refused=target))
+            continue
+        manual = (row.result or {}).get("trigger") in ("manual", "test")
+        if target is None or (target.webhook is not None and not target.webhook.is_enabled and not manual):
+            skipped.setdefault("webhook deleted" if target is None else "webhook disabled", []).append(row.pk)
+            continue
+        claimed.append(ClaimedAttempt.of(row, target))
+    for reason, pks in skipped.items():
+        WebhookLog.objects.filter(pk__in=pks).update(
+            status=WebhookLog.Status.SKIPPED, error_message=reason, next_retry_at=None, completed_at=now)
+        totals["skipped"] += len(pks)
+    return claimed
+
+
+def deliveries_send_one(*, tenant_id: str, log_id: str) -> str:
+    """Claim one attempt by id whatever its due time, send it and record it; its status then, or ``skipped``.
+
+    The test endpoint's inline forward uses it (the caller reports the
+    answer). Claimed as the dispatcher claims (pending, not held by a live
+    lease, claim counter + 1), so a second call or a racing dispatcher never
+    sends the attempt twice.
+    """
+    totals = {"sent": 0, "skipped": 0, "superseded": 0}
+    with tenant_scope(tenant_id):
+        now = timezone.now()
+        row = claim_one(log_id=log_id, now=now)
+        if row is None:
+            return "skipped"
+        claimed = _claimed([row], now, totals)
+    if claimed:
+        _send_and_record(tenant_id=tenant_id, claimed=claimed)
+    with tenant_scope(tenant_id):
+        return WebhookLog.objects.filter(pk=log_id).values_list("status", flat=True).first() or "skipped"
 
 
 def _send_and_record(*, tenant_id: str, claimed: list[ClaimedAttempt]) -> dict[str, int]:
@@ -183,12 +230,12 @@ def _send_and_record(*, tenant_id: str, claimed: list[ClaimedAttempt]) -> dict[s
     ready: list[ReadyAttempt] = []
     unprepared: list[tuple[ReadyAttempt, outbound.OutboundResult]] = []
     for c in claimed:
+        if c.target is None:
+            unprepared.append((ReadyAttempt(c, {}, None), outbound.OutboundResult(error=c.refused, error_kind="refused")))
+            continue
         try:
-            headers, logged = build_headers(
-                webhook=c.webhook, delivery_id=str(c.delivery_id), event_type=c.event_type, body=c.body,
-                timestamp=int(now.timestamp()), now=now, test=c.result.get("trigger") == "test",
-                hops=int(c.result.get("hops") or 1),
-            )
+            headers, logged = c.target.sign(str(c.delivery_id), c.event_type, c.body, int(now.timestamp()), now,
+                                            c.result.get("trigger") == "test", int(c.result.get("hops") or 1))
         except Exception as exc:  # noqa: BLE001 - a broken secret must be visible, not a stuck row
             unprepared.append((ReadyAttempt(c, {}, None), outbound.OutboundResult(
                 error=f"request could not be prepared: {type(exc).__name__}", error_kind="refused")))
@@ -222,11 +269,11 @@ def _record(*, tenant_id: str, outcomes: list[tuple[ReadyAttempt, outbound.Outbo
         for r, result in outcomes:
             c = r.claimed
             outcome = _outcome(attempt=c.attempt, max_attempts=c.max_attempts, extra=c.result,
-                               webhook=c.webhook, result=result, now=now)
+                               target=c.target, result=result, now=now)
             f = outcome.fields
             sent = r.logged is not None
             params.append((
-                c.webhook.method if sent else None, c.webhook.url if sent else None, jsonb(r.logged),
+                c.target.method if sent else None, c.target.url if sent else None, jsonb(r.logged), c.max_attempts,
                 f["status"], f["response_status"], jsonb(f["response_headers"]), jsonb(f["response_body"]),
                 f["duration_ms"], f["error_message"], f["completed_at"], f["next_retry_at"], jsonb(f["result"]),
                 c.row_id, c.token,
@@ -242,8 +289,11 @@ def _record(*, tenant_id: str, outcomes: list[tuple[ReadyAttempt, outbound.Outbo
                 superseded += 1
                 continue
             outcome.row_id = c.row_id
-            settled.setdefault(c.webhook.pk, (c.webhook, []))[1].append(outcome)
             _log_attempt(c, outcome, tenant_id=tenant_id)
+            if c.kind == WebhookLog.Type.INCOMING:
+                _settle_forward(c.row_id, c.result, c.attempt, outcome, tenant_id)
+            elif c.webhook is not None:
+                settled.setdefault(c.webhook.pk, (c.webhook, []))[1].append(outcome)
         # Counters last and in a fixed order: each webhook row stays locked only
         # until the commit just after, and two recorders never wait on each
         # other in opposite orders (a deadlock Postgres needs a second to break).
@@ -260,13 +310,17 @@ def _log_attempt(c: ClaimedAttempt, outcome: AttemptOutcome, *, tenant_id: str) 
     then = "" if outcome.final else f", retry at {f['next_retry_at']:%H:%M:%S}"
     log.log(logging.INFO if outcome.success else logging.WARNING,
             "delivery %s %s attempt %d/%d to %r: %s in %s ms%s", c.delivery_id, c.event_type, c.attempt,
-            c.max_attempts, c.webhook.name, result, f["duration_ms"], then,
+            c.max_attempts, c.target.name if c.target else c.kind, result, f["duration_ms"], then,
             extra={"delivery_id": str(c.delivery_id), "tenant_id": tenant_id})
 
 
-def _outcome(*, attempt: int, max_attempts: int, extra: dict[str, Any], webhook: OutgoingWebhook | None,
+def _outcome(*, attempt: int, max_attempts: int, extra: dict[str, Any], target: Target | None,
              result: outbound.OutboundResult, now: dt.datetime) -> AttemptOutcome:
-    """The columns an attempt's result writes, and whether it ends the delivery (C8)."""
+    """The columns an attempt's result writes, and whether it ends the delivery (C8).
+
+    The target's retry policy plans the next attempt; 410 Gone disables an
+    ``exponential`` webhook (a forward has nothing to disable).
+    """
     success = result.ok
     extra = dict(extra)
     if result.truncated:
@@ -275,8 +329,9 @@ def _outcome(*, attempt: int, max_attempts: int, extra: dict[str, Any], webhook:
     fields: dict[str, Any] = {
         "status": WebhookLog.Status.SUCCESS if success else WebhookLog.Status.FAILED,
         "response_status": result.status,
-        "response_headers": outbound.redact_headers(result.headers) if result.status is not None else None,
-        "response_body": (result.body_json if result.body_json is not None else (result.body_text or ""))
+        # clean_json: JSONB refuses NUL and unpaired surrogates a receiver may answer with
+        "response_headers": clean_json(outbound.redact_headers(result.headers)) if result.status is not None else None,
+        "response_body": clean_json(result.body_json if result.body_json is not None else (result.body_text or ""))
         if result.status is not None else None,
         "duration_ms": result.duration_ms,
         "error_message": result.error or (None if success else f"HTTP {result.status}"),
@@ -285,28 +340,37 @@ def _outcome(*, attempt: int, max_attempts: int, extra: dict[str, Any], webhook:
         "result": extra,
     }
     outcome = AttemptOutcome(fields=fields, success=success, final=True, trigger=trigger)
-    if not success and webhook is not None:
-        if webhook.retry_strategy == "exponential" and result.status == 410:
+    if not success and target is not None:
+        if target.webhook is not None and target.retry_strategy == "exponential" and result.status == 410:
             outcome.disable_reason = "the receiver answered 410 Gone"
         elif attempt < max_attempts and trigger not in ("manual", "test") and result.error_kind != "refused":
-            fields["next_retry_at"] = now + dt.timedelta(seconds=retry_delay(webhook=webhook, attempt=attempt, result=result))
+            fields["next_retry_at"] = now + dt.timedelta(seconds=retry_delay(webhook=target, attempt=attempt, result=result))
             outcome.final = False
     return outcome
 
 
-def attempt_finish(row: WebhookLog, webhook: OutgoingWebhook | None, result: outbound.OutboundResult) -> str:
+def attempt_finish(row: WebhookLog, target: Target | None, result: outbound.OutboundResult) -> str:
     """Write one attempt's outcome on ``row`` (test sends, give-ups) and settle the delivery."""
     now = timezone.now()
     outcome = _outcome(attempt=row.attempt, max_attempts=row.max_attempts, extra=row.result or {},
-                       webhook=webhook, result=result, now=now)
+                       target=target, result=result, now=now)
     for name, value in outcome.fields.items():
         setattr(row, name, value)
     # Only the outcome columns: the stored request (body, headers) is never rewritten.
     row.save(update_fields=list(outcome.fields))
     outcome.row_id = row.pk
-    if webhook is not None:
-        _settle(webhook, [outcome], now)
+    if row.webhook_type == WebhookLog.Type.INCOMING:
+        _settle_forward(row.pk, row.result or {}, row.attempt, outcome, str(row.tenant_id))
+    elif target is not None and target.webhook is not None:
+        _settle(target.webhook, [outcome], now)
     return row.status
+
+
+def _settle_forward(row_id: uuid.UUID, meta: dict[str, Any], attempt: int, outcome: AttemptOutcome, tenant_id: str) -> None:
+    """A forward's recorded attempt: its outcome on the received request, its retry's ETA wake-up."""
+    forward_reflect(log_id=row_id, meta=meta, attempt=attempt, fields=outcome.fields)
+    if not outcome.final:
+        enqueue_retry_on_commit(row_id, tenant_id, outcome.fields["next_retry_at"])
 
 
 def _settle(webhook: OutgoingWebhook, outcomes: list[AttemptOutcome], now: dt.datetime) -> None:

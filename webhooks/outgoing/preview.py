@@ -26,6 +26,7 @@ from webhooks.outgoing import conf
 from webhooks.outgoing.config import WebhookConfigError, validate_payload_template
 from webhooks.outgoing.delivery import attempt_finish
 from webhooks.outgoing.payload import build_headers, render_body
+from webhooks.outgoing.targets import webhook_target
 from webhooks.templating import BodyTooLarge, TemplateError
 
 _SAMPLES: dict[str, dict[str, Any]] = {
@@ -132,7 +133,7 @@ def webhook_test_send(*, webhook: OutgoingWebhook, payload: dict[str, Any] | Non
         timeout=webhook.timeout_seconds, allow_private=conf.allow_private(),
     )
     with tenant_scope(webhook.tenant_id):
-        attempt_finish(row, webhook, result)
+        attempt_finish(row, webhook_target(webhook), result)
     return row, result
 
 

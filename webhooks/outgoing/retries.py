@@ -5,11 +5,14 @@ Webhooks schedule with jitter and ``Retry-After``); :func:`retry_fire` turns a
 failed attempt whose retry is due into the next attempt row (the ETA task, the
 beat sweeper and an admin "retry now" may race: SKIP LOCKED and
 ``retried_at`` make it once); :func:`log_replay` is the manual new attempt.
+Both kinds of deliveries — outgoing webhooks' and ``forward`` actions' — go
+through the same functions; a forward's policy is always ``linear``.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -19,6 +22,7 @@ from core import outbound, retry
 from core.tenant_context import tenant_scope
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing.attempts import attempt_row, dispatch_on_commit
+from webhooks.outgoing.targets import target_of
 
 log = logging.getLogger("architect_studio.webhooks.outgoing")
 
@@ -38,8 +42,12 @@ class ReplayRefused(Exception):
     """A replay/retry cannot run (webhook gone or disabled); the message is for the caller."""
 
 
-def retry_delay(*, webhook: OutgoingWebhook, attempt: int, result: outbound.OutboundResult) -> float:
+def retry_delay(*, webhook: Any, attempt: int, result: outbound.OutboundResult) -> float:
     """Seconds until the attempt after ``attempt`` (which failed with ``result``).
+
+    ``webhook``: the policy's holder, an ``OutgoingWebhook`` or a delivery
+    :class:`~webhooks.outgoing.targets.Target` (``retry_strategy``,
+    ``retry_delay_seconds``).
 
     linear (seed, C8): ``retryDelaySeconds × attempt``, exactly.
     exponential (Svix/Standard Webhooks): the fixed schedule ±20% jitter, at
@@ -55,7 +63,22 @@ def retry_delay(*, webhook: OutgoingWebhook, attempt: int, result: outbound.Outb
     return retry.honour_retry_after(delay, asked, ceiling=2 * delay)
 
 
-def _next_attempt_row(previous: WebhookLog, webhook: OutgoingWebhook, *, attempt: int, max_attempts: int, trigger: str) -> WebhookLog:
+#: What a forward attempt's ``result`` says about its target and source (kept on every attempt).
+FORWARD_KEYS = ("sourceLogId", "actionIndex", "hops")
+
+
+def _next_attempt_row(previous: WebhookLog, webhook: OutgoingWebhook | None, *, attempt: int, max_attempts: int,
+                      trigger: str) -> WebhookLog:
+    """The next attempt of ``previous``'s delivery (a forward's keeps its target description)."""
+    if previous.webhook_type == WebhookLog.Type.INCOMING or webhook is None:
+        meta = {k: v for k, v in (previous.result or {}).items() if k in FORWARD_KEYS}
+        return WebhookLog(
+            tenant_id=previous.tenant_id, webhook_id=previous.webhook_id, webhook_type=previous.webhook_type,
+            direction=WebhookLog.Direction.OUTGOING, method=previous.method, url=previous.url, headers={},
+            status=WebhookLog.Status.PENDING, result={**meta, **({"trigger": trigger} if trigger == "manual" else {})},
+            body=previous.body, body_text=previous.body_text, attempt=attempt, max_attempts=max_attempts,
+            next_retry_at=timezone.now(), delivery_id=previous.delivery_id, event_type=previous.event_type,
+        )
     return attempt_row(
         webhook,
         trigger=trigger,
@@ -79,7 +102,7 @@ def retry_fire(*, log_id: str, tenant_id: str, force: bool = False) -> WebhookLo
     """
     with tenant_scope(tenant_id):
         row = (
-            WebhookLog.objects.outgoing_attempts().select_for_update(skip_locked=True)
+            WebhookLog.objects.sent().select_for_update(skip_locked=True)
             .filter(pk=log_id, tenant_id=tenant_id, status=WebhookLog.Status.FAILED)
             .filter(retried_at__isnull=True, next_retry_at__isnull=False)
             .first()
@@ -88,10 +111,16 @@ def retry_fire(*, log_id: str, tenant_id: str, force: bool = False) -> WebhookLo
         if row is None or (not force and row.next_retry_at > now):
             return None
         row.retried_at = now
-        row.save(update_fields=["retried_at"])
-        webhook = OutgoingWebhook.objects.filter(pk=row.webhook_id, tenant_id=tenant_id).first()
-        if webhook is None or not webhook.is_enabled:
-            return None  # the delivery ends here; the log says why through the webhook's state
+        if row.webhook_type == WebhookLog.Type.INCOMING:
+            # A forward's attempt shows no nextRetryAt once its retry exists (as forward rows always
+            # have); a webhook's keeps it visible beside retried_at. Both are asserted by the tests.
+            row.next_retry_at = None
+        row.save(update_fields=["retried_at", "next_retry_at"])
+        webhook = None
+        if row.webhook_type == WebhookLog.Type.OUTGOING:  # a forward's next attempt is made whatever its action's state
+            webhook = OutgoingWebhook.objects.filter(pk=row.webhook_id, tenant_id=tenant_id).first()
+            if webhook is None or not webhook.is_enabled:
+                return None  # the delivery ends here; the log says why through the webhook's state
         new = _next_attempt_row(row, webhook, attempt=row.attempt + 1, max_attempts=row.max_attempts, trigger="retry")
         try:
             with transaction.atomic():
@@ -110,17 +139,19 @@ def log_replay(*, log: WebhookLog) -> WebhookLog:
     """
     if log.direction != WebhookLog.Direction.OUTGOING or log.delivery_id is None or log.body_text is None:
         raise ReplayRefused("only outgoing attempts with a stored body can be replayed")
-    webhook = OutgoingWebhook.objects.filter(pk=log.webhook_id, tenant_id=log.tenant_id).first()
-    if webhook is None:
+    target = target_of(log)
+    if target is None:
         raise ReplayRefused("the webhook no longer exists")
-    if not webhook.is_enabled:
+    if isinstance(target, str):
+        raise ReplayRefused(target)
+    if target.webhook is not None and not target.webhook.is_enabled:
         raise ReplayRefused("the webhook is disabled; enable it first")
     with transaction.atomic():
         # Serialise replays of one delivery: lock its attempts, then take the next number.
-        attempts = WebhookLog.objects.outgoing_attempts().filter(delivery_id=log.delivery_id)
+        attempts = WebhookLog.objects.sent().filter(webhook_type=log.webhook_type, delivery_id=log.delivery_id)
         list(attempts.select_for_update().values_list("pk"))
         last = attempts.aggregate(m=Max("attempt"))["m"] or 0
-        new = _next_attempt_row(log, webhook, attempt=last + 1, max_attempts=last + 1, trigger="manual")
+        new = _next_attempt_row(log, target.webhook, attempt=last + 1, max_attempts=last + 1, trigger="manual")
         new.save(force_insert=True)
     dispatch_on_commit(str(log.tenant_id))
     return new

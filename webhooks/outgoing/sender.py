@@ -22,9 +22,9 @@ _GROUP_WINDOW_SECONDS = 0.05
 
 
 def _send(r: ReadyAttempt) -> outbound.OutboundResult:
-    webhook = r.claimed.webhook
-    return outbound.send(method=webhook.method, url=webhook.url, headers=r.headers, body=r.claimed.body,
-                         timeout=webhook.timeout_seconds, allow_private=conf.allow_private())
+    target = r.claimed.target
+    return outbound.send(method=target.method, url=target.url, headers=r.headers, body=r.claimed.body,
+                         timeout=target.timeout_seconds, allow_private=conf.allow_private())
 
 
 def send_all(ready: list[ReadyAttempt]) -> Iterator[list[tuple[ReadyAttempt, outbound.OutboundResult]]]:

@@ -4,7 +4,9 @@ One file per concern, each read top-down:
 
 - :mod:`webhooks.outgoing.config` - validation of a webhook's settings; create / update / delete;
 - :mod:`webhooks.outgoing.payload` - the body (default or templated) and the signed headers;
-- :mod:`webhooks.outgoing.delivery` - fan-out → claim → send → record;
+- :mod:`webhooks.outgoing.delivery` - fan-out → claim → send → record (the hub's one delivery
+  engine: outgoing webhooks' attempts and incoming ``forward`` actions' alike);
+- :mod:`webhooks.outgoing.targets` - an attempt's target: a webhook's, or a forward action's;
 - :mod:`webhooks.outgoing.sweeper` - the beat sweeper: due retries, lost attempts;
 - :mod:`webhooks.outgoing.attempts` - attempt rows, leases, wake-ups by task name;
 - :mod:`webhooks.outgoing.sender` - the process's pool of requests in flight;

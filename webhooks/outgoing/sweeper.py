@@ -1,4 +1,4 @@
-"""The beat sweeper of outgoing deliveries: due retries fired, attempts nobody is working on recovered.
+"""The beat sweeper of every delivery (outgoing webhooks' and forwards'): due retries fired, lost attempts recovered.
 
 Runs every second (``webhooks.outgoing.tasks.sweep_due_deliveries``): the
 guarantee behind every wake-up that may be lost (a kick, an ETA retry, a
@@ -15,13 +15,14 @@ from django.utils import timezone
 
 from core import outbound
 from core.tenant_context import operator_scope, tenant_scope
-from webhooks.models import OutgoingWebhook, WebhookLog
+from webhooks.models import WebhookLog
 from webhooks.outgoing import conf
 from webhooks.outgoing.attempts import (
     dispatch_wake,
 )
 from webhooks.outgoing.delivery import attempt_finish
 from webhooks.outgoing.retries import retry_fire
+from webhooks.outgoing.targets import target_of
 
 log = logging.getLogger("architect_studio.webhooks.outgoing")
 
@@ -39,14 +40,14 @@ def deliveries_sweep(*, limit: int = 500) -> dict[str, int]:
     unclaimed_before = now - dt.timedelta(seconds=conf.dispatch_grace_seconds())
     with operator_scope("outgoing webhooks: due retries and expired attempt leases"):
         due = list(
-            WebhookLog.objects.outgoing_attempts().select_for_update(skip_locked=True)
+            WebhookLog.objects.sent().select_for_update(skip_locked=True)
             .filter(status=WebhookLog.Status.FAILED, retried_at__isnull=True)
             .filter(next_retry_at__isnull=False, next_retry_at__lte=now)
             .order_by("next_retry_at")
             .values_list("id", "tenant_id")[:limit]
         )
         stale = list(
-            WebhookLog.objects.outgoing_attempts().filter(status=WebhookLog.Status.PENDING)
+            WebhookLog.objects.sent().filter(status=WebhookLog.Status.PENDING)
             .filter(Q(claim_count__gt=0, next_retry_at__lte=now) | Q(claim_count=0, next_retry_at__lte=unclaimed_before))
             .order_by("next_retry_at")
             .values_list("id", "tenant_id", "claim_count")[:limit]
@@ -73,9 +74,9 @@ def _attempt_give_up(*, log_id: str, tenant_id: str) -> None:
         )
         if row is None:
             return
-        webhook = OutgoingWebhook.objects.filter(pk=row.webhook_id).first()
+        target = target_of(row)
         attempt_finish(
             row,
-            webhook,
+            None if isinstance(target, str) else target,
             outbound.OutboundResult(error=f"worker lost {row.claim_count} times during this attempt", error_kind="connection"),
         )

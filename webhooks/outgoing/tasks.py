@@ -8,7 +8,7 @@ from core.kick import kicked
 from core.offload import offloading, run_or_offload
 from webhooks.outgoing import delivery, retention, retries, sweeper
 
-__all__ = ["dispatch_deliveries", "fire_retry", "sweep_due_deliveries", "cleanup_webhook_logs"]
+__all__ = ["dispatch_deliveries", "send_attempt", "fire_retry", "sweep_due_deliveries", "cleanup_webhook_logs"]
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -25,6 +25,15 @@ def dispatch_deliveries(tenant_id: str) -> bool:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def send_attempt(log_id: str, tenant_id: str) -> str:
+    """Claim and send one attempt now, whatever its due time (a forward the test endpoint runs inline).
+
+    Claimed like the dispatcher's (pending, no live lease), so safe to run twice.
+    """
+    return delivery.deliveries_send_one(tenant_id=tenant_id, log_id=log_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def fire_retry(log_id: str, tenant_id: str) -> bool:
     """ETA companion of the beat sweeper for short delays: create the next attempt when due."""
     return retries.retry_fire(log_id=log_id, tenant_id=tenant_id) is not None
@@ -32,7 +41,7 @@ def fire_retry(log_id: str, tenant_id: str) -> bool:
 
 @shared_task(ignore_result=True)
 def sweep_due_deliveries() -> dict:
-    """Beat, every second: due retries (nextRetryAt passed) and attempts whose worker died."""
+    """Beat, every second: due retries (nextRetryAt passed) and attempts whose worker died (webhooks' and forwards')."""
     return sweeper.deliveries_sweep()
 
 
