@@ -34,7 +34,7 @@ from rest_framework.exceptions import ValidationError
 from core.tenant_context import tenant_scope
 from entities.models import EntityModel
 from entities.serializers import SERIALIZERS
-from entities.services import entity_create, entity_delete, entity_snapshot, entity_update
+from entities.services import entity_bulk_create, entity_create, entity_delete, entity_snapshot, entity_update
 from integrations.models import ExternalLink, IntegrationLog, SyncState
 from integrations.providers.adapter import Caller, ChangePage, CursorInvalid, RemoteChange
 from integrations.sync import merge
@@ -180,10 +180,24 @@ def begin_full_listing(state: SyncState) -> SyncState:
     return state
 
 
+@dataclass(frozen=True)
+class NewRecord:
+    """A remote record with no link and no local record yet: created with the page's others."""
+
+    change: RemoteChange
+    remote: dict[str, Any]
+    remote_hash: str
+
+
+def change_name(change: RemoteChange) -> str:
+    return str((change.raw or {}).get("summary") or (change.raw or {}).get("subject") or change.remote_id)
+
+
 def apply_page(job: Job, pair: Pair, container: str, changes: tuple[RemoteChange, ...]) -> None:
-    """The page's changes in one savepoint (the fast path); if any record fails, that is
-    rolled back and the page is applied again record by record, each in its own savepoint,
-    so one bad record fails alone."""
+    """The page's changes in one savepoint (the fast path: the page's new records created
+    together by ``create_locals``, a record the entity's rules refuse failing alone); if
+    anything else fails, that is rolled back and the page is applied again record by
+    record, each in its own savepoint, so one bad record fails alone."""
     integration = job.plan.integration
     changes = tuple({c.remote_id: c for c in changes}.values())  # listed twice in a page: its last state
     remote_ids = [c.remote_id for c in changes]
@@ -191,9 +205,11 @@ def apply_page(job: Job, pair: Pair, container: str, changes: tuple[RemoteChange
     before = (copy.deepcopy(job.report), job.done)
     try:
         with transaction.atomic():
+            new: list[NewRecord] = []
             for change in changes:
                 job.done += 1
-                apply_change(job, pair, container, change, links.get(change.remote_id))
+                apply_change(job, pair, container, change, links.get(change.remote_id), new=new)
+            create_locals(job, pair, container, new)
     except Exception:  # noqa: BLE001 - some record failed: redo the page one record at a time
         job.report, job.done = before
         links = links_by_remote_id(integration=integration, remote_type=pair.remote_type, remote_ids=remote_ids)
@@ -203,15 +219,17 @@ def apply_page(job: Job, pair: Pair, container: str, changes: tuple[RemoteChange
                 with transaction.atomic():
                     apply_change(job, pair, container, change, links.get(change.remote_id))
             except Exception as exc:  # noqa: BLE001 - counted in failedItems, the run goes on
-                name = str((change.raw or {}).get("summary") or (change.raw or {}).get("subject") or change.remote_id)
-                job.report.fail(entity_id=change.remote_id, entity_name=name, error=describe(exc))
+                job.report.fail(entity_id=change.remote_id, entity_name=change_name(change), error=describe(exc))
     seen = [c.remote_id for c in changes if not c.deleted]
     if seen:
         ExternalLink.objects.filter(tenant_id=job.tenant_id, integration=integration, remote_type=pair.remote_type,
                                     remote_id__in=seen).update(seen_at=timezone.now())
 
 
-def apply_change(job: Job, pair: Pair, container: str, change: RemoteChange, link: ExternalLink | None) -> None:
+def apply_change(job: Job, pair: Pair, container: str, change: RemoteChange, link: ExternalLink | None,
+                 *, new: list[NewRecord] | None = None) -> None:
+    """One remote change. ``new``, when given, collects the records to create (the caller
+    creates them together); without it a new record is created here."""
     report = job.report
     if change.deleted:
         remove_linked(job, link, remote_id=change.remote_id)
@@ -232,6 +250,9 @@ def apply_change(job: Job, pair: Pair, container: str, change: RemoteChange, lin
     base: dict[str, Any] = dict(link.last_synced) if link is not None else {}
     if instance is None and link is None and change.hub_id:
         instance = relink_by_hub_id(job, pair, change.hub_id)
+    if instance is None and link is None and new is not None:
+        new.append(NewRecord(change, remote, remote_hash))
+        return
     if instance is None:
         create_local(job, pair, container, change, remote, remote_hash, link=link)
         return
@@ -266,6 +287,31 @@ def create_local(job: Job, pair: Pair, container: str, change: RemoteChange, rem
                     remote_type=pair.remote_type, remote_id=change.remote_id, **values)
     job.report.created += 1
     job.report.sample({"action": "create", "remoteId": change.remote_id, "localId": str(instance.pk), "values": remote})
+
+
+def create_locals(job: Job, pair: Pair, container: str, new: list[NewRecord]) -> None:
+    """The page's new records as ``create_local`` makes them, in bulk: the meetings and their
+    events (entities.services.entity_bulk_create), then their links in one INSERT. A record
+    the entity's rules refuse fails alone, with the message the one-by-one path gives."""
+    if not new:
+        return
+    results = entity_bulk_create(tenant=job.tenant, entity_type=pair.local_type,
+                                 items=[as_entity_data(n.remote) for n in new], source=job.source)
+    now, links = timezone.now(), []
+    for record, result in zip(new, results, strict=True):
+        change = record.change
+        if isinstance(result, ValidationError):
+            job.report.fail(entity_id=change.remote_id, entity_name=change_name(change), error=describe(result))
+            continue
+        links.append(ExternalLink(
+            tenant_id=job.tenant_id, integration=job.plan.integration, local_type=pair.local_type, local_id=result.pk,
+            remote_type=pair.remote_type, remote_id=change.remote_id, seen_at=now, remote_container=container,
+            remote_version=change.version, local_hash=record.remote_hash, remote_hash=record.remote_hash,
+            last_synced=record.remote))
+        job.report.created += 1
+        job.report.sample({"action": "create", "remoteId": change.remote_id, "localId": str(result.pk),
+                           "values": record.remote})
+    ExternalLink.objects.bulk_create(links)
 
 
 def update_local(job: Job, pair: Pair, container: str, change: RemoteChange, instance: EntityModel,

@@ -1,0 +1,321 @@
+#!/usr/bin/env python
+"""Sync engine benchmark (issue 11 item 11): import rate beside a same-run bulk insert, an
+incremental run's query count at two sizes, and the request rate under a provider limit.
+
+    .venv/bin/python bench/sync.py [--events 10000] [--small 1000] [--changes 10]
+        [--rate 10] [--exports 200] [--database architect_studio_bench_sync] [--keep]
+
+What it does (in this process: the engine runs in-process, as the sync worker's task body
+``integrations.sync.services.sync_execute`` would run it; the provider is the Google Calendar
+fake of the tests, tests/support/fakes/google_calendar.py, a real HTTP server on 127.0.0.1
+reached through the hub's ProviderClient and the real google_calendar adapter):
+
+1. creates a database of its own on the configured server and migrates it;
+2. **full import**: the fake holds ``--events`` timed events in one calendar; a connected
+   google_calendar integration (provider app ``api_base_url`` = the fake) imports them with
+   the default mapping (pages of 250, as the adapter asks). records/s = events / run time
+   (the whole run: HTTP, mapping, validation, meetings, outbox events, links, cursor);
+3. **baseline**, same run, same database: the same meetings (the values the mapping
+   produced) inserted with one ``bulk_create`` plus one ``bulk_create`` of their
+   ``EntityEvent`` outbox rows, in one transaction, then deleted;
+4. **incremental**: ``--changes`` events are edited in the fake; the next run imports them;
+   its duration and its SQL query count (``CaptureQueriesContext``). The same is done on a
+   second tenant holding ``--small`` events: the two counts show the work is O(changes);
+5. **rate-limited**: the fake answers 429 beyond ``--rate`` requests in any second and the
+   provider's hub limit (``Provider.rate_limit``) is set to the same figure; ``--exports``
+   local meetings are exported (one insert request each) by a sync run: requests/s achieved
+   beside the permitted rate, and the count of 429 answers;
+6. drops its database (``--keep`` keeps it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "architect_studio.settings.dev")
+os.environ["WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "1"  # the fake provider is on 127.0.0.1
+
+from architect_studio.env import detect_mode  # noqa: E402
+
+CAL = "studio@example.com"
+
+
+def _with_db(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def _admin(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def timed(n: int) -> dict:
+    """A Google Calendar Event resource's start/end
+    (https://developers.google.com/calendar/api/v3/reference/events#resource)."""
+    day, hour = 1 + n % 28, 8 + n % 10
+    return {"start": {"dateTime": f"2026-12-{day:02d}T{hour:02d}:00:00+02:00", "timeZone": "Asia/Jerusalem"},
+            "end": {"dateTime": f"2026-12-{day:02d}T{hour:02d}:45:00+02:00", "timeZone": "Asia/Jerusalem"}}
+
+
+def seed_events(fake, n: int) -> list[str]:
+    ids = []
+    for i in range(n):
+        event = fake.put_event(CAL, summary=f"Site visit {i}", description=f"Bench event {i}",
+                               location="Tel Aviv", attendees=[{"email": f"client{i % 50}@example.com"}], **timed(i))
+        ids.append(event["id"])
+    return ids
+
+
+def connect(name: str, fake_url: str):
+    """A tenant with a connected google_calendar integration importing meetings (default mapping)."""
+    from django.utils import timezone
+
+    from core.tenant_context import tenant_scope
+    from integrations.models import Integration
+    from integrations.tokens import Credentials
+    from tenancy.services import tenant_provision
+
+    provision = tenant_provision(name=name, email=f"{name.lower().replace(' ', '-')}@example.com")
+    tenant, user = provision.tenant, provision.user
+    with tenant_scope(tenant.id):
+        integration = Integration(tenant=tenant, provider="google_calendar", name="Google Calendar",
+                                  connected_by=user, status="connected", connection_config={})
+        creds = Credentials("ya29.bench", "1//bench", timezone.now() + timedelta(hours=2), ["s"])
+        integration.set_secret("oauth_encrypted", json.dumps(creds.as_json()))
+        integration.token_expires_at = creds.expires_at
+        integration.settings = {"calendars": [{"calendarId": CAL, "calendarName": "Studio", "syncEnabled": True}]}
+        integration.sync_settings = {
+            "enabled": True, "direction": "import", "frequency": "manual", "fieldMappings": [], "filters": [],
+            "entities": [{"localEntity": "meeting", "remoteEntity": "event", "enabled": True, "direction": "import"}]}
+        integration.save()
+    return tenant, integration
+
+
+def run(integration, *, capture: bool = False):
+    """POST /sync's service, then the task's body here; (log row, seconds, queries or None)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core.tenant_context import tenant_scope
+    from integrations.models import Integration, IntegrationLog
+    from integrations.sync.services import sync_execute, sync_request
+
+    with tenant_scope(integration.tenant_id):
+        entry = sync_request(integration=Integration.objects.get(pk=integration.pk))
+    started = time.perf_counter()
+    if capture:
+        with CaptureQueriesContext(connection) as ctx:
+            sync_execute(log_id=entry.pk, tenant_id=integration.tenant_id)
+        queries = len(ctx.captured_queries)
+    else:
+        sync_execute(log_id=entry.pk, tenant_id=integration.tenant_id)
+        queries = None
+    seconds = time.perf_counter() - started
+    with tenant_scope(integration.tenant_id):
+        entry = IntegrationLog.objects.get(pk=entry.pk)
+    if entry.status != "success":
+        raise SystemExit(f"run {entry.pk} ended {entry.status}: {entry.error_message} {entry.failed_items[:3]}")
+    return entry, seconds, queries
+
+
+def baseline(tenant, integration) -> float:
+    """The same meetings (as the import stored them) and their outbox rows, bulk-inserted: seconds."""
+    from django.db import transaction
+
+    from core.tenant_context import tenant_scope
+    from entities.models import EntityEvent, Meeting
+    from entities.services import entity_snapshot
+
+    with tenant_scope(tenant.id):
+        imported = list(Meeting.objects.filter(tenant_id=tenant.id))
+        values = [{f: getattr(m, f) for f in ("title", "description", "start_time", "end_time", "location",
+                                                "attendees", "status")} for m in imported]
+    source = f"integration:{integration.pk}"
+    started = time.perf_counter()
+    with tenant_scope(tenant.id), transaction.atomic():
+        rows = Meeting.objects.bulk_create([Meeting(tenant_id=tenant.id, **v) for v in values])
+        EntityEvent.objects.bulk_create([
+            EntityEvent(tenant_id=tenant.id, entity_type="meeting", entity_id=m.pk, event="created",
+                        data=entity_snapshot(m), new_status=m.status, source=source) for m in rows])
+    seconds = time.perf_counter() - started
+    with tenant_scope(tenant.id):
+        ids = [m.pk for m in rows]
+        EntityEvent.objects.filter(tenant_id=tenant.id, entity_id__in=ids).delete()
+        Meeting.objects.filter(tenant_id=tenant.id, pk__in=ids).delete()
+    return seconds
+
+
+def incremental(fake, integration, event_ids: list[str], changes: int):
+    for n, event_id in enumerate(event_ids[:changes]):
+        fake.edit_event(CAL, event_id, summary=f"Site visit {n} (moved)", location="Haifa")
+    entry, seconds, queries = run(integration, capture=True)
+    assert entry.summary["updated"] == changes, entry.summary
+    return seconds, queries
+
+
+def rate_limited(fake, rate: int, exports: int, fake_url: str) -> tuple[int, float, int, int]:
+    """``exports`` local meetings exported under the fake's limit and a matching hub limit."""
+    from core.tenant_context import tenant_scope
+    from entities.services import entity_create
+    from integrations.models import Integration
+    from integrations.providers import catalog
+    from integrations.providers.base import RateLimit
+
+    provider = catalog.PROVIDERS["google_calendar"]
+    catalog.PROVIDERS["google_calendar"] = dataclasses.replace(
+        provider, rate_limit=RateLimit(rate, 1, f"bench: the fake's limit, {rate} requests in any one second"))
+    tenant, integration = connect("Bench Sync Rate", fake_url)
+    with tenant_scope(tenant.id):
+        Integration.objects.filter(pk=integration.pk).update(sync_settings={
+            **integration.sync_settings, "direction": "export",
+            "entities": [{"localEntity": "meeting", "remoteEntity": "event", "enabled": True, "direction": "export"}]})
+        for n in range(exports):
+            entity_create(tenant=tenant, entity_type="meeting", source="api", data={
+                "title": f"Design review {n}", "start_time": "2026-12-09T09:00:00+02:00",
+                "end_time": "2026-12-09T10:00:00+02:00"})
+    fake.limit_rate(rate)
+    before, before_429 = fake.count(), fake.count(status=429)
+    started = time.perf_counter()
+    entry, _, _ = run(integration)
+    seconds = time.perf_counter() - started
+    catalog.PROVIDERS["google_calendar"] = provider
+    fake.limit_rate(None)
+    assert entry.summary["created"] == exports, entry.summary
+    return fake.count() - before, seconds, fake.count(status=429) - before_429, entry.summary["created"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--small", type=int, default=1_000)
+    parser.add_argument("--changes", type=int, default=10)
+    parser.add_argument("--rate", type=int, default=10)
+    parser.add_argument("--exports", type=int, default=200)
+    parser.add_argument("--database", default="architect_studio_bench_sync")
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile the full import (top 25 by cumulative)")
+    args = parser.parse_args()
+
+    mode = detect_mode()
+    if mode.embedded_db or not mode.database_admin_url:
+        print("bench/sync.py needs PostgreSQL and the owner's DATABASE_ADMIN_URL (or the local defaults).")
+        return 2
+    os.environ.update({"DATABASE_URL": _with_db(mode.database_url, args.database),
+                       "DATABASE_ADMIN_URL": _with_db(mode.database_admin_url, args.database),
+                       "DATABASE_OPERATOR_URL": _with_db(mode.database_operator_url, args.database)})
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")  # outbox wake-ups: no dev worker takes them
+    _admin(mode.database_admin_url, f'DROP DATABASE IF EXISTS "{args.database}"')
+    _admin(mode.database_admin_url, f'CREATE DATABASE "{args.database}"')
+    try:
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO,
+                       env={**os.environ}, check=True)
+        import logging
+
+        import django
+
+        django.setup()
+        logging.disable(logging.WARNING)
+        from django.conf import settings
+
+        settings.DEBUG = False
+        from core.tenant_context import operator_scope
+        from integrations.services import provider_app_set
+        from tests.support.fakes.google_calendar import FakeGoogleCalendar
+
+        fake = FakeGoogleCalendar().start()
+        fake.add_calendar(CAL, "Studio", primary=True)
+        with operator_scope("bench: provider app"):
+            provider_app_set(provider_id="google_calendar", client_id="bench.apps.googleusercontent.com",
+                             client_secret="bench", api_base_url=fake.base_url)
+        lines = []
+
+        # 1. full import of --events, and the baseline
+        big_ids = seed_events(fake, args.events)
+        tenant, integration = connect("Bench Sync", fake.base_url)
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        entry, seconds, _ = run(integration)
+        if args.profile:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        assert entry.summary["created"] == args.events, entry.summary
+        import_rate = args.events / seconds
+        base_seconds = baseline(tenant, integration)
+        base_rate = args.events / base_seconds
+        lines.append(("full import", f"{args.events} events, {seconds:.1f} s", f"{import_rate:,.0f} records/s"))
+        lines.append(("bulk-insert baseline", f"same rows + outbox rows, {base_seconds:.2f} s",
+                      f"{base_rate:,.0f} records/s"))
+        ratio = import_rate / base_rate
+
+        # 2. incremental after --changes remote edits, at --events and at --small
+        inc_seconds, inc_queries = incremental(fake, integration, big_ids, args.changes)
+        small_fake = FakeGoogleCalendar().start()  # its own fake: the small tenant's calendar holds --small events
+        small_fake.add_calendar(CAL, "Studio", primary=True)
+        small_ids = seed_events(small_fake, args.small)
+        with operator_scope("bench: provider app"):
+            provider_app_set(provider_id="google_calendar", api_base_url=small_fake.base_url)
+        _, small_integration = connect("Bench Sync Small", small_fake.base_url)
+        run(small_integration)
+        small_seconds, small_queries = incremental(small_fake, small_integration, small_ids, args.changes)
+        small_fake.stop()
+        with operator_scope("bench: provider app"):
+            provider_app_set(provider_id="google_calendar", api_base_url=fake.base_url)
+        lines.append((f"incremental ({args.changes} changes) over {args.events}", f"{inc_seconds * 1000:.0f} ms",
+                      f"{inc_queries} queries"))
+        lines.append((f"incremental ({args.changes} changes) over {args.small}", f"{small_seconds * 1000:.0f} ms",
+                      f"{small_queries} queries"))
+
+        # 3. rate-limited export
+        requests_made, rl_seconds, got_429, exported = rate_limited(fake, args.rate, args.exports, fake.base_url)
+        achieved = requests_made / rl_seconds
+        lines.append((f"export under a {args.rate} req/s limit", f"{exported} events, {requests_made} requests, "
+                      f"{rl_seconds:.1f} s", f"{achieved:.2f} req/s, {got_429} x 429"))
+        fake.stop()
+
+        width = max(len(a) for a, _, _ in lines)
+        print()
+        for a, b, c in lines:
+            print(f"{a:<{width}}  {b:<40}  {c}")
+        print()
+        goals = [
+            (">= 1,000 records/s", import_rate >= 1000, f"{import_rate:,.0f}"),
+            (">= 0.25 x bulk baseline", ratio >= 0.25, f"{ratio:.2f} x"),
+            ("incremental queries independent of size", inc_queries == small_queries,
+             f"{inc_queries} vs {small_queries}"),
+            (f">= 90 % of {args.rate} req/s", achieved >= 0.9 * args.rate, f"{100 * achieved / args.rate:.0f} %"),
+            ("no 429", got_429 == 0, f"{got_429}"),
+        ]
+        for goal, met, figure in goals:
+            print(f"goal {goal:<42} {figure:>14}  {'met' if met else 'NOT MET'}")
+    finally:
+        if not args.keep:
+            from django.db import connections
+
+            for conn in connections.all(initialized_only=True):
+                conn.close()
+                if hasattr(conn, "close_pool"):
+                    conn.close_pool()
+            _admin(mode.database_admin_url, f'DROP DATABASE IF EXISTS "{args.database}"')
+            print(f"dropped database {args.database}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
