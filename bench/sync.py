@@ -258,7 +258,7 @@ def main() -> int:
         entry, seconds, _ = run(integration)
         if args.profile:
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+            pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(os.environ.get("BENCH_PROFILE_FILTER", ""), 40)
         assert entry.summary["created"] == args.events, entry.summary
         import_rate = args.events / seconds
         base_seconds = baseline(tenant, integration)

@@ -139,3 +139,41 @@ def test_a_page_of_new_records_imports_into_meetings_events_and_links(alice, cal
     again = run_sync(integration)
     assert (again.summary["created"], again.summary["updated"]) == (0, 0)
     assert len(links(integration)) == 3
+
+
+def test_a_page_of_edits_removals_and_echoes_updates_links_like_the_one_by_one_path(alice, calendar):
+    # given four imported events
+    ids = [calendar.put(None, event(f"Visit {n}", location="Haifa")) for n in range(4)]
+    integration = connect_calendar(alice, direction="import")
+    run_sync(integration)
+    before = {link.remote_id: link for link in links(integration)}
+
+    # when, in one page, one is edited, one removed, one saved again unchanged (a new version only)
+    calendar.edit(ids[0], summary="Visit 0 (moved)", location="Akko")
+    calendar.remove(ids[1])
+    calendar.edit(ids[2])
+    run = run_sync(integration)
+
+    # then the edit reaches its meeting (one "updated" event) and its link holds the new values
+    assert (run.summary["updated"], run.summary["deleted"], run.summary["skipped"]) == (1, 1, 1)
+    found = meetings(alice)
+    assert set(found) == {"Visit 0 (moved)", "Visit 2", "Visit 3"}
+    after = {link.remote_id: link for link in links(integration)}
+    assert set(after) == {ids[0], ids[2], ids[3]}
+    edited = after[ids[0]]
+    assert edited.local_id == found["Visit 0 (moved)"].pk
+    assert (edited.last_synced["title"], edited.last_synced["location"]) == ("Visit 0 (moved)", "Akko")
+    assert edited.local_hash == edited.remote_hash == content_hash(edited.last_synced) != before[ids[0]].remote_hash
+    assert edited.remote_version == calendar.version(ids[0]) != before[ids[0]].remote_version
+    with tenant_scope(alice.tenant.id):
+        updated = EntityEvent.objects.get(entity_id=edited.local_id, event="updated")
+        assert updated.source == f"integration:{integration.pk}"
+        assert updated.data == entity_snapshot(found["Visit 0 (moved)"])
+        # the removed one's meeting is gone, with its "deleted" event
+        assert EntityEvent.objects.filter(entity_id=before[ids[1]].local_id, event="deleted").count() == 1
+        assert not Meeting.objects.filter(pk=before[ids[1]].local_id).exists()
+    # the echo only moves the version it was seen at; its values and hashes stay
+    echo = after[ids[2]]
+    assert echo.remote_version == calendar.version(ids[2]) != before[ids[2]].remote_version
+    assert (echo.remote_hash, echo.last_synced) == (before[ids[2]].remote_hash, before[ids[2]].last_synced)
+    assert after[ids[3]].remote_version == before[ids[3]].remote_version

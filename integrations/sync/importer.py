@@ -189,6 +189,40 @@ class NewRecord:
     remote_hash: str
 
 
+@dataclass
+class PageWork:
+    """The fast path's page-wide state: the page's linked local records (loaded with one query),
+    the new records to create together and the links to update together when the page ends."""
+
+    instances: dict[Any, EntityModel]
+    new: list[NewRecord] = field(default_factory=list)
+    link_updates: list[ExternalLink] = field(default_factory=list)
+
+    def instance(self, job: Job, local_type: str, local_id: Any) -> EntityModel | None:
+        if local_id in self.instances:
+            return self.instances[local_id]
+        return local_load(job, local_type, local_id)
+
+
+#: What a link update writes (ExternalLink fields; ``updated_at`` set by the caller).
+LINK_FIELDS = ("remote_container", "remote_version", "local_hash", "remote_hash", "last_synced", "updated_at")
+
+
+def page_work(job: Job, pair: Pair, links: dict[str, ExternalLink]) -> PageWork:
+    ids = [link.local_id for link in links.values() if link.local_type == pair.local_type]
+    found = local_model(pair.local_type).objects.filter(tenant_id=job.tenant_id, pk__in=ids) if ids else []
+    return PageWork(instances={instance.pk: instance for instance in found})
+
+
+def finish_page(job: Job, pair: Pair, container: str, work: PageWork) -> None:
+    create_locals(job, pair, container, work.new)
+    if work.link_updates:
+        now = timezone.now()
+        for link in work.link_updates:
+            link.updated_at = now
+        ExternalLink.objects.bulk_update(work.link_updates, fields=LINK_FIELDS)
+
+
 def change_name(change: RemoteChange) -> str:
     return str((change.raw or {}).get("summary") or (change.raw or {}).get("subject") or change.remote_id)
 
@@ -205,11 +239,11 @@ def apply_page(job: Job, pair: Pair, container: str, changes: tuple[RemoteChange
     before = (copy.deepcopy(job.report), job.done)
     try:
         with transaction.atomic():
-            new: list[NewRecord] = []
+            work = page_work(job, pair, links)
             for change in changes:
                 job.done += 1
-                apply_change(job, pair, container, change, links.get(change.remote_id), new=new)
-            create_locals(job, pair, container, new)
+                apply_change(job, pair, container, change, links.get(change.remote_id), work=work)
+            finish_page(job, pair, container, work)
     except Exception:  # noqa: BLE001 - some record failed: redo the page one record at a time
         job.report, job.done = before
         links = links_by_remote_id(integration=integration, remote_type=pair.remote_type, remote_ids=remote_ids)
@@ -227,12 +261,13 @@ def apply_page(job: Job, pair: Pair, container: str, changes: tuple[RemoteChange
 
 
 def apply_change(job: Job, pair: Pair, container: str, change: RemoteChange, link: ExternalLink | None,
-                 *, new: list[NewRecord] | None = None) -> None:
-    """One remote change. ``new``, when given, collects the records to create (the caller
-    creates them together); without it a new record is created here."""
+                 *, work: PageWork | None = None) -> None:
+    """One remote change. With ``work`` (the fast path) linked records come from the page's
+    load, and new records and link updates are left for ``finish_page``; without it each is
+    read and written here."""
     report = job.report
     if change.deleted:
-        remove_linked(job, link, remote_id=change.remote_id)
+        remove_linked(job, link, remote_id=change.remote_id, work=work)
         return
     if not pair.filters.matches(change.raw):
         report.skipped += 1
@@ -243,20 +278,26 @@ def apply_change(job: Job, pair: Pair, container: str, change: RemoteChange, lin
     remote_hash = content_hash(remote)
     if link is not None and link.remote_hash == remote_hash:
         report.skipped += 1  # our own write coming back, or nothing we map changed
-        if link.remote_version != change.version:
+        if link.remote_version != change.version and work is not None:
+            link.remote_version = change.version
+            work.link_updates.append(link)
+        elif link.remote_version != change.version:
             ExternalLink.objects.filter(pk=link.pk, tenant_id=link.tenant_id).update(remote_version=change.version)
         return
-    instance = local_load(job, pair.local_type, link.local_id) if link is not None else None
+    load = work.instance if work is not None else local_load
+    instance = load(job, pair.local_type, link.local_id) if link is not None else None
     base: dict[str, Any] = dict(link.last_synced) if link is not None else {}
     if instance is None and link is None and change.hub_id:
         instance = relink_by_hub_id(job, pair, change.hub_id)
-    if instance is None and link is None and new is not None:
-        new.append(NewRecord(change, remote, remote_hash))
+    if instance is None and link is None and work is not None:
+        work.new.append(NewRecord(change, remote, remote_hash))
         return
     if instance is None:
         create_local(job, pair, container, change, remote, remote_hash, link=link)
         return
-    update_local(job, pair, container, change, instance, base, remote, remote_hash)
+    update_local(job, pair, container, change, instance, base, remote, remote_hash,
+                 link=link if work is not None and link is not None and link.local_id == instance.pk else None,
+                 work=work)
 
 
 def relink_by_hub_id(job: Job, pair: Pair, hub_id: str) -> EntityModel | None:
@@ -315,7 +356,9 @@ def create_locals(job: Job, pair: Pair, container: str, new: list[NewRecord]) ->
 
 
 def update_local(job: Job, pair: Pair, container: str, change: RemoteChange, instance: EntityModel,
-                 base: dict[str, Any], remote: dict[str, Any], remote_hash: str) -> None:
+                 base: dict[str, Any], remote: dict[str, Any], remote_hash: str,
+                 *, link: ExternalLink | None = None, work: PageWork | None = None) -> None:
+    """``link`` and ``work`` given: the record's own link, updated with the page's others."""
     current = local_values(pair, job, instance)
     if pair.exports:
         result = merge.three_way(base=base, local=current, remote=remote, policy=job.plan.integration.conflict_policy,
@@ -338,17 +381,23 @@ def update_local(job: Job, pair: Pair, container: str, change: RemoteChange, ins
         pending_upsert(tenant_id=job.tenant_id, items=[Pending(job.plan.integration.pk, pair.local_type, instance.pk,
                                                                "upsert", entity_snapshot(instance))])
     # The base is what the provider holds now: local wins not yet exported still differ from it.
+    if link is not None and work is not None:
+        link.remote_container, link.remote_version, link.last_synced = container, change.version, remote
+        link.local_hash = link.remote_hash = remote_hash
+        work.link_updates.append(link)
+        return
     link_upsert(integration=job.plan.integration, local_type=pair.local_type, local_id=instance.pk,
                 remote_type=pair.remote_type, remote_id=change.remote_id, remote_container=container,
                 remote_version=change.version, local_hash=remote_hash, remote_hash=remote_hash, last_synced=remote)
 
 
-def remove_linked(job: Job, link: ExternalLink | None, *, remote_id: str) -> None:
+def remove_linked(job: Job, link: ExternalLink | None, *, remote_id: str, work: PageWork | None = None) -> None:
     """A remote removal deletes the linked local record (nothing linked: nothing to do)."""
     if link is None:
         job.report.skipped += 1
         return
-    instance = local_load(job, link.local_type, link.local_id)
+    load = work.instance if work is not None else local_load
+    instance = load(job, link.local_type, link.local_id)
     if instance is not None:
         entity_delete(instance=instance, source=job.source)
     link_delete(link=link)
