@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
-from djangorestframework_camel_case.util import camelize
+from djangorestframework_camel_case.util import camelize, camelize_re, underscore_to_camel
 from rest_framework.exceptions import ValidationError
 
 from entities import events
@@ -132,4 +133,18 @@ def entity_snapshots(instances: list[EntityModel]) -> list[dict[str, Any]]:
     if not instances:
         return []
     data = serializer_for(instances[0].entity_type)(instances, many=True).data
-    return camelize(_plain(data))
+    return _camelize_plain(_plain(data))
+
+
+@lru_cache(maxsize=2048)
+def _camel_key(key: str) -> str:
+    return camelize_re.sub(underscore_to_camel, key) if "_" in key else key
+
+
+def _camelize_plain(data: Any) -> Any:
+    """``camelize`` of JSON data (dicts, lists, scalars), each key converted once per process."""
+    if isinstance(data, dict):
+        return {_camel_key(k) if isinstance(k, str) else k: _camelize_plain(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_camelize_plain(item) for item in data]
+    return data

@@ -177,3 +177,14 @@ def test_a_page_of_edits_removals_and_echoes_updates_links_like_the_one_by_one_p
     assert echo.remote_version == calendar.version(ids[2]) != before[ids[2]].remote_version
     assert (echo.remote_hash, echo.last_synced) == (before[ids[2]].remote_hash, before[ids[2]].last_synced)
     assert after[ids[3]].remote_version == before[ids[3]].remote_version
+
+
+def test_mapped_values_become_the_serializers_input_as_underscoreize_makes_it():
+    from djangorestframework_camel_case.util import underscoreize
+
+    from integrations.sync.importer import as_entity_data
+
+    values = {"title": "Kickoff", "startTime": "2026-12-10T10:00:00+02:00", "externalIds": {"googleCalendar": "x1"},
+              "attendees": [{"email": "dana@example.com", "responseStatus": "accepted"}, "omer@example.com"],
+              "location": None, "sizeBytes": 12, "fileURL": "https://example.com/a", "line2Address": "b"}
+    assert as_entity_data(values) == {k: v for k, v in underscoreize(values).items() if v is not None}

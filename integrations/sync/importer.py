@@ -24,11 +24,12 @@ import copy
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from djangorestframework_camel_case.util import underscoreize
+from djangorestframework_camel_case.util import camel_to_underscore
 from rest_framework.exceptions import ValidationError
 
 from core.tenant_context import tenant_scope
@@ -104,9 +105,23 @@ def local_values(pair: Pair, job: Job, instance: EntityModel) -> dict[str, Any]:
 
 
 def as_entity_data(values: dict[str, Any]) -> dict[str, Any]:
-    """camelCase mapped values -> the entity serializer's snake_case input. A value the
-    provider left empty (None) is not written: the entity keeps its own (or its default)."""
-    return {k: v for k, v in underscoreize(values).items() if v is not None}
+    """camelCase mapped values -> the entity serializer's snake_case input (keys at every
+    depth, as ``underscoreize`` does). A value the provider left empty (None) is not
+    written: the entity keeps its own (or its default)."""
+    return {k: v for k, v in _underscoreize(values).items() if v is not None}
+
+
+@lru_cache(maxsize=2048)
+def _snake(key: str) -> str:
+    return camel_to_underscore(key)
+
+
+def _underscoreize(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {_snake(k) if isinstance(k, str) else k: _underscoreize(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_underscoreize(item) for item in data]
+    return data
 
 
 def describe(exc: Exception) -> str:
