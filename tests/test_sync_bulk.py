@@ -4,6 +4,8 @@ same meetings, outbox events and links the one-by-one path writes."""
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from rest_framework.exceptions import ValidationError
 
@@ -188,3 +190,22 @@ def test_mapped_values_become_the_serializers_input_as_underscoreize_makes_it():
               "attendees": [{"email": "dana@example.com", "responseStatus": "accepted"}, "omer@example.com"],
               "location": None, "sizeBytes": 12, "fileURL": "https://example.com/a", "line2Address": "b"}
     assert as_entity_data(values) == {k: v for k, v in underscoreize(values).items() if v is not None}
+
+
+def test_a_record_the_database_refuses_fails_alone_after_the_page_is_redone_one_by_one(alice, calendar):
+    # given a page whose one record passes the serializer but not PostgreSQL: a remote id too long
+    # for the links' unique index (a btree row holds at most ~2.7 kB), so the page's bulk insert fails
+    ids = [calendar.put(None, event(f"Visit {n}")) for n in range(3)]
+    bad = calendar.put(secrets.token_urlsafe(6000), event("Long id"))
+    integration = connect_calendar(alice, direction="import")
+
+    run = run_sync(integration)
+
+    # then the page is applied again record by record: the three are imported, the one fails alone
+    assert run.status == "partial", run.error_message
+    assert (run.summary["created"], run.summary["failed"]) == (3, 1)
+    assert [item["entityId"] for item in run.failed_items] == [bad]
+    assert set(meetings(alice)) == {"Visit 0", "Visit 1", "Visit 2"}
+    assert {link.remote_id for link in links(integration)} == set(ids)
+    with tenant_scope(alice.tenant.id):
+        assert EntityEvent.objects.filter(entity_type="meeting", event="created").count() == 3
