@@ -454,6 +454,7 @@ def main() -> int:
             provider_app_set(provider_id="google_calendar", client_id="bench.apps.googleusercontent.com",
                              client_secret="bench", api_base_url=fake.base_url)
         lines = []
+        load_before = os.getloadavg()[0]
 
         goals: list[tuple[str, bool, str]] = []
         if args.only_paced:
@@ -465,7 +466,7 @@ def main() -> int:
         fake.stop()
 
         width = max(len(a) for a, _, _ in lines)
-        print()
+        print(f"\n{os.cpu_count()} CPUs; load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
         for a, b, c in lines:
             print(f"{a:<{width}}  {b:<40}  {c}")
         print()
