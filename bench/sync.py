@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Sync engine benchmark (issue 11 item 11): import rate beside a same-run bulk insert, an
 incremental run's query count at two sizes, and the request rate under a provider limit.
+Long (~490 lines): one benchmark, its scenarios and their report; nothing here is imported.
 
     .venv/bin/python bench/sync.py [--events 10000] [--small 1000] [--changes 10]
         [--rate 10] [--exports 200] [--database architect_studio_bench_sync] [--keep]

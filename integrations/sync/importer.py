@@ -1,5 +1,8 @@
 """Import: remote pages -> local records (issue 11 item 3).
 
+Long (~440 lines) on purpose: one flow, a page from its listing to its commit with the
+bulk fast path and the record-by-record fallback beside it, reads top-down in one module.
+
 For one entity pair and one remote container::
 
     SyncState (cursor) -> adapter.list_changes (outside any transaction)
