@@ -73,6 +73,15 @@ def emit(
     return row
 
 
+def emit_bulk(rows: Sequence[dict]) -> list[EntityEvent]:
+    """``emit`` for many events (each a dict of ``emit``'s keyword arguments): one INSERT,
+    and one drain wake-up per tenant on commit."""
+    created = EntityEvent.objects.bulk_create([EntityEvent(**row) for row in rows])
+    for tid in {str(row["tenant_id"]) for row in rows}:
+        transaction.on_commit(lambda tid=tid: enqueue_soon(tid))
+    return created
+
+
 def enqueue_soon(tenant_id: str) -> None:
     """:func:`enqueue` from the kicker thread (:func:`core.kick.kick_soon`): never blocks or raises."""
     kick_soon(DRAIN_TASK, tenant_id)

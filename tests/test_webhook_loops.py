@@ -14,9 +14,9 @@ from tests.test_incoming_actions import Receiver as ForwardReceiver
 from tests.test_outgoing_support import Receiver, create_meeting
 from webhooks import loops
 from webhooks.incoming import services as incoming_services
-from webhooks.outgoing.tasks import send_attempt as send_forward
 from webhooks.models import IncomingWebhook, OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
+from webhooks.outgoing.tasks import send_attempt as send_forward
 from webhooks.signing import hex_hmac_sha256
 
 pytestmark = pytest.mark.django_db
