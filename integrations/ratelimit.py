@@ -22,8 +22,9 @@ Lua script: atomic across processes) with this guarantee: *no rolling window of
   last share, which the high-priority caller gets at once, while steady normal
   work still runs at the full rate, one call per interval.
 * A 429 with ``Retry-After`` (``block``) closes the bucket for everyone until
-  then, and fills the window with ``requests`` placeholder calls spaced one
-  interval apart: the bucket reopens one slot per interval, never with a burst.
+  then; the calls logged so far give way to the provider's word, and the window
+  is filled with ``requests`` placeholder calls spaced one interval apart: the
+  bucket reopens at ``Retry-After`` with one slot per interval, never a burst.
 
 Without Redis (embedded mode) the same algorithm runs in-process; so it does
 for a few seconds after any Redis error (``core.redis_client.is_down``): a
@@ -148,8 +149,9 @@ return {0, tostring(math.max(0, math.min(until_reserve, until_paced)))}
 """
 
 # KEYS as above; ARGV: until, capacity, window, interval
-# Closes the bucket until ``until`` and lays ``capacity`` placeholder calls so that one slot
-# reopens per interval from then on (fixed members: a later block moves them).
+# Closes the bucket until ``until``; the calls logged so far give way to the provider's word
+# (its Retry-After says when it takes calls again) and ``capacity`` placeholder calls are laid
+# so that one slot reopens per interval from then on (fixed members: a later block moves them).
 _BLOCK = """
 local untl = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
@@ -158,6 +160,7 @@ local interval = tonumber(ARGV[4])
 local current = tonumber(redis.call('HGET', KEYS[1], 'blocked_until')) or 0
 if untl > current then
   redis.call('HSET', KEYS[1], 'blocked_until', string.format('%.6f', untl))
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[5]))
   for k = 0, capacity - 1 do
     redis.call('ZADD', KEYS[2], untl - window + k * interval, 'resume:' .. k)
   end
@@ -201,14 +204,13 @@ class _LocalBuckets:
                 bisect.insort(times, now)
             return allowed, wait
 
-    def block(self, bucket: Bucket, until: float) -> None:
+    def block(self, bucket: Bucket, until: float, now: float) -> None:
         with self._lock:
             if until <= self._blocked.get(bucket.key, 0.0):
                 return
             self._blocked[bucket.key] = until
-            times = self._times.setdefault(bucket.key, [])
-            for t in placeholders(bucket, until):
-                bisect.insort(times, t)
+            times = [t for t in self._times.get(bucket.key, []) if t > now] + placeholders(bucket, until)
+            self._times[bucket.key] = sorted(times)
 
 
 _local = _LocalBuckets()
@@ -262,7 +264,7 @@ class RateLimiter:
         """Close the bucket for every process (the provider said 429 / Retry-After); it reopens paced."""
         now = self.clock()
         until = now + max(0.0, seconds)
-        _local.block(bucket, until)  # also here, so it holds if Redis fails before it is over
+        _local.block(bucket, until, now)  # also here, so it holds if Redis fails before it is over
         if self._block is None or is_down(self.url):
             return
         try:
