@@ -12,13 +12,13 @@ Lua script: atomic across processes) with this guarantee: *no rolling window of
   ``WINDOW_MARGIN`` (5 %, at most ``MAX_MARGIN_SECONDS``): a call is counted when
   its slot is granted, the provider counts it when it arrives, and the two
   latencies differ from call to call. With a margin of 50 ms on a 1 s period the
-  hub reaches ~95 % of the provider's figure and never its 429.
+  hub reaches ~95 % of the provider's figure with no 429 (bench/sync.py).
 * Priority reserve (the seed's ``IntegrationRequestQueue``, requests processed in
   priority order within the limit, realised without an in-memory queue because
   callers live in many processes): HIGH may take any free slot of the window;
   NORMAL leaves 10 % of the window's slots free, LOW 30 %, *unless* it is
   paced, i.e. the newest call of the window is at least one emission interval
-  (``per_seconds / requests``) old. So a burst of normal work stops short of the
+  (the window / ``requests``) old. So a burst of normal work stops short of the
   last share, which the high-priority caller gets at once, while steady normal
   work still runs at the full rate, one call per interval.
 * A 429 with ``Retry-After`` (``block``) closes the bucket for everyone until
