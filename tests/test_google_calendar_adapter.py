@@ -303,6 +303,25 @@ def test_a_rate_limited_call_waits_for_retry_after_and_succeeds(google):
     assert time.monotonic() - started >= 0.9
 
 
+def test_at_the_providers_own_figure_the_hub_never_meets_its_429(google, monkeypatch):
+    # given: the provider counts 10 calls in any rolling second, and the hub's limit is that figure
+    import dataclasses
+
+    from integrations.providers import catalog
+    from integrations.providers.base import RateLimit
+
+    provider = catalog.PROVIDERS["google_calendar"]
+    monkeypatch.setitem(catalog.PROVIDERS, "google_calendar",
+                        dataclasses.replace(provider, rate_limit=RateLimit(10, 1, "the fake's figure")))
+    google.fake.limit_rate(10)
+    # when: 25 calls back to back (a token bucket of 10 bursts 10, then refills into the same second)
+    for _ in range(25):
+        google("list_containers")
+    # then: every call answered first time
+    assert google.fake.count(status=429) == 0
+    assert google.fake.count("GET", "/calendarList") == 25
+
+
 def test_default_mappings_are_the_seeds_for_meetings_and_an_all_day_event_for_tasks(google):
     assert google.adapter.default_mappings("meeting", "event") == GOOGLE_CALENDAR_MAPPING
     assert GOOGLE_CALENDAR_MAPPING[2] == {"localEntity": "meeting", "localField": "startTime",
