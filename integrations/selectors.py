@@ -7,12 +7,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from integrations.models import Integration, IntegrationLog
+from integrations.models import Integration, IntegrationLog, PushChannel
 from integrations.oauth import app_config
 from integrations.providers.catalog import get_provider, providers_by_category
 
 _FREQUENCY_STEP = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
+#: Realtime imports without push (CalDAV, or a push the provider refused) are synced this
+#: often; those with a live push channel after this much silence (integrations.sync.push).
+POLL_INTERVAL = timedelta(minutes=5)
+PUSH_SAFETY_INTERVAL = timedelta(hours=1)
+IMPORTS = ("import", "bidirectional")
 
 
 def integration_list(*, tenant_id: uuid.UUID) -> QuerySet[Integration]:
@@ -45,13 +51,31 @@ def integration_logs(
     return qs.order_by(*(f"-{key}" for key in LOG_ORDER))
 
 
-def next_sync_at(integration: Integration) -> datetime | None:
-    """When beat will next sync it: hourly/daily after the last sync; None for manual,
-    realtime (event-driven) or disabled sync."""
+def wants_realtime_import(integration: Integration) -> bool:
+    """Sync on, realtime, connected, and at least one enabled entity pair imports."""
+    sync = integration.sync_settings or {}
+    if integration.status != Integration.Status.CONNECTED or not sync.get("enabled"):
+        return False
+    if sync.get("frequency") != "realtime":
+        return False
+    default = sync.get("direction") or "import"
+    return any(isinstance(item, dict) and item.get("enabled", True) and (item.get("direction") or default) in IMPORTS
+               for item in sync.get("entities") or [])
+
+
+def next_sync_at(integration: Integration, *, now: datetime | None = None) -> datetime | None:
+    """When beat will next start a run: hourly/daily after the last sync; for a realtime
+    import, the next poll (``POLL_INTERVAL``) or, with a live push channel, the safety sync
+    (``PUSH_SAFETY_INTERVAL``); None for manual, a realtime export (driven by local changes)
+    or disabled sync."""
     settings = integration.sync_settings or {}
     if not settings.get("enabled") or integration.status != Integration.Status.CONNECTED:
         return None
     step = _FREQUENCY_STEP.get(settings.get("frequency"))
+    if step is None and wants_realtime_import(integration):
+        live = PushChannel.objects.filter(tenant_id=integration.tenant_id, integration=integration,
+                                          expires_at__gt=now or timezone.now()).exists()
+        step = PUSH_SAFETY_INTERVAL if live else POLL_INTERVAL
     if step is None:
         return None
     base = integration.last_sync_at or integration.created_at

@@ -14,7 +14,7 @@ from django.utils import timezone
 from architect_studio.celery import app as celery_app
 from core.tenant_context import tenant_scope
 from entities.models import EntityEvent, Meeting
-from integrations.models import ExternalLink, IntegrationLog, SyncState
+from integrations.models import ExternalLink, Integration, IntegrationLog, SyncState
 from integrations.sync.services import syncs_schedule_due
 from tenancy.models import Membership
 from tests.conftest import client_for
@@ -156,6 +156,29 @@ def test_status_says_syncing_with_progress_and_the_next_scheduled_sync(alice, al
     assert datetime.fromisoformat(after["nextSyncAt"]) == last + timedelta(hours=1)
     logs = alice_api.get(f"/api/integrations/{integration.pk}/logs").json()["results"]
     assert logs[0]["id"] == str(run.pk) and logs[0]["summary"]["total"] == 0 and logs[0]["status"] == "success"
+
+
+@pytest.mark.django_db
+def test_next_sync_of_a_realtime_import_is_the_poll_or_the_push_safety_sync(alice, alice_api):
+    from integrations.models import PushChannel
+
+    polled = connect_calendar(alice, frequency="realtime", direction="import", provider="apple_calendar")
+    pushed = connect_calendar(alice, frequency="realtime", direction="import", provider="google_calendar")
+    export_only = connect_calendar(alice, frequency="realtime", direction="export", provider="outlook_calendar")
+    last = timezone.now().replace(microsecond=0) - timedelta(minutes=1)
+    with tenant_scope(alice.tenant.id):
+        Integration.objects.filter(tenant=alice.tenant).update(last_sync_at=last)
+        PushChannel.objects.create(tenant=alice.tenant, integration=pushed, kind=PushChannel.Kind.GOOGLE,
+                                   container="primary", channel_id="ch-1", expires_at=timezone.now() + timedelta(days=1))
+
+    def next_at(integration):
+        return alice_api.get(f"/api/integrations/{integration.pk}/status").json()["nextSyncAt"]
+
+    # CalDAV has no push: polled every 5 minutes; a pushed calendar gets its safety sync after an hour;
+    # a realtime export is driven by local changes only
+    assert datetime.fromisoformat(next_at(polled)) == last + timedelta(minutes=5)
+    assert datetime.fromisoformat(next_at(pushed)) == last + timedelta(hours=1)
+    assert next_at(export_only) is None
 
 
 # --------------------------------------------------------------------------- queue, worker line, beat

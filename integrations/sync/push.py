@@ -43,6 +43,7 @@ from integrations.models import Integration, IntegrationLog, PushChannel
 from integrations.providers.adapter import ProviderAdapter
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import adapter_for
+from integrations.selectors import POLL_INTERVAL, PUSH_SAFETY_INTERVAL, wants_realtime_import
 from integrations.sync.services import RunBusy, SyncNotConfigured, sync_request
 
 log = logging.getLogger("architect_studio.sync.push")
@@ -55,11 +56,7 @@ RENEW_WINDOW = timedelta(hours=24)
 MIN_TRIGGER_INTERVAL = timedelta(seconds=5)
 #: After a provider refused a channel, the maintenance beat asks again this much later (not every minute).
 RETRY_AFTER_FAILURE_SECONDS = 15 * 60
-#: Realtime integrations without push are synced this often; those with push after this much silence.
-POLL_INTERVAL = timedelta(minutes=5)
-PUSH_SAFETY_INTERVAL = timedelta(hours=1)
 KIND_OF_PROVIDER = {"google_calendar": PushChannel.Kind.GOOGLE, "outlook_calendar": PushChannel.Kind.GRAPH}
-IMPORTS = ("import", "bidirectional")
 DEFAULT_CONTAINER = "primary"
 
 __all__ = ["PushResult", "push_maintain", "push_receive_google", "push_receive_graph", "push_reconcile",
@@ -67,18 +64,6 @@ __all__ = ["PushResult", "push_maintain", "push_receive_google", "push_receive_g
 
 
 # --------------------------------------------------------------------------- what is wanted
-def wants_realtime_import(integration: Integration) -> bool:
-    """Sync on, realtime, connected, and at least one enabled entity pair imports."""
-    sync = integration.sync_settings or {}
-    if integration.status != Integration.Status.CONNECTED or not sync.get("enabled"):
-        return False
-    if sync.get("frequency") != "realtime":
-        return False
-    default = sync.get("direction") or "import"
-    return any(isinstance(item, dict) and item.get("enabled", True) and (item.get("direction") or default) in IMPORTS
-               for item in sync.get("entities") or [])
-
-
 def _containers(integration: Integration) -> list[str]:
     """The enabled calendars (``settings.calendars[].syncEnabled``), as the engine reads them."""
     calendars = (integration.settings or {}).get("calendars")
