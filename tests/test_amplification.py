@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from core.tenant_context import tenant_scope
 from entities.models import EntityEvent
-from tests.test_outgoing_support import create_meeting
+from tests.support.factories import create_meeting
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
 from webhooks.templating import BodyTooLarge, render_template, validate_template

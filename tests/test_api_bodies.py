@@ -9,7 +9,7 @@ import json
 import pytest
 
 from entities.models import Client
-from tests.conftest import client_for
+from tests.support.factories import client_for
 
 pytestmark = pytest.mark.django_db
 

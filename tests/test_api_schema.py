@@ -9,7 +9,7 @@ import re
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
-from tests.conftest import client_for
+from tests.support.factories import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 APPS = ("core", "tenancy", "entities", "integrations", "webhooks")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 

@@ -12,7 +12,7 @@ from channels.testing import HttpCommunicator
 from architect_studio.asgi import application
 from architect_studio.wsgi_bridge import WsgiBridge
 from entities.models import Meeting
-from tests.factories import make_persona
+from tests.support.factories import make_persona
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

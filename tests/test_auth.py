@@ -7,8 +7,7 @@ from rest_framework.test import APIClient
 
 from tenancy.models import ApiToken, hash_token
 from tenancy.services import membership_add
-from tests.conftest import client_for
-from tests.factories import make_meeting
+from tests.support.factories import client_for, make_meeting
 
 pytestmark = pytest.mark.django_db
 

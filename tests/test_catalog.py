@@ -1,7 +1,6 @@
 """The provider catalog is plain data: these tests need neither Django nor a database."""
 
 import json
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -15,9 +14,10 @@ from integrations.providers import (
     get_provider,
     providers_by_category,
 )
+from tests.support.paths import ROOT
 from webhooks.verification import SCHEMES as WEBHOOK_SCHEMES
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = ROOT
 
 # The seed's IntegrationProvider type, in its order (23 ids).
 SEED_PROVIDERS = [

@@ -82,7 +82,7 @@ def test_admin_switches_to_english_with_accept_language():
 def test_admin_shows_all_tenants_to_staff_via_operator_scope(alice, bob):
     from django.contrib.auth import get_user_model
 
-    from tests.factories import make_meeting
+    from tests.support.factories import make_meeting
 
     make_meeting(alice.tenant, "Alice M")
     make_meeting(bob.tenant, "Bob M")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -14,6 +13,7 @@ from django.db import models
 from core import crypto
 from core.crypto import CryptoError, KeyRing, generate_key_spec, parse_key
 from core.tenant_context import operator_scope, tenant_scope
+from tests.support.paths import ROOT
 from webhooks.models import OutgoingWebhook
 
 
@@ -196,7 +196,7 @@ _SECRET_CALL = re.compile(r"""\b(set_secret|seal_value)\(\s*["'](\w+)["']""")
 def _secret_calls() -> dict[str, set[str]]:
     """Field names passed to set_secret / seal_value anywhere in the application code."""
     found: dict[str, set[str]] = {"set_secret": set(), "seal_value": set()}
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     for package in ("core", "integrations", "webhooks", "tenancy", "entities", "architect_studio"):
         for path in (root / package).rglob("*.py"):
             for kind, field in _SECRET_CALL.findall(path.read_text(encoding="utf-8")):

@@ -9,7 +9,6 @@ import datetime as dt
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import redis
@@ -22,8 +21,10 @@ from core.tenant_context import operator_scope, tenant_scope
 from entities import events
 from entities.models import EntityEvent
 from entities.tasks import drain_entity_events
-from tests.factories import wait_until
-from tests.test_outgoing_support import Receiver, create_meeting, create_outgoing_webhook, fresh_persona
+from tests.support.factories import create_meeting, fresh_persona
+from tests.support.receiver import Plan, Receiver
+from tests.support.waiting import wait_until
+from tests.support.webhooks import create_outgoing_webhook
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
 
@@ -203,68 +204,21 @@ def test_a_batch_larger_than_the_send_concurrency_gets_leases_for_its_waves(sett
 # --------------------------------------------------------------------------- keep-alive
 
 
-class _CountingServer:
-    def __init__(self):
-        self.ports: list[int] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                server.ports.append(self.client_address[1])
-                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/h"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 def test_outbound_send_reuses_one_connection_per_checked_address():
-    srv = _CountingServer()
-    try:
+    with Receiver(default=Plan(200, body=b"{}")) as srv:
         results = [
             outbound.send(method="POST", url=srv.url, headers={}, body=b"{}", timeout=5, allow_private=True)
             for _ in range(3)
         ]
-    finally:
-        srv.close()
     assert [r.status for r in results] == [200, 200, 200]
-    assert len(set(srv.ports)) == 1  # one TCP connection for all three requests
+    assert len({r.client_port for r in srv.requests}) == 1  # one TCP connection for all three requests
 
 
 def test_outbound_send_does_not_carry_cookies_between_requests():
-    seen: list[str | None] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            seen.append(self.headers.get("Cookie"))
-            self.wfile.write(b"HTTP/1.1 200 OK\r\nSet-Cookie: sid=tenant-a\r\nContent-Length: 0\r\n\r\n")
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/h"
-    try:
+    with Receiver(default=Plan(200, body=b"", headers={"Set-Cookie": "sid=tenant-a"})) as srv:
         for _ in range(2):
-            outbound.send(method="POST", url=url, headers={}, body=b"{}", timeout=5, allow_private=True)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+            outbound.send(method="POST", url=srv.url, headers={}, body=b"{}", timeout=5, allow_private=True)
+    seen = [r.headers.get("Cookie") for r in srv.requests]
     assert seen == [None, None]
 
 

@@ -6,11 +6,10 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
 
 SCRIPT = r"""
 import json, os, django
@@ -21,21 +20,9 @@ token = os.environ["TOKEN"]
 c = Client(HTTP_AUTHORIZATION="Bearer " + token)
 
 # A receiver that fails the first delivery: the retry goes through the dispatcher's claim.
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-hits = []
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_POST(self):
-        self.rfile.read(int(self.headers["Content-Length"]))
-        hits.append(self.headers["X-Webhook-Delivery"])
-        status = b"500 Oops" if len(hits) == 1 else b"200 OK"
-        self.wfile.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\n\r\n")
-    def log_message(self, *args):
-        pass
-srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-w = c.post("/api/webhooks/outgoing", data=json.dumps({"name": "CRM", "url": f"http://127.0.0.1:{srv.server_address[1]}/h",
+from tests.support.receiver import Plan, Receiver
+rx = Receiver(plans=[Plan(500, body=b"")], default=Plan(200, body=b"")).__enter__()
+w = c.post("/api/webhooks/outgoing", data=json.dumps({"name": "CRM", "url": rx.url,
            "triggers": [{"entityType": "meeting", "events": ["created"]}], "retryAttempts": 2, "retryDelaySeconds": 0}),
            content_type="application/json")
 assert w.status_code == 201, w.content
@@ -46,7 +33,8 @@ ev = EntityEvent.objects.get()
 from webhooks.models import WebhookLog
 attempts = [(x.attempt, x.status) for x in WebhookLog.objects.filter(direction="outgoing").order_by("attempt")]
 print(json.dumps({"status": r.status_code, "event": ev.event, "processed": ev.processed_at is not None,
-                  "attempts": attempts, "same_delivery": len(hits) == 2 and hits[0] == hits[1],
+                  "attempts": attempts, "same_delivery": len(rx.requests) == 2
+                  and rx.requests[0].headers["X-Webhook-Delivery"] == rx.requests[1].headers["X-Webhook-Delivery"],
                   "health": Client().get("/healthz").json()}))
 """
 

@@ -6,7 +6,7 @@ import pytest
 
 from core.tenant_context import operator_scope
 from entities.models import ENTITY_TYPES, EntityEvent
-from tests.factories import make_meeting
+from tests.support.factories import make_meeting
 
 pytestmark = pytest.mark.django_db
 

@@ -5,26 +5,17 @@ in the run's own database (TEST_REDIS_DB), and a test worker starts on an empty 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
 
 from architect_studio import env
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # nothing listens once the socket is closed
-
+from tests.support.paths import ROOT
+from tests.support.ports import free_port
 
 # --- fail fast instead of the embedded fallback --------------------------------
 
@@ -48,7 +39,7 @@ def _start_test_settings(*missing: str, **extra_env: str) -> subprocess.Complete
     child_env = {k: v for k, v in os.environ.items()
                  if k not in ("DATABASE_URL", "DATABASE_ADMIN_URL", "REDIS_URL", "ARCHITECT_EMBEDDED")}
     child_env.update(extra_env)
-    return subprocess.run([sys.executable, "-c", PROBE_SCRIPT, str(_closed_port()), *missing], cwd=ROOT,
+    return subprocess.run([sys.executable, "-c", PROBE_SCRIPT, str(free_port()), *missing], cwd=ROOT,
                           env=child_env, capture_output=True, text=True, timeout=60)
 
 

@@ -14,7 +14,8 @@ from django.apps import apps as django_apps
 from django.utils import timezone
 
 from core.tenant_context import tenant_scope
-from tests.test_incoming_actions import LEAD, Receiver, deliver, make_webhook, process
+from tests.support.receiver import Plan, Receiver
+from tests.support.webhooks import LEAD, deliver, make_webhook, process
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing.delivery import deliveries_dispatch
 from webhooks.outgoing.retries import log_replay
@@ -25,9 +26,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def receiver():
-    r = Receiver()
-    yield r
-    r.server.shutdown()
+    with Receiver() as r:
+        yield r
 
 
 def _forwarded(persona, receiver, **config) -> tuple[WebhookLog, str]:
@@ -46,7 +46,7 @@ def test_the_tenants_dispatcher_claims_and_sends_a_forward(alice, receiver):
 
     assert totals["sent"] == 1
     [request] = receiver.requests
-    assert json.loads(request["body"]) == LEAD
+    assert json.loads(request.body) == LEAD
     with tenant_scope(alice.tenant.id):
         attempt.refresh_from_db()
         source = WebhookLog.objects.get(pk=source_id)
@@ -59,7 +59,7 @@ def test_the_tenants_dispatcher_claims_and_sends_a_forward(alice, receiver):
 
 
 def test_a_failed_forward_plans_the_seed_linear_retry_and_never_disables_anything(alice, receiver):
-    receiver.statuses = [410]
+    receiver.plans = [Plan(410, body=b'{"ok": false}')]
     attempt, source_id = _forwarded(alice, receiver, retryAttempts=3, retryDelaySeconds=7)
 
     deliveries_dispatch(tenant_id=str(alice.tenant.id))
@@ -101,8 +101,8 @@ def test_a_forward_attempt_is_replayed_as_a_new_attempt_of_the_same_delivery(ali
     assert replay.result["sourceLogId"] == source_id and replay.result["trigger"] == "manual"
     deliveries_dispatch(tenant_id=str(alice.tenant.id))
     first, second = receiver.requests
-    assert first["headers"]["X-Webhook-Delivery"] == second["headers"]["X-Webhook-Delivery"] == str(attempt.delivery_id)
-    assert first["body"] == second["body"]
+    assert first.headers["X-Webhook-Delivery"] == second.headers["X-Webhook-Delivery"] == str(attempt.delivery_id)
+    assert first.body == second.body
     with tenant_scope(alice.tenant.id):
         replay.refresh_from_db()
     assert (replay.status, replay.response_status, replay.max_attempts) == ("success", 200, 2)  # manual: 2/2, as a webhook's

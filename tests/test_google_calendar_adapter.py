@@ -26,7 +26,7 @@ from integrations.providers.google_calendar.adapter import (
 from integrations.providers.registry import adapter_for
 from integrations.services import provider_app_set
 from tests.support.fakes.google_calendar import FakeGoogleCalendar
-from tests.test_integrations_providers import make_oauth_integration
+from tests.support.oauth import make_oauth_integration
 
 pytestmark = pytest.mark.django_db
 

@@ -8,14 +8,15 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.db import connections
 
+from tests.support.paths import ROOT
+
 pytestmark = pytest.mark.django_db
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = ROOT
 GOOD_SECRET = "x7Kq2-production-grade-secret-key-for-the-guardrail-tests-0123456789"
 GOOD_KEY = "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 PROBE = (

@@ -4,18 +4,17 @@ forward retries, the test endpoint service, reprocess, counters and webhook.rece
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
-from django.test import Client
 from django.utils import timezone
 
 from core.tenant_context import tenant_scope
 from entities.models import Client as ClientEntity
 from entities.models import EntityEvent
+from tests.support.receiver import Plan, Receiver
+from tests.support.webhooks import CREATE_CLIENT, LEAD, deliver, make_webhook, process
 from webhooks.incoming import automations, services
 from webhooks.incoming import process as processing
 from webhooks.incoming.models import AutomationRun
@@ -25,63 +24,10 @@ from webhooks.signing import hex_hmac_sha256
 
 pytestmark = pytest.mark.django_db
 
-LEAD = {"lead": {"name": "Dana Levi", "email": "dana@example.com", "kind": "client"}, "source": "site"}
-CREATE_CLIENT = {"type": "create_entity",
-                 "config": {"entityType": "client", "fieldMappings": {"name": "lead.name", "email": "lead.email"}}}
-
-
-def make_webhook(persona, **data) -> tuple[IncomingWebhook, str]:
-    with tenant_scope(persona.tenant.id):
-        return services.incoming_create(tenant=persona.tenant, data={"name": "Hook", **data})
-
-
-def deliver(webhook: IncomingWebhook, secret: str, payload=LEAD, **headers) -> str:
-    body = json.dumps(payload).encode()
-    response = Client().generic("POST", f"/api/webhooks/tenant/{webhook.tenant_id}/{webhook.id}", body,
-                                content_type="application/json",
-                                HTTP_X_WEBHOOK_SIGNATURE=hex_hmac_sha256(secret, body), **headers)
-    assert response.status_code == 202, response.content
-    return response.json()["logId"]
-
-
-def process(persona, log_id: str) -> WebhookLog:
-    """Run the real task body (as the worker does) and return the log."""
-    process_incoming_log(log_id, str(persona.tenant.id))
-    with tenant_scope(persona.tenant.id):
-        return WebhookLog.objects.get(pk=log_id)
-
-
-class Receiver:
-    """A real local HTTP server recording requests; answers the queued statuses."""
-
-    def __init__(self):
-        self.requests: list[dict] = []
-        self.statuses: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(json.dumps({"ok": status < 300}).encode())
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def receiver():
-    r = Receiver()
-    yield r
-    r.server.shutdown()
+    with Receiver() as r:
+        yield r
 
 
 def test_create_entity_maps_dot_paths_through_entity_validation_and_emits_event(alice):
@@ -200,7 +146,7 @@ def test_forward_is_durable_signed_merges_headers_and_retries_linearly(alice, re
                                               "retryAttempts": 2, "retryDelaySeconds": 30}}
     webhook, secret = make_webhook(alice, actions=[forward])
     log_id = deliver(webhook, secret)
-    receiver.statuses = [503, 200]
+    receiver.plans = [Plan(503, body=b'{"ok": false}'), Plan(200)]
     # When the request is processed, attempt 1 is a row, sent after commit
     with transaction.atomic():
         log = process(alice, log_id)
@@ -213,11 +159,11 @@ def test_forward_is_durable_signed_merges_headers_and_retries_linearly(alice, re
     send_forward(attempt_id, str(alice.tenant.id))
     # Then the receiver got the payload, signed with the webhook's secret, with our headers
     first = receiver.requests[0]
-    assert json.loads(first["body"]) == LEAD
-    assert first["headers"]["X-Webhook-Signature"] == hex_hmac_sha256(secret, first["body"])
-    assert first["headers"]["X-Team"] == "ops"
-    assert first["headers"]["Authorization"] == "Bearer fw-token"  # sealed at rest, opened to send
-    delivery = first["headers"]["X-Webhook-Delivery"]
+    assert json.loads(first.body) == LEAD
+    assert first.headers["X-Webhook-Signature"] == hex_hmac_sha256(secret, first.body)
+    assert first.headers["X-Team"] == "ops"
+    assert first.headers["Authorization"] == "Bearer fw-token"  # sealed at rest, opened to send
+    delivery = first.headers["X-Webhook-Delivery"]
     with tenant_scope(alice.tenant.id):
         attempt1 = WebhookLog.objects.get(pk=attempt_id)
         source = WebhookLog.objects.get(pk=log_id)
@@ -234,7 +180,7 @@ def test_forward_is_durable_signed_merges_headers_and_retries_linearly(alice, re
     with tenant_scope(alice.tenant.id):
         attempt2 = WebhookLog.objects.get(webhook_id=webhook.id, direction="outgoing", attempt=2)
     send_forward(str(attempt2.pk), str(alice.tenant.id))
-    assert receiver.requests[1]["headers"]["X-Webhook-Delivery"] == delivery
+    assert receiver.requests[1].headers["X-Webhook-Delivery"] == delivery
     with tenant_scope(alice.tenant.id):
         attempt2.refresh_from_db()
         source.refresh_from_db()
@@ -249,7 +195,7 @@ def test_forward_is_durable_signed_merges_headers_and_retries_linearly(alice, re
 def test_forward_exhausted_marks_the_request_failed(alice, receiver):
     forward = {"type": "forward", "config": {"forwardUrl": receiver.url, "retryAttempts": 1}}
     webhook, secret = make_webhook(alice, actions=[forward])
-    receiver.statuses = [500]
+    receiver.plans = [Plan(500, body=b'{"ok": false}')]
     log = process(alice, deliver(webhook, secret))
     from webhooks.outgoing.tasks import send_attempt as send_forward
 
@@ -271,7 +217,7 @@ def test_incoming_test_signs_runs_pipeline_and_reports_each_action(alice, receiv
     create, fwd = report["actions"]
     assert create["status"] == "success" and create["entityType"] == "client"
     assert (fwd["status"], fwd["responseStatus"]) == ("success", 200)
-    assert json.loads(receiver.requests[0]["body"]) == LEAD
+    assert json.loads(receiver.requests[0].body) == LEAD
     with tenant_scope(alice.tenant.id):
         webhook.refresh_from_db()
         assert WebhookLog.objects.get(pk=report["logId"]).event_type == "test"

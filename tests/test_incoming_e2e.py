@@ -10,7 +10,7 @@ from django.test import Client
 
 from core.tenant_context import tenant_scope
 from entities.models import Client as ClientEntity
-from tests.factories import make_persona
+from tests.support.factories import make_persona
 from webhooks.incoming import services
 from webhooks.models import IncomingWebhook, WebhookLog
 from webhooks.signing import hex_hmac_sha256

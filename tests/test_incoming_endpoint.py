@@ -23,35 +23,12 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 from twilio.request_validator import RequestValidator
 
 from core.tenant_context import tenant_scope
+from tests.support.webhooks import logs_of, make_webhook, path_of, post
 from webhooks.incoming import services
 from webhooks.incoming.models import IncomingDedupe
-from webhooks.models import IncomingWebhook, WebhookLog
 from webhooks.signing import hex_hmac_sha256
 
 pytestmark = pytest.mark.django_db
-
-ACTIONS = [{"type": "trigger_automation", "config": {"automationId": "record"}}]
-
-
-def make_webhook(persona, **data) -> tuple[IncomingWebhook, str]:
-    with tenant_scope(persona.tenant.id):
-        return services.incoming_create(
-            tenant=persona.tenant, data={"name": "Hook", "actions": ACTIONS, **data}
-        )
-
-
-def path_of(webhook: IncomingWebhook) -> str:
-    return f"/api/webhooks/tenant/{webhook.tenant_id}/{webhook.id}"
-
-
-def post(path: str, body: bytes, content_type: str = "application/json", **headers):
-    return Client().generic("POST", path, body, content_type=content_type, **headers)
-
-
-def logs_of(persona) -> list[WebhookLog]:
-    with tenant_scope(persona.tenant.id):
-        return list(WebhookLog.objects.filter(direction="incoming").order_by("timestamp"))
-
 
 BODY = json.dumps({"event": "lead.created", "lead": {"name": "Dana"}}).encode()
 
@@ -329,7 +306,7 @@ def test_a_delivery_id_older_than_the_window_is_claimed_anew(alice):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_copies_of_one_delivery_store_it_once():
     """Copies racing each other: the unique claim lets exactly one in, outside any transaction."""
-    from tests.factories import make_persona, run_at_once
+    from tests.support.factories import make_persona, run_at_once
 
     persona = make_persona("Race Studio", "race@example.com")
     webhook, secret = make_webhook(persona, actions=[])

@@ -13,7 +13,7 @@ import pytest
 
 from core.tenant_context import tenant_scope
 from entities.models import Client as ClientEntity
-from tests.test_incoming_actions import CREATE_CLIENT, LEAD, deliver, make_webhook, process
+from tests.support.webhooks import CREATE_CLIENT, LEAD, deliver, make_webhook, process
 from webhooks.incoming import services
 from webhooks.models import IncomingWebhook, WebhookLog
 
@@ -107,7 +107,7 @@ def test_the_test_endpoint_judges_credential_filters_on_its_own_headers(alice):
 def test_the_verdict_is_stored_by_the_public_endpoint_outside_any_transaction():
     """The endpoint runs without a transaction in production: the webhook's filters must be
     read with it (a lazy load there has no tenant scope) and the verdict stored with the row."""
-    from tests.factories import make_persona
+    from tests.support.factories import make_persona
 
     persona = make_persona("Filter Studio", "filters@example.com")
     webhook, secret = make_webhook(persona, actions=[CREATE_CLIENT], filters={"headers": {"Authorization": PARTNER_KEY}})

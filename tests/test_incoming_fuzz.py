@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from tests.test_incoming_endpoint import make_webhook, path_of, post
+from tests.support.webhooks import make_webhook, path_of, post
 from webhooks.signing import hex_hmac_sha256
 from webhooks.verification import SCHEMES
 

@@ -14,7 +14,7 @@ import jwt
 import pytest
 from django.test import Client
 
-from tests.test_incoming_endpoint import logs_of, make_webhook, path_of, post
+from tests.support.webhooks import logs_of, make_webhook, path_of, post
 from webhooks.incoming import services
 
 pytestmark = pytest.mark.django_db

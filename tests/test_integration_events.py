@@ -31,11 +31,10 @@ from core.tenant_context import tenant_scope
 from integrations import oauth
 from integrations.models import Integration
 from integrations.providers.catalog import get_provider
-from integrations.services import provider_app_set
 from integrations.tokens import Credentials, TokenUnavailable, ensure_valid_token, read_credentials
-from tests.factories import make_persona
-from tests.oauth_server import harness
 from tests.support.events import TenantEvents
+from tests.support.factories import make_persona
+from tests.support.oauth_server import harness
 
 pytestmark = pytest.mark.django_db
 
@@ -58,22 +57,7 @@ def _assert_envelope(message: dict, event_type: str, data: dict) -> None:
 
 
 # --------------------------------------------------------------------------- OAuth (local server)
-@pytest.fixture(scope="module")
-def oauth_server():
-    server = harness.start(f"{settings.PUBLIC_BASE_URL}/api/integrations/callback/{OAUTH_PROVIDER}")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def hubspot_app(db, oauth_server, monkeypatch, settings):
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the local server speaks http
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    return provider_app_set(
-        provider_id=OAUTH_PROVIDER, client_id=oauth_server.client_id, client_secret=oauth_server.client_secret,
-        authorization_url=oauth_server.authorization_url, token_url=oauth_server.token_url,
-        revoke_url=oauth_server.revoke_url, api_base_url=oauth_server.base_url, scopes="read write",
-    )
+# The local OAuth server and its hubspot app (http allowed for it): tests/conftest.py.
 
 
 def _oauth_connect(api: APIClient, server: harness.OAuthServer, capture) -> str:

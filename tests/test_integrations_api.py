@@ -16,9 +16,8 @@ from core.tenant_context import tenant_scope
 from integrations.models import Integration, IntegrationLog, OAuthState, ProviderApp
 from integrations.oauth import state_hash
 from integrations.tasks import scan_expiring_tokens
-from tests.factories import wait_until
-from tests.oauth_server import harness
-from tests.test_integrations_providers import make_oauth_integration
+from tests.support.oauth import make_oauth_integration
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -248,29 +247,13 @@ def test_apple_calendar_caldav_connect_against_radicale(alice, alice_api, radica
     assert (test["ok"], test["httpStatus"]) == (True, 207)
 
 
-@pytest.fixture(scope="module")
-def oauth_server():
-    from django.conf import settings
-
-    server = harness.start(f"{settings.PUBLIC_BASE_URL}/api/integrations/callback/hubspot")
-    yield server
-    server.stop()
-
-
 @pytest.mark.django_db(transaction=True)
-def test_beat_scan_refreshes_soon_expiring_tokens_through_a_real_worker(alice, celery_worker_thread, oauth_server,
-                                                                          monkeypatch):
+def test_beat_scan_refreshes_soon_expiring_tokens_through_a_real_worker(alice, celery_worker_thread, hubspot_app,
+                                                                          oauth_server):
     """beat's scan -> the Redis broker -> a real worker -> a real token endpoint (the local
-    OAuth server, tests/oauth_server), and the rotated pair is stored."""
-    from integrations.services import provider_app_set
+    OAuth server, tests/support/oauth_server), and the rotated pair is stored."""
     from integrations.tokens import read_credentials
 
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the local server speaks http
-    provider_app_set(
-        provider_id="hubspot", client_id=oauth_server.client_id, client_secret=oauth_server.client_secret,
-        authorization_url=oauth_server.authorization_url, token_url=oauth_server.token_url,
-        revoke_url=oauth_server.revoke_url, api_base_url=oauth_server.base_url, scopes="read write",
-    )
     grant = oauth_server.issue_tokens()
     integration = make_oauth_integration(alice, "hubspot", access=grant["access_token"], refresh=grant["refresh_token"])
     soon = timezone.now() + timedelta(minutes=3)

@@ -21,8 +21,7 @@ from integrations.client import ProviderClient, ProviderError, parse_retry_after
 from integrations.models import Integration
 from integrations.services import provider_app_set
 from integrations.tokens import read_credentials
-from tests.oauth_server import harness
-from tests.test_integrations_providers import make_oauth_integration
+from tests.support.oauth import make_oauth_integration
 
 pytestmark = pytest.mark.django_db
 
@@ -47,23 +46,10 @@ def _client(integration, **kwargs) -> ProviderClient:
     return ProviderClient.for_integration(integration, **kwargs)
 
 
-@pytest.fixture(scope="module")
-def oauth_server():
-    server = harness.start(f"{django_settings.PUBLIC_BASE_URL}/api/integrations/callback/hubspot")
-    yield server
-    server.stop()
-
-
-def test_401_forces_one_refresh_and_retries_with_the_new_token(alice, oauth_server, monkeypatch):
-    """Against the local OAuth server (tests/oauth_server): the provider expired the access
+def test_401_forces_one_refresh_and_retries_with_the_new_token(alice, hubspot_app, oauth_server):
+    """Against the local OAuth server (tests/support/oauth_server): the provider expired the access
     token before the time we stored for it, so the API answers 401; the client forces one
     refresh with the real refresh token and retries with the token it got."""
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the local server speaks http
-    provider_app_set(
-        provider_id="hubspot", client_id=oauth_server.client_id, client_secret=oauth_server.client_secret,
-        authorization_url=oauth_server.authorization_url, token_url=oauth_server.token_url,
-        revoke_url=oauth_server.revoke_url, api_base_url=oauth_server.base_url, scopes="read write",
-    )
     grant = oauth_server.issue_tokens()
     integration = make_oauth_integration(alice, "hubspot", access=grant["access_token"], refresh=grant["refresh_token"])
     oauth_server.expire_access(grant["access_token"])  # we still think it lives an hour

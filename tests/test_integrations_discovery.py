@@ -1,5 +1,5 @@
 """Container discovery on connect: the whole Google Calendar OAuth dance against the local
-OAuth server (tests/oauth_server), with the provider app's API base pointed at the fake
+OAuth server (tests/support/oauth_server), with the provider app's API base pointed at the fake
 Calendar API (tests/support/fakes/google_calendar.py); the calendars land in
 Integration.settings["calendars"], and a discovery failure does not fail the connect."""
 
@@ -15,7 +15,7 @@ from core.tenant_context import tenant_scope
 from integrations.models import Integration, IntegrationLog
 from integrations.services import provider_app_set
 from integrations.tokens import read_credentials
-from tests.oauth_server import harness
+from tests.support.oauth_server import harness
 
 PROVIDER = "google_calendar"
 PRIMARY = "studio@example.com"
@@ -137,7 +137,7 @@ def test_discovery_keeps_within_the_settings_limits_primary_first(alice, google_
     # given: 60 calendars (the settings hold at most 50), the primary listed last
     from integrations.discovery import integration_discover_containers
     from integrations.providers._calendar import MAX_CALENDARS
-    from tests.test_integrations_providers import make_oauth_integration
+    from tests.support.oauth import make_oauth_integration
 
     provider_app_set(provider_id=PROVIDER, client_id="gid", client_secret="gs", api_base_url=google_calendar_fake.base_url)
     for i in range(59):

@@ -1,63 +1,40 @@
 """The whole OAuth dance against a real OAuth 2.0 server (django-oauth-toolkit, run locally
-as a subprocess -- tests/oauth_server), then refresh (incl. exactly one refresh under
+as a subprocess -- tests/support/oauth_server), then refresh (incl. exactly one refresh under
 threads and under two processes), invalid_grant, revoke on disconnect, and the
 forged / expired / replayed / mismatched state cases."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import select
 import subprocess
 import sys
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from core.realtime import tenant_group
 from core.tenant_context import tenant_scope
 from integrations import oauth
 from integrations.models import Integration, IntegrationLog, OAuthState
 from integrations.providers.catalog import get_provider
 from integrations.services import provider_app_set
 from integrations.tokens import TokenUnavailable, ensure_valid_token, read_credentials
-from tests.factories import run_at_once
-from tests.oauth_server import harness
+from tests.support.factories import run_at_once
+from tests.support.oauth import PROVIDER, connect, open_callback
+from tests.support.oauth_server.harness import REFRESH_WORKER
 
-PROVIDER = "hubspot"  # a real catalog entry, pointed at the local server by its ProviderApp
 REDIRECT_URI = f"{settings.PUBLIC_BASE_URL}/api/integrations/callback/{PROVIDER}"
 
 
 # The local OAuth server, its hubspot app and http allowed for it: tests/conftest.py.
 pytestmark = pytest.mark.usefixtures("local_oauth_http")
-
-
-def _callback(location: str, client: APIClient | None = None):
-    """Open the provider's redirect in ``client``'s browser (its cookie jar); a fresh
-    client is a browser that did not start the connection."""
-    parts = urlsplit(location)
-    return (client or APIClient()).get(f"{parts.path}?{parts.query}")
-
-
-def connect(api: APIClient, server: harness.OAuthServer) -> str:
-    """Run the dance in one browser (``api`` keeps the nonce cookie); returns the new integration id."""
-    start = api.get(f"/api/integrations/connect/{PROVIDER}", HTTP_ACCEPT="application/json")
-    assert start.status_code == 200, start.content
-    location = server.consent(start.json()["authorizationUrl"])
-    done = _callback(location, api)
-    assert done.status_code == 302, done.content
-    assert done["Location"].startswith("/integrations/")
-    return done["Location"].split("/integrations/")[1].split("?")[0]
 
 
 def _expire(integration_id: str, tenant_id) -> None:
@@ -69,23 +46,6 @@ def _expire(integration_id: str, tenant_id) -> None:
         integration.set_secret("oauth_encrypted", json.dumps(data))
         integration.token_expires_at = timezone.now() - timedelta(minutes=1)
         integration.save()
-
-
-class TenantEvents:
-    """Listens on a tenant's group of the real channel layer (what /ws/events sockets join)."""
-
-    def __init__(self, tenant_id) -> None:
-        self.layer = get_channel_layer()
-        self.channel = async_to_sync(self.layer.new_channel)()
-        async_to_sync(self.layer.group_add)(tenant_group(tenant_id), self.channel)
-
-    def take(self, count: int, timeout: float = 10.0) -> list[dict]:
-        """The next ``count`` messages, received on one event loop (channels-redis binds its buffer to one)."""
-
-        async def run() -> list[dict]:
-            return [(await asyncio.wait_for(self.layer.receive(self.channel), timeout))["message"] for _ in range(count)]
-
-        return async_to_sync(run)()
 
 
 def test_connect_redirects_to_provider_with_state_pkce_and_registered_redirect_uri(alice, alice_api, hubspot_app, oauth_server):
@@ -181,9 +141,9 @@ def test_reconnect_updates_the_same_integration(alice, alice_api, hubspot_app, o
 def test_replayed_state_is_refused_and_creates_nothing_more(alice, alice_api, hubspot_app, oauth_server):
     start = alice_api.get(f"/api/integrations/connect/{PROVIDER}", HTTP_ACCEPT="application/json")
     location = oauth_server.consent(start.json()["authorizationUrl"])
-    assert _callback(location, alice_api).status_code == 302
+    assert open_callback(location, alice_api).status_code == 302
     # when the same callback URL is used again
-    replay = _callback(location, alice_api)
+    replay = open_callback(location, alice_api)
     # then
     assert replay["Location"] == f"/integrations?provider={PROVIDER}&error=invalid_state"
     with tenant_scope(alice.tenant.id):
@@ -206,7 +166,7 @@ def test_expired_state_is_refused(alice, alice_api, hubspot_app, oauth_server):
     location = oauth_server.consent(start.json()["authorizationUrl"])
     with tenant_scope(alice.tenant.id):
         OAuthState.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    response = _callback(location, alice_api)
+    response = open_callback(location, alice_api)
     assert response["Location"] == f"/integrations?provider={PROVIDER}&error=expired_state"
     with tenant_scope(alice.tenant.id):
         assert Integration.objects.count() == 0
@@ -281,7 +241,7 @@ def test_refresh_endpoint_forces_a_refresh(alice, alice_api, hubspot_app, oauth_
     assert resource.status_code == 200
 
 
-def test_invalid_grant_marks_expired_logs_and_emits_event(alice, alice_api, hubspot_app, oauth_server,
+def test_invalid_grant_marks_expired_logs_and_emits_event(alice, alice_api, hubspot_app, oauth_server, tenant_events,
                                                           django_capture_on_commit_callbacks):
     integration_id = connect(alice_api, oauth_server)
     with tenant_scope(alice.tenant.id):
@@ -290,13 +250,13 @@ def test_invalid_grant_marks_expired_logs_and_emits_event(alice, alice_api, hubs
     assert oauth.revoke(oauth.app_config(get_provider(PROVIDER)), token=creds.refresh_token,
                         token_type_hint="refresh_token") == 200
     _expire(integration_id, alice.tenant.id)
-    events = TenantEvents(alice.tenant.id)
+    events = tenant_events(alice.tenant.id)
     # when
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(TokenUnavailable) as caught:
         ensure_valid_token(integration_id=integration_id, tenant_id=alice.tenant.id)
     # then
     assert caught.value.kind == "expired"
-    [event] = events.take(1)
+    [event] = events.collect(1)
     assert event["type"] == "integration.disconnected"
     assert event["data"] == {"integrationId": integration_id, "provider": PROVIDER, "reason": "token_expired"}
     with tenant_scope(alice.tenant.id):
@@ -326,19 +286,19 @@ def test_transient_token_endpoint_failure_sets_error_and_backoff(alice, alice_ap
 
 
 def test_delete_revokes_at_provider_deletes_and_emits_disconnected(alice, alice_api, bob_api, hubspot_app, oauth_server,
-                                                                  django_capture_on_commit_callbacks):
+                                                                  tenant_events, django_capture_on_commit_callbacks):
     integration_id = connect(alice_api, oauth_server)
     with tenant_scope(alice.tenant.id):
         creds = read_credentials(Integration.objects.get(pk=integration_id))
     revokes = oauth_server.stats().get("revoke", 0)
     assert bob_api.delete(f"/api/integrations/{integration_id}").status_code == 404
-    events = TenantEvents(alice.tenant.id)
+    events = tenant_events(alice.tenant.id)
     # when
     with django_capture_on_commit_callbacks(execute=True):
         response = alice_api.delete(f"/api/integrations/{integration_id}")
     # then
     assert response.status_code == 204
-    [event] = events.take(1)
+    [event] = events.collect(1)
     assert event["type"] == "integration.disconnected"
     assert event["data"] == {"integrationId": integration_id, "provider": PROVIDER, "reason": "user_disconnected"}
     assert oauth_server.stats()["revoke"] == revokes + 2  # refresh token, then access token
@@ -365,7 +325,7 @@ def test_exactly_one_refresh_across_two_processes(alice, alice_api, hubspot_app,
     integration_id = connect(alice_api, oauth_server)
     _expire(integration_id, alice.tenant.id)
     refreshes = oauth_server.stats().get("refresh_token", 0)
-    script = Path(__file__).parent / "oauth_server" / "refresh_worker.py"
+    script = REFRESH_WORKER
     db_name = connection.settings_dict["NAME"]
     env = {**os.environ, "OAUTHLIB_INSECURE_TRANSPORT": "1"}
     procs = [

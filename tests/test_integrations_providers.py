@@ -18,7 +18,8 @@ from integrations.client import ProviderClient
 from integrations.models import Integration, IntegrationLog
 from integrations.providers.catalog import get_provider
 from integrations.services import provider_app_set
-from integrations.tokens import Credentials, read_credentials
+from integrations.tokens import read_credentials
+from tests.support.oauth import make_oauth_integration
 
 pytestmark = pytest.mark.django_db
 
@@ -30,17 +31,6 @@ def _limiter_on_test_redis(settings):
 
 def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-def make_oauth_integration(persona, provider_id: str, *, access="at-1", refresh="rt-1", config=None) -> Integration:
-    with tenant_scope(persona.tenant.id):
-        integration = Integration(tenant=persona.tenant, provider=provider_id, name=provider_id,
-                                  connected_by=persona.user, status="connected", connection_config=config or {})
-        creds = Credentials(access, refresh, timezone.now() + timedelta(hours=1), ["s"])
-        integration.set_secret("oauth_encrypted", json.dumps(creds.as_json()))
-        integration.token_expires_at = creds.expires_at
-        integration.save()
-    return integration
 
 
 # (provider, token URL, token response per the provider's docs, client auth, test call, test response)

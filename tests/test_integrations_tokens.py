@@ -3,7 +3,7 @@ tests do not reach (issue 13 item 4): no refresh token, a writer that won while 
 provider said invalid_grant, the rejected / config classifications, a transient
 failure while the old token still works, the backoff cap, both cleanup tasks and the
 refresh-failing warning. Token endpoints are the local OAuth server
-(tests/oauth_server) except where a response has to coincide with a concurrent write."""
+(tests/support/oauth_server) except where a response has to coincide with a concurrent write."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import pytest
 import responses
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.utils import timezone
 
 from core.realtime import tenant_group
@@ -29,30 +28,17 @@ from integrations.tokens import (
     TokenUnavailable,
     ensure_valid_token,
 )
-from tests.oauth_server import harness
 
 PROVIDER = "hubspot"
 
 
-@pytest.fixture(autouse=True)
-def _http_ok_for_local_server(monkeypatch, settings):
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the local server speaks http
-
-
-@pytest.fixture(scope="module")
-def oauth_server():
-    server = harness.start(f"{settings.PUBLIC_BASE_URL}/api/integrations/callback/{PROVIDER}")
-    yield server
-    server.stop()
+# The local OAuth server, its hubspot app and http allowed for it: tests/conftest.py.
+pytestmark = pytest.mark.usefixtures("local_oauth_http")
 
 
 @pytest.fixture
-def app(db, oauth_server):
-    return provider_app_set(
-        provider_id=PROVIDER, client_id=oauth_server.client_id, client_secret=oauth_server.client_secret,
-        authorization_url=oauth_server.authorization_url, token_url=oauth_server.token_url,
-        revoke_url=oauth_server.revoke_url, api_base_url=oauth_server.base_url, scopes="read write",
-    )
+def app(hubspot_app):
+    return hubspot_app
 
 
 def make_integration(persona, *, access="at-old", refresh: str | None = "rt-unknown-to-the-server",

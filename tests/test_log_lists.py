@@ -15,7 +15,7 @@ from django.utils import timezone
 from core import pagination
 from core.tenant_context import tenant_scope
 from integrations.models import IntegrationLog
-from tests.test_integrations_providers import make_oauth_integration
+from tests.support.oauth import make_oauth_integration
 from webhooks.models import WebhookLog
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,6 @@ import logging.config
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -18,10 +17,11 @@ from architect_studio.env import ConfigError
 from architect_studio.logconfig import CHATTY, build
 from core.logs import log_context
 from core.tenant_context import tenant_scope
-from tests.factories import wait_until
-from tests.test_outgoing_support import Receiver, create_meeting, create_outgoing_webhook, fresh_persona
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.factories import create_meeting, fresh_persona
+from tests.support.paths import ROOT
+from tests.support.receiver import Receiver
+from tests.support.waiting import wait_until
+from tests.support.webhooks import create_outgoing_webhook
 
 
 @pytest.fixture

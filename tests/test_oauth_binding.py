@@ -2,7 +2,7 @@
 
 An authorization URL minted by one browser and opened in another must not connect
 anything: connect sets a nonce cookie bound to the state, the callback refuses the
-state without it. Runs against the local OAuth server of tests/oauth_server.
+state without it. Runs against the local OAuth server of tests/support/oauth_server.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from core.tenant_context import tenant_scope
 from integrations import oauth
 from integrations.models import Integration, OAuthState
 from integrations.services import provider_app_set
-from tests.oauth_server import harness
-from tests.test_integrations_oauth import PROVIDER, _callback, connect
+from tests.support.oauth import PROVIDER, connect, open_callback
+from tests.support.oauth_server import harness
 
 COOKIE_PATH = "/api/integrations/callback/"
 
@@ -62,7 +62,7 @@ def test_url_minted_by_an_attacker_and_opened_by_a_victim_connects_nothing(alice
     # when: alice's browser (no nonce cookie) consents at the provider and follows the redirect back
     client.force_login(alice.user)
     location = oauth_server.consent(start.json()["authorizationUrl"])
-    refused = _callback(location, client)
+    refused = open_callback(location, client)
     # then: refused with a readable message, nothing stored, the state consumed
     assert refused.status_code == 302
     assert refused["Location"] == f"/integrations?provider={PROVIDER}&error=browser_mismatch"
@@ -72,7 +72,7 @@ def test_url_minted_by_an_attacker_and_opened_by_a_victim_connects_nothing(alice
     page = client.get(refused["Location"]).content.decode()
     assert 'class="msg error"' in page
     # and the attacker cannot retry the consumed state with his own cookie
-    retry = _callback(location, bob_api)
+    retry = open_callback(location, bob_api)
     assert retry["Location"] == f"/integrations?provider={PROVIDER}&error=invalid_state"
     with tenant_scope(bob.tenant.id):
         assert Integration.objects.count() == 0
@@ -85,7 +85,7 @@ def test_a_different_nonce_cookie_is_refused(alice, alice_api, hubspot_app, oaut
     browser.cookies = SimpleCookie({name: "not-the-nonce"})
     location = oauth_server.consent(start.json()["authorizationUrl"])
     # when
-    refused = _callback(location, browser)
+    refused = open_callback(location, browser)
     # then
     assert refused["Location"] == f"/integrations?provider={PROVIDER}&error=browser_mismatch"
     with tenant_scope(alice.tenant.id):
@@ -123,7 +123,7 @@ def test_http_token_endpoint_at_callback_and_refresh_is_a_clear_error_not_a_500(
     location = oauth_server.consent(start.json()["authorizationUrl"])
     # when the opt-in is gone by the time the browser comes back
     monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT")
-    callback = _callback(location, alice_api)
+    callback = open_callback(location, alice_api)
     refresh = alice_api.post(f"/api/integrations/{integration_id}/refresh")
     # then
     assert callback["Location"] == f"/integrations?provider={PROVIDER}&error=insecure_transport"
@@ -133,6 +133,7 @@ def test_http_token_endpoint_at_callback_and_refresh_is_a_clear_error_not_a_500(
 
 
 # ----------------------------------------------------------------- in a real browser
+@pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_in_chromium_the_initiator_connects_and_a_victim_of_a_minted_url_does_not(live_server, settings, alice, bob):
     """The cookie's attributes (Lax, path, HttpOnly) as a browser applies them: the
@@ -140,8 +141,8 @@ def test_in_chromium_the_initiator_connects_and_a_victim_of_a_minted_url_does_no
     from django.test import Client
     from playwright.sync_api import sync_playwright
 
-    from tests.conftest import client_for
-    from tests.test_pages_browser import ARGS, CHROMIUM
+    from tests.support.browser import ARGS, CHROMIUM
+    from tests.support.factories import client_for
 
     settings.PUBLIC_BASE_URL = live_server.url
     server = harness.start(f"{live_server.url}/api/integrations/callback/{PROVIDER}")

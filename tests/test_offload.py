@@ -6,7 +6,7 @@ import threading
 import time
 
 from core.offload import offloading, run_or_offload
-from tests.factories import wait_until
+from tests.support.waiting import wait_until
 
 
 def _wait(predicate, timeout: float = 15.0) -> bool:

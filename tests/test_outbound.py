@@ -10,13 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
-import socket
 import ssl
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,98 +28,29 @@ from core.outbound import (
     resolve_and_check,
     send,
 )
+from tests.support.ports import free_port
+from tests.support.receiver import Plan, Receiver
 
 # --------------------------------------------------------------------------- local receiver
 
 
-@dataclass
-class Received:
-    method: str
-    path: str
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        values = [v for k, v in self.headers if k.lower() == name.lower()]
-        assert len(values) <= 1, f"header {name} sent {len(values)} times"
-        return values[0] if values else None
-
-
-@dataclass
-class Receiver:
-    port: int
-    requests: list[Received] = field(default_factory=list)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
 BIG_BODY = b"x" * 100_000
-
-
-def _make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-            pass
-
-        def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            receiver.requests.append(Received(self.command, self.path, list(self.headers.items()), body))
-            route = self.path.split("?", 1)[0]
-            if route == "/echo":
-                payload = json.dumps({"ok": True, "msg": "שלום"}, ensure_ascii=False).encode()
-                self._reply(200, payload, {"Content-Type": "application/json; charset=utf-8"})
-            elif route == "/redirect":
-                self._reply(302, b"", {"Location": "/landed"})
-            elif route == "/sleep":
-                time.sleep(10)  # far past any deadline a test sets: an answer would mean none was enforced
-                try:
-                    self._reply(200, b"late")
-                except OSError:
-                    pass
-            elif route == "/big":
-                self._reply(200, BIG_BODY, {"Content-Type": "text/plain"})
-            elif route == "/fail":
-                self._reply(500, b"boom \xff", {"Content-Type": "text/plain", "Set-Cookie": "s=1"})
-            else:
-                self._reply(200, b"ok", {"Content-Type": "text/plain"})
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
-
-    return Handler
-
-
-def _serve(receiver: Receiver, server: ThreadingHTTPServer) -> Iterator[Receiver]:
-    server.daemon_threads = True
-    server.block_on_close = False
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
+ROUTES = {
+    "/echo": Plan(200, body=json.dumps({"ok": True, "msg": "שלום"}, ensure_ascii=False).encode(),
+                  headers={"Content-Type": "application/json; charset=utf-8"}),
+    "/redirect": Plan(302, body=b"", headers={"Location": "/landed"}),
+    # far past any deadline a test sets: an answer would mean none was enforced
+    "/sleep": Plan(200, delay=10, body=b"late"),
+    "/big": Plan(200, body=BIG_BODY, headers={"Content-Type": "text/plain"}),
+    "/fail": Plan(500, body=b"boom \xff", headers={"Content-Type": "text/plain", "Set-Cookie": "s=1"}),
+}
+OTHER = Plan(200, body=b"ok", headers={"Content-Type": "text/plain"})
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    rec = Receiver(port=0)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(rec))
-    rec.port = server.server_address[1]
-    yield from _serve(rec, server)
+    with Receiver(routes=ROUTES, default=OTHER) as rec:
+        yield rec
 
 
 @pytest.fixture
@@ -154,14 +81,6 @@ def _post(url: str, **kwargs: object) -> outbound.OutboundResult:
     }
     params.update(kwargs)
     return send(**params)  # type: ignore[arg-type]
-
-
-def _free_port() -> int:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 # --------------------------------------------------------------------------- send: delivery
@@ -271,7 +190,7 @@ def test_timeout_is_reported_quickly(receiver: Receiver) -> None:
 
 def test_connection_refused() -> None:
     # given: a port nobody listens on
-    port = _free_port()
+    port = free_port()
     # when
     result = _post(f"http://127.0.0.1:{port}/x", timeout=2)
     # then
@@ -495,9 +414,6 @@ def _write_tls_material(tmp_path: Path, dns_name: str) -> tuple[Path, Path, Path
 def tls_receiver(tmp_path: Path) -> Iterator[tuple[Receiver, Path, list[str]]]:
     pytest.importorskip("cryptography")
     ca_path, cert_path, key_path = _write_tls_material(tmp_path, "secure.example.test")
-    rec = Receiver(port=0)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(rec))
-    rec.port = server.server_address[1]
     sni_seen: list[str] = []
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_path, key_path)
@@ -506,21 +422,8 @@ def tls_receiver(tmp_path: Path) -> Iterator[tuple[Receiver, Path, list[str]]]:
         sni_seen.append(name or "")
 
     context.sni_callback = remember_sni  # type: ignore[assignment]
-    server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    original_get_request: Callable[[], tuple[socket.socket, object]] = server.get_request
-
-    def get_request() -> tuple[socket.socket, object]:
-        conn, addr = original_get_request()
-        conn.settimeout(5)
-        try:
-            conn.do_handshake()  # type: ignore[attr-defined]
-        except (ssl.SSLError, OSError):
-            pass  # the client refused our certificate; the request handler will just see EOF
-        return conn, addr
-
-    server.get_request = get_request  # type: ignore[method-assign]
-    for rec_ in _serve(rec, server):
-        yield rec_, ca_path, sni_seen
+    with Receiver(routes=ROUTES, default=OTHER, tls=context) as rec:
+        yield rec, ca_path, sni_seen
 
 
 def test_https_uses_hostname_for_sni_and_certificate_while_pinned(

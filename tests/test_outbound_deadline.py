@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from core import outbound
-from tests.factories import wait_until
-from tests.slow_receivers import DripServer
+from tests.support.slow_receivers import DripServer
+from tests.support.waiting import wait_until
 
 MARGIN = 1.0  # seconds allowed past a deadline (thread scheduling on a loaded 2-core box)
 
@@ -100,7 +100,7 @@ def test_the_deadline_closes_the_socket_the_receiver_sees_the_hang_up() -> None:
 
 def test_a_keep_alive_connection_after_a_deadline_still_works(tmp_path) -> None:
     # given: one request cut by its deadline, then a normal receiver on another port
-    from tests.test_outgoing_support import Plan, Receiver
+    from tests.support.receiver import Plan, Receiver
 
     with DripServer(interval=0.2) as slow, Receiver(default=Plan(status=200, body=b'{"ok": true}')) as fast:
         first, _ = _bounded(lambda: _post(slow.url, timeout=0.5), limit=10)

@@ -15,7 +15,8 @@ from entities import events
 from entities.models import EntityEvent
 from entities.services import entity_create
 from entities.tasks import sweep_undispatched_events
-from tests.factories import make_persona
+from tests.support.factories import make_persona
+from tests.support.waiting import wait_until
 
 
 def _meeting_data():
@@ -36,14 +37,12 @@ def _point_broker_at(app, url: str) -> None:
 
 
 def _wait_processed(event_id, timeout=15.0) -> EntityEvent:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def processed() -> EntityEvent | None:
         with operator_scope("test poll"):
             row = EntityEvent.objects.get(pk=event_id)
-        if row.processed_at is not None:
-            return row
-        time.sleep(0.1)
-    raise AssertionError(f"event {event_id} not processed within {timeout}s")
+        return row if row.processed_at is not None else None
+
+    return wait_until(processed, timeout, 0.1, f"event {event_id} to be processed")
 
 
 @pytest.mark.django_db

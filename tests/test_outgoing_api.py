@@ -9,7 +9,7 @@ import pytest
 
 from core import crypto
 from core.tenant_context import tenant_scope
-from tests.test_outgoing_support import Plan, Receiver
+from tests.support.receiver import Plan, Receiver
 from webhooks.models import IncomingWebhook, OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
 from webhooks.outgoing.services import log_replay
@@ -235,7 +235,7 @@ def test_preview_draft_template_and_errors(alice, alice_api):
 
 
 def test_preview_without_template_is_the_entity_itself(alice, alice_api):
-    from tests.factories import make_meeting
+    from tests.support.factories import make_meeting
 
     meeting = make_meeting(alice.tenant, title="Site visit")
     wid = _create(alice_api).json()["id"]

@@ -19,7 +19,6 @@ import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -30,7 +29,11 @@ from standardwebhooks.webhooks import Webhook
 from architect_studio.celery import app as celery_app
 from core.tenant_context import operator_scope, tenant_scope
 from entities.models import EntityEvent
-from tests.test_outgoing_support import Plan, Receiver, create_meeting, create_outgoing_webhook, fresh_persona
+from tests.support.factories import create_meeting, fresh_persona
+from tests.support.paths import ROOT
+from tests.support.receiver import Plan, Receiver
+from tests.support.waiting import wait_until
+from tests.support.webhooks import create_outgoing_webhook
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
 from webhooks.outgoing.tasks import cleanup_webhook_logs, sweep_due_deliveries
@@ -49,13 +52,11 @@ def _rows(persona, webhook_id) -> list[WebhookLog]:
 
 
 def _wait_rows(persona, webhook_id, predicate, timeout=15.0) -> list[WebhookLog]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        rows = _rows(persona, webhook_id)
-        if predicate(rows):
-            return rows
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s: {[(r.attempt, r.status) for r in _rows(persona, webhook_id)]}")
+    def rows() -> list[WebhookLog] | None:
+        found = _rows(persona, webhook_id)
+        return found if predicate(found) else None
+
+    return wait_until(rows, timeout, 0.05, f"the delivery rows of webhook {webhook_id}")
 
 
 def _reload(persona, webhook) -> OutgoingWebhook:
@@ -70,23 +71,23 @@ def _wait_processed(persona, entity_id, timeout=15.0) -> EntityEvent:
     that sets ``processed_at``: once it is set, every row the event will ever get
     exists -- a check of what happened, not a sleep hoping nothing will.
     """
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def processed() -> EntityEvent | None:
         with tenant_scope(persona.tenant.id):
             event = EntityEvent.objects.get(entity_id=entity_id, event="created")
-        if event.processed_at is not None:
-            assert event.failed_at is None and event.last_error == "", event.last_error
-            return event
-        assert time.monotonic() < deadline, f"event of {entity_id} not processed within {timeout}s"
-        time.sleep(0.05)
+        return event if event.processed_at is not None else None
+
+    event = wait_until(processed, timeout, 0.05, f"the event of {entity_id} to be processed")
+    assert event.failed_at is None and event.last_error == "", event.last_error
+    return event
 
 
 def _wait_disabled(persona, webhook, timeout=15.0) -> OutgoingWebhook:
-    deadline = time.monotonic() + timeout
-    while (fresh := _reload(persona, webhook)).is_enabled:
-        assert time.monotonic() < deadline, f"webhook not disabled within {timeout}s"
-        time.sleep(0.05)
-    return fresh
+    def disabled() -> OutgoingWebhook | None:
+        fresh = _reload(persona, webhook)
+        return None if fresh.is_enabled else fresh
+
+    return wait_until(disabled, timeout, 0.05, "the webhook to be disabled")
 
 
 class _Beat:
@@ -325,7 +326,7 @@ def test_worker_process_killed_mid_request_loses_nothing(transactional_db):
         "DATABASE_ADMIN_URL": _db_url("owner") if "owner" in connections else _db_url("default"),
         "OUTGOING_WEBHOOK_LEASE_MARGIN_SECONDS": "1",
     }
-    repo = Path(__file__).resolve().parent.parent
+    repo = ROOT
     with Receiver(plans=[Plan(delay=30)]) as rx:
         webhook = create_outgoing_webhook(alice, rx.url, timeout_seconds=2)
         proc = subprocess.Popen(

@@ -11,25 +11,12 @@ import pytest
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from tests.support.webhooks import STANDARD_VECTORS
 from webhooks.models import OutgoingWebhook
 from webhooks.outgoing.services import build_headers
 
-VECTORS = [
-    (
-        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        "msg_p5jXN8AQM9LWM0D4loKWxJek",
-        1614265330,
-        b'{"test": 2432232314}',
-        "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-    ),
-    (
-        "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
-        "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
-        1649367553,
-        b'{"email":"test@example.com","username":"test_user"}',
-        "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=",
-    ),
-]
+# The Standard Webhooks published vectors as (secret, msg_id, timestamp, body, expected).
+VECTORS = [(v["secret"], v["msg_id"], v["timestamp"], v["body"], v["expected"]) for v in STANDARD_VECTORS]
 
 
 def _webhook(secret: str, scheme: str = "standard", **extra) -> OutgoingWebhook:

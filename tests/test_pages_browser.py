@@ -7,15 +7,10 @@ import shutil
 import pytest
 from django.test import Client
 
-from tests.factories import make_persona
+from tests.support.browser import ARGS, CHROMIUM
+from tests.support.factories import make_persona
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -61,31 +56,12 @@ def test_integrations_page_is_hebrew_rtl_with_empty_state_and_switches_to_englis
     assert page.locator("#empty-state h2").inner_text() == "No integrations connected"
 
 
-@pytest.fixture(scope="module")
-def oauth_server():
-    from django.conf import settings
-
-    from tests.oauth_server import harness
-
-    server = harness.start(f"{settings.PUBLIC_BASE_URL}/api/integrations/callback/hubspot")
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def connected_hubspot(live_server, transactional_db, settings, oauth_server, monkeypatch) -> tuple[dict, str, dict]:
-    """A HubSpot connection whose provider is the local OAuth server (tests/oauth_server),
+def connected_hubspot(live_server, transactional_db, hubspot_app, oauth_server) -> tuple[dict, str, dict]:
+    """A HubSpot connection whose provider is the local OAuth server (tests/support/oauth_server),
     holding a real grant; database work happens before Playwright starts its event loop."""
-    from integrations.services import provider_app_set
-    from tests.test_integrations_providers import make_oauth_integration
+    from tests.support.oauth import make_oauth_integration
 
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the local server speaks http
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    provider_app_set(
-        provider_id="hubspot", client_id=oauth_server.client_id, client_secret=oauth_server.client_secret,
-        authorization_url=oauth_server.authorization_url, token_url=oauth_server.token_url,
-        revoke_url=oauth_server.revoke_url, api_base_url=oauth_server.base_url, scopes="read write",
-    )
     grant = oauth_server.issue_tokens()
     persona = make_persona("סטודיו לוי", "levi@example.com")
     integration = make_oauth_integration(persona, "hubspot", access=grant["access_token"], refresh=grant["refresh_token"])

@@ -12,7 +12,7 @@ from core import outbound
 from core.tenant_context import tenant_scope
 from integrations.client import Connection, ProviderClient, ProviderError
 from integrations.providers.catalog import get_provider
-from tests.test_outgoing_support import Plan, Receiver
+from tests.support.receiver import Plan, Receiver
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from core.tenant_context import operator_scope, tenant_scope
 from entities.models import EntityEvent
 from tenancy.models import ApiToken
-from tests.factories import make_persona
+from tests.support.factories import make_persona
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the purge runs on the operator connection
 

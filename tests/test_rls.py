@@ -6,7 +6,7 @@ import pytest
 from django.db import connection, transaction
 
 from core.tenant_context import operator_scope, tenant_scope
-from tests.factories import make_meeting, make_persona
+from tests.support.factories import make_meeting, make_persona
 
 pytestmark = pytest.mark.django_db
 

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
 from psycopg import errors as psycopg_errors
 
-from tests.factories import make_persona
+from tests.support.factories import make_persona
 
 pytestmark = pytest.mark.django_db
 

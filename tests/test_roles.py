@@ -18,12 +18,12 @@ from rest_framework.test import APIClient
 from core.tenant_context import tenant_scope
 from integrations.models import Integration, IntegrationLog, OAuthState
 from integrations.services import provider_app_set
-from tenancy.models import ApiToken, Membership, User
+from tenancy.models import Membership, User
 from tenancy.services import membership_add
-from tests.conftest import client_for
-from tests.factories import Persona, make_meeting
-from tests.test_integrations_providers import make_oauth_integration
-from tests.test_outgoing_support import Receiver, create_outgoing_webhook
+from tests.support.factories import Persona, client_for, make_meeting, persona_in
+from tests.support.oauth import make_oauth_integration
+from tests.support.receiver import Receiver
+from tests.support.webhooks import create_outgoing_webhook
 from webhooks.models import IncomingWebhook, OutgoingWebhook, WebhookLog
 from webhooks.signing import hex_hmac_sha256
 
@@ -35,13 +35,6 @@ TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
 LEADS = {"name": "Leads", "actions": [{"type": "create_entity", "config": {
     "entityType": "client", "fieldMappings": {"name": "lead.name"}}}]}
 TWILIO_URL = f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_SID}.json"
-
-
-def persona_in(tenant_of: Persona, email: str, role: str) -> Persona:
-    user = User.objects.create(username=email, email=email)
-    membership_add(tenant_id=tenant_of.tenant.id, user=user, role=role)
-    _, raw = ApiToken.issue(user=user, tenant=tenant_of.tenant)
-    return Persona(tenant_of.tenant, user, raw)
 
 
 @dataclass

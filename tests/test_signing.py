@@ -14,6 +14,7 @@ import pytest
 import time_machine
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from tests.support.webhooks import VECTOR_A, VECTOR_B
 from webhooks.signing import (
     generate_whsec,
     hex_hmac_sha256,
@@ -21,23 +22,6 @@ from webhooks.signing import (
     standard_signature,
     whsec_key_bytes,
 )
-
-# Standard Webhooks official vectors (copied from the published test suites).
-VECTOR_A = {
-    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-    "msg_id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
-    "timestamp": 1614265330,
-    "body": b'{"test": 2432232314}',
-    "expected": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-}
-VECTOR_B = {
-    "secret": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
-    "msg_id": "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
-    "timestamp": 1649367553,
-    "body": b'{"email":"test@example.com","username":"test_user"}',
-    "expected": "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=",
-}
-
 
 # --- hex_hmac_sha256 -------------------------------------------------------
 

@@ -12,10 +12,11 @@ import pytest
 from django.db import connection, connections
 
 from core.tenant_context import tenant_scope
-from tests.conftest import client_for
-from tests.factories import wait_until
-from tests.slow_receivers import DripServer
-from tests.test_outgoing_support import Receiver, create_meeting, create_outgoing_webhook, fresh_persona
+from tests.support.factories import client_for, create_meeting, fresh_persona
+from tests.support.receiver import Receiver
+from tests.support.slow_receivers import DripServer
+from tests.support.waiting import wait_until
+from tests.support.webhooks import create_outgoing_webhook
 from webhooks.models import WebhookLog
 
 
@@ -122,7 +123,7 @@ def test_a_dripping_receiver_of_one_tenant_does_not_delay_another_tenants_delive
 
 @pytest.mark.django_db
 def test_a_forward_to_a_dripping_receiver_fails_at_its_deadline(settings):
-    from tests.test_incoming_actions import deliver, make_webhook, process
+    from tests.support.webhooks import deliver, make_webhook, process
     from webhooks.outgoing.tasks import send_attempt as send_forward
 
     settings.INCOMING_FORWARD_TIMEOUT_SECONDS = 2

@@ -5,7 +5,6 @@ WebSocket events a browser would hear."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -17,29 +16,16 @@ from entities.models import EntityEvent, Meeting
 from integrations.models import ExternalLink, IntegrationLog, SyncState
 from integrations.sync.services import syncs_schedule_due
 from tenancy.models import Membership
-from tests.conftest import client_for
-from tests.factories import wait_until
+from tests.support.factories import client_for, persona_in
 from tests.support.memory_provider import memory_provider  # noqa: F401 - fixture
+from tests.support.paths import ROOT
 from tests.support.sync_runs import connect_calendar, event, links, meetings, reload, run_sync
-from tests.test_roles import persona_in
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
 def calendar(memory_provider):  # noqa: F811
     return memory_provider("google_calendar", page_size=2)
-
-
-@pytest.fixture
-def sync_worker(transactional_db):
-    """A real worker consuming both queues, as the Procfile's `worker` and `sync` lines do together."""
-    from celery.contrib.testing.worker import start_worker
-
-    celery_app.control.purge()
-    with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10,
-                      queues=["celery", "sync"]) as worker:
-        yield worker
 
 
 def sync_url(integration) -> str:
@@ -192,7 +178,7 @@ def test_the_beat_fan_out_starts_the_hourly_runs_that_are_due(alice, bob, calend
 
 # --------------------------------------------------------------------------- end to end
 def test_a_run_goes_through_the_sync_worker_and_the_browser_hears_it(sync_worker, tenant_events, calendar):
-    from tests.factories import make_persona
+    from tests.support.factories import make_persona
 
     alice = make_persona("Alice Studio", "alice@example.com")
     for n in range(3):
@@ -216,7 +202,7 @@ def test_a_run_goes_through_the_sync_worker_and_the_browser_hears_it(sync_worker
 
 
 def test_a_failed_run_is_published_as_sync_failed(sync_worker, tenant_events, calendar):
-    from tests.factories import make_persona
+    from tests.support.factories import make_persona
 
     alice = make_persona("Alice Studio", "alice@example.com")
     calendar.put(None, event("Meeting"))
@@ -232,7 +218,7 @@ def test_a_failed_run_is_published_as_sync_failed(sync_worker, tenant_events, ca
 
 
 def test_a_realtime_local_change_reaches_the_provider_within_10_seconds(sync_worker, calendar):
-    from tests.factories import make_persona
+    from tests.support.factories import make_persona
 
     alice = make_persona("Alice Studio", "alice@example.com")
     integration = connect_calendar(alice, frequency="realtime")
@@ -267,7 +253,7 @@ def test_a_sync_that_is_turned_off_can_be_previewed_but_not_run(alice, alice_api
 def test_the_sweeper_hands_a_dead_workers_run_back_to_the_sync_queue(sync_worker, calendar, settings):
     from integrations.sync.runs import run_start, runs_sweep_stale
     from integrations.sync.services import sync_execute
-    from tests.factories import make_persona
+    from tests.support.factories import make_persona
     from tests.support.memory_provider import ProviderDown
 
     # given a run whose worker died after committing its first page (SystemExit: nothing records an end)

@@ -38,7 +38,6 @@ from tests.support.calendar_sync import (
     prove_version_conflict_on_export,
     when,
 )
-from tests.test_sync_api import sync_worker  # noqa: F401 - the real sync worker fixture
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from entities.services import entity_create, entity_delete, entity_update
 from integrations.models import IntegrationLog
 from integrations.sync.runs import MAX_RESUMES, run_start, runs_sweep_stale
 from integrations.sync.services import sync_execute
-from tests.factories import make_meeting
+from tests.support.factories import make_meeting
 from tests.support.memory_provider import ProviderDown, memory_provider  # noqa: F401 - fixture
 from tests.support.sync_runs import (
     connect_calendar,

@@ -26,9 +26,8 @@ from tests.support.calendar_sync import (
     prove_version_conflict_on_export,
     when,
 )
+from tests.support.oauth import make_oauth_integration
 from tests.support.sync_runs import drain_entity_events, links, meetings, pending, run_sync, sync_export_drain
-from tests.test_integrations_providers import make_oauth_integration
-from tests.test_sync_api import sync_worker  # noqa: F401 - the real sync worker fixture
 
 pytestmark = pytest.mark.django_db
 

@@ -30,8 +30,7 @@ from tests.support.calendar_sync import (
     prove_version_conflict_on_export,
     when,
 )
-from tests.test_integrations_providers import make_oauth_integration
-from tests.test_sync_api import sync_worker  # noqa: F401 - the real sync worker fixture
+from tests.support.oauth import make_oauth_integration
 
 pytestmark = pytest.mark.django_db
 

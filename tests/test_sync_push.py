@@ -25,11 +25,10 @@ from integrations.models import Integration, IntegrationLog, PushChannel
 from integrations.services import provider_app_set
 from integrations.sync.push import push_maintain, realtime_poll_due
 from integrations.tasks import push_reconcile_integration
-from tests.conftest import client_for
-from tests.factories import wait_until
+from tests.support.factories import client_for
+from tests.support.oauth import make_oauth_integration
 from tests.support.sync_runs import meetings
-from tests.test_integrations_providers import make_oauth_integration
-from tests.test_sync_api import sync_worker  # noqa: F401, F811 - the worker consuming the celery and sync queues
+from tests.support.waiting import wait_until
 
 CAL = "studio@example.com"
 TIMED = {"start": {"dateTime": "2026-12-03T10:00:00+02:00"}, "end": {"dateTime": "2026-12-03T11:00:00+02:00"}}

@@ -24,6 +24,7 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from twilio.request_validator import RequestValidator
 
+from tests.support.webhooks import VECTOR_A, VECTOR_B
 from webhooks.signing import generate_whsec, standard_headers
 from webhooks.verification import (
     SCHEMES,
@@ -221,17 +222,17 @@ def test_hmac_non_ascii_signature_does_not_raise():
 # standard (Standard Webhooks)
 # ---------------------------------------------------------------------------
 
-VEC_A_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-VEC_A_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
-VEC_A_TS = 1614265330
-VEC_A_BODY = b'{"test": 2432232314}'
-VEC_A_SIG = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+VEC_A_SECRET = VECTOR_A["secret"]
+VEC_A_ID = VECTOR_A["msg_id"]
+VEC_A_TS = VECTOR_A["timestamp"]
+VEC_A_BODY = VECTOR_A["body"]
+VEC_A_SIG = VECTOR_A["expected"]
 
-VEC_B_SECRET = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
-VEC_B_ID = "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk"
-VEC_B_TS = 1649367553
-VEC_B_BODY = b'{"email":"test@example.com","username":"test_user"}'
-VEC_B_SIG = "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="
+VEC_B_SECRET = VECTOR_B["secret"]
+VEC_B_ID = VECTOR_B["msg_id"]
+VEC_B_TS = VECTOR_B["timestamp"]
+VEC_B_BODY = VECTOR_B["body"]
+VEC_B_SIG = VECTOR_B["expected"]
 
 
 def vec_a_request(signature: str = VEC_A_SIG, timestamp: str = str(VEC_A_TS), **extra: str) -> InboundRequest:

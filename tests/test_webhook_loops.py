@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import Client
 
 from core.tenant_context import tenant_scope
-from tests.test_incoming_actions import Receiver as ForwardReceiver
-from tests.test_outgoing_support import Receiver, create_meeting
+from tests.support.factories import create_meeting
+from tests.support.receiver import Receiver
+from tests.support.webhooks import make_webhook, path_of, post
 from webhooks import loops
 from webhooks.incoming import services as incoming_services
-from webhooks.models import IncomingWebhook, OutgoingWebhook, WebhookLog
+from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
 from webhooks.outgoing.tasks import send_attempt as send_forward
 from webhooks.signing import hex_hmac_sha256
@@ -113,23 +113,15 @@ def test_test_send_carries_hop_counter_one(alice):
     assert request.headers[loops.HOPS_HEADER] == "1"
 
 
-def _incoming(persona, actions) -> tuple[IncomingWebhook, str]:
-    with tenant_scope(persona.tenant.id):
-        return incoming_services.incoming_create(tenant=persona.tenant, data={"name": "Hook", "actions": actions})
-
-
 def _post(webhook, secret, payload, **headers):
     body = json.dumps(payload).encode()
-    return Client().generic("POST", f"/api/webhooks/tenant/{webhook.tenant_id}/{webhook.id}", body,
-                            content_type="application/json", HTTP_X_WEBHOOK_SIGNATURE=hex_hmac_sha256(secret, body),
-                            **headers)
+    return post(path_of(webhook), body, HTTP_X_WEBHOOK_SIGNATURE=hex_hmac_sha256(secret, body), **headers)
 
 
 @pytest.mark.parametrize(("incoming_hops", "sent_hops"), [(None, "1"), ("1", "2"), ("3", "4"), ("junk", "1")])
 def test_forward_increments_the_incoming_hop_counter(alice, incoming_hops, sent_hops):
-    receiver = ForwardReceiver()
-    try:
-        webhook, secret = _incoming(alice, [{"type": "forward", "config": {"forwardUrl": receiver.url}}])
+    with Receiver() as receiver:
+        webhook, secret = make_webhook(alice, actions=[{"type": "forward", "config": {"forwardUrl": receiver.url}}])
         headers = {} if incoming_hops is None else {"HTTP_X_WEBHOOK_HOPS": incoming_hops}
         response = _post(webhook, secret, {"a": 1}, **headers)
         assert response.status_code == 202
@@ -140,9 +132,7 @@ def test_forward_increments_the_incoming_hop_counter(alice, incoming_hops, sent_
         with tenant_scope(alice.tenant.id):
             forward_id = WebhookLog.objects.get(pk=log_id).result["actions"][0]["forwardLogId"]
         send_forward(forward_id, str(alice.tenant.id))
-        assert receiver.requests[0]["headers"][loops.HOPS_HEADER] == sent_hops
-    finally:
-        receiver.server.shutdown()
+        assert receiver.requests[0].headers[loops.HOPS_HEADER] == sent_hops
 
 
 @pytest.mark.parametrize("hops", ["4", "17", "99999999999999999999"])
@@ -152,7 +142,7 @@ def test_incoming_request_over_three_hops_is_stored_as_dropped_202_and_runs_no_a
     ran = []
     automations.register("loop-probe")(lambda ctx: ran.append(ctx) or {"ok": True})
     try:
-        webhook, secret = _incoming(alice, [{"type": "trigger_automation", "config": {"automationId": "loop-probe"}}])
+        webhook, secret = make_webhook(alice, actions=[{"type": "trigger_automation", "config": {"automationId": "loop-probe"}}])
         response = _post(webhook, secret, {"a": 1}, HTTP_X_WEBHOOK_HOPS=hops)
 
         assert response.status_code == 202
@@ -171,7 +161,7 @@ def test_incoming_request_over_three_hops_is_stored_as_dropped_202_and_runs_no_a
 
 
 def test_incoming_request_at_three_hops_is_still_processed(alice):
-    webhook, secret = _incoming(alice, RECORD)
+    webhook, secret = make_webhook(alice, actions=RECORD)
     response = _post(webhook, secret, {"a": 1}, HTTP_X_WEBHOOK_HOPS="3")
     assert response.status_code == 202 and "dropped" not in response.json()
     with tenant_scope(alice.tenant.id):
@@ -194,7 +184,7 @@ def test_an_entity_written_by_an_incoming_request_sends_its_webhooks_one_hop_fur
         with tenant_scope(alice.tenant.id):
             services.outgoing_webhook_create(tenant=alice.tenant, data={
                 "name": "Peer hub", "url": receiver.url, "triggers": [{"entityType": "client", "events": ["created"]}]})
-        webhook, secret = _incoming(alice, [CREATE_CLIENT])
+        webhook, secret = make_webhook(alice, actions=[CREATE_CLIENT])
         headers = {} if incoming_hops is None else {"HTTP_X_WEBHOOK_HOPS": incoming_hops}
         response = _post(webhook, secret, {"name": "Dana"}, **headers)
         process_incoming_log(response.json()["logId"], str(alice.tenant.id))

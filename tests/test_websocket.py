@@ -10,7 +10,7 @@ from django.test import Client
 
 from architect_studio.asgi import application
 from core.realtime import publish
-from tests.factories import make_persona
+from tests.support.factories import make_persona
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -22,11 +21,12 @@ from django.utils import timezone
 from architect_studio.asgi import application
 from core.tenant_context import tenant_scope
 from tenancy.models import ApiToken, Membership, hash_token
-from tests.factories import make_persona
+from tests.support.factories import make_persona
+from tests.support.paths import ROOT
+from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @sync_to_async
@@ -171,7 +171,7 @@ async def test_socket_with_a_live_credential_stays_open(settings):
 
 # ----------------------------------------------------------------- one-time tickets
 def _ticket(persona=None, session_browser: Client | None = None) -> str:
-    from tests.conftest import client_for
+    from tests.support.factories import client_for
 
     client = session_browser or client_for(persona)
     response = client.post("/api/ws-ticket")
@@ -239,12 +239,6 @@ async def test_a_session_ticket_follows_its_session_and_a_token_ticket_its_token
 
 
 # ----------------------------------------------------------------- no token in logs
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _database_url() -> str:
     db = django_settings.DATABASES["default"]
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
@@ -257,7 +251,7 @@ async def test_the_servers_own_connection_lines_carry_no_token(tmp_path):
     import websockets.sync.client as ws_client
 
     alice = await _sync(make_persona, "Alice Studio", "alice@example.com")
-    port = _free_port()
+    port = free_port()
     log_file = tmp_path / "uvicorn.log"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "architect_studio.settings.dev", "DATABASE_URL": _database_url(),
            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,13 +16,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from tests.support.ports import free_port
+
 SERVER = Path(__file__).with_name("server.py")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+#: The cross-process refresh test's worker script (see its docstring).
+REFRESH_WORKER = Path(__file__).with_name("refresh_worker.py")
 
 
 @dataclass

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 os.environ["DJANGO_SETTINGS_MODULE"] = "architect_studio.settings.test"
 
 from django.conf import settings  # noqa: E402
