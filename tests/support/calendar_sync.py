@@ -1,4 +1,4 @@
-"""End-to-end sync proofs shared by the three calendars (tests/test_sync_google.py,
+"""End-to-end sync proofs shared by the three calendars (tests/integrations/sync/test_sync_google.py,
 test_sync_outlook.py, test_sync_caldav.py): the real engine (integrations.sync.services) with
 the real adapter through the hub's ProviderClient, against the Google fake, the Graph fake or
 a real Radicale.

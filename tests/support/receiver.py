@@ -8,7 +8,7 @@ records every request and answers from a plan.
   refuses the certificate just ends its connection.
 
 Use it as a context manager (``with Receiver() as rx: ... rx.wait_for(2)``). Stdlib
-only, so a subprocess can import it too (tests/test_embedded.py).
+only, so a subprocess can import it too (tests/architect_studio/test_embedded.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The sync engine with the real Google Calendar adapter, through the hub's ProviderClient, against
 the fake Calendar API v3 (tests/support/fakes/google_calendar.py: a real HTTP server with the
 documented sync-token, paging, 410, etag and If-Match semantics): the engine's contract with a
-real adapter, beside tests/test_sync_engine.py's in-memory provider."""
+real adapter, beside tests/integrations/sync/test_sync_engine.py's in-memory provider."""
 
 from __future__ import annotations
 

@@ -15,9 +15,9 @@ from integrations.providers.catalog import get_provider
 from integrations.providers.registry import adapter_for
 from integrations.sync.mapping import MappingContext, compile_mappings
 from tenancy.models import Membership
+from tests.integrations.sync.test_sync_mapping import GOOGLE_ALL_DAY, GOOGLE_EVENT, LOCAL_MEETING
 from tests.support.factories import client_for, persona_in
 from tests.support.oauth import make_oauth_integration
-from tests.test_sync_mapping import GOOGLE_ALL_DAY, GOOGLE_EVENT, LOCAL_MEETING
 
 pytestmark = pytest.mark.django_db
 

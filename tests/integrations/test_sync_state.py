@@ -1,7 +1,7 @@
 """Sync state and links (issue 11 item 2): uniqueness both ways, a cursor that moves only
 with the page that produced it, tenant isolation through the ORM, a stable content hash,
 cascade with the integration, and the read-only admin. Raw-SQL RLS on both tables is
-proven by tests/test_rls_every_table.py (it finds them by their tenant_id column)."""
+proven by tests/core/test_rls_every_table.py (it finds them by their tenant_id column)."""
 
 from __future__ import annotations
 

@@ -29,8 +29,13 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
+from tests.integrations.providers.test_google_calendar_adapter import (  # noqa: F401 - fixtures
+    CAL,
+    TIMED,
+    _limiter_on_test_redis,
+    google,
+)
 from tests.support.fakes.google_calendar import FakeGoogleCalendar
-from tests.test_google_calendar_adapter import CAL, TIMED, _limiter_on_test_redis, google  # noqa: F401 - fixtures
 
 DISCOVERY = json.loads((Path(googleapiclient.__file__).parent / "discovery_cache" / "documents" / "calendar.v3.json").read_text())
 SCHEMAS = DISCOVERY["schemas"]
