@@ -16,7 +16,7 @@ Without Redis (embedded mode: eager tasks) a kick simply runs the task.
 
 Services name the task (``kick("webhooks.outgoing.tasks.dispatch_deliveries",
 tenant)``) rather than import it: tasks import services, so a service that
-imported its task would close an import circle (tests/test_architecture.py
+imported its task would close an import circle (tests/architect_studio/test_architecture.py
 forbids it). :func:`resolve` finds the registered task by that name.
 
 On the hot path of a web request, :func:`kick_soon` takes even the flag's

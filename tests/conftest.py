@@ -9,8 +9,8 @@ from django.conf import settings
 from django.db import connections
 from rest_framework.test import APIClient
 
-from tests.factories import Persona, make_persona
 from tests.support.events import tenant_events  # noqa: F401 - the shared channel-layer listener fixture
+from tests.support.factories import Persona, client_for, make_persona
 from tests.support.fakes.google_calendar import google_calendar_fake  # noqa: F401 - the fake Calendar API v3
 from tests.support.fakes.graph_calendar import graph_calendar, outlook_on_graph_fake  # noqa: F401 - Graph calendar fake
 from tests.support.radicale import radicale  # noqa: F401 - the session's real CalDAV server
@@ -113,14 +113,6 @@ def api() -> APIClient:
     return APIClient()
 
 
-def client_for(persona: Persona, tenant_id=None) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {persona.token}")
-    if tenant_id:
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {persona.token}", HTTP_X_TENANT_ID=str(tenant_id))
-    return client
-
-
 @pytest.fixture
 def alice_api(alice) -> APIClient:
     return client_for(alice)
@@ -144,7 +136,20 @@ def celery_worker_thread(transactional_db):
         yield worker
 
 
-# --- the local OAuth 2.0 server (tests/oauth_server), as the "hubspot" provider app ---
+@pytest.fixture
+def sync_worker(transactional_db):
+    """A real worker consuming both queues, as the Procfile's `worker` and `sync` lines do together."""
+    from celery.contrib.testing.worker import start_worker
+
+    from architect_studio.celery import app
+
+    app.control.purge()
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10,
+                      queues=["celery", "sync"]) as worker:
+        yield worker
+
+
+# --- the local OAuth 2.0 server (tests/support/oauth_server), as the "hubspot" provider app ---
 
 
 @pytest.fixture
@@ -156,7 +161,7 @@ def local_oauth_http(monkeypatch, settings):
 
 @pytest.fixture(scope="module")
 def oauth_server():
-    from tests.oauth_server import harness
+    from tests.support.oauth_server import harness
 
     server = harness.start(f"{settings.PUBLIC_BASE_URL}/api/integrations/callback/hubspot")
     yield server
@@ -164,7 +169,8 @@ def oauth_server():
 
 
 @pytest.fixture
-def hubspot_app(db, oauth_server):
+def hubspot_app(db, oauth_server, local_oauth_http):
+    """The local OAuth server as the "hubspot" provider's app (http allowed for it)."""
     from integrations.services import provider_app_set
 
     return provider_app_set(

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import make_persona
+from tests.support.factories import make_persona
 
 pytestmark = [pytest.mark.faults]
 

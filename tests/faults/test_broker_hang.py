@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from core.tenant_context import tenant_scope
-from tests.test_outgoing_support import fresh_persona
+from tests.support.factories import fresh_persona
 from webhooks.incoming import services as incoming
 from webhooks.signing import hex_hmac_sha256
 

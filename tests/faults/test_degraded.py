@@ -19,7 +19,9 @@ from django.conf import settings
 from django.test import Client
 
 from integrations import ratelimit
-from tests.faults.conftest import ROOT, free_port, wait_until
+from tests.support.paths import ROOT
+from tests.support.ports import free_port
+from tests.support.waiting import wait_until
 from webhooks.incoming import limits
 
 pytestmark = [pytest.mark.faults]

@@ -17,9 +17,10 @@ from django.db import connection
 from core.tenant_context import tenant_scope
 from entities.models import Client as ClientEntity
 from entities.models import Meeting
-from tests.faults.conftest import IncomingLoad, wait_until
-from tests.faults.test_redis_outage import incoming_webhook
-from tests.test_outgoing_support import fresh_persona
+from tests.faults.conftest import IncomingLoad
+from tests.support.factories import fresh_persona
+from tests.support.waiting import wait_until
+from tests.support.webhooks import LEADS_ACTIONS, make_webhook
 from webhooks.models import WebhookLog
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.timeout(150)]
@@ -78,7 +79,7 @@ class ApiLoad:
 
 def test_terminated_database_backends_cost_no_5xx_and_lose_nothing(stack):
     persona = fresh_persona("Terminate Studio")
-    hook, secret = incoming_webhook(persona)
+    hook, secret = make_webhook(persona, name="Leads", actions=LEADS_ACTIONS)
     stack.start("web", **KNOBS)
     worker = stack.start("worker", **KNOBS)
     beat = stack.start("beat", **KNOBS)

@@ -12,9 +12,10 @@ import pytest
 
 from core.tenant_context import operator_scope, tenant_scope
 from entities.models import Client as ClientEntity
-from tests.faults.conftest import IncomingLoad, wait_until
-from tests.test_outgoing_support import fresh_persona
-from webhooks.incoming import services as incoming
+from tests.faults.conftest import IncomingLoad
+from tests.support.factories import fresh_persona
+from tests.support.waiting import wait_until
+from tests.support.webhooks import LEADS_ACTIONS, make_webhook
 from webhooks.models import WebhookLog
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.timeout(150)]
@@ -22,16 +23,9 @@ pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.timeout(150)]
 OUTAGE_SECONDS = 20
 
 
-def incoming_webhook(persona):
-    with tenant_scope(persona.tenant.id):
-        return incoming.incoming_create(tenant=persona.tenant, data={
-            "name": "Leads", "actions": [{"type": "create_entity", "config": {
-                "entityType": "client", "fieldMappings": {"name": "lead.name"}}}]})
-
-
 def test_a_20_second_redis_outage_under_incoming_load_loses_nothing(stack, redis_server):
     persona = fresh_persona("Outage Studio")
-    webhook, secret = incoming_webhook(persona)
+    webhook, secret = make_webhook(persona, name="Leads", actions=LEADS_ACTIONS)
     knobs = {"INCOMING_WEBHOOK_REDISPATCH_SECONDS": "5"}
     stack.start("web", **knobs)
     worker = stack.start("worker", **knobs)

@@ -14,9 +14,11 @@ import requests
 
 from core.tenant_context import tenant_scope
 from entities.models import Client as ClientEntity
-from tests.faults.conftest import IncomingLoad, wait_until
-from tests.faults.test_redis_outage import incoming_webhook
-from tests.test_outgoing_support import Plan, Receiver, create_outgoing_webhook, fresh_persona
+from tests.faults.conftest import IncomingLoad
+from tests.support.factories import fresh_persona
+from tests.support.receiver import Plan, Receiver
+from tests.support.waiting import wait_until
+from tests.support.webhooks import LEADS_ACTIONS, create_outgoing_webhook, make_webhook
 from webhooks.models import OutgoingWebhook, WebhookLog
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.timeout(150)]
@@ -34,7 +36,7 @@ KNOBS = {
 def test_kill_9_of_the_worker_mid_delivery_and_mid_processing_loses_and_repeats_nothing(stack):
     persona = fresh_persona("Kill Studio")
     auth = {"Authorization": f"Bearer {persona.token}"}
-    hook_in, secret = incoming_webhook(persona)
+    hook_in, secret = make_webhook(persona, name="Leads", actions=LEADS_ACTIONS)
     inbound = stack.url(f"/api/webhooks/tenant/{persona.tenant.id}/{hook_in.id}")
     with Receiver(default=Plan(delay=1.0)) as rx:
         hook_out = create_outgoing_webhook(persona, rx.url, timeout_seconds=2)

@@ -1,4 +1,4 @@
-"""End-to-end sync proofs shared by the three calendars (tests/test_sync_google.py,
+"""End-to-end sync proofs shared by the three calendars (tests/integrations/sync/test_sync_google.py,
 test_sync_outlook.py, test_sync_caldav.py): the real engine (integrations.sync.services) with
 the real adapter through the hub's ProviderClient, against the Google fake, the Graph fake or
 a real Radicale.
@@ -34,7 +34,7 @@ from integrations.client import ProviderClient
 from integrations.models import Integration, IntegrationLog
 from integrations.sync import merge
 from integrations.sync.plan import plan_for
-from tests.factories import Persona
+from tests.support.factories import Persona
 from tests.support.sync_runs import drain_entity_events, links, meetings, run_sync, state
 
 #: Event times: a few days ahead of now, inside every provider's window (Graph's calendar view).
@@ -401,13 +401,13 @@ def prove_killed_worker(side: Side, persona: Persona, monkeypatch, settings) -> 
     """A worker killed after committing the run's first page (SystemExit: nothing records an
     end) leaves a ``running`` row; once its heartbeat is stale the sweeper hands it back to the
     sync queue, the real sync worker resumes it from the stored cursor, and nothing is
-    duplicated on either side. Needs the ``sync_worker`` fixture (tests/test_sync_api.py) and
+    duplicated on either side. Needs the ``sync_worker`` fixture (tests/conftest.py) and
     the side's pages set to 2 events."""
     from django.utils import timezone
 
     from integrations.sync.runs import run_start, runs_sweep_stale
     from integrations.sync.services import sync_execute
-    from tests.factories import wait_until
+    from tests.support.waiting import wait_until
 
     set_sync(side.integration, direction="bidirectional", remote=side.remote_entity)
     for n in range(5):
@@ -478,7 +478,7 @@ def prove_killed_during_export(side: Side, persona: Persona, monkeypatch, settin
     from integrations.sync import exporter
     from integrations.sync.runs import run_start, runs_sweep_stale
     from integrations.sync.services import sync_execute
-    from tests.factories import wait_until
+    from tests.support.waiting import wait_until
 
     set_sync(side.integration, direction="export", remote=side.remote_entity)
     local_create(persona, "Ours", 1, location="Studio")

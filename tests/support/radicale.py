@@ -18,7 +18,6 @@ arrangement, not the code under test). Radicale answers 403 with the
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,8 @@ from urllib.parse import quote, unquote
 import pytest
 import requests
 
+from tests.support.ports import free_port
+
 USERNAME = "studio@example.com"
 PASSWORD = "app-pass-1234"
 
@@ -43,12 +44,6 @@ _MKCALENDAR = (
     "<C:supported-calendar-component-set>{components}</C:supported-calendar-component-set>"
     "</D:prop></D:set></C:mkcalendar>"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -10,7 +10,7 @@ from entities.models import Meeting
 from entities.tasks import _drain as drain_entity_events
 from integrations.models import ExternalLink, Integration, IntegrationLog, SyncPending, SyncState
 from integrations.sync.services import sync_execute, sync_export_drain, sync_request
-from tests.factories import Persona
+from tests.support.factories import Persona
 
 __all__ = ["connect_calendar", "drain_entity_events", "links", "meetings", "pending", "reload", "run_sync", "state",
            "sync_export_drain"]

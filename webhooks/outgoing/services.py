@@ -15,7 +15,7 @@ One file per concern, each read top-down:
 - :mod:`webhooks.outgoing.preview` - the builder's preview and test sends;
 - :mod:`webhooks.outgoing.retention` - log retention.
 
-Tasks import these modules; none of them imports a task (tests/test_architecture.py).
+Tasks import these modules; none of them imports a task (tests/architect_studio/test_architecture.py).
 """
 
 from __future__ import annotations
@@ -78,4 +78,4 @@ from webhooks.outgoing.retries import (  # noqa: F401
 )
 from webhooks.outgoing.sweeper import deliveries_sweep  # noqa: F401
 
-_lease = attempt_lease  # the name tests/test_outbound_deadline.py measures leases by
+_lease = attempt_lease  # the name tests/core/test_outbound_deadline.py measures leases by

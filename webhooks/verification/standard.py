@@ -6,7 +6,8 @@ window and the comparison stay here, because the library's own ``verify``
 reads the wall clock, has a fixed 5-minute window and knows one secret, while
 the hub injects the clock (tests, replays), lets a webhook set its window and
 accepts the previous secret during a rotation. The published test vectors
-live in tests/test_verification.py and tests/test_signing.py.
+are in tests/support/webhooks.py, used by tests/webhooks/incoming/test_verification.py and
+tests/webhooks/test_signing.py.
 """
 
 from __future__ import annotations

@@ -824,7 +824,7 @@ def outlook_on_graph_fake(alice, graph_calendar):
     """Alice's connected Outlook Calendar integration, its provider app pointed at the fake
     (the token the fake accepts, valid for an hour): ``(integration, fake)``."""
     from integrations.services import provider_app_set
-    from tests.test_integrations_providers import make_oauth_integration
+    from tests.support.oauth import make_oauth_integration
 
     provider_app_set(provider_id="outlook_calendar", client_id="graph-client", client_secret="graph-secret",
                      api_base_url=graph_calendar.url)
