@@ -47,7 +47,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
-	  || echo "WARNING: could not install chromium: tests/test_pages_browser.py will fail"; }
+	  || echo "WARNING: could not install chromium: tests/integrations/test_pages_browser.py will fail"; }
 
 test: provision browser
 	$(PY) -m pytest

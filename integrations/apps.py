@@ -17,5 +17,6 @@ class IntegrationsConfig(AppConfig):
         register_encrypted_field("integrations.Integration", "webhook_secret")
         register_encrypted_field("integrations.ProviderApp", "client_secret_encrypted")
         register_encrypted_field("integrations.OAuthState", "code_verifier_encrypted")
+        register_encrypted_field("integrations.PushChannel", "token_encrypted")
         # Local changes -> the export queue, in the outbox drain's transaction (issue 11).
         subscribe("sync_export", lambda event: on_entity_events([event]), batch=on_entity_events)

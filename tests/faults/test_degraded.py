@@ -152,12 +152,12 @@ def test_docker_compose_restarts_every_service():
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
-    for name in ("postgres", "redis", "web", "worker", "beat"):
+    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "sync", "beat"}
+    for name in ("postgres", "redis", "web", "worker", "sync", "beat"):
         assert services[name].get("restart") == "unless-stopped", name
     # the one-shot migration is re-run only when it failed, never in a loop after success
     assert services["migrate"].get("restart") == "on-failure"
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "sync", "beat"):
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
 
 
