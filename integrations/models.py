@@ -1,4 +1,9 @@
-"""The seed's integration tables (sections ב, ד)."""
+"""The seed's integration tables (sections ב, ד) and the sync engine's (issue 11).
+
+Long on purpose: one app's models in one module, as Django expects them -- the seed's
+tables, the provider apps and OAuth states, and the sync engine's state, links, export
+queue, currency rates and push channels; each class documents itself.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """The outbound HTTP module: SSRF rules, pinning, limits, error reporting.
 
+Long on purpose: one security boundary, each rule with its own refusal case.
+
 Pure tests: no Django, no database. Real traffic only ever goes to a local
 receiver on 127.0.0.1; every other target must be refused before connecting
 (non-local hostnames are resolved by a fake resolver).

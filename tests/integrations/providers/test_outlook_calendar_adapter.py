@@ -1,7 +1,8 @@
 """The Outlook Calendar adapter against the local Graph fake (tests/support/fakes/graph_calendar.py),
 through the hub's real ProviderClient: calendars, calendarView delta paging and deltaLink,
 @removed, 410 syncStateNotFound -> CursorInvalid, create/update/delete with If-Match, the hub
-id round trip, and 429 handled by the client."""
+id round trip, and 429 handled by the client. Long on purpose: one test per documented
+Graph behaviour the adapter relies on."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The sync engine (issue 11 items 3-5, 8-9; DESIGN C12) against an in-memory provider
 (tests/support/memory_provider.py) served as google_calendar's adapter: import, cursors,
 full resync after an invalid cursor, export with hub ids and versions, no ping-pong,
-the three conflict policies, one bad record, and runs a dead worker left behind."""
+the three conflict policies, one bad record, and runs a dead worker left behind. Long on
+purpose: the engine's behaviours read in one place, each a short given/when/then."""
 
 from __future__ import annotations
 

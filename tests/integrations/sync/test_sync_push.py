@@ -2,7 +2,8 @@
 the Google Calendar fake's watch channels and the Graph fake's subscriptions call the hub's
 live server (pytest-django ``live_server``) exactly as the providers do; the hub opens,
 renews and stops channels, verifies each notification's token / clientState and starts a
-coalesced import run through the sync engine.
+coalesced import run through the sync engine. Long on purpose: both providers' push
+lifecycles, end to end, in one place.
 
 Documents the shapes follow: https://developers.google.com/calendar/api/guides/push ,
 https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks ,

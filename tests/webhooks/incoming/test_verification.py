@@ -1,5 +1,7 @@
 """Tests for webhooks.verification: every scheme, the handshakes, and failure hygiene.
 
+Long on purpose: a dozen schemes, each with its valid, tampered, stale and hostile cases.
+
 Signatures are produced with the providers' own SDKs where one exists (stripe,
 twilio, standardwebhooks, sendgrid's verifier as a cross-check), with
 published vectors, or independently with hashlib/hmac in the test.
