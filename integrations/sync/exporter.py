@@ -162,6 +162,10 @@ def export_one(job: Job, row: SyncPending) -> None:
         return
     ctx = job.plan.context()
     record = pair.mapping.to_remote(snapshot, ctx)
+    if link is None and not pair.creates_remote:
+        finish_row(job, row)  # autoCreate<Remote>s is off: a new local record creates nothing there
+        job.report.skipped += 1
+        return
     if link is None:
         remote = job.plan.adapter.push_create(job.client, container=job.plan.home_container, record=record,
                                               hub_id=str(instance.pk))

@@ -3,7 +3,8 @@ mapping and filters, and the remote containers (calendars) to sync them with.
 
 Read once per run (and per export batch) from ``Integration.sync_settings`` (the seed's
 IntegrationSyncSettings) and ``Integration.settings`` (the seed's provider config, e.g.
-``calendars[]`` with ``syncEnabled``).
+``calendars[]`` with ``syncEnabled``; ``sync<Type>s: false`` leaves a pair out, and
+``autoCreate<Type>s: false`` stops new records of one side creating records on the other).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ class Pair:
     direction: str
     mapping: Mapping
     filters: Filters
+    #: The seed's autoCreateMeetings / autoCreateEvents (settings): whether a record new on one
+    #: side creates one on the other; edits and deletions of linked records flow either way.
+    creates_local: bool = True
+    creates_remote: bool = True
 
     @property
     def imports(self) -> bool:
@@ -80,8 +85,15 @@ def enabled_containers(integration: Integration) -> tuple[str, ...]:
     return (DEFAULT_CONTAINER,)
 
 
+def setting_flag(prefix: str, entity_type: str) -> str:
+    """The seed's provider-settings flag for an entity type: ("sync", "meeting") -> "syncMeetings",
+    ("autoCreate", "event") -> "autoCreateEvents"."""
+    return f"{prefix}{entity_type[:1].upper()}{entity_type[1:]}s"
+
+
 def plan_for(integration: Integration) -> SyncPlan:
     sync = integration.sync_settings or {}
+    provider_settings = integration.settings or {}
     adapter = adapter_for(get_provider(integration.provider))
     default_direction = sync.get("direction") or "import"
     pairs = []
@@ -90,10 +102,14 @@ def plan_for(integration: Integration) -> SyncPlan:
         if not item.get("enabled", True):
             continue
         local_type, remote_type = item["localEntity"], item["remoteEntity"]
+        if provider_settings.get(setting_flag("sync", local_type)) is False:
+            continue  # e.g. syncTasks: false leaves the task pair out
         mine = [m for m in sync.get("fieldMappings") or [] if m.get("localEntity", local_type) == local_type]
         mapping = compile_mappings(mine, local_type=local_type,
                                    defaults=adapter.default_mappings(local_type, remote_type))
-        pairs.append(Pair(local_type, remote_type, item.get("direction") or default_direction, mapping, filters))
+        pairs.append(Pair(local_type, remote_type, item.get("direction") or default_direction, mapping, filters,
+                          creates_local=provider_settings.get(setting_flag("autoCreate", local_type)) is not False,
+                          creates_remote=provider_settings.get(setting_flag("autoCreate", remote_type)) is not False))
     return SyncPlan(
         integration=integration, adapter=adapter, pairs=tuple(pairs), containers=enabled_containers(integration),
         tz=str((integration.settings or {}).get("timeZone") or DEFAULT_TZ),

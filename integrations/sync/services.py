@@ -67,7 +67,7 @@ def _checked_plan(integration: Integration, *, preview: bool = False) -> SyncPla
         raise SyncNotConfigured(f"the integration is {integration.status}; reconnect it first")
     plan = plan_for(integration)
     if not plan.pairs:
-        raise SyncNotConfigured("syncSettings.entities names no enabled entity pair")
+        raise SyncNotConfigured("no enabled entity pair: syncSettings.entities names none, or the settings turn them off (e.g. syncMeetings: false)")
     if not plan.enabled and not preview:
         raise SyncNotConfigured("sync is turned off (syncSettings.enabled); a dry run can preview it")
     return plan

@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.tenant_context import tenant_scope
 from entities.models import Meeting
 from entities.services import entity_create, entity_delete, entity_update
-from integrations.models import IntegrationLog
+from integrations.models import Integration, IntegrationLog
 from integrations.sync.runs import MAX_RESUMES, run_start, runs_sweep_stale
 from integrations.sync.services import sync_execute
 from tests.support.factories import make_meeting
@@ -515,3 +515,60 @@ def test_an_export_only_reconnect_links_back_the_events_it_created_before(alice,
         ("Kickoff", ""), ("Review", "Moved while disconnected")]
     assert {link.remote_id for link in links(again)} == set(live)
     assert run.summary["created"] == 0 and sorted(meetings(alice)) == ["Kickoff", "Review"]
+
+
+# --------------------------------------------------------------------------- provider settings (seed ג)
+def _set_settings(integration, **flags):
+    with tenant_scope(integration.tenant_id):
+        Integration.objects.filter(pk=integration.pk).update(settings={**(reload(integration).settings or {}), **flags})
+    return reload(integration)
+
+
+def test_auto_create_meetings_off_imports_edits_of_linked_events_but_creates_no_meeting(alice, calendar):
+    # given a linked event, then autoCreateMeetings turned off
+    kickoff = calendar.put(None, event("Kickoff"))
+    integration = connect_calendar(alice, direction="import")
+    run_sync(integration)
+    integration = _set_settings(integration, autoCreateMeetings=False)
+
+    # when a new event appears and the linked one is edited at the provider
+    calendar.put(None, event("Someone else's lunch"))
+    calendar.edit(kickoff, summary="Kickoff (moved)")
+    run = run_sync(integration)
+
+    # then the edit is imported and the new event creates nothing
+    assert set(meetings(alice)) == {"Kickoff (moved)"}
+    assert (run.summary["created"], run.summary["updated"], run.summary["skipped"]) == (0, 1, 1)
+
+
+def test_auto_create_events_off_exports_edits_of_linked_meetings_but_creates_no_event(alice, calendar):
+    # given a meeting already at the provider, then autoCreateEvents turned off
+    integration = connect_calendar(alice, direction="export", frequency="realtime")
+    run_sync(integration)
+    linked = local_create(alice, title="Design review")
+    drain_entity_events(str(alice.tenant.id))
+    sync_export_drain(tenant_id=alice.tenant.id)
+    integration = _set_settings(integration, autoCreateEvents=False)
+
+    # when a new meeting is created and the linked one edited locally
+    local_create(alice, title="Internal only")
+    local_edit(alice, linked, title="Design review (moved)")
+    drain_entity_events(str(alice.tenant.id))
+    sync_export_drain(tenant_id=alice.tenant.id)
+
+    # then only the edit reached the provider, and nothing waits in the queue
+    assert sorted(e["summary"] for e in calendar.live().values()) == ["Design review (moved)"]
+    assert pending(integration) == []
+
+
+def test_sync_meetings_off_leaves_the_meeting_pair_out(alice, alice_api, calendar):
+    calendar.put(None, event("Kickoff"))
+    integration = _set_settings(connect_calendar(alice, direction="bidirectional"), syncMeetings=False)
+
+    refused = alice_api.post(f"/api/integrations/{integration.pk}/sync", {}, format="json")
+
+    assert refused.status_code == 400 and "syncMeetings" in refused.json()["error"]["message"]
+    assert meetings(alice) == {} and links(integration) == []
+    integration = _set_settings(integration, syncMeetings=True)
+    run_sync(integration)
+    assert set(meetings(alice)) == {"Kickoff"}
