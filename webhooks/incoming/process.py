@@ -53,8 +53,11 @@ def schedule_drain(tenant_id: str) -> None:
     kick_soon(DRAIN_TASK, tenant_id)
 
 
-#: Requests a drain claims and processes per transaction.
-DRAIN_BATCH = 25
+#: Requests a drain claims and processes per transaction. 100, not 25: the
+#: claim, the tenant scope, the counters and the commit are paid per batch, and
+#: creates run together per batch (one drain went from ~600 to ~850 requests/s
+#: in-process); the rows stay locked ~0.1 s, and other drains skip them.
+DRAIN_BATCH = 100
 
 
 def incoming_drain(*, tenant_id: str, budget_seconds: float = 20.0, batch: int = DRAIN_BATCH) -> int:
