@@ -380,11 +380,13 @@ def main() -> int:
         with operator_scope("bench: remove its rows"):
             from entities.models import Client, EntityEvent
 
-            Client.objects.filter(tenant_id=tenant.id).delete()
-            EntityEvent.objects.filter(tenant_id=tenant.id).delete()
+            leads = Client.objects.filter(tenant_id=tenant.id, email__endswith="@bench.example")  # the processing line's
+            EntityEvent.objects.filter(tenant_id=tenant.id, entity_id__in=leads.values("id")).delete()
+            leads.delete()
             WebhookLog.objects.filter(tenant_id=tenant.id).delete()
             IncomingDedupe.objects.filter(tenant_id=tenant.id).delete()
-            IncomingWebhook.objects.filter(tenant_id=tenant.id).delete()
+            IncomingWebhook.objects.filter(tenant_id=tenant.id, name__startswith="bench-process-").delete()
+            IncomingWebhook.objects.filter(pk=webhook.pk).delete()
         if settings.MODE.redis_url:
             import redis
 
