@@ -20,13 +20,23 @@ What it does (issue 4, item 8):
 4. prints accepted requests/s (2xx answers / duration) and latency p50/p99;
 5. checks that **every 202 has its log row**: the ``logId`` of every accepted
    response is looked up in ``webhook_logs`` (zero lost is the requirement);
-6. removes its rows and flushes its broker database.
+6. the processing line (issue 12, item 8): stores ``--process`` pending requests
+   for a second webhook with one ``create_entity`` action, exactly as the
+   endpoint stores them, while no worker consumes; then one worker (the
+   Procfile's worker line, ``--concurrency 1``) drains them, and the bench
+   prints processed/s beside the endpoint's accepted rate of the same run,
+   the ratio (goal >= 1.0x), lost (rows not processed) and duplicates
+   (entities created twice);
+7. removes its rows and flushes its broker database.
 
 Bounded and loopback only: the server binds 127.0.0.1, wrk runs for
 ``--duration`` seconds per target. Needs wrk (``apt-get install -y wrk``).
 
+The broker is Redis database ``BENCH_REDIS_DB`` (default 13, see
+bench/settings.py); set it to a database nobody else uses.
+
 Usage: ``.venv/bin/python bench/incoming.py [--duration 10] [--connections 32]
-[--setups uvicorn,gunicorn-gthread]``
+[--setups uvicorn,gunicorn-gthread] [--process 5000]``
 """
 
 from __future__ import annotations
@@ -205,6 +215,94 @@ def count_rows(ids: list[str]) -> int:
     return found
 
 
+PROCESS_ACTION = {"type": "create_entity", "config": {
+    "entityType": "client", "fieldMappings": {"name": "lead.name", "email": "lead.email"}}}
+
+
+def worker_command() -> list[str]:
+    """The Procfile's worker line, one process with one slot: "drained by one worker"."""
+    return [str(VENV_BIN / "celery"), "-A", "architect_studio", "worker", "-Q", "celery", "--loglevel", "WARNING",
+            "--pool", "prefork", "--concurrency", "1", "-E", "-n", f"bench-{uuid.uuid4().hex[:8]}@%h"]
+
+
+def store_pending(tenant, webhook, count: int, run: str) -> None:
+    """``count`` pending requests, each row exactly as ``incoming_receive`` stores one."""
+    from core import outbound
+    from webhooks.incoming.filters import arrival_verdict
+    from webhooks.incoming.models import WEBHOOK_TYPE
+
+    headers = {"Content-Type": "application/json", "X-Webhook-Signature": "0" * 64}
+    rows = []
+    for n in range(count):
+        rows.append(WebhookLog(
+            id=uuid.uuid4(), tenant_id=tenant.id, webhook_id=webhook.id, webhook_type=WEBHOOK_TYPE,
+            direction="incoming", method="POST", url=f"http://127.0.0.1/api/webhooks/tenant/{tenant.id}/{webhook.id}",
+            headers=outbound.redact_headers(headers),
+            body={"event": "lead.created", "run": run, "lead": {"name": f"Lead {n}", "email": f"lead{n}-{run}@bench.example"}},
+            status=WebhookLog.Status.PENDING, attempt=1, max_attempts=1, result=arrival_verdict(webhook, headers),
+        ))
+    with tenant_scope(tenant.id):
+        for start in range(0, len(rows), 2000):
+            WebhookLog.objects.bulk_create(rows[start : start + 2000])
+
+
+def run_processing(tenant, count: int, timeout: float) -> dict:
+    """Backlog of ``count`` stored requests, drained by one worker; processed/s, lost, duplicates."""
+    from django.db.models import Count
+
+    from core.kick import kick
+    from entities.models import Client
+    from webhooks.incoming.process import DRAIN_TASK
+
+    run = uuid.uuid4().hex[:12]
+    with tenant_scope(tenant.id):
+        webhook, _secret = services.incoming_create(
+            tenant=tenant, data={"name": f"bench-process-{run}", "actions": [PROCESS_ACTION]})
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(REPO)}
+    # Warm-up: a few requests, so the worker's start-up and first imports are not timed.
+    store_pending(tenant, webhook, 20, run + "w")
+    worker = subprocess.Popen(worker_command(), cwd=REPO, env=env, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def pending() -> int:
+        with tenant_scope(tenant.id):
+            return WebhookLog.objects.filter(webhook_id=webhook.id, status=WebhookLog.Status.PENDING).count()
+
+    try:
+        kick(DRAIN_TASK, str(tenant.id))
+        deadline = time.monotonic() + 60
+        while pending() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if pending():
+            raise RuntimeError("the worker did not start draining")
+        store_pending(tenant, webhook, count, run)
+        started = time.monotonic()
+        kick(DRAIN_TASK, str(tenant.id))
+        deadline = started + timeout
+        left = count
+        while left and time.monotonic() < deadline:
+            time.sleep(0.05)
+            left = pending()
+        elapsed = time.monotonic() - started
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+    with tenant_scope(tenant.id):
+        logs = WebhookLog.objects.filter(webhook_id=webhook.id, body__run=run)
+        statuses = dict(logs.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+        clients = Client.objects.filter(tenant_id=tenant.id, email__endswith=f"-{run}@bench.example")
+        created = clients.count()
+        duplicates = sum(n - 1 for n in clients.values("email").annotate(n=Count("id")).filter(n__gt=1)
+                         .values_list("n", flat=True))
+        done = statuses.get(WebhookLog.Status.SUCCESS, 0)
+    return {"requests": count, "seconds": round(elapsed, 2), "processed_per_s": round(done / max(elapsed, 1e-6), 1),
+            "statuses": statuses, "lost": count - done, "entities": created, "duplicates": duplicates,
+            "webhook_id": str(webhook.id)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per target (default 10)")
@@ -212,6 +310,9 @@ def main() -> int:
     parser.add_argument("--setups", default="uvicorn,gunicorn-gthread")
     parser.add_argument("--pool", type=int, default=60000,
                         help="distinct pre-signed bodies (more than a run sends: a repeat is a duplicate)")
+    parser.add_argument("--process", type=int, default=5000,
+                        help="stored requests for the processing line (0 skips it)")
+    parser.add_argument("--process-timeout", type=float, default=300)
     parser.add_argument("--json", default=str(REPO / "var" / "bench-incoming.json"))
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -273,11 +374,18 @@ def main() -> int:
                     server.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     os.killpg(server.pid, signal.SIGKILL)
+        processing = run_processing(tenant, args.process, args.process_timeout) if args.process else None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         with operator_scope("bench: remove its rows"):
+            from entities.models import Client, EntityEvent
+
+            leads = Client.objects.filter(tenant_id=tenant.id, email__endswith="@bench.example")  # the processing line's
+            EntityEvent.objects.filter(tenant_id=tenant.id, entity_id__in=leads.values("id")).delete()
+            leads.delete()
             WebhookLog.objects.filter(tenant_id=tenant.id).delete()
             IncomingDedupe.objects.filter(tenant_id=tenant.id).delete()
+            IncomingWebhook.objects.filter(tenant_id=tenant.id, name__startswith="bench-process-").delete()
             IncomingWebhook.objects.filter(pk=webhook.pk).delete()
         if settings.MODE.redis_url:
             import redis
@@ -293,10 +401,22 @@ def main() -> int:
         ok = by["webhook"]["accepted_per_s"] >= 1000 and ratio >= 0.6 and by["webhook"]["lost"] == 0
         ok_any = ok_any or ok
         print(f"{setup:18} {ratio:15.2f}  {by['webhook']['accepted_per_s']:13.1f}  {'met' if ok else 'not met'}")
+    if processing is not None:
+        accepted = max((r["accepted_per_s"] for r in results if r["target"] == "webhook"), default=0.0)
+        ratio = processing["processed_per_s"] / max(accepted, 0.1)
+        processing.update(endpoint_accepted_per_s=accepted, ratio=round(ratio, 2))
+        ok = ratio >= 1.0 and processing["lost"] == 0 and processing["duplicates"] == 0
+        print()
+        print("processing (one create_entity action, one worker, --concurrency 1)  goal (>=1.0x accepted, 0 lost, 0 dup)")
+        print(f"{processing['requests']} stored, drained in {processing['seconds']} s: "
+              f"{processing['processed_per_s']:.1f} processed/s vs {accepted:.1f} accepted/s (best endpoint setup) "
+              f"= {ratio:.2f}x  lost {processing['lost']}  duplicates {processing['duplicates']}  "
+              f"{'met' if ok else 'not met'}")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps({"cpus": os.cpu_count(), "duration_s": args.duration,
-                                           "connections": args.connections, "results": results}, indent=2))
-    lost = sum(r.get("lost", 0) for r in results)
+                                           "connections": args.connections, "results": results,
+                                           "processing": processing}, indent=2))
+    lost = sum(r.get("lost", 0) for r in results) + (processing["lost"] + processing["duplicates"] if processing else 0)
     return 1 if lost else 0
 
 
