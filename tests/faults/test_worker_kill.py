@@ -77,6 +77,12 @@ def test_kill_9_of_the_worker_mid_delivery_and_mid_processing_loses_and_repeats_
         wait_until(lambda: len({r.headers["X-Webhook-Delivery"] for r in rx.requests}) >= EVENTS, 60, 0.2,
                    "every event delivered")
         wait_until(lambda: processed() >= sent, 60, 0.2, "every stored request processed")
+
+        def outcomes_recorded() -> bool:  # a receipt is recorded after the answer, later on a loaded machine
+            with tenant_scope(persona.tenant.id):
+                return not WebhookLog.objects.filter(webhook_id=hook_out.id, status="pending").exists()
+
+        wait_until(outcomes_recorded, 60, 0.2, "every delivery's outcome recorded")
         recovery = time.monotonic() - killed_at
         time.sleep(1)  # late repeats, if any, would arrive now
 
