@@ -1,5 +1,8 @@
 """The one module that sends HTTP requests to tenant-chosen URLs.
 
+Long on purpose: one security boundary (address checks, pinning, caps, redaction, the
+send itself) reads in one place, so a reviewer checks every outbound rule together.
+
 Outgoing webhooks and ``forward`` actions send requests to URLs typed by
 tenants (:func:`send`); the provider client (``integrations.client``) and the
 OAuth token calls reach provider APIs and tenant-typed servers through the
