@@ -2,10 +2,10 @@
 
 from django.urls import re_path
 
-from integrations import pages
+from integrations.pages import catalog, settings
 
 urlpatterns = [
-    re_path(r"^integrations/?$", pages.integrations_page, name="integrations-page"),
-    re_path(r"^integrations/(?P<integration_id>[0-9a-fA-F-]{36})/?$", pages.integration_settings_page,
+    re_path(r"^integrations/?$", catalog.integrations_page, name="integrations-page"),
+    re_path(r"^integrations/(?P<integration_id>[0-9a-fA-F-]{36})/?$", settings.integration_settings_page,
             name="integration-settings-page"),
 ]

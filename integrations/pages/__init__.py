@@ -1,0 +1,1 @@
+"""The studio's integration pages: ``catalog`` (/integrations) and ``settings`` (/integrations/<id>)."""
