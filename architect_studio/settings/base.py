@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # naturaltime: "last sync" as relative time, translated
     "corsheaders",
     "rest_framework",
     "drf_spectacular",

@@ -2,9 +2,9 @@
 
 import json
 
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.contrib.auth.password_validation import validate_password
 from django.core.validators import validate_email
 
 from tenancy.services import tenant_provision
