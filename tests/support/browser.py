@@ -1,6 +1,7 @@
 """What every page's browser test needs (Debian's chromium driven by Playwright, -m browser).
 
-- ``studio``: a tenant ("סטודיו כהן") with an owner and a member, their sessions made up front.
+- ``studio``: a tenant ("סטודיו כהן") with an owner and a member (password ``PASSWORD``), their
+  sessions made up front.
 - ``logged_in(role="owner", lang="he", base_url=None, viewport=None)``: a fresh browser context
   signed in as that role (session cookie), in Hebrew (he-IL) or English (en); ``base_url`` is the
   WSGI ``live_server`` unless given (``asgi_hub`` when the page needs /ws/events).
@@ -43,6 +44,8 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 #: Playwright locale (Accept-Language) per page language; the django_language cookie is set too.
 LOCALES = {"he": "he-IL", "en": "en-US"}
 STUDIO_NAME = "סטודיו כהן"
+#: The owner's and the member's password (for tests that sign in through /login).
+PASSWORD = "Cohen-studio-2026"
 
 
 # ------------------------------------------------------------------ sessions and contexts
@@ -77,6 +80,9 @@ def studio(transactional_db) -> Studio:
 
     owner = make_persona(STUDIO_NAME, "owner@cohen-studio.example")
     member = persona_in(owner, "member@cohen-studio.example", "member")
+    for persona in (owner, member):
+        persona.user.set_password(PASSWORD)
+        persona.user.save(update_fields=["password"])
     sessions = {role: session_cookie(p.user, "http://unused")["value"] for role, p in
                 (("owner", owner), ("member", member))}
     return Studio(owner=owner, member=member, sessions=sessions)
