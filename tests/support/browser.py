@@ -153,8 +153,8 @@ def asgi_hub(transactional_db) -> Iterator[str]:
     from tests.support.ports import free_port
 
     port = free_port()
-    config = uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
-                            ws="websockets")
+    # as the Procfile's web line runs it (uvicorn's default WebSocket implementation)
+    config = uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # not the main thread
 
@@ -209,8 +209,12 @@ def assert_accessible(page) -> None:
 BRAND_WORDS = frozenset({
     "webhook", "webhooks", "Webhook", "Webhooks", "WebSocket",
     "Architect", "Studio", "English", "API", "OAuth", "CalDAV", "URL", "JSON", "HMAC", "SHA", "HTTP", "HTTPS",
-    "GET", "POST", "PUT", "PATCH", "DELETE", "ID", "SVG", "CSV", "PDF",
+    "GET", "POST", "PUT", "PATCH", "DELETE", "ID", "SVG", "CSV", "PDF", "REST", "OData", "SMS", "CRM", "ERP",
+    # products named in the providers' Hebrew descriptions
+    "Microsoft", "SharePoint", "WizCloud",
 })
+#: Product names of more than one word, or a provider's own term quoted in parentheses.
+BRAND_PHRASES = ("Low Profile", "Microsoft Graph", "(Audience)")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"(?:https?|wss?)://\S+|(?<![\w])/[\w./?=&%{}:-]+")
 _UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
@@ -232,6 +236,8 @@ def provider_words() -> frozenset[str]:
 def untranslated_words(text: str, allow: Iterable[str] = ()) -> list[str]:
     """The Latin-letter words of ``text`` that are not allowed on a Hebrew page, in order."""
     allowed = BRAND_WORDS | provider_words() | set(allow)
+    for phrase in BRAND_PHRASES:
+        text = text.replace(phrase, " ")
     for pattern in (_EMAIL, _URL, _UUID, _IDENTIFIER):
         text = pattern.sub(" ", text)
     return [w for w in _WORD.findall(text) if w not in allowed]
