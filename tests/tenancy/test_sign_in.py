@@ -138,3 +138,19 @@ def test_add_member_without_password_leaves_it_unusable_and_a_short_one_is_refus
                      "--password", "short", stdout=io.StringIO())
     with pytest.raises(CommandError, match="password"):
         call_command("create_tenant", "Other", "--email", "o@x.example", "--password", "short", stdout=io.StringIO())
+
+
+def test_navigation_shows_the_studio_the_user_sign_out_and_the_back_office_to_staff(client, owner):
+    client.post("/login", {"username": "owner@cohen.example", "password": PASSWORD})
+    html = client.get("/integrations").content.decode()
+    assert '<span class="tenant-name">סטודיו כהן</span>' in html
+    assert 'href="/integrations" aria-current="page"' in html and 'href="/webhooks"' in html
+    assert "owner@cohen.example" in html and 'action="/logout"' in html
+    assert 'href="/admin/"' not in html
+    User.objects.filter(email="owner@cohen.example").update(is_staff=True)
+    assert 'href="/admin/">ניהול המערכת' in client.get("/integrations").content.decode()
+
+
+def test_signed_out_pages_have_no_studio_navigation(client):
+    html = client.get("/login").content.decode()
+    assert 'href="/webhooks"' not in html and 'action="/logout"' not in html
