@@ -2,7 +2,8 @@
 
 Django's own auth views with the studio's Hebrew templates (templates/accounts/), not the
 admin's login. The form finds the user by email (case-insensitive) and authenticates with
-Django's backends; failures are counted per email and per address in the cache and, past
+Django's backends; failures are counted per email and per address in Redis (shared by every
+web process; the local cache when there is no Redis or it is down) and, past
 LOGIN_FAILURE_LIMIT (per email) or ten times that (per address) within
 LOGIN_FAILURE_WINDOW_SECONDS, the login answers 429 without checking the password.
 """
@@ -10,6 +11,7 @@ LOGIN_FAILURE_WINDOW_SECONDS, the login answers 429 without checking the passwor
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from django import forms
 from django.conf import settings
@@ -19,7 +21,11 @@ from django.core.cache import cache
 from django.urls import path, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from core.redis_client import is_down, mark_down, redis_client
 from tenancy.models import User
+
+log = logging.getLogger("architect_studio.signin")
+FAILURES_PREFIX = "hub:login-failures:"
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -44,7 +50,44 @@ def _keys(request, email: str) -> list[tuple[str, int]]:
     limit = settings.LOGIN_FAILURE_LIMIT
     digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
     address = request.META.get("REMOTE_ADDR", "")
-    return [(f"login-failures:email:{digest}", limit), (f"login-failures:addr:{address}", limit * 10)]
+    return [(f"{FAILURES_PREFIX}email:{digest}", limit), (f"{FAILURES_PREFIX}addr:{address}", limit * 10)]
+
+
+def _shared():
+    url = settings.REDIS_URL
+    if not url or is_down(url):
+        return None
+    return redis_client(url)
+
+
+def _failures(key: str) -> int:
+    shared = _shared()
+    if shared is not None:
+        try:
+            return int(shared.get(key) or 0)
+        except Exception:  # noqa: BLE001 - any Redis failure: count locally meanwhile
+            if mark_down(settings.REDIS_URL):
+                log.warning("login failures: Redis unavailable, counting in this process")
+    return cache.get(key) or 0
+
+
+def _count_failure(key: str) -> None:
+    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
+    shared = _shared()
+    if shared is not None:
+        try:
+            pipe = shared.pipeline()
+            pipe.set(key, 0, ex=window, nx=True)  # the window starts at the first failure
+            pipe.incr(key)
+            pipe.execute()
+            return
+        except Exception:  # noqa: BLE001
+            mark_down(settings.REDIS_URL)
+    cache.add(key, 0, window)
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, window)
 
 
 class StudioLoginView(auth_views.LoginView):
@@ -54,7 +97,7 @@ class StudioLoginView(auth_views.LoginView):
 
     def post(self, request, *args, **kwargs):
         keys = _keys(request, request.POST.get("username", ""))
-        if any((cache.get(key) or 0) >= limit for key, limit in keys):
+        if any(_failures(key) >= limit for key, limit in keys):
             # An unbound form: the password is not even checked.
             form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")[:254]})
             context = self.get_context_data(form=form, too_many=True)
@@ -62,11 +105,7 @@ class StudioLoginView(auth_views.LoginView):
         response = super().post(request, *args, **kwargs)
         if response.status_code == 200:  # the form came back: a failed attempt
             for key, _limit in keys:
-                cache.add(key, 0, settings.LOGIN_FAILURE_WINDOW_SECONDS)
-                try:
-                    cache.incr(key)
-                except ValueError:
-                    cache.set(key, 1, settings.LOGIN_FAILURE_WINDOW_SECONDS)
+                _count_failure(key)
         return response
 
 

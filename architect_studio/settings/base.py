@@ -382,8 +382,7 @@ LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/integrations"
 LOGOUT_REDIRECT_URL = "/login"
 #: Failed logins per email (and ten times that per address) within the window before /login
-#: answers 429 without checking the password. Counted in the cache (per process unless CACHES
-#: points at a shared one).
+#: answers 429 without checking the password. Counted in Redis (REDIS_URL) across processes.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "Architect Studio <no-reply@localhost>"

@@ -9,22 +9,33 @@ import json
 import re
 
 import pytest
+import redis
+from django.conf import settings
 from django.core import mail
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import Client
 
 from tenancy.models import User
+from tenancy.signin import FAILURES_PREFIX
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "Secret-pass-1234"
 
 
+def _clear_limits():
+    cache.clear()
+    if settings.REDIS_URL:
+        shared = redis.Redis.from_url(settings.REDIS_URL)
+        for key in shared.scan_iter(FAILURES_PREFIX + "*"):
+            shared.delete(key)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_limits():
-    cache.clear()
+    _clear_limits()
     yield
-    cache.clear()
+    _clear_limits()
 
 
 def _command(*args) -> dict:
@@ -95,6 +106,11 @@ def test_repeated_wrong_passwords_are_refused_for_a_while(client, owner):
     assert "_auth_user_id" not in client.session
     other = Client(REMOTE_ADDR="10.0.0.9")  # another address, same account: still limited
     assert other.post("/login", {"username": "owner@cohen.example", "password": PASSWORD}).status_code == 429
+    if settings.REDIS_URL:  # counted where every web process sees it, expiring with the window
+        shared = redis.Redis.from_url(settings.REDIS_URL)
+        keys = list(shared.scan_iter(FAILURES_PREFIX + "email:*"))
+        assert len(keys) == 1 and int(shared.get(keys[0])) == 5
+        assert 0 < shared.ttl(keys[0]) <= settings.LOGIN_FAILURE_WINDOW_SECONDS
 
 
 def test_password_reset_mails_a_hebrew_link_that_sets_a_new_password(client, owner):

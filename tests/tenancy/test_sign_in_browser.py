@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 
 from tests.support.browser import PASSWORD, assert_accessible, assert_translated, screenshot
 
@@ -15,7 +14,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(autouse=True)
 def _fresh_login_limits():
-    cache.clear()
+    from tests.tenancy.test_sign_in import _clear_limits
+
+    _clear_limits()
 
 
 def test_wrong_password_shows_a_hebrew_error_and_the_right_one_lands_on_integrations(studio, logged_in):
