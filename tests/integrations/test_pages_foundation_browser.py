@@ -47,6 +47,7 @@ def test_pages_fit_a_360px_screen(studio, logged_in, path):
     assert not has_horizontal_scroll(page), page.evaluate(
         "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 360"
         " || e.getBoundingClientRect().left < 0).slice(0, 5).map(e => e.outerHTML.slice(0, 120))")
+    screenshot(page, path.strip("/") + "-360px")
 
 
 def _publish_from_another_thread(tenant_id, event_type: str, data: dict) -> None:
