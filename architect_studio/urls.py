@@ -25,6 +25,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/", include(api_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("tenancy.signin")),
     path("", include("integrations.page_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -152,3 +152,5 @@ class WsTicket(models.Model):
     class Meta:
         db_table = "ws_tickets"
         indexes = [models.Index(fields=["expires_at"], name="idx_ws_tickets_expiry")]
+        verbose_name = _("WebSocket ticket")
+        verbose_name_plural = _("WebSocket tickets")

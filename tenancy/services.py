@@ -73,12 +73,13 @@ class MemberResult:
 
 
 @transaction.atomic
-def member_provision(*, tenant: Tenant, email: str, role: str) -> MemberResult:
+def member_provision(*, tenant: Tenant, email: str, role: str, password: str | None = None) -> MemberResult:
     """Add the user (by email, created if missing) to the tenant with ``role``, or set the role
-    of an existing membership; always a fresh API token whose default tenant is this one."""
+    of an existing membership; always a fresh API token whose default tenant is this one.
+    ``password`` (when given) becomes the user's password for /login."""
     if role not in Membership.Role.values:
         raise ValueError(f"role must be one of {', '.join(Membership.Role.values)}")
-    user = _user_for_email(User.objects.normalize_email(email).lower())
+    user = _user_for_email(User.objects.normalize_email(email).lower(), password=password)
     with tenant_scope(tenant.id):
         membership, created = Membership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": role})
         if not created and membership.role != role:

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # naturaltime: "last sync" as relative time, translated
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
@@ -375,3 +376,22 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 from architect_studio.logconfig import build as _build_logging  # noqa: E402
 
 LOGGING = _build_logging(level=env_str("LOG_LEVEL") or "INFO", fmt=env_str("LOG_FORMAT") or "plain")
+
+# --- Studio sign-in (tenancy/signin.py): /login, not the admin's ----------------------
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/integrations"
+LOGOUT_REDIRECT_URL = "/login"
+#: Failed logins per email (and ten times that per address) within the window before /login
+#: answers 429 without checking the password. Counted in Redis (REDIS_URL) across processes.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "Architect Studio <no-reply@localhost>"
+# Password-reset mail: SMTP from the environment; the console in DEBUG unless EMAIL_BACKEND says.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = env_str("EMAIL_HOST") or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)

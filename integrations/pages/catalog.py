@@ -13,7 +13,7 @@ from integrations.pages.common import membership_for, message_for
 
 def integrations_page(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), "/admin/login/")
+        return redirect_to_login(request.get_full_path())
     membership = membership_for(request)
     if membership is None:
         raise Http404

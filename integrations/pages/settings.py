@@ -14,7 +14,7 @@ from integrations.providers.catalog import PROVIDERS
 
 def integration_settings_page(request: HttpRequest, integration_id: str) -> HttpResponse:
     if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), "/admin/login/")
+        return redirect_to_login(request.get_full_path())
     membership = membership_for(request)
     if membership is None:
         raise Http404

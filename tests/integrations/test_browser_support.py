@@ -98,4 +98,4 @@ def test_logged_in_contexts_are_the_owner_and_the_member_in_hebrew_or_english(st
 
     anonymous = logged_in(None).new_page()
     anonymous.goto("/integrations")
-    assert "/integrations" not in anonymous.url.split("?")[0]  # sent to sign in
+    assert anonymous.url.endswith("/login?next=/integrations")  # sent to sign in

@@ -177,7 +177,7 @@ def test_settings_page_is_tenant_scoped(alice, bob, google, client):
 
 def test_pages_redirect_anonymous_users_to_login(client, google):
     response = client.get(f"/integrations/{google.pk}")
-    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    assert response.status_code == 302 and response["Location"] == f"/login?next=/integrations/{google.pk}"
 
 
 def test_set_provider_app_command_stores_encrypted_secret_and_overrides(db):

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class IncomingWebhooksConfig(AppConfig):
@@ -6,5 +7,5 @@ class IncomingWebhooksConfig(AppConfig):
 
     name = "webhooks.incoming"
     label = "webhooks_incoming"
-    verbose_name = "Incoming webhooks"
+    verbose_name = _("Incoming webhooks")
     default_auto_field = "django.db.models.BigAutoField"

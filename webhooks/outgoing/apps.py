@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OutgoingWebhooksConfig(AppConfig):
@@ -6,7 +7,7 @@ class OutgoingWebhooksConfig(AppConfig):
 
     name = "webhooks.outgoing"
     label = "webhooks_outgoing"
-    verbose_name = "Outgoing webhooks"
+    verbose_name = _("Outgoing webhooks")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -1,4 +1,5 @@
-"""Contract C11: `add_member <tenantId> --email <email> --role owner|admin|member` prints one JSON line."""
+"""Contract C11: `add_member <tenantId> --email <email> --role owner|admin|member [--password …]`
+prints one JSON line; ``--password`` sets the user's password for /login (the studio's sign-in)."""
 
 import json
 import uuid
@@ -7,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
+from tenancy.management.commands.create_tenant import check_password
 from tenancy.models import Membership, Tenant
 from tenancy.services import member_provision
 
@@ -19,8 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("tenant_id", metavar="tenantId")
         parser.add_argument("--email", required=True)
         parser.add_argument("--role", required=True, choices=Membership.Role.values)
+        parser.add_argument("--password", default=None, help="also set the user's password (to sign in at /login)")
 
-    def handle(self, *args, tenant_id, email, role, **options):
+    def handle(self, *args, tenant_id, email, role, password, **options):
         try:
             tid = uuid.UUID(tenant_id.strip())
         except ValueError:
@@ -29,10 +32,11 @@ class Command(BaseCommand):
             validate_email(email)
         except ValidationError:
             raise CommandError(f"invalid email: {email[:200]}") from None
+        check_password(password)
         tenant = Tenant.objects.filter(pk=tid).first()
         if tenant is None:
             raise CommandError(f"no tenant with id {tid}")
-        result = member_provision(tenant=tenant, email=email, role=role)
+        result = member_provision(tenant=tenant, email=email, role=role, password=password)
         membership = result.membership
         self.stdout.write(json.dumps({
             "tenantId": str(tenant.id),
