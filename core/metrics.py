@@ -29,9 +29,8 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
-from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.exposition import generate_latest
+from prometheus_client.exposition import choose_encoder
 
 from core import ops
 from core.tenant_context import operator_scope
@@ -85,7 +84,8 @@ class _Collector:
         yield from self._families
 
 
-def scrape() -> bytes:
+def scrape(accept: str = "") -> tuple[bytes, str]:
+    """The exposition (in the format the scraper's Accept header asks for) and its content type."""
     now = timezone.now()
     window = max(60, int(getattr(settings, "METRICS_WINDOW_SECONDS", 300)))
     started = timezone.now()
@@ -99,7 +99,8 @@ def scrape() -> bytes:
     took.add_metric([], (timezone.now() - started).total_seconds())
     win = GaugeMetricFamily("hub_metrics_window_seconds", "The window the *_window metrics cover (METRICS_WINDOW_SECONDS).")
     win.add_metric([], window)
-    return generate_latest(_Collector([*families, took, win]))
+    encoder, content_type = choose_encoder(accept)
+    return encoder(_Collector([*families, took, win])), content_type
 
 
 @transaction.non_atomic_requests
@@ -109,4 +110,5 @@ def metrics_view(request):
     refused = refusal(request)
     if refused is not None:
         return refused
-    return HttpResponse(scrape(), content_type=CONTENT_TYPE_LATEST)
+    body, content_type = scrape(request.META.get("HTTP_ACCEPT", ""))
+    return HttpResponse(body, content_type=content_type)

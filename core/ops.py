@@ -14,6 +14,7 @@ rules), after the admin checks the user's Django permission named by the action.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -116,6 +117,6 @@ def quantiles(values: list[float], points: Iterable[float] = (0.5, 0.95, 0.99)) 
     ordered = sorted(values)
     out = {}
     for q in points:
-        index = min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))
+        index = min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))
         out[str(q)] = ordered[index]
     return out
