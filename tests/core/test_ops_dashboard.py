@@ -253,3 +253,32 @@ def test_every_dashboard_string_has_hebrew():
     with translation.override("he"):
         untranslated = sorted(s for s in found if translation.gettext(s) == s and s != "%(name)s: %(why)s")
     assert untranslated == []
+
+
+def test_the_log_admins_actions_need_the_same_permissions_as_the_dashboards():
+    alice = fresh_persona()
+    now = timezone.now()
+    event = _event(alice.tenant, processed_at=now, failed_at=now, attempts=10, last_error="given up")
+    with tenant_scope(alice.tenant.id):
+        hook = OutgoingWebhook.objects.create(tenant=alice.tenant, name="CRM", url="https://crm.example.com/in",
+                                              triggers=TRIGGERS)
+    attempt = _log(alice.tenant, webhook_id=hook.pk, status="failed", delivery_id=uuid.uuid4(), body_text="{}", body={})
+    viewer = _staff("viewer@example.com", "webhooks.view_webhooklog", "entities.view_entityevent")
+    # a viewer is offered neither action, and posting them changes nothing
+    logs = viewer.get("/admin/webhooks/webhooklog/").content.decode()
+    events = viewer.get("/admin/entities/entityevent/").content.decode()
+    assert 'value="replay"' not in logs and 'value="redispatch"' not in events
+    viewer.post("/admin/webhooks/webhooklog/", {"action": "replay", "_selected_action": [str(attempt.pk)]})
+    viewer.post("/admin/entities/entityevent/", {"action": "redispatch", "_selected_action": [str(event.pk)]})
+    with tenant_scope(alice.tenant.id):
+        assert WebhookLog.objects.filter(delivery_id=attempt.delivery_id).count() == 1
+        assert EntityEvent.objects.get(pk=event.pk).failed_at is not None
+    # an operator holding the permissions is offered both, and they run
+    operator = _staff("ops@example.com", "webhooks.view_webhooklog", "entities.view_entityevent",
+                      "webhooks.change_outgoingwebhook", "entities.change_entityevent")
+    assert 'value="replay"' in operator.get("/admin/webhooks/webhooklog/").content.decode()
+    operator.post("/admin/webhooks/webhooklog/", {"action": "replay", "_selected_action": [str(attempt.pk)]})
+    operator.post("/admin/entities/entityevent/", {"action": "redispatch", "_selected_action": [str(event.pk)]})
+    with tenant_scope(alice.tenant.id):
+        assert WebhookLog.objects.filter(delivery_id=attempt.delivery_id).count() == 2
+        assert EntityEvent.objects.get(pk=event.pk).failed_at is None
