@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -23,6 +23,9 @@ from webhooks.models import IncomingWebhook, OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
 
 STATUSES = WebhookLog.Status.values
+#: Each queue's age column: the one its partial index is on (a pending attempt's
+#: next_retry_at is when it became due, webhooks migration 0007).
+OLDEST_BY = {"incoming_pending": "timestamp", "deliveries_pending": "next_retry_at", "retries_due": "next_retry_at"}
 
 
 def backlogs(now: datetime) -> dict[str, WebhookLog]:
@@ -131,7 +134,9 @@ def metrics(now: datetime, window: int):
                                labels=["queue"])
     for name, queryset in backlogs(now).items():
         backlog.add_metric([name], capped_count(queryset))
-        first = queryset.aggregate(t=Min("next_retry_at" if name == "retries_due" else "timestamp"))["t"]
+        # The first row of the queue's partial index (ordered on the column it indexes), not a MIN over the queue.
+        column = OLDEST_BY[name]
+        first = queryset.filter(**{f"{column}__isnull": False}).order_by(column).values_list(column, flat=True).first()
         oldest.add_metric([name], max(0.0, (now - first).total_seconds()) if first else 0.0)
     yield backlog
     yield oldest

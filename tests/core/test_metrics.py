@@ -186,7 +186,12 @@ def test_the_window_excludes_older_rows(token, settings):
     _log(alice.tenant, webhook_id=hook.pk, duration_ms=9000, delivery_id=uuid.uuid4())
     with tenant_scope(alice.tenant.id):
         WebhookLog.objects.filter(duration_ms=9000).update(timestamp=timezone.now() - timedelta(minutes=5))
+        WebhookLog.objects.filter(direction="incoming", status="pending").update(
+            timestamp=timezone.now() - timedelta(minutes=10))
     samples = scrape()
+    assert value(samples, "hub_incoming_requests_window", outcome="pending") == 0
+    assert value(samples, "hub_backlog", queue="incoming_pending") == 1  # a backlog has no window
+    assert 600 <= value(samples, "hub_backlog_oldest_seconds", queue="incoming_pending") < 700
     assert value(samples, "hub_metrics_window_seconds") == 60
     assert value(samples, "hub_webhook_deliveries_window", kind="outgoing", outcome="success") == 1
     assert value(samples, "hub_webhook_delivery_duration_seconds_window", kind="outgoing", quantile="max") == 0.48
