@@ -20,7 +20,7 @@ from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from core import ops
@@ -59,7 +59,7 @@ class HubAdminSite(admin.AdminSite):
                    if (action := ops.action(name)) and request.user.has_perm(action.permission)}
         return TemplateResponse(request, "admin/dashboard.html", {
             **self.each_context(request),
-            "title": _("Operations dashboard"),
+            "title": pgettext("ops", "Operations dashboard"),
             "sections": sections,
             "allowed_actions": allowed,
             "action_labels": {name: ops.action(name).label for name in allowed},
@@ -70,13 +70,13 @@ class HubAdminSite(admin.AdminSite):
         """Run one action on one object, if the user holds its permission; back to the dashboard."""
         action = ops.action(request.POST.get("action", ""))
         if action is None:
-            return HttpResponseBadRequest(_("Unknown action."))
+            return HttpResponseBadRequest(pgettext("ops", "Unknown action."))
         try:
             pk = str(uuid.UUID(request.POST.get("id", "")))
         except ValueError:
-            return HttpResponseBadRequest(_("The id must be a UUID."))
+            return HttpResponseBadRequest(pgettext("ops", "The id must be a UUID."))
         if not request.user.has_perm(action.permission):
-            raise PermissionDenied(_("You may not run this action."))
+            raise PermissionDenied(pgettext("ops", "You may not run this action."))
         try:
             message = action.run(pk)
         except ops.ActionRefused as exc:

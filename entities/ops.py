@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from prometheus_client.core import GaugeMetricFamily
 
 from core.ops import Action, ActionRefused, Figure, Row, Section, capped_count
@@ -32,29 +32,29 @@ def sections(now: datetime):
     oldest = _unprocessed().order_by("created_at").select_related("tenant")[:10]
     rows = [
         Row(cells=[e.created_at, e.tenant.name, e.name, e.attempts, e.last_error or "",
-                   _("given up") if e.failed_at else _("waiting")],
+                   pgettext_lazy("ops", "given up") if e.failed_at else pgettext_lazy("ops", "waiting")],
             actions=[("event_redispatch", str(e.pk))], url=reverse("admin:entities_entityevent_change", args=[e.pk]))
         for e in [*stuck, *oldest]
     ]
     yield Section(
-        key="outbox", order=35, title=_("Entity events (outbox)"),
+        key="outbox", order=35, title=pgettext_lazy("ops", "Entity events (outbox)"),
         figures=[
-            Figure(_("Unprocessed"), capped_count(_unprocessed()), f"{listing}?processed_at__isnull=True", alert=True),
-            Figure(_("Given up"), capped_count(_given_up()), f"{listing}?failed_at__isnull=False", alert=True),
+            Figure(pgettext_lazy("ops", "Unprocessed"), capped_count(_unprocessed()), f"{listing}?processed_at__isnull=True", alert=True),
+            Figure(pgettext_lazy("ops", "Given up"), capped_count(_given_up()), f"{listing}?failed_at__isnull=False", alert=True),
         ],
-        columns=[_("Created"), _("Studio"), _("Event"), _("Failed runs"), _("Last error"), _("State")],
-        rows=rows, empty=_("Every entity event has been processed."),
+        columns=[pgettext_lazy("ops", "Created"), pgettext_lazy("ops", "Studio"), pgettext_lazy("ops", "Event"), pgettext_lazy("ops", "Failed runs"), pgettext_lazy("ops", "Last error"), pgettext_lazy("ops", "State")],
+        rows=rows, empty=pgettext_lazy("ops", "Every entity event has been processed."),
     )
 
 
 def redispatch_one(pk: str):
     sent = redispatch(EntityEvent.objects.filter(pk=pk))
     if not sent:
-        raise ActionRefused(_("That event is processed already, or no longer exists."))
-    return _("The event was handed back to the worker.")
+        raise ActionRefused(pgettext_lazy("ops", "That event is processed already, or no longer exists."))
+    return pgettext_lazy("ops", "The event was handed back to the worker.")
 
 
-ACTIONS = [Action("event_redispatch", _("Re-dispatch"), "entities.change_entityevent", redispatch_one)]
+ACTIONS = [Action("event_redispatch", pgettext_lazy("ops", "Re-dispatch"), "entities.change_entityevent", redispatch_one)]
 
 
 def metrics(now: datetime, window: int):

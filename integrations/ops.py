@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from core.ops import Action, ActionRefused, Figure, Row, Section, capped_count, quantiles
@@ -28,6 +28,17 @@ RUN_ACTIONS = (IntegrationLog.Action.SYNC, IntegrationLog.Action.IMPORT, Integra
 RECORD_KEYS = ("created", "updated", "deleted", "skipped", "failed", "conflicts")
 #: A run counted in a window ended in it; it started at most this long before (an index range).
 RUN_LOOKBACK = timedelta(hours=6)
+#: The run's action, status and summary keys as the dashboard shows them (the columns hold the codes).
+WORDS = {
+    "sync": pgettext_lazy("ops", "sync"), "import": pgettext_lazy("ops", "import"), "export": pgettext_lazy("ops", "export"), "running": pgettext_lazy("ops", "running"),
+    "success": pgettext_lazy("ops", "success"), "partial": pgettext_lazy("ops", "partial"), "failed": pgettext_lazy("ops", "failed"), "total": pgettext_lazy("ops", "total"),
+    "created": pgettext_lazy("ops", "created"), "updated": pgettext_lazy("ops", "updated"), "deleted": pgettext_lazy("ops", "deleted"), "skipped": pgettext_lazy("ops", "skipped"),
+    "conflicts": pgettext_lazy("ops", "conflicts"),
+}
+
+
+def _word(code: str):
+    return WORDS.get(code, code)
 
 
 def _admin_url(obj) -> str:
@@ -47,36 +58,36 @@ def sections(now: datetime):
         for i in troubled.select_related("tenant").order_by("-updated_at")[:25]
     ]
     yield Section(
-        key="integrations", order=10, title=_("Integrations in error or expired"),
-        figures=[Figure(_("In error"), errors, f"{listing}?status__exact=error", alert=True),
-                 Figure(_("Expired"), expired, f"{listing}?status__exact=expired", alert=True),
-                 Figure(_("Token refresh failing"), refresh_failing, alert=True)],
-        columns=[_("Name"), _("Provider"), _("Studio"), _("Status"), _("Last error"), _("Last sync")],
-        rows=rows, empty=_("No integration is in error or expired."),
+        key="integrations", order=10, title=pgettext_lazy("ops", "Integrations in error or expired"),
+        figures=[Figure(pgettext_lazy("ops", "In error"), errors, f"{listing}?status__exact=error", alert=True),
+                 Figure(pgettext_lazy("ops", "Expired"), expired, f"{listing}?status__exact=expired", alert=True),
+                 Figure(pgettext_lazy("ops", "Token refresh failing"), refresh_failing, alert=True)],
+        columns=[pgettext_lazy("ops", "Name"), pgettext_lazy("ops", "Provider"), pgettext_lazy("ops", "Studio"), pgettext_lazy("ops", "Status"), pgettext_lazy("ops", "Last error"), pgettext_lazy("ops", "Last sync")],
+        rows=rows, empty=pgettext_lazy("ops", "No integration is in error or expired."),
     )
     runs = (IntegrationLog.objects.filter(action__in=RUN_ACTIONS, started_at__gte=now - timedelta(days=7))
             .select_related("integration").defer("request_snapshot", "response_snapshot", "failed_items")
             .order_by("-started_at")[:20])
     yield Section(
-        key="sync_runs", order=40, title=_("Last sync runs"),
-        columns=[_("Started"), _("Integration"), _("Action"), _("Status"), _("Records"), _("Duration (ms)"),
-                 _("Error")],
-        rows=[Row(cells=[r.started_at, str(r.integration), r.action, r.status, _records(r.summary),
+        key="sync_runs", order=40, title=pgettext_lazy("ops", "Last sync runs"),
+        columns=[pgettext_lazy("ops", "Started"), pgettext_lazy("ops", "Integration"), pgettext_lazy("ops", "Action"), pgettext_lazy("ops", "Status"), pgettext_lazy("ops", "Records"), pgettext_lazy("ops", "Duration (ms)"),
+                 pgettext_lazy("ops", "Error")],
+        rows=[Row(cells=[r.started_at, str(r.integration), _word(r.action), _word(r.status), _records(r.summary),
                          r.duration_ms, r.error_message or ""],
                   actions=[("integration_sync", str(r.integration_id))], url=_admin_url(r)) for r in runs],
-        empty=_("No sync run in the last 7 days."),
+        empty=pgettext_lazy("ops", "No sync run in the last 7 days."),
     )
 
 
 def _records(summary) -> str:
     summary = summary if isinstance(summary, dict) else {}
-    return ", ".join(f"{k} {summary[k]}" for k in ("total", *RECORD_KEYS) if summary.get(k))
+    return ", ".join(f"{_word(k)} {summary[k]}" for k in ("total", *RECORD_KEYS) if summary.get(k))
 
 
 def _integration(pk: str) -> Integration:
     integration = Integration.objects.filter(pk=pk).first()
     if integration is None:
-        raise ActionRefused(_("That integration no longer exists."))
+        raise ActionRefused(pgettext_lazy("ops", "That integration no longer exists."))
     return integration
 
 
@@ -86,10 +97,10 @@ def sync_now(pk: str):
         with tenant_scope(integration.tenant_id):
             entry = sync.sync_request(integration=integration)
     except sync.SyncNotConfigured as exc:
-        raise ActionRefused(_("%(name)s: sync is not set up (%(why)s).") % {"name": integration, "why": exc}) from None
+        raise ActionRefused(pgettext_lazy("ops", "%(name)s: sync is not set up (%(why)s).") % {"name": integration, "why": exc}) from None
     except sync.RunBusy:
-        raise ActionRefused(_("%(name)s: a sync is already running.") % {"name": integration}) from None
-    return _("%(name)s: sync started (run %(id)s).") % {"name": integration, "id": entry.pk}
+        raise ActionRefused(pgettext_lazy("ops", "%(name)s: a sync is already running.") % {"name": integration}) from None
+    return pgettext_lazy("ops", "%(name)s: sync started (run %(id)s).") % {"name": integration, "id": entry.pk}
 
 
 def test_connection(pk: str):
@@ -97,13 +108,13 @@ def test_connection(pk: str):
     with tenant_scope(integration.tenant_id):
         result = services.integration_test(integration=integration)
     if not result.ok:
-        raise ActionRefused(_("%(name)s: the test failed: %(message)s") % {"name": integration, "message": result.message})
-    return _("%(name)s: the connection works.") % {"name": integration}
+        raise ActionRefused(pgettext_lazy("ops", "%(name)s: the test failed: %(message)s") % {"name": integration, "message": result.message})
+    return pgettext_lazy("ops", "%(name)s: the connection works.") % {"name": integration}
 
 
 ACTIONS = [
-    Action("integration_sync", _("Sync now"), "integrations.change_integration", sync_now),
-    Action("integration_test", _("Test"), "integrations.change_integration", test_connection),
+    Action("integration_sync", pgettext_lazy("ops", "Sync now"), "integrations.change_integration", sync_now),
+    Action("integration_test", pgettext_lazy("ops", "Test"), "integrations.change_integration", test_connection),
 ]
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from core.ops import Action, ActionRefused, Figure, Row, Section, capped_count, quantiles
@@ -47,78 +47,78 @@ def sections(now: datetime):
     hooks = reverse("admin:webhooks_outgoingwebhook_changelist")
     queues = backlogs(now)
     yield Section(
-        key="backlogs", order=30, title=_("Backlogs"),
+        key="backlogs", order=30, title=pgettext_lazy("ops", "Backlogs"),
         figures=[
-            Figure(_("Incoming requests pending"), capped_count(queues["incoming_pending"]),
+            Figure(pgettext_lazy("ops", "Incoming requests pending"), capped_count(queues["incoming_pending"]),
                    f"{logs}?status__exact=pending&direction__exact=incoming", alert=True),
-            Figure(_("Deliveries pending"), capped_count(queues["deliveries_pending"]),
+            Figure(pgettext_lazy("ops", "Deliveries pending"), capped_count(queues["deliveries_pending"]),
                    f"{logs}?status__exact=pending&direction__exact=outgoing"),
-            Figure(_("Retries due"), capped_count(queues["retries_due"]), alert=True),
+            Figure(pgettext_lazy("ops", "Retries due"), capped_count(queues["retries_due"]), alert=True),
         ],
     )
     failing = _failing_webhooks()
     rows = [
         Row(cells=[w.name, w.tenant.name, w.url if len(w.url) <= 60 else w.url[:57] + "…",
-                   _("yes") if w.is_enabled else _("no"), w.consecutive_failures, w.disabled_reason or "",
+                   pgettext_lazy("ops", "yes") if w.is_enabled else pgettext_lazy("ops", "no"), w.consecutive_failures, w.disabled_reason or "",
                    w.last_sent_at],
             actions=[("webhook_test", str(w.pk))], url=reverse("admin:webhooks_outgoingwebhook_change", args=[w.pk]))
         for w in failing.select_related("tenant").order_by("-updated_at")[:25]
     ]
     yield Section(
-        key="webhooks", order=20, title=_("Webhooks failing or disabled"),
+        key="webhooks", order=20, title=pgettext_lazy("ops", "Webhooks failing or disabled"),
         figures=[
-            Figure(_("Outgoing, disabled"), capped_count(OutgoingWebhook.objects.filter(is_enabled=False)),
+            Figure(pgettext_lazy("ops", "Outgoing, disabled"), capped_count(OutgoingWebhook.objects.filter(is_enabled=False)),
                    f"{hooks}?is_enabled__exact=0", alert=True),
-            Figure(_("Outgoing, failing"), capped_count(failing.filter(is_enabled=True)), alert=True),
-            Figure(_("Incoming, disabled"), capped_count(IncomingWebhook.objects.filter(is_enabled=False)),
+            Figure(pgettext_lazy("ops", "Outgoing, failing"), capped_count(failing.filter(is_enabled=True)), alert=True),
+            Figure(pgettext_lazy("ops", "Incoming, disabled"), capped_count(IncomingWebhook.objects.filter(is_enabled=False)),
                    reverse("admin:webhooks_incomingwebhook_changelist") + "?is_enabled__exact=0"),
         ],
-        columns=[_("Name"), _("Studio"), _("URL"), _("Enabled"), _("Failures in a row"), _("Why disabled"),
-                 _("Last sent")],
-        rows=rows, empty=_("No outgoing webhook is failing or disabled."),
+        columns=[pgettext_lazy("ops", "Name"), pgettext_lazy("ops", "Studio"), pgettext_lazy("ops", "URL"), pgettext_lazy("ops", "Enabled"), pgettext_lazy("ops", "Failures in a row"), pgettext_lazy("ops", "Why disabled"),
+                 pgettext_lazy("ops", "Last sent")],
+        rows=rows, empty=pgettext_lazy("ops", "No outgoing webhook is failing or disabled."),
     )
     failed = (WebhookLog.objects.sent().filter(status=WebhookLog.Status.FAILED, timestamp__gte=now - timedelta(days=1))
               .select_related("tenant").defer("body", "body_text", "response_body", "headers", "response_headers",
                                               "result").order_by("-timestamp")[:20])
     yield Section(
-        key="failed_deliveries", order=25, title=_("Failed deliveries (last 24 hours)"),
-        columns=[_("Time"), _("Studio"), _("Event"), _("URL"), _("Answer"), _("Attempt"), _("Error")],
+        key="failed_deliveries", order=25, title=pgettext_lazy("ops", "Failed deliveries (last 24 hours)"),
+        columns=[pgettext_lazy("ops", "Time"), pgettext_lazy("ops", "Studio"), pgettext_lazy("ops", "Event"), pgettext_lazy("ops", "URL"), pgettext_lazy("ops", "Answer"), pgettext_lazy("ops", "Attempt"), pgettext_lazy("ops", "Error")],
         rows=[Row(cells=[r.timestamp, r.tenant.name, r.event_type or "", r.url if len(r.url) <= 60 else r.url[:57] + "…",
                          r.response_status, f"{r.attempt}/{r.max_attempts}", r.error_message or ""],
                   actions=[("delivery_replay", str(r.pk))], url=reverse("admin:webhooks_webhooklog_change", args=[r.pk]))
               for r in failed],
-        empty=_("No delivery failed in the last 24 hours."),
+        empty=pgettext_lazy("ops", "No delivery failed in the last 24 hours."),
     )
 
 
 def test_send(pk: str):
     webhook = OutgoingWebhook.objects.filter(pk=pk).first()
     if webhook is None:
-        raise ActionRefused(_("That webhook no longer exists."))
+        raise ActionRefused(pgettext_lazy("ops", "That webhook no longer exists."))
     try:
         _row, result = services.webhook_test_send(webhook=webhook)
     except ValueError as exc:
-        raise ActionRefused(_("%(name)s: %(why)s") % {"name": webhook.name, "why": exc}) from None
+        raise ActionRefused(pgettext_lazy("ops", "%(name)s: %(why)s") % {"name": webhook.name, "why": exc}) from None
     if not result.ok:
-        raise ActionRefused(_("%(name)s: the test send failed (%(status)s %(error)s).")
+        raise ActionRefused(pgettext_lazy("ops", "%(name)s: the test send failed (%(status)s %(error)s).")
                             % {"name": webhook.name, "status": result.status or "", "error": result.error or ""})
-    return _("%(name)s: the receiver answered %(status)s.") % {"name": webhook.name, "status": result.status}
+    return pgettext_lazy("ops", "%(name)s: the receiver answered %(status)s.") % {"name": webhook.name, "status": result.status}
 
 
 def replay(pk: str):
     row = WebhookLog.objects.sent().filter(pk=pk).first()
     if row is None:
-        raise ActionRefused(_("That delivery attempt no longer exists."))
+        raise ActionRefused(pgettext_lazy("ops", "That delivery attempt no longer exists."))
     try:
         new = services.log_replay(log=row)
     except services.ReplayRefused as exc:
-        raise ActionRefused(_("Replay refused: %(why)s") % {"why": exc}) from None
-    return _("Replay queued as attempt %(attempt)d.") % {"attempt": new.attempt}
+        raise ActionRefused(pgettext_lazy("ops", "Replay refused: %(why)s") % {"why": exc}) from None
+    return pgettext_lazy("ops", "Replay queued as attempt %(attempt)d.") % {"attempt": new.attempt}
 
 
 ACTIONS = [
-    Action("webhook_test", _("Test"), "webhooks.change_outgoingwebhook", test_send),
-    Action("delivery_replay", _("Replay"), "webhooks.change_outgoingwebhook", replay),
+    Action("webhook_test", pgettext_lazy("ops", "Test"), "webhooks.change_outgoingwebhook", test_send),
+    Action("delivery_replay", pgettext_lazy("ops", "Replay"), "webhooks.change_outgoingwebhook", replay),
 ]
 
 

@@ -111,7 +111,7 @@ def test_dashboard_shows_the_figures_of_every_tenant_to_staff(admin_client):
         assert name in html
     assert "Healthy" not in html and "Files" not in html
     runs = _section(response, "sync_runs").rows
-    assert len(runs) == 1 and runs[0].cells[3] == "success" and "created 3" in runs[0].cells[4]
+    assert len(runs) == 1 and str(runs[0].cells[3]) == "הצליחה" and "נוצרו 3" in runs[0].cells[4]
     assert html.count('data-action="integration_sync"') == 3  # two troubled integrations and the run's
     assert 'data-action="webhook_test"' in html and 'data-action="event_redispatch"' in html
     assert 'data-action="delivery_replay"' in html  # the failed attempts of the last day
@@ -245,13 +245,13 @@ def test_every_dashboard_string_has_hebrew():
     root = Path(__file__).resolve().parents[2]
     found = set()
     for name in ("core/admin_site.py", "core/ops.py", "integrations/ops.py", "webhooks/ops.py", "entities/ops.py"):
-        for match in re.finditer(r'\b_\(\s*((?:"[^"]*"\s*)+)\)', (root / name).read_text()):
+        for match in re.finditer(r'pgettext(?:_lazy)?\(\s*"ops",\s*((?:"[^"]*"\s*)+)\)', (root / name).read_text()):
             found.add("".join(re.findall(r'"([^"]*)"', match.group(1))))
     for name in ("templates/admin/dashboard.html", "templates/admin/hub_index.html"):
-        found.update(re.findall(r'{% translate "([^"]*)" %}', (root / name).read_text()))
+        found.update(re.findall(r'{% translate "([^"]*)" context "ops" %}', (root / name).read_text()))
     assert len(found) > 60
     with translation.override("he"):
-        untranslated = sorted(s for s in found if translation.gettext(s) == s and s != "%(name)s: %(why)s")
+        untranslated = sorted(s for s in found if translation.pgettext("ops", s) == s and s != "%(name)s: %(why)s")
     assert untranslated == []
 
 
