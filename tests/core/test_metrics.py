@@ -195,3 +195,25 @@ def test_the_window_excludes_older_rows(token, settings):
     assert value(samples, "hub_metrics_window_seconds") == 60
     assert value(samples, "hub_webhook_deliveries_window", kind="outgoing", outcome="success") == 1
     assert value(samples, "hub_webhook_delivery_duration_seconds_window", kind="outgoing", quantile="max") == 0.48
+
+
+@pytest.mark.django_db(transaction=False)
+def test_production_refuses_a_short_metrics_token(settings):
+    from core.guardrails import configuration_problems
+
+    settings.METRICS_TOKEN = "short"
+    assert any("METRICS_TOKEN" in p for p in configuration_problems())
+    settings.METRICS_TOKEN = TOKEN
+    assert not any("METRICS_TOKEN" in p for p in configuration_problems())
+
+
+def test_openmetrics_is_served_when_asked_for(token):
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
+
+    _seed()
+    response = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}",
+                            HTTP_ACCEPT="application/openmetrics-text; version=1.0.0")
+    assert response["Content-Type"].startswith("application/openmetrics-text")
+    families = {f.name: f for f in parse_openmetrics(response.content.decode())}
+    assert families["hub_incoming_requests"].type == "counter"
+    assert [s.value for s in families["hub_incoming_requests"].samples] == [11]
