@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.drf import json_error_view
+from core.metrics import metrics_view
 from core.routers import OptionalSlashRouter
 from core.views import healthz
 from entities.views import ROUTES as ENTITY_ROUTES
@@ -23,6 +24,7 @@ api_patterns = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/", include(api_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("tenancy.signin")),

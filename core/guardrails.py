@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 MIN_SECRET_KEY_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 24
 
 #: Roles the runtime role is or inherits from that are superusers, bypass RLS or
 #: own a table of the schema (an owner can drop policies and disable RLS).
@@ -51,6 +52,12 @@ def configuration_problems() -> list[str]:
         problems.append(
             "no PostgreSQL: the embedded SQLite mode (ARCHITECT_EMBEDDED, or no DATABASE_URL) has no row-level"
             " security; set DATABASE_URL to the runtime role and DATABASE_OPERATOR_URL to the operator role."
+        )
+    token = (getattr(settings, "METRICS_TOKEN", "") or "").strip()
+    if token and len(token) < MIN_METRICS_TOKEN_LENGTH:
+        problems.append(
+            f"METRICS_TOKEN is shorter than {MIN_METRICS_TOKEN_LENGTH} characters: /metrics would be guessable;"
+            " set a long random value (python -c 'import secrets; print(secrets.token_urlsafe(32))')."
         )
     problems.extend(_encryption_key_problems())
     return problems

@@ -73,7 +73,11 @@ class EntityEventAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("Re-dispatch selected events"))
+    def has_redispatch_permission(self, request) -> bool:
+        """The rows stay read-only (has_change_permission), but the change permission allows re-dispatching."""
+        return request.user.has_perm("entities.change_entityevent")
+
+    @admin.action(description=_("Re-dispatch selected events"), permissions=["redispatch"])
     def redispatch(self, request, queryset):
         from entities.events import redispatch
 

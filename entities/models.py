@@ -267,6 +267,10 @@ class EntityEvent(models.Model):
             models.Index(
                 fields=["created_at"], name="idx_entity_events_pending", condition=models.Q(processed_at__isnull=True)
             ),
+            # Events the outbox gave up on (few): the dashboard's list and /metrics' count.
+            models.Index(
+                fields=["failed_at"], name="idx_entity_events_failed", condition=models.Q(failed_at__isnull=False)
+            ),
         ]
         verbose_name = _("entity event")
         verbose_name_plural = _("entity events")

@@ -114,7 +114,7 @@ class IntegrationAdmin(admin.ModelAdmin):
             parts.append("API credentials (encrypted)")
         return ", ".join(parts) or "-"
 
-    @admin.action(description=_("Test connection"))
+    @admin.action(description=_("Test connection"), permissions=["change"])
     def action_test(self, request, queryset):
         for integration in queryset:
             with tenant_scope(integration.tenant_id):
@@ -122,7 +122,7 @@ class IntegrationAdmin(admin.ModelAdmin):
             level = messages.SUCCESS if result.ok else messages.ERROR
             self.message_user(request, f"{integration}: {result.message}", level)
 
-    @admin.action(description=_("Refresh token"))
+    @admin.action(description=_("Refresh token"), permissions=["change"])
     def action_refresh(self, request, queryset):
         for integration in queryset:
             if not integration.has_secret("oauth_encrypted"):
@@ -136,7 +136,7 @@ class IntegrationAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"{integration}: refreshed", messages.SUCCESS)
 
-    @admin.action(description=_("Disconnect (revoke and delete)"))
+    @admin.action(description=_("Disconnect (revoke and delete)"), permissions=["change"])
     def action_disconnect(self, request, queryset):
         for integration in list(queryset):
             with tenant_scope(integration.tenant_id):

@@ -20,3 +20,8 @@ class IntegrationsConfig(AppConfig):
         register_encrypted_field("integrations.PushChannel", "token_encrypted")
         # Local changes -> the export queue, in the outbox drain's transaction (issue 11).
         subscribe("sync_export", lambda event: on_entity_events([event]), batch=on_entity_events)
+
+        from core import ops
+        from integrations import ops as integration_ops
+
+        ops.register(sections=integration_ops.sections, metrics=integration_ops.metrics, actions=integration_ops.ACTIONS)

@@ -22,6 +22,11 @@ class WebhooksConfig(AppConfig):
 
         check_verifiers()
 
+        from core import ops
+        from webhooks import ops as webhook_ops
+
+        ops.register(sections=webhook_ops.sections, metrics=webhook_ops.metrics, actions=webhook_ops.ACTIONS)
+
 
 
 def unknown_schemes(providers) -> list[str]:

@@ -341,6 +341,12 @@ class WebhookLog(models.Model):
                 name="idx_webhook_logs_out_pending",
                 condition=models.Q(direction="outgoing", status="pending"),
             ),
+            # The dashboard's and /metrics' backlog of incoming requests waiting for the drain.
+            models.Index(
+                fields=["timestamp"],
+                name="idx_webhook_logs_in_pending",
+                condition=models.Q(direction="incoming", status="pending"),
+            ),
         ]
         constraints = [
             # One row per (delivery, attempt): a duplicated subscriber run or a

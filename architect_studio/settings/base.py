@@ -344,6 +344,18 @@ OUTBOX_REDISPATCH_AFTER_SECONDS = env_int("OUTBOX_REDISPATCH_AFTER_SECONDS", 30)
 #: (backoff between runs: 10 s doubling, at most an hour: about 4.5 h for 10).
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 10)
 WEBHOOK_LOG_RETENTION_DAYS = env_int("WEBHOOK_LOG_RETENTION_DAYS", 14)
+# --- /metrics for Prometheus (core.metrics) -------------------------------------
+#: Bearer token Prometheus sends (``authorization: {credentials: ...}`` in its scrape config).
+METRICS_TOKEN = env_str("METRICS_TOKEN") or ""
+#: Peer addresses or networks (comma-separated, e.g. ``10.0.0.0/8,127.0.0.1``) allowed to scrape.
+#: With neither this nor METRICS_TOKEN set, /metrics answers 404; with both, both must match.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+#: The *_window metrics (outcomes, latency, records) cover this many seconds back.
+METRICS_WINDOW_SECONDS = env_int("METRICS_WINDOW_SECONDS", 300)
+#: At most this many log rows are read for a window's latency quantiles and records.
+METRICS_MAX_ROWS = env_int("METRICS_MAX_ROWS", 20000)
+#: Each query of a scrape is cancelled after this long (PostgreSQL statement_timeout).
+METRICS_STATEMENT_TIMEOUT_MS = env_int("METRICS_STATEMENT_TIMEOUT_MS", 2000)
 INTEGRATION_LOG_RETENTION_DAYS = env_int("INTEGRATION_LOG_RETENTION_DAYS", 30)
 #: Processed outbox rows (entity_events) are kept this long, then purged hourly.
 ENTITY_EVENT_RETENTION_DAYS = env_int("ENTITY_EVENT_RETENTION_DAYS", 14)

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -133,7 +133,10 @@ def run_start(*, integration: Integration, direction: str, options: dict[str, An
     The row is queued, not started: ``heartbeat_at`` stays empty until a worker claims it.
     """
     try:
-        with transaction.atomic():  # a savepoint: the unique violation leaves the caller's transaction usable
+        # A savepoint on the alias the row is written to (the operator's inside operator_scope,
+        # e.g. the admin dashboard's "sync now"): the unique violation leaves the caller's
+        # transaction usable.
+        with transaction.atomic(using=router.db_for_write(IntegrationLog)):
             entry = IntegrationLog.objects.create(
                 tenant_id=integration.tenant_id, integration=integration, action=action_for(direction),
                 direction=log_direction(direction), status=RUNNING, summary={},

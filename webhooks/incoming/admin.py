@@ -33,7 +33,7 @@ class IncomingWebhookAdmin(admin.ModelAdmin):
         url = reverse("admin:webhooks_webhooklog_changelist") + f"?webhook_id={obj.pk}"
         return format_html('<a href="{}">logs</a>', url)
 
-    @admin.action(description="Rotate the secret (old one valid for the grace period)")
+    @admin.action(description="Rotate the secret (old one valid for the grace period)", permissions=["change"])
     def rotate_secret(self, request, queryset) -> TemplateResponse:
         """Answer with a page holding the new secrets, shown this once: the API never shows a
         secret again after create/rotate, and a message would keep it in the session or a cookie."""
@@ -48,7 +48,7 @@ class IncomingWebhookAdmin(admin.ModelAdmin):
         add_never_cache_headers(response)
         return response
 
-    @admin.action(description="Reprocess failed requests of the last 24 h")
+    @admin.action(description="Reprocess failed requests of the last 24 h", permissions=["change"])
     def reprocess_failed(self, request, queryset) -> None:
         done = 0
         for webhook in queryset:

@@ -114,7 +114,14 @@ class WebhookLogAdmin(IndexedUUIDSearch, admin.ModelAdmin):
     def attempt_label(self, obj: WebhookLog) -> str:
         return f"{obj.attempt}/{obj.max_attempts}"
 
-    @admin.action(description=_("Retry now (sent attempts waiting for a retry)"))
+    def has_deliver_permission(self, request) -> bool:
+        """Retry and replay send again: the right to change outgoing webhooks (as the dashboard's replay)."""
+        return request.user.has_perm("webhooks.change_outgoingwebhook")
+
+    def has_reprocess_permission(self, request) -> bool:
+        return request.user.has_perm("webhooks.change_incomingwebhook")
+
+    @admin.action(description=_("Retry now (sent attempts waiting for a retry)"), permissions=["deliver"])
     def retry_now(self, request, queryset):
         fired = 0
         for row in queryset.sent().filter(status=WebhookLog.Status.FAILED):
@@ -122,7 +129,7 @@ class WebhookLogAdmin(IndexedUUIDSearch, admin.ModelAdmin):
                 fired += 1
         self.message_user(request, _("%(n)d retries started.") % {"n": fired}, messages.SUCCESS if fired else messages.WARNING)
 
-    @admin.action(description=_("Replay (sent attempts: send again as a new attempt)"))
+    @admin.action(description=_("Replay (sent attempts: send again as a new attempt)"), permissions=["deliver"])
     def replay(self, request, queryset):
         done, refused = 0, 0
         for row in queryset.sent():
@@ -133,7 +140,7 @@ class WebhookLogAdmin(IndexedUUIDSearch, admin.ModelAdmin):
                 refused += 1
         self.message_user(request, _("%(n)d replays queued, %(r)d refused.") % {"n": done, "r": refused})
 
-    @admin.action(description=_("Reprocess (incoming: run the actions again)"))
+    @admin.action(description=_("Reprocess (incoming: run the actions again)"), permissions=["reprocess"])
     def reprocess(self, request, queryset):
         done = 0
         for row in queryset.incoming_requests():
