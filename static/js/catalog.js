@@ -29,7 +29,7 @@
       form.hidden = !opening;
       var opener = document.querySelector('[aria-controls="' + form.id + '"]');
       if (opener) opener.setAttribute("aria-expanded", opening ? "true" : "false");
-      if (opening) { var first = form.querySelector("input"); if (first) first.focus(); }
+      if (opening) { var first = form.querySelector("input:not([type=hidden])"); if (first) first.focus(); }
       else if (opener) opener.focus();
       return;
     }
