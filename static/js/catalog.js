@@ -1,5 +1,5 @@
 // The integrations page (/integrations): the cards' small behaviours.
-// - Live: an "integration.*" event from /ws/events (live.js dispatches it on document.body as
+// - Live: an integration event from /ws/events (live.js dispatches it on document.body as
 //   "hub") that names a provider with a card here asks htmx for that card again ("hub-refresh").
 // - The connect form opens and closes in place (aria-expanded), the disconnect confirmation is a
 //   native <dialog> (modal, Escape closes it, focus kept inside).
@@ -12,12 +12,21 @@
 
   function card(provider) { return document.getElementById("provider-" + provider); }
 
+  // The events that change what a card shows (not sync_progress: a run sends many).
+  var REFRESH_ON = ["integration.connected", "integration.disconnected", "integration.sync_started",
+    "integration.sync_completed", "integration.sync_failed", "integration.token_expiring"];
+
   body.addEventListener("hub", function (event) {
     var message = event.detail || {};
     var data = message.data || {};
-    if (typeof message.type !== "string" || message.type.indexOf("integration.") !== 0) return;
+    if (REFRESH_ON.indexOf(message.type) < 0) return;
     var target = data.provider && card(data.provider);
-    if (target && window.htmx) window.htmx.trigger(target, "hub-refresh");
+    if (!target || !window.htmx) return;
+    // Someone typing in this card's form or answering its dialog keeps it; their own answer
+    // brings the card up to date.
+    var active = document.activeElement;
+    if (target.querySelector("dialog[open]") || (active && target.contains(active) && active.closest("form"))) return;
+    window.htmx.trigger(target, "hub-refresh");
   });
 
   body.addEventListener("click", function (event) {
