@@ -32,8 +32,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from integrations import selectors, services
 from integrations.models import Integration, ProviderApp
-from integrations.pages.common import membership_for, message_for
 from integrations.oauth import app_config
+from integrations.pages.common import membership_for, message_for
 from integrations.providers.catalog import PROVIDERS, Provider, providers_by_category
 from tenancy.models import Membership
 

@@ -13,6 +13,8 @@ and https://www.twilio.com/docs/usage/twilios-response#response-formats-exceptio
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from datetime import timedelta
 
@@ -45,14 +47,12 @@ AUTH_FAILED = {"code": 20003, "message": "Authenticate", "more_info": "https://w
 
 def twilio_account(request):
     """Twilio's Account fetch: HTTP Basic with the Account SID and its auth token."""
-    import base64
-
     header = request.headers.get("Authorization", "")
     expected = "Basic " + base64.b64encode(f"{SID}:{GOOD_TOKEN}".encode()).decode()
     if header != expected:
         return 401, {"Content-Type": "application/json", "WWW-Authenticate": 'Basic realm="Twilio API"'}, \
-            __import__("json").dumps(AUTH_FAILED)
-    return 200, {"Content-Type": "application/json"}, __import__("json").dumps(ACCOUNT)
+            json.dumps(AUTH_FAILED)
+    return 200, {"Content-Type": "application/json"}, json.dumps(ACCOUNT)
 
 
 @pytest.fixture
