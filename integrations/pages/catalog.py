@@ -35,6 +35,7 @@ from integrations.models import Integration, ProviderApp
 from integrations.oauth import app_config
 from integrations.pages.common import membership_for, message_for
 from integrations.providers.catalog import PROVIDERS, Provider, providers_by_category
+from integrations.providers.registry import adapter_for
 from tenancy.models import Membership
 
 LOGIN_URL = "/admin/login/"
@@ -102,7 +103,7 @@ def provider_connect(request: HttpRequest, provider_id: str) -> HttpResponse:
                             error=gettext("%(name)s is not connected with a form.") % {"name": _name(provider)})
     raw = {key: value for key, value in request.POST.items() if key != "csrfmiddlewaretoken"}
     try:
-        services.integration_connect_credentials(
+        _integration, verified = services.integration_connect_credentials(
             tenant_id=membership.tenant_id, user_id=request.user.pk, provider_id=provider.id, credentials=raw,
         )
     except services.ConnectError as exc:
@@ -111,8 +112,9 @@ def provider_connect(request: HttpRequest, provider_id: str) -> HttpResponse:
         return _render_card(request, membership, provider, status=exc.http_status, form_open=True,
                             error=connect_error_words(exc, provider), field_errors=_field_errors(exc),
                             values=kept)
-    return _render_card(request, membership, provider,
-                        announce=gettext("Connected to %(name)s.") % {"name": _name(provider)})
+    announce = (gettext("Connected to %(name)s.") if verified else
+                gettext("Connected to %(name)s; it offers no call to check the details, so the first sync will."))
+    return _render_card(request, membership, provider, announce=announce % {"name": _name(provider)})
 
 
 @require_POST
@@ -232,6 +234,7 @@ def _card(provider: Provider, integration: Integration | None, membership: Membe
         "oauth_configured": None,
         "configure_url": None,
         "fields": [],
+        "verifiable": adapter_for(provider).can_test_connection,
     }
     if provider.auth_kind == "oauth2" and integration is None:
         app = ProviderApp.objects.filter(provider=provider.id).first()

@@ -194,8 +194,12 @@ def test_the_connect_form_is_built_from_the_catalog_fields_with_hebrew_labels_an
     assert 'id="cred-twilio-authToken" name="authToken" type="password"' in card
     assert "זה גם המפתח שבו Twilio חותם על ה-Webhook שהוא שולח." in card
     assert 'aria-describedby="cred-twilio-authToken-help"' in card
+    assert "המערכת בודקת את הפרטים בפנייה אמיתית לספק" in card
     card = card_of(owner.get("/integrations").content.decode(), "apple_calendar")
     assert "סיסמה ייעודית לאפליקציה" in card and 'value="https://caldav.icloud.com"' in card
+    # a provider that documents no test call says so instead
+    card = card_of(owner.get("/integrations").content.decode(), "cardcom")
+    assert "קארדקום אינו מציע פנייה לבדיקת הפרטים מראש" in card
 
 
 def test_every_credential_help_is_translated_to_hebrew():
@@ -225,7 +229,7 @@ def test_the_right_key_connects_and_the_card_turns_connected(alice, owner, twili
     assert response.status_code == 200
     html = response.content.decode()
     assert '<span class="status connected" id="provider-twilio-status">מחובר</span>' in html
-    assert 'data-announce="Connected to Twilio.' not in html and "data-announce=" in html
+    assert 'data-announce="החיבור ל-Twilio הושלם."' in html
     assert GOOD_TOKEN not in html
     assert 'id="empty-state-slot" hx-swap-oob="true"></div>' in html  # the empty state goes away
     assert twilio_count(alice) == 1
@@ -321,3 +325,14 @@ def test_the_card_url_answers_the_card_as_it_is_now(alice, owner):
     connect_twilio(alice)
     assert 'class="status connected"' in owner.get("/integrations/providers/twilio/card").content.decode()
     assert owner.get("/integrations/providers/nope/card").status_code == 404
+
+
+def test_a_provider_without_a_test_call_connects_and_says_the_first_sync_will_check(alice, owner):
+    with responses.RequestsMock() as mock:  # no call leaves the hub
+        response = owner.post("/integrations/providers/cardcom/connect",
+                              {"terminalNumber": "1000", "apiName": "studio-api", "apiPassword": "cardcom-secret-1"})
+    assert response.status_code == 200 and len(mock.calls) == 0
+    html = response.content.decode()
+    assert 'data-announce="החיבור ל-קארדקום נשמר; הספק אינו מציע פנייה לבדיקת הפרטים' in html
+    assert "cardcom-secret-1" not in html
+    assert '<span class="status connected"' in html
