@@ -336,3 +336,13 @@ def test_a_provider_without_a_test_call_connects_and_says_the_first_sync_will_ch
     assert 'data-announce="החיבור ל-קארדקום נשמר; הספק אינו מציע פנייה לבדיקת הפרטים' in html
     assert "cardcom-secret-1" not in html
     assert '<span class="status connected"' in html
+
+
+def test_an_admin_manages_like_the_owner(alice, twilio):
+    admin = browser(persona_in(alice, "adam@example.com", Membership.Role.ADMIN))
+    card = card_of(admin.get("/integrations").content.decode(), "twilio")
+    assert 'data-toggle-form="connect-form-twilio"' in card and 'id="managers-only"' not in card
+    assert admin.post("/integrations/providers/twilio/connect",
+                      {"accountSid": SID, "authToken": GOOD_TOKEN}).status_code == 200
+    assert admin.post("/integrations/providers/twilio/disconnect").status_code == 200
+    assert twilio_count(alice) == 0
