@@ -8,4 +8,5 @@ urlpatterns = [
     re_path(r"^integrations/?$", catalog.integrations_page, name="integrations-page"),
     re_path(r"^integrations/(?P<integration_id>[0-9a-fA-F-]{36})/?$", settings.integration_settings_page,
             name="integration-settings-page"),
+    *catalog.urlpatterns,  # the integrations page's card actions (htmx partials)
 ]

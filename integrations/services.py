@@ -36,13 +36,18 @@ MAX_CREDENTIAL_LENGTH = 4000
 
 
 class ConnectError(Exception):
-    """A connect attempt that must not create anything; ``code`` is shown to the user."""
+    """A connect attempt that must not create anything; ``code`` is shown to the user.
+    ``provider_status`` / ``provider_kind``: the provider's HTTP status and the client's
+    ProviderError kind when the provider's answer is the reason (pages put it in words)."""
 
-    def __init__(self, code: str, message: str, *, http_status: int = 400, fields: dict | None = None):
+    def __init__(self, code: str, message: str, *, http_status: int = 400, fields: dict | None = None,
+                 provider_status: int | None = None, provider_kind: str | None = None):
         super().__init__(message)
         self.code = code
         self.http_status = http_status
         self.fields = fields
+        self.provider_status = provider_status
+        self.provider_kind = provider_kind
 
 
 # --------------------------------------------------------------------- provider apps
@@ -294,12 +299,15 @@ def integration_connect_credentials(*, tenant_id: uuid.UUID, user_id: uuid.UUID,
             response = ProviderClient(conn, max_retries=1).test_connection()
         except ProviderError as exc:
             if exc.kind in ("config", "refused"):
-                raise ConnectError("invalid_credentials", str(exc)) from None
-            raise ConnectError("provider_unavailable", f"Could not verify the credentials: {exc}", http_status=502) from None
+                raise ConnectError("invalid_credentials", str(exc), provider_status=exc.status,
+                                   provider_kind=exc.kind) from None
+            raise ConnectError("provider_unavailable", f"Could not verify the credentials: {exc}", http_status=502,
+                               provider_status=exc.status, provider_kind=exc.kind) from None
         if not adapter.test_ok(response):
             raise ConnectError(
                 "invalid_credentials",
                 f"{provider.name_en} did not accept these credentials (HTTP {response.status}).",
+                provider_status=response.status,
             )
     integration = Integration.objects.select_for_update().filter(tenant_id=tenant_id, provider=provider_id).first()
     created = integration is None
