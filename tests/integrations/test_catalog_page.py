@@ -302,7 +302,7 @@ def test_a_members_posts_answer_403_and_change_nothing(alice, member, twilio):
 
 def test_visitors_are_sent_to_sign_in_and_cannot_post(alice):
     anonymous = Client()
-    assert anonymous.get("/integrations")["Location"].startswith("/admin/login/")
+    assert anonymous.get("/integrations")["Location"].startswith("/login?next=/integrations")
     assert anonymous.post("/integrations/providers/twilio/connect", {"accountSid": SID}).status_code == 403
 
 
