@@ -70,6 +70,10 @@ def _labels() -> dict[str, dict[str, str]]:
                     "autoCreateEvents": _("A new meeting creates a calendar event"),
                     "autoCreateMeetings": _("A new calendar event creates a meeting")},
         "policy": dict(Integration.ConflictPolicy.choices),
+        # The providers' object names most pairs use; others are shown as the provider names them.
+        "remote": {"event": _("Calendar event"), "VEVENT": _("Calendar event"), "file": _("File"),
+                   "driveItem": _("File"), "contact": _("Contact"), "Contact": _("Contact"),
+                   "customer": _("Client"), "Customer": _("Client"), "Invoice": _("Invoice")},
     }
 
 
@@ -109,6 +113,7 @@ def _sync_context(integration: Integration) -> dict[str, Any]:
         entities.append({
             "index": i, "local": pair.local, "remote": pair.remote,
             "label": labels["entity"].get(pair.local, pair.local),
+            "remote_label": labels["remote"].get(pair.remote, pair.remote),
             "enabled": bool(saved and saved.get("enabled", True)),
             "direction": (saved or {}).get("direction") or pair.directions[0],
             "directions": [(d, labels["direction"][d]) for d in pair.directions],
@@ -147,7 +152,7 @@ def _mapping_context(integration: Integration, rows: list[dict[str, Any]] | None
                                   else json.dumps(m["defaultValue"], ensure_ascii=False)) if "defaultValue" in m else ""}
                 for m in source]
     locals_ = sorted({p.local for p in provider.entity_pairs})
-    pairs = [(f"{p.local}:{p.remote}", f"{labels['entity'].get(p.local, p.local)} ↔ {p.remote}")
+    pairs = [(f"{p.local}:{p.remote}", f"{labels['entity'].get(p.local, p.local)} ↔ {labels['remote'].get(p.remote, p.remote)}")
              for p in provider.entity_pairs]
     sample = SAMPLES.get(pairs[0][0] if pairs else "", {})
     return {
