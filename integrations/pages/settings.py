@@ -41,10 +41,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
     # A meeting as the entities API returns it, and a Google Calendar Event resource
     # (https://developers.google.com/calendar/api/v3/reference/events#resource).
     "meeting:event": {
-        "local": {"title": "Site visit", "description": "Kitchen measurements", "location": "Tel Aviv",
+        "local": {"title": "ביקור באתר", "description": "מדידות למטבח", "location": "תל אביב",
                   "startTime": "2026-12-10T10:00:00+02:00", "endTime": "2026-12-10T11:00:00+02:00",
                   "attendees": ["client@example.com"]},
-        "remote": {"summary": "Site visit", "description": "Kitchen measurements", "location": "Tel Aviv",
+        "remote": {"summary": "ביקור באתר", "description": "מדידות למטבח", "location": "תל אביב",
                    "start": {"dateTime": "2026-12-10T10:00:00+02:00"}, "end": {"dateTime": "2026-12-10T11:00:00+02:00"},
                    "attendees": [{"email": "client@example.com", "responseStatus": "accepted"}]},
     },
@@ -108,6 +108,7 @@ def _sync_context(integration: Integration) -> dict[str, Any]:
     by_pair = {(e.get("localEntity"), e.get("remoteEntity")): e for e in stored.get("entities") or []
                if isinstance(e, dict)}
     entities = []
+    overall = stored.get("direction", "bidirectional")
     for i, pair in enumerate(provider.entity_pairs):
         saved = by_pair.get((pair.local, pair.remote))
         entities.append({
@@ -115,7 +116,9 @@ def _sync_context(integration: Integration) -> dict[str, Any]:
             "label": labels["entity"].get(pair.local, pair.local),
             "remote_label": labels["remote"].get(pair.remote, pair.remote),
             "enabled": bool(saved and saved.get("enabled", True)),
-            "direction": (saved or {}).get("direction") or pair.directions[0],
+            # A pair not set yet follows the integration's direction where the pair allows it.
+            "direction": (saved or {}).get("direction") or (
+                overall if overall in pair.directions else pair.directions[0]),
             "directions": [(d, labels["direction"][d]) for d in pair.directions],
         })
     current = services.settings_with_defaults(integration)
@@ -209,6 +212,10 @@ def _page_context(request: HttpRequest, membership, integration: Integration) ->
         "status": status,
         "can_manage": membership.can_manage,
         "message_kind": kind, "message": message,
+        # Templates for the live progress script (%(name)s filled in the browser).
+        "js_texts": {"progress": _("Synced %(done)s of %(total)s"), "progress_open": _("Synced %(done)s so far"),
+                     "summary": _("created %(created)s, updated %(updated)s, deleted %(deleted)s, "
+                                  "skipped %(skipped)s, failed %(failed)s")},
         **_sync_context(integration),
         **_mapping_context(integration),
         **_history_context(integration),
@@ -241,7 +248,8 @@ def integration_settings_part(request: HttpRequest, integration_id: str, part: s
 # --------------------------------------------------------------------------- reads
 def _history(request, membership, integration) -> HttpResponse:
     try:
-        filters = IntegrationLogFilterSerializer.parse(request.GET)
+        # The filter form sends empty values for "all".
+        filters = IntegrationLogFilterSerializer.parse({k: v for k, v in request.GET.items() if v})
         page = int(request.GET.get("page") or 1)
         if not 1 <= page <= 10_000:
             raise ValueError

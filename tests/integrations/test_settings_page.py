@@ -239,6 +239,8 @@ def test_history_filters_by_action_and_status_and_pages(owner, calendar):
     assert partial.count('class="log-row"') == 1 and "Broken event" in partial and "no start time" in partial
     tests = owner.get(url(calendar, "history") + "?action=test").content.decode()
     assert tests.count('class="log-row"') == 1 and "HTTP 401" in tests
+    everything = owner.get(url(calendar, "history") + "?action=&status=&page=1")  # the form's "all"
+    assert everything.status_code == 200 and everything.content.decode().count('class="log-row"') == 10
     assert owner.get(url(calendar, "history") + "?action=dance").status_code == 400
     assert owner.get(url(calendar, "history") + "?page=zero").status_code == 400
 
