@@ -10,6 +10,7 @@ from django.test import Client
 
 from core.tenant_context import tenant_scope
 from integrations.models import Integration, IntegrationLog
+from integrations.providers.catalog import PROVIDERS, get_provider
 from tests.support.factories import persona_in
 from tests.support.oauth import make_oauth_integration
 
@@ -279,3 +280,17 @@ def test_disconnect_deletes_and_sends_the_browser_to_the_integrations_page(owner
     assert response.status_code == 200 and response["HX-Redirect"] == "/integrations"
     with tenant_scope(calendar.tenant_id):
         assert not Integration.objects.filter(pk=calendar.pk).exists()
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_every_providers_settings_page_renders_and_previews_without_a_500(alice, owner, provider):
+    with tenant_scope(alice.tenant.id):
+        integration = Integration.objects.create(tenant=alice.tenant, provider=provider, name=provider,
+                                                 status="connected", connected_by=alice.user)
+    page = owner.get(url(integration))
+    assert page.status_code == 200 and 'id="mappings"' in page.content.decode()
+    pairs = get_provider(provider).entity_pairs
+    pair = f"{pairs[0].local}:{pairs[0].remote}" if pairs else ""
+    preview = owner.post(url(integration, "preview"), {"pair": pair, "sample-local": "{}", "sample-remote": "{}"})
+    assert preview.status_code == (200 if pairs else 400)
+    assert owner.post(url(integration, "sync"), {"direction": "import", "frequency": "manual"}).status_code in (200, 400)
