@@ -22,6 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+from rest_framework.exceptions import ValidationError
 
 from integrations import selectors, services
 from integrations.models import Integration, IntegrationLog
@@ -33,7 +34,6 @@ from integrations.serializers import FREQUENCIES, IntegrationLogFilterSerializer
 from integrations.sync import services as sync
 from integrations.sync.mapping import TRANSFORMS
 from integrations.sync.preview import PreviewError, mapping_preview
-from rest_framework.exceptions import ValidationError
 
 HISTORY_PAGE_SIZE = 10
 RUN_STATUSES = ("running", "success", "partial", "failed")

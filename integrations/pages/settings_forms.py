@@ -22,7 +22,7 @@ from rest_framework.exceptions import ParseError
 from core.parsers import check_text
 from integrations.models import Integration
 from integrations.providers.catalog import get_provider
-from integrations.serializers import MappingPreviewSerializer, IntegrationUpdateSerializer
+from integrations.serializers import IntegrationUpdateSerializer, MappingPreviewSerializer
 from integrations.services import settings_with_defaults
 
 MAX_ROWS = 200  # the API's MAX_MAPPINGS
