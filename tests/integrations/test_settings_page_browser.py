@@ -17,7 +17,7 @@ from core.tenant_context import tenant_scope
 from entities.models import Meeting
 from integrations.models import Integration
 from integrations.services import provider_app_set
-from tests.support.browser import assert_accessible, assert_translated, screenshot
+from tests.support.browser import assert_accessible, assert_translated, has_horizontal_scroll, screenshot
 from tests.support.oauth import make_oauth_integration
 
 pytestmark = pytest.mark.browser
@@ -155,3 +155,7 @@ def test_a_member_sees_the_settings_page_read_only(calendar, asgi_hub, logged_in
     assert_accessible(page)
     assert_translated(page, allow=FIELD_NAMES)
     screenshot(page, "integration-settings-member")
+
+    phone = logged_in("member", base_url=asgi_hub, viewport={"width": 360, "height": 800}).new_page()
+    phone.goto(f"/integrations/{calendar.pk}")
+    assert not has_horizontal_scroll(phone)  # wide tables scroll inside their own box
