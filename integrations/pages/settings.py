@@ -34,6 +34,7 @@ from integrations.serializers import FREQUENCIES, IntegrationLogFilterSerializer
 from integrations.sync import services as sync
 from integrations.sync.mapping import TRANSFORMS
 from integrations.sync.preview import PreviewError, mapping_preview
+from tenancy.selectors import TenantChoiceError, membership_choose
 
 HISTORY_PAGE_SIZE = 10
 RUN_STATUSES = ("running", "success", "partial", "failed")
@@ -79,7 +80,15 @@ def _labels() -> dict[str, dict[str, str]]:
 
 # --------------------------------------------------------------------------- lookups
 def _lookup(request: HttpRequest, integration_id: str):
+    # The page's own requests (htmx) name the tenant the page was opened in (X-Tenant-ID, set
+    # on #settings-page), so a user of several studios stays in the one the page shows.
     membership = membership_for(request)
+    wanted = request.headers.get("X-Tenant-ID")
+    if wanted and not request.GET.get("tenant"):
+        try:
+            membership = membership_choose(user=request.user, wanted=wanted)
+        except TenantChoiceError:
+            membership = None
     if membership is None:
         raise Http404
     integration = (Integration.objects.select_related("connected_by")

@@ -105,6 +105,19 @@ def test_another_tenants_user_gets_404_for_the_page_and_its_parts(bob, calendar)
     assert stored(calendar).sync_settings == {}
 
 
+def test_a_user_of_two_studios_acts_in_the_studio_the_page_shows(alice, bob, calendar):
+    from tenancy.services import membership_add
+
+    membership_add(tenant_id=bob.tenant.id, user=alice.user, role="owner")  # alice now in two studios
+    client = browser(alice)
+    page = client.get(url(calendar) + f"?tenant={alice.tenant.id}")
+    assert page.status_code == 200 and f'"X-Tenant-ID": "{alice.tenant.id}"' in page.content.decode()
+    saved = client.post(url(calendar, "sync"), SYNC_FORM, HTTP_X_TENANT_ID=str(alice.tenant.id))
+    assert saved.status_code == 200 and stored(calendar).sync_settings["frequency"] == "hourly"
+    # the other studio's header cannot reach this integration
+    assert client.post(url(calendar, "sync"), SYNC_FORM, HTTP_X_TENANT_ID=str(bob.tenant.id)).status_code == 404
+
+
 def test_unknown_part_is_404_and_anonymous_is_sent_to_log_in(client, owner, calendar):
     assert owner.post(url(calendar, "nothing")).status_code == 404
     assert client.post(url(calendar, "sync"), SYNC_FORM).status_code == 302
