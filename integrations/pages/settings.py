@@ -1,35 +1,364 @@
-"""One integration's settings page (/integrations/<id>)."""
+"""One integration's settings page (/integrations/<id>): the seed's five sections
+(connection, sync, mappings, history, errors) and its actions (test connection, sync now,
+disconnect).
+
+The page renders everything server-side; each section's form posts (htmx) to
+``/integrations/<id>/<part>``, which answers that section's partial. Every change goes
+through the API's own input rules and services (``settings_forms`` builds the API's body
+and checks it with the API's serializer; ``integrations.services`` /
+``integrations.sync.services`` do the work), so the page holds no second copy of a rule.
+Roles as the API (C11): a member sees the page read-only and a member's POST is 403,
+except the mapping preview, which changes nothing (the API lets members call it too).
+Bad input answers the section again with its errors and a 4xx, never a 500.
+"""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from rest_framework.exceptions import ValidationError
 
-from integrations import selectors
-from integrations.models import Integration
+from integrations import selectors, services
+from integrations.models import Integration, IntegrationLog
+from integrations.pages import settings_forms as forms
 from integrations.pages.common import membership_for, message_for
-from integrations.providers.catalog import PROVIDERS
+from integrations.providers.catalog import PROVIDERS, get_provider
+from integrations.providers.registry import adapter_for
+from integrations.serializers import FREQUENCIES, IntegrationLogFilterSerializer
+from integrations.sync import services as sync
+from integrations.sync.mapping import TRANSFORMS
+from integrations.sync.preview import PreviewError, mapping_preview
+from tenancy.selectors import TenantChoiceError, membership_choose
+
+HISTORY_PAGE_SIZE = 10
+RUN_STATUSES = ("running", "success", "partial", "failed")
+SAMPLES: dict[str, dict[str, Any]] = {
+    # A meeting as the entities API returns it, and a Google Calendar Event resource
+    # (https://developers.google.com/calendar/api/v3/reference/events#resource).
+    "meeting:event": {
+        "local": {"title": "ביקור באתר", "description": "מדידות למטבח", "location": "תל אביב",
+                  "startTime": "2026-12-10T10:00:00+02:00", "endTime": "2026-12-10T11:00:00+02:00",
+                  "attendees": ["client@example.com"]},
+        "remote": {"summary": "ביקור באתר", "description": "מדידות למטבח", "location": "תל אביב",
+                   "start": {"dateTime": "2026-12-10T10:00:00+02:00"}, "end": {"dateTime": "2026-12-10T11:00:00+02:00"},
+                   "attendees": [{"email": "client@example.com", "responseStatus": "accepted"}]},
+    },
+}
 
 
+def _labels() -> dict[str, dict[str, str]]:
+    return {
+        "direction": {"import": _("Import"), "export": _("Export"), "bidirectional": _("Both ways")},
+        "frequency": {"realtime": _("Realtime"), "hourly": _("Hourly"), "daily": _("Daily"),
+                      "manual": _("Manual only")},
+        "transform": {"none": _("None"), "date_format": _("Date format"), "currency_convert": _("Currency conversion"),
+                      "custom": _("Custom function")},
+        "entity": {"meeting": _("Meeting"), "task": _("Task"), "document": _("Document"), "payment": _("Payment"),
+                   "expense": _("Expense"), "client": _("Client"), "supplier": _("Supplier")},
+        "action": {"sync": _("Sync"), "import": _("Import"), "export": _("Export"),
+                   "webhook_received": _("Webhook received"), "webhook_sent": _("Webhook sent"),
+                   "connect": _("Connection"), "test": _("Connection test"), "token_refresh": _("Token refresh"),
+                   "revoke": _("Revocation"), "api_call": _("API call")},
+        "status": {"running": _("Running"), "success": _("Success"), "partial": _("Partial"), "failed": _("Failed")},
+        "setting": {"syncMeetings": _("Sync meetings"), "syncTasks": _("Sync tasks with a due date"),
+                    "syncDeliveries": _("Sync expected deliveries"),
+                    "autoCreateEvents": _("A new meeting creates a calendar event"),
+                    "autoCreateMeetings": _("A new calendar event creates a meeting")},
+        "policy": dict(Integration.ConflictPolicy.choices),
+        # The providers' object names most pairs use; others are shown as the provider names them.
+        "remote": {"event": _("Calendar event"), "VEVENT": _("Calendar event"), "file": _("File"),
+                   "driveItem": _("File"), "contact": _("Contact"), "Contact": _("Contact"),
+                   "customer": _("Client"), "Customer": _("Client"), "Invoice": _("Invoice")},
+    }
+
+
+# --------------------------------------------------------------------------- lookups
+def _lookup(request: HttpRequest, integration_id: str):
+    # The page's own requests (htmx) name the tenant the page was opened in (X-Tenant-ID, set
+    # on #settings-page), so a user of several studios stays in the one the page shows.
+    membership = membership_for(request)
+    wanted = request.headers.get("X-Tenant-ID")
+    if wanted and not request.GET.get("tenant"):
+        try:
+            membership = membership_choose(user=request.user, wanted=wanted)
+        except TenantChoiceError:
+            membership = None
+    if membership is None:
+        raise Http404
+    integration = (Integration.objects.select_related("connected_by")
+                   .filter(tenant_id=membership.tenant_id, pk=integration_id).first())
+    if integration is None:
+        raise Http404
+    return membership, integration
+
+
+def _refused(request: HttpRequest) -> HttpResponse:
+    return render(request, "integrations/settings/message.html",
+                  {"kind": "error", "text": _("Only the studio's owners and admins can change integrations.")},
+                  status=403)
+
+
+def _message(request: HttpRequest, kind: str, text: str, status: int = 200, detail: str = "") -> HttpResponse:
+    return render(request, "integrations/settings/message.html", {"kind": kind, "text": text, "detail": detail},
+                  status=status)
+
+
+# --------------------------------------------------------------------------- section contexts
+def _sync_context(integration: Integration) -> dict[str, Any]:
+    provider = get_provider(integration.provider)
+    labels = _labels()
+    stored = integration.sync_settings or {}
+    by_pair = {(e.get("localEntity"), e.get("remoteEntity")): e for e in stored.get("entities") or []
+               if isinstance(e, dict)}
+    entities = []
+    overall = stored.get("direction", "bidirectional")
+    for i, pair in enumerate(provider.entity_pairs):
+        saved = by_pair.get((pair.local, pair.remote))
+        entities.append({
+            "index": i, "local": pair.local, "remote": pair.remote,
+            "label": labels["entity"].get(pair.local, pair.local),
+            "remote_label": labels["remote"].get(pair.remote, pair.remote),
+            "enabled": bool(saved and saved.get("enabled", True)),
+            # A pair not set yet follows the integration's direction where the pair allows it.
+            "direction": (saved or {}).get("direction") or (
+                overall if overall in pair.directions else pair.directions[0]),
+            "directions": [(d, labels["direction"][d]) for d in pair.directions],
+        })
+    current = services.settings_with_defaults(integration)
+    flags = [{"key": k, "label": labels["setting"].get(k, k), "value": v}
+             for k, v in current.items() if isinstance(v, bool)]
+    calendars = [c for c in current.get("calendars") or [] if isinstance(c, dict)]
+    return {
+        "sync": {"enabled": bool(stored.get("enabled")), "direction": stored.get("direction", "bidirectional"),
+                 "frequency": stored.get("frequency", "manual")},
+        "directions": list(labels["direction"].items()),
+        "frequencies": [(f, labels["frequency"][f]) for f in FREQUENCIES],
+        "policies": list(labels["policy"].items()),
+        "entities": entities,
+        "flags": flags,
+        "calendars": calendars,
+        "time_zone": current.get("timeZone", "") if calendars or "calendars" in current else None,
+    }
+
+
+def _mapping_context(integration: Integration, rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    provider = get_provider(integration.provider)
+    adapter = adapter_for(provider)
+    labels = _labels()
+    stored = (integration.sync_settings or {}).get("fieldMappings") or []
+    using_default = rows is None and not stored
+    if rows is None:
+        source = stored
+        if not source:
+            source = [m for pair in provider.entity_pairs for m in adapter.default_mappings(pair.local, pair.remote)]
+        rows = [{"localEntity": m.get("localEntity", ""), "localField": m.get("localField", ""),
+                 "remoteField": m.get("remoteField", ""), "transform": m.get("transform") or "none",
+                 "transformConfig": json.dumps(m["transformConfig"], ensure_ascii=False) if "transformConfig" in m else "",
+                 "defaultValue": (m["defaultValue"] if isinstance(m.get("defaultValue"), str)
+                                  else json.dumps(m["defaultValue"], ensure_ascii=False)) if "defaultValue" in m else ""}
+                for m in source]
+    locals_ = sorted({p.local for p in provider.entity_pairs})
+    pairs = [(f"{p.local}:{p.remote}", f"{labels['entity'].get(p.local, p.local)} ↔ {labels['remote'].get(p.remote, p.remote)}")
+             for p in provider.entity_pairs]
+    sample = SAMPLES.get(pairs[0][0] if pairs else "", {})
+    return {
+        "rows": rows, "using_default": using_default,
+        "local_entities": [(e, labels["entity"].get(e, e)) for e in locals_],
+        "transforms": [(t, labels["transform"][t]) for t in TRANSFORMS],
+        "pairs": pairs,
+        "sample_local": json.dumps(sample.get("local", {}), ensure_ascii=False, indent=2),
+        "sample_remote": json.dumps(sample.get("remote", {}), ensure_ascii=False, indent=2),
+    }
+
+
+def _history_context(integration: Integration, *, action: str = "", status: str = "", page: int = 1) -> dict[str, Any]:
+    labels = _labels()
+    rows = list(selectors.integration_logs(integration=integration, action=action or None, status=status or None)
+                [(page - 1) * HISTORY_PAGE_SIZE: page * HISTORY_PAGE_SIZE + 1])
+    return {
+        "logs": [_log_row(e, labels) for e in rows[:HISTORY_PAGE_SIZE]],
+        "page": page, "has_next": len(rows) > HISTORY_PAGE_SIZE, "has_previous": page > 1,
+        "filter_action": action, "filter_status": status,
+        "actions": list(labels["action"].items()), "statuses": [(s, labels["status"][s]) for s in RUN_STATUSES],
+    }
+
+
+def _log_row(entry: IntegrationLog, labels: dict[str, dict[str, str]]) -> dict[str, Any]:
+    return {"entry": entry, "action_label": labels["action"].get(entry.action, entry.action),
+            "status_label": labels["status"].get(entry.status, entry.status),
+            "summary": entry.summary or {}, "failed_items": entry.failed_items or []}
+
+
+def _errors_context(integration: Integration) -> dict[str, Any]:
+    last_bad = (selectors.integration_logs(integration=integration)
+                .filter(action__in=("sync", "import", "export"), status__in=("failed", "partial")).first())
+    latest_run = (selectors.integration_logs(integration=integration)
+                  .filter(action__in=("sync", "import", "export")).exclude(status="running").first())
+    provider = get_provider(integration.provider)
+    reconnect_url = f"/api/integrations/connect/{provider.id}" if provider.auth_kind == "oauth2" else "/integrations"
+    return {
+        "last_bad": _log_row(last_bad, _labels()) if last_bad else None,
+        # Failed items shown are those of the last failed or partial run, unless a newer run succeeded.
+        "bad_is_latest": bool(last_bad and latest_run and last_bad.pk == latest_run.pk),
+        "needs_reconnect": integration.status in (Integration.Status.EXPIRED, Integration.Status.ERROR),
+        "reconnect_url": reconnect_url,
+    }
+
+
+def _page_context(request: HttpRequest, membership, integration: Integration) -> dict[str, Any]:
+    kind, message = message_for(request)
+    status = selectors.integration_status(integration=integration)
+    return {
+        "tenant": membership.tenant,
+        "integration": integration,
+        "provider": PROVIDERS.get(integration.provider),
+        "status": status,
+        "can_manage": membership.can_manage,
+        "message_kind": kind, "message": message,
+        # Templates for the live progress script (%(name)s filled in the browser).
+        "js_texts": {"progress": _("Synced %(done)s of %(total)s"), "progress_open": _("Synced %(done)s so far"),
+                     "summary": _("created %(created)s, updated %(updated)s, deleted %(deleted)s, "
+                                  "skipped %(skipped)s, failed %(failed)s")},
+        **_sync_context(integration),
+        **_mapping_context(integration),
+        **_history_context(integration),
+        **_errors_context(integration),
+    }
+
+
+# --------------------------------------------------------------------------- the page
 def integration_settings_page(request: HttpRequest, integration_id: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    membership = membership_for(request)
-    if membership is None:
+    membership, integration = _lookup(request, integration_id)
+    return render(request, "integrations/settings.html", _page_context(request, membership, integration))
+
+
+@require_http_methods(["GET", "POST"])
+def integration_settings_part(request: HttpRequest, integration_id: str, part: str) -> HttpResponse:
+    """``/integrations/<id>/<part>``: one section's partial (GET) or one action (POST)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    handler = (READS if request.method == "GET" else WRITES).get(part)
+    if handler is None:
         raise Http404
-    integration = Integration.objects.filter(tenant_id=membership.tenant_id, pk=integration_id).first()
-    if integration is None:
-        raise Http404
-    kind, message = message_for(request)
-    provider = PROVIDERS.get(integration.provider)
-    return render(request, "integrations/settings.html", {
-        "tenant": membership.tenant,
-        "integration": integration,
-        "provider": provider,
-        "status": selectors.integration_status(integration=integration),
-        "logs": list(selectors.integration_logs(integration=integration)[:20]),
-        "sync": integration.sync_settings or {},
-        "can_manage": membership.can_manage,
-        "message_kind": kind, "message": message,
-    })
+    membership, integration = _lookup(request, integration_id)
+    if request.method == "POST" and part not in MEMBER_POSTS and not membership.can_manage:
+        return _refused(request)
+    return handler(request, membership, integration)
+
+
+# --------------------------------------------------------------------------- reads
+def _history(request, membership, integration) -> HttpResponse:
+    try:
+        # The filter form sends empty values for "all".
+        filters = IntegrationLogFilterSerializer.parse({k: v for k, v in request.GET.items() if v})
+        page = int(request.GET.get("page") or 1)
+        if not 1 <= page <= 10_000:
+            raise ValueError
+    except (ValidationError, ValueError):
+        return _message(request, "error", _("That filter is not valid."), status=400)
+    context = _history_context(integration, action=filters.get("action", ""), status=filters.get("status", ""),
+                               page=page)
+    return render(request, "integrations/settings/history.html", {"integration": integration, **context})
+
+
+def _status(request, membership, integration) -> HttpResponse:
+    """Connection and errors again (after a run ends, or a status change event)."""
+    return render(request, "integrations/settings/live.html", {
+        "integration": integration, "status": selectors.integration_status(integration=integration),
+        "can_manage": membership.can_manage, "provider": PROVIDERS.get(integration.provider),
+        **_errors_context(integration)})
+
+
+def _mapping_row(request, membership, integration) -> HttpResponse:
+    context = _mapping_context(integration, rows=[])
+    row = {"localEntity": context["local_entities"][0][0] if context["local_entities"] else "", "localField": "",
+           "remoteField": "", "transform": "none", "transformConfig": "", "defaultValue": ""}
+    return render(request, "integrations/settings/mapping_row.html",
+                  {**context, "row": row, "can_manage": membership.can_manage})
+
+
+# --------------------------------------------------------------------------- writes
+def _save_sync(request, membership, integration) -> HttpResponse:
+    result = forms.sync_form(request.POST, integration)
+    if result.ok:
+        integration = services.integration_update(integration=integration, data=result.data)
+    context = {"integration": integration, "can_manage": True, "errors": result.errors,
+               "saved": result.ok, **_sync_context(integration)}
+    if not result.ok:  # show what was typed: the stored values are unchanged
+        context["sync"] = {"enabled": request.POST.get("enabled") == "on", "direction": request.POST.get("direction"),
+                           "frequency": request.POST.get("frequency")}
+    return render(request, "integrations/settings/sync.html", context, status=200 if result.ok else 400)
+
+
+def _save_mappings(request, membership, integration) -> HttpResponse:
+    result = forms.mappings_form(request.POST, integration)
+    if result.ok:
+        integration = services.integration_update(integration=integration, data=result.data)
+        context = _mapping_context(integration)
+    else:
+        rows, _problems = forms.mapping_rows(request.POST)
+        context = _mapping_context(integration, rows=rows)
+    context.update({"integration": integration, "can_manage": True, "errors": result.errors, "saved": result.ok})
+    return render(request, "integrations/settings/mappings.html", context, status=200 if result.ok else 400)
+
+
+def _preview(request, membership, integration) -> HttpResponse:
+    result = forms.preview_form(request.POST, integration, use_rows=membership.can_manage)
+    context: dict[str, Any] = {"errors": result.errors, "errors_title": _("The preview could not run:")}
+    if result.ok:
+        data = result.data
+        try:
+            preview = mapping_preview(
+                integration=integration, local_entity=data["local_entity"], remote_entity=data["remote_entity"],
+                local=data.get("local"), remote=data.get("remote"), field_mappings=data.get("field_mappings"))
+        except PreviewError as exc:
+            context["errors"] = [(exc.field, str(exc))]
+        else:
+            context.update({
+                "to_remote": json.dumps(preview.to_remote, ensure_ascii=False, indent=2, default=str)
+                if preview.to_remote is not None else None,
+                "to_local": json.dumps(preview.to_local, ensure_ascii=False, indent=2, default=str)
+                if preview.to_local is not None else None,
+                "notes": preview.notes, "source": preview.mappings_source})
+    return render(request, "integrations/settings/preview.html", context, status=400 if context["errors"] else 200)
+
+
+def _test(request, membership, integration) -> HttpResponse:
+    result = services.integration_test(integration=integration)
+    if result.ok:
+        return _message(request, "success", _("Connection works"))
+    return _message(request, "error", _("Connection failed"), detail=result.message)
+
+
+def _sync_now(request, membership, integration) -> HttpResponse:
+    full = request.POST.get("full") == "true"
+    try:
+        entry = sync.sync_request(integration=integration, full=full)
+    except sync.RunBusy as exc:
+        return render(request, "integrations/settings/run.html",
+                      {"log_id": exc.log_id, "busy": True}, status=409)
+    except sync.SyncNotConfigured as exc:
+        return _message(request, "error", _("The sync cannot start:"), status=400, detail=str(exc))
+    return render(request, "integrations/settings/run.html", {"log_id": entry.pk, "started": True}, status=202)
+
+
+def _disconnect(request, membership, integration) -> HttpResponse:
+    services.integration_disconnect(integration=integration)
+    response = HttpResponse(status=200)
+    response["HX-Redirect"] = "/integrations"
+    return response
+
+
+READS = {"history": _history, "status": _status, "mapping-row": _mapping_row}
+WRITES = {"sync": _save_sync, "mappings": _save_mappings, "preview": _preview, "test": _test,
+          "sync-now": _sync_now, "retry": _sync_now, "disconnect": _disconnect}
+#: POSTs a member may make: they change nothing (the API's member_actions).
+MEMBER_POSTS = frozenset({"preview"})
