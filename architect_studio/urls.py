@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("integrations.page_urls")),
+    path("", include("webhooks.page_urls")),
     path("admin/", admin.site.urls),
 ]
 
