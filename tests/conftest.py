@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import connections
 from rest_framework.test import APIClient
 
+from tests.support.browser import asgi_hub, chromium, logged_in, studio  # noqa: F401 - browser-test fixtures
 from tests.support.events import tenant_events  # noqa: F401 - the shared channel-layer listener fixture
 from tests.support.factories import Persona, client_for, make_persona
 from tests.support.fakes.google_calendar import google_calendar_fake  # noqa: F401 - the fake Calendar API v3

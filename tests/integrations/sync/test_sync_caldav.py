@@ -24,20 +24,8 @@ import pytest
 from core.tenant_context import tenant_scope
 from integrations.models import Integration
 from integrations.providers.apple_calendar.adapter import AppleCalendarAdapter
-from tests.support.calendar_sync import (
-    Side,
-    prove_bidirectional,
-    prove_conflict,
-    prove_cursor_lost,
-    prove_export,
-    prove_import,
-    prove_killed_during_export,
-    prove_killed_worker,
-    prove_reconnect,
-    prove_reconnect_export_only,
-    prove_version_conflict_on_export,
-    when,
-)
+from tests.support import calendar_sync as proofs
+from tests.support.calendar_sync import Side, when
 
 pytestmark = pytest.mark.django_db
 
@@ -146,49 +134,49 @@ def caldav(alice, radicale):
 
 
 def test_caldav_import_only_remote_creates_edits_and_deletes_reach_the_meetings(alice, caldav):
-    prove_import(caldav, alice)
+    proofs.prove_import(caldav, alice)
 
 
 def test_caldav_export_only_local_creates_edits_and_deletes_reach_the_calendar(alice, caldav):
-    prove_export(caldav, alice)
+    proofs.prove_export(caldav, alice)
 
 
 def test_caldav_bidirectional_both_sides_change_in_the_same_runs(alice, caldav):
-    prove_bidirectional(caldav, alice)
+    proofs.prove_bidirectional(caldav, alice)
 
 
 @pytest.mark.parametrize(("policy", "newer"), [("newest_wins", "remote"), ("newest_wins", "local"),
                                                 ("remote_wins", "local"), ("local_wins", "remote")])
 def test_caldav_conflict_is_decided_by_the_policy_and_logged_with_both_values(alice, caldav, policy, newer):
-    prove_conflict(caldav, alice, policy=policy, newer=newer)
+    proofs.prove_conflict(caldav, alice, policy=policy, newer=newer)
 
 
 def test_caldav_a_stale_etag_on_export_merges_instead_of_overwriting(alice, caldav):
     # Radicale refuses the PUT whose If-Match is the old ETag (412): without If-Match the
     # remote title edit would be overwritten by the hub's copy, and this proof would fail.
-    prove_version_conflict_on_export(caldav, alice)
+    proofs.prove_version_conflict_on_export(caldav, alice)
 
 
 def test_caldav_an_invalid_sync_token_in_a_two_way_sync_resyncs_without_duplicates(alice, caldav):
-    prove_cursor_lost(caldav, alice)
+    proofs.prove_cursor_lost(caldav, alice)
 
 
 @pytest.mark.parametrize("direction", ["bidirectional", "import"])
 def test_caldav_a_reconnect_relinks_instead_of_duplicating(alice, caldav, radicale, direction):
-    prove_reconnect(caldav, alice, lambda: connect_caldav(alice, radicale, caldav.container), direction=direction)
+    proofs.prove_reconnect(caldav, alice, lambda: connect_caldav(alice, radicale, caldav.container), direction=direction)
 
 
 @pytest.mark.usefixtures("sync_worker")
 def test_caldav_a_worker_killed_mid_run_is_resumed_by_the_sweeper_without_duplicates(
         alice, caldav, monkeypatch, settings):
     monkeypatch.setattr(AppleCalendarAdapter, "batch_size", 2)
-    prove_killed_worker(caldav, alice, monkeypatch, settings)
+    proofs.prove_killed_worker(caldav, alice, monkeypatch, settings)
 
 
 def test_caldav_an_export_only_reconnect_creates_no_second_copy(alice, caldav, radicale):
-    prove_reconnect_export_only(caldav, alice, lambda: connect_caldav(alice, radicale, caldav.container))
+    proofs.prove_reconnect_export_only(caldav, alice, lambda: connect_caldav(alice, radicale, caldav.container))
 
 
 @pytest.mark.usefixtures("sync_worker")
 def test_caldav_a_worker_killed_between_the_create_and_its_link_leaves_no_copy(alice, caldav, monkeypatch, settings):
-    prove_killed_during_export(caldav, alice, monkeypatch, settings)
+    proofs.prove_killed_during_export(caldav, alice, monkeypatch, settings)

@@ -12,20 +12,8 @@ from core.tenant_context import tenant_scope
 from entities.services import entity_create, entity_update
 from integrations.models import Integration
 from integrations.services import provider_app_set
-from tests.support.calendar_sync import (
-    Side,
-    prove_bidirectional,
-    prove_conflict,
-    prove_cursor_lost,
-    prove_export,
-    prove_import,
-    prove_killed_during_export,
-    prove_killed_worker,
-    prove_reconnect,
-    prove_reconnect_export_only,
-    prove_version_conflict_on_export,
-    when,
-)
+from tests.support import calendar_sync as proofs
+from tests.support.calendar_sync import Side, when
 from tests.support.oauth import make_oauth_integration
 from tests.support.sync_runs import drain_entity_events, links, meetings, pending, run_sync, sync_export_drain
 
@@ -168,54 +156,54 @@ def google(alice, fake):
 
 
 def test_google_import_only_remote_creates_edits_and_deletes_reach_the_meetings(alice, google):
-    prove_import(google, alice)
+    proofs.prove_import(google, alice)
 
 
 def test_google_export_only_local_creates_edits_and_deletes_reach_google(alice, google):
-    prove_export(google, alice, if_match=google.last_if_match)
+    proofs.prove_export(google, alice, if_match=google.last_if_match)
 
 
 def test_google_bidirectional_both_sides_change_in_the_same_runs(alice, google):
-    prove_bidirectional(google, alice)
+    proofs.prove_bidirectional(google, alice)
 
 
 @pytest.mark.parametrize(("policy", "newer"), [("newest_wins", "remote"), ("newest_wins", "local"),
                                                 ("remote_wins", "local"), ("local_wins", "remote")])
 def test_google_conflict_is_decided_by_the_policy_and_logged_with_both_values(alice, google, policy, newer):
-    prove_conflict(google, alice, policy=policy, newer=newer)
+    proofs.prove_conflict(google, alice, policy=policy, newer=newer)
 
 
 def test_google_a_stale_etag_on_export_merges_instead_of_overwriting(alice, google):
-    prove_version_conflict_on_export(google, alice)
+    proofs.prove_version_conflict_on_export(google, alice)
     assert google.fake.count("PATCH", status=412) == 1
 
 
 def test_google_a_410_in_a_two_way_sync_resyncs_without_duplicates(alice, google):
-    prove_cursor_lost(google, alice)
+    proofs.prove_cursor_lost(google, alice)
     assert google.fake.count("GET", "/events", status=410) == 1
 
 
 @pytest.mark.parametrize("direction", ["bidirectional", "import"])
 def test_google_a_reconnect_relinks_instead_of_duplicating(alice, google, fake, monkeypatch, direction):
     monkeypatch.setattr("integrations.oauth.revoke", lambda app, **kw: 200)  # no call to Google's real revoke URL
-    prove_reconnect(google, alice, lambda: connected(alice), direction=direction)
+    proofs.prove_reconnect(google, alice, lambda: connected(alice), direction=direction)
 
 
 @pytest.mark.usefixtures("sync_worker")
 def test_google_a_worker_killed_mid_run_is_resumed_by_the_sweeper_without_duplicates(
         alice, google, monkeypatch, settings):
     monkeypatch.setattr("integrations.providers.google_calendar.adapter.PAGE_SIZE", 2)
-    prove_killed_worker(google, alice, monkeypatch, settings)
+    proofs.prove_killed_worker(google, alice, monkeypatch, settings)
 
 
 def test_google_an_export_only_reconnect_creates_no_second_copy(alice, google, monkeypatch):
     monkeypatch.setattr("integrations.oauth.revoke", lambda app, **kw: 200)
-    prove_reconnect_export_only(google, alice, lambda: connected(alice))
+    proofs.prove_reconnect_export_only(google, alice, lambda: connected(alice))
 
 
 @pytest.mark.usefixtures("sync_worker")
 def test_google_a_worker_killed_between_the_create_and_its_link_leaves_no_copy(alice, google, monkeypatch, settings):
-    prove_killed_during_export(google, alice, monkeypatch, settings)
+    proofs.prove_killed_during_export(google, alice, monkeypatch, settings)
 
 
 def test_google_a_task_exported_as_an_event_is_not_imported_back_as_a_meeting(alice, google):

@@ -16,20 +16,8 @@ import pytest
 
 from core.tenant_context import tenant_scope
 from integrations.providers.outlook_calendar.adapter import HUB_ID_PROPERTY
-from tests.support.calendar_sync import (
-    Side,
-    prove_bidirectional,
-    prove_conflict,
-    prove_cursor_lost,
-    prove_export,
-    prove_import,
-    prove_killed_during_export,
-    prove_killed_worker,
-    prove_reconnect,
-    prove_reconnect_export_only,
-    prove_version_conflict_on_export,
-    when,
-)
+from tests.support import calendar_sync as proofs
+from tests.support.calendar_sync import Side, when
 from tests.support.oauth import make_oauth_integration
 
 pytestmark = pytest.mark.django_db
@@ -87,33 +75,33 @@ def outlook(outlook_on_graph_fake):
 
 
 def test_outlook_import_only_remote_creates_edits_and_deletes_reach_the_meetings(alice, outlook):
-    prove_import(outlook, alice)
+    proofs.prove_import(outlook, alice)
 
 
 def test_outlook_export_only_local_creates_edits_and_deletes_reach_outlook(alice, outlook):
-    prove_export(outlook, alice, if_match=outlook.last_if_match)
+    proofs.prove_export(outlook, alice, if_match=outlook.last_if_match)
     # created with the hub's transactionId (Graph's guard against a retried POST duplicating)
     (event,) = outlook.fake.live_events()
     assert event.transaction_id == f"architect-studio:{outlook.hub_id(event.id)}"
 
 
 def test_outlook_bidirectional_both_sides_change_in_the_same_runs(alice, outlook):
-    prove_bidirectional(outlook, alice)
+    proofs.prove_bidirectional(outlook, alice)
 
 
 @pytest.mark.parametrize(("policy", "newer"), [("newest_wins", "remote"), ("newest_wins", "local"),
                                                 ("remote_wins", "local"), ("local_wins", "remote")])
 def test_outlook_conflict_is_decided_by_the_policy_and_logged_with_both_values(alice, outlook, policy, newer):
-    prove_conflict(outlook, alice, policy=policy, newer=newer)
+    proofs.prove_conflict(outlook, alice, policy=policy, newer=newer)
 
 
 def test_outlook_a_stale_change_key_on_export_merges_instead_of_overwriting(alice, outlook):
-    prove_version_conflict_on_export(outlook, alice)
+    proofs.prove_version_conflict_on_export(outlook, alice)
     assert sum(1 for r in outlook.fake.requests if r.method == "PATCH" and r.status == 412) == 1
 
 
 def test_outlook_sync_state_not_found_in_a_two_way_sync_resyncs_without_duplicates(alice, outlook):
-    prove_cursor_lost(outlook, alice)
+    proofs.prove_cursor_lost(outlook, alice)
     assert sum(1 for r in outlook.fake.requests if "/delta" in r.path and r.status == 410) == 1
 
 
@@ -125,14 +113,14 @@ def test_outlook_a_reconnect_relinks_instead_of_duplicating(alice, outlook, monk
         fresh = make_oauth_integration(alice, "outlook_calendar", access=outlook.fake.token, refresh="graph-rt")
         return calendars_of(fresh, outlook.fake)
 
-    prove_reconnect(outlook, alice, reconnect, direction=direction)
+    proofs.prove_reconnect(outlook, alice, reconnect, direction=direction)
 
 
 @pytest.mark.usefixtures("sync_worker")
 def test_outlook_a_worker_killed_mid_run_is_resumed_by_the_sweeper_without_duplicates(
         alice, outlook, monkeypatch, settings):
     settings.OUTLOOK_CALENDAR_PAGE_SIZE = 2
-    prove_killed_worker(outlook, alice, monkeypatch, settings)
+    proofs.prove_killed_worker(outlook, alice, monkeypatch, settings)
 
 
 def test_outlook_an_export_only_reconnect_creates_no_second_copy(alice, outlook, monkeypatch):
@@ -142,9 +130,9 @@ def test_outlook_an_export_only_reconnect_creates_no_second_copy(alice, outlook,
         fresh = make_oauth_integration(alice, "outlook_calendar", access=outlook.fake.token, refresh="graph-rt")
         return calendars_of(fresh, outlook.fake)
 
-    prove_reconnect_export_only(outlook, alice, reconnect)
+    proofs.prove_reconnect_export_only(outlook, alice, reconnect)
 
 
 @pytest.mark.usefixtures("sync_worker")
 def test_outlook_a_worker_killed_between_the_create_and_its_link_leaves_no_copy(alice, outlook, monkeypatch, settings):
-    prove_killed_during_export(outlook, alice, monkeypatch, settings)
+    proofs.prove_killed_during_export(outlook, alice, monkeypatch, settings)
