@@ -96,6 +96,18 @@
     var holder = document.getElementById("webhook-texts");
     return (holder && holder.getAttribute("data-" + name)) || "";
   }
+  // An element showing one webhook refreshes when an event about that webhook arrives:
+  // data-live-webhook="<id>" data-live-events="webhook.received …" → htmx "hub-refresh".
+  document.body.addEventListener("hub", function (event) {
+    var message = event.detail || {};
+    var data = message.data || {};
+    document.querySelectorAll("[data-live-webhook]").forEach(function (el) {
+      var wanted = (el.getAttribute("data-live-events") || "").split(" ");
+      if (el.getAttribute("data-live-webhook") === data.webhookId && wanted.indexOf(message.type) >= 0 && window.htmx) {
+        window.htmx.trigger(el, "hub-refresh");
+      }
+    });
+  });
   // live.js dispatches on document.body (its events do not bubble).
   document.body.addEventListener("hub:webhook-disabled", function (event) {
     var data = (event.detail && event.detail.data) || {};

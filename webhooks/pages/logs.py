@@ -21,8 +21,11 @@ PAGE_ROWS = 50
 def log_rows_context(request: HttpRequest, webhook_id) -> dict:
     """The latest rows of a webhook's log, filtered by ?status=&event=&since=&until= (the API's
     filter serializer: a bad value is shown, not raised)."""
+    given = request.GET.copy()
+    for key in [k for k, v in given.items() if not v.strip()]:  # the form's empty fields mean "any"
+        del given[key]
     try:
-        filters = dict(WebhookLogFilterSerializer.parse(request.GET))
+        filters = dict(WebhookLogFilterSerializer.parse(given))
     except ValidationError as exc:
         return {"rows": [], "errors": error_lines(exc.detail), "filters": request.GET}
     filters.pop("webhook_id", None)

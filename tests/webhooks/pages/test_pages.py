@@ -197,6 +197,11 @@ def test_the_test_panel_runs_each_action_and_shows_its_outcome(studio):
     # and the log fragment lists the request
     rows = studio.owner_web.get(f"/webhooks/incoming/{hook.pk}/logs").content.decode()
     assert f'data-log-id="{log.pk}"' in rows
+    # the filter form's empty fields mean "any", a chosen status filters
+    assert f'data-log-id="{log.pk}"' in studio.owner_web.get(
+        f"/webhooks/incoming/{hook.pk}/logs?status=&event=&since=&until=").content.decode()
+    assert f'data-log-id="{log.pk}"' not in studio.owner_web.get(
+        f"/webhooks/incoming/{hook.pk}/logs?status=failed").content.decode()
     # and a sample that is not JSON is refused in words
     bad = studio.owner_web.post(f"/webhooks/incoming/{hook.pk}/test", {"payload": "{nope"}, HTTP_HX_REQUEST="true")
     assert bad.status_code == 400 and 'role="alert"' in bad.content.decode()
