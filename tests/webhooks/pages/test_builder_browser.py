@@ -175,3 +175,112 @@ def test_build_an_outgoing_webhook_with_the_placeholder_helper_and_preview_then_
     expect(page.locator("#log-detail [role=status]")).to_be_visible()
     receiver.wait_for(2)
     expect(row).to_have_count(2)
+
+
+# --------------------------------------------------------------------------- every page, both languages
+@pytest.fixture
+def built(studio):
+    """One webhook of each kind with a log row each (made before Playwright starts)."""
+    from core.tenant_context import tenant_scope
+    from tests.support.webhooks import make_webhook
+    from webhooks.incoming import services as incoming_services
+    from webhooks.models import OutgoingWebhook
+
+    incoming, _ = make_webhook(studio.owner, name="לידים מהאתר", description="טופס צור קשר", actions=[
+        {"type": "create_entity", "config": {"entityType": "client", "fieldMappings": {"name": "lead.name"}}},
+        {"type": "forward", "config": {"forwardUrl": "https://crm.example.com/in", "forwardHeaders": {"X-Team": "a"}}},
+    ], filters={"bodyPath": "source", "bodyValue": "site"})
+    with tenant_scope(studio.tenant.id):
+        incoming_services.incoming_test(incoming, payload={"lead": {"name": "דנה"}, "source": "other"})
+        outgoing = OutgoingWebhook.objects.create(
+            tenant=studio.tenant, name="מערכת CRM", url="https://crm.example.com/hook",
+            triggers=[{"entityType": "meeting", "events": ["created", "status_changed"]}],
+            payload_template='{"title": {{entity.title}}}', total_sent=12, total_failed=1)
+    return incoming, outgoing
+
+
+@pytest.fixture
+def sample_words(studio) -> set[str]:
+    """The sample meeting's field names and values, which the preview shows (data, not the page's words)."""
+    from webhooks.outgoing import services
+
+    entity = services.sample_entity(tenant=studio.tenant, entity_type="meeting")
+    words = set(entity)
+    for value in entity.values():
+        words.update(str(value).replace('"', " ").replace("'", " ").split())
+    return words
+
+
+def _disable_in_another_thread(webhook) -> None:
+    """What the delivery engine does after too many failures (services.webhook_disable), in a
+    thread of its own: Playwright's loop owns this one."""
+    from core.tenant_context import tenant_scope
+    from webhooks.outgoing import services
+
+    def run():
+        from django.db import connection
+
+        with tenant_scope(webhook.tenant_id):
+            services.webhook_disable(webhook=webhook, reason="disabled after 50 consecutive failed deliveries")
+        connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(20)
+
+
+def test_an_auto_disabled_webhook_shows_up_live_on_its_page_and_the_list(built, asgi_hub, logged_in):
+    _, outgoing = built
+    context = logged_in("owner", base_url=asgi_hub)
+    page, index = context.new_page(), context.new_page()
+    page.goto(f"/webhooks/outgoing/{outgoing.pk}")
+    index.goto("/webhooks")
+    expect(page.locator("#auto-disabled")).to_have_count(0)
+    _wait_live(page)
+    _wait_live(index)
+    _disable_in_another_thread(outgoing)
+    expect(page.locator("#auto-disabled")).to_be_visible(timeout=15000)
+    expect(page.locator("#live-region")).to_contain_text("מערכת CRM")
+    expect(index.get_by_text("הושבת אוטומטית")).to_be_visible(timeout=15000)
+
+
+def test_a_member_sees_every_page_read_only(built, logged_in):
+    incoming, outgoing = built
+    page = logged_in("member").new_page()
+    page.goto("/webhooks")
+    expect(page.get_by_role("link", name="לידים מהאתר")).to_be_visible()
+    expect(page.get_by_role("link", name="וובהוק נכנס חדש")).to_have_count(0)
+    for path in (f"/webhooks/incoming/{incoming.pk}", f"/webhooks/outgoing/{outgoing.pk}"):
+        page.goto(path)
+        expect(page.get_by_label("שם", exact=True)).to_be_disabled()
+        for name in ("שמור", "מחק וובהוק", "החלף סוד", "שלח בדיקה", "שלח בקשת בדיקה", "שלח שוב"):
+            expect(page.get_by_role("button", name=name, exact=True)).to_have_count(0)
+        expect(page.get_by_role("button", name="הוסף כותרת").first).to_be_disabled()
+
+
+@pytest.mark.parametrize("lang", ["he", "en"])
+def test_every_page_is_accessible_translated_and_saved_as_a_screenshot(built, sample_words, logged_in, lang):
+    incoming, outgoing = built
+    page = logged_in("owner", lang=lang).new_page()
+    pages = {
+        "webhooks": "/webhooks",
+        "webhook-incoming": f"/webhooks/incoming/{incoming.pk}",
+        "webhook-incoming-new": "/webhooks/incoming/new",
+        "webhook-outgoing": f"/webhooks/outgoing/{outgoing.pk}",
+        "webhook-outgoing-new": "/webhooks/outgoing/new",
+    }
+    for name, path in pages.items():
+        page.goto(path)
+        if "outgoing" in name:
+            expect(page.locator("#preview pre")).to_be_visible()  # the preview has loaded
+        assert page.locator("html").get_attribute("lang") == lang
+        assert_accessible(page)
+        if lang == "he":
+            assert_translated(page, allow=TECHNICAL | sample_words | {"CRM", "email", "name"})
+        else:
+            assert page.locator("html").get_attribute("dir") == "ltr"
+        screenshot(page, name)
+    # the log's detail of a skipped request says why
+    page.goto(pages["webhook-incoming"])
+    page.locator("#log-rows tr.log-row").get_by_role("button").click()
+    expect(page.locator("#log-detail")).to_contain_text("source")
