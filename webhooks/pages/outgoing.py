@@ -14,7 +14,11 @@ from rest_framework.exceptions import ValidationError
 from entities.models import ENTITY_EVENTS, ENTITY_TYPES
 from webhooks.models import OutgoingWebhook
 from webhooks.outgoing import services
-from webhooks.outgoing.serializers import OutgoingWebhookInputSerializer, OutgoingWebhookSerializer, PreviewInputSerializer
+from webhooks.outgoing.serializers import (
+    OutgoingWebhookInputSerializer,
+    OutgoingWebhookSerializer,
+    PreviewInputSerializer,
+)
 from webhooks.pages import forms, labels
 from webhooks.pages.common import error_lines, member_post, page_view
 from webhooks.pages.logs import log_rows_context
