@@ -127,11 +127,9 @@ def outgoing_preview(request: HttpRequest) -> HttpResponse:
     POST /api/webhooks/outgoing/preview); changes nothing, so members may use it."""
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "POST"})
-    serializer = PreviewInputSerializer(data={
-        "payload_template": request.POST.get("payload_template", ""),
-        "entity_type": request.POST.get("preview_entity_type") or None,
-        "event": request.POST.get("preview_event") or None,
-    })
+    given = {"payload_template": request.POST.get("payload_template", ""),
+             "entity_type": request.POST.get("preview_entity_type"), "event": request.POST.get("preview_event")}
+    serializer = PreviewInputSerializer(data={k: v for k, v in given.items() if v is not None and (v or k == "payload_template")})
     if not serializer.is_valid():
         return _preview(request, errors=error_lines(serializer.errors))
     data = serializer.validated_data

@@ -256,6 +256,9 @@ def test_a_member_sees_every_page_read_only(built, logged_in):
         for name in ("שמור", "מחק וובהוק", "החלף סוד", "שלח בדיקה", "שלח בקשת בדיקה", "שלח שוב"):
             expect(page.get_by_role("button", name=name, exact=True)).to_have_count(0)
         expect(page.get_by_role("button", name="הוסף כותרת").first).to_be_disabled()
+    # the preview works for a member too, with the webhook's own template
+    expect(page.locator("#preview pre")).to_contain_text('"title": "פגישת היכרות - משפחת כהן"')
+    assert json.loads(page.locator("#preview pre").inner_text()) == {"title": "פגישת היכרות - משפחת כהן"}
 
 
 @pytest.mark.parametrize("lang", ["he", "en"])

@@ -272,6 +272,9 @@ def test_preview_renders_the_template_for_a_sample_and_members_may_use_it(studio
         assert response.status_code == 200
         body = re.search(r"<pre[^>]*data-preview>(.*?)</pre>", response.content.decode(), re.S).group(1)
         assert json.loads(body.replace("&quot;", '"')) == {"t": "פגישת היכרות - משפחת כהן", "e": "updated", "type": "meeting"}
+    # without a chosen sample (a member's disabled form sends none) the first type and event are used
+    plain = studio.member_web.post("/webhooks/outgoing/preview", {"payload_template": '{"e": {{event}}}'})
+    assert plain.status_code == 200 and "created" in plain.content.decode()
     bad = studio.owner_web.post("/webhooks/outgoing/preview", {"payload_template": "{{", "preview_entity_type": "x"})
     assert bad.status_code == 400 and 'role="alert"' in bad.content.decode()
 
