@@ -29,6 +29,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("tenancy.signin")),
     path("", include("integrations.page_urls")),
+    path("", include("webhooks.page_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -52,6 +52,28 @@ def sample_entity(*, tenant: Tenant, entity_type: str) -> dict[str, Any]:
     return entity_snapshot(instance)
 
 
+#: The event's own names (webhooks.templating.build_context), in the helper's order.
+_CONTEXT_PLACEHOLDERS = ("event", "entityType", "entityId", "tenantId", "timestamp")
+
+
+def template_placeholders(*, tenant: Tenant, entity_types: list[str]) -> list[dict[str, Any]]:
+    """Every placeholder a template can use for triggers on ``entity_types`` (the builder's helper).
+
+    The event's names first, then ``entity.<field>`` for each field of the chosen types as
+    a delivery renders it (the entity snapshot of a sample, camelCase), each with the types
+    that have it and an example value; unknown types are ignored.
+    """
+    out: list[dict[str, Any]] = [{"path": name, "entityTypes": [], "example": None} for name in _CONTEXT_PLACEHOLDERS]
+    fields: dict[str, dict[str, Any]] = {}
+    for entity_type in dict.fromkeys(t for t in entity_types if t in ENTITY_MODELS):
+        for key, value in sample_entity(tenant=tenant, entity_type=entity_type).items():
+            item = fields.setdefault(f"entity.{key}", {"path": f"entity.{key}", "entityTypes": [], "example": None})
+            item["entityTypes"].append(entity_type)
+            if item["example"] is None and value not in (None, "", [], {}):
+                item["example"] = value if isinstance(value, str | int | float | bool) else json.dumps(value, ensure_ascii=False)[:80]
+    return [*out, *fields.values()]
+
+
 def entity_for_preview(*, tenant: Tenant, entity_type: str, entity_id: str) -> dict[str, Any] | None:
     instance = ENTITY_MODELS[entity_type].objects.filter(tenant=tenant, pk=entity_id).first()
     return entity_snapshot(instance) if instance is not None else None

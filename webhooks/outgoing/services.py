@@ -12,7 +12,7 @@ One file per concern, each read top-down:
 - :mod:`webhooks.outgoing.sender` - the process's pool of requests in flight;
 - :mod:`webhooks.outgoing.repository` - the raw SQL statements, each with its SQLite twin;
 - :mod:`webhooks.outgoing.retries` - retry policy, due retries, manual replays;
-- :mod:`webhooks.outgoing.preview` - the builder's preview and test sends;
+- :mod:`webhooks.outgoing.preview` - the builder's preview, placeholder list and test sends;
 - :mod:`webhooks.outgoing.retention` - log retention.
 
 Tasks import these modules; none of them imports a task (tests/architect_studio/test_architecture.py).
@@ -61,6 +61,7 @@ from webhooks.outgoing.payload import (  # noqa: F401
 from webhooks.outgoing.preview import (  # noqa: F401
     entity_for_preview,
     sample_entity,
+    template_placeholders,
     webhook_preview,
     webhook_test_send,
 )

@@ -1,0 +1,85 @@
+"""Log rows of one webhook (filters as the API's), one log's detail, and replay (both kinds)."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError
+
+from webhooks.incoming import services as incoming_services
+from webhooks.models import WebhookLog
+from webhooks.outgoing import selectors, services
+from webhooks.outgoing.serializers import WebhookLogFilterSerializer
+from webhooks.pages.common import error_lines, page_view
+
+PAGE_ROWS = 50
+
+
+def log_rows_context(request: HttpRequest, webhook_id) -> dict:
+    """The latest rows of a webhook's log, filtered by ?status=&event=&since=&until= (the API's
+    filter serializer: a bad value is shown, not raised)."""
+    given = request.GET.copy()
+    for key in [k for k, v in given.items() if not v.strip()]:  # the form's empty fields mean "any"
+        del given[key]
+    try:
+        filters = dict(WebhookLogFilterSerializer.parse(given))
+    except ValidationError as exc:
+        return {"rows": [], "errors": error_lines(exc.detail), "filters": request.GET}
+    filters.pop("webhook_id", None)
+    rows = list(selectors.webhook_logs(tenant=request.tenant, webhook_id=webhook_id, **filters)[:PAGE_ROWS])
+    return {"rows": rows, "errors": [], "filters": request.GET, "can_manage": request.membership.can_manage}
+
+
+def _log(request: HttpRequest, log_id: str) -> WebhookLog:
+    row = selectors.webhook_log_get(tenant=request.tenant, log_id=log_id)
+    if row is None:
+        raise Http404
+    return row
+
+
+def _pretty(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+@page_view
+def log_detail(request: HttpRequest, log_id: str) -> HttpResponse:
+    row = _log(request, log_id)
+    return render(request, "webhooks/_log_detail.html", {
+        "log": row,
+        "request_headers": _pretty(row.headers),
+        "request_body": row.body_text or _pretty(row.body),
+        "response_headers": _pretty(row.response_headers),
+        "response_body": _pretty(row.response_body),
+        "result": _pretty(row.result),
+        "can_manage": request.membership.can_manage,
+    })
+
+
+@page_view
+def log_replay(request: HttpRequest, log_id: str) -> HttpResponse:
+    """Outgoing: a new manual attempt of the same delivery; incoming: run the actions again."""
+    if request.method != "POST":
+        return HttpResponse(status=405, headers={"Allow": "POST"})
+    row = _log(request, log_id)
+    try:
+        if row.direction == WebhookLog.Direction.INCOMING:
+            outcome = incoming_services.incoming_reprocess(row)
+            text = _("Processed again: %(status)s.") % {"status": outcome.get("status")}
+        else:
+            services.log_replay(log=row)
+            text = _("Sent again as a new attempt; it appears in the log.")
+    except (ValueError, services.ReplayRefused) as exc:
+        return render(request, "webhooks/_message.html", {"kind": "error", "text": str(exc)}, status=409)
+    response = render(request, "webhooks/_message.html", {"kind": "success", "text": text})
+    response["HX-Trigger"] = "webhook-logs-changed"
+    return response
