@@ -122,6 +122,12 @@ class CursorInvalid(Exception):
     syncStateNotFound, CalDAV valid-sync-token): the caller runs a full resync."""
 
 
+class CredentialsRefused(Exception):
+    """The provider refused the stored credentials (an API key revoked or rolled, a 401 no
+    token refresh can cure): the engine ends the run failed and marks the integration
+    ``expired``, so the tenant is asked to reconnect instead of the schedule retrying."""
+
+
 def basic(user: str, password: str) -> str:
     """An HTTP Basic ``Authorization`` value."""
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")

@@ -20,9 +20,11 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from core.kick import kick, kicked
+from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
 from integrations.client import ProviderClient, ProviderError
 from integrations.models import Integration, IntegrationLog, SyncPending
+from integrations.providers.adapter import CredentialsRefused
 from integrations.selectors import next_sync_at
 from integrations.sync.exporter import EXPORT_TASK, export_pending, queue_unlinked
 from integrations.sync.importer import Job, import_all, relink_exported
@@ -88,7 +90,22 @@ def sync_request(*, integration: Integration, full: bool = False, scheduled: boo
 def _error_code(exc: Exception) -> str:
     if isinstance(exc, ProviderError):
         return f"provider_{exc.kind}"
+    if isinstance(exc, CredentialsRefused):
+        return "provider_expired"
     return "sync_failed"
+
+
+def _credentials_refused(integration: Integration, exc: CredentialsRefused) -> None:
+    """An API key the provider no longer takes: the integration is ``expired`` (the tenant
+    reconnects; schedules skip it) and the browsers hear it, as a refused token refresh does.
+    Inside the tenant's transaction."""
+    updated = Integration.objects.filter(pk=integration.pk, tenant_id=integration.tenant_id,
+                                         status=Integration.Status.CONNECTED).update(
+        status=Integration.Status.EXPIRED, last_error=str(exc)[:2000], updated_at=timezone.now())
+    if updated:
+        publish(integration.tenant_id, "integration.disconnected",
+                {"integrationId": str(integration.pk), "provider": integration.provider,
+                 "reason": "credentials_refused"})
 
 
 def sync_execute(*, log_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> str:
@@ -114,9 +131,12 @@ def sync_execute(*, log_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> str:
                     queue_unlinked(job, pair)
             export_pending(job)
     except Exception as exc:  # noqa: BLE001 - the run ends failed, with what it did so far
-        log.warning("sync run %s failed: %s", log_id, exc, exc_info=not isinstance(exc, ProviderError))
+        log.warning("sync run %s failed: %s", log_id, exc,
+                    exc_info=not isinstance(exc, ProviderError | CredentialsRefused))
         with tenant_scope(tenant_id):
             run_finish(entry=entry, report=job.report, error=exc, error_code=_error_code(exc))
+            if isinstance(exc, CredentialsRefused):
+                _credentials_refused(integration, exc)
         return "failed"
     with tenant_scope(tenant_id):
         run_finish(entry=entry, report=job.report)
