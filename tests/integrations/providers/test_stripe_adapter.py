@@ -6,6 +6,7 @@ The ``stripe`` SDK checks the fake's shapes (``construct_from``)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -130,7 +131,7 @@ def test_a_foreign_cursor_or_one_starting_after_an_unknown_object_is_refused(api
         api("list_changes", container="payment_intent", cursor="not json")
     with pytest.raises(CursorInvalid):
         api("list_changes", container="payment_intent",
-            cursor='{"after":"pi_gone","mode":"list","since":%d}' % api.fake.now)
+            cursor=json.dumps({"after": "pi_gone", "mode": "list", "since": api.fake.now}))
 
 
 def test_a_refused_key_is_credentials_refused(api):
@@ -169,7 +170,7 @@ def test_customers_are_created_once_per_hub_id_updated_and_deleted(api):
 
     api("push_delete", container="customer", remote_id=first.remote_id, version=None)
     api("push_delete", container="customer", remote_id=first.remote_id, version=None)  # already gone: fine
-    changes, _, _ = api.listing("customer", cursor='{"gte":%d,"mode":"events"}' % (api.fake.now - 10))
+    changes, _, _ = api.listing("customer", cursor=json.dumps({"gte": api.fake.now - 10, "mode": "events"}))
     assert {(c.remote_id, c.deleted) for c in changes} == {(first.remote_id, True)}
 
 
