@@ -238,6 +238,25 @@ class ProviderAdapter:
         when it changed since ``version``)."""
         raise self._not_yet("delete")
 
+    # ------------------------------------------------------------------ provider webhooks (integrations.sync.hooks)
+    #: True when the provider calls the integration's own URL (``Integration.webhook_url``,
+    #: ``/api/integrations/hooks/<id>``) with its changes: Stripe events, payment callbacks.
+    receives_hooks: bool = False
+
+    def hook_secrets(self, values: Mapping[str, Any]) -> list[str]:
+        """The secrets the provider's webhook scheme verifies a call with, from the stored
+        credentials (default: the ``webhookSecret`` field)."""
+        secret = values.get("webhookSecret")
+        return [str(secret)] if secret else []
+
+    def hook_changes(self, client: Caller, *, payload: Any,
+                     query: Mapping[str, str]) -> tuple[str, tuple[RemoteChange, ...]] | None:
+        """What a verified call means. None (the default): something changed, an incremental
+        run reads it from the provider's feed. ``(remote type, changes)``: the provider has no
+        feed; these records (read again from the provider where its calls are unsigned) are
+        applied now to the records already linked."""
+        return None
+
     # ------------------------------------------------------------------ push (realtime import)
     #: True when ``renew`` extends the registration itself (Graph PATCH); False when a renewal
     #: is a new registration followed by ``stop`` of the old one (Google channels).

@@ -47,7 +47,7 @@ DRY_RUN_MAX_PAGES = 5
 KICK_GRACE_SECONDS = 30
 
 __all__ = ["RunBusy", "SyncNotConfigured", "sync_dry_run", "sync_execute", "sync_export_drain", "sync_request",
-           "syncs_schedule_due"]
+           "sync_wake", "syncs_schedule_due"]
 
 
 class SyncNotConfigured(Exception):
@@ -85,6 +85,38 @@ def sync_request(*, integration: Integration, full: bool = False, scheduled: boo
     log_id, tenant_id = str(entry.pk), str(integration.tenant_id)
     transaction.on_commit(lambda: run_enqueue(log_id=log_id, tenant_id=tenant_id))
     return entry
+
+
+def sync_wake(*, integration_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> bool:
+    """A provider said something changed (a webhook): start an incremental run now instead of
+    waiting for the schedule. A run already running may have read past the change: it is asked
+    to run once more when it ends. Returns whether a run was started."""
+    with tenant_scope(tenant_id):
+        integration = Integration.objects.filter(pk=integration_id, tenant_id=tenant_id).first()
+        if integration is None:
+            return False
+        try:
+            sync_request(integration=integration)
+        except RunBusy as busy:
+            # Asked on the running run's own row (the worker running it reads it when it ends).
+            running = IntegrationLog.objects.filter(pk=busy.log_id, tenant_id=tenant_id).first()
+            if running is not None:
+                running.request_snapshot = {**(running.request_snapshot or {}), "rerun": True}
+                running.save(update_fields=["request_snapshot"])
+            return False
+        except SyncNotConfigured as exc:
+            log.info("sync: a wake of integration %s starts nothing: %s", integration_id, exc)
+            return False
+    return True
+
+
+def _rerun_if_asked(entry: IntegrationLog) -> None:
+    """A wake arrived while this run ran: one more run (a wake during that one asks again)."""
+    with tenant_scope(entry.tenant_id):
+        snapshot = (IntegrationLog.objects.filter(pk=entry.pk, tenant_id=entry.tenant_id)
+                    .values_list("request_snapshot", flat=True).first()) or {}
+    if snapshot.get("rerun"):
+        sync_wake(integration_id=entry.integration_id, tenant_id=entry.tenant_id)
 
 
 def _error_code(exc: Exception) -> str:
@@ -137,9 +169,11 @@ def sync_execute(*, log_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> str:
             run_finish(entry=entry, report=job.report, error=exc, error_code=_error_code(exc))
             if isinstance(exc, CredentialsRefused):
                 _credentials_refused(integration, exc)
+        _rerun_if_asked(entry)
         return "failed"
     with tenant_scope(tenant_id):
         run_finish(entry=entry, report=job.report)
+    _rerun_if_asked(entry)
     return job.report.status
 
 
