@@ -118,6 +118,8 @@ class StripeError(Exception):
 
 class StripeAdapter(PaymentSettings, ProviderAdapter):
     clock = staticmethod(time.time)
+    #: A verified event (Stripe-Signature with the endpoint's whsec_...) wakes an incremental run.
+    receives_hooks = True
 
     def credential_headers(self, values: Mapping[str, str]) -> dict[str, str]:
         return {"Authorization": f"Bearer {values.get('apiKey', '')}"}

@@ -23,7 +23,7 @@ shows them: 401 ``invalid_request_error`` for a bad key, 404 / 400 ``resource_mi
 (also for a ``starting_after`` the list does not hold), 429 ``rate_limit``.
 
 Chosen here (not documented): ``fail(status, times, retry_after)`` answers the next calls
-with that status; ids are sequential; ``now`` is settable (``clock``).
+with that status (optionally only calls of one method); ids are sequential; ``now`` is settable (``clock``).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class FakeStripe:
         self.order: dict[str, list[str]] = {"payment_intent": [], "customer": []}  # creation order
         self.events: list[dict[str, Any]] = []  # oldest first
         self.requests: list[tuple[str, str, dict]] = []
-        self.failures: list[tuple[int, float | None]] = []
+        self.failures: list[tuple[int, float | None, str | None]] = []
         self.idempotent: dict[str, tuple[int, dict]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
@@ -163,8 +163,9 @@ class FakeStripe:
             self._emit("customer.deleted", customer)
             return {"id": customer_id, "object": "customer", "deleted": True}
 
-    def fail(self, status: int, times: int = 1, retry_after: float | None = None) -> None:
-        self.failures += [(status, retry_after)] * times
+    def fail(self, status: int, times: int = 1, retry_after: float | None = None, method: str | None = None) -> None:
+        """The next ``times`` calls (of ``method`` only, when given) answer ``status``."""
+        self.failures += [(status, retry_after, method)] * times
 
     def advance(self, seconds: int) -> None:
         """Time passes at Stripe (events older than 30 days are gone)."""
@@ -180,8 +181,10 @@ class FakeStripe:
             self.requests.append((method, path, {**query, **form}))
             if headers.get("authorization") != f"Bearer {self.api_key}":
                 return 401, _error("invalid_request_error", None, "Invalid API Key provided: sk_test_****"), {}
-            if self.failures:
-                status, retry_after = self.failures.pop(0)
+            due = next((f for f in self.failures if f[2] in (None, method)), None)
+            if due is not None:
+                self.failures.remove(due)
+                status, retry_after, _ = due
                 extra = {"Retry-After": str(retry_after)} if retry_after is not None else {}
                 kind = {429: ("rate_limit_error", "rate_limit")}.get(status, ("api_error", None))
                 if 400 <= status < 500 and status != 429:
