@@ -47,6 +47,17 @@ class Caller(Protocol):
         """The API base calls are made against (the provider app's override applied)."""
         ...
 
+    @property
+    def hook_url(self) -> str | None:
+        """The integration's own webhook URL (``/api/integrations/hooks/<id>``), None while connecting."""
+        ...
+
+    @property
+    def values(self) -> Mapping[str, Any]:
+        """The connection's values (credential fields + connection_config) for a provider that
+        wants one in a request body (PayPlus payment_page_uid, Cardcom TerminalNumber)."""
+        ...
+
 
 @dataclass(frozen=True)
 class TestCall:

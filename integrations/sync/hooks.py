@@ -49,7 +49,7 @@ from integrations.sync.services import sync_wake
 
 log = logging.getLogger("architect_studio.sync.hooks")
 
-HOOK_PATH = "/api/integrations/hooks/{id}"
+HOOK_PATH = "/api/integrations/hooks/{id}"  # integrations.client.ProviderClient.hook_url builds the same
 
 
 def hook_url(integration: Integration) -> str:
@@ -115,6 +115,10 @@ def _apply(integration: Integration, remote_type: str, changes: tuple, client: P
         pair = next((p for p in plan.pairs if p.remote_type == remote_type), None)
         if pair is None or not changes:
             return 0
+        local = pair.local_type[:1].upper() + pair.local_type[1:]
+        if (integration.settings or {}).get(f"autoUpdate{local}Status") is False:
+            log.info("hook for integration %s: autoUpdate%sStatus is off; recorded only", integration.pk, local)
+            return 0  # seed ג: the provider's result is not to change the record's status
         pair = dataclasses.replace(pair, creates_local=False)
         report = RunReport()
         job = Job(plan=plan, client=client, report=report)
