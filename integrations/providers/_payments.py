@@ -81,6 +81,16 @@ def money(value: Any) -> str:
     return str(Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+def json_amount(value: Any) -> float:
+    """A Decimal amount as a JSON number for a provider that wants one (PayPlus ``amount``,
+    Cardcom ``Amount``). Quantized to two places first; a float's repr is the shortest string
+    that reads back to it, which for amounts below 10^13 is exactly those digits."""
+    try:
+        return float(Decimal(money(value)))
+    except (InvalidOperation, TypeError, ValueError):
+        raise MoneyError(f"not an amount: {value!r}") from None
+
+
 class PaymentSettings:
     """Mixin for a ProviderAdapter (listed first): PaymentProviderConfig's settings and checks."""
 
