@@ -37,7 +37,7 @@ from core.tenant_context import tenant_scope
 from entities.models import EntityEvent
 from entities.services import entity_snapshot, entity_update
 from integrations.models import ExternalLink, Integration, SyncPending
-from integrations.providers.adapter import RemoteChange, VersionConflict
+from integrations.providers.adapter import CredentialsRefused, RemoteChange, VersionConflict
 from integrations.sync import merge
 from integrations.sync.importer import (
     Job,
@@ -141,6 +141,10 @@ def export_pending(job: Job) -> None:
             job.done += 1
             try:
                 export_one(job, row)
+            except CredentialsRefused as exc:  # every other row would meet it too: the run stops
+                record_failure(job, row, exc)
+                release(job, rows[rows.index(row) + 1:])
+                raise
             except Exception as exc:  # noqa: BLE001 - the row stays for its retry; the run goes on
                 record_failure(job, row, exc)
         if job.entry is not None:
@@ -282,6 +286,13 @@ def write_back_assigned(job: Job, pair: Pair, local_id: uuid.UUID, current: dict
         return current
     entity_update(instance=instance, data=as_entity_data(assigned), tenant=job.tenant, source=job.source)
     return {**current, **assigned}
+
+
+def release(job: Job, rows: list[SyncPending]) -> None:
+    """Claimed rows not tried: due again at once (the lease would hide them for minutes)."""
+    if rows:
+        with tenant_scope(job.tenant_id):
+            SyncPending.objects.filter(pk__in=[r.pk for r in rows], tenant_id=job.tenant_id).update(next_attempt_at=None)
 
 
 def finish_row(job: Job, row: SyncPending) -> None:

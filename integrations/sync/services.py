@@ -222,7 +222,11 @@ def sync_export_drain(*, tenant_id: uuid.UUID | str) -> int:
         jobs = [Job(plan=p, client=ProviderClient.for_integration(p.integration), report=RunReport()) for p in plans]
     done = 0
     for job in jobs:
-        export_pending(job)
+        try:
+            export_pending(job)
+        except CredentialsRefused as exc:
+            with tenant_scope(tenant_id):
+                _credentials_refused(job.plan.integration, exc)
         done += job.done
         if job.done:
             with tenant_scope(tenant_id):
