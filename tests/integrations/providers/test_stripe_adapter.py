@@ -177,3 +177,33 @@ def test_customers_are_created_once_per_hub_id_updated_and_deleted(api):
 def test_payment_intents_are_import_only(api):
     with pytest.raises(StripeError, match="import only"):
         api("push_create", container="payment_intent", record={}, hub_id="x")
+
+
+def test_the_catalogs_rate_limit_is_honoured_measured_with_a_small_bucket(api, monkeypatch):
+    # given: Stripe's entry at 2 requests per second (its real figure is 100/s), and six pages to read
+    import dataclasses
+    import time
+
+    from integrations.providers import catalog
+    from integrations.providers.base import RateLimit
+
+    provider = catalog.PROVIDERS["stripe"]
+    monkeypatch.setitem(catalog.PROVIDERS, "stripe", dataclasses.replace(provider, rate_limit=RateLimit(2, 1, "test")))
+    for i in range(11):
+        api.fake.payment_intent(100 + i)
+    started = time.monotonic()
+
+    # when: the whole listing is read (six calls: a bucket of 2 bursts 2, then refills 2 a second),
+    # by a client that really waits for its bucket
+    with tenant_scope(api.integration.tenant_id):
+        client = ProviderClient.for_integration(api.integration)
+    changes, cursor, pages = [], None, 0
+    while True:
+        page = api.adapter.list_changes(client, container="payment_intent", cursor=cursor)
+        changes, cursor, pages = changes + list(page.changes), page.cursor, pages + 1
+        if page.done:
+            break
+
+    # then: it took at least the four calls beyond the burst at 2/s, and every object came
+    assert pages == 6 and len(changes) == 11
+    assert time.monotonic() - started >= 1.8

@@ -49,10 +49,12 @@ class PayPlus:
     credentials = {"apiKey": "pp-api-key", "secretKey": SECRET, "paymentPageUid": "page-uid-1"}
 
     def __init__(self, rsps: responses.RequestsMock) -> None:
-        self.rsps, self.pages = rsps, {}
+        self.rsps, self.pages, self.busy = rsps, {}, []
         rsps.add_callback(responses.POST, f"{PAYPLUS}/PaymentPages/generateLink", callback=self._generate)
 
     def _generate(self, request):
+        if self.busy:  # an overloaded provider: 429 (Retry-After) or 5xx, once each
+            return self.busy.pop(0), {"Retry-After": "0"}, json.dumps({"results": {"status": "error"}})
         body = json.loads(request.body)
         uid = f"5c7a0f3e-0000-4000-8000-{len(self.pages):012d}"
         self.pages[uid] = body
@@ -91,11 +93,13 @@ class Cardcom:
     credentials = {"terminalNumber": "1000", "apiName": "test2025", "apiPassword": "pw"}
 
     def __init__(self, rsps: responses.RequestsMock) -> None:
-        self.rsps, self.pages, self.results = rsps, {}, {}
+        self.rsps, self.pages, self.results, self.busy = rsps, {}, {}, []
         rsps.add_callback(responses.POST, f"{CARDCOM}/LowProfile/Create", callback=self._create)
         rsps.add_callback(responses.POST, f"{CARDCOM}/LowProfile/GetLpResult", callback=self._result)
 
     def _create(self, request):
+        if self.busy:
+            return self.busy.pop(0), {"Retry-After": "0"}, json.dumps({"ResponseCode": -1})
         body = json.loads(request.body)
         lp = f"3a9b0e3c-0000-4000-8000-{len(self.pages):012d}"
         self.pages[lp] = body
@@ -218,6 +222,7 @@ def test_a_payplus_callback_with_a_bad_hash_is_refused(alice, alice_api):
 
 @pytest.mark.django_db
 def test_a_refused_link_is_a_failed_item_that_stays_queued_and_refused_credentials_expire(alice, side):
+    # 4xx -> a failed item (the row stays queued, with backoff); 401 -> the integration expires
     integration = _connect(alice, side)
     _new_payment(alice)
     side.fail_next(400)
@@ -225,12 +230,16 @@ def test_a_refused_link_is_a_failed_item_that_stays_queued_and_refused_credentia
     entry = run_sync(integration)
     assert entry.status == "partial" and entry.summary["failed"] == 1
     assert links(integration) == []
+    with tenant_scope(alice.tenant.id):
+        [row] = integration.pending_exports.all()
+    assert row.attempts == 1 and row.next_attempt_at is not None
 
     side.fail_next(401)
     with tenant_scope(alice.tenant.id):
         integration.pending_exports.update(next_attempt_at=None)
     entry = run_sync(integration)
-    assert entry.summary["failed"] == 1 and "reconnect" in entry.failed_items[0]["error"]
+    assert entry.error_code == "provider_expired" and "reconnect" in entry.failed_items[0]["error"]
+    assert reload(integration).status == "expired"
 
 
 @pytest.mark.django_db
@@ -268,3 +277,23 @@ def test_end_to_end_a_realtime_payment_gets_its_link_on_the_sync_worker_and_the_
     assert alice_api.get(f"/api/payments/{pid}").json()["status"] == "paid"
     with tenant_scope(alice.tenant.id):
         assert IntegrationLog.objects.filter(integration=integration, action="import", status="success").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_429_is_waited_out_and_a_5xx_on_a_create_is_retried_later_not_at_once(alice, side, status, monkeypatch):
+    # a create is not idempotent at the provider: 5xx is not retried within the call (a second
+    # page could be made), the row stays queued with backoff; 429 is waited out and retried
+    monkeypatch.setattr("integrations.client.time.sleep", lambda s: None)
+    integration = _connect(alice, side)
+    _new_payment(alice)
+    path = "PaymentPages/generateLink" if side.provider == "payplus" else "LowProfile/Create"
+    side.busy.append(status)
+
+    entry = run_sync(integration)
+
+    calls = [c for c in side.rsps.calls if c.request.url.endswith(path)]
+    if status == 429:
+        assert entry.summary["created"] == 1 and len(calls) == 2  # the 429, then the retry that worked
+    else:
+        assert entry.summary["failed"] == 1 and len(calls) == 1 and links(integration) == []
