@@ -99,6 +99,14 @@ class PaymentSettings:
                 "autoUpdatePaymentStatus": True, "autoRecordTransaction": True, "notifyOnPayment": True,
                 "notifyOnFailure": True}
 
+    def creates_local(self, local_type: str, settings: Mapping[str, Any]) -> bool:
+        """``autoRecordTransaction: false``: a provider's payment the hub did not ask for (a
+        Stripe PaymentIntent without the hub's id) creates no payment here; payments linked,
+        or stamped with the hub's id (``metadata.architectStudioId``), are still updated."""
+        if local_type == "payment":
+            return settings.get("autoRecordTransaction") is not False
+        return super().creates_local(local_type, settings)  # type: ignore[misc]
+
     def settings_errors(self, value: Mapping[str, Any]) -> dict[str, list[str]]:
         if not isinstance(value, Mapping):
             return {"settings": ["must be an object"]}

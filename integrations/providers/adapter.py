@@ -223,6 +223,13 @@ class ProviderAdapter:
         None (the default): the enabled containers of the settings (calendars)."""
         return None
 
+    def creates_local(self, local_type: str, settings: Mapping[str, Any]) -> bool:
+        """Whether a remote record new to the hub creates a local one (edits and removals of
+        linked records flow either way). Default: the seed's ``autoCreate<Type>s`` flag
+        (``autoCreateMeetings``); a provider whose seed settings name it otherwise overrides this."""
+        flag = f"autoCreate{local_type[:1].upper()}{local_type[1:]}s"
+        return settings.get(flag) is not False
+
     def list_containers(self, client: Caller) -> list[Container]:
         """The remote containers a tenant can pick (calendars, folders, boards)."""
         raise self._not_yet("container discovery")

@@ -118,7 +118,7 @@ def plan_for(integration: Integration) -> SyncPlan:
         mapping = compile_mappings(mine, local_type=local_type,
                                    defaults=adapter.default_mappings(local_type, remote_type))
         pairs.append(Pair(local_type, remote_type, item.get("direction") or default_direction, mapping, filters,
-                          creates_local=provider_settings.get(setting_flag("autoCreate", local_type)) is not False,
+                          creates_local=adapter.creates_local(local_type, provider_settings),
                           creates_remote=provider_settings.get(setting_flag("autoCreate", remote_type)) is not False,
                           containers=adapter.pair_containers(remote_type) or containers))
     return SyncPlan(

@@ -47,9 +47,10 @@ def fake(stripe_fake, monkeypatch):  # noqa: F811
     return stripe_fake
 
 
-def _connect(alice, fake, *, customers: str = "import"):
+def _connect(alice, fake, *, customers: str = "import", settings: dict | None = None):
     return connect_payments(alice, "stripe", {"apiKey": fake.api_key, "webhookSecret": WHSEC},
-                            entities=[("payment", "payment_intent", "import"), ("client", "customer", customers)])
+                            entities=[("payment", "payment_intent", "import"), ("client", "customer", customers)],
+                            settings=settings)
 
 
 def _runs(integration) -> tuple[int, int]:
@@ -110,6 +111,24 @@ def test_the_events_cursor_brings_changes_and_an_event_seen_twice_changes_nothin
     assert (again.summary["created"], again.summary["updated"]) == (0, 0)
     with tenant_scope(alice.tenant.id):
         assert (EntityEvent.objects.count(), payments(alice)[0].updated_at) == before
+
+
+def test_auto_record_off_imports_only_intents_stamped_with_a_payments_id(alice, fake):
+    # given a payment of the studio, and two intents at Stripe: one made for that payment by the
+    # studio's checkout (metadata.architectStudioId), one the hub never asked for
+    with tenant_scope(alice.tenant.id):
+        ours = entity_create(tenant=alice.tenant, entity_type="payment", source="api",
+                             data={"amount": "75.00", "currency": "ILS", "description": "Checkout"})
+    mine = fake.payment_intent(7500, "ils", description="Checkout", metadata={"architectStudioId": str(ours.pk)})
+    fake.succeed(mine)
+    fake.payment_intent(12000, "ils", description="Walk-in")
+    integration = _connect(alice, fake, settings={"autoRecordTransaction": False})
+
+    entry = run_sync(integration)
+
+    # then only the stamped one is linked (and paid); the other created nothing
+    assert [(p.description, p.status) for p in payments(alice)] == [("Checkout", "paid")]
+    assert entry.summary["skipped"] >= 1 and [link.remote_id for link in links(integration)] == [mine]
 
 
 def test_a_cursor_past_the_30_days_relists_everything_without_duplicates(alice, fake):
