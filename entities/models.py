@@ -177,6 +177,9 @@ class Payment(EntityModel):
     invoiced = models.BooleanField(default=False)
     client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments")
     description = models.CharField(max_length=500, blank=True, default="")
+    # The payment page / low-profile link a payment provider made for it (PayPlus, Cardcom):
+    # written by the export that created the page, shown to the SPA as ``paymentUrl``.
+    payment_url = models.URLField(_("payment link"), max_length=2000, blank=True, default="")
 
     class Meta:
         db_table = "payments"

@@ -194,7 +194,8 @@ class PaymentSerializer(EntitySerializer):
 
     class Meta:
         model = Payment
-        fields = (*EntitySerializer.common_fields, "amount", "currency", "status", "due_date", "invoiced", "client_id", "description")
+        fields = (*EntitySerializer.common_fields, "amount", "currency", "status", "due_date", "invoiced", "client_id", "description",
+                  "payment_url")
         read_only_fields = EntitySerializer.read_only_fields
 
     def validate_currency(self, value):

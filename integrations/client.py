@@ -209,6 +209,18 @@ class ProviderClient:
     def base_url(self) -> str:
         return effective_base_url(self.provider, self.app.api_base_url, self.connection.values)
 
+    @property
+    def values(self) -> dict[str, Any]:
+        return self.connection.values
+
+    @property
+    def hook_url(self) -> str | None:
+        """The integration's own webhook URL (integrations.sync.hooks), for providers told per
+        request where to call back (PayPlus refURL_callback, Cardcom WebHookUrl)."""
+        if not self.connection.integration_id:
+            return None
+        return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/api/integrations/hooks/{self.connection.integration_id}"
+
     def _secrets(self) -> list[str]:
         found = secret_values(self.provider, self.connection.values)
         if self._token:

@@ -26,6 +26,7 @@ from integrations.discovery import integration_discover_containers
 from integrations.models import Integration, OAuthState, ProviderApp
 from integrations.providers.catalog import Provider, get_provider
 from integrations.providers.registry import adapter_for
+from integrations.sync.hooks import hook_url
 from integrations.sync.push import push_stop_all
 from integrations.tokens import TokenUnavailable, ensure_valid_token, read_credentials, write_credentials
 
@@ -323,6 +324,8 @@ def integration_connect_credentials(*, tenant_id: uuid.UUID, user_id: uuid.UUID,
     integration.scopes = []
     integration.status = Integration.Status.CONNECTED
     integration.last_error = None
+    if adapter.receives_hooks:  # the URL to paste into the provider's dashboard (seed: webhookUrl)
+        integration.webhook_url = hook_url(integration)
     integration.save()
     log_action(
         integration=integration, action="connect", status="success", started_at=started,

@@ -4,6 +4,7 @@
 from django.urls import re_path
 
 from core.routers import OptionalSlashRouter
+from integrations.hook_views import provider_hook
 from integrations.push_views import google_push, graph_push
 from integrations.views import ConnectView, IntegrationViewSet, ProvidersView, oauth_callback
 
@@ -18,5 +19,7 @@ urlpatterns = [
     re_path(r"^integrations/push/google/(?P<channel>[0-9a-fA-F-]{36})/?$", google_push, name="integration-push-google"),
     re_path(r"^integrations/push/graph/(?P<subscription>[0-9a-fA-F-]{36})/?$", graph_push,
             name="integration-push-graph"),
+    # Provider webhooks to an integration (Stripe events, payment callbacks): public, verified per provider.
+    re_path(r"^integrations/hooks/(?P<integration>[0-9a-fA-F-]{36})/?$", provider_hook, name="integration-hook"),
     *router.urls,
 ]

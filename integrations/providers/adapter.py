@@ -47,6 +47,17 @@ class Caller(Protocol):
         """The API base calls are made against (the provider app's override applied)."""
         ...
 
+    @property
+    def hook_url(self) -> str | None:
+        """The integration's own webhook URL (``/api/integrations/hooks/<id>``), None while connecting."""
+        ...
+
+    @property
+    def values(self) -> Mapping[str, Any]:
+        """The connection's values (credential fields + connection_config) for a provider that
+        wants one in a request body (PayPlus payment_page_uid, Cardcom TerminalNumber)."""
+        ...
+
 
 @dataclass(frozen=True)
 class TestCall:
@@ -120,6 +131,12 @@ class VersionConflict(Exception):
 class CursorInvalid(Exception):
     """The provider no longer accepts the stored cursor (Google 410, Graph
     syncStateNotFound, CalDAV valid-sync-token): the caller runs a full resync."""
+
+
+class CredentialsRefused(Exception):
+    """The provider refused the stored credentials (an API key revoked or rolled, a 401 no
+    token refresh can cure): the engine ends the run failed and marks the integration
+    ``expired``, so the tenant is asked to reconnect instead of the schedule retrying."""
 
 
 def basic(user: str, password: str) -> str:
@@ -199,6 +216,20 @@ class ProviderAdapter:
         The default accepts only an empty object: a provider with settings overrides this."""
         return {"settings": ["this provider has no settings"]} if value else {}
 
+    def pair_containers(self, remote_type: str) -> tuple[str, ...] | None:
+        """The containers of one remote type when the provider keeps each type in its own
+        collection rather than in containers the tenant picks (Stripe: ``payment_intent``,
+        ``customer``); ``list_changes`` and ``push_create`` then receive it as ``container``.
+        None (the default): the enabled containers of the settings (calendars)."""
+        return None
+
+    def creates_local(self, local_type: str, settings: Mapping[str, Any]) -> bool:
+        """Whether a remote record new to the hub creates a local one (edits and removals of
+        linked records flow either way). Default: the seed's ``autoCreate<Type>s`` flag
+        (``autoCreateMeetings``); a provider whose seed settings name it otherwise overrides this."""
+        flag = f"autoCreate{local_type[:1].upper()}{local_type[1:]}s"
+        return settings.get(flag) is not False
+
     def list_containers(self, client: Caller) -> list[Container]:
         """The remote containers a tenant can pick (calendars, folders, boards)."""
         raise self._not_yet("container discovery")
@@ -224,6 +255,25 @@ class ProviderAdapter:
         """Delete a remote object (an already-deleted one is not an error; ``VersionConflict``
         when it changed since ``version``)."""
         raise self._not_yet("delete")
+
+    # ------------------------------------------------------------------ provider webhooks (integrations.sync.hooks)
+    #: True when the provider calls the integration's own URL (``Integration.webhook_url``,
+    #: ``/api/integrations/hooks/<id>``) with its changes: Stripe events, payment callbacks.
+    receives_hooks: bool = False
+
+    def hook_secrets(self, values: Mapping[str, Any]) -> list[str]:
+        """The secrets the provider's webhook scheme verifies a call with, from the stored
+        credentials (default: the ``webhookSecret`` field)."""
+        secret = values.get("webhookSecret")
+        return [str(secret)] if secret else []
+
+    def hook_changes(self, client: Caller, *, payload: Any,
+                     query: Mapping[str, str]) -> tuple[str, tuple[RemoteChange, ...]] | None:
+        """What a verified call means. None (the default): something changed, an incremental
+        run reads it from the provider's feed. ``(remote type, changes)``: the provider has no
+        feed; these records (read again from the provider where its calls are unsigned) are
+        applied now to the records already linked."""
+        return None
 
     # ------------------------------------------------------------------ push (realtime import)
     #: True when ``renew`` extends the registration itself (Graph PATCH); False when a renewal

@@ -35,11 +35,19 @@ from core import retry
 from core.kick import kick_soon
 from core.tenant_context import tenant_scope
 from entities.models import EntityEvent
-from entities.services import entity_snapshot
+from entities.services import entity_snapshot, entity_update
 from integrations.models import ExternalLink, Integration, SyncPending
-from integrations.providers.adapter import RemoteChange, VersionConflict
+from integrations.providers.adapter import CredentialsRefused, RemoteChange, VersionConflict
 from integrations.sync import merge
-from integrations.sync.importer import Job, describe, import_container, local_load, local_model, local_values
+from integrations.sync.importer import (
+    Job,
+    as_entity_data,
+    describe,
+    import_container,
+    local_load,
+    local_model,
+    local_values,
+)
 from integrations.sync.plan import Pair, plan_for
 from integrations.sync.queue import Pending, pending_upsert
 from integrations.sync.runs import run_progress
@@ -133,6 +141,10 @@ def export_pending(job: Job) -> None:
             job.done += 1
             try:
                 export_one(job, row)
+            except CredentialsRefused as exc:  # every other row would meet it too: the run stops
+                record_failure(job, row, exc)
+                release(job, rows[rows.index(row) + 1:])
+                raise
             except Exception as exc:  # noqa: BLE001 - the row stays for its retry; the run goes on
                 record_failure(job, row, exc)
         if job.entry is not None:
@@ -167,9 +179,9 @@ def export_one(job: Job, row: SyncPending) -> None:
         job.report.skipped += 1
         return
     if link is None:
-        remote = job.plan.adapter.push_create(job.client, container=job.plan.home_container, record=record,
-                                              hub_id=str(instance.pk))
-        record_success(job, row, pair, instance.pk, current, remote, container=job.plan.home_container)
+        home = pair.home_container if pair.containers else job.plan.home_container
+        remote = job.plan.adapter.push_create(job.client, container=home, record=record, hub_id=str(instance.pk))
+        record_success(job, row, pair, instance.pk, current, remote, container=home)
         job.report.created += 1
         return
     if all(merge.same(current.get(k), v) for k, v in link.last_synced.items()) and set(current) <= set(link.last_synced):
@@ -243,17 +255,44 @@ def export_delete(job: Job, row: SyncPending, link: ExternalLink | None) -> None
 def record_success(job: Job, row: SyncPending, pair: Pair, local_id: uuid.UUID, current: dict | None,
                    remote: RemoteChange, *, container: str) -> None:
     ctx = job.plan.context()
+    created = current is not None
     with tenant_scope(job.tenant_id):
         if current is None:
             instance = local_load(job, pair.local_type, local_id)
             current = local_values(pair, job, instance) if instance is not None else {}
         remote_values = pair.mapping.to_local(remote.raw, ctx) if remote.raw else current
+        if created:
+            current = write_back_assigned(job, pair, local_id, current, remote_values)
         link = link_upsert(integration=job.plan.integration, local_type=pair.local_type, local_id=local_id,
                            remote_type=pair.remote_type, remote_id=remote.remote_id, remote_container=container,
                            remote_version=remote.version, local_hash=content_hash(current),
                            remote_hash=content_hash(remote_values), last_synced=remote_values)
         ExternalLink.objects.filter(pk=link.pk, tenant_id=link.tenant_id).update(seen_at=timezone.now())
         finish_row(job, row)
+
+
+def write_back_assigned(job: Job, pair: Pair, local_id: uuid.UUID, current: dict[str, Any],
+                        remote_values: dict[str, Any]) -> dict[str, Any]:
+    """Values the provider assigned when it created the object (a payment page's link) that the
+    local record lacks are written to it -- as the integration (``source``), so no export echoes
+    it -- and the SPA sees them. Only empty local fields are filled: nothing the user typed is
+    overwritten. Returns the local values after the write. Inside the tenant's transaction."""
+    assigned = {k: v for k, v in remote_values.items()
+                if v not in (None, "", [], {}) and current.get(k) in (None, "", [], {})}
+    if not assigned:
+        return current
+    instance = local_load(job, pair.local_type, local_id)
+    if instance is None:
+        return current
+    entity_update(instance=instance, data=as_entity_data(assigned), tenant=job.tenant, source=job.source)
+    return {**current, **assigned}
+
+
+def release(job: Job, rows: list[SyncPending]) -> None:
+    """Claimed rows not tried: due again at once (the lease would hide them for minutes)."""
+    if rows:
+        with tenant_scope(job.tenant_id):
+            SyncPending.objects.filter(pk__in=[r.pk for r in rows], tenant_id=job.tenant_id).update(next_attempt_at=None)
 
 
 def finish_row(job: Job, row: SyncPending) -> None:

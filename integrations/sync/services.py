@@ -20,9 +20,11 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from core.kick import kick, kicked
+from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
 from integrations.client import ProviderClient, ProviderError
 from integrations.models import Integration, IntegrationLog, SyncPending
+from integrations.providers.adapter import CredentialsRefused
 from integrations.selectors import next_sync_at
 from integrations.sync.exporter import EXPORT_TASK, export_pending, queue_unlinked
 from integrations.sync.importer import Job, import_all, relink_exported
@@ -45,7 +47,7 @@ DRY_RUN_MAX_PAGES = 5
 KICK_GRACE_SECONDS = 30
 
 __all__ = ["RunBusy", "SyncNotConfigured", "sync_dry_run", "sync_execute", "sync_export_drain", "sync_request",
-           "syncs_schedule_due"]
+           "sync_wake", "syncs_schedule_due"]
 
 
 class SyncNotConfigured(Exception):
@@ -85,10 +87,57 @@ def sync_request(*, integration: Integration, full: bool = False, scheduled: boo
     return entry
 
 
+def sync_wake(*, integration_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> bool:
+    """A provider said something changed (a webhook): start an incremental run now instead of
+    waiting for the schedule. A run already running may have read past the change: it is asked
+    to run once more when it ends. Returns whether a run was started."""
+    with tenant_scope(tenant_id):
+        integration = Integration.objects.filter(pk=integration_id, tenant_id=tenant_id).first()
+        if integration is None:
+            return False
+        try:
+            sync_request(integration=integration)
+        except RunBusy as busy:
+            # Asked on the running run's own row (the worker running it reads it when it ends).
+            running = IntegrationLog.objects.filter(pk=busy.log_id, tenant_id=tenant_id).first()
+            if running is not None:
+                running.request_snapshot = {**(running.request_snapshot or {}), "rerun": True}
+                running.save(update_fields=["request_snapshot"])
+            return False
+        except SyncNotConfigured as exc:
+            log.info("sync: a wake of integration %s starts nothing: %s", integration_id, exc)
+            return False
+    return True
+
+
+def _rerun_if_asked(entry: IntegrationLog) -> None:
+    """A wake arrived while this run ran: one more run (a wake during that one asks again)."""
+    with tenant_scope(entry.tenant_id):
+        snapshot = (IntegrationLog.objects.filter(pk=entry.pk, tenant_id=entry.tenant_id)
+                    .values_list("request_snapshot", flat=True).first()) or {}
+    if snapshot.get("rerun"):
+        sync_wake(integration_id=entry.integration_id, tenant_id=entry.tenant_id)
+
+
 def _error_code(exc: Exception) -> str:
     if isinstance(exc, ProviderError):
         return f"provider_{exc.kind}"
+    if isinstance(exc, CredentialsRefused):
+        return "provider_expired"
     return "sync_failed"
+
+
+def _credentials_refused(integration: Integration, exc: CredentialsRefused) -> None:
+    """An API key the provider no longer takes: the integration is ``expired`` (the tenant
+    reconnects; schedules skip it) and the browsers hear it, as a refused token refresh does.
+    Inside the tenant's transaction."""
+    updated = Integration.objects.filter(pk=integration.pk, tenant_id=integration.tenant_id,
+                                         status=Integration.Status.CONNECTED).update(
+        status=Integration.Status.EXPIRED, last_error=str(exc)[:2000], updated_at=timezone.now())
+    if updated:
+        publish(integration.tenant_id, "integration.disconnected",
+                {"integrationId": str(integration.pk), "provider": integration.provider,
+                 "reason": "credentials_refused"})
 
 
 def sync_execute(*, log_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> str:
@@ -114,12 +163,17 @@ def sync_execute(*, log_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> str:
                     queue_unlinked(job, pair)
             export_pending(job)
     except Exception as exc:  # noqa: BLE001 - the run ends failed, with what it did so far
-        log.warning("sync run %s failed: %s", log_id, exc, exc_info=not isinstance(exc, ProviderError))
+        log.warning("sync run %s failed: %s", log_id, exc,
+                    exc_info=not isinstance(exc, ProviderError | CredentialsRefused))
         with tenant_scope(tenant_id):
             run_finish(entry=entry, report=job.report, error=exc, error_code=_error_code(exc))
+            if isinstance(exc, CredentialsRefused):
+                _credentials_refused(integration, exc)
+        _rerun_if_asked(entry)
         return "failed"
     with tenant_scope(tenant_id):
         run_finish(entry=entry, report=job.report)
+    _rerun_if_asked(entry)
     return job.report.status
 
 
@@ -168,7 +222,11 @@ def sync_export_drain(*, tenant_id: uuid.UUID | str) -> int:
         jobs = [Job(plan=p, client=ProviderClient.for_integration(p.integration), report=RunReport()) for p in plans]
     done = 0
     for job in jobs:
-        export_pending(job)
+        try:
+            export_pending(job)
+        except CredentialsRefused as exc:
+            with tenant_scope(tenant_id):
+                _credentials_refused(job.plan.integration, exc)
         done += job.done
         if job.done:
             with tenant_scope(tenant_id):

@@ -1,9 +1,136 @@
-"""Cardcom's adapter: the base behaviour (Bearer OAuth token, the entry's test call)."""
+"""Cardcom's adapter (API v11, https://secure.cardcom.solutions/api/v11/Docs): credentials
+travel in the JSON body, not in headers. The low-profile (hosted payment page) flow:
+
+- **Export** (``push_create``): ``POST /LowProfile/Create`` with ``TerminalNumber``,
+  ``ApiName``, ``Operation: "ChargeOnly"``, ``Amount`` (major units, the Decimal's digits as a
+  JSON number), ``ISOCoinId`` (ISO 4217 numeric: ILS 376, USD 840, EUR 978...),
+  ``ProductName`` (the description), ``ReturnValue`` = the hub's id (Cardcom returns it with
+  the result), ``WebHookUrl`` = the integration's own webhook URL and the redirect URLs
+  (``SuccessRedirectUrl`` / ``FailedRedirectUrl``: the hub's public origin). The answer
+  ``{"ResponseCode": 0, "LowProfileId": ..., "Url": ...}`` gives the remote id and the link
+  written back to the payment (``paymentUrl``). ``ResponseCode`` other than 0 is an error
+  (603: bad user/password -> ``CredentialsRefused``).
+- **Import** (``hook_changes``): Cardcom's webhook is **unsigned**, so nothing in it is
+  trusted: only the LowProfileId is read from it (v11 JSON ``LowProfileId``, or API 10's
+  indicator query ``lowprofilecode``), and the result is asked of Cardcom
+  (``POST /LowProfile/GetLpResult`` with the terminal's credentials). ``ResponseCode 0`` with
+  a ``TranzactionId`` -> paid; otherwise the payment stays pending. Applied to the linked
+  payment only (a LowProfileId the hub did not make changes nothing); Cardcom may call more
+  than once, and the same result applied twice changes nothing.
+- No change feed: ``list_changes`` answers one empty, final page.
+
+Unverified (see the catalog's maturity note): the field names above come from the v11
+OpenAPI page and Cardcom's knowledge base as summarised in shared/reference/providers.md;
+no sandbox was reachable here, the reports endpoints were not reviewed, refunds are not
+synced, and the v11 webhook body's exact shape is not published beyond ``LowProfileId``.
+"""
 
 from __future__ import annotations
 
-from integrations.providers.adapter import ProviderAdapter
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+
+from integrations.providers._payments import PaymentSettings, json_amount
+from integrations.providers.adapter import (
+    Answer,
+    Caller,
+    ChangePage,
+    CredentialsRefused,
+    ProviderAdapter,
+    RemoteChange,
+)
+
+#: ISO 4217 numeric codes (Cardcom's ISOCoinId) of the currencies the hub offers here.
+ISO_NUMERIC = {"ILS": 376, "USD": 840, "EUR": 978, "GBP": 826, "JPY": 392, "CHF": 756, "CAD": 124, "AUD": 36}
+BAD_CREDENTIALS = 603
+LOW_PROFILE_MAPPING: list[dict[str, Any]] = [
+    {"localEntity": "payment", "localField": "amount", "remoteField": "Amount"},
+    {"localEntity": "payment", "localField": "currency", "remoteField": "hub_currency"},
+    {"localEntity": "payment", "localField": "description", "remoteField": "ProductName"},
+    {"localEntity": "payment", "localField": "status", "remoteField": "hub_status"},
+    {"localEntity": "payment", "localField": "paymentUrl", "remoteField": "Url"},
+]
 
 
-class CardcomAdapter(ProviderAdapter):
-    """Credentials travel in the request path or body, not in headers: nothing beyond the base."""
+class CardcomError(Exception):
+    def __init__(self, what: str, response: Answer) -> None:
+        body = response.data if isinstance(response.data, dict) else {}
+        self.status = response.status
+        self.code = body.get("ResponseCode")
+        detail = str(body.get("Description") or "")[:200]
+        super().__init__(f"Cardcom {what}: HTTP {self.status}, ResponseCode {self.code}"
+                         + (f" ({detail})" if detail else ""))
+
+
+class CardcomAdapter(PaymentSettings, ProviderAdapter):
+    receives_hooks = True
+
+    def default_mappings(self, local_type: str, remote_type: str) -> list[dict[str, Any]]:
+        if (local_type, remote_type) == ("payment", "LowProfile"):
+            return copy.deepcopy(LOW_PROFILE_MAPPING)
+        return []
+
+    def list_changes(self, client: Caller, *, container: str, cursor: str | None) -> ChangePage:
+        return ChangePage((), None, done=True)  # no feed: results arrive through the webhook
+
+    def push_create(self, client: Caller, *, container: str, record: Mapping[str, Any], hub_id: str) -> RemoteChange:
+        currency = str(record.get("hub_currency") or "ILS").upper()
+        if currency not in ISO_NUMERIC:
+            raise ValueError(f"Cardcom: no ISOCoinId known for {currency[:3]}")
+        origin = settings.PUBLIC_BASE_URL.rstrip("/")
+        body: dict[str, Any] = {
+            **_terminal(client), "Operation": "ChargeOnly", "Amount": json_amount(record.get("Amount")),
+            "ISOCoinId": ISO_NUMERIC[currency], "ProductName": str(record.get("ProductName") or "")[:250],
+            "ReturnValue": str(hub_id), "SuccessRedirectUrl": f"{origin}/", "FailedRedirectUrl": f"{origin}/",
+        }
+        if client.hook_url:
+            body["WebHookUrl"] = client.hook_url
+        response = client.request("POST", "/LowProfile/Create", json=body)
+        data = _result(response, "LowProfile/Create")
+        low_profile, url = data.get("LowProfileId"), data.get("Url")
+        if not low_profile or not url:
+            raise CardcomError("LowProfile/Create (no LowProfileId / Url)", response)
+        raw = {**dict(record), "LowProfileId": low_profile, "Url": url, "hub_status": "pending"}
+        return RemoteChange(remote_id=str(low_profile), deleted=False, raw=raw, hub_id=str(hub_id))
+
+    def push_update(self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
+                    version: str | None) -> RemoteChange:
+        return RemoteChange(remote_id=remote_id, deleted=False, raw={})  # a low-profile page cannot be changed
+
+    def push_delete(self, client: Caller, *, container: str, remote_id: str, version: str | None) -> None:
+        return None  # nothing to delete at Cardcom: an unused page expires there
+
+    def hook_changes(self, client: Caller, *, payload: Any,
+                     query: Mapping[str, str]) -> tuple[str, tuple[RemoteChange, ...]] | None:
+        low_profile = None
+        if isinstance(payload, dict):
+            low_profile = payload.get("LowProfileId") or payload.get("lowprofilecode")
+        low_profile = low_profile or query.get("lowprofilecode") or query.get("LowProfileId")
+        if not isinstance(low_profile, str) or not 0 < len(low_profile) <= 100:
+            return ("LowProfile", ())
+        response = client.request("POST", "/LowProfile/GetLpResult",
+                                  json={**_terminal(client), "LowProfileId": low_profile}, idempotent=True)
+        data = _result(response, "LowProfile/GetLpResult", allow_declined=True)
+        paid = data.get("ResponseCode") == 0 and bool(data.get("TranzactionId"))
+        raw = {"hub_status": "paid" if paid else "pending", "TranzactionId": data.get("TranzactionId"),
+               "ResponseCode": data.get("ResponseCode")}
+        return ("LowProfile", (RemoteChange(remote_id=low_profile, deleted=False, raw=raw,
+                                            hub_id=str(data.get("ReturnValue") or "") or None),))
+
+
+def _terminal(client: Caller) -> dict[str, Any]:
+    values = client.values
+    terminal = str(values.get("terminalNumber") or "")
+    return {"TerminalNumber": int(terminal) if terminal.isdigit() else terminal, "ApiName": values.get("apiName") or ""}
+
+
+def _result(response: Answer, what: str, *, allow_declined: bool = False) -> dict[str, Any]:
+    body = response.data if isinstance(response.data, dict) else {}
+    if response.status in (401, 403) or body.get("ResponseCode") == BAD_CREDENTIALS:
+        raise CredentialsRefused("Cardcom refused the terminal's API name / password: reconnect Cardcom")
+    if not response.ok or (body.get("ResponseCode") != 0 and not allow_declined):
+        raise CardcomError(what, response)
+    return body

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from integrations.providers.base import (
     EXPORT_ONLY,
-    IMPORT_ONLY,
     CredentialField,
     EntityPair,
     Provider,
@@ -40,14 +39,16 @@ PROVIDER = Provider(
     webhook_scheme="none",
     entity_pairs=(
         EntityPair("payment", "LowProfile", EXPORT_ONLY),
-        EntityPair("payment", "transaction", IMPORT_ONLY),
     ),
     docs_url="https://secure.cardcom.solutions/api/v11/Docs",
     maturity="limited",
     maturity_note=(
-        "API v11 has public OpenAPI docs, but most guidance lives in a Hebrew knowledge base "
-        "written for API 10; there is no SDK, no published rate limit, the reports endpoints were "
-        "not reviewed, and webhooks are unsigned, so every result is re-queried."
+        "Built to API v11's OpenAPI page and the API 10 knowledge base without a sandbox: "
+        "LowProfile/Create (TerminalNumber, ApiName, Operation ChargeOnly, Amount, ISOCoinId, "
+        "ReturnValue, WebHookUrl) and LowProfile/GetLpResult (ResponseCode 0 + TranzactionId = "
+        "paid) are unconfirmed against a live terminal; the webhook is unsigned, so only its "
+        "LowProfileId is read and the result is always re-queried; reports, refunds and "
+        "documents (invoices) are not synced; no SDK and no published rate limit."
     ),
     notes=(
         "Credentials travel in the JSON body. Flow: LowProfile/Create (Operation, Amount, "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from integrations.providers.base import (
     EXPORT_ONLY,
-    IMPORT_ONLY,
     CredentialField,
     EntityPair,
     Provider,
@@ -54,20 +53,23 @@ PROVIDER = Provider(
     webhook_scheme="payplus",
     entity_pairs=(
         EntityPair("payment", "payment_page", EXPORT_ONLY),
-        EntityPair("payment", "transaction", IMPORT_ONLY),
     ),
     docs_url="https://docs.payplus.co.il/reference/introduction",
     maturity="limited",
     maturity_note=(
-        "Public ReadMe docs cover payment pages, transactions, tokens, recurring payments and "
-        "reports, but there is no official SDK, no published rate limit, no change feed (reconcile "
-        "by date window and transaction_uid), and the callback signing sample hashes a "
-        "re-serialised JSON body rather than the raw bytes."
+        "Built from PayPlus' public ReadMe docs without a sandbox: the payment-page request and "
+        "answer (PaymentPages/generateLink) follow the reference page; the callback's field names "
+        "(transaction.payment_page_request_uid, status_code '000' = approved, transaction_type "
+        "'Refund') follow PayPlus' IPN description and public integrations, unconfirmed; no change "
+        "feed (results arrive only as callbacks; a missed callback is not reconciled from "
+        "TransactionReports); a page cannot be changed or cancelled through the hub; no official "
+        "SDK and no published rate limit."
     ),
     notes=(
-        'Authorization header carries JSON {"api_key": ..., "secret_key": ...}. Callbacks go to '
-        "refURL_callback; verify the hash over the raw body first, then over compact "
-        "re-serialised JSON (ensure_ascii=False), and confirm the status through "
-        "Transactions/View since there is no timestamp."
+        'Authorization header carries JSON {"api_key": ..., "secret_key": ...}. A payment is '
+        "exported as a payment page (generateLink); its link is written to the payment "
+        "(paymentUrl). Callbacks go to refURL_callback = the integration's webhook URL; the hash "
+        "is verified over the raw body first, then over compact re-serialised JSON "
+        "(ensure_ascii=False), and the result is applied to the linked payment only."
     ),
 )

@@ -73,8 +73,13 @@ PROVIDER = Provider(
     docs_url="https://docs.stripe.com/webhooks",
     maturity="stable",
     notes=(
-        "Incremental sync: /v1/events?created[gt]=... with starting_after paging; events are kept "
-        "30 days. Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256(whsec, '{t}.{body}')>, any v1 may "
-        "match, 300 s tolerance. Send Idempotency-Key on creates."
+        "Sync: a full listing of /v1/payment_intents (expand latest_charge) and /v1/customers, then "
+        "/v1/events?created[gte]=... with starting_after paging; each event's object is read again, "
+        "so an event seen twice changes nothing. Events are kept 30 days: an older cursor means a "
+        "full listing. Amounts are minor units converted per currency exponent (zero- and "
+        "three-decimal currencies). Charges made without a PaymentIntent (legacy Charges API) are "
+        "not imported. Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256(whsec, '{t}.{body}')>, any "
+        "v1 may match, 300 s tolerance; a verified event wakes an incremental run. Idempotency-Key "
+        "on customer creates."
     ),
 )

@@ -1,0 +1,137 @@
+"""What the three payment providers share (seed section ג, PaymentProviderConfig): the
+settings, and money as Decimal.
+
+``Integration.settings`` of a payment integration, camelCase as the seed writes it (the
+seed's ``config.apiKey`` / ``config.webhookSecret`` are credentials, stored encrypted, so
+they are not settings)::
+
+    {"currency": "ILS", "allowPartialPayments": false, "feePercent": 0, "feeFixed": 0,
+     "autoUpdatePaymentStatus": true, "autoRecordTransaction": true,
+     "notifyOnPayment": true, "notifyOnFailure": true}
+
+``currency`` is the default of a payment page when the payment names none (ISO 4217, three
+letters). ``feePercent`` / ``feeFixed`` are decimal strings or numbers (0-100 %, >= 0) kept
+for the studio's books; the hub does not add them to what the payer is charged.
+``autoUpdatePaymentStatus: false`` records a provider's result without changing the
+payment's status; ``autoRecordTransaction: false`` stops a provider's payment that the hub
+did not ask for from creating a payment here.
+
+Amounts: Stripe counts in the currency's minor unit (``amount: 1000`` is 10.00 ILS, ¥1000 is
+1000 JPY); ``to_decimal`` / ``to_minor`` convert with the exponent of each currency as Stripe
+documents them (https://docs.stripe.com/currencies#zero-decimal, #three-decimal). Nothing
+here passes through a float.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+#: https://docs.stripe.com/currencies#zero-decimal
+ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
+                          "VUV", "XAF", "XOF", "XPF"})
+#: https://docs.stripe.com/currencies#three-decimal (Stripe requires the last digit to be 0)
+THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+
+FLAGS = ("allowPartialPayments", "autoUpdatePaymentStatus", "autoRecordTransaction", "notifyOnPayment",
+         "notifyOnFailure")
+NUMBERS = ("feePercent", "feeFixed")
+KEYS = ("currency", *FLAGS, *NUMBERS)
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+class MoneyError(ValueError):
+    """An amount that is not a whole number of minor units, or not a number at all."""
+
+
+def exponent(currency: str) -> int:
+    code = (currency or "").upper()
+    if code in ZERO_DECIMAL:
+        return 0
+    if code in THREE_DECIMAL:
+        return 3
+    return 2
+
+
+def to_decimal(minor: Any, currency: str) -> Decimal:
+    """Stripe's integer amount in ``currency``'s minor unit -> a Decimal of major units
+    (at most two places: a three-decimal currency's amounts end in 0 at Stripe)."""
+    if isinstance(minor, bool) or not isinstance(minor, int):
+        raise MoneyError(f"expected a whole number of minor units, got {minor!r}")
+    value = Decimal(minor).scaleb(-exponent(currency))
+    return value.quantize(Decimal("0.01")) if exponent(currency) == 3 and minor % 10 == 0 else value
+
+
+def to_minor(amount: Any, currency: str) -> int:
+    """A Decimal (or decimal string) of major units -> an integer of minor units."""
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        raise MoneyError(f"not an amount: {amount!r}") from None
+    scaled = value.scaleb(exponent(currency))
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(f"{amount} {currency} is not a whole number of minor units")
+    return int(scaled.to_integral_value(ROUND_HALF_UP))
+
+
+def money(value: Any) -> str:
+    """A Decimal as the entity serializer takes it (a string, two places)."""
+    return str(Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def json_amount(value: Any) -> float:
+    """A Decimal amount as a JSON number for a provider that wants one (PayPlus ``amount``,
+    Cardcom ``Amount``). Quantized to two places first; a float's repr is the shortest string
+    that reads back to it, which for amounts below 10^13 is exactly those digits."""
+    try:
+        return float(Decimal(money(value)))
+    except (InvalidOperation, TypeError, ValueError):
+        raise MoneyError(f"not an amount: {value!r}") from None
+
+
+class PaymentSettings:
+    """Mixin for a ProviderAdapter (listed first): PaymentProviderConfig's settings and checks."""
+
+    def settings_defaults(self) -> dict[str, Any]:
+        return {"currency": "ILS", "allowPartialPayments": False, "feePercent": 0, "feeFixed": 0,
+                "autoUpdatePaymentStatus": True, "autoRecordTransaction": True, "notifyOnPayment": True,
+                "notifyOnFailure": True}
+
+    def creates_local(self, local_type: str, settings: Mapping[str, Any]) -> bool:
+        """``autoRecordTransaction: false``: a provider's payment the hub did not ask for (a
+        Stripe PaymentIntent without the hub's id) creates no payment here; payments linked,
+        or stamped with the hub's id (``metadata.architectStudioId``), are still updated."""
+        if local_type == "payment":
+            return settings.get("autoRecordTransaction") is not False
+        return super().creates_local(local_type, settings)  # type: ignore[misc]
+
+    def settings_errors(self, value: Mapping[str, Any]) -> dict[str, list[str]]:
+        if not isinstance(value, Mapping):
+            return {"settings": ["must be an object"]}
+        errors: dict[str, list[str]] = {}
+        for key in sorted(set(value) - set(KEYS)):
+            errors[str(key)[:100]] = [f"unknown setting (known: {', '.join(KEYS)})"]
+        if "currency" in value and not (isinstance(value["currency"], str) and _CURRENCY.match(value["currency"])):
+            errors["currency"] = ["must be a three-letter ISO 4217 code in capitals, e.g. 'ILS'"]
+        for key in FLAGS:
+            if key in value and not isinstance(value[key], bool):
+                errors[key] = ["must be true or false"]
+        for key in NUMBERS:
+            if key in value:
+                number = _number(value[key])
+                top = Decimal(100) if key == "feePercent" else Decimal("1000000")
+                if number is None or not Decimal(0) <= number <= top:
+                    errors[key] = [f"must be a number from 0 to {top}"]
+        return errors
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
