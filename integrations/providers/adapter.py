@@ -199,6 +199,13 @@ class ProviderAdapter:
         The default accepts only an empty object: a provider with settings overrides this."""
         return {"settings": ["this provider has no settings"]} if value else {}
 
+    def pair_containers(self, remote_type: str) -> tuple[str, ...] | None:
+        """The containers of one remote type when the provider keeps each type in its own
+        collection rather than in containers the tenant picks (Stripe: ``payment_intent``,
+        ``customer``); ``list_changes`` and ``push_create`` then receive it as ``container``.
+        None (the default): the enabled containers of the settings (calendars)."""
+        return None
+
     def list_containers(self, client: Caller) -> list[Container]:
         """The remote containers a tenant can pick (calendars, folders, boards)."""
         raise self._not_yet("container discovery")

@@ -167,9 +167,9 @@ def export_one(job: Job, row: SyncPending) -> None:
         job.report.skipped += 1
         return
     if link is None:
-        remote = job.plan.adapter.push_create(job.client, container=job.plan.home_container, record=record,
-                                              hub_id=str(instance.pk))
-        record_success(job, row, pair, instance.pk, current, remote, container=job.plan.home_container)
+        home = pair.home_container if pair.containers else job.plan.home_container
+        remote = job.plan.adapter.push_create(job.client, container=home, record=record, hub_id=str(instance.pk))
+        record_success(job, row, pair, instance.pk, current, remote, container=home)
         job.report.created += 1
         return
     if all(merge.same(current.get(k), v) for k, v in link.last_synced.items()) and set(current) <= set(link.last_synced):

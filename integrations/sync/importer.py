@@ -153,7 +153,7 @@ def describe(exc: Exception) -> str:
 # --------------------------------------------------------------------------- the flow
 def import_all(job: Job, *, full: bool = False) -> None:
     for pair in job.plan.importing():
-        for container in job.plan.containers:
+        for container in pair.containers or job.plan.containers:
             if job.out_of_pages():
                 return
             import_container(job, pair, container, full=full)
@@ -167,7 +167,7 @@ def relink_exported(job: Job, pair: Pair) -> None:
     removes nothing."""
     job.relink_only = True
     try:
-        for container in job.plan.containers:
+        for container in pair.containers or job.plan.containers:
             import_container(job, pair, container, full=True)
     finally:
         job.relink_only = False

@@ -37,6 +37,15 @@ class Pair:
     #: side creates one on the other; edits and deletions of linked records flow either way.
     creates_local: bool = True
     creates_remote: bool = True
+    #: Where this pair's records live at the provider: the adapter's ``pair_containers`` (one
+    #: collection per remote type: Stripe's payment intents and customers), else the enabled
+    #: calendars / folders of the settings.
+    containers: tuple[str, ...] = ()
+
+    @property
+    def home_container(self) -> str:
+        """Where a local record of this pair without a link is created at the provider."""
+        return self.containers[0]
 
     @property
     def imports(self) -> bool:
@@ -96,6 +105,7 @@ def plan_for(integration: Integration) -> SyncPlan:
     provider_settings = integration.settings or {}
     adapter = adapter_for(get_provider(integration.provider))
     default_direction = sync.get("direction") or "import"
+    containers = enabled_containers(integration)
     pairs = []
     filters = compile_filters(sync.get("filters") or [])
     for item in sync.get("entities") or []:
@@ -109,9 +119,10 @@ def plan_for(integration: Integration) -> SyncPlan:
                                    defaults=adapter.default_mappings(local_type, remote_type))
         pairs.append(Pair(local_type, remote_type, item.get("direction") or default_direction, mapping, filters,
                           creates_local=provider_settings.get(setting_flag("autoCreate", local_type)) is not False,
-                          creates_remote=provider_settings.get(setting_flag("autoCreate", remote_type)) is not False))
+                          creates_remote=provider_settings.get(setting_flag("autoCreate", remote_type)) is not False,
+                          containers=adapter.pair_containers(remote_type) or containers))
     return SyncPlan(
-        integration=integration, adapter=adapter, pairs=tuple(pairs), containers=enabled_containers(integration),
+        integration=integration, adapter=adapter, pairs=tuple(pairs), containers=containers,
         tz=str((integration.settings or {}).get("timeZone") or DEFAULT_TZ),
         enabled=bool(sync.get("enabled")), frequency=str(sync.get("frequency") or "manual"),
     )
