@@ -206,6 +206,15 @@ class ProviderAdapter:
         None (the default): the enabled containers of the settings (calendars)."""
         return None
 
+    def complete_record(self, record: Mapping[str, Any], *, local_type: str, remote_type: str,
+                        settings: Mapping[str, Any], hub_id: str, create: bool) -> dict[str, Any]:
+        """The mapped record as the provider needs it written, given the integration's
+        ``settings`` (an accounting invoice's tax rate, due days, numbering and ledger account;
+        seed section ג): called by the export just before ``push_create`` (``create``) and
+        ``push_update``. What it adds is not mapped back, so links and echo checks are
+        unaffected. The default: the record as it is."""
+        return dict(record)
+
     def list_containers(self, client: Caller) -> list[Container]:
         """The remote containers a tenant can pick (calendars, folders, boards)."""
         raise self._not_yet("container discovery")
