@@ -29,7 +29,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from core import retry
@@ -112,13 +112,20 @@ def queue_unlinked(job: Job, pair: Pair) -> int:
 
 
 # --------------------------------------------------------------------------- 2. the drain
+def pair_rank(job: Job) -> Case:
+    """Rows in the order of the settings' entity pairs (clients before the payments that refer
+    to them: a ``link`` reference resolves in the same run), then oldest first."""
+    order = [pair.local_type for pair in job.plan.exporting()]
+    return Case(*(When(local_type=t, then=Value(i)) for i, t in enumerate(order)), default=Value(len(order)))
+
+
 def claim_batch(job: Job) -> list[SyncPending]:
     now = timezone.now()
     with tenant_scope(job.tenant_id):
         rows = list(SyncPending.objects.select_for_update(skip_locked=True)
                     .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
                             tenant_id=job.tenant_id, integration=job.plan.integration)
-                    .order_by("queued_at")[:BATCH])
+                    .order_by(pair_rank(job), "queued_at")[:BATCH])
         if rows:
             SyncPending.objects.filter(pk__in=[r.pk for r in rows]).update(next_attempt_at=now + LEASE)
     return rows

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
+from core.tenant_context import tenant_scope
 from integrations.models import ExternalLink, Integration
 from integrations.providers.adapter import ProviderAdapter
 from integrations.providers.catalog import get_provider
@@ -87,17 +88,19 @@ class SyncPlan:
 
 
 def link_lookup(integration: Integration):
-    """The ``link`` transform's lookup: this integration's ExternalLink rows (in the caller's
-    tenant scope), local id -> remote id (``want="remote"``) or back (``want="local"``)."""
+    """The ``link`` transform's lookup: this integration's ExternalLink rows (in its tenant's
+    scope), local id -> remote id (``want="remote"``) or back (``want="local"``)."""
     def lookup(entity: str, want: str, value: str) -> str | None:
-        rows = ExternalLink.objects.filter(tenant_id=integration.tenant_id, integration=integration, local_type=entity)
-        if want == "remote":
-            try:
-                return rows.filter(local_id=value).values_list("remote_id", flat=True).first()
-            except (ValueError, ValidationError):  # not a uuid: nothing of ours
-                return None
-        found = rows.filter(remote_id=value).values_list("local_id", flat=True).first()
-        return str(found) if found is not None else None
+        with tenant_scope(integration.tenant_id):  # the export maps records outside any transaction
+            rows = ExternalLink.objects.filter(tenant_id=integration.tenant_id, integration=integration,
+                                               local_type=entity)
+            if want == "remote":
+                try:
+                    return rows.filter(local_id=value).values_list("remote_id", flat=True).first()
+                except (ValueError, ValidationError):  # not a uuid: nothing of ours
+                    return None
+            found = rows.filter(remote_id=value).values_list("local_id", flat=True).first()
+            return str(found) if found is not None else None
 
     return lookup
 

@@ -59,9 +59,31 @@ def test_the_plans_context_reads_this_integrations_links_only(alice, bob):
     with tenant_scope(alice.tenant.id):
         ExternalLink.objects.create(tenant_id=alice.tenant.id, integration=mine, local_type="client",
                                     local_id=client_id, remote_type="Customer", remote_id="58")
-        ctx = plan_for(mine).context()
-        assert ctx.linked("client", "remote", str(client_id)) == "58"
-        assert ctx.linked("client", "local", "58") == str(client_id)
-        assert ctx.linked("client", "remote", "not-a-uuid") is None
-    with tenant_scope(bob.tenant.id):
-        assert plan_for(theirs).context().linked("client", "local", "58") is None
+    # read outside any transaction, as the export maps records: the lookup scopes itself
+    ctx = plan_for(mine).context()
+    assert ctx.linked("client", "remote", str(client_id)) == "58"
+    assert ctx.linked("client", "local", "58") == str(client_id)
+    assert ctx.linked("client", "remote", "not-a-uuid") is None
+    assert plan_for(theirs).context().linked("client", "local", "58") is None
+
+
+@pytest.mark.django_db
+def test_the_export_claims_rows_in_the_order_of_the_entity_pairs(alice):
+    """Clients before the payments that refer to them, whatever order they were queued in."""
+    from integrations.sync.exporter import claim_batch
+    from integrations.sync.importer import Job
+    from integrations.sync.queue import Pending, pending_upsert
+    from integrations.sync.runs import RunReport
+
+    with tenant_scope(alice.tenant.id):
+        integration = Integration.objects.create(
+            tenant=alice.tenant, provider="quickbooks", name="QB", status=Integration.Status.CONNECTED,
+            connected_by=alice.user, sync_settings={"enabled": True, "direction": "export", "entities": [
+                {"localEntity": "client", "remoteEntity": "Customer", "enabled": True},
+                {"localEntity": "payment", "remoteEntity": "Invoice", "enabled": True}]})
+    payment_id, client_id = uuid.uuid4(), uuid.uuid4()
+    for local_type, local_id in (("payment", payment_id), ("client", client_id)):
+        with tenant_scope(alice.tenant.id):
+            pending_upsert(tenant_id=alice.tenant.id, items=[Pending(integration.pk, local_type, local_id, "upsert", {})])
+    job = Job(plan=plan_for(integration), client=None, report=RunReport())
+    assert [(r.local_type, r.local_id) for r in claim_batch(job)] == [("client", client_id), ("payment", payment_id)]
