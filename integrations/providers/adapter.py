@@ -160,6 +160,12 @@ class ProviderAdapter:
         """Provider-specific checks of cleaned credentials, beyond the entry's field rules."""
         return {}
 
+    def settings_values(self, settings: Mapping[str, Any]) -> dict[str, str]:
+        """Connection values the integration's ``settings`` decide (Xero: the organisation the
+        tenant chose, sent as ``Xero-tenant-id``), merged into the client's values for every
+        call and for ``{placeholders}``. None by default."""
+        return {}
+
     def derived_config(self, values: Mapping[str, str]) -> dict[str, str]:
         """Non-secret connection values derived from credentials (e.g. a datacenter for ``{dc}``)."""
         return {}
