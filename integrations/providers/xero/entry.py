@@ -60,7 +60,8 @@ PROVIDER = Provider(
     webhook_scheme="xero",
     entity_pairs=(
         EntityPair("client", "Contact", ALL_DIRECTIONS),
-        EntityPair("supplier", "Contact", ALL_DIRECTIONS),
+        # Export only: Xero flags a contact as a supplier only once it has a bill.
+        EntityPair("supplier", "Contact[supplier]", EXPORT_ONLY),
         EntityPair("payment", "Invoice[ACCREC]", ("export", "bidirectional")),
         EntityPair("expense", "Invoice[ACCPAY]", EXPORT_ONLY),
     ),
