@@ -247,6 +247,18 @@ class ProviderAdapter:
         when it changed since ``version``)."""
         raise self._not_yet("delete")
 
+    # ------------------------------------------------------------------ provider webhooks (wake a run)
+    def notified_accounts(self, payload: Any) -> set[str] | None:
+        """The provider accounts a verified webhook's payload is about (QuickBooks realm ids,
+        Xero tenant ids), or None when the payload names none (any of the tenant's connections
+        of this provider is woken)."""
+        return None
+
+    def account_of(self, values: Mapping[str, Any]) -> str | None:
+        """The provider account a connection is (from its connection values), to match with
+        ``notified_accounts``."""
+        return None
+
     # ------------------------------------------------------------------ push (realtime import)
     #: True when ``renew`` extends the registration itself (Graph PATCH); False when a renewal
     #: is a new registration followed by ``stop`` of the old one (Google channels).

@@ -243,6 +243,25 @@ class QuickbooksAdapter(AccountingSettings, ProviderAdapter):
         data = response.data if isinstance(response.data, dict) else {}
         return _change(entity, data.get(entity) or {})
 
+    # ------------------------------------------------------------------ webhooks
+    def notified_accounts(self, payload: Any) -> set[str] | None:
+        """Realm ids of a QuickBooks webhook: the classic ``eventNotifications[].realmId`` or the
+        CloudEvents form's ``intuitaccountid`` (a list of events, or one):
+        https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks"""
+        found: set[str] = set()
+        for event in payload if isinstance(payload, list) else [payload]:
+            if not isinstance(event, dict):
+                continue
+            for note in event.get("eventNotifications") or []:
+                if isinstance(note, dict) and note.get("realmId"):
+                    found.add(str(note["realmId"]))
+            if event.get("intuitaccountid"):
+                found.add(str(event["intuitaccountid"]))
+        return found or None
+
+    def account_of(self, values: Mapping[str, Any]) -> str | None:
+        return str(values.get("realmId") or "") or None
+
     # ------------------------------------------------------------------ settings -> record
     def complete_record(self, record: Mapping[str, Any], *, local_type: str, remote_type: str,
                         settings: Mapping[str, Any], hub_id: str, create: bool) -> dict[str, Any]:
@@ -382,3 +401,4 @@ def _complete_expense(body: dict[str, Any], settings: Mapping[str, Any], options
     if account:
         line["AccountBasedExpenseLineDetail"]["AccountRef"] = {"value": account}
     body["Line"] = [line]
+

@@ -165,6 +165,16 @@ class XeroAdapter(AccountingSettings, ProviderAdapter):
             headers["Xero-tenant-id"] = str(values["xeroTenantId"])
         return headers
 
+    def notified_accounts(self, payload: Any) -> set[str] | None:
+        """``events[].tenantId`` of a Xero webhook
+        (https://developer.xero.com/documentation/guides/webhooks/overview/)."""
+        events = payload.get("events") if isinstance(payload, dict) else None
+        found = {str(e["tenantId"]) for e in events or [] if isinstance(e, dict) and e.get("tenantId")}
+        return found or None
+
+    def account_of(self, values: Mapping[str, Any]) -> str | None:
+        return str(values.get("xeroTenantId") or "") or None
+
     def list_containers(self, client: Caller) -> list[Container]:
         """The organisations (tenants) this token reaches: ``GET /connections``."""
         response = client.request("GET", "/connections")

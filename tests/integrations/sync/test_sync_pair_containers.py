@@ -12,7 +12,15 @@ from entities.services import entity_create
 from integrations.providers import registry
 from integrations.sync.plan import plan_for
 from tests.support.memory_provider import memory_provider  # noqa: F401 - fixture
-from tests.support.sync_runs import connect_calendar, drain_entity_events, event, links, meetings, run_sync, state
+from tests.support.sync_runs import (
+    connect_calendar,
+    drain_entity_events,
+    event,
+    links,
+    meetings,
+    run_sync,
+    state,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -228,9 +228,9 @@ class QuickbooksFake:
             return 200, {entity: obj, "time": stamp(now())}
         obj = self.store[entity].get(str(remote_id))
         if obj is None or obj.get("status") == "Deleted":
-            return 400, fault("610", "Object Not Found", f"Object Not Found : Something you're trying to use "
-                              f"has been made inactive. Check the fields with accounts, customers, items, "
-                              f"vendors or employees.")
+            return 400, fault("610", "Object Not Found", "Object Not Found : Something you're trying to use "
+                              "has been made inactive. Check the fields with accounts, customers, items, "
+                              "vendors or employees.")
         if str(body.get("SyncToken")) != obj["SyncToken"]:
             return 400, fault("5010", "Stale Object Error", "Stale Object Error : You and root were working on "
                               "this at the same time. root finished before you did, so your work was not saved.")
