@@ -156,3 +156,24 @@ def test_expenses_need_a_document_type_in_the_settings(alice, wiz):
     adapter = HashavshevetAdapter.__new__(HashavshevetAdapter)
     assert adapter.settings_errors({"documentTypes": {"expense": "x"}})
     assert adapter.settings_errors({"documentTypes": {"expense": 7}}) == {}
+
+
+def test_the_catalogs_rate_limit_paces_the_pushes(alice, wiz):
+    """2 calls per second instead of the hub default: a session and four account imports take
+    at least two seconds."""
+    import time
+
+    from tests.support.small_bucket import small_bucket
+
+    calls, _ = wiz
+    integration = connected(alice, CLIENTS)
+    with tenant_scope(alice.tenant.id):
+        for n in range(4):
+            entity_create(tenant=alice.tenant, entity_type="client", source="api", data={"name": f"Paced {n}"})
+    drain_entity_events(str(alice.tenant.id))
+    with small_bucket("hashavshevet", 2, 1):
+        started = time.monotonic()
+        log = run_sync(integration)
+        elapsed = time.monotonic() - started
+    assert log.status == "success", log.failed_items
+    assert len(calls) == 5 and elapsed >= 2.0

@@ -180,3 +180,21 @@ def test_settings_refuse_a_bad_form_name():
     assert adapter.settings_errors({"forms": {"client": "CUSTOMERS; DROP"}}) == {
         "forms": ["forms.client must be a form name such as 'CUSTOMERS' (letters, digits, '_')"]}
     assert adapter.settings_errors({"forms": {"invoice": "X"}})["forms"]
+
+
+def test_the_catalogs_rate_limit_paces_the_calls(alice, priority, monkeypatch):
+    """2 calls per second instead of the hub default (60 per minute): five listing pages take
+    at least two seconds."""
+    from tests.support.small_bucket import small_bucket
+
+    monkeypatch.setattr(pa, "PAGE_SIZE", 1)
+    for n in range(4):
+        priority.put(f"C10{n}", CUSTDES=f"Paced {n}")
+    with small_bucket("priority", 2, 1):
+        integration = connected(alice)
+        started = time.monotonic()
+        log = run_sync(integration)
+        elapsed = time.monotonic() - started
+    assert log.status == "success", log.error_message
+    assert len([c for c in priority.calls if c[0] == "GET"]) == 5
+    assert elapsed >= 2.0

@@ -209,3 +209,25 @@ def test_401_refresh_429_wait_5xx_retry_4xx_failed_item(alice, fake):
     expired = run_sync(integration)
     assert expired.status == "failed" and expired.error_code == "provider_expired"
     assert reload(integration).status == "expired"
+
+
+def test_the_catalogs_rate_limit_paces_the_calls(alice, fake, monkeypatch):
+    """3 calls per second instead of Xero's 60 per minute: seven listing pages (and the
+    discovery call) wait for later windows, and Xero refuses none."""
+    import time
+
+    import integrations.providers.xero.adapter as xa
+    from tests.support.small_bucket import small_bucket
+
+    monkeypatch.setattr(xa, "PAGE_SIZE", 1)
+    fake.page_size = 1
+    for n in range(6):
+        fake.put("Contacts", Name=f"Paced {n}")
+    with small_bucket("xero", 3, 1):
+        integration = connected(alice, fake)
+        started = time.monotonic()
+        log = run_sync(integration)
+        elapsed = time.monotonic() - started
+    assert log.status == "success", log.error_message
+    assert fake.count("GET", "/Contacts") == 7 and fake.count("GET", status=429) == 0
+    assert elapsed >= 1.0  # 1 discovery + 7 pages at 3 per second
