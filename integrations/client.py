@@ -195,6 +195,7 @@ class ProviderClient:
             except ValueError:
                 stored = {"apiKey": raw_key}
             values.update(stored if isinstance(stored, dict) else {"apiKey": raw_key})
+        values.update(adapter_for(provider).settings_values(integration.settings or {}))
         connection = Connection(
             provider=provider,
             tenant_id=str(integration.tenant_id),

@@ -58,9 +58,15 @@ def _calendar_entries(containers: list[Container], previous: Any) -> list[dict[s
     return [{k: v for k, v in entries[i].items() if k != "_first"} for i in sorted(keep)]
 
 
+def _organisation_entries(containers: list[Container], previous: Any) -> list[dict[str, Any]]:
+    """An accounting connection's organisations (Xero tenants): id and name, as listed."""
+    return [{"organisationId": c.id, "organisationName": c.name[:200]} for c in containers][:50]
+
+
 #: provider category -> (settings key, how the discovered containers are written there)
 SETTINGS_BY_CATEGORY: dict[str, tuple[str, Callable[[list[Container], Any], list[dict[str, Any]]]]] = {
     "calendar": ("calendars", _calendar_entries),
+    "accounting": ("organisations", _organisation_entries),
 }
 
 

@@ -177,6 +177,12 @@ class ProviderAdapter:
         """Provider-specific checks of cleaned credentials, beyond the entry's field rules."""
         return {}
 
+    def settings_values(self, settings: Mapping[str, Any]) -> dict[str, str]:
+        """Connection values the integration's ``settings`` decide (Xero: the organisation the
+        tenant chose, sent as ``Xero-tenant-id``), merged into the client's values for every
+        call and for ``{placeholders}``. None by default."""
+        return {}
+
     def derived_config(self, values: Mapping[str, str]) -> dict[str, str]:
         """Non-secret connection values derived from credentials (e.g. a datacenter for ``{dc}``)."""
         return {}
@@ -230,6 +236,15 @@ class ProviderAdapter:
         flag = f"autoCreate{local_type[:1].upper()}{local_type[1:]}s"
         return settings.get(flag) is not False
 
+    def complete_record(self, record: Mapping[str, Any], *, local_type: str, remote_type: str,
+                        settings: Mapping[str, Any], hub_id: str, create: bool) -> dict[str, Any]:
+        """The mapped record as the provider needs it written, given the integration's
+        ``settings`` (an accounting invoice's tax rate, due days, numbering and ledger account;
+        seed section ג): called by the export just before ``push_create`` (``create``) and
+        ``push_update``. What it adds is not mapped back, so links and echo checks are
+        unaffected. The default: the record as it is."""
+        return dict(record)
+
     def list_containers(self, client: Caller) -> list[Container]:
         """The remote containers a tenant can pick (calendars, folders, boards)."""
         raise self._not_yet("container discovery")
@@ -273,6 +288,18 @@ class ProviderAdapter:
         run reads it from the provider's feed. ``(remote type, changes)``: the provider has no
         feed; these records (read again from the provider where its calls are unsigned) are
         applied now to the records already linked."""
+        return None
+
+    # ------------------------------------------------------------------ provider webhooks (wake a run)
+    def notified_accounts(self, payload: Any) -> set[str] | None:
+        """The provider accounts a verified webhook's payload is about (QuickBooks realm ids,
+        Xero tenant ids), or None when the payload names none (any of the tenant's connections
+        of this provider is woken)."""
+        return None
+
+    def account_of(self, values: Mapping[str, Any]) -> str | None:
+        """The provider account a connection is (from its connection values), to match with
+        ``notified_accounts``."""
         return None
 
     # ------------------------------------------------------------------ push (realtime import)

@@ -13,7 +13,8 @@ Two halves, joined by the export queue (``SyncPending``, integrations.sync.queue
    and the row's deletion commit together. A failed row stays, with ``attempts``,
    ``next_attempt_at`` (core.retry backoff) and ``last_error``.
 
-Per record: filters on the local record -> ``mapping.to_remote`` -> ``push_create`` (the
+Per record: filters on the local record -> ``mapping.to_remote`` -> ``adapter.complete_record``
+(the integration's settings: tax rate, due days, ledger accounts) -> ``push_create`` (the
 hub's id stamped on the remote object) / ``push_update`` (conditional on the link's
 version; a ``VersionConflict`` imports the container's changes -- merging them -- and
 retries once) / ``push_delete``.
@@ -28,7 +29,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from core import retry
@@ -119,13 +120,20 @@ def queue_unlinked(job: Job, pair: Pair) -> int:
 
 
 # --------------------------------------------------------------------------- 2. the drain
+def pair_rank(job: Job) -> Case:
+    """Rows in the order of the settings' entity pairs (clients before the payments that refer
+    to them: a ``link`` reference resolves in the same run), then oldest first."""
+    order = [pair.local_type for pair in job.plan.exporting()]
+    return Case(*(When(local_type=t, then=Value(i)) for i, t in enumerate(order)), default=Value(len(order)))
+
+
 def claim_batch(job: Job) -> list[SyncPending]:
     now = timezone.now()
     with tenant_scope(job.tenant_id):
         rows = list(SyncPending.objects.select_for_update(skip_locked=True)
                     .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
                             tenant_id=job.tenant_id, integration=job.plan.integration)
-                    .order_by("queued_at")[:BATCH])
+                    .order_by(pair_rank(job), "queued_at")[:BATCH])
         if rows:
             SyncPending.objects.filter(pk__in=[r.pk for r in rows]).update(next_attempt_at=now + LEASE)
     return rows
@@ -173,7 +181,7 @@ def export_one(job: Job, row: SyncPending) -> None:
         job.report.skipped += 1
         return
     ctx = job.plan.context()
-    record = pair.mapping.to_remote(snapshot, ctx)
+    record = outgoing(job, pair, pair.mapping.to_remote(snapshot, ctx), row.local_id, create=link is None)
     if link is None and not pair.creates_remote:
         finish_row(job, row)  # autoCreate<Remote>s is off: a new local record creates nothing there
         job.report.skipped += 1
@@ -199,6 +207,13 @@ def export_one(job: Job, row: SyncPending) -> None:
     job.report.updated += 1
 
 
+def outgoing(job: Job, pair: Pair, record: dict[str, Any], local_id: Any, *, create: bool) -> dict[str, Any]:
+    """The mapped record completed by the adapter with the integration's settings."""
+    return job.plan.adapter.complete_record(record, local_type=pair.local_type, remote_type=pair.remote_type,
+                                            settings=job.plan.integration.settings or {}, hub_id=str(local_id),
+                                            create=create)
+
+
 def update_after_conflict(job: Job, pair: Pair, row: SyncPending, link: ExternalLink) -> RemoteChange | None:
     """The provider's copy changed since our version: import it (three-way merge into the
     local record, conflicts by policy), then push the merged record once more. An export-only
@@ -211,7 +226,8 @@ def update_after_conflict(job: Job, pair: Pair, row: SyncPending, link: External
             finish_row(job, row)
             return None
         return job.plan.adapter.push_update(job.client, container=link.remote_container, remote_id=link.remote_id,
-                                            record=pair.mapping.to_remote(snapshot, job.plan.context()), version=None)
+                                            record=outgoing(job, pair, pair.mapping.to_remote(snapshot, job.plan.context()),
+                                                            row.local_id, create=False), version=None)
     import_container(job, pair, link.remote_container)
     with tenant_scope(job.tenant_id):
         link = link_for_local(integration=job.plan.integration, local_type=row.local_type, local_id=row.local_id)
@@ -227,7 +243,8 @@ def update_after_conflict(job: Job, pair: Pair, row: SyncPending, link: External
         job.report.skipped += 1
         return None
     return job.plan.adapter.push_update(job.client, container=link.remote_container, remote_id=link.remote_id,
-                                        record=pair.mapping.to_remote(snapshot, job.plan.context()),
+                                        record=outgoing(job, pair, pair.mapping.to_remote(snapshot, job.plan.context()),
+                                                        row.local_id, create=False),
                                         version=link.remote_version)
 
 

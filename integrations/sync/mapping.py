@@ -37,6 +37,12 @@ Transforms (``transform`` + ``transformConfig``):
   (``decimals`` overrides); local values are decimal strings, remote values JSON numbers
   (``remoteAs: "string"`` or ``"minor"`` for integer cents).
 - ``custom``: ``{"name": ..., "params": {...}}``, a function of ``integrations.sync.custom``.
+- ``link``: ``{"entity": "client"}``: a reference to another synced record (a payment's
+  ``clientId`` -> an invoice's ``CustomerRef.value``). Exporting, the local id becomes the
+  remote id the integration's link of that record holds (none yet = a ``MappingError``: the
+  record waits for its retry, by when the referenced one is exported); importing, the remote
+  id becomes the linked local id (none: nothing is written). Lookups through
+  ``MappingContext.link_lookup`` (the integration's ExternalLink rows, cached per context).
 
 ``defaultValue``: when the source value is missing, null, "" or [] the default is written
 instead (as is, no transform), in both directions. A missing source without a default
@@ -65,7 +71,7 @@ from integrations.sync.custom import REGISTRY as CUSTOM_REGISTRY
 from integrations.sync.custom import CustomError, custom_errors
 
 DEFAULT_TZ = "Asia/Jerusalem"
-TRANSFORMS = ("none", "date_format", "currency_convert", "custom")
+TRANSFORMS = ("none", "date_format", "currency_convert", "custom", "link")
 DATE_FORMATS = ("iso", "naive_utc", "naive_local", "date")
 FILTER_OPERATORS = ("equals", "not_equals", "contains", "in_list")
 
@@ -87,6 +93,13 @@ class MappingError(ValueError):
 
 
 RateLookup = Callable[[str, str, date], "tuple[Decimal, date] | None"]
+#: (local entity type, "remote" | "local", id) -> the id on the other side, through the integration's links.
+LinkLookup = Callable[[str, str, str], "str | None"]
+
+
+def no_links(entity: str, want: str, value: str) -> str | None:
+    """The lookup of a context with no integration (previews of a mapping): nothing is linked."""
+    return None
 
 
 def database_rate(base: str, quote: str, on: date) -> tuple[Decimal, date] | None:
@@ -104,7 +117,15 @@ class MappingContext:
     on_date: date | None = None
     notes: list[dict[str, Any]] = field(default_factory=list)
     rate_lookup: RateLookup = database_rate
+    link_lookup: LinkLookup = no_links
     _rates: dict[tuple[str, str, date], Any] = field(default_factory=dict, repr=False)
+    _links: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
+
+    def linked(self, entity: str, want: str, value: str) -> str | None:
+        key = (entity, want, value)
+        if key not in self._links:
+            self._links[key] = self.link_lookup(entity, want, value)
+        return self._links[key]
 
     def rate(self, base: str, quote: str, on: date) -> tuple[Decimal, date] | None:
         key = (base, quote, on)
@@ -343,6 +364,18 @@ class Rule:
             return int((converted * 100).to_integral_value(rounding=ROUND_HALF_UP))
         return int(converted) if converted == converted.to_integral_value() else float(converted)
 
+    # ---- link
+    def _link(self, value: Any, ctx: MappingContext, *, to_remote: bool) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise MappingError(self.local.text, f"{str(value)[:40]!r} is not a record id")
+        entity = self.config["entity"]
+        found = ctx.linked(entity, "remote" if to_remote else "local", str(value))
+        if found is None and to_remote:
+            raise MappingError(self.local.text, f"the {entity} {str(value)[:40]} is not synced yet (no link)")
+        return _MISSING if found is None else found
+
     # ---- directions
     def apply_to_remote(self, local: dict, ctx: MappingContext, out: dict) -> None:
         value = self.local.get(local)
@@ -358,6 +391,8 @@ class Rule:
             value = self._convert(value, ctx, source=local, partial=out, to_remote=True)
         elif self.transform == "custom":
             value = self._custom(value, to_remote=True)
+        elif self.transform == "link":
+            value = self._link(value, ctx, to_remote=True)
         self.remote.set(out, value)
 
     def apply_to_local(self, remote: dict, ctx: MappingContext, out: dict) -> None:
@@ -374,6 +409,10 @@ class Rule:
             value = self._convert(value, ctx, source=remote, partial=out, to_remote=False)
         elif self.transform == "custom":
             value = self._custom(value, to_remote=False)
+        elif self.transform == "link":
+            value = self._link(value, ctx, to_remote=False)
+            if value is _MISSING:
+                return
         self.local.set(out, value)
 
     def _custom(self, value: Any, *, to_remote: bool) -> Any:
@@ -467,7 +506,17 @@ def mapping_errors(item: dict[str, Any]) -> list[str]:
         problems += _currency_errors(cfg)
     elif transform == "custom":
         problems += custom_errors(cfg)
+    elif transform == "link":
+        problems += _link_errors(cfg)
     return problems
+
+
+def _link_errors(cfg: Any) -> list[str]:
+    from integrations.providers.base import LOCAL_ENTITY_TYPES
+
+    if not isinstance(cfg, dict) or set(cfg) != {"entity"} or cfg["entity"] not in LOCAL_ENTITY_TYPES:
+        return [f"link needs transformConfig {{\"entity\": one of {', '.join(LOCAL_ENTITY_TYPES)}}}"]
+    return []
 
 
 def filter_errors(item: dict[str, Any]) -> list[str]:

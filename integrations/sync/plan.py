@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from integrations.models import Integration
+from django.core.exceptions import ValidationError
+
+from core.tenant_context import tenant_scope
+from integrations.models import ExternalLink, Integration
 from integrations.providers.adapter import ProviderAdapter
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import adapter_for
@@ -81,7 +84,25 @@ class SyncPlan:
         return self.containers[0]
 
     def context(self) -> MappingContext:
-        return MappingContext(tz=self.tz, on_date=None, notes=[])
+        return MappingContext(tz=self.tz, on_date=None, notes=[], link_lookup=link_lookup(self.integration))
+
+
+def link_lookup(integration: Integration):
+    """The ``link`` transform's lookup: this integration's ExternalLink rows (in its tenant's
+    scope), local id -> remote id (``want="remote"``) or back (``want="local"``)."""
+    def lookup(entity: str, want: str, value: str) -> str | None:
+        with tenant_scope(integration.tenant_id):  # the export maps records outside any transaction
+            rows = ExternalLink.objects.filter(tenant_id=integration.tenant_id, integration=integration,
+                                               local_type=entity)
+            if want == "remote":
+                try:
+                    return rows.filter(local_id=value).values_list("remote_id", flat=True).first()
+                except (ValueError, ValidationError):  # not a uuid: nothing of ours
+                    return None
+            found = rows.filter(remote_id=value).values_list("local_id", flat=True).first()
+            return str(found) if found is not None else None
+
+    return lookup
 
 
 def enabled_containers(integration: Integration) -> tuple[str, ...]:

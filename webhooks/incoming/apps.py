@@ -9,3 +9,6 @@ class IncomingWebhooksConfig(AppConfig):
     label = "webhooks_incoming"
     verbose_name = _("Incoming webhooks")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from webhooks.incoming import provider_sync  # noqa: F401 - registers the sync_integration automation

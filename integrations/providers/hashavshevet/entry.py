@@ -61,7 +61,11 @@ PROVIDER = Provider(
         "H-Connect API needs a contract with Wizsoft and is not publicly documented; legacy file "
         "import and ODBC reads are out of scope. No webhooks, no change feed, no published "
         "limits, so the connector is push-only (hub to Hashavshevet) and incremental import is a "
-        "no-op."
+        "no-op. Built to the documented calls: createSession, IndexApi/importIndex (accounts) and "
+        "invApi/createDoc (documents). Unverified: the answers' shapes (session token form, the "
+        "created document's id), each company's document type ids (settings.documentTypes), "
+        "any limit. Issued documents are never changed or deleted (credit them in Hashavshevet); "
+        "accounts are never deleted (no documented call)."
     ),
     notes=(
         "Calls are POST https://{wizcloudServer}/{apiPath} with the session token, e.g. "

@@ -85,7 +85,12 @@ PROVIDER = Provider(
         "and licences (REST API, Webhooks and External ID modules), with no published rate limits "
         "and forms that vary by installation; only Basic/PAT auth is wired. OAuth (auth-code + "
         "PKCE, scope 'openid rest_api' at {serverUrl}/accounts/connect/...) exists only with the "
-        "External ID module, which also disables Basic."
+        "External ID module, which also disables Basic. Sync: customers and suppliers both ways "
+        "(code AS+8 hex digits for records the hub creates), sales invoices export only. "
+        "Unverified: the UDATE column on each installation's forms (else full listings only), "
+        "the AINVOICES line subform (AINVOICEITEMS_SUBFORM, PARTNAME/TQUANT/PRICE) and invoice "
+        "currency, any rate limit; no deletion feed (removals are found by a full sync); BPM "
+        "webhooks are not wired to wake a sync."
     ),
     notes=(
         "Incremental sync: $since=<ISO datetime> (v20.0+, BPM entities only), otherwise $filter="

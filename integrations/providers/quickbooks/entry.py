@@ -65,6 +65,11 @@ PROVIDER = Provider(
         "returns at most 1,000 objects per call, so use short windows; deletions come as "
         "status=Deleted. Writes need the object's SyncToken. Webhooks: intuit-signature = "
         "base64 HMAC-SHA256(verifier token, raw body), no timestamp; payloads moved to the "
-        "CloudEvents format."
+        "CloudEvents format. Sync: customers and vendors both ways (deactivated = removed), "
+        "invoices from payments (export; import of edits with bidirectional), expenses as Purchase "
+        "or Bill (export); amounts Decimal, VAT split by invoiceSettings.defaultTaxRate with "
+        "GlobalTaxCalculation TaxInclusive -- the tax code a non-US company needs on each line "
+        "(TaxCodeRef) is not set (VERIFY against the company's tax setup); the hub id is not "
+        "stamped on QuickBooks objects (no free field), so a re-connect re-links by identical values."
     ),
 )

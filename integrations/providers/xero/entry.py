@@ -60,7 +60,8 @@ PROVIDER = Provider(
     webhook_scheme="xero",
     entity_pairs=(
         EntityPair("client", "Contact", ALL_DIRECTIONS),
-        EntityPair("supplier", "Contact", ALL_DIRECTIONS),
+        # Export only: Xero flags a contact as a supplier only once it has a bill.
+        EntityPair("supplier", "Contact[supplier]", EXPORT_ONLY),
         EntityPair("payment", "Invoice[ACCREC]", ("export", "bidirectional")),
         EntityPair("expense", "Invoice[ACCPAY]", EXPORT_ONLY),
     ),
@@ -70,6 +71,10 @@ PROVIDER = Provider(
         "Incremental sync: If-Modified-Since on GETs, paged; keep the server's max "
         "UpdatedDateUTC, not the local clock. Send Idempotency-Key on writes. Webhooks: "
         "x-xero-signature = base64 HMAC-SHA256(webhook key, raw body); the Intent-to-Receive "
-        "check requires 200 for a good signature and 401 for a bad one."
+        "check requires 200 for a good signature and 401 for a bad one. Sync: contacts as clients "
+        "both ways (suppliers-only contacts left out), suppliers export only, sales invoices from "
+        "payments (DRAFT, VAT-inclusive), bills from expenses (export); the organisation "
+        "(Xero-tenant-id) is chosen in settings.organisationId when the connection reaches "
+        "several. Xero has no conditional write: updates read-compare-write on UpdatedDateUTC."
     ),
 )

@@ -1,0 +1,193 @@
+"""Settings and money helpers shared by the accounting adapters (QuickBooks, Xero,
+Hashavshevet, Priority): seed section ג, AccountingIntegrationConfig.settings.
+
+``Integration.settings`` of an accounting integration, camelCase as the seed writes it::
+
+    {"syncClients": true, "syncSuppliers": true, "syncPayments": true, "syncExpenses": true,
+     "invoiceSettings": {"autoCreateInvoice": false, "invoicePrefix": "AS-", "defaultPaymentTerms": 30,
+                         "defaultTaxRate": "17", "defaultAccount": "", "currency": "ILS"},
+     "accountMappings": {"revenue": "", "expenses": "", "retainer": "", "categories": {"materials": "5100"}}}
+
+The ``sync<Type>s`` flags are the engine's (``integrations.sync.plan``: false leaves that pair
+out). Beyond the seed, each optional: ``invoiceSettings.currency`` (ISO 4217, the invoices'
+currency; default ILS), ``accountMappings.categories`` (an expense's local ``category`` -> the
+ledger account it is booked to; ``expenses`` is the fallback), ``timeZone`` (IANA) and the
+keys an adapter adds (``EXTRA_KEYS``: Priority's form names, Xero's organisation).
+``defaultTaxRate`` is a percentage (17 = Israel's VAT since 2025) kept as a decimal string;
+amounts are ``Decimal`` end to end (never float): ``money`` / ``tax_rate`` below.
+Validation is strict: unknown keys, wrong types and over-long strings are refused by name.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+FLAGS = ("syncClients", "syncSuppliers", "syncPayments", "syncExpenses")
+#: Israel's standard VAT rate (17% since 1 January 2025).
+ISRAEL_VAT = "17"
+INVOICE_DEFAULTS: dict[str, Any] = {
+    "autoCreateInvoice": False, "invoicePrefix": "", "defaultPaymentTerms": 30,
+    "defaultTaxRate": ISRAEL_VAT, "defaultAccount": "", "currency": "ILS",
+}
+ACCOUNT_DEFAULTS: dict[str, Any] = {"revenue": "", "expenses": "", "retainer": "", "categories": {}}
+MAX_TEXT = 100
+MAX_PREFIX = 10
+MAX_CATEGORIES = 200
+MAX_TERMS_DAYS = 3650
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+CENT = Decimal("0.01")
+
+
+def money(value: Any) -> Decimal:
+    """An amount as Decimal with 2 places (half-up); refuses floats' binary noise by going
+    through ``str`` and refuses non-finite values."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"{value!r} is not an amount")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{str(value)[:40]!r} is not an amount") from None
+    if not amount.is_finite():
+        raise ValueError(f"{str(value)[:40]!r} is not an amount")
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def tax_rate(settings: Mapping[str, Any]) -> Decimal:
+    """``invoiceSettings.defaultTaxRate`` as a Decimal percentage (17 when unset)."""
+    raw = ((settings or {}).get("invoiceSettings") or {}).get("defaultTaxRate", ISRAEL_VAT)
+    return Decimal(str(raw))
+
+
+def split_gross(gross: Any, rate: Decimal) -> tuple[Decimal, Decimal]:
+    """A tax-inclusive amount -> (net, tax), each to the cent, net + tax == gross exactly."""
+    total = money(gross)
+    net = (total * 100 / (100 + rate)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return net, total - net
+
+
+def invoice_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    return {**INVOICE_DEFAULTS, **((settings or {}).get("invoiceSettings") or {})}
+
+
+def account_for(settings: Mapping[str, Any], *, category: str | None, kind: str) -> str:
+    """The ledger account for a record: the category's mapping, else ``accountMappings[kind]``
+    (``revenue`` / ``expenses``), else ``invoiceSettings.defaultAccount``; "" when none."""
+    accounts = {**ACCOUNT_DEFAULTS, **((settings or {}).get("accountMappings") or {})}
+    by_category = accounts.get("categories") or {}
+    if category and by_category.get(category):
+        return str(by_category[category])
+    return str(accounts.get(kind) or invoice_settings(settings).get("defaultAccount") or "")
+
+
+def document_number(settings: Mapping[str, Any], hub_id: str, *, limit: int = 21) -> str:
+    """The invoice number: ``invoicePrefix`` + the first hex digits of the hub id -- the same
+    on every retry of one payment (a stable number, never a counter that a lost answer would
+    skip), within the provider's ``limit`` (QuickBooks DocNumber: 21 characters)."""
+    prefix = str(invoice_settings(settings).get("invoicePrefix") or "")
+    return (prefix + hub_id.replace("-", "")[:8].upper())[:limit]
+
+
+class AccountingSettings:
+    """Mixin for a ProviderAdapter (listed first): the seed's accounting settings."""
+
+    #: Keys an adapter adds to the seed's, with a check each (value -> problems).
+    EXTRA_KEYS: dict[str, Any] = {}
+    #: Defaults of the extra keys.
+    EXTRA_DEFAULTS: dict[str, Any] = {}
+
+    def settings_defaults(self) -> dict[str, Any]:
+        return {**{flag: True for flag in FLAGS}, "invoiceSettings": copy.deepcopy(INVOICE_DEFAULTS),
+                "accountMappings": copy.deepcopy(ACCOUNT_DEFAULTS), **copy.deepcopy(self.EXTRA_DEFAULTS)}
+
+    def settings_errors(self, value: Mapping[str, Any]) -> dict[str, list[str]]:
+        if not isinstance(value, Mapping):
+            return {"settings": ["must be an object"]}
+        known = {*FLAGS, "invoiceSettings", "accountMappings", "timeZone", *self.EXTRA_KEYS}
+        errors: dict[str, list[str]] = {}
+        for key in sorted(set(value) - known, key=str):
+            errors[str(key)[:100]] = [f"unknown setting (known: {', '.join(sorted(known))})"]
+        for flag in FLAGS:
+            if flag in value and not isinstance(value[flag], bool):
+                errors[flag] = ["must be true or false"]
+        if "timeZone" in value and not _is_zone(value["timeZone"]):
+            errors["timeZone"] = ["must be an IANA time zone name such as 'Asia/Jerusalem'"]
+        if "invoiceSettings" in value:
+            problems = _invoice_errors(value["invoiceSettings"])
+            if problems:
+                errors["invoiceSettings"] = problems
+        if "accountMappings" in value:
+            problems = _account_errors(value["accountMappings"])
+            if problems:
+                errors["accountMappings"] = problems
+        for key, check in self.EXTRA_KEYS.items():
+            if key in value:
+                problems = check(value[key])
+                if problems:
+                    errors[key] = problems
+        return errors
+
+
+def _is_zone(name: Any) -> bool:
+    if not isinstance(name, str) or not name or len(name) > 60:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _text(value: Any, limit: int = MAX_TEXT) -> bool:
+    return isinstance(value, str) and len(value) <= limit
+
+
+def _invoice_errors(value: Any) -> list[str]:
+    if not isinstance(value, Mapping):
+        return ["must be an object"]
+    problems = [f"unknown key {str(k)[:50]!r}" for k in sorted(set(value) - set(INVOICE_DEFAULTS), key=str)]
+    if "autoCreateInvoice" in value and not isinstance(value["autoCreateInvoice"], bool):
+        problems.append("autoCreateInvoice must be true or false")
+    if "invoicePrefix" in value and not (_text(value["invoicePrefix"], MAX_PREFIX)
+                                         and re.fullmatch(r"[A-Za-z0-9_\-/]*", value["invoicePrefix"])):
+        problems.append(f"invoicePrefix must be at most {MAX_PREFIX} letters, digits, '-', '_' or '/'")
+    terms = value.get("defaultPaymentTerms", 0)
+    if isinstance(terms, bool) or not isinstance(terms, int) or not 0 <= terms <= MAX_TERMS_DAYS:
+        problems.append(f"defaultPaymentTerms must be a whole number of days from 0 to {MAX_TERMS_DAYS}")
+    if "defaultTaxRate" in value:
+        rate = value["defaultTaxRate"]
+        try:
+            parsed = Decimal(str(rate)) if not isinstance(rate, bool) and isinstance(rate, int | float | str) else None
+        except InvalidOperation:
+            parsed = None
+        if parsed is None or not parsed.is_finite() or not Decimal(0) <= parsed <= Decimal(100) \
+                or parsed != parsed.quantize(Decimal("0.001")):
+            problems.append("defaultTaxRate must be a percentage from 0 to 100 (at most 3 decimals), e.g. 17")
+    if "defaultAccount" in value and not _text(value["defaultAccount"]):
+        problems.append(f"defaultAccount must be a string of at most {MAX_TEXT} characters")
+    if "currency" in value and not (isinstance(value["currency"], str) and _CURRENCY.match(value["currency"])):
+        problems.append("currency must be an ISO 4217 code such as 'ILS'")
+    return problems
+
+
+def _account_errors(value: Any) -> list[str]:
+    if not isinstance(value, Mapping):
+        return ["must be an object"]
+    problems = [f"unknown key {str(k)[:50]!r}" for k in sorted(set(value) - set(ACCOUNT_DEFAULTS), key=str)]
+    for key in ("revenue", "expenses", "retainer"):
+        if key in value and not _text(value[key]):
+            problems.append(f"{key} must be a ledger account code or name of at most {MAX_TEXT} characters")
+    categories = value.get("categories", {})
+    if not isinstance(categories, Mapping) or len(categories) > MAX_CATEGORIES:
+        problems.append(f"categories must be an object of at most {MAX_CATEGORIES} category -> account entries")
+    else:
+        for k, v in categories.items():
+            if not (_text(k) and k) or not (_text(v) and v):
+                problems.append(f"categories[{str(k)[:40]!r}] must map a category to an account "
+                                f"(non-empty strings of at most {MAX_TEXT} characters)")
+                break
+    return problems
