@@ -17,7 +17,7 @@ registry): they see it through the two small protocols below.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -112,6 +112,19 @@ class Watch:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class FileContent:
+    """A local record's file, as the engine (``integrations.sync.files``) hands it to a storage
+    adapter's ``push_create``: its name, type, size (None when the server did not say) and
+    ``chunks(n)``, a one-shot iterator of the bytes ``n`` at a time, streamed from where the
+    platform keeps the file -- never the whole file in memory."""
+
+    name: str
+    mime_type: str
+    size: int | None
+    chunks: Callable[[int], Iterator[bytes]]
+
+
 class VersionConflict(Exception):
     """The remote object changed since ``version`` was read (412 on If-Match): the engine
     re-reads it and merges instead of overwriting."""
@@ -198,6 +211,23 @@ class ProviderAdapter:
         """Problems with a PATCHed ``settings`` object (merged over the stored one); {} = valid.
         The default accepts only an empty object: a provider with settings overrides this."""
         return {"settings": ["this provider has no settings"]} if value else {}
+
+    #: Storage providers: ``push_create`` takes ``content`` (the record's file) and ``container``
+    #: is the folder the engine resolved with ``ensure_folder`` (integrations.sync.files).
+    carries_files: bool = False
+
+    #: Provider settings that stand for the engine's ``autoCreate<Type>s`` flags (the seed's
+    #: storage config says ``autoUploadDocuments`` / ``autoImportFromFolder``).
+    setting_aliases: Mapping[str, str] = {}
+
+    def sync_containers(self, settings: Mapping[str, Any]) -> tuple[str, ...] | None:
+        """The containers a sync lists, from the provider settings (None: the engine's default,
+        the enabled ``calendars[]`` or "primary")."""
+        return None
+
+    def ensure_folder(self, client: Caller, *, parent: str, name: str) -> str:
+        """The id of the folder ``name`` in ``parent``, created when missing (storage providers)."""
+        raise self._not_yet("folders")
 
     def list_containers(self, client: Caller) -> list[Container]:
         """The remote containers a tenant can pick (calendars, folders, boards)."""

@@ -38,7 +38,7 @@ from entities.models import EntityEvent
 from entities.services import entity_snapshot
 from integrations.models import ExternalLink, Integration, SyncPending
 from integrations.providers.adapter import RemoteChange, VersionConflict
-from integrations.sync import merge
+from integrations.sync import files, merge
 from integrations.sync.importer import Job, describe, import_container, local_load, local_model, local_values
 from integrations.sync.plan import Pair, plan_for
 from integrations.sync.queue import Pending, pending_upsert
@@ -167,8 +167,11 @@ def export_one(job: Job, row: SyncPending) -> None:
         job.report.skipped += 1
         return
     if link is None:
-        remote = job.plan.adapter.push_create(job.client, container=job.plan.home_container, record=record,
-                                              hub_id=str(instance.pk))
+        if job.plan.adapter.carries_files:  # a document's file into the folder its structure names
+            remote = files.upload_new(job, record=record, snapshot=snapshot, hub_id=str(instance.pk))
+        else:
+            remote = job.plan.adapter.push_create(job.client, container=job.plan.home_container, record=record,
+                                                  hub_id=str(instance.pk))
         record_success(job, row, pair, instance.pk, current, remote, container=job.plan.home_container)
         job.report.created += 1
         return

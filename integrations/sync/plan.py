@@ -75,7 +75,10 @@ class SyncPlan:
         return MappingContext(tz=self.tz, on_date=None, notes=[])
 
 
-def enabled_containers(integration: Integration) -> tuple[str, ...]:
+def enabled_containers(integration: Integration, adapter: ProviderAdapter | None = None) -> tuple[str, ...]:
+    own = adapter.sync_containers(integration.settings or {}) if adapter is not None else None
+    if own:
+        return own
     calendars = (integration.settings or {}).get("calendars")
     if isinstance(calendars, list):
         chosen = tuple(str(c["calendarId"]) for c in calendars
@@ -89,6 +92,12 @@ def setting_flag(prefix: str, entity_type: str) -> str:
     """The seed's provider-settings flag for an entity type: ("sync", "meeting") -> "syncMeetings",
     ("autoCreate", "event") -> "autoCreateEvents"."""
     return f"{prefix}{entity_type[:1].upper()}{entity_type[1:]}s"
+
+
+def flag(adapter: ProviderAdapter, provider_settings: dict, name: str) -> bool:
+    """An ``autoCreate<Type>s`` flag, read under the provider's own name for it when it has one
+    (``adapter.setting_aliases``); absent means on."""
+    return provider_settings.get(adapter.setting_aliases.get(name, name)) is not False
 
 
 def plan_for(integration: Integration) -> SyncPlan:
@@ -108,10 +117,11 @@ def plan_for(integration: Integration) -> SyncPlan:
         mapping = compile_mappings(mine, local_type=local_type,
                                    defaults=adapter.default_mappings(local_type, remote_type))
         pairs.append(Pair(local_type, remote_type, item.get("direction") or default_direction, mapping, filters,
-                          creates_local=provider_settings.get(setting_flag("autoCreate", local_type)) is not False,
-                          creates_remote=provider_settings.get(setting_flag("autoCreate", remote_type)) is not False))
+                          creates_local=flag(adapter, provider_settings, setting_flag("autoCreate", local_type)),
+                          creates_remote=flag(adapter, provider_settings, setting_flag("autoCreate", remote_type))))
     return SyncPlan(
-        integration=integration, adapter=adapter, pairs=tuple(pairs), containers=enabled_containers(integration),
+        integration=integration, adapter=adapter, pairs=tuple(pairs),
+        containers=enabled_containers(integration, adapter),
         tz=str((integration.settings or {}).get("timeZone") or DEFAULT_TZ),
         enabled=bool(sync.get("enabled")), frequency=str(sync.get("frequency") or "manual"),
     )
