@@ -34,7 +34,6 @@ DEFAULT_MAX_FILE_BYTES = 1024 * 1024 * 1024
 #: The whole transfer (download from the platform and upload to the provider) ends within this.
 DEFAULT_TRANSFER_SECONDS = 900.0
 FOLDER = "folder"
-STRUCTURES = ("flat", "by_project", "by_client")
 #: The document field that names its folder under each structure (the platform's Document
 #: carries the names; a document without one goes to the root folder).
 STRUCTURE_FIELDS = {"by_project": ("projectName", "project"), "by_client": ("clientName", "client")}
