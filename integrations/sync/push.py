@@ -326,7 +326,9 @@ class Received:
     triggered: bool = False
 
 
-GOOGLE_CHANGE_STATES = ("exists", "not_exists")
+#: Calendar: exists / not_exists; Drive: add, remove, update, trash, untrash, change
+#: (https://developers.google.com/workspace/drive/api/guides/push, "Understand notification message format").
+GOOGLE_CHANGE_STATES = ("exists", "not_exists", "add", "remove", "update", "trash", "untrash", "change")
 
 
 def push_receive_google(*, row_id: str, channel_id: str | None, token: str | None,

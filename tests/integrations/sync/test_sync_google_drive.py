@@ -201,3 +201,39 @@ def test_error_mapping_auth_expired_429_backoff_5xx_retry_4xx_failed_item(alice,
     assert expired.status == "failed" and expired.error_code == "provider_expired"
     with tenant_scope(alice.tenant.id):
         assert Integration.objects.get(pk=integration.pk).status == Integration.Status.EXPIRED
+
+
+def test_realtime_end_to_end_through_the_api_the_push_channel_and_the_sync_worker(alice, fake, file_server,
+                                                                                 settings, live_server, sync_worker):
+    """Realtime turned on through the API; the worker opens a changes.watch channel; Drive's
+    notification wakes an incremental run that imports the new file; a document created
+    through the API is uploaded by the realtime export -- all through the real worker."""
+    from tests.support.factories import client_for
+    from tests.support.waiting import wait_until
+
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.INTEGRATIONS_PUSH_ALLOW_HTTP = True
+    integration = make_oauth_integration(alice, "google_drive", access="ya29.a0AfH6SMB")
+    api = client_for(alice)
+    response = api.patch(f"/api/integrations/{integration.pk}", {
+        "settings": {"rootFolderId": ROOT, "rootFolderName": "Architect Studio", "folderStructure": "flat"},
+        "syncSettings": {"enabled": True, "direction": "bidirectional", "frequency": "realtime", "fieldMappings": [],
+                         "filters": [], "entities": [{"localEntity": "document", "remoteEntity": "file",
+                                                      "enabled": True, "direction": "bidirectional"}]}},
+        format="json")
+    assert response.status_code == 200, response.content
+    wait_until(lambda: fake.channels, 15, what="the changes.watch channel")
+
+    # when a file is added in Drive and Drive notifies the hub
+    fake.put_file("From Drive.pdf", b"%PDF drive", parent=ROOT)
+    assert fake.notify() == [200]
+    wait_until(lambda: "From Drive.pdf" in documents(alice), 20, what="the imported document")
+
+    # when a document is created through the API
+    created = api.post("/api/documents", {"name": "From the hub.pdf", "mimeType": "application/pdf",
+                                          "fileUrl": file_server.put("hub.pdf", b"%PDF hub")}, format="json")
+    assert created.status_code == 201, created.content
+    wait_until(lambda: "From the hub.pdf" in fake.children(ROOT), 20, what="the uploaded file")
+    uploaded = fake.children(ROOT)["From the hub.pdf"]
+    assert fake.content[uploaded["id"]] == b"%PDF hub"
+    assert uploaded["appProperties"]["architectStudioId"] == created.json()["id"]

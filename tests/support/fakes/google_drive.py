@@ -131,6 +131,24 @@ class FakeGoogleDrive:
             self.files.pop(file_id)
             self._changed(file_id)
 
+    def notify(self, state: str = "change") -> list[int]:
+        """POST a change notification to every live channel, as Drive does (empty body; headers
+        X-Goog-Channel-ID / -Token / -Expiration, X-Goog-Resource-ID / -URI / -State,
+        X-Goog-Message-Number, X-Goog-Changed); returns the hub's answers."""
+        import requests
+
+        answers = []
+        with self._lock:
+            channels = [dict(c) for c in self.channels.values()]
+        for number, channel in enumerate(channels, start=2):
+            headers = {"X-Goog-Channel-ID": channel["id"], "X-Goog-Channel-Token": channel.get("token", ""),
+                       "X-Goog-Channel-Expiration": "Thu, 10 Dec 2026 06:00:00 GMT",
+                       "X-Goog-Resource-ID": channel["resourceId"], "X-Goog-Resource-URI": channel["resourceUri"],
+                       "X-Goog-Resource-State": state, "X-Goog-Message-Number": str(number),
+                       "X-Goog-Changed": "content,properties"}
+            answers.append(requests.post(channel["address"], headers=headers, timeout=10).status_code)
+        return answers
+
     def expire_tokens(self) -> None:
         with self._lock:
             self._floor = self._seq + 1
