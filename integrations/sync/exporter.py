@@ -175,7 +175,7 @@ def export_one(job: Job, row: SyncPending) -> None:
         record_success(job, row, pair, instance.pk, current, remote, container=job.plan.home_container)
         job.report.created += 1
         return
-    if all(merge.same(current.get(k), v) for k, v in link.last_synced.items()) and set(current) <= set(link.last_synced):
+    if provider_holds(pair, current, link.last_synced) and set(current) <= set(link.last_synced):
         finish_row(job, row)  # the provider holds these values already
         job.report.skipped += 1
         return
@@ -188,6 +188,11 @@ def export_one(job: Job, row: SyncPending) -> None:
             return
     record_success(job, row, pair, instance.pk, None, remote, container=link.remote_container)
     job.report.updated += 1
+
+
+def provider_holds(pair: Pair, current: dict, synced: dict) -> bool:
+    """The provider holds the local values already (fields only the provider sets left out)."""
+    return all(merge.same(current.get(k), v) for k, v in synced.items() if k not in pair.mapping.import_only)
 
 
 def update_after_conflict(job: Job, pair: Pair, row: SyncPending, link: ExternalLink) -> RemoteChange | None:
@@ -213,7 +218,7 @@ def update_after_conflict(job: Job, pair: Pair, row: SyncPending, link: External
             return None
         snapshot = entity_snapshot(instance)
         current = local_values(pair, job, instance)
-    if all(merge.same(current.get(k), v) for k, v in link.last_synced.items()):
+    if provider_holds(pair, current, link.last_synced):
         finish_row(job, row)
         job.report.skipped += 1
         return None
