@@ -33,8 +33,11 @@ STORAGE_MAPPING: list[dict[str, Any]] = [
     {"localEntity": "document", "localField": "name", "remoteField": "name"},
     {"localEntity": "document", "localField": "description", "remoteField": "description"},
     {"localEntity": "document", "localField": "mimeType", "remoteField": "mimeType"},
-    {"localEntity": "document", "localField": "sizeBytes", "remoteField": "size"},
-    {"localEntity": "document", "localField": "fileUrl", "remoteField": "webViewLink"},
+    # The provider's alone: a document's own file URL (where the platform keeps it) stays.
+    {"localEntity": "document", "localField": "sizeBytes", "remoteField": "size",
+     "transformConfig": {"direction": "import"}},
+    {"localEntity": "document", "localField": "fileUrl", "remoteField": "webViewLink",
+     "transformConfig": {"direction": "import"}},
 ]
 
 
