@@ -49,7 +49,19 @@ PROVIDER = Provider(
     webhook_scheme="dropbox",
     entity_pairs=(EntityPair("document", "file", ALL_DIRECTIONS),),
     docs_url="https://www.dropbox.com/developers/documentation/http/documentation",
-    maturity="stable",
+    maturity="limited",
+    maturity_note=(
+        "Document <-> file sync is built to the Dropbox API v2 reference and tested against a "
+        "fake whose every request and answer is checked by Dropbox's own SDK (dropbox 12), "
+        "never against Dropbox itself. Unverified or partial: Dropbox webhooks are per app and "
+        "are not wired to runs yet, so realtime falls back to the hub's 5-minute poll; a "
+        "deleted entry is resolved to its file through list_revisions (one call each); a rename "
+        "split across two listing pages becomes a delete and a create; no hub id is stamped on "
+        "a file (a re-connect pairs records by name and size); the file's link is the Dropbox "
+        "web address of its folder (not an API field); by_project / by_client folders need the "
+        "project / client name on the document (the hub's Document has neither); document "
+        "kinds are stored but not told apart."
+    ),
     notes=(
         "Incremental sync: files/list_folder (recursive) then list_folder/continue with the "
         "cursor; a 'reset' error means relist. Webhooks are per app (not per user): GET "
