@@ -274,7 +274,8 @@ def finish_page(job: Job, pair: Pair, container: str, work: PageWork) -> None:
 
 
 def change_name(change: RemoteChange) -> str:
-    return str((change.raw or {}).get("summary") or (change.raw or {}).get("subject") or change.remote_id)
+    raw = change.raw or {}
+    return str(raw.get("summary") or raw.get("subject") or raw.get("name") or change.remote_id)
 
 
 def apply_page(job: Job, pair: Pair, container: str, changes: tuple[RemoteChange, ...]) -> None:

@@ -28,6 +28,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -267,10 +268,9 @@ def _instant(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     text = value.replace("Z", "+00:00")
-    if "." in text:  # Graph writes up to 7 fractional digits
-        head, _, tail = text.partition(".")
-        digits = "".join(ch for ch in tail if ch.isdigit())
-        text = f"{head}.{digits[:6].ljust(6, '0')}{tail[len(digits):]}"
+    match = re.fullmatch(r"([^.]+)\.(\d+)(.*)", text)
+    if match:  # Graph writes up to 7 fractional digits; Python reads at most 6
+        text = f"{match.group(1)}.{match.group(2)[:6].ljust(6, '0')}{match.group(3)}"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:

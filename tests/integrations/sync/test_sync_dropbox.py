@@ -165,3 +165,29 @@ def test_error_mapping_auth_expired_429_backoff_5xx_retry_4xx_failed_item(alice,
     assert expired.status == "failed" and expired.error_code == "provider_expired"
     with tenant_scope(alice.tenant.id):
         assert Integration.objects.get(pk=integration.pk).status == Integration.Status.EXPIRED
+
+
+def test_a_sync_asked_for_through_the_api_runs_on_the_real_worker(alice, fake, file_server, sync_worker):
+    """POST /api/integrations/{id}/sync -> the sync queue -> the real worker: the folder's file
+    becomes a document and the tenant's document is uploaded, in one run."""
+    from tests.support.factories import client_for
+    from tests.support.waiting import wait_until
+
+    fake.put_file(f"{ROOT}/From Dropbox.pdf", b"%PDF dbx")
+    local_document(alice, "From the hub.pdf", file_server.put("hub.pdf", b"%PDF hub"))
+    integration = connected(alice)
+
+    response = client_for(alice).post(f"/api/integrations/{integration.pk}/sync", {}, format="json")
+
+    assert response.status_code == 202, response.content
+    log_id = response.json()["logId"]
+
+    def finished():
+        entries = client_for(alice).get(f"/api/integrations/{integration.pk}/logs").json()["results"]
+        return next((e for e in entries if e["id"] == log_id and e["status"] != "running"), None)
+
+    entry = wait_until(finished, 30, what="the run")
+    assert entry["status"] == "success", entry
+    assert (entry["summary"]["created"]) == 2
+    assert "From Dropbox.pdf" in documents(alice)
+    assert fake.by_path(f"{ROOT}/From the hub.pdf")["data"] == b"%PDF hub"

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
 
@@ -118,6 +118,23 @@ class FakeOneDrive:
             self.items[item_id]["deleted"] = {"state": "deleted"}
             self._changed(item_id)
 
+    def notify(self) -> list[int]:
+        """POST a change notification collection to every subscription, as Graph does
+        (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks): driveItem
+        notifications say only that the drive changed (``resource`` + ``clientState``)."""
+        import requests
+
+        with self._lock:
+            subs = [dict(s) for s in self.subscriptions.values()]
+        answers = []
+        for sub in subs:
+            body = {"value": [{"subscriptionId": sub["id"], "clientState": sub.get("clientState"),
+                               "changeType": "updated", "resource": sub["resource"],
+                               "subscriptionExpirationDateTime": sub["expirationDateTime"],
+                               "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47", "resourceData": None}]}
+            answers.append(requests.post(sub["notificationUrl"], json=body, timeout=10).status_code)
+        return answers
+
     def expire_tokens(self) -> None:
         with self._lock:
             self._floor = self._seq + 1
@@ -142,7 +159,7 @@ class FakeOneDrive:
         item_id = f"01BYE5RZ{self._ids:06d}FAKEITEMID"
         item = {"id": item_id, "createdDateTime": self._now(), "parentReference": {"driveId": DRIVE,
                 "driveType": "business", **({"id": parent} if parent else {})}, **fields}
-        item["webUrl"] = f"https://contoso-my.sharepoint.com/personal/studio/Documents/{item['name']}"
+        item["webUrl"] = f"https://contoso-my.sharepoint.com/personal/studio/Documents/{quote(item['name'])}"
         self.items[item_id] = item
         if data is not None:
             self.content[item_id] = data
