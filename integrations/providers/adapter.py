@@ -265,6 +265,14 @@ class ProviderAdapter:
         """Whether the provider can notify the hub of changes (``watch`` is implemented)."""
         return type(self).watch is not ProviderAdapter.watch
 
+    #: A provider whose change notifications go to one URL per app (Dropbox), not per
+    #: registration: the connection_config key naming the account a notification lists.
+    app_push_account_key: str | None = None
+
+    def app_push_accounts(self, body: Any) -> list[str] | None:
+        """The accounts an app-level notification says changed (None: not a notification)."""
+        return None
+
     def watch(self, client: Caller, *, container: str, address: str, token: str, channel_id: str) -> Watch:
         """Ask the provider to POST to ``address`` when ``container`` changes, echoing ``token``.
         ``channel_id`` is the hub's id for the registration where the provider takes one."""

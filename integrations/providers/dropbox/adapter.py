@@ -75,6 +75,17 @@ class DropboxAdapter(StorageSettings, ProviderAdapter):
         # get_current_account takes no body and changes nothing.
         return call and TestCall(call.method, call.path, {"idempotent": True})
 
+    # ------------------------------------------------------------------ push (one webhook per app)
+    app_push_account_key = "account_id"
+
+    def app_push_accounts(self, body: Any) -> list[str] | None:
+        """``{"list_folder": {"accounts": [...]}, "delta": {"users": [...]}}``: the accounts whose
+        files changed (https://www.dropbox.com/developers/reference/webhooks)."""
+        accounts = ((body or {}).get("list_folder") or {}).get("accounts") if isinstance(body, dict) else None
+        if not isinstance(accounts, list):
+            return None
+        return [a for a in accounts[:1000] if isinstance(a, str) and 0 < len(a) <= 200]
+
     # ------------------------------------------------------------------ changes
     def list_changes(self, client: Caller, *, container: str, cursor: str | None) -> ChangePage:
         state = _decode(cursor)

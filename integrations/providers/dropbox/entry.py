@@ -37,6 +37,7 @@ PROVIDER = Provider(
         extra_authorize_params={"token_access_type": "offline"},
         token_auth_method="client_secret_post",
         refresh_rotates=False,
+        token_params=("account_id",),  # the app webhook names accounts (integrations.sync.app_push)
         notes="Short-lived access tokens (~4 h); the refresh token is long-lived and not rotated. "
         "Revoke is POST with the access token as bearer.",
     ),
@@ -53,9 +54,10 @@ PROVIDER = Provider(
     maturity_note=(
         "Document <-> file sync is built to the Dropbox API v2 reference and tested against a "
         "fake whose every request and answer is checked by Dropbox's own SDK (dropbox 12), "
-        "never against Dropbox itself. Unverified or partial: Dropbox webhooks are per app and "
-        "are not wired to runs yet, so realtime falls back to the hub's 5-minute poll; a "
-        "deleted entry is resolved to its file through list_revisions (one call each); a rename "
+        "never against Dropbox itself. Unverified or partial: the app webhook "
+        "(/api/integrations/push/app/dropbox, set in the App Console) finds integrations by the "
+        "account_id kept from the token answer, so connections made before this release wake "
+        "only by the 5-minute poll until they re-connect; a deleted entry is resolved to its file through list_revisions (one call each); a rename "
         "split across two listing pages becomes a delete and a create; no hub id is stamped on "
         "a file (a re-connect pairs records by name and size); the file's link is the Dropbox "
         "web address of its folder (not an API field); by_project / by_client folders need the "

@@ -191,3 +191,57 @@ def test_a_sync_asked_for_through_the_api_runs_on_the_real_worker(alice, fake, f
     assert (entry["summary"]["created"]) == 2
     assert "From Dropbox.pdf" in documents(alice)
     assert fake.by_path(f"{ROOT}/From the hub.pdf")["data"] == b"%PDF hub"
+
+
+def test_the_app_webhook_checks_the_challenge_and_signature_and_wakes_the_accounts_integrations(transactional_db, alice,
+                                                                                               bob, fake):
+    """https://www.dropbox.com/developers/reference/webhooks: GET ?challenge= echoed (text/plain,
+    nosniff); POST signed X-Dropbox-Signature = hex HMAC-SHA256(app secret, body) naming the
+    accounts that changed: each connected realtime integration of those accounts gets a run.
+    (transactional: the account lookup reads through the operator alias, another connection.)"""
+    import hashlib
+    import hmac
+    import json
+
+    from django.test import Client
+
+    from integrations.models import IntegrationLog
+
+    web = Client()
+    url = "/api/integrations/push/app/dropbox"
+    challenge = web.get(url, {"challenge": "9yz3J8Q2"})
+    assert (challenge.status_code, challenge.content, challenge["X-Content-Type-Options"]) == (200, b"9yz3J8Q2",
+                                                                                             "nosniff")
+    assert challenge["Content-Type"].startswith("text/plain")
+    mine, theirs = connected(alice), connected(bob)
+    for integration, account in ((mine, "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc"), (theirs, "dbid:other")):
+        with tenant_scope(integration.tenant_id):
+            Integration.objects.filter(pk=integration.pk).update(
+                connection_config={"account_id": account},
+                sync_settings={**integration.sync_settings, "frequency": "realtime"})
+    body = json.dumps({"list_folder": {"accounts": ["dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc"]},
+                       "delta": {"users": [12345678]}}).encode()
+    forged = web.post(url, body, content_type="application/json", HTTP_X_DROPBOX_SIGNATURE="0" * 64)
+    assert forged.status_code == 401
+
+    signature = hmac.new(b"dbx-app-secret", body, hashlib.sha256).hexdigest()
+    answer = web.post(url, body, content_type="application/json", HTTP_X_DROPBOX_SIGNATURE=signature)
+
+    assert answer.status_code == 200
+    with tenant_scope(alice.tenant.id):
+        assert IntegrationLog.objects.filter(integration=mine, status="running").count() == 1
+    with tenant_scope(bob.tenant.id):
+        assert not IntegrationLog.objects.filter(integration=theirs).exists()
+
+
+def test_the_app_webhook_signature_matches_a_published_vector(alice, fake):
+    """The third-party vector restated in shared/reference/providers.md (hapi-dropbox-webhooks):
+    secret the_secret, body {"delta": {"users": [12345]}} -> 0a8c16b0...; accepted (not 401),
+    then refused as naming no list_folder accounts (400)."""
+    from django.test import Client
+
+    provider_app_set(provider_id="dropbox", client_secret="the_secret")
+    answer = Client().post("/api/integrations/push/app/dropbox", b'{"delta": {"users": [12345]}}',
+                           content_type="application/json",
+                           HTTP_X_DROPBOX_SIGNATURE="0a8c16b085420b960dc78664279fe09e936a2a01b1f91064869d9e77dfd64529")
+    assert answer.status_code == 400
