@@ -244,3 +244,52 @@ def test_realtime_end_to_end_through_the_api_the_push_channel_and_the_sync_worke
     uploaded = fake.children(ROOT)["From the hub.pdf"]
     assert fake.content[uploaded["id"]] == b"%PDF hub"
     assert uploaded["appProperties"]["architectStudioId"] == created.json()["id"]
+
+
+def test_the_adapter_and_the_fake_speak_drive_v3_as_googles_discovery_document_defines_it(alice, fake, file_server):
+    """Checked against something no one here wrote: the Drive v3 discovery document shipped in
+    google-api-python-client. Every query parameter the adapter sent is one the method takes
+    (or a standard one), FILE_FIELDS names File properties, and the fake's answers use only
+    the properties of File, FileList, ChangeList, Change and StartPageToken."""
+    import json
+    from pathlib import Path
+
+    import googleapiclient
+
+    doc = json.loads((Path(googleapiclient.__file__).parent / "discovery_cache/documents/drive.v3.json").read_text())
+    methods = {(m, p): doc["resources"][r]["methods"][n]["parameters"] for (m, p), (r, n) in {
+        ("GET", "/drive/v3/files"): ("files", "list"), ("POST", "/drive/v3/files"): ("files", "create"),
+        ("POST", "/upload/drive/v3/files"): ("files", "create"), ("GET", "/drive/v3/changes"): ("changes", "list"),
+        ("GET", "/drive/v3/changes/startPageToken"): ("changes", "getStartPageToken"),
+        ("GET", "/drive/v3/files/{id}"): ("files", "get"), ("PATCH", "/drive/v3/files/{id}"): ("files", "update"),
+    }.items()}
+    standard = set(doc["parameters"])
+    schema = {name: set(doc["schemas"][name]["properties"]) for name in
+              ("File", "FileList", "ChangeList", "Change", "StartPageToken")}
+    assert set(drive.FILE_FIELDS.split(",")) <= schema["File"]
+
+    fake.put_file("Plans.pdf", b"%PDF plans", parent=ROOT)
+    local_document(alice, "Brief.pdf", file_server.put("brief.pdf", b"%PDF brief"))
+    integration = connected(alice)
+    assert run_sync(integration).status == "success"
+    fake.edit(next(iter(fake.children(ROOT).values()))["id"], name="Renamed.pdf")
+    assert run_sync(integration).status == "success"
+
+    checked = set()
+    for seen in fake.requests:
+        if seen.method == "PUT":
+            continue  # the session URI's own upload_id (issued by Google, not a method parameter)
+        path = "/drive/v3/files/{id}" if seen.path.startswith("/drive/v3/files/") else seen.path
+        allowed = set(methods[(seen.method, path)]) | standard
+        assert set(seen.query) <= allowed, (seen.method, seen.path, set(seen.query) - allowed)
+        checked.add((seen.method, path))
+    assert {("GET", "/drive/v3/files"), ("GET", "/drive/v3/changes"), ("GET", "/drive/v3/changes/startPageToken"),
+            ("POST", "/upload/drive/v3/files")} <= checked
+    auth = {"authorization": "Bearer x"}
+    listed = json.loads(fake.handle("GET", f"/drive/v3/files?q='{ROOT}' in parents", auth, b"")[1])
+    changes = json.loads(fake.handle("GET", "/drive/v3/changes?pageToken=1", auth, b"")[1])
+    start = json.loads(fake.handle("GET", "/drive/v3/changes/startPageToken", auth, b"")[1])
+    assert set(listed) <= schema["FileList"] and set(changes) <= schema["ChangeList"]
+    assert set(start) <= schema["StartPageToken"]
+    assert all(set(f) <= schema["File"] for f in listed["files"])
+    assert all(set(c) <= schema["Change"] and set(c.get("file", {})) <= schema["File"] for c in changes["changes"])
