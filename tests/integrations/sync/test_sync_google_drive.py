@@ -293,3 +293,27 @@ def test_the_adapter_and_the_fake_speak_drive_v3_as_googles_discovery_document_d
     assert set(start) <= schema["StartPageToken"]
     assert all(set(f) <= schema["File"] for f in listed["files"])
     assert all(set(c) <= schema["Change"] and set(c.get("file", {})) <= schema["File"] for c in changes["changes"])
+
+
+@pytest.mark.parametrize("provider", ["google_drive", "dropbox", "onedrive"])
+def test_storage_settings_are_the_seeds_and_bad_ones_are_a_clear_400(alice, bob, provider):
+    from tests.support.factories import client_for
+
+    integration = make_oauth_integration(alice, provider)
+    api = client_for(alice)
+    url = f"/api/integrations/{integration.pk}"
+    bad = api.patch(url, {"settings": {"folderStructure": "by_year", "autoUploadDocuments": "yes",
+                                       "direction": "bidirectional"}}, format="json")
+    assert bad.status_code == 400, bad.content
+    fields = bad.json()["error"]["fields"]
+    assert all(key in str(fields) for key in ("folderStructure", "autoUploadDocuments", "direction", "by_project"))
+    good = api.patch(url, {"settings": {"rootFolderId": "folder-1", "rootFolderName": "Studio",
+                                        "folderStructure": "by_client", "syncPhotos": True,
+                                        "autoImportFromFolder": False}}, format="json")
+    assert good.status_code == 200, good.content
+    assert good.json()["settings"]["folderStructure"] == "by_client"
+    with tenant_scope(alice.tenant.id):
+        plan = plan_for(Integration.objects.get(pk=integration.pk))
+    assert plan.containers == ("folder-1",)
+    # another tenant cannot reach it
+    assert client_for(bob).patch(url, {"settings": {"syncPhotos": False}}, format="json").status_code == 404
