@@ -858,3 +858,114 @@ def _read_response(response: BaseHTTPResponse, timeout: float, max_response_byte
     if not result.truncated and result.error is None:
         result.body_json = _decode_json(data, response.headers.get("Content-Type", ""))
     return result
+
+
+# --------------------------------------------------------------------------- streamed downloads
+class DownloadFailed(Exception):
+    """A streamed download could not be completed (refused, network, non-2xx, over the cap).
+    ``kind`` is an :data:`ErrorKind`-like word; the message names no URL or secret."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        super().__init__(message)
+
+
+@dataclass
+class Download:
+    """An open streamed GET: ``status``, ``headers``, ``size`` (Content-Length or None) and
+    ``chunks(n)``, which yields the body ``n`` bytes at a time (the last chunk shorter), never
+    more than ``max_bytes`` in all and never the whole body in memory."""
+
+    status: int
+    headers: dict[str, str]
+    size: int | None
+    _response: Any = field(repr=False)
+    _max_bytes: int = 0
+    _timeout: float = 0.0
+
+    def chunks(self, n: int) -> Any:
+        buffer = bytearray()
+        total = 0
+        try:
+            for piece in self._response.stream(65536, decode_content=False):
+                total += len(piece)
+                if total > self._max_bytes:
+                    raise DownloadFailed("too_large", f"the file is larger than {self._max_bytes} bytes")
+                buffer += piece
+                while len(buffer) >= n:
+                    yield bytes(buffer[:n])
+                    del buffer[:n]
+        except (HTTPError, OSError, ValueError) as exc:
+            raise DownloadFailed(*_classify(exc, self._timeout)) from None
+        if self.size is not None and total != self.size:
+            raise DownloadFailed("connection", f"the file ended after {total} of {self.size} bytes")
+        if buffer:
+            yield bytes(buffer)
+
+
+class stream_get:  # noqa: N801 - used as a context manager, like open()
+    """``with stream_get(url, ...) as download:`` -- a GET with :func:`send`'s rules (static
+    URL check, every resolved address checked, the connection pinned to the checked IP, no
+    redirects, a wall-clock ``timeout`` for the whole transfer) whose body is streamed rather
+    than read: what a sync reads a tenant's file with before uploading it to a provider.
+    Raises :class:`DownloadFailed` (never a URL in the message)."""
+
+    def __init__(self, url: str, *, timeout: float, allow_private: bool, max_bytes: int,
+                 headers: Mapping[str, str] | None = None, ca_bundle: str | None = None) -> None:
+        self.url, self.timeout, self.allow_private, self.max_bytes = url, timeout, allow_private, max_bytes
+        self.headers, self.ca_bundle = dict(headers or {}), ca_bundle
+        self._scope: Any = None
+        self._response: Any = None
+
+    def __enter__(self) -> Download:
+        try:
+            parts = _split(self.url)
+            check_url(self.url, allow_private=self.allow_private)
+        except OutboundRefused as exc:
+            raise DownloadFailed("refused", f"refused: {exc.reason}") from None
+        self._scope = deadline(self.timeout)
+        self._scope.__enter__()
+        try:
+            return self._open(parts)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    def _open(self, parts: SplitResult) -> Download:
+        hostname = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        try:
+            ips = resolve_and_check(hostname, port, allow_private=self.allow_private)
+        except OutboundRefused as exc:
+            raise DownloadFailed("refused", f"refused: {exc.reason}") from None
+        except HostResolutionError as exc:
+            raise DownloadFailed("connection", str(exc)) from None
+        send_headers = _clean_headers(self.headers)
+        send_headers.setdefault("User-Agent", USER_AGENT)
+        send_headers["Accept-Encoding"] = "identity"
+        send_headers["Host"] = _host_header(parts)
+        pool = _pool_for(ips[0], hostname, parts, self.ca_bundle)
+        try:
+            response = pool.urlopen("GET", _target(parts), headers=send_headers, retries=False, redirect=False,
+                                    assert_same_host=False, preload_content=False, decode_content=False,
+                                    timeout=Urllib3Timeout(connect=self.timeout, read=self.timeout))
+        except (HTTPError, OSError, ValueError) as exc:
+            raise DownloadFailed(*_classify(exc, self.timeout)) from None
+        self._response = response
+        if not 200 <= response.status < 300:
+            raise DownloadFailed("http", f"the file server answered HTTP {response.status}")
+        length = response.headers.get("Content-Length")
+        size = int(length) if length and length.isdigit() else None
+        if size is not None and size > self.max_bytes:
+            raise DownloadFailed("too_large", f"the file is larger than {self.max_bytes} bytes")
+        return Download(status=response.status, headers=dict(response.headers), size=size, _response=response,
+                        _max_bytes=self.max_bytes, _timeout=self.timeout)
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._response is not None:
+            self._response.close()  # a half-read connection is never reused
+            self._response.release_conn()
+            self._response = None
+        if self._scope is not None:
+            scope, self._scope = self._scope, None
+            scope.__exit__(None, None, None)

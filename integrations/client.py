@@ -318,6 +318,8 @@ class ProviderClient:
         pinned_host = self._check_origin(url)
         idempotent = method in IDEMPOTENT if idempotent is None else idempotent
         body_for_log = json if json is not None else data
+        if isinstance(body_for_log, bytes | bytearray):  # a file's bytes are never logged
+            body_for_log = f"<{len(body_for_log)} bytes>"
         use_oauth = self.connection.oauth
         refreshed = False
         attempt = 0

@@ -10,16 +10,22 @@ answering within milliseconds: the import itself runs on the sync queue.
   ``?validationToken=`` is echoed as text/plain (the subscription handshake); otherwise a
   change notification collection, answered 202
   (https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks).
+- ``GET|POST /api/integrations/push/app/<provider>`` -- one URL per provider app (Dropbox's
+  webhook, set in its App Console): the ``?challenge=`` check, then signed notifications
+  naming accounts (integrations.sync.app_push).
 """
 
 from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from core.signatures import InboundRequest
+from integrations.sync.app_push import app_push_handshake, app_push_receive
 from integrations.sync.push import push_receive_google, push_receive_graph
 
 #: Notifications are small (Graph: a collection of at most a few KB per item; Google: no body).
@@ -84,4 +90,35 @@ def graph_push(request: HttpRequest, subscription: str) -> HttpResponse:
         return _answer(400, "The body is not JSON.")
     result = push_receive_graph(row_id=subscription, body=body)
     messages = {404: "Unknown or expired subscription.", 400: "Expected a change notification collection."}
+    return _answer(result.status, messages.get(result.status))
+
+
+@csrf_exempt
+@transaction.non_atomic_requests
+def app_push(request: HttpRequest, provider: str) -> HttpResponse:
+    if request.method not in ("GET", "POST"):
+        response = _answer(405, "Use GET or POST.")
+        response["Allow"] = "GET, POST"
+        return response
+    if request.method == "POST":
+        refused = _post_only(request)
+        if refused is not None:
+            return refused
+    inbound = InboundRequest(method=request.method, url=settings.PUBLIC_BASE_URL + request.get_full_path(),
+                             headers=dict(request.headers), body=request.body if request.method == "POST" else b"",
+                             query={k: v for k, v in request.GET.items()})
+    if request.method == "GET":
+        result = app_push_handshake(provider_id=provider, request=inbound)
+        if result.status != 200:
+            return _answer(result.status, "Unknown provider." if result.status == 404 else "Expected ?challenge=.")
+        response = HttpResponse(result.body, content_type=result.content_type, status=200)
+        for name, value in (result.headers or {}).items():
+            response[name] = value
+        return response
+    try:
+        body = json.loads(request.body or b"null")
+    except ValueError:
+        return _answer(400, "The body is not JSON.")
+    result = app_push_receive(provider_id=provider, request=inbound, body=body)
+    messages = {404: "Unknown provider.", 401: "Bad signature.", 400: "Expected a change notification."}
     return _answer(result.status, messages.get(result.status))

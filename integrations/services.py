@@ -196,6 +196,8 @@ def oauth_complete(*, provider_id: str, params: dict[str, str], nonce: str | Non
         log.warning("OAuth code exchange for %s failed: %s", provider_id, exc)
         return CallbackResult(error_code="insecure_transport" if isinstance(exc, oauth.InsecureEndpoint) else "exchange_failed")
     extra_config = {name: params[name][:200] for name in provider.oauth.callback_params if params.get(name)}
+    extra_config.update({name: str(tokens.extra[name])[:200] for name in provider.oauth.token_params
+                         if tokens.extra.get(name) not in (None, "")})
     with tenant_scope(row.tenant_id):
         integration = Integration.objects.select_for_update().filter(tenant_id=row.tenant_id, provider=provider_id).first()
         created = integration is None

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entities', '0004_outbox_retry_backoff'),
+        ('entities', '0005_dashboard_indexes'),
     ]
 
     operations = [

@@ -17,7 +17,7 @@ registry): they see it through the two small protocols below.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -121,6 +121,19 @@ class Watch:
     channel_id: str
     resource_id: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class FileContent:
+    """A local record's file, as the engine (``integrations.sync.files``) hands it to a storage
+    adapter's ``push_create``: its name, type, size (None when the server did not say) and
+    ``chunks(n)``, a one-shot iterator of the bytes ``n`` at a time, streamed from where the
+    platform keeps the file -- never the whole file in memory."""
+
+    name: str
+    mime_type: str
+    size: int | None
+    chunks: Callable[[int], Iterator[bytes]]
 
 
 class VersionConflict(Exception):
@@ -234,7 +247,7 @@ class ProviderAdapter:
         linked records flow either way). Default: the seed's ``autoCreate<Type>s`` flag
         (``autoCreateMeetings``); a provider whose seed settings name it otherwise overrides this."""
         flag = f"autoCreate{local_type[:1].upper()}{local_type[1:]}s"
-        return settings.get(flag) is not False
+        return settings.get(self.setting_aliases.get(flag, flag)) is not False
 
     def complete_record(self, record: Mapping[str, Any], *, local_type: str, remote_type: str,
                         settings: Mapping[str, Any], hub_id: str, create: bool) -> dict[str, Any]:
@@ -244,6 +257,23 @@ class ProviderAdapter:
         ``push_update``. What it adds is not mapped back, so links and echo checks are
         unaffected. The default: the record as it is."""
         return dict(record)
+
+    #: Storage providers: ``push_create`` takes ``content`` (the record's file) and ``container``
+    #: is the folder the engine resolved with ``ensure_folder`` (integrations.sync.files).
+    carries_files: bool = False
+
+    #: Provider settings that stand for the engine's ``autoCreate<Type>s`` flags (the seed's
+    #: storage config says ``autoUploadDocuments`` / ``autoImportFromFolder``).
+    setting_aliases: Mapping[str, str] = {}
+
+    def sync_containers(self, settings: Mapping[str, Any]) -> tuple[str, ...] | None:
+        """The containers a sync lists, from the provider settings (None: the engine's default,
+        the enabled ``calendars[]`` or "primary")."""
+        return None
+
+    def ensure_folder(self, client: Caller, *, parent: str, name: str) -> str:
+        """The id of the folder ``name`` in ``parent``, created when missing (storage providers)."""
+        raise self._not_yet("folders")
 
     def list_containers(self, client: Caller) -> list[Container]:
         """The remote containers a tenant can pick (calendars, folders, boards)."""
@@ -311,6 +341,14 @@ class ProviderAdapter:
     def supports_push(self) -> bool:
         """Whether the provider can notify the hub of changes (``watch`` is implemented)."""
         return type(self).watch is not ProviderAdapter.watch
+
+    #: A provider whose change notifications go to one URL per app (Dropbox), not per
+    #: registration: the connection_config key naming the account a notification lists.
+    app_push_account_key: str | None = None
+
+    def app_push_accounts(self, body: Any) -> list[str] | None:
+        """The accounts an app-level notification says changed (None: not a notification)."""
+        return None
 
     def watch(self, client: Caller, *, container: str, address: str, token: str, channel_id: str) -> Watch:
         """Ask the provider to POST to ``address`` when ``container`` changes, echoing ``token``.

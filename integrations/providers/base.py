@@ -107,6 +107,9 @@ class OAuthConfig:
     refresh_rotates: bool
     # Query parameters of the callback, besides code/state, to keep on the connection.
     callback_params: tuple[str, ...] = ()
+    # Non-secret fields of the token response to keep on the connection (Dropbox ``account_id``:
+    # its app webhook names accounts, integrations.sync.app_push finds the integration by it).
+    token_params: tuple[str, ...] = ()
     # Only when refreshing uses a different endpoint from ``token_url``.
     refresh_url: str | None = None
     # How the revoke call authenticates: ``rfc7009`` (form with token + client authentication) or

@@ -39,7 +39,7 @@ from entities.models import EntityEvent
 from entities.services import entity_snapshot, entity_update
 from integrations.models import ExternalLink, Integration, SyncPending
 from integrations.providers.adapter import CredentialsRefused, RemoteChange, VersionConflict
-from integrations.sync import merge
+from integrations.sync import files, merge
 from integrations.sync.importer import (
     Job,
     as_entity_data,
@@ -188,11 +188,14 @@ def export_one(job: Job, row: SyncPending) -> None:
         return
     if link is None:
         home = pair.home_container if pair.containers else job.plan.home_container
-        remote = job.plan.adapter.push_create(job.client, container=home, record=record, hub_id=str(instance.pk))
+        if job.plan.adapter.carries_files:  # a document's file into the folder its structure names
+            remote = files.upload_new(job, record=record, snapshot=snapshot, hub_id=str(instance.pk))
+        else:
+            remote = job.plan.adapter.push_create(job.client, container=home, record=record, hub_id=str(instance.pk))
         record_success(job, row, pair, instance.pk, current, remote, container=home)
         job.report.created += 1
         return
-    if all(merge.same(current.get(k), v) for k, v in link.last_synced.items()) and set(current) <= set(link.last_synced):
+    if provider_holds(pair, current, link.last_synced) and set(current) <= set(link.last_synced):
         finish_row(job, row)  # the provider holds these values already
         job.report.skipped += 1
         return
@@ -212,6 +215,11 @@ def outgoing(job: Job, pair: Pair, record: dict[str, Any], local_id: Any, *, cre
     return job.plan.adapter.complete_record(record, local_type=pair.local_type, remote_type=pair.remote_type,
                                             settings=job.plan.integration.settings or {}, hub_id=str(local_id),
                                             create=create)
+
+
+def provider_holds(pair: Pair, current: dict, synced: dict) -> bool:
+    """The provider holds the local values already (fields only the provider sets left out)."""
+    return all(merge.same(current.get(k), v) for k, v in synced.items() if k not in pair.mapping.import_only)
 
 
 def update_after_conflict(job: Job, pair: Pair, row: SyncPending, link: ExternalLink) -> RemoteChange | None:
@@ -238,7 +246,7 @@ def update_after_conflict(job: Job, pair: Pair, row: SyncPending, link: External
             return None
         snapshot = entity_snapshot(instance)
         current = local_values(pair, job, instance)
-    if all(merge.same(current.get(k), v) for k, v in link.last_synced.items()):
+    if provider_holds(pair, current, link.last_synced):
         finish_row(job, row)
         job.report.skipped += 1
         return None

@@ -274,7 +274,8 @@ def finish_page(job: Job, pair: Pair, container: str, work: PageWork) -> None:
 
 
 def change_name(change: RemoteChange) -> str:
-    return str((change.raw or {}).get("summary") or (change.raw or {}).get("subject") or change.remote_id)
+    raw = change.raw or {}
+    return str(raw.get("summary") or raw.get("subject") or raw.get("name") or change.remote_id)
 
 
 def apply_page(job: Job, pair: Pair, container: str, changes: tuple[RemoteChange, ...]) -> None:
@@ -427,7 +428,8 @@ def adopt_identical(job: Job, pair: Pair, remote: dict[str, Any]) -> EntityModel
                     .order_by("created_at")[:MAX_ADOPTABLE])
         for candidate in unlinked:
             index.setdefault(merge.identity(local_values(pair, job, candidate)), []).append(candidate.pk)
-    candidates = index.get(merge.identity(remote)) or []
+    candidates = index.get(merge.identity({k: v for k, v in remote.items() if k not in pair.mapping.import_only}))
+    candidates = candidates or []
     while candidates:
         instance = local_load(job, pair.local_type, candidates.pop(0))
         if instance is not None and link_for_local(integration=job.plan.integration, local_type=pair.local_type,
@@ -484,6 +486,7 @@ def update_local(job: Job, pair: Pair, container: str, change: RemoteChange, ins
                  *, link: ExternalLink | None = None, work: PageWork | None = None) -> None:
     """``link`` and ``work`` given: the record's own link, updated with the page's others."""
     current = local_values(pair, job, instance)
+    current.update({k: base.get(k) for k in pair.mapping.import_only})  # the provider's alone: unchanged here
     if pair.exports:
         result = merge.three_way(base=base, local=current, remote=remote, policy=job.plan.integration.conflict_policy,
                                  local_modified=instance.updated_at, remote_modified=change.modified_at)

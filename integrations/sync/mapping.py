@@ -44,6 +44,10 @@ Transforms (``transform`` + ``transformConfig``):
   id becomes the linked local id (none: nothing is written). Lookups through
   ``MappingContext.link_lookup`` (the integration's ExternalLink rows, cached per context).
 
+``transformConfig.direction: "import"`` (any transform): a value only the provider sets (a
+file's size or link) -- read into the local record, never written to the provider, and a
+local value of it never counts as a local change.
+
 ``defaultValue``: when the source value is missing, null, "" or [] the default is written
 instead (as is, no transform), in both directions. A missing source without a default
 writes nothing (the destination keeps its value).
@@ -377,7 +381,15 @@ class Rule:
         return _MISSING if found is None else found
 
     # ---- directions
+    @property
+    def import_only(self) -> bool:
+        """``transformConfig.direction: "import"``: a value only the provider sets (a file's size,
+        its link): read into the local record, never written to the provider."""
+        return isinstance(self.config, dict) and self.config.get("direction") == "import"
+
     def apply_to_remote(self, local: dict, ctx: MappingContext, out: dict) -> None:
+        if self.import_only:
+            return
         value = self.local.get(local)
         if _empty(value) and self.default is not _MISSING:
             self.remote.set(out, self.default)
@@ -508,6 +520,8 @@ def mapping_errors(item: dict[str, Any]) -> list[str]:
         problems += custom_errors(cfg)
     elif transform == "link":
         problems += _link_errors(cfg)
+    if isinstance(cfg, dict) and cfg.get("direction", "import") != "import":
+        problems.append('transformConfig.direction may only be "import" (a value the provider alone sets)')
     return problems
 
 
@@ -536,6 +550,12 @@ def filter_errors(item: dict[str, Any]) -> list[str]:
 @dataclass(frozen=True)
 class Mapping:
     rules: tuple[Rule, ...]
+
+    @property
+    def import_only(self) -> frozenset[str]:
+        """Local fields only the provider sets (``transformConfig.direction: "import"``): a local
+        value never counts as a local change of them."""
+        return frozenset(rule.local.text for rule in self.rules if rule.import_only)
 
     def to_remote(self, local: dict, ctx: MappingContext) -> dict:
         out: dict[str, Any] = {}

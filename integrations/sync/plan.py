@@ -105,7 +105,10 @@ def link_lookup(integration: Integration):
     return lookup
 
 
-def enabled_containers(integration: Integration) -> tuple[str, ...]:
+def enabled_containers(integration: Integration, adapter: ProviderAdapter | None = None) -> tuple[str, ...]:
+    own = adapter.sync_containers(integration.settings or {}) if adapter is not None else None
+    if own:
+        return own
     calendars = (integration.settings or {}).get("calendars")
     if isinstance(calendars, list):
         chosen = tuple(str(c["calendarId"]) for c in calendars
@@ -121,12 +124,18 @@ def setting_flag(prefix: str, entity_type: str) -> str:
     return f"{prefix}{entity_type[:1].upper()}{entity_type[1:]}s"
 
 
+def flag(adapter: ProviderAdapter, provider_settings: dict, name: str) -> bool:
+    """An ``autoCreate<Type>s`` flag, read under the provider's own name for it when it has one
+    (``adapter.setting_aliases``); absent means on."""
+    return provider_settings.get(adapter.setting_aliases.get(name, name)) is not False
+
+
 def plan_for(integration: Integration) -> SyncPlan:
     sync = integration.sync_settings or {}
     provider_settings = integration.settings or {}
     adapter = adapter_for(get_provider(integration.provider))
     default_direction = sync.get("direction") or "import"
-    containers = enabled_containers(integration)
+    containers = enabled_containers(integration, adapter)
     pairs = []
     filters = compile_filters(sync.get("filters") or [])
     for item in sync.get("entities") or []:
@@ -140,7 +149,7 @@ def plan_for(integration: Integration) -> SyncPlan:
                                    defaults=adapter.default_mappings(local_type, remote_type))
         pairs.append(Pair(local_type, remote_type, item.get("direction") or default_direction, mapping, filters,
                           creates_local=adapter.creates_local(local_type, provider_settings),
-                          creates_remote=provider_settings.get(setting_flag("autoCreate", remote_type)) is not False,
+                          creates_remote=flag(adapter, provider_settings, setting_flag("autoCreate", remote_type)),
                           containers=adapter.pair_containers(remote_type) or containers))
     return SyncPlan(
         integration=integration, adapter=adapter, pairs=tuple(pairs), containers=containers,

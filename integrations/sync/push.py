@@ -44,6 +44,7 @@ from integrations.providers.adapter import ProviderAdapter
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import adapter_for
 from integrations.selectors import POLL_INTERVAL, PUSH_SAFETY_INTERVAL, wants_realtime_import
+from integrations.sync.plan import enabled_containers
 from integrations.sync.services import RunBusy, SyncNotConfigured, sync_request
 
 log = logging.getLogger("architect_studio.sync.push")
@@ -56,7 +57,8 @@ RENEW_WINDOW = timedelta(hours=24)
 MIN_TRIGGER_INTERVAL = timedelta(seconds=5)
 #: After a provider refused a channel, the maintenance beat asks again this much later (not every minute).
 RETRY_AFTER_FAILURE_SECONDS = 15 * 60
-KIND_OF_PROVIDER = {"google_calendar": PushChannel.Kind.GOOGLE, "outlook_calendar": PushChannel.Kind.GRAPH}
+KIND_OF_PROVIDER = {"google_calendar": PushChannel.Kind.GOOGLE, "google_drive": PushChannel.Kind.GOOGLE,
+                    "outlook_calendar": PushChannel.Kind.GRAPH, "onedrive": PushChannel.Kind.GRAPH}
 DEFAULT_CONTAINER = "primary"
 
 __all__ = ["PushResult", "push_maintain", "push_receive_google", "push_receive_graph", "push_reconcile",
@@ -65,11 +67,9 @@ __all__ = ["PushResult", "push_maintain", "push_receive_google", "push_receive_g
 
 # --------------------------------------------------------------------------- what is wanted
 def _containers(integration: Integration) -> list[str]:
-    """The enabled calendars (``settings.calendars[].syncEnabled``), as the engine reads them."""
-    calendars = (integration.settings or {}).get("calendars")
-    chosen = [str(c["calendarId"]) for c in calendars or []
-              if isinstance(c, dict) and c.get("calendarId") and c.get("syncEnabled")]
-    return chosen or [DEFAULT_CONTAINER]
+    """The containers the engine syncs (enabled calendars, a storage root folder)."""
+    adapter = adapter_for(get_provider(integration.provider))
+    return list(enabled_containers(integration, adapter))
 
 
 def _adapter(integration: Integration) -> ProviderAdapter | None:
@@ -326,7 +326,9 @@ class Received:
     triggered: bool = False
 
 
-GOOGLE_CHANGE_STATES = ("exists", "not_exists")
+#: Calendar: exists / not_exists; Drive: add, remove, update, trash, untrash, change
+#: (https://developers.google.com/workspace/drive/api/guides/push, "Understand notification message format").
+GOOGLE_CHANGE_STATES = ("exists", "not_exists", "add", "remove", "update", "trash", "untrash", "change")
 
 
 def push_receive_google(*, row_id: str, channel_id: str | None, token: str | None,

@@ -37,6 +37,7 @@ PROVIDER = Provider(
         extra_authorize_params={"token_access_type": "offline"},
         token_auth_method="client_secret_post",
         refresh_rotates=False,
+        token_params=("account_id",),  # the app webhook names accounts (integrations.sync.app_push)
         notes="Short-lived access tokens (~4 h); the refresh token is long-lived and not rotated. "
         "Revoke is POST with the access token as bearer.",
     ),
@@ -49,7 +50,20 @@ PROVIDER = Provider(
     webhook_scheme="dropbox",
     entity_pairs=(EntityPair("document", "file", ALL_DIRECTIONS),),
     docs_url="https://www.dropbox.com/developers/documentation/http/documentation",
-    maturity="stable",
+    maturity="limited",
+    maturity_note=(
+        "Document <-> file sync is built to the Dropbox API v2 reference and tested against a "
+        "fake whose every request and answer is checked by Dropbox's own SDK (dropbox 12), "
+        "never against Dropbox itself. Unverified or partial: the app webhook "
+        "(/api/integrations/push/app/dropbox, set in the App Console) finds integrations by the "
+        "account_id kept from the token answer, so connections made before this release wake "
+        "only by the 5-minute poll until they re-connect; a deleted entry is resolved to its file through list_revisions (one call each); a rename "
+        "split across two listing pages becomes a delete and a create; no hub id is stamped on "
+        "a file (a re-connect pairs records by name and size); the file's link is the Dropbox "
+        "web address of its folder (not an API field); by_project / by_client folders need the "
+        "project / client name on the document (the hub's Document has neither); document "
+        "kinds are stored but not told apart."
+    ),
     notes=(
         "Incremental sync: files/list_folder (recursive) then list_folder/continue with the "
         "cursor; a 'reset' error means relist. Webhooks are per app (not per user): GET "

@@ -35,7 +35,18 @@ PROVIDER = Provider(
     webhook_scheme="google_channel_token",
     entity_pairs=(EntityPair("document", "file", ALL_DIRECTIONS),),
     docs_url="https://developers.google.com/workspace/drive/api/guides/manage-changes",
-    maturity="stable",
+    maturity="limited",
+    maturity_note=(
+        "Document <-> file sync is built to the Drive v3 reference (changes.list with start page "
+        "tokens, files.list, multipart and resumable uploads, changes.watch) and tested against a "
+        "fake made from those pages, never against Google itself. Unverified or partial: Drive has "
+        "no If-Match on files, so a write is conditional on the version read just before it (not "
+        "atomic); by_project / by_client folders need the project / client name on the document "
+        "(the hub's Document has neither, so documents go to the root folder); the document kinds "
+        "(proposals, contracts, photos) are stored but not told apart; a document whose file "
+        "changes later is renamed at Drive but its content is not uploaded again; shared drives "
+        "are not listed (no driveId / supportsAllDrives)."
+    ),
     notes=(
         "Incremental sync: changes.getStartPageToken once, then changes.list with pageToken until "
         "newStartPageToken. With drive.file only app-touched files are visible (so 'import from "

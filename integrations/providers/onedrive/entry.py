@@ -33,7 +33,19 @@ PROVIDER = Provider(
     webhook_scheme="graph",
     entity_pairs=(EntityPair("document", "driveItem", ALL_DIRECTIONS),),
     docs_url="https://learn.microsoft.com/graph/api/driveitem-delta",
-    maturity="stable",
+    maturity="limited",
+    maturity_note=(
+        "Document <-> driveItem sync is built to the Graph v1.0 reference (root delta with "
+        "next/delta links and 410 resyncRequired, simple PUT up to 4 MB, upload sessions in "
+        "320 KiB multiples without the Authorization header, If-Match eTags, drive-root "
+        "subscriptions) and tested against a fake made from those pages, never against "
+        "Microsoft itself. Unverified or partial: delta follows the whole drive (Business and "
+        "SharePoint support delta only on the root), so a large drive costs a long first "
+        "listing; no hub id is stamped on an item (a re-connect pairs records by name and "
+        "size); by_project / by_client folders need the project / client name on the document "
+        "(the hub's Document has neither); document kinds are stored but not told apart; a "
+        "document whose file changes later is not uploaded again."
+    ),
     notes=(
         "Incremental sync: /me/drive/root/delta (token=latest to start from now); 410 "
         "resyncRequired means re-enumerate; deleted items carry the 'deleted' facet. "

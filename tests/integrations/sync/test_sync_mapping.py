@@ -411,3 +411,18 @@ def test_sync_settings_validation_checks_transform_configs_and_list_paths():
     detail = raised.value.detail
     assert "transformConfig.name must be one of" in str(detail["fieldMappings[0]"])
     assert "transformConfig.format must be one of" in str(detail["fieldMappings[1]"])
+
+
+def test_import_only_fields_are_read_from_the_provider_and_never_written_to_it():
+    mapping = compile_mappings([
+        {"localEntity": "document", "localField": "name", "remoteField": "name"},
+        {"localEntity": "document", "localField": "sizeBytes", "remoteField": "size",
+         "transformConfig": {"direction": "import"}},
+    ], local_type="document", defaults=[])
+    ctx = MappingContext()
+    assert mapping.to_local({"name": "Plans.pdf", "size": 1234}, ctx) == {"name": "Plans.pdf", "sizeBytes": 1234}
+    assert mapping.to_remote({"name": "Plans.pdf", "sizeBytes": 99}, ctx) == {"name": "Plans.pdf"}
+    assert mapping.import_only == frozenset({"sizeBytes"})
+    with pytest.raises(MappingConfigError, match="direction may only be"):
+        compile_mappings([{"localEntity": "document", "localField": "name", "remoteField": "name",
+                           "transformConfig": {"direction": "export"}}], local_type="document", defaults=[])

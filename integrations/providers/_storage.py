@@ -1,0 +1,77 @@
+"""Settings shared by the three storage adapters (seed section ג, GoogleDriveConfig.settings;
+Dropbox and OneDrive take the same shape)::
+
+    {"rootFolderId", "rootFolderName", "folderStructure": "flat" | "by_project" | "by_client",
+     "syncDocuments", "syncProposals", "syncContracts", "syncPhotos",
+     "autoUploadDocuments", "autoImportFromFolder"}
+
+``rootFolderId`` is the container a sync lists and uploads under (Drive: a folder id, "root"
+for My Drive; Dropbox: a path such as "/Architect Studio", "" for the app folder's root;
+OneDrive: a driveItem id, "root"). ``autoUploadDocuments`` / ``autoImportFromFolder`` are
+the engine's ``autoCreateFiles`` / ``autoCreateDocuments``. ``syncDocuments: false`` leaves
+the document pair out. The seed's ``direction`` lives in ``syncSettings`` (refused here).
+
+The document kinds ``syncProposals`` / ``syncContracts`` / ``syncPhotos`` are stored and
+validated, but the hub's Document stand-in has no kind, so today every document is a
+"document" (the catalog's maturity note says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+FOLDER_STRUCTURES = ("flat", "by_project", "by_client")
+FLAGS = ("syncDocuments", "syncProposals", "syncContracts", "syncPhotos", "autoUploadDocuments",
+         "autoImportFromFolder")
+TEXTS = ("rootFolderId", "rootFolderName")
+MAX_TEXT = 1000
+
+#: The document <-> file mapping of the three storage providers (remote fields as each adapter
+#: shapes its raw record: Drive's File resource names, which the Dropbox and Graph adapters copy).
+STORAGE_MAPPING: list[dict[str, Any]] = [
+    {"localEntity": "document", "localField": "name", "remoteField": "name"},
+    {"localEntity": "document", "localField": "description", "remoteField": "description"},
+    {"localEntity": "document", "localField": "mimeType", "remoteField": "mimeType"},
+    # The provider's alone: a document's own file URL (where the platform keeps it) stays.
+    {"localEntity": "document", "localField": "sizeBytes", "remoteField": "size",
+     "transformConfig": {"direction": "import"}},
+    {"localEntity": "document", "localField": "fileUrl", "remoteField": "webViewLink",
+     "transformConfig": {"direction": "import"}},
+]
+
+
+class StorageSettings:
+    """Mixin for a ProviderAdapter (listed first): the storage settings, containers and flags."""
+
+    carries_files = True
+    setting_aliases = {"autoCreateFiles": "autoUploadDocuments", "autoCreateDocuments": "autoImportFromFolder",
+                       "autoCreateDriveItems": "autoUploadDocuments"}
+    #: The container when ``rootFolderId`` is empty (each provider's root).
+    default_root = "root"
+
+    def sync_containers(self, settings: Mapping[str, Any]) -> tuple[str, ...] | None:
+        root = settings.get("rootFolderId") if isinstance(settings, Mapping) else None
+        return (root if isinstance(root, str) and root else self.default_root,)
+
+    def settings_defaults(self) -> dict[str, Any]:
+        return {"rootFolderId": "", "rootFolderName": "", "folderStructure": "flat", "syncDocuments": True,
+                "syncProposals": True, "syncContracts": True, "syncPhotos": False,
+                "autoUploadDocuments": True, "autoImportFromFolder": True}
+
+    def settings_errors(self, value: Mapping[str, Any]) -> dict[str, list[str]]:
+        if not isinstance(value, Mapping):
+            return {"settings": ["must be an object"]}
+        errors: dict[str, list[str]] = {}
+        known = {*FLAGS, *TEXTS, "folderStructure"}
+        for key in sorted(set(value) - known):
+            errors[str(key)[:100]] = [f"unknown setting (known: {', '.join(sorted(known))})"]
+        for key in TEXTS:
+            if key in value and (not isinstance(value[key], str) or len(value[key]) > MAX_TEXT):
+                errors[key] = [f"must be a string of at most {MAX_TEXT} characters"]
+        if "folderStructure" in value and value["folderStructure"] not in FOLDER_STRUCTURES:
+            errors["folderStructure"] = [f"must be one of {', '.join(FOLDER_STRUCTURES)}"]
+        for key in FLAGS:
+            if key in value and not isinstance(value[key], bool):
+                errors[key] = ["must be true or false"]
+        return errors
