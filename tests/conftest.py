@@ -128,6 +128,15 @@ def bob_api(bob) -> APIClient:
 
 
 @pytest.fixture
+def empty_broker_queue():
+    """The run's broker queues emptied first: a test that reads the queue (as a worker would)
+    sees only the messages it caused, not those an earlier test of this process left."""
+    from architect_studio.celery import app
+
+    app.control.purge()
+
+
+@pytest.fixture
 def celery_worker_thread(transactional_db):
     """A real Celery worker (celery.contrib.testing) on the real Redis broker, started on
     an empty queue: messages left by an earlier test (or a killed run) are purged first."""

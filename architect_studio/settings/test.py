@@ -8,6 +8,13 @@ import dj_database_url
 from architect_studio.settings.base import *  # noqa: F401,F403
 from architect_studio.settings.base import CHANNEL_LAYERS, DATABASES, MODE
 
+# Parallel runs keep apart: TEST_DB_SUFFIX / TEST_REDIS_DB per checkout, and under
+# pytest-xdist (`make test` runs two workers) each worker gets its own database
+# (suffix _gw<N>) and the Redis database after the run's (TEST_REDIS_DB + N).
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_SUFFIX = os.environ.get("TEST_DB_SUFFIX", "") + (f"_{_XDIST_WORKER}" if _XDIST_WORKER else "")
+_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "14")) + (int(_XDIST_WORKER[2:]) if _XDIST_WORKER else 0)
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if MODE.database_admin_url and "owner" not in DATABASES:
     # The test harness creates and migrates its database: it is a migrate.
@@ -18,7 +25,7 @@ if "owner" in DATABASES:
     # The test database is created and migrated by the owner role; tests/conftest.py
     # then points the runtime role (default) and the operator role at it.
     # TEST_DB_SUFFIX lets parallel runs (several checkouts) keep apart.
-    _test_name = "test_architect_studio" + os.environ.get("TEST_DB_SUFFIX", "")
+    _test_name = "test_architect_studio" + _SUFFIX
     for _alias in DATABASES:
         DATABASES[_alias]["TEST"] = {"NAME": _test_name, "DEPENDENCIES": []}
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
@@ -29,8 +36,8 @@ INTEGRATION_ENCRYPTION_KEY = "test-key-1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3OD
 if MODE.redis_url:
     from urllib.parse import urlsplit, urlunsplit
 
-    REDIS_URL = urlunsplit(urlsplit(MODE.redis_url)._replace(path="/" + os.environ.get("TEST_REDIS_DB", "14")))
+    REDIS_URL = urlunsplit(urlsplit(MODE.redis_url)._replace(path=f"/{_REDIS_DB}"))
     CELERY_BROKER_URL = REDIS_URL
     if CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis"):
         CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]
-        CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "asgi-test" + os.environ.get("TEST_DB_SUFFIX", "")
+        CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "asgi-test" + _SUFFIX

@@ -102,7 +102,8 @@ def test_every_redis_user_of_a_run_uses_the_run_database():
     from integrations import ratelimit
     from webhooks.incoming import limits
 
-    run_db = os.environ.get("TEST_REDIS_DB", "14")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # xdist workers: the run's database + N
+    run_db = str(int(os.environ.get("TEST_REDIS_DB", "14")) + (int(worker[2:]) if worker else 0))
     layer = settings.CHANNEL_LAYERS["default"]["CONFIG"]
     users = {
         "REDIS_URL (kick flags, health)": settings.REDIS_URL,
@@ -113,7 +114,8 @@ def test_every_redis_user_of_a_run_uses_the_run_database():
     }
     assert {name: _db(url) for name, url in users.items()} == {name: run_db for name in users}
     assert kick._redis().connection_pool.connection_kwargs["db"] == int(run_db)
-    assert layer["prefix"].endswith(os.environ.get("TEST_DB_SUFFIX", "")) and layer["prefix"] != "asgi"
+    assert layer["prefix"].endswith(os.environ.get("TEST_DB_SUFFIX", "") + (f"_{worker}" if worker else ""))
+    assert layer["prefix"] != "asgi"
 
 
 # --- a test worker starts on an empty queue -------------------------------------

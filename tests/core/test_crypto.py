@@ -80,6 +80,7 @@ def test_old_key_still_decrypts_after_rotation_unknown_key_does_not():
         ("k:QUJD", "encryption key must be 32 bytes (AES-256), base64-encoded"),  # "ABC": valid base64, too short
         ("bad id!:" + K1.split(":")[1], "key id must be 1-64 ascii letters, digits, '-' or '_'"),
     ],
+    ids=["not-base64", "too-short", "bad-key-id"],  # stable ids: K1 is random (xdist workers compare ids)
 )
 def test_bad_key_specs_rejected_without_echoing_material(spec, message):
     material = spec.split(":", 1)[1]

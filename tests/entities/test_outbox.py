@@ -81,7 +81,7 @@ def _take_queued(task_name: str, *, expect: int, timeout: float = 5.0) -> list[l
 
 
 @pytest.mark.django_db
-def test_event_written_in_same_transaction_and_dispatched_on_commit(django_capture_on_commit_callbacks):
+def test_event_written_in_same_transaction_and_dispatched_on_commit(django_capture_on_commit_callbacks, empty_broker_queue):
     from core.kick import flush_soon
     from entities.tasks import drain_entity_events
 

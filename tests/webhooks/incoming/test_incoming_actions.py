@@ -331,7 +331,7 @@ def _queued_drains() -> list[str]:
             queue.close()
 
 
-def test_drain_batches_isolate_a_poison_request_and_count_once_per_batch(alice, monkeypatch,
+def test_drain_batches_isolate_a_poison_request_and_count_once_per_batch(alice, monkeypatch, empty_broker_queue,
                                                                         django_capture_on_commit_callbacks):
     webhook, secret = make_webhook(alice, actions=[CREATE_CLIENT])
     ids = [deliver(webhook, secret, payload={**LEAD, "n": n}) for n in range(5)]
