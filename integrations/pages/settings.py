@@ -58,7 +58,7 @@ def _labels() -> dict[str, dict[str, str]]:
         "frequency": {"realtime": _("Realtime"), "hourly": _("Hourly"), "daily": _("Daily"),
                       "manual": _("Manual only")},
         "transform": {"none": _("None"), "date_format": _("Date format"), "currency_convert": _("Currency conversion"),
-                      "custom": _("Custom function")},
+                      "custom": _("Custom function"), "link": _("Link to a record")},
         "entity": {"meeting": _("Meeting"), "task": _("Task"), "document": _("Document"), "payment": _("Payment"),
                    "expense": _("Expense"), "client": _("Client"), "supplier": _("Supplier")},
         "action": {"sync": _("Sync"), "import": _("Import"), "export": _("Export"),

@@ -55,6 +55,11 @@ SEMANTIC_RULES = {
     "POST /api/expenses": "supplierId must name an existing supplier of the tenant",
     "PUT /api/expenses/{id}": "as POST /api/expenses",
     "PATCH /api/expenses/{id}": "as POST /api/expenses",
+    # An opaque keyset position the server issued in a next / previous link (no schema can
+    # say which strings decode to one); a made-up cursor is 400 (tests/core/test_log_lists.py).
+    "GET /api/webhook-logs": "cursor must be a token from a next / previous link",
+    "GET /api/webhooks/{webhookId}/logs": "as GET /api/webhook-logs",
+    "GET /api/integrations/{id}/logs": "as GET /api/webhook-logs",
 }
 
 
