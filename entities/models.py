@@ -130,6 +130,9 @@ class Client(EntityModel):
     phone = models.CharField(max_length=50, blank=True, default="")
     address = models.CharField(max_length=500, blank=True, default="")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    #: The client asked not to get marketing email (an unsubscribe imported from a mailing
+    #: service); an export never turns it back into a subscription.
+    email_opt_out = models.BooleanField(_("email opt-out"), default=False)
 
     class Meta:
         db_table = "clients"

@@ -171,7 +171,7 @@ class DocumentSerializer(EntitySerializer):
 class ClientSerializer(EntitySerializer):
     class Meta:
         model = Client
-        fields = (*EntitySerializer.common_fields, "name", "email", "phone", "address", "status")
+        fields = (*EntitySerializer.common_fields, "name", "email", "phone", "address", "status", "email_opt_out")
         read_only_fields = EntitySerializer.read_only_fields
 
 

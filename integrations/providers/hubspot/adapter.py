@@ -1,9 +1,259 @@
-"""HubSpot's adapter: the base behaviour (Bearer OAuth token, the entry's test call)."""
+"""HubSpot's adapter: the OAuth bearer token, and the sync seam against the CRM v3 objects API
+(https://developers.hubspot.com/docs/api/crm/contacts ,
+https://developers.hubspot.com/docs/api/crm/search). Every call goes through the hub's
+``ProviderClient`` (rate limit, token refresh, deadline, size cap, redaction).
+
+What is supported, and how:
+
+- **Containers**: none to pick. Each remote type is its own collection (``pair_containers``):
+  ``contact`` (clients, both ways) and ``company`` (clients, import).
+- **Changes** (``list_changes``): CRM search, ``POST /crm/v3/objects/{contacts|companies}/search``
+  with one filter ``<modified> GTE <since ms>`` sorted ascending on the same property
+  (``lastmodifieddate`` for contacts, ``hs_lastmodifieddate`` for companies: the search page
+  says contacts keep the older name), ``limit`` 100 and HubSpot's ``after`` paging. The cursor
+  is this module's JSON ``{"since", "after", "top"}``, opaque to the engine; no cursor lists
+  everything (``since`` 0). A search answers at most 10,000 results: before ``after`` reaches
+  that, the window slides (``since`` = the newest modified time seen, ``after`` dropped), so a
+  large portal is read in windows. The next run starts at the newest modified time seen
+  (``GTE``: records of that millisecond are read again, harmlessly: the engine's link hash makes
+  an unchanged record change nothing). A cursor HubSpot refuses (400 on ``after``) or one this
+  module cannot read raises ``CursorInvalid``: the engine lists again and reconciles.
+- **Removals**: the search API does not return archived records, so a record archived at
+  HubSpot is not seen as removed (catalog note). Deleting a client archives the contact.
+- **Records**: ``RemoteChange.raw`` is HubSpot's object (``id``, ``properties``, ``createdAt``,
+  ``updatedAt``, ``archived``) plus ``properties.hub_name`` (contacts: ``firstname lastname``)
+  that the default mapping reads; ``modified_at`` is ``updatedAt``; ``version`` is absent
+  (HubSpot offers no conditional writes: last writer wins).
+- **Writes** (contacts): a create is ``POST /crm/v3/objects/contacts/batch/upsert`` with
+  ``idProperty: email`` (a contact with that email is updated, not duplicated, so a retried
+  create is idempotent), or ``POST /crm/v3/objects/contacts`` when the client has no email;
+  an update is ``PATCH /crm/v3/objects/contacts/{id}`` with only the mapped properties, so the
+  contact's associations (companies, deals) and other properties are kept; a delete is
+  ``DELETE /crm/v3/objects/contacts/{id}`` (archive; 404 = already gone). ``hub_name`` is split
+  into ``firstname`` / ``lastname`` on the way out.
+- **Errors**: 401 after the client's one forced refresh -> ``CredentialsRefused`` (the app was
+  uninstalled: the integration is marked expired); 429 is waited out by the client
+  (``Retry-After`` and the catalog's bucket) and 5xx retried there (searches are sent as
+  idempotent); any other answer is a ``HubspotError`` with HubSpot's ``category`` (a failed item
+  on export, a failed run on import).
+"""
 
 from __future__ import annotations
 
-from integrations.providers.adapter import ProviderAdapter
+import copy
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from integrations.providers.adapter import (
+    Answer,
+    Caller,
+    ChangePage,
+    CredentialsRefused,
+    CursorInvalid,
+    ProviderAdapter,
+    RemoteChange,
+)
+
+PAGE_SIZE = 100  # the search API's maximum is 200; 100 keeps pages small
+#: A search answers at most 10,000 results (https://developers.hubspot.com/docs/api/crm/search#limitations).
+SEARCH_WINDOW = 10_000
+
+OBJECTS = {"contact": "contacts", "company": "companies"}
+MODIFIED = {"contact": "lastmodifieddate", "company": "hs_lastmodifieddate"}
+PROPERTIES = {
+    "contact": ("firstname", "lastname", "email", "phone", "address", "city", "lastmodifieddate"),
+    "company": ("name", "domain", "phone", "address", "city", "hs_lastmodifieddate"),
+}
+WRITABLE = ("firstname", "lastname", "email", "phone", "address", "city")
+
+CONTACT_MAPPING: list[dict[str, Any]] = [
+    {"localEntity": "client", "localField": "name", "remoteField": "properties.hub_name"},
+    {"localEntity": "client", "localField": "email", "remoteField": "properties.email"},
+    {"localEntity": "client", "localField": "phone", "remoteField": "properties.phone"},
+    {"localEntity": "client", "localField": "address", "remoteField": "properties.address"},
+]
+COMPANY_MAPPING: list[dict[str, Any]] = [
+    {"localEntity": "client", "localField": "name", "remoteField": "properties.name"},
+    {"localEntity": "client", "localField": "phone", "remoteField": "properties.phone"},
+    {"localEntity": "client", "localField": "address", "remoteField": "properties.address"},
+]
+
+
+class HubspotError(Exception):
+    """An answer the sync cannot use; carries the status and HubSpot's error category."""
+
+    def __init__(self, what: str, response: Answer | None = None) -> None:
+        data = response.data if response is not None and isinstance(response.data, dict) else {}
+        self.status = response.status if response is not None else 0
+        self.category = str(data.get("category") or "")[:60]
+        message = str(data.get("message") or "")[:200]
+        detail = ": ".join(x for x in (self.category, message) if x)
+        super().__init__(f"HubSpot {what}: HTTP {self.status}" + (f" ({detail})" if detail else ""))
 
 
 class HubspotAdapter(ProviderAdapter):
-    pass
+    def pair_containers(self, remote_type: str) -> tuple[str, ...] | None:
+        return (remote_type,) if remote_type in OBJECTS else None
+
+    def default_mappings(self, local_type: str, remote_type: str) -> list[dict[str, Any]]:
+        if (local_type, remote_type) == ("client", "contact"):
+            return copy.deepcopy(CONTACT_MAPPING)
+        if (local_type, remote_type) == ("client", "company"):
+            return copy.deepcopy(COMPANY_MAPPING)
+        return []
+
+    def settings_defaults(self) -> dict[str, Any]:
+        return {"autoCreateClients": True}
+
+    def settings_errors(self, value: Mapping[str, Any]) -> dict[str, list[str]]:
+        errors: dict[str, list[str]] = {}
+        for key, item in value.items():
+            if key != "autoCreateClients":
+                errors[str(key)[:60]] = ["unknown setting"]
+            elif not isinstance(item, bool):
+                errors[key] = ["must be true or false"]
+        return errors
+
+    # ------------------------------------------------------------------ changes
+    def list_changes(self, client: Caller, *, container: str, cursor: str | None) -> ChangePage:
+        if container not in OBJECTS:
+            raise HubspotError(f"unknown object type {container[:40]!r}")
+        state = _decode(cursor)
+        since, after, top = state["since"], state.get("after"), state.get("top", state["since"])
+        body: dict[str, Any] = {
+            "filterGroups": [{"filters": [{"propertyName": MODIFIED[container], "operator": "GTE",
+                                           "value": str(since)}]}],
+            "sorts": [{"propertyName": MODIFIED[container], "direction": "ASCENDING"}],
+            "properties": list(PROPERTIES[container]),
+            "limit": PAGE_SIZE,
+        }
+        if after:
+            body["after"] = after
+        response = client.request("POST", f"/crm/v3/objects/{OBJECTS[container]}/search", json=body,
+                                  idempotent=True)
+        if response.status == 400 and after:
+            raise CursorInvalid("HubSpot refused the search cursor")
+        data = _data(response, what="search")
+        results = [r for r in data.get("results") or [] if isinstance(r, dict) and r.get("id")]
+        changes = tuple(_change(container, r) for r in results)
+        top = max([top, *(_millis(r, container) for r in results)])
+        following = ((data.get("paging") or {}).get("next") or {}).get("after")
+        if following and results:
+            if _int(following) + PAGE_SIZE > SEARCH_WINDOW:
+                # the next page would pass the 10,000-result cap: a new window from the newest seen
+                if top <= since:
+                    raise HubspotError("search window: more than 10,000 records modified in one millisecond")
+                return ChangePage(changes, _encode(since=top, top=top), done=False)
+            return ChangePage(changes, _encode(since=since, after=str(following), top=top), done=False)
+        return ChangePage(changes, _encode(since=top, top=top), done=True)
+
+    # ------------------------------------------------------------------ writes (contacts)
+    def push_create(self, client: Caller, *, container: str, record: Mapping[str, Any], hub_id: str) -> RemoteChange:
+        _writable(container)
+        properties = _outgoing(record)
+        if properties.get("email"):
+            response = client.request(
+                "POST", "/crm/v3/objects/contacts/batch/upsert", idempotent=True,
+                json={"inputs": [{"idProperty": "email", "id": properties["email"], "properties": properties}]})
+            results = _data(response, what="contact upsert").get("results") or []
+            if not results or not isinstance(results[0], dict):
+                raise HubspotError("contact upsert answered no contact", response)
+            return _change(container, results[0])
+        response = client.request("POST", "/crm/v3/objects/contacts", json={"properties": properties})
+        return _change(container, _data(response, what="contact create"))
+
+    def push_update(self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
+                    version: str | None) -> RemoteChange:
+        _writable(container)
+        response = client.request("PATCH", f"/crm/v3/objects/contacts/{quote(remote_id, safe='')}",
+                                  json={"properties": _outgoing(record)}, idempotent=True)
+        return _change(container, _data(response, what="contact update"))
+
+    def push_delete(self, client: Caller, *, container: str, remote_id: str, version: str | None) -> None:
+        _writable(container)
+        response = client.request("DELETE", f"/crm/v3/objects/contacts/{quote(remote_id, safe='')}")
+        if response.status == 404:
+            return
+        _data(response, what="contact archive")
+
+
+# ---------------------------------------------------------------------- helpers
+def _writable(container: str) -> None:
+    if container != "contact":
+        raise HubspotError(f"{container[:40]} is import only")
+
+
+def _data(response: Answer, *, what: str) -> dict[str, Any]:
+    if response.status == 401:
+        raise CredentialsRefused("HubSpot refused the token (the app was uninstalled?): reconnect HubSpot")
+    if not response.ok:
+        raise HubspotError(what, response)
+    return response.data if isinstance(response.data, dict) else {}
+
+
+def _outgoing(record: Mapping[str, Any]) -> dict[str, str]:
+    """The mapped record as HubSpot properties: ``hub_name`` split into first and last name,
+    only writable properties, values as strings (HubSpot's property values are strings)."""
+    props = dict(record.get("properties") or {}) if isinstance(record.get("properties"), Mapping) else {}
+    name = props.pop("hub_name", None)
+    if isinstance(name, str) and name.strip():
+        first, _, last = name.strip().partition(" ")
+        props.setdefault("firstname", first)
+        props.setdefault("lastname", last.strip())
+    return {k: "" if v is None else str(v) for k, v in props.items() if k in WRITABLE}
+
+
+def _change(kind: str, obj: Mapping[str, Any]) -> RemoteChange:
+    raw = copy.deepcopy(dict(obj))
+    props = dict(raw.get("properties") or {})
+    if kind == "contact":
+        props["hub_name"] = " ".join(p for p in (props.get("firstname"), props.get("lastname")) if p) or (
+            props.get("email") or "")
+    raw["properties"] = props
+    return RemoteChange(remote_id=str(raw["id"]), deleted=bool(raw.get("archived")), raw=raw,
+                        modified_at=_when(raw.get("updatedAt")))
+
+
+def _when(text: Any) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _millis(obj: Mapping[str, Any], kind: str) -> int:
+    """The record's modified time in ms since the epoch (the property, else ``updatedAt``)."""
+    value = (obj.get("properties") or {}).get(MODIFIED[kind]) or obj.get("updatedAt")
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    when = _when(value)
+    return int(when.timestamp() * 1000) if when else 0
+
+
+def _int(text: Any) -> int:
+    try:
+        return int(str(text))
+    except ValueError:
+        return 0
+
+
+def _encode(**state: Any) -> str:
+    return json.dumps({k: v for k, v in state.items() if v is not None}, sort_keys=True)
+
+
+def _decode(cursor: str | None) -> dict[str, Any]:
+    if cursor is None:
+        return {"since": 0, "top": 0}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        raise CursorInvalid("not a HubSpot cursor") from None
+    if not isinstance(state, dict) or not isinstance(state.get("since"), int):
+        raise CursorInvalid("not a HubSpot cursor")
+    return state

@@ -55,7 +55,21 @@ PROVIDER = Provider(
         EntityPair("client", "company", IMPORT_ONLY),
     ),
     docs_url="https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/guide",
-    maturity="stable",
+    maturity="limited",
+    maturity_note=(
+        "Contacts <-> clients (both ways) and companies -> clients (import) are built to the CRM "
+        "v3 objects and search references and tested against a fake shaped as those pages, "
+        "never against HubSpot itself nor its SDK (hubspot-api-client not installed here). "
+        "Scheduled, not realtime: HubSpot webhooks are not wired to a run yet. Unverified or "
+        "partial: a record archived at HubSpot is not removed here (search does not return "
+        "archived records); an export is a batch upsert of one contact per call keyed by email "
+        "(a client without email is a plain create, not idempotent); associations are kept by "
+        "updating only mapped properties but are not imported (a contact's company is not "
+        "linked to the client); a refused refresh token (HubSpot's BAD_REFRESH_TOKEN body, not "
+        "RFC invalid_grant) marks the connection 'error' rather than 'expired'; the 10,000-result "
+        "window slides on the modified date, so more than 10,000 records modified in the same "
+        "millisecond fail the run (never loop)."
+    ),
     notes=(
         "Incremental sync: CRM search on lastmodifieddate (contacts) / hs_lastmodifieddate (other "
         "objects) >= cursor, ascending, 'after' paging; 10,000 results per query, so slide the "

@@ -57,7 +57,22 @@ PROVIDER = Provider(
     webhook_scheme="none",
     entity_pairs=(EntityPair("client", "list_member", ALL_DIRECTIONS),),
     docs_url="https://mailchimp.com/developer/marketing/docs/fundamentals/",
-    maturity="stable",
+    maturity="limited",
+    maturity_note=(
+        "Audience members <-> clients (both ways, scheduled) are built to the Marketing API 3.0 "
+        "list-members reference and tested against a fake shaped as its pages, never against "
+        "Mailchimp itself nor its SDK (mailchimp-marketing not installed here). The audience is "
+        "chosen in settings (audienceId); name, email and PHONE merge fields are mapped (the "
+        "ADDRESS merge field, an object, is not). Unsubscribed or cleaned members set the "
+        "client's email opt-out; an export never sends 'subscribed' (new members get "
+        "newMemberStatus, 'pending' = double opt-in, by default); an opt-out made here "
+        "unsubscribes the member. Unverified or partial: since_last_changed is read as 'at or "
+        "after' (members of the newest second are read again, harmlessly); offset paging can "
+        "skip a member changed during a long listing until the next run; a client's email "
+        "changed here moves the member to a new subscriber hash that the link does not follow "
+        "(VERIFY); archived members are not removed here; Mailchimp webhooks (unsigned) are not "
+        "wired, so changes arrive on the schedule."
+    ),
     notes=(
         "Incremental sync: lists/{list_id}/members?since_last_changed=<ISO>, offset paging "
         "(count <= 1000). Webhooks are form-encoded and unsigned: put a secret in the URL query "

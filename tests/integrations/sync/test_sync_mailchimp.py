@@ -1,0 +1,270 @@
+"""Mailchimp through the sync engine (issue 16 items 3 and 6): the audience chosen in settings
+and its members <-> clients (subscriber hash = MD5 of the lower-cased email, merge fields
+mapped), unsubscribes imported as the client's email opt-out and never overwritten by an
+export, the since_last_changed feed (pages, cursor, reset), errors mapped -- the real adapter
+and ProviderClient against tests/support/fakes/mailchimp.py (shaped as the pages it names)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+import redis
+
+from core.tenant_context import tenant_scope
+from entities.models import Client
+from entities.services import entity_create, entity_update
+from integrations.models import Integration
+from integrations.providers.mailchimp import adapter as mc
+from integrations.services import provider_app_set
+from tests.support.fakes.mailchimp import API_KEY, AUDIENCE, BASE, mailchimp_fake  # noqa: F401 - fixture
+from tests.support.payments import connect_payments
+from tests.support.sync_runs import drain_entity_events, links, reload, run_sync
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _limiter_on_test_redis(settings):
+    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    for key in client.scan_iter("integrations:ratelimit:*"):
+        client.delete(key)
+
+
+@pytest.fixture
+def fake(mailchimp_fake, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(mc, "PAGE_SIZE", 2)
+    provider_app_set(provider_id="mailchimp", api_base_url=BASE)
+    return mailchimp_fake
+
+
+def connected(persona, fake, *, direction: str = "bidirectional", settings: dict | None = None) -> Integration:
+    return connect_payments(persona, "mailchimp", {"apiKey": fake.api_key},
+                            entities=[("client", "list_member", direction)],
+                            settings={"audienceId": AUDIENCE, **(settings or {})})
+
+
+def clients(persona) -> dict[str, Client]:
+    with tenant_scope(persona.tenant.id):
+        return {c.name: c for c in Client.objects.filter(tenant=persona.tenant)}
+
+
+def listings(fake) -> list[dict]:
+    return [c.query for c in fake.calls if c.method == "GET" and c.path.endswith("/members")]
+
+
+def add_client(persona, **data) -> Client:
+    with tenant_scope(persona.tenant.id):
+        made = entity_create(tenant=persona.tenant, entity_type="client", source="api", data=data)
+    drain_entity_events(str(persona.tenant.id))
+    return made
+
+
+# ---------------------------------------------------------------------------- change feed
+def test_members_page_in_as_clients_then_the_cursor_brings_only_changes(alice, fake):
+    for n in range(5):
+        fake.put(f"Dana{n}@Example.co.il", FNAME=f"Dana{n}", LNAME="Levi", PHONE="03-555-0101")
+    integration = connected(alice, fake)
+
+    first = run_sync(integration)
+
+    assert first.status == "success", first.error_message
+    assert first.summary["created"] == 5
+    dana = clients(alice)["Dana0 Levi"]
+    assert (dana.email, dana.phone, dana.email_opt_out) == ("Dana0@Example.co.il", "03-555-0101", False)
+    assert [q.get("offset") for q in listings(fake)] == ["0", "2", "4"]
+    assert {q["sort_field"] for q in listings(fake)} == {"last_changed"}
+    assert {link.remote_id for link in links(integration)} == {
+        hashlib.md5(f"dana{n}@example.co.il".encode()).hexdigest() for n in range(5)}
+
+    fake.edit(mc.subscriber_hash("dana3@example.co.il"), PHONE="03-555-9999")
+    second = run_sync(integration)
+
+    assert (second.summary["created"], second.summary["updated"]) == (0, 1)
+    assert clients(alice)["Dana3 Levi"].phone == "03-555-9999"
+    assert listings(fake)[-1]["since_last_changed"]  # not a full listing
+
+
+def test_a_garbled_cursor_relists_without_duplicates(alice, fake):
+    for n in range(3):
+        fake.put(f"r{n}@example.co.il", FNAME=f"R{n}", LNAME="Reset")
+    integration = connected(alice, fake)
+    run_sync(integration)
+    with tenant_scope(alice.tenant.id):
+        state = integration.sync_states.get(remote_container=AUDIENCE)
+        state.cursor = "{broken"
+        state.save()
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", entry.error_message
+    assert len(clients(alice)) == 3 and len(links(integration)) == 3 and entry.summary["created"] == 0
+
+
+def test_the_same_page_read_twice_changes_nothing(alice, fake):
+    fake.put("twice@example.co.il", FNAME="Twice", LNAME="Read")
+    integration = connected(alice, fake)
+    run_sync(integration)
+    with tenant_scope(alice.tenant.id):
+        state = integration.sync_states.get(remote_container=AUDIENCE)
+        state.cursor = json.dumps({"offset": 0})
+        state.save()
+        before = clients(alice)["Twice Read"].updated_at
+
+    again = run_sync(integration)
+
+    assert (again.summary["created"], again.summary["updated"]) == (0, 0)
+    assert clients(alice)["Twice Read"].updated_at == before
+
+
+# ---------------------------------------------------------------------------- unsubscribes
+def test_an_unsubscribe_is_imported_and_an_export_never_resubscribes(alice, fake):
+    remote = fake.put("noa@example.co.il", FNAME="Noa", LNAME="Bar")
+    integration = connected(alice, fake)
+    run_sync(integration)
+    fake.edit(remote, status="unsubscribed")
+
+    run_sync(integration)
+    noa = clients(alice)["Noa Bar"]
+    assert noa.email_opt_out is True
+
+    # the studio edits the client (and even clears the opt-out): the export changes merge
+    # fields only, Mailchimp keeps the member unsubscribed
+    with tenant_scope(alice.tenant.id):
+        entity_update(tenant=alice.tenant, instance=noa, data={"phone": "052-1111111", "email_opt_out": False},
+                      source="api")
+    drain_entity_events(str(alice.tenant.id))
+    entry = run_sync(integration)
+
+    assert entry.status == "success", entry.failed_items
+    sent = [c.body for c in fake.calls if c.method in ("PATCH", "PUT")]
+    assert sent and all("status" not in body for body in sent)
+    assert fake.members[remote]["status"] == "unsubscribed"
+    assert fake.members[remote]["merge_fields"]["PHONE"] == "052-1111111"
+
+
+def test_a_client_opting_out_here_unsubscribes_the_member(alice, fake):
+    remote = fake.put("avi@example.co.il", FNAME="Avi", LNAME="Cohen")
+    integration = connected(alice, fake)
+    run_sync(integration)
+    with tenant_scope(alice.tenant.id):
+        entity_update(tenant=alice.tenant, instance=clients(alice)["Avi Cohen"], data={"email_opt_out": True},
+                      source="api")
+    drain_entity_events(str(alice.tenant.id))
+
+    run_sync(integration)
+
+    assert fake.members[remote]["status"] == "unsubscribed"
+
+
+# ---------------------------------------------------------------------------- export
+def test_a_new_client_is_added_by_its_subscriber_hash_pending_by_default_and_a_retry_is_idempotent(alice, fake):
+    integration = connected(alice, fake)
+    run_sync(integration)
+    add_client(alice, name="Yael Golan", email="Yael@Example.co.il", phone="054-1234567")
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", entry.failed_items
+    key = hashlib.md5(b"yael@example.co.il").hexdigest()
+    (put,) = [c for c in fake.calls if c.method == "PUT"]
+    assert put.path == f"/lists/{AUDIENCE}/members/{key}"
+    assert put.body == {"email_address": "Yael@Example.co.il", "status_if_new": "pending",
+                        "merge_fields": {"FNAME": "Yael", "LNAME": "Golan", "PHONE": "054-1234567"}}
+    assert fake.members[key]["status"] == "pending" and [link.remote_id for link in links(integration)] == [key]
+
+    adapter = mc.MailchimpAdapter.__new__(mc.MailchimpAdapter)
+    from integrations.client import ProviderClient
+
+    with tenant_scope(alice.tenant.id):
+        client = ProviderClient.for_integration(reload(integration))
+        again = adapter.push_create(client, container=AUDIENCE, record={"email_address": "yael@example.co.il",
+                                                                        "hub_name": "Yael Golan"}, hub_id="x")
+    assert again.remote_id == key and len(fake.members) == 1
+
+
+def test_settings_choose_subscribed_and_refuse_bad_values(alice, fake):
+    adapter = mc.MailchimpAdapter.__new__(mc.MailchimpAdapter)
+    assert adapter.settings_errors({"audienceId": AUDIENCE, "newMemberStatus": "subscribed"}) == {}
+    assert adapter.settings_errors({"audienceId": "../x", "newMemberStatus": "cleaned", "other": 1}) == {
+        "audienceId": ["an audience id (letters and digits)"], "newMemberStatus": ["one of: pending, subscribed"],
+        "other": ["unknown setting"]}
+    integration = connected(alice, fake, settings={"newMemberStatus": "subscribed"})
+    run_sync(integration)
+    add_client(alice, name="Sub Scribed", email="sub@example.co.il")
+    run_sync(integration)
+    assert fake.members[mc.subscriber_hash("sub@example.co.il")]["status"] == "subscribed"
+
+
+def test_without_an_audience_the_run_fails_clearly(alice, fake):
+    integration = connected(alice, fake, settings={"audienceId": ""})
+    entry = run_sync(integration)
+    assert entry.status == "failed" and "audienceId" in (entry.error_message or "")
+
+
+# ---------------------------------------------------------------------------- errors
+def test_a_disabled_key_expires_the_integration(alice, fake):
+    integration = connected(alice, fake)
+    fake.api_key = "ffffffffffffffffffffffffffffffff-us6"
+
+    entry = run_sync(integration)
+
+    assert entry.error_code == "provider_expired" and reload(integration).status == Integration.Status.EXPIRED
+
+
+def test_429_waits_and_5xx_retries_the_listing(alice, fake):
+    fake.put("ohana@example.co.il", FNAME="Ohana", LNAME="Spaces")
+    integration = connected(alice, fake)
+    fake.fail_next(429, headers={"Retry-After": "1"})
+    fake.fail_next(503)
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", entry.error_message
+    assert fake.count("GET", "/members", status=429) == 1 and fake.count("GET", "/members", status=503) == 1
+    assert set(clients(alice)) == {"Ohana Spaces"}
+
+
+def test_a_member_mailchimp_refuses_is_a_failed_item_and_the_others_go_out(alice, fake):
+    integration = connected(alice, fake)
+    run_sync(integration)
+    fake.refuse["fake@example.co.il"] = "Please provide a valid email address."
+    add_client(alice, name="Refused One", email="fake@example.co.il")
+    add_client(alice, name="Accepted One", email="good@example.co.il")
+
+    entry = run_sync(integration)
+
+    assert entry.status == "partial" and entry.summary["failed"] == 1
+    assert "Invalid Resource" in entry.failed_items[0]["error"]
+    assert [m["email_address"] for m in fake.members.values()] == ["good@example.co.il"]
+    assert fake.count("PUT", "/members/", status=400) == 1  # a 4xx is not retried
+
+
+# ---------------------------------------------------------------------------- end to end
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_asked_for_through_the_api_runs_on_the_real_worker(alice, fake, sync_worker):
+    from tests.support.factories import client_for
+    from tests.support.waiting import wait_until
+
+    fake.put("shira@example.co.il", FNAME="Shira", LNAME="Katz")
+    fake.put("gone@example.co.il", status="unsubscribed", FNAME="Gone", LNAME="Away")
+    integration = connected(alice, fake)
+    with tenant_scope(alice.tenant.id):
+        entity_create(tenant=alice.tenant, entity_type="client", source="api",
+                      data={"name": "Yael Golan", "email": "yael@example.co.il"})
+
+    response = client_for(alice).post(f"/api/integrations/{integration.pk}/sync", {}, format="json")
+    assert response.status_code == 202, response.content
+    log_id = response.json()["logId"]
+
+    def finished():
+        entries = client_for(alice).get(f"/api/integrations/{integration.pk}/logs").json()["results"]
+        return next((e for e in entries if e["id"] == log_id and e["status"] != "running"), None)
+
+    entry = wait_until(finished, 60, what="the run")
+    assert entry["status"] == "success", entry
+    got = clients(alice)
+    assert got["Gone Away"].email_opt_out is True and got["Shira Katz"].email_opt_out is False
+    assert fake.members[mc.subscriber_hash("yael@example.co.il")]["status"] == "pending"

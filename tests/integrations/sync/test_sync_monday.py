@@ -1,0 +1,198 @@
+"""monday.com through the sync engine (issue 16 items 3 and 6): the board and columns chosen in
+settings, its items <-> tasks (status label and text column mapped), items_page with the
+last-updated rule and next_items_page cursors (pages, expired cursor relists), the complexity
+budget honoured, errors mapped -- the real adapter and ProviderClient against
+tests/support/fakes/monday.py (shaped as the pages it names)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import redis
+
+from core.tenant_context import tenant_scope
+from entities.models import Task
+from entities.services import entity_create, entity_update
+from integrations.models import Integration
+from integrations.providers.monday import adapter as md
+from integrations.services import provider_app_set
+from tests.support.fakes.monday import BOARD, ORIGIN, monday_fake  # noqa: F401 - fixture
+from tests.support.oauth import make_oauth_integration
+from tests.support.sync_runs import drain_entity_events, links, reload, run_sync
+
+pytestmark = pytest.mark.django_db
+SETTINGS = {"boardId": BOARD, "columns": {"status": "status", "dueDate": "date4", "description": "text0"},
+            "statusLabels": {"todo": "", "in_progress": "Working on it", "done": "Done", "cancelled": "Stuck"}}
+
+
+@pytest.fixture(autouse=True)
+def _limiter_on_test_redis(settings):
+    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    for key in client.scan_iter("integrations:ratelimit:*"):
+        client.delete(key)
+
+
+@pytest.fixture
+def fake(monday_fake, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(md, "PAGE_SIZE", 2)
+    provider_app_set(provider_id="monday", client_id="mid", client_secret="ms", api_base_url=ORIGIN)
+    return monday_fake
+
+
+@pytest.fixture
+def slept(monkeypatch):
+    waits: list[float] = []
+    monkeypatch.setattr(md.MondayAdapter, "sleep", staticmethod(waits.append))
+    monkeypatch.setattr(md, "BUDGET_UNTIL", {})
+    return waits
+
+
+def connected(persona, fake, settings: dict | None = None) -> Integration:
+    integration = make_oauth_integration(persona, "monday", access=fake.token, refresh="monday-refresh")
+    with tenant_scope(persona.tenant.id):
+        integration.settings = {**md.MondayAdapter.__new__(md.MondayAdapter).settings_defaults(), **SETTINGS,
+                                **(settings or {})}
+        integration.sync_settings = {"enabled": True, "direction": "bidirectional", "frequency": "manual",
+                                     "fieldMappings": [], "filters": [], "entities": [
+                                         {"localEntity": "task", "remoteEntity": "item", "enabled": True,
+                                          "direction": "bidirectional"}]}
+        integration.save()
+    return integration
+
+
+def tasks(persona) -> dict[str, Task]:
+    with tenant_scope(persona.tenant.id):
+        return {t.title: t for t in Task.objects.filter(tenant=persona.tenant)}
+
+
+def add_task(persona, **data) -> Task:
+    with tenant_scope(persona.tenant.id):
+        made = entity_create(tenant=persona.tenant, entity_type="task", source="api", data=data)
+    drain_entity_events(str(persona.tenant.id))
+    return made
+
+
+def test_items_page_in_as_tasks_with_columns_mapped_then_only_recent_items(alice, fake, slept):
+    made = [fake.put(f"Plan {n}", status="Done" if n == 0 else "Working on it", text=f"floor {n}") for n in range(5)]
+    integration = connected(alice, fake)
+
+    first = run_sync(integration)
+
+    assert first.status == "success", first.error_message
+    assert first.summary["created"] == 5
+    got = tasks(alice)
+    assert (got["Plan 0"].status, got["Plan 1"].status, got["Plan 1"].description) == ("done", "in_progress",
+                                                                                       "floor 1")
+    queries = [c["query"] for c in fake.calls]
+    assert sum("next_items_page" in q for q in queries) == 2 and all("complexity" in q for q in queries)
+
+    fake.now += timedelta(days=3)
+    fake.touch(made[2], status="Stuck")
+    second = run_sync(integration)
+
+    assert second.summary["updated"] == 1 and tasks(alice)["Plan 2"].status == "cancelled"
+    (rule,) = [c["query"] for c in fake.calls[-3:] if "items_page(" in c["query"] and "next_" not in c["query"]]
+    assert '"__last_updated__"' in rule and '"EXACT", "2026-11-30"' in rule  # the day before the newest seen
+
+
+def test_an_expired_cursor_relists_without_duplicates(alice, fake, slept, monkeypatch):
+    for n in range(3):
+        fake.put(f"Item {n}")
+    integration = connected(alice, fake)
+    run_sync(integration)
+    with tenant_scope(alice.tenant.id):
+        state = integration.sync_states.get(remote_container=BOARD)
+        state.cursor = '{"page": "MSwexpired"}'
+        state.save()
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", entry.error_message
+    assert len(tasks(alice)) == 3 and len(links(integration)) == 3 and entry.summary["created"] == 0
+
+
+def test_a_low_complexity_budget_waits_for_the_reset_and_an_exhausted_one_is_waited_out(alice, fake, slept):
+    fake.put("Budget item")
+    integration = connected(alice, fake)
+    fake.budget = md.MIN_BUDGET + 5_000  # the first answer leaves less than the adapter keeps in hand
+    fake.exhausted = 1
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", entry.error_message
+    assert fake.statuses[0] == 429  # COMPLEXITY_BUDGET_EXHAUSTED, waited out by the client and asked again
+    assert set(tasks(alice)) == {"Budget item"}
+    assert slept == []
+    fake.put("Second")
+    run_sync(integration)
+    assert len(slept) == 1 and 0 < slept[0] <= 42  # the low budget: waited for reset_in_x_seconds first
+
+
+def test_tasks_go_out_as_items_with_column_values_and_a_refused_label_is_a_failed_item(alice, fake, slept):
+    integration = connected(alice, fake)
+    run_sync(integration)
+    add_task(alice, title="Order tiles", status="in_progress", description="Bathroom")
+    bad = add_task(alice, title="Odd one")
+    with tenant_scope(alice.tenant.id):
+        integration.settings = {**integration.settings, "statusLabels": {**SETTINGS["statusLabels"], "todo": "Nope"}}
+        integration.save()
+
+    entry = run_sync(integration)
+
+    assert entry.status == "partial" and entry.summary["failed"] == 1
+    assert "ColumnValueException" in entry.failed_items[0]["error"]
+    (item,) = [i for i in fake.items.values()]
+    assert item["name"] == "Order tiles"
+    assert (fake.column(item["id"], "status"), fake.column(item["id"], "text0")) == ("Working on it", "Bathroom")
+    assert bad.pk not in {link.local_id for link in links(integration)}
+
+    with tenant_scope(alice.tenant.id):
+        entity_update(tenant=alice.tenant, instance=tasks(alice)["Order tiles"], data={"status": "done"},
+                      source="api")
+    drain_entity_events(str(alice.tenant.id))
+    run_sync(integration)
+    assert fake.column(item["id"], "status") == "Done"
+
+
+def test_a_revoked_token_expires_the_integration_and_5xx_is_retried(alice, fake, slept):
+    fake.put("Retry me")
+    integration = connected(alice, fake)
+    fake.failures = [502]
+    assert run_sync(integration).status == "success" and 502 in fake.statuses
+    fake.token = "revoked"
+    entry = run_sync(integration)
+    assert entry.error_code == "provider_expired" and reload(integration).status == Integration.Status.EXPIRED
+
+
+def test_settings_refuse_bad_board_and_columns():
+    adapter = md.MondayAdapter.__new__(md.MondayAdapter)
+    assert adapter.settings_errors(SETTINGS) == {}
+    assert adapter.settings_errors({"boardId": "x1", "columns": {"owner": "p"}, "statusLabels": {"late": "L"}}) == {
+        "boardId": ["a board id (digits)"], "columns": ["column ids for status, dueDate and description"],
+        "statusLabels": ["labels for: todo, in_progress, done, cancelled"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_asked_for_through_the_api_runs_on_the_real_worker(alice, fake, slept, sync_worker):
+    from tests.support.factories import client_for
+    from tests.support.waiting import wait_until
+
+    fake.put("Site visit", status="Done")
+    integration = connected(alice, fake)
+    with tenant_scope(alice.tenant.id):
+        entity_create(tenant=alice.tenant, entity_type="task", source="api", data={"title": "Send plans"})
+
+    response = client_for(alice).post(f"/api/integrations/{integration.pk}/sync", {}, format="json")
+    assert response.status_code == 202, response.content
+    log_id = response.json()["logId"]
+
+    def finished():
+        entries = client_for(alice).get(f"/api/integrations/{integration.pk}/logs").json()["results"]
+        return next((e for e in entries if e["id"] == log_id and e["status"] != "running"), None)
+
+    entry = wait_until(finished, 60, what="the run")
+    assert entry["status"] == "success", entry
+    assert tasks(alice)["Site visit"].status == "done"
+    assert {i["name"] for i in fake.items.values()} == {"Site visit", "Send plans"}

@@ -1,0 +1,234 @@
+"""A fake HubSpot CRM v3 objects API (served through ``responses``, so the hub's real
+ProviderClient -- rate limiter, token refresh, retries -- makes every call), implementing the
+documented semantics the hub uses, at ``https://api.hubapi.com``:
+
+- Objects as the CRM objects pages show them: ``{"id", "properties": {...}, "createdAt",
+  "updatedAt", "archived"}``, property values strings, ``lastmodifieddate`` (contacts) /
+  ``hs_lastmodifieddate`` (companies) ISO-8601 with milliseconds, ``hs_object_id``:
+  https://developers.hubspot.com/docs/api/crm/contacts , https://developers.hubspot.com/docs/api/crm/companies
+- ``POST /crm/v3/objects/{type}/search`` with ``filterGroups`` (``GTE`` on a modified-date
+  property, value in ms), ``sorts``, ``properties``, ``limit``, ``after`` ->
+  ``{"total", "results": [...], "paging": {"next": {"after", "link"}}}``; archived records are
+  not searched; at most 10,000 results per query (``after`` + ``limit`` past it is a 400):
+  https://developers.hubspot.com/docs/api/crm/search
+- ``POST /crm/v3/objects/contacts`` (201), ``PATCH /crm/v3/objects/contacts/{id}`` (only the
+  given properties change; associations untouched), ``DELETE`` (204, archives; an unknown id 404),
+  ``POST /crm/v3/objects/contacts/batch/upsert`` with ``idProperty: email`` -> ``{"status":
+  "COMPLETE", "results": [{..., "new": bool}]}`` (an existing email updates that contact):
+  https://developers.hubspot.com/docs/api/crm/contacts (Create, Update, Archive, Batch upsert)
+- Errors as the error-handling page shows them: ``{"status": "error", "message",
+  "correlationId", "category"}`` (401 ``INVALID_AUTHENTICATION``, 400 ``VALIDATION_ERROR``),
+  429 ``{"status": "error", "message": "You have reached your secondly limit.", "errorType":
+  "RATE_LIMIT", "policyName": "SECONDLY"}``:
+  https://developers.hubspot.com/docs/api/error-handling , https://developers.hubspot.com/docs/api/usage-details
+- ``POST /oauth/2026-03/token`` refresh (``access_token``, ``refresh_token``, ``expires_in`` 1800):
+  https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/guide
+
+Chosen here (not documented): ids are increasing integers as strings; ``after`` is the offset
+as a string; the fake's clock advances one millisecond per write so modified dates are distinct.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import responses
+
+ORIGIN = "https://api.hubapi.com"
+TOKEN_URL = ORIGIN + "/oauth/2026-03/token"
+TYPES = {"contacts": "contact", "companies": "company"}
+MODIFIED = {"contact": "lastmodifieddate", "company": "hs_lastmodifieddate"}
+WINDOW = 10_000
+
+
+def _iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def error(status: int, category: str, message: str) -> tuple[int, dict[str, Any]]:
+    return status, {"status": "error", "message": message, "correlationId": "9b1c1a2e-0000-4000-8000-000000000000",
+                    "category": category}
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    body: Any
+    status: int
+
+
+@dataclass
+class HubspotFake:
+    token: str = "hs-access-1"
+    refresh_ok: bool = True
+    refreshes: int = 0
+    window: int = WINDOW
+    clock: datetime = field(default_factory=lambda: datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    store: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {"contact": {}, "company": {}})
+    associations: dict[str, list[str]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)  # email -> validation message
+    ids: Iterator[int] = field(default_factory=lambda: itertools.count(101))
+
+    # ------------------------------------------------------------ test helpers
+    def _tick(self) -> str:
+        self.clock += timedelta(milliseconds=1)
+        return _iso(self.clock)
+
+    def put(self, kind: str, **properties: str) -> str:
+        remote_id = str(next(self.ids))
+        stamp = self._tick()
+        props = {**properties, "hs_object_id": remote_id, "createdate": stamp, MODIFIED[kind]: stamp}
+        self.store[kind][remote_id] = {"id": remote_id, "properties": props, "createdAt": stamp,
+                                       "updatedAt": stamp, "archived": False}
+        return remote_id
+
+    def edit(self, kind: str, remote_id: str, **properties: str) -> None:
+        obj = self.store[kind][remote_id]
+        stamp = self._tick()
+        obj["properties"].update(properties, **{MODIFIED[kind]: stamp})
+        obj["updatedAt"] = stamp
+
+    def live(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: copy.deepcopy(v) for k, v in self.store[kind].items() if not v["archived"]}
+
+    def fail_next(self, status: int, times: int = 1, headers: dict[str, str] | None = None) -> None:
+        self.failures += [(status, headers or {})] * times
+
+    def count(self, method: str, path_part: str = "", status: int | None = None) -> int:
+        return sum(1 for c in self.calls if c.method == method and path_part in c.path
+                   and (status is None or c.status == status))
+
+    # ------------------------------------------------------------ HTTP
+    def token_endpoint(self, request) -> tuple[int, dict[str, str], str]:
+        self.refreshes += 1
+        if not self.refresh_ok:
+            return 400, {"Content-Type": "application/json"}, json.dumps(
+                {"status": "BAD_REFRESH_TOKEN", "message": "missing or invalid refresh token"})
+        self.token = f"hs-access-{self.refreshes + 1}"
+        return 200, {"Content-Type": "application/json"}, json.dumps(
+            {"token_type": "bearer", "access_token": self.token, "refresh_token": "hs-refresh-0", "expires_in": 1800})
+
+    def handle(self, request) -> tuple[int, dict[str, str], str]:
+        path = urlsplit(request.url).path
+        body = json.loads(request.body) if request.body else None
+        status, payload, headers = self._route(request, path, body)
+        self.calls.append(Call(request.method, path, body, status))
+        return status, {"Content-Type": "application/json", **headers}, "" if payload is None else json.dumps(payload)
+
+    def _route(self, request, path: str, body: Any) -> tuple[int, Any, dict[str, str]]:
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return (*error(401, "INVALID_AUTHENTICATION", "Authentication credentials not found."), {})
+        if self.failures:
+            status, headers = self.failures.pop(0)
+            if status == 429:
+                return 429, {"status": "error", "message": "You have reached your secondly limit.",
+                             "errorType": "RATE_LIMIT", "correlationId": "c-429", "policyName": "SECONDLY"}, headers
+            return (*error(status, "INTERNAL_ERROR", "internal error"), headers)
+        match = re.fullmatch(r"/crm/v3/objects/(contacts|companies)(?:/(search|batch/upsert|\d+))?", path)
+        if not match:
+            return (*error(404, "OBJECT_NOT_FOUND", "not found"), {})
+        kind, tail = TYPES[match.group(1)], match.group(2)
+        if request.method == "POST" and tail == "search":
+            return (*self._search(kind, body or {}), {})
+        if kind != "contact":
+            return (*error(405, "METHOD_NOT_ALLOWED", "read only in this fake"), {})
+        if request.method == "POST" and tail is None:
+            return (*self._create(body or {}), {})
+        if request.method == "POST" and tail == "batch/upsert":
+            return (*self._upsert(body or {}), {})
+        obj = self.store["contact"].get(tail or "")
+        if obj is None or obj["archived"]:
+            return (*error(404, "OBJECT_NOT_FOUND", "resource not found"), {})
+        if request.method == "PATCH":
+            refused = self._refused((body or {}).get("properties") or {})
+            if refused:
+                return (*refused, {})
+            self.edit("contact", tail, **(body or {}).get("properties", {}))
+            return 200, copy.deepcopy(obj), {}
+        if request.method == "DELETE":
+            obj["archived"] = True
+            obj["archivedAt"] = self._tick()
+            return 204, None, {}
+        return (*error(405, "METHOD_NOT_ALLOWED", "method not allowed"), {})
+
+    def _refused(self, properties: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        message = self.refuse.get(str(properties.get("email") or ""))
+        return error(400, "VALIDATION_ERROR", message) if message else None
+
+    def _search(self, kind: str, body: dict[str, Any]) -> tuple[int, Any]:
+        filters = [f for g in body.get("filterGroups") or [] for f in g.get("filters") or []]
+        since = 0
+        for f in filters:
+            if f.get("propertyName") != MODIFIED[kind] or f.get("operator") != "GTE":
+                return error(400, "VALIDATION_ERROR", f"unsupported filter {f}")
+            since = int(f["value"])
+        limit = min(int(body.get("limit") or 10), 200)
+        after = int(body.get("after") or 0)
+        if after + limit > self.window:
+            return error(400, "VALIDATION_ERROR", "There was a problem with the request.")
+        rows = [o for o in self.store[kind].values() if not o["archived"] and _ms(o["updatedAt"]) >= since]
+        rows.sort(key=lambda o: (o["updatedAt"], int(o["id"])))
+        wanted = set(body.get("properties") or [])
+        page = [{**copy.deepcopy(o), "properties": {k: v for k, v in o["properties"].items()
+                                                   if k in wanted or k in ("hs_object_id", "createdate")}}
+                for o in rows[after:after + limit]]
+        answer: dict[str, Any] = {"total": len(rows), "results": page}
+        if after + limit < len(rows):
+            answer["paging"] = {"next": {"after": str(after + limit), "link": f"?after={after + limit}"}}
+        return 200, answer
+
+    def _create(self, body: dict[str, Any]) -> tuple[int, Any]:
+        props = body.get("properties") or {}
+        refused = self._refused(props)
+        if refused:
+            return refused
+        remote_id = self.put("contact", **props)
+        return 201, copy.deepcopy(self.store["contact"][remote_id])
+
+    def _upsert(self, body: dict[str, Any]) -> tuple[int, Any]:
+        results = []
+        for item in body.get("inputs") or []:
+            props = item.get("properties") or {}
+            if item.get("idProperty") != "email":
+                return error(400, "VALIDATION_ERROR", "idProperty must be a unique property")
+            refused = self._refused(props)
+            if refused:
+                return refused
+            existing = next((k for k, o in self.store["contact"].items()
+                             if not o["archived"] and o["properties"].get("email") == item.get("id")), None)
+            created = existing is None
+            if existing:
+                self.edit("contact", existing, **props)
+            else:
+                existing = self.put("contact", **{**props, "email": item.get("id")})
+            results.append({**copy.deepcopy(self.store["contact"][existing]), "new": created})
+        return 200, {"status": "COMPLETE", "results": results, "startedAt": _iso(self.clock),
+                     "completedAt": _iso(self.clock)}
+
+
+def _ms(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+@pytest.fixture
+def hubspot_fake() -> Iterator[HubspotFake]:
+    """The fake, answering every call to api.hubapi.com; other hosts pass through."""
+    fake = HubspotFake()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_passthru(re.compile(r"^http://(127\.0\.0\.1|localhost)"))
+        mock.add_callback("POST", TOKEN_URL, callback=fake.token_endpoint)
+        for method in ("GET", "POST", "PATCH", "DELETE"):
+            mock.add_callback(method, re.compile(re.escape(ORIGIN) + r"/crm/.*"), callback=fake.handle)
+        yield fake
