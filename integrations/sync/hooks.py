@@ -99,7 +99,13 @@ def hook_receive(*, integration_id: str, method: str, url: str, headers: Mapping
         if not verdict.ok:
             log.info("hook for integration %s refused: %s", integration.pk, verdict.reason)
             return HookResult(401, "Invalid signature.")
-    meaning = adapter.hook_changes(client, payload=payload, query=query)
+    try:
+        meaning = adapter.hook_changes(client, payload=payload, query=query)
+    except Exception as exc:  # noqa: BLE001 - the provider's re-query failed (adapter errors, network, refused)
+        # A public endpoint answers every input; 502 tells the provider to call again later.
+        log.warning("hook for integration %s: the provider's re-query failed (%s)", integration.pk,
+                    type(exc).__name__)
+        return HookResult(502, "The provider could not be asked about this call; try again later.")
     if meaning is None:
         started = sync_wake(integration_id=integration.pk, tenant_id=tenant_id)
         return HookResult(200, started=started)

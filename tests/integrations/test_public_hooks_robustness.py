@@ -8,10 +8,17 @@ Cardcom's re-query is answered with Cardcom v11's documented ``LowProfile/GetLpR
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
+import requests
+import responses
 from django.test import Client as DjangoClient
+
+from core.tenant_context import tenant_scope
+from integrations.models import Integration, IntegrationLog
+from tests.support.payments import connect_payments
 
 CARDCOM = "https://secure.cardcom.solutions/api/v11"
 NESTED = b"[" * 50_000 + b"]" * 50_000  # 100 KB, under every size cap, deeper than Python's recursion limit
@@ -31,3 +38,29 @@ def anon() -> DjangoClient:
 def test_deeply_nested_json_is_a_400_not_a_500(anon, path):
     response = anon.post(path.format(id=uuid.uuid4()), data=NESTED, content_type="application/json")
     assert 400 <= response.status_code < 500, response.status_code
+
+
+def _cardcom(alice) -> Integration:
+    return connect_payments(alice, "cardcom", {"terminalNumber": "1000", "apiName": "test2025", "apiPassword": "pw"},
+                            entities=[("payment", "LowProfile", "export")])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("failure", ["server", "unreachable"])
+def test_a_cardcom_callback_whose_requery_fails_is_a_clear_answer_not_a_500(alice, anon, settings, failure):
+    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
+    integration = _cardcom(alice)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        url = f"{CARDCOM}/LowProfile/GetLpResult"
+        if failure == "server":
+            rsps.add(responses.POST, url, status=503, json={"ResponseCode": -1, "Description": "busy"})
+        else:
+            rsps.add(responses.POST, url, body=requests.ConnectionError("refused"))
+        response = anon.post(f"/api/integrations/hooks/{integration.pk}", content_type="application/json",
+                             data=json.dumps({"LowProfileId": "3a9b0e3c-0000-4000-8000-000000000000"}))
+    assert response.status_code in (502, 503), response.status_code
+    assert "pw" not in response.content.decode()
+    with tenant_scope(alice.tenant.id):
+        assert not IntegrationLog.objects.filter(integration=integration, action="import").exists()
+        integration.refresh_from_db()
+        assert integration.status == Integration.Status.CONNECTED
