@@ -58,7 +58,7 @@ def _labels() -> dict[str, dict[str, str]]:
         "frequency": {"realtime": _("Realtime"), "hourly": _("Hourly"), "daily": _("Daily"),
                       "manual": _("Manual only")},
         "transform": {"none": _("None"), "date_format": _("Date format"), "currency_convert": _("Currency conversion"),
-                      "custom": _("Custom function")},
+                      "custom": _("Custom function"), "link": _("Link to a synced record")},
         "entity": {"meeting": _("Meeting"), "task": _("Task"), "document": _("Document"), "payment": _("Payment"),
                    "expense": _("Expense"), "client": _("Client"), "supplier": _("Supplier")},
         "action": {"sync": _("Sync"), "import": _("Import"), "export": _("Export"),
@@ -170,7 +170,7 @@ def _mapping_context(integration: Integration, rows: list[dict[str, Any]] | None
     return {
         "rows": rows, "using_default": using_default,
         "local_entities": [(e, labels["entity"].get(e, e)) for e in locals_],
-        "transforms": [(t, labels["transform"][t]) for t in TRANSFORMS],
+        "transforms": [(t, labels["transform"].get(t, t)) for t in TRANSFORMS],
         "pairs": pairs,
         "sample_local": json.dumps(sample.get("local", {}), ensure_ascii=False, indent=2),
         "sample_remote": json.dumps(sample.get("remote", {}), ensure_ascii=False, indent=2),
