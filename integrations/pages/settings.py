@@ -18,10 +18,10 @@ import json
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.exceptions import ValidationError
 
 from integrations import selectors, services
@@ -233,6 +233,7 @@ def _page_context(request: HttpRequest, membership, integration: Integration) ->
 
 
 # --------------------------------------------------------------------------- the page
+@require_GET
 def integration_settings_page(request: HttpRequest, integration_id: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
@@ -247,6 +248,8 @@ def integration_settings_part(request: HttpRequest, integration_id: str, part: s
         return redirect_to_login(request.get_full_path())
     handler = (READS if request.method == "GET" else WRITES).get(part)
     if handler is None:
+        if part in READS or part in WRITES:  # the part exists, not with this method
+            return HttpResponseNotAllowed(["GET"] if part in READS else ["POST"])
         raise Http404
     membership, integration = _lookup(request, integration_id)
     if request.method == "POST" and part not in MEMBER_POSTS and not membership.can_manage:
