@@ -198,3 +198,32 @@ def test_a_log_whose_stored_answer_is_absurdly_nested_json_still_renders(studio)
         WebhookLog.objects.filter(pk=studio.outgoing_log).update(response_body=NESTED[:60_000])
     page = browser(studio.owner).get(reverse("webhook-log-page", kwargs={"log_id": studio.outgoing_log}))
     assert page.status_code == 200
+
+
+def test_no_page_renders_a_secret(studio):  # noqa: F811
+    # given every kind of secret the studio holds: OAuth tokens, an API key integration's token,
+    # an incoming webhook's secret and an outgoing webhook's signing secret
+    from core.tenant_context import tenant_scope
+    from tests.support.payments import connect_payments
+    from tests.support.webhooks import create_outgoing_webhook
+
+    connect_payments(studio.owner, "cardcom", {"terminalNumber": "1000", "apiName": "api-name-visible",
+                                               "apiPassword": "cardcom-password-xyz"},
+                     entities=[("payment", "LowProfile", "export")])
+    signed = create_outgoing_webhook(studio.owner, "https://hooks.example.com/in", name="Signed",
+                                     sign_requests=True, signature_secret="whsec-outgoing-signing-secret-42")
+    with tenant_scope(studio.owner.tenant.id):
+        incoming_secret = studio.incoming.get_secret("secret")
+    secrets = [b"ya29.secret-access", b"1//refresh", b"cardcom-password-xyz",
+               b"whsec-outgoing-signing-secret-42", incoming_secret.encode()]
+    paths = [p for _n, _part, p in page_paths(studio)] + [f"/webhooks/outgoing/{signed.pk}", "/integrations"]
+    # when the owner and a member open every page (GET)
+    for persona in (studio.owner, persona_in(studio.owner, "mia@example.com", Membership.Role.MEMBER)):
+        client = browser(persona)
+        for path in paths:
+            for extra in ({}, {"HTTP_HX_REQUEST": "true"}):
+                page = client.get(path, **extra)
+                assert page.status_code < 500, (path, page.status_code)
+                # then none of the secrets is in it
+                leaked = [s for s in secrets if s in page.content]
+                assert leaked == [], (path, leaked)
