@@ -21,7 +21,7 @@ MAX_BODY_BYTES = 256 * 1024
 
 def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": {"code": {400: "bad_request", 401: "invalid_signature", 404: "not_found",
-                                            405: "method_not_allowed", 413: "too_large",
+                                            405: "method_not_allowed", 413: "too_large", 429: "throttled",
                                             502: "provider_unavailable"}.get(status, "error"),
                                    "message": message}}, status=status)
 
@@ -55,5 +55,8 @@ def provider_hook(request: HttpRequest, integration: str) -> HttpResponse:
     result = hook_receive(integration_id=integration, method=request.method, url=url,
                           headers=dict(request.headers), body=body, query=query, payload=payload)
     if result.status != 200:
-        return _error(result.status, result.message)
+        response = _error(result.status, result.message)
+        if result.status == 429:
+            response["Retry-After"] = "1"
+        return response
     return JsonResponse({"received": True, "started": result.started, "applied": result.applied})

@@ -64,3 +64,24 @@ def test_a_cardcom_callback_whose_requery_fails_is_a_clear_answer_not_a_500(alic
         assert not IntegrationLog.objects.filter(integration=integration, action="import").exists()
         integration.refresh_from_db()
         assert integration.status == Integration.Status.CONNECTED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_integrations_hook_is_rate_limited_so_unsigned_calls_cannot_fan_out_to_the_provider(alice, anon, settings):
+    # Cardcom's callback is unsigned: each call makes the hub ask Cardcom (GetLpResult). Past the
+    # per-integration limit the hub answers 429 and asks nothing.
+    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
+    settings.INTEGRATION_HOOK_RATE_LIMIT = 3
+    integration = _cardcom(alice)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add(responses.POST, f"{CARDCOM}/LowProfile/GetLpResult",
+                 json={"ResponseCode": 0, "Description": "", "LowProfileId": "x", "TranzactionId": 0,
+                       "ReturnValue": None})
+        answers = [anon.post(f"/api/integrations/hooks/{integration.pk}", content_type="application/json",
+                             data=json.dumps({"LowProfileId": "3a9b0e3c-0000-4000-8000-000000000000"}))
+                   for _ in range(8)]
+        asked = len(rsps.calls)
+    statuses = [a.status_code for a in answers]
+    assert asked <= 3 * 2  # at most two one-second windows' worth, whatever the clock does
+    assert statuses.count(429) >= 2, statuses
+    assert all(a["Retry-After"] for a in answers if a.status_code == 429)
