@@ -227,3 +227,16 @@ def test_no_page_renders_a_secret(studio):  # noqa: F811
                 # then none of the secrets is in it
                 leaked = [s for s in secrets if s in page.content]
                 assert leaked == [], (path, leaked)
+
+
+@pytest.mark.parametrize("path", ["/login", "/logout", "/password-reset/"])
+def test_sign_in_pages_need_the_csrf_token_and_take_any_body_without_a_500(alice, path):
+    visitor = browser(None)
+    assert post(visitor, path, {"username": alice.user.email, "password": "x"}, csrf=False).status_code == 403
+    for data in ({"username": "a\x00b@example.com", "password": "p\x00w", "email": "a\x00@example.com"},
+                 {"username": "ש" * 100_000, "password": "x" * 100_000, "email": "x" * 100_000},
+                 {"username": ["a", "b"], "password": "", "email": ""},
+                 {"next": "https://evil.example.com/", "username": "", "password": ""}):
+        answer = post(visitor, path, data)
+        assert answer.status_code < 500, (path, answer.status_code)
+        assert "evil.example.com" not in answer.get("Location", "")
