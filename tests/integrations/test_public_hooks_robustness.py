@@ -26,7 +26,7 @@ NESTED = b"[" * 50_000 + b"]" * 50_000  # 100 KB, under every size cap, deeper t
 
 @pytest.fixture
 def anon() -> DjangoClient:
-    return DjangoClient(enforce_csrf_checks=True)
+    return DjangoClient(enforce_csrf_checks=True, raise_request_exception=False)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -85,3 +85,19 @@ def test_an_integrations_hook_is_rate_limited_so_unsigned_calls_cannot_fan_out_t
     assert asked <= 3 * 2  # at most two one-second windows' worth, whatever the clock does
     assert statuses.count(429) >= 2, statuses
     assert all(a["Retry-After"] for a in answers if a.status_code == 429)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("body", [b'{"list_folder": "x"}', b'{"list_folder": ["a"]}', b'[1]', b'"s"', b'{"list_folder": 1}'])
+def test_a_signed_dropbox_notification_of_another_shape_is_a_400(anon, body):
+    # Signed as https://www.dropbox.com/developers/reference/webhooks says: hex HMAC-SHA256(app secret, body).
+    import hashlib
+    import hmac
+
+    from integrations.services import provider_app_set
+
+    provider_app_set(provider_id="dropbox", client_secret="the_secret")
+    signature = hmac.new(b"the_secret", body, hashlib.sha256).hexdigest()
+    answer = anon.post("/api/integrations/push/app/dropbox", body, content_type="application/json",
+                       HTTP_X_DROPBOX_SIGNATURE=signature)
+    assert answer.status_code == 400
