@@ -101,3 +101,34 @@ def test_a_signed_dropbox_notification_of_another_shape_is_a_400(anon, body):
     answer = anon.post("/api/integrations/push/app/dropbox", body, content_type="application/json",
                        HTTP_X_DROPBOX_SIGNATURE=signature)
     assert answer.status_code == 400
+
+
+HEADERS = [
+    {},
+    {"HTTP_STRIPE_SIGNATURE": "t=notanumber,v1=zz"},
+    {"HTTP_STRIPE_SIGNATURE": "t=99999999999999999999999,v1=" + "a" * 64},
+    {"HTTP_STRIPE_SIGNATURE": "," * 5000},
+    {"HTTP_HASH": "%%%not-base64%%%"},
+    {"HTTP_HASH": "a\x00b"},
+]
+BODIES = [b"", b"\x00\xff\xfe", b'{"transaction": "x"}', b'{"transaction": {"payment_page_request_uid": [1]}}',
+          b"[]", b'"text"', b"a=%00&b=%ZZ", "ש".encode() * 1000, b"NaN", b'{"a": 1e99999}']
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("provider", ["stripe", "payplus"])
+def test_a_signed_providers_hook_answers_4xx_to_any_forged_call_and_changes_nothing(alice, anon, provider):
+    credentials = {"stripe": {"apiKey": "sk_test_x", "webhookSecret": "whsec_test_secret"},
+                   "payplus": {"apiKey": "k", "secretKey": "payplus-secret", "paymentPageUid": "p"}}[provider]
+    remote = {"stripe": "payment_intent", "payplus": "payment_page"}[provider]
+    integration = connect_payments(alice, provider, credentials, entities=[("payment", remote, "import")])
+    statuses = set()
+    for headers in HEADERS:
+        for body in BODIES:
+            for content_type in ("application/json", "application/x-www-form-urlencoded", "text/plain"):
+                answer = anon.post(f"/api/integrations/hooks/{integration.pk}?x=%00", body,
+                                   content_type=content_type, **headers)
+                statuses.add(answer.status_code)
+    assert statuses <= {400, 401, 429}, statuses
+    with tenant_scope(alice.tenant.id):
+        assert not IntegrationLog.objects.filter(integration=integration).exists()
