@@ -24,7 +24,7 @@ import ipaddress
 import logging
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -110,5 +110,11 @@ def metrics_view(request):
     refused = refusal(request)
     if refused is not None:
         return refused
-    body, content_type = scrape(request.META.get("HTTP_ACCEPT", ""))
+    try:
+        body, content_type = scrape(request.META.get("HTTP_ACCEPT", ""))
+    except DatabaseError as exc:  # the statement timeout (or the database) ended the scrape
+        log.warning("metrics scrape failed: %s", type(exc).__name__)
+        response = HttpResponse("The database did not answer in time.\n", status=503, content_type="text/plain")
+        response["Retry-After"] = "15"
+        return response
     return HttpResponse(body, content_type=content_type)

@@ -75,6 +75,16 @@ def check_text(value: Any) -> None:
                 raise exceptions.ParseError(f"JSON strings may not contain {what}.")
 
 
+def json_loads(text: str | bytes) -> Any:
+    """``json.loads`` for text a person typed or a peer sent (page forms, stored bodies): JSON
+    nested deeper than Python's stack is a ``ValueError`` like any other malformed JSON
+    (``json.loads`` raises ``RecursionError`` for it, which no ``except ValueError`` catches)."""
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+
+
 class JSONParser(parsers.BaseParser):
     """camelCase JSON in, snake_case data out (settings.JSON_CAMEL_CASE), bounded and checked."""
 

@@ -21,7 +21,8 @@ MAX_BODY_BYTES = 256 * 1024
 
 def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": {"code": {400: "bad_request", 401: "invalid_signature", 404: "not_found",
-                                            405: "method_not_allowed", 413: "too_large"}.get(status, "error"),
+                                            405: "method_not_allowed", 413: "too_large", 429: "throttled",
+                                            502: "provider_unavailable"}.get(status, "error"),
                                    "message": message}}, status=status)
 
 
@@ -47,12 +48,15 @@ def provider_hook(request: HttpRequest, integration: str) -> HttpResponse:
             payload = json.loads(body)
         else:
             payload = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting deeper than Python's stack
         return _error(400, "The body is neither JSON nor form-encoded.")
     query = {k: v for k, v in request.GET.items()}
     url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
     result = hook_receive(integration_id=integration, method=request.method, url=url,
                           headers=dict(request.headers), body=body, query=query, payload=payload)
     if result.status != 200:
-        return _error(result.status, result.message)
+        response = _error(result.status, result.message)
+        if result.status == 429:
+            response["Retry-After"] = "1"
+        return response
     return JsonResponse({"received": True, "started": result.started, "applied": result.applied})

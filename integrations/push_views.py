@@ -86,7 +86,7 @@ def graph_push(request: HttpRequest, subscription: str) -> HttpResponse:
         return response
     try:
         body = json.loads(request.body or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
         return _answer(400, "The body is not JSON.")
     result = push_receive_graph(row_id=subscription, body=body)
     messages = {404: "Unknown or expired subscription.", 400: "Expected a change notification collection."}
@@ -117,7 +117,7 @@ def app_push(request: HttpRequest, provider: str) -> HttpResponse:
         return response
     try:
         body = json.loads(request.body or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
         return _answer(400, "The body is not JSON.")
     result = app_push_receive(provider_id=provider, request=inbound, body=body)
     messages = {404: "Unknown provider.", 401: "Bad signature.", 400: "Expected a change notification."}

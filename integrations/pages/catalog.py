@@ -61,6 +61,7 @@ _AT_MOST = re.compile(r"^at most (\d+) characters$")
 
 
 # ----------------------------------------------------------------------------- the page
+@require_GET
 def integrations_page(request: HttpRequest) -> HttpResponse:
     membership = _membership(request)
     if isinstance(membership, HttpResponse):

@@ -18,10 +18,10 @@ import json
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.exceptions import ValidationError
 
 from integrations import selectors, services
@@ -58,7 +58,7 @@ def _labels() -> dict[str, dict[str, str]]:
         "frequency": {"realtime": _("Realtime"), "hourly": _("Hourly"), "daily": _("Daily"),
                       "manual": _("Manual only")},
         "transform": {"none": _("None"), "date_format": _("Date format"), "currency_convert": _("Currency conversion"),
-                      "custom": _("Custom function"), "link": _("Link to a record")},
+                      "custom": _("Custom function"), "link": _("Link to a synced record")},
         "entity": {"meeting": _("Meeting"), "task": _("Task"), "document": _("Document"), "payment": _("Payment"),
                    "expense": _("Expense"), "client": _("Client"), "supplier": _("Supplier")},
         "action": {"sync": _("Sync"), "import": _("Import"), "export": _("Export"),
@@ -170,7 +170,7 @@ def _mapping_context(integration: Integration, rows: list[dict[str, Any]] | None
     return {
         "rows": rows, "using_default": using_default,
         "local_entities": [(e, labels["entity"].get(e, e)) for e in locals_],
-        "transforms": [(t, labels["transform"][t]) for t in TRANSFORMS],
+        "transforms": [(t, labels["transform"].get(t, t)) for t in TRANSFORMS],
         "pairs": pairs,
         "sample_local": json.dumps(sample.get("local", {}), ensure_ascii=False, indent=2),
         "sample_remote": json.dumps(sample.get("remote", {}), ensure_ascii=False, indent=2),
@@ -233,6 +233,7 @@ def _page_context(request: HttpRequest, membership, integration: Integration) ->
 
 
 # --------------------------------------------------------------------------- the page
+@require_GET
 def integration_settings_page(request: HttpRequest, integration_id: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
@@ -247,6 +248,8 @@ def integration_settings_part(request: HttpRequest, integration_id: str, part: s
         return redirect_to_login(request.get_full_path())
     handler = (READS if request.method == "GET" else WRITES).get(part)
     if handler is None:
+        if part in READS or part in WRITES:  # the part exists, not with this method
+            return HttpResponseNotAllowed(["GET"] if part in READS else ["POST"])
         raise Http404
     membership, integration = _lookup(request, integration_id)
     if request.method == "POST" and part not in MEMBER_POSTS and not membership.can_manage:

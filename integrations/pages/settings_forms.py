@@ -11,7 +11,6 @@ the API's parser refuses them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +18,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
 
-from core.parsers import check_text
+from core.parsers import check_text, json_loads
 from integrations.models import Integration
 from integrations.providers.catalog import get_provider
 from integrations.serializers import IntegrationUpdateSerializer, MappingPreviewSerializer
@@ -138,14 +137,14 @@ def rows_to_mappings(rows: list[dict[str, str]]) -> tuple[list[dict[str, Any]], 
                                 "remoteField": row["remoteField"], "transform": row["transform"] or "none"}
         if row["transformConfig"]:
             try:
-                item["transformConfig"] = json.loads(row["transformConfig"])
+                item["transformConfig"] = json_loads(row["transformConfig"])
             except ValueError:
                 errors.append((_("Row %(n)s") % {"n": n},
                                _("The transform settings must be JSON, for example {\"format\": \"iso\"}.")))
                 continue
         if row["defaultValue"]:
             try:
-                item["defaultValue"] = json.loads(row["defaultValue"])
+                item["defaultValue"] = json_loads(row["defaultValue"])
             except ValueError:
                 item["defaultValue"] = row["defaultValue"]
         mappings.append(item)
@@ -187,7 +186,7 @@ def preview_form(post: QueryDict, integration: Integration, *, use_rows: bool) -
         if not text:
             continue
         try:
-            payload[key] = json.loads(text)
+            payload[key] = json_loads(text)
         except ValueError:
             problems.append((key, _("The sample record must be a JSON object.")))
     if use_rows:

@@ -7,6 +7,9 @@ One flow, top-down (``hook_receive``):
 1. find the integration the URL names -- the public endpoint knows no tenant, so the row's
    tenant is read under ``operator_scope`` (its id, provider and status only); everything
    after runs in that tenant's scope; unknown, disconnected or malformed ids are one 404;
+   at most ``INTEGRATION_HOOK_RATE_LIMIT`` calls a second per integration (default 20; 0 off)
+   go further, the rest are 429 -- an unsigned callback (Cardcom) makes the hub ask the
+   provider, so without it anyone holding the URL could make the hub call the provider at will;
 2. verify with the provider's own webhook scheme (``Provider.webhook_scheme``, the same
    verifiers as the incoming webhooks: Stripe-Signature with its 5-minute window, PayPlus'
    ``hash``) keyed with the secrets the adapter names from the integration's credentials
@@ -36,12 +39,14 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from core.redis_client import is_down, mark_down, redis_client
 from core.signatures import InboundRequest
 from core.tenant_context import operator_scope, tenant_scope
 from integrations.client import ProviderClient
 from integrations.models import Integration, IntegrationLog
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import WEBHOOK_SCHEMES, adapter_for
+from integrations.ratelimit import redis_url
 from integrations.sync.importer import Job, apply_page
 from integrations.sync.plan import plan_for
 from integrations.sync.runs import RunReport, run_finish
@@ -74,11 +79,34 @@ def _find(integration_id: str) -> tuple[Any, Any] | None:
     return row
 
 
+def _throttled(integration_id: Any) -> bool:
+    """Over ``INTEGRATION_HOOK_RATE_LIMIT`` calls in this second for this integration (a fixed
+    one-second window in Redis, shared by every web process; fails open while Redis is down:
+    the provider calls stay bounded by the providers' own token buckets)."""
+    limit = int(getattr(settings, "INTEGRATION_HOOK_RATE_LIMIT", 20) or 0)
+    url = redis_url()
+    if limit <= 0 or not url or is_down(url):
+        return False
+    key = f"hub:hook:rl:{integration_id}:{int(time.time())}"
+    try:
+        pipe = redis_client(url, timeout=0.5).pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, 2)
+        count, _ = pipe.execute()
+    except Exception as exc:  # noqa: BLE001 - fail open, see the docstring
+        if mark_down(url):
+            log.warning("hook rate limit unavailable (%s); not limiting for now", type(exc).__name__)
+        return False
+    return int(count) > limit
+
+
 def hook_receive(*, integration_id: str, method: str, url: str, headers: Mapping[str, str], body: bytes,
                  query: Mapping[str, str], payload: Any) -> HookResult:
     found = _find(integration_id)
     if found is None:
         return HookResult(404, "Unknown integration.")
+    if _throttled(integration_id):
+        return HookResult(429, "Too many calls for this integration; retry shortly.")
     tenant_id, provider_id = found
     with tenant_scope(tenant_id):
         integration = Integration.objects.filter(pk=integration_id, tenant_id=tenant_id,
@@ -99,7 +127,13 @@ def hook_receive(*, integration_id: str, method: str, url: str, headers: Mapping
         if not verdict.ok:
             log.info("hook for integration %s refused: %s", integration.pk, verdict.reason)
             return HookResult(401, "Invalid signature.")
-    meaning = adapter.hook_changes(client, payload=payload, query=query)
+    try:
+        meaning = adapter.hook_changes(client, payload=payload, query=query)
+    except Exception as exc:  # noqa: BLE001 - the provider's re-query failed (adapter errors, network, refused)
+        # A public endpoint answers every input; 502 tells the provider to call again later.
+        log.warning("hook for integration %s: the provider's re-query failed (%s)", integration.pk,
+                    type(exc).__name__)
+        return HookResult(502, "The provider could not be asked about this call; try again later.")
     if meaning is None:
         started = sync_wake(integration_id=integration.pk, tenant_id=tenant_id)
         return HookResult(200, started=started)

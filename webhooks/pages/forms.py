@@ -21,6 +21,7 @@ from typing import Any
 
 from django.http import QueryDict
 
+from core.parsers import json_loads
 from entities.models import ENTITY_EVENTS, ENTITY_TYPES
 
 VERIFICATION_KEYS = ("signatureHeader", "toleranceSeconds", "clientState", "verifyToken", "publicKey")
@@ -45,9 +46,9 @@ def _scalar(value: str) -> Any:
     """The filter's expected value: a JSON number, true, false or null as such, else the text."""
     text = value.strip()
     if text in ("true", "false", "null"):
-        return json.loads(text)
+        return json_loads(text)
     try:
-        number = json.loads(text)
+        number = json_loads(text)
     except ValueError:
         return value
     return number if isinstance(number, int | float) else value

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
+from core.parsers import json_loads
 from entities.models import ENTITY_TYPES
 from webhooks.incoming import services
 from webhooks.incoming.actions import ACTION_TYPES
@@ -136,7 +137,7 @@ def _incoming_test(request: HttpRequest, webhook_id: str) -> HttpResponse:
     text = request.POST.get("payload", "").strip()
     if text:
         try:
-            payload = json.loads(text)
+            payload = json_loads(text)
         except ValueError as exc:
             return _test_error(request, _("The sample is not valid JSON: %(error)s") % {"error": exc})
         if not isinstance(payload, dict):

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
+from core.parsers import json_loads
 from webhooks.incoming import services as incoming_services
 from webhooks.models import WebhookLog
 from webhooks.outgoing import selectors, services
@@ -45,7 +46,7 @@ def _pretty(value) -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = json_loads(value)
         except ValueError:
             return value
     return json.dumps(value, ensure_ascii=False, indent=2)

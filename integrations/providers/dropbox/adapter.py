@@ -81,7 +81,8 @@ class DropboxAdapter(StorageSettings, ProviderAdapter):
     def app_push_accounts(self, body: Any) -> list[str] | None:
         """``{"list_folder": {"accounts": [...]}, "delta": {"users": [...]}}``: the accounts whose
         files changed (https://www.dropbox.com/developers/reference/webhooks)."""
-        accounts = ((body or {}).get("list_folder") or {}).get("accounts") if isinstance(body, dict) else None
+        list_folder = body.get("list_folder") if isinstance(body, dict) else None
+        accounts = list_folder.get("accounts") if isinstance(list_folder, dict) else None
         if not isinstance(accounts, list):
             return None
         return [a for a in accounts[:1000] if isinstance(a, str) and 0 < len(a) <= 200]
