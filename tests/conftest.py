@@ -17,6 +17,7 @@ from tests.support.fakes.google_calendar import google_calendar_fake  # noqa: F4
 from tests.support.fakes.google_drive import file_server, google_drive_fake  # noqa: F401 - the fake Drive API v3
 from tests.support.fakes.graph_calendar import graph_calendar, outlook_on_graph_fake  # noqa: F401 - Graph calendar fake
 from tests.support.fakes.onedrive import onedrive_fake  # noqa: F401 - the fake Graph OneDrive
+from tests.support.fakes.rest_api import rest_api_fake  # noqa: F401 - a local REST API (the custom_api target)
 from tests.support.radicale import radicale  # noqa: F401 - the session's real CalDAV server
 
 # Every test may use the operator alias (core.tenant_context.operator_scope):
