@@ -14,6 +14,7 @@ from tests.support.events import tenant_events  # noqa: F401 - the shared channe
 from tests.support.factories import Persona, client_for, make_persona
 from tests.support.fakes.canva import canva_fake  # noqa: F401 - the fake Canva Connect API
 from tests.support.fakes.dropbox import dropbox_fake  # noqa: F401 - the fake Dropbox API v2 (checked by the dropbox SDK)
+from tests.support.fakes.figma import figma_fake  # noqa: F401 - the fake Figma REST API
 from tests.support.fakes.google_calendar import google_calendar_fake  # noqa: F401 - the fake Calendar API v3
 from tests.support.fakes.google_drive import file_server, google_drive_fake  # noqa: F401 - the fake Drive API v3
 from tests.support.fakes.graph_calendar import graph_calendar, outlook_on_graph_fake  # noqa: F401 - Graph calendar fake
