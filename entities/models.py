@@ -103,6 +103,8 @@ class Document(EntityModel):
     name = models.CharField(_("name"), max_length=300)
     description = models.TextField(blank=True, default="")
     file_url = models.URLField(max_length=2000, blank=True, default="")
+    #: A preview image's address (design tools: Canva / Figma thumbnails; may expire at the provider).
+    thumbnail_url = models.URLField(max_length=2000, blank=True, default="")
     mime_type = models.CharField(max_length=200, blank=True, default="")
     size_bytes = models.BigIntegerField(null=True, blank=True, validators=[MinValueValidator(0)])
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)

@@ -161,10 +161,12 @@ class TaskSerializer(EntitySerializer):
 
 class DocumentSerializer(EntitySerializer):
     file_url = HttpUrlField(required=False, allow_blank=True, max_length=2000)
+    thumbnail_url = HttpUrlField(required=False, allow_blank=True, max_length=2000)
 
     class Meta:
         model = Document
-        fields = (*EntitySerializer.common_fields, "name", "description", "file_url", "mime_type", "size_bytes", "status")
+        fields = (*EntitySerializer.common_fields, "name", "description", "file_url", "thumbnail_url", "mime_type",
+                  "size_bytes", "status")
         read_only_fields = EntitySerializer.read_only_fields
 
 

@@ -19,9 +19,10 @@ from core.api import TenantScopedViewSet
 from core.drf import error_body, error_response
 from core.pagination import LogPagination
 from core.parsers import JSONParser
-from integrations import oauth, selectors, services
+from integrations import design_exports, oauth, selectors, services
 from integrations.client import ProviderError
 from integrations.models import Integration
+from integrations.providers.adapter import ExportJob
 from integrations.providers.catalog import PROVIDERS
 from integrations.serializers import (
     CredentialsConnectSerializer,
@@ -38,6 +39,10 @@ from integrations.sync import services as sync
 from integrations.sync.preview import PreviewError, mapping_preview
 from integrations.tokens import TokenUnavailable
 from tenancy.permissions import CanManageIntegrations, IsTenantManager
+
+
+def _export_job(job: ExportJob) -> dict:
+    return {"jobId": job.id, "status": job.status, "urls": list(job.urls), "error": job.error}
 
 
 class _HubIO:
@@ -217,6 +222,34 @@ class IntegrationViewSet(_HubIO, mixins.ListModelMixin, mixins.RetrieveModelMixi
             payload["logId"] = payload["error"]["logId"]
             return Response(payload, status=status.HTTP_409_CONFLICT)
         return Response({"logId": str(entry.pk), "status": entry.status}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(tags=["integrations"], request=dict, responses={202: dict, 400: dict, 502: dict})
+    @action(detail=True, methods=["post"], url_path="exports")
+    def exports(self, request, pk=None):
+        """Start a design export at the provider ({"designId", "format": "pdf"|"png"}): 202 with the job."""
+        integration = self.get_object()
+        body = request.data if isinstance(request.data, dict) else {}
+        try:
+            job = design_exports.design_export_start(  # the camelCase parser made designId design_id
+                integration=integration, design_id=body.get("design_id", body.get("designId")), fmt=body.get("format"))
+        except design_exports.ExportRefused as exc:
+            return error_response(400, str(exc), "invalid", {exc.field: [str(exc)]})
+        except design_exports.ExportFailed as exc:
+            return error_response(502, f"The provider did not start the export: {exc}", "provider_unavailable")
+        return Response(_export_job(job), status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(tags=["integrations"], responses={200: dict, 400: dict, 502: dict})
+    @action(detail=True, methods=["get"], url_path=r"exports/(?P<job_id>[^/]+)")
+    def export_status(self, request, pk=None, job_id: str = ""):
+        """The export job's state now (members may read it): status, and the download URLs once done."""
+        integration = self.get_object()
+        try:
+            job = design_exports.design_export_status(integration=integration, job_id=job_id)
+        except design_exports.ExportRefused as exc:
+            return error_response(400, str(exc), "invalid", {exc.field: [str(exc)]})
+        except design_exports.ExportFailed as exc:
+            return error_response(502, f"The provider did not answer: {exc}", "provider_unavailable")
+        return Response(_export_job(job))
 
     @extend_schema(tags=["integrations"], responses={200: StatusSerializer})
     @action(detail=True, methods=["get"], url_path="status")

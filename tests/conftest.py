@@ -12,11 +12,14 @@ from rest_framework.test import APIClient
 from tests.support.browser import asgi_hub, chromium, logged_in, studio  # noqa: F401 - browser-test fixtures
 from tests.support.events import tenant_events  # noqa: F401 - the shared channel-layer listener fixture
 from tests.support.factories import Persona, client_for, make_persona
+from tests.support.fakes.canva import canva_fake  # noqa: F401 - the fake Canva Connect API
 from tests.support.fakes.dropbox import dropbox_fake  # noqa: F401 - the fake Dropbox API v2 (checked by the dropbox SDK)
+from tests.support.fakes.figma import figma_fake  # noqa: F401 - the fake Figma REST API
 from tests.support.fakes.google_calendar import google_calendar_fake  # noqa: F401 - the fake Calendar API v3
 from tests.support.fakes.google_drive import file_server, google_drive_fake  # noqa: F401 - the fake Drive API v3
 from tests.support.fakes.graph_calendar import graph_calendar, outlook_on_graph_fake  # noqa: F401 - Graph calendar fake
 from tests.support.fakes.onedrive import onedrive_fake  # noqa: F401 - the fake Graph OneDrive
+from tests.support.fakes.rest_api import rest_api_fake  # noqa: F401 - a local REST API (the custom_api target)
 from tests.support.radicale import radicale  # noqa: F401 - the session's real CalDAV server
 
 # Every test may use the operator alias (core.tenant_context.operator_scope):

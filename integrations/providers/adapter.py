@@ -136,6 +136,18 @@ class FileContent:
     chunks: Callable[[int], Iterator[bytes]]
 
 
+@dataclass(frozen=True)
+class ExportJob:
+    """A provider-side export of one design (Canva export jobs): its id there, ``in_progress`` /
+    ``success`` / ``failed``, the download URLs once done (they expire at the provider) and the
+    provider's error message when it failed."""
+
+    id: str
+    status: str
+    urls: tuple[str, ...] = ()
+    error: str | None = None
+
+
 class VersionConflict(Exception):
     """The remote object changed since ``version`` was read (412 on If-Match): the engine
     re-reads it and merges instead of overwriting."""
@@ -300,6 +312,18 @@ class ProviderAdapter:
         """Delete a remote object (an already-deleted one is not an error; ``VersionConflict``
         when it changed since ``version``)."""
         raise self._not_yet("delete")
+
+    # ------------------------------------------------------------------ design exports (integrations.design_exports)
+    #: The formats ``export_start`` takes (Canva: "pdf", "png"); () = the provider exports nothing.
+    export_formats: tuple[str, ...] = ()
+
+    def export_start(self, client: Caller, *, remote_id: str, fmt: str) -> ExportJob:
+        """Ask the provider to export the remote design ``remote_id`` as ``fmt``."""
+        raise self._not_yet("design exports")
+
+    def export_status(self, client: Caller, *, job_id: str) -> ExportJob:
+        """The export job's state now (one call; the caller polls)."""
+        raise self._not_yet("design exports")
 
     # ------------------------------------------------------------------ provider webhooks (integrations.sync.hooks)
     #: True when the provider calls the integration's own URL (``Integration.webhook_url``,

@@ -24,7 +24,8 @@ PROVIDER = Provider(
         authorization_url="https://www.canva.com/api/oauth/authorize",
         token_url="https://api.canva.com/rest/v1/oauth/token",
         revoke_url="https://api.canva.com/rest/v1/oauth/revoke",
-        default_scopes=("design:meta:read", "asset:read", "profile:read"),
+        # design:content:read: export jobs (POST /v1/exports).
+        default_scopes=("design:meta:read", "design:content:read", "asset:read", "profile:read"),
         scope_separator=" ",
         pkce=True,  # mandatory (S256)
         extra_authorize_params={},
@@ -46,10 +47,17 @@ PROVIDER = Provider(
     webhook_scheme=None,
     entity_pairs=(EntityPair("document", "design", IMPORT_ONLY),),
     docs_url="https://www.canva.dev/docs/connect/authentication/",
-    maturity="stable",
+    maturity="limited",
+    maturity_note=(
+        "Checked only against fixtures shaped like the Connect API reference examples (list "
+        "designs, get design, create/get export job), never against Canva itself. Unverified: the "
+        "error code of a refused continuation token (any 400 is taken as one), and whether "
+        "thumbnail URLs expire before the next scheduled run (they are refreshed each run). "
+        "Exports are on request only (PDF/PNG, download URLs as Canva returns them)."
+    ),
     notes=(
-        "No change feed: list designs sorted by modified_descending with the continuation token "
-        "and stop at the last seen update (parameter names VERIFY). Public integrations need "
-        "Canva's review."
+        "No change feed: each run lists the picked designs (settings.designIds) or every design "
+        "the user can list (settings.ownership; sort_by=modified_descending, continuation token) "
+        "and removes documents whose design disappeared. Public integrations need Canva's review."
     ),
 )

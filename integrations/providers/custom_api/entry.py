@@ -44,8 +44,22 @@ PROVIDER = Provider(
     ),
     rate_limit=hub_default(60, 60, "unknown target API"),
     webhook_scheme=None,
-    entity_pairs=tuple(EntityPair(t, "resource", ALL_DIRECTIONS) for t in LOCAL_ENTITY_TYPES),
+    # Each local type is its own remote type (the resource configured for it in settings.resources),
+    # so the ids of two resources never meet in one link namespace.
+    entity_pairs=tuple(EntityPair(t, t, ALL_DIRECTIONS) for t in LOCAL_ENTITY_TYPES),
     docs_url="",
-    maturity="stable",
-    notes="Outgoing calls go through the hub's outbound HTTP client (private-address checks apply).",
+    maturity="limited",
+    maturity_note=(
+        "Tested against the hub's own local REST server only (cursor paging, updated-since, "
+        "create/update/delete), never a third-party API. Updates and deletes are unconditional (no "
+        "version check); with an updated-since filter, removals are seen only by a full sync; a "
+        "generic API's error bodies and rate limits are unknown (60 requests/min by default)."
+    ),
+    notes=(
+        "A generic REST adapter configured per entity in settings.resources (list path, items path, "
+        "cursor parameter and next-cursor path, id / updated-at fields, create/update/delete paths "
+        "and methods); POST /sync {\"dryRun\": true} shows the first page mapped. autoCreate<Type>s governs both directions (remote type = local "
+        "type). Outgoing calls go through the hub's outbound HTTP client (private-address checks "
+        "apply to the tenant's base URL and every next-page URL, which must stay on its origin)."
+    ),
 )

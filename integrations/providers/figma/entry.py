@@ -52,10 +52,17 @@ PROVIDER = Provider(
     webhook_scheme="none",
     entity_pairs=(EntityPair("document", "file", IMPORT_ONLY),),
     docs_url="https://developers.figma.com/docs/rest-api/authentication",
-    maturity="stable",
+    maturity="limited",
+    maturity_note=(
+        "Checked only against fixtures shaped like the REST API reference examples (team "
+        "projects, project files, file meta), never against Figma itself. Unverified: the OAuth "
+        "details marked VERIFY above, and the Tier-3 limits of file meta on View/Collab seats. "
+        "Webhooks (FILE_UPDATE ...) are not registered yet: files are kept current by the schedule."
+    ),
     notes=(
-        "No change feed: project file lists (last_modified) and file versions, plus webhooks "
-        "(FILE_UPDATE, FILE_VERSION_UPDATE, FILE_COMMENT, LIBRARY_PUBLISH; a PING on creation). "
-        "A wrong passcode must get 400, which makes Figma stop that webhook."
+        "No change feed: each run lists the picked fileKeys (GET /v1/files/{key}/meta), every file "
+        "of the picked projectIds and of every project of the picked teamIds, and removes documents "
+        "whose file disappeared. Webhooks V2 (FILE_UPDATE, FILE_VERSION_UPDATE, FILE_COMMENT, "
+        "LIBRARY_PUBLISH; PING on creation) carry a passcode; a wrong one must get 400."
     ),
 )
