@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entities', '0006_payment_url'),
+        ('entities', '0007_client_email_opt_out'),
     ]
 
     operations = [
