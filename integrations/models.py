@@ -156,6 +156,9 @@ class IntegrationLog(models.Model):
         verbose_name = _("integration log")
         verbose_name_plural = _("integration logs")
 
+    def __str__(self) -> str:  # the admin's row label (its checkbox's accessible name), as WebhookLog's
+        return f"{self.action} {self.direction} → {self.status}"
+
     def save(self, *args, **kwargs):
         if self.started_at is None:
             from django.utils import timezone

@@ -242,20 +242,20 @@ class WebhookLog(models.Model):
     class Type(models.TextChoices):
         """Which kind of webhook the row belongs to (``webhook_id`` points there)."""
 
-        INCOMING = "incoming"
-        OUTGOING = "outgoing"
+        INCOMING = "incoming", _("Incoming")
+        OUTGOING = "outgoing", _("Outgoing")
 
     class Direction(models.TextChoices):
         """Received by the hub, or sent by it."""
 
-        INCOMING = "incoming"
-        OUTGOING = "outgoing"
+        INCOMING = "incoming", _("Incoming")
+        OUTGOING = "outgoing", _("Outgoing")
 
     class Status(models.TextChoices):
-        SUCCESS = "success"
-        FAILED = "failed"
-        PENDING = "pending"
-        SKIPPED = "skipped"
+        SUCCESS = "success", _("Success")
+        FAILED = "failed", _("Failed")
+        PENDING = "pending", _("Pending")
+        SKIPPED = "skipped", _("Skipped")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
     # db_index=False: idx_webhook_logs_tenant (the seed's) is the tenant_id index; a second one only slows inserts.

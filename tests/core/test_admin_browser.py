@@ -15,7 +15,13 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support.browser import assert_accessible, assert_translated, new_context, screenshot, session_cookie
+from tests.support.browser import (
+    assert_accessible,
+    assert_translated,
+    new_context,
+    screenshot,
+    session_cookie,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,9 +33,11 @@ PAGES = {
     "integration-logs": "/admin/integrations/integrationlog/",
 }
 # Data shown as it is stored (not interface text): the seeded integration's and webhook's names,
-# the log rows' method and their technical action/direction/status codes.
-DATA_WORDS = ("CRM", "Calendar", "Dead", "sync", "import", "success", "failed", "outgoing", "incoming",
-              "pending")
+# the provider's id, and the logs' technical direction/action/status codes (each row's label, the
+# accessible name of its checkbox, is built from them: WebhookLog and IntegrationLog __str__); and "UUID",
+# the technical term the search help keeps (as "ID", "JSON" in tests.support.browser.BRAND_WORDS).
+DATA_WORDS = ("CRM", "Calendar", "Dead", "hubspot", "sync", "import", "success", "failed", "pending", "incoming",
+              "outgoing", "UUID")
 
 
 @pytest.fixture
