@@ -236,10 +236,10 @@ class EntityEvent(models.Model):
     """
 
     class Event(models.TextChoices):
-        CREATED = "created"
-        UPDATED = "updated"
-        DELETED = "deleted"
-        STATUS_CHANGED = "status_changed"
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+        DELETED = "deleted", _("Deleted")
+        STATUS_CHANGED = "status_changed", _("Status changed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))

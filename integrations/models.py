@@ -324,8 +324,8 @@ class SyncPending(models.Model):
     """
 
     class Operation(models.TextChoices):
-        UPSERT = "upsert"
-        DELETE = "delete"
+        UPSERT = "upsert", _("Create or update")
+        DELETE = "delete", _("Delete")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
@@ -406,8 +406,8 @@ class PushChannel(EncryptedFieldsMixin, models.Model):
     """
 
     class Kind(models.TextChoices):
-        GOOGLE = "google", "Google Calendar watch channel"
-        GRAPH = "graph", "Microsoft Graph subscription"
+        GOOGLE = "google", _("Google Calendar watch channel")
+        GRAPH = "graph", _("Microsoft Graph subscription")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))

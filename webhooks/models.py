@@ -142,9 +142,9 @@ class IncomingWebhook(EncryptedFieldsMixin, models.Model):
 
 class OutgoingWebhook(EncryptedFieldsMixin, models.Model):
     class Method(models.TextChoices):
-        POST = "POST"
-        PUT = "PUT"
-        PATCH = "PATCH"
+        POST = "POST", "POST"
+        PUT = "PUT", "PUT"
+        PATCH = "PATCH", "PATCH"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))

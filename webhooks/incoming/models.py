@@ -46,8 +46,8 @@ class IncomingDedupe(models.Model):
 
 class AutomationRun(models.Model):
     class Status(models.TextChoices):
-        SUCCESS = "success"
-        FAILED = "failed"
+        SUCCESS = "success", _("Success")
+        FAILED = "failed", _("Failed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
