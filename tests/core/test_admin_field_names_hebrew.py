@@ -36,7 +36,7 @@ def test_every_admin_action_and_the_site_titles_are_hebrew_in_hebrew():
         texts = [("site_header", str(site.site_header)), ("site_title", str(site.site_title)),
                  ("index_title", str(site.index_title))]
         for model, model_admin in site._registry.items():
-            for func, name, description in model_admin._get_base_actions():
+            for _func, name, description in model_admin._get_base_actions():
                 description = str(description) % {"verbose_name_plural": model._meta.verbose_name_plural}
                 texts.append((f"{model._meta.label}.{name}", description))
             texts.append((model._meta.label, str(model._meta.verbose_name_plural)))
