@@ -20,7 +20,7 @@ from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import pgettext
+from django.utils.translation import pgettext, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from core import ops
@@ -28,8 +28,9 @@ from core.tenant_context import operator_scope
 
 
 class HubAdminSite(admin.AdminSite):
-    site_header = "Architect Studio — Integrations Hub"
-    site_title = "Integrations Hub"
+    site_header = pgettext_lazy("ops", "Architect Studio — Integrations Hub")
+    site_title = pgettext_lazy("ops", "Integrations Hub")
+    index_title = pgettext_lazy("ops", "Site administration")
     index_template = "admin/hub_index.html"
 
     def admin_view(self, view, cacheable=False):

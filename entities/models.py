@@ -17,10 +17,10 @@ from tenancy.models import Tenant
 
 
 class TenantModel(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         abstract = True
@@ -31,7 +31,7 @@ class EntityModel(TenantModel):
 
     entity_type: str = ""
     status_field: str | None = "status"
-    external_ids = models.JSONField(default=dict, blank=True)
+    external_ids = models.JSONField(default=dict, blank=True, verbose_name=_("external ids"))
 
     class Meta:
         abstract = True
@@ -51,7 +51,7 @@ class Meeting(EntityModel):
     end_time = models.DateTimeField(_("end time"))
     location = models.CharField(_("location"), max_length=500, blank=True, default="")
     attendees = models.JSONField(_("attendees"), default=list, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED, verbose_name=_("status"))
 
     class Meta:
         db_table = "meetings"
@@ -75,12 +75,12 @@ class Task(EntityModel):
 
     title = models.CharField(_("title"), max_length=300)
     description = models.TextField(_("description"), blank=True, default="")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.TODO)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.TODO, verbose_name=_("status"))
     priority = models.CharField(
-        max_length=10, choices=[("low", _("Low")), ("medium", _("Medium")), ("high", _("High"))], default="medium"
+        max_length=10, choices=[("low", _("Low")), ("medium", _("Medium")), ("high", _("High"))], default="medium", verbose_name=_("priority")
     )
     due_date = models.DateTimeField(_("due date"), null=True, blank=True)
-    assignee_email = models.EmailField(blank=True, default="")
+    assignee_email = models.EmailField(blank=True, default="", verbose_name=_("assignee email"))
 
     class Meta:
         db_table = "tasks"
@@ -101,13 +101,13 @@ class Document(EntityModel):
         ARCHIVED = "archived", _("Archived")
 
     name = models.CharField(_("name"), max_length=300)
-    description = models.TextField(blank=True, default="")
-    file_url = models.URLField(max_length=2000, blank=True, default="")
+    description = models.TextField(blank=True, default="", verbose_name=_("description"))
+    file_url = models.URLField(max_length=2000, blank=True, default="", verbose_name=_("file url"))
     #: A preview image's address (design tools: Canva / Figma thumbnails; may expire at the provider).
-    thumbnail_url = models.URLField(max_length=2000, blank=True, default="")
-    mime_type = models.CharField(max_length=200, blank=True, default="")
-    size_bytes = models.BigIntegerField(null=True, blank=True, validators=[MinValueValidator(0)])
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    thumbnail_url = models.URLField(max_length=2000, blank=True, default="", verbose_name=_("thumbnail url"))
+    mime_type = models.CharField(max_length=200, blank=True, default="", verbose_name=_("mime type"))
+    size_bytes = models.BigIntegerField(null=True, blank=True, validators=[MinValueValidator(0)], verbose_name=_("size bytes"))
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, verbose_name=_("status"))
 
     class Meta:
         db_table = "documents"
@@ -128,10 +128,10 @@ class Client(EntityModel):
         INACTIVE = "inactive", _("Inactive")
 
     name = models.CharField(_("name"), max_length=300)
-    email = models.EmailField(blank=True, default="")
-    phone = models.CharField(max_length=50, blank=True, default="")
-    address = models.CharField(max_length=500, blank=True, default="")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    email = models.EmailField(blank=True, default="", verbose_name=_("email"))
+    phone = models.CharField(max_length=50, blank=True, default="", verbose_name=_("phone"))
+    address = models.CharField(max_length=500, blank=True, default="", verbose_name=_("address"))
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE, verbose_name=_("status"))
     #: The client asked not to get marketing email (an unsubscribe imported from a mailing
     #: service); an export never turns it back into a subscription.
     email_opt_out = models.BooleanField(_("email opt-out"), default=False)
@@ -151,9 +151,9 @@ class Supplier(EntityModel):
     status_field = None
 
     name = models.CharField(_("name"), max_length=300)
-    email = models.EmailField(blank=True, default="")
-    phone = models.CharField(max_length=50, blank=True, default="")
-    category = models.CharField(max_length=100, blank=True, default="")
+    email = models.EmailField(blank=True, default="", verbose_name=_("email"))
+    phone = models.CharField(max_length=50, blank=True, default="", verbose_name=_("phone"))
+    category = models.CharField(max_length=100, blank=True, default="", verbose_name=_("category"))
 
     class Meta:
         db_table = "suppliers"
@@ -175,13 +175,13 @@ class Payment(EntityModel):
         CANCELLED = "cancelled", _("Cancelled")
         REFUNDED = "refunded", _("Refunded")
 
-    amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
-    currency = models.CharField(max_length=3, default="ILS")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    due_date = models.DateField(null=True, blank=True)
-    invoiced = models.BooleanField(default=False)
-    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments")
-    description = models.CharField(max_length=500, blank=True, default="")
+    amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))], verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, default="ILS", verbose_name=_("currency"))
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, verbose_name=_("status"))
+    due_date = models.DateField(null=True, blank=True, verbose_name=_("due date"))
+    invoiced = models.BooleanField(default=False, verbose_name=_("invoiced"))
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments", verbose_name=_("client"))
+    description = models.CharField(max_length=500, blank=True, default="", verbose_name=_("description"))
     # The payment page / low-profile link a payment provider made for it (PayPlus, Cardcom):
     # written by the export that created the page, shown to the SPA as ``paymentUrl``.
     payment_url = models.URLField(_("payment link"), max_length=2000, blank=True, default="")
@@ -205,13 +205,13 @@ class Expense(EntityModel):
         PAID = "paid", _("Paid")
         REJECTED = "rejected", _("Rejected")
 
-    amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
-    currency = models.CharField(max_length=3, default="ILS")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    category = models.CharField(max_length=100, blank=True, default="")
-    description = models.CharField(max_length=500, blank=True, default="")
-    expense_date = models.DateField(null=True, blank=True)
-    supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.SET_NULL, related_name="expenses")
+    amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))], verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, default="ILS", verbose_name=_("currency"))
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, verbose_name=_("status"))
+    category = models.CharField(max_length=100, blank=True, default="", verbose_name=_("category"))
+    description = models.CharField(max_length=500, blank=True, default="", verbose_name=_("description"))
+    expense_date = models.DateField(null=True, blank=True, verbose_name=_("expense date"))
+    supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.SET_NULL, related_name="expenses", verbose_name=_("supplier"))
 
     class Meta:
         db_table = "expenses"
@@ -241,31 +241,31 @@ class EntityEvent(models.Model):
     """
 
     class Event(models.TextChoices):
-        CREATED = "created"
-        UPDATED = "updated"
-        DELETED = "deleted"
-        STATUS_CHANGED = "status_changed"
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+        DELETED = "deleted", _("Deleted")
+        STATUS_CHANGED = "status_changed", _("Status changed")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    entity_type = models.CharField(max_length=30)
-    entity_id = models.UUIDField()
-    event = models.CharField(max_length=20, choices=Event.choices)
-    old_status = models.CharField(max_length=30, null=True, blank=True)
-    new_status = models.CharField(max_length=30, null=True, blank=True)
-    data = models.JSONField(default=dict)
-    actor_id = models.UUIDField(null=True, blank=True)
-    source = models.CharField(max_length=50, default="api")
-    created_at = models.DateTimeField(auto_now_add=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    enqueue_count = models.PositiveIntegerField(default=0)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True, default="")
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
+    entity_type = models.CharField(max_length=30, verbose_name=_("entity type"))
+    entity_id = models.UUIDField(verbose_name=_("entity id"))
+    event = models.CharField(max_length=20, choices=Event.choices, verbose_name=_("event"))
+    old_status = models.CharField(max_length=30, null=True, blank=True, verbose_name=_("old status"))
+    new_status = models.CharField(max_length=30, null=True, blank=True, verbose_name=_("new status"))
+    data = models.JSONField(default=dict, verbose_name=_("data"))
+    actor_id = models.UUIDField(null=True, blank=True, verbose_name=_("actor id"))
+    source = models.CharField(max_length=50, default="api", verbose_name=_("source"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    enqueued_at = models.DateTimeField(null=True, blank=True, verbose_name=_("enqueued at"))
+    enqueue_count = models.PositiveIntegerField(default=0, verbose_name=_("enqueue count"))
+    processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("processed at"))
+    last_error = models.TextField(blank=True, default="", verbose_name=_("last error"))
     # A subscriber failed: how many runs failed, when the next may start (backoff),
     # and when the outbox gave up (OUTBOX_MAX_ATTEMPTS; processed_at is set too).
-    attempts = models.PositiveIntegerField(default=0, db_default=0)
-    retry_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, db_default=0, verbose_name=_("attempts"))
+    retry_at = models.DateTimeField(null=True, blank=True, verbose_name=_("retry at"))
+    failed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("failed at"))
 
     class Meta:
         db_table = "entity_events"

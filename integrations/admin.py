@@ -109,9 +109,9 @@ class IntegrationAdmin(admin.ModelAdmin):
     def secrets(self, obj: Integration) -> str:
         parts = []
         if obj.has_secret("oauth_encrypted"):
-            parts.append("OAuth tokens (encrypted)")
+            parts.append(str(_("OAuth tokens (encrypted)")))
         if obj.has_secret("api_key_encrypted"):
-            parts.append("API credentials (encrypted)")
+            parts.append(str(_("API credentials (encrypted)")))
         return ", ".join(parts) or "-"
 
     @admin.action(description=_("Test connection"), permissions=["change"])
@@ -126,7 +126,7 @@ class IntegrationAdmin(admin.ModelAdmin):
     def action_refresh(self, request, queryset):
         for integration in queryset:
             if not integration.has_secret("oauth_encrypted"):
-                self.message_user(request, f"{integration}: no OAuth token", messages.WARNING)
+                self.message_user(request, f"{integration}: {_('no OAuth token')}", messages.WARNING)
                 continue
             try:
                 with tenant_scope(integration.tenant_id):
@@ -134,14 +134,14 @@ class IntegrationAdmin(admin.ModelAdmin):
             except TokenUnavailable as exc:
                 self.message_user(request, f"{integration}: {exc}", messages.ERROR)
             else:
-                self.message_user(request, f"{integration}: refreshed", messages.SUCCESS)
+                self.message_user(request, f"{integration}: {_('refreshed')}", messages.SUCCESS)
 
     @admin.action(description=_("Disconnect (revoke and delete)"), permissions=["change"])
     def action_disconnect(self, request, queryset):
         for integration in list(queryset):
             with tenant_scope(integration.tenant_id):
                 services.integration_disconnect(integration=integration, reason="operator_disconnected")
-            self.message_user(request, f"{integration}: disconnected", messages.SUCCESS)
+            self.message_user(request, f"{integration}: {_('disconnected')}", messages.SUCCESS)
 
 
 @admin.register(IntegrationLog)

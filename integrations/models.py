@@ -36,44 +36,44 @@ class Integration(EncryptedFieldsMixin, models.Model):
         REMOTE_WINS = "remote_wins", _("Remote wins")
         LOCAL_WINS = "local_wins", _("Local wins")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    provider = models.CharField(max_length=50)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
+    provider = models.CharField(max_length=50, verbose_name=_("provider"))
     name = models.CharField(_("name"), max_length=200)
-    description = models.TextField(null=True, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default="disconnected", db_default="disconnected")
-    oauth_encrypted = models.BinaryField(null=True, blank=True)  # AES-GCM of the OAuthCredentials JSON
-    api_key_encrypted = models.BinaryField(null=True, blank=True)
-    webhook_url = models.TextField(null=True, blank=True)
-    webhook_secret = models.TextField(null=True, blank=True)  # encrypted (enc:…)
-    sync_settings = models.JSONField(default=dict, db_default=models.Value({}, models.JSONField()))
-    last_sync_at = models.DateTimeField(null=True, blank=True)
-    last_sync_status = models.CharField(max_length=20, choices=SyncStatus.choices, null=True, blank=True)
-    last_error = models.TextField(null=True, blank=True)
-    total_syncs = models.IntegerField(default=0, db_default=0)
-    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
-    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
-    connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, db_column="connected_by", related_name="+")
+    description = models.TextField(null=True, blank=True, verbose_name=_("description"))
+    status = models.CharField(max_length=20, choices=Status.choices, default="disconnected", db_default="disconnected", verbose_name=_("status"))
+    oauth_encrypted = models.BinaryField(null=True, blank=True, verbose_name=_("oauth encrypted"))  # AES-GCM of the OAuthCredentials JSON
+    api_key_encrypted = models.BinaryField(null=True, blank=True, verbose_name=_("api key encrypted"))
+    webhook_url = models.TextField(null=True, blank=True, verbose_name=_("webhook url"))
+    webhook_secret = models.TextField(null=True, blank=True, verbose_name=_("webhook secret"))  # encrypted (enc:…)
+    sync_settings = models.JSONField(default=dict, db_default=models.Value({}, models.JSONField()), verbose_name=_("sync settings"))
+    last_sync_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last sync at"))
+    last_sync_status = models.CharField(max_length=20, choices=SyncStatus.choices, null=True, blank=True, verbose_name=_("last sync status"))
+    last_error = models.TextField(null=True, blank=True, verbose_name=_("last error"))
+    total_syncs = models.IntegerField(default=0, db_default=0, verbose_name=_("total syncs"))
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now(), verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now(), verbose_name=_("updated at"))
+    connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, db_column="connected_by", related_name="+", verbose_name=_("connected by"))
     # --- hub columns beyond the seed (issue 5): non-secret, so beat and the admin can
     # query them without decrypting anything.
     # Provider values the API needs that are not secrets: QuickBooks realmId, Mailchimp dc,
     # Twilio accountSid, a CalDAV server URL... (filled into the catalog's {placeholders}).
-    connection_config = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
-    scopes = models.JSONField(default=list, blank=True, db_default=models.Value([], models.JSONField()))
+    connection_config = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()), verbose_name=_("connection config"))
+    scopes = models.JSONField(default=list, blank=True, db_default=models.Value([], models.JSONField()), verbose_name=_("scopes"))
     # Mirror of OAuthCredentials.tokenExpiresAt (the token itself stays encrypted).
-    token_expires_at = models.DateTimeField(null=True, blank=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("token expires at"))
     # Bumped on every token write; a refresh that lost a race sees it changed.
-    token_version = models.IntegerField(default=0, db_default=0)
-    refresh_failures = models.IntegerField(default=0, db_default=0)
-    last_refresh_at = models.DateTimeField(null=True, blank=True)
-    next_refresh_attempt_at = models.DateTimeField(null=True, blank=True)
-    expiry_warned_at = models.DateTimeField(null=True, blank=True)
+    token_version = models.IntegerField(default=0, db_default=0, verbose_name=_("token version"))
+    refresh_failures = models.IntegerField(default=0, db_default=0, verbose_name=_("refresh failures"))
+    last_refresh_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last refresh at"))
+    next_refresh_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next refresh attempt at"))
+    expiry_warned_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expiry warned at"))
     # --- sync engine (issue 11, DESIGN C12)
     # The seed's provider config (section ג, e.g. GoogleCalendarConfig.settings: calendars[],
     # syncMeetings, autoCreateEvents...), validated per provider by its adapter.
-    settings = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
+    settings = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()), verbose_name=_("settings"))
     conflict_policy = models.CharField(max_length=20, choices=ConflictPolicy.choices, default="newest_wins",
-                                       db_default="newest_wins")
+                                       db_default="newest_wins", verbose_name=_("conflict policy"))
 
     class Meta:
         db_table = "integrations"
@@ -105,30 +105,30 @@ class IntegrationLog(models.Model):
         REVOKE = "revoke"
         API_CALL = "api_call"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
     # db_index=False: idx_integration_logs_tenant (the seed's) is the tenant_id index.
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("tenant"))
     # db_index=False: the seed names this index idx_integration_logs_integration (32 chars,
     # over Django's limit), so the migration creates it on PostgreSQL.
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="logs", db_index=False)
-    action = models.CharField(max_length=30)
-    direction = models.CharField(max_length=10)
-    status = models.CharField(max_length=20)
-    summary = models.JSONField(default=dict, db_default=models.Value({}, models.JSONField()))
-    failed_items = models.JSONField(null=True, blank=True)
-    error_message = models.TextField(null=True, blank=True)
-    error_code = models.CharField(max_length=50, null=True, blank=True)
-    started_at = models.DateTimeField(default=None, null=False, db_default=Now())
-    completed_at = models.DateTimeField(null=True, blank=True)
-    duration_ms = models.IntegerField(null=True, blank=True)
-    request_snapshot = models.JSONField(null=True, blank=True)
-    response_snapshot = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="logs", db_index=False, verbose_name=_("integration"))
+    action = models.CharField(max_length=30, verbose_name=_("action"))
+    direction = models.CharField(max_length=10, verbose_name=_("direction"))
+    status = models.CharField(max_length=20, verbose_name=_("status"))
+    summary = models.JSONField(default=dict, db_default=models.Value({}, models.JSONField()), verbose_name=_("summary"))
+    failed_items = models.JSONField(null=True, blank=True, verbose_name=_("failed items"))
+    error_message = models.TextField(null=True, blank=True, verbose_name=_("error message"))
+    error_code = models.CharField(max_length=50, null=True, blank=True, verbose_name=_("error code"))
+    started_at = models.DateTimeField(default=None, null=False, db_default=Now(), verbose_name=_("started at"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
+    duration_ms = models.IntegerField(null=True, blank=True, verbose_name=_("duration ms"))
+    request_snapshot = models.JSONField(null=True, blank=True, verbose_name=_("request snapshot"))
+    response_snapshot = models.JSONField(null=True, blank=True, verbose_name=_("response snapshot"))
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now(), verbose_name=_("created at"))
     # --- sync runs (issue 11): a run's row is `running` until it ends; `progress` is
     # {"done": n, "total": n|null}, written every page; `heartbeat_at` is refreshed by the
     # worker running it, so the sweeper can tell a run whose worker died from a slow one.
-    progress = models.JSONField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    progress = models.JSONField(null=True, blank=True, verbose_name=_("progress"))
+    heartbeat_at = models.DateTimeField(null=True, blank=True, verbose_name=_("heartbeat at"))
 
     class Meta:
         db_table = "integration_logs"
@@ -156,6 +156,9 @@ class IntegrationLog(models.Model):
         verbose_name = _("integration log")
         verbose_name_plural = _("integration logs")
 
+    def __str__(self) -> str:  # the admin's row label (its checkbox's accessible name), as WebhookLog's
+        return f"{self.action} {self.direction} → {self.status}"
+
     def save(self, *args, **kwargs):
         if self.started_at is None:
             from django.utils import timezone
@@ -171,18 +174,18 @@ class ProviderApp(EncryptedFieldsMixin, models.Model):
     Values missing here fall back to the environment (see integrations.oauth.app_config).
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    provider = models.CharField(max_length=50, unique=True)
-    client_id = models.CharField(max_length=500, blank=True, default="")
-    client_secret_encrypted = models.BinaryField(null=True, blank=True, editable=False)
-    authorization_url = models.URLField(max_length=500, blank=True, default="")
-    token_url = models.URLField(max_length=500, blank=True, default="")
-    revoke_url = models.URLField(max_length=500, blank=True, default="")
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    provider = models.CharField(max_length=50, unique=True, verbose_name=_("provider"))
+    client_id = models.CharField(max_length=500, blank=True, default="", verbose_name=_("client id"))
+    client_secret_encrypted = models.BinaryField(null=True, blank=True, editable=False, verbose_name=_("client secret encrypted"))
+    authorization_url = models.URLField(max_length=500, blank=True, default="", verbose_name=_("authorization url"))
+    token_url = models.URLField(max_length=500, blank=True, default="", verbose_name=_("token url"))
+    revoke_url = models.URLField(max_length=500, blank=True, default="", verbose_name=_("revoke url"))
     # Replaces the provider's API origin (or the whole base when it has a path) in every call.
-    api_base_url = models.URLField(max_length=500, blank=True, default="")
-    scopes = models.CharField(max_length=1000, blank=True, default="", help_text=_("Space-separated; empty = catalog defaults."))
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    api_base_url = models.URLField(max_length=500, blank=True, default="", verbose_name=_("api base url"))
+    scopes = models.CharField(max_length=1000, blank=True, default="", help_text=_("Space-separated; empty = catalog defaults."), verbose_name=_("scopes"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         db_table = "integration_provider_apps"
@@ -204,19 +207,19 @@ class OAuthState(EncryptedFieldsMixin, models.Model):
     is the credential, C3).
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    provider = models.CharField(max_length=50)
-    state_hash = models.CharField(max_length=64, unique=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user"))
+    provider = models.CharField(max_length=50, verbose_name=_("provider"))
+    state_hash = models.CharField(max_length=64, unique=True, verbose_name=_("state hash"))
     # SHA-256 of the nonce cookie set in the initiator's browser (C11): the callback
     # refuses the state without it. Empty on rows from before the column: refused.
-    nonce_hash = models.CharField(max_length=64, blank=True, default="")
-    code_verifier_encrypted = models.BinaryField(null=True, blank=True)
-    redirect_uri = models.TextField()
-    scopes = models.JSONField(default=list)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
+    nonce_hash = models.CharField(max_length=64, blank=True, default="", verbose_name=_("nonce hash"))
+    code_verifier_encrypted = models.BinaryField(null=True, blank=True, verbose_name=_("code verifier encrypted"))
+    redirect_uri = models.TextField(verbose_name=_("redirect uri"))
+    scopes = models.JSONField(default=list, verbose_name=_("scopes"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
 
     class Meta:
         db_table = "integration_oauth_states"
@@ -235,24 +238,24 @@ class SyncState(models.Model):
     the cursor where it was, so the next run reads that page again.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
     # db_index=False: the unique constraint below leads with integration.
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="sync_states", db_index=False)
-    local_type = models.CharField(max_length=50)  # "meeting"
-    remote_type = models.CharField(max_length=50)  # "event"
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="sync_states", db_index=False, verbose_name=_("integration"))
+    local_type = models.CharField(max_length=50, verbose_name=_("local type"))  # "meeting"
+    remote_type = models.CharField(max_length=50, verbose_name=_("remote type"))  # "event"
     # The provider's container (Google calendarId, Graph calendar id, CalDAV collection URL);
     # blank for providers with one collection per entity.
-    remote_container = models.CharField(max_length=500, blank=True, default="", db_default="")
-    cursor = models.TextField(null=True, blank=True)  # None: no cursor yet, the next run is a full one
-    last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    remote_container = models.CharField(max_length=500, blank=True, default="", db_default="", verbose_name=_("remote container"))
+    cursor = models.TextField(null=True, blank=True, verbose_name=_("cursor"))  # None: no cursor yet, the next run is a full one
+    last_full_sync_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last full sync at"))
     # Set when a full listing starts (first run, or the provider refused the cursor); links of
     # this container not seen (``ExternalLink.seen_at``) since then are remote removals once
     # the listing's last page commits; cleared then.
-    full_sync_started_at = models.DateTimeField(null=True, blank=True)
-    last_run_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
-    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+    full_sync_started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("full sync started at"))
+    last_run_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last run at"))
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now(), verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now(), verbose_name=_("updated at"))
 
     class Meta:
         db_table = "integration_sync_states"
@@ -278,24 +281,24 @@ class ExternalLink(models.Model):
     the field values both sides agreed on at the last sync, the base of a three-way merge.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="links", db_index=False)
-    local_type = models.CharField(max_length=50)
-    local_id = models.UUIDField()
-    remote_type = models.CharField(max_length=50)
-    remote_id = models.TextField()  # provider ids are opaque and can be long (Graph ids, CalDAV hrefs)
-    remote_container = models.CharField(max_length=500, blank=True, default="", db_default="")
-    remote_version = models.TextField(null=True, blank=True)
-    local_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
-    remote_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="links", db_index=False, verbose_name=_("integration"))
+    local_type = models.CharField(max_length=50, verbose_name=_("local type"))
+    local_id = models.UUIDField(verbose_name=_("local id"))
+    remote_type = models.CharField(max_length=50, verbose_name=_("remote type"))
+    remote_id = models.TextField(verbose_name=_("remote id"))  # provider ids are opaque and can be long (Graph ids, CalDAV hrefs)
+    remote_container = models.CharField(max_length=500, blank=True, default="", db_default="", verbose_name=_("remote container"))
+    remote_version = models.TextField(null=True, blank=True, verbose_name=_("remote version"))
+    local_hash = models.CharField(max_length=64, blank=True, default="", db_default="", verbose_name=_("local hash"))
+    remote_hash = models.CharField(max_length=64, blank=True, default="", db_default="", verbose_name=_("remote hash"))
     # Django's encoder, as content_hash uses: mapped values may hold dates and decimals.
     last_synced = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder,
-                                   db_default=models.Value({}, models.JSONField()))
+                                   db_default=models.Value({}, models.JSONField()), verbose_name=_("last synced"))
     # When an import last saw the remote record (a full listing's reconciliation reads it).
-    seen_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
-    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+    seen_at = models.DateTimeField(null=True, blank=True, verbose_name=_("seen at"))
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now(), verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now(), verbose_name=_("updated at"))
 
     class Meta:
         db_table = "integration_external_links"
@@ -321,22 +324,22 @@ class SyncPending(models.Model):
     """
 
     class Operation(models.TextChoices):
-        UPSERT = "upsert"
-        DELETE = "delete"
+        UPSERT = "upsert", _("Create or update")
+        DELETE = "delete", _("Delete")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="pending_exports",
-                                    db_index=False)
-    local_type = models.CharField(max_length=50)
-    local_id = models.UUIDField()
-    operation = models.CharField(max_length=10, choices=Operation.choices)
+                                    db_index=False, verbose_name=_("integration"))
+    local_type = models.CharField(max_length=50, verbose_name=_("local type"))
+    local_id = models.UUIDField(verbose_name=_("local id"))
+    operation = models.CharField(max_length=10, choices=Operation.choices, verbose_name=_("operation"))
     # The record as the event carried it (a deleted record can no longer be read).
-    snapshot = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
-    queued_at = models.DateTimeField(default=None, null=False, db_default=Now())
-    attempts = models.IntegerField(default=0, db_default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True, default="", db_default="")
+    snapshot = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder, verbose_name=_("snapshot"))
+    queued_at = models.DateTimeField(default=None, null=False, db_default=Now(), verbose_name=_("queued at"))
+    attempts = models.IntegerField(default=0, db_default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
+    last_error = models.TextField(blank=True, default="", db_default="", verbose_name=_("last error"))
 
     class Meta:
         db_table = "integration_sync_pending"
@@ -365,13 +368,13 @@ class CurrencyRate(models.Model):
     ``rate`` is how many ``quote`` units one ``base`` unit buys (base USD, quote ILS: 3.65).
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    base = models.CharField(max_length=3)
-    quote = models.CharField(max_length=3)
-    rate = models.DecimalField(max_digits=18, decimal_places=8)
-    valid_on = models.DateField()
-    source = models.CharField(max_length=200, blank=True, default="", help_text=_("Where the rate came from."))
-    created_at = models.DateTimeField(auto_now_add=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    base = models.CharField(max_length=3, verbose_name=_("base"))
+    quote = models.CharField(max_length=3, verbose_name=_("quote"))
+    rate = models.DecimalField(max_digits=18, decimal_places=8, verbose_name=_("rate"))
+    valid_on = models.DateField(verbose_name=_("valid on"))
+    source = models.CharField(max_length=200, blank=True, default="", help_text=_("Where the rate came from."), verbose_name=_("source"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         db_table = "integration_currency_rates"
@@ -403,26 +406,26 @@ class PushChannel(EncryptedFieldsMixin, models.Model):
     """
 
     class Kind(models.TextChoices):
-        GOOGLE = "google", "Google Calendar watch channel"
-        GRAPH = "graph", "Microsoft Graph subscription"
+        GOOGLE = "google", _("Google Calendar watch channel")
+        GRAPH = "graph", _("Microsoft Graph subscription")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="push_channels",
-                                    db_index=False)
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    container = models.CharField(max_length=500)  # calendarId / Graph calendar id
-    channel_id = models.CharField(max_length=200)  # Google channel id / Graph subscription id
-    resource_id = models.TextField(blank=True, default="")  # Google resourceId / Graph resource path
-    token_encrypted = models.BinaryField(null=True, blank=True, editable=False)
-    expires_at = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
-    renewed_at = models.DateTimeField(null=True, blank=True)
+                                    db_index=False, verbose_name=_("integration"))
+    kind = models.CharField(max_length=10, choices=Kind.choices, verbose_name=_("kind"))
+    container = models.CharField(max_length=500, verbose_name=_("container"))  # calendarId / Graph calendar id
+    channel_id = models.CharField(max_length=200, verbose_name=_("channel id"))  # Google channel id / Graph subscription id
+    resource_id = models.TextField(blank=True, default="", verbose_name=_("resource id"))  # Google resourceId / Graph resource path
+    token_encrypted = models.BinaryField(null=True, blank=True, editable=False, verbose_name=_("token encrypted"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now(), verbose_name=_("created at"))
+    renewed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("renewed at"))
     # Coalescing of triggers: the last run a notification started, and a notification that
     # arrived while a run was running (or within the rate window) asks for one more.
-    last_notified_at = models.DateTimeField(null=True, blank=True)
-    last_triggered_at = models.DateTimeField(null=True, blank=True)
-    rerun_requested = models.BooleanField(default=False, db_default=False)
+    last_notified_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last notified at"))
+    last_triggered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last triggered at"))
+    rerun_requested = models.BooleanField(default=False, db_default=False, verbose_name=_("rerun requested"))
 
     class Meta:
         db_table = "integration_push_channels"

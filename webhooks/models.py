@@ -21,24 +21,24 @@ SECRET_CONFIG_KEYS = ("clientState", "verifyToken")
 
 
 class IncomingWebhook(EncryptedFieldsMixin, models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
     name = models.CharField(_("name"), max_length=200)
-    description = models.TextField(null=True, blank=True)
-    url = models.TextField(unique=True)
-    secret = models.TextField()  # encrypted
-    actions = models.JSONField()
-    filters = models.JSONField(null=True, blank=True)
-    last_received_at = models.DateTimeField(null=True, blank=True)
-    total_received = models.IntegerField(default=0, db_default=0)
-    is_enabled = models.BooleanField(default=True, db_default=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
-    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+    description = models.TextField(null=True, blank=True, verbose_name=_("description"))
+    url = models.TextField(unique=True, verbose_name=_("url"))
+    secret = models.TextField(verbose_name=_("secret"))  # encrypted
+    actions = models.JSONField(verbose_name=_("actions"))
+    filters = models.JSONField(null=True, blank=True, verbose_name=_("filters"))
+    last_received_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last received at"))
+    total_received = models.IntegerField(default=0, db_default=0, verbose_name=_("total received"))
+    is_enabled = models.BooleanField(default=True, db_default=True, verbose_name=_("is enabled"))
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now(), verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now(), verbose_name=_("updated at"))
     # Beyond the seed: verification scheme per webhook and secret rotation.
-    verification_scheme = models.CharField(max_length=30, default="hmac", db_default="hmac")
-    verification_config = models.JSONField(default=dict, blank=True)
-    previous_secret = models.TextField(null=True, blank=True)  # encrypted
-    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    verification_scheme = models.CharField(max_length=30, default="hmac", db_default="hmac", verbose_name=_("verification scheme"))
+    verification_config = models.JSONField(default=dict, blank=True, verbose_name=_("verification config"))
+    previous_secret = models.TextField(null=True, blank=True, verbose_name=_("previous secret"))  # encrypted
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("previous secret expires at"))
 
     class Meta:
         db_table = "incoming_webhooks"
@@ -142,42 +142,42 @@ class IncomingWebhook(EncryptedFieldsMixin, models.Model):
 
 class OutgoingWebhook(EncryptedFieldsMixin, models.Model):
     class Method(models.TextChoices):
-        POST = "POST"
-        PUT = "PUT"
-        PATCH = "PATCH"
+        POST = "POST", "POST"
+        PUT = "PUT", "PUT"
+        PATCH = "PATCH", "PATCH"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
     name = models.CharField(_("name"), max_length=200)
-    description = models.TextField(null=True, blank=True)
-    url = models.TextField()
-    method = models.CharField(max_length=10, choices=Method.choices, default="POST", db_default="POST")
-    headers = models.JSONField(null=True, blank=True)
-    triggers = models.JSONField()
-    payload_template = models.TextField(null=True, blank=True)
-    sign_requests = models.BooleanField(default=False, db_default=False)
-    signature_header = models.CharField(max_length=100, default="X-Webhook-Signature", db_default="X-Webhook-Signature")
-    signature_secret = models.TextField(null=True, blank=True)  # encrypted
-    retry_attempts = models.IntegerField(default=3, db_default=3)
-    retry_delay_seconds = models.IntegerField(default=60, db_default=60)
-    last_sent_at = models.DateTimeField(null=True, blank=True)
-    last_status = models.CharField(max_length=20, null=True, blank=True)
-    total_sent = models.IntegerField(default=0, db_default=0)
-    total_failed = models.IntegerField(default=0, db_default=0)
-    is_enabled = models.BooleanField(default=True, db_default=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
-    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+    description = models.TextField(null=True, blank=True, verbose_name=_("description"))
+    url = models.TextField(verbose_name=_("url"))
+    method = models.CharField(max_length=10, choices=Method.choices, default="POST", db_default="POST", verbose_name=_("method"))
+    headers = models.JSONField(null=True, blank=True, verbose_name=_("headers"))
+    triggers = models.JSONField(verbose_name=_("triggers"))
+    payload_template = models.TextField(null=True, blank=True, verbose_name=_("payload template"))
+    sign_requests = models.BooleanField(default=False, db_default=False, verbose_name=_("sign requests"))
+    signature_header = models.CharField(max_length=100, default="X-Webhook-Signature", db_default="X-Webhook-Signature", verbose_name=_("signature header"))
+    signature_secret = models.TextField(null=True, blank=True, verbose_name=_("signature secret"))  # encrypted
+    retry_attempts = models.IntegerField(default=3, db_default=3, verbose_name=_("retry attempts"))
+    retry_delay_seconds = models.IntegerField(default=60, db_default=60, verbose_name=_("retry delay seconds"))
+    last_sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last sent at"))
+    last_status = models.CharField(max_length=20, null=True, blank=True, verbose_name=_("last status"))
+    total_sent = models.IntegerField(default=0, db_default=0, verbose_name=_("total sent"))
+    total_failed = models.IntegerField(default=0, db_default=0, verbose_name=_("total failed"))
+    is_enabled = models.BooleanField(default=True, db_default=True, verbose_name=_("is enabled"))
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now(), verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now(), verbose_name=_("updated at"))
     # Beyond the seed (issue: outgoing webhooks).
-    signature_scheme = models.CharField(max_length=10, default="hex", db_default="hex")
-    retry_strategy = models.CharField(max_length=12, default="linear", db_default="linear")
-    timeout_seconds = models.IntegerField(default=10, db_default=10)
-    consecutive_failures = models.IntegerField(default=0, db_default=0)
-    disabled_reason = models.TextField(null=True, blank=True)
-    previous_signature_secret = models.TextField(null=True, blank=True)  # encrypted
-    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    signature_scheme = models.CharField(max_length=10, default="hex", db_default="hex", verbose_name=_("signature scheme"))
+    retry_strategy = models.CharField(max_length=12, default="linear", db_default="linear", verbose_name=_("retry strategy"))
+    timeout_seconds = models.IntegerField(default=10, db_default=10, verbose_name=_("timeout seconds"))
+    consecutive_failures = models.IntegerField(default=0, db_default=0, verbose_name=_("consecutive failures"))
+    disabled_reason = models.TextField(null=True, blank=True, verbose_name=_("disabled reason"))
+    previous_signature_secret = models.TextField(null=True, blank=True, verbose_name=_("previous signature secret"))  # encrypted
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("previous secret expires at"))
     # How long the receiver took to answer the last recorded attempt: a slow one
     # is sent to by the tenant's dispatcher, not by the outbox drain.
-    last_duration_ms = models.IntegerField(null=True, blank=True)
+    last_duration_ms = models.IntegerField(null=True, blank=True, verbose_name=_("last duration ms"))
 
     class Meta:
         db_table = "outgoing_webhooks"
@@ -242,48 +242,48 @@ class WebhookLog(models.Model):
     class Type(models.TextChoices):
         """Which kind of webhook the row belongs to (``webhook_id`` points there)."""
 
-        INCOMING = "incoming"
-        OUTGOING = "outgoing"
+        INCOMING = "incoming", _("Incoming")
+        OUTGOING = "outgoing", _("Outgoing")
 
     class Direction(models.TextChoices):
         """Received by the hub, or sent by it."""
 
-        INCOMING = "incoming"
-        OUTGOING = "outgoing"
+        INCOMING = "incoming", _("Incoming")
+        OUTGOING = "outgoing", _("Outgoing")
 
     class Status(models.TextChoices):
-        SUCCESS = "success"
-        FAILED = "failed"
-        PENDING = "pending"
-        SKIPPED = "skipped"
+        SUCCESS = "success", _("Success")
+        FAILED = "failed", _("Failed")
+        PENDING = "pending", _("Pending")
+        SKIPPED = "skipped", _("Skipped")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
     # db_index=False: idx_webhook_logs_tenant (the seed's) is the tenant_id index; a second one only slows inserts.
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
-    webhook_id = models.UUIDField()  # incoming or outgoing: no FK, as in the seed
-    webhook_type = models.CharField(max_length=10, choices=Type.choices)
-    direction = models.CharField(max_length=10, choices=Direction.choices)
-    method = models.CharField(max_length=10)
-    url = models.TextField()
-    headers = models.JSONField(null=True, blank=True)
-    body = models.JSONField(null=True, blank=True)
-    response_status = models.IntegerField(null=True, blank=True)
-    response_headers = models.JSONField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices)
-    error_message = models.TextField(null=True, blank=True)
-    attempt = models.IntegerField(default=1, db_default=1)
-    max_attempts = models.IntegerField(default=3, db_default=3)
-    next_retry_at = models.DateTimeField(null=True, blank=True)
-    timestamp = models.DateTimeField(auto_now_add=True, db_default=Now())
-    duration_ms = models.IntegerField(null=True, blank=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("tenant"))
+    webhook_id = models.UUIDField(verbose_name=_("webhook id"))  # incoming or outgoing: no FK, as in the seed
+    webhook_type = models.CharField(max_length=10, choices=Type.choices, verbose_name=_("webhook type"))
+    direction = models.CharField(max_length=10, choices=Direction.choices, verbose_name=_("direction"))
+    method = models.CharField(max_length=10, verbose_name=_("method"))
+    url = models.TextField(verbose_name=_("url"))
+    headers = models.JSONField(null=True, blank=True, verbose_name=_("headers"))
+    body = models.JSONField(null=True, blank=True, verbose_name=_("body"))
+    response_status = models.IntegerField(null=True, blank=True, verbose_name=_("response status"))
+    response_headers = models.JSONField(null=True, blank=True, verbose_name=_("response headers"))
+    response_body = models.JSONField(null=True, blank=True, verbose_name=_("response body"))
+    status = models.CharField(max_length=20, choices=Status.choices, verbose_name=_("status"))
+    error_message = models.TextField(null=True, blank=True, verbose_name=_("error message"))
+    attempt = models.IntegerField(default=1, db_default=1, verbose_name=_("attempt"))
+    max_attempts = models.IntegerField(default=3, db_default=3, verbose_name=_("max attempts"))
+    next_retry_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next retry at"))
+    timestamp = models.DateTimeField(auto_now_add=True, db_default=Now(), verbose_name=_("timestamp"))
+    duration_ms = models.IntegerField(null=True, blank=True, verbose_name=_("duration ms"))
     # Beyond the seed: stable delivery id (same on every retry), the entity event
     # that caused it, the provider's delivery id for dedupe, per-action results.
-    delivery_id = models.UUIDField(null=True, blank=True)
-    event_type = models.CharField(max_length=60, null=True, blank=True)
-    entity_event_id = models.UUIDField(null=True, blank=True)
-    dedupe_key = models.CharField(max_length=255, null=True, blank=True)
-    result = models.JSONField(null=True, blank=True)
+    delivery_id = models.UUIDField(null=True, blank=True, verbose_name=_("delivery id"))
+    event_type = models.CharField(max_length=60, null=True, blank=True, verbose_name=_("event type"))
+    entity_event_id = models.UUIDField(null=True, blank=True, verbose_name=_("entity event id"))
+    dedupe_key = models.CharField(max_length=255, null=True, blank=True, verbose_name=_("dedupe key"))
+    result = models.JSONField(null=True, blank=True, verbose_name=_("result"))
     # Outgoing delivery engine (webhooks.outgoing.delivery): the exact body text
     # that was signed and sent (JSONB reorders keys, so `body` cannot give the
     # same bytes back for a retry); how many times a worker claimed this attempt
@@ -292,10 +292,10 @@ class WebhookLog(models.Model):
     # finished (base of the seed's `nextRetryAt = now + delay × attempt`); and
     # when the retry this failed row asked for was created (so `nextRetryAt`
     # stays visible in the log after the retry fired).
-    body_text = models.TextField(null=True, blank=True)
-    claim_count = models.IntegerField(default=0, db_default=0)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    retried_at = models.DateTimeField(null=True, blank=True)
+    body_text = models.TextField(null=True, blank=True, verbose_name=_("body text"))
+    claim_count = models.IntegerField(default=0, db_default=0, verbose_name=_("claim count"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
+    retried_at = models.DateTimeField(null=True, blank=True, verbose_name=_("retried at"))
 
     objects = WebhookLogQuerySet.as_manager()
 

@@ -24,12 +24,12 @@ WEBHOOK_TYPE = "incoming"
 
 
 class IncomingDedupe(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    webhook_id = models.UUIDField()
-    dedupe_key = models.CharField(max_length=255)
-    log_id = models.UUIDField()
-    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
+    webhook_id = models.UUIDField(verbose_name=_("webhook id"))
+    dedupe_key = models.CharField(max_length=255, verbose_name=_("dedupe key"))
+    log_id = models.UUIDField(verbose_name=_("log id"))
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now(), verbose_name=_("created at"))
 
     class Meta:
         db_table = "incoming_webhook_dedupe"
@@ -46,21 +46,21 @@ class IncomingDedupe(models.Model):
 
 class AutomationRun(models.Model):
     class Status(models.TextChoices):
-        SUCCESS = "success"
-        FAILED = "failed"
+        SUCCESS = "success", _("Success")
+        FAILED = "failed", _("Failed")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    automation_id = models.CharField(max_length=200)
-    trigger = models.CharField(max_length=30, default="webhook", db_default="webhook")
-    webhook_id = models.UUIDField(null=True, blank=True)
-    webhook_log_id = models.UUIDField(null=True, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices)
-    payload = models.JSONField(null=True, blank=True)
-    output = models.JSONField(null=True, blank=True)
-    error_message = models.TextField(null=True, blank=True)
-    started_at = models.DateTimeField(auto_now_add=True, db_default=Now())
-    duration_ms = models.IntegerField(null=True, blank=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
+    automation_id = models.CharField(max_length=200, verbose_name=_("automation id"))
+    trigger = models.CharField(max_length=30, default="webhook", db_default="webhook", verbose_name=_("trigger"))
+    webhook_id = models.UUIDField(null=True, blank=True, verbose_name=_("webhook id"))
+    webhook_log_id = models.UUIDField(null=True, blank=True, verbose_name=_("webhook log id"))
+    status = models.CharField(max_length=20, choices=Status.choices, verbose_name=_("status"))
+    payload = models.JSONField(null=True, blank=True, verbose_name=_("payload"))
+    output = models.JSONField(null=True, blank=True, verbose_name=_("output"))
+    error_message = models.TextField(null=True, blank=True, verbose_name=_("error message"))
+    started_at = models.DateTimeField(auto_now_add=True, db_default=Now(), verbose_name=_("started at"))
+    duration_ms = models.IntegerField(null=True, blank=True, verbose_name=_("duration ms"))
 
     class Meta:
         db_table = "automation_runs"

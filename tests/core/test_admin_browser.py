@@ -1,0 +1,102 @@
+"""The admin back office in a real browser, in Hebrew (issue 14 items 6, 7): a staff user opens
+the admin index, the operations dashboard and the changelists of integrations, webhook logs and
+integration logs; each page has 0 serious/critical axe-core violations and no untranslated word
+(only brand/provider names, ids and the data's own technical values stay in Latin letters).
+Screenshots of the dashboard are saved in Hebrew and English.
+
+Database work (the staff user, seeded rows, the session) happens in fixtures listed before
+``chromium``: Playwright's sync API runs an event loop in this thread.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from tests.support.browser import (
+    assert_accessible,
+    assert_translated,
+    new_context,
+    screenshot,
+    session_cookie,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PAGES = {
+    "admin-index": "/admin/",
+    "admin-dashboard": "/admin/dashboard",
+    "integrations": "/admin/integrations/integration/",
+    "webhook-logs": "/admin/webhooks/webhooklog/",
+    "integration-logs": "/admin/integrations/integrationlog/",
+}
+# Data shown as it is stored (not interface text): the seeded integration's and webhook's names,
+# the provider's id, and the logs' technical direction/action/status codes (each row's label, the
+# accessible name of its checkbox, is built from them: WebhookLog and IntegrationLog __str__); and "UUID",
+# the technical term the search help keeps (as "ID", "JSON" in tests.support.browser.BRAND_WORDS).
+DATA_WORDS = ("CRM", "Calendar", "Dead", "hubspot", "sync", "import", "success", "failed", "pending", "incoming",
+              "outgoing", "UUID")
+
+
+@pytest.fixture
+def staff_session(transactional_db, live_server):
+    from django.utils import timezone
+
+    from core.tenant_context import tenant_scope
+    from integrations.models import Integration, IntegrationLog
+    from tenancy.models import User
+    from tests.support.factories import fresh_persona
+    from webhooks.models import OutgoingWebhook, WebhookLog
+
+    studio = fresh_persona("סטודיו כהן")
+    now = timezone.now()
+    with tenant_scope(studio.tenant.id):
+        crm = Integration.objects.create(tenant=studio.tenant, provider="hubspot", name="CRM", status="error",
+                                         connected_by=studio.user, last_error="401", refresh_failures=2)
+        Integration.objects.create(tenant=studio.tenant, provider="google_calendar", name="Calendar",
+                                   status="expired", connected_by=studio.user)
+        IntegrationLog.objects.create(tenant=studio.tenant, integration=crm, action="sync", direction="import",
+                                      status="success", started_at=now - timedelta(minutes=3), completed_at=now,
+                                      duration_ms=1500, summary={"total": 4, "created": 3, "updated": 1})
+        OutgoingWebhook.objects.create(tenant=studio.tenant, name="Dead CRM", url="https://dead.example.com/in",
+                                       triggers=[{"entityType": "meeting", "events": ["created"]}],
+                                       is_enabled=False, consecutive_failures=25)
+        WebhookLog.objects.create(tenant=studio.tenant, webhook_id=uuid.uuid4(), webhook_type="outgoing",
+                                  direction="outgoing", method="POST", url="https://dead.example.com/in",
+                                  status="failed", delivery_id=uuid.uuid4(), response_status=500,
+                                  next_retry_at=now - timedelta(seconds=5))
+        WebhookLog.objects.create(tenant=studio.tenant, webhook_id=uuid.uuid4(), webhook_type="incoming",
+                                  direction="incoming", method="POST", url="https://hub.example.com/in",
+                                  status="pending")
+    staff = User.objects.create_superuser(username="ops@hub.example", email="ops@hub.example", password="x-Ops-2026")
+    return session_cookie(staff, live_server.url)["value"]
+
+
+def test_the_admin_pages_are_hebrew_accessible_and_the_dashboard_is_photographed(staff_session, live_server,
+                                                                                 chromium):
+    he = new_context(chromium, lang="he", base_url=live_server.url, session=staff_session)
+    page = he.new_page()
+    for name, url in PAGES.items():
+        response = page.goto(url)
+        assert response.status == 200, f"{url}: {response.status}"
+        assert_accessible(page)
+        assert_translated(page, allow=DATA_WORDS)
+        if name == "admin-dashboard":
+            assert page.get_by_role("heading", name="לוח בקרה תפעולי").is_visible()
+            screenshot(page, "admin-dashboard")
+    # the integrations list's actions (the select of the changelist) are Hebrew too
+    page.goto(PAGES["integrations"])
+    options = page.get_by_label("פעולה").locator("option").all_inner_texts()
+    assert len(options) >= 4 and all("Test" not in o and "Delete" not in o for o in options), options
+    he.close()
+
+    en = new_context(chromium, lang="en", base_url=live_server.url, session=staff_session)
+    page = en.new_page()
+    page.goto(PAGES["admin-dashboard"])
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", name="Operations dashboard").is_visible()
+    assert_accessible(page)
+    screenshot(page, "admin-dashboard")
+    en.close()
