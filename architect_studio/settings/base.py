@@ -393,6 +393,11 @@ LOGGING = _build_logging(level=env_str("LOG_LEVEL") or "INFO", fmt=env_str("LOG_
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/integrations"
 LOGOUT_REDIRECT_URL = "/login"
+#: Storage sync: the largest file one transfer moves, and its download + upload deadline.
+SYNC_MAX_FILE_BYTES = env_int("SYNC_MAX_FILE_BYTES", 1024 * 1024 * 1024)
+SYNC_FILE_TRANSFER_SECONDS = env_int("SYNC_FILE_TRANSFER_SECONDS", 900)
+#: Calls per second per integration to /api/integrations/hooks/<id> (0: no limit).
+INTEGRATION_HOOK_RATE_LIMIT = env_int("INTEGRATION_HOOK_RATE_LIMIT", 20)
 #: Failed logins per email (and ten times that per address) within the window before /login
 #: answers 429 without checking the password. Counted in Redis (REDIS_URL) across processes.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)

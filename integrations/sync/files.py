@@ -29,10 +29,9 @@ from core.tenant_context import tenant_scope
 from integrations.models import ExternalLink
 from integrations.providers.adapter import FileContent, RemoteChange
 
-#: The largest file a sync uploads (bytes); Drive takes 5 TB, Dropbox 350 GB, OneDrive 250 GB.
-DEFAULT_MAX_FILE_BYTES = 1024 * 1024 * 1024
-#: The whole transfer (download from the platform and upload to the provider) ends within this.
-DEFAULT_TRANSFER_SECONDS = 900.0
+# settings.SYNC_MAX_FILE_BYTES: the largest file a sync uploads (Drive takes 5 TB, Dropbox
+# 350 GB, OneDrive 250 GB); settings.SYNC_FILE_TRANSFER_SECONDS: the whole transfer (download
+# from the platform and upload to the provider) ends within it.
 FOLDER = "folder"
 #: The document field that names its folder under each structure (the platform's Document
 #: carries the names; a document without one goes to the root folder).
@@ -99,9 +98,9 @@ def document_file(snapshot: Mapping[str, Any], *, name: str) -> Iterator[FileCon
     if not url:
         yield FileContent(name=name, mime_type=mime, size=0, chunks=lambda n: iter(()))
         return
-    limit = int(getattr(settings, "SYNC_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES))
+    limit = int(settings.SYNC_MAX_FILE_BYTES)
     try:
-        with stream_get(url, timeout=float(getattr(settings, "SYNC_FILE_TRANSFER_SECONDS", DEFAULT_TRANSFER_SECONDS)),
+        with stream_get(url, timeout=float(settings.SYNC_FILE_TRANSFER_SECONDS),
                         allow_private=settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS, max_bytes=limit) as download:
             size = download.size if download.size is not None else snapshot.get("sizeBytes")
             yield FileContent(name=name, mime_type=mime, size=size if isinstance(size, int) else None,

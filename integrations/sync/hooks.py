@@ -83,7 +83,7 @@ def _throttled(integration_id: Any) -> bool:
     """Over ``INTEGRATION_HOOK_RATE_LIMIT`` calls in this second for this integration (a fixed
     one-second window in Redis, shared by every web process; fails open while Redis is down:
     the provider calls stay bounded by the providers' own token buckets)."""
-    limit = int(getattr(settings, "INTEGRATION_HOOK_RATE_LIMIT", 20) or 0)
+    limit = int(settings.INTEGRATION_HOOK_RATE_LIMIT or 0)
     url = redis_url()
     if limit <= 0 or not url or is_down(url):
         return False
