@@ -45,6 +45,14 @@ PROVIDER = Provider(
             required=False,
             help_en="Verifies X-Hub-Signature-256 on incoming webhooks.",
         ),
+        CredentialField(
+            name="verifyToken",
+            label_he="אסימון אימות ל-Webhook",
+            label_en="Webhook verify token",
+            kind="password",
+            required=False,
+            help_en="The same text as 'Verify token' in the Meta app's webhook settings (hub.challenge check).",
+        ),
     ),
     rate_limit=RateLimit(
         80,
