@@ -15,7 +15,7 @@ the ``twilio`` SDK sends for the same message, and callbacks are signed with the
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 import responses
@@ -140,7 +140,7 @@ def test_a_moved_meeting_is_a_new_reminder_and_a_cancelled_one_sends_none(alice,
 
 @pytest.mark.django_db(transaction=True)
 def test_an_opted_out_recipient_gets_nothing_and_quiet_hours_postpone(alice, twilio_api):
-    connect_messaging(alice, "twilio", rules=[RULE], settings={"fromNumber": "+15005550006"})
+    integration = connect_messaging(alice, "twilio", rules=[RULE], settings={"fromNumber": "+15005550006"})
     with tenant_scope(alice.tenant.id):
         MessageOptOut.objects.create(tenant=alice.tenant, channel="sms", address="+972501234567")
     _meeting(alice)
@@ -150,12 +150,14 @@ def test_an_opted_out_recipient_gets_nothing_and_quiet_hours_postpone(alice, twi
     now = timezone.now().astimezone(timezone.get_fixed_timezone(0))
     start = (now - timedelta(minutes=1)).strftime("%H:%M")
     end = (now + timedelta(minutes=2)).strftime("%H:%M")
-    quiet = connect_messaging(alice, "twilio", rules=[RULE], settings={
-        "fromNumber": "+15005550006", "quietHours": {"start": start, "end": end, "timezone": "UTC"}})
+    with tenant_scope(alice.tenant.id):
+        integration.settings = {**integration.settings, "quietHours": {"start": start, "end": end, "timezone": "UTC"}}
+        integration.save(update_fields=["settings"])
     _meeting(alice, title="Quiet", attendees=[{"phone": "+972521111111"}])
     deliver(alice)
-    [row] = [d for d in dispatches(quiet)]
-    assert row.status == "pending" and row.due_at > timezone.now() and _sent_forms(twilio_api) == []
+    [skipped, quiet] = dispatches(integration)
+    assert skipped.last_error == "the recipient opted out"
+    assert quiet.status == "pending" and quiet.due_at > timezone.now() and _sent_forms(twilio_api) == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -197,7 +199,8 @@ def _signed_post(api, integration, form: dict[str, str]):
     url = integration.webhook_url
     signature = RequestValidator(TOKEN).compute_signature(url, form)
     path = url[len(settings.PUBLIC_BASE_URL):]
-    return api.post(path, data=form, HTTP_X_TWILIO_SIGNATURE=signature)
+    return api.post(path, data=urlencode(form), content_type="application/x-www-form-urlencoded",
+                    HTTP_X_TWILIO_SIGNATURE=signature)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -216,8 +219,9 @@ def test_status_callbacks_move_the_message_forward_only_and_inbound_sms_is_linke
     assert message.status == "delivered"
     assert _signed_post(api, integration, {"MessageSid": sid, "MessageStatus": "read", "AccountSid": SID}
                         ).status_code == 200
-    bad = api.post(integration.webhook_url[len(settings.PUBLIC_BASE_URL):], data={"MessageSid": sid,
-                   "MessageStatus": "failed", "AccountSid": SID}, HTTP_X_TWILIO_SIGNATURE="bm90IGl0")
+    bad = api.post(integration.webhook_url[len(settings.PUBLIC_BASE_URL):], data=urlencode({
+        "MessageSid": sid, "MessageStatus": "failed", "AccountSid": SID}),
+        content_type="application/x-www-form-urlencoded", HTTP_X_TWILIO_SIGNATURE="bm90IGl0")
     assert bad.status_code == 401
     assert messages(alice)[0].status == "read"
 
@@ -236,4 +240,6 @@ def test_status_callbacks_move_the_message_forward_only_and_inbound_sms_is_linke
     assert _signed_post(api, integration, stop).status_code == 200
     with tenant_scope(alice.tenant.id):
         assert MessageOptOut.objects.filter(tenant=alice.tenant, channel="sms", address="+972527654321").exists()
-    assert [line.summary["updated"] + line.summary["created"] for line in log_lines(integration, "webhook_received")][:2] == [1, 1]
+    # one log line per callback: sent (already sent), delivered, sent (late), read, inbound, inbound again, STOP
+    assert [line.summary["updated"] + line.summary["created"] for line in log_lines(integration, "webhook_received")
+            ] == [0, 1, 0, 1, 1, 0, 1]
