@@ -243,3 +243,29 @@ def test_status_callbacks_move_the_message_forward_only_and_inbound_sms_is_linke
     # one log line per callback: sent (already sent), delivered, sent (late), read, inbound, inbound again, STOP
     assert [line.summary["updated"] + line.summary["created"] for line in log_lines(integration, "webhook_received")
             ] == [0, 1, 0, 1, 1, 0, 1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_end_to_end_a_meeting_created_through_the_api_is_reminded_by_the_worker(alice, alice_api, api, twilio_api,
+                                                                                 sync_worker):
+    from tests.support.waiting import wait_until
+
+    integration = connect_messaging(alice, "twilio", rules=[RULE], settings={"fromNumber": "+15005550006"})
+    start = timezone.now() + timedelta(minutes=45)
+    created = alice_api.post("/api/meetings", {
+        "title": "Kickoff", "startTime": start.isoformat(), "endTime": (start + timedelta(hours=1)).isoformat(),
+        "attendees": [{"email": "dana@example.com", "phone": "050-1234567"}]}, format="json")
+    assert created.status_code == 201, created.content
+
+    def sent():
+        found = alice_api.get("/api/messages?status=sent").json()["results"]
+        return found[0] if found else None
+
+    message = wait_until(sent, timeout=30, what="the reminder sent by the worker")
+    assert (message["channel"], message["direction"], message["to"]) == ("sms", "outbound", "+972501234567")
+    assert len(_sent_forms(twilio_api)) == 1
+    sid = "SM" + "a" * 32
+    assert _signed_post(api, integration, {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": SID}
+                        ).status_code == 200
+    assert alice_api.get(f"/api/messages/{message['id']}").json()["status"] == "delivered"
+    assert [line.status for line in log_lines(integration)] == ["success"]
