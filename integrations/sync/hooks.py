@@ -110,6 +110,8 @@ def hook_receive(*, integration_id: str, method: str, url: str, headers: Mapping
             log.info("hook for integration %s refused: %s", integration.pk, verdict.reason)
             return HookResult(401, "Invalid signature.")
     events = adapter.hook_messages(payload, query, client.connection.values)
+    if events is None and adapter.message_channel:
+        events = []  # a messaging provider's call about nothing we keep: acknowledged, no sync woken
     if events is not None:
         return HookResult(200, applied=messages_receive(integration, events))
     meaning = adapter.hook_changes(client, payload=payload, query=query)
