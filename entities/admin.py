@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from entities.models import Client, Document, EntityEvent, Expense, Meeting, Payment, Supplier, Task
+from entities.models import Client, Document, EntityEvent, Expense, Meeting, Message, Payment, Supplier, Task
 
 
 class EntityAdmin(admin.ModelAdmin):
@@ -50,6 +50,13 @@ class ClientAdmin(EntityAdmin):
 class SupplierAdmin(EntityAdmin):
     list_display = ["name", "tenant", "email", "category"]
     search_fields = ["name", "email"]
+
+
+@admin.register(Message)
+class MessageAdmin(EntityAdmin):
+    list_display = ["created_at", "tenant", "channel", "direction", "to_address", "status"]
+    list_filter = ["tenant", "channel", "direction", "status"]
+    search_fields = ["to_address", "from_address"]
 
 
 @admin.register(EntityEvent)

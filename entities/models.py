@@ -223,8 +223,56 @@ class Expense(EntityModel):
         return f"{self.amount} {self.currency}"
 
 
+class Message(EntityModel):
+    """A message to or from a client over WhatsApp, SMS or email (issue 16).
+
+    Outgoing ones are written by the messaging rules before the provider is called;
+    incoming ones by the provider's webhook. ``external_ids`` holds the provider's
+    message id (``{"twilio": "SM..."}``), which delivery callbacks look it up by.
+    """
+
+    entity_type = "message"
+
+    class Channel(models.TextChoices):
+        WHATSAPP = "whatsapp", _("WhatsApp")
+        SMS = "sms", _("SMS")
+        EMAIL = "email", _("Email")
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", _("Inbound")
+        OUTBOUND = "outbound", _("Outbound")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        READ = "read", _("Read")
+        FAILED = "failed", _("Failed")
+        RECEIVED = "received", _("Received")
+
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
+    from_address = models.CharField(_("from"), max_length=320, blank=True, default="")
+    to_address = models.CharField(_("to"), max_length=320, blank=True, default="")
+    subject = models.CharField(_("subject"), max_length=500, blank=True, default="")
+    body = models.TextField(_("body"), blank=True, default="")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    error = models.CharField(_("error"), max_length=500, blank=True, default="")
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+
+    class Meta:
+        db_table = "messages"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "client", "created_at"], name="idx_messages_client")]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.direction} {self.to_address or self.from_address}"
+
+
 ENTITY_MODELS: dict[str, type[EntityModel]] = {
-    m.entity_type: m for m in (Meeting, Task, Document, Payment, Expense, Client, Supplier)
+    m.entity_type: m for m in (Meeting, Task, Document, Payment, Expense, Client, Supplier, Message)
 }
 ENTITY_TYPES: tuple[str, ...] = tuple(ENTITY_MODELS)
 ENTITY_EVENTS: tuple[str, ...] = ("created", "updated", "deleted", "status_changed")

@@ -17,7 +17,7 @@ from core.fields import (
     StrictCharField,
     StrictEmailField,
 )
-from entities.models import Client, Document, Expense, Meeting, Payment, Supplier, Task
+from entities.models import Client, Document, Expense, Meeting, Message, Payment, Supplier, Task
 
 MAX_ATTENDEES = 500
 MAX_EXTERNAL_IDS = 50
@@ -217,6 +217,27 @@ class ExpenseSerializer(EntitySerializer):
         return _currency(value)
 
 
+class MessageSerializer(EntitySerializer):
+    """``from`` and ``to`` on the wire (Python keywords, so ``from_address``/``to_address`` in the model)."""
+
+    client_id = TenantRelatedField(source="client", queryset=Client.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = Message
+        fields = (*EntitySerializer.common_fields, "channel", "direction", "from_address", "to_address", "subject", "body",
+                  "status", "error", "client_id")
+        read_only_fields = EntitySerializer.read_only_fields
+        extra_kwargs = {"to_address": {"required": True, "allow_blank": False}}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for model_name, wire_name in (("from_address", "from"), ("to_address", "to")):
+            field = fields.pop(model_name)
+            field.source = model_name
+            fields[wire_name] = field
+        return fields
+
+
 SERIALIZERS: dict[str, type[EntitySerializer]] = {
     "meeting": MeetingSerializer,
     "task": TaskSerializer,
@@ -225,4 +246,5 @@ SERIALIZERS: dict[str, type[EntitySerializer]] = {
     "expense": ExpenseSerializer,
     "client": ClientSerializer,
     "supplier": SupplierSerializer,
+    "message": MessageSerializer,
 }

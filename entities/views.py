@@ -6,12 +6,13 @@ from rest_framework.response import Response
 
 from core.api import TenantScopedViewSet
 from entities import services
-from entities.models import Client, Document, Expense, Meeting, Payment, Supplier, Task
+from entities.models import Client, Document, Expense, Meeting, Message, Payment, Supplier, Task
 from entities.serializers import (
     ClientSerializer,
     DocumentSerializer,
     ExpenseSerializer,
     MeetingSerializer,
+    MessageSerializer,
     PaymentSerializer,
     SupplierSerializer,
     TaskSerializer,
@@ -70,6 +71,7 @@ PaymentViewSet = _viewset(Payment, PaymentSerializer, "payments")
 ExpenseViewSet = _viewset(Expense, ExpenseSerializer, "expenses")
 ClientViewSet = _viewset(Client, ClientSerializer, "clients")
 SupplierViewSet = _viewset(Supplier, SupplierSerializer, "suppliers")
+MessageViewSet = _viewset(Message, MessageSerializer, "messages")
 
 ROUTES = [
     ("meetings", MeetingViewSet),
@@ -79,4 +81,5 @@ ROUTES = [
     ("expenses", ExpenseViewSet),
     ("clients", ClientViewSet),
     ("suppliers", SupplierViewSet),
+    ("messages", MessageViewSet),
 ]

@@ -20,6 +20,10 @@ class IntegrationsConfig(AppConfig):
         register_encrypted_field("integrations.PushChannel", "token_encrypted")
         # Local changes -> the export queue, in the outbox drain's transaction (issue 11).
         subscribe("sync_export", lambda event: on_entity_events([event]), batch=on_entity_events)
+        # Local changes -> the messages the messaging rules owe (issue 16).
+        from integrations.messaging.rules import on_entity_events as on_messaging_events
+
+        subscribe("messaging_rules", lambda event: on_messaging_events([event]), batch=on_messaging_events)
 
         from core import ops
         from integrations import ops as integration_ops

@@ -41,4 +41,10 @@ SCHEDULE: dict = {
         "schedule": 60.0,
         "options": {"expire_seconds": 55},
     },
+    # Messaging (issue 16): reminders that came due (rules write them ahead of time).
+    "integrations-messaging-due": {
+        "task": "integrations.tasks.messaging_sweep",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 55},
+    },
 }

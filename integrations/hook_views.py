@@ -54,6 +54,11 @@ def provider_hook(request: HttpRequest, integration: str) -> HttpResponse:
     url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
     result = hook_receive(integration_id=integration, method=request.method, url=url,
                           headers=dict(request.headers), body=body, query=query, payload=payload)
+    if result.body is not None:  # a subscription check (Meta hub.challenge): the scheme's own answer
+        response = HttpResponse(result.body, status=result.status, content_type=result.content_type)
+        for name, value in result.headers.items():
+            response[name] = value
+        return response
     if result.status != 200:
         response = _error(result.status, result.message)
         if result.status == 429:

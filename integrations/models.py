@@ -439,3 +439,70 @@ class PushChannel(EncryptedFieldsMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.container} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class MessageDispatch(models.Model):
+    """One message a messaging rule owes (issue 16): at most one row per (integration, rule,
+    entity, occurrence, recipient) -- the unique constraint is what makes a repeated entity
+    event (or a redelivered outbox row) send nothing twice.
+
+    Written by the entity-event subscriber in the outbox drain's transaction with ``due_at``
+    (a reminder: ``startTime - offset``; an event rule: now); sent by the messaging task
+    (``integrations.messaging.send``), which claims due rows ``FOR UPDATE SKIP LOCKED``.
+    ``status``: pending -> sent (``message`` is the record written) / skipped (opt-out, the
+    moment passed, the meeting moved or was cancelled) / failed (the provider refused it);
+    a 429, 5xx or network failure keeps it pending with ``attempts`` and a later ``due_at``.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        SKIPPED = "skipped"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="message_dispatches",
+                                    db_index=False)
+    rule_id = models.CharField(max_length=100)
+    entity_type = models.CharField(max_length=30)
+    entity_id = models.UUIDField()
+    occurrence = models.CharField(max_length=100)
+    recipient = models.CharField(max_length=320)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.IntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    message = models.ForeignKey("entities.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "message_dispatches"
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "rule_id", "entity_type", "entity_id", "occurrence", "recipient"],
+                                    name="unique_message_dispatch"),
+        ]
+        indexes = [
+            models.Index(fields=["due_at"], name="idx_message_dispatch_due", condition=models.Q(status="pending")),
+        ]
+        verbose_name = _("message dispatch")
+        verbose_name_plural = _("message dispatches")
+
+
+class MessageOptOut(models.Model):
+    """A recipient who asked for no more messages on a channel (an inbound STOP, a SendGrid
+    unsubscribe or spam report, or the tenant's own list in the admin): rules skip them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=20)
+    address = models.CharField(max_length=320)
+    reason = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "message_opt_outs"
+        constraints = [models.UniqueConstraint(fields=["tenant", "channel", "address"], name="unique_message_opt_out")]
+        verbose_name = _("message opt-out")
+        verbose_name_plural = _("message opt-outs")

@@ -11,8 +11,11 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from core.kick import kicked
 from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
+from integrations.messaging.send import send_due as messaging_send_due
+from integrations.messaging.send import sweep_due as messaging_sweep_due
 from integrations.models import Integration, IntegrationLog, OAuthState
 from integrations.sync.push import push_maintain, push_reconcile, realtime_poll_due
 from integrations.sync.runs import runs_sweep_stale
@@ -97,6 +100,7 @@ def cleanup_integration_logs() -> int:
 
 
 __all__ = ["REFRESH_MARGIN", "cleanup_integration_logs", "cleanup_oauth_states", "maintain_push_channels",
+           "messaging_send", "messaging_sweep",
            "poll_realtime_syncs", "push_reconcile_integration", "refresh_integration_token", "scan_expiring_tokens",
            "schedule_syncs", "sweep_sync_runs", "sync_export", "sync_run"]
 
@@ -147,3 +151,17 @@ def maintain_push_channels() -> dict[str, int]:
 def poll_realtime_syncs() -> int:
     """Beat: realtime integrations without push (CalDAV) are synced every 5 minutes."""
     return realtime_poll_due()
+
+
+# --------------------------------------------------------------------------- messaging (issue 16)
+@shared_task(acks_late=True, ignore_result=True)
+def messaging_send(tenant_id: str) -> int:
+    """Send the tenant's due messages (woken by core.kick after a rule wrote one, and by beat)."""
+    kicked(messaging_send.name, tenant_id)
+    return messaging_send_due(tenant_id)
+
+
+@shared_task(ignore_result=True)
+def messaging_sweep() -> int:
+    """Beat: wake the send task of every tenant with a reminder that came due."""
+    return messaging_sweep_due()

@@ -336,6 +336,11 @@ class ProviderAdapter:
         secret = values.get("webhookSecret")
         return [str(secret)] if secret else []
 
+    def hook_config(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The webhook scheme's config from the connection's values (Meta's ``verifyToken`` for
+        the ``hub.challenge`` subscription check); {} by default."""
+        return {}
+
     def hook_changes(self, client: Caller, *, payload: Any,
                      query: Mapping[str, str]) -> tuple[str, tuple[RemoteChange, ...]] | None:
         """What a verified call means. None (the default): something changed, an incremental
@@ -386,3 +391,19 @@ class ProviderAdapter:
     def renew(self, client: Caller, *, channel_id: str, resource_id: str) -> Watch:
         """Extend a registration in place (only where ``push_renews_in_place``)."""
         raise self._not_yet("push renewal")
+
+    # ------------------------------------------------------------------ messaging (integrations.messaging)
+    #: The channel a messaging provider sends on (``whatsapp``, ``sms``, ``email``); None: not a
+    #: messaging provider. Its ``messageRules`` (providers/_messaging.py) are run on entity events.
+    message_channel: str | None = None
+
+    def send_message(self, client: Caller, message: Any) -> Any:
+        """Send one ``_messaging.OutboundMessage``; returns ``_messaging.SentMessage``. Raises
+        ``CredentialsRefused`` (401/403), ``_messaging.SendDeferred`` (429, 5xx: retried later)
+        or ``_messaging.SendRefused`` (another 4xx: the message failed)."""
+        raise self._not_yet("message sending")
+
+    def hook_messages(self, payload: Any, query: Mapping[str, str], values: Mapping[str, Any]) -> list[Any] | None:
+        """What a verified provider webhook says about messages (``_messaging.MessageEvent``:
+        delivery statuses, inbound messages, opt-outs); None: not a messaging provider's call."""
+        return None

@@ -66,6 +66,7 @@ LOCAL_ENTITY_TYPES: tuple[str, ...] = (
     "expense",
     "client",
     "supplier",
+    "message",
 )
 # The seed's SyncDirection values.
 SYNC_DIRECTIONS: tuple[str, ...] = ("import", "export", "bidirectional")

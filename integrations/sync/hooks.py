@@ -43,6 +43,7 @@ from core.redis_client import is_down, mark_down, redis_client
 from core.signatures import InboundRequest
 from core.tenant_context import operator_scope, tenant_scope
 from integrations.client import ProviderClient
+from integrations.messaging.inbound import messages_receive
 from integrations.models import Integration, IntegrationLog
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import WEBHOOK_SCHEMES, adapter_for
@@ -67,6 +68,10 @@ class HookResult:
     message: str = ""
     started: bool = False
     applied: int = 0
+    #: A handshake's own answer (Meta hub.challenge): sent as it is.
+    body: bytes | None = None
+    content_type: str = ""
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _find(integration_id: str) -> tuple[Any, Any] | None:
@@ -123,10 +128,20 @@ def hook_receive(*, integration_id: str, method: str, url: str, headers: Mapping
     if scheme is not None:
         secrets = adapter.hook_secrets(client.connection.values)
         request = InboundRequest(method=method, url=url, headers=dict(headers), body=body, query=dict(query))
+        if scheme.handshake is not None:
+            answer = scheme.handshake(request, secrets, adapter.hook_config(client.connection.values))
+            if answer is not None:
+                return HookResult(answer.status, body=answer.body, content_type=answer.content_type,
+                                  headers=dict(answer.headers or {}))
         verdict = scheme.verify(request, secrets, {}, time.time())
         if not verdict.ok:
             log.info("hook for integration %s refused: %s", integration.pk, verdict.reason)
             return HookResult(401, "Invalid signature.")
+    events = adapter.hook_messages(payload, query, client.connection.values)
+    if events is None and adapter.message_channel:
+        events = []  # a messaging provider's call about nothing we keep: acknowledged, no sync woken
+    if events is not None:
+        return HookResult(200, applied=messages_receive(integration, events))
     try:
         meaning = adapter.hook_changes(client, payload=payload, query=query)
     except Exception as exc:  # noqa: BLE001 - the provider's re-query failed (adapter errors, network, refused)

@@ -68,8 +68,9 @@ def test_every_entity_type_has_crud(alice_api, path, payload):
     assert alice_api.delete(f"{path}/{entity_id}").status_code == 204
 
 
-def test_entity_types_are_the_seven_singulars():
-    assert ENTITY_TYPES == ("meeting", "task", "document", "payment", "expense", "client", "supplier")
+def test_entity_types_are_the_eight_singulars():
+    # issue 16 added ``message`` (WhatsApp / SMS / email to and from clients)
+    assert ENTITY_TYPES == ("meeting", "task", "document", "payment", "expense", "client", "supplier", "message")
 
 
 def test_other_tenants_meeting_is_404_everywhere(alice, bob_api):

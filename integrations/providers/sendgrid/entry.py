@@ -52,8 +52,17 @@ PROVIDER = Provider(
         EntityPair("payment", "mail", EXPORT_ONLY),
     ),
     docs_url="https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features",
-    maturity="stable",
+    maturity="limited",
+    maturity_note=(
+        "Messaging (issue 16): email by the integration's messageRules with dynamic templates "
+        "(template_id + dynamic_template_data mapped from the entity; the hub's message id as the "
+        "custom arg architectStudioId); the signed Event Webhook at the integration's hook URL moves "
+        "the message (processed->sent, delivered, open->read, bounce/dropped->failed) and "
+        "unsubscribe/spamreport opt the address out. Verified: the body equals the sendgrid SDK's Mail."
+    ),
     notes=(
+        "Not verified against a live account: the template list (dynamic templates are not fetched; the "
+        "tenant types the d-... id) and error bodies beyond the documented errors[] shape. "
         "No event listing API (Email Activity is a paid add-on): store Event Webhook batches. "
         "Signature: ECDSA P-256/SHA-256 over timestamp + raw body (which ends in CRLF); SendGrid "
         "states no tolerance, the hub uses 300 s."

@@ -45,7 +45,15 @@ PROVIDER = Provider(
         EntityPair("payment", "message", EXPORT_ONLY),
     ),
     docs_url="https://www.twilio.com/docs/usage/webhooks/webhooks-security",
-    maturity="stable",
+    maturity="limited",
+    maturity_note=(
+        "Messaging (issue 16): SMS by the integration's messageRules (meeting reminders a set time "
+        "before startTime, messages on entity events), once per (entity, rule, occurrence, recipient); "
+        "status callbacks and inbound SMS at the integration's hook URL (X-Twilio-Signature), inbound "
+        "linked to the client by phone, STOP opts out. Verified: the send request equals the twilio "
+        "SDK's, callbacks signed with the SDK's RequestValidator. Not verified against a live account: "
+        "error codes beyond 20003/20429/21211 and WhatsApp-over-Twilio senders (not offered)."
+    ),
     notes=(
         "An API key SID + secret may be used instead of the auth token for REST calls, but "
         "webhook signatures still use the auth token. X-Twilio-Signature = base64 HMAC-SHA1 over "

@@ -45,6 +45,14 @@ PROVIDER = Provider(
             required=False,
             help_en="Verifies X-Hub-Signature-256 on incoming webhooks.",
         ),
+        CredentialField(
+            name="verifyToken",
+            label_he="אסימון אימות ל-Webhook",
+            label_en="Webhook verify token",
+            kind="password",
+            required=False,
+            help_en="The same text as 'Verify token' in the Meta app's webhook settings (hub.challenge check).",
+        ),
     ),
     rate_limit=RateLimit(
         80,
@@ -59,7 +67,18 @@ PROVIDER = Provider(
         EntityPair("meeting", "template_message", EXPORT_ONLY),
     ),
     docs_url="https://developers.facebook.com/documentation/business-messaging/whatsapp/",
-    maturity="stable",
+    maturity="experimental",
+    maturity_note=(
+        "Messaging (issue 16): approved template messages by the integration's messageRules (body "
+        "parameters mapped from the entity, e.g. a meeting reminder a set time before startTime); "
+        "statuses and inbound messages by webhook at the integration's hook URL (X-Hub-Signature-256 "
+        "with the app secret, hub.challenge with the verify token), inbound linked to the client by "
+        "phone. Not verified against Meta (no official Python SDK): request and webhook shapes follow "
+        "the Cloud API reference and payload examples; which HTTP status carries throughput errors "
+        "(130429/131056 are treated as retry whatever the status); the template list is read "
+        "(message_templates) but not yet offered on the settings page; header/button template "
+        "components are not sent (body parameters only)."
+    ),
     notes=(
         "Credentials follow the seed's WhatsAppConfig (phoneNumberId, businessAccountId, "
         "accessToken). Onboarding tenants as a Tech Provider through Embedded Signup v4 (exchange "

@@ -1,0 +1,1 @@
+"""Messaging through WhatsApp Business, Twilio and SendGrid (issue 16): rules.py (entity events -> dispatches), send.py (due dispatches -> the provider), inbound.py (provider webhooks -> message records)."""
