@@ -256,9 +256,9 @@ class Message(EntityModel):
     to_address = models.CharField(_("to"), max_length=320, blank=True, default="")
     subject = models.CharField(_("subject"), max_length=500, blank=True, default="")
     body = models.TextField(_("body"), blank=True, default="")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, verbose_name=_("status"))
     error = models.CharField(_("error"), max_length=500, blank=True, default="")
-    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages", verbose_name=_("client"))
 
     class Meta:
         db_table = "messages"

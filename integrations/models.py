@@ -455,27 +455,27 @@ class MessageDispatch(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        SENT = "sent"
-        SKIPPED = "skipped"
-        FAILED = "failed"
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        SKIPPED = "skipped", _("Skipped")
+        FAILED = "failed", _("Failed")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="message_dispatches",
-                                    db_index=False)
-    rule_id = models.CharField(max_length=100)
-    entity_type = models.CharField(max_length=30)
-    entity_id = models.UUIDField()
-    occurrence = models.CharField(max_length=100)
-    recipient = models.CharField(max_length=320)
-    due_at = models.DateTimeField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.IntegerField(default=0)
-    last_error = models.TextField(blank=True, default="")
-    message = models.ForeignKey("entities.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+                                    db_index=False, verbose_name=_("integration"))
+    rule_id = models.CharField(max_length=100, verbose_name=_("rule id"))
+    entity_type = models.CharField(max_length=30, verbose_name=_("entity type"))
+    entity_id = models.UUIDField(verbose_name=_("entity id"))
+    occurrence = models.CharField(max_length=100, verbose_name=_("occurrence"))
+    recipient = models.CharField(max_length=320, verbose_name=_("recipient"))
+    due_at = models.DateTimeField(verbose_name=_("due at"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("status"))
+    attempts = models.IntegerField(default=0, verbose_name=_("attempts"))
+    last_error = models.TextField(blank=True, default="", verbose_name=_("last error"))
+    message = models.ForeignKey("entities.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("message"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         db_table = "message_dispatches"
@@ -494,12 +494,12 @@ class MessageOptOut(models.Model):
     """A recipient who asked for no more messages on a channel (an inbound STOP, a SendGrid
     unsubscribe or spam report, or the tenant's own list in the admin): rules skip them."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    channel = models.CharField(max_length=20)
-    address = models.CharField(max_length=320)
-    reason = models.CharField(max_length=100, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
+    channel = models.CharField(max_length=20, verbose_name=_("channel"))
+    address = models.CharField(max_length=320, verbose_name=_("address"))
+    reason = models.CharField(max_length=100, blank=True, default="", verbose_name=_("reason"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         db_table = "message_opt_outs"
