@@ -223,7 +223,7 @@ class IntegrationViewSet(_HubIO, mixins.ListModelMixin, mixins.RetrieveModelMixi
             return Response(payload, status=status.HTTP_409_CONFLICT)
         return Response({"logId": str(entry.pk), "status": entry.status}, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(tags=["integrations"], request=dict, responses={202: dict, 400: dict, 502: dict})
+    @extend_schema(tags=["integrations"], request=dict, responses={202: dict, 502: dict})
     @action(detail=True, methods=["post"], url_path="exports")
     def exports(self, request, pk=None):
         """Start a design export at the provider ({"designId", "format": "pdf"|"png"}): 202 with the job."""
@@ -238,7 +238,7 @@ class IntegrationViewSet(_HubIO, mixins.ListModelMixin, mixins.RetrieveModelMixi
             return error_response(502, f"The provider did not start the export: {exc}", "provider_unavailable")
         return Response(_export_job(job), status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(tags=["integrations"], responses={200: dict, 400: dict, 502: dict})
+    @extend_schema(tags=["integrations"], responses={200: dict, 502: dict})
     @action(detail=True, methods=["get"], url_path=r"exports/(?P<job_id>[^/]+)")
     def export_status(self, request, pk=None, job_id: str = ""):
         """The export job's state now (members may read it): status, and the download URLs once done."""

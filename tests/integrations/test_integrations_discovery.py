@@ -129,7 +129,12 @@ def test_a_provider_without_discovery_connects_as_before(alice, alice_api, hubsp
     done = alice_api.get(f"{location.path}?{location.query}")
     # then
     integration_id = done["Location"].split("/integrations/")[1].split("?")[0]
-    assert _integration(alice, integration_id).settings == {}
+    # only hubspot's own defaults (seed section ג), nothing discovered
+    from integrations.providers.catalog import get_provider
+    from integrations.providers.registry import adapter_for
+
+    assert _integration(alice, integration_id).settings == adapter_for(get_provider("hubspot")).settings_defaults()
+    assert "calendars" not in _integration(alice, integration_id).settings
     assert _discovery_logs(alice, integration_id) == []
 
 

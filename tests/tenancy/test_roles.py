@@ -99,6 +99,8 @@ MUTATIONS = [
     ("integration-test", "post", "/api/integrations/{integration}/test", None, 200),
     # The studio's integration has no syncSettings: a manager is told so (400); the 202 is in test_sync_api.
     ("integration-sync", "post", "/api/integrations/{integration}/sync", {}, 400),
+    # The studio's provider makes no design exports: a manager is told so (400); the 202 is in test_sync_canva.
+    ("integration-export", "post", "/api/integrations/{integration}/exports", {"designId": "DAF1", "format": "pdf"}, 400),
     ("connect-oauth", "get", "/api/integrations/connect/google_calendar", None, 200),
     ("connect-credentials", "post", "/api/integrations/connect/twilio",
      {"credentials": {"accountSid": TWILIO_SID, "authToken": "twilio-auth-token-1"}}, 201),

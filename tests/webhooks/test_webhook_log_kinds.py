@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from django.utils import translation
+
 from core.tenant_context import tenant_scope
 from webhooks.models import WebhookLog
 
@@ -32,4 +34,6 @@ def test_each_kind_is_found_by_its_queryset_method(alice):
 def test_stored_values_are_the_seed_strings():
     assert WebhookLog.Type.INCOMING == "incoming" and WebhookLog.Type.OUTGOING == "outgoing"
     assert WebhookLog.Direction.INCOMING == "incoming" and WebhookLog.Direction.OUTGOING == "outgoing"
-    assert dict(WebhookLog._meta.get_field("direction").choices) == {"incoming": "Incoming", "outgoing": "Outgoing"}
+    with translation.override("en"):  # the labels are translated (Hebrew in the admin); the values are the seed's
+        assert {k: str(v) for k, v in WebhookLog._meta.get_field("direction").choices} == {
+            "incoming": "Incoming", "outgoing": "Outgoing"}
