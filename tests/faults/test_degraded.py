@@ -101,9 +101,9 @@ def test_the_provider_rate_limiter_falls_back_to_local_buckets_when_redis_fails(
 def test_beat_entries_expire_in_django_celery_beat(transactional_db):
     """django-celery-beat keeps ``expire_seconds`` and drops ``expires``: each entry must carry the former."""
     from django_celery_beat.models import PeriodicTask
-    from django_celery_beat.schedulers import DatabaseScheduler
 
     from architect_studio.celery import app
+    from core.beat_scheduler import DatabaseScheduler  # what the Procfile's beat runs
 
     scheduler = DatabaseScheduler(app=app, lazy=True)
     scheduler.update_from_dict(settings.CELERY_BEAT_SCHEDULE)
@@ -167,3 +167,30 @@ def test_the_procfile_worker_does_not_use_the_thread_pool():
 
     worker = procfile()["worker"]
     assert "threads" not in worker
+
+
+def test_a_database_error_in_a_beat_tick_is_ridden_out(transactional_db, monkeypatch, caplog):
+    """The stock scheduler re-reads the schedule inside ``tick`` without catching database
+    errors: a PostgreSQL restart at that moment made the beat process exit. Ours logs, closes
+    the broken connections and ticks again shortly; the next tick works."""
+    from django.db import OperationalError
+    from django_celery_beat.schedulers import DatabaseScheduler as Stock
+
+    from architect_studio.celery import app
+    from core.beat_scheduler import RETRY_SECONDS, DatabaseScheduler
+
+    scheduler = DatabaseScheduler(app=app, lazy=True)
+    scheduler.update_from_dict(settings.CELERY_BEAT_SCHEDULE)
+    calls = []
+
+    def terminated(self, *args, **kwargs):
+        calls.append("tick")
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(Stock, "tick", terminated)
+    with caplog.at_level("WARNING", logger="architect_studio.beat"):
+        assert scheduler.tick() == RETRY_SECONDS
+    assert calls == ["tick"]
+    assert "the database did not answer (OperationalError)" in caplog.text
+    monkeypatch.undo()
+    assert isinstance(scheduler.tick(), float | int)  # the database answers again: an ordinary tick
