@@ -44,14 +44,15 @@ def _limiter_on_test_redis(settings):
         client.delete(key)
 
 
-def wait_for(predicate, timeout: float = 60.0):
+def wait_for(predicate, timeout: float = 120.0, state=None):
+    """Until ``predicate()`` is truthy; on a timeout the assertion says what was stored (``state()``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.2)
-    raise AssertionError("timed out waiting for the worker")
+    raise AssertionError(f"timed out waiting for the worker; stored: {state() if state else '-'}")
 
 
 def signed(secret: str, body: bytes) -> str:
@@ -106,7 +107,12 @@ def test_a_quickbooks_webhook_wakes_an_incremental_run_through_the_workers(sync_
 
     response = post(alice, webhook, ours, "HTTP_INTUIT_SIGNATURE", signed(secret, ours))
     assert response.status_code == 202
-    first = wait_for(lambda: [r for r in runs(integration) if r.status != "running"])
+    def stored():
+        with tenant_scope(alice.tenant.id):
+            logs = list(WebhookLog.objects.filter(webhook_id=webhook.pk).values_list("status", "result"))
+        return {"webhook logs": logs, "runs": [(r.status, r.error_message) for r in runs(integration)]}
+
+    first = wait_for(lambda: [r for r in runs(integration) if r.status != "running"], state=stored)
     assert first[0].status == "success" and names(alice) == {"Sasson Studio"}
     with tenant_scope(alice.tenant.id):
         results = [WebhookLog.objects.get(pk=response.json()["logId"]).result]
