@@ -37,7 +37,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 
 @pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
+def _limiter_on_test_redis(settings, monkeypatch):
+    """Each test starts with empty provider buckets: the fakes' realm and tenant ids are
+    constants, so an earlier test of this process (a 429 honoured, Redis marked down by a
+    fault test) must not leave its bucket closed here — in Redis or in the process."""
+    from core import redis_client
+    from integrations import ratelimit
+
+    monkeypatch.setattr(ratelimit, "_local", ratelimit._LocalBuckets())
+    monkeypatch.setattr(redis_client, "_down_until", {})
     settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     for key in client.scan_iter("integrations:ratelimit:*"):
