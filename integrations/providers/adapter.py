@@ -17,6 +17,7 @@ registry): they see it through the two small protocols below.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -156,6 +157,26 @@ class VersionConflict(Exception):
 class CursorInvalid(Exception):
     """The provider no longer accepts the stored cursor (Google 410, Graph
     syncStateNotFound, CalDAV valid-sync-token): the caller runs a full resync."""
+
+
+def cursor_text(*, drop_empty: bool = False, **state: Any) -> str:
+    """An adapter's cursor as stable JSON (sorted keys; None values, and "" with
+    ``drop_empty``, left out): opaque to the engine, read back with :func:`cursor_state`."""
+    return json.dumps({k: v for k, v in state.items() if v is not None and not (drop_empty and v == "")},
+                      sort_keys=True)
+
+
+def cursor_state(cursor: str, provider: str) -> dict[str, Any]:
+    """The state of a cursor written by :func:`cursor_text`; anything else raises
+    :class:`CursorInvalid` naming ``provider`` (the engine then relists). Each adapter
+    checks the keys it needs."""
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        raise CursorInvalid(f"not a {provider} cursor") from None
+    if not isinstance(state, dict):
+        raise CursorInvalid(f"not a {provider} cursor")
+    return state
 
 
 class CredentialsRefused(Exception):

@@ -41,7 +41,6 @@ What is supported, and how:
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +54,8 @@ from integrations.providers.adapter import (
     CursorInvalid,
     ProviderAdapter,
     RemoteChange,
+    cursor_state,
+    cursor_text,
 )
 
 PAGE_SIZE = 100  # the search API's maximum is 200; 100 keeps pages small
@@ -244,16 +245,13 @@ def _int(text: Any) -> int:
 
 
 def _encode(**state: Any) -> str:
-    return json.dumps({k: v for k, v in state.items() if v is not None}, sort_keys=True)
+    return cursor_text(**state)
 
 
 def _decode(cursor: str | None) -> dict[str, Any]:
     if cursor is None:
         return {"since": 0, "top": 0}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        raise CursorInvalid("not a HubSpot cursor") from None
-    if not isinstance(state, dict) or not isinstance(state.get("since"), int):
+    state = cursor_state(cursor, "HubSpot")
+    if not isinstance(state.get("since"), int):
         raise CursorInvalid("not a HubSpot cursor")
     return state

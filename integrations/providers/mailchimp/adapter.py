@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -54,6 +53,8 @@ from integrations.providers.adapter import (
     ProviderAdapter,
     RemoteChange,
     basic,
+    cursor_state,
+    cursor_text,
 )
 
 _DATACENTER_SUFFIX = re.compile(r"-[a-z]+\d+$")
@@ -249,16 +250,13 @@ def _sortable(text: str) -> str:
 
 
 def _encode(**state: Any) -> str:
-    return json.dumps({k: v for k, v in state.items() if v not in (None, "")}, sort_keys=True)
+    return cursor_text(drop_empty=True, **state)
 
 
 def _decode(cursor: str | None) -> dict[str, Any]:
     if cursor is None:
         return {}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        raise CursorInvalid("not a Mailchimp cursor") from None
-    if not isinstance(state, dict) or not isinstance(state.get("offset", 0), int):
+    state = cursor_state(cursor, "Mailchimp")
+    if not isinstance(state.get("offset", 0), int):
         raise CursorInvalid("not a Mailchimp cursor")
     return state

@@ -50,6 +50,8 @@ from integrations.providers.adapter import (
     ProviderAdapter,
     RemoteChange,
     TestCall,
+    cursor_state,
+    cursor_text,
 )
 
 API_VERSION = "2025-04"
@@ -297,16 +299,10 @@ def _day_before(text: str) -> str | None:
 
 
 def _encode(**state: Any) -> str:
-    return json.dumps({k: v for k, v in state.items() if v not in (None, "")}, sort_keys=True)
+    return cursor_text(drop_empty=True, **state)
 
 
 def _decode(cursor: str | None) -> dict[str, Any]:
     if cursor is None:
         return {}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        raise CursorInvalid("not a monday.com cursor") from None
-    if not isinstance(state, dict):
-        raise CursorInvalid("not a monday.com cursor")
-    return state
+    return cursor_state(cursor, "monday.com")
