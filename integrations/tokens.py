@@ -217,3 +217,17 @@ class _AlreadyRefreshed(TokenUnavailable):
     def __init__(self, token: str):
         super().__init__("refreshed", "refreshed by another worker")
         self.token = token
+
+
+def integration_credentials_refused(integration: Integration, reason: str) -> None:
+    """A stored API key (or token) the provider no longer takes, seen by a sync run or a
+    message send: the integration is ``expired`` (the tenant reconnects; schedules skip it)
+    and the browsers hear it, as a refused token refresh does. Inside the tenant's
+    transaction; only a connected integration changes (once)."""
+    updated = Integration.objects.filter(pk=integration.pk, tenant_id=integration.tenant_id,
+                                         status=Integration.Status.CONNECTED).update(
+        status=Integration.Status.EXPIRED, last_error=reason[:2000], updated_at=timezone.now())
+    if updated:
+        publish(integration.tenant_id, "integration.disconnected",
+                {"integrationId": str(integration.pk), "provider": integration.provider,
+                 "reason": "credentials_refused"})

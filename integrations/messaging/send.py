@@ -32,7 +32,6 @@ from django.utils import timezone
 
 from core import retry
 from core.kick import kick
-from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
 from entities.models import ENTITY_MODELS, Message
 from entities.services import entity_create, entity_snapshot, entity_update
@@ -44,6 +43,7 @@ from integrations.providers import _messaging
 from integrations.providers.adapter import CredentialsRefused
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import adapter_for
+from integrations.tokens import integration_credentials_refused
 from tenancy.models import Tenant
 
 log = logging.getLogger("architect_studio.messaging")
@@ -127,7 +127,7 @@ def send_one(row: MessageDispatch) -> str:
         sent = adapter.send_message(client, outbound)
     except CredentialsRefused as exc:
         with transaction.atomic():
-            _credentials_refused(integration, exc)
+            integration_credentials_refused(integration, str(exc))
             MessageDispatch.objects.filter(pk=row.pk).update(due_at=timezone.now(), last_error=str(exc)[:500])
         _log(integration, row, outbound, message, "failed", started, error=str(exc), code="provider_expired")
         return "expired"
@@ -187,18 +187,6 @@ def quiet_hours_end(value: Any, now: datetime) -> datetime | None:
         return None
     end_day = local.date() if clock < end else local.date() + timedelta(days=1)
     return datetime.combine(end_day, end, tzinfo=zone)
-
-
-def _credentials_refused(integration: Integration, exc: CredentialsRefused) -> None:
-    """As a sync does (integrations.sync.services, which imports this package's hooks, so not
-    imported from there): the integration ``expired``, the browsers told; the tenant reconnects."""
-    updated = Integration.objects.filter(pk=integration.pk, tenant_id=integration.tenant_id,
-                                         status=Integration.Status.CONNECTED).update(
-        status=Integration.Status.EXPIRED, last_error=str(exc)[:2000], updated_at=timezone.now())
-    if updated:
-        publish(integration.tenant_id, "integration.disconnected",
-                {"integrationId": str(integration.pk), "provider": integration.provider,
-                 "reason": "credentials_refused"})
 
 
 # --------------------------------------------------------------------------- records and log lines

@@ -20,7 +20,6 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from core.kick import kick, kicked
-from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
 from integrations.client import ProviderClient, ProviderError
 from integrations.models import Integration, IntegrationLog, SyncPending
@@ -37,6 +36,7 @@ from integrations.sync.runs import (
     run_finish,
     run_start,
 )
+from integrations.tokens import integration_credentials_refused
 
 log = logging.getLogger("architect_studio.sync")
 
@@ -127,19 +127,6 @@ def _error_code(exc: Exception) -> str:
     return "sync_failed"
 
 
-def _credentials_refused(integration: Integration, exc: CredentialsRefused) -> None:
-    """An API key the provider no longer takes: the integration is ``expired`` (the tenant
-    reconnects; schedules skip it) and the browsers hear it, as a refused token refresh does.
-    Inside the tenant's transaction."""
-    updated = Integration.objects.filter(pk=integration.pk, tenant_id=integration.tenant_id,
-                                         status=Integration.Status.CONNECTED).update(
-        status=Integration.Status.EXPIRED, last_error=str(exc)[:2000], updated_at=timezone.now())
-    if updated:
-        publish(integration.tenant_id, "integration.disconnected",
-                {"integrationId": str(integration.pk), "provider": integration.provider,
-                 "reason": "credentials_refused"})
-
-
 def sync_execute(*, log_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> str:
     """Run one queued run. Safe to run twice: a run another worker holds, or one that
     ended, is left alone; a resumed run starts from the stored cursors and links."""
@@ -168,7 +155,7 @@ def sync_execute(*, log_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> str:
         with tenant_scope(tenant_id):
             run_finish(entry=entry, report=job.report, error=exc, error_code=_error_code(exc))
             if isinstance(exc, CredentialsRefused):
-                _credentials_refused(integration, exc)
+                integration_credentials_refused(integration, str(exc))
         _rerun_if_asked(entry)
         return "failed"
     with tenant_scope(tenant_id):
@@ -226,7 +213,7 @@ def sync_export_drain(*, tenant_id: uuid.UUID | str) -> int:
             export_pending(job)
         except CredentialsRefused as exc:
             with tenant_scope(tenant_id):
-                _credentials_refused(job.plan.integration, exc)
+                integration_credentials_refused(job.plan.integration, str(exc))
         done += job.done
         if job.done:
             with tenant_scope(tenant_id):

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def test_refused_credentials_fail_the_run_and_expire_the_integration(alice, memory_provider, monkeypatch):  # noqa: F811
     memory_provider("google_calendar")
     published = []
-    monkeypatch.setattr("integrations.sync.services.publish", lambda tenant, kind, data: published.append((kind, data)))
+    monkeypatch.setattr("integrations.tokens.publish", lambda tenant, kind, data: published.append((kind, data)))
 
     def refuse(self, client, *, container, cursor):
         raise CredentialsRefused("the provider refused the API key")
