@@ -6,6 +6,8 @@ import uuid
 from decimal import Decimal
 from django.db import migrations, models
 
+from core.migration_ops import AlterFields
+
 
 class Migration(migrations.Migration):
 
@@ -14,420 +16,423 @@ class Migration(migrations.Migration):
         ('tenancy', '0005_admin_hebrew'),
     ]
 
+    # label-only changes, rendered once per model (core.migration_ops)
     operations = [
-        migrations.AlterField(
-            model_name='client',
-            name='address',
-            field=models.CharField(blank=True, default='', max_length=500, verbose_name='address'),
-        ),
-        migrations.AlterField(
-            model_name='client',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='client',
-            name='email',
-            field=models.EmailField(blank=True, default='', max_length=254, verbose_name='email'),
-        ),
-        migrations.AlterField(
-            model_name='client',
-            name='external_ids',
-            field=models.JSONField(blank=True, default=dict, verbose_name='external ids'),
-        ),
-        migrations.AlterField(
-            model_name='client',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='client',
-            name='phone',
-            field=models.CharField(blank=True, default='', max_length=50, verbose_name='phone'),
-        ),
-        migrations.AlterField(
-            model_name='client',
-            name='status',
-            field=models.CharField(choices=[('lead', 'Lead'), ('active', 'Active'), ('inactive', 'Inactive')], default='active', max_length=20, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='client',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='client',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='document',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='document',
-            name='description',
-            field=models.TextField(blank=True, default='', verbose_name='description'),
-        ),
-        migrations.AlterField(
-            model_name='document',
-            name='external_ids',
-            field=models.JSONField(blank=True, default=dict, verbose_name='external ids'),
-        ),
-        migrations.AlterField(
-            model_name='document',
-            name='file_url',
-            field=models.URLField(blank=True, default='', max_length=2000, verbose_name='file url'),
-        ),
-        migrations.AlterField(
-            model_name='document',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='document',
-            name='mime_type',
-            field=models.CharField(blank=True, default='', max_length=200, verbose_name='mime type'),
-        ),
-        migrations.AlterField(
-            model_name='document',
-            name='size_bytes',
-            field=models.BigIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='size bytes'),
-        ),
-        migrations.AlterField(
-            model_name='document',
-            name='status',
-            field=models.CharField(choices=[('draft', 'Draft'), ('final', 'Final'), ('archived', 'Archived')], default='draft', max_length=20, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='document',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='document',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='actor_id',
-            field=models.UUIDField(blank=True, null=True, verbose_name='actor id'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='attempts',
-            field=models.PositiveIntegerField(db_default=0, default=0, verbose_name='attempts'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='data',
-            field=models.JSONField(default=dict, verbose_name='data'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='enqueue_count',
-            field=models.PositiveIntegerField(default=0, verbose_name='enqueue count'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='enqueued_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='enqueued at'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='entity_id',
-            field=models.UUIDField(verbose_name='entity id'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='entity_type',
-            field=models.CharField(max_length=30, verbose_name='entity type'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='event',
-            field=models.CharField(choices=[('created', 'Created'), ('updated', 'Updated'), ('deleted', 'Deleted'), ('status_changed', 'Status Changed')], max_length=20, verbose_name='event'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='failed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='failed at'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='last_error',
-            field=models.TextField(blank=True, default='', verbose_name='last error'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='new_status',
-            field=models.CharField(blank=True, max_length=30, null=True, verbose_name='new status'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='old_status',
-            field=models.CharField(blank=True, max_length=30, null=True, verbose_name='old status'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='processed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='processed at'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='retry_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='retry at'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='source',
-            field=models.CharField(default='api', max_length=50, verbose_name='source'),
-        ),
-        migrations.AlterField(
-            model_name='entityevent',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='expense',
-            name='amount',
-            field=models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='amount'),
-        ),
-        migrations.AlterField(
-            model_name='expense',
-            name='category',
-            field=models.CharField(blank=True, default='', max_length=100, verbose_name='category'),
-        ),
-        migrations.AlterField(
-            model_name='expense',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='expense',
-            name='currency',
-            field=models.CharField(default='ILS', max_length=3, verbose_name='currency'),
-        ),
-        migrations.AlterField(
-            model_name='expense',
-            name='description',
-            field=models.CharField(blank=True, default='', max_length=500, verbose_name='description'),
-        ),
-        migrations.AlterField(
-            model_name='expense',
-            name='expense_date',
-            field=models.DateField(blank=True, null=True, verbose_name='expense date'),
-        ),
-        migrations.AlterField(
-            model_name='expense',
-            name='external_ids',
-            field=models.JSONField(blank=True, default=dict, verbose_name='external ids'),
-        ),
-        migrations.AlterField(
-            model_name='expense',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='expense',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('paid', 'Paid'), ('rejected', 'Rejected')], default='pending', max_length=20, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='expense',
-            name='supplier',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='expenses', to='entities.supplier', verbose_name='supplier'),
-        ),
-        migrations.AlterField(
-            model_name='expense',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='expense',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='meeting',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='meeting',
-            name='external_ids',
-            field=models.JSONField(blank=True, default=dict, verbose_name='external ids'),
-        ),
-        migrations.AlterField(
-            model_name='meeting',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='meeting',
-            name='status',
-            field=models.CharField(choices=[('scheduled', 'Scheduled'), ('completed', 'Completed'), ('cancelled', 'Cancelled')], default='scheduled', max_length=20, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='meeting',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='meeting',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='payment',
-            name='amount',
-            field=models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='amount'),
-        ),
-        migrations.AlterField(
-            model_name='payment',
-            name='client',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='payments', to='entities.client', verbose_name='client'),
-        ),
-        migrations.AlterField(
-            model_name='payment',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='payment',
-            name='currency',
-            field=models.CharField(default='ILS', max_length=3, verbose_name='currency'),
-        ),
-        migrations.AlterField(
-            model_name='payment',
-            name='description',
-            field=models.CharField(blank=True, default='', max_length=500, verbose_name='description'),
-        ),
-        migrations.AlterField(
-            model_name='payment',
-            name='due_date',
-            field=models.DateField(blank=True, null=True, verbose_name='due date'),
-        ),
-        migrations.AlterField(
-            model_name='payment',
-            name='external_ids',
-            field=models.JSONField(blank=True, default=dict, verbose_name='external ids'),
-        ),
-        migrations.AlterField(
-            model_name='payment',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='payment',
-            name='invoiced',
-            field=models.BooleanField(default=False, verbose_name='invoiced'),
-        ),
-        migrations.AlterField(
-            model_name='payment',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('paid', 'Paid'), ('overdue', 'Overdue'), ('cancelled', 'Cancelled'), ('refunded', 'Refunded')], default='pending', max_length=20, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='payment',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='payment',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='supplier',
-            name='category',
-            field=models.CharField(blank=True, default='', max_length=100, verbose_name='category'),
-        ),
-        migrations.AlterField(
-            model_name='supplier',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='supplier',
-            name='email',
-            field=models.EmailField(blank=True, default='', max_length=254, verbose_name='email'),
-        ),
-        migrations.AlterField(
-            model_name='supplier',
-            name='external_ids',
-            field=models.JSONField(blank=True, default=dict, verbose_name='external ids'),
-        ),
-        migrations.AlterField(
-            model_name='supplier',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='supplier',
-            name='phone',
-            field=models.CharField(blank=True, default='', max_length=50, verbose_name='phone'),
-        ),
-        migrations.AlterField(
-            model_name='supplier',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='supplier',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='task',
-            name='assignee_email',
-            field=models.EmailField(blank=True, default='', max_length=254, verbose_name='assignee email'),
-        ),
-        migrations.AlterField(
-            model_name='task',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='task',
-            name='external_ids',
-            field=models.JSONField(blank=True, default=dict, verbose_name='external ids'),
-        ),
-        migrations.AlterField(
-            model_name='task',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='task',
-            name='priority',
-            field=models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High')], default='medium', max_length=10, verbose_name='priority'),
-        ),
-        migrations.AlterField(
-            model_name='task',
-            name='status',
-            field=models.CharField(choices=[('todo', 'To do'), ('in_progress', 'In progress'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='todo', max_length=20, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='task',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='task',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
-        ),
+        AlterFields([
+            migrations.AlterField(
+                model_name='client',
+                name='address',
+                field=models.CharField(blank=True, default='', max_length=500, verbose_name='address'),
+            ),
+            migrations.AlterField(
+                model_name='client',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='client',
+                name='email',
+                field=models.EmailField(blank=True, default='', max_length=254, verbose_name='email'),
+            ),
+            migrations.AlterField(
+                model_name='client',
+                name='external_ids',
+                field=models.JSONField(blank=True, default=dict, verbose_name='external ids'),
+            ),
+            migrations.AlterField(
+                model_name='client',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='client',
+                name='phone',
+                field=models.CharField(blank=True, default='', max_length=50, verbose_name='phone'),
+            ),
+            migrations.AlterField(
+                model_name='client',
+                name='status',
+                field=models.CharField(choices=[('lead', 'Lead'), ('active', 'Active'), ('inactive', 'Inactive')], default='active', max_length=20, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='client',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='client',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+            ),
+            migrations.AlterField(
+                model_name='document',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='document',
+                name='description',
+                field=models.TextField(blank=True, default='', verbose_name='description'),
+            ),
+            migrations.AlterField(
+                model_name='document',
+                name='external_ids',
+                field=models.JSONField(blank=True, default=dict, verbose_name='external ids'),
+            ),
+            migrations.AlterField(
+                model_name='document',
+                name='file_url',
+                field=models.URLField(blank=True, default='', max_length=2000, verbose_name='file url'),
+            ),
+            migrations.AlterField(
+                model_name='document',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='document',
+                name='mime_type',
+                field=models.CharField(blank=True, default='', max_length=200, verbose_name='mime type'),
+            ),
+            migrations.AlterField(
+                model_name='document',
+                name='size_bytes',
+                field=models.BigIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='size bytes'),
+            ),
+            migrations.AlterField(
+                model_name='document',
+                name='status',
+                field=models.CharField(choices=[('draft', 'Draft'), ('final', 'Final'), ('archived', 'Archived')], default='draft', max_length=20, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='document',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='document',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='actor_id',
+                field=models.UUIDField(blank=True, null=True, verbose_name='actor id'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='attempts',
+                field=models.PositiveIntegerField(db_default=0, default=0, verbose_name='attempts'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='data',
+                field=models.JSONField(default=dict, verbose_name='data'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='enqueue_count',
+                field=models.PositiveIntegerField(default=0, verbose_name='enqueue count'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='enqueued_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='enqueued at'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='entity_id',
+                field=models.UUIDField(verbose_name='entity id'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='entity_type',
+                field=models.CharField(max_length=30, verbose_name='entity type'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='event',
+                field=models.CharField(choices=[('created', 'Created'), ('updated', 'Updated'), ('deleted', 'Deleted'), ('status_changed', 'Status Changed')], max_length=20, verbose_name='event'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='failed_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='failed at'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='last_error',
+                field=models.TextField(blank=True, default='', verbose_name='last error'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='new_status',
+                field=models.CharField(blank=True, max_length=30, null=True, verbose_name='new status'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='old_status',
+                field=models.CharField(blank=True, max_length=30, null=True, verbose_name='old status'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='processed_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='processed at'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='retry_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='retry at'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='source',
+                field=models.CharField(default='api', max_length=50, verbose_name='source'),
+            ),
+            migrations.AlterField(
+                model_name='entityevent',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='expense',
+                name='amount',
+                field=models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='amount'),
+            ),
+            migrations.AlterField(
+                model_name='expense',
+                name='category',
+                field=models.CharField(blank=True, default='', max_length=100, verbose_name='category'),
+            ),
+            migrations.AlterField(
+                model_name='expense',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='expense',
+                name='currency',
+                field=models.CharField(default='ILS', max_length=3, verbose_name='currency'),
+            ),
+            migrations.AlterField(
+                model_name='expense',
+                name='description',
+                field=models.CharField(blank=True, default='', max_length=500, verbose_name='description'),
+            ),
+            migrations.AlterField(
+                model_name='expense',
+                name='expense_date',
+                field=models.DateField(blank=True, null=True, verbose_name='expense date'),
+            ),
+            migrations.AlterField(
+                model_name='expense',
+                name='external_ids',
+                field=models.JSONField(blank=True, default=dict, verbose_name='external ids'),
+            ),
+            migrations.AlterField(
+                model_name='expense',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='expense',
+                name='status',
+                field=models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('paid', 'Paid'), ('rejected', 'Rejected')], default='pending', max_length=20, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='expense',
+                name='supplier',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='expenses', to='entities.supplier', verbose_name='supplier'),
+            ),
+            migrations.AlterField(
+                model_name='expense',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='expense',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+            ),
+            migrations.AlterField(
+                model_name='meeting',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='meeting',
+                name='external_ids',
+                field=models.JSONField(blank=True, default=dict, verbose_name='external ids'),
+            ),
+            migrations.AlterField(
+                model_name='meeting',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='meeting',
+                name='status',
+                field=models.CharField(choices=[('scheduled', 'Scheduled'), ('completed', 'Completed'), ('cancelled', 'Cancelled')], default='scheduled', max_length=20, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='meeting',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='meeting',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+            ),
+            migrations.AlterField(
+                model_name='payment',
+                name='amount',
+                field=models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='amount'),
+            ),
+            migrations.AlterField(
+                model_name='payment',
+                name='client',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='payments', to='entities.client', verbose_name='client'),
+            ),
+            migrations.AlterField(
+                model_name='payment',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='payment',
+                name='currency',
+                field=models.CharField(default='ILS', max_length=3, verbose_name='currency'),
+            ),
+            migrations.AlterField(
+                model_name='payment',
+                name='description',
+                field=models.CharField(blank=True, default='', max_length=500, verbose_name='description'),
+            ),
+            migrations.AlterField(
+                model_name='payment',
+                name='due_date',
+                field=models.DateField(blank=True, null=True, verbose_name='due date'),
+            ),
+            migrations.AlterField(
+                model_name='payment',
+                name='external_ids',
+                field=models.JSONField(blank=True, default=dict, verbose_name='external ids'),
+            ),
+            migrations.AlterField(
+                model_name='payment',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='payment',
+                name='invoiced',
+                field=models.BooleanField(default=False, verbose_name='invoiced'),
+            ),
+            migrations.AlterField(
+                model_name='payment',
+                name='status',
+                field=models.CharField(choices=[('pending', 'Pending'), ('paid', 'Paid'), ('overdue', 'Overdue'), ('cancelled', 'Cancelled'), ('refunded', 'Refunded')], default='pending', max_length=20, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='payment',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='payment',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+            ),
+            migrations.AlterField(
+                model_name='supplier',
+                name='category',
+                field=models.CharField(blank=True, default='', max_length=100, verbose_name='category'),
+            ),
+            migrations.AlterField(
+                model_name='supplier',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='supplier',
+                name='email',
+                field=models.EmailField(blank=True, default='', max_length=254, verbose_name='email'),
+            ),
+            migrations.AlterField(
+                model_name='supplier',
+                name='external_ids',
+                field=models.JSONField(blank=True, default=dict, verbose_name='external ids'),
+            ),
+            migrations.AlterField(
+                model_name='supplier',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='supplier',
+                name='phone',
+                field=models.CharField(blank=True, default='', max_length=50, verbose_name='phone'),
+            ),
+            migrations.AlterField(
+                model_name='supplier',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='supplier',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+            ),
+            migrations.AlterField(
+                model_name='task',
+                name='assignee_email',
+                field=models.EmailField(blank=True, default='', max_length=254, verbose_name='assignee email'),
+            ),
+            migrations.AlterField(
+                model_name='task',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='task',
+                name='external_ids',
+                field=models.JSONField(blank=True, default=dict, verbose_name='external ids'),
+            ),
+            migrations.AlterField(
+                model_name='task',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='task',
+                name='priority',
+                field=models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High')], default='medium', max_length=10, verbose_name='priority'),
+            ),
+            migrations.AlterField(
+                model_name='task',
+                name='status',
+                field=models.CharField(choices=[('todo', 'To do'), ('in_progress', 'In progress'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='todo', max_length=20, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='task',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='task',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+            ),
+        ]),
     ]

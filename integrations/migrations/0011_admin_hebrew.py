@@ -7,6 +7,8 @@ import uuid
 from django.conf import settings
 from django.db import migrations, models
 
+from core.migration_ops import AlterFields
+
 
 class Migration(migrations.Migration):
 
@@ -16,635 +18,638 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
+    # label-only changes, rendered once per model (core.migration_ops)
     operations = [
-        migrations.AlterField(
-            model_name='currencyrate',
-            name='base',
-            field=models.CharField(max_length=3, verbose_name='base'),
-        ),
-        migrations.AlterField(
-            model_name='currencyrate',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='currencyrate',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='currencyrate',
-            name='quote',
-            field=models.CharField(max_length=3, verbose_name='quote'),
-        ),
-        migrations.AlterField(
-            model_name='currencyrate',
-            name='rate',
-            field=models.DecimalField(decimal_places=8, max_digits=18, verbose_name='rate'),
-        ),
-        migrations.AlterField(
-            model_name='currencyrate',
-            name='source',
-            field=models.CharField(blank=True, default='', help_text='Where the rate came from.', max_length=200, verbose_name='source'),
-        ),
-        migrations.AlterField(
-            model_name='currencyrate',
-            name='valid_on',
-            field=models.DateField(verbose_name='valid on'),
-        ),
-        migrations.AlterField(
-            model_name='externallink',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='externallink',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='externallink',
-            name='integration',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='links', to='integrations.integration', verbose_name='integration'),
-        ),
-        migrations.AlterField(
-            model_name='externallink',
-            name='last_synced',
-            field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder, verbose_name='last synced'),
-        ),
-        migrations.AlterField(
-            model_name='externallink',
-            name='local_hash',
-            field=models.CharField(blank=True, db_default='', default='', max_length=64, verbose_name='local hash'),
-        ),
-        migrations.AlterField(
-            model_name='externallink',
-            name='local_id',
-            field=models.UUIDField(verbose_name='local id'),
-        ),
-        migrations.AlterField(
-            model_name='externallink',
-            name='local_type',
-            field=models.CharField(max_length=50, verbose_name='local type'),
-        ),
-        migrations.AlterField(
-            model_name='externallink',
-            name='remote_container',
-            field=models.CharField(blank=True, db_default='', default='', max_length=500, verbose_name='remote container'),
-        ),
-        migrations.AlterField(
-            model_name='externallink',
-            name='remote_hash',
-            field=models.CharField(blank=True, db_default='', default='', max_length=64, verbose_name='remote hash'),
-        ),
-        migrations.AlterField(
-            model_name='externallink',
-            name='remote_id',
-            field=models.TextField(verbose_name='remote id'),
-        ),
-        migrations.AlterField(
-            model_name='externallink',
-            name='remote_type',
-            field=models.CharField(max_length=50, verbose_name='remote type'),
-        ),
-        migrations.AlterField(
-            model_name='externallink',
-            name='remote_version',
-            field=models.TextField(blank=True, null=True, verbose_name='remote version'),
-        ),
-        migrations.AlterField(
-            model_name='externallink',
-            name='seen_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='seen at'),
-        ),
-        migrations.AlterField(
-            model_name='externallink',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='externallink',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='api_key_encrypted',
-            field=models.BinaryField(blank=True, null=True, verbose_name='api key encrypted'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='conflict_policy',
-            field=models.CharField(choices=[('newest_wins', 'Newest wins'), ('remote_wins', 'Remote wins'), ('local_wins', 'Local wins')], db_default='newest_wins', default='newest_wins', max_length=20, verbose_name='conflict policy'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='connected_by',
-            field=models.ForeignKey(db_column='connected_by', on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='connected by'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='connection_config',
-            field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict, verbose_name='connection config'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='description',
-            field=models.TextField(blank=True, null=True, verbose_name='description'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='expiry_warned_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='expiry warned at'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='last_error',
-            field=models.TextField(blank=True, null=True, verbose_name='last error'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='last_refresh_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last refresh at'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='last_sync_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last sync at'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='last_sync_status',
-            field=models.CharField(blank=True, choices=[('success', 'Success'), ('partial', 'Partial'), ('failed', 'Failed')], max_length=20, null=True, verbose_name='last sync status'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='next_refresh_attempt_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='next refresh attempt at'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='oauth_encrypted',
-            field=models.BinaryField(blank=True, null=True, verbose_name='oauth encrypted'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='provider',
-            field=models.CharField(max_length=50, verbose_name='provider'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='refresh_failures',
-            field=models.IntegerField(db_default=0, default=0, verbose_name='refresh failures'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='scopes',
-            field=models.JSONField(blank=True, db_default=models.Value([], models.JSONField()), default=list, verbose_name='scopes'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='settings',
-            field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict, verbose_name='settings'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='status',
-            field=models.CharField(choices=[('disconnected', 'Disconnected'), ('connected', 'Connected'), ('error', 'Error'), ('expired', 'Expired')], db_default='disconnected', default='disconnected', max_length=20, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='sync_settings',
-            field=models.JSONField(db_default=models.Value({}, models.JSONField()), default=dict, verbose_name='sync settings'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='token_expires_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='token expires at'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='token_version',
-            field=models.IntegerField(db_default=0, default=0, verbose_name='token version'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='total_syncs',
-            field=models.IntegerField(db_default=0, default=0, verbose_name='total syncs'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='webhook_secret',
-            field=models.TextField(blank=True, null=True, verbose_name='webhook secret'),
-        ),
-        migrations.AlterField(
-            model_name='integration',
-            name='webhook_url',
-            field=models.TextField(blank=True, null=True, verbose_name='webhook url'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='action',
-            field=models.CharField(max_length=30, verbose_name='action'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='completed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='completed at'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='direction',
-            field=models.CharField(max_length=10, verbose_name='direction'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='duration_ms',
-            field=models.IntegerField(blank=True, null=True, verbose_name='duration ms'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='error_code',
-            field=models.CharField(blank=True, max_length=50, null=True, verbose_name='error code'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='error_message',
-            field=models.TextField(blank=True, null=True, verbose_name='error message'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='failed_items',
-            field=models.JSONField(blank=True, null=True, verbose_name='failed items'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='heartbeat at'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='integration',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='logs', to='integrations.integration', verbose_name='integration'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='progress',
-            field=models.JSONField(blank=True, null=True, verbose_name='progress'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='request_snapshot',
-            field=models.JSONField(blank=True, null=True, verbose_name='request snapshot'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='response_snapshot',
-            field=models.JSONField(blank=True, null=True, verbose_name='response snapshot'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='started_at',
-            field=models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), default=None, verbose_name='started at'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='status',
-            field=models.CharField(max_length=20, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='summary',
-            field=models.JSONField(db_default=models.Value({}, models.JSONField()), default=dict, verbose_name='summary'),
-        ),
-        migrations.AlterField(
-            model_name='integrationlog',
-            name='tenant',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='oauthstate',
-            name='code_verifier_encrypted',
-            field=models.BinaryField(blank=True, null=True, verbose_name='code verifier encrypted'),
-        ),
-        migrations.AlterField(
-            model_name='oauthstate',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='oauthstate',
-            name='expires_at',
-            field=models.DateTimeField(verbose_name='expires at'),
-        ),
-        migrations.AlterField(
-            model_name='oauthstate',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='oauthstate',
-            name='nonce_hash',
-            field=models.CharField(blank=True, default='', max_length=64, verbose_name='nonce hash'),
-        ),
-        migrations.AlterField(
-            model_name='oauthstate',
-            name='provider',
-            field=models.CharField(max_length=50, verbose_name='provider'),
-        ),
-        migrations.AlterField(
-            model_name='oauthstate',
-            name='redirect_uri',
-            field=models.TextField(verbose_name='redirect uri'),
-        ),
-        migrations.AlterField(
-            model_name='oauthstate',
-            name='scopes',
-            field=models.JSONField(default=list, verbose_name='scopes'),
-        ),
-        migrations.AlterField(
-            model_name='oauthstate',
-            name='state_hash',
-            field=models.CharField(max_length=64, unique=True, verbose_name='state hash'),
-        ),
-        migrations.AlterField(
-            model_name='oauthstate',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='oauthstate',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user'),
-        ),
-        migrations.AlterField(
-            model_name='providerapp',
-            name='api_base_url',
-            field=models.URLField(blank=True, default='', max_length=500, verbose_name='api base url'),
-        ),
-        migrations.AlterField(
-            model_name='providerapp',
-            name='authorization_url',
-            field=models.URLField(blank=True, default='', max_length=500, verbose_name='authorization url'),
-        ),
-        migrations.AlterField(
-            model_name='providerapp',
-            name='client_id',
-            field=models.CharField(blank=True, default='', max_length=500, verbose_name='client id'),
-        ),
-        migrations.AlterField(
-            model_name='providerapp',
-            name='client_secret_encrypted',
-            field=models.BinaryField(blank=True, null=True, verbose_name='client secret encrypted'),
-        ),
-        migrations.AlterField(
-            model_name='providerapp',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='providerapp',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='providerapp',
-            name='provider',
-            field=models.CharField(max_length=50, unique=True, verbose_name='provider'),
-        ),
-        migrations.AlterField(
-            model_name='providerapp',
-            name='revoke_url',
-            field=models.URLField(blank=True, default='', max_length=500, verbose_name='revoke url'),
-        ),
-        migrations.AlterField(
-            model_name='providerapp',
-            name='scopes',
-            field=models.CharField(blank=True, default='', help_text='Space-separated; empty = catalog defaults.', max_length=1000, verbose_name='scopes'),
-        ),
-        migrations.AlterField(
-            model_name='providerapp',
-            name='token_url',
-            field=models.URLField(blank=True, default='', max_length=500, verbose_name='token url'),
-        ),
-        migrations.AlterField(
-            model_name='providerapp',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='pushchannel',
-            name='channel_id',
-            field=models.CharField(max_length=200, verbose_name='channel id'),
-        ),
-        migrations.AlterField(
-            model_name='pushchannel',
-            name='container',
-            field=models.CharField(max_length=500, verbose_name='container'),
-        ),
-        migrations.AlterField(
-            model_name='pushchannel',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='pushchannel',
-            name='expires_at',
-            field=models.DateTimeField(verbose_name='expires at'),
-        ),
-        migrations.AlterField(
-            model_name='pushchannel',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='pushchannel',
-            name='integration',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='push_channels', to='integrations.integration', verbose_name='integration'),
-        ),
-        migrations.AlterField(
-            model_name='pushchannel',
-            name='kind',
-            field=models.CharField(choices=[('google', 'Google Calendar watch channel'), ('graph', 'Microsoft Graph subscription')], max_length=10, verbose_name='kind'),
-        ),
-        migrations.AlterField(
-            model_name='pushchannel',
-            name='last_notified_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last notified at'),
-        ),
-        migrations.AlterField(
-            model_name='pushchannel',
-            name='last_triggered_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last triggered at'),
-        ),
-        migrations.AlterField(
-            model_name='pushchannel',
-            name='renewed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='renewed at'),
-        ),
-        migrations.AlterField(
-            model_name='pushchannel',
-            name='rerun_requested',
-            field=models.BooleanField(db_default=False, default=False, verbose_name='rerun requested'),
-        ),
-        migrations.AlterField(
-            model_name='pushchannel',
-            name='resource_id',
-            field=models.TextField(blank=True, default='', verbose_name='resource id'),
-        ),
-        migrations.AlterField(
-            model_name='pushchannel',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='pushchannel',
-            name='token_encrypted',
-            field=models.BinaryField(blank=True, null=True, verbose_name='token encrypted'),
-        ),
-        migrations.AlterField(
-            model_name='syncpending',
-            name='attempts',
-            field=models.IntegerField(db_default=0, default=0, verbose_name='attempts'),
-        ),
-        migrations.AlterField(
-            model_name='syncpending',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='syncpending',
-            name='integration',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='pending_exports', to='integrations.integration', verbose_name='integration'),
-        ),
-        migrations.AlterField(
-            model_name='syncpending',
-            name='last_error',
-            field=models.TextField(blank=True, db_default='', default='', verbose_name='last error'),
-        ),
-        migrations.AlterField(
-            model_name='syncpending',
-            name='local_id',
-            field=models.UUIDField(verbose_name='local id'),
-        ),
-        migrations.AlterField(
-            model_name='syncpending',
-            name='local_type',
-            field=models.CharField(max_length=50, verbose_name='local type'),
-        ),
-        migrations.AlterField(
-            model_name='syncpending',
-            name='next_attempt_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='next attempt at'),
-        ),
-        migrations.AlterField(
-            model_name='syncpending',
-            name='operation',
-            field=models.CharField(choices=[('upsert', 'Upsert'), ('delete', 'Delete')], max_length=10, verbose_name='operation'),
-        ),
-        migrations.AlterField(
-            model_name='syncpending',
-            name='queued_at',
-            field=models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), default=None, verbose_name='queued at'),
-        ),
-        migrations.AlterField(
-            model_name='syncpending',
-            name='snapshot',
-            field=models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder, verbose_name='snapshot'),
-        ),
-        migrations.AlterField(
-            model_name='syncpending',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='syncstate',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='syncstate',
-            name='cursor',
-            field=models.TextField(blank=True, null=True, verbose_name='cursor'),
-        ),
-        migrations.AlterField(
-            model_name='syncstate',
-            name='full_sync_started_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='full sync started at'),
-        ),
-        migrations.AlterField(
-            model_name='syncstate',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='syncstate',
-            name='integration',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='sync_states', to='integrations.integration', verbose_name='integration'),
-        ),
-        migrations.AlterField(
-            model_name='syncstate',
-            name='last_full_sync_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last full sync at'),
-        ),
-        migrations.AlterField(
-            model_name='syncstate',
-            name='last_run_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last run at'),
-        ),
-        migrations.AlterField(
-            model_name='syncstate',
-            name='local_type',
-            field=models.CharField(max_length=50, verbose_name='local type'),
-        ),
-        migrations.AlterField(
-            model_name='syncstate',
-            name='remote_container',
-            field=models.CharField(blank=True, db_default='', default='', max_length=500, verbose_name='remote container'),
-        ),
-        migrations.AlterField(
-            model_name='syncstate',
-            name='remote_type',
-            field=models.CharField(max_length=50, verbose_name='remote type'),
-        ),
-        migrations.AlterField(
-            model_name='syncstate',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='syncstate',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='updated at'),
-        ),
+        AlterFields([
+            migrations.AlterField(
+                model_name='currencyrate',
+                name='base',
+                field=models.CharField(max_length=3, verbose_name='base'),
+            ),
+            migrations.AlterField(
+                model_name='currencyrate',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='currencyrate',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='currencyrate',
+                name='quote',
+                field=models.CharField(max_length=3, verbose_name='quote'),
+            ),
+            migrations.AlterField(
+                model_name='currencyrate',
+                name='rate',
+                field=models.DecimalField(decimal_places=8, max_digits=18, verbose_name='rate'),
+            ),
+            migrations.AlterField(
+                model_name='currencyrate',
+                name='source',
+                field=models.CharField(blank=True, default='', help_text='Where the rate came from.', max_length=200, verbose_name='source'),
+            ),
+            migrations.AlterField(
+                model_name='currencyrate',
+                name='valid_on',
+                field=models.DateField(verbose_name='valid on'),
+            ),
+            migrations.AlterField(
+                model_name='externallink',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='externallink',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='externallink',
+                name='integration',
+                field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='links', to='integrations.integration', verbose_name='integration'),
+            ),
+            migrations.AlterField(
+                model_name='externallink',
+                name='last_synced',
+                field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder, verbose_name='last synced'),
+            ),
+            migrations.AlterField(
+                model_name='externallink',
+                name='local_hash',
+                field=models.CharField(blank=True, db_default='', default='', max_length=64, verbose_name='local hash'),
+            ),
+            migrations.AlterField(
+                model_name='externallink',
+                name='local_id',
+                field=models.UUIDField(verbose_name='local id'),
+            ),
+            migrations.AlterField(
+                model_name='externallink',
+                name='local_type',
+                field=models.CharField(max_length=50, verbose_name='local type'),
+            ),
+            migrations.AlterField(
+                model_name='externallink',
+                name='remote_container',
+                field=models.CharField(blank=True, db_default='', default='', max_length=500, verbose_name='remote container'),
+            ),
+            migrations.AlterField(
+                model_name='externallink',
+                name='remote_hash',
+                field=models.CharField(blank=True, db_default='', default='', max_length=64, verbose_name='remote hash'),
+            ),
+            migrations.AlterField(
+                model_name='externallink',
+                name='remote_id',
+                field=models.TextField(verbose_name='remote id'),
+            ),
+            migrations.AlterField(
+                model_name='externallink',
+                name='remote_type',
+                field=models.CharField(max_length=50, verbose_name='remote type'),
+            ),
+            migrations.AlterField(
+                model_name='externallink',
+                name='remote_version',
+                field=models.TextField(blank=True, null=True, verbose_name='remote version'),
+            ),
+            migrations.AlterField(
+                model_name='externallink',
+                name='seen_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='seen at'),
+            ),
+            migrations.AlterField(
+                model_name='externallink',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='externallink',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='updated at'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='api_key_encrypted',
+                field=models.BinaryField(blank=True, null=True, verbose_name='api key encrypted'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='conflict_policy',
+                field=models.CharField(choices=[('newest_wins', 'Newest wins'), ('remote_wins', 'Remote wins'), ('local_wins', 'Local wins')], db_default='newest_wins', default='newest_wins', max_length=20, verbose_name='conflict policy'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='connected_by',
+                field=models.ForeignKey(db_column='connected_by', on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='connected by'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='connection_config',
+                field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict, verbose_name='connection config'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='description',
+                field=models.TextField(blank=True, null=True, verbose_name='description'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='expiry_warned_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='expiry warned at'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='last_error',
+                field=models.TextField(blank=True, null=True, verbose_name='last error'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='last_refresh_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='last refresh at'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='last_sync_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='last sync at'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='last_sync_status',
+                field=models.CharField(blank=True, choices=[('success', 'Success'), ('partial', 'Partial'), ('failed', 'Failed')], max_length=20, null=True, verbose_name='last sync status'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='next_refresh_attempt_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='next refresh attempt at'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='oauth_encrypted',
+                field=models.BinaryField(blank=True, null=True, verbose_name='oauth encrypted'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='provider',
+                field=models.CharField(max_length=50, verbose_name='provider'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='refresh_failures',
+                field=models.IntegerField(db_default=0, default=0, verbose_name='refresh failures'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='scopes',
+                field=models.JSONField(blank=True, db_default=models.Value([], models.JSONField()), default=list, verbose_name='scopes'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='settings',
+                field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict, verbose_name='settings'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='status',
+                field=models.CharField(choices=[('disconnected', 'Disconnected'), ('connected', 'Connected'), ('error', 'Error'), ('expired', 'Expired')], db_default='disconnected', default='disconnected', max_length=20, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='sync_settings',
+                field=models.JSONField(db_default=models.Value({}, models.JSONField()), default=dict, verbose_name='sync settings'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='token_expires_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='token expires at'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='token_version',
+                field=models.IntegerField(db_default=0, default=0, verbose_name='token version'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='total_syncs',
+                field=models.IntegerField(db_default=0, default=0, verbose_name='total syncs'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='updated at'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='webhook_secret',
+                field=models.TextField(blank=True, null=True, verbose_name='webhook secret'),
+            ),
+            migrations.AlterField(
+                model_name='integration',
+                name='webhook_url',
+                field=models.TextField(blank=True, null=True, verbose_name='webhook url'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='action',
+                field=models.CharField(max_length=30, verbose_name='action'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='completed_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='completed at'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='direction',
+                field=models.CharField(max_length=10, verbose_name='direction'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='duration_ms',
+                field=models.IntegerField(blank=True, null=True, verbose_name='duration ms'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='error_code',
+                field=models.CharField(blank=True, max_length=50, null=True, verbose_name='error code'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='error_message',
+                field=models.TextField(blank=True, null=True, verbose_name='error message'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='failed_items',
+                field=models.JSONField(blank=True, null=True, verbose_name='failed items'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='heartbeat_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='heartbeat at'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='integration',
+                field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='logs', to='integrations.integration', verbose_name='integration'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='progress',
+                field=models.JSONField(blank=True, null=True, verbose_name='progress'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='request_snapshot',
+                field=models.JSONField(blank=True, null=True, verbose_name='request snapshot'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='response_snapshot',
+                field=models.JSONField(blank=True, null=True, verbose_name='response snapshot'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='started_at',
+                field=models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), default=None, verbose_name='started at'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='status',
+                field=models.CharField(max_length=20, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='summary',
+                field=models.JSONField(db_default=models.Value({}, models.JSONField()), default=dict, verbose_name='summary'),
+            ),
+            migrations.AlterField(
+                model_name='integrationlog',
+                name='tenant',
+                field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='oauthstate',
+                name='code_verifier_encrypted',
+                field=models.BinaryField(blank=True, null=True, verbose_name='code verifier encrypted'),
+            ),
+            migrations.AlterField(
+                model_name='oauthstate',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='oauthstate',
+                name='expires_at',
+                field=models.DateTimeField(verbose_name='expires at'),
+            ),
+            migrations.AlterField(
+                model_name='oauthstate',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='oauthstate',
+                name='nonce_hash',
+                field=models.CharField(blank=True, default='', max_length=64, verbose_name='nonce hash'),
+            ),
+            migrations.AlterField(
+                model_name='oauthstate',
+                name='provider',
+                field=models.CharField(max_length=50, verbose_name='provider'),
+            ),
+            migrations.AlterField(
+                model_name='oauthstate',
+                name='redirect_uri',
+                field=models.TextField(verbose_name='redirect uri'),
+            ),
+            migrations.AlterField(
+                model_name='oauthstate',
+                name='scopes',
+                field=models.JSONField(default=list, verbose_name='scopes'),
+            ),
+            migrations.AlterField(
+                model_name='oauthstate',
+                name='state_hash',
+                field=models.CharField(max_length=64, unique=True, verbose_name='state hash'),
+            ),
+            migrations.AlterField(
+                model_name='oauthstate',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='oauthstate',
+                name='user',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            ),
+            migrations.AlterField(
+                model_name='providerapp',
+                name='api_base_url',
+                field=models.URLField(blank=True, default='', max_length=500, verbose_name='api base url'),
+            ),
+            migrations.AlterField(
+                model_name='providerapp',
+                name='authorization_url',
+                field=models.URLField(blank=True, default='', max_length=500, verbose_name='authorization url'),
+            ),
+            migrations.AlterField(
+                model_name='providerapp',
+                name='client_id',
+                field=models.CharField(blank=True, default='', max_length=500, verbose_name='client id'),
+            ),
+            migrations.AlterField(
+                model_name='providerapp',
+                name='client_secret_encrypted',
+                field=models.BinaryField(blank=True, null=True, verbose_name='client secret encrypted'),
+            ),
+            migrations.AlterField(
+                model_name='providerapp',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='providerapp',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='providerapp',
+                name='provider',
+                field=models.CharField(max_length=50, unique=True, verbose_name='provider'),
+            ),
+            migrations.AlterField(
+                model_name='providerapp',
+                name='revoke_url',
+                field=models.URLField(blank=True, default='', max_length=500, verbose_name='revoke url'),
+            ),
+            migrations.AlterField(
+                model_name='providerapp',
+                name='scopes',
+                field=models.CharField(blank=True, default='', help_text='Space-separated; empty = catalog defaults.', max_length=1000, verbose_name='scopes'),
+            ),
+            migrations.AlterField(
+                model_name='providerapp',
+                name='token_url',
+                field=models.URLField(blank=True, default='', max_length=500, verbose_name='token url'),
+            ),
+            migrations.AlterField(
+                model_name='providerapp',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+            ),
+            migrations.AlterField(
+                model_name='pushchannel',
+                name='channel_id',
+                field=models.CharField(max_length=200, verbose_name='channel id'),
+            ),
+            migrations.AlterField(
+                model_name='pushchannel',
+                name='container',
+                field=models.CharField(max_length=500, verbose_name='container'),
+            ),
+            migrations.AlterField(
+                model_name='pushchannel',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='pushchannel',
+                name='expires_at',
+                field=models.DateTimeField(verbose_name='expires at'),
+            ),
+            migrations.AlterField(
+                model_name='pushchannel',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='pushchannel',
+                name='integration',
+                field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='push_channels', to='integrations.integration', verbose_name='integration'),
+            ),
+            migrations.AlterField(
+                model_name='pushchannel',
+                name='kind',
+                field=models.CharField(choices=[('google', 'Google Calendar watch channel'), ('graph', 'Microsoft Graph subscription')], max_length=10, verbose_name='kind'),
+            ),
+            migrations.AlterField(
+                model_name='pushchannel',
+                name='last_notified_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='last notified at'),
+            ),
+            migrations.AlterField(
+                model_name='pushchannel',
+                name='last_triggered_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='last triggered at'),
+            ),
+            migrations.AlterField(
+                model_name='pushchannel',
+                name='renewed_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='renewed at'),
+            ),
+            migrations.AlterField(
+                model_name='pushchannel',
+                name='rerun_requested',
+                field=models.BooleanField(db_default=False, default=False, verbose_name='rerun requested'),
+            ),
+            migrations.AlterField(
+                model_name='pushchannel',
+                name='resource_id',
+                field=models.TextField(blank=True, default='', verbose_name='resource id'),
+            ),
+            migrations.AlterField(
+                model_name='pushchannel',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='pushchannel',
+                name='token_encrypted',
+                field=models.BinaryField(blank=True, null=True, verbose_name='token encrypted'),
+            ),
+            migrations.AlterField(
+                model_name='syncpending',
+                name='attempts',
+                field=models.IntegerField(db_default=0, default=0, verbose_name='attempts'),
+            ),
+            migrations.AlterField(
+                model_name='syncpending',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='syncpending',
+                name='integration',
+                field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='pending_exports', to='integrations.integration', verbose_name='integration'),
+            ),
+            migrations.AlterField(
+                model_name='syncpending',
+                name='last_error',
+                field=models.TextField(blank=True, db_default='', default='', verbose_name='last error'),
+            ),
+            migrations.AlterField(
+                model_name='syncpending',
+                name='local_id',
+                field=models.UUIDField(verbose_name='local id'),
+            ),
+            migrations.AlterField(
+                model_name='syncpending',
+                name='local_type',
+                field=models.CharField(max_length=50, verbose_name='local type'),
+            ),
+            migrations.AlterField(
+                model_name='syncpending',
+                name='next_attempt_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='next attempt at'),
+            ),
+            migrations.AlterField(
+                model_name='syncpending',
+                name='operation',
+                field=models.CharField(choices=[('upsert', 'Upsert'), ('delete', 'Delete')], max_length=10, verbose_name='operation'),
+            ),
+            migrations.AlterField(
+                model_name='syncpending',
+                name='queued_at',
+                field=models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), default=None, verbose_name='queued at'),
+            ),
+            migrations.AlterField(
+                model_name='syncpending',
+                name='snapshot',
+                field=models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder, verbose_name='snapshot'),
+            ),
+            migrations.AlterField(
+                model_name='syncpending',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='syncstate',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='syncstate',
+                name='cursor',
+                field=models.TextField(blank=True, null=True, verbose_name='cursor'),
+            ),
+            migrations.AlterField(
+                model_name='syncstate',
+                name='full_sync_started_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='full sync started at'),
+            ),
+            migrations.AlterField(
+                model_name='syncstate',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='syncstate',
+                name='integration',
+                field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='sync_states', to='integrations.integration', verbose_name='integration'),
+            ),
+            migrations.AlterField(
+                model_name='syncstate',
+                name='last_full_sync_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='last full sync at'),
+            ),
+            migrations.AlterField(
+                model_name='syncstate',
+                name='last_run_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='last run at'),
+            ),
+            migrations.AlterField(
+                model_name='syncstate',
+                name='local_type',
+                field=models.CharField(max_length=50, verbose_name='local type'),
+            ),
+            migrations.AlterField(
+                model_name='syncstate',
+                name='remote_container',
+                field=models.CharField(blank=True, db_default='', default='', max_length=500, verbose_name='remote container'),
+            ),
+            migrations.AlterField(
+                model_name='syncstate',
+                name='remote_type',
+                field=models.CharField(max_length=50, verbose_name='remote type'),
+            ),
+            migrations.AlterField(
+                model_name='syncstate',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='syncstate',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='updated at'),
+            ),
+        ]),
     ]

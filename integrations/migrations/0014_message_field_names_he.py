@@ -4,6 +4,8 @@ import django.db.models.deletion
 import uuid
 from django.db import migrations, models
 
+from core.migration_ops import AlterFields
+
 
 class Migration(migrations.Migration):
 
@@ -13,110 +15,113 @@ class Migration(migrations.Migration):
         ('tenancy', '0005_admin_hebrew'),
     ]
 
+    # label-only changes, rendered once per model (core.migration_ops)
     operations = [
-        migrations.AlterField(
-            model_name='messagedispatch',
-            name='attempts',
-            field=models.IntegerField(default=0, verbose_name='attempts'),
-        ),
-        migrations.AlterField(
-            model_name='messagedispatch',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='messagedispatch',
-            name='due_at',
-            field=models.DateTimeField(verbose_name='due at'),
-        ),
-        migrations.AlterField(
-            model_name='messagedispatch',
-            name='entity_id',
-            field=models.UUIDField(verbose_name='entity id'),
-        ),
-        migrations.AlterField(
-            model_name='messagedispatch',
-            name='entity_type',
-            field=models.CharField(max_length=30, verbose_name='entity type'),
-        ),
-        migrations.AlterField(
-            model_name='messagedispatch',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='messagedispatch',
-            name='integration',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='message_dispatches', to='integrations.integration', verbose_name='integration'),
-        ),
-        migrations.AlterField(
-            model_name='messagedispatch',
-            name='last_error',
-            field=models.TextField(blank=True, default='', verbose_name='last error'),
-        ),
-        migrations.AlterField(
-            model_name='messagedispatch',
-            name='message',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='entities.message', verbose_name='message'),
-        ),
-        migrations.AlterField(
-            model_name='messagedispatch',
-            name='occurrence',
-            field=models.CharField(max_length=100, verbose_name='occurrence'),
-        ),
-        migrations.AlterField(
-            model_name='messagedispatch',
-            name='recipient',
-            field=models.CharField(max_length=320, verbose_name='recipient'),
-        ),
-        migrations.AlterField(
-            model_name='messagedispatch',
-            name='rule_id',
-            field=models.CharField(max_length=100, verbose_name='rule id'),
-        ),
-        migrations.AlterField(
-            model_name='messagedispatch',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('skipped', 'Skipped'), ('failed', 'Failed')], default='pending', max_length=10, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='messagedispatch',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='messagedispatch',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='messageoptout',
-            name='address',
-            field=models.CharField(max_length=320, verbose_name='address'),
-        ),
-        migrations.AlterField(
-            model_name='messageoptout',
-            name='channel',
-            field=models.CharField(max_length=20, verbose_name='channel'),
-        ),
-        migrations.AlterField(
-            model_name='messageoptout',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='messageoptout',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='messageoptout',
-            name='reason',
-            field=models.CharField(blank=True, default='', max_length=100, verbose_name='reason'),
-        ),
-        migrations.AlterField(
-            model_name='messageoptout',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
+        AlterFields([
+            migrations.AlterField(
+                model_name='messagedispatch',
+                name='attempts',
+                field=models.IntegerField(default=0, verbose_name='attempts'),
+            ),
+            migrations.AlterField(
+                model_name='messagedispatch',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='messagedispatch',
+                name='due_at',
+                field=models.DateTimeField(verbose_name='due at'),
+            ),
+            migrations.AlterField(
+                model_name='messagedispatch',
+                name='entity_id',
+                field=models.UUIDField(verbose_name='entity id'),
+            ),
+            migrations.AlterField(
+                model_name='messagedispatch',
+                name='entity_type',
+                field=models.CharField(max_length=30, verbose_name='entity type'),
+            ),
+            migrations.AlterField(
+                model_name='messagedispatch',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='messagedispatch',
+                name='integration',
+                field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='message_dispatches', to='integrations.integration', verbose_name='integration'),
+            ),
+            migrations.AlterField(
+                model_name='messagedispatch',
+                name='last_error',
+                field=models.TextField(blank=True, default='', verbose_name='last error'),
+            ),
+            migrations.AlterField(
+                model_name='messagedispatch',
+                name='message',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='entities.message', verbose_name='message'),
+            ),
+            migrations.AlterField(
+                model_name='messagedispatch',
+                name='occurrence',
+                field=models.CharField(max_length=100, verbose_name='occurrence'),
+            ),
+            migrations.AlterField(
+                model_name='messagedispatch',
+                name='recipient',
+                field=models.CharField(max_length=320, verbose_name='recipient'),
+            ),
+            migrations.AlterField(
+                model_name='messagedispatch',
+                name='rule_id',
+                field=models.CharField(max_length=100, verbose_name='rule id'),
+            ),
+            migrations.AlterField(
+                model_name='messagedispatch',
+                name='status',
+                field=models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('skipped', 'Skipped'), ('failed', 'Failed')], default='pending', max_length=10, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='messagedispatch',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='messagedispatch',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+            ),
+            migrations.AlterField(
+                model_name='messageoptout',
+                name='address',
+                field=models.CharField(max_length=320, verbose_name='address'),
+            ),
+            migrations.AlterField(
+                model_name='messageoptout',
+                name='channel',
+                field=models.CharField(max_length=20, verbose_name='channel'),
+            ),
+            migrations.AlterField(
+                model_name='messageoptout',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='messageoptout',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='messageoptout',
+                name='reason',
+                field=models.CharField(blank=True, default='', max_length=100, verbose_name='reason'),
+            ),
+            migrations.AlterField(
+                model_name='messageoptout',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+        ]),
     ]

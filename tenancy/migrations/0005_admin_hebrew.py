@@ -5,6 +5,8 @@ import uuid
 from django.conf import settings
 from django.db import migrations, models
 
+from core.migration_ops import AlterFields
+
 
 class Migration(migrations.Migration):
 
@@ -12,145 +14,148 @@ class Migration(migrations.Migration):
         ('tenancy', '0004_pages_names'),
     ]
 
+    # label-only changes, rendered once per model (core.migration_ops)
     operations = [
-        migrations.AlterField(
-            model_name='apitoken',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='default_tenant',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='default tenant'),
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='expires_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='expires at'),
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='last_used_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last used at'),
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='name',
-            field=models.CharField(default='api', max_length=100, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='prefix',
-            field=models.CharField(max_length=12, verbose_name='prefix'),
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='revoked_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='revoked at'),
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='token_hash',
-            field=models.CharField(max_length=64, unique=True, verbose_name='token hash'),
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL, verbose_name='user'),
-        ),
-        migrations.AlterField(
-            model_name='membership',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='membership',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='membership',
-            name='role',
-            field=models.CharField(choices=[('owner', 'Owner'), ('admin', 'Admin'), ('member', 'Member')], default='member', max_length=10, verbose_name='role'),
-        ),
-        migrations.AlterField(
-            model_name='membership',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='membership',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL, verbose_name='user'),
-        ),
-        migrations.AlterField(
-            model_name='tenant',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='tenant',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='tenant',
-            name='is_active',
-            field=models.BooleanField(default=True, verbose_name='is active'),
-        ),
-        migrations.AlterField(
-            model_name='tenant',
-            name='slug',
-            field=models.SlugField(max_length=100, unique=True, verbose_name='slug'),
-        ),
-        migrations.AlterField(
-            model_name='user',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='wsticket',
-            name='api_token',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.apitoken', verbose_name='api token'),
-        ),
-        migrations.AlterField(
-            model_name='wsticket',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='wsticket',
-            name='expires_at',
-            field=models.DateTimeField(verbose_name='expires at'),
-        ),
-        migrations.AlterField(
-            model_name='wsticket',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='wsticket',
-            name='session_key',
-            field=models.CharField(blank=True, max_length=40, null=True, verbose_name='session key'),
-        ),
-        migrations.AlterField(
-            model_name='wsticket',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='wsticket',
-            name='ticket_hash',
-            field=models.CharField(max_length=64, unique=True, verbose_name='ticket hash'),
-        ),
-        migrations.AlterField(
-            model_name='wsticket',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user'),
-        ),
+        AlterFields([
+            migrations.AlterField(
+                model_name='apitoken',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='default_tenant',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='default tenant'),
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='expires_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='expires at'),
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='last_used_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='last used at'),
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='name',
+                field=models.CharField(default='api', max_length=100, verbose_name='name'),
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='prefix',
+                field=models.CharField(max_length=12, verbose_name='prefix'),
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='revoked_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='revoked at'),
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='token_hash',
+                field=models.CharField(max_length=64, unique=True, verbose_name='token hash'),
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='user',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            ),
+            migrations.AlterField(
+                model_name='membership',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='membership',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='membership',
+                name='role',
+                field=models.CharField(choices=[('owner', 'Owner'), ('admin', 'Admin'), ('member', 'Member')], default='member', max_length=10, verbose_name='role'),
+            ),
+            migrations.AlterField(
+                model_name='membership',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='membership',
+                name='user',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            ),
+            migrations.AlterField(
+                model_name='tenant',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='tenant',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='tenant',
+                name='is_active',
+                field=models.BooleanField(default=True, verbose_name='is active'),
+            ),
+            migrations.AlterField(
+                model_name='tenant',
+                name='slug',
+                field=models.SlugField(max_length=100, unique=True, verbose_name='slug'),
+            ),
+            migrations.AlterField(
+                model_name='user',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='wsticket',
+                name='api_token',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.apitoken', verbose_name='api token'),
+            ),
+            migrations.AlterField(
+                model_name='wsticket',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='wsticket',
+                name='expires_at',
+                field=models.DateTimeField(verbose_name='expires at'),
+            ),
+            migrations.AlterField(
+                model_name='wsticket',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='wsticket',
+                name='session_key',
+                field=models.CharField(blank=True, max_length=40, null=True, verbose_name='session key'),
+            ),
+            migrations.AlterField(
+                model_name='wsticket',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='wsticket',
+                name='ticket_hash',
+                field=models.CharField(max_length=64, unique=True, verbose_name='ticket hash'),
+            ),
+            migrations.AlterField(
+                model_name='wsticket',
+                name='user',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            ),
+        ]),
     ]

@@ -5,6 +5,8 @@ import django.db.models.functions.datetime
 import uuid
 from django.db import migrations, models
 
+from core.migration_ops import AlterFields
+
 
 class Migration(migrations.Migration):
 
@@ -13,365 +15,368 @@ class Migration(migrations.Migration):
         ('webhooks', '0008_dashboard_indexes'),
     ]
 
+    # label-only changes, rendered once per model (core.migration_ops)
     operations = [
-        migrations.AlterField(
-            model_name='incomingwebhook',
-            name='actions',
-            field=models.JSONField(verbose_name='actions'),
-        ),
-        migrations.AlterField(
-            model_name='incomingwebhook',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='incomingwebhook',
-            name='description',
-            field=models.TextField(blank=True, null=True, verbose_name='description'),
-        ),
-        migrations.AlterField(
-            model_name='incomingwebhook',
-            name='filters',
-            field=models.JSONField(blank=True, null=True, verbose_name='filters'),
-        ),
-        migrations.AlterField(
-            model_name='incomingwebhook',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='incomingwebhook',
-            name='is_enabled',
-            field=models.BooleanField(db_default=True, default=True, verbose_name='is enabled'),
-        ),
-        migrations.AlterField(
-            model_name='incomingwebhook',
-            name='last_received_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last received at'),
-        ),
-        migrations.AlterField(
-            model_name='incomingwebhook',
-            name='previous_secret',
-            field=models.TextField(blank=True, null=True, verbose_name='previous secret'),
-        ),
-        migrations.AlterField(
-            model_name='incomingwebhook',
-            name='previous_secret_expires_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='previous secret expires at'),
-        ),
-        migrations.AlterField(
-            model_name='incomingwebhook',
-            name='secret',
-            field=models.TextField(verbose_name='secret'),
-        ),
-        migrations.AlterField(
-            model_name='incomingwebhook',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='incomingwebhook',
-            name='total_received',
-            field=models.IntegerField(db_default=0, default=0, verbose_name='total received'),
-        ),
-        migrations.AlterField(
-            model_name='incomingwebhook',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='incomingwebhook',
-            name='url',
-            field=models.TextField(unique=True, verbose_name='url'),
-        ),
-        migrations.AlterField(
-            model_name='incomingwebhook',
-            name='verification_config',
-            field=models.JSONField(blank=True, default=dict, verbose_name='verification config'),
-        ),
-        migrations.AlterField(
-            model_name='incomingwebhook',
-            name='verification_scheme',
-            field=models.CharField(db_default='hmac', default='hmac', max_length=30, verbose_name='verification scheme'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='consecutive_failures',
-            field=models.IntegerField(db_default=0, default=0, verbose_name='consecutive failures'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='description',
-            field=models.TextField(blank=True, null=True, verbose_name='description'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='disabled_reason',
-            field=models.TextField(blank=True, null=True, verbose_name='disabled reason'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='headers',
-            field=models.JSONField(blank=True, null=True, verbose_name='headers'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='is_enabled',
-            field=models.BooleanField(db_default=True, default=True, verbose_name='is enabled'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='last_duration_ms',
-            field=models.IntegerField(blank=True, null=True, verbose_name='last duration ms'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='last_sent_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last sent at'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='last_status',
-            field=models.CharField(blank=True, max_length=20, null=True, verbose_name='last status'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='method',
-            field=models.CharField(choices=[('POST', 'Post'), ('PUT', 'Put'), ('PATCH', 'Patch')], db_default='POST', default='POST', max_length=10, verbose_name='method'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='payload_template',
-            field=models.TextField(blank=True, null=True, verbose_name='payload template'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='previous_secret_expires_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='previous secret expires at'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='previous_signature_secret',
-            field=models.TextField(blank=True, null=True, verbose_name='previous signature secret'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='retry_attempts',
-            field=models.IntegerField(db_default=3, default=3, verbose_name='retry attempts'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='retry_delay_seconds',
-            field=models.IntegerField(db_default=60, default=60, verbose_name='retry delay seconds'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='retry_strategy',
-            field=models.CharField(db_default='linear', default='linear', max_length=12, verbose_name='retry strategy'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='sign_requests',
-            field=models.BooleanField(db_default=False, default=False, verbose_name='sign requests'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='signature_header',
-            field=models.CharField(db_default='X-Webhook-Signature', default='X-Webhook-Signature', max_length=100, verbose_name='signature header'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='signature_scheme',
-            field=models.CharField(db_default='hex', default='hex', max_length=10, verbose_name='signature scheme'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='signature_secret',
-            field=models.TextField(blank=True, null=True, verbose_name='signature secret'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='timeout_seconds',
-            field=models.IntegerField(db_default=10, default=10, verbose_name='timeout seconds'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='total_failed',
-            field=models.IntegerField(db_default=0, default=0, verbose_name='total failed'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='total_sent',
-            field=models.IntegerField(db_default=0, default=0, verbose_name='total sent'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='triggers',
-            field=models.JSONField(verbose_name='triggers'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='outgoingwebhook',
-            name='url',
-            field=models.TextField(verbose_name='url'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='attempt',
-            field=models.IntegerField(db_default=1, default=1, verbose_name='attempt'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='body',
-            field=models.JSONField(blank=True, null=True, verbose_name='body'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='body_text',
-            field=models.TextField(blank=True, null=True, verbose_name='body text'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='claim_count',
-            field=models.IntegerField(db_default=0, default=0, verbose_name='claim count'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='completed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='completed at'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='dedupe_key',
-            field=models.CharField(blank=True, max_length=255, null=True, verbose_name='dedupe key'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='delivery_id',
-            field=models.UUIDField(blank=True, null=True, verbose_name='delivery id'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='direction',
-            field=models.CharField(choices=[('incoming', 'Incoming'), ('outgoing', 'Outgoing')], max_length=10, verbose_name='direction'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='duration_ms',
-            field=models.IntegerField(blank=True, null=True, verbose_name='duration ms'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='entity_event_id',
-            field=models.UUIDField(blank=True, null=True, verbose_name='entity event id'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='error_message',
-            field=models.TextField(blank=True, null=True, verbose_name='error message'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='event_type',
-            field=models.CharField(blank=True, max_length=60, null=True, verbose_name='event type'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='headers',
-            field=models.JSONField(blank=True, null=True, verbose_name='headers'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='max_attempts',
-            field=models.IntegerField(db_default=3, default=3, verbose_name='max attempts'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='method',
-            field=models.CharField(max_length=10, verbose_name='method'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='next_retry_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='next retry at'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='response_body',
-            field=models.JSONField(blank=True, null=True, verbose_name='response body'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='response_headers',
-            field=models.JSONField(blank=True, null=True, verbose_name='response headers'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='response_status',
-            field=models.IntegerField(blank=True, null=True, verbose_name='response status'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='result',
-            field=models.JSONField(blank=True, null=True, verbose_name='result'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='retried_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='retried at'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='status',
-            field=models.CharField(choices=[('success', 'Success'), ('failed', 'Failed'), ('pending', 'Pending'), ('skipped', 'Skipped')], max_length=20, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='tenant',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='timestamp',
-            field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='timestamp'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='url',
-            field=models.TextField(verbose_name='url'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='webhook_id',
-            field=models.UUIDField(verbose_name='webhook id'),
-        ),
-        migrations.AlterField(
-            model_name='webhooklog',
-            name='webhook_type',
-            field=models.CharField(choices=[('incoming', 'Incoming'), ('outgoing', 'Outgoing')], max_length=10, verbose_name='webhook type'),
-        ),
+        AlterFields([
+            migrations.AlterField(
+                model_name='incomingwebhook',
+                name='actions',
+                field=models.JSONField(verbose_name='actions'),
+            ),
+            migrations.AlterField(
+                model_name='incomingwebhook',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='incomingwebhook',
+                name='description',
+                field=models.TextField(blank=True, null=True, verbose_name='description'),
+            ),
+            migrations.AlterField(
+                model_name='incomingwebhook',
+                name='filters',
+                field=models.JSONField(blank=True, null=True, verbose_name='filters'),
+            ),
+            migrations.AlterField(
+                model_name='incomingwebhook',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='incomingwebhook',
+                name='is_enabled',
+                field=models.BooleanField(db_default=True, default=True, verbose_name='is enabled'),
+            ),
+            migrations.AlterField(
+                model_name='incomingwebhook',
+                name='last_received_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='last received at'),
+            ),
+            migrations.AlterField(
+                model_name='incomingwebhook',
+                name='previous_secret',
+                field=models.TextField(blank=True, null=True, verbose_name='previous secret'),
+            ),
+            migrations.AlterField(
+                model_name='incomingwebhook',
+                name='previous_secret_expires_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='previous secret expires at'),
+            ),
+            migrations.AlterField(
+                model_name='incomingwebhook',
+                name='secret',
+                field=models.TextField(verbose_name='secret'),
+            ),
+            migrations.AlterField(
+                model_name='incomingwebhook',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='incomingwebhook',
+                name='total_received',
+                field=models.IntegerField(db_default=0, default=0, verbose_name='total received'),
+            ),
+            migrations.AlterField(
+                model_name='incomingwebhook',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='updated at'),
+            ),
+            migrations.AlterField(
+                model_name='incomingwebhook',
+                name='url',
+                field=models.TextField(unique=True, verbose_name='url'),
+            ),
+            migrations.AlterField(
+                model_name='incomingwebhook',
+                name='verification_config',
+                field=models.JSONField(blank=True, default=dict, verbose_name='verification config'),
+            ),
+            migrations.AlterField(
+                model_name='incomingwebhook',
+                name='verification_scheme',
+                field=models.CharField(db_default='hmac', default='hmac', max_length=30, verbose_name='verification scheme'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='consecutive_failures',
+                field=models.IntegerField(db_default=0, default=0, verbose_name='consecutive failures'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='description',
+                field=models.TextField(blank=True, null=True, verbose_name='description'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='disabled_reason',
+                field=models.TextField(blank=True, null=True, verbose_name='disabled reason'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='headers',
+                field=models.JSONField(blank=True, null=True, verbose_name='headers'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='is_enabled',
+                field=models.BooleanField(db_default=True, default=True, verbose_name='is enabled'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='last_duration_ms',
+                field=models.IntegerField(blank=True, null=True, verbose_name='last duration ms'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='last_sent_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='last sent at'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='last_status',
+                field=models.CharField(blank=True, max_length=20, null=True, verbose_name='last status'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='method',
+                field=models.CharField(choices=[('POST', 'Post'), ('PUT', 'Put'), ('PATCH', 'Patch')], db_default='POST', default='POST', max_length=10, verbose_name='method'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='payload_template',
+                field=models.TextField(blank=True, null=True, verbose_name='payload template'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='previous_secret_expires_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='previous secret expires at'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='previous_signature_secret',
+                field=models.TextField(blank=True, null=True, verbose_name='previous signature secret'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='retry_attempts',
+                field=models.IntegerField(db_default=3, default=3, verbose_name='retry attempts'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='retry_delay_seconds',
+                field=models.IntegerField(db_default=60, default=60, verbose_name='retry delay seconds'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='retry_strategy',
+                field=models.CharField(db_default='linear', default='linear', max_length=12, verbose_name='retry strategy'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='sign_requests',
+                field=models.BooleanField(db_default=False, default=False, verbose_name='sign requests'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='signature_header',
+                field=models.CharField(db_default='X-Webhook-Signature', default='X-Webhook-Signature', max_length=100, verbose_name='signature header'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='signature_scheme',
+                field=models.CharField(db_default='hex', default='hex', max_length=10, verbose_name='signature scheme'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='signature_secret',
+                field=models.TextField(blank=True, null=True, verbose_name='signature secret'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='timeout_seconds',
+                field=models.IntegerField(db_default=10, default=10, verbose_name='timeout seconds'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='total_failed',
+                field=models.IntegerField(db_default=0, default=0, verbose_name='total failed'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='total_sent',
+                field=models.IntegerField(db_default=0, default=0, verbose_name='total sent'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='triggers',
+                field=models.JSONField(verbose_name='triggers'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='updated at'),
+            ),
+            migrations.AlterField(
+                model_name='outgoingwebhook',
+                name='url',
+                field=models.TextField(verbose_name='url'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='attempt',
+                field=models.IntegerField(db_default=1, default=1, verbose_name='attempt'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='body',
+                field=models.JSONField(blank=True, null=True, verbose_name='body'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='body_text',
+                field=models.TextField(blank=True, null=True, verbose_name='body text'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='claim_count',
+                field=models.IntegerField(db_default=0, default=0, verbose_name='claim count'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='completed_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='completed at'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='dedupe_key',
+                field=models.CharField(blank=True, max_length=255, null=True, verbose_name='dedupe key'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='delivery_id',
+                field=models.UUIDField(blank=True, null=True, verbose_name='delivery id'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='direction',
+                field=models.CharField(choices=[('incoming', 'Incoming'), ('outgoing', 'Outgoing')], max_length=10, verbose_name='direction'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='duration_ms',
+                field=models.IntegerField(blank=True, null=True, verbose_name='duration ms'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='entity_event_id',
+                field=models.UUIDField(blank=True, null=True, verbose_name='entity event id'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='error_message',
+                field=models.TextField(blank=True, null=True, verbose_name='error message'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='event_type',
+                field=models.CharField(blank=True, max_length=60, null=True, verbose_name='event type'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='headers',
+                field=models.JSONField(blank=True, null=True, verbose_name='headers'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='max_attempts',
+                field=models.IntegerField(db_default=3, default=3, verbose_name='max attempts'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='method',
+                field=models.CharField(max_length=10, verbose_name='method'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='next_retry_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='next retry at'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='response_body',
+                field=models.JSONField(blank=True, null=True, verbose_name='response body'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='response_headers',
+                field=models.JSONField(blank=True, null=True, verbose_name='response headers'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='response_status',
+                field=models.IntegerField(blank=True, null=True, verbose_name='response status'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='result',
+                field=models.JSONField(blank=True, null=True, verbose_name='result'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='retried_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='retried at'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='status',
+                field=models.CharField(choices=[('success', 'Success'), ('failed', 'Failed'), ('pending', 'Pending'), ('skipped', 'Skipped')], max_length=20, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='tenant',
+                field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='timestamp',
+                field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='timestamp'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='url',
+                field=models.TextField(verbose_name='url'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='webhook_id',
+                field=models.UUIDField(verbose_name='webhook id'),
+            ),
+            migrations.AlterField(
+                model_name='webhooklog',
+                name='webhook_type',
+                field=models.CharField(choices=[('incoming', 'Incoming'), ('outgoing', 'Outgoing')], max_length=10, verbose_name='webhook type'),
+            ),
+        ]),
     ]

@@ -6,6 +6,8 @@ import django.utils.timezone
 import uuid
 from django.db import migrations, models
 
+from core.migration_ops import AlterFields
+
 
 class Migration(migrations.Migration):
 
@@ -14,95 +16,98 @@ class Migration(migrations.Migration):
         ('webhooks_incoming', '0003_public_lookup_function'),
     ]
 
+    # label-only changes, rendered once per model (core.migration_ops)
     operations = [
-        migrations.AlterField(
-            model_name='automationrun',
-            name='automation_id',
-            field=models.CharField(max_length=200, verbose_name='automation id'),
-        ),
-        migrations.AlterField(
-            model_name='automationrun',
-            name='duration_ms',
-            field=models.IntegerField(blank=True, null=True, verbose_name='duration ms'),
-        ),
-        migrations.AlterField(
-            model_name='automationrun',
-            name='error_message',
-            field=models.TextField(blank=True, null=True, verbose_name='error message'),
-        ),
-        migrations.AlterField(
-            model_name='automationrun',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='automationrun',
-            name='output',
-            field=models.JSONField(blank=True, null=True, verbose_name='output'),
-        ),
-        migrations.AlterField(
-            model_name='automationrun',
-            name='payload',
-            field=models.JSONField(blank=True, null=True, verbose_name='payload'),
-        ),
-        migrations.AlterField(
-            model_name='automationrun',
-            name='started_at',
-            field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='started at'),
-        ),
-        migrations.AlterField(
-            model_name='automationrun',
-            name='status',
-            field=models.CharField(choices=[('success', 'Success'), ('failed', 'Failed')], max_length=20, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='automationrun',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='automationrun',
-            name='trigger',
-            field=models.CharField(db_default='webhook', default='webhook', max_length=30, verbose_name='trigger'),
-        ),
-        migrations.AlterField(
-            model_name='automationrun',
-            name='webhook_id',
-            field=models.UUIDField(blank=True, null=True, verbose_name='webhook id'),
-        ),
-        migrations.AlterField(
-            model_name='automationrun',
-            name='webhook_log_id',
-            field=models.UUIDField(blank=True, null=True, verbose_name='webhook log id'),
-        ),
-        migrations.AlterField(
-            model_name='incomingdedupe',
-            name='created_at',
-            field=models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), default=django.utils.timezone.now, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='incomingdedupe',
-            name='dedupe_key',
-            field=models.CharField(max_length=255, verbose_name='dedupe key'),
-        ),
-        migrations.AlterField(
-            model_name='incomingdedupe',
-            name='id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='incomingdedupe',
-            name='log_id',
-            field=models.UUIDField(verbose_name='log id'),
-        ),
-        migrations.AlterField(
-            model_name='incomingdedupe',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
-        ),
-        migrations.AlterField(
-            model_name='incomingdedupe',
-            name='webhook_id',
-            field=models.UUIDField(verbose_name='webhook id'),
-        ),
+        AlterFields([
+            migrations.AlterField(
+                model_name='automationrun',
+                name='automation_id',
+                field=models.CharField(max_length=200, verbose_name='automation id'),
+            ),
+            migrations.AlterField(
+                model_name='automationrun',
+                name='duration_ms',
+                field=models.IntegerField(blank=True, null=True, verbose_name='duration ms'),
+            ),
+            migrations.AlterField(
+                model_name='automationrun',
+                name='error_message',
+                field=models.TextField(blank=True, null=True, verbose_name='error message'),
+            ),
+            migrations.AlterField(
+                model_name='automationrun',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='automationrun',
+                name='output',
+                field=models.JSONField(blank=True, null=True, verbose_name='output'),
+            ),
+            migrations.AlterField(
+                model_name='automationrun',
+                name='payload',
+                field=models.JSONField(blank=True, null=True, verbose_name='payload'),
+            ),
+            migrations.AlterField(
+                model_name='automationrun',
+                name='started_at',
+                field=models.DateTimeField(auto_now_add=True, db_default=django.db.models.functions.datetime.Now(), verbose_name='started at'),
+            ),
+            migrations.AlterField(
+                model_name='automationrun',
+                name='status',
+                field=models.CharField(choices=[('success', 'Success'), ('failed', 'Failed')], max_length=20, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='automationrun',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='automationrun',
+                name='trigger',
+                field=models.CharField(db_default='webhook', default='webhook', max_length=30, verbose_name='trigger'),
+            ),
+            migrations.AlterField(
+                model_name='automationrun',
+                name='webhook_id',
+                field=models.UUIDField(blank=True, null=True, verbose_name='webhook id'),
+            ),
+            migrations.AlterField(
+                model_name='automationrun',
+                name='webhook_log_id',
+                field=models.UUIDField(blank=True, null=True, verbose_name='webhook log id'),
+            ),
+            migrations.AlterField(
+                model_name='incomingdedupe',
+                name='created_at',
+                field=models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), default=django.utils.timezone.now, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='incomingdedupe',
+                name='dedupe_key',
+                field=models.CharField(max_length=255, verbose_name='dedupe key'),
+            ),
+            migrations.AlterField(
+                model_name='incomingdedupe',
+                name='id',
+                field=models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+            ),
+            migrations.AlterField(
+                model_name='incomingdedupe',
+                name='log_id',
+                field=models.UUIDField(verbose_name='log id'),
+            ),
+            migrations.AlterField(
+                model_name='incomingdedupe',
+                name='tenant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant', verbose_name='tenant'),
+            ),
+            migrations.AlterField(
+                model_name='incomingdedupe',
+                name='webhook_id',
+                field=models.UUIDField(verbose_name='webhook id'),
+            ),
+        ]),
     ]
