@@ -30,7 +30,7 @@ def _sync(fn, *args):
 
 
 async def test_healthz_and_middleware_headers_through_asgi():
-    response = await HttpCommunicator(application, "GET", "/healthz", headers=[(b"host", b"localhost")]).get_response()
+    response = await HttpCommunicator(application, "GET", "/healthz", headers=[(b"host", b"localhost")]).get_response(timeout=10)
     assert response["status"] == 200
     assert json.loads(response["body"])["status"] == "ok"
     headers = {k.decode().lower(): v.decode() for k, v in response["headers"]}
@@ -78,7 +78,7 @@ async def test_an_unsized_body_over_the_limit_is_refused_without_reaching_django
         raise AssertionError("the application must not run")
 
     bridge = WsgiBridge(never_called, workers=1, body_limit=10)
-    response = await HttpCommunicator(bridge, "POST", "/api/meetings", body=b"x" * 11).get_response()
+    response = await HttpCommunicator(bridge, "POST", "/api/meetings", body=b"x" * 11).get_response(timeout=10)
     assert response["status"] == 413
     assert json.loads(response["body"])["error"]["code"] == "payload_too_large"
 
@@ -98,7 +98,7 @@ async def test_bridge_builds_the_wsgi_environ():
         bridge, "POST", "/api/%D7%A4?q=1&x=%20", body=b'{"a": 1}',
         headers=[(b"host", b"hub.example"), (b"content-type", b"application/json"), (b"x-one", b"a"),
                  (b"x-one", b"b"), (b"x-tenant_id", b"smuggled"), (b"content-length", b"8")],
-    ).get_response()
+    ).get_response(timeout=10)
     assert response["status"] == 201
     assert (b"x-echo", b"1") in response["headers"]
     echoed = json.loads(response["body"])
@@ -147,7 +147,7 @@ async def test_bridge_sends_a_streaming_response_chunk_by_chunk():
         return Stream()
 
     communicator = HttpCommunicator(WsgiBridge(app, workers=4, body_limit=100), "GET", "/")
-    response = await communicator.get_response()
+    response = await communicator.get_response(timeout=10)
     await communicator.wait(5)  # close() runs after the last chunk is sent
     assert response["status"] == 200
     assert response["body"] == b"chunk0;chunk1;chunk2;"
@@ -158,6 +158,6 @@ async def test_bridge_answers_500_when_the_application_raises():
     def broken(environ, start_response):
         raise RuntimeError("boom with a secret sk_live_123")
 
-    response = await HttpCommunicator(WsgiBridge(broken, workers=1, body_limit=100), "GET", "/").get_response()
+    response = await HttpCommunicator(WsgiBridge(broken, workers=1, body_limit=100), "GET", "/").get_response(timeout=10)
     assert response["status"] == 500
     assert b"sk_live" not in response["body"] and b"boom" not in response["body"]
