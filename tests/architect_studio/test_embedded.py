@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -39,22 +40,41 @@ print(json.dumps({"status": r.status_code, "event": ev.event, "processed": ev.pr
 """
 
 
-@pytest.mark.embedded
-def test_embedded_mode_smoke(tmp_path):
-    env = {
+def embedded_env(db_path) -> dict[str, str]:
+    return {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")},
         "ARCHITECT_EMBEDDED": "1",
-        "EMBEDDED_DB_PATH": str(tmp_path / "embedded.sqlite3"),
+        "EMBEDDED_DB_PATH": str(db_path),
         "INTEGRATION_ENCRYPTION_KEY": "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-        "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
     }
+
+
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory):
+    """One SQLite database migrated by `manage.py migrate` in embedded mode (the announcement
+    checked); each test works on its own copy of it."""
+    path = tmp_path_factory.mktemp("embedded") / "migrated.sqlite3"
+    migrate = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT,
+                             env=embedded_env(path), capture_output=True, text=True, timeout=240)
+    assert migrate.returncode == 0, migrate.stderr[-2000:]
+    assert "EMBEDDED MODE" in migrate.stderr
+    return path
+
+
+@pytest.fixture
+def embedded_db(migrated_sqlite, tmp_path):
+    copy = tmp_path / "embedded.sqlite3"
+    shutil.copyfile(migrated_sqlite, copy)
+    return copy
+
+
+@pytest.mark.embedded
+def test_embedded_mode_smoke(embedded_db):
+    env = {**embedded_env(embedded_db), "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1"}
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
-    migrate = run("manage.py", "migrate", "--noinput")
-    assert migrate.returncode == 0, migrate.stderr[-2000:]
-    assert "EMBEDDED MODE" in migrate.stderr
     created = run("manage.py", "create_tenant", "Embedded Studio", "--email", "e@example.com")
     assert created.returncode == 0, created.stderr[-2000:]
     token = json.loads(created.stdout.strip().splitlines()[-1])["token"]
@@ -81,18 +101,10 @@ print(json.dumps(results))
 
 
 @pytest.mark.embedded
-def test_embedded_scheduler_runs_every_beat_entry(tmp_path):
+def test_embedded_scheduler_runs_every_beat_entry(embedded_db):
     """The in-process scheduler of the embedded mode runs each beat entry's task in
     the web process: every entry's task is registered there and succeeds once."""
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")},
-        "ARCHITECT_EMBEDDED": "1",
-        "EMBEDDED_DB_PATH": str(tmp_path / "embedded.sqlite3"),
-        "INTEGRATION_ENCRYPTION_KEY": "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-    }
-    migrate = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=120)
-    assert migrate.returncode == 0, migrate.stderr[-2000:]
+    env = embedded_env(embedded_db)
     result = subprocess.run([sys.executable, "-c", BEAT_SCRIPT], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
