@@ -76,7 +76,12 @@ def _transactional(request) -> bool:
 def _truncate_after_transactional_tests(request):
     """Transactional tests commit; Django's flush cannot clean up after them here (the
     router lets only `owner` migrate, so flush on `default` finds no tables). The owner
-    truncates every table the tests fill instead, so no test sees another's rows."""
+    truncates the tables the test may have filled instead, so no test sees another's rows.
+
+    "May have filled": a table whose heap has any page. TRUNCATE gives a table a new, empty
+    file and any INSERT (even one rolled back) extends it, so a table of size 0 holds no row
+    and needs no truncating — whatever RLS would let the owner see. Truncating only those
+    costs ~30 ms instead of 1-3 s for all 45 tables on a loaded machine."""
     yield
     if "owner" not in settings.DATABASES or not _transactional(request):
         return
@@ -88,10 +93,13 @@ def _truncate_after_transactional_tests(request):
     with psycopg.connect(**params, autocommit=True) as conn, conn.cursor() as cursor:
         cursor.execute(
             "SELECT string_agg(format('%%I', tablename), ', ') FROM pg_tables WHERE schemaname = 'public' "
-            "AND NOT (tablename = ANY(%s)) AND tablename NOT LIKE 'django_celery_beat%%'",
+            "AND NOT (tablename = ANY(%s)) AND tablename NOT LIKE 'django_celery_beat%%' "
+            "AND pg_relation_size(format('%%I.%%I', schemaname, tablename)::regclass) > 0",
             [list(_KEPT_TABLES)],
         )
         tables = cursor.fetchone()[0]
+        if not tables:
+            return
         cursor.execute("SET lock_timeout = '10s'")
         cursor.execute(f"TRUNCATE {tables} CASCADE")
 
