@@ -202,3 +202,21 @@ def hubspot_app(db, oauth_server, local_oauth_http):
         authorization_url=oauth_server.authorization_url, token_url=oauth_server.token_url,
         revoke_url=oauth_server.revoke_url, api_base_url=oauth_server.base_url, scopes="read write",
     )
+
+
+#: Marks of the modules that take longest (real processes killed, a whole SQLite hub started,
+#: chromium, real workers): scheduled first, so under `-n 2 --dist loadfile` no long module
+#: starts last on one worker while the other sits idle.
+_LONG_FIRST = ("faults", "embedded", "browser", "e2e")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Modules (each one xdist unit under --dist loadfile) ordered longest kind first, each
+    module's own order kept; a stable sort, so a plain serial run only changes module order."""
+    rank: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        marks = {mark.name for mark in item.iter_markers()}
+        kind = next((i for i, name in enumerate(_LONG_FIRST) if name in marks), len(_LONG_FIRST))
+        rank[module] = min(rank.get(module, kind), kind)
+    items.sort(key=lambda item: rank[item.nodeid.split("::", 1)[0]])
