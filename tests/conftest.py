@@ -104,6 +104,31 @@ def _truncate_after_transactional_tests(request):
         cursor.execute(f"TRUNCATE {tables} CASCADE")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_provider_limits(monkeypatch):
+    """Each test starts with empty provider rate-limit buckets and no Redis-down mark: the
+    fakes' realm and tenant ids are constants, so an earlier test in this process (a 429
+    honoured, a small bucket drained, Redis marked down by a fault test) must not leave a
+    bucket closed for the next — in the process or in the run's Redis database."""
+    from core import redis_client
+    from integrations import ratelimit
+
+    monkeypatch.setattr(ratelimit, "_local", ratelimit._LocalBuckets())
+    monkeypatch.setattr(redis_client, "_down_until", {})
+    if settings.MODE.redis_url:
+        import redis
+
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            keys = list(client.scan_iter("integrations:ratelimit:*", count=1000))
+            if keys:
+                client.delete(*keys)
+        except redis.RedisError:
+            pass  # a fault test left Redis stopped: it restarts it itself
+        finally:
+            client.close()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _clean_test_broker():
     if settings.MODE.redis_url:

@@ -15,7 +15,6 @@ import json
 import time
 
 import pytest
-import redis
 from django.test import Client as HttpClient
 
 from core.tenant_context import tenant_scope
@@ -37,19 +36,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 
 @pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings, monkeypatch):
-    """Each test starts with empty provider buckets: the fakes' realm and tenant ids are
-    constants, so an earlier test of this process (a 429 honoured, Redis marked down by a
-    fault test) must not leave its bucket closed here — in Redis or in the process."""
-    from core import redis_client
-    from integrations import ratelimit
-
-    monkeypatch.setattr(ratelimit, "_local", ratelimit._LocalBuckets())
-    monkeypatch.setattr(redis_client, "_down_until", {})
+def _limiter_on_test_redis(settings):
+    """The provider buckets live in the run's Redis database (emptied before each test by the
+    autouse ``_fresh_provider_limits`` of tests/conftest.py, with the process-level ones)."""
     settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
 
 
 def wait_for(predicate, timeout: float = 120.0, state=None):
