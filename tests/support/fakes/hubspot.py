@@ -27,6 +27,9 @@ documented semantics the hub uses, at ``https://api.hubapi.com``:
 - ``POST /oauth/2026-03/token`` refresh (``access_token``, ``refresh_token``, ``expires_in`` 1800):
   https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/guide
 
+HubSpot's SDK (``hubspot-api-client``, urllib3 underneath, so it talks to ``served(fake)``) judges
+these shapes and the adapter's requests: tests/integrations/providers/test_hubspot_sdk_shapes.py.
+
 Chosen here (not documented): ids are increasing integers as strings; ``after`` is the offset
 as a string; the fake's clock advances one millisecond per write so modified dates are distinct.
 """
