@@ -59,7 +59,9 @@ PROVIDER = Provider(
     maturity_note=(
         "Contacts <-> clients (both ways) and companies -> clients (import) are built to the CRM "
         "v3 objects and search references and tested against a fake shaped as those pages, "
-        "never against HubSpot itself nor its SDK (hubspot-api-client not installed here). "
+        "never against HubSpot itself; HubSpot's SDK (hubspot-api-client 12) judges the fake: "
+        "its models read every answer and build every request the adapter sends (its one "
+        "known typing gap, search sorts, checked against the search page). "
         "Scheduled, not realtime: HubSpot webhooks are not wired to a run yet. Unverified or "
         "partial: a record archived at HubSpot is not removed here (search does not return "
         "archived records); an export is a batch upsert of one contact per call keyed by email "

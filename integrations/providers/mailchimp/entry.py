@@ -61,7 +61,10 @@ PROVIDER = Provider(
     maturity_note=(
         "Audience members <-> clients (both ways, scheduled) are built to the Marketing API 3.0 "
         "list-members reference and tested against a fake shaped as its pages, never against "
-        "Mailchimp itself nor its SDK (mailchimp-marketing not installed here). The audience is "
+        "Mailchimp itself; Mailchimp's SDK (mailchimp-marketing 3.0.80) is pointed at the fake "
+        "and makes the adapter's calls (paths, methods, query names and bodies the same, the "
+        "same answers), but it ships no response models, so answer shapes rest on the pages. "
+        "The audience is "
         "chosen in settings (audienceId); name, email and PHONE merge fields are mapped (the "
         "ADDRESS merge field, an object, is not). Unsubscribed or cleaned members set the "
         "client's email opt-out; an export never sends 'subscribed' (new members get "

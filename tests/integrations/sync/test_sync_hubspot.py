@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import hubspot
 import pytest
 import redis
 
@@ -17,7 +18,7 @@ from entities.services import entity_create, entity_update
 from integrations.models import Integration
 from integrations.providers.hubspot import adapter as hs
 from integrations.services import provider_app_set
-from tests.support.fakes.hubspot import ORIGIN, hubspot_fake  # noqa: F401 - fixture
+from tests.support.fakes.hubspot import ORIGIN, hubspot_fake, served  # noqa: F401 - fixture
 from tests.support.oauth import make_oauth_integration
 from tests.support.sync_runs import drain_entity_events, links, reload, run_sync
 
@@ -164,6 +165,10 @@ def test_clients_go_out_as_contacts_by_batch_upsert_and_edits_patch_only_mapped_
     kept = fake.live("contact")[existing]
     assert kept["properties"]["phone"] == "052-7654321" and kept["properties"]["jobtitle"] == "Owner"
     assert fake.associations[existing] == ["company:555"]
+    with served(fake) as origin:  # and as HubSpot's own SDK reads them (v4 associations list)
+        companies = hubspot.Client.create(access_token=fake.token, host=origin).crm.associations.v4.basic_api.get_page(
+            "contacts", existing, "companies")
+    assert [(c.to_object_id, [t.type_id for t in c.association_types]) for c in companies.results] == [("555", [279])]
 
 
 def test_a_create_retried_after_a_lost_answer_updates_the_same_contact(alice, fake):

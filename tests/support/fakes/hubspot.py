@@ -16,6 +16,9 @@ documented semantics the hub uses, at ``https://api.hubapi.com``:
   ``POST /crm/v3/objects/contacts/batch/upsert`` with ``idProperty: email`` -> ``{"status":
   "COMPLETE", "results": [{..., "new": bool}]}`` (an existing email updates that contact):
   https://developers.hubspot.com/docs/api/crm/contacts (Create, Update, Archive, Batch upsert)
+- ``GET /crm/v4/objects/contacts/{id}/associations/companies`` (v4 "List": ``{"results":
+  [{"toObjectId", "associationTypes": [{"category", "typeId", "label"}]}]}``):
+  https://developers.hubspot.com/docs/api/crm/associations
 - Errors as the error-handling page shows them: ``{"status": "error", "message",
   "correlationId", "category"}`` (401 ``INVALID_AUTHENTICATION``, 400 ``VALIDATION_ERROR``),
   429 ``{"status": "error", "message": "You have reached your secondly limit.", "errorType":
@@ -23,6 +26,9 @@ documented semantics the hub uses, at ``https://api.hubapi.com``:
   https://developers.hubspot.com/docs/api/error-handling , https://developers.hubspot.com/docs/api/usage-details
 - ``POST /oauth/2026-03/token`` refresh (``access_token``, ``refresh_token``, ``expires_in`` 1800):
   https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/guide
+
+HubSpot's SDK (``hubspot-api-client``, urllib3 underneath, so it talks to ``served(fake)``) judges
+these shapes and the adapter's requests: tests/integrations/providers/test_hubspot_sdk_shapes.py.
 
 Chosen here (not documented): ids are increasing integers as strings; ``after`` is the offset
 as a string; the fake's clock advances one millisecond per write so modified dates are distinct.
@@ -34,9 +40,13 @@ import copy
 import itertools
 import json
 import re
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -65,6 +75,7 @@ class Call:
     path: str
     body: Any
     status: int
+    answer: Any = None
 
 
 @dataclass
@@ -124,7 +135,7 @@ class HubspotFake:
         path = urlsplit(request.url).path
         body = json.loads(request.body) if request.body else None
         status, payload, headers = self._route(request, path, body)
-        self.calls.append(Call(request.method, path, body, status))
+        self.calls.append(Call(request.method, path, body, status, copy.deepcopy(payload)))
         return status, {"Content-Type": "application/json", **headers}, "" if payload is None else json.dumps(payload)
 
     def _route(self, request, path: str, body: Any) -> tuple[int, Any, dict[str, str]]:
@@ -136,6 +147,9 @@ class HubspotFake:
                 return 429, {"status": "error", "message": "You have reached your secondly limit.",
                              "errorType": "RATE_LIMIT", "correlationId": "c-429", "policyName": "SECONDLY"}, headers
             return (*error(status, "INTERNAL_ERROR", "internal error"), headers)
+        associated = re.fullmatch(r"/crm/v4/objects/(contacts?)/(\d+)/associations/(compan(?:y|ies))", path)
+        if associated and request.method == "GET":
+            return (*self._associations(associated.group(2)), {})
         match = re.fullmatch(r"/crm/v3/objects/(contacts|companies)(?:/(search|batch/upsert|\d+))?", path)
         if not match:
             return (*error(404, "OBJECT_NOT_FOUND", "not found"), {})
@@ -189,6 +203,16 @@ class HubspotFake:
             answer["paging"] = {"next": {"after": str(after + limit), "link": f"?after={after + limit}"}}
         return 200, answer
 
+    def _associations(self, remote_id: str) -> tuple[int, Any]:
+        """v4 "List" of a contact's companies (``associations`` holds ``company:<id>`` per contact;
+        279 is HubSpot's unlabeled contact-to-company type)."""
+        obj = self.store["contact"].get(remote_id)
+        if obj is None or obj["archived"]:
+            return error(404, "OBJECT_NOT_FOUND", "resource not found")
+        companies = [a.split(":", 1)[1] for a in self.associations.get(remote_id, []) if a.startswith("company:")]
+        return 200, {"results": [{"toObjectId": company, "associationTypes": [
+            {"category": "HUBSPOT_DEFINED", "typeId": 279, "label": None}]} for company in companies]}
+
     def _create(self, body: dict[str, Any]) -> tuple[int, Any]:
         props = body.get("properties") or {}
         refused = self._refused(props)
@@ -216,6 +240,41 @@ class HubspotFake:
             results.append({**copy.deepcopy(self.store["contact"][existing]), "new": created})
         return 200, {"status": "COMPLETE", "results": results, "startedAt": _iso(self.clock),
                      "completedAt": _iso(self.clock)}
+
+
+@contextmanager
+def served(fake: HubspotFake) -> Iterator[str]:
+    """The fake on a real 127.0.0.1 HTTP server too (the origin is yielded), for clients that do
+    not go through ``requests`` -- HubSpot's own SDK speaks urllib3. Every call lands in
+    ``fake.handle`` exactly as the hub's client's calls do."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            request = SimpleNamespace(method=self.command, url=ORIGIN + self.path, headers=self.headers,
+                                      body=self.rfile.read(length) if length else None)
+            status, headers, text = fake.handle(request)
+            data = text.encode()
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _any
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="fake-hubspot", daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _ms(text: str) -> int:

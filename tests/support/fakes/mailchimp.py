@@ -9,11 +9,19 @@ semantics the hub uses, at ``https://us6.api.mailchimp.com/3.0``:
   (ISO-8601 with +00:00), ``list_id``, ``tags``; the list answer ``{"members", "list_id",
   "total_items", "_links"}`` with ``count``/``offset``, ``since_last_changed``, ``sort_field``
   and ``sort_dir``: https://mailchimp.com/developer/marketing/api/list-members/list-members-info/
-- ``PUT /lists/{id}/members/{hash}`` "Add or update list member" (``status_if_new`` for a new
+- ``GET /lists/{id}/members/{hash}`` "Get member info" (an archived member too, with its status),
+  ``PUT /lists/{id}/members/{hash}`` "Add or update list member" (``status_if_new`` for a new
   member, ``status`` for either), ``PATCH`` "Update list member", ``DELETE`` "Archive list
   member" (204): https://mailchimp.com/developer/marketing/api/list-members/
 - ``GET /lists`` -> ``{"lists": [{"id", "name", ...}], "total_items"}``:
   https://mailchimp.com/developer/marketing/api/lists/get-lists-info/
+- ``GET /lists/{id}/merge-fields`` -> ``{"merge_fields": [{"merge_id", "tag", "name", "type",
+  "options", ...}], "list_id", "total_items"}``:
+  https://mailchimp.com/developer/marketing/api/list-merges/list-merge-fields/ ;
+  ``GET /ping`` -> ``{"health_status": "Everything's Chimpy!"}``:
+  https://mailchimp.com/developer/marketing/api/ping/
+- The official SDK (``mailchimp-marketing``, ``requests`` underneath, so ``responses`` serves it
+  too) is pointed at this fake by tests/integrations/providers/test_mailchimp_sdk_shapes.py.
 - Errors as problem+json ``{"type", "title", "status", "detail", "instance"}`` (401 "API Key
   Invalid", 400 "Invalid Resource", 400 "Member In Compliance State" for re-subscribing an
   unsubscribed member, 404 "Resource Not Found", 429 "Too Many Requests"):
@@ -46,6 +54,22 @@ AUDIENCE = "a1b2c3d4e5"
 ERRORS = "https://mailchimp.com/developer/marketing/docs/errors/"
 
 
+def _merge_field(merge_id: int, tag: str, name: str, kind: str, options: dict[str, Any]) -> dict[str, Any]:
+    return {"merge_id": merge_id, "tag": tag, "name": name, "type": kind, "required": False, "default_value": "",
+            "public": True, "display_order": merge_id + 1, "options": options, "help_text": "", "list_id": AUDIENCE,
+            "_links": []}
+
+
+#: The audience's merge fields as a new audience has them (FNAME, LNAME, ADDRESS, PHONE):
+#: https://mailchimp.com/developer/marketing/api/list-merges/list-merge-fields/
+MERGE_FIELDS = [
+    _merge_field(1, "FNAME", "First Name", "text", {"size": 25}),
+    _merge_field(2, "LNAME", "Last Name", "text", {"size": 25}),
+    _merge_field(3, "ADDRESS", "Address", "address", {"default_country": 164}),
+    _merge_field(4, "PHONE", "Phone Number", "phone", {"phone_format": "none"}),
+]
+
+
 def member_hash(email: str) -> str:
     return hashlib.md5(email.lower().encode()).hexdigest()
 
@@ -62,6 +86,7 @@ class Call:
     query: dict[str, str]
     body: Any
     status: int
+    answer: Any = None
 
 
 @dataclass
@@ -112,7 +137,7 @@ class MailchimpFake:
         path = parts.path.removeprefix("/3.0")
         body = json.loads(request.body) if request.body else None
         status, payload, headers = self._route(request, path, query, body)
-        self.calls.append(Call(request.method, path, query, body, status))
+        self.calls.append(Call(request.method, path, query, body, status, copy.deepcopy(payload)))
         kind = "application/json" if status < 400 else "application/problem+json"
         return status, {"Content-Type": kind, **headers}, "" if payload is None else json.dumps(payload)
 
@@ -133,6 +158,11 @@ class MailchimpFake:
                 return (*problem(429, "Too Many Requests", "You have exceeded the limit of 10 simultaneous "
                                                            "connections."), headers)
             return (*problem(status, "Internal Server Error", "An unexpected internal error has occurred."), headers)
+        if request.method == "GET" and path == "/ping":
+            return 200, {"health_status": "Everything's Chimpy!"}, {}
+        if request.method == "GET" and path == f"/lists/{AUDIENCE}/merge-fields":
+            return 200, {"merge_fields": copy.deepcopy(MERGE_FIELDS), "list_id": AUDIENCE,
+                         "total_items": len(MERGE_FIELDS), "_links": []}, {}
         if request.method == "GET" and path == "/lists":
             return 200, {"lists": [{"id": AUDIENCE, "name": "Studio clients"}], "total_items": 1}, {}
         match = re.fullmatch(rf"/lists/{AUDIENCE}/members(?:/([0-9a-f]{{32}}))?", path)
@@ -144,6 +174,8 @@ class MailchimpFake:
         if request.method == "PUT" and remote_id:
             return (*self._write(remote_id, body or {}, upsert=True), {})
         member = self.members.get(remote_id or "")
+        if request.method == "GET" and member is not None:  # an archived member reads as status "archived"
+            return 200, copy.deepcopy(member), {}
         if member is None or member["status"] == "archived":
             return (*problem(404, "Resource Not Found", "The requested resource could not be found."), {})
         if request.method == "PATCH":
