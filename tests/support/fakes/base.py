@@ -18,7 +18,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -36,6 +36,7 @@ class FakeServer:
     name = "fake"
     content_type: str | None = "application/json"
     _server: ThreadingHTTPServer | None = None
+    requests: list  # what the fake was asked (each fake's own record type)
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, Any, dict]:
         raise NotImplementedError
@@ -61,6 +62,13 @@ class FakeServer:
     def base_url(self) -> str:
         assert self._server is not None, "start() the fake first"
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def count(self, method: str | None = None, path: str = "", status: int | None = None) -> int:
+        """Requests seen (``self.requests``: records with ``method``, ``path``, ``status``) of that
+        method, whose path contains ``path``, answered ``status``."""
+        with getattr(self, "_lock", None) or nullcontext():
+            return sum(1 for r in self.requests if (method is None or r.method == method) and path in r.path
+                       and (status is None or r.status == status))
 
 
 def encode(data: Any) -> bytes:

@@ -146,11 +146,6 @@ class FakeGoogleDrive(FakeServer):
             for _ in range(times):
                 self._failures.append((status, error_body(status, reason, reason), headers or {}, path))
 
-    def count(self, method: str | None = None, path: str = "", status: int | None = None) -> int:
-        with self._lock:
-            return sum(1 for r in self.requests if (method is None or r.method == method) and path in r.path
-                       and (status is None or r.status == status))
-
     def children(self, parent: str) -> dict[str, dict]:
         with self._lock:
             return {f["name"]: dict(f) for f in self.files.values()

@@ -130,11 +130,6 @@ class FakeOneDrive(FakeServer):
         with self._lock:
             self._failures.append((status, error(code, code), headers or {}, path))
 
-    def count(self, method: str | None = None, path: str = "", status: int | None = None) -> int:
-        with self._lock:
-            return sum(1 for r in self.requests if (method is None or r.method == method) and path in r.path
-                       and (status is None or r.status == status))
-
     def children(self, parent: str) -> dict[str, dict]:
         with self._lock:
             return {i["name"]: dict(i) for i in self.items.values()
