@@ -92,6 +92,15 @@ def document_number(settings: Mapping[str, Any], hub_id: str, *, limit: int = 21
     return (prefix + hub_id.replace("-", "")[:8].upper())[:limit]
 
 
+def amount_transform(currency_field: str) -> dict[str, Any]:
+    """Amounts go through the engine's currency transform: Decimal to the cent both ways, in the
+    record's own currency by default (both codes read from the mapped fields, the remote one at
+    ``currency_field``); a tenant who keeps the books in another currency sets ``to`` (e.g.
+    "USD") and the CurrencyRate table converts on the record's date."""
+    return {"transform": "currency_convert",
+            "transformConfig": {"fromField": "currency", "toField": currency_field, "from": "ILS", "to": "ILS"}}
+
+
 class AccountingSettings:
     """Mixin for a ProviderAdapter (listed first): the seed's accounting settings."""
 
