@@ -25,7 +25,8 @@ import re
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from integrations.providers.common import is_zone
 
 FLAGS = ("syncClients", "syncSuppliers", "syncPayments", "syncExpenses")
 #: Israel's standard VAT rate (17% since 1 January 2025).
@@ -123,7 +124,7 @@ class AccountingSettings:
         for flag in FLAGS:
             if flag in value and not isinstance(value[flag], bool):
                 errors[flag] = ["must be true or false"]
-        if "timeZone" in value and not _is_zone(value["timeZone"]):
+        if "timeZone" in value and not is_zone(value["timeZone"]):
             errors["timeZone"] = ["must be an IANA time zone name such as 'Asia/Jerusalem'"]
         if "invoiceSettings" in value:
             problems = _invoice_errors(value["invoiceSettings"])
@@ -139,16 +140,6 @@ class AccountingSettings:
                 if problems:
                     errors[key] = problems
         return errors
-
-
-def _is_zone(name: Any) -> bool:
-    if not isinstance(name, str) or not name or len(name) > 60:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def _text(value: Any, limit: int = MAX_TEXT) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from integrations.providers.adapter import Answer, CredentialsRefused
 
@@ -26,6 +27,18 @@ def instant(value: Any, *, naive_utc: bool = False) -> datetime | None:
     if parsed.tzinfo:
         return parsed
     return parsed.replace(tzinfo=UTC) if naive_utc else None
+
+
+
+def is_zone(name: Any) -> bool:
+    """An IANA time zone name this machine knows (``Asia/Jerusalem``)."""
+    if not isinstance(name, str) or not name or len(name) > 60:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 class AnswerError(Exception):

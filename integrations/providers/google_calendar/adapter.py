@@ -52,11 +52,12 @@ import copy
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from integrations.providers._calendar import DEFAULT_CALENDAR_MAPPING, CalendarSettings
+from integrations.providers._google import channel_watch
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -206,12 +207,7 @@ class GoogleCalendarAdapter(CalendarSettings, ProviderAdapter):
         if not response.ok:
             raise GoogleCalendarError("watch", response)
         data = response.data if isinstance(response.data, dict) else {}
-        try:
-            expires = datetime.fromtimestamp(int(data["expiration"]) / 1000, tz=UTC)
-        except (KeyError, TypeError, ValueError):
-            expires = datetime.now(UTC) + timedelta(seconds=CHANNEL_TTL)
-        return Watch(channel_id=str(data.get("id") or channel_id), resource_id=str(data.get("resourceId") or ""),
-                     expires_at=expires)
+        return channel_watch(data, channel_id, CHANNEL_TTL)
 
     def stop(self, client: Caller, *, channel_id: str, resource_id: str) -> None:
         """``channels.stop``; a channel Google no longer has (404) is stopped already.

@@ -38,10 +38,10 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from integrations.providers._google import channel_watch
 from integrations.providers._storage import StorageSettings
 from integrations.providers.adapter import (
     Answer,
@@ -261,12 +261,7 @@ class GoogleDriveAdapter(StorageSettings, ProviderAdapter):
         if not response.ok:
             raise GoogleDriveError("watch", response)
         data = _data(response)
-        try:
-            expires = datetime.fromtimestamp(int(data["expiration"]) / 1000, tz=UTC)
-        except (KeyError, TypeError, ValueError):
-            expires = datetime.now(UTC) + timedelta(seconds=CHANNEL_TTL)
-        return Watch(channel_id=str(data.get("id") or channel_id), resource_id=str(data.get("resourceId") or ""),
-                     expires_at=expires)
+        return channel_watch(data, channel_id, CHANNEL_TTL)
 
     def stop(self, client: Caller, *, channel_id: str, resource_id: str) -> None:
         response = client.request("POST", f"{API}/channels/stop", json={"id": channel_id, "resourceId": resource_id})
