@@ -17,14 +17,7 @@ from integrations.sync.importer import Job
 from integrations.sync.plan import plan_for
 from integrations.sync.runs import RunReport
 from tests.support.oauth import make_oauth_integration
-from tests.support.sync_runs import (
-    documents,
-    export_job,
-    local_document,
-    local_rename,
-    pending,
-    run_sync,
-)
+from tests.support.sync_runs import documents, export_job, local_document, local_rename, pending, run_sync
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis", "local_targets")]
 

@@ -13,14 +13,7 @@ from integrations.providers.onedrive import adapter as onedrive_adapter
 from integrations.services import provider_app_set
 from integrations.sync.exporter import export_pending
 from tests.support.oauth import make_oauth_integration
-from tests.support.sync_runs import (
-    documents,
-    export_job,
-    local_document,
-    local_rename,
-    pending,
-    run_sync,
-)
+from tests.support.sync_runs import documents, export_job, local_document, local_rename, pending, run_sync
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis", "local_targets")]
 
