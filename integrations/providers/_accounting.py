@@ -25,7 +25,8 @@ import re
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from integrations.providers.common import is_zone
 
 FLAGS = ("syncClients", "syncSuppliers", "syncPayments", "syncExpenses")
 #: Israel's standard VAT rate (17% since 1 January 2025).
@@ -92,6 +93,15 @@ def document_number(settings: Mapping[str, Any], hub_id: str, *, limit: int = 21
     return (prefix + hub_id.replace("-", "")[:8].upper())[:limit]
 
 
+def amount_transform(currency_field: str) -> dict[str, Any]:
+    """Amounts go through the engine's currency transform: Decimal to the cent both ways, in the
+    record's own currency by default (both codes read from the mapped fields, the remote one at
+    ``currency_field``); a tenant who keeps the books in another currency sets ``to`` (e.g.
+    "USD") and the CurrencyRate table converts on the record's date."""
+    return {"transform": "currency_convert",
+            "transformConfig": {"fromField": "currency", "toField": currency_field, "from": "ILS", "to": "ILS"}}
+
+
 class AccountingSettings:
     """Mixin for a ProviderAdapter (listed first): the seed's accounting settings."""
 
@@ -114,7 +124,7 @@ class AccountingSettings:
         for flag in FLAGS:
             if flag in value and not isinstance(value[flag], bool):
                 errors[flag] = ["must be true or false"]
-        if "timeZone" in value and not _is_zone(value["timeZone"]):
+        if "timeZone" in value and not is_zone(value["timeZone"]):
             errors["timeZone"] = ["must be an IANA time zone name such as 'Asia/Jerusalem'"]
         if "invoiceSettings" in value:
             problems = _invoice_errors(value["invoiceSettings"])
@@ -130,16 +140,6 @@ class AccountingSettings:
                 if problems:
                     errors[key] = problems
         return errors
-
-
-def _is_zone(name: Any) -> bool:
-    if not isinstance(name, str) or not name or len(name) > 60:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def _text(value: Any, limit: int = MAX_TEXT) -> bool:

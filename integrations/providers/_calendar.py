@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from integrations.providers.common import is_zone
 
 # The seed's GOOGLE_CALENDAR_MAPPING (section ג) for the three calendars (the CalDAV adapter
 # builds Google-like dicts). Two deliberate differences: start/end carry date_format, and
@@ -54,7 +55,7 @@ class CalendarSettings:
         errors: dict[str, list[str]] = {}
         for key in sorted(set(value) - {"calendars", "timeZone", *FLAGS}):
             errors[str(key)[:100]] = [f"unknown setting (known: calendars, {', '.join(FLAGS)}, timeZone)"]
-        if "timeZone" in value and not _is_zone(value["timeZone"]):
+        if "timeZone" in value and not is_zone(value["timeZone"]):
             errors["timeZone"] = ["must be an IANA time zone name such as 'Asia/Jerusalem'"]
         for key in FLAGS:
             if key in value and not isinstance(value[key], bool):
@@ -62,16 +63,6 @@ class CalendarSettings:
         if "calendars" in value:
             errors.update(_calendar_errors(value["calendars"]))
         return errors
-
-
-def _is_zone(name: Any) -> bool:
-    if not isinstance(name, str) or not name or len(name) > 60:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def _calendar_errors(calendars: Any) -> dict[str, list[str]]:

@@ -14,17 +14,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from integrations.providers.common import field_mappings
+
 #: The one container of a design sync (the picks and "all" live in the settings, not containers).
 CONTAINER = "designs"
 MAX_IDS = 500
 ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
-DESIGN_MAPPING: list[dict[str, Any]] = [
-    {"localEntity": "document", "localField": "name", "remoteField": "name"},
-    {"localEntity": "document", "localField": "fileUrl", "remoteField": "link"},
-    {"localEntity": "document", "localField": "thumbnailUrl", "remoteField": "thumbnailUrl"},
-    {"localEntity": "document", "localField": "mimeType", "remoteField": "mimeType"},
-]
+DESIGN_MAPPING: list[dict[str, Any]] = field_mappings("document", {"name": "name", "fileUrl": "link",
+                                                                   "thumbnailUrl": "thumbnailUrl",
+                                                                   "mimeType": "mimeType"})
 
 
 def id_list_errors(value: Mapping[str, Any], key: str) -> dict[str, list[str]]:

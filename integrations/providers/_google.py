@@ -1,8 +1,14 @@
 """What every Google provider shares: the OAuth endpoints, the offline-access
-parameters and the refresh-token notes (Google Calendar, Google Drive)."""
+parameters and the refresh-token notes, and the push channels' answer (Google Calendar,
+Google Drive)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from integrations.providers.adapter import Watch
 from integrations.providers.base import OAuthConfig
 
 AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
@@ -32,3 +38,15 @@ def oauth(*scopes: str) -> OAuthConfig:
         refresh_rotates=False,
         notes=OAUTH_NOTES,
     )
+
+
+def channel_watch(data: Mapping[str, Any], channel_id: str, ttl_seconds: int) -> Watch:
+    """A ``watch`` answer (a Channel resource) as the engine's Watch: ``expiration`` is Unix
+    milliseconds; without one the channel lives ``ttl_seconds``.
+    https://developers.google.com/calendar/api/guides/push#watch-request"""
+    try:
+        expires = datetime.fromtimestamp(int(data["expiration"]) / 1000, tz=UTC)
+    except (KeyError, TypeError, ValueError):
+        expires = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
+    return Watch(channel_id=str(data.get("id") or channel_id), resource_id=str(data.get("resourceId") or ""),
+                 expires_at=expires)

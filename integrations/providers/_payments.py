@@ -24,10 +24,13 @@ here passes through a float.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+
+from integrations.providers.adapter import Caller, ChangePage, RemoteChange
 
 #: https://docs.stripe.com/currencies#zero-decimal
 ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
@@ -125,6 +128,39 @@ class PaymentSettings:
                 if number is None or not Decimal(0) <= number <= top:
                     errors[key] = [f"must be a number from 0 to {top}"]
         return errors
+
+
+class HostedPaymentPages:
+    """Mixin for a ProviderAdapter (listed first) whose export is a hosted payment page
+    (PayPlus, Cardcom): each payment becomes a page (the adapter's ``push_create``), its
+    result comes back as a callback (``hook_changes``), not in a feed; a page cannot be changed
+    or deleted through the API (it expires at the provider). ``page_type`` is the remote type
+    and ``page_mapping`` its default mapping from ``payment``."""
+
+    receives_hooks = True
+    page_type: str
+    page_mapping: list[dict[str, Any]]
+
+    def default_mappings(self, local_type: str, remote_type: str) -> list[dict[str, Any]]:
+        if (local_type, remote_type) == ("payment", self.page_type):
+            return copy.deepcopy(self.page_mapping)
+        return []
+
+    def list_changes(self, client: Caller, *, container: str, cursor: str | None) -> ChangePage:
+        return ChangePage((), None, done=True)  # no feed: results arrive as callbacks
+
+    def push_update(self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
+                    version: str | None) -> RemoteChange:
+        return RemoteChange(remote_id=remote_id, deleted=False, raw={})  # a page cannot be changed
+
+    def push_delete(self, client: Caller, *, container: str, remote_id: str, version: str | None) -> None:
+        return None  # nothing to delete: an unused page expires at the provider
+
+
+def page_created(record: Mapping[str, Any], hub_id: str, page_id: str, **page: Any) -> RemoteChange:
+    """The change a new payment page makes: the record plus the page's own fields, ``pending``."""
+    return RemoteChange(remote_id=str(page_id), deleted=False, raw={**dict(record), **page, "hub_status": "pending"},
+                        hub_id=str(hub_id))
 
 
 def _number(value: Any) -> Decimal | None:

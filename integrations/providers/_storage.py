@@ -49,6 +49,15 @@ class StorageSettings:
                        "autoCreateDriveItems": "autoUploadDocuments"}
     #: The container when ``rootFolderId`` is empty (each provider's root).
     default_root = "root"
+    #: The provider's name of a file (the remote type paired with ``document``).
+    file_type = "file"
+    #: STORAGE_MAPPING's remote fields the provider's files lack.
+    missing_fields: tuple[str, ...] = ()
+
+    def default_mappings(self, local_type: str, remote_type: str) -> list[dict[str, Any]]:
+        if (local_type, remote_type) != ("document", self.file_type):
+            return []
+        return [dict(m) for m in STORAGE_MAPPING if m["remoteField"] not in self.missing_fields]
 
     def sync_containers(self, settings: Mapping[str, Any]) -> tuple[str, ...] | None:
         root = settings.get("rootFolderId") if isinstance(settings, Mapping) else None

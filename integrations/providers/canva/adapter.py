@@ -33,7 +33,9 @@ from integrations.providers.adapter import (
     ExportJob,
     ProviderAdapter,
     RemoteChange,
+    cursor_state,
 )
+from integrations.providers.common import AnswerError
 
 OWNERSHIP = ("any", "owned", "shared")
 MIME = "application/vnd.canva.design"
@@ -41,12 +43,13 @@ MIME = "application/vnd.canva.design"
 PICKS_PER_PAGE = 25
 
 
-class CanvaError(Exception):
+class CanvaError(AnswerError):
+    provider = "Canva"
+
     def __init__(self, what: str, response: Answer) -> None:
-        self.status = response.status
         data = response.data if isinstance(response.data, Mapping) else {}
         code = data.get("code")  # Canva's error body: {"code": "...", "message": "..."}
-        super().__init__(f"Canva {what}: HTTP {response.status}" + (f" ({str(code)[:60]})" if code else ""))
+        super().__init__(what, response.status, str(code)[:60] if code else "")
 
 
 class CanvaAdapter(ProviderAdapter):
@@ -157,12 +160,4 @@ def _job(response: Answer) -> ExportJob:
 
 
 def _decode(cursor: str | None) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    try:
-        value = json.loads(cursor)
-    except ValueError:
-        raise CursorInvalid("not a Canva cursor") from None
-    if not isinstance(value, dict):
-        raise CursorInvalid("not a Canva cursor")
-    return value
+    return cursor_state(cursor, "Canva") if cursor else {}

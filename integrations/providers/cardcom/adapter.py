@@ -27,32 +27,29 @@ synced, and the v11 webhook body's exact shape is not published beyond ``LowProf
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 
-from integrations.providers._payments import PaymentSettings, json_amount
+from integrations.providers._payments import HostedPaymentPages, PaymentSettings, json_amount, page_created
 from integrations.providers.adapter import (
     Answer,
     Caller,
-    ChangePage,
     CredentialsRefused,
     ProviderAdapter,
     RemoteChange,
 )
+from integrations.providers.common import field_mappings
 
 #: ISO 4217 numeric codes (Cardcom's ISOCoinId) of the currencies the hub offers here.
 ISO_NUMERIC = {"ILS": 376, "USD": 840, "EUR": 978, "GBP": 826, "JPY": 392, "CHF": 756, "CAD": 124, "AUD": 36}
 BAD_CREDENTIALS = 603
-LOW_PROFILE_MAPPING: list[dict[str, Any]] = [
-    {"localEntity": "payment", "localField": "amount", "remoteField": "Amount"},
-    {"localEntity": "payment", "localField": "currency", "remoteField": "hub_currency"},
-    {"localEntity": "payment", "localField": "description", "remoteField": "ProductName"},
-    {"localEntity": "payment", "localField": "status", "remoteField": "hub_status"},
-    {"localEntity": "payment", "localField": "paymentUrl", "remoteField": "Url"},
-]
+LOW_PROFILE_MAPPING: list[dict[str, Any]] = field_mappings("payment", {"amount": "Amount",
+                                                                       "currency": "hub_currency",
+                                                                       "description": "ProductName",
+                                                                       "status": "hub_status",
+                                                                       "paymentUrl": "Url"})
 
 
 class CardcomError(Exception):
@@ -65,16 +62,9 @@ class CardcomError(Exception):
                          + (f" ({detail})" if detail else ""))
 
 
-class CardcomAdapter(PaymentSettings, ProviderAdapter):
-    receives_hooks = True
-
-    def default_mappings(self, local_type: str, remote_type: str) -> list[dict[str, Any]]:
-        if (local_type, remote_type) == ("payment", "LowProfile"):
-            return copy.deepcopy(LOW_PROFILE_MAPPING)
-        return []
-
-    def list_changes(self, client: Caller, *, container: str, cursor: str | None) -> ChangePage:
-        return ChangePage((), None, done=True)  # no feed: results arrive through the webhook
+class CardcomAdapter(HostedPaymentPages, PaymentSettings, ProviderAdapter):
+    page_type = "LowProfile"
+    page_mapping = LOW_PROFILE_MAPPING
 
     def push_create(self, client: Caller, *, container: str, record: Mapping[str, Any], hub_id: str) -> RemoteChange:
         currency = str(record.get("hub_currency") or "ILS").upper()
@@ -93,15 +83,7 @@ class CardcomAdapter(PaymentSettings, ProviderAdapter):
         low_profile, url = data.get("LowProfileId"), data.get("Url")
         if not low_profile or not url:
             raise CardcomError("LowProfile/Create (no LowProfileId / Url)", response)
-        raw = {**dict(record), "LowProfileId": low_profile, "Url": url, "hub_status": "pending"}
-        return RemoteChange(remote_id=str(low_profile), deleted=False, raw=raw, hub_id=str(hub_id))
-
-    def push_update(self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
-                    version: str | None) -> RemoteChange:
-        return RemoteChange(remote_id=remote_id, deleted=False, raw={})  # a low-profile page cannot be changed
-
-    def push_delete(self, client: Caller, *, container: str, remote_id: str, version: str | None) -> None:
-        return None  # nothing to delete at Cardcom: an unused page expires there
+        return page_created(record, hub_id, low_profile, LowProfileId=low_profile, Url=url)
 
     def hook_changes(self, client: Caller, *, payload: Any,
                      query: Mapping[str, str]) -> tuple[str, tuple[RemoteChange, ...]] | None:

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -48,8 +47,10 @@ from integrations.providers.adapter import (
     ProviderAdapter,
     RemoteChange,
     TestCall,
+    cursor_state,
 )
 from integrations.providers.base import LOCAL_ENTITY_TYPES
+from integrations.providers.common import instant
 
 #: The client value the settings' resources travel in (``settings_values``).
 RESOURCES_VALUE = "customApiResources"
@@ -273,7 +274,7 @@ def _change(item: Mapping[str, Any], config: Mapping[str, Any]) -> RemoteChange 
     hub_id = _at(item, config["hubIdField"]) if config["hubIdField"] else None
     stamp = _at(item, config["updatedAtField"]) if config["updatedAtField"] else None
     return RemoteChange(remote_id=str(remote_id), deleted=False, version=str(stamp) if stamp else None,
-                        raw=dict(item), modified_at=_instant(stamp),
+                        raw=dict(item), modified_at=instant(stamp),
                         hub_id=str(hub_id) if isinstance(hub_id, str) and hub_id else None)
 
 
@@ -306,21 +307,5 @@ def _reason(response: Answer) -> str:
     return ""
 
 
-def _instant(value: Any) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00")) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    return parsed if parsed is not None and parsed.tzinfo else None
-
-
 def _decode(cursor: str | None) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    try:
-        value = json.loads(cursor)
-    except ValueError:
-        raise CursorInvalid("not a Custom API cursor") from None
-    if not isinstance(value, dict):
-        raise CursorInvalid("not a Custom API cursor")
-    return value
+    return cursor_state(cursor, "Custom API") if cursor else {}

@@ -31,11 +31,10 @@ from __future__ import annotations
 import json
 import mimetypes
 from collections.abc import Iterator, Mapping
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from integrations.providers._storage import STORAGE_MAPPING, StorageSettings
+from integrations.providers._storage import StorageSettings
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -47,6 +46,7 @@ from integrations.providers.adapter import (
     TestCall,
     VersionConflict,
 )
+from integrations.providers.common import AnswerError, instant
 
 API_BASE = "https://api.dropboxapi.com"
 CONTENT_BASE = "https://content.dropboxapi.com"
@@ -58,16 +58,18 @@ CHUNK = 8 * 1024 * 1024
 WEB = "https://www.dropbox.com/home"
 
 
-class DropboxError(Exception):
+class DropboxError(AnswerError):
     """An answer the sync cannot use; carries the status and Dropbox's ``error_summary``."""
 
+    provider = "Dropbox"
+
     def __init__(self, what: str, response: Answer) -> None:
-        self.status = response.status
         self.summary = _summary(response)
-        super().__init__(f"Dropbox {what}: HTTP {self.status}" + (f" ({self.summary})" if self.summary else ""))
+        super().__init__(what, response.status, self.summary)
 
 
 class DropboxAdapter(StorageSettings, ProviderAdapter):
+    missing_fields = ("description",)  # Dropbox files have none
     default_root = ""  # the app folder's (or the whole Dropbox's) root
 
     def test_call(self, values: Mapping[str, Any]) -> TestCall | None:
@@ -201,11 +203,6 @@ class DropboxAdapter(StorageSettings, ProviderAdapter):
             raise DropboxError("file delete", response)
 
     # ------------------------------------------------------------------ mappings
-    def default_mappings(self, local_type: str, remote_type: str) -> list[dict[str, Any]]:
-        if (local_type, remote_type) != ("document", "file"):
-            return []
-        return [dict(m) for m in STORAGE_MAPPING if m["remoteField"] != "description"]  # Dropbox has none
-
 
 # ---------------------------------------------------------------------- helpers
 class _Gone:
@@ -236,15 +233,7 @@ def _change(entry: Mapping[str, Any]) -> RemoteChange:
         "pathDisplay": display, "webViewLink": f"{WEB}{quote(folder)}?preview={quote(name)}",
     }
     return RemoteChange(remote_id=str(entry.get("id") or ""), deleted=False, version=entry.get("rev"), raw=raw,
-                        modified_at=_instant(entry.get("server_modified")))
-
-
-def _instant(value: Any) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00")) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    return parsed if parsed is not None and parsed.tzinfo else None
+                        modified_at=instant(entry.get("server_modified")))
 
 
 def _decode(cursor: str | None) -> str | None:

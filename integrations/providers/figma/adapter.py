@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -30,16 +29,18 @@ from integrations.providers.adapter import (
     ProviderAdapter,
     RemoteChange,
 )
+from integrations.providers.common import AnswerError, instant
 
 KEYS = ("fileKeys", "projectIds", "teamIds")
 WEB = "https://www.figma.com/file/"
 
 
-class FigmaError(Exception):
+class FigmaError(AnswerError):
+    provider = "Figma"
+
     def __init__(self, what: str, response: Answer) -> None:
-        self.status = response.status
         err = response.data.get("err") if isinstance(response.data, Mapping) else None
-        super().__init__(f"Figma {what}: HTTP {response.status}" + (f" ({str(err)[:80]})" if err else ""))
+        super().__init__(what, response.status, str(err)[:80] if err else "")
 
 
 class FigmaAdapter(ProviderAdapter):
@@ -123,15 +124,7 @@ def _change(key: str, item: Mapping[str, Any]) -> RemoteChange:
            "thumbnailUrl": item.get("thumbnail_url") or "", "mimeType": f"application/vnd.figma.{editor}",
            "lastModified": modified}
     return RemoteChange(remote_id=key, deleted=False, version=str(modified) if modified else None, raw=raw,
-                        modified_at=_instant(modified))
-
-
-def _instant(value: Any) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00")) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    return parsed if parsed is not None and parsed.tzinfo else None
+                        modified_at=instant(modified))
 
 
 def _decode(cursor: str) -> list[list[str]]:

@@ -52,11 +52,12 @@ import copy
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from integrations.providers._calendar import DEFAULT_CALENDAR_MAPPING, CalendarSettings
+from integrations.providers._google import channel_watch
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -68,6 +69,7 @@ from integrations.providers.adapter import (
     VersionConflict,
     Watch,
 )
+from integrations.providers.common import AnswerError, instant
 
 API = "/calendar/v3"
 #: Lifetime asked of a watch channel (``params.ttl``, seconds); Google may grant less and
@@ -93,14 +95,15 @@ TASK_EVENT_MAPPING: list[dict[str, Any]] = [
 ]
 
 
-class GoogleCalendarError(Exception):
+class GoogleCalendarError(AnswerError):
     """An answer the sync cannot use (neither success nor a documented case handled here).
     Carries the status and Google's ``reason``; never a token or a URL."""
 
+    provider = "Google Calendar"
+
     def __init__(self, what: str, response: Answer) -> None:
-        self.status = response.status
         self.reason = _reason(response)
-        super().__init__(f"Google Calendar {what}: HTTP {self.status}" + (f" ({self.reason})" if self.reason else ""))
+        super().__init__(what, response.status, self.reason)
 
 
 class GoogleCalendarAdapter(CalendarSettings, ProviderAdapter):
@@ -204,12 +207,7 @@ class GoogleCalendarAdapter(CalendarSettings, ProviderAdapter):
         if not response.ok:
             raise GoogleCalendarError("watch", response)
         data = response.data if isinstance(response.data, dict) else {}
-        try:
-            expires = datetime.fromtimestamp(int(data["expiration"]) / 1000, tz=UTC)
-        except (KeyError, TypeError, ValueError):
-            expires = datetime.now(UTC) + timedelta(seconds=CHANNEL_TTL)
-        return Watch(channel_id=str(data.get("id") or channel_id), resource_id=str(data.get("resourceId") or ""),
-                     expires_at=expires)
+        return channel_watch(data, channel_id, CHANNEL_TTL)
 
     def stop(self, client: Caller, *, channel_id: str, resource_id: str) -> None:
         """``channels.stop``; a channel Google no longer has (404) is stopped already.
@@ -272,19 +270,9 @@ def _change(item: Mapping[str, Any]) -> RemoteChange:
         deleted=item.get("status") == "cancelled",
         version=item.get("etag"),
         raw=item,
-        modified_at=_instant(item.get("updated")),
+        modified_at=instant(item.get("updated")),
         hub_id=hub_id if isinstance(hub_id, str) and hub_id else None,
     )
-
-
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
 
 
 def _outgoing(record: Mapping[str, Any], *, patch: bool) -> dict[str, Any]:

@@ -38,11 +38,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from integrations.providers._storage import STORAGE_MAPPING, StorageSettings
+from integrations.providers._google import channel_watch
+from integrations.providers._storage import StorageSettings
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -53,7 +53,10 @@ from integrations.providers.adapter import (
     RemoteChange,
     VersionConflict,
     Watch,
+    cursor_state,
+    cursor_text,
 )
+from integrations.providers.common import AnswerError, instant
 
 API = "/drive/v3"
 UPLOAD = "/upload/drive/v3"
@@ -69,13 +72,14 @@ CHUNK = 8 * 256 * 1024
 CHANNEL_TTL = 7 * 24 * 3600
 
 
-class GoogleDriveError(Exception):
+class GoogleDriveError(AnswerError):
     """An answer the sync cannot use; carries the status and Drive's ``reason``, never a token."""
 
+    provider = "Google Drive"
+
     def __init__(self, what: str, response: Answer) -> None:
-        self.status = response.status
         self.reason = _reason(response)
-        super().__init__(f"Google Drive {what}: HTTP {self.status}" + (f" ({self.reason})" if self.reason else ""))
+        super().__init__(what, response.status, self.reason)
 
 
 class GoogleDriveAdapter(StorageSettings, ProviderAdapter):
@@ -257,23 +261,12 @@ class GoogleDriveAdapter(StorageSettings, ProviderAdapter):
         if not response.ok:
             raise GoogleDriveError("watch", response)
         data = _data(response)
-        try:
-            expires = datetime.fromtimestamp(int(data["expiration"]) / 1000, tz=UTC)
-        except (KeyError, TypeError, ValueError):
-            expires = datetime.now(UTC) + timedelta(seconds=CHANNEL_TTL)
-        return Watch(channel_id=str(data.get("id") or channel_id), resource_id=str(data.get("resourceId") or ""),
-                     expires_at=expires)
+        return channel_watch(data, channel_id, CHANNEL_TTL)
 
     def stop(self, client: Caller, *, channel_id: str, resource_id: str) -> None:
         response = client.request("POST", f"{API}/channels/stop", json={"id": channel_id, "resourceId": resource_id})
         if not (response.ok or response.status == 404):
             raise GoogleDriveError("channel stop", response)
-
-    # ------------------------------------------------------------------ mappings
-    def default_mappings(self, local_type: str, remote_type: str) -> list[dict[str, Any]]:
-        if (local_type, remote_type) != ("document", "file"):
-            return []
-        return [dict(m) for m in STORAGE_MAPPING]
 
 
 # ---------------------------------------------------------------------- helpers
@@ -332,16 +325,8 @@ def _change(file: Mapping[str, Any]) -> RemoteChange:
     hub_id = (file.get("appProperties") or {}).get(HUB_ID_KEY)
     return RemoteChange(remote_id=str(file.get("id") or ""), deleted=bool(file.get("trashed")),
                         version=str(file["version"]) if file.get("version") is not None else None, raw=raw,
-                        modified_at=_instant(file.get("modifiedTime")),
+                        modified_at=instant(file.get("modifiedTime")),
                         hub_id=hub_id if isinstance(hub_id, str) and hub_id else None)
-
-
-def _instant(value: Any) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00")) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    return parsed if parsed is not None and parsed.tzinfo else None
 
 
 def _q(value: str) -> str:
@@ -350,17 +335,14 @@ def _q(value: str) -> str:
 
 
 def _encode(**parts: str) -> str:
-    return json.dumps({k: v for k, v in parts.items() if v}, separators=(",", ":"), sort_keys=True)
+    return cursor_text(drop_empty=True, **parts)
 
 
 def _decode(cursor: str | None) -> dict[str, str]:
     if not cursor:
         return {}
-    try:
-        data = json.loads(cursor)
-    except ValueError:
-        raise CursorInvalid("not a Google Drive cursor") from None
-    if (not isinstance(data, dict) or not data or set(data) - {"list", "start", "changes"}
+    data = cursor_state(cursor, "Google Drive")
+    if (not data or set(data) - {"list", "start", "changes"}
             or not all(isinstance(v, str) and v for v in data.values())):
         raise CursorInvalid("not a Google Drive cursor")
     return data

@@ -32,35 +32,27 @@ from collections.abc import Mapping
 from typing import Any
 
 from integrations.providers._accounting import AccountingSettings, account_for, split_gross, tax_rate
-from integrations.providers.adapter import Answer, Caller, ChangePage, ProviderAdapter, RemoteChange
+from integrations.providers.adapter import (
+    Answer,
+    Caller,
+    ChangePage,
+    ProviderAdapter,
+    RemoteChange,
+)
+from integrations.providers.common import field_mappings, link
 
 SESSION_ATTR = "_wizcloud_session"
 DOCUMENT_DEFAULTS = {"payment": 1, "expense": None}
 CATEGORY_KEY = "_category"
 
 DEFAULT_MAPPINGS: dict[tuple[str, str], list[dict[str, Any]]] = {
-    ("client", "account"): [
-        {"localEntity": "client", "localField": "name", "remoteField": "FullName"},
-        {"localEntity": "client", "localField": "phone", "remoteField": "Phone"},
-        {"localEntity": "client", "localField": "address", "remoteField": "Address"},
-    ],
-    ("supplier", "account"): [
-        {"localEntity": "supplier", "localField": "name", "remoteField": "FullName"},
-        {"localEntity": "supplier", "localField": "phone", "remoteField": "Phone"},
-    ],
-    ("payment", "document"): [
-        {"localEntity": "payment", "localField": "amount", "remoteField": "_gross"},
-        {"localEntity": "payment", "localField": "description", "remoteField": "Details"},
-        {"localEntity": "payment", "localField": "clientId", "remoteField": "AccountKey",
-         "transform": "link", "transformConfig": {"entity": "client"}},
-    ],
-    ("expense", "document"): [
-        {"localEntity": "expense", "localField": "amount", "remoteField": "_gross"},
-        {"localEntity": "expense", "localField": "description", "remoteField": "Details"},
-        {"localEntity": "expense", "localField": "category", "remoteField": CATEGORY_KEY},
-        {"localEntity": "expense", "localField": "supplierId", "remoteField": "AccountKey",
-         "transform": "link", "transformConfig": {"entity": "supplier"}},
-    ],
+    ("client", "account"): field_mappings("client", {"name": "FullName", "phone": "Phone", "address": "Address"}),
+    ("supplier", "account"): field_mappings("supplier", {"name": "FullName", "phone": "Phone"}),
+    ("payment", "document"): field_mappings(
+        "payment", {"amount": "_gross", "description": "Details", "clientId": "AccountKey"}, clientId=link("client")),
+    ("expense", "document"): field_mappings(
+        "expense", {"amount": "_gross", "description": "Details", "category": CATEGORY_KEY,
+                    "supplierId": "AccountKey"}, supplierId=link("supplier")),
 }
 
 

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -50,13 +49,13 @@ from integrations.providers.adapter import (
     Answer,
     Caller,
     ChangePage,
-    CredentialsRefused,
     CursorInvalid,
     ProviderAdapter,
     RemoteChange,
     cursor_state,
     cursor_text,
 )
+from integrations.providers.common import AnswerError, answer_data, field_mappings, instant
 
 PAGE_SIZE = 100  # the search API's maximum is 200; 100 keeps pages small
 #: A search answers at most 10,000 results (https://developers.hubspot.com/docs/api/crm/search#limitations).
@@ -70,29 +69,26 @@ PROPERTIES = {
 }
 WRITABLE = ("firstname", "lastname", "email", "phone", "address", "city")
 
-CONTACT_MAPPING: list[dict[str, Any]] = [
-    {"localEntity": "client", "localField": "name", "remoteField": "properties.hub_name"},
-    {"localEntity": "client", "localField": "email", "remoteField": "properties.email"},
-    {"localEntity": "client", "localField": "phone", "remoteField": "properties.phone"},
-    {"localEntity": "client", "localField": "address", "remoteField": "properties.address"},
-]
-COMPANY_MAPPING: list[dict[str, Any]] = [
-    {"localEntity": "client", "localField": "name", "remoteField": "properties.name"},
-    {"localEntity": "client", "localField": "phone", "remoteField": "properties.phone"},
-    {"localEntity": "client", "localField": "address", "remoteField": "properties.address"},
-]
+CONTACT_MAPPING: list[dict[str, Any]] = field_mappings("client", {"name": "properties.hub_name",
+                                                                  "email": "properties.email",
+                                                                  "phone": "properties.phone",
+                                                                  "address": "properties.address"})
+COMPANY_MAPPING: list[dict[str, Any]] = field_mappings("client", {"name": "properties.name",
+                                                                  "phone": "properties.phone",
+                                                                  "address": "properties.address"})
 
 
-class HubspotError(Exception):
+class HubspotError(AnswerError):
     """An answer the sync cannot use; carries the status and HubSpot's error category."""
+
+    provider = "HubSpot"
 
     def __init__(self, what: str, response: Answer | None = None) -> None:
         data = response.data if response is not None and isinstance(response.data, dict) else {}
-        self.status = response.status if response is not None else 0
         self.category = str(data.get("category") or "")[:60]
         message = str(data.get("message") or "")[:200]
-        detail = ": ".join(x for x in (self.category, message) if x)
-        super().__init__(f"HubSpot {what}: HTTP {self.status}" + (f" ({detail})" if detail else ""))
+        super().__init__(what, response.status if response is not None else 0,
+                         ": ".join(x for x in (self.category, message) if x))
 
 
 class HubspotAdapter(ProviderAdapter):
@@ -188,11 +184,7 @@ def _writable(container: str) -> None:
 
 
 def _data(response: Answer, *, what: str) -> dict[str, Any]:
-    if response.status == 401:
-        raise CredentialsRefused("HubSpot refused the token (the app was uninstalled?): reconnect HubSpot")
-    if not response.ok:
-        raise HubspotError(what, response)
-    return response.data if isinstance(response.data, dict) else {}
+    return answer_data(response, what, error=HubspotError, refused="HubSpot refused the token (the app was uninstalled?): reconnect HubSpot")
 
 
 def _outgoing(record: Mapping[str, Any]) -> dict[str, str]:
@@ -215,17 +207,7 @@ def _change(kind: str, obj: Mapping[str, Any]) -> RemoteChange:
             props.get("email") or "")
     raw["properties"] = props
     return RemoteChange(remote_id=str(raw["id"]), deleted=bool(raw.get("archived")), raw=raw,
-                        modified_at=_when(raw.get("updatedAt")))
-
-
-def _when(text: Any) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+                        modified_at=instant(raw.get("updatedAt"), naive_utc=True))
 
 
 def _millis(obj: Mapping[str, Any], kind: str) -> int:
@@ -233,7 +215,7 @@ def _millis(obj: Mapping[str, Any], kind: str) -> int:
     value = (obj.get("properties") or {}).get(MODIFIED[kind]) or obj.get("updatedAt")
     if isinstance(value, str) and value.isdigit():
         return int(value)
-    when = _when(value)
+    when = instant(value, naive_utc=True)
     return int(when.timestamp() * 1000) if when else 0
 
 

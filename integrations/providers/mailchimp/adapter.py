@@ -39,7 +39,7 @@ import copy
 import hashlib
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 from urllib.parse import quote
 
@@ -48,7 +48,6 @@ from integrations.providers.adapter import (
     Caller,
     ChangePage,
     Container,
-    CredentialsRefused,
     CursorInvalid,
     ProviderAdapter,
     RemoteChange,
@@ -56,18 +55,16 @@ from integrations.providers.adapter import (
     cursor_state,
     cursor_text,
 )
+from integrations.providers.common import AnswerError, answer_data, field_mappings, instant
 
 _DATACENTER_SUFFIX = re.compile(r"-[a-z]+\d+$")
 PAGE_SIZE = 500  # Mailchimp allows count up to 1000
 OPTED_OUT = ("unsubscribed", "cleaned")
 NEW_MEMBER_STATUSES = ("pending", "subscribed")
 
-MEMBER_MAPPING: list[dict[str, Any]] = [
-    {"localEntity": "client", "localField": "name", "remoteField": "hub_name"},
-    {"localEntity": "client", "localField": "email", "remoteField": "email_address"},
-    {"localEntity": "client", "localField": "phone", "remoteField": "merge_fields.PHONE"},
-    {"localEntity": "client", "localField": "emailOptOut", "remoteField": "hub_opted_out"},
-]
+MEMBER_MAPPING: list[dict[str, Any]] = field_mappings("client", {"name": "hub_name", "email": "email_address",
+                                                                 "phone": "merge_fields.PHONE",
+                                                                 "emailOptOut": "hub_opted_out"})
 
 
 def subscriber_hash(email: str) -> str:
@@ -75,16 +72,17 @@ def subscriber_hash(email: str) -> str:
     return hashlib.md5(email.strip().lower().encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-class MailchimpError(Exception):
+class MailchimpError(AnswerError):
     """An answer the sync cannot use; carries the status and Mailchimp's problem title."""
+
+    provider = "Mailchimp"
 
     def __init__(self, what: str, response: Answer | None = None) -> None:
         data = response.data if response is not None and isinstance(response.data, dict) else {}
-        self.status = response.status if response is not None else 0
         self.title = str(data.get("title") or "")[:80]
         detail = str(data.get("detail") or "")[:200]
-        text = ": ".join(x for x in (self.title, detail) if x)
-        super().__init__(f"Mailchimp {what}: HTTP {self.status}" + (f" ({text})" if text else ""))
+        super().__init__(what, response.status if response is not None else 0,
+                         ": ".join(x for x in (self.title, detail) if x))
 
 
 class MailchimpAdapter(ProviderAdapter):
@@ -198,11 +196,7 @@ def _audience(container: str) -> None:
 
 
 def _data(response: Answer, *, what: str) -> dict[str, Any]:
-    if response.status == 401:
-        raise CredentialsRefused("Mailchimp refused the API key (disabled or deleted): reconnect Mailchimp")
-    if not response.ok:
-        raise MailchimpError(what, response)
-    return response.data if isinstance(response.data, dict) else {}
+    return answer_data(response, what, error=MailchimpError, refused="Mailchimp refused the API key (disabled or deleted): reconnect Mailchimp")
 
 
 def _outgoing(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -231,21 +225,12 @@ def _change(member: Mapping[str, Any]) -> RemoteChange:
     raw["hub_name"] = " ".join(p for p in (merge.get("FNAME"), merge.get("LNAME")) if p) or str(
         raw.get("email_address") or "")
     raw["hub_opted_out"] = raw.get("status") in OPTED_OUT
-    return RemoteChange(remote_id=str(raw["id"]), deleted=False, raw=raw, modified_at=_when(raw.get("last_changed")))
-
-
-def _when(text: Any) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return RemoteChange(remote_id=str(raw["id"]), deleted=False, raw=raw,
+                        modified_at=instant(raw.get("last_changed"), naive_utc=True))
 
 
 def _sortable(text: str) -> str:
-    when = _when(text)
+    when = instant(text, naive_utc=True)
     return when.astimezone(UTC).isoformat() if when else ""
 
 

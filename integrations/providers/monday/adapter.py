@@ -37,7 +37,7 @@ import copy
 import json
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from integrations.providers.adapter import (
@@ -53,6 +53,7 @@ from integrations.providers.adapter import (
     cursor_state,
     cursor_text,
 )
+from integrations.providers.common import AnswerError, field_mappings, instant
 
 API_VERSION = "2025-04"
 PAGE_SIZE = 100  # items_page allows up to 500
@@ -65,20 +66,18 @@ TASK_STATUSES = ("todo", "in_progress", "done", "cancelled")
 DEFAULT_LABELS = {"todo": "", "in_progress": "Working on it", "done": "Done", "cancelled": "Stuck"}
 ITEM_FIELDS = "id name updated_at column_values { id type text value }"
 
-TASK_MAPPING: list[dict[str, Any]] = [
-    {"localEntity": "task", "localField": "title", "remoteField": "name"},
-    {"localEntity": "task", "localField": "status", "remoteField": "hub_status"},
-    {"localEntity": "task", "localField": "description", "remoteField": "hub_description"},
-]
+TASK_MAPPING: list[dict[str, Any]] = field_mappings("task", {"title": "name", "status": "hub_status",
+                                                             "description": "hub_description"})
 
 
-class MondayError(Exception):
+class MondayError(AnswerError):
     """An answer the sync cannot use: the status and monday's error code (never the token)."""
 
+    provider = "monday.com"
+
     def __init__(self, what: str, response: Answer | None = None, code: str = "") -> None:
-        self.status = response.status if response is not None else 0
         self.code = code[:60]
-        super().__init__(f"monday.com {what}: HTTP {self.status}" + (f" ({self.code})" if self.code else ""))
+        super().__init__(what, response.status if response is not None else 0, self.code)
 
 
 class MondayAdapter(ProviderAdapter):
@@ -268,7 +267,8 @@ def _change(item: Mapping[str, Any], columns: dict[str, str], labels: dict[str, 
         raw["hub_due"] = (by_id.get(columns["dueDate"]) or {}).get("text") or None
     if columns.get("description"):
         raw["hub_description"] = str((by_id.get(columns["description"]) or {}).get("text") or "")
-    return RemoteChange(remote_id=str(raw["id"]), deleted=False, raw=raw, modified_at=_when(raw.get("updated_at")))
+    return RemoteChange(remote_id=str(raw["id"]), deleted=False, raw=raw,
+                        modified_at=instant(raw.get("updated_at"), naive_utc=True))
 
 
 def _column_values(record: Mapping[str, Any], columns: dict[str, str], labels: dict[str, str]) -> dict[str, Any]:
@@ -283,18 +283,8 @@ def _column_values(record: Mapping[str, Any], columns: dict[str, str], labels: d
     return values
 
 
-def _when(text: Any) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _day_before(text: str) -> str | None:
-    when = _when(text)
+    when = instant(text, naive_utc=True)
     return (when.astimezone(UTC).date() - timedelta(days=1)).isoformat() if when else None
 
 

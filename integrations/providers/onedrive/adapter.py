@@ -27,14 +27,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from integrations.providers._storage import STORAGE_MAPPING, StorageSettings
+from integrations.providers._storage import StorageSettings
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -45,7 +44,10 @@ from integrations.providers.adapter import (
     RemoteChange,
     VersionConflict,
     Watch,
+    cursor_state,
+    cursor_text,
 )
+from integrations.providers.common import AnswerError, instant
 
 #: Graph: simple upload (PUT .../content) "up to 4 MB"; above it, an upload session.
 SIMPLE_LIMIT = 4 * 1024 * 1024
@@ -56,16 +58,18 @@ SELECT = "id,name,description,size,eTag,cTag,webUrl,file,folder,deleted,parentRe
 SUBSCRIPTION_LIFETIME = timedelta(minutes=42300) - timedelta(hours=1)
 
 
-class OneDriveError(Exception):
+class OneDriveError(AnswerError):
     """An answer the sync cannot use; carries the status and Graph's ``error.code``."""
 
+    provider = "OneDrive"
+
     def __init__(self, what: str, response: Answer) -> None:
-        self.status = response.status
         self.code = _code(response)
-        super().__init__(f"OneDrive {what}: HTTP {self.status}" + (f" ({self.code})" if self.code else ""))
+        super().__init__(what, response.status, self.code)
 
 
 class OnedriveAdapter(StorageSettings, ProviderAdapter):
+    file_type = "driveItem"
     push_renews_in_place = True
 
     # ------------------------------------------------------------------ changes
@@ -201,12 +205,6 @@ class OnedriveAdapter(StorageSettings, ProviderAdapter):
         if not (response.ok or response.status == 404):
             raise OneDriveError("subscription delete", response)
 
-    # ------------------------------------------------------------------ mappings
-    def default_mappings(self, local_type: str, remote_type: str) -> list[dict[str, Any]]:
-        if (local_type, remote_type) != ("document", "driveItem"):
-            return []
-        return [dict(m) for m in STORAGE_MAPPING]
-
 
 # ---------------------------------------------------------------------- helpers
 class _Inside:
@@ -271,11 +269,7 @@ def _instant(value: Any) -> datetime | None:
     match = re.fullmatch(r"([^.]+)\.(\d+)(.*)", text)
     if match:  # Graph writes up to 7 fractional digits; Python reads at most 6
         text = f"{match.group(1)}.{match.group(2)[:6].ljust(6, '0')}{match.group(3)}"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
+    return instant(text)
 
 
 def _instant_text(moment: datetime) -> str:
@@ -283,17 +277,14 @@ def _instant_text(moment: datetime) -> str:
 
 
 def _encode(**parts: str) -> str:
-    return json.dumps({k: v for k, v in parts.items() if v}, separators=(",", ":"), sort_keys=True)
+    return cursor_text(drop_empty=True, **parts)
 
 
 def _decode(cursor: str | None) -> dict[str, str]:
     if not cursor:
         return {}
-    try:
-        data = json.loads(cursor)
-    except ValueError:
-        raise CursorInvalid("not a OneDrive cursor") from None
-    if (not isinstance(data, dict) or set(data) - {"root", "next", "delta"}
+    data = cursor_state(cursor, "OneDrive")
+    if (set(data) - {"root", "next", "delta"}
             or not all(isinstance(v, str) and v for v in data.values())):
         raise CursorInvalid("not a OneDrive cursor")
     for key in ("next", "delta"):

@@ -30,45 +30,43 @@ follow PayPlus' IPN description and public integrations of it; the approval code
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from django.utils import timezone
 
-from integrations.providers._payments import PaymentSettings, json_amount
+from integrations.providers._payments import HostedPaymentPages, PaymentSettings, json_amount, page_created
 from integrations.providers.adapter import (
     Answer,
     Caller,
-    ChangePage,
     CredentialsRefused,
     ProviderAdapter,
     RemoteChange,
     TestCall,
 )
+from integrations.providers.common import AnswerError, field_mappings
 
 APPROVED = "000"
-PAYMENT_PAGE_MAPPING: list[dict[str, Any]] = [
-    {"localEntity": "payment", "localField": "amount", "remoteField": "amount"},
-    {"localEntity": "payment", "localField": "currency", "remoteField": "currency_code"},
-    {"localEntity": "payment", "localField": "description", "remoteField": "more_info_1"},
-    {"localEntity": "payment", "localField": "status", "remoteField": "hub_status"},
-    {"localEntity": "payment", "localField": "paymentUrl", "remoteField": "payment_page_link"},
-]
+PAYMENT_PAGE_MAPPING: list[dict[str, Any]] = field_mappings("payment", {"amount": "amount",
+                                                                        "currency": "currency_code",
+                                                                        "description": "more_info_1",
+                                                                        "status": "hub_status",
+                                                                        "paymentUrl": "payment_page_link"})
 
 
-class PayplusError(Exception):
+class PayplusError(AnswerError):
+    provider = "PayPlus"
+
     def __init__(self, what: str, response: Answer) -> None:
         results = (response.data or {}).get("results") if isinstance(response.data, dict) else None
         results = results if isinstance(results, dict) else {}
-        self.status = response.status
-        detail = str(results.get("description") or "")[:200]
-        super().__init__(f"PayPlus {what}: HTTP {self.status}" + (f" ({detail})" if detail else ""))
+        super().__init__(what, response.status, str(results.get("description") or "")[:200])
 
 
-class PayplusAdapter(PaymentSettings, ProviderAdapter):
-    receives_hooks = True
+class PayplusAdapter(HostedPaymentPages, PaymentSettings, ProviderAdapter):
+    page_type = "payment_page"
+    page_mapping = PAYMENT_PAGE_MAPPING
 
     def credential_headers(self, values: Mapping[str, str]) -> dict[str, str]:
         return {"Authorization": json.dumps({"api_key": values.get("apiKey", ""),
@@ -82,18 +80,10 @@ class PayplusAdapter(PaymentSettings, ProviderAdapter):
         body = {"terminal_uid": values.get("terminalUid") or "", "fromDate": today, "untilDate": today}
         return TestCall(call.method, call.path, {"json": body, "idempotent": True})
 
-    def default_mappings(self, local_type: str, remote_type: str) -> list[dict[str, Any]]:
-        if (local_type, remote_type) == ("payment", "payment_page"):
-            return copy.deepcopy(PAYMENT_PAGE_MAPPING)
-        return []
-
     def hook_secrets(self, values: Mapping[str, Any]) -> list[str]:
         return [str(values["secretKey"])] if values.get("secretKey") else []
 
     # ------------------------------------------------------------------ export: payment pages
-    def list_changes(self, client: Caller, *, container: str, cursor: str | None) -> ChangePage:
-        return ChangePage((), None, done=True)  # no feed: results arrive as callbacks
-
     def push_create(self, client: Caller, *, container: str, record: Mapping[str, Any], hub_id: str) -> RemoteChange:
         page_uid = client.values.get("paymentPageUid")
         body: dict[str, Any] = {
@@ -109,15 +99,7 @@ class PayplusAdapter(PaymentSettings, ProviderAdapter):
         uid, link = data.get("page_request_uid"), data.get("payment_page_link")
         if not uid or not link:
             raise PayplusError("payment page (no page_request_uid / payment_page_link)", response)
-        raw = {**dict(record), "page_request_uid": uid, "payment_page_link": link, "hub_status": "pending"}
-        return RemoteChange(remote_id=str(uid), deleted=False, raw=raw, hub_id=str(hub_id))
-
-    def push_update(self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
-                    version: str | None) -> RemoteChange:
-        return RemoteChange(remote_id=remote_id, deleted=False, raw={})  # a page cannot be changed
-
-    def push_delete(self, client: Caller, *, container: str, remote_id: str, version: str | None) -> None:
-        return None  # a page cannot be deleted through the API; it expires at PayPlus
+        return page_created(record, hub_id, uid, page_request_uid=uid, payment_page_link=link)
 
     # ------------------------------------------------------------------ import: callbacks
     def hook_changes(self, client: Caller, *, payload: Any,

@@ -31,14 +31,19 @@ What is supported, and how (documented parts only; see the catalog's maturity no
 from __future__ import annotations
 
 import copy
-import json
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from integrations.providers._accounting import AccountingSettings, account_for, split_gross, tax_rate
+from integrations.providers._accounting import (
+    AccountingSettings,
+    account_for,
+    amount_transform,
+    split_gross,
+    tax_rate,
+)
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -48,33 +53,23 @@ from integrations.providers.adapter import (
     RemoteChange,
     VersionConflict,
     basic,
+    cursor_state,
+    cursor_text,
 )
+from integrations.providers.common import AnswerError, field_mappings, instant, link
 
 PAGE_SIZE = 100
 OVERLAP = timedelta(minutes=1)
 FORMS = {"client": "CUSTOMERS", "supplier": "SUPPLIERS", "payment": "AINVOICES"}
 KEYS = {"CUSTOMERS": "CUSTNAME", "SUPPLIERS": "SUPNAME", "AINVOICES": "IVNUM"}
-AMOUNT: dict[str, Any] = {"transform": "currency_convert",
-                          "transformConfig": {"fromField": "currency", "toField": "CODE", "from": "ILS", "to": "ILS"}}
+AMOUNT = amount_transform("CODE")
 DEFAULT_MAPPINGS: dict[tuple[str, str], list[dict[str, Any]]] = {
-    ("client", "CUSTOMERS"): [
-        {"localEntity": "client", "localField": "name", "remoteField": "CUSTDES"},
-        {"localEntity": "client", "localField": "email", "remoteField": "EMAIL"},
-        {"localEntity": "client", "localField": "phone", "remoteField": "PHONE"},
-        {"localEntity": "client", "localField": "address", "remoteField": "ADDRESS"},
-    ],
-    ("supplier", "SUPPLIERS"): [
-        {"localEntity": "supplier", "localField": "name", "remoteField": "SUPDES"},
-        {"localEntity": "supplier", "localField": "email", "remoteField": "EMAIL"},
-        {"localEntity": "supplier", "localField": "phone", "remoteField": "PHONE"},
-    ],
-    ("payment", "AINVOICES"): [
-        {"localEntity": "payment", "localField": "currency", "remoteField": "CODE"},
-        {"localEntity": "payment", "localField": "amount", "remoteField": "TOTPRICE", **AMOUNT},
-        {"localEntity": "payment", "localField": "description", "remoteField": "DETAILS"},
-        {"localEntity": "payment", "localField": "clientId", "remoteField": "CUSTNAME",
-         "transform": "link", "transformConfig": {"entity": "client"}},
-    ],
+    ("client", "CUSTOMERS"): field_mappings("client", {"name": "CUSTDES", "email": "EMAIL", "phone": "PHONE",
+                                                       "address": "ADDRESS"}),
+    ("supplier", "SUPPLIERS"): field_mappings("supplier", {"name": "SUPDES", "email": "EMAIL", "phone": "PHONE"}),
+    ("payment", "AINVOICES"): field_mappings(
+        "payment", {"currency": "CODE", "amount": "TOTPRICE", "description": "DETAILS", "clientId": "CUSTNAME"},
+        amount=AMOUNT, clientId=link("client")),
 }
 
 
@@ -87,10 +82,11 @@ def _form_errors(value: Any) -> list[str]:
     return []
 
 
-class PriorityError(Exception):
+class PriorityError(AnswerError):
+    provider = "Priority"
+
     def __init__(self, what: str, response: Answer) -> None:
-        self.status = response.status
-        super().__init__(f"Priority {what}: HTTP {self.status}" + (f" ({_problem(response)})" if _problem(response) else ""))
+        super().__init__(what, response.status, _problem(response))
 
 
 class PriorityAdapter(AccountingSettings, ProviderAdapter):
@@ -215,15 +211,15 @@ def _code(hub_id: str) -> str:
 
 
 def _encode(**values: Any) -> str:
-    return json.dumps({k: v for k, v in values.items() if v is not None}, separators=(",", ":"), sort_keys=True)
+    return cursor_text(**values)
 
 
 def _decode(cursor: str | None) -> dict[str, Any]:
     if not cursor:
         return {}
+    data = cursor_state(cursor, "Priority")
     try:
-        data = json.loads(cursor)
-        if not isinstance(data, dict) or set(data) - {"since", "skip", "mark"}:
+        if set(data) - {"since", "skip", "mark"}:
             raise ValueError
         for key in ("since", "mark"):
             if key in data:
@@ -233,18 +229,8 @@ def _decode(cursor: str | None) -> dict[str, Any]:
     return data
 
 
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
-
-
 def _change(form: str, item: Mapping[str, Any]) -> RemoteChange:
-    modified = _instant(item.get("UDATE"))
+    modified = instant(item.get("UDATE"))
     return RemoteChange(remote_id=str(item.get(KEYS[form]) or ""), deleted=False, raw=item,
                         version=str(item["UDATE"]) if item.get("UDATE") else None, modified_at=modified)
 

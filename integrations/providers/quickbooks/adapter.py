@@ -58,6 +58,7 @@ from typing import Any
 from integrations.providers._accounting import (
     AccountingSettings,
     account_for,
+    amount_transform,
     document_number,
     invoice_settings,
     money,
@@ -72,7 +73,10 @@ from integrations.providers.adapter import (
     ProviderAdapter,
     RemoteChange,
     VersionConflict,
+    cursor_state,
+    cursor_text,
 )
+from integrations.providers.common import AnswerError, field_mappings, instant, link
 
 MINOR_VERSION = "75"
 PAGE_SIZE = 100  # the query endpoint's MAXRESULTS (1,000 at most)
@@ -88,54 +92,32 @@ STALE = "5010"
 NOT_FOUND = "610"
 CATEGORY_KEY = "_category"  # the expense's local category, turned into its ledger account on the way out
 
-#: Amounts go through the engine's currency transform: Decimal to the cent both ways, in the
-#: record's own currency by default (both codes read from the mapped fields); a tenant who
-#: keeps the books in another currency sets ``to`` (e.g. "USD") and the CurrencyRate table
-#: converts on the record's date.
-AMOUNT: dict[str, Any] = {"transform": "currency_convert",
-                          "transformConfig": {"fromField": "currency", "toField": "CurrencyRef.value",
-                                              "from": "ILS", "to": "ILS"}}
-_NAME = [
-    {"localField": "name", "remoteField": "DisplayName"},
-    {"localField": "email", "remoteField": "PrimaryEmailAddr.Address"},
-    {"localField": "phone", "remoteField": "PrimaryPhone.FreeFormNumber"},
-]
+AMOUNT = amount_transform("CurrencyRef.value")
+_NAME = {"name": "DisplayName", "email": "PrimaryEmailAddr.Address", "phone": "PrimaryPhone.FreeFormNumber"}
+_EXPENSE = {"currency": "CurrencyRef.value", "amount": "TotalAmt", "expenseDate": "TxnDate",
+            "description": "PrivateNote", "category": CATEGORY_KEY}
 DEFAULT_MAPPINGS: dict[tuple[str, str], list[dict[str, Any]]] = {
-    ("client", "Customer"): [{"localEntity": "client", **m} for m in _NAME]
-    + [{"localEntity": "client", "localField": "address", "remoteField": "BillAddr.Line1"}],
-    ("supplier", "Vendor"): [{"localEntity": "supplier", **m} for m in _NAME],
-    ("payment", "Invoice"): [
-        {"localEntity": "payment", "localField": "currency", "remoteField": "CurrencyRef.value"},
-        {"localEntity": "payment", "localField": "amount", "remoteField": "TotalAmt", **AMOUNT},
-        {"localEntity": "payment", "localField": "dueDate", "remoteField": "DueDate"},
-        {"localEntity": "payment", "localField": "description", "remoteField": "PrivateNote"},
-        {"localEntity": "payment", "localField": "clientId", "remoteField": "CustomerRef.value",
-         "transform": "link", "transformConfig": {"entity": "client"}},
-    ],
+    ("client", "Customer"): field_mappings("client", {**_NAME, "address": "BillAddr.Line1"}),
+    ("supplier", "Vendor"): field_mappings("supplier", _NAME),
+    ("payment", "Invoice"): field_mappings(
+        "payment", {"currency": "CurrencyRef.value", "amount": "TotalAmt", "dueDate": "DueDate",
+                    "description": "PrivateNote", "clientId": "CustomerRef.value"},
+        amount=AMOUNT, clientId=link("client")),
+    ("expense", "Purchase"): field_mappings("expense", {**_EXPENSE, "supplierId": "EntityRef.value"},
+                                            amount=AMOUNT, supplierId=link("supplier")),
+    ("expense", "Bill"): field_mappings("expense", {**_EXPENSE, "supplierId": "VendorRef.value"},
+                                        amount=AMOUNT, supplierId=link("supplier")),
 }
-_EXPENSE = [
-    {"localEntity": "expense", "localField": "currency", "remoteField": "CurrencyRef.value"},
-    {"localEntity": "expense", "localField": "amount", "remoteField": "TotalAmt", **AMOUNT},
-    {"localEntity": "expense", "localField": "expenseDate", "remoteField": "TxnDate"},
-    {"localEntity": "expense", "localField": "description", "remoteField": "PrivateNote"},
-    {"localEntity": "expense", "localField": "category", "remoteField": CATEGORY_KEY},
-]
-DEFAULT_MAPPINGS[("expense", "Purchase")] = _EXPENSE + [
-    {"localEntity": "expense", "localField": "supplierId", "remoteField": "EntityRef.value",
-     "transform": "link", "transformConfig": {"entity": "supplier"}}]
-DEFAULT_MAPPINGS[("expense", "Bill")] = _EXPENSE + [
-    {"localEntity": "expense", "localField": "supplierId", "remoteField": "VendorRef.value",
-     "transform": "link", "transformConfig": {"entity": "supplier"}}]
 
 
-class QuickbooksError(Exception):
+class QuickbooksError(AnswerError):
     """An answer the sync cannot use: the status and Intuit's fault code and message (no token, no URL)."""
 
+    provider = "QuickBooks"
+
     def __init__(self, what: str, response: Answer) -> None:
-        self.status = response.status
         self.code, message = fault(response)
-        super().__init__(f"QuickBooks {what}: HTTP {self.status}"
-                         + (f" (code {self.code}: {message})" if self.code else ""))
+        super().__init__(what, response.status, f"code {self.code}: {message}" if self.code else "")
 
 
 class QuickbooksAdapter(AccountingSettings, ProviderAdapter):
@@ -167,7 +149,7 @@ class QuickbooksAdapter(AccountingSettings, ProviderAdapter):
         return ChangePage(changes, _encode(since=listing_started), done=True)
 
     def _cdc(self, client: Caller, entity: str, since: str) -> ChangePage:
-        started = _instant(since)
+        started = instant(since)
         if started is None or datetime.now(UTC) - started > CDC_HORIZON - timedelta(minutes=5):
             raise CursorInvalid("QuickBooks CDC looks back at most 30 days")
         response = client.request("GET", "/cdc", params={"entities": entity, "changedSince": since,
@@ -183,7 +165,7 @@ class QuickbooksAdapter(AccountingSettings, ProviderAdapter):
                 items += [o for o in (query or {}).get(entity) or [] if isinstance(o, dict) and o.get("Id")]
         if len(items) >= CDC_LIMIT:
             raise CursorInvalid("QuickBooks CDC answered its 1,000-object maximum: some changes may be missing")
-        now = _instant(_server_time(data)) or datetime.now(UTC)
+        now = instant(_server_time(data)) or datetime.now(UTC)
         following = (max(now - OVERLAP, started)).isoformat()
         return ChangePage(tuple(_change(entity, item) for item in items), _encode(since=following), done=True)
 
@@ -295,36 +277,23 @@ def _entity(container: str) -> str:
 
 
 def _encode(**values: Any) -> str:
-    return json.dumps({k: v for k, v in values.items() if v is not None}, separators=(",", ":"), sort_keys=True)
+    return cursor_text(**values)
 
 
 def _decode(cursor: str | None) -> dict[str, Any]:
     if not cursor:
         return {}
-    try:
-        data = json.loads(cursor)
-    except ValueError:
-        raise CursorInvalid("not a QuickBooks cursor") from None
-    if (not isinstance(data, dict) or set(data) - {"since", "start"} or not isinstance(data.get("since"), str)
+    data = cursor_state(cursor, "QuickBooks")
+    if (set(data) - {"since", "start"} or not isinstance(data.get("since"), str)
             or not isinstance(data.get("start", 1), int) or isinstance(data.get("start"), bool)
-            or _instant(data["since"]) is None):
+            or instant(data["since"]) is None):
         raise CursorInvalid("not a QuickBooks cursor")
     return data
 
 
 def _server_time(data: Mapping[str, Any]) -> str:
-    found = _instant(data.get("time"))
+    found = instant(data.get("time"))
     return (found or datetime.now(UTC)).isoformat()
-
-
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
 
 
 def _change(entity: str, item: Mapping[str, Any]) -> RemoteChange:
@@ -332,7 +301,7 @@ def _change(entity: str, item: Mapping[str, Any]) -> RemoteChange:
     return RemoteChange(
         remote_id=str(item.get("Id") or ""), deleted=deleted,
         version=str(item["SyncToken"]) if item.get("SyncToken") is not None else None,
-        raw=item, modified_at=_instant((item.get("MetaData") or {}).get("LastUpdatedTime")),
+        raw=item, modified_at=instant((item.get("MetaData") or {}).get("LastUpdatedTime")),
     )
 
 

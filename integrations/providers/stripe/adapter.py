@@ -49,7 +49,6 @@ What is supported, and how:
 from __future__ import annotations
 
 import copy
-import json
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -61,11 +60,13 @@ from integrations.providers.adapter import (
     Answer,
     Caller,
     ChangePage,
-    CredentialsRefused,
     CursorInvalid,
     ProviderAdapter,
     RemoteChange,
+    cursor_state,
+    cursor_text,
 )
+from integrations.providers.common import AnswerError, answer_data, field_mappings
 
 PAGE_SIZE = 100  # Stripe's maximum
 HUB_ID_KEY = "architectStudioId"
@@ -87,33 +88,28 @@ EVENT_TYPES = {
 }
 EXPAND = {"payment_intent": "latest_charge"}
 
-PAYMENT_MAPPING: list[dict[str, Any]] = [
-    {"localEntity": "payment", "localField": "amount", "remoteField": "hub_amount"},
-    {"localEntity": "payment", "localField": "currency", "remoteField": "hub_currency"},
-    {"localEntity": "payment", "localField": "status", "remoteField": "hub_status"},
-    {"localEntity": "payment", "localField": "description", "remoteField": "description"},
-]
-CUSTOMER_MAPPING: list[dict[str, Any]] = [
-    {"localEntity": "client", "localField": "name", "remoteField": "name"},
-    {"localEntity": "client", "localField": "email", "remoteField": "email"},
-    {"localEntity": "client", "localField": "phone", "remoteField": "phone"},
-    {"localEntity": "client", "localField": "address", "remoteField": "address.line1"},
-]
+PAYMENT_MAPPING: list[dict[str, Any]] = field_mappings("payment", {"amount": "hub_amount",
+                                                                   "currency": "hub_currency",
+                                                                   "status": "hub_status",
+                                                                   "description": "description"})
+CUSTOMER_MAPPING: list[dict[str, Any]] = field_mappings("client", {"name": "name", "email": "email",
+                                                                   "phone": "phone",
+                                                                   "address": "address.line1"})
 #: What a customer create/update may send (the mapped fields; anything else is not ours to write).
 CUSTOMER_FIELDS = ("name", "email", "phone", "description")
 
 
-class StripeError(Exception):
+class StripeError(AnswerError):
     """An answer the sync cannot use; carries the status and Stripe's error type/code."""
+
+    provider = "Stripe"
 
     def __init__(self, what: str, response: Answer) -> None:
         error = (response.data or {}).get("error") if isinstance(response.data, dict) else None
         error = error if isinstance(error, dict) else {}
-        self.status = response.status
         self.type = str(error.get("type") or "")[:60]
         self.code = str(error.get("code") or "")[:60]
-        detail = ", ".join(x for x in (self.type, self.code) if x)
-        super().__init__(f"Stripe {what}: HTTP {self.status}" + (f" ({detail})" if detail else ""))
+        super().__init__(what, response.status, ", ".join(x for x in (self.type, self.code) if x))
 
 
 class StripeAdapter(PaymentSettings, ProviderAdapter):
@@ -212,11 +208,8 @@ class StripeAdapter(PaymentSettings, ProviderAdapter):
 
     @staticmethod
     def _data(response: Answer, *, what: str) -> dict[str, Any]:
-        if response.status == 401:
-            raise CredentialsRefused("Stripe refused the API key (revoked or rolled): reconnect Stripe")
-        if not response.ok:
-            raise StripeError(what, response)
-        return response.data if isinstance(response.data, dict) else {}
+        return answer_data(response, what, error=StripeError,
+                           refused="Stripe refused the API key (revoked or rolled): reconnect Stripe")
 
     # ------------------------------------------------------------------ writes (customers)
     def push_create(self, client: Caller, *, container: str, record: Mapping[str, Any], hub_id: str) -> RemoteChange:
@@ -292,17 +285,14 @@ def _change(kind: str, obj: Mapping[str, Any]) -> RemoteChange:
 
 
 def _encode(**state: Any) -> str:
-    return json.dumps({k: v for k, v in state.items() if v is not None}, separators=(",", ":"), sort_keys=True)
+    return cursor_text(**state)
 
 
 def _decode(cursor: str | None) -> dict[str, Any] | None:
     if not cursor:
         return None
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        raise CursorInvalid("not a Stripe cursor") from None
-    if not isinstance(state, dict) or state.get("mode") not in ("list", "events"):
+    state = cursor_state(cursor, "Stripe")
+    if state.get("mode") not in ("list", "events"):
         raise CursorInvalid("not a Stripe cursor")
     key = "since" if state["mode"] == "list" else "gte"
     if isinstance(state.get(key), bool) or not isinstance(state.get(key), int):

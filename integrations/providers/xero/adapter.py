@@ -54,6 +54,7 @@ from urllib.parse import quote
 from integrations.providers._accounting import (
     AccountingSettings,
     account_for,
+    amount_transform,
     document_number,
     invoice_settings,
     money,
@@ -69,7 +70,10 @@ from integrations.providers.adapter import (
     ProviderAdapter,
     RemoteChange,
     VersionConflict,
+    cursor_state,
+    cursor_text,
 )
+from integrations.providers.common import field_mappings, link
 
 API = "/api.xro/2.0"
 PAGE_SIZE = 100  # Xero's page
@@ -79,35 +83,19 @@ CONTAINERS = {"Contact": "Contacts", "Contact[supplier]": "Contacts[supplier]",
 CATEGORY_KEY = "_category"
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
-AMOUNT: dict[str, Any] = {"transform": "currency_convert",
-                          "transformConfig": {"fromField": "currency", "toField": "CurrencyCode",
-                                              "from": "ILS", "to": "ILS"}}
-_CONTACT = [
-    {"localField": "name", "remoteField": "Name"},
-    {"localField": "email", "remoteField": "EmailAddress"},
-    {"localField": "phone", "remoteField": "Phones[0].PhoneNumber"},
-]
+AMOUNT = amount_transform("CurrencyCode")
+_CONTACT = {"name": "Name", "email": "EmailAddress", "phone": "Phones[0].PhoneNumber"}
 DEFAULT_MAPPINGS: dict[tuple[str, str], list[dict[str, Any]]] = {
-    ("client", "Contact"): [{"localEntity": "client", **m} for m in _CONTACT]
-    + [{"localEntity": "client", "localField": "address", "remoteField": "Addresses[0].AddressLine1"}],
-    ("supplier", "Contact[supplier]"): [{"localEntity": "supplier", **m} for m in _CONTACT],
-    ("payment", "Invoice[ACCREC]"): [
-        {"localEntity": "payment", "localField": "currency", "remoteField": "CurrencyCode"},
-        {"localEntity": "payment", "localField": "amount", "remoteField": "Total", **AMOUNT},
-        {"localEntity": "payment", "localField": "dueDate", "remoteField": "DueDate"},
-        {"localEntity": "payment", "localField": "description", "remoteField": "Reference"},
-        {"localEntity": "payment", "localField": "clientId", "remoteField": "Contact.ContactID",
-         "transform": "link", "transformConfig": {"entity": "client"}},
-    ],
-    ("expense", "Invoice[ACCPAY]"): [
-        {"localEntity": "expense", "localField": "currency", "remoteField": "CurrencyCode"},
-        {"localEntity": "expense", "localField": "amount", "remoteField": "Total", **AMOUNT},
-        {"localEntity": "expense", "localField": "expenseDate", "remoteField": "Date"},
-        {"localEntity": "expense", "localField": "description", "remoteField": "Reference"},
-        {"localEntity": "expense", "localField": "category", "remoteField": CATEGORY_KEY},
-        {"localEntity": "expense", "localField": "supplierId", "remoteField": "Contact.ContactID",
-         "transform": "link", "transformConfig": {"entity": "supplier"}},
-    ],
+    ("client", "Contact"): field_mappings("client", {**_CONTACT, "address": "Addresses[0].AddressLine1"}),
+    ("supplier", "Contact[supplier]"): field_mappings("supplier", _CONTACT),
+    ("payment", "Invoice[ACCREC]"): field_mappings(
+        "payment", {"currency": "CurrencyCode", "amount": "Total", "dueDate": "DueDate", "description": "Reference",
+                    "clientId": "Contact.ContactID"},
+        amount=AMOUNT, clientId=link("client")),
+    ("expense", "Invoice[ACCPAY]"): field_mappings(
+        "expense", {"currency": "CurrencyCode", "amount": "Total", "expenseDate": "Date", "description": "Reference",
+                    "category": CATEGORY_KEY, "supplierId": "Contact.ContactID"},
+        amount=AMOUNT, supplierId=link("supplier")),
 }
 
 
@@ -343,15 +331,15 @@ def _container(container: str) -> tuple[str, str, str | None]:
 
 
 def _encode(**values: Any) -> str:
-    return json.dumps({k: v for k, v in values.items() if v is not None}, separators=(",", ":"), sort_keys=True)
+    return cursor_text(**values)
 
 
 def _decode(cursor: str | None) -> dict[str, Any]:
     if not cursor:
         return {}
+    data = cursor_state(cursor, "Xero")
     try:
-        data = json.loads(cursor)
-        if not isinstance(data, dict) or set(data) - {"since", "page", "mark"}:
+        if set(data) - {"since", "page", "mark"}:
             raise ValueError
         for key in ("since", "mark"):
             if key in data:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
-import redis
 import requests
 
 from core.tenant_context import tenant_scope
@@ -25,44 +24,28 @@ from integrations.providers.google_calendar.adapter import (
 )
 from integrations.providers.registry import adapter_for
 from integrations.services import provider_app_set
+from tests.support.adapter_calls import AdapterCalls
 from tests.support.fakes.google_calendar import FakeGoogleCalendar
 from tests.support.oauth import make_oauth_integration
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis")]
 
 CAL = "studio@example.com"
 TIMED = {"start": {"dateTime": "2026-12-03T10:00:00+02:00"}, "end": {"dateTime": "2026-12-03T11:00:00+02:00"}}
 
 
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
-
-
 @dataclass
-class Google:
+class Google(AdapterCalls):
     """The adapter, called as the sync engine calls it: a ProviderClient per call, in the tenant's scope."""
 
     fake: FakeGoogleCalendar
     integration: object
     adapter: GoogleCalendarAdapter
+    container = CAL
 
     def __call__(self, method: str, **kwargs):
         with tenant_scope(self.integration.tenant_id):
             return getattr(self.adapter, method)(ProviderClient.for_integration(self.integration), **kwargs)
-
-    def listing(self, container: str = CAL, cursor: str | None = None) -> tuple[list, str | None, int]:
-        """Every page from ``cursor``: (changes, final cursor, pages)."""
-        changes, pages = [], 0
-        while True:
-            page = self("list_changes", container=container, cursor=cursor)
-            changes += page.changes
-            cursor, pages = page.cursor, pages + 1
-            if page.done:
-                return changes, cursor, pages
 
 
 @pytest.fixture

@@ -32,10 +32,11 @@ from googleapiclient.errors import HttpError
 from tests.integrations.providers.test_google_calendar_adapter import (  # noqa: F401 - fixtures
     CAL,
     TIMED,
-    _limiter_on_test_redis,
     google,
 )
 from tests.support.fakes.google_calendar import FakeGoogleCalendar
+
+pytestmark = pytest.mark.usefixtures("limiter_on_test_redis")
 
 DISCOVERY = json.loads((Path(googleapiclient.__file__).parent / "discovery_cache" / "documents" / "calendar.v3.json").read_text())
 SCHEMAS = DISCOVERY["schemas"]

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-import redis
 import stripe
 
 from core.tenant_context import tenant_scope
@@ -23,39 +22,24 @@ from integrations.providers.registry import adapter_for
 from integrations.providers.stripe import adapter as stripe_adapter
 from integrations.providers.stripe.adapter import StripeAdapter, StripeError
 from integrations.services import provider_app_set
+from tests.support.adapter_calls import AdapterCalls
 from tests.support.fakes.stripe import FakeStripe, stripe_fake  # noqa: F401 - fixture
 from tests.support.payments import connect_payments
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis")]
 
 
 @dataclass
-class Stripe:
+class Stripe(AdapterCalls):
     fake: FakeStripe
     integration: object
     adapter: StripeAdapter
+    container = "payment_intent"
 
     def __call__(self, method: str, **kwargs):
         with tenant_scope(self.integration.tenant_id):
             client = ProviderClient.for_integration(self.integration, sleep=lambda s: None)
         return getattr(self.adapter, method)(client, **kwargs)
-
-    def listing(self, container: str = "payment_intent", cursor: str | None = None):
-        changes, pages = [], 0
-        while True:
-            page = self("list_changes", container=container, cursor=cursor)
-            changes += page.changes
-            cursor, pages = page.cursor, pages + 1
-            if page.done:
-                return changes, cursor, pages
 
 
 @pytest.fixture

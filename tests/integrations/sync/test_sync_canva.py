@@ -5,26 +5,16 @@ shaped as the API reference's example responses named there)."""
 from __future__ import annotations
 
 import pytest
-import redis
 
 from core.tenant_context import tenant_scope
-from entities.models import Document
 from integrations.models import Integration
 from integrations.services import provider_app_set
 from tests.support.factories import client_for
 from tests.support.fakes.canva import TOKEN
 from tests.support.oauth import make_oauth_integration
-from tests.support.sync_runs import run_sync
+from tests.support.sync_runs import documents, run_sync, sync_on_worker
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis")]
 
 
 @pytest.fixture
@@ -45,11 +35,6 @@ def connected(persona, *, settings: dict | None = None) -> Integration:
                           "direction": "import"}]}
         integration.save()
     return integration
-
-
-def documents(persona) -> dict[str, Document]:
-    with tenant_scope(persona.tenant.id):
-        return {d.name: d for d in Document.objects.filter(tenant=persona.tenant)}
 
 
 def test_all_designs_page_by_continuation_and_stay_current_removals_included(alice, fake):
@@ -175,18 +160,8 @@ def test_exports_are_refused_for_a_provider_without_them_and_for_another_tenant(
 
 
 def test_a_scheduled_run_on_the_real_worker_imports_the_designs(alice, fake, sync_worker):
-    from tests.support.waiting import wait_until
-
     fake.put("DAF1", "Living room render")
     integration = connected(alice)
-    response = client_for(alice).post(f"/api/integrations/{integration.pk}/sync", {}, format="json")
-    assert response.status_code == 202, response.content
-    log_id = response.json()["logId"]
-
-    def finished():
-        entries = client_for(alice).get(f"/api/integrations/{integration.pk}/logs").json()["results"]
-        return next((e for e in entries if e["id"] == log_id and e["status"] != "running"), None)
-
-    entry = wait_until(finished, 30, what="the run")
+    entry = sync_on_worker(alice, integration)
     assert entry["status"] == "success", entry
     assert documents(alice)["Living room render"].thumbnail_url.startswith("https://document-export.canva.com/")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import redis
 
 from core.tenant_context import tenant_scope
 from entities.models import Client
@@ -18,9 +17,9 @@ from integrations.providers.catalog import get_provider
 from integrations.providers.custom_api.adapter import CustomApiAdapter
 from tests.support.factories import client_for
 from tests.support.fakes.rest_api import API_KEY
-from tests.support.sync_runs import drain_entity_events, pending, run_sync
+from tests.support.sync_runs import clients, drain_entity_events, pending, run_sync, sync_on_worker
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis", "local_targets")]
 
 CLIENTS = {"listPath": "/v1/clients", "itemsPath": "data", "cursorParam": "cursor",
            "nextCursorPath": "meta.next_cursor", "idField": "id", "updatedAtField": "updated_at",
@@ -30,15 +29,6 @@ CLIENTS = {"listPath": "/v1/clients", "itemsPath": "data", "cursorParam": "curso
            "deletePath": "/v1/clients/{id}", "deleteMethod": "DELETE"}
 MAPPINGS = [{"localEntity": "client", "localField": "name", "remoteField": "full_name"},
             {"localEntity": "client", "localField": "email", "remoteField": "contact.email"}]
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True  # the REST API is on 127.0.0.1
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
 
 
 def connected(persona, base_url: str, *, direction: str = "bidirectional", resource: dict | None = None,
@@ -55,11 +45,6 @@ def connected(persona, base_url: str, *, direction: str = "bidirectional", resou
         integration.set_secret("api_key_encrypted", json.dumps({"apiKey": key}))
         integration.save()
     return integration
-
-
-def clients(persona) -> dict[str, Client]:
-    with tenant_scope(persona.tenant.id):
-        return {c.name: c for c in Client.objects.filter(tenant=persona.tenant)}
 
 
 def local_client(persona, name: str, email: str = "") -> Client:
@@ -231,22 +216,11 @@ def test_a_next_page_url_off_the_base_origin_is_refused(alice, rest_api_fake):
 
 # ---------------------------------------------------------------------- end to end, the real worker
 def test_a_sync_through_the_api_runs_on_the_real_worker_both_directions(alice, rest_api_fake, sync_worker):
-    from tests.support.waiting import wait_until
-
     rest_api_fake.put("clients", full_name="From the ERP", contact={"email": "erp@example.com"})
     local_client(alice, "From the hub", "hub@example.com")
     integration = connected(alice, rest_api_fake.base_url)
 
-    response = client_for(alice).post(f"/api/integrations/{integration.pk}/sync", {}, format="json")
-
-    assert response.status_code == 202, response.content
-    log_id = response.json()["logId"]
-
-    def finished():
-        entries = client_for(alice).get(f"/api/integrations/{integration.pk}/logs").json()["results"]
-        return next((e for e in entries if e["id"] == log_id and e["status"] != "running"), None)
-
-    entry = wait_until(finished, 30, what="the run")
+    entry = sync_on_worker(alice, integration)
     assert entry["status"] == "success", entry
     assert entry["summary"]["created"] == 2
     assert clients(alice)["From the ERP"].email == "erp@example.com"

@@ -5,34 +5,26 @@ and answers are checked by Dropbox's own SDK) and a local file server for the pl
 from __future__ import annotations
 
 import pytest
-import redis
 
 from core.tenant_context import tenant_scope
-from entities.models import Document
-from entities.services import entity_create, entity_update
-from integrations.client import ProviderClient
 from integrations.models import Integration
 from integrations.providers.dropbox import adapter as dropbox_adapter
 from integrations.services import provider_app_set
 from integrations.sync.exporter import export_pending
-from integrations.sync.importer import Job
-from integrations.sync.plan import plan_for
-from integrations.sync.runs import RunReport
 from tests.support.oauth import make_oauth_integration
-from tests.support.sync_runs import drain_entity_events, pending, run_sync
+from tests.support.sync_runs import (
+    documents,
+    export_job,
+    local_document,
+    local_rename,
+    pending,
+    run_sync,
+    sync_on_worker,
+)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis", "local_targets")]
 
 ROOT = "/Architect Studio"
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True  # the file server is on 127.0.0.1
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
 
 
 @pytest.fixture
@@ -52,19 +44,6 @@ def connected(persona, *, direction: str = "bidirectional") -> Integration:
             "entities": [{"localEntity": "document", "remoteEntity": "file", "enabled": True, "direction": direction}]}
         integration.save()
     return integration
-
-
-def documents(persona) -> dict[str, Document]:
-    with tenant_scope(persona.tenant.id):
-        return {d.name: d for d in Document.objects.filter(tenant=persona.tenant)}
-
-
-def local_document(persona, name: str, url: str = "", mime: str = "application/pdf") -> Document:
-    with tenant_scope(persona.tenant.id):
-        doc = entity_create(tenant=persona.tenant, entity_type="document", source="api",
-                            data={"name": name, "file_url": url, "mime_type": mime})
-    drain_entity_events(str(persona.tenant.id))
-    return doc
 
 
 def test_cursor_pages_follow_renames_moves_out_and_deletions_and_a_reset_relists(alice, fake, monkeypatch):
@@ -123,13 +102,8 @@ def test_a_rename_meets_a_newer_rev_merges_first(alice, fake):
     assert run_sync(integration).summary["created"] == 1
     remote = fake.by_path(f"{ROOT}/Plans.pdf")
     fake.edit(remote["id"], b"%PDF marked up")  # a new rev in Dropbox
-    with tenant_scope(alice.tenant.id):
-        doc = Document.objects.get(tenant=alice.tenant, name="Plans.pdf")
-        entity_update(instance=doc, data={"name": "Plans (final).pdf"}, tenant=alice.tenant, source="api")
-    drain_entity_events(str(alice.tenant.id))
-    with tenant_scope(alice.tenant.id):
-        plan = plan_for(Integration.objects.get(pk=integration.pk))
-        job = Job(plan=plan, client=ProviderClient.for_integration(plan.integration), report=RunReport())
+    local_rename(alice, "Plans.pdf", "Plans (final).pdf")
+    job = export_job(integration)
 
     export_pending(job)
 
@@ -170,23 +144,12 @@ def test_error_mapping_auth_expired_429_backoff_5xx_retry_4xx_failed_item(alice,
 def test_a_sync_asked_for_through_the_api_runs_on_the_real_worker(alice, fake, file_server, sync_worker):
     """POST /api/integrations/{id}/sync -> the sync queue -> the real worker: the folder's file
     becomes a document and the tenant's document is uploaded, in one run."""
-    from tests.support.factories import client_for
-    from tests.support.waiting import wait_until
 
     fake.put_file(f"{ROOT}/From Dropbox.pdf", b"%PDF dbx")
     local_document(alice, "From the hub.pdf", file_server.put("hub.pdf", b"%PDF hub"))
     integration = connected(alice)
 
-    response = client_for(alice).post(f"/api/integrations/{integration.pk}/sync", {}, format="json")
-
-    assert response.status_code == 202, response.content
-    log_id = response.json()["logId"]
-
-    def finished():
-        entries = client_for(alice).get(f"/api/integrations/{integration.pk}/logs").json()["results"]
-        return next((e for e in entries if e["id"] == log_id and e["status"] != "running"), None)
-
-    entry = wait_until(finished, 30, what="the run")
+    entry = sync_on_worker(alice, integration)
     assert entry["status"] == "success", entry
     assert (entry["summary"]["created"]) == 2
     assert "From Dropbox.pdf" in documents(alice)

@@ -5,26 +5,16 @@ projects and file endpoints' reference examples named there)."""
 from __future__ import annotations
 
 import pytest
-import redis
 
 from core.tenant_context import tenant_scope
-from entities.models import Document
 from integrations.models import Integration
 from integrations.services import provider_app_set
 from tests.support.factories import client_for
 from tests.support.fakes.figma import TOKEN
 from tests.support.oauth import make_oauth_integration
-from tests.support.sync_runs import run_sync
+from tests.support.sync_runs import documents, run_sync, sync_on_worker
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis")]
 
 
 @pytest.fixture
@@ -43,11 +33,6 @@ def connected(persona, **settings) -> Integration:
             "entities": [{"localEntity": "document", "remoteEntity": "file", "enabled": True, "direction": "import"}]}
         integration.save()
     return integration
-
-
-def documents(persona) -> dict[str, Document]:
-    with tenant_scope(persona.tenant.id):
-        return {d.name: d for d in Document.objects.filter(tenant=persona.tenant)}
 
 
 def test_a_team_a_project_and_picked_files_page_by_source_and_removals_reconcile(alice, fake):
@@ -109,19 +94,9 @@ def test_error_mapping_invalid_token_expired_429_backoff_5xx_retry_4xx_fails_the
 
 
 def test_a_run_on_the_real_worker_imports_the_files(alice, fake, sync_worker):
-    from tests.support.waiting import wait_until
-
     fake.put("P1", "k1", "Kitchen")
     integration = connected(alice, projectIds=["P1"])
-    response = client_for(alice).post(f"/api/integrations/{integration.pk}/sync", {}, format="json")
-    assert response.status_code == 202, response.content
-    log_id = response.json()["logId"]
-
-    def finished():
-        entries = client_for(alice).get(f"/api/integrations/{integration.pk}/logs").json()["results"]
-        return next((e for e in entries if e["id"] == log_id and e["status"] != "running"), None)
-
-    entry = wait_until(finished, 30, what="the run")
+    entry = sync_on_worker(alice, integration)
     assert entry["status"] == "success", entry
     assert documents(alice)["Kitchen"].mime_type == "application/vnd.figma.figma"
     assert documents(alice)["Kitchen"].thumbnail_url == "https://s3-alpha.figma.com/thumbnails/k1.png"

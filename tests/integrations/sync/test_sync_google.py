@@ -6,7 +6,6 @@ real adapter, beside tests/integrations/sync/test_sync_engine.py's in-memory pro
 from __future__ import annotations
 
 import pytest
-import redis
 
 from core.tenant_context import tenant_scope
 from entities.services import entity_create, entity_update
@@ -17,7 +16,7 @@ from tests.support.calendar_sync import Side, when
 from tests.support.oauth import make_oauth_integration
 from tests.support.sync_runs import drain_entity_events, links, meetings, pending, run_sync, sync_export_drain
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis")]
 
 CAL = "studio@example.com"
 
@@ -25,14 +24,6 @@ CAL = "studio@example.com"
 def timed(day: int, hour: int = 10) -> dict:
     return {"start": {"dateTime": f"2026-12-{day:02d}T{hour:02d}:00:00+02:00"},
             "end": {"dateTime": f"2026-12-{day:02d}T{hour + 1:02d}:00:00+02:00"}}
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
 
 
 @pytest.fixture

@@ -6,11 +6,8 @@ server standing in for the platform's file storage."""
 from __future__ import annotations
 
 import pytest
-import redis
 
 from core.tenant_context import tenant_scope
-from entities.models import Document
-from entities.services import entity_create, entity_update
 from integrations.client import ProviderClient
 from integrations.models import ExternalLink, Integration
 from integrations.providers.google_drive import adapter as drive
@@ -20,20 +17,11 @@ from integrations.sync.importer import Job
 from integrations.sync.plan import plan_for
 from integrations.sync.runs import RunReport
 from tests.support.oauth import make_oauth_integration
-from tests.support.sync_runs import drain_entity_events, pending, run_sync
+from tests.support.sync_runs import documents, export_job, local_document, local_rename, pending, run_sync
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis", "local_targets")]
 
 ROOT = "0BRootFolderArchitectStudio"
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True  # the file server is on 127.0.0.1
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
 
 
 @pytest.fixture
@@ -55,19 +43,6 @@ def connected(persona, *, direction: str = "bidirectional", structure: str = "fl
                           "direction": direction}]}
         integration.save()
     return integration
-
-
-def documents(persona) -> dict[str, Document]:
-    with tenant_scope(persona.tenant.id):
-        return {d.name: d for d in Document.objects.filter(tenant=persona.tenant)}
-
-
-def local_document(persona, name: str, url: str = "", mime: str = "application/pdf") -> Document:
-    with tenant_scope(persona.tenant.id):
-        doc = entity_create(tenant=persona.tenant, entity_type="document", source="api",
-                            data={"name": name, "file_url": url, "mime_type": mime})
-    drain_entity_events(str(persona.tenant.id))
-    return doc
 
 
 def test_change_feed_pages_follows_renames_moves_and_deletions_and_a_refused_token_relists(alice, fake, monkeypatch):
@@ -159,14 +134,10 @@ def test_a_file_changed_in_drive_since_it_was_read_is_merged_not_overwritten(ali
     assert run_sync(integration).summary["created"] == 1
     (remote,) = fake.children(ROOT).values()
     fake.edit(remote["id"], description="marked up by the client")  # Drive's version moves on
-    with tenant_scope(alice.tenant.id):
-        doc = Document.objects.get(tenant=alice.tenant, name="Plans.pdf")
-        entity_update(instance=doc, data={"name": "Plans (final).pdf"}, tenant=alice.tenant, source="api")
-    drain_entity_events(str(alice.tenant.id))
-    with tenant_scope(alice.tenant.id):
-        from integrations.sync.exporter import export_pending
-        plan = plan_for(Integration.objects.get(pk=integration.pk))
-        job = Job(plan=plan, client=ProviderClient.for_integration(plan.integration), report=RunReport())
+    from integrations.sync.exporter import export_pending
+
+    local_rename(alice, "Plans.pdf", "Plans (final).pdf")
+    job = export_job(integration)
 
     export_pending(job)  # the export meets a newer version: imports (merges) first, then writes
 

@@ -12,7 +12,6 @@ import re
 from decimal import Decimal
 
 import pytest
-import redis
 import responses
 
 from core.tenant_context import tenant_scope
@@ -21,20 +20,12 @@ from entities.services import entity_create, entity_delete, entity_update
 from integrations.models import Integration
 from integrations.providers.hashavshevet.adapter import HashavshevetAdapter
 from integrations.services import provider_app_set
-from tests.support.sync_runs import drain_entity_events, links, run_sync
+from tests.support.sync_runs import drain_entity_events, links, run_sync, sync_settings
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis")]
 
 SERVER = "https://lb1.wizcloud.co.il"
 KEY, DB = "xj9ubkpxabq97ym4e45i7vtnc7h8jgy8c1cxzypa", "wizdb12n12"
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
 
 
 @pytest.fixture
@@ -70,8 +61,7 @@ def connected(persona, *entities, settings=None) -> Integration:
             status=Integration.Status.CONNECTED, connection_config={"wizcloudServer": "lb1.wizcloud.co.il",
                                                                     "dbName": DB},
             settings={**HashavshevetAdapter.__new__(HashavshevetAdapter).settings_defaults(), **(settings or {})},
-            sync_settings={"enabled": True, "direction": "export", "frequency": "manual", "fieldMappings": [],
-                           "filters": [], "entities": list(entities)})
+            sync_settings=sync_settings(*entities, direction="export"))
         integration.set_secret("api_key_encrypted", json.dumps({"privateKey": KEY, "dbName": DB}))
         integration.save()
     return integration

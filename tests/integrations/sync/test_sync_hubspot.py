@@ -10,7 +10,6 @@ import json
 
 import hubspot
 import pytest
-import redis
 
 from core.tenant_context import tenant_scope
 from entities.models import Client
@@ -20,20 +19,22 @@ from integrations.providers.hubspot import adapter as hs
 from integrations.services import provider_app_set
 from tests.support.fakes.hubspot import ORIGIN, hubspot_fake, served  # noqa: F401 - fixture
 from tests.support.oauth import make_oauth_integration
-from tests.support.sync_runs import drain_entity_events, links, reload, run_sync
+from tests.support.sync_runs import (
+    clients,
+    drain_entity_events,
+    entity_pair,
+    links,
+    reload,
+    run_sync,
+    set_cursor,
+    sync_on_worker,
+    sync_settings,
+)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis")]
 
-CONTACTS = {"localEntity": "client", "remoteEntity": "contact", "enabled": True, "direction": "bidirectional"}
-COMPANIES = {"localEntity": "client", "remoteEntity": "company", "enabled": True, "direction": "import"}
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
+CONTACTS = entity_pair("client", "contact")
+COMPANIES = entity_pair("client", "company", "import")
 
 
 @pytest.fixture
@@ -47,15 +48,9 @@ def connected(persona, fake, *entities, settings: dict | None = None) -> Integra
     integration = make_oauth_integration(persona, "hubspot", access=fake.token, refresh="hs-refresh-0")
     with tenant_scope(persona.tenant.id):
         integration.settings = {**hs.HubspotAdapter.__new__(hs.HubspotAdapter).settings_defaults(), **(settings or {})}
-        integration.sync_settings = {"enabled": True, "direction": "bidirectional", "frequency": "manual",
-                                     "fieldMappings": [], "filters": [], "entities": list(entities or [CONTACTS])}
+        integration.sync_settings = sync_settings(*(entities or [CONTACTS]))
         integration.save()
     return integration
-
-
-def clients(persona) -> dict[str, Client]:
-    with tenant_scope(persona.tenant.id):
-        return {c.name: c for c in Client.objects.filter(tenant=persona.tenant)}
 
 
 def searches(fake, kind: str = "contacts") -> list[dict]:
@@ -111,10 +106,7 @@ def test_a_refused_or_garbled_cursor_relists_without_duplicates(alice, fake):
         fake.put("contact", firstname=f"R{n}", lastname="Reset", email=f"r{n}@example.co.il")
     integration = connected(alice, fake)
     run_sync(integration)
-    with tenant_scope(alice.tenant.id):
-        state = integration.sync_states.get(remote_type="contact")
-        state.cursor = "not-json"
-        state.save()
+    set_cursor(integration, "not-json", remote_type="contact")
 
     entry = run_sync(integration)
 
@@ -127,11 +119,8 @@ def test_the_same_page_read_twice_changes_nothing(alice, fake):
     fake.put("contact", firstname="Twice", lastname="Read", email="twice@example.co.il")
     integration = connected(alice, fake)
     run_sync(integration)
-    with tenant_scope(alice.tenant.id):
-        state = integration.sync_states.get(remote_type="contact")
-        state.cursor = json.dumps({"since": 0, "top": 0})
-        state.save()
-        before = clients(alice)["Twice Read"].updated_at
+    set_cursor(integration, json.dumps({"since": 0, "top": 0}), remote_type="contact")
+    before = clients(alice)["Twice Read"].updated_at
 
     again = run_sync(integration)
 
@@ -242,8 +231,6 @@ def test_settings_accept_the_create_flag_and_refuse_the_rest():
 def test_a_sync_asked_for_through_the_api_runs_on_the_real_worker(alice, fake, sync_worker):
     """POST /api/integrations/{id}/sync -> the sync queue -> the real worker: HubSpot's contact
     and company become clients and the studio's client goes out as a contact, in one run."""
-    from tests.support.factories import client_for
-    from tests.support.waiting import wait_until
 
     fake.put("contact", firstname="Shira", lastname="Katz", email="shira@example.co.il")
     fake.put("company", name="Katz Interiors", phone="03-555-0303")
@@ -252,16 +239,7 @@ def test_a_sync_asked_for_through_the_api_runs_on_the_real_worker(alice, fake, s
         entity_create(tenant=alice.tenant, entity_type="client", source="api",
                       data={"name": "Yael Golan", "email": "yael@example.co.il"})
 
-    response = client_for(alice).post(f"/api/integrations/{integration.pk}/sync", {}, format="json")
-
-    assert response.status_code == 202, response.content
-    log_id = response.json()["logId"]
-
-    def finished():
-        entries = client_for(alice).get(f"/api/integrations/{integration.pk}/logs").json()["results"]
-        return next((e for e in entries if e["id"] == log_id and e["status"] != "running"), None)
-
-    entry = wait_until(finished, 60, what="the run")
+    entry = sync_on_worker(alice, integration, seconds=60)
     assert entry["status"] == "success", entry
     assert {"Shira Katz", "Katz Interiors", "Yael Golan"} <= set(clients(alice))
     assert {o["properties"]["email"] for o in fake.live("contact").values()} == {

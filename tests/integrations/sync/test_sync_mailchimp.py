@@ -10,7 +10,6 @@ import hashlib
 import json
 
 import pytest
-import redis
 
 from core.tenant_context import tenant_scope
 from entities.models import Client
@@ -20,17 +19,17 @@ from integrations.providers.mailchimp import adapter as mc
 from integrations.services import provider_app_set
 from tests.support.fakes.mailchimp import API_KEY, AUDIENCE, BASE, mailchimp_fake  # noqa: F401 - fixture
 from tests.support.payments import connect_payments
-from tests.support.sync_runs import drain_entity_events, links, reload, run_sync
+from tests.support.sync_runs import (
+    clients,
+    drain_entity_events,
+    links,
+    reload,
+    run_sync,
+    set_cursor,
+    sync_on_worker,
+)
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis")]
 
 
 @pytest.fixture
@@ -44,11 +43,6 @@ def connected(persona, fake, *, direction: str = "bidirectional", settings: dict
     return connect_payments(persona, "mailchimp", {"apiKey": fake.api_key},
                             entities=[("client", "list_member", direction)],
                             settings={"audienceId": AUDIENCE, **(settings or {})})
-
-
-def clients(persona) -> dict[str, Client]:
-    with tenant_scope(persona.tenant.id):
-        return {c.name: c for c in Client.objects.filter(tenant=persona.tenant)}
 
 
 def listings(fake) -> list[dict]:
@@ -92,10 +86,7 @@ def test_a_garbled_cursor_relists_without_duplicates(alice, fake):
         fake.put(f"r{n}@example.co.il", FNAME=f"R{n}", LNAME="Reset")
     integration = connected(alice, fake)
     run_sync(integration)
-    with tenant_scope(alice.tenant.id):
-        state = integration.sync_states.get(remote_container=AUDIENCE)
-        state.cursor = "{broken"
-        state.save()
+    set_cursor(integration, "{broken", remote_container=AUDIENCE)
 
     entry = run_sync(integration)
 
@@ -107,11 +98,8 @@ def test_the_same_page_read_twice_changes_nothing(alice, fake):
     fake.put("twice@example.co.il", FNAME="Twice", LNAME="Read")
     integration = connected(alice, fake)
     run_sync(integration)
-    with tenant_scope(alice.tenant.id):
-        state = integration.sync_states.get(remote_container=AUDIENCE)
-        state.cursor = json.dumps({"offset": 0})
-        state.save()
-        before = clients(alice)["Twice Read"].updated_at
+    set_cursor(integration, json.dumps({"offset": 0}), remote_container=AUDIENCE)
+    before = clients(alice)["Twice Read"].updated_at
 
     again = run_sync(integration)
 
@@ -245,9 +233,6 @@ def test_a_member_mailchimp_refuses_is_a_failed_item_and_the_others_go_out(alice
 # ---------------------------------------------------------------------------- end to end
 @pytest.mark.django_db(transaction=True)
 def test_a_sync_asked_for_through_the_api_runs_on_the_real_worker(alice, fake, sync_worker):
-    from tests.support.factories import client_for
-    from tests.support.waiting import wait_until
-
     fake.put("shira@example.co.il", FNAME="Shira", LNAME="Katz")
     fake.put("gone@example.co.il", status="unsubscribed", FNAME="Gone", LNAME="Away")
     integration = connected(alice, fake)
@@ -255,15 +240,7 @@ def test_a_sync_asked_for_through_the_api_runs_on_the_real_worker(alice, fake, s
         entity_create(tenant=alice.tenant, entity_type="client", source="api",
                       data={"name": "Yael Golan", "email": "yael@example.co.il"})
 
-    response = client_for(alice).post(f"/api/integrations/{integration.pk}/sync", {}, format="json")
-    assert response.status_code == 202, response.content
-    log_id = response.json()["logId"]
-
-    def finished():
-        entries = client_for(alice).get(f"/api/integrations/{integration.pk}/logs").json()["results"]
-        return next((e for e in entries if e["id"] == log_id and e["status"] != "running"), None)
-
-    entry = wait_until(finished, 60, what="the run")
+    entry = sync_on_worker(alice, integration, seconds=60)
     assert entry["status"] == "success", entry
     got = clients(alice)
     assert got["Gone Away"].email_opt_out is True and got["Shira Katz"].email_opt_out is False

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import redis
 
 from core.tenant_context import tenant_scope
 from entities.models import Task
@@ -19,19 +18,11 @@ from integrations.providers.monday import adapter as md
 from integrations.services import provider_app_set
 from tests.support.fakes.monday import BOARD, ORIGIN, monday_fake  # noqa: F401 - fixture
 from tests.support.oauth import make_oauth_integration
-from tests.support.sync_runs import drain_entity_events, links, reload, run_sync
+from tests.support.sync_runs import drain_entity_events, links, reload, run_sync, set_cursor, sync_on_worker
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis")]
 SETTINGS = {"boardId": BOARD, "columns": {"status": "status", "dueDate": "date4", "description": "text0"},
             "statusLabels": {"todo": "", "in_progress": "Working on it", "done": "Done", "cancelled": "Stuck"}}
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
 
 
 @pytest.fixture
@@ -102,10 +93,7 @@ def test_an_expired_cursor_relists_without_duplicates(alice, fake, slept, monkey
         fake.put(f"Item {n}")
     integration = connected(alice, fake)
     run_sync(integration)
-    with tenant_scope(alice.tenant.id):
-        state = integration.sync_states.get(remote_container=BOARD)
-        state.cursor = '{"page": "MSwexpired"}'
-        state.save()
+    set_cursor(integration, '{"page": "MSwexpired"}', remote_container=BOARD)
 
     entry = run_sync(integration)
 
@@ -176,23 +164,12 @@ def test_settings_refuse_bad_board_and_columns():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_sync_asked_for_through_the_api_runs_on_the_real_worker(alice, fake, slept, sync_worker):
-    from tests.support.factories import client_for
-    from tests.support.waiting import wait_until
-
     fake.put("Site visit", status="Done")
     integration = connected(alice, fake)
     with tenant_scope(alice.tenant.id):
         entity_create(tenant=alice.tenant, entity_type="task", source="api", data={"title": "Send plans"})
 
-    response = client_for(alice).post(f"/api/integrations/{integration.pk}/sync", {}, format="json")
-    assert response.status_code == 202, response.content
-    log_id = response.json()["logId"]
-
-    def finished():
-        entries = client_for(alice).get(f"/api/integrations/{integration.pk}/logs").json()["results"]
-        return next((e for e in entries if e["id"] == log_id and e["status"] != "running"), None)
-
-    entry = wait_until(finished, 60, what="the run")
+    entry = sync_on_worker(alice, integration, seconds=60)
     assert entry["status"] == "success", entry
     assert tasks(alice)["Site visit"].status == "done"
     assert {i["name"] for i in fake.items.values()} == {"Site visit", "Send plans"}

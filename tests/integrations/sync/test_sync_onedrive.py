@@ -6,32 +6,16 @@ file server for the platform's files."""
 from __future__ import annotations
 
 import pytest
-import redis
 
 from core.tenant_context import tenant_scope
-from entities.models import Document
-from entities.services import entity_create, entity_update
-from integrations.client import ProviderClient
 from integrations.models import Integration
 from integrations.providers.onedrive import adapter as onedrive_adapter
 from integrations.services import provider_app_set
 from integrations.sync.exporter import export_pending
-from integrations.sync.importer import Job
-from integrations.sync.plan import plan_for
-from integrations.sync.runs import RunReport
 from tests.support.oauth import make_oauth_integration
-from tests.support.sync_runs import drain_entity_events, pending, run_sync
+from tests.support.sync_runs import documents, export_job, local_document, local_rename, pending, run_sync
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True  # the file server is on 127.0.0.1
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis", "local_targets")]
 
 
 @pytest.fixture
@@ -53,19 +37,6 @@ def connected(persona, fake, *, direction: str = "bidirectional") -> Integration
                           "direction": direction}]}
         integration.save()
     return integration
-
-
-def documents(persona) -> dict[str, Document]:
-    with tenant_scope(persona.tenant.id):
-        return {d.name: d for d in Document.objects.filter(tenant=persona.tenant)}
-
-
-def local_document(persona, name: str, url: str = "", mime: str = "application/pdf") -> Document:
-    with tenant_scope(persona.tenant.id):
-        doc = entity_create(tenant=persona.tenant, entity_type="document", source="api",
-                            data={"name": name, "file_url": url, "mime_type": mime})
-    drain_entity_events(str(persona.tenant.id))
-    return doc
 
 
 def test_delta_pages_follow_renames_moves_out_and_deletions_and_a_410_relists(alice, fake):
@@ -126,13 +97,8 @@ def test_a_rename_with_a_stale_etag_gets_412_and_merges_first(alice, fake):
     assert run_sync(integration).summary["created"] == 1
     remote = fake.children(fake.folder)["Plans.pdf"]
     fake.edit(remote["id"], description="marked up by the client")
-    with tenant_scope(alice.tenant.id):
-        doc = Document.objects.get(tenant=alice.tenant, name="Plans.pdf")
-        entity_update(instance=doc, data={"name": "Plans (final).pdf"}, tenant=alice.tenant, source="api")
-    drain_entity_events(str(alice.tenant.id))
-    with tenant_scope(alice.tenant.id):
-        plan = plan_for(Integration.objects.get(pk=integration.pk))
-        job = Job(plan=plan, client=ProviderClient.for_integration(plan.integration), report=RunReport())
+    local_rename(alice, "Plans.pdf", "Plans (final).pdf")
+    job = export_job(integration)
 
     export_pending(job)
 

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-import redis
 import responses
 
 from core.tenant_context import tenant_scope
@@ -24,20 +23,12 @@ from entities.services import entity_create, entity_update
 from integrations.models import Integration
 from integrations.providers.priority import adapter as pa
 from integrations.services import provider_app_set
-from tests.support.sync_runs import drain_entity_events, links, run_sync
+from tests.support.sync_runs import drain_entity_events, entity_pair, links, run_sync, sync_settings
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis")]
 
 BASE = "https://priority.example.co.il/odata/Priority/tabula.ini/demo"
-CLIENTS = {"localEntity": "client", "remoteEntity": "CUSTOMERS", "enabled": True, "direction": "bidirectional"}
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
+CLIENTS = entity_pair("client", "CUSTOMERS")
 
 
 class PriorityFake:
@@ -108,8 +99,7 @@ def connected(persona, settings=None) -> Integration:
             connected_by=persona.user, connection_config={"serverUrl": "https://priority.example.co.il",
                                                           "tabulaIni": "tabula.ini", "company": "demo"},
             settings={**pa.PriorityAdapter.__new__(pa.PriorityAdapter).settings_defaults(), **(settings or {})},
-            sync_settings={"enabled": True, "direction": "bidirectional", "frequency": "manual",
-                           "fieldMappings": [], "filters": [], "entities": [CLIENTS]})
+            sync_settings=sync_settings(CLIENTS))
         integration.set_secret("api_key_encrypted", json.dumps({"username": "api", "password": "PAT"}))
         integration.save()
     return integration

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-import redis
 
 from core.tenant_context import tenant_scope
 from entities.models import Client, Payment
@@ -20,21 +19,23 @@ from integrations.providers.quickbooks import adapter as qb
 from integrations.services import provider_app_set
 from tests.support.fakes.quickbooks import ORIGIN, quickbooks_fake  # noqa: F401 - fixture
 from tests.support.oauth import make_oauth_integration
-from tests.support.sync_runs import drain_entity_events, links, pending, reload, run_sync, sync_export_drain
+from tests.support.sync_runs import (
+    clients,
+    drain_entity_events,
+    entity_pair,
+    links,
+    pending,
+    reload,
+    run_sync,
+    sync_export_drain,
+    sync_settings,
+)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis")]
 
-CLIENTS = {"localEntity": "client", "remoteEntity": "Customer", "enabled": True, "direction": "bidirectional"}
-PAYMENTS = {"localEntity": "payment", "remoteEntity": "Invoice", "enabled": True, "direction": "export"}
-EXPENSES = {"localEntity": "expense", "remoteEntity": "Purchase", "enabled": True, "direction": "export"}
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
+CLIENTS = entity_pair("client", "Customer")
+PAYMENTS = entity_pair("payment", "Invoice", "export")
+EXPENSES = entity_pair("expense", "Purchase", "export")
 
 
 @pytest.fixture
@@ -49,15 +50,9 @@ def connected(persona, fake, *entities, frequency: str = "manual", settings: dic
     adapter = qb.QuickbooksAdapter.__new__(qb.QuickbooksAdapter)
     with tenant_scope(persona.tenant.id):
         integration.settings = {**adapter.settings_defaults(), **(settings or {})}
-        integration.sync_settings = {"enabled": True, "direction": "bidirectional", "frequency": frequency,
-                                     "fieldMappings": [], "filters": [], "entities": list(entities or [CLIENTS])}
+        integration.sync_settings = sync_settings(*(entities or [CLIENTS]), frequency=frequency)
         integration.save()
     return integration
-
-
-def clients(persona) -> dict[str, Client]:
-    with tenant_scope(persona.tenant.id):
-        return {c.name: c for c in Client.objects.filter(tenant=persona.tenant)}
 
 
 def customer(name: str, **extra) -> dict:

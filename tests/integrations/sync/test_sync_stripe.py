@@ -11,7 +11,6 @@ import time
 from decimal import Decimal
 
 import pytest
-import redis
 import stripe
 
 from core.tenant_context import tenant_scope
@@ -27,16 +26,8 @@ from tests.support.payments import clients, connect_payments, payments
 from tests.support.sync_runs import drain_entity_events, links, reload, run_sync
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis")]
 WHSEC = "whsec_test_secret_for_the_hub"
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ import uuid
 from decimal import Decimal
 
 import pytest
-import redis
 
 from core.tenant_context import tenant_scope
-from entities.models import Client
 from entities.services import entity_create, entity_update
 from integrations.discovery import integration_discover_containers
 from integrations.models import SyncState
@@ -21,20 +19,21 @@ from integrations.providers.xero.adapter import XeroAdapter
 from integrations.services import provider_app_set
 from tests.support.fakes.xero import ORIGIN, xero_fake  # noqa: F401 - fixture
 from tests.support.oauth import make_oauth_integration
-from tests.support.sync_runs import drain_entity_events, links, reload, run_sync, sync_export_drain
+from tests.support.sync_runs import (
+    clients,
+    drain_entity_events,
+    entity_pair,
+    links,
+    reload,
+    run_sync,
+    sync_export_drain,
+    sync_settings,
+)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis")]
 
-CLIENTS = {"localEntity": "client", "remoteEntity": "Contact", "enabled": True, "direction": "bidirectional"}
-PAYMENTS = {"localEntity": "payment", "remoteEntity": "Invoice[ACCREC]", "enabled": True, "direction": "export"}
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
+CLIENTS = entity_pair("client", "Contact")
+PAYMENTS = entity_pair("payment", "Invoice[ACCREC]", "export")
 
 
 @pytest.fixture
@@ -47,17 +46,11 @@ def connected(persona, fake, *entities, frequency="manual", settings=None, disco
     integration = make_oauth_integration(persona, "xero", access=fake.token)
     with tenant_scope(persona.tenant.id):
         integration.settings = {**XeroAdapter.__new__(XeroAdapter).settings_defaults(), **(settings or {})}
-        integration.sync_settings = {"enabled": True, "direction": "bidirectional", "frequency": frequency,
-                                     "fieldMappings": [], "filters": [], "entities": list(entities or [CLIENTS])}
+        integration.sync_settings = sync_settings(*(entities or [CLIENTS]), frequency=frequency)
         integration.save()
     if discover:
         integration_discover_containers(integration_id=integration.pk, tenant_id=persona.tenant.id)
     return reload(integration)
-
-
-def clients(persona):
-    with tenant_scope(persona.tenant.id):
-        return {c.name: c for c in Client.objects.filter(tenant=persona.tenant)}
 
 
 def test_one_organisation_is_used_at_once_several_wait_for_the_choice(alice, bob, fake):

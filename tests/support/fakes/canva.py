@@ -25,18 +25,20 @@ old ones answer 400 ``invalid_field``.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.support.fakes.base import FakeServer, running
+
 TOKEN = "canva-at-1"
 
 
-class FakeCanva:
+class FakeCanva(FakeServer):
+    name = "fake-canva"
+
     def __init__(self) -> None:
         self.designs: dict[str, dict[str, Any]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
@@ -125,44 +127,8 @@ class FakeCanva:
                 f"https://export-download.canva.com/{job['design']}/1.{job['type']}?sig=2"]}}, {}
         return 404, {"code": "not_found", "message": "Not found"}, {}
 
-    def start(self) -> FakeCanva:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    fake: Any
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, data, extra = self.fake.handle(self.command, self.path, headers, body)
-        raw = json.dumps(data).encode() if data is not None else b""
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    do_GET = do_POST = _serve
-
 
 @pytest.fixture
 def canva_fake() -> Iterator[FakeCanva]:
-    fake = FakeCanva().start()
-    yield fake
-    fake.stop()
+    with running(FakeCanva()) as fake:
+        yield fake

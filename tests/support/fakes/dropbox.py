@@ -33,12 +33,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import dropbox.files as dbx
 import pytest
 from dropbox import stone_serializers as stone
+
+from tests.support.fakes.base import FakeServer, running
 
 ROUTES = {f"/2/files/{r.name}" + (f"_v{r.version}" if r.version > 1 else ""): r for r in (
     dbx.list_folder, dbx.list_folder_continue, dbx.list_folder_get_latest_cursor, dbx.list_revisions,
@@ -62,7 +63,10 @@ class Seen:
     body_bytes: int
 
 
-class FakeDropbox:
+class FakeDropbox(FakeServer):
+    name = "fake-dropbox"
+    content_type = None  # each answer names its own
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self.files: dict[str, dict] = {}  # id -> {"path_lower", "path_display", "name", "rev", "data", "modified"}
@@ -75,23 +79,6 @@ class FakeDropbox:
         self._sessions: dict[str, dict] = {}
         self._failures: list[tuple[int, Any, dict, str]] = []
         self._clock = datetime(2026, 11, 1, 8, 0, 0)
-        self._server: ThreadingHTTPServer | None = None
-
-    def start(self) -> FakeDropbox:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="fake-dropbox", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # ------------------------------------------------------------------ the user in Dropbox
     def add_folder(self, path: str) -> None:
@@ -363,30 +350,7 @@ class FakeDropbox:
         return self._commit(arg.commit, bytes(session["data"]), dbx.upload_session_finish)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    fake: Any
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, data, extra = self.fake.handle(self.command, self.path, headers, body)
-        self.send_response(status)
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST
-
-
 @pytest.fixture
 def dropbox_fake() -> Iterator[FakeDropbox]:
-    fake = FakeDropbox().start()
-    yield fake
-    fake.stop()
+    with running(FakeDropbox()) as fake:
+        yield fake

@@ -13,19 +13,20 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support.fakes.base import FakeServer, running
+
 TOKEN = "figma-at-1"
 
 
-class FakeFigma:
+class FakeFigma(FakeServer):
+    name = "fake-figma"
+
     def __init__(self) -> None:
         self.teams: dict[str, list[str]] = {}
         self.projects: dict[str, dict[str, dict[str, Any]]] = {}
@@ -46,7 +47,7 @@ class FakeFigma:
     def count(self, path: str | None = None, status: int | None = None) -> int:
         return sum(1 for r in self.requests if (path is None or r[1] == path) and (status is None or r[2] == status))
 
-    def handle(self, method: str, target: str, headers: dict[str, str]) -> tuple[int, Any, dict]:
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, Any, dict]:
         path = urlsplit(target).path
         status, data, extra = self._answer(path, headers)
         self.requests.append((method, path, status))
@@ -78,40 +79,8 @@ class FakeFigma:
                                   "version": "1"}}, {}
         return 404, {"status": 404, "err": "Not found"}, {}
 
-    def start(self) -> FakeFigma:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    fake: Any
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, data, extra = self.fake.handle(self.command, self.path, headers)
-        raw = json.dumps(data).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
 
 @pytest.fixture
 def figma_fake() -> Iterator[FakeFigma]:
-    fake = FakeFigma().start()
-    yield fake
-    fake.stop()
+    with running(FakeFigma()) as fake:
+        yield fake

@@ -63,12 +63,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
 import requests
+
+from tests.support.fakes.base import FakeServer, running
 
 BASE32HEX = frozenset("0123456789abcdefghijklmnopqrstuv")
 SYNC_INCOMPATIBLE = ("iCalUID", "orderBy", "privateExtendedProperty", "q", "sharedExtendedProperty",
@@ -158,10 +159,14 @@ class _Calendar:
     changed: dict[str, int] = field(default_factory=dict)  # event id -> change number
 
 
-class FakeGoogleCalendar:
+class FakeGoogleCalendar(FakeServer):
     """The store plus the server. Tests mutate the store directly to play a user in Google
     (``put_event``, ``edit_event``, ``remove_event``), invalidate tokens (``expire_tokens``),
-    limit the rate (``limit_rate``) and read what the hub sent (``requests``, ``count``)."""
+    limit the rate (``limit_rate``) and read what the hub sent (``requests``, ``count``).
+    Its ``base_url`` is the origin to set as the provider app's API base (paths stay /calendar/v3/...)."""
+
+    name = "fake-google-calendar"
+    content_type = "application/json; charset=UTF-8"
 
     def __init__(self, *, accepted_tokens: set[str] | None = None) -> None:
         self.accepted_tokens = accepted_tokens  # None: any non-empty Bearer token
@@ -178,27 +183,16 @@ class FakeGoogleCalendar:
         self._rate: float | None = None
         self._retry_after: str | None = "1"
         self._window: deque[float] = deque()
-        self._server: ThreadingHTTPServer | None = None
         self._channels: dict[str, _Channel] = {}
         self._outbox: queue.Queue = queue.Queue()
         self._sender: threading.Thread | None = None
         #: every push notification sent: {"address", "headers", "status" (or None), "error"}
         self.notifications: list[dict] = []
         self.channel_ttl = 604800  # seconds, when the watch request names none
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ server
     def start(self) -> FakeGoogleCalendar:
-        fake = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.fake = fake
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-google-calendar", daemon=True)
-        self._thread.start()
+        super().start()
         self._sender = threading.Thread(target=self._deliver, name="fake-google-calendar-push", daemon=True)
         self._sender.start()
         return self
@@ -208,16 +202,7 @@ class FakeGoogleCalendar:
             self._outbox.put(None)
             self._sender.join(timeout=10)
             self._sender = None
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @property
-    def base_url(self) -> str:
-        """The origin to set as the provider app's API base (paths stay /calendar/v3/...)."""
-        assert self._server, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().stop()
 
     # ------------------------------------------------------------------ test controls
     def add_calendar(self, calendar_id: str, summary: str, *, primary: bool = False, color: str = "#9fe1e7",
@@ -661,34 +646,8 @@ def _int(query: dict[str, list[str]], name: str, default: int) -> int:
         raise ApiError(*_bad_request(f"Invalid value for {name}.", name)) from None
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    fake: FakeGoogleCalendar
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet test output
-        pass
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, data, extra = self.fake.handle(self.command, self.path, headers, body)
-        self.send_response(status)
-        if data is not None:
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data or b"")))
-        self.end_headers()
-        if data:
-            self.wfile.write(data)
-
-    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
-
-
 @pytest.fixture
 def google_calendar_fake() -> Iterator[FakeGoogleCalendar]:
     """A started fake with no calendars; stopped after the test."""
-    fake = FakeGoogleCalendar().start()
-    yield fake
-    fake.stop()
+    with running(FakeGoogleCalendar()) as fake:
+        yield fake

@@ -41,11 +41,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+
+from tests.support.fakes.base import FakeServer, running
 
 FOLDER = "application/vnd.google-apps.folder"
 CHUNK_UNIT = 256 * 1024
@@ -66,7 +67,10 @@ class Seen:
     body_bytes: int
 
 
-class FakeGoogleDrive:
+class FakeGoogleDrive(FakeServer):
+    name = "fake-google-drive"
+    content_type = "application/json; charset=UTF-8"
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self.files: dict[str, dict] = {}
@@ -80,25 +84,7 @@ class FakeGoogleDrive:
         self._failures: list[tuple[int, dict, dict[str, str], str]] = []
         self.channels: dict[str, dict] = {}
         self._clock = datetime(2026, 11, 1, tzinfo=UTC)
-        self._server: ThreadingHTTPServer | None = None
         self.add_folder("root", "My Drive", parent=None)
-
-    # ------------------------------------------------------------------ server
-    def start(self) -> FakeGoogleDrive:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="fake-google-drive", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # ------------------------------------------------------------------ the user in Drive
     def add_folder(self, folder_id: str | None, name: str, *, parent: str | None = "root") -> dict:
@@ -159,11 +145,6 @@ class FakeGoogleDrive:
         with self._lock:
             for _ in range(times):
                 self._failures.append((status, error_body(status, reason, reason), headers or {}, path))
-
-    def count(self, method: str | None = None, path: str = "", status: int | None = None) -> int:
-        with self._lock:
-            return sum(1 for r in self.requests if (method is None or r.method == method) and path in r.path
-                       and (status is None or r.status == status))
 
     def children(self, parent: str) -> dict[str, dict]:
         with self._lock:
@@ -364,86 +345,36 @@ def _unq(text: str) -> str:
     return text.replace("\\'", "'").replace("\\\\", "\\")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    fake: Any
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, data, extra = self.fake.handle(self.command, self.path, headers, body)
-        self.send_response(status)
-        if data:
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if data:
-            self.wfile.write(data)
-
-    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
-
-
-class FileServer:
+class FileServer(FakeServer):
     """The platform's file storage stand-in: GET /<name> streams registered bytes with a
     Content-Length (``put`` them), counting what was served."""
+
+    name = "fake-file-server"
+    content_type = "application/octet-stream"
 
     def __init__(self) -> None:
         self.blobs: dict[str, bytes] = {}
         self.served = 0
 
-    def start(self) -> FileServer:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                data = server.blobs.get(self.path.lstrip("/"))
-                if data is None:
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                for i in range(0, len(data), 65536):
-                    self.wfile.write(data[i:i + 65536])
-                server.served += 1
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="fake-file-server", daemon=True).start()
-        return self
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, Any, dict]:
+        data = self.blobs.get(target.lstrip("/"))
+        if data is None or method != "GET":
+            return 404, None, {}
+        self.served += 1
+        return 200, data, {}
 
     def put(self, name: str, data: bytes) -> str:
         self.blobs[name] = data
-        return f"http://127.0.0.1:{self._server.server_address[1]}/{name}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.base_url}/{name}"
 
 
 @pytest.fixture
 def google_drive_fake() -> Iterator[FakeGoogleDrive]:
-    fake = FakeGoogleDrive().start()
-    yield fake
-    fake.stop()
+    with running(FakeGoogleDrive()) as fake:
+        yield fake
 
 
 @pytest.fixture
 def file_server() -> Iterator[FileServer]:
-    server = FileServer().start()
-    yield server
-    server.stop()
+    with running(FileServer()) as server:
+        yield server

@@ -86,13 +86,14 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
 import requests
+
+from tests.support.fakes.base import FakeServer
 
 ACCESS_TOKEN = "graph-fake-access-token"
 USER_EMAIL = "studio@contoso.example"
@@ -186,8 +187,11 @@ class Seen:
     status: int
 
 
-class GraphCalendarFake:
+class GraphCalendarFake(FakeServer):
     """State plus the HTTP server. Thread-safe: one lock around every read and write."""
+
+    name = "graph-fake"
+    content_type = "application/json; odata.metadata=minimal; odata.streaming=true"
 
     def __init__(self, *, token: str = ACCESS_TOKEN):
         self.tokens = {token}
@@ -213,19 +217,8 @@ class GraphCalendarFake:
         self._http = requests.Session()
         self._http.trust_env = False
         self.add_calendar("Calendar", default=True)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="graph-fake", daemon=True)
-
-    # ------------------------------------------------------------------ lifecycle
-    def start(self) -> GraphCalendarFake:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.bind()
+        self.url = self.base_url
 
     # ------------------------------------------------------------------ test controls
     @property
@@ -484,7 +477,7 @@ class GraphCalendarFake:
         return self._delta_page(base, self._round(calendar_id, window, None), 0, page, prefs)
 
     # ------------------------------------------------------------------ request dispatch
-    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, Any]:
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, Any, dict]:
         parts = urlsplit(target)
         path, query = unquote(parts.path), parse_qs(parts.query, keep_blank_values=True)
         with self._lock:
@@ -498,7 +491,7 @@ class GraphCalendarFake:
                                              "request-id": str(uuid.uuid4()), "client-request-id": str(uuid.uuid4())}}}
             self.requests.append(Seen(method, path, query, dict(headers), status))
         self.deliver()
-        return status, extra, payload
+        return status, payload, extra
 
     def _gate(self, headers: dict[str, str]) -> None:
         if self._throttle_next > 0 or self._over_rate():
@@ -782,33 +775,6 @@ def _json_body(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _Fail(400, "BadRequest", "the request body must be a JSON object")
     return data
-
-
-def _handler_for(fake: GraphCalendarFake) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, extra, payload = fake.handle(self.command, self.path, headers, body)
-            raw = b"" if payload is None else json.dumps(payload).encode()
-            self.send_response(status)
-            if raw:
-                self.send_header("Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true")
-            self.send_header("Content-Length", str(len(raw)))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(raw)
-
-        do_GET = do_POST = do_PATCH = do_DELETE = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
-            pass
-
-    return Handler
 
 
 @pytest.fixture

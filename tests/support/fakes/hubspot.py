@@ -51,7 +51,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import responses
+
+from tests.support.fakes.base import CallLog, requests_mocked, under
 
 ORIGIN = "https://api.hubapi.com"
 TOKEN_URL = ORIGIN + "/oauth/2026-03/token"
@@ -79,7 +80,7 @@ class Call:
 
 
 @dataclass
-class HubspotFake:
+class HubspotFake(CallLog):
     token: str = "hs-access-1"
     refresh_ok: bool = True
     refreshes: int = 0
@@ -114,12 +115,6 @@ class HubspotFake:
     def live(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: copy.deepcopy(v) for k, v in self.store[kind].items() if not v["archived"]}
 
-    def fail_next(self, status: int, times: int = 1, headers: dict[str, str] | None = None) -> None:
-        self.failures += [(status, headers or {})] * times
-
-    def count(self, method: str, path_part: str = "", status: int | None = None) -> int:
-        return sum(1 for c in self.calls if c.method == method and path_part in c.path
-                   and (status is None or c.status == status))
 
     # ------------------------------------------------------------ HTTP
     def token_endpoint(self, request) -> tuple[int, dict[str, str], str]:
@@ -285,9 +280,6 @@ def _ms(text: str) -> int:
 def hubspot_fake() -> Iterator[HubspotFake]:
     """The fake, answering every call to api.hubapi.com; other hosts pass through."""
     fake = HubspotFake()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_passthru(re.compile(r"^http://(127\.0\.0\.1|localhost)"))
-        mock.add_callback("POST", TOKEN_URL, callback=fake.token_endpoint)
-        for method in ("GET", "POST", "PATCH", "DELETE"):
-            mock.add_callback(method, re.compile(re.escape(ORIGIN) + r"/crm/.*"), callback=fake.handle)
+    with requests_mocked(("POST", TOKEN_URL, fake.token_endpoint),
+                         *((m, under(ORIGIN, r"/crm/.*"), fake.handle) for m in ("GET", "POST", "PATCH", "DELETE"))):
         yield fake

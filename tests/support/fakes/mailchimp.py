@@ -45,7 +45,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import responses
+
+from tests.support.fakes.base import CallLog, requests_mocked, under
 
 ORIGIN = "https://us6.api.mailchimp.com"
 BASE = ORIGIN + "/3.0"
@@ -90,7 +91,7 @@ class Call:
 
 
 @dataclass
-class MailchimpFake:
+class MailchimpFake(CallLog):
     api_key: str = API_KEY
     clock: datetime = field(default_factory=lambda: datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -123,12 +124,6 @@ class MailchimpFake:
             member["status"] = status
         member["last_changed"] = self._tick()
 
-    def fail_next(self, status: int, times: int = 1, headers: dict[str, str] | None = None) -> None:
-        self.failures += [(status, headers or {})] * times
-
-    def count(self, method: str, path_part: str = "", status: int | None = None) -> int:
-        return sum(1 for c in self.calls if c.method == method and path_part in c.path
-                   and (status is None or c.status == status))
 
     # ------------------------------------------------------------ HTTP
     def handle(self, request) -> tuple[int, dict[str, str], str]:
@@ -228,8 +223,5 @@ class MailchimpFake:
 def mailchimp_fake() -> Iterator[MailchimpFake]:
     """The fake, answering every call to us6.api.mailchimp.com; other hosts pass through."""
     fake = MailchimpFake()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_passthru(re.compile(r"^http://(127\.0\.0\.1|localhost)"))
-        for method in ("GET", "PUT", "PATCH", "DELETE", "POST"):
-            mock.add_callback(method, re.compile(re.escape(BASE) + r"/.*"), callback=fake.handle)
+    with requests_mocked(*((m, under(BASE), fake.handle) for m in ("GET", "PUT", "PATCH", "DELETE", "POST"))):
         yield fake

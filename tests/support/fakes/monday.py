@@ -37,7 +37,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import responses
+
+from tests.support.fakes.base import requests_mocked
 
 ORIGIN = "https://api.monday.com"
 TOKEN_URL = "https://auth.monday.com/oauth2/token"
@@ -184,8 +185,5 @@ class _Refused(Exception):
 @pytest.fixture
 def monday_fake() -> Iterator[MondayFake]:
     fake = MondayFake()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_passthru(re.compile(r"^http://(127\.0\.0\.1|localhost)"))
-        mock.add_callback("POST", ORIGIN + "/v2", callback=fake.handle)
-        mock.add_callback("POST", TOKEN_URL, callback=fake.token_endpoint)
+    with requests_mocked(("POST", ORIGIN + "/v2", fake.handle), ("POST", TOKEN_URL, fake.token_endpoint)):
         yield fake

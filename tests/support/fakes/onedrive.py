@@ -35,11 +35,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
+
+from tests.support.fakes.base import FakeServer, running
 
 RANGE_UNIT = 320 * 1024
 DRIVE = "b!fakeDriveId"
@@ -59,7 +60,10 @@ class Seen:
     body_bytes: int
 
 
-class FakeOneDrive:
+class FakeOneDrive(FakeServer):
+    name = "fake-onedrive"
+    content_type = None  # each answer names its own
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self.items: dict[str, dict] = {}
@@ -73,25 +77,8 @@ class FakeOneDrive:
         self._sessions: dict[str, dict] = {}
         self._failures: list[tuple[int, dict, dict, str]] = []
         self._clock = datetime(2026, 11, 1, tzinfo=UTC)
-        self._server: ThreadingHTTPServer | None = None
         self.page_size = 200
         self.root_id = self._add({"name": "root", "folder": {"childCount": 0}, "root": {}}, parent=None)
-
-    def start(self) -> FakeOneDrive:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="fake-onedrive", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # ------------------------------------------------------------------ the user in OneDrive
     def add_folder(self, name: str, parent: str | None = None) -> str:
@@ -142,11 +129,6 @@ class FakeOneDrive:
     def fail_next(self, status: int, code: str, *, path: str = "", headers: dict | None = None) -> None:
         with self._lock:
             self._failures.append((status, error(code, code), headers or {}, path))
-
-    def count(self, method: str | None = None, path: str = "", status: int | None = None) -> int:
-        with self._lock:
-            return sum(1 for r in self.requests if (method is None or r.method == method) and path in r.path
-                       and (status is None or r.status == status))
 
     def children(self, parent: str) -> dict[str, dict]:
         with self._lock:
@@ -323,31 +305,7 @@ def _mime(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    fake: Any
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, data, extra = self.fake.handle(self.command, self.path, headers, body)
-        self.send_response(status)
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if data:
-            self.wfile.write(data)
-
-    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
-
-
 @pytest.fixture
 def onedrive_fake() -> Iterator[FakeOneDrive]:
-    fake = FakeOneDrive().start()
-    yield fake
-    fake.stop()
+    with running(FakeOneDrive()) as fake:
+        yield fake

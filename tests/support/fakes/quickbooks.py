@@ -45,7 +45,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import responses
+
+from tests.support.fakes.base import Call, CallLog, requests_mocked, under
 
 ORIGIN = "https://sandbox-quickbooks.api.intuit.com"
 #: Intuit's token endpoint (from its OpenID discovery document), for refreshes.
@@ -68,17 +69,7 @@ def fault(code: str, message: str, detail: str = "", kind: str = "ValidationFaul
 
 
 @dataclass
-class Call:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: Any
-    status: int
-
-
-@dataclass
-class QuickbooksFake:
+class QuickbooksFake(CallLog):
     realm: str = "9130355372891234"
     token: str = "qb-access-1"
     store: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {e: {} for e in ENTITIES})
@@ -127,12 +118,6 @@ class QuickbooksFake:
     def live(self, entity: str) -> dict[str, dict[str, Any]]:
         return {k: copy.deepcopy(v) for k, v in self.store[entity].items() if _alive(entity, v)}
 
-    def fail_next(self, status: int, times: int = 1, headers: dict[str, str] | None = None) -> None:
-        self.failures += [(status, headers or {})] * times
-
-    def count(self, method: str, path_part: str = "", status: int | None = None) -> int:
-        return sum(1 for c in self.calls if c.method == method and path_part in c.path
-                   and (status is None or c.status == status))
 
     def token_endpoint(self, request) -> tuple[int, dict[str, str], str]:
         """https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0#refresh-the-token"""
@@ -255,9 +240,6 @@ def _alive(entity: str, obj: dict[str, Any]) -> bool:
 def quickbooks_fake() -> Iterator[QuickbooksFake]:
     """The fake, answering every call to the sandbox origin; other hosts pass through."""
     fake = QuickbooksFake()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_passthru(re.compile(r"^http://(127\.0\.0\.1|localhost)"))
-        for method in ("GET", "POST"):
-            mock.add_callback(method, re.compile(re.escape(ORIGIN) + r"/.*"), callback=fake.handle)
-        mock.add_callback("POST", TOKEN_URL, callback=fake.token_endpoint)
+    with requests_mocked(("GET", under(ORIGIN), fake.handle), ("POST", under(ORIGIN), fake.handle),
+                         ("POST", TOKEN_URL, fake.token_endpoint)):
         yield fake

@@ -20,11 +20,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from tests.support.fakes.base import FakeServer, running
 
 API_KEY = "in-house-key-1"
 
@@ -38,7 +39,9 @@ class Seen:
     body: Any
 
 
-class FakeRestApi:
+class FakeRestApi(FakeServer):
+    name = "fake-rest-api"
+
     def __init__(self) -> None:
         self.items: dict[str, dict[str, dict[str, Any]]] = {}
         self.requests: list[Seen] = []
@@ -150,46 +153,8 @@ class FakeRestApi:
         cursor = base64.urlsafe_b64encode(json.dumps([self._generation, offset + limit]).encode()).decode()
         return 200, {"data": page, "meta": {"next_cursor": cursor if more else None}}, {}
 
-    # ------------------------------------------------------------------ server
-    def start(self) -> FakeRestApi:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    fake: Any
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, data, extra = self.fake.handle(self.command, self.path, headers, body)
-        raw = b"" if data is None else (data if isinstance(data, bytes) else json.dumps(data).encode())
-        self.send_response(status)
-        if raw:
-            self.send_header("Content-Type", "application/json")
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
-
 
 @pytest.fixture
 def rest_api_fake() -> Iterator[FakeRestApi]:
-    fake = FakeRestApi().start()
-    yield fake
-    fake.stop()
+    with running(FakeRestApi()) as fake:
+        yield fake

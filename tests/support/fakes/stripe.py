@@ -30,21 +30,23 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.support.fakes.base import FakeServer, running
+
 API_VERSION = "2024-06-20"
 RETENTION = 30 * 24 * 3600
 
 
-class FakeStripe:
+class FakeStripe(FakeServer):
+    name = "fake-stripe"
+
     def __init__(self, *, api_key: str = "sk_test_4eC39HqLyjWDarjtT1zdp7dc") -> None:
         self.api_key = api_key
         self.now = int(time.time())
@@ -56,28 +58,6 @@ class FakeStripe:
         self.idempotent: dict[str, tuple[int, dict]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-
-    # ------------------------------------------------------------------ server
-    def start(self) -> FakeStripe:
-        fake = self
-
-        class Handler(_Handler):
-            stripe = fake
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # ------------------------------------------------------------------ what a user does at Stripe
     def _id(self, prefix: str) -> str:
@@ -175,7 +155,13 @@ class FakeStripe:
         return sum(1 for m, p, _ in self.requests if (method is None or m == method) and (path is None or p == path))
 
     # ------------------------------------------------------------------ the API
-    def handle(self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]],
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, Any, dict]:
+        url = urlsplit(target)
+        status, payload, extra = self.answer(method, url.path, parse_qs(url.query),
+                                             parse_qs(body.decode(), keep_blank_values=True), headers)
+        return status, payload, {"Request-Id": "req_fake", **extra}
+
+    def answer(self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]],
                headers: dict[str, str]) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._lock:
             self.requests.append((method, path, {**query, **form}))
@@ -291,34 +277,7 @@ def _error(kind: str, code: str | None, message: str, **extra: Any) -> dict[str,
     return {"error": {"type": kind, "message": message, **({"code": code} if code else {}), **extra}}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    stripe: FakeStripe
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _serve(self) -> None:
-        url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode() if length else ""
-        status, payload, extra = self.stripe.handle(
-            self.command, url.path, parse_qs(url.query), parse_qs(body, keep_blank_values=True),
-            {k.lower(): v for k, v in self.headers.items()})
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Request-Id", "req_fake")
-        for key, value in extra.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_DELETE = _serve
-
-
 @pytest.fixture
 def stripe_fake() -> Iterator[FakeStripe]:
-    fake = FakeStripe().start()
-    yield fake
-    fake.stop()
+    with running(FakeStripe()) as fake:
+        yield fake

@@ -24,47 +24,29 @@ What it implements, as documented:
 from __future__ import annotations
 
 import base64
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.support.fakes.base import FakeServer
 
 DATE = "Thu, 30 Jul 2015 20:00:00 +0000"
 
 
-class TwilioFake:
+class TwilioFake(FakeServer):
+    name = "twilio-fake"
+
     def __init__(self, accounts: dict[str, str]):
         """``accounts``: Account SID -> its auth token."""
         self.accounts = dict(accounts)
         self.calls: list[tuple[str, int]] = []
-        fake = self
+        self.bind()
+        self.url = self.base_url
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
-
-            def do_GET(self):  # noqa: N802 - http.server's name
-                status, body, headers = fake.answer(self.path, self.headers.get("Authorization", ""))
-                fake.calls.append((self.path, status))
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, name="twilio-fake", daemon=True)
-
-    def start(self) -> TwilioFake:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, Any, dict]:
+        if method != "GET":
+            return 405, _error(20004, "Method not allowed", 405), {}
+        status, answer, extra = self.answer(target, headers.get("authorization", ""))
+        self.calls.append((target, status))
+        return status, answer, extra
 
     def answer(self, path: str, authorization: str) -> tuple[int, dict, dict]:
         user, token = _basic(authorization)

@@ -38,7 +38,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import responses
+
+from tests.support.fakes.base import Call, CallLog, requests_mocked, under
 
 ORIGIN = "https://api.xero.com"
 TOKEN_URL = "https://identity.xero.com/connect/token"
@@ -49,17 +50,7 @@ def ms(when: datetime) -> str:
 
 
 @dataclass
-class Call:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: Any
-    status: int
-
-
-@dataclass
-class XeroFake:
+class XeroFake(CallLog):
     token: str = "xero-access-1"
     organisations: dict[str, str] = field(default_factory=lambda: {str(uuid.uuid4()): "Studio Ltd"})
     store: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {"Contacts": {}, "Invoices": {}})
@@ -98,16 +89,13 @@ class XeroFake:
         record["UpdatedDateUTC"] = ms(when)
         self.updated[record.get("ContactID") or record.get("InvoiceID")] = when
 
+    def fail_next(self, status: int, headers: dict[str, str] | None = None) -> None:  # one at a time, headers second
+        super().fail_next(status, headers=headers)
+
     def live(self, path: str) -> dict[str, dict[str, Any]]:
         return {k: copy.deepcopy(v) for k, v in self.store[path].items()
                 if v.get("ContactStatus", "ACTIVE") != "ARCHIVED" and v.get("Status") not in ("DELETED", "VOIDED")}
 
-    def fail_next(self, status: int, headers: dict[str, str] | None = None) -> None:
-        self.failures.append((status, headers or {}))
-
-    def count(self, method: str, path_part: str = "", status: int | None = None) -> int:
-        return sum(1 for c in self.calls if c.method == method and path_part in c.path
-                   and (status is None or c.status == status))
 
     # ------------------------------------------------------------ HTTP
     def handle(self, request) -> tuple[int, dict[str, str], str]:
@@ -189,10 +177,7 @@ class XeroFake:
 @pytest.fixture
 def xero_fake() -> Iterator[XeroFake]:
     fake = XeroFake()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_passthru(re.compile(r"^http://(127\.0\.0\.1|localhost)"))
-        for method in ("GET", "POST"):
-            mock.add_callback(method, re.compile(re.escape(ORIGIN) + r"/.*"), callback=fake.handle)
+    with requests_mocked(("GET", under(ORIGIN), fake.handle), ("POST", under(ORIGIN), fake.handle)) as mock:
         # https://developer.xero.com/documentation/guides/oauth2/auth-flow/#refreshing-access-and-refresh-tokens
         mock.add("POST", TOKEN_URL, status=400, json={"error": "invalid_grant"})
         yield fake
