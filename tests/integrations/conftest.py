@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import pytest
-import redis
 
 
 @pytest.fixture
 def limiter_on_test_redis(settings):
-    """The provider rate limiter on the test Redis, with no bucket left by an earlier test."""
+    """The provider rate limiter on the run's Redis database (its buckets emptied before every
+    test by the autouse ``_fresh_provider_limits`` of tests/conftest.py)."""
     settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
 
 
 @pytest.fixture

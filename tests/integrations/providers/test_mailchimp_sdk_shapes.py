@@ -26,7 +26,6 @@ import json
 
 import mailchimp_marketing as MailchimpMarketing
 import pytest
-import redis
 from mailchimp_marketing.api_client import ApiClientError
 
 from core.tenant_context import tenant_scope
@@ -37,17 +36,9 @@ from tests.support.fakes.mailchimp import API_KEY, AUDIENCE, BASE, mailchimp_fak
 from tests.support.payments import connect_payments
 from tests.support.sync_runs import reload
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis")]
 
 ADAPTER = mc.MailchimpAdapter.__new__(mc.MailchimpAdapter)
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
 
 
 @pytest.fixture

@@ -32,14 +32,7 @@ from tests.support.oauth import make_oauth_integration
 from webhooks.incoming import services as incoming
 from webhooks.models import WebhookLog
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
-
-
-@pytest.fixture(autouse=True)
-def _limiter_on_test_redis(settings):
-    """The provider buckets live in the run's Redis database (emptied before each test by the
-    autouse ``_fresh_provider_limits`` of tests/conftest.py, with the process-level ones)."""
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120), pytest.mark.usefixtures("limiter_on_test_redis")]
 
 
 def wait_for(predicate, timeout: float = 120.0, state=None):
