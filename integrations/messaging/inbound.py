@@ -118,14 +118,16 @@ def _inbound(tenant: Tenant, integration: Integration, settings: dict, event: _m
 
 
 def client_for_phone(tenant: Tenant, phone: str, country: str) -> str | None:
-    """The client whose phone is ``phone`` once both are E.164 (050-123 4567 == +972501234567)."""
-    if not phone:
+    """The client whose phone is ``phone`` once both are E.164 (050-123 4567 == +972501234567):
+    one indexed lookup of the client's ``phone_e164`` (kept current on save). ``phone`` is the
+    sender already normalised with the integration's ``defaultCountryCode`` (``country``); the
+    stored column reads national numbers as core.phones.DEFAULT_COUNTRY_CODE."""
+    digits = phone[1:] if phone.startswith("+") else ""
+    if not digits.isdigit():
         return None
-    tail = phone[-7:]
-    for pk, stored in Client.objects.filter(tenant=tenant).exclude(phone="").values_list("pk", "phone"):
-        if tail in stored.replace("-", "").replace(" ", "") and _messaging.normalize_phone(stored, country) == phone:
-            return str(pk)
-    return None
+    found = (Client.objects.filter(tenant=tenant, phone_e164=digits).order_by("created_at")
+             .values_list("pk", flat=True).first())
+    return str(found) if found is not None else None
 
 
 def _opt_out(tenant: Tenant, channel: str, address: str, reason: str) -> None:
