@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from entities.models import Message
 from entities.services import entity_delete, entity_update
+from integrations.messaging.inbound import messages_receive
 from integrations.models import Integration, MessageDispatch
 from integrations.providers.adapter import RemoteChange
 from integrations.providers.catalog import get_provider
@@ -32,6 +33,9 @@ SOURCE = "messaging"
 
 class MessageExports:
     log_key = "message"
+
+    def receive(self, integration: Integration, events: Any) -> int:
+        return messages_receive(integration, events)
 
     def sent(self, *, integration: Integration, local_id: uuid.UUID, remote: RemoteChange) -> dict[str, Any] | None:
         message = Message.objects.filter(pk=local_id, tenant_id=integration.tenant_id).first()

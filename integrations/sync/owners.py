@@ -15,7 +15,9 @@ scope, in the transaction that finishes the row:
   record, or it ran out of attempts), else ``retry_at`` is when it is tried again; returns
   fields added to the run's failed item.
 
-The engine imports no owner; owners import the engine's queue. No cycle.
+A provider webhook about such records (``ProviderAdapter.hook_messages``) is handed to the
+owner's ``receive`` by ``integrations.sync.hooks``. The engine imports no owner; owners import
+the engine (queue, importer). No cycle.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ class RecordOwner(Protocol):
 
     def failed(self, *, integration: Integration, local_id: uuid.UUID, error: str, final: bool, attempts: int,
                retry_at: datetime | None) -> dict[str, Any]: ...
+
+    def receive(self, integration: Integration, events: Any) -> int:
+        """What a provider's verified webhook said about these records (``hook_messages``:
+        delivery statuses, inbound messages, opt-outs); returns how many were written."""
+        ...
 
 
 _OWNERS: dict[str, RecordOwner] = {}

@@ -171,3 +171,35 @@ def test_a_run_of_a_messaging_integration_never_sends_inbound_or_unrelated_messa
         assert sync_execute(log_id=response.json()["logId"], tenant_id=alice.tenant.id) == "success"
         assert len(twilio.calls) == 0
     assert _queue(integration) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_inbound_sms_is_imported_by_the_engine_with_its_link_and_an_import_run(alice, api):
+    from urllib.parse import urlencode
+
+    from django.conf import settings
+    from twilio.request_validator import RequestValidator
+
+    from entities.models import Client
+
+    integration = connect_messaging(alice, "twilio", rules=[], settings={"fromNumber": "+15005550006"})
+    with tenant_scope(alice.tenant.id):
+        dana = Client.objects.create(tenant=alice.tenant, name="Dana", phone="052-765 4321")
+    sid = "SM" + "e" * 32
+    form = {"MessageSid": sid, "SmsSid": sid, "SmsStatus": "received", "Body": "אפשר להזיז?", "To": "+15005550006",
+            "From": "+972527654321", "AccountSid": SID, "NumMedia": "0", "ApiVersion": "2010-04-01"}
+    signature = RequestValidator(CREDENTIALS["twilio"]["authToken"]).compute_signature(integration.webhook_url, form)
+    for _ in range(2):  # Twilio retries: one record
+        response = api.post(integration.webhook_url[len(settings.PUBLIC_BASE_URL):], data=urlencode(form),
+                            content_type="application/x-www-form-urlencoded", HTTP_X_TWILIO_SIGNATURE=signature)
+        assert response.status_code == 200, response.content
+
+    [received] = messages(alice, direction="inbound")
+    assert (received.from_address, received.client_id, received.external_ids) == ("+972527654321", dana.pk,
+                                                                                  {"twilio": sid})
+    with tenant_scope(alice.tenant.id):
+        [link] = ExternalLink.objects.filter(integration=integration)
+    assert (link.local_type, link.local_id, link.remote_id) == ("message", received.pk, sid)
+    # one import run: the redelivery is known by the provider's id before the engine is asked
+    runs = log_lines(integration, "import")
+    assert [(r.status, r.direction, r.summary["created"]) for r in runs] == [("success", "incoming", 1)]
