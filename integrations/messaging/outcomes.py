@@ -23,7 +23,7 @@ from django.utils import timezone
 from entities.models import Message
 from entities.services import entity_delete, entity_update
 from integrations.messaging.inbound import messages_receive
-from integrations.models import Integration, MessageDispatch
+from integrations.models import ExternalLink, Integration, MessageDispatch
 from integrations.providers.adapter import RemoteChange
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import adapter_for
@@ -48,6 +48,8 @@ class MessageExports:
         if message is not None:
             if _settings(integration).get("logOutgoingMessages") is False:
                 entity_delete(instance=message, source=SOURCE)
+                ExternalLink.objects.filter(tenant_id=integration.tenant_id, integration=integration,
+                                            local_type="message", local_id=local_id).delete()
                 message = None
             else:
                 ids = {**(message.external_ids or {}), **({integration.provider: remote_id} if remote_id else {})}

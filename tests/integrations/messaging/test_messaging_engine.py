@@ -203,3 +203,21 @@ def test_an_inbound_sms_is_imported_by_the_engine_with_its_link_and_an_import_ru
     # one import run: the redelivery is known by the provider's id before the engine is asked
     runs = log_lines(integration, "import")
     assert [(r.status, r.direction, r.summary["created"]) for r in runs] == [("success", "incoming", 1)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_log_outgoing_messages_off_the_message_is_sent_and_nothing_is_kept(alice):
+    integration = connect_messaging(alice, "twilio", rules=[RULE],
+                                    settings={"fromNumber": "+15005550006", "logOutgoingMessages": False})
+    _meeting(alice)
+    with responses.RequestsMock() as twilio:
+        twilio.add(responses.POST, MESSAGES_URL, json=CREATED, status=201)
+        deliver(alice)
+        deliver(alice)
+        assert len(twilio.calls) == 1
+    assert messages(alice) == [] and _queue(integration) == []
+    with tenant_scope(alice.tenant.id):
+        assert not ExternalLink.objects.filter(integration=integration).exists()
+    assert [d.status for d in dispatches(integration)] == ["sent"]
+    [run] = log_lines(integration)
+    assert run.summary["created"] == 1 and run.request_snapshot["message"]["remoteId"] == SM
