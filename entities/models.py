@@ -13,6 +13,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.phones import e164_digits
 from tenancy.models import Tenant
 
 
@@ -35,6 +36,21 @@ class EntityModel(TenantModel):
 
     class Meta:
         abstract = True
+
+    def fill_derived(self) -> None:
+        """Columns computed from others (kept current on every save, and by the bulk insert of
+        imports, which calls this since ``bulk_create`` skips ``save``). None by default."""
+
+    def save(self, *args, **kwargs) -> None:
+        self.fill_derived()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and self.derived_from and set(update_fields) & set(self.derived_from):
+            kwargs["update_fields"] = {*update_fields, *self.derived_fields}
+        super().save(*args, **kwargs)
+
+    #: Fields ``fill_derived`` reads, and the ones it writes.
+    derived_from: tuple[str, ...] = ()
+    derived_fields: tuple[str, ...] = ()
 
 
 class Meeting(EntityModel):
@@ -135,15 +151,27 @@ class Client(EntityModel):
     #: The client asked not to get marketing email (an unsubscribe imported from a mailing
     #: service); an export never turns it back into a subscription.
     email_opt_out = models.BooleanField(_("email opt-out"), default=False)
+    #: ``phone`` as E.164 digits without "+" ("972501234567"; a national number is read as
+    #: Israeli, core.phones.DEFAULT_COUNTRY_CODE), "" when it is no phone number: an inbound
+    #: message finds its client by one indexed lookup instead of normalising every phone.
+    phone_e164 = models.CharField(_("phone (E.164)"), max_length=15, blank=True, default="", editable=False)
+
+    derived_from = ("phone",)
+    derived_fields = ("phone_e164",)
 
     class Meta:
         db_table = "clients"
         ordering = ["name"]
+        indexes = [models.Index(fields=["tenant", "phone_e164"], name="idx_clients_phone_e164",
+                                condition=~models.Q(phone_e164=""))]
         verbose_name = _("client")
         verbose_name_plural = _("clients")
 
     def __str__(self) -> str:
         return self.name
+
+    def fill_derived(self) -> None:
+        self.phone_e164 = e164_digits(self.phone)
 
 
 class Supplier(EntityModel):
@@ -259,6 +287,11 @@ class Message(EntityModel):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, verbose_name=_("status"))
     error = models.CharField(_("error"), max_length=500, blank=True, default="")
     client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages", verbose_name=_("client"))
+    #: What an outgoing message asks the provider for beyond from/to/subject/body, as its rule
+    #: rendered it: ``template`` (a WhatsApp template name / SendGrid "d-..." id), ``language``,
+    #: ``parameters`` (texts), ``dynamicData`` ([{"name", "value"}]: a list, so no key is ever
+    #: re-cased on the wire), ``fromName``. The sync engine exports the record from these.
+    content = models.JSONField(_("content"), default=dict, blank=True)
 
     class Meta:
         db_table = "messages"

@@ -225,9 +225,19 @@ class MessageSerializer(EntitySerializer):
     class Meta:
         model = Message
         fields = (*EntitySerializer.common_fields, "channel", "direction", "from_address", "to_address", "subject", "body",
-                  "status", "error", "client_id")
+                  "status", "error", "client_id", "content")
         read_only_fields = EntitySerializer.read_only_fields
         extra_kwargs = {"to_address": {"required": True, "allow_blank": False}}
+
+    def validate_content(self, value):
+        allowed = {"template", "language", "parameters", "dynamicData", "fromName"}
+        if isinstance(value, dict):  # the API's parser snake-cases keys; stored as the wire shows them
+            value = {{"dynamic_data": "dynamicData", "from_name": "fromName"}.get(k, k): v for k, v in value.items()}
+        if not isinstance(value, dict) or set(value) - allowed:
+            raise serializers.ValidationError(f"must be an object with only {', '.join(sorted(allowed))}")
+        if len(json.dumps(value)) > 20_000:
+            raise serializers.ValidationError("must be at most 20,000 characters as JSON")
+        return value
 
     def get_fields(self):
         fields = super().get_fields()

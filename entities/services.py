@@ -117,6 +117,8 @@ def entity_bulk_create(
     created = [r for r in results if not isinstance(r, ValidationError)]
     if not created:
         return results
+    for instance in created:
+        instance.fill_derived()  # bulk_create skips save()
     with transaction.atomic():
         model.objects.bulk_create(created)
         snapshots = entity_snapshots(created)

@@ -24,6 +24,11 @@ class IntegrationsConfig(AppConfig):
         from integrations.messaging.rules import on_entity_events as on_messaging_events
 
         subscribe("messaging_rules", lambda event: on_messaging_events([event]), batch=on_messaging_events)
+        # ... which the sync engine sends as exports of `message` records, telling their owner how it went.
+        from integrations.messaging.outcomes import MessageExports
+        from integrations.sync.owners import register as register_owner
+
+        register_owner("message", MessageExports())
 
         from core import ops
         from integrations import ops as integration_ops

@@ -447,11 +447,13 @@ class MessageDispatch(models.Model):
     event (or a redelivered outbox row) send nothing twice.
 
     Written by the entity-event subscriber in the outbox drain's transaction with ``due_at``
-    (a reminder: ``startTime - offset``; an event rule: now); sent by the messaging task
-    (``integrations.messaging.send``), which claims due rows ``FOR UPDATE SKIP LOCKED``.
-    ``status``: pending -> sent (``message`` is the record written) / skipped (opt-out, the
-    moment passed, the meeting moved or was cancelled) / failed (the provider refused it);
-    a 429, 5xx or network failure keeps it pending with ``attempts`` and a later ``due_at``.
+    (a reminder: ``startTime - offset``; an event rule: now); handed to the sync engine by the
+    messaging task (``integrations.messaging.send``, claiming due rows ``FOR UPDATE SKIP
+    LOCKED``) as a queued ``message`` record (``message``) in the export queue; the engine's
+    export sends it and ``integrations.messaging.outcomes`` mirrors the outcome here.
+    ``status``: pending -> sent / skipped (opt-out, the moment passed, the meeting moved or was
+    cancelled) / failed (the provider refused it, or out of attempts); a 429, 5xx or network
+    failure keeps it pending with ``attempts`` and ``due_at`` = the engine's next attempt.
     """
 
     class Status(models.TextChoices):

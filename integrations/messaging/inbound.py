@@ -18,6 +18,7 @@ One line in the integration's log per call (action ``webhook_received``, the cou
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,12 +27,17 @@ from django.utils import timezone
 
 from core.tenant_context import tenant_scope
 from entities.models import Client, Message
-from entities.services import entity_create, entity_update
+from entities.services import entity_update
 from integrations.audit import log_action
-from integrations.models import Integration, MessageOptOut
+from integrations.models import Integration, IntegrationLog, MessageOptOut
 from integrations.providers import _messaging
+from integrations.providers.adapter import RemoteChange
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import adapter_for
+from integrations.sync.importer import Job, apply_page
+from integrations.sync.mapping import compile_filters, compile_mappings
+from integrations.sync.plan import Pair, plan_for
+from integrations.sync.runs import RunReport, run_finish
 from tenancy.models import Tenant
 
 log = logging.getLogger("architect_studio.messaging")
@@ -48,16 +54,25 @@ def messages_receive(integration: Integration, events: Sequence[_messaging.Messa
         tenant = Tenant.objects.get(pk=integration.tenant_id)
         adapter = adapter_for(get_provider(integration.provider))
         settings = {**adapter.settings_defaults(), **(integration.settings or {})}
+        job: Job | None = None
         for event in events:
             if event.kind == "status":
                 changed = _status(tenant, integration, event)
                 counts["updated" if changed else "skipped"] += 1
             elif event.kind == "inbound":
-                created = _inbound(tenant, integration, settings, event)
+                job = job or Job(plan=plan_for(integration), client=None, report=RunReport())
+                created = _inbound(tenant, integration, settings, event, job)
                 counts["created" if created else "skipped"] += 1
             elif event.kind == "opt_out":
                 _opt_out(tenant, event.channel, event.to, event.status)
                 counts["updated"] += 1
+        if job is not None and job.report.total:
+            # The inbound messages as the engine's import wrote them: an ``import`` run row.
+            entry = IntegrationLog.objects.create(
+                tenant_id=integration.tenant_id, integration=integration, action=IntegrationLog.Action.IMPORT,
+                direction="incoming", status="success", started_at=started, summary={},
+                request_snapshot={"options": {"hook": True}})
+            run_finish(entry=entry, report=job.report)
         if events:
             log_action(integration=integration, action="webhook_received", status="success", started_at=started,
                        direction="incoming", summary=counts,
@@ -96,7 +111,24 @@ def _status(tenant: Tenant, integration: Integration, event: _messaging.MessageE
     return True
 
 
-def _inbound(tenant: Tenant, integration: Integration, settings: dict, event: _messaging.MessageEvent) -> bool:
+#: An inbound message as the engine imports it: the provider's message (``RemoteChange.raw``
+#: below) -> the ``message`` record, field for field.
+INBOUND_FIELDS = ("channel", "direction", "from", "to", "body", "status", "clientId", "externalIds")
+
+
+def inbound_pair() -> Pair:
+    """The import pair inbound messages go through (built here, not in the plan: there is no
+    listing to run; the provider pushes them)."""
+    mapping = compile_mappings([], local_type="message", defaults=[
+        {"localEntity": "message", "localField": name, "remoteField": name} for name in INBOUND_FIELDS])
+    return Pair("message", "message", "import", mapping, compile_filters([]), containers=("inbound",))
+
+
+def _inbound(tenant: Tenant, integration: Integration, settings: dict, event: _messaging.MessageEvent,
+             job: Job) -> bool:
+    """An inbound message through the engine's import of one page: created with its link to the
+    provider's id (a redelivery finds the link and the same values: skipped), counted in the
+    run's summary, its ``created`` entity event sourced from the integration."""
     country = str(settings.get("defaultCountryCode") or "")
     sender = _messaging.normalize_phone(event.sender, country) or event.sender[:320]
     to = _messaging.normalize_phone(event.to, country) or event.to[:320]
@@ -109,23 +141,29 @@ def _inbound(tenant: Tenant, integration: Integration, settings: dict, event: _m
         return False
     if event.remote_id and Message.objects.filter(
             tenant=tenant, **{f"external_ids__{integration.provider}": event.remote_id}).exists():
-        return False  # the provider redelivered it
-    entity_create(tenant=tenant, entity_type="message", source=SOURCE, data={
-        "channel": event.channel, "direction": "inbound", "from": sender, "to": to or "-",
-        "body": event.body[:50_000], "status": "received", "client_id": client_for_phone(tenant, sender, country),
-        "external_ids": {integration.provider: event.remote_id} if event.remote_id else {}})
-    return True
+        return False  # the provider redelivered one recorded before its link existed
+    client_id = client_for_phone(tenant, sender, country)
+    raw = {"channel": event.channel, "direction": "inbound", "from": sender, "to": to or "-",
+           "body": event.body[:50_000], "status": "received", "clientId": client_id,
+           "externalIds": {integration.provider: event.remote_id} if event.remote_id else {}}
+    change = RemoteChange(remote_id=event.remote_id or f"inbound:{uuid.uuid4()}", deleted=False, raw=raw)
+    created = job.report.created
+    pair = inbound_pair()
+    apply_page(job, pair, pair.home_container, (change,))
+    return job.report.created > created
 
 
 def client_for_phone(tenant: Tenant, phone: str, country: str) -> str | None:
-    """The client whose phone is ``phone`` once both are E.164 (050-123 4567 == +972501234567)."""
-    if not phone:
+    """The client whose phone is ``phone`` once both are E.164 (050-123 4567 == +972501234567):
+    one indexed lookup of the client's ``phone_e164`` (kept current on save). ``phone`` is the
+    sender already normalised with the integration's ``defaultCountryCode`` (``country``); the
+    stored column reads national numbers as core.phones.DEFAULT_COUNTRY_CODE."""
+    digits = phone[1:] if phone.startswith("+") else ""
+    if not digits.isdigit():
         return None
-    tail = phone[-7:]
-    for pk, stored in Client.objects.filter(tenant=tenant).exclude(phone="").values_list("pk", "phone"):
-        if tail in stored.replace("-", "").replace(" ", "") and _messaging.normalize_phone(stored, country) == phone:
-            return str(pk)
-    return None
+    found = (Client.objects.filter(tenant=tenant, phone_e164=digits).order_by("created_at")
+             .values_list("pk", flat=True).first())
+    return str(found) if found is not None else None
 
 
 def _opt_out(tenant: Tenant, channel: str, address: str, reason: str) -> None:

@@ -15,7 +15,7 @@ on the event's entity type (gated by the seed's ``sendMeetingReminders`` /
 The unique (integration, rule, entity, occurrence, recipient) row is the idempotency: the same
 event twice, or an event redelivered by the outbox, inserts nothing new. The sending is
 ``integrations.messaging.send`` (woken after commit when something is due now; the beat
-sweeper finds the rest).
+sweeper finds the rest), which hands each due one to the sync engine as a ``message`` record.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def plan_event(integration: Integration, channel: str, settings: Mapping[str, An
             continue
         scope = MessageDispatch.objects.filter(integration=integration, rule_id=rule["id"],
                                                entity_type=event.entity_type, entity_id=event.entity_id,
-                                               status=MessageDispatch.Status.PENDING)
+                                               status=MessageDispatch.Status.PENDING,
+                                               message__isnull=True)  # not yet handed to the engine
         if "minutesBefore" in rule:
             if event.event == "deleted" or (event.data or {}).get("status") == "cancelled":
                 scope.update(status=MessageDispatch.Status.SKIPPED, last_error=f"the {event.entity_type} was {event.event if event.event == 'deleted' else 'cancelled'}")

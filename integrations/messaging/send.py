@@ -1,23 +1,29 @@
-"""Messages out, part 2 (issue 16 item 1): due dispatches -> the provider, one at a time.
+"""Messages out, part 2 (issue 16 item 1): due dispatches -> ``message`` records the sync
+engine exports.
 
 ``send_due(tenant_id)`` (the ``messaging_send`` task, woken after a rule wrote something due
 now, and by the beat sweeper ``sweep_due`` every minute for reminders that came due):
 
-1. claim a few due pending rows of connected integrations ``FOR UPDATE SKIP LOCKED`` and move
-   their ``due_at`` a lease ahead, in a short transaction (two workers never send one row;
-   a worker killed mid-send leaves the row to be retried after the lease);
-2. per row, with no transaction open across the provider call:
+1. claim a few due pending rows not yet materialised ``FOR UPDATE SKIP LOCKED`` and move their
+   ``due_at`` a lease ahead, in a short transaction (two workers never take one row; a worker
+   killed mid-way leaves the row to be retried after the lease);
+2. per row:
    - skipped: the rule gone or disabled, the entity deleted, a reminder's time moved or
      passed, the recipient opted out (``MessageOptOut``);
-   - postponed: inside the integration's quiet hours -> ``due_at`` = their end;
-   - otherwise the ``message`` record is written (``queued``; unless ``logOutgoingMessages``
-     is off) before the call, the adapter sends (``send_message``) and the record becomes
-     ``sent`` with the provider's id in ``externalIds``, or ``failed`` with the provider's error;
-3. every outcome is a line in the integration's log (``IntegrationLog``, action ``export``).
+   - postponed: inside the integration's quiet hours -> ``due_at`` = their end (deferred,
+     never dropped);
+   - otherwise, in one transaction: the ``message`` record (outbound, ``queued``, with what
+     the rule rendered in ``content``), the dispatch pointing at it, and the engine's export
+     queue row for the integration (``SyncPending``; the adapter's standing ``message``
+     export) -- then the export task is woken after commit.
+3. the sync engine sends it (``integrations.sync.exporter``: ``push_create`` is the send) in a
+   realtime export drain or a run: one ``export`` log row per drain with its summary, failed
+   items and the messages sent; 429 / 5xx / network retried with backoff (``Retry-After``
+   honoured) up to the adapter's ``max_export_attempts``; another 4xx a failed item; refused
+   credentials the integration ``expired``. ``integrations.messaging.outcomes`` is told the
+   outcome (the record's status and provider id, the dispatch's state).
 
-Errors: refused credentials -> the integration ``expired`` (as a sync does), the row waits
-for the reconnect; 429 / 5xx / network -> retried with backoff (``Retry-After`` honoured) up
-to ``MAX_ATTEMPTS``; any other 4xx -> the message failed, a failed item in the log.
+A skipped dispatch is a line in the integration's log (``export``, skipped 1).
 """
 
 from __future__ import annotations
@@ -28,46 +34,48 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from core import retry
-from core.kick import kick
+from core.kick import kick, kick_soon
 from core.tenant_context import operator_scope, tenant_scope
 from entities.models import ENTITY_MODELS, Message
-from entities.services import entity_create, entity_snapshot, entity_update
+from entities.services import entity_create, entity_snapshot
 from integrations.audit import log_action
-from integrations.client import ProviderClient, ProviderError
 from integrations.messaging.rules import SEND_TASK, occurrence_time, resolve_recipients, rule_applies
-from integrations.models import Integration, MessageDispatch, MessageOptOut
+from integrations.models import Integration, MessageDispatch, MessageOptOut, SyncPending
 from integrations.providers import _messaging
-from integrations.providers.adapter import CredentialsRefused
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import adapter_for
-from integrations.tokens import integration_credentials_refused
+from integrations.sync.exporter import EXPORT_TASK
+from integrations.sync.queue import Pending, pending_upsert
 from tenancy.models import Tenant
 
 log = logging.getLogger("architect_studio.messaging")
 
 BATCH = 20
 LEASE = timedelta(minutes=5)
-MAX_ATTEMPTS = 6
 SOURCE = "messaging"
-
-
-def retry_delay(attempts: int, retry_after: float | None = None) -> timedelta:
-    seconds = retry.exponential(attempts, base=30, cap=3600)
-    return timedelta(seconds=max(seconds, retry_after or 0))
 
 
 # --------------------------------------------------------------------------- the task's entry points
 def sweep_due() -> int:
-    """Beat: wake the send task of every tenant with a due dispatch (operator scope: ids only)."""
+    """Beat: wake the send task of every tenant with a due dispatch, and the export of every
+    tenant with a due message left in the export queue (a lost kick, a retry that came due).
+    Operator scope: ids only."""
+    now = timezone.now()
     with operator_scope("messaging: tenants with due messages"):
-        tenants = set(MessageDispatch.objects.filter(status=MessageDispatch.Status.PENDING, due_at__lte=timezone.now())
+        tenants = set(MessageDispatch.objects.filter(status=MessageDispatch.Status.PENDING, due_at__lte=now,
+                                                     message__isnull=True)
+                      .values_list("tenant_id", flat=True).distinct()[:1000])
+        exports = set(SyncPending.objects.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+                                                 local_type="message")
                       .values_list("tenant_id", flat=True).distinct()[:1000])
     for tenant_id in tenants:
         kick(SEND_TASK, str(tenant_id))
-    return len(tenants)
+    for tenant_id in exports:
+        kick(EXPORT_TASK, str(tenant_id))
+    return len(tenants | exports)
 
 
 def send_due(tenant_id) -> int:
@@ -79,7 +87,7 @@ def send_due(tenant_id) -> int:
                 rows = list(
                     MessageDispatch.objects.select_for_update(skip_locked=True)
                     .filter(tenant_id=tenant_id, status=MessageDispatch.Status.PENDING, due_at__lte=timezone.now(),
-                            integration__status=Integration.Status.CONNECTED)
+                            message__isnull=True, integration__status=Integration.Status.CONNECTED)
                     .order_by("due_at")[:BATCH])
                 if rows:
                     MessageDispatch.objects.filter(pk__in=[r.pk for r in rows]).update(due_at=timezone.now() + LEASE)
@@ -118,42 +126,8 @@ def send_one(row: MessageDispatch) -> str:
         MessageDispatch.objects.filter(pk=row.pk).update(due_at=quiet_end)
         return "postponed"
     outbound = compose(rule, settings, channel, row, snapshot, integration)
-    message = _message_record(row, integration, settings, outbound, snapshot)
-    if message is not None:
-        outbound = _with_hub_id(outbound, str(message.pk))
-    client = ProviderClient.for_integration(integration)
-    started = timezone.now()
-    try:
-        sent = adapter.send_message(client, outbound)
-    except CredentialsRefused as exc:
-        with transaction.atomic():
-            integration_credentials_refused(integration, str(exc))
-            MessageDispatch.objects.filter(pk=row.pk).update(due_at=timezone.now(), last_error=str(exc)[:500])
-        _log(integration, row, outbound, message, "failed", started, error=str(exc), code="provider_expired")
-        return "expired"
-    except (_messaging.SendDeferred, ProviderError) as exc:
-        if isinstance(exc, ProviderError) and exc.kind not in ("rate_limited", "network", "server"):
-            return _failed(row, integration, outbound, message, started, f"{exc.kind}: {exc}")
-        attempts = row.attempts + 1
-        if attempts >= MAX_ATTEMPTS:
-            return _failed(row, integration, outbound, message, started, f"gave up after {attempts} attempts: {exc}")
-        retry_after = getattr(exc, "retry_after", None)
-        MessageDispatch.objects.filter(pk=row.pk).update(
-            attempts=attempts, due_at=timezone.now() + retry_delay(attempts, retry_after), last_error=str(exc)[:500])
-        _log(integration, row, outbound, message, "partial", started, error=str(exc), code="provider_retry")
-        return "deferred"
-    except _messaging.SendRefused as exc:
-        return _failed(row, integration, outbound, message, started, str(exc))
-    tenant = Tenant.objects.get(pk=row.tenant_id)
-    with transaction.atomic():
-        if message is not None:
-            ids = {**(message.external_ids or {}), integration.provider: sent.remote_id}
-            message = entity_update(instance=message, tenant=tenant, source=SOURCE,
-                                    data={"status": sent.status, "external_ids": ids})
-        MessageDispatch.objects.filter(pk=row.pk).update(status=MessageDispatch.Status.SENT, message=message,
-                                                         attempts=row.attempts + 1, last_error="")
-    _log(integration, row, outbound, message, "success", started, remote_id=sent.remote_id)
-    return "sent"
+    _materialise(row, integration, settings, outbound, snapshot)
+    return "queued"
 
 
 def compose(rule: Mapping[str, Any], settings: Mapping[str, Any], channel: str, row: MessageDispatch,
@@ -190,36 +164,43 @@ def quiet_hours_end(value: Any, now: datetime) -> datetime | None:
 
 
 # --------------------------------------------------------------------------- records and log lines
-def _with_hub_id(outbound: _messaging.OutboundMessage, hub_id: str) -> _messaging.OutboundMessage:
-    from dataclasses import replace
-
-    return replace(outbound, hub_id=hub_id)
-
-
-def _message_record(row: MessageDispatch, integration: Integration, settings: Mapping[str, Any],
-                    outbound: _messaging.OutboundMessage, snapshot: Mapping[str, Any]) -> Message | None:
-    """The ``message`` record of this dispatch: written once (a retried row reuses it)."""
-    if row.message_id:
-        return Message.objects.filter(pk=row.message_id, tenant_id=row.tenant_id).first()
-    if settings.get("logOutgoingMessages") is False:
-        return None
+def _materialise(row: MessageDispatch, integration: Integration, settings: Mapping[str, Any],
+                 outbound: _messaging.OutboundMessage, snapshot: Mapping[str, Any]) -> Message:
+    """The dispatch's ``message`` record and its export queue row, in one transaction; the
+    export task is woken after commit. ``logOutgoingMessages: false`` still writes the record
+    (it is what the engine sends); it is deleted once the provider took it."""
     rule = next((r for r in settings.get("messageRules") or [] if r.get("id") == row.rule_id), {})
     linked = resolve_recipients(row.tenant_id, rule, row.entity_type, snapshot, outbound.channel, settings)
     client_id = linked.get(row.recipient) or _client_of(row)
     body = outbound.body or (f"[{outbound.template}] " + " | ".join(outbound.parameters)).strip()
+    content: dict[str, Any] = {}
+    if outbound.template:
+        content.update(template=outbound.template, language=outbound.language)
+    if outbound.parameters:
+        content["parameters"] = list(outbound.parameters)
+    if outbound.dynamic_data:
+        content["dynamicData"] = [{"name": k, "value": v} for k, v in outbound.dynamic_data.items()]
+    if outbound.sender_name:
+        content["fromName"] = outbound.sender_name
     with transaction.atomic():
         message = entity_create(tenant=Tenant.objects.get(pk=row.tenant_id), entity_type="message", source=SOURCE, data={
             "channel": outbound.channel, "direction": "outbound", "from": outbound.sender[:320], "to": outbound.to,
-            "subject": outbound.subject[:500], "body": body[:50_000], "status": "queued", "client_id": client_id})
-        MessageDispatch.objects.filter(pk=row.pk).update(message=message)
+            "subject": outbound.subject[:500], "body": body[:50_000], "status": "queued", "client_id": client_id,
+            "content": content})
+        MessageDispatch.objects.filter(pk=row.pk).update(message=message, due_at=timezone.now())
+        pending_upsert(tenant_id=row.tenant_id, items=[
+            Pending(integration.pk, "message", message.pk, "upsert", {"title": f"{row.rule_id} -> {row.recipient}"})])
+        tenant_id = str(row.tenant_id)
+        transaction.on_commit(lambda: kick_soon(EXPORT_TASK, tenant_id))
     return message
 
 
 def _client_of(row: MessageDispatch) -> str | None:
     from entities.models import Client
 
-    field = "email__iexact" if "@" in row.recipient else "phone"
-    found = Client.objects.filter(tenant_id=row.tenant_id, **{field: row.recipient}).values_list("pk", flat=True).first()
+    lookup = ({"email__iexact": row.recipient} if "@" in row.recipient
+              else {"phone_e164": row.recipient.lstrip("+")})
+    found = Client.objects.filter(tenant_id=row.tenant_id, **lookup).values_list("pk", flat=True).first()
     return str(found) if found else None
 
 
@@ -229,32 +210,6 @@ def _skip(row: MessageDispatch, integration: Integration, reason: str) -> str:
                summary={"total": 1, "created": 0, "skipped": 1, "failed": 0},
                request_snapshot=_snapshot(row, None, None, reason=reason))
     return "skipped"
-
-
-def _failed(row: MessageDispatch, integration: Integration, outbound, message: Message | None,
-            started: datetime, error: str) -> str:
-    with transaction.atomic():
-        if message is not None:
-            message = entity_update(instance=message, tenant=Tenant.objects.get(pk=row.tenant_id), source=SOURCE,
-                                    data={"status": "failed", "error": error[:500]})
-        MessageDispatch.objects.filter(pk=row.pk).update(status=MessageDispatch.Status.FAILED,
-                                                         attempts=row.attempts + 1, last_error=error[:500])
-    _log(integration, row, outbound, message, "failed", started, error=error, code="message_failed")
-    return "failed"
-
-
-def _log(integration: Integration, row: MessageDispatch, outbound, message: Message | None, status: str,
-         started: datetime, *, error: str = "", code: str = "", remote_id: str = "") -> None:
-    failed = status == "failed"
-    entry = log_action(
-        integration=integration, action="export", status=status, started_at=started,
-        error_message=error or None, error_code=code or None,
-        summary={"total": 1, "created": int(status == "success"), "skipped": 0, "failed": int(failed)},
-        request_snapshot=_snapshot(row, outbound, message, remote_id=remote_id))
-    if failed:
-        entry.failed_items = [{"entityType": row.entity_type, "entityId": str(row.entity_id),
-                               "messageId": str(message.pk) if message else None, "error": error[:500]}]
-        entry.save(update_fields=["failed_items"])
 
 
 def _snapshot(row: MessageDispatch, outbound, message: Message | None, *, reason: str = "",

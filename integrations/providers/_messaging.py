@@ -37,6 +37,15 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.phones import normalize_phone  # noqa: F401 - re-exported: the providers' and rules' name for it
+from integrations.providers.adapter import (
+    CredentialsRefused,
+    ProviderAdapter,
+    RecordRefused,
+    RemoteChange,
+    RetryLater,
+)
+
 #: Entity types a rule may fire on (a ``message`` never triggers a message: no loops).
 RULE_ENTITY_TYPES = ("meeting", "payment", "task", "client", "document", "expense")
 RULE_EVENTS = ("created", "updated", "status_changed")
@@ -96,26 +105,20 @@ class MessageEvent:
     hub_id: str = ""  # the hub's message id where the provider echoes it (SendGrid custom args)
 
 
-class SendRefused(Exception):
+class SendRefused(RecordRefused):
     """The provider refused this message (a 4xx other than auth and rate limit): it is failed,
     not retried. The text is the provider's code and message, without secrets."""
 
 
-class SendDeferred(Exception):
+class SendDeferred(RetryLater):
     """Not sent now, worth retrying (429, 5xx, network): ``retry_after`` seconds when the
     provider said (Retry-After)."""
-
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 def judge(answer: Any, error_text: str) -> None:
     """Raise what a failed send answer means (callers handle 2xx themselves):
     401/403 -> CredentialsRefused; 429 -> SendDeferred with Retry-After; 5xx -> SendDeferred;
     other 4xx -> SendRefused."""
-    from integrations.providers.adapter import CredentialsRefused
-
     status = answer.status
     if status in (401, 403):
         raise CredentialsRefused(f"the provider refused the credentials ({status}): {error_text}")
@@ -129,6 +132,54 @@ def judge(answer: Any, error_text: str) -> None:
     if status >= 500:
         raise SendDeferred(f"provider error ({status}): {error_text}")
     raise SendRefused(f"{status}: {error_text}")
+
+
+# --------------------------------------------------------------------------- the engine's side
+#: The ``message`` record's fields the engine maps to the provider's record (and back): the
+#: message as the rule rendered it.
+MESSAGE_FIELDS = ("to", "from", "subject", "body", "content")
+
+
+class MessagingAdapter(ProviderAdapter):
+    """What the three messaging adapters share with the sync engine (issue 16): outgoing
+    ``message`` records are exported like any record -- queued when a rule's message comes due
+    (integrations.messaging.send), drained by the realtime export -- and the export's create
+    is the send. A message is sent once: an update or a delete of a sent one asks nothing of
+    the provider (its status comes back by webhook)."""
+
+    standing_exports = (("message", "message"),)
+    max_export_attempts = 6
+
+    def default_mappings(self, local_type: str, remote_type: str) -> list[dict[str, Any]]:
+        if (local_type, remote_type) != ("message", "message"):
+            return []
+        return [{"localEntity": "message", "localField": name, "remoteField": name} for name in MESSAGE_FIELDS]
+
+    def outbound(self, record: Mapping[str, Any], *, hub_id: str, status_callback: str | None) -> OutboundMessage:
+        content = record.get("content") if isinstance(record.get("content"), Mapping) else {}
+        pairs = content.get("dynamicData") if isinstance(content.get("dynamicData"), list) else []
+        return OutboundMessage(
+            channel=str(self.message_channel), to=str(record.get("to") or ""), body=str(record.get("body") or ""),
+            subject=str(record.get("subject") or ""), template=str(content.get("template") or ""),
+            language=str(content.get("language") or ""),
+            parameters=tuple(str(p) for p in content.get("parameters") or []),
+            dynamic_data={str(p.get("name")): p.get("value") for p in pairs if isinstance(p, Mapping) and p.get("name")},
+            sender=str(record.get("from") or ""), sender_name=str(content.get("fromName") or ""),
+            status_callback=status_callback, hub_id=hub_id)
+
+    def push_create(self, client: Any, *, container: str, record: Mapping[str, Any], hub_id: str) -> RemoteChange:
+        """Send the message; raises CredentialsRefused, SendDeferred (RetryLater) or SendRefused
+        (RecordRefused), which the export maps to expired / backoff / a failed item."""
+        sent = self.send_message(client, self.outbound(record, hub_id=hub_id, status_callback=client.hook_url))
+        return RemoteChange(remote_id=sent.remote_id or f"hub:{hub_id}", deleted=False,
+                            raw={"status": sent.status, "remoteId": sent.remote_id})
+
+    def push_update(self, client: Any, *, container: str, remote_id: str, record: Mapping[str, Any],
+                    version: str | None) -> RemoteChange:
+        return RemoteChange(remote_id=remote_id, deleted=False)  # sent once; nothing to change there
+
+    def push_delete(self, client: Any, *, container: str, remote_id: str, version: str | None) -> None:
+        return None  # a sent message cannot be unsent
 
 
 # --------------------------------------------------------------------------- rendering
@@ -147,22 +198,6 @@ def render(template: str, context: Mapping[str, Any]) -> str:
         return "" if current is None else str(current)
 
     return _PLACEHOLDER.sub(value, template or "")
-
-
-def normalize_phone(value: str, country_code: str = "") -> str:
-    """E.164 with ``+``: spaces, dashes and brackets dropped; a national number (leading 0)
-    gets ``country_code`` ("972": 050-1234567 -> +972501234567). "" when not a phone number."""
-    raw = (value or "").strip()
-    if raw.startswith("whatsapp:"):
-        raw = raw[len("whatsapp:"):]
-    digits = re.sub(r"[\s\-().]", "", raw)
-    if digits.startswith("00"):
-        digits = "+" + digits[2:]
-    if digits.startswith("0") and country_code:
-        digits = f"+{country_code}{digits[1:]}"
-    if not digits.startswith("+") and digits.isdigit() and len(digits) >= 8:
-        digits = "+" + digits
-    return digits if re.fullmatch(r"\+\d{7,15}", digits) else ""
 
 
 # --------------------------------------------------------------------------- settings

@@ -185,6 +185,21 @@ class CredentialsRefused(Exception):
     ``expired``, so the tenant is asked to reconnect instead of the schedule retrying."""
 
 
+class RecordRefused(Exception):
+    """The provider refused this one record for what it is (a 4xx other than auth and rate
+    limit: an invalid phone number, a template that does not exist): the export marks it a
+    failed item and does not retry it. The text is the provider's code and message."""
+
+
+class RetryLater(Exception):
+    """The provider could not take the record now (429, 5xx, throughput limits): the export
+    retries it with backoff, no sooner than ``retry_after`` seconds when the provider said."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 def basic(user: str, password: str) -> str:
     """An HTTP Basic ``Authorization`` value."""
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
@@ -290,6 +305,15 @@ class ProviderAdapter:
         ``push_update``. What it adds is not mapped back, so links and echo checks are
         unaffected. The default: the record as it is."""
         return dict(record)
+
+    #: Entity pairs the engine exports for every connection of this provider, whatever
+    #: ``syncSettings`` say, as soon as they are queued (realtime): their queue rows are written
+    #: by the local record's owner (integrations.sync.owners), never by the entity-event
+    #: subscriber or a scheduled run's sweep of unlinked records. Messaging: ("message", "message").
+    standing_exports: tuple[tuple[str, str], ...] = ()
+    #: A queued export that failed this many times (retryable failures) is given up: a failed
+    #: item, its owner told. None: retried until it goes through.
+    max_export_attempts: int | None = None
 
     #: Storage providers: ``push_create`` takes ``content`` (the record's file) and ``container``
     #: is the folder the engine resolved with ``ensure_folder`` (integrations.sync.files).

@@ -38,8 +38,14 @@ from core.tenant_context import tenant_scope
 from entities.models import EntityEvent
 from entities.services import entity_snapshot, entity_update
 from integrations.models import ExternalLink, Integration, SyncPending
-from integrations.providers.adapter import CredentialsRefused, RemoteChange, VersionConflict
-from integrations.sync import files, merge
+from integrations.providers.adapter import (
+    CredentialsRefused,
+    RecordRefused,
+    RemoteChange,
+    RetryLater,
+    VersionConflict,
+)
+from integrations.sync import files, merge, owners
 from integrations.sync.importer import (
     Job,
     as_entity_data,
@@ -63,8 +69,9 @@ BATCH = 20
 LEASE = timedelta(minutes=5)
 
 
-def retry_delay(attempts: int) -> timedelta:
-    return timedelta(seconds=retry.exponential(attempts, base=30, cap=3600))
+def retry_delay(attempts: int, retry_after: float | None = None) -> timedelta:
+    """Exponential backoff, never sooner than the provider's ``Retry-After``."""
+    return timedelta(seconds=max(retry.exponential(attempts, base=30, cap=3600), retry_after or 0))
 
 
 # --------------------------------------------------------------------------- 1. the subscriber
@@ -91,8 +98,9 @@ def on_entity_events(events: Sequence[EntityEvent]) -> None:
         for integration, plan in exporting_integrations(tenant_id):
             source = f"integration:{integration.pk}"
             for event in tenant_events:
-                if event.source == source or plan.export_pair(event.entity_type) is None:
-                    continue  # its own import's write (no echo), or a type it does not export
+                pair = plan.export_pair(event.entity_type)
+                if event.source == source or pair is None or pair.owner_queued:
+                    continue  # its own import's write (no echo), a type it does not export, or one its owner queues
                 items.append(Pending(integration.pk, event.entity_type, event.entity_id,
                                      "delete" if event.event == "deleted" else "upsert", dict(event.data or {})))
                 wake = wake or plan.frequency == "realtime"
@@ -293,6 +301,11 @@ def record_success(job: Job, row: SyncPending, pair: Pair, local_id: uuid.UUID, 
                            remote_version=remote.version, local_hash=content_hash(current),
                            remote_hash=content_hash(remote_values), last_synced=remote_values)
         ExternalLink.objects.filter(pk=link.pk, tenant_id=link.tenant_id).update(seen_at=timezone.now())
+        owner = owners.owner_of(pair.local_type) if pair.owner_queued else None
+        if owner is not None:  # e.g. the message becomes "sent" with the provider's id
+            item = owner.sent(integration=job.plan.integration, local_id=local_id, remote=remote)
+            if item:
+                job.report.item(owner.log_key, item)
         finish_row(job, row)
 
 
@@ -330,14 +343,30 @@ def finish_row(job: Job, row: SyncPending) -> None:
 
 
 def record_failure(job: Job, row: SyncPending, exc: Exception) -> None:
+    """A failed row: retried with backoff (``Retry-After`` honoured), unless the provider
+    refused the record itself (``RecordRefused``: a 4xx) or it ran out of the adapter's
+    ``max_export_attempts`` -- then it is a failed item and leaves the queue. The record's
+    owner (a standing export's) hears either way, in the same transaction."""
     attempts = row.attempts + 1
-    error = describe(exc)
-    log.warning("sync export of %s:%s to %s failed (attempt %d): %s", row.local_type, row.local_id,
-                job.plan.integration.pk, attempts, error)
-    job.report.fail(entity_id=row.local_id, entity_name=str((row.snapshot or {}).get("title") or row.local_type),
-                    error=error)
+    error = str(exc) if isinstance(exc, RecordRefused | RetryLater) else describe(exc)
+    limit = job.plan.adapter.max_export_attempts
+    final = isinstance(exc, RecordRefused) or (limit is not None and attempts >= limit
+                                              and not isinstance(exc, CredentialsRefused))
+    if final and not isinstance(exc, RecordRefused):
+        error = f"gave up after {attempts} attempts: {error}"
+    log.warning("sync export of %s:%s to %s failed (attempt %d%s): %s", row.local_type, row.local_id,
+                job.plan.integration.pk, attempts, ", final" if final else "", error)
+    pair = job.plan.export_pair(row.local_type)
+    owner = owners.owner_of(row.local_type) if pair is not None and pair.owner_queued else None
+    retry_at = None if final else timezone.now() + retry_delay(attempts, getattr(exc, "retry_after", None))
     with tenant_scope(job.tenant_id):
+        extra = owner.failed(integration=job.plan.integration, local_id=row.local_id, error=error, final=final,
+                             attempts=attempts, retry_at=retry_at) if owner is not None else None
+        job.report.fail(entity_id=row.local_id, entity_name=str((row.snapshot or {}).get("title") or row.local_type),
+                        error=error, extra=extra)
+        if final:
+            finish_row(job, row)
+            return
         SyncPending.objects.filter(pk=row.pk, tenant_id=row.tenant_id, queued_at=row.queued_at).update(
-            attempts=attempts, last_error=error[:2000],
-            next_attempt_at=timezone.now() + retry_delay(attempts),
+            attempts=attempts, last_error=error[:2000], next_attempt_at=retry_at,
         )

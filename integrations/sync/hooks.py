@@ -43,11 +43,11 @@ from core.redis_client import is_down, mark_down, redis_client
 from core.signatures import InboundRequest
 from core.tenant_context import operator_scope, tenant_scope
 from integrations.client import ProviderClient
-from integrations.messaging.inbound import messages_receive
 from integrations.models import Integration, IntegrationLog
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import WEBHOOK_SCHEMES, adapter_for
 from integrations.ratelimit import redis_url
+from integrations.sync import owners
 from integrations.sync.importer import Job, apply_page
 from integrations.sync.plan import plan_for
 from integrations.sync.runs import RunReport, run_finish
@@ -140,8 +140,9 @@ def hook_receive(*, integration_id: str, method: str, url: str, headers: Mapping
     events = adapter.hook_messages(payload, query, client.connection.values)
     if events is None and adapter.message_channel:
         events = []  # a messaging provider's call about nothing we keep: acknowledged, no sync woken
-    if events is not None:
-        return HookResult(200, applied=messages_receive(integration, events))
+    if events is not None:  # statuses, inbound messages, opt-outs: the owner of message records applies them
+        owner = owners.owner_of("message")
+        return HookResult(200, applied=owner.receive(integration, events) if owner is not None else 0)
     try:
         meaning = adapter.hook_changes(client, payload=payload, query=query)
     except Exception as exc:  # noqa: BLE001 - the provider's re-query failed (adapter errors, network, refused)

@@ -44,6 +44,10 @@ class Pair:
     #: collection per remote type: Stripe's payment intents and customers), else the enabled
     #: calendars / folders of the settings.
     containers: tuple[str, ...] = ()
+    #: A standing export of the adapter (``standing_exports``): its queue rows are written by the
+    #: record's owner (integrations.sync.owners), never by the entity-event subscriber or a
+    #: scheduled run's sweep of unlinked records, and it is never listed.
+    owner_queued: bool = False
 
     @property
     def home_container(self) -> str:
@@ -151,8 +155,17 @@ def plan_for(integration: Integration) -> SyncPlan:
                           creates_local=adapter.creates_local(local_type, provider_settings),
                           creates_remote=flag(adapter, provider_settings, setting_flag("autoCreate", remote_type)),
                           containers=adapter.pair_containers(remote_type) or containers))
+    standing = list(adapter.standing_exports)
+    pairs = [p for p in pairs if p.local_type not in {local for local, _ in standing}]  # the owner's, not the settings'
+    for local_type, remote_type in standing:
+        # Exported as soon as its owner queues it, whatever syncSettings say (messaging's sends).
+        pairs.append(Pair(local_type, remote_type, "export",
+                          compile_mappings([], local_type=local_type,
+                                           defaults=adapter.default_mappings(local_type, remote_type)),
+                          compile_filters([]), containers=(DEFAULT_CONTAINER,), owner_queued=True))
     return SyncPlan(
         integration=integration, adapter=adapter, pairs=tuple(pairs), containers=containers,
         tz=str((integration.settings or {}).get("timeZone") or DEFAULT_TZ),
-        enabled=bool(sync.get("enabled")), frequency=str(sync.get("frequency") or "manual"),
+        enabled=bool(sync.get("enabled")) or bool(standing),
+        frequency="realtime" if standing else str(sync.get("frequency") or "manual"),
     )

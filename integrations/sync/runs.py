@@ -72,6 +72,8 @@ class RunReport:
     conflict_items: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)  # dry runs: what would change
     notes: list[Any] = field(default_factory=list)  # mapping notes (currency rates used)
+    #: What owners of exported records (integrations.sync.owners) asked the log to keep, by key.
+    items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -81,10 +83,17 @@ class RunReport:
         return {"total": self.total, "created": self.created, "updated": self.updated, "deleted": self.deleted,
                 "skipped": self.skipped, "failed": self.failed, "conflicts": self.conflicts}
 
-    def fail(self, *, entity_id: Any, entity_name: str, error: str) -> None:
+    def fail(self, *, entity_id: Any, entity_name: str, error: str, extra: dict[str, Any] | None = None) -> None:
         self.failed += 1
         if len(self.failed_items) < MAX_FAILED_ITEMS:
-            self.failed_items.append({"entityId": str(entity_id), "entityName": entity_name[:200], "error": error[:500]})
+            self.failed_items.append({"entityId": str(entity_id), "entityName": entity_name[:200], "error": error[:500],
+                                      **(extra or {})})
+
+    def item(self, key: str, item: dict[str, Any]) -> None:
+        """An exported record's line in the run's request snapshot (``<key>s``, the last as ``<key>``)."""
+        found = self.items.setdefault(key, [])
+        if len(found) < MAX_SAMPLES:
+            found.append(item)
 
     def conflict(self, item: dict[str, Any]) -> None:
         self.conflicts += 1
@@ -176,11 +185,12 @@ def run_progress(*, entry: IntegrationLog, done: int, total: int | None = None,
 
 
 def run_finish(*, entry: IntegrationLog, report: RunReport, error: Exception | None = None,
-               error_code: str | None = None) -> IntegrationLog:
+               error_code: str | None = None, status: str | None = None) -> IntegrationLog:
     """End the run: status, summary, failedItems, conflicts, duration; the integration's
-    lastSync* columns; the completed or failed event. Call inside the tenant's transaction."""
+    lastSync* columns; the completed or failed event. Call inside the tenant's transaction.
+    ``status`` overrides the report's (a realtime drain whose every record failed)."""
     now = timezone.now()
-    status = Integration.SyncStatus.FAILED if error is not None else report.status
+    status = Integration.SyncStatus.FAILED if error is not None else (status or report.status)
     entry.status = status
     entry.summary = report.summary()
     entry.failed_items = report.failed_items or None
@@ -189,8 +199,16 @@ def run_finish(*, entry: IntegrationLog, report: RunReport, error: Exception | N
     entry.error_message = str(error)[:2000] if error is not None else None
     entry.error_code = (error_code or "sync_failed") if error is not None else None
     entry.response_snapshot = {"conflicts": report.conflict_items, "notes": report.notes}
-    entry.save(update_fields=["status", "summary", "failed_items", "completed_at", "duration_ms", "error_message",
-                              "error_code", "response_snapshot"])
+    fields = ["status", "summary", "failed_items", "completed_at", "duration_ms", "error_message", "error_code",
+              "response_snapshot"]
+    if report.items:
+        stored = (IntegrationLog.objects.filter(pk=entry.pk, tenant_id=entry.tenant_id)  # a wake's "rerun" kept
+                  .values_list("request_snapshot", flat=True).first())
+        entry.request_snapshot = {**(stored or entry.request_snapshot or {}),
+                                  **{f"{key}s": items for key, items in report.items.items()},
+                                  **{key: items[-1] for key, items in report.items.items()}}
+        fields.append("request_snapshot")
+    entry.save(update_fields=fields)
     Integration.objects.filter(pk=entry.integration_id, tenant_id=entry.tenant_id).update(
         last_sync_at=now, last_sync_status=status, total_syncs=F("total_syncs") + 1,
         last_error=entry.error_message, updated_at=now,

@@ -145,6 +145,8 @@ def sync_execute(*, log_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> str:
         if plan.exporting():
             if options.get("scheduled") or options.get("full") or integration.total_syncs == 0:
                 for pair in plan.exporting():
+                    if pair.owner_queued:
+                        continue  # its owner queues what it wants sent (a message), nothing else is
                     if not pair.imports and (options.get("full") or integration.total_syncs == 0):
                         relink_exported(job, pair)  # an import pair's listing above did it
                     queue_unlinked(job, pair)
@@ -209,9 +211,11 @@ def sync_export_drain(*, tenant_id: uuid.UUID | str) -> int:
         jobs = [Job(plan=p, client=ProviderClient.for_integration(p.integration), report=RunReport()) for p in plans]
     done = 0
     for job in jobs:
+        refused: CredentialsRefused | None = None
         try:
             export_pending(job)
         except CredentialsRefused as exc:
+            refused = exc
             with tenant_scope(tenant_id):
                 integration_credentials_refused(job.plan.integration, str(exc))
         done += job.done
@@ -223,7 +227,11 @@ def sync_export_drain(*, tenant_id: uuid.UUID | str) -> int:
                     direction="outgoing", status=job.report.status, started_at=now, summary={},
                     request_snapshot={"options": {"realtime": True}},
                 )
-                run_finish(entry=entry, report=job.report)
+                # A drain whose every record failed (a message refused) failed; "partial" says some went through.
+                all_failed = job.report.failed and job.report.failed == job.report.total
+                run_finish(entry=entry, report=job.report, error=refused,
+                           error_code=_error_code(refused) if refused is not None else None,
+                           status=Integration.SyncStatus.FAILED if all_failed else None)
     return done
 
 

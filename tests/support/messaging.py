@@ -1,6 +1,7 @@
 """Helpers of the messaging providers' tests (issue 16): an API-key integration of WhatsApp,
 Twilio or SendGrid as connecting leaves it (credentials encrypted, its hook URL set), with
-``messageRules`` in its settings; and the two halves of sending run by hand."""
+``messageRules`` in its settings; and the steps of sending run by hand: the rules, the due
+dispatches handed to the sync engine as ``message`` records, the engine's realtime export."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from integrations.models import Integration, IntegrationLog, MessageDispatch
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import adapter_for
 from integrations.sync.hooks import hook_url
+from integrations.sync.services import sync_export_drain
 from tests.support.factories import Persona
 from tests.support.sync_runs import drain_entity_events
 
@@ -43,9 +45,15 @@ def connect_messaging(persona: Persona, provider: str, *, rules: list[dict[str, 
 
 
 def deliver(persona: Persona) -> int:
-    """The outbox drain (rules write dispatches) then the send task, in this thread."""
-    drain_entity_events(str(persona.tenant.id))
-    return send_due(str(persona.tenant.id))
+    """The outbox drain (rules write dispatches), the send task (due dispatches become queued
+    ``message`` records in the engine's export queue), then the engine's realtime export drain
+    (the sends), in this thread. Returns how many dispatches the send task handled."""
+    tenant_id = str(persona.tenant.id)
+    drain_entity_events(tenant_id)
+    handled = send_due(tenant_id)
+    drain_entity_events(tenant_id)
+    sync_export_drain(tenant_id=tenant_id)
+    return handled
 
 
 def messages(persona: Persona, **filters: Any) -> list[Message]:

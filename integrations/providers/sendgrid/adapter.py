@@ -19,15 +19,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from integrations.providers import _messaging
-from integrations.providers._messaging import MessageEvent, OutboundMessage, SentMessage
-from integrations.providers.adapter import ProviderAdapter
+from integrations.providers._messaging import MessageEvent, MessagingAdapter, OutboundMessage, SentMessage
 
 HUB_ID_ARG = "architectStudioId"
 STATUSES = {"processed": "sent", "delivered": "delivered", "open": "read", "bounce": "failed", "dropped": "failed"}
 OPT_OUTS = ("unsubscribe", "group_unsubscribe", "spamreport")
 
 
-class SendgridAdapter(ProviderAdapter):
+class SendgridAdapter(MessagingAdapter):
     message_channel = "email"
     receives_hooks = True
 

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from integrations.providers import _messaging
-from integrations.providers._messaging import MessageEvent, OutboundMessage, SentMessage
-from integrations.providers.adapter import ProviderAdapter, basic
+from integrations.providers._messaging import MessageEvent, MessagingAdapter, OutboundMessage, SentMessage
+from integrations.providers.adapter import basic
 
 #: Twilio MessageStatus -> the message entity's status (None: an interim state, not recorded).
 STATUSES: dict[str, str | None] = {
@@ -32,7 +32,7 @@ STATUSES: dict[str, str | None] = {
 }
 
 
-class TwilioAdapter(ProviderAdapter):
+class TwilioAdapter(MessagingAdapter):
     message_channel = "sms"
     receives_hooks = True
 

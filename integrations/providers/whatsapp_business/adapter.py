@@ -26,15 +26,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from integrations.providers import _messaging
-from integrations.providers._messaging import MessageEvent, OutboundMessage, SentMessage
-from integrations.providers.adapter import CredentialsRefused, ProviderAdapter
+from integrations.providers._messaging import MessageEvent, MessagingAdapter, OutboundMessage, SentMessage
+from integrations.providers.adapter import CredentialsRefused
 
 RETRY_CODES = frozenset({4, 80007, 130429, 131056})
 STATUSES = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
 MAX_TEMPLATE_PAGES = 10
 
 
-class WhatsappBusinessAdapter(ProviderAdapter):
+class WhatsappBusinessAdapter(MessagingAdapter):
     message_channel = "whatsapp"
     receives_hooks = True
 
