@@ -26,6 +26,7 @@ from rest_framework.exceptions import ValidationError
 
 from integrations import selectors, services
 from integrations.models import Integration, IntegrationLog
+from integrations.pages import provider_settings as provider_forms
 from integrations.pages import settings_forms as forms
 from integrations.pages.common import membership_for, message_for
 from integrations.providers.catalog import PROVIDERS, get_provider
@@ -226,6 +227,7 @@ def _page_context(request: HttpRequest, membership, integration: Integration) ->
                      "summary": _("created %(created)s, updated %(updated)s, deleted %(deleted)s, "
                                   "skipped %(skipped)s, failed %(failed)s")},
         **_sync_context(integration),
+        **provider_forms.provider_context(integration),
         **_mapping_context(integration),
         **_history_context(integration),
         **_errors_context(integration),
@@ -360,8 +362,80 @@ def _disconnect(request, membership, integration) -> HttpResponse:
     return response
 
 
-READS = {"history": _history, "status": _status, "mapping-row": _mapping_row}
+# --------------------------------------------------------------------------- the provider's settings
+def _provider_section(request, integration, *, status: int = 200, **extra) -> HttpResponse:
+    context = {"integration": integration, "can_manage": True, **provider_forms.provider_context(integration), **extra}
+    return render(request, "integrations/settings/provider.html", context, status=status)
+
+
+def _save_provider(request, membership, integration) -> HttpResponse:
+    result = provider_forms.provider_form(request.POST, integration)
+    if result.ok:
+        integration = services.integration_update(integration=integration, data=result.data)
+    return _provider_section(request, integration, status=200 if result.ok else 400, errors=result.errors,
+                             saved=result.ok)
+
+
+def _choices(request, membership, integration) -> HttpResponse:
+    """One listed setting's control, filled from the provider (or its error in words)."""
+    field = provider_forms.choices_for(request.GET, integration, request.GET.get("key", ""))
+    if field is None:
+        return _message(request, "error", _("That setting is not offered."), status=404)
+    return render(request, "integrations/settings/provider_field.html",
+                  {"f": field, "can_manage": membership.can_manage, "integration": integration})
+
+
+def _resource_row(request, membership, integration) -> HttpResponse:
+    context = provider_forms.resources_context([])
+    return render(request, "integrations/settings/resource_row.html",
+                  {**context, "row": provider_forms.blank_resource(
+                      {v for k in request.GET if k.endswith("-entity") for v in request.GET.getlist(k)}),
+                   "can_manage": membership.can_manage})
+
+
+def _save_resources(request, membership, integration) -> HttpResponse:
+    result, rows = provider_forms.resources_form(request.POST, integration)
+    if result.ok:
+        integration = services.integration_update(integration=integration, data=result.data)
+        return _provider_section(request, integration, errors=[], resources_saved=True)
+    response = _provider_section(request, integration, status=400, errors=result.errors,
+                                 **provider_forms.resources_context(rows))
+    return response
+
+
+def _dry_run(request, membership, integration) -> HttpResponse:
+    """The API's dry run (POST /sync {"dryRun": true}) on the saved settings: the first page mapped."""
+    context: dict[str, Any] = {"errors_title": _("The dry run could not run:")}
+    try:
+        result = sync.sync_dry_run(integration=integration)
+    except sync.SyncNotConfigured as exc:
+        context["errors"] = [("", str(exc))]
+    except Exception as exc:  # noqa: BLE001 - a provider failure is shown in words, never a 500
+        context["errors"] = [("", provider_forms.provider_error_text(exc))]
+    else:
+        labels = _labels()
+        context.update({"errors": [], "summary": result.summary, "truncated": result.truncated, "pages": result.pages,
+                        "records": [{"action": r.get("action", ""),
+                                     "entity": labels["entity"].get(r.get("localEntity") or r.get("entity") or "", ""),
+                                     "remote_id": r.get("remoteId", ""),
+                                     "values": json.dumps(r.get("values") or {}, ensure_ascii=False, indent=1, default=str)}
+                                    for r in result.records if isinstance(r, dict)]})
+    return render(request, "integrations/settings/dry_run.html", context, status=400 if context["errors"] else 200)
+
+
+def _fetch_templates(request, membership, integration) -> HttpResponse:
+    result = provider_forms.templates_fetch(integration)
+    if result.ok:
+        integration = services.integration_update(integration=integration, data=result.data)
+    return _provider_section(request, integration, status=200 if result.ok else 400,
+                             errors=result.errors, templates_fetched=result.ok,
+                             errors_title=_("The templates could not be fetched:"))
+
+
+READS = {"history": _history, "status": _status, "mapping-row": _mapping_row, "choices": _choices,
+         "resource-row": _resource_row}
 WRITES = {"sync": _save_sync, "mappings": _save_mappings, "preview": _preview, "test": _test,
-          "sync-now": _sync_now, "retry": _sync_now, "disconnect": _disconnect}
+          "sync-now": _sync_now, "retry": _sync_now, "disconnect": _disconnect, "provider": _save_provider,
+          "resources": _save_resources, "dry-run": _dry_run, "templates": _fetch_templates}
 #: POSTs a member may make: they change nothing (the API's member_actions).
 MEMBER_POSTS = frozenset({"preview"})

@@ -32,7 +32,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from integrations.providers._accounting import AccountingSettings, account_for, split_gross, tax_rate
-from integrations.providers.adapter import Answer, Caller, ChangePage, ProviderAdapter, RemoteChange
+from integrations.providers.adapter import (
+    Answer,
+    Caller,
+    ChangePage,
+    PageSetting,
+    ProviderAdapter,
+    RemoteChange,
+)
 
 SESSION_ATTR = "_wizcloud_session"
 DOCUMENT_DEFAULTS = {"payment": 1, "expense": None}
@@ -85,6 +92,7 @@ class HashavshevetAdapter(AccountingSettings, ProviderAdapter):
 
     EXTRA_KEYS = {"documentTypes": _document_type_errors}
     EXTRA_DEFAULTS = {"documentTypes": dict(DOCUMENT_DEFAULTS)}
+    page_settings = tuple(PageSetting(f"documentTypes.{kind}", "number", blank=None) for kind in DOCUMENT_DEFAULTS)
 
     def pair_containers(self, remote_type: str) -> tuple[str, ...] | None:
         return (remote_type,) if remote_type in ("account", "document") else None

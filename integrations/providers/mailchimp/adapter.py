@@ -50,6 +50,7 @@ from integrations.providers.adapter import (
     Container,
     CredentialsRefused,
     CursorInvalid,
+    PageSetting,
     ProviderAdapter,
     RemoteChange,
     basic,
@@ -88,6 +89,9 @@ class MailchimpError(Exception):
 
 
 class MailchimpAdapter(ProviderAdapter):
+    page_settings = (PageSetting("audienceId", "pick", "containers"),
+                     PageSetting("newMemberStatus", "pick", options=NEW_MEMBER_STATUSES))
+
     def credential_headers(self, values: Mapping[str, str]) -> dict[str, str]:
         # Any user name works; the key is the password.
         return {"Authorization": basic("anystring", values.get("apiKey", ""))}

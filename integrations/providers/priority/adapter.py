@@ -44,6 +44,7 @@ from integrations.providers.adapter import (
     Caller,
     ChangePage,
     CursorInvalid,
+    PageSetting,
     ProviderAdapter,
     RemoteChange,
     VersionConflict,
@@ -96,6 +97,7 @@ class PriorityError(Exception):
 class PriorityAdapter(AccountingSettings, ProviderAdapter):
     EXTRA_KEYS = {"forms": _form_errors}
     EXTRA_DEFAULTS = {"forms": dict(FORMS)}
+    page_settings = tuple(PageSetting(f"forms.{local}", "text", blank=form) for local, form in FORMS.items())
 
     def credential_headers(self, values: Mapping[str, str]) -> dict[str, str]:
         headers = {"Authorization": basic(values.get("username", ""), values.get("password", ""))}
