@@ -61,7 +61,7 @@ def _labels() -> dict[str, dict[str, str]]:
         "transform": {"none": _("None"), "date_format": _("Date format"), "currency_convert": _("Currency conversion"),
                       "custom": _("Custom function"), "link": _("Link to a synced record")},
         "entity": {"meeting": _("Meeting"), "task": _("Task"), "document": _("Document"), "payment": _("Payment"),
-                   "expense": _("Expense"), "client": _("Client"), "supplier": _("Supplier")},
+                   "expense": _("Expense"), "client": _("Client"), "supplier": _("Supplier"), "message": _("Message")},
         "action": {"sync": _("Sync"), "import": _("Import"), "export": _("Export"),
                    "webhook_received": _("Webhook received"), "webhook_sent": _("Webhook sent"),
                    "connect": _("Connection"), "test": _("Connection test"), "token_refresh": _("Token refresh"),
@@ -70,7 +70,19 @@ def _labels() -> dict[str, dict[str, str]]:
         "setting": {"syncMeetings": _("Sync meetings"), "syncTasks": _("Sync tasks with a due date"),
                     "syncDeliveries": _("Sync expected deliveries"),
                     "autoCreateEvents": _("A new meeting creates a calendar event"),
-                    "autoCreateMeetings": _("A new calendar event creates a meeting")},
+                    "autoCreateMeetings": _("A new calendar event creates a meeting"),
+                    "syncClients": _("Sync clients"), "syncSuppliers": _("Sync suppliers"),
+                    "syncPayments": _("Sync payments"), "syncExpenses": _("Sync expenses"),
+                    "syncDocuments": _("Sync documents"), "syncContracts": _("Sync contracts"),
+                    "syncProposals": _("Sync proposals"), "syncPhotos": _("Sync photos"),
+                    "autoCreateClients": _("A new contact at the provider creates a client"),
+                    "autoCreateTasks": _("A new item at the provider creates a task"),
+                    "autoCreateDocuments": _("A new file at the provider creates a document"),
+                    "sendMeetingReminders": _("Send meeting reminders"),
+                    "sendPaymentReminders": _("Send payment reminders"),
+                    "sendDeliveryUpdates": _("Send delivery updates"),
+                    "logIncomingMessages": _("Keep incoming messages in the log"),
+                    "logOutgoingMessages": _("Keep outgoing messages in the log")},
         "policy": dict(Integration.ConflictPolicy.choices),
         # The providers' object names most pairs use; others are shown as the provider names them.
         "remote": {"event": _("Calendar event"), "VEVENT": _("Calendar event"), "file": _("File"),
@@ -124,7 +136,7 @@ def _sync_context(integration: Integration) -> dict[str, Any]:
         entities.append({
             "index": i, "local": pair.local, "remote": pair.remote,
             "label": labels["entity"].get(pair.local, pair.local),
-            "remote_label": labels["remote"].get(pair.remote, pair.remote),
+            "remote_label": labels["remote"].get(pair.remote) or labels["entity"].get(pair.remote, pair.remote),
             "enabled": bool(saved and saved.get("enabled", True)),
             # A pair not set yet follows the integration's direction where the pair allows it.
             "direction": (saved or {}).get("direction") or (
@@ -165,7 +177,7 @@ def _mapping_context(integration: Integration, rows: list[dict[str, Any]] | None
                                   else json.dumps(m["defaultValue"], ensure_ascii=False)) if "defaultValue" in m else ""}
                 for m in source]
     locals_ = sorted({p.local for p in provider.entity_pairs})
-    pairs = [(f"{p.local}:{p.remote}", f"{labels['entity'].get(p.local, p.local)} ↔ {labels['remote'].get(p.remote, p.remote)}")
+    pairs = [(f"{p.local}:{p.remote}", f"{labels['entity'].get(p.local, p.local)} ↔ {labels['remote'].get(p.remote) or labels['entity'].get(p.remote, p.remote)}")
              for p in provider.entity_pairs]
     sample = SAMPLES.get(pairs[0][0] if pairs else "", {})
     return {
