@@ -405,7 +405,13 @@ def _resource_row(request, membership, integration) -> HttpResponse:
                    "can_manage": membership.can_manage})
 
 
+def _offers(integration, kind: str) -> bool:
+    return any(s.kind == kind for s in provider_forms.page_settings(integration))
+
+
 def _save_resources(request, membership, integration) -> HttpResponse:
+    if not _offers(integration, "resources"):
+        return _message(request, "error", _("That setting is not offered."), status=404)
     result, rows = provider_forms.resources_form(request.POST, integration)
     if result.ok:
         integration = services.integration_update(integration=integration, data=result.data)
@@ -436,6 +442,8 @@ def _dry_run(request, membership, integration) -> HttpResponse:
 
 
 def _fetch_templates(request, membership, integration) -> HttpResponse:
+    if not _offers(integration, "templates"):
+        return _message(request, "error", _("That setting is not offered."), status=404)
     result = provider_forms.templates_fetch(integration)
     if result.ok:
         integration = services.integration_update(integration=integration, data=result.data)

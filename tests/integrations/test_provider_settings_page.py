@@ -107,6 +107,9 @@ def test_an_unknown_listed_setting_is_404_and_members_read_only(alice, mailchimp
     integration, _fake = mailchimp
     owner = browser(alice)
     assert owner.get(url(integration, "choices"), {"key": "nope"}).status_code == 404
+    # the resources editor and the template fetch belong to the providers that offer them
+    assert owner.post(url(integration, "resources"), {"r-n": []}).status_code == 404
+    assert owner.post(url(integration, "templates")).status_code == 404
     member = browser(persona_in(alice, "mia@example.com", "member"))
     page = member.get(f"/integrations/{integration.pk}").content.decode()
     assert 'id="ps-audienceId"' in page and 'id="save-provider"' not in page
