@@ -129,7 +129,7 @@ def field_context(setting: PageSetting, value: Any, *, choices: list[Container] 
             "error": error, "loaded": loaded, "fixed": bool(setting.options), "count": len(choices or [])}
 
 
-def provider_context(integration: Integration) -> dict[str, Any]:
+def provider_context(integration: Integration, entity_names: dict[str, str]) -> dict[str, Any]:
     """The ``#provider`` section: {"provider_fields", "resources", "templates"...} (empty: no section)."""
     current = settings_with_defaults(integration)
     settings = page_settings(integration)
@@ -139,7 +139,7 @@ def provider_context(integration: Integration) -> dict[str, Any]:
         "has_provider_section": bool(settings),
     }
     if "resources" in kinds:
-        context.update(resources_context(_resource_rows(current.get("resources"))))
+        context.update(resources_context(_resource_rows(current.get("resources")), entity_names))
     if "templates" in kinds:
         context.update(templates_context(current))
     return context
@@ -253,10 +253,8 @@ def blank_resource(used: set[str] | None = None) -> dict[str, Any]:
             "pageSize": "", **{m: allowed[0] for m, allowed in METHODS.items()}}
 
 
-def resources_context(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    from integrations.pages.settings import _labels as page_labels  # the entity names the page uses
-
-    entity_names = page_labels()["entity"]
+def resources_context(rows: list[dict[str, Any]], entity_names: dict[str, str]) -> dict[str, Any]:
+    """``entity_names``: the record names the page uses (``settings._labels()["entity"]``)."""
     return {"resource_rows": rows, "has_resources": True,
             "resource_entities": [(t, entity_names.get(t, t)) for t in LOCAL_ENTITY_TYPES],
             "resource_methods": [(m, allowed) for m, allowed in METHODS.items()],

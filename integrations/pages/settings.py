@@ -10,6 +10,10 @@ and checks it with the API's serializer; ``integrations.services`` /
 Roles as the API (C11): a member sees the page read-only and a member's POST is 403,
 except the mapping preview, which changes nothing (the API lets members call it too).
 Bad input answers the section again with its errors and a 4xx, never a 500.
+
+Past 400 lines because the sections' contexts and their views share one lookup, one set of
+labels and one role check; the provider's own settings (forms, lists, resources, templates)
+are in ``provider_settings``, only their views are here.
 """
 
 from __future__ import annotations
@@ -239,7 +243,7 @@ def _page_context(request: HttpRequest, membership, integration: Integration) ->
                      "summary": _("created %(created)s, updated %(updated)s, deleted %(deleted)s, "
                                   "skipped %(skipped)s, failed %(failed)s")},
         **_sync_context(integration),
-        **provider_forms.provider_context(integration),
+        **provider_forms.provider_context(integration, _labels()["entity"]),
         **_mapping_context(integration),
         **_history_context(integration),
         **_errors_context(integration),
@@ -376,7 +380,7 @@ def _disconnect(request, membership, integration) -> HttpResponse:
 
 # --------------------------------------------------------------------------- the provider's settings
 def _provider_section(request, integration, *, status: int = 200, **extra) -> HttpResponse:
-    context = {"integration": integration, "can_manage": True, **provider_forms.provider_context(integration), **extra}
+    context = {"integration": integration, "can_manage": True, **provider_forms.provider_context(integration, _labels()["entity"]), **extra}
     return render(request, "integrations/settings/provider.html", context, status=status)
 
 
@@ -398,7 +402,7 @@ def _choices(request, membership, integration) -> HttpResponse:
 
 
 def _resource_row(request, membership, integration) -> HttpResponse:
-    context = provider_forms.resources_context([])
+    context = provider_forms.resources_context([], _labels()["entity"])
     return render(request, "integrations/settings/resource_row.html",
                   {**context, "row": provider_forms.blank_resource(
                       {v for k in request.GET if k.endswith("-entity") for v in request.GET.getlist(k)}),
@@ -417,7 +421,7 @@ def _save_resources(request, membership, integration) -> HttpResponse:
         integration = services.integration_update(integration=integration, data=result.data)
         return _provider_section(request, integration, errors=[], resources_saved=True)
     response = _provider_section(request, integration, status=400, errors=result.errors,
-                                 **provider_forms.resources_context(rows))
+                                 **provider_forms.resources_context(rows, _labels()["entity"]))
     return response
 
 

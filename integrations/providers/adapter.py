@@ -12,6 +12,9 @@ limit, token refresh, retries, deadline, redaction); an adapter receives the
 client and never opens a connection itself. Adapters import nothing from
 ``integrations.client``, not even for type hints (the client imports the
 registry): they see it through the two small protocols below.
+
+Past 400 lines on purpose: this is the one documented seam between the hub and every provider
+(each hook with its default and its contract), read as a whole by whoever adds a provider.
 """
 
 from __future__ import annotations
