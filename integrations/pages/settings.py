@@ -10,6 +10,10 @@ and checks it with the API's serializer; ``integrations.services`` /
 Roles as the API (C11): a member sees the page read-only and a member's POST is 403,
 except the mapping preview, which changes nothing (the API lets members call it too).
 Bad input answers the section again with its errors and a 4xx, never a 500.
+
+Past 400 lines because the sections' contexts and their views share one lookup, one set of
+labels and one role check; the provider's own settings (forms, lists, resources, templates)
+are in ``provider_settings``, only their views are here.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from rest_framework.exceptions import ValidationError
 
 from integrations import selectors, services
 from integrations.models import Integration, IntegrationLog
+from integrations.pages import provider_settings as provider_forms
 from integrations.pages import settings_forms as forms
 from integrations.pages.common import membership_for, message_for
 from integrations.providers.catalog import PROVIDERS, get_provider
@@ -60,7 +65,7 @@ def _labels() -> dict[str, dict[str, str]]:
         "transform": {"none": _("None"), "date_format": _("Date format"), "currency_convert": _("Currency conversion"),
                       "custom": _("Custom function"), "link": _("Link to a synced record")},
         "entity": {"meeting": _("Meeting"), "task": _("Task"), "document": _("Document"), "payment": _("Payment"),
-                   "expense": _("Expense"), "client": _("Client"), "supplier": _("Supplier")},
+                   "expense": _("Expense"), "client": _("Client"), "supplier": _("Supplier"), "message": _("Message")},
         "action": {"sync": _("Sync"), "import": _("Import"), "export": _("Export"),
                    "webhook_received": _("Webhook received"), "webhook_sent": _("Webhook sent"),
                    "connect": _("Connection"), "test": _("Connection test"), "token_refresh": _("Token refresh"),
@@ -69,7 +74,19 @@ def _labels() -> dict[str, dict[str, str]]:
         "setting": {"syncMeetings": _("Sync meetings"), "syncTasks": _("Sync tasks with a due date"),
                     "syncDeliveries": _("Sync expected deliveries"),
                     "autoCreateEvents": _("A new meeting creates a calendar event"),
-                    "autoCreateMeetings": _("A new calendar event creates a meeting")},
+                    "autoCreateMeetings": _("A new calendar event creates a meeting"),
+                    "syncClients": _("Sync clients"), "syncSuppliers": _("Sync suppliers"),
+                    "syncPayments": _("Sync payments"), "syncExpenses": _("Sync expenses"),
+                    "syncDocuments": _("Sync documents"), "syncContracts": _("Sync contracts"),
+                    "syncProposals": _("Sync proposals"), "syncPhotos": _("Sync photos"),
+                    "autoCreateClients": _("A new contact at the provider creates a client"),
+                    "autoCreateTasks": _("A new item at the provider creates a task"),
+                    "autoCreateDocuments": _("A new file at the provider creates a document"),
+                    "sendMeetingReminders": _("Send meeting reminders"),
+                    "sendPaymentReminders": _("Send payment reminders"),
+                    "sendDeliveryUpdates": _("Send delivery updates"),
+                    "logIncomingMessages": _("Keep incoming messages in the log"),
+                    "logOutgoingMessages": _("Keep outgoing messages in the log")},
         "policy": dict(Integration.ConflictPolicy.choices),
         # The providers' object names most pairs use; others are shown as the provider names them.
         "remote": {"event": _("Calendar event"), "VEVENT": _("Calendar event"), "file": _("File"),
@@ -123,7 +140,7 @@ def _sync_context(integration: Integration) -> dict[str, Any]:
         entities.append({
             "index": i, "local": pair.local, "remote": pair.remote,
             "label": labels["entity"].get(pair.local, pair.local),
-            "remote_label": labels["remote"].get(pair.remote, pair.remote),
+            "remote_label": labels["remote"].get(pair.remote) or labels["entity"].get(pair.remote, pair.remote),
             "enabled": bool(saved and saved.get("enabled", True)),
             # A pair not set yet follows the integration's direction where the pair allows it.
             "direction": (saved or {}).get("direction") or (
@@ -164,7 +181,7 @@ def _mapping_context(integration: Integration, rows: list[dict[str, Any]] | None
                                   else json.dumps(m["defaultValue"], ensure_ascii=False)) if "defaultValue" in m else ""}
                 for m in source]
     locals_ = sorted({p.local for p in provider.entity_pairs})
-    pairs = [(f"{p.local}:{p.remote}", f"{labels['entity'].get(p.local, p.local)} ↔ {labels['remote'].get(p.remote, p.remote)}")
+    pairs = [(f"{p.local}:{p.remote}", f"{labels['entity'].get(p.local, p.local)} ↔ {labels['remote'].get(p.remote) or labels['entity'].get(p.remote, p.remote)}")
              for p in provider.entity_pairs]
     sample = SAMPLES.get(pairs[0][0] if pairs else "", {})
     return {
@@ -226,6 +243,7 @@ def _page_context(request: HttpRequest, membership, integration: Integration) ->
                      "summary": _("created %(created)s, updated %(updated)s, deleted %(deleted)s, "
                                   "skipped %(skipped)s, failed %(failed)s")},
         **_sync_context(integration),
+        **provider_forms.provider_context(integration, _labels()["entity"]),
         **_mapping_context(integration),
         **_history_context(integration),
         **_errors_context(integration),
@@ -360,8 +378,88 @@ def _disconnect(request, membership, integration) -> HttpResponse:
     return response
 
 
-READS = {"history": _history, "status": _status, "mapping-row": _mapping_row}
+# --------------------------------------------------------------------------- the provider's settings
+def _provider_section(request, integration, *, status: int = 200, **extra) -> HttpResponse:
+    context = {"integration": integration, "can_manage": True, **provider_forms.provider_context(integration, _labels()["entity"]), **extra}
+    return render(request, "integrations/settings/provider.html", context, status=status)
+
+
+def _save_provider(request, membership, integration) -> HttpResponse:
+    result = provider_forms.provider_form(request.POST, integration)
+    if result.ok:
+        integration = services.integration_update(integration=integration, data=result.data)
+    return _provider_section(request, integration, status=200 if result.ok else 400, errors=result.errors,
+                             saved=result.ok)
+
+
+def _choices(request, membership, integration) -> HttpResponse:
+    """One listed setting's control, filled from the provider (or its error in words)."""
+    field = provider_forms.choices_for(request.GET, integration, request.GET.get("key", ""))
+    if field is None:
+        return _message(request, "error", _("That setting is not offered."), status=404)
+    return render(request, "integrations/settings/provider_field.html",
+                  {"f": field, "can_manage": membership.can_manage, "integration": integration})
+
+
+def _resource_row(request, membership, integration) -> HttpResponse:
+    context = provider_forms.resources_context([], _labels()["entity"])
+    return render(request, "integrations/settings/resource_row.html",
+                  {**context, "row": provider_forms.blank_resource(
+                      {v for k in request.GET if k.endswith("-entity") for v in request.GET.getlist(k)}),
+                   "can_manage": membership.can_manage})
+
+
+def _offers(integration, kind: str) -> bool:
+    return any(s.kind == kind for s in provider_forms.page_settings(integration))
+
+
+def _save_resources(request, membership, integration) -> HttpResponse:
+    if not _offers(integration, "resources"):
+        return _message(request, "error", _("That setting is not offered."), status=404)
+    result, rows = provider_forms.resources_form(request.POST, integration)
+    if result.ok:
+        integration = services.integration_update(integration=integration, data=result.data)
+        return _provider_section(request, integration, errors=[], resources_saved=True)
+    response = _provider_section(request, integration, status=400, errors=result.errors,
+                                 **provider_forms.resources_context(rows, _labels()["entity"]))
+    return response
+
+
+def _dry_run(request, membership, integration) -> HttpResponse:
+    """The API's dry run (POST /sync {"dryRun": true}) on the saved settings: the first page mapped."""
+    context: dict[str, Any] = {"errors_title": _("The dry run could not run:")}
+    try:
+        result = sync.sync_dry_run(integration=integration)
+    except sync.SyncNotConfigured as exc:
+        context["errors"] = [("", str(exc))]
+    except Exception as exc:  # noqa: BLE001 - a provider failure is shown in words, never a 500
+        context["errors"] = [("", provider_forms.provider_error_text(exc))]
+    else:
+        labels = _labels()
+        context.update({"errors": [], "summary": result.summary, "truncated": result.truncated, "pages": result.pages,
+                        "records": [{"action": r.get("action", ""),
+                                     "entity": labels["entity"].get(r.get("localEntity") or r.get("entity") or "", ""),
+                                     "remote_id": r.get("remoteId", ""),
+                                     "values": json.dumps(r.get("values") or {}, ensure_ascii=False, indent=1, default=str)}
+                                    for r in result.records if isinstance(r, dict)]})
+    return render(request, "integrations/settings/dry_run.html", context, status=400 if context["errors"] else 200)
+
+
+def _fetch_templates(request, membership, integration) -> HttpResponse:
+    if not _offers(integration, "templates"):
+        return _message(request, "error", _("That setting is not offered."), status=404)
+    result = provider_forms.templates_fetch(integration)
+    if result.ok:
+        integration = services.integration_update(integration=integration, data=result.data)
+    return _provider_section(request, integration, status=200 if result.ok else 400,
+                             errors=result.errors, templates_fetched=result.ok,
+                             errors_title=_("The templates could not be fetched:"))
+
+
+READS = {"history": _history, "status": _status, "mapping-row": _mapping_row, "choices": _choices,
+         "resource-row": _resource_row}
 WRITES = {"sync": _save_sync, "mappings": _save_mappings, "preview": _preview, "test": _test,
-          "sync-now": _sync_now, "retry": _sync_now, "disconnect": _disconnect}
+          "sync-now": _sync_now, "retry": _sync_now, "disconnect": _disconnect, "provider": _save_provider,
+          "resources": _save_resources, "dry-run": _dry_run, "templates": _fetch_templates}
 #: POSTs a member may make: they change nothing (the API's member_actions).
 MEMBER_POSTS = frozenset({"preview"})

@@ -12,6 +12,9 @@ limit, token refresh, retries, deadline, redaction); an adapter receives the
 client and never opens a connection itself. Adapters import nothing from
 ``integrations.client``, not even for type hints (the client imports the
 registry): they see it through the two small protocols below.
+
+Past 400 lines on purpose: this is the one documented seam between the hub and every provider
+(each hook with its default and its contract), read as a whole by whoever adds a provider.
 """
 
 from __future__ import annotations
@@ -149,6 +152,24 @@ class ExportJob:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class PageSetting:
+    """One provider setting as the settings page offers it (issue 14 item 3): ``key`` in
+    ``Integration.settings`` ("columns.status" is one key of an object setting); ``kind``:
+    ``pick`` (one of a list), ``picks`` (several of a list), ``ids`` (ids typed, comma-separated),
+    ``text``, ``number``; ``source`` names the list ``setting_choices`` fetches (empty: the fixed
+    ``options``); ``after`` the setting whose choice the list depends on (monday's board for its
+    columns); ``blank`` what an empty control stores. The values still pass ``settings_errors``
+    through the API's serializer: this only says how the page spells them."""
+
+    key: str
+    kind: str
+    source: str = ""
+    options: tuple[str, ...] = ()
+    after: str = ""
+    blank: Any = ""
+
+
 class VersionConflict(Exception):
     """The remote object changed since ``version`` was read (412 on If-Match): the engine
     re-reads it and merges instead of overwriting."""
@@ -282,6 +303,17 @@ class ProviderAdapter:
         """Problems with a PATCHed ``settings`` object (merged over the stored one); {} = valid.
         The default accepts only an empty object: a provider with settings overrides this."""
         return {"settings": ["this provider has no settings"]} if value else {}
+
+    #: The settings the settings page offers, in order (none: the page shows only the flags).
+    page_settings: tuple[PageSetting, ...] = ()
+
+    def setting_choices(self, client: Caller, source: str, settings: Mapping[str, Any]) -> list[Container]:
+        """The list a ``PageSetting`` is picked from (``source``), given the settings as the page
+        has them now; the default lists ``containers`` (``list_containers``). One bounded
+        read through the client; errors raise as the sync's do."""
+        if source == "containers":
+            return self.list_containers(client)
+        raise self._not_yet(f"a {source} list")
 
     def pair_containers(self, remote_type: str) -> tuple[str, ...] | None:
         """The containers of one remote type when the provider keeps each type in its own

@@ -28,9 +28,11 @@ from integrations.providers.adapter import (
     Answer,
     Caller,
     ChangePage,
+    Container,
     CredentialsRefused,
     CursorInvalid,
     ExportJob,
+    PageSetting,
     ProviderAdapter,
     RemoteChange,
     cursor_state,
@@ -41,6 +43,8 @@ OWNERSHIP = ("any", "owned", "shared")
 MIME = "application/vnd.canva.design"
 #: Picked designs read per page (one GET each).
 PICKS_PER_PAGE = 25
+#: Listing pages read to offer designs to pick (Canva pages hold up to 100 designs).
+CHOICE_PAGES = 3
 
 
 class CanvaError(AnswerError):
@@ -54,6 +58,26 @@ class CanvaError(AnswerError):
 
 class CanvaAdapter(ProviderAdapter):
     export_formats = ("pdf", "png")
+    page_settings = (PageSetting("ownership", "pick", options=OWNERSHIP), PageSetting("designIds", "picks", "designs"))
+
+    def setting_choices(self, client: Caller, source: str, settings: Mapping[str, Any]) -> list[Container]:
+        """The designs the user can list, newest first (none picked: all of them sync)."""
+        if source != "designs":
+            return super().setting_choices(client, source, settings)
+        found: list[Container] = []
+        params = {"ownership": settings.get("ownership") if settings.get("ownership") in OWNERSHIP else "any",
+                  "sort_by": "modified_descending"}
+        for _page in range(CHOICE_PAGES):
+            response = client.request("GET", "/designs", params=params)
+            _check(response, "design listing")
+            data = response.data if isinstance(response.data, Mapping) else {}
+            for item in data.get("items") or []:
+                if isinstance(item, Mapping) and item.get("id"):
+                    found.append(Container(id=str(item["id"]), name=str(item.get("title") or "Untitled design")))
+            if not data.get("continuation"):
+                break
+            params = {**params, "continuation": data["continuation"]}
+        return found
 
     # ------------------------------------------------------------------ settings
     def settings_defaults(self) -> dict[str, Any]:

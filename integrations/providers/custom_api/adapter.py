@@ -44,6 +44,7 @@ from integrations.providers.adapter import (
     ChangePage,
     CredentialsRefused,
     CursorInvalid,
+    PageSetting,
     ProviderAdapter,
     RemoteChange,
     TestCall,
@@ -75,6 +76,9 @@ class CustomApiError(Exception):
 
 
 class CustomApiAdapter(ProviderAdapter):
+    #: The settings page's resources editor (one row per local type) and its dry run.
+    page_settings = (PageSetting("resources", "resources"),)
+
     def credential_headers(self, values: Mapping[str, str]) -> dict[str, str]:
         if values.get("apiKey"):
             return {values.get("authHeader") or "Authorization": values["apiKey"]}

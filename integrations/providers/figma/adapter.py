@@ -24,8 +24,10 @@ from integrations.providers.adapter import (
     Answer,
     Caller,
     ChangePage,
+    Container,
     CredentialsRefused,
     CursorInvalid,
+    PageSetting,
     ProviderAdapter,
     RemoteChange,
 )
@@ -44,6 +46,31 @@ class FigmaError(AnswerError):
 
 
 class FigmaAdapter(ProviderAdapter):
+    # Figma lists no user's teams: a team id is typed (from the team page's URL); its projects and
+    # their files are then offered to pick (a picked team or project syncs all of its files).
+    page_settings = (PageSetting("teamIds", "ids"), PageSetting("projectIds", "picks", "projects", after="teamIds"),
+                     PageSetting("fileKeys", "picks", "files", after="projectIds"))
+
+    def setting_choices(self, client: Caller, source: str, settings: Mapping[str, Any]) -> list[Container]:
+        if source not in ("projects", "files"):
+            return super().setting_choices(client, source, settings)
+        projects: list[Container] = []
+        for team in [t for t in settings.get("teamIds") or [] if isinstance(t, str)][:10]:
+            response = client.request("GET", f"/v1/teams/{quote(team, safe='')}/projects")
+            _check(response, f"team {team}")
+            projects += [Container(id=str(p["id"]), name=str(p.get("name") or p["id"]))
+                         for p in (response.data or {}).get("projects") or [] if isinstance(p, Mapping) and p.get("id")]
+        if source == "projects":
+            return projects
+        wanted = [p for p in settings.get("projectIds") or [] if isinstance(p, str)] or [p.id for p in projects]
+        files: list[Container] = []
+        for project in wanted[:20]:
+            response = client.request("GET", f"/v1/projects/{quote(project, safe='')}/files")
+            _check(response, f"project {project}")
+            files += [Container(id=str(f["key"]), name=str(f.get("name") or f["key"]))
+                      for f in (response.data or {}).get("files") or [] if isinstance(f, Mapping) and f.get("key")]
+        return files
+
     def settings_defaults(self) -> dict[str, Any]:
         return {key: [] for key in KEYS}
 

@@ -36,6 +36,7 @@ from integrations.providers.adapter import (
     Answer,
     Caller,
     ChangePage,
+    PageSetting,
     ProviderAdapter,
     RemoteChange,
 )
@@ -77,6 +78,7 @@ class HashavshevetAdapter(AccountingSettings, ProviderAdapter):
 
     EXTRA_KEYS = {"documentTypes": _document_type_errors}
     EXTRA_DEFAULTS = {"documentTypes": dict(DOCUMENT_DEFAULTS)}
+    page_settings = tuple(PageSetting(f"documentTypes.{kind}", "number", blank=None) for kind in DOCUMENT_DEFAULTS)
 
     def pair_containers(self, remote_type: str) -> tuple[str, ...] | None:
         return (remote_type,) if remote_type in ("account", "document") else None

@@ -49,6 +49,7 @@ from integrations.providers.adapter import (
     ChangePage,
     Container,
     CursorInvalid,
+    PageSetting,
     ProviderAdapter,
     RemoteChange,
     basic,
@@ -86,6 +87,9 @@ class MailchimpError(AnswerError):
 
 
 class MailchimpAdapter(ProviderAdapter):
+    page_settings = (PageSetting("audienceId", "pick", "containers"),
+                     PageSetting("newMemberStatus", "pick", options=NEW_MEMBER_STATUSES))
+
     def credential_headers(self, values: Mapping[str, str]) -> dict[str, str]:
         # Any user name works; the key is the password.
         return {"Authorization": basic("anystring", values.get("apiKey", ""))}

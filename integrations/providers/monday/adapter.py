@@ -47,6 +47,7 @@ from integrations.providers.adapter import (
     Container,
     CredentialsRefused,
     CursorInvalid,
+    PageSetting,
     ProviderAdapter,
     RemoteChange,
     TestCall,
@@ -83,6 +84,10 @@ class MondayError(AnswerError):
 class MondayAdapter(ProviderAdapter):
     clock = staticmethod(time.monotonic)
     sleep = staticmethod(time.sleep)
+
+    page_settings = (PageSetting("boardId", "pick", "containers"),
+                     *(PageSetting(f"columns.{c}", "pick", "columns", after="boardId")
+                       for c in ("status", "dueDate", "description")))
 
     def oauth_headers(self, access_token: str) -> dict[str, str]:
         return {"Authorization": access_token, "API-Version": API_VERSION}
@@ -135,6 +140,19 @@ class MondayAdapter(ProviderAdapter):
         data = self._graphql(client, "query { boards(limit: 100, state: active) { id name } }", query=True)
         return [Container(id=str(b["id"]), name=str(b.get("name") or b["id"]))
                 for b in data.get("boards") or [] if isinstance(b, dict) and b.get("id")]
+
+    def setting_choices(self, client: Caller, source: str, settings: Mapping[str, Any]) -> list[Container]:
+        if source != "columns":
+            return super().setting_choices(client, source, settings)
+        board = str(settings.get("boardId") or "")
+        if not board.isdigit():
+            return []  # no board chosen yet: no columns to offer
+        data = self._graphql(client, "query ($b: [ID!]) { boards(ids: $b) { columns { id title type } } }",
+                             {"b": [board]}, query=True, board=board)
+        boards = data.get("boards") or []
+        columns = (boards[0] or {}).get("columns") or [] if boards else []
+        return [Container(id=str(c["id"]), name=str(c.get("title") or c["id"]), raw={"type": c.get("type")})
+                for c in columns if isinstance(c, dict) and c.get("id")]
 
     # ------------------------------------------------------------------ changes
     def list_changes(self, client: Caller, *, container: str, cursor: str | None) -> ChangePage:

@@ -49,6 +49,7 @@ from integrations.providers.adapter import (
     Caller,
     ChangePage,
     CursorInvalid,
+    PageSetting,
     ProviderAdapter,
     RemoteChange,
     VersionConflict,
@@ -92,6 +93,7 @@ class PriorityError(AnswerError):
 class PriorityAdapter(AccountingSettings, ProviderAdapter):
     EXTRA_KEYS = {"forms": _form_errors}
     EXTRA_DEFAULTS = {"forms": dict(FORMS)}
+    page_settings = tuple(PageSetting(f"forms.{local}", "text", blank=form) for local, form in FORMS.items())
 
     def credential_headers(self, values: Mapping[str, str]) -> dict[str, str]:
         headers = {"Authorization": basic(values.get("username", ""), values.get("password", ""))}

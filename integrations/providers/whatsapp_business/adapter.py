@@ -27,7 +27,7 @@ from typing import Any
 
 from integrations.providers import _messaging
 from integrations.providers._messaging import MessageEvent, MessagingAdapter, OutboundMessage, SentMessage
-from integrations.providers.adapter import CredentialsRefused
+from integrations.providers.adapter import Container, CredentialsRefused, PageSetting
 
 RETRY_CODES = frozenset({4, 80007, 130429, 131056})
 STATUSES = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
@@ -37,6 +37,13 @@ MAX_TEMPLATE_PAGES = 10
 class WhatsappBusinessAdapter(MessagingAdapter):
     message_channel = "whatsapp"
     receives_hooks = True
+    #: The settings page fetches the templates into ``approvedTemplates`` and picks one per rule.
+    page_settings = (PageSetting("approvedTemplates", "templates", "templates"),)
+
+    def setting_choices(self, client: Any, source: str, settings: Mapping[str, Any]) -> list[Container]:
+        if source != "templates":
+            return super().setting_choices(client, source, settings)
+        return [Container(id=t["templateName"], name=t["templateName"], raw=t) for t in self.list_templates(client)]
 
     def credential_headers(self, values: Mapping[str, str]) -> dict[str, str]:
         return {"Authorization": f"Bearer {values.get('accessToken', '')}"}

@@ -67,6 +67,7 @@ from integrations.providers.adapter import (
     ChangePage,
     Container,
     CursorInvalid,
+    PageSetting,
     ProviderAdapter,
     RemoteChange,
     VersionConflict,
@@ -130,6 +131,17 @@ def _organisation_id_errors(value: Any) -> list[str]:
 class XeroAdapter(AccountingSettings, ProviderAdapter):
     EXTRA_KEYS = {"organisations": _organisation_errors, "organisationId": _organisation_id_errors}
     EXTRA_DEFAULTS = {"organisations": [], "organisationId": None}
+    page_settings = (PageSetting("organisationId", "pick", "organisations", blank=None),)
+
+    def setting_choices(self, client: Caller, source: str, settings: Mapping[str, Any]) -> list[Container]:
+        """The organisations kept at connect (``settings.organisations``); none kept: ``GET /connections``."""
+        if source != "organisations":
+            return super().setting_choices(client, source, settings)
+        listed = [o for o in settings.get("organisations") or [] if isinstance(o, dict) and o.get("organisationId")]
+        if listed:
+            return [Container(id=str(o["organisationId"]), name=str(o.get("organisationName") or o["organisationId"]))
+                    for o in listed]
+        return self.list_containers(client)
 
     def settings_errors(self, value: Mapping[str, Any]) -> dict[str, list[str]]:
         errors = super().settings_errors(value)

@@ -124,6 +124,13 @@ class MondayFake:
             if ids is None or self.now - made > timedelta(minutes=60):
                 raise _Refused("CursorExpiredError: The cursor provided has expired.", "CursorExpiredError")
             return {"next_items_page": self._page(ids, limit)}
+        if "columns { id title type }" in query:  # a board's columns (https://developer.monday.com/api-reference/reference/columns)
+            if [str(b) for b in variables.get("b") or []] != [BOARD]:
+                return {"boards": []}
+            return {"boards": [{"columns": [{"id": "name", "title": "Name", "type": "name"},
+                                            {"id": "status", "title": "Status", "type": "status"},
+                                            {"id": "date4", "title": "Due date", "type": "date"},
+                                            {"id": "text0", "title": "Notes", "type": "text"}]}]}
         if "items_page" in query:
             if f"boards(ids: [{BOARD}])" not in query:
                 return {"boards": []}
