@@ -10,7 +10,11 @@ One flow, top-down (``hook_receive``):
    at most ``INTEGRATION_HOOK_RATE_LIMIT`` calls a second per integration (default 20; 0 off)
    go further, the rest are 429 -- an unsigned callback (Cardcom) makes the hub ask the
    provider, so without it anyone holding the URL could make the hub call the provider at will;
-2. verify with the provider's own webhook scheme (``Provider.webhook_scheme``, the same
+2. a provider that signs nothing the hub can check (Mailchimp, Priority BPM, monday.com without
+   an app signing secret; ``ProviderAdapter.hook_url_secret``) must present the integration's URL
+   secret (``integrations.hook_secret``: ``?secret=``, or Priority's static token header); a
+   provider's URL check that reads nothing (Mailchimp's GET, ``hook_probe``) is answered 200 first;
+   then verify with the provider's own webhook scheme (``Provider.webhook_scheme``, the same
    verifiers as the incoming webhooks: Stripe-Signature with its 5-minute window, PayPlus'
    ``hash``) keyed with the secrets the adapter names from the integration's credentials
    (``ProviderAdapter.hook_secrets``); a provider whose callbacks are unsigned (``none``:

@@ -88,6 +88,17 @@ class MailchimpError(Exception):
 
 
 class MailchimpAdapter(ProviderAdapter):
+    #: List webhooks (https://mailchimp.com/developer/marketing/guides/sync-audience-data-webhooks/):
+    #: a GET when the webhook is saved (answered 200), then form-encoded POSTs (``type=subscribe|
+    #: unsubscribe|profile|upemail|cleaned``, ``data[...]``), unsigned -- so the URL carries the
+    #: integration's secret and nothing in the body is trusted: a call wakes an incremental run,
+    #: which reads the members from Mailchimp (an unsubscribe becomes the client's opt-out there).
+    receives_hooks = True
+    hook_url_secret = True
+
+    def hook_probe(self, method: str, query: Mapping[str, str]) -> bool:
+        return method.upper() == "GET"
+
     def credential_headers(self, values: Mapping[str, str]) -> dict[str, str]:
         # Any user name works; the key is the password.
         return {"Authorization": basic("anystring", values.get("apiKey", ""))}

@@ -40,6 +40,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings as django_settings
+
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -84,6 +86,17 @@ class MondayError(Exception):
 class MondayAdapter(ProviderAdapter):
     clock = staticmethod(time.monotonic)
     sleep = staticmethod(time.sleep)
+    #: Board webhooks (https://developer.monday.com/api-reference/docs/webhooks): the
+    #: ``{"challenge"}`` check is echoed (the monday_jwt scheme's handshake), events wake an
+    #: incremental run (the body is not trusted; the run re-reads the board). The URL carries the
+    #: integration's secret; with an app signing secret configured (MONDAY_APP_SIGNING_SECRET) the
+    #: HS256 JWT in Authorization is required as well.
+    receives_hooks = True
+    hook_url_secret = True
+
+    def hook_secrets(self, values: Mapping[str, Any]) -> list[str]:
+        secret = getattr(django_settings, "MONDAY_APP_SIGNING_SECRET", "")
+        return [secret] if secret else []
 
     def oauth_headers(self, access_token: str) -> dict[str, str]:
         return {"Authorization": access_token, "API-Version": API_VERSION}
