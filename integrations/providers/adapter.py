@@ -360,6 +360,20 @@ class ProviderAdapter:
     #: accepted in place of ``?secret=``.
     hook_secret_header: str | None = None
 
+    def hook_register(self, client: Caller, *, container: str, url: str) -> list[str]:
+        """Register ``url`` for changes of ``container`` at the provider (Mailchimp list webhooks,
+        monday.com board webhooks); returns the provider's ids of the registrations
+        (integrations.sync.hook_registration keeps them and calls ``hook_unregister`` later)."""
+        raise self._not_yet("webhook registration")
+
+    def hook_unregister(self, client: Caller, *, container: str, ids: list[str]) -> None:
+        """Remove registrations ``hook_register`` made (one already gone is not an error)."""
+        raise self._not_yet("webhook registration")
+
+    @property
+    def registers_hooks(self) -> bool:
+        return type(self).hook_register is not ProviderAdapter.hook_register
+
     def hook_probe(self, method: str, query: Mapping[str, str]) -> bool:
         """Whether a call is the provider's URL check (Mailchimp's GET when a webhook is saved):
         answered 200 at once, nothing read or started."""

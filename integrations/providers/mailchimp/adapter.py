@@ -99,6 +99,24 @@ class MailchimpAdapter(ProviderAdapter):
     def hook_probe(self, method: str, query: Mapping[str, str]) -> bool:
         return method.upper() == "GET"
 
+    def hook_register(self, client: Caller, *, container: str, url: str) -> list[str]:
+        """``POST /lists/{id}/webhooks`` (https://mailchimp.com/developer/marketing/api/list-webhooks/):
+        the member events, from the user's and the admin's changes (not the API's: the hub's
+        own writes would only wake a run that finds nothing new)."""
+        _audience(container)
+        response = client.request("POST", f"/lists/{quote(container, safe='')}/webhooks", json={
+            "url": url, "events": {"subscribe": True, "unsubscribe": True, "profile": True, "cleaned": True,
+                                   "upemail": True, "campaign": False},
+            "sources": {"user": True, "admin": True, "api": False}})
+        return [str(_data(response, what="webhook registration").get("id") or "")]
+
+    def hook_unregister(self, client: Caller, *, container: str, ids: list[str]) -> None:
+        for webhook_id in ids:
+            response = client.request("DELETE", f"/lists/{quote(container, safe='')}/webhooks/"
+                                                f"{quote(webhook_id, safe='')}")
+            if not response.ok and response.status != 404:
+                raise MailchimpError("webhook removal", response)
+
     def credential_headers(self, values: Mapping[str, str]) -> dict[str, str]:
         # Any user name works; the key is the password.
         return {"Authorization": basic("anystring", values.get("apiKey", ""))}

@@ -83,6 +83,10 @@ class MondayError(Exception):
         super().__init__(f"monday.com {what}: HTTP {self.status}" + (f" ({self.code})" if self.code else ""))
 
 
+#: The board events that change a task (https://developer.monday.com/api-reference/reference/webhooks).
+HOOK_EVENTS = ("create_item", "change_column_value", "change_name", "item_deleted", "item_archived")
+
+
 class MondayAdapter(ProviderAdapter):
     clock = staticmethod(time.monotonic)
     sleep = staticmethod(time.sleep)
@@ -97,6 +101,28 @@ class MondayAdapter(ProviderAdapter):
     def hook_secrets(self, values: Mapping[str, Any]) -> list[str]:
         secret = getattr(django_settings, "MONDAY_APP_SIGNING_SECRET", "")
         return [secret] if secret else []
+
+    def hook_register(self, client: Caller, *, container: str, url: str) -> list[str]:
+        """One ``create_webhook`` per event the task pair needs
+        (https://developer.monday.com/api-reference/reference/webhooks); monday POSTs the
+        ``challenge`` to the URL before it answers."""
+        board = _board(container)
+        ids = []
+        for event in HOOK_EVENTS:
+            data = self._graphql(client, "mutation ($b: ID!, $u: String!, $e: WebhookEventType!) { create_webhook("
+                                         "board_id: $b, url: $u, event: $e) { id board_id } }",
+                                 {"b": board, "u": url, "e": event}, board=board)
+            ids.append(str((data.get("create_webhook") or {}).get("id") or ""))
+        return [i for i in ids if i]
+
+    def hook_unregister(self, client: Caller, *, container: str, ids: list[str]) -> None:
+        for webhook_id in ids:
+            try:
+                self._graphql(client, "mutation ($i: ID!) { delete_webhook(id: $i) { id board_id } }",
+                              {"i": webhook_id}, board=container)
+            except MondayError as exc:
+                if exc.code not in ("ResourceNotFoundException", "InvalidArgumentException"):
+                    raise
 
     def oauth_headers(self, access_token: str) -> dict[str, str]:
         return {"Authorization": access_token, "API-Version": API_VERSION}

@@ -353,3 +353,34 @@ def test_every_documented_event_type_wakes_a_run_and_a_post_without_the_secret_i
     # the first started a run; the others found it running and asked for one more
     rows = _sync_rows(integration)
     assert len(rows) == 1 and rows[0].request_snapshot.get("rerun") is True
+
+
+def test_the_webhook_is_registered_for_the_chosen_audience_once_and_removed_with_it(alice, fake):
+    from integrations.sync.hooks import hook_url
+    from integrations.sync.push import push_reconcile, push_stop_all
+
+    integration = connected(alice, fake)
+    push_reconcile(integration_id=integration.pk, tenant_id=alice.tenant.id)  # the task after a settings change
+    (hook,) = fake.webhooks.values()
+    assert hook["url"] == hook_url(integration) and "?secret=" in hook["url"]
+    assert hook["events"] == {"subscribe": True, "unsubscribe": True, "profile": True, "cleaned": True,
+                              "upemail": True, "campaign": False}
+    assert hook["sources"] == {"user": True, "admin": True, "api": False}
+    assert reload(integration).connection_config["hookRegistration"] == {"container": AUDIENCE, "ids": [hook["id"]]}
+
+    push_reconcile(integration_id=integration.pk, tenant_id=alice.tenant.id)
+    assert fake.count("POST", "/webhooks") == 1
+
+    # no audience chosen any more: removed
+    with tenant_scope(alice.tenant.id):
+        Integration.objects.filter(pk=integration.pk).update(settings={**integration.settings, "audienceId": ""})
+    push_reconcile(integration_id=integration.pk, tenant_id=alice.tenant.id)
+    assert fake.webhooks == {} and "hookRegistration" not in reload(integration).connection_config
+
+    # chosen again, then disconnected: removed while the key still works
+    with tenant_scope(alice.tenant.id):
+        Integration.objects.filter(pk=integration.pk).update(settings={**integration.settings, "audienceId": AUDIENCE})
+    push_reconcile(integration_id=integration.pk, tenant_id=alice.tenant.id)
+    assert len(fake.webhooks) == 1
+    push_stop_all(integration=reload(integration))
+    assert fake.webhooks == {}

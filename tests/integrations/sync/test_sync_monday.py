@@ -275,3 +275,22 @@ def test_with_an_app_signing_secret_the_jwt_is_required_too(alice, fake, api, se
     response = api.post(path, data=EVENT, format="json", HTTP_AUTHORIZATION=token)
     assert response.status_code == 200, response.content
     assert response.json()["started"] is True
+
+
+def test_board_webhooks_are_registered_once_for_the_chosen_board_and_removed_on_disconnect(alice, fake):
+    from integrations.sync.hooks import hook_url
+    from integrations.sync.push import push_reconcile, push_stop_all
+
+    integration = connected(alice, fake)
+    push_reconcile(integration_id=integration.pk, tenant_id=alice.tenant.id)  # the task after a settings change
+    assert sorted(h["event"] for h in fake.webhooks.values()) == sorted(md.HOOK_EVENTS)
+    assert {(h["board_id"], h["url"]) for h in fake.webhooks.values()} == {(BOARD, hook_url(integration))}
+    held = reload(integration).connection_config["hookRegistration"]
+    assert held == {"container": BOARD, "ids": list(fake.webhooks)}
+
+    calls = len(fake.calls)
+    push_reconcile(integration_id=integration.pk, tenant_id=alice.tenant.id)
+    assert len(fake.calls) == calls  # kept: nothing asked
+
+    push_stop_all(integration=reload(integration))
+    assert fake.webhooks == {}
