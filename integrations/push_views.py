@@ -120,5 +120,6 @@ def app_push(request: HttpRequest, provider: str) -> HttpResponse:
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
         return _answer(400, "The body is not JSON.")
     result = app_push_receive(provider_id=provider, request=inbound, body=body)
-    messages = {404: "Unknown provider.", 401: "Bad signature.", 400: "Expected a change notification."}
+    messages = {404: "Unknown provider.", 401: "Bad signature.", 400: "Expected a change notification.",
+                503: "Not queued; try again."}
     return _answer(result.status, messages.get(result.status))

@@ -17,6 +17,7 @@ from core.tenant_context import operator_scope, tenant_scope
 from integrations.messaging.send import send_due as messaging_send_due
 from integrations.messaging.send import sweep_due as messaging_sweep_due
 from integrations.models import Integration, IntegrationLog, OAuthState
+from integrations.sync.app_push import app_push_wake as app_push_wake_integrations
 from integrations.sync.push import push_maintain, push_reconcile, realtime_poll_due
 from integrations.sync.runs import runs_sweep_stale
 from integrations.sync.services import sync_execute, sync_export_drain, syncs_schedule_due
@@ -99,7 +100,7 @@ def cleanup_integration_logs() -> int:
     return deleted
 
 
-__all__ = ["REFRESH_MARGIN", "cleanup_integration_logs", "cleanup_oauth_states", "maintain_push_channels",
+__all__ = ["REFRESH_MARGIN", "app_push_wake", "cleanup_integration_logs", "cleanup_oauth_states", "maintain_push_channels",
            "messaging_send", "messaging_sweep",
            "poll_realtime_syncs", "push_reconcile_integration", "refresh_integration_token", "scan_expiring_tokens",
            "schedule_syncs", "sweep_sync_runs", "sync_export", "sync_run"]
@@ -139,6 +140,12 @@ def sweep_sync_runs() -> dict[str, list[str]]:
 def push_reconcile_integration(integration_id: str, tenant_id: str) -> dict[str, int]:
     """After a settings change: open / stop the integration's push channels to match them."""
     return push_reconcile(integration_id=integration_id, tenant_id=tenant_id).as_dict()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def app_push_wake(provider_id: str, accounts: list[str]) -> int:
+    """A provider app's notification (Dropbox) named these accounts: wake their integrations."""
+    return app_push_wake_integrations(provider_id=provider_id, accounts=accounts)
 
 
 @shared_task(ignore_result=True)

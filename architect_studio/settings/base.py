@@ -398,6 +398,9 @@ SYNC_MAX_FILE_BYTES = env_int("SYNC_MAX_FILE_BYTES", 1024 * 1024 * 1024)
 SYNC_FILE_TRANSFER_SECONDS = env_int("SYNC_FILE_TRANSFER_SECONDS", 900)
 #: Calls per second per integration to /api/integrations/hooks/<id> (0: no limit).
 INTEGRATION_HOOK_RATE_LIMIT = env_int("INTEGRATION_HOOK_RATE_LIMIT", 20)
+#: monday.com app's signing secret: when set, monday webhooks to an integration must carry its
+#: HS256 JWT (besides the URL secret); empty: the URL secret alone (webhooks made by a token).
+MONDAY_APP_SIGNING_SECRET = env_str("MONDAY_APP_SIGNING_SECRET") or ""
 #: Failed logins per email (and ten times that per address) within the window before /login
 #: answers 429 without checking the password. Counted in Redis (REDIS_URL) across processes.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)

@@ -58,6 +58,45 @@ def money(value: Any) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+#: How much of an invoice is paid, as the payment stand-in's statuses: the stand-in has no
+#: "partial", so a partly paid invoice stays ``pending`` (still owed); ``hub_payment`` in the
+#: record keeps the three states apart for a mapping that wants them.
+STATUS_OF_PAYMENT = {"paid": "paid", "partial": "pending", "unpaid": "pending"}
+#: The import-only rule every accounting adapter's invoice mapping ends with: the provider's
+#: balance sets the payment's status; an export never sends it (so never overwrites a
+#: provider-paid status), and a local status is never a local change to export.
+STATUS_RULE: dict[str, Any] = {"localEntity": "payment", "localField": "status", "remoteField": "hub_status",
+                               "transformConfig": {"direction": "import"}}
+
+
+def without_amounts_when_paid(body: dict[str, Any], current_raw: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """An update of an invoice the provider says is paid leaves its amounts alone: new lines
+    would reopen (or overpay) the balance the provider's payments closed."""
+    if current_raw.get("hub_payment") == "paid":
+        for name in fields:
+            body.pop(name, None)
+    return body
+
+
+def payment_state(total: Any, due: Any) -> str | None:
+    """``paid`` (nothing due), ``partial`` (less due than the total) or ``unpaid``, from the
+    provider's total and amount still due; None when either is missing or not an amount."""
+    try:
+        total_amount, due_amount = money(total), money(due)
+    except ValueError:
+        return None
+    if due_amount <= 0:
+        return "paid"
+    return "partial" if due_amount < total_amount else "unpaid"
+
+
+def with_payment_status(raw: dict[str, Any], state: str | None) -> dict[str, Any]:
+    """``raw`` with ``hub_payment`` (the state) and ``hub_status`` (the stand-in's status) when known."""
+    if state is not None:
+        raw["hub_payment"], raw["hub_status"] = state, STATUS_OF_PAYMENT[state]
+    return raw
+
+
 def tax_rate(settings: Mapping[str, Any]) -> Decimal:
     """``invoiceSettings.defaultTaxRate`` as a Decimal percentage (17 when unset)."""
     raw = ((settings or {}).get("invoiceSettings") or {}).get("defaultTaxRate", ISRAEL_VAT)

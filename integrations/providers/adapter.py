@@ -407,6 +407,34 @@ class ProviderAdapter:
     #: ``/api/integrations/hooks/<id>``) with its changes: Stripe events, payment callbacks.
     receives_hooks: bool = False
 
+    #: The provider signs nothing the hub can check (Mailchimp, Priority BPM, monday.com without an
+    #: app signing secret): its calls must carry the integration's URL secret
+    #: (``integrations.hook_secret``: ``?secret=`` in the URL the hub gives it, or the
+    #: ``hook_secret_header`` the provider sends as a static token). Checked before anything else.
+    hook_url_secret: bool = False
+    #: A header the provider sends a static, tenant-set token in (Priority's ``priority-bpm-token``),
+    #: accepted in place of ``?secret=``.
+    hook_secret_header: str | None = None
+
+    def hook_register(self, client: Caller, *, container: str, url: str) -> list[str]:
+        """Register ``url`` for changes of ``container`` at the provider (Mailchimp list webhooks,
+        monday.com board webhooks); returns the provider's ids of the registrations
+        (integrations.sync.hook_registration keeps them and calls ``hook_unregister`` later)."""
+        raise self._not_yet("webhook registration")
+
+    def hook_unregister(self, client: Caller, *, container: str, ids: list[str]) -> None:
+        """Remove registrations ``hook_register`` made (one already gone is not an error)."""
+        raise self._not_yet("webhook registration")
+
+    @property
+    def registers_hooks(self) -> bool:
+        return type(self).hook_register is not ProviderAdapter.hook_register
+
+    def hook_probe(self, method: str, query: Mapping[str, str]) -> bool:
+        """Whether a call is the provider's URL check (Mailchimp's GET when a webhook is saved):
+        answered 200 at once, nothing read or started."""
+        return False
+
     def hook_secrets(self, values: Mapping[str, Any]) -> list[str]:
         """The secrets the provider's webhook scheme verifies a call with, from the stored
         credentials (default: the ``webhookSecret`` field)."""

@@ -10,7 +10,11 @@ One flow, top-down (``hook_receive``):
    at most ``INTEGRATION_HOOK_RATE_LIMIT`` calls a second per integration (default 20; 0 off)
    go further, the rest are 429 -- an unsigned callback (Cardcom) makes the hub ask the
    provider, so without it anyone holding the URL could make the hub call the provider at will;
-2. verify with the provider's own webhook scheme (``Provider.webhook_scheme``, the same
+2. a provider that signs nothing the hub can check (Mailchimp, Priority BPM, monday.com without
+   an app signing secret; ``ProviderAdapter.hook_url_secret``) must present the integration's URL
+   secret (``integrations.hook_secret``: ``?secret=``, or Priority's static token header); a
+   provider's URL check that reads nothing (Mailchimp's GET, ``hook_probe``) is answered 200 first;
+   then verify with the provider's own webhook scheme (``Provider.webhook_scheme``, the same
    verifiers as the incoming webhooks: Stripe-Signature with its 5-minute window, PayPlus'
    ``hash``) keyed with the secrets the adapter names from the integration's credentials
    (``ProviderAdapter.hook_secrets``); a provider whose callbacks are unsigned (``none``:
@@ -40,9 +44,11 @@ from django.conf import settings
 from django.db import transaction
 
 from core.redis_client import is_down, mark_down, redis_client
-from core.signatures import InboundRequest
+from core.signatures import InboundRequest, get_header
 from core.tenant_context import operator_scope, tenant_scope
 from integrations.client import ProviderClient
+from integrations.hook_secret import PARAM as SECRET_PARAM
+from integrations.hook_secret import url_secret, url_secret_ok
 from integrations.models import Integration, IntegrationLog
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import WEBHOOK_SCHEMES, adapter_for
@@ -59,7 +65,12 @@ HOOK_PATH = "/api/integrations/hooks/{id}"  # integrations.client.ProviderClient
 
 
 def hook_url(integration: Integration) -> str:
-    return settings.PUBLIC_BASE_URL.rstrip("/") + HOOK_PATH.format(id=integration.pk)
+    """The URL the provider is given; with the URL secret for providers that sign nothing
+    (``ProviderAdapter.hook_url_secret``, integrations.hook_secret)."""
+    url = settings.PUBLIC_BASE_URL.rstrip("/") + HOOK_PATH.format(id=integration.pk)
+    if adapter_for(get_provider(integration.provider)).hook_url_secret:
+        url += f"?{SECRET_PARAM}={url_secret(integration.pk)}"
+    return url
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,14 @@ def hook_receive(*, integration_id: str, method: str, url: str, headers: Mapping
     scheme = WEBHOOK_SCHEMES.get(provider.webhook_scheme or "")
     if not adapter.receives_hooks or (scheme is None and not unsigned):
         return HookResult(404, "Unknown integration.")  # a provider that pushes nothing to integrations
+    if adapter.hook_probe(method, query):  # Mailchimp's GET when the webhook is saved: reads nothing
+        return HookResult(200)
+    if adapter.hook_url_secret:
+        presented = query.get(SECRET_PARAM) or (
+            get_header(headers, adapter.hook_secret_header) if adapter.hook_secret_header else None)
+        if not url_secret_ok(integration.pk, presented):
+            log.info("hook for integration %s refused: no valid URL secret", integration.pk)
+            return HookResult(401, "Invalid secret.")
     if scheme is not None:
         secrets = adapter.hook_secrets(client.connection.values)
         request = InboundRequest(method=method, url=url, headers=dict(headers), body=body, query=dict(query))
@@ -133,8 +152,11 @@ def hook_receive(*, integration_id: str, method: str, url: str, headers: Mapping
             if answer is not None:
                 return HookResult(answer.status, body=answer.body, content_type=answer.content_type,
                                   headers=dict(answer.headers or {}))
-        verdict = scheme.verify(request, secrets, {}, time.time())
-        if not verdict.ok:
+        # A URL-secret provider is signed only when a signing secret is configured (monday.com's
+        # app signing secret): then both must pass.
+        verdict = scheme.verify(request, secrets, {}, time.time()) if secrets or not adapter.hook_url_secret \
+            else None
+        if verdict is not None and not verdict.ok:
             log.info("hook for integration %s refused: %s", integration.pk, verdict.reason)
             return HookResult(401, "Invalid signature.")
     events = adapter.hook_messages(payload, query, client.connection.values)

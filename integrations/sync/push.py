@@ -44,6 +44,7 @@ from integrations.providers.adapter import ProviderAdapter
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import adapter_for
 from integrations.selectors import POLL_INTERVAL, PUSH_SAFETY_INTERVAL, wants_realtime_import
+from integrations.sync.hook_registration import hooks_reconcile, hooks_unregister_all
 from integrations.sync.plan import enabled_containers
 from integrations.sync.services import RunBusy, SyncNotConfigured, sync_request
 
@@ -172,6 +173,7 @@ def _close(integration: Integration, adapter: ProviderAdapter | None, client: Pr
 def push_reconcile(*, integration_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> PushResult:
     """One live channel per wanted calendar, none elsewhere. Safe to run twice."""
     result = PushResult()
+    hooks_reconcile(integration_id=integration_id, tenant_id=tenant_id)  # Mailchimp, monday.com webhooks
     integration, channels = _load(integration_id, tenant_id)
     if integration is None:
         return result
@@ -194,6 +196,7 @@ def push_reconcile(*, integration_id: uuid.UUID | str, tenant_id: uuid.UUID | st
 def push_stop_all(*, integration: Integration) -> PushResult:
     """Disconnect: stop every channel while the integration's token still works."""
     result = PushResult()
+    hooks_unregister_all(integration=integration)
     _, channels = _load(integration.pk, integration.tenant_id)
     if not channels:
         return result

@@ -65,7 +65,8 @@ PROVIDER = Provider(
         "invApi/createDoc (documents). Unverified: the answers' shapes (session token form, the "
         "created document's id), each company's document type ids (settings.documentTypes), "
         "any limit. Issued documents are never changed or deleted (credit them in Hashavshevet); "
-        "accounts are never deleted (no documented call)."
+        "accounts are never deleted (no documented call). A payment's status is not imported "
+        "from Hashavshevet (no documented read of a document's balance; push-only)."
     ),
     notes=(
         "Calls are POST https://{wizcloudServer}/{apiPath} with the session token, e.g. "

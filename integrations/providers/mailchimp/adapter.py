@@ -89,6 +89,34 @@ class MailchimpError(AnswerError):
 class MailchimpAdapter(ProviderAdapter):
     page_settings = (PageSetting("audienceId", "pick", "containers"),
                      PageSetting("newMemberStatus", "pick", options=NEW_MEMBER_STATUSES))
+    #: List webhooks (https://mailchimp.com/developer/marketing/guides/sync-audience-data-webhooks/):
+    #: a GET when the webhook is saved (answered 200), then form-encoded POSTs (``type=subscribe|
+    #: unsubscribe|profile|upemail|cleaned``, ``data[...]``), unsigned -- so the URL carries the
+    #: integration's secret and nothing in the body is trusted: a call wakes an incremental run,
+    #: which reads the members from Mailchimp (an unsubscribe becomes the client's opt-out there).
+    receives_hooks = True
+    hook_url_secret = True
+
+    def hook_probe(self, method: str, query: Mapping[str, str]) -> bool:
+        return method.upper() == "GET"
+
+    def hook_register(self, client: Caller, *, container: str, url: str) -> list[str]:
+        """``POST /lists/{id}/webhooks`` (https://mailchimp.com/developer/marketing/api/list-webhooks/):
+        the member events, from the user's and the admin's changes (not the API's: the hub's
+        own writes would only wake a run that finds nothing new)."""
+        _audience(container)
+        response = client.request("POST", f"/lists/{quote(container, safe='')}/webhooks", json={
+            "url": url, "events": {"subscribe": True, "unsubscribe": True, "profile": True, "cleaned": True,
+                                   "upemail": True, "campaign": False},
+            "sources": {"user": True, "admin": True, "api": False}})
+        return [str(_data(response, what="webhook registration").get("id") or "")]
+
+    def hook_unregister(self, client: Caller, *, container: str, ids: list[str]) -> None:
+        for webhook_id in ids:
+            response = client.request("DELETE", f"/lists/{quote(container, safe='')}/webhooks/"
+                                                f"{quote(webhook_id, safe='')}")
+            if not response.ok and response.status != 404:
+                raise MailchimpError("webhook removal", response)
 
     def credential_headers(self, values: Mapping[str, str]) -> dict[str, str]:
         # Any user name works; the key is the password.

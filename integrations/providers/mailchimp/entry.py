@@ -73,8 +73,11 @@ PROVIDER = Provider(
         "after' (members of the newest second are read again, harmlessly); offset paging can "
         "skip a member changed during a long listing until the next run; a client's email "
         "changed here moves the member to a new subscriber hash that the link does not follow "
-        "(VERIFY); archived members are not removed here; Mailchimp webhooks (unsigned) are not "
-        "wired, so changes arrive on the schedule."
+        "(VERIFY); archived members are not removed here. List webhooks (subscribe, unsubscribe, profile, "
+        "upemail, cleaned) wake an incremental run; they are unsigned, so the URL carries the "
+        "integration's secret and the body is never trusted (the run re-reads the members). "
+        "Unverified: the webhook calls were tested with payloads shaped as the guide shows, not "
+        "sent by Mailchimp."
     ),
     notes=(
         "Incremental sync: lists/{list_id}/members?since_last_changed=<ISO>, offset paging "

@@ -40,6 +40,8 @@ from collections.abc import Mapping
 from datetime import UTC, timedelta
 from typing import Any
 
+from django.conf import settings as django_settings
+
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -81,9 +83,46 @@ class MondayError(AnswerError):
         super().__init__(what, response.status if response is not None else 0, self.code)
 
 
+#: The board events that change a task (https://developer.monday.com/api-reference/reference/webhooks).
+HOOK_EVENTS = ("create_item", "change_column_value", "change_name", "item_deleted", "item_archived")
+
+
 class MondayAdapter(ProviderAdapter):
     clock = staticmethod(time.monotonic)
     sleep = staticmethod(time.sleep)
+    #: Board webhooks (https://developer.monday.com/api-reference/docs/webhooks): the
+    #: ``{"challenge"}`` check is echoed (the monday_jwt scheme's handshake), events wake an
+    #: incremental run (the body is not trusted; the run re-reads the board). The URL carries the
+    #: integration's secret; with an app signing secret configured (MONDAY_APP_SIGNING_SECRET) the
+    #: HS256 JWT in Authorization is required as well.
+    receives_hooks = True
+    hook_url_secret = True
+
+    def hook_secrets(self, values: Mapping[str, Any]) -> list[str]:
+        secret = getattr(django_settings, "MONDAY_APP_SIGNING_SECRET", "")
+        return [secret] if secret else []
+
+    def hook_register(self, client: Caller, *, container: str, url: str) -> list[str]:
+        """One ``create_webhook`` per event the task pair needs
+        (https://developer.monday.com/api-reference/reference/webhooks); monday POSTs the
+        ``challenge`` to the URL before it answers."""
+        board = _board(container)
+        ids = []
+        for event in HOOK_EVENTS:
+            data = self._graphql(client, "mutation ($b: ID!, $u: String!, $e: WebhookEventType!) { create_webhook("
+                                         "board_id: $b, url: $u, event: $e) { id board_id } }",
+                                 {"b": board, "u": url, "e": event}, board=board)
+            ids.append(str((data.get("create_webhook") or {}).get("id") or ""))
+        return [i for i in ids if i]
+
+    def hook_unregister(self, client: Caller, *, container: str, ids: list[str]) -> None:
+        for webhook_id in ids:
+            try:
+                self._graphql(client, "mutation ($i: ID!) { delete_webhook(id: $i) { id board_id } }",
+                              {"i": webhook_id}, board=container)
+            except MondayError as exc:
+                if exc.code not in ("ResourceNotFoundException", "InvalidArgumentException"):
+                    raise
 
     page_settings = (PageSetting("boardId", "pick", "containers"),
                      *(PageSetting(f"columns.{c}", "pick", "columns", after="boardId")

@@ -61,7 +61,11 @@ PROVIDER = Provider(
         "greater_than (VERIFY; the feed re-reads from the day before the newest change); items "
         "deleted or archived at monday.com are not removed here; whether a 429 "
         "COMPLEXITY_BUDGET_EXHAUSTED answer carries Retry-After (VERIFY: without it the hub backs "
-        "off on its own); the budget wait is learnt per worker process; webhooks are not wired."
+        "off on its own); the budget wait is learnt per worker process. Board webhooks wake an "
+        "incremental run: the challenge is echoed, the URL carries the integration's secret, and "
+        "with an app signing secret configured (MONDAY_APP_SIGNING_SECRET) the JWT is checked too. "
+        "Unverified: whether webhooks created with the hub's token carry a JWT (VERIFY), and the "
+        "event payloads beyond the reference's examples."
     ),
     notes=(
         "Incremental sync: items_page filtered on last-updated (column id VERIFY) with cursor "

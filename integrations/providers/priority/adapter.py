@@ -26,6 +26,8 @@ What is supported, and how (documented parts only; see the catalog's maturity no
   line in ``AINVOICEITEMS_SUBFORM`` (``PARTNAME`` = ``accountMappings.revenue``, ``TQUANT`` 1,
   ``PRICE`` the net amount at ``defaultTaxRate``): the subform and its fields are the
   standard sales-invoice form's and are **unverified** per installation.
+- **Webhooks**: a BPM rule's Webhook action calling ``webhookUrl`` (with its ``?secret=``, or
+  that secret as the rule's ``priority-bpm-token``) wakes an incremental run of the integration.
 """
 
 from __future__ import annotations
@@ -94,6 +96,13 @@ class PriorityAdapter(AccountingSettings, ProviderAdapter):
     EXTRA_KEYS = {"forms": _form_errors}
     EXTRA_DEFAULTS = {"forms": dict(FORMS)}
     page_settings = tuple(PageSetting(f"forms.{local}", "text", blank=form) for local, form in FORMS.items())
+    #: BPM webhooks (v20.1+, Webhooks module; https://prioritysoftware.github.io/webhooks) are
+    #: unsigned: the call must carry the integration's URL secret, in the URL the hub gives
+    #: (``webhookUrl``) or as the rule's static ``priority-bpm-token``. Nothing in the body is
+    #: trusted: a call wakes an incremental run, which re-reads the forms (``UDATE ge``).
+    receives_hooks = True
+    hook_url_secret = True
+    hook_secret_header = "priority-bpm-token"
 
     def credential_headers(self, values: Mapping[str, str]) -> dict[str, str]:
         headers = {"Authorization": basic(values.get("username", ""), values.get("password", ""))}

@@ -89,8 +89,13 @@ PROVIDER = Provider(
         "(code AS+8 hex digits for records the hub creates), sales invoices export only. "
         "Unverified: the UDATE column on each installation's forms (else full listings only), "
         "the AINVOICES line subform (AINVOICEITEMS_SUBFORM, PARTNAME/TQUANT/PRICE) and invoice "
-        "currency, any rate limit; no deletion feed (removals are found by a full sync); BPM "
-        "webhooks are not wired to wake a sync."
+        "currency, any rate limit; a payment's status is not imported (invoices are export only and "
+        "no balance field of AINVOICES is documented for every installation); no deletion feed (removals are found by a full sync). BPM "
+        "webhooks (v20.1+, Webhooks module) wake an incremental run: the rule calls the "
+        "integration's webhookUrl, whose ?secret= (or the same value as the rule's "
+        "priority-bpm-token) is the only check, as Priority signs nothing; the body is not read. "
+        "Unverified: the BPM webhook's exact request (method, body, whether the URL's query "
+        "survives) was built from the documented headers only, with no Priority instance to call it."
     ),
     notes=(
         "Incremental sync: $since=<ISO datetime> (v20.0+, BPM entities only), otherwise $filter="

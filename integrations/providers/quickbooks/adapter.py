@@ -56,14 +56,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from integrations.providers._accounting import (
+    STATUS_RULE,
     AccountingSettings,
     account_for,
     amount_transform,
     document_number,
     invoice_settings,
     money,
+    payment_state,
     split_gross,
     tax_rate,
+    with_payment_status,
+    without_amounts_when_paid,
 )
 from integrations.providers.adapter import (
     Answer,
@@ -91,6 +95,8 @@ ENTITIES = NAMES + TRANSACTIONS
 STALE = "5010"
 NOT_FOUND = "610"
 CATEGORY_KEY = "_category"  # the expense's local category, turned into its ledger account on the way out
+#: What an update of an invoice QuickBooks says is paid (Balance 0) never sends.
+PAID_INVOICE_KEEPS = ("Line", "TxnTaxDetail", "GlobalTaxCalculation", "TotalAmt", "Balance")
 
 AMOUNT = amount_transform("CurrencyRef.value")
 _NAME = {"name": "DisplayName", "email": "PrimaryEmailAddr.Address", "phone": "PrimaryPhone.FreeFormNumber"}
@@ -102,7 +108,7 @@ DEFAULT_MAPPINGS: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("payment", "Invoice"): field_mappings(
         "payment", {"currency": "CurrencyRef.value", "amount": "TotalAmt", "dueDate": "DueDate",
                     "description": "PrivateNote", "clientId": "CustomerRef.value"},
-        amount=AMOUNT, clientId=link("client")),
+        amount=AMOUNT, clientId=link("client")) + [STATUS_RULE],
     ("expense", "Purchase"): field_mappings("expense", {**_EXPENSE, "supplierId": "EntityRef.value"},
                                             amount=AMOUNT, supplierId=link("supplier")),
     ("expense", "Bill"): field_mappings("expense", {**_EXPENSE, "supplierId": "VendorRef.value"},
@@ -178,9 +184,13 @@ class QuickbooksAdapter(AccountingSettings, ProviderAdapter):
     def push_update(self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
                     version: str | None) -> RemoteChange:
         entity = _entity(container)
-        if version is None:
-            version = self._current(client, entity, remote_id).version
-        body = {**_outgoing(record), "Id": remote_id, "SyncToken": version, "sparse": True}
+        body = _outgoing(record)
+        if entity == "Invoice" or version is None:  # an invoice: is it paid at QuickBooks?
+            current = self._current(client, entity, remote_id)
+            version = version if version is not None else current.version
+            if entity == "Invoice":
+                without_amounts_when_paid(body, current.raw, PAID_INVOICE_KEEPS)
+        body = {**body, "Id": remote_id, "SyncToken": version, "sparse": True}
         return self._write(client, entity, body, request_id=_request_id("update", entity, remote_id, version, body),
                            what="update")
 
@@ -298,10 +308,13 @@ def _server_time(data: Mapping[str, Any]) -> str:
 
 def _change(entity: str, item: Mapping[str, Any]) -> RemoteChange:
     deleted = item.get("status") == "Deleted" or (entity in NAMES and item.get("Active") is False)
+    raw = dict(item)
+    if entity == "Invoice":  # Balance: what is still owed (read only, TotalAmt until a payment)
+        with_payment_status(raw, payment_state(raw.get("TotalAmt"), raw.get("Balance")))
     return RemoteChange(
         remote_id=str(item.get("Id") or ""), deleted=deleted,
         version=str(item["SyncToken"]) if item.get("SyncToken") is not None else None,
-        raw=item, modified_at=instant((item.get("MetaData") or {}).get("LastUpdatedTime")),
+        raw=raw, modified_at=instant((item.get("MetaData") or {}).get("LastUpdatedTime")),
     )
 
 

@@ -52,14 +52,18 @@ from typing import Any
 from urllib.parse import quote
 
 from integrations.providers._accounting import (
+    STATUS_RULE,
     AccountingSettings,
     account_for,
     amount_transform,
     document_number,
     invoice_settings,
     money,
+    payment_state,
     split_gross,
     tax_rate,
+    with_payment_status,
+    without_amounts_when_paid,
 )
 from integrations.providers.adapter import (
     Answer,
@@ -82,6 +86,8 @@ MAX_ORGANISATIONS = 50
 CONTAINERS = {"Contact": "Contacts", "Contact[supplier]": "Contacts[supplier]",
               "Invoice[ACCREC]": "Invoices[ACCREC]", "Invoice[ACCPAY]": "Invoices[ACCPAY]"}
 CATEGORY_KEY = "_category"
+#: What an update of a sales invoice Xero says is PAID never sends.
+PAID_INVOICE_KEEPS = ("LineItems", "LineAmountTypes", "Status", "Total", "AmountDue", "AmountPaid")
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 AMOUNT = amount_transform("CurrencyCode")
@@ -92,7 +98,7 @@ DEFAULT_MAPPINGS: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("payment", "Invoice[ACCREC]"): field_mappings(
         "payment", {"currency": "CurrencyCode", "amount": "Total", "dueDate": "DueDate", "description": "Reference",
                     "clientId": "Contact.ContactID"},
-        amount=AMOUNT, clientId=link("client")),
+        amount=AMOUNT, clientId=link("client")) + [STATUS_RULE],
     ("expense", "Invoice[ACCPAY]"): field_mappings(
         "expense", {"currency": "CurrencyCode", "amount": "Total", "expenseDate": "Date", "description": "Reference",
                     "category": CATEGORY_KEY, "supplierId": "Contact.ContactID"},
@@ -238,6 +244,8 @@ class XeroAdapter(AccountingSettings, ProviderAdapter):
         if version is not None and current.version != version:
             raise VersionConflict(f"{path} {remote_id} changed in Xero since it was read (UpdatedDateUTC)")
         body = _outgoing(record)
+        if kind == "payment":  # a PAID invoice keeps its lines and status (Xero refuses, and they are its)
+            without_amounts_when_paid(body, current.raw, PAID_INVOICE_KEEPS)
         return self._write(client, kind, path, f"{API}/{path}/{quote(remote_id, safe='')}", body,
                            key=_key("update", remote_id, current.version, body), what="update")
 
@@ -390,6 +398,9 @@ def _change(kind: str, item: Mapping[str, Any]) -> RemoteChange:
         remote_id, deleted = raw.get("ContactID"), raw.get("ContactStatus") == "ARCHIVED"
     else:
         remote_id, deleted = raw.get("InvoiceID"), raw.get("Status") in ("DELETED", "VOIDED")
+        if kind == "payment":  # PAID once AmountDue reaches 0; AUTHORISED with AmountPaid: partly paid
+            state = "paid" if raw.get("Status") == "PAID" else payment_state(raw.get("Total"), raw.get("AmountDue"))
+            with_payment_status(raw, state)
     return RemoteChange(remote_id=str(remote_id or ""), deleted=deleted,
                         version=modified.isoformat() if modified else None, raw=raw, modified_at=modified)
 

@@ -157,7 +157,7 @@ def test_a_sync_asked_for_through_the_api_runs_on_the_real_worker(alice, fake, f
 
 
 def test_the_app_webhook_checks_the_challenge_and_signature_and_wakes_the_accounts_integrations(transactional_db, alice,
-                                                                                               bob, fake):
+                                                                                               bob, fake, monkeypatch):
     """https://www.dropbox.com/developers/reference/webhooks: GET ?challenge= echoed (text/plain,
     nosniff); POST signed X-Dropbox-Signature = hex HMAC-SHA256(app secret, body) naming the
     accounts that changed: each connected realtime integration of those accounts gets a run.
@@ -169,7 +169,11 @@ def test_the_app_webhook_checks_the_challenge_and_signature_and_wakes_the_accoun
     from django.test import Client
 
     from integrations.models import IntegrationLog
+    from integrations.sync import app_push
+    from integrations.tasks import app_push_wake
 
+    queued = []
+    monkeypatch.setattr(app_push, "enqueue", lambda task, *, args, **options: queued.append((task, args)))
     web = Client()
     url = "/api/integrations/push/app/dropbox"
     challenge = web.get(url, {"challenge": "9yz3J8Q2"})
@@ -191,6 +195,9 @@ def test_the_app_webhook_checks_the_challenge_and_signature_and_wakes_the_accoun
     answer = web.post(url, body, content_type="application/json", HTTP_X_DROPBOX_SIGNATURE=signature)
 
     assert answer.status_code == 200
+    # the fan-out is a task (issue 15 review): the request only queued it
+    assert queued == [("integrations.tasks.app_push_wake", ["dropbox", ["dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc"]])]
+    app_push_wake(*queued[0][1])
     with tenant_scope(alice.tenant.id):
         assert IntegrationLog.objects.filter(integration=mine, status="running").count() == 1
     with tenant_scope(bob.tenant.id):
@@ -208,3 +215,78 @@ def test_the_app_webhook_signature_matches_a_published_vector(alice, fake):
                            content_type="application/json",
                            HTTP_X_DROPBOX_SIGNATURE="0a8c16b085420b960dc78664279fe09e936a2a01b1f91064869d9e77dfd64529")
     assert answer.status_code == 400
+
+
+def _signed_app_push(accounts: list[str]):
+    import hashlib
+    import hmac
+    import json
+
+    from django.test import Client
+
+    body = json.dumps({"list_folder": {"accounts": accounts}, "delta": {"users": [1]}}).encode()
+    return Client().post("/api/integrations/push/app/dropbox", body, content_type="application/json",
+                         HTTP_X_DROPBOX_SIGNATURE=hmac.new(b"dbx-app-secret", body, hashlib.sha256).hexdigest())
+
+
+def test_the_app_webhook_answers_without_doing_the_per_integration_work(transactional_db, alice, fake, monkeypatch):
+    """Up to 500 integrations may share the named accounts: the request only hands the accounts
+    to a task (by name, through core.kick.enqueue) and answers; no integration is read or woken."""
+    from integrations.sync import app_push
+
+    queued, woken = [], []
+    monkeypatch.setattr(app_push, "enqueue", lambda task, *, args, **options: queued.append((task, args)))
+    monkeypatch.setattr(app_push, "sync_wake", lambda **kw: woken.append(kw) or True)
+    integration = connected(alice)
+    with tenant_scope(alice.tenant.id):
+        Integration.objects.filter(pk=integration.pk).update(
+            connection_config={"account_id": "dbid:A"}, sync_settings={**integration.sync_settings,
+                                                                       "frequency": "realtime"})
+
+    answer = _signed_app_push(["dbid:A", "dbid:A"])
+
+    assert answer.status_code == 200
+    assert queued == [("integrations.tasks.app_push_wake", ["dropbox", ["dbid:A"]])]
+    assert woken == []
+
+
+def test_the_app_webhook_answers_503_when_the_task_cannot_be_queued(transactional_db, alice, fake, monkeypatch):
+    """Dropbox retries a failed notification; a lost one would wait for the next change."""
+    from integrations.sync import app_push
+
+    def refuse(task, *, args, **options):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(app_push, "enqueue", refuse)
+    assert _signed_app_push(["dbid:A"]).status_code == 503
+
+
+def test_the_app_push_task_wakes_each_matching_integration_once(transactional_db, alice, bob, fake):
+    """Each connected, realtime integration of a named account gets one run, whichever tenant it
+    is in and however often its account is named; others get none."""
+    from integrations.models import IntegrationLog
+    from integrations.tasks import app_push_wake
+    from tests.support.factories import make_persona
+
+    rows = {}
+    for name, account, frequency, status in (
+            ("alice_a", "dbid:A", "realtime", "connected"), ("bob_a", "dbid:A", "realtime", "connected"),
+            ("carol_b", "dbid:B", "realtime", "connected"), ("hourly", "dbid:A", "hourly", "connected"),
+            ("expired", "dbid:A", "realtime", "expired"), ("other", "dbid:C", "realtime", "connected")):
+        persona = {"alice_a": alice, "bob_a": bob}.get(name) or make_persona(f"Studio {name}", f"{name}@example.com")
+        integration = connected(persona)
+        with tenant_scope(persona.tenant.id):
+            Integration.objects.filter(pk=integration.pk).update(
+                connection_config={"account_id": account}, status=status,
+                sync_settings={**integration.sync_settings, "frequency": frequency})
+        rows[name] = integration
+
+    started = app_push_wake("dropbox", ["dbid:A", "dbid:B", "dbid:A"])
+
+    def runs(integration):
+        with tenant_scope(integration.tenant_id):
+            return IntegrationLog.objects.filter(integration=integration, action="sync").count()
+
+    assert {name: runs(i) for name, i in rows.items()} == {
+        "alice_a": 1, "bob_a": 1, "carol_b": 1, "hourly": 0, "expired": 0, "other": 0}
+    assert started == 3

@@ -245,3 +245,119 @@ def test_a_sync_asked_for_through_the_api_runs_on_the_real_worker(alice, fake, s
     got = clients(alice)
     assert got["Gone Away"].email_opt_out is True and got["Shira Katz"].email_opt_out is False
     assert fake.members[mc.subscriber_hash("yael@example.co.il")]["status"] == "pending"
+
+
+# ---------------------------------------------------------------------------- list webhooks (issue 16)
+# https://mailchimp.com/developer/marketing/guides/sync-audience-data-webhooks/ : a GET when the
+# webhook is saved (answered 200), then form-encoded POSTs ``type=...&fired_at=...&data[...]=...``;
+# no signature, so the URL carries the integration's secret.
+def _form(kind: str, email: str) -> dict:
+    data = {"type": kind, "fired_at": "2026-12-01 08:30:00", "data[id]": "8a25ff1d98",
+            "data[list_id]": AUDIENCE, "data[email]": email, "data[email_type]": "html",
+            "data[ip_opt]": "10.20.10.30", "data[merges][EMAIL]": email, "data[merges][FNAME]": "Noa",
+            "data[merges][LNAME]": "Bar"}
+    if kind == "unsubscribe":
+        data.update({"data[action]": "unsub", "data[reason]": "manual", "data[campaign_id]": "cb398d21d2"})
+    return data
+
+
+def _hook_path(integration) -> str:
+    from urllib.parse import urlsplit
+
+    from integrations.sync.hooks import hook_url
+
+    url = urlsplit(hook_url(integration))
+    assert url.query.startswith("secret=")
+    return f"{url.path}?{url.query}"
+
+
+def _sync_rows(integration):
+    from integrations.models import IntegrationLog
+
+    with tenant_scope(integration.tenant_id):
+        return list(IntegrationLog.objects.filter(integration=integration, action="sync").order_by("started_at"))
+
+
+@pytest.mark.django_db(transaction=True)  # the endpoint finds the integration on the operator connection
+def test_mailchimps_url_check_is_answered_200_and_starts_nothing(alice, fake, api):
+    integration = connected(alice, fake)
+    for path in (_hook_path(integration), f"/api/integrations/hooks/{integration.pk}"):
+        response = api.get(path)
+        assert response.status_code == 200, response.content
+    assert _sync_rows(integration) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unsubscribe_webhook_wakes_a_run_that_imports_it_and_an_export_never_resubscribes(alice, fake, api):
+    from integrations.sync.services import sync_execute
+
+    remote = fake.put("noa@example.co.il", FNAME="Noa", LNAME="Bar")
+    integration = connected(alice, fake)
+    run_sync(integration)
+    fake.edit(remote, status="unsubscribed")
+
+    # when Mailchimp posts the unsubscribe to the integration's URL
+    response = api.post(_hook_path(integration), data=_form("unsubscribe", "noa@example.co.il"))
+
+    # then an incremental run is started, and it imports the unsubscribe from Mailchimp
+    assert response.status_code == 200, response.content
+    assert response.json()["started"] is True
+    woken = _sync_rows(integration)[-1]
+    assert woken.status == "running"
+    sync_execute(log_id=woken.pk, tenant_id=integration.tenant_id)
+    noa = clients(alice)["Noa Bar"]
+    assert noa.email_opt_out is True
+
+    # and a later export of the client keeps the member unsubscribed
+    with tenant_scope(alice.tenant.id):
+        entity_update(tenant=alice.tenant, instance=noa, data={"phone": "052-2222222", "email_opt_out": False},
+                      source="api")
+    drain_entity_events(str(alice.tenant.id))
+    assert run_sync(integration).status == "success"
+    assert fake.members[remote]["status"] == "unsubscribed"
+    assert fake.members[remote]["merge_fields"]["PHONE"] == "052-2222222"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_documented_event_type_wakes_a_run_and_a_post_without_the_secret_is_refused(alice, fake, api):
+    integration = connected(alice, fake)
+    for forged in (f"/api/integrations/hooks/{integration.pk}", f"/api/integrations/hooks/{integration.pk}?secret=x"):
+        assert api.post(forged, data=_form("unsubscribe", "noa@example.co.il")).status_code == 401
+    assert _sync_rows(integration) == []
+    for kind in ("subscribe", "unsubscribe", "profile", "upemail", "cleaned"):
+        response = api.post(_hook_path(integration), data=_form(kind, "noa@example.co.il"))
+        assert response.status_code == 200, (kind, response.content)
+    # the first started a run; the others found it running and asked for one more
+    rows = _sync_rows(integration)
+    assert len(rows) == 1 and rows[0].request_snapshot.get("rerun") is True
+
+
+def test_the_webhook_is_registered_for_the_chosen_audience_once_and_removed_with_it(alice, fake):
+    from integrations.sync.hooks import hook_url
+    from integrations.sync.push import push_reconcile, push_stop_all
+
+    integration = connected(alice, fake)
+    push_reconcile(integration_id=integration.pk, tenant_id=alice.tenant.id)  # the task after a settings change
+    (hook,) = fake.webhooks.values()
+    assert hook["url"] == hook_url(integration) and "?secret=" in hook["url"]
+    assert hook["events"] == {"subscribe": True, "unsubscribe": True, "profile": True, "cleaned": True,
+                              "upemail": True, "campaign": False}
+    assert hook["sources"] == {"user": True, "admin": True, "api": False}
+    assert reload(integration).connection_config["hookRegistration"] == {"container": AUDIENCE, "ids": [hook["id"]]}
+
+    push_reconcile(integration_id=integration.pk, tenant_id=alice.tenant.id)
+    assert fake.count("POST", "/webhooks") == 1
+
+    # no audience chosen any more: removed
+    with tenant_scope(alice.tenant.id):
+        Integration.objects.filter(pk=integration.pk).update(settings={**integration.settings, "audienceId": ""})
+    push_reconcile(integration_id=integration.pk, tenant_id=alice.tenant.id)
+    assert fake.webhooks == {} and "hookRegistration" not in reload(integration).connection_config
+
+    # chosen again, then disconnected: removed while the key still works
+    with tenant_scope(alice.tenant.id):
+        Integration.objects.filter(pk=integration.pk).update(settings={**integration.settings, "audienceId": AUDIENCE})
+    push_reconcile(integration_id=integration.pk, tenant_id=alice.tenant.id)
+    assert len(fake.webhooks) == 1
+    push_stop_all(integration=reload(integration))
+    assert fake.webhooks == {}

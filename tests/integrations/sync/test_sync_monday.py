@@ -173,3 +173,101 @@ def test_a_sync_asked_for_through_the_api_runs_on_the_real_worker(alice, fake, s
     assert entry["status"] == "success", entry
     assert tasks(alice)["Site visit"].status == "done"
     assert {i["name"] for i in fake.items.values()} == {"Site visit", "Send plans"}
+
+
+# ---------------------------------------------------------------------------- webhooks (issue 16)
+# https://developer.monday.com/api-reference/docs/webhooks : the URL check POSTs {"challenge"}
+# and wants the same JSON back; events are POSTed as {"event": {...}}. App webhooks carry an
+# HS256 JWT in Authorization signed with the app's signing secret; the hub's URL always carries
+# the integration's secret too (webhooks made without an app signing secret carry no JWT).
+EVENT = {"event": {"userId": 9603417, "originalTriggerUuid": None, "boardId": int(BOARD), "pulseId": 9000001,
+                   "pulseName": "Site visit", "groupId": "topics", "columnId": "status", "columnType": "color",
+                   "value": {"label": {"index": 1, "text": "Done"}}, "previousValue": None,
+                   "changedAt": 1764576000.0125613, "isTopGroup": True, "app": "monday",
+                   "type": "update_column_value", "triggerTime": "2026-12-01T08:00:00.440Z",
+                   "subscriptionId": 73759690, "triggerUuid": "b5ed2e17c530f43668de130142445cba"}}
+
+
+def _hook(integration) -> tuple[str, str]:
+    from urllib.parse import urlsplit
+
+    from integrations.sync.hooks import hook_url
+
+    url = hook_url(integration)
+    parts = urlsplit(url)
+    assert parts.query.startswith("secret=")
+    return url, f"{parts.path}?{parts.query}"
+
+
+def _sync_rows(integration):
+    from integrations.models import IntegrationLog
+
+    with tenant_scope(integration.tenant_id):
+        return list(IntegrationLog.objects.filter(integration=integration, action="sync"))
+
+
+@pytest.mark.django_db(transaction=True)  # the endpoint finds the integration on the operator connection
+def test_the_challenge_is_echoed_and_an_event_wakes_a_run(alice, fake, api):
+    integration = connected(alice, fake)
+    _url, path = _hook(integration)
+
+    challenge = api.post(path, data={"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"},
+                         format="json")
+    assert challenge.status_code == 200
+    assert challenge.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+    assert _sync_rows(integration) == []
+
+    response = api.post(path, data=EVENT, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["started"] is True
+    assert [r.status for r in _sync_rows(integration)] == ["running"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_without_the_url_secret_is_refused(alice, fake, api):
+    integration = connected(alice, fake)
+    for path in (f"/api/integrations/hooks/{integration.pk}", f"/api/integrations/hooks/{integration.pk}?secret=no"):
+        assert api.post(path, data=EVENT, format="json").status_code == 401
+    assert _sync_rows(integration) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_an_app_signing_secret_the_jwt_is_required_too(alice, fake, api, settings):
+    """Checked with PyJWT (shared/reference/providers.md: monday has no SDK helper): HS256 with
+    the signing secret, ``aud`` = the endpoint URL, ``exp``."""
+    import time
+
+    import jwt
+
+    settings.MONDAY_APP_SIGNING_SECRET = "monday-signing-secret-0123456789"
+    integration = connected(alice, fake)
+    url, path = _hook(integration)
+    assert api.post(path, data=EVENT, format="json").status_code == 401
+    wrong = jwt.encode({"aud": url, "exp": int(time.time()) + 60}, "another-secret-0123456789abcdefgh", algorithm="HS256")
+    assert api.post(path, data=EVENT, format="json", HTTP_AUTHORIZATION=wrong).status_code == 401
+    assert _sync_rows(integration) == []
+
+    token = jwt.encode({"aud": url, "exp": int(time.time()) + 60, "accountId": 4242},
+                       "monday-signing-secret-0123456789", algorithm="HS256")
+    response = api.post(path, data=EVENT, format="json", HTTP_AUTHORIZATION=token)
+    assert response.status_code == 200, response.content
+    assert response.json()["started"] is True
+
+
+def test_board_webhooks_are_registered_once_for_the_chosen_board_and_removed_on_disconnect(alice, fake):
+    from integrations.sync.hooks import hook_url
+    from integrations.sync.push import push_reconcile, push_stop_all
+
+    integration = connected(alice, fake)
+    push_reconcile(integration_id=integration.pk, tenant_id=alice.tenant.id)  # the task after a settings change
+    assert sorted(h["event"] for h in fake.webhooks.values()) == sorted(md.HOOK_EVENTS)
+    assert {(h["board_id"], h["url"]) for h in fake.webhooks.values()} == {(BOARD, hook_url(integration))}
+    held = reload(integration).connection_config["hookRegistration"]
+    assert held == {"container": BOARD, "ids": list(fake.webhooks)}
+
+    calls = len(fake.calls)
+    push_reconcile(integration_id=integration.pk, tenant_id=alice.tenant.id)
+    assert len(fake.calls) == calls  # kept: nothing asked
+
+    push_stop_all(integration=reload(integration))
+    assert fake.webhooks == {}

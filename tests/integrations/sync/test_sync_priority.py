@@ -188,3 +188,65 @@ def test_the_catalogs_rate_limit_paces_the_calls(alice, priority, monkeypatch):
     assert log.status == "success", log.error_message
     assert len([c for c in priority.calls if c[0] == "GET"]) == 5
     assert elapsed >= 2.0
+
+
+# --------------------------------------------------------------------------- BPM webhooks (issue 15)
+def _runs(integration) -> list[str]:
+    from integrations.models import IntegrationLog
+
+    with tenant_scope(integration.tenant_id):
+        return list(IntegrationLog.objects.filter(integration=integration, action="sync").values_list("status", flat=True))
+
+
+def _bpm_headers(**extra) -> dict:
+    """The headers Priority's BPM webhook action sends (https://prioritysoftware.github.io/webhooks):
+    the form, the rule's id/name/subject, and the static token when one is defined."""
+    return {"HTTP_PRIORITY_FORM_NAME": "CUSTOMERS", "HTTP_PRIORITY_BPM_ID": "17",
+            "HTTP_PRIORITY_BPM_NAME": "Customer status", "HTTP_PRIORITY_BPM_SUBJECT": "C0001", **extra}
+
+
+@pytest.mark.django_db(transaction=True)  # the endpoint finds the integration on the operator connection
+def test_a_priority_bpm_webhook_with_the_url_secret_wakes_an_incremental_run(alice, api):
+    from urllib.parse import urlsplit
+
+    from integrations.sync.hooks import hook_url
+
+    integration = connected(alice)
+    url = hook_url(integration)
+    assert "?secret=" in url
+    path = urlsplit(url).path + "?" + urlsplit(url).query
+    body = json.dumps({"CUSTNAME": "C0001", "STATDES": "Active"})
+
+    response = api.post(path, data=body, content_type="application/json", **_bpm_headers())
+    assert response.status_code == 200, response.content
+    assert response.json()["started"] is True
+    assert _runs(integration) == ["running"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_priority_bpm_webhook_may_carry_the_secret_as_its_static_token(alice, api):
+    from integrations.hook_secret import url_secret
+
+    integration = connected(alice)
+    response = api.post(f"/api/integrations/hooks/{integration.pk}", data="{}", content_type="application/json",
+                        **_bpm_headers(HTTP_PRIORITY_BPM_TOKEN=url_secret(integration.pk)))
+    assert response.status_code == 200, response.content
+    assert response.json()["started"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_priority_bpm_webhook_without_the_secret_is_refused_and_starts_nothing(alice, api):
+    integration = connected(alice)
+    for extra, query in (({}, ""), ({"HTTP_PRIORITY_BPM_TOKEN": "guess"}, ""), ({}, "?secret=guess")):
+        response = api.post(f"/api/integrations/hooks/{integration.pk}{query}", data="{}",
+                            content_type="application/json", **_bpm_headers(**extra))
+        assert response.status_code == 401, (extra, query, response.content)
+    assert _runs(integration) == []
+
+
+def test_the_catalog_says_bpm_webhooks_wake_a_run_and_what_is_unverified():
+    from integrations.providers.catalog import get_provider
+
+    note = get_provider("priority").maturity_note
+    assert "BPM webhooks are not wired" not in note
+    assert "BPM webhook" in note and "unverified" in note.lower()

@@ -316,3 +316,65 @@ def test_the_catalogs_rate_limit_paces_the_calls(alice, fake, monkeypatch):
     assert log.status == "success", log.error_message
     assert fake.count("GET", "/query") == 8 and fake.count("GET", status=429) == 0
     assert elapsed >= 2.0  # 8 calls at 3 per second: the third window opens after 2 s
+
+
+# ---------------------------------------------------------------------------- payment status (issue 15)
+# An invoice's ``Balance`` is what is still owed (read only; TotalAmt when created, lowered by
+# each Payment applied to it): https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice
+def test_the_invoice_balance_sets_the_payment_status_and_an_export_never_overwrites_it(alice, fake):
+    both = {**PAYMENTS, "direction": "bidirectional"}
+    integration = connected(alice, fake, CLIENTS, both)
+    with tenant_scope(alice.tenant.id):
+        client = entity_create(tenant=alice.tenant, entity_type="client", source="api", data={"name": "Shapira"})
+        payment = entity_create(tenant=alice.tenant, entity_type="payment", source="api",
+                                data={"amount": "1170.00", "currency": "ILS", "client_id": str(client.pk),
+                                      "description": "Kitchen plans, stage 2"})
+    drain_entity_events(str(alice.tenant.id))
+    assert run_sync(integration).status == "success"
+    (invoice_id,) = fake.live("Invoice")
+    assert Decimal(str(fake.get("Invoice", invoice_id)["Balance"])) == Decimal("1170.00")
+
+    def status() -> str:
+        with tenant_scope(alice.tenant.id):
+            return Payment.objects.get(pk=payment.pk).status
+
+    # a partial payment at QuickBooks: still owed, so still pending (the stand-in has no "partial")
+    fake.pay(invoice_id, "585.00")
+    log = run_sync(integration)
+    assert log.status == "success", (log.error_message, log.failed_items)
+    assert status() == "pending"
+
+    # the rest: Balance 0 -> paid
+    fake.pay(invoice_id, "585.00")
+    run_sync(integration)
+    assert status() == "paid"
+
+    # the studio edits the payment, even its amount: the export sends the description, never a
+    # status, a balance or new lines (which would reopen the balance), and QuickBooks' paid
+    # invoice stays paid
+    with tenant_scope(alice.tenant.id):
+        entity_update(tenant=alice.tenant, instance=Payment.objects.get(pk=payment.pk),
+                      data={"description": "Kitchen plans, stage 2 (final)", "amount": "1500.00"}, source="api")
+    drain_entity_events(str(alice.tenant.id))
+    writes_before = len(fake.calls)
+    log = run_sync(integration)
+    assert log.status == "success", (log.error_message, log.failed_items)
+    sent = [c.body for c in fake.calls[writes_before:] if c.method == "POST" and "/invoice" in c.path.lower()]
+    assert sent and all("Balance" not in body and "hub_status" not in body and "Line" not in body for body in sent)
+    assert Decimal(str(fake.get("Invoice", invoice_id)["TotalAmt"])) == Decimal("1170.00")
+    assert fake.get("Invoice", invoice_id)["PrivateNote"] == "Kitchen plans, stage 2 (final)"
+    assert Decimal(str(fake.get("Invoice", invoice_id)["Balance"])) == Decimal("0.00")
+    assert status() == "paid"
+
+
+def test_the_payment_state_of_an_invoice_from_its_total_and_balance():
+    adapter = qb.QuickbooksAdapter.__new__(qb.QuickbooksAdapter)
+    assert adapter.default_mappings("payment", "Invoice")[-1] == {
+        "localEntity": "payment", "localField": "status", "remoteField": "hub_status",
+        "transformConfig": {"direction": "import"}}
+    for total, balance, state, status in (("100.00", "100.00", "unpaid", "pending"),
+                                          ("100.00", "40.00", "partial", "pending"),
+                                          ("100.00", 0, "paid", "paid")):
+        raw = qb._change("Invoice", {"Id": "1", "SyncToken": "0", "TotalAmt": total, "Balance": balance}).raw
+        assert (raw["hub_payment"], raw["hub_status"]) == (state, status)
+    assert "hub_status" not in qb._change("Invoice", {"Id": "1", "SyncToken": "0"}).raw

@@ -22,6 +22,9 @@ semantics the hub uses, at ``https://us6.api.mailchimp.com/3.0``:
   https://mailchimp.com/developer/marketing/api/ping/
 - The official SDK (``mailchimp-marketing``, ``requests`` underneath, so ``responses`` serves it
   too) is pointed at this fake by tests/integrations/providers/test_mailchimp_sdk_shapes.py.
+- ``POST /lists/{id}/webhooks`` {url, events, sources} -> the webhook with its ``id``; ``DELETE
+  /lists/{id}/webhooks/{webhook_id}`` (204; 404 when unknown):
+  https://mailchimp.com/developer/marketing/api/list-webhooks/
 - Errors as problem+json ``{"type", "title", "status", "detail", "instance"}`` (401 "API Key
   Invalid", 400 "Invalid Resource", 400 "Member In Compliance State" for re-subscribing an
   unsubscribed member, 404 "Resource Not Found", 429 "Too Many Requests"):
@@ -99,6 +102,7 @@ class MailchimpFake(CallLog):
     failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)  # email -> detail of a 400 Invalid Resource
     web_ids: Iterator[int] = field(default_factory=lambda: itertools.count(40001))
+    webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def _tick(self) -> str:
         self.clock += timedelta(seconds=1)
@@ -160,6 +164,15 @@ class MailchimpFake(CallLog):
                          "total_items": len(MERGE_FIELDS), "_links": []}, {}
         if request.method == "GET" and path == "/lists":
             return 200, {"lists": [{"id": AUDIENCE, "name": "Studio clients"}], "total_items": 1}, {}
+        hook = re.fullmatch(rf"/lists/{AUDIENCE}/webhooks(?:/(\w+))?", path)
+        if hook and request.method == "POST" and hook.group(1) is None:
+            webhook_id = f"{len(self.webhooks) + 1:010x}"
+            self.webhooks[webhook_id] = {"id": webhook_id, "list_id": AUDIENCE, **(body or {})}
+            return 200, copy.deepcopy(self.webhooks[webhook_id]), {}
+        if hook and request.method == "DELETE" and hook.group(1):
+            if self.webhooks.pop(hook.group(1), None) is None:
+                return (*problem(404, "Resource Not Found", "The requested resource could not be found."), {})
+            return 204, None, {}
         match = re.fullmatch(rf"/lists/{AUDIENCE}/members(?:/([0-9a-f]{{32}}))?", path)
         if not match:
             return (*problem(404, "Resource Not Found", "The requested resource could not be found."), {})

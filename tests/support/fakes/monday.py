@@ -14,6 +14,8 @@ documented semantics, at ``https://api.monday.com/v2``:
   ``{"date"}``, text a string); an unknown status label -> ``ColumnValueException``:
   https://developer.monday.com/api-reference/reference/items ,
   https://developer.monday.com/api-reference/reference/column-values-v2
+- ``create_webhook(board_id, url, event)`` -> ``{id, board_id}``, ``delete_webhook(id)``:
+  https://developer.monday.com/api-reference/reference/webhooks
 - ``complexity { before after reset_in_x_seconds }``; a spent budget -> HTTP 429 with
   ``{"errors": [{"message": "Complexity budget exhausted", "extensions": {"code":
   "COMPLEXITY_BUDGET_EXHAUSTED", "retry_in_seconds": N}}]}``; other errors with HTTP 200 and
@@ -59,6 +61,7 @@ class MondayFake:
     exhausted: int = 0  # the next N queries answer COMPLEXITY_BUDGET_EXHAUSTED
     failures: list[int] = field(default_factory=list)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(9000001))
+    webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def put(self, name: str, status: str = "", text: str = "") -> str:
         item_id = str(next(self.ids))
@@ -142,6 +145,16 @@ class MondayFake:
             return {"boards": [{"items_page": self._page([i["id"] for i in rows], limit)}]}
         if "boards(limit" in query:
             return {"boards": [{"id": BOARD, "name": "Studio tasks"}]}
+        if "create_webhook" in query:
+            webhook_id = str(next(self.ids))
+            self.webhooks[webhook_id] = {"id": webhook_id, "board_id": str(variables["b"]), "url": variables["u"],
+                                         "event": variables["e"]}
+            return {"create_webhook": {"id": webhook_id, "board_id": str(variables["b"])}}
+        if "delete_webhook" in query:
+            gone = self.webhooks.pop(str(variables["i"]), None)
+            if gone is None:
+                raise _Refused("Webhook not found", "ResourceNotFoundException")
+            return {"delete_webhook": {"id": gone["id"], "board_id": gone["board_id"]}}
         if "create_item" in query:
             item_id = self.put(variables["n"])
             self._set(item_id, json.loads(variables["v"]), new=True)

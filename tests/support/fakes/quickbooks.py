@@ -23,6 +23,11 @@ documented semantics the hub uses, at the sandbox origin
   object -> Fault 610 "Object Not Found"; ``requestid`` replays the first answer:
   https://developer.intuit.com/app/developer/qbo/docs/learn/rest-api-features#idempotency and
   https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes
+- An invoice's ``TotalAmt`` and ``Balance`` are computed by QuickBooks (read only): the lines'
+  ``Amount`` plus ``TxnTaxDetail.TotalTax``; ``Balance`` starts at ``TotalAmt`` and each Payment
+  applied lowers it (``pay``, the user recording a payment at QuickBooks):
+  https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice ,
+  .../all-entities/payment
 - 401 ``{"fault": {"error": [{"message": "message=AuthenticationFailed; errorCode=003200;
   statusCode=401", "code": "3200"}], "type": "AUTHENTICATION"}}`` for a wrong bearer token;
   ``fail_next(status)`` answers the next calls with 429 (ThrottleExceeded, code 003001) or a 5xx:
@@ -41,6 +46,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -96,6 +102,13 @@ class QuickbooksFake(CallLog):
             obj.setdefault("Active", True)
         self.store[entity][remote_id] = obj
         self.changed[(entity, remote_id)] = now()
+        return copy.deepcopy(obj)
+
+    def pay(self, invoice_id: str, amount: str) -> dict[str, Any]:
+        """A Payment received against the invoice at QuickBooks: its Balance goes down."""
+        obj = self.store["Invoice"][invoice_id]
+        obj["Balance"] = float(Decimal(str(obj.get("Balance", obj.get("TotalAmt", 0)))) - Decimal(amount))
+        self._bump("Invoice", obj)
         return copy.deepcopy(obj)
 
     def edit(self, entity: str, remote_id: str, **fields: Any) -> dict[str, Any]:
@@ -209,7 +222,11 @@ class QuickbooksFake(CallLog):
     def _write(self, entity: str, body: dict[str, Any], query: dict[str, str]) -> tuple[int, Any]:
         remote_id = body.get("Id")
         if remote_id is None:
-            obj = self.put(entity, **{k: v for k, v in body.items() if k not in ("Id", "SyncToken", "sparse")})
+            fields = {k: v for k, v in body.items() if k not in ("Id", "SyncToken", "sparse", "TotalAmt", "Balance")}
+            if entity == "Invoice" and fields.get("Line"):
+                total = _total(fields)
+                fields.update(TotalAmt=total, Balance=total)
+            obj = self.put(entity, **fields)
             return 200, {entity: obj, "time": stamp(now())}
         obj = self.store[entity].get(str(remote_id))
         if obj is None or obj.get("status") == "Deleted":
@@ -223,13 +240,24 @@ class QuickbooksFake(CallLog):
             obj["status"] = "Deleted"
             self._bump(entity, obj)
             return 200, {entity: {"domain": "QBO", "status": "Deleted", "Id": obj["Id"]}, "time": stamp(now())}
+        paid = Decimal(str(obj.get("TotalAmt", 0))) - Decimal(str(obj.get("Balance", obj.get("TotalAmt", 0))))
         if not body.get("sparse"):
             keep = {k: obj[k] for k in ("domain", "Id", "SyncToken", "MetaData")}
             obj.clear()
             obj.update(keep)
-        obj.update({k: v for k, v in body.items() if k not in ("Id", "SyncToken", "sparse", "domain", "MetaData")})
+        obj.update({k: v for k, v in body.items()
+                    if k not in ("Id", "SyncToken", "sparse", "domain", "MetaData", "TotalAmt", "Balance")})
+        if entity == "Invoice" and obj.get("Line"):  # read only: computed again, payments kept
+            total = _total(obj)
+            obj.update(TotalAmt=total, Balance=float(Decimal(str(total)) - paid))
         self._bump(entity, obj)
         return 200, {entity: copy.deepcopy(obj), "time": stamp(now())}
+
+
+def _total(invoice: dict[str, Any]) -> float:
+    lines = sum((Decimal(str(line.get("Amount") or 0)) for line in invoice.get("Line") or []
+                 if line.get("DetailType") != "SubTotalLineDetail"), Decimal(0))
+    return float(lines + Decimal(str((invoice.get("TxnTaxDetail") or {}).get("TotalTax") or 0)))
 
 
 def _alive(entity: str, obj: dict[str, Any]) -> bool:
