@@ -24,8 +24,8 @@ from rest_framework.exceptions import ParseError
 
 from core.parsers import check_text
 from entities.models import Message
+from integrations import messaging_manage as manage
 from integrations import services
-from integrations.messaging import manage
 from integrations.models import Integration, MessageDispatch
 from integrations.pages.settings import _labels, _lookup, _refused
 from integrations.pages.settings_forms import flatten_errors

@@ -52,7 +52,7 @@ MESSAGING_RULE = {"id": "meeting-reminder", "entityType": "meeting", "minutesBef
 def _messaging(request):
     if "studio" not in request.fixturenames:
         return
-    studio = request.getfixturevalue("studio")
+    studio = request.getfixturevalue("studio")  # noqa: F811 - the fixture's value
     studio.messaging = connect_messaging(studio.owner, "twilio", rules=[MESSAGING_RULE])
     with tenant_scope(studio.owner.tenant.id):
         studio.opt_out = MessageOptOut.objects.create(tenant=studio.owner.tenant, channel="sms",

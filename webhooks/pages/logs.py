@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-
 from urllib.parse import parse_qs, urlsplit
 
 from django.http import Http404, HttpRequest, HttpResponse

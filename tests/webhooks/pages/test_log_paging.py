@@ -61,7 +61,7 @@ def test_older_pages_reach_every_row_once_in_order(owner):
     assert link and link.startswith(f"/webhooks/incoming/{hook.pk}/logs?cursor=")
     second = web.get(link).content.decode()
     assert shown(second) == ids[50:100]
-    assert "hx-get=\"/webhooks/incoming/%s/logs\"" % hook.pk in second  # back to the newest
+    assert f'hx-get="/webhooks/incoming/{hook.pk}/logs"' in second  # back to the newest
     third = web.get(older_link(second)).content.decode()
     assert shown(third) == ids[100:]
     assert older_link(third) is None

@@ -1,4 +1,5 @@
-"""A studio's own hand on messaging (issue 14, the messaging page): its rules (stored in the
+"""(A sibling of integrations.messaging, not inside it: it uses integrations.services, which sits above
+the messaging package through the sync hooks.) A studio's own hand on messaging (issue 14, the messaging page): its rules (stored in the
 integration's ``settings.messageRules``, changed only through ``IntegrationUpdateSerializer``
 and ``integrations.services.integration_update``, as ``PATCH /api/integrations/{id}`` does),
 its per-recipient opt-outs (``MessageOptOut``, the same rows an inbound STOP or a SendGrid
