@@ -237,6 +237,7 @@ def _page_context(request: HttpRequest, membership, integration: Integration) ->
         "provider": PROVIDERS.get(integration.provider),
         "status": status,
         "can_manage": membership.can_manage,
+        "sends_messages": bool(adapter_for(get_provider(integration.provider)).message_channel),
         "message_kind": kind, "message": message,
         # Templates for the live progress script (%(name)s filled in the browser).
         "js_texts": {"progress": _("Synced %(done)s of %(total)s"), "progress_open": _("Synced %(done)s so far"),

@@ -20,10 +20,14 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from core.tenant_context import tenant_scope
+from integrations.models import MessageOptOut
 from integrations.pages import settings as settings_page
 from tenancy.models import Membership
 from tests.support.factories import Persona, persona_in
-from tests.tenancy.test_roles import Studio, provider_mock, receiver, studio, tenant_state  # noqa: F401 - fixtures
+from tests.support.messaging import connect_messaging
+from tests.tenancy.test_roles import Studio, provider_mock, receiver, studio  # noqa: F401 - fixtures
+from tests.tenancy.test_roles import tenant_state as api_tenant_state
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +40,35 @@ MEMBER_PAGE_POSTS = {
     ("outgoing-webhook-preview", ""),
     ("outgoing-webhook-placeholders", ""),
 }
+
+
+#: The messaging page's routes are walked with the studio's Twilio integration too (its rules,
+#: one opt-out), so they are refused for what they are, not only as "not a messaging integration".
+MESSAGING_RULE = {"id": "meeting-reminder", "entityType": "meeting", "minutesBefore": 60, "recipients": "client",
+                  "body": "x"}
+
+
+@pytest.fixture(autouse=True)
+def _messaging(request):
+    if "studio" not in request.fixturenames:
+        return
+    studio = request.getfixturevalue("studio")  # noqa: F811 - the fixture's value
+    studio.messaging = connect_messaging(studio.owner, "twilio", rules=[MESSAGING_RULE])
+    with tenant_scope(studio.owner.tenant.id):
+        studio.opt_out = MessageOptOut.objects.create(tenant=studio.owner.tenant, channel="sms",
+                                                      address="+972501234567", reason="manual")
+
+
+def tenant_state(persona: Persona) -> dict:
+    """The API walker's rows, and the opt-outs the messaging page writes."""
+    state = api_tenant_state(persona)
+    with tenant_scope(persona.tenant.id):
+        state["MessageOptOut"] = sorted(str(row) for row in MessageOptOut.objects.values_list("channel", "address"))
+    return state
+
+
+def _our_ids(studio: Studio) -> set[str]:  # noqa: F811
+    return {*studio.ids().values(), str(studio.messaging.pk)}
 
 
 def _walk(patterns) -> Iterator[URLPattern]:
@@ -84,6 +117,8 @@ def page_paths(studio: Studio) -> list[tuple[str, str, str]]:  # noqa: F811
                 out.append((name, part, reverse(name, kwargs={**kwargs, "part": part})))
         else:
             out.append((name, "", reverse(name, kwargs=kwargs)))
+        if name.startswith("integration-messaging"):
+            out.append((name, "twilio", reverse(name, kwargs={**kwargs, "integration_id": str(studio.messaging.pk)})))
     assert len(out) > 20  # the walk found the pages
     return out
 
@@ -108,8 +143,8 @@ def test_a_member_is_refused_every_page_post_and_a_visitor_too_and_nothing_chang
     wrong = []
     with provider_mock() as mock:
         for name, part, path in page_paths(studio):
-            as_member = post(member, path, {"name": "Renamed", "payload": "{}"})
-            as_visitor = post(visitor, path, {"name": "Renamed"})
+            as_member = post(member, path, {"name": "Renamed", "payload": "{}", **messaging_body(studio)})
+            as_visitor = post(visitor, path, {"name": "Renamed", **messaging_body(studio)})
             if (name, part) not in MEMBER_PAGE_POSTS and as_member.status_code not in (403, 405):
                 wrong.append((name, part, "member", as_member.status_code))
             if as_visitor.status_code not in (302, 401, 403, 405) or (
@@ -124,7 +159,7 @@ def test_csrf_is_on_for_every_page_post(studio):  # noqa: F811
     owner = browser(studio.owner)
     before = tenant_state(studio.owner)
     wrong = [(name, part, r.status_code) for name, part, path in page_paths(studio)
-             if (r := post(owner, path, {"name": "Renamed"}, csrf=False)).status_code not in (403, 405)]
+             if (r := post(owner, path, {"name": "Renamed", **messaging_body(studio)}, csrf=False)).status_code not in (403, 405)]
     assert wrong == [], wrong
     assert tenant_state(studio.owner) == before
 
@@ -135,10 +170,10 @@ def test_another_studios_owner_gets_404_on_every_page_route_with_our_ids_and_cha
     wrong = []
     with provider_mock() as mock:
         for name, part, path in page_paths(studio):
-            if not set(studio.ids().values()) & set(path.split("/")):
+            if not _our_ids(studio) & set(path.split("/")):
                 continue  # a route that names no id of the studio (a list, a new-form, a provider)
             got = stranger.get(path).status_code
-            posted = post(stranger, path, {"name": "Renamed", "payload": "{}"}).status_code
+            posted = post(stranger, path, {"name": "Renamed", "payload": "{}", **messaging_body(studio)}).status_code
             if got not in (404, 405) or posted not in (404, 405):
                 wrong.append((name, part, got, posted))
     assert wrong == [], wrong
@@ -155,7 +190,20 @@ FIELDS = ("name", "description", "url", "method", "payload", "payload_template",
           "vc-toleranceSeconds", "vc-header", "action-index", "a0-type", "a0-entityType", "a0-map-local",
           "a0-map-path", "a0-forwardUrl", "a0-retryAttempts", "a0-fh-name", "a0-fh-value",
           "m-localEntity", "m-localField", "m-remoteField", "m-transform", "m-transformConfig",
-          "m-defaultValue", "setting-flags", "is_enabled", "conflict_policy")
+          "m-defaultValue", "setting-flags", "is_enabled", "conflict_policy",
+          # the messaging page's forms
+          "rule_id", "entity_type", "kind", "minutes_before", "status", "recipients", "template", "language",
+          "parameters", "subject", "body", "dynamic_data", "quiet_enabled", "quiet_start", "quiet_end",
+          "quiet_timezone", "address", "opt_out_id")
+def messaging_body(studio: Studio) -> dict[str, str]:  # noqa: F811
+    """A body each messaging POST would act on, were it allowed: an opt-out to add, the
+    studio's rule and opt-out to remove, quiet hours to set."""
+    return {**MESSAGING_BODY, "opt_out_id": str(studio.opt_out.pk)}
+
+
+MESSAGING_BODY = {"address": "050-7654321", "rule_id": "meeting-reminder", "quiet_enabled": "on",
+                  "quiet_start": "21:00", "quiet_end": "08:00", "entity_type": "meeting", "kind": "event",
+                  "event": "created", "recipients": "client"}
 NESTED = "[" * 20_000 + "]" * 20_000
 
 

@@ -59,7 +59,7 @@ def _render(request: HttpRequest, *, webhook: IncomingWebhook | None, draft: dic
         "replace_url": f"/webhooks/incoming/{webhook.id}" if webhook and secret else None,
     }
     if webhook is not None:
-        context["logs"] = log_rows_context(request, webhook.id)
+        context["logs"] = log_rows_context(request, webhook.id, "incoming")
     response = render(request, "webhooks/incoming.html", context, status=status)
     return no_store(response) if secret else response
 
@@ -116,7 +116,7 @@ def incoming_delete(request: HttpRequest, webhook_id: str) -> HttpResponse:
 @page_view
 def incoming_logs(request: HttpRequest, webhook_id: str) -> HttpResponse:
     webhook = _webhook(request, webhook_id)
-    return render(request, "webhooks/_log_rows.html", {**log_rows_context(request, webhook.id), "webhook": webhook})
+    return render(request, "webhooks/_log_rows.html", {**log_rows_context(request, webhook.id, "incoming"), "webhook": webhook})
 
 
 @transaction.non_atomic_requests

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from urllib.parse import parse_qs, urlsplit
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 
+from core.pagination import LogPagination
 from core.parsers import json_loads
 from webhooks.incoming import services as incoming_services
 from webhooks.models import WebhookLog
@@ -19,19 +23,46 @@ from webhooks.pages.common import error_lines, page_view
 PAGE_ROWS = 50
 
 
-def log_rows_context(request: HttpRequest, webhook_id) -> dict:
-    """The latest rows of a webhook's log, filtered by ?status=&event=&since=&until= (the API's
-    filter serializer: a bad value is shown, not raised)."""
+def log_rows_context(request: HttpRequest, webhook_id, kind: str) -> dict:
+    """One page of a webhook's log, newest first, filtered by ?status=&event=&since=&until= (the
+    API's filter serializer: a bad value is shown, not raised); ``?cursor=`` is the API's keyset
+    cursor (``core.pagination.LogPagination`` over ``selectors.LOG_ORDER``, as GET
+    /api/webhooks/:id/logs pages): ``older`` is the cursor of the page after this one."""
     given = request.GET.copy()
     for key in [k for k, v in given.items() if not v.strip()]:  # the form's empty fields mean "any"
         del given[key]
+    given.pop("cursor", None)
+    given.pop(LogPagination.page_size_query_param, None)
+    base = {"rows": [], "filters": request.GET, "logs_url": f"/webhooks/{kind}/{webhook_id}/logs",
+            "older": None, "paged": False}
     try:
         filters = dict(WebhookLogFilterSerializer.parse(given))
     except ValidationError as exc:
-        return {"rows": [], "errors": error_lines(exc.detail), "filters": request.GET}
+        return {**base, "errors": error_lines(exc.detail)}
     filters.pop("webhook_id", None)
-    rows = list(selectors.webhook_logs(tenant=request.tenant, webhook_id=webhook_id, **filters)[:PAGE_ROWS])
-    return {"rows": rows, "errors": [], "filters": request.GET, "can_manage": request.membership.can_manage}
+    paginator = LogPagination(selectors.LOG_ORDER)
+    paginator.page_size = PAGE_ROWS
+    query = request.GET.copy()
+    query.pop(LogPagination.page_query_param, None)
+    query.pop(LogPagination.page_size_query_param, None)
+    logs = selectors.webhook_logs(tenant=request.tenant, webhook_id=webhook_id, **filters)
+    errors = []
+    try:
+        rows = paginator.paginate(logs, Request(_with_query(request, query)))
+    except ValidationError:  # a cursor this page did not give: the newest rows, and why
+        errors = [_("That page of the log no longer exists. Showing the newest rows.")]
+        query.pop("cursor", None)
+        rows = paginator.paginate(logs, Request(_with_query(request, query)))
+    older = parse_qs(urlsplit(paginator.next).query).get("cursor", [None])[0] if paginator.next else None
+    return {**base, "rows": rows, "errors": errors, "can_manage": request.membership.can_manage, "older": older,
+            "paged": bool(query.get("cursor"))}
+
+
+def _with_query(request: HttpRequest, query) -> HttpRequest:
+    """``request`` with only the log's own parameters (no ?page= / ?pageSize= from outside)."""
+    shallow = copy.copy(request)
+    shallow.GET = query
+    return shallow
 
 
 def _log(request: HttpRequest, log_id: str) -> WebhookLog:

@@ -50,7 +50,7 @@ def _render(request: HttpRequest, *, webhook: OutgoingWebhook | None, draft: dic
         "message": message, "message_kind": "success" if message else None,
     }
     if webhook is not None:
-        context["logs"] = log_rows_context(request, webhook.id)
+        context["logs"] = log_rows_context(request, webhook.id, "outgoing")
     return render(request, "webhooks/outgoing.html", context, status=status)
 
 
@@ -102,7 +102,7 @@ def outgoing_delete(request: HttpRequest, webhook_id: str) -> HttpResponse:
 @page_view
 def outgoing_logs(request: HttpRequest, webhook_id: str) -> HttpResponse:
     webhook = _webhook(request, webhook_id)
-    return render(request, "webhooks/_log_rows.html", {**log_rows_context(request, webhook.id), "webhook": webhook})
+    return render(request, "webhooks/_log_rows.html", {**log_rows_context(request, webhook.id, "outgoing"), "webhook": webhook})
 
 
 @page_view
