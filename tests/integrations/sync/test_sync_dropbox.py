@@ -245,3 +245,25 @@ def test_the_app_webhook_signature_matches_a_published_vector(alice, fake):
                            content_type="application/json",
                            HTTP_X_DROPBOX_SIGNATURE="0a8c16b085420b960dc78664279fe09e936a2a01b1f91064869d9e77dfd64529")
     assert answer.status_code == 400
+
+
+def test_the_catalogs_rate_limit_paces_the_calls(alice, fake, monkeypatch):
+    """3 calls per second instead of the catalog's: six one-file listing pages wait for later
+    windows, and Dropbox refuses none."""
+    import time
+
+    from tests.support.small_bucket import small_bucket
+
+    monkeypatch.setattr(dropbox_adapter, "PAGE_SIZE", 1)
+    for n in range(6):
+        fake.put_file(f"{ROOT}/Paced {n}.pdf", b"%PDF paced")
+    with small_bucket("dropbox", 3, 1):
+        integration = connected(alice, direction="import")
+        started = time.monotonic()
+        log = run_sync(integration)
+        elapsed = time.monotonic() - started
+    assert log.status == "success", log.error_message
+    calls = fake.count()
+    assert calls >= 6 and fake.count(status=429) == 0
+    assert elapsed >= (calls - 1) // 3  # at most 3 calls in any one second
+    assert len(documents(alice)) == 6

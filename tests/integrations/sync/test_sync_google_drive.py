@@ -317,3 +317,25 @@ def test_storage_settings_are_the_seeds_and_bad_ones_are_a_clear_400(alice, bob,
     assert plan.containers == ("folder-1",)
     # another tenant cannot reach it
     assert client_for(bob).patch(url, {"settings": {"syncPhotos": False}}, format="json").status_code == 404
+
+
+def test_the_catalogs_rate_limit_paces_the_calls(alice, fake, monkeypatch):
+    """3 calls per second instead of Drive's published quota: the start page token and six
+    one-file listing pages wait for later windows, and Drive refuses none."""
+    import time
+
+    from tests.support.small_bucket import small_bucket
+
+    monkeypatch.setattr(drive, "PAGE_SIZE", 1)
+    for n in range(6):
+        fake.put_file(f"Paced {n}.pdf", b"%PDF paced", parent=ROOT)
+    with small_bucket("google_drive", 3, 1):
+        integration = connected(alice, direction="import")
+        started = time.monotonic()
+        log = run_sync(integration)
+        elapsed = time.monotonic() - started
+    assert log.status == "success", log.error_message
+    calls = fake.count()
+    assert calls >= 7 and fake.count(status=429) == 0
+    assert elapsed >= (calls - 1) // 3  # at most 3 calls in any one second
+    assert len(documents(alice)) == 6

@@ -205,3 +205,25 @@ def test_realtime_end_to_end_through_the_api_a_graph_subscription_and_the_sync_w
     assert created.status_code == 201, created.content
     wait_until(lambda: "From the hub.pdf" in fake.children(fake.folder), 20, what="the uploaded item")
     assert fake.content[fake.children(fake.folder)["From the hub.pdf"]["id"]] == b"%PDF hub"
+
+
+def test_the_catalogs_rate_limit_paces_the_calls(alice, fake):
+    """3 calls per second instead of the catalog's: the root read and six one-item delta pages
+    wait for later windows, and Graph refuses none."""
+    import time
+
+    from tests.support.small_bucket import small_bucket
+
+    fake.page_size = 1
+    for n in range(6):
+        fake.put_file(f"Paced {n}.pdf", b"%PDF paced", parent=fake.folder)
+    with small_bucket("onedrive", 3, 1):
+        integration = connected(alice, fake, direction="import")
+        started = time.monotonic()
+        log = run_sync(integration)
+        elapsed = time.monotonic() - started
+    assert log.status == "success", log.error_message
+    calls = fake.count()
+    assert calls >= 7 and fake.count(status=429) == 0
+    assert elapsed >= (calls - 1) // 3  # at most 3 calls in any one second
+    assert len(documents(alice)) == 6
