@@ -339,3 +339,94 @@ def test_the_catalogs_rate_limit_paces_the_calls(alice, fake, monkeypatch):
     assert calls >= 7 and fake.count(status=429) == 0
     assert elapsed >= (calls - 1) // 3  # at most 3 calls in any one second
     assert len(documents(alice)) == 6
+
+
+def change_file(persona, name: str, url: str, **more) -> None:
+    with tenant_scope(persona.tenant.id):
+        doc = Document.objects.get(tenant=persona.tenant, name=name)
+        entity_update(instance=doc, data={"file_url": url, **more}, tenant=persona.tenant, source="api")
+    drain_entity_events(str(persona.tenant.id))
+
+
+def test_a_documents_changed_file_is_uploaded_again_as_a_new_version_of_the_same_file(alice, fake, file_server):
+    local_document(alice, "Plans.pdf", file_server.put("plans-v1.pdf", b"%PDF v1"))
+    integration = connected(alice, direction="export")
+    assert run_sync(integration).summary["created"] == 1
+    (remote,) = fake.children(ROOT).values()
+
+    # a metadata change alone uploads no bytes
+    with tenant_scope(alice.tenant.id):
+        doc = Document.objects.get(tenant=alice.tenant, name="Plans.pdf")
+        entity_update(instance=doc, data={"description": "ground floor"}, tenant=alice.tenant, source="api")
+    drain_entity_events(str(alice.tenant.id))
+    assert run_sync(integration).summary["updated"] == 1
+    assert fake.count("PATCH", "/upload/drive/v3/files") == 0 and fake.content[remote["id"]] == b"%PDF v1"
+
+    # a new file: the same Drive file takes the bytes (a new version), nothing is created
+    change_file(alice, "Plans.pdf", file_server.put("plans-v2.pdf", b"%PDF v2 revised"))
+    entry = run_sync(integration)
+    assert entry.status == "success", (entry.error_message, entry.failed_items)
+    assert entry.summary["updated"] == 1
+    assert set(fake.children(ROOT)) == {"Plans.pdf"} and fake.content[remote["id"]] == b"%PDF v2 revised"
+    assert fake.count("PATCH", f"/upload/drive/v3/files/{remote['id']}") == 1
+    assert fake.count("POST", "/upload/drive/v3/files") == 1  # the first upload only
+    assert int(fake.files[remote["id"]]["version"]) > int(remote["version"])
+
+    # above the simple limit: a resumable update session, in chunks
+    large = bytes(range(256)) * (drive.SIMPLE_LIMIT // 256 + 9000)
+    change_file(alice, "Plans.pdf", file_server.put("plans-v3.pdf", large))
+    assert run_sync(integration).summary["updated"] == 1
+    assert fake.content[remote["id"]] == large
+    chunks = [r for r in fake.requests if r.method == "PUT"]
+    assert len(chunks) == -(-len(large) // drive.CHUNK) and max(r.body_bytes for r in chunks) <= drive.CHUNK
+
+    # the same file again (another run, an unrelated change): not uploaded again
+    served = file_server.served
+    assert run_sync(integration).summary["updated"] == 0
+    assert file_server.served == served
+
+
+def test_the_same_file_address_replaced_with_a_new_size_is_a_change(alice, fake, file_server):
+    url = file_server.put("brief.pdf", b"%PDF brief")
+    local_document(alice, "Brief.pdf", url)
+    integration = connected(alice, direction="export")
+    assert run_sync(integration).summary["created"] == 1
+    (remote,) = fake.children(ROOT).values()
+    file_server.put("brief.pdf", b"%PDF brief, longer now")
+    change_file(alice, "Brief.pdf", url, size_bytes=len(b"%PDF brief, longer now"))
+    assert run_sync(integration).summary["updated"] == 1
+    assert fake.content[remote["id"]] == b"%PDF brief, longer now"
+
+
+@pytest.mark.parametrize("policy", ["local_wins", "remote_wins"])
+def test_a_file_changed_on_both_sides_follows_the_conflict_policy(alice, fake, file_server, policy):
+    local_document(alice, "Plans.pdf", file_server.put("plans-v1.pdf", b"%PDF v1"))
+    integration = connected(alice)
+    with tenant_scope(alice.tenant.id):
+        Integration.objects.filter(pk=integration.pk).update(conflict_policy=policy)
+    assert run_sync(integration).summary["created"] == 1
+    (remote,) = fake.children(ROOT).values()
+    fake.replace_content(remote["id"], b"%PDF marked up in Drive")  # Drive's version moves on
+    change_file(alice, "Plans.pdf", file_server.put("plans-v2.pdf", b"%PDF v2 from the studio"))
+    with tenant_scope(alice.tenant.id):
+        from integrations.sync.exporter import export_pending
+        plan = plan_for(Integration.objects.get(pk=integration.pk))
+        job = Job(plan=plan, client=ProviderClient.for_integration(plan.integration), report=RunReport())
+
+    export_pending(job)
+
+    assert job.report.failed == 0
+    (conflict,) = [c for c in job.report.conflict_items if c.get("field") == "file"]
+    doc = documents(alice)["Plans.pdf"]
+    if policy == "local_wins":
+        assert conflict["winner"] == "local"
+        assert fake.content[remote["id"]] == b"%PDF v2 from the studio"
+    else:
+        assert conflict["winner"] == "remote"
+        assert fake.content[remote["id"]] == b"%PDF marked up in Drive"
+        assert doc.file_url == fake.files[remote["id"]]["webViewLink"]  # the document's file is Drive's now
+    assert set(fake.children(ROOT)) == {"Plans.pdf"}
+    # settled: the next run uploads nothing
+    uploads = fake.count("PATCH", "/upload/drive/v3/files")
+    assert run_sync(integration).status == "success"
+    assert fake.count("PATCH", "/upload/drive/v3/files") == uploads
