@@ -108,6 +108,11 @@ class Document(EntityModel):
     mime_type = models.CharField(max_length=200, blank=True, default="", verbose_name=_("mime type"))
     size_bytes = models.BigIntegerField(null=True, blank=True, validators=[MinValueValidator(0)], verbose_name=_("size bytes"))
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, verbose_name=_("status"))
+    #: Whose document it is and which project it belongs to: storage integrations name their
+    #: ``by_client`` / ``by_project`` folders after them (the platform has no project entity here).
+    client = models.ForeignKey("Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="documents",
+                               verbose_name=_("client"))
+    project_name = models.CharField(_("project"), max_length=300, blank=True, default="")
 
     class Meta:
         db_table = "documents"

@@ -47,8 +47,9 @@ from integrations.sync_state import content_hash
 # 350 GB, OneDrive 250 GB); settings.SYNC_FILE_TRANSFER_SECONDS: the whole transfer (download
 # from the platform and upload to the provider) ends within it.
 FOLDER = "folder"
-#: The document field that names its folder under each structure (the platform's Document
-#: carries the names; a document without one goes to the root folder).
+#: The document field that names its folder under each structure (the Document's
+#: ``projectName`` and its client's name, ``clientName``; a document without one goes to the
+#: root folder). A document moved to another project or client later keeps its file where it is.
 STRUCTURE_FIELDS = {"by_project": ("projectName", "project"), "by_client": ("clientName", "client")}
 MAX_FOLDER_NAME = 200
 

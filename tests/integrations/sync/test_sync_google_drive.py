@@ -430,3 +430,38 @@ def test_a_file_changed_on_both_sides_follows_the_conflict_policy(alice, fake, f
     uploads = fake.count("PATCH", "/upload/drive/v3/files")
     assert run_sync(integration).status == "success"
     assert fake.count("PATCH", "/upload/drive/v3/files") == uploads
+
+
+@pytest.mark.parametrize("structure", ["by_client", "by_project"])
+def test_folder_structures_name_folders_after_the_documents_client_or_project(alice, fake, file_server, structure):
+    from tests.support.factories import client_for
+
+    api = client_for(alice)
+    cohen = api.post("/api/clients", {"name": "Cohen Family"}, format="json").json()["id"]
+    levi = api.post("/api/clients", {"name": "Levi / Partners"}, format="json").json()["id"]
+    specs = [("Plans.pdf", cohen, "Villa Herzliya"), ("Brief.pdf", cohen, "Villa Herzliya"),
+             ("Survey.pdf", levi, "Office Tel Aviv"), ("Loose.pdf", None, "")]
+    for name, client_id, project in specs:
+        created = api.post("/api/documents", {"name": name, "mimeType": "application/pdf", "clientId": client_id,
+                                              "projectName": project, "fileUrl": file_server.put(name, b"%PDF")},
+                           format="json")
+        assert created.status_code == 201, created.content
+    assert created.json()["clientName"] is None
+    assert api.get("/api/documents?page_size=10").json()["results"][-1]["clientName"] == "Cohen Family"
+    drain_entity_events(str(alice.tenant.id))
+    integration = connected(alice, direction="export", structure=structure)
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", (entry.error_message, entry.failed_items)
+    folders = {f["name"]: f["id"] for f in fake.files.values() if f["mimeType"] == drive.FOLDER_MIME
+               and ROOT in f["parents"]}
+    expected = {"by_client": {"Cohen Family": {"Plans.pdf", "Brief.pdf"}, "Levi   Partners": {"Survey.pdf"}},
+                "by_project": {"Villa Herzliya": {"Plans.pdf", "Brief.pdf"}, "Office Tel Aviv": {"Survey.pdf"}}}
+    assert set(folders) == set(expected[structure])
+    for folder, names in expected[structure].items():
+        assert set(fake.children(folders[folder])) == names
+    assert set(fake.children(ROOT)) - set(folders) == {"Loose.pdf"}  # no client / project: the root folder
+    assert len([r for r in fake.requests if (r.method, r.path) == ("POST", "/drive/v3/files")]) == 2  # once each
+    with tenant_scope(alice.tenant.id):
+        assert ExternalLink.objects.filter(integration=integration, local_type="folder").count() == 2
