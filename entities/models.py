@@ -100,7 +100,17 @@ class Document(EntityModel):
         FINAL = "final", _("Final")
         ARCHIVED = "archived", _("Archived")
 
+    class Kind(models.TextChoices):
+        """The seed's storage settings sync each kind or not (syncDocuments / syncProposals /
+        syncContracts / syncPhotos)."""
+
+        DOCUMENT = "document", _("Document")
+        PROPOSAL = "proposal", _("Proposal")
+        CONTRACT = "contract", _("Contract")
+        PHOTO = "photo", _("Photo")
+
     name = models.CharField(_("name"), max_length=300)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.DOCUMENT)
     description = models.TextField(blank=True, default="", verbose_name=_("description"))
     file_url = models.URLField(max_length=2000, blank=True, default="", verbose_name=_("file url"))
     #: A preview image's address (design tools: Canva / Figma thumbnails; may expire at the provider).

@@ -169,7 +169,7 @@ class DocumentSerializer(EntitySerializer):
     class Meta:
         model = Document
         fields = (*EntitySerializer.common_fields, "name", "description", "file_url", "thumbnail_url", "mime_type",
-                  "size_bytes", "status", "client_id", "client_name", "project_name")
+                  "size_bytes", "status", "kind", "client_id", "client_name", "project_name")
         read_only_fields = EntitySerializer.read_only_fields
 
 

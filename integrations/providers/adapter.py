@@ -310,6 +310,12 @@ class ProviderAdapter:
         the enabled ``calendars[]`` or "primary")."""
         return None
 
+    def syncs_record(self, local_type: str, values: Mapping[str, Any], settings: Mapping[str, Any]) -> bool:
+        """Whether the provider settings sync this record at all (storage: the document's kind
+        against ``syncDocuments`` / ``syncProposals`` / ...). Asked of a local record before its
+        export and of a new remote record (its mapped values) before it is imported."""
+        return True
+
     def ensure_folder(self, client: Caller, *, parent: str, name: str) -> str:
         """The id of the folder ``name`` in ``parent``, created when missing (storage providers)."""
         raise self._not_yet("folders")

@@ -176,8 +176,10 @@ def export_one(job: Job, row: SyncPending) -> None:
     with tenant_scope(job.tenant_id):
         snapshot = entity_snapshot(instance)
         current = local_values(pair, job, instance)
-    if not pair.filters.matches(snapshot):
-        finish_row(job, row)
+    if not pair.filters.matches(snapshot) or (
+            link is None and not job.plan.adapter.syncs_record(pair.local_type, snapshot,
+                                                               job.plan.integration.settings or {})):
+        finish_row(job, row)  # filtered out, or of a kind the settings do not sync (storage)
         job.report.skipped += 1
         return
     ctx = job.plan.context()
@@ -354,13 +356,16 @@ def write_back_assigned(job: Job, pair: Pair, local_id: uuid.UUID, current: dict
     """Values the provider assigned when it created the object (a payment page's link) that the
     local record lacks are written to it -- as the integration (``source``), so no export echoes
     it -- and the SPA sees them. Only empty local fields are filled: nothing the user typed is
-    overwritten. Returns the local values after the write. Inside the tenant's transaction."""
-    assigned = {k: v for k, v in remote_values.items()
-                if v not in (None, "", [], {}) and current.get(k) in (None, "", [], {})}
-    if not assigned:
-        return current
+    overwritten. Returns the local values after the write. Inside the tenant's transaction.
+    Emptiness is the record's own (its snapshot): ``current`` leaves out the fields only the
+    provider sets, and a document's own ``fileUrl`` or ``kind`` is not the provider's to replace."""
     instance = local_load(job, pair.local_type, local_id)
     if instance is None:
+        return current
+    local = {**entity_snapshot(instance), **current}
+    assigned = {k: v for k, v in remote_values.items()
+                if v not in (None, "", [], {}) and local.get(k) in (None, "", [], {})}
+    if not assigned:
         return current
     entity_update(instance=instance, data=as_entity_data(assigned), tenant=job.tenant, source=job.source)
     return {**current, **assigned}

@@ -37,7 +37,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from integrations.providers._storage import STORAGE_MAPPING, StorageSettings
+from integrations.providers._storage import STORAGE_MAPPING, StorageSettings, file_kind
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -265,6 +265,7 @@ def _change(entry: Mapping[str, Any]) -> RemoteChange:
         "size": entry.get("size"), "rev": entry.get("rev"), "contentHash": entry.get("content_hash"),
         "pathDisplay": display, "webViewLink": f"{WEB}{quote(folder)}?preview={quote(name)}",
     }
+    raw["documentKind"] = file_kind(raw["mimeType"])
     return RemoteChange(remote_id=str(entry.get("id") or ""), deleted=False, version=entry.get("rev"), raw=raw,
                         modified_at=_instant(entry.get("server_modified")))
 

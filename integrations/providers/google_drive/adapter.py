@@ -45,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from integrations.providers._storage import STORAGE_MAPPING, StorageSettings
+from integrations.providers._storage import STORAGE_MAPPING, StorageSettings, file_kind
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -365,6 +365,7 @@ def _change(file: Mapping[str, Any]) -> RemoteChange:
             raw["size"] = int(raw["size"])  # int64 travels as a JSON string
         except (TypeError, ValueError):
             raw.pop("size")
+    raw["documentKind"] = file_kind(raw.get("mimeType"))
     hub_id = (file.get("appProperties") or {}).get(HUB_ID_KEY)
     return RemoteChange(remote_id=str(file.get("id") or ""), deleted=bool(file.get("trashed")),
                         version=str(file["version"]) if file.get("version") is not None else None, raw=raw,

@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from integrations.providers._storage import STORAGE_MAPPING, StorageSettings
+from integrations.providers._storage import STORAGE_MAPPING, StorageSettings, file_kind
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -286,7 +286,8 @@ def _item_path(parent: str, name: str) -> str:
 def _change(item: Mapping[str, Any]) -> RemoteChange:
     raw = {"id": item.get("id"), "name": item.get("name"), "description": item.get("description"),
            "mimeType": (item.get("file") or {}).get("mimeType"), "size": item.get("size"),
-           "webViewLink": item.get("webUrl"), "eTag": item.get("eTag"), "cTag": item.get("cTag")}
+           "webViewLink": item.get("webUrl"), "eTag": item.get("eTag"), "cTag": item.get("cTag"),
+           "documentKind": file_kind((item.get("file") or {}).get("mimeType"))}
     return RemoteChange(remote_id=str(item.get("id") or ""), deleted="deleted" in item, version=item.get("eTag"),
                         raw={k: v for k, v in raw.items() if v is not None},
                         modified_at=_instant(item.get("lastModifiedDateTime")))

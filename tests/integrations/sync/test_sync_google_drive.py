@@ -465,3 +465,40 @@ def test_folder_structures_name_folders_after_the_documents_client_or_project(al
     assert len([r for r in fake.requests if (r.method, r.path) == ("POST", "/drive/v3/files")]) == 2  # once each
     with tenant_scope(alice.tenant.id):
         assert ExternalLink.objects.filter(integration=integration, local_type="folder").count() == 2
+
+
+def test_the_settings_document_kinds_decide_what_is_exported_and_imported(alice, fake, file_server):
+    for name, kind in [("Plans.pdf", "document"), ("Offer.pdf", "proposal"), ("Agreement.pdf", "contract"),
+                       ("Site.jpg", "photo")]:
+        with tenant_scope(alice.tenant.id):
+            entity_create(tenant=alice.tenant, entity_type="document", source="api",
+                          data={"name": name, "kind": kind, "file_url": file_server.put(name, b"bytes")})
+    drain_entity_events(str(alice.tenant.id))
+    fake.put_file("Drive plans.pdf", b"%PDF", parent=ROOT)
+    fake.put_file("Drive site.jpg", b"\xff\xd8\xff", parent=ROOT, mime="image/jpeg")
+    integration = connected(alice)
+    with tenant_scope(alice.tenant.id):  # the seed's defaults but documents off: kinds, not the pair, decide
+        Integration.objects.filter(pk=integration.pk).update(settings={
+            **integration.settings, "syncDocuments": False, "syncProposals": False, "syncContracts": True,
+            "syncPhotos": True})
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", (entry.error_message, entry.failed_items)
+    assert set(fake.children(ROOT)) == {"Drive plans.pdf", "Drive site.jpg", "Agreement.pdf", "Site.jpg"}
+    docs = documents(alice)
+    assert "Drive plans.pdf" not in docs  # a document-kind file, documents off: not imported
+    assert docs["Drive site.jpg"].kind == "photo"  # an imported file's kind from its MIME type
+    assert docs["Site.jpg"].kind == "photo" and docs["Site.jpg"].file_url == file_server.put("Site.jpg", b"bytes")
+
+    # documents on, photos off: the PDF is imported as a document; linked records keep syncing
+    with tenant_scope(alice.tenant.id):
+        Integration.objects.filter(pk=integration.pk).update(settings={
+            **integration.settings, "syncDocuments": True, "syncProposals": False, "syncPhotos": False})
+    fake.put_file("New photo.png", b"\x89PNG", parent=ROOT, mime="image/png")
+    fake.edit(fake.children(ROOT)["Drive plans.pdf"]["id"], description="touched")
+    assert run_sync(integration, scheduled=True).status == "success"  # a scheduled run queues the unlinked
+    docs = documents(alice)
+    assert docs["Drive plans.pdf"].kind == "document" and "New photo.png" not in docs
+    assert "Offer.pdf" not in fake.children(ROOT) and "Plans.pdf" in fake.children(ROOT)
+    assert docs["Site.jpg"].kind == "photo" and docs["Plans.pdf"].kind == "document"  # kinds kept
