@@ -215,7 +215,9 @@ def export_one(job: Job, row: SyncPending) -> None:
             remote = update_after_conflict(job, pair, row, link)
         if remote is None:
             return
-    record_success(job, row, pair, instance.pk, None, remote, container=link.remote_container, snapshot=snapshot)
+    # Which file the provider holds changes only when a file was written (a metadata write keeps it).
+    record_success(job, row, pair, instance.pk, None, remote, container=link.remote_container,
+                   snapshot=snapshot if new_file else None)
     job.report.updated += 1
 
 
@@ -300,7 +302,10 @@ def file_after_conflict(job: Job, pair: Pair, row: SyncPending, link: ExternalLi
         return files.upload_changed(job, link=link, record=record, snapshot=snapshot,
                                     version=link.remote_version), snapshot
     with tenant_scope(job.tenant_id):  # the provider's file is the document's now (no export echoes it)
-        entity_update(instance=instance, data={"file_url": remote_url}, tenant=job.tenant, source=job.source)
+        instance = entity_update(instance=instance, data={"file_url": remote_url}, tenant=job.tenant,
+                                 source=job.source)
+        ExternalLink.objects.filter(pk=link.pk, tenant_id=link.tenant_id).update(
+            file_fingerprint=files.file_fingerprint(entity_snapshot(instance), link.last_synced or {}))
         finish_row(job, row)
     job.report.skipped += 1
     return None, None
@@ -346,6 +351,9 @@ def record_success(job: Job, row: SyncPending, pair: Pair, local_id: uuid.UUID, 
                            remote_hash=content_hash(remote_values), last_synced=remote_values)
         marks: dict[str, Any] = {"seen_at": timezone.now()}
         if job.plan.adapter.carries_files and snapshot is not None:
+            if not snapshot.get("fileUrl"):  # no file of its own: the provider's link written back is its file
+                written = local_load(job, pair.local_type, local_id)
+                snapshot = entity_snapshot(written) if written is not None else snapshot
             marks["file_fingerprint"] = files.file_fingerprint(snapshot, remote_values)
         ExternalLink.objects.filter(pk=link.pk, tenant_id=link.tenant_id).update(**marks)
         finish_row(job, row)
