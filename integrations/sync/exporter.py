@@ -1,5 +1,8 @@
 """Export: local changes -> the provider (issue 11 item 4).
 
+(Past 400 lines because the per-record decisions -- create, update, merge after a version
+conflict, a storage file's new content and its conflict -- read best side by side.)
+
 Two halves, joined by the export queue (``SyncPending``, integrations.sync.queue):
 
 1. ``on_entity_events`` -- an entity-event subscriber (registered in

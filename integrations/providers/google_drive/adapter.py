@@ -1,4 +1,5 @@
 """Google Drive's adapter: documents <-> files in the integration's root folder, Drive API v3.
+(Past 400 lines: one provider's change feed, three upload paths and push, kept together.)
 
 Every call goes through the hub's ``ProviderClient`` to a path under ``/drive/v3/`` or
 ``/upload/drive/v3/`` (the provider app's API base applied, DESIGN C2).
