@@ -116,7 +116,17 @@ class Document(EntityModel):
         FINAL = "final", _("Final")
         ARCHIVED = "archived", _("Archived")
 
+    class Kind(models.TextChoices):
+        """The seed's storage settings sync each kind or not (syncDocuments / syncProposals /
+        syncContracts / syncPhotos)."""
+
+        DOCUMENT = "document", _("Document")
+        PROPOSAL = "proposal", _("Proposal")
+        CONTRACT = "contract", _("Contract")
+        PHOTO = "photo", _("Photo")
+
     name = models.CharField(_("name"), max_length=300)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.DOCUMENT)
     description = models.TextField(blank=True, default="", verbose_name=_("description"))
     file_url = models.URLField(max_length=2000, blank=True, default="", verbose_name=_("file url"))
     #: A preview image's address (design tools: Canva / Figma thumbnails; may expire at the provider).
@@ -124,6 +134,11 @@ class Document(EntityModel):
     mime_type = models.CharField(max_length=200, blank=True, default="", verbose_name=_("mime type"))
     size_bytes = models.BigIntegerField(null=True, blank=True, validators=[MinValueValidator(0)], verbose_name=_("size bytes"))
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, verbose_name=_("status"))
+    #: Whose document it is and which project it belongs to: storage integrations name their
+    #: ``by_client`` / ``by_project`` folders after them (the platform has no project entity here).
+    client = models.ForeignKey("Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="documents",
+                               verbose_name=_("client"))
+    project_name = models.CharField(_("project"), max_length=300, blank=True, default="")
 
     class Meta:
         db_table = "documents"

@@ -162,11 +162,14 @@ class TaskSerializer(EntitySerializer):
 class DocumentSerializer(EntitySerializer):
     file_url = HttpUrlField(required=False, allow_blank=True, max_length=2000)
     thumbnail_url = HttpUrlField(required=False, allow_blank=True, max_length=2000)
+    client_id = TenantRelatedField(source="client", queryset=Client.objects.all(), required=False, allow_null=True)
+    #: The client's name, read-only: what a ``by_client`` storage folder is named after.
+    client_name = serializers.CharField(source="client.name", read_only=True, allow_null=True)
 
     class Meta:
         model = Document
         fields = (*EntitySerializer.common_fields, "name", "description", "file_url", "thumbnail_url", "mime_type",
-                  "size_bytes", "status")
+                  "size_bytes", "status", "kind", "client_id", "client_name", "project_name")
         read_only_fields = EntitySerializer.read_only_fields
 
 

@@ -67,6 +67,7 @@ def _viewset(model, serializer, name):
 MeetingViewSet = _viewset(Meeting, MeetingSerializer, "meetings")
 TaskViewSet = _viewset(Task, TaskSerializer, "tasks")
 DocumentViewSet = _viewset(Document, DocumentSerializer, "documents")
+DocumentViewSet.queryset = Document.objects.select_related("client")  # clientName: no query per row
 PaymentViewSet = _viewset(Payment, PaymentSerializer, "payments")
 ExpenseViewSet = _viewset(Expense, ExpenseSerializer, "expenses")
 ClientViewSet = _viewset(Client, ClientSerializer, "clients")

@@ -295,6 +295,10 @@ class ExternalLink(models.Model):
     # Django's encoder, as content_hash uses: mapped values may hold dates and decimals.
     last_synced = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder,
                                    db_default=models.Value({}, models.JSONField()), verbose_name=_("last synced"))
+    # Storage providers: which of the local record's files the remote file holds
+    # (integrations.sync.files.file_fingerprint); a different one is uploaded again.
+    file_fingerprint = models.CharField(max_length=64, blank=True, default="", db_default="",
+                                        verbose_name=_("file fingerprint"))
     # When an import last saw the remote record (a full listing's reconciliation reads it).
     seen_at = models.DateTimeField(null=True, blank=True, verbose_name=_("seen at"))
     created_at = models.DateTimeField(auto_now_add=True, db_default=Now(), verbose_name=_("created at"))

@@ -11,9 +11,12 @@ OneDrive: a driveItem id, "root"). ``autoUploadDocuments`` / ``autoImportFromFol
 the engine's ``autoCreateFiles`` / ``autoCreateDocuments``. ``syncDocuments: false`` leaves
 the document pair out. The seed's ``direction`` lives in ``syncSettings`` (refused here).
 
-The document kinds ``syncProposals`` / ``syncContracts`` / ``syncPhotos`` are stored and
-validated, but the hub's Document stand-in has no kind, so today every document is a
-"document" (the catalog's maturity note says so).
+The document kinds: a Document has a ``kind`` (document, proposal, contract, photo) and
+``syncDocuments`` / ``syncProposals`` / ``syncContracts`` / ``syncPhotos`` say which kinds
+sync (a flag that is absent means on; a new connection stores the seed's defaults, photos
+off). A document of a kind turned off is not exported, and a new file whose kind is turned
+off is not imported; records already linked keep syncing. An imported file's kind comes
+from its MIME type (``image/*``: photo, else document); the studio can change it here.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from collections.abc import Mapping
 from typing import Any
 
 FOLDER_STRUCTURES = ("flat", "by_project", "by_client")
+#: A document kind -> the setting that syncs it.
+KIND_FLAGS = {"document": "syncDocuments", "proposal": "syncProposals", "contract": "syncContracts",
+              "photo": "syncPhotos"}
 FLAGS = ("syncDocuments", "syncProposals", "syncContracts", "syncPhotos", "autoUploadDocuments",
          "autoImportFromFolder")
 TEXTS = ("rootFolderId", "rootFolderName")
@@ -38,7 +44,15 @@ STORAGE_MAPPING: list[dict[str, Any]] = [
      "transformConfig": {"direction": "import"}},
     {"localEntity": "document", "localField": "fileUrl", "remoteField": "webViewLink",
      "transformConfig": {"direction": "import"}},
+    # A new file's kind (its MIME type's, ``file_kind``): the studio's own choice is never overwritten.
+    {"localEntity": "document", "localField": "kind", "remoteField": "documentKind",
+     "transformConfig": {"direction": "import"}},
 ]
+
+
+def file_kind(mime_type: Any) -> str:
+    """The document kind of a file at the provider: photos by MIME type, else a document."""
+    return "photo" if isinstance(mime_type, str) and mime_type.startswith("image/") else "document"
 
 
 class StorageSettings:
@@ -62,6 +76,13 @@ class StorageSettings:
     def sync_containers(self, settings: Mapping[str, Any]) -> tuple[str, ...] | None:
         root = settings.get("rootFolderId") if isinstance(settings, Mapping) else None
         return (root if isinstance(root, str) and root else self.default_root,)
+
+    def syncs_record(self, local_type: str, values: Mapping[str, Any], settings: Mapping[str, Any]) -> bool:
+        if local_type != "document":
+            return True
+        kind = values.get("kind") if isinstance(values, Mapping) else None
+        setting = KIND_FLAGS.get(kind if isinstance(kind, str) else "document", "syncDocuments")
+        return not isinstance(settings, Mapping) or settings.get(setting) is not False
 
     def settings_defaults(self) -> dict[str, Any]:
         return {"rootFolderId": "", "rootFolderName": "", "folderStructure": "flat", "syncDocuments": True,

@@ -172,7 +172,13 @@ class PageSetting:
 
 class VersionConflict(Exception):
     """The remote object changed since ``version`` was read (412 on If-Match): the engine
-    re-reads it and merges instead of overwriting."""
+    re-reads it and merges instead of overwriting. ``modified_at``: when the remote object
+    last changed, where the provider said (a file's content conflict is decided by it under
+    ``newest_wins``)."""
+
+    def __init__(self, message: str = "", *, modified_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.modified_at = modified_at
 
 
 class CursorInvalid(Exception):
@@ -360,6 +366,12 @@ class ProviderAdapter:
         the enabled ``calendars[]`` or "primary")."""
         return None
 
+    def syncs_record(self, local_type: str, values: Mapping[str, Any], settings: Mapping[str, Any]) -> bool:
+        """Whether the provider settings sync this record at all (storage: the document's kind
+        against ``syncDocuments`` / ``syncProposals`` / ...). Asked of a local record before its
+        export and of a new remote record (its mapped values) before it is imported."""
+        return True
+
     def ensure_folder(self, client: Caller, *, parent: str, name: str) -> str:
         """The id of the folder ``name`` in ``parent``, created when missing (storage providers)."""
         raise self._not_yet("folders")
@@ -384,6 +396,14 @@ class ProviderAdapter:
         """Update a remote object, conditional on ``version`` where the provider supports it
         (raises ``VersionConflict`` when it changed meanwhile); returns the updated object."""
         raise self._not_yet("update")
+
+    def push_content(
+        self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
+        content: FileContent, version: str | None,
+    ) -> RemoteChange:
+        """Storage providers: replace a remote file's bytes with ``content`` (the record's
+        metadata too), conditional on ``version`` (``VersionConflict`` when it changed)."""
+        raise self._not_yet("file content update")
 
     def push_delete(self, client: Caller, *, container: str, remote_id: str, version: str | None) -> None:
         """Delete a remote object (an already-deleted one is not an error; ``VersionConflict``

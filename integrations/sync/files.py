@@ -13,6 +13,19 @@ so the file is never whole in memory.
 
 A document without a file is created as an empty file of its name (the provider then holds
 its name and description; the content follows when the document gets a file).
+
+A document's file that changed after its upload is uploaded again (``upload_changed``: the
+same remote file, a new version -- Drive ``files.update`` with media, Dropbox ``mode:
+update`` with the rev, OneDrive content ``PUT`` with ``If-Match``). What was uploaded is
+remembered on the link as ``file_fingerprint``: the document's ``fileUrl`` and -- when the
+platform's ``sizeBytes`` differs from the size the provider reported -- that size; so a new
+file address, or a file replaced in place with a new size, is a change, while an import
+taking the provider's new size is not. A document whose ``fileUrl`` is the provider's own
+link (imported from there) has nothing to upload. Both sides changed (the provider's version
+moved on too): the integration's ``conflictPolicy`` decides (``newest_wins``: the document's
+``updatedAt`` against the file's modification time) -- local: uploaded over the newer
+version; remote: the document's file becomes the provider's (its ``fileUrl`` the provider's
+link), and the conflict is in the run's log.
 """
 
 from __future__ import annotations
@@ -28,13 +41,15 @@ from core.outbound import DownloadFailed, stream_get
 from core.tenant_context import tenant_scope
 from integrations.models import ExternalLink
 from integrations.providers.adapter import FileContent, RemoteChange
+from integrations.sync_state import content_hash
 
 # settings.SYNC_MAX_FILE_BYTES: the largest file a sync uploads (Drive takes 5 TB, Dropbox
 # 350 GB, OneDrive 250 GB); settings.SYNC_FILE_TRANSFER_SECONDS: the whole transfer (download
 # from the platform and upload to the provider) ends within it.
 FOLDER = "folder"
-#: The document field that names its folder under each structure (the platform's Document
-#: carries the names; a document without one goes to the root folder).
+#: The document field that names its folder under each structure (the Document's
+#: ``projectName`` and its client's name, ``clientName``; a document without one goes to the
+#: root folder). A document moved to another project or client later keeps its file where it is.
 STRUCTURE_FIELDS = {"by_project": ("projectName", "project"), "by_client": ("clientName", "client")}
 MAX_FOLDER_NAME = 200
 
@@ -128,3 +143,33 @@ def upload_new(job: Any, *, record: Mapping[str, Any], snapshot: Mapping[str, An
     with document_file(snapshot, name=name) as content:
         return job.plan.adapter.push_create(job.client, container=folder, record=record, hub_id=hub_id,
                                             content=content)
+
+
+def file_fingerprint(snapshot: Mapping[str, Any], synced: Mapping[str, Any]) -> str:
+    """Which file the document has: its ``fileUrl`` and its size where that is its own (not
+    the size the provider reported, ``synced``); "" for a document without a file."""
+    url = snapshot.get("fileUrl") or ""
+    if not url:
+        return ""
+    size = snapshot.get("sizeBytes")
+    own_size = None if size is None or size == (synced or {}).get("sizeBytes") else size
+    return content_hash({"fileUrl": url, "sizeBytes": own_size})
+
+
+def file_changed(snapshot: Mapping[str, Any], link: ExternalLink) -> bool:
+    """The document's file is not the one the provider holds (uploaded since, or never)."""
+    synced = link.last_synced or {}
+    url = snapshot.get("fileUrl") or ""
+    if not url or url == synced.get("fileUrl"):
+        return False  # no file, or the provider's own (the document was imported from there)
+    return file_fingerprint(snapshot, synced) != link.file_fingerprint
+
+
+def upload_changed(job: Any, *, link: ExternalLink, record: Mapping[str, Any], snapshot: Mapping[str, Any],
+                   version: str | None) -> RemoteChange:
+    """The document's new file into the linked remote file (a new version of it), conditional
+    on ``version`` (``VersionConflict`` when the provider's copy changed since)."""
+    name = str(record.get("name") or snapshot.get("name") or link.local_id)
+    with document_file(snapshot, name=name) as content:
+        return job.plan.adapter.push_content(job.client, container=link.remote_container, remote_id=link.remote_id,
+                                             record=record, content=content, version=version)

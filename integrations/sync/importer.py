@@ -349,8 +349,10 @@ def apply_change(job: Job, pair: Pair, container: str, change: RemoteChange, lin
         instance = relink_by_hub_id(job, pair, change.hub_id)
     if instance is None and link is None and job.full_listing:
         instance = adopt_identical(job, pair, remote)
-    if instance is None and link is None and not pair.creates_local:
-        report.skipped += 1  # autoCreate<Local>s is off: a new remote record creates nothing here
+    if instance is None and link is None and (
+            not pair.creates_local
+            or not job.plan.adapter.syncs_record(pair.local_type, remote, job.plan.integration.settings or {})):
+        report.skipped += 1  # autoCreate<Local>s is off, or a kind not synced: a new remote record creates nothing here
         return
     if instance is None and link is None and work is not None:
         work.new.append(NewRecord(change, remote, remote_hash))

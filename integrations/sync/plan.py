@@ -146,8 +146,8 @@ def plan_for(integration: Integration) -> SyncPlan:
         if not item.get("enabled", True):
             continue
         local_type, remote_type = item["localEntity"], item["remoteEntity"]
-        if provider_settings.get(setting_flag("sync", local_type)) is False:
-            continue  # e.g. syncTasks: false leaves the task pair out
+        if provider_settings.get(setting_flag("sync", local_type)) is False and not adapter.carries_files:
+            continue  # e.g. syncTasks: false leaves the task pair out (storage: per document kind)
         mine = [m for m in sync.get("fieldMappings") or [] if m.get("localEntity", local_type) == local_type]
         mapping = compile_mappings(mine, local_type=local_type,
                                    defaults=adapter.default_mappings(local_type, remote_type))

@@ -17,6 +17,8 @@ documents <-> files in the integration's root folder through the Dropbox API v2
   this document's earlier upload (a retried create), otherwise Dropbox renames the new one.
   Dropbox keeps no hub id on a file, so a full resync after the links were lost pairs
   records by their mapped values.
+- **New content** (``push_content``): ``files/upload`` (or a session) with ``mode: update``
+  and the rev we hold -- a newer rev there is a ``path/conflict`` -> ``VersionConflict``.
 - **Update / delete**: conditional on the ``rev`` read just before (``files/get_metadata``;
   a different rev -> ``VersionConflict``); a rename is ``files/move_v2``, a delete
   ``files/delete_v2``.
@@ -34,7 +36,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from integrations.providers._storage import StorageSettings
+from integrations.providers._storage import StorageSettings, file_kind
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -192,6 +194,34 @@ class DropboxAdapter(StorageSettings, ProviderAdapter):
             raise DropboxError("file rename", response)
         return _change(_data(response).get("metadata") or {})
 
+    def push_content(self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
+                      content: FileContent, version: str | None) -> RemoteChange:
+        """New bytes for the same file: ``mode: update`` with the rev we hold (Dropbox refuses
+        it with ``path/conflict`` when the file has a newer rev), then a rename if the name
+        changed too. https://www.dropbox.com/developers/documentation/http/documentation#files-upload"""
+        current = self._current(client, remote_id)
+        if current is None:
+            raise DropboxError("file content update", _Gone())
+        rev = str(version or current.get("rev") or "")
+        if current.get("rev") != rev:
+            raise VersionConflict(f"file {remote_id} changed in Dropbox (rev {current.get('rev')})",
+                                  modified_at=instant(current.get("server_modified")))
+        commit = {"path": str(current.get("path_display") or current.get("path_lower")),
+                  "mode": {".tag": "update", "update": rev}, "autorename": False, "mute": True}
+        chunks = content.chunks(CHUNK)
+        if content.size is not None and content.size <= SIMPLE_LIMIT:
+            answer = _content(client, "files/upload", commit, b"".join(chunks))
+        else:
+            answer = self._session(client, commit, chunks)
+        if answer.status == 409 and "conflict" in (_summary(answer) or ""):
+            raise VersionConflict(f"file {remote_id} changed in Dropbox during the upload")
+        if not answer.ok:
+            raise DropboxError("file content update", answer)
+        uploaded = _data(answer)
+        return self.push_update(client, container=container, remote_id=remote_id, record=record,
+                                version=uploaded.get("rev")) if record.get("name") not in (None, "", uploaded.get("name")) \
+            else _change(uploaded)
+
     def push_delete(self, client: Caller, *, container: str, remote_id: str, version: str | None) -> None:
         current = self._current(client, remote_id)
         if current is None:
@@ -232,6 +262,7 @@ def _change(entry: Mapping[str, Any]) -> RemoteChange:
         "size": entry.get("size"), "rev": entry.get("rev"), "contentHash": entry.get("content_hash"),
         "pathDisplay": display, "webViewLink": f"{WEB}{quote(folder)}?preview={quote(name)}",
     }
+    raw["documentKind"] = file_kind(raw["mimeType"])
     return RemoteChange(remote_id=str(entry.get("id") or ""), deleted=False, version=entry.get("rev"), raw=raw,
                         modified_at=instant(entry.get("server_modified")))
 

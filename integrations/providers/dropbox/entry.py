@@ -60,9 +60,10 @@ PROVIDER = Provider(
         "only by the 5-minute poll until they re-connect; a deleted entry is resolved to its file through list_revisions (one call each); a rename "
         "split across two listing pages becomes a delete and a create; no hub id is stamped on "
         "a file (a re-connect pairs records by name and size); the file's link is the Dropbox "
-        "web address of its folder (not an API field); by_project / by_client folders need the "
-        "project / client name on the document (the hub's Document has neither); document "
-        "kinds are stored but not told apart."
+        "web address of its folder (not an API field); a document moved to another project or "
+        "client later keeps its file in the folder it went to first; an imported file's kind "
+        "comes from its name's MIME type only (photo or document); a file replaced in place at "
+        "the same address with the same size is not seen as changed."
     ),
     notes=(
         "Incremental sync: files/list_folder (recursive) then list_folder/continue with the "

@@ -1,4 +1,5 @@
 """Google Drive's adapter: documents <-> files in the integration's root folder, Drive API v3.
+(Past 400 lines: one provider's change feed, three upload paths and push, kept together.)
 
 Every call goes through the hub's ``ProviderClient`` to a path under ``/drive/v3/`` or
 ``/upload/drive/v3/`` (the provider app's API base applied, DESIGN C2).
@@ -22,6 +23,9 @@ Every call goes through the hub's ``ProviderClient`` to a path under ``/drive/v3
   ``uploadType=resumable`` -> ``Location`` -> ``PUT`` chunks of ``CHUNK`` bytes (a multiple
   of 256 KiB) with ``Content-Range`` (308 between chunks).
   https://developers.google.com/workspace/drive/api/guides/manage-uploads
+- **New content** (``push_content``): ``PATCH /upload/drive/v3/files/{id}`` with
+  ``uploadType=media`` up to ``SIMPLE_LIMIT``, a resumable update session above it (the
+  same file, a new revision), conditional on the version read just before.
 - **Update / delete**: Drive v3 has no ``If-Match`` on files, so the write is conditional
   on the file's ``version`` read just before it (a changed version -> ``VersionConflict``);
   update PATCHes the name / description, delete moves the file to the trash (the user can
@@ -42,7 +46,7 @@ from typing import Any
 from urllib.parse import quote
 
 from integrations.providers._google import channel_watch
-from integrations.providers._storage import StorageSettings
+from integrations.providers._storage import StorageSettings, file_kind
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -191,13 +195,16 @@ class GoogleDriveAdapter(StorageSettings, ProviderAdapter):
             raise GoogleDriveError("upload", response)
         return _data(response)
 
-    def _resumable(self, client: Caller, metadata: dict, content: FileContent) -> dict:
-        """A resumable session: the metadata, then the bytes ``CHUNK`` at a time (308 between)."""
+    def _resumable(self, client: Caller, metadata: dict, content: FileContent, *, file_id: str | None = None) -> dict:
+        """A resumable session: the metadata, then the bytes ``CHUNK`` at a time (308 between).
+        With ``file_id``, an update session (``PATCH``): the file's content is replaced."""
         headers = {"X-Upload-Content-Type": metadata["mimeType"]}
         if content.size is not None:
             headers["X-Upload-Content-Length"] = str(content.size)
-        opened = client.request("POST", f"{UPLOAD}/files", params={"uploadType": "resumable", "fields": FILE_FIELDS},
-                                json=metadata, headers=headers)
+        method, path = ("PATCH", f"{UPLOAD}/files/{quote(file_id, safe='')}") if file_id else ("POST", f"{UPLOAD}/files")
+        body = {k: v for k, v in metadata.items() if k != "mimeType"} if file_id else metadata
+        opened = client.request(method, path, params={"uploadType": "resumable", "fields": FILE_FIELDS},
+                                json=body, headers=headers)
         session = opened.headers.get("Location") or opened.headers.get("location")
         if not opened.ok or not session:
             raise GoogleDriveError("upload session", opened)
@@ -239,6 +246,36 @@ class GoogleDriveAdapter(StorageSettings, ProviderAdapter):
         if not response.ok:
             raise GoogleDriveError("file update", response)
         return _change(_data(response))
+
+    def push_content(self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
+                      content: FileContent, version: str | None) -> RemoteChange:
+        """The file's bytes replaced (``files.update`` with media: a new revision, same id),
+        conditional on the ``version`` read just before; the name / description go with it."""
+        current = self._current(client, remote_id)
+        if current is None or current.get("trashed"):
+            raise GoogleDriveError("file content update", _Gone())
+        if version and str(current.get("version")) != version:
+            raise VersionConflict(f"file {remote_id} changed in Google Drive (version {current.get('version')})",
+                                  modified_at=instant(current.get("modifiedTime")))
+        mime = content.mime_type or str(current.get("mimeType") or "application/octet-stream")
+        if content.size is not None and content.size <= SIMPLE_LIMIT:
+            media = b"".join(content.chunks(SIMPLE_LIMIT))  # at most 5 MB: the size was checked
+            response = client.request("PATCH", f"{UPLOAD}/files/{quote(remote_id, safe='')}",
+                                      params={"uploadType": "media", "fields": FILE_FIELDS}, data=media,
+                                      headers={"Content-Type": mime}, idempotent=True)
+            if not response.ok:
+                raise GoogleDriveError("file content update", response)
+            updated = _data(response)
+        else:
+            updated = self._resumable(client, {"mimeType": mime}, content, file_id=remote_id)
+        metadata = _metadata(record, create=False)
+        if any(updated.get(k) != v for k, v in metadata.items()):
+            response = client.request("PATCH", f"{API}/files/{quote(remote_id, safe='')}",
+                                      params={"fields": FILE_FIELDS}, json=metadata, idempotent=True)
+            if not response.ok:
+                raise GoogleDriveError("file update", response)
+            updated = _data(response)
+        return _change(updated)
 
     def push_delete(self, client: Caller, *, container: str, remote_id: str, version: str | None) -> None:
         current = self._current(client, remote_id)
@@ -322,6 +359,7 @@ def _change(file: Mapping[str, Any]) -> RemoteChange:
             raw["size"] = int(raw["size"])  # int64 travels as a JSON string
         except (TypeError, ValueError):
             raw.pop("size")
+    raw["documentKind"] = file_kind(raw.get("mimeType"))
     hub_id = (file.get("appProperties") or {}).get(HUB_ID_KEY)
     return RemoteChange(remote_id=str(file.get("id") or ""), deleted=bool(file.get("trashed")),
                         version=str(file["version"]) if file.get("version") is not None else None, raw=raw,

@@ -41,11 +41,11 @@ PROVIDER = Provider(
         "tokens, files.list, multipart and resumable uploads, changes.watch) and tested against a "
         "fake made from those pages, never against Google itself. Unverified or partial: Drive has "
         "no If-Match on files, so a write is conditional on the version read just before it (not "
-        "atomic); by_project / by_client folders need the project / client name on the document "
-        "(the hub's Document has neither, so documents go to the root folder); the document kinds "
-        "(proposals, contracts, photos) are stored but not told apart; a document whose file "
-        "changes later is renamed at Drive but its content is not uploaded again; shared drives "
-        "are not listed (no driveId / supportsAllDrives)."
+        "atomic; a changed file goes up as files.update with media); by_project / by_client folders "
+        "are named once, so a document moved to another project or client later keeps its file "
+        "where it is; an imported file's kind comes from its MIME type only (photo or document); "
+        "a file replaced in place at the same address with the same size is not seen as changed; "
+        "shared drives are not listed (no driveId / supportsAllDrives)."
     ),
     notes=(
         "Incremental sync: changes.getStartPageToken once, then changes.list with pageToken until "

@@ -16,6 +16,8 @@
   as this document's earlier upload (a retried create), otherwise ``rename``.
   https://learn.microsoft.com/graph/api/driveitem-put-content ,
   https://learn.microsoft.com/graph/api/driveitem-createuploadsession
+- **New content** (``push_content``): ``PUT /items/{id}/content`` or an upload session on
+  the item, with ``If-Match`` the eTag we hold (412 -> ``VersionConflict``).
 - **Update / delete**: ``PATCH`` (name, description) / ``DELETE`` with ``If-Match: <eTag>``;
   412 -> ``VersionConflict``. https://learn.microsoft.com/graph/api/driveitem-update
 - **Folders**: ``POST /me/drive/items/{parent}/children`` with a ``folder`` facet
@@ -33,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from integrations.providers._storage import StorageSettings
+from integrations.providers._storage import StorageSettings, file_kind
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -143,9 +145,17 @@ class OnedriveAdapter(StorageSettings, ProviderAdapter):
             item = _data(described) if described.ok else item
         return _change(item)
 
-    def _session(self, client: Caller, parent: str, name: str, behaviour: str, size: int | None, chunks) -> Answer:
-        opened = client.request("POST", f"{_item_path(parent, name)}:/createUploadSession",
-                                json={"item": {"@microsoft.graph.conflictBehavior": behaviour, "name": name}})
+    def _session(self, client: Caller, parent: str, name: str, behaviour: str, size: int | None, chunks, *,
+                 item_id: str | None = None, version: str | None = None) -> Answer:
+        if item_id:  # new content for an existing item, conditional on its eTag
+            opened = client.request("POST", f"/me/drive/items/{quote(item_id, safe='')}/createUploadSession",
+                                    json={"item": {"@microsoft.graph.conflictBehavior": "replace"}},
+                                    headers={"If-Match": version} if version else {})
+            if opened.status == 412:
+                raise VersionConflict(f"item {item_id} changed in OneDrive since it was read")
+        else:
+            opened = client.request("POST", f"{_item_path(parent, name)}:/createUploadSession",
+                                    json={"item": {"@microsoft.graph.conflictBehavior": behaviour, "name": name}})
         upload_url = _data(opened).get("uploadUrl")
         if not opened.ok or not upload_url:
             raise OneDriveError("upload session", opened)
@@ -164,6 +174,37 @@ class OnedriveAdapter(StorageSettings, ProviderAdapter):
         if answer is None:
             raise OneDriveError("upload (empty file in a session)", opened)
         return answer
+
+    def push_content(self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
+                      content: FileContent, version: str | None) -> RemoteChange:
+        """New bytes for the same item: ``PUT /items/{id}/content`` up to ``SIMPLE_LIMIT``, an
+        upload session on the item above it, both with ``If-Match`` (412 -> ``VersionConflict``,
+        with the item's modification time read after it); then the name / description."""
+        try:
+            chunks = content.chunks(CHUNK)
+            if content.size is not None and content.size <= SIMPLE_LIMIT:
+                answer = client.request("PUT", f"/me/drive/items/{quote(remote_id, safe='')}/content",
+                                        data=b"".join(chunks),
+                                        headers={"Content-Type": "application/octet-stream",
+                                                 **({"If-Match": version} if version else {})})
+                if answer.status == 412:
+                    raise VersionConflict(f"item {remote_id} changed in OneDrive since it was read")
+            else:
+                answer = self._session(client, container, "", "replace", content.size, chunks, item_id=remote_id,
+                                       version=version)
+        except VersionConflict as conflict:
+            now = client.request("GET", f"/me/drive/items/{quote(remote_id, safe='')}",
+                                 params={"$select": "id,lastModifiedDateTime"})
+            raise VersionConflict(str(conflict), modified_at=_instant(_data(now).get("lastModifiedDateTime"))
+                                  if now.ok else None) from None
+        if not answer.ok:
+            raise OneDriveError("content update", answer)
+        item = _data(answer)
+        body = {k: record[k] for k in ("name", "description") if isinstance(record.get(k), str) and record[k] != item.get(k)}
+        if body:
+            return self.push_update(client, container=container, remote_id=remote_id, record=body,
+                                    version=item.get("eTag"))
+        return _change(item)
 
     def push_update(self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
                     version: str | None) -> RemoteChange:
@@ -243,7 +284,8 @@ def _item_path(parent: str, name: str) -> str:
 def _change(item: Mapping[str, Any]) -> RemoteChange:
     raw = {"id": item.get("id"), "name": item.get("name"), "description": item.get("description"),
            "mimeType": (item.get("file") or {}).get("mimeType"), "size": item.get("size"),
-           "webViewLink": item.get("webUrl"), "eTag": item.get("eTag"), "cTag": item.get("cTag")}
+           "webViewLink": item.get("webUrl"), "eTag": item.get("eTag"), "cTag": item.get("cTag"),
+           "documentKind": file_kind((item.get("file") or {}).get("mimeType"))}
     return RemoteChange(remote_id=str(item.get("id") or ""), deleted="deleted" in item, version=item.get("eTag"),
                         raw={k: v for k, v in raw.items() if v is not None},
                         modified_at=_instant(item.get("lastModifiedDateTime")))

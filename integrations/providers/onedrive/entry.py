@@ -42,9 +42,10 @@ PROVIDER = Provider(
         "Microsoft itself. Unverified or partial: delta follows the whole drive (Business and "
         "SharePoint support delta only on the root), so a large drive costs a long first "
         "listing; no hub id is stamped on an item (a re-connect pairs records by name and "
-        "size); by_project / by_client folders need the project / client name on the document "
-        "(the hub's Document has neither); document kinds are stored but not told apart; a "
-        "document whose file changes later is not uploaded again."
+        "size); a document moved to another project or client later keeps its file in the "
+        "folder it went to first; an imported file's kind comes from its MIME type only (photo "
+        "or document); a file replaced in place at the same address with the same size is not "
+        "seen as changed."
     ),
     notes=(
         "Incremental sync: /me/drive/root/delta (token=latest to start from now); 410 "

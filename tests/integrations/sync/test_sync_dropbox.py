@@ -7,13 +7,20 @@ from __future__ import annotations
 import pytest
 
 from core.tenant_context import tenant_scope
+from entities.models import Document
+from entities.services import entity_update
+from integrations.client import ProviderClient
 from integrations.models import Integration
 from integrations.providers.dropbox import adapter as dropbox_adapter
 from integrations.services import provider_app_set
 from integrations.sync.exporter import export_pending
+from integrations.sync.importer import Job
+from integrations.sync.plan import plan_for
+from integrations.sync.runs import RunReport
 from tests.support.oauth import make_oauth_integration
 from tests.support.sync_runs import (
     documents,
+    drain_entity_events,
     export_job,
     local_document,
     local_rename,
@@ -290,3 +297,71 @@ def test_the_app_push_task_wakes_each_matching_integration_once(transactional_db
     assert {name: runs(i) for name, i in rows.items()} == {
         "alice_a": 1, "bob_a": 1, "carol_b": 1, "hourly": 0, "expired": 0, "other": 0}
     assert started == 3
+
+
+def test_the_catalogs_rate_limit_paces_the_calls(alice, fake, monkeypatch):
+    """3 calls per second instead of the catalog's: six one-file listing pages wait for later
+    windows, and Dropbox refuses none."""
+    import time
+
+    from tests.support.small_bucket import small_bucket
+
+    monkeypatch.setattr(dropbox_adapter, "PAGE_SIZE", 1)
+    for n in range(6):
+        fake.put_file(f"{ROOT}/Paced {n}.pdf", b"%PDF paced")
+    with small_bucket("dropbox", 3, 1):
+        integration = connected(alice, direction="import")
+        started = time.monotonic()
+        log = run_sync(integration)
+        elapsed = time.monotonic() - started
+    assert log.status == "success", log.error_message
+    calls = fake.count()
+    assert calls >= 6 and fake.count(status=429) == 0
+    assert elapsed >= (calls - 1) // 3  # at most 3 calls in any one second
+    assert len(documents(alice)) == 6
+
+
+def change_file(persona, name: str, url: str) -> None:
+    with tenant_scope(persona.tenant.id):
+        doc = Document.objects.get(tenant=persona.tenant, name=name)
+        entity_update(instance=doc, data={"file_url": url}, tenant=persona.tenant, source="api")
+    drain_entity_events(str(persona.tenant.id))
+
+
+def test_a_documents_changed_file_is_uploaded_again_with_mode_update_and_its_rev(alice, fake, file_server):
+    local_document(alice, "Plans.pdf", file_server.put("plans-v1.pdf", b"%PDF v1"))
+    integration = connected(alice, direction="export")
+    assert run_sync(integration).summary["created"] == 1
+    remote = fake.by_path(f"{ROOT}/Plans.pdf")
+
+    change_file(alice, "Plans.pdf", file_server.put("plans-v2.pdf", b"%PDF v2 revised"))
+    entry = run_sync(integration)
+    assert entry.status == "success", (entry.error_message, entry.failed_items)
+    assert entry.summary["updated"] == 1
+    now = fake.by_path(f"{ROOT}/Plans.pdf")
+    assert now["id"] == remote["id"] and now["data"] == b"%PDF v2 revised" and now["rev"] != remote["rev"]
+    assert len(fake.files) == 1  # the same file, a new version: nothing renamed or added
+    assert run_sync(integration).summary["updated"] == 0  # uploaded once
+
+
+@pytest.mark.parametrize("policy", ["local_wins", "remote_wins"])
+def test_a_file_changed_on_both_sides_follows_the_conflict_policy(alice, fake, file_server, policy):
+    local_document(alice, "Plans.pdf", file_server.put("plans-v1.pdf", b"%PDF v1"))
+    integration = connected(alice)
+    with tenant_scope(alice.tenant.id):
+        Integration.objects.filter(pk=integration.pk).update(conflict_policy=policy)
+    assert run_sync(integration).summary["created"] == 1
+    remote = fake.by_path(f"{ROOT}/Plans.pdf")
+    fake.edit(remote["id"], b"%PDF marked up in Dropbox")
+    change_file(alice, "Plans.pdf", file_server.put("plans-v2.pdf", b"%PDF v2 from the studio"))
+    with tenant_scope(alice.tenant.id):
+        plan = plan_for(Integration.objects.get(pk=integration.pk))
+        job = Job(plan=plan, client=ProviderClient.for_integration(plan.integration), report=RunReport())
+
+    export_pending(job)
+
+    assert job.report.failed == 0
+    (conflict,) = [c for c in job.report.conflict_items if c.get("field") == "file"]
+    expected = b"%PDF v2 from the studio" if policy == "local_wins" else b"%PDF marked up in Dropbox"
+    assert conflict["winner"] == policy.split("_")[0]
+    assert fake.by_path(f"{ROOT}/Plans.pdf")["data"] == expected and len(fake.files) == 1

@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 
 from core.tenant_context import tenant_scope
+from entities.models import Document
+from entities.services import entity_create, entity_update
 from integrations.client import ProviderClient
 from integrations.models import ExternalLink, Integration
 from integrations.providers.google_drive import adapter as drive
@@ -17,7 +19,15 @@ from integrations.sync.importer import Job
 from integrations.sync.plan import plan_for
 from integrations.sync.runs import RunReport
 from tests.support.oauth import make_oauth_integration
-from tests.support.sync_runs import documents, export_job, local_document, local_rename, pending, run_sync
+from tests.support.sync_runs import (
+    documents,
+    drain_entity_events,
+    export_job,
+    local_document,
+    local_rename,
+    pending,
+    run_sync,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis", "local_targets")]
 
@@ -288,3 +298,188 @@ def test_storage_settings_are_the_seeds_and_bad_ones_are_a_clear_400(alice, bob,
     assert plan.containers == ("folder-1",)
     # another tenant cannot reach it
     assert client_for(bob).patch(url, {"settings": {"syncPhotos": False}}, format="json").status_code == 404
+
+
+def test_the_catalogs_rate_limit_paces_the_calls(alice, fake, monkeypatch):
+    """3 calls per second instead of Drive's published quota: the start page token and six
+    one-file listing pages wait for later windows, and Drive refuses none."""
+    import time
+
+    from tests.support.small_bucket import small_bucket
+
+    monkeypatch.setattr(drive, "PAGE_SIZE", 1)
+    for n in range(6):
+        fake.put_file(f"Paced {n}.pdf", b"%PDF paced", parent=ROOT)
+    with small_bucket("google_drive", 3, 1):
+        integration = connected(alice, direction="import")
+        started = time.monotonic()
+        log = run_sync(integration)
+        elapsed = time.monotonic() - started
+    assert log.status == "success", log.error_message
+    calls = fake.count()
+    assert calls >= 7 and fake.count(status=429) == 0
+    assert elapsed >= (calls - 1) // 3  # at most 3 calls in any one second
+    assert len(documents(alice)) == 6
+
+
+def change_file(persona, name: str, url: str, **more) -> None:
+    with tenant_scope(persona.tenant.id):
+        doc = Document.objects.get(tenant=persona.tenant, name=name)
+        entity_update(instance=doc, data={"file_url": url, **more}, tenant=persona.tenant, source="api")
+    drain_entity_events(str(persona.tenant.id))
+
+
+def test_a_documents_changed_file_is_uploaded_again_as_a_new_version_of_the_same_file(alice, fake, file_server):
+    local_document(alice, "Plans.pdf", file_server.put("plans-v1.pdf", b"%PDF v1"))
+    integration = connected(alice, direction="export")
+    assert run_sync(integration).summary["created"] == 1
+    (remote,) = fake.children(ROOT).values()
+
+    # a metadata change alone uploads no bytes
+    with tenant_scope(alice.tenant.id):
+        doc = Document.objects.get(tenant=alice.tenant, name="Plans.pdf")
+        entity_update(instance=doc, data={"description": "ground floor"}, tenant=alice.tenant, source="api")
+    drain_entity_events(str(alice.tenant.id))
+    assert run_sync(integration).summary["updated"] == 1
+    assert fake.count("PATCH", "/upload/drive/v3/files") == 0 and fake.content[remote["id"]] == b"%PDF v1"
+
+    # a new file: the same Drive file takes the bytes (a new version), nothing is created
+    change_file(alice, "Plans.pdf", file_server.put("plans-v2.pdf", b"%PDF v2 revised"))
+    entry = run_sync(integration)
+    assert entry.status == "success", (entry.error_message, entry.failed_items)
+    assert entry.summary["updated"] == 1
+    assert set(fake.children(ROOT)) == {"Plans.pdf"} and fake.content[remote["id"]] == b"%PDF v2 revised"
+    assert fake.count("PATCH", f"/upload/drive/v3/files/{remote['id']}") == 1
+    assert fake.count("POST", "/upload/drive/v3/files") == 1  # the first upload only
+    assert int(fake.files[remote["id"]]["version"]) > int(remote["version"])
+
+    # above the simple limit: a resumable update session, in chunks
+    large = bytes(range(256)) * (drive.SIMPLE_LIMIT // 256 + 9000)
+    change_file(alice, "Plans.pdf", file_server.put("plans-v3.pdf", large))
+    assert run_sync(integration).summary["updated"] == 1
+    assert fake.content[remote["id"]] == large
+    chunks = [r for r in fake.requests if r.method == "PUT"]
+    assert len(chunks) == -(-len(large) // drive.CHUNK) and max(r.body_bytes for r in chunks) <= drive.CHUNK
+
+    # the same file again (another run, an unrelated change): not uploaded again
+    served = file_server.served
+    assert run_sync(integration).summary["updated"] == 0
+    assert file_server.served == served
+
+
+def test_the_same_file_address_replaced_with_a_new_size_is_a_change(alice, fake, file_server):
+    url = file_server.put("brief.pdf", b"%PDF brief")
+    local_document(alice, "Brief.pdf", url)
+    integration = connected(alice, direction="export")
+    assert run_sync(integration).summary["created"] == 1
+    (remote,) = fake.children(ROOT).values()
+    file_server.put("brief.pdf", b"%PDF brief, longer now")
+    change_file(alice, "Brief.pdf", url, size_bytes=len(b"%PDF brief, longer now"))
+    assert run_sync(integration).summary["updated"] == 1
+    assert fake.content[remote["id"]] == b"%PDF brief, longer now"
+
+
+@pytest.mark.parametrize("policy", ["local_wins", "remote_wins"])
+def test_a_file_changed_on_both_sides_follows_the_conflict_policy(alice, fake, file_server, policy):
+    local_document(alice, "Plans.pdf", file_server.put("plans-v1.pdf", b"%PDF v1"))
+    integration = connected(alice)
+    with tenant_scope(alice.tenant.id):
+        Integration.objects.filter(pk=integration.pk).update(conflict_policy=policy)
+    assert run_sync(integration).summary["created"] == 1
+    (remote,) = fake.children(ROOT).values()
+    fake.replace_content(remote["id"], b"%PDF marked up in Drive")  # Drive's version moves on
+    change_file(alice, "Plans.pdf", file_server.put("plans-v2.pdf", b"%PDF v2 from the studio"))
+    with tenant_scope(alice.tenant.id):
+        from integrations.sync.exporter import export_pending
+        plan = plan_for(Integration.objects.get(pk=integration.pk))
+        job = Job(plan=plan, client=ProviderClient.for_integration(plan.integration), report=RunReport())
+
+    export_pending(job)
+
+    assert job.report.failed == 0
+    (conflict,) = [c for c in job.report.conflict_items if c.get("field") == "file"]
+    doc = documents(alice)["Plans.pdf"]
+    if policy == "local_wins":
+        assert conflict["winner"] == "local"
+        assert fake.content[remote["id"]] == b"%PDF v2 from the studio"
+    else:
+        assert conflict["winner"] == "remote"
+        assert fake.content[remote["id"]] == b"%PDF marked up in Drive"
+        assert doc.file_url == fake.files[remote["id"]]["webViewLink"]  # the document's file is Drive's now
+    assert set(fake.children(ROOT)) == {"Plans.pdf"}
+    # settled: the next run uploads nothing
+    uploads = fake.count("PATCH", "/upload/drive/v3/files")
+    assert run_sync(integration).status == "success"
+    assert fake.count("PATCH", "/upload/drive/v3/files") == uploads
+
+
+@pytest.mark.parametrize("structure", ["by_client", "by_project"])
+def test_folder_structures_name_folders_after_the_documents_client_or_project(alice, fake, file_server, structure):
+    from tests.support.factories import client_for
+
+    api = client_for(alice)
+    cohen = api.post("/api/clients", {"name": "Cohen Family"}, format="json").json()["id"]
+    levi = api.post("/api/clients", {"name": "Levi / Partners"}, format="json").json()["id"]
+    specs = [("Plans.pdf", cohen, "Villa Herzliya"), ("Brief.pdf", cohen, "Villa Herzliya"),
+             ("Survey.pdf", levi, "Office Tel Aviv"), ("Loose.pdf", None, "")]
+    for name, client_id, project in specs:
+        created = api.post("/api/documents", {"name": name, "mimeType": "application/pdf", "clientId": client_id,
+                                              "projectName": project, "fileUrl": file_server.put(name, b"%PDF")},
+                           format="json")
+        assert created.status_code == 201, created.content
+    assert created.json()["clientName"] is None
+    assert api.get("/api/documents?page_size=10").json()["results"][-1]["clientName"] == "Cohen Family"
+    drain_entity_events(str(alice.tenant.id))
+    integration = connected(alice, direction="export", structure=structure)
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", (entry.error_message, entry.failed_items)
+    folders = {f["name"]: f["id"] for f in fake.files.values() if f["mimeType"] == drive.FOLDER_MIME
+               and ROOT in f["parents"]}
+    expected = {"by_client": {"Cohen Family": {"Plans.pdf", "Brief.pdf"}, "Levi   Partners": {"Survey.pdf"}},
+                "by_project": {"Villa Herzliya": {"Plans.pdf", "Brief.pdf"}, "Office Tel Aviv": {"Survey.pdf"}}}
+    assert set(folders) == set(expected[structure])
+    for folder, names in expected[structure].items():
+        assert set(fake.children(folders[folder])) == names
+    assert set(fake.children(ROOT)) - set(folders) == {"Loose.pdf"}  # no client / project: the root folder
+    assert len([r for r in fake.requests if (r.method, r.path) == ("POST", "/drive/v3/files")]) == 2  # once each
+    with tenant_scope(alice.tenant.id):
+        assert ExternalLink.objects.filter(integration=integration, local_type="folder").count() == 2
+
+
+def test_the_settings_document_kinds_decide_what_is_exported_and_imported(alice, fake, file_server):
+    for name, kind in [("Plans.pdf", "document"), ("Offer.pdf", "proposal"), ("Agreement.pdf", "contract"),
+                       ("Site.jpg", "photo")]:
+        with tenant_scope(alice.tenant.id):
+            entity_create(tenant=alice.tenant, entity_type="document", source="api",
+                          data={"name": name, "kind": kind, "file_url": file_server.put(name, b"bytes")})
+    drain_entity_events(str(alice.tenant.id))
+    fake.put_file("Drive plans.pdf", b"%PDF", parent=ROOT)
+    fake.put_file("Drive site.jpg", b"\xff\xd8\xff", parent=ROOT, mime="image/jpeg")
+    integration = connected(alice)
+    with tenant_scope(alice.tenant.id):  # the seed's defaults but documents off: kinds, not the pair, decide
+        Integration.objects.filter(pk=integration.pk).update(settings={
+            **integration.settings, "syncDocuments": False, "syncProposals": False, "syncContracts": True,
+            "syncPhotos": True})
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", (entry.error_message, entry.failed_items)
+    assert set(fake.children(ROOT)) == {"Drive plans.pdf", "Drive site.jpg", "Agreement.pdf", "Site.jpg"}
+    docs = documents(alice)
+    assert "Drive plans.pdf" not in docs  # a document-kind file, documents off: not imported
+    assert docs["Drive site.jpg"].kind == "photo"  # an imported file's kind from its MIME type
+    assert docs["Site.jpg"].kind == "photo" and docs["Site.jpg"].file_url == file_server.put("Site.jpg", b"bytes")
+
+    # documents on, photos off: the PDF is imported as a document; linked records keep syncing
+    with tenant_scope(alice.tenant.id):
+        Integration.objects.filter(pk=integration.pk).update(settings={
+            **integration.settings, "syncDocuments": True, "syncProposals": False, "syncPhotos": False})
+    fake.put_file("New photo.png", b"\x89PNG", parent=ROOT, mime="image/png")
+    fake.edit(fake.children(ROOT)["Drive plans.pdf"]["id"], description="touched")
+    assert run_sync(integration, scheduled=True).status == "success"  # a scheduled run queues the unlinked
+    docs = documents(alice)
+    assert docs["Drive plans.pdf"].kind == "document" and "New photo.png" not in docs
+    assert "Offer.pdf" not in fake.children(ROOT) and "Plans.pdf" in fake.children(ROOT)
+    assert docs["Site.jpg"].kind == "photo" and docs["Plans.pdf"].kind == "document"  # kinds kept

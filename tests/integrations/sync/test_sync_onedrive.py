@@ -8,12 +8,26 @@ from __future__ import annotations
 import pytest
 
 from core.tenant_context import tenant_scope
+from entities.models import Document
+from entities.services import entity_update
+from integrations.client import ProviderClient
 from integrations.models import Integration
 from integrations.providers.onedrive import adapter as onedrive_adapter
 from integrations.services import provider_app_set
 from integrations.sync.exporter import export_pending
+from integrations.sync.importer import Job
+from integrations.sync.plan import plan_for
+from integrations.sync.runs import RunReport
 from tests.support.oauth import make_oauth_integration
-from tests.support.sync_runs import documents, export_job, local_document, local_rename, pending, run_sync
+from tests.support.sync_runs import (
+    documents,
+    drain_entity_events,
+    export_job,
+    local_document,
+    local_rename,
+    pending,
+    run_sync,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limiter_on_test_redis", "local_targets")]
 
@@ -171,3 +185,79 @@ def test_realtime_end_to_end_through_the_api_a_graph_subscription_and_the_sync_w
     assert created.status_code == 201, created.content
     wait_until(lambda: "From the hub.pdf" in fake.children(fake.folder), 20, what="the uploaded item")
     assert fake.content[fake.children(fake.folder)["From the hub.pdf"]["id"]] == b"%PDF hub"
+
+
+def test_the_catalogs_rate_limit_paces_the_calls(alice, fake):
+    """3 calls per second instead of the catalog's: the root read and six one-item delta pages
+    wait for later windows, and Graph refuses none."""
+    import time
+
+    from tests.support.small_bucket import small_bucket
+
+    fake.page_size = 1
+    for n in range(6):
+        fake.put_file(f"Paced {n}.pdf", b"%PDF paced", parent=fake.folder)
+    with small_bucket("onedrive", 3, 1):
+        integration = connected(alice, fake, direction="import")
+        started = time.monotonic()
+        log = run_sync(integration)
+        elapsed = time.monotonic() - started
+    assert log.status == "success", log.error_message
+    calls = fake.count()
+    assert calls >= 7 and fake.count(status=429) == 0
+    assert elapsed >= (calls - 1) // 3  # at most 3 calls in any one second
+    assert len(documents(alice)) == 6
+
+
+def change_file(persona, name: str, url: str) -> None:
+    with tenant_scope(persona.tenant.id):
+        doc = Document.objects.get(tenant=persona.tenant, name=name)
+        entity_update(instance=doc, data={"file_url": url}, tenant=persona.tenant, source="api")
+    drain_entity_events(str(persona.tenant.id))
+
+
+def test_a_documents_changed_file_is_uploaded_again_to_the_same_item_with_if_match(alice, fake, file_server):
+    local_document(alice, "Plans.pdf", file_server.put("plans-v1.pdf", b"%PDF v1"))
+    integration = connected(alice, fake, direction="export")
+    assert run_sync(integration).summary["created"] == 1
+    (remote,) = fake.children(fake.folder).values()
+
+    change_file(alice, "Plans.pdf", file_server.put("plans-v2.pdf", b"%PDF v2 revised"))
+    entry = run_sync(integration)
+    assert entry.status == "success", (entry.error_message, entry.failed_items)
+    assert entry.summary["updated"] == 1
+    assert set(fake.children(fake.folder)) == {"Plans.pdf"} and fake.content[remote["id"]] == b"%PDF v2 revised"
+    put = [r for r in fake.requests if r.method == "PUT" and r.path.endswith(f"{remote['id']}/content")]
+    assert len(put) == 1 and put[0].headers.get("if-match") == remote["eTag"]
+
+    # above the simple limit: an upload session on the item, in ranges
+    large = b"\x00\x01" * (onedrive_adapter.SIMPLE_LIMIT // 2 + 300_000)
+    change_file(alice, "Plans.pdf", file_server.put("plans-v3.pdf", large))
+    assert run_sync(integration).summary["updated"] == 1
+    assert fake.content[remote["id"]] == large and len(fake.children(fake.folder)) == 1
+    assert fake.count("POST", f"{remote['id']}/createUploadSession") == 1
+    assert run_sync(integration).summary["updated"] == 0  # uploaded once
+
+
+@pytest.mark.parametrize("policy", ["local_wins", "remote_wins"])
+def test_a_file_changed_on_both_sides_follows_the_conflict_policy(alice, fake, file_server, policy):
+    local_document(alice, "Plans.pdf", file_server.put("plans-v1.pdf", b"%PDF v1"))
+    integration = connected(alice, fake)
+    with tenant_scope(alice.tenant.id):
+        Integration.objects.filter(pk=integration.pk).update(conflict_policy=policy)
+    assert run_sync(integration).summary["created"] == 1
+    (remote,) = fake.children(fake.folder).values()
+    fake.replace_content(remote["id"], b"%PDF marked up in OneDrive")
+    change_file(alice, "Plans.pdf", file_server.put("plans-v2.pdf", b"%PDF v2 from the studio"))
+    with tenant_scope(alice.tenant.id):
+        plan = plan_for(Integration.objects.get(pk=integration.pk))
+        job = Job(plan=plan, client=ProviderClient.for_integration(plan.integration), report=RunReport())
+
+    export_pending(job)
+
+    assert job.report.failed == 0
+    (conflict,) = [c for c in job.report.conflict_items if c.get("field") == "file"]
+    expected = b"%PDF v2 from the studio" if policy == "local_wins" else b"%PDF marked up in OneDrive"
+    assert conflict["winner"] == policy.split("_")[0]
+    assert fake.content[remote["id"]] == expected and len(fake.children(fake.folder)) == 1
+    assert fake.count("PUT", status=412) == 1

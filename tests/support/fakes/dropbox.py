@@ -311,8 +311,12 @@ class FakeDropbox(FakeServer):
     def _commit(self, commit: dbx.CommitInfo, data: bytes, route: Any = dbx.upload) -> dbx.FileMetadata:
         existing = self._lookup(commit.path)
         path = commit.path
-        if existing is not None:
-            if not commit.autorename:
+        if commit.mode.is_update() and existing is not None and existing["rev"] == commit.mode.get_update():
+            existing.update(data=data, rev=self._rev(), modified=self._now())  # a new version of that file
+            self._changed(existing["path_lower"])
+            return self._metadata(existing)
+        if existing is not None or commit.mode.is_update():  # update: a different rev there is a conflict
+            if not commit.autorename or commit.mode.is_update():
                 failed = dbx.UploadWriteFailed(reason=dbx.WriteError.conflict(dbx.WriteConflictError.file),
                                                upload_session_id="")
                 error = (dbx.UploadError.path(failed) if route is dbx.upload

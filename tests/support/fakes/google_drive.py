@@ -112,6 +112,12 @@ class FakeGoogleDrive(FakeServer):
             self._touch(file_id)
             return dict(self.files[file_id])
 
+    def replace_content(self, file_id: str, data: bytes) -> dict:
+        """A new revision uploaded by the user: new bytes, size, checksum and version."""
+        with self._lock:
+            self._store(file_id, data)
+            return dict(self.files[file_id])
+
     def delete_forever(self, file_id: str) -> None:
         with self._lock:
             self.files.pop(file_id)
@@ -217,6 +223,9 @@ class FakeGoogleDrive(FakeServer):
             return self._chunk(one["upload_id"], headers, body)
         if path == "/upload/drive/v3/files" and method == "POST":
             return self._upload(one, headers, body)
+        replaced = re.fullmatch(r"/upload/drive/v3/files/([^/]+)", path)
+        if replaced and method == "PATCH":  # files.update with media: new bytes, same file
+            return self._replace(replaced.group(1), one, headers, body)
         if path == "/drive/v3/about":
             return 200, {"kind": "drive#about", "user": {"displayName": "Studio", "kind": "drive#user"}}, {}
         if path == "/drive/v3/changes/startPageToken":
@@ -323,6 +332,26 @@ class FakeGoogleDrive(FakeServer):
             return 200, None, {"Location": location}
         return 400, error_body(400, "invalid", "Invalid uploadType"), {}
 
+    def _replace(self, file_id: str, q: dict, headers: dict, body: bytes) -> tuple[int, dict | None, dict]:
+        """``PATCH /upload/drive/v3/files/{id}``: ``uploadType=media`` (the bytes, at most 5 MB) or
+        ``resumable`` (a session whose last chunk replaces the file's content): a new version."""
+        meta = self.files.get(file_id)
+        if meta is None or meta["trashed"]:
+            return 404, error_body(404, "notFound", f"File not found: {file_id}."), {}
+        kind = q.get("uploadType")
+        if kind == "media":
+            if len(body) > 5 * 1024 * 1024:
+                return 413, error_body(413, "uploadTooLarge", "Use a resumable upload above 5 MB"), {}
+            self._store(file_id, body)
+            return 200, dict(meta), {}
+        if kind == "resumable":
+            upload_id = f"ADPycdt{len(self._sessions) + 1:04d}u"
+            self._sessions[upload_id] = {"metadata": json.loads(body or b"{}"), "data": bytearray(),
+                                         "length": headers.get("x-upload-content-length"), "file_id": file_id}
+            location = f"{self.base_url}/upload/drive/v3/files?uploadType=resumable&upload_id={upload_id}"
+            return 200, None, {"Location": location}
+        return 400, error_body(400, "invalid", "Invalid uploadType"), {}
+
     def _chunk(self, upload_id: str, headers: dict, body: bytes) -> tuple[int, dict | None, dict]:
         session = self._sessions.get(upload_id)
         if session is None:
@@ -337,6 +366,9 @@ class FakeGoogleDrive(FakeServer):
         session["data"] += body
         if total != "*" and len(session["data"]) == int(total):
             del self._sessions[upload_id]
+            if session.get("file_id"):  # an update session: the same file takes the new bytes
+                self._store(session["file_id"], bytes(session["data"]))
+                return 200, dict(self.files[session["file_id"]]), {}
             return 200, dict(self._create(session["metadata"], bytes(session["data"]))), {}
         return 308, None, {"Range": f"bytes=0-{len(session['data']) - 1}"}
 

@@ -100,6 +100,19 @@ class FakeOneDrive(FakeServer):
             self._touch(item_id)
             return dict(item)
 
+    def replace_content(self, item_id: str, data: bytes) -> dict:
+        """A new version saved by the user: new bytes, size, eTag and cTag."""
+        with self._lock:
+            self._store(item_id, data)
+            return dict(self.items[item_id])
+
+    def _store(self, item_id: str, data: bytes) -> None:
+        item = self.items[item_id]
+        self.content[item_id] = data
+        item["size"] = len(data)
+        item["file"]["hashes"] = {"quickXorHash": "fakeHash" + str(len(data))}
+        self._touch(item_id)
+
     def delete(self, item_id: str) -> None:
         with self._lock:
             self.items[item_id]["deleted"] = {"state": "deleted"}
@@ -231,12 +244,25 @@ class FakeOneDrive(FakeServer):
             self._sessions[token] = {"parent": parent, "name": name, "data": bytearray()}
             return 200, {"uploadUrl": f"{self.base_url}/upload/{token}?tempauth=eyJ0eXAi",
                          "expirationDateTime": "2026-12-10T00:00:00.000Z"}, {}
-        match = re.fullmatch(r"/v1\.0/me/drive/items/([^/]+)(/children)?", path)
+        match = re.fullmatch(r"/v1\.0/me/drive/items/([^/]+)(/children|/content|/createUploadSession)?", path)
         if match:
             item_id = self.root_id if match.group(1) == "root" else match.group(1)
             item = self.items.get(item_id)
             if item is None or "deleted" in item:
                 return 404, error("itemNotFound", "The resource could not be found."), {}
+            if match.group(2) in ("/content", "/createUploadSession"):  # new content for an existing file
+                if headers.get("if-match") and headers["if-match"] not in (item["eTag"], item["cTag"]):
+                    return 412, error("preconditionFailed", "The resource has changed since the caller last read it"), {}
+                if match.group(2) == "/createUploadSession" and method == "POST":
+                    token = f"sess{len(self._sessions) + 1}"
+                    self._sessions[token] = {"item": item_id, "data": bytearray()}
+                    return 200, {"uploadUrl": f"{self.base_url}/upload/{token}?tempauth=eyJ0eXAi",
+                                 "expirationDateTime": "2026-12-10T00:00:00.000Z"}, {}
+                if method == "PUT":
+                    if len(body) > 4 * 1024 * 1024:
+                        return 413, error("requestTooLarge", "Use an upload session above 4 MB"), {}
+                    self._store(item_id, body)
+                    return 200, self._shown(item), {}
             if match.group(2) and method == "POST":
                 spec = json.loads(body)
                 if self._find(item_id, spec["name"]):
@@ -294,6 +320,9 @@ class FakeOneDrive(FakeServer):
             return 202, {"expirationDateTime": "2026-12-10T00:00:00.000Z",
                          "nextExpectedRanges": [f"{len(session['data'])}-"]}, {}
         del self._sessions[path.rsplit("/", 1)[-1]]
+        if session.get("item"):  # an existing file's new content
+            self._store(session["item"], bytes(session["data"]))
+            return 200, self._shown(self.items[session["item"]]), {}
         item_id = self._add({"name": session["name"], "file": {"mimeType": _mime(session["name"])}},
                             parent=session["parent"], data=bytes(session["data"]))
         return 201, self._shown(self.items[item_id]), {}
