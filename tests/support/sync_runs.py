@@ -96,12 +96,23 @@ def local_document(persona: Persona, name: str, url: str = "", mime: str = "appl
     return doc
 
 
-def local_rename(persona: Persona, name: str, new_name: str) -> None:
-    """A document renamed in the hub (its outbox event drained, so an export is queued)."""
+def local_edit(persona: Persona, document_name: str, **data: Any) -> None:
+    """The document named ``document_name`` edited in the hub through the entity service (its
+    outbox event drained, so an export is queued)."""
     with tenant_scope(persona.tenant.id):
-        doc = Document.objects.get(tenant=persona.tenant, name=name)
-        entity_update(instance=doc, data={"name": new_name}, tenant=persona.tenant, source="api")
+        doc = Document.objects.get(tenant=persona.tenant, name=document_name)
+        entity_update(instance=doc, data=data, tenant=persona.tenant, source="api")
     drain_entity_events(str(persona.tenant.id))
+
+
+def local_rename(persona: Persona, name: str, new_name: str) -> None:
+    """A document renamed in the hub."""
+    local_edit(persona, name, name=new_name)
+
+
+def change_file(persona: Persona, name: str, url: str, **more: Any) -> None:
+    """A document's file replaced in the hub (a new address), with any other changes."""
+    local_edit(persona, name, file_url=url, **more)
 
 
 def export_job(integration: Integration) -> Job:

@@ -20,6 +20,7 @@ from integrations.sync.plan import plan_for
 from integrations.sync.runs import RunReport
 from tests.support.oauth import make_oauth_integration
 from tests.support.sync_runs import (
+    change_file,
     documents,
     drain_entity_events,
     export_job,
@@ -320,13 +321,6 @@ def test_the_catalogs_rate_limit_paces_the_calls(alice, fake, monkeypatch):
     assert calls >= 7 and fake.count(status=429) == 0
     assert elapsed >= (calls - 1) // 3  # at most 3 calls in any one second
     assert len(documents(alice)) == 6
-
-
-def change_file(persona, name: str, url: str, **more) -> None:
-    with tenant_scope(persona.tenant.id):
-        doc = Document.objects.get(tenant=persona.tenant, name=name)
-        entity_update(instance=doc, data={"file_url": url, **more}, tenant=persona.tenant, source="api")
-    drain_entity_events(str(persona.tenant.id))
 
 
 def test_a_documents_changed_file_is_uploaded_again_as_a_new_version_of_the_same_file(alice, fake, file_server):

@@ -8,20 +8,14 @@ from __future__ import annotations
 import pytest
 
 from core.tenant_context import tenant_scope
-from entities.models import Document
-from entities.services import entity_update
-from integrations.client import ProviderClient
 from integrations.models import Integration
 from integrations.providers.onedrive import adapter as onedrive_adapter
 from integrations.services import provider_app_set
 from integrations.sync.exporter import export_pending
-from integrations.sync.importer import Job
-from integrations.sync.plan import plan_for
-from integrations.sync.runs import RunReport
 from tests.support.oauth import make_oauth_integration
 from tests.support.sync_runs import (
+    change_file,
     documents,
-    drain_entity_events,
     export_job,
     local_document,
     local_rename,
@@ -209,13 +203,6 @@ def test_the_catalogs_rate_limit_paces_the_calls(alice, fake):
     assert len(documents(alice)) == 6
 
 
-def change_file(persona, name: str, url: str) -> None:
-    with tenant_scope(persona.tenant.id):
-        doc = Document.objects.get(tenant=persona.tenant, name=name)
-        entity_update(instance=doc, data={"file_url": url}, tenant=persona.tenant, source="api")
-    drain_entity_events(str(persona.tenant.id))
-
-
 def test_a_documents_changed_file_is_uploaded_again_to_the_same_item_with_if_match(alice, fake, file_server):
     local_document(alice, "Plans.pdf", file_server.put("plans-v1.pdf", b"%PDF v1"))
     integration = connected(alice, fake, direction="export")
@@ -249,9 +236,7 @@ def test_a_file_changed_on_both_sides_follows_the_conflict_policy(alice, fake, f
     (remote,) = fake.children(fake.folder).values()
     fake.replace_content(remote["id"], b"%PDF marked up in OneDrive")
     change_file(alice, "Plans.pdf", file_server.put("plans-v2.pdf", b"%PDF v2 from the studio"))
-    with tenant_scope(alice.tenant.id):
-        plan = plan_for(Integration.objects.get(pk=integration.pk))
-        job = Job(plan=plan, client=ProviderClient.for_integration(plan.integration), report=RunReport())
+    job = export_job(integration)
 
     export_pending(job)
 
