@@ -181,6 +181,7 @@ class FakeGoogleCalendar(FakeServer):
         self._clock = datetime(2026, 1, 1, tzinfo=UTC)
         self._etag = int(time.time() * 1_000_000)
         self._rate: float | None = None
+        self._period = 1.0
         self._retry_after: str | None = "1"
         self._window: deque[float] = deque()
         self._channels: dict[str, _Channel] = {}
@@ -251,10 +252,11 @@ class FakeGoogleCalendar(FakeServer):
             self._generation += 1
             self._sync_tokens.clear()
 
-    def limit_rate(self, per_second: float | None, *, retry_after: str | None = "1") -> None:
-        """Answer 429 rateLimitExceeded beyond ``per_second`` requests in any one second."""
+    def limit_rate(self, per_second: float | None, *, retry_after: str | None = "1", period: float = 1.0) -> None:
+        """Answer 429 rateLimitExceeded beyond ``per_second`` requests in any rolling ``period``
+        seconds (one second unless given)."""
         with self._lock:
-            self._rate, self._retry_after = per_second, retry_after
+            self._rate, self._retry_after, self._period = per_second, retry_after, period
             self._window.clear()
 
     def count(self, method: str | None = None, path_contains: str = "", status: int | None = None) -> int:
@@ -328,7 +330,7 @@ class FakeGoogleCalendar(FakeServer):
         if not self._rate:
             return False
         now = time.monotonic()
-        while self._window and now - self._window[0] >= 1.0:
+        while self._window and now - self._window[0] >= self._period:
             self._window.popleft()
         if len(self._window) >= self._rate:
             return True
