@@ -361,4 +361,4 @@ class WebhookLog(models.Model):
         verbose_name_plural = _("webhook logs")
 
     def __str__(self) -> str:
-        return f"{self.direction} {self.method} {self.url} → {self.status}"
+        return f"{self.get_direction_display()} {self.method} {self.url} → {self.get_status_display()}"
