@@ -85,3 +85,20 @@ class HubAdminSite(admin.AdminSite):
         else:
             messages.success(request, str(message))
         return HttpResponseRedirect(reverse(f"{self.name}:dashboard"))
+
+
+def translate_boolean_icons() -> None:
+    """The admin's yes/no icons are named by their ``alt`` text, which Django writes as the Python
+    value ("True", "False", "None") in every language: a screen reader on a Hebrew page would read
+    English. Every caller imports ``admin_list._boolean_icon`` when it runs, so replacing it here
+    names the icons with Django's own translated "Yes" / "No" / "Unknown"."""
+    from django.contrib.admin.templatetags import admin_list
+    from django.templatetags.static import static
+    from django.utils.html import format_html
+    from django.utils.translation import gettext
+
+    def _boolean_icon(field_val):
+        icon, name = {True: ("yes", "Yes"), False: ("no", "No"), None: ("unknown", "Unknown")}[field_val]
+        return format_html('<img src="{}" alt="{}">', static(f"admin/img/icon-{icon}.svg"), gettext(name))
+
+    admin_list._boolean_icon = _boolean_icon

@@ -38,3 +38,12 @@ class HubAdminConfig(admin_apps.AdminConfig):
 
     default = False  # CoreConfig stays this module's default config
     default_site = "core.admin_site.HubAdminSite"
+
+    def ready(self):
+        super().ready()  # autodiscover: every app's admin module, django-celery-beat's included
+        from django.contrib import admin
+
+        from core import admin_beat, admin_site
+
+        admin_beat.install(admin.site)
+        admin_site.translate_boolean_icons()

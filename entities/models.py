@@ -316,13 +316,15 @@ class Message(EntityModel):
         verbose_name_plural = _("messages")
 
     def __str__(self) -> str:
-        return f"{self.channel} {self.direction} {self.to_address or self.from_address}"
+        return f"{self.get_channel_display()} {self.get_direction_display()} {self.to_address or self.from_address}"
 
 
 ENTITY_MODELS: dict[str, type[EntityModel]] = {
     m.entity_type: m for m in (Meeting, Task, Document, Payment, Expense, Client, Supplier, Message)
 }
 ENTITY_TYPES: tuple[str, ...] = tuple(ENTITY_MODELS)
+#: A stored entity type and its label (the entity model's name): the choices of the entity-type columns.
+ENTITY_TYPE_CHOICES: list[tuple[str, str]] = [(t, m._meta.verbose_name) for t, m in ENTITY_MODELS.items()]
 ENTITY_EVENTS: tuple[str, ...] = ("created", "updated", "deleted", "status_changed")
 
 
@@ -344,7 +346,7 @@ class EntityEvent(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
-    entity_type = models.CharField(max_length=30, verbose_name=_("entity type"))
+    entity_type = models.CharField(max_length=30, choices=ENTITY_TYPE_CHOICES, verbose_name=_("entity type"))
     entity_id = models.UUIDField(verbose_name=_("entity id"))
     event = models.CharField(max_length=20, choices=Event.choices, verbose_name=_("event"))
     old_status = models.CharField(max_length=30, null=True, blank=True, verbose_name=_("old status"))

@@ -16,6 +16,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from core.crypto import EncryptedFieldsMixin
+from entities.models import ENTITY_TYPE_CHOICES
 from tenancy.models import Tenant
 
 
@@ -92,18 +93,29 @@ class Integration(EncryptedFieldsMixin, models.Model):
 
 
 class IntegrationLog(models.Model):
+    # The labels are the ones the settings page's history shows (integrations.pages.settings._labels).
     class Action(models.TextChoices):
-        SYNC = "sync"
-        IMPORT = "import"
-        EXPORT = "export"
-        WEBHOOK_RECEIVED = "webhook_received"
-        WEBHOOK_SENT = "webhook_sent"
+        SYNC = "sync", _("Sync")
+        IMPORT = "import", _("Import")
+        EXPORT = "export", _("Export")
+        WEBHOOK_RECEIVED = "webhook_received", _("Webhook received")
+        WEBHOOK_SENT = "webhook_sent", _("Webhook sent")
         # Connection lifecycle (hub additions; the column has no DB-level choices).
-        CONNECT = "connect"
-        TEST = "test"
-        TOKEN_REFRESH = "token_refresh"
-        REVOKE = "revoke"
-        API_CALL = "api_call"
+        CONNECT = "connect", _("Connection")
+        TEST = "test", _("Connection test")
+        TOKEN_REFRESH = "token_refresh", _("Token refresh")
+        REVOKE = "revoke", _("Revocation")
+        API_CALL = "api_call", _("API call")
+
+    class Direction(models.TextChoices):  # the seed's 'incoming' | 'outgoing' (integrations.sync.runs.log_direction)
+        INCOMING = "incoming", _("Incoming")
+        OUTGOING = "outgoing", _("Outgoing")
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        SUCCESS = "success", _("Success")
+        PARTIAL = "partial", _("Partial")
+        FAILED = "failed", _("Failed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
     # db_index=False: idx_integration_logs_tenant (the seed's) is the tenant_id index.
@@ -111,9 +123,9 @@ class IntegrationLog(models.Model):
     # db_index=False: the seed names this index idx_integration_logs_integration (32 chars,
     # over Django's limit), so the migration creates it on PostgreSQL.
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="logs", db_index=False, verbose_name=_("integration"))
-    action = models.CharField(max_length=30, verbose_name=_("action"))
-    direction = models.CharField(max_length=10, verbose_name=_("direction"))
-    status = models.CharField(max_length=20, verbose_name=_("status"))
+    action = models.CharField(max_length=30, choices=Action.choices, verbose_name=_("action"))
+    direction = models.CharField(max_length=10, choices=Direction.choices, verbose_name=_("direction"))
+    status = models.CharField(max_length=20, choices=Status.choices, verbose_name=_("status"))
     summary = models.JSONField(default=dict, db_default=models.Value({}, models.JSONField()), verbose_name=_("summary"))
     failed_items = models.JSONField(null=True, blank=True, verbose_name=_("failed items"))
     error_message = models.TextField(null=True, blank=True, verbose_name=_("error message"))
@@ -157,7 +169,7 @@ class IntegrationLog(models.Model):
         verbose_name_plural = _("integration logs")
 
     def __str__(self) -> str:  # the admin's row label (its checkbox's accessible name), as WebhookLog's
-        return f"{self.action} {self.direction} → {self.status}"
+        return f"{self.get_action_display()} {self.get_direction_display()} → {self.get_status_display()}"
 
     def save(self, *args, **kwargs):
         if self.started_at is None:
@@ -242,7 +254,7 @@ class SyncState(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
     # db_index=False: the unique constraint below leads with integration.
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="sync_states", db_index=False, verbose_name=_("integration"))
-    local_type = models.CharField(max_length=50, verbose_name=_("local type"))  # "meeting"
+    local_type = models.CharField(max_length=50, choices=ENTITY_TYPE_CHOICES, verbose_name=_("local type"))  # "meeting"
     remote_type = models.CharField(max_length=50, verbose_name=_("remote type"))  # "event"
     # The provider's container (Google calendarId, Graph calendar id, CalDAV collection URL);
     # blank for providers with one collection per entity.
@@ -268,7 +280,7 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         container = f" [{self.remote_container}]" if self.remote_container else ""
-        return f"{self.local_type} ↔ {self.remote_type}{container}"
+        return f"{self.get_local_type_display()} ↔ {self.remote_type}{container}"
 
 
 class ExternalLink(models.Model):
@@ -284,7 +296,7 @@ class ExternalLink(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="links", db_index=False, verbose_name=_("integration"))
-    local_type = models.CharField(max_length=50, verbose_name=_("local type"))
+    local_type = models.CharField(max_length=50, choices=ENTITY_TYPE_CHOICES, verbose_name=_("local type"))
     local_id = models.UUIDField(verbose_name=_("local id"))
     remote_type = models.CharField(max_length=50, verbose_name=_("remote type"))
     remote_id = models.TextField(verbose_name=_("remote id"))  # provider ids are opaque and can be long (Graph ids, CalDAV hrefs)
@@ -314,7 +326,7 @@ class ExternalLink(models.Model):
         verbose_name_plural = _("external links")
 
     def __str__(self) -> str:
-        return f"{self.local_type}:{self.local_id} ↔ {self.remote_type}:{self.remote_id}"
+        return f"{self.get_local_type_display()}:{self.local_id} ↔ {self.remote_type}:{self.remote_id}"
 
 
 class SyncPending(models.Model):
@@ -335,7 +347,7 @@ class SyncPending(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="pending_exports",
                                     db_index=False, verbose_name=_("integration"))
-    local_type = models.CharField(max_length=50, verbose_name=_("local type"))
+    local_type = models.CharField(max_length=50, choices=ENTITY_TYPE_CHOICES, verbose_name=_("local type"))
     local_id = models.UUIDField(verbose_name=_("local id"))
     operation = models.CharField(max_length=10, choices=Operation.choices, verbose_name=_("operation"))
     # The record as the event carried it (a deleted record can no longer be read).
@@ -361,7 +373,7 @@ class SyncPending(models.Model):
         super().save(*args, **kwargs)
 
     def __str__(self) -> str:
-        return f"{self.operation} {self.local_type}:{self.local_id}"
+        return f"{self.get_operation_display()} {self.get_local_type_display()}:{self.local_id}"
 
 
 class CurrencyRate(models.Model):
@@ -442,7 +454,9 @@ class PushChannel(EncryptedFieldsMixin, models.Model):
         verbose_name_plural = _("push channels")
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.container} until {self.expires_at:%Y-%m-%d %H:%M}"
+        return _("%(kind)s %(container)s until %(expires)s") % {
+            "kind": self.get_kind_display(), "container": self.container,
+            "expires": f"{self.expires_at:%Y-%m-%d %H:%M}"}
 
 
 class MessageDispatch(models.Model):

@@ -66,7 +66,7 @@ class Membership(models.Model):
         verbose_name_plural = _("memberships")
 
     def __str__(self) -> str:
-        return f"{self.user_id} @ {self.tenant_id} ({self.role})"
+        return f"{self.user_id} @ {self.tenant_id} ({self.get_role_display()})"
 
     @property
     def can_manage(self) -> bool:

@@ -16,6 +16,23 @@ from core.crypto import CryptoError, EncryptedFieldsMixin, is_sealed
 from core.outbound import is_sensitive_header
 from tenancy.models import Tenant
 
+#: The names of the stored values the admin and the webhook pages show (webhooks.pages.labels).
+SIGNATURE_SCHEME_LABELS = {
+    "hex": _("Hex HMAC-SHA256 in the signature header"),
+    "standard": _("Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)"),
+}
+RETRY_LABELS = {"linear": _("Linear (delay × attempt)"), "exponential": _("Exponential with jitter")}
+
+#: Per verification scheme: its name.
+SCHEME_NAMES = {
+    "hmac": _("HMAC signature (recommended)"),
+    "standard": _("Standard Webhooks"),
+    "stripe": "Stripe", "twilio": "Twilio", "meta": "Meta / WhatsApp", "dropbox": "Dropbox",
+    "graph": "Microsoft Graph", "hubspot": "HubSpot", "xero": "Xero", "quickbooks": "QuickBooks",
+    "sendgrid": "SendGrid", "google_channel_token": "Google", "monday_jwt": "monday.com", "payplus": "PayPlus",
+    "none": _("No verification"),
+}
+
 #: verification_config keys holding shared secrets: sealed at rest, masked in answers.
 SECRET_CONFIG_KEYS = ("clientState", "verifyToken")
 
@@ -35,7 +52,8 @@ class IncomingWebhook(EncryptedFieldsMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_default=Now(), verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, db_default=Now(), verbose_name=_("updated at"))
     # Beyond the seed: verification scheme per webhook and secret rotation.
-    verification_scheme = models.CharField(max_length=30, default="hmac", db_default="hmac", verbose_name=_("verification scheme"))
+    verification_scheme = models.CharField(max_length=30, default="hmac", db_default="hmac", choices=list(SCHEME_NAMES.items()),
+                                           verbose_name=_("verification scheme"))
     verification_config = models.JSONField(default=dict, blank=True, verbose_name=_("verification config"))
     previous_secret = models.TextField(null=True, blank=True, verbose_name=_("previous secret"))  # encrypted
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("previous secret expires at"))
@@ -168,8 +186,10 @@ class OutgoingWebhook(EncryptedFieldsMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_default=Now(), verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, db_default=Now(), verbose_name=_("updated at"))
     # Beyond the seed (issue: outgoing webhooks).
-    signature_scheme = models.CharField(max_length=10, default="hex", db_default="hex", verbose_name=_("signature scheme"))
-    retry_strategy = models.CharField(max_length=12, default="linear", db_default="linear", verbose_name=_("retry strategy"))
+    signature_scheme = models.CharField(max_length=10, default="hex", db_default="hex", choices=list(SIGNATURE_SCHEME_LABELS.items()),
+                                        verbose_name=_("signature scheme"))
+    retry_strategy = models.CharField(max_length=12, default="linear", db_default="linear", choices=list(RETRY_LABELS.items()),
+                                      verbose_name=_("retry strategy"))
     timeout_seconds = models.IntegerField(default=10, db_default=10, verbose_name=_("timeout seconds"))
     consecutive_failures = models.IntegerField(default=0, db_default=0, verbose_name=_("consecutive failures"))
     disabled_reason = models.TextField(null=True, blank=True, verbose_name=_("disabled reason"))
@@ -361,4 +381,4 @@ class WebhookLog(models.Model):
         verbose_name_plural = _("webhook logs")
 
     def __str__(self) -> str:
-        return f"{self.direction} {self.method} {self.url} → {self.status}"
+        return f"{self.get_direction_display()} {self.method} {self.url} → {self.get_status_display()}"

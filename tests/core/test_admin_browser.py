@@ -10,7 +10,9 @@ Database work (the staff user, seeded rows, the session) happens in fixtures lis
 
 from __future__ import annotations
 
+import re
 import uuid
+import zoneinfo
 from datetime import timedelta
 
 import pytest
@@ -33,11 +35,10 @@ PAGES = {
     "integration-logs": "/admin/integrations/integrationlog/",
 }
 # Data shown as it is stored (not interface text): the seeded integration's and webhook's names,
-# the provider's id, and the logs' technical direction/action/status codes (each row's label, the
-# accessible name of its checkbox, is built from them: WebhookLog and IntegrationLog __str__); and "UUID",
-# the technical term the search help keeps (as "ID", "JSON" in tests.support.browser.BRAND_WORDS).
-DATA_WORDS = ("CRM", "Calendar", "Dead", "hubspot", "sync", "import", "success", "failed", "pending", "incoming",
-              "outgoing", "UUID")
+# the provider's id (in an integration's name, "CRM (hubspot)"); and "UUID", the technical term the
+# search help keeps (as "ID", "JSON" in tests.support.browser.BRAND_WORDS). The logs' direction, action
+# and status are shown by their labels (tests/core/test_admin_codes_hebrew.py).
+DATA_WORDS = ("CRM", "Calendar", "Dead", "hubspot", "UUID")
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ def staff_session(transactional_db, live_server):
                                          connected_by=studio.user, last_error="401", refresh_failures=2)
         Integration.objects.create(tenant=studio.tenant, provider="google_calendar", name="Calendar",
                                    status="expired", connected_by=studio.user)
-        IntegrationLog.objects.create(tenant=studio.tenant, integration=crm, action="sync", direction="import",
+        IntegrationLog.objects.create(tenant=studio.tenant, integration=crm, action="sync", direction="incoming",
                                       status="success", started_at=now - timedelta(minutes=3), completed_at=now,
                                       duration_ms=1500, summary={"total": 4, "created": 3, "updated": 1})
         OutgoingWebhook.objects.create(tenant=studio.tenant, name="Dead CRM", url="https://dead.example.com/in",
@@ -100,3 +101,68 @@ def test_the_admin_pages_are_hebrew_accessible_and_the_dashboard_is_photographed
     assert_accessible(page)
     screenshot(page, "admin-dashboard")
     en.close()
+
+
+BEAT_PAGES = ("/admin/django_celery_beat/periodictask/", "/admin/django_celery_beat/intervalschedule/",
+              "/admin/django_celery_beat/crontabschedule/", "/admin/django_celery_beat/solarschedule/",
+              "/admin/django_celery_beat/clockedschedule/")
+
+
+@pytest.fixture
+def beat_session(transactional_db, live_server):
+    """A staff user, and a periodic task on each kind of schedule (deleted after: the truncation after
+    transactional tests keeps django-celery-beat's tables, which hold the hub's own schedule)."""
+    from django.utils import timezone
+    from django_celery_beat.models import (
+        ClockedSchedule,
+        CrontabSchedule,
+        IntervalSchedule,
+        PeriodicTask,
+        SolarSchedule,
+    )
+
+    from tenancy.models import User
+
+    every = IntervalSchedule.objects.create(every=5, period=IntervalSchedule.MINUTES)
+    task = PeriodicTask.objects.create(name="outbox sweep", task="entities.tasks.sweep_outbox", interval=every,
+                                       description="")
+    nightly = CrontabSchedule.objects.create(minute="0", hour="4")
+    PeriodicTask.objects.create(name="nightly", task="entities.tasks.sweep_outbox", crontab=nightly)
+    sunrise = SolarSchedule.objects.create(event="sunrise", latitude=32.08, longitude=34.78)
+    PeriodicTask.objects.create(name="at sunrise", task="entities.tasks.sweep_outbox", solar=sunrise)
+    clocked = ClockedSchedule.objects.create(clocked_time=timezone.now())
+    PeriodicTask.objects.create(name="once", task="entities.tasks.sweep_outbox", one_off=True, clocked=clocked)
+    staff = User.objects.create_superuser(username="beat@hub.example", email="beat@hub.example", password="x-Ops-2026")
+    yield session_cookie(staff, live_server.url)["value"], task.pk
+    PeriodicTask.objects.filter(name__in=("outbox sweep", "nightly", "at sunrise", "once")).delete()
+    for schedule in (every, nightly, sunrise, clocked):
+        schedule.delete()
+
+
+def test_the_periodic_task_pages_are_hebrew(beat_session, live_server, chromium):
+    """django-celery-beat's own admin pages: field labels, help texts, fieldsets and choices in Hebrew
+    (the root catalog translates the package's msgids); the tasks' names are the data ("outbox sweep")."""
+    session, task_id = beat_session
+    he = new_context(chromium, lang="he", base_url=live_server.url, session=session)
+    page = he.new_page()
+    # the tasks' names, and a crontab named by its cron expression ("0 4 * * * (m/h/dM/MY/d) Asia/Jerusalem",
+    # the package's notation, no msgid)
+    # and the JSON example of a help text ({"argument": "value"})
+    data = ("outbox", "sweep", "nightly", "at", "sunrise", "once", "UTC", "m", "h", "dM", "MY", "d", "Asia", "Jerusalem",
+            "Celery", "argument", "value")
+    # the crontab's time zone select lists the IANA zone names ("Asia/Jerusalem"): identifiers, not words
+    zones = {w for zone in zoneinfo.available_timezones() for w in re.findall(r"[A-Za-z][A-Za-z']*", zone)}
+    for url in (*BEAT_PAGES, f"/admin/django_celery_beat/periodictask/{task_id}/change/",
+                "/admin/django_celery_beat/intervalschedule/add/", "/admin/django_celery_beat/crontabschedule/add/",
+                "/admin/django_celery_beat/solarschedule/add/", "/admin/django_celery_beat/clockedschedule/add/"):
+        response = page.goto(url)
+        assert response.status == 200, f"{url}: {response.status}"
+        assert_translated(page, allow=(*data, *zones) if "crontab" in url else data)
+    page.goto(f"/admin/django_celery_beat/periodictask/{task_id}/change/")
+    assert page.get_by_role("heading", name="תזמון").is_visible()
+    assert page.get_by_label("תזמון במרווחים").is_visible()
+    assert page.get_by_text("כל 5 דקות").count() >= 1
+    page.goto("/admin/django_celery_beat/intervalschedule/add/")
+    options = page.get_by_label("פרק הזמן").locator("option").all_inner_texts()
+    assert "ימים" in options and "Days" not in options, options
+    he.close()

@@ -70,4 +70,4 @@ class AutomationRun(models.Model):
         verbose_name_plural = _("automation runs")
 
     def __str__(self) -> str:
-        return f"{self.automation_id} → {self.status}"
+        return f"{self.automation_id} → {self.get_status_display()}"

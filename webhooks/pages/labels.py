@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+# The names of the stored schemes and strategies are the model fields' choices (one source).
+from webhooks.models import RETRY_LABELS, SCHEME_NAMES, SIGNATURE_SCHEME_LABELS  # noqa: F401
+
 ENTITY_LABELS = {
     "meeting": _("Meeting"), "task": _("Task"), "document": _("Document"), "payment": _("Payment"),
     "expense": _("Expense"), "client": _("Client"), "supplier": _("Supplier"),
@@ -22,21 +25,7 @@ STATUS_LABELS = {
     "dropped": _("dropped"), "queued": _("queued"), "skipped": _("skipped"),
 }
 METHOD_CHOICES = ("POST", "PUT", "PATCH")
-SIGNATURE_SCHEME_LABELS = {
-    "hex": _("Hex HMAC-SHA256 in the signature header"),
-    "standard": _("Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)"),
-}
-RETRY_LABELS = {"linear": _("Linear (delay × attempt)"), "exponential": _("Exponential with jitter")}
-
-#: Per verification scheme: its name and what to do at the sender, in the user's words.
-SCHEME_NAMES = {
-    "hmac": _("HMAC signature (recommended)"),
-    "standard": _("Standard Webhooks"),
-    "stripe": "Stripe", "twilio": "Twilio", "meta": "Meta / WhatsApp", "dropbox": "Dropbox",
-    "graph": "Microsoft Graph", "hubspot": "HubSpot", "xero": "Xero", "quickbooks": "QuickBooks",
-    "sendgrid": "SendGrid", "google_channel_token": "Google", "monday_jwt": "monday.com", "payplus": "PayPlus",
-    "none": _("No verification"),
-}
+#: Per verification scheme: what to do at the sender, in the user's words (its name: SCHEME_NAMES).
 SCHEME_INSTRUCTIONS = {
     "hmac": _("The sender signs the body with the secret below: hex HMAC-SHA256 in the X-Webhook-Signature "
               "header (a sha256= prefix is accepted). Standard Webhooks headers are accepted too."),
