@@ -181,6 +181,23 @@ def axe_violations(page, impacts: Iterable[str] = ("serious", "critical")) -> li
     ``[{"id", "impact", "help", "targets": [css selectors]}]`` (empty when clean)."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE_JS))
+    found = _axe_run(page, impacts)
+    if found:  # judged on the page at rest: a violation must still be there a moment later
+        page.wait_for_timeout(500)
+        again = {(v["id"], tuple(v["targets"])) for v in _axe_run(page, impacts)}
+        found = [v for v in found if (v["id"], tuple(v["targets"])) in again]
+    return found
+
+
+#: Settled: no htmx request, swap or settle in flight and no CSS animation or transition running
+#: (a button mid-transition has the contrast of neither of its states; a loaded machine runs axe
+#: while one plays).
+_AT_REST = """() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')
+    && document.getAnimations().every(a => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity)"""
+
+
+def _axe_run(page, impacts: Iterable[str]) -> list[dict]:
+    page.wait_for_function(_AT_REST, timeout=10_000)
     found = page.evaluate(
         """async () => {
             const result = await axe.run(document, {resultTypes: ['violations']});
