@@ -6,8 +6,8 @@ each with exact counters on the real stack."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
-import time
 import uuid
 
 import pytest
@@ -63,33 +63,54 @@ def test_kick_releases_its_flag_when_the_broker_refuses(monkeypatch):
     assert _queued() == before + 1
 
 
+def _queued_for(task, tenant_id: str) -> int:
+    """Messages in the broker queue that run ``task(tenant_id)`` (other tests' leftovers don't count)."""
+    count = 0
+    for raw in redis.Redis.from_url(settings.CELERY_BROKER_URL).lrange("celery", 0, -1):
+        headers = json.loads(raw).get("headers") or {}
+        if headers.get("task") == task.name and tenant_id in (headers.get("argsrepr") or ""):
+            count += 1
+    return count
+
+
+def _spy_on_kick(monkeypatch) -> list[tuple[str, str]]:
+    """Record (tenant, thread) of every kick() call and let the real kick reach the broker."""
+    calls: list[tuple[str, str]] = []
+    real_kick = kick_module.kick
+
+    def spy(task, tid):
+        calls.append((str(tid), threading.current_thread().name))
+        return real_kick(task, tid)
+
+    monkeypatch.setattr(kick_module, "kick", spy)
+    return calls
+
+
 @pytest.mark.django_db
 def test_kick_soon_sends_one_kick_per_tenant_from_its_thread(monkeypatch):
-    sent: list[tuple[str, str]] = []
-    monkeypatch.setattr(kick_module, "kick", lambda task, tid: sent.append((task.name, tid, threading.current_thread().name)))
+    calls = _spy_on_kick(monkeypatch)
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
     for _ in range(200):
         kick_module.kick_soon(drain_entity_events, first)
     kick_module.kick_soon(drain_entity_events, uuid.UUID(second))
-    deadline = time.monotonic() + 5
-    while len({tid for _, tid, _ in sent}) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    tenants = [tid for _, tid, _ in sent]
-    assert sorted(set(tenants)) == sorted([first, second])
-    assert len(tenants) <= 4  # 201 notes, coalesced into a kick or two per tenant
-    assert {thread for _, _, thread in sent} == {"kick-soon"}  # never on the caller's thread
+    wait_until(lambda: _queued_for(drain_entity_events, first) and _queued_for(drain_entity_events, second),
+               timeout=10, what="both tenants' drains queued")
+    # 201 notes became exactly one queued drain per tenant
+    assert _queued_for(drain_entity_events, first) == 1
+    assert _queued_for(drain_entity_events, second) == 1
+    assert {thread for _, thread in calls} == {"kick-soon"}  # never on the caller's thread
 
 
 @pytest.mark.django_db
 def test_kick_soon_leftovers_are_sent_once_by_the_exit_flush_or_the_kicker(monkeypatch):
-    sent: list[str] = []
-    monkeypatch.setattr(kick_module, "kick", lambda task, tid: sent.append(tid))
-    kick_module.kick_soon(drain_entity_events, "t-exit")
+    calls = _spy_on_kick(monkeypatch)
+    tenant = str(uuid.uuid4())
+    kick_module.kick_soon(drain_entity_events, tenant)
     kick_module.flush_soon()  # what atexit runs; races the kicker thread on purpose
-    deadline = time.monotonic() + 2
-    while "t-exit" not in sent and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert sent.count("t-exit") == 1
+    wait_until(lambda: _queued_for(drain_entity_events, tenant), timeout=10, what="the leftover drain queued")
+    assert kick_module.flush_soon() == 0  # nothing left noted for a second send
+    assert _queued_for(drain_entity_events, tenant) == 1
+    assert [tid for tid, _ in calls].count(tenant) == 1  # the note was taken by one side only
 
 
 # --------------------------------------------------------------------------- outbox drain
