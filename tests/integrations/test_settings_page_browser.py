@@ -11,7 +11,6 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import redis
 
 from core.tenant_context import tenant_scope
 from entities.models import Meeting
@@ -36,13 +35,10 @@ def off_loop(fn):
 
 
 @pytest.fixture
-def calendar(studio, google_calendar_fake, settings) -> Integration:
+def calendar(studio, google_calendar_fake, limiter_on_test_redis) -> Integration:
     """Google Calendar connected for the studio, its calendar discovered, sync not yet set up;
-    three events waiting in Google (one without a location, one titled with the prefix)."""
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    limiter = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in limiter.scan_iter("integrations:ratelimit:*"):
-        limiter.delete(key)
+    three events waiting in Google (one without a location, one titled with the prefix). The
+    rate limiter is on the test Redis, its buckets emptied by the autouse ``_fresh_provider_limits``."""
     provider_app_set(provider_id="google_calendar", client_id="gid.apps.googleusercontent.com", client_secret="gs",
                      api_base_url=google_calendar_fake.base_url)
     google_calendar_fake.add_calendar(CAL, "Studio", primary=True)

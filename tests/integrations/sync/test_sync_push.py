@@ -16,7 +16,6 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-import redis
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -38,14 +37,11 @@ REALTIME = {"enabled": True, "frequency": "realtime", "direction": "import",
 
 
 @pytest.fixture(autouse=True)
-def _hub_at_live_server(settings, live_server):
-    """The hub's public URL is the live server the fakes post to; the rate limiter on the test Redis."""
+def _hub_at_live_server(settings, live_server, limiter_on_test_redis):
+    """The hub's public URL is the live server the fakes post to; the rate limiter on the test
+    Redis (``limiter_on_test_redis``; its buckets emptied by the autouse ``_fresh_provider_limits``)."""
     settings.PUBLIC_BASE_URL = live_server.url
     settings.INTEGRATIONS_PUSH_ALLOW_HTTP = True  # the live server has no TLS
-    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for key in client.scan_iter("integrations:ratelimit:*"):
-        client.delete(key)
 
 
 @pytest.fixture

@@ -18,6 +18,11 @@ from integrations.models import Integration, SyncState
 from integrations.providers.quickbooks import adapter as qb
 from integrations.services import provider_app_set
 from tests.support.fakes.quickbooks import ORIGIN, quickbooks_fake  # noqa: F401 - fixture
+from tests.support.invoice_payments import (
+    STATUS_MAPPING,
+    assert_payment_states,
+    assert_payment_status_follows_the_invoice,
+)
 from tests.support.oauth import make_oauth_integration
 from tests.support.sync_runs import (
     clients,
@@ -322,59 +327,34 @@ def test_the_catalogs_rate_limit_paces_the_calls(alice, fake, monkeypatch):
 # An invoice's ``Balance`` is what is still owed (read only; TotalAmt when created, lowered by
 # each Payment applied to it): https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice
 def test_the_invoice_balance_sets_the_payment_status_and_an_export_never_overwrites_it(alice, fake):
-    both = {**PAYMENTS, "direction": "bidirectional"}
-    integration = connected(alice, fake, CLIENTS, both)
-    with tenant_scope(alice.tenant.id):
-        client = entity_create(tenant=alice.tenant, entity_type="client", source="api", data={"name": "Shapira"})
-        payment = entity_create(tenant=alice.tenant, entity_type="payment", source="api",
-                                data={"amount": "1170.00", "currency": "ILS", "client_id": str(client.pk),
-                                      "description": "Kitchen plans, stage 2"})
-    drain_entity_events(str(alice.tenant.id))
-    assert run_sync(integration).status == "success"
-    (invoice_id,) = fake.live("Invoice")
-    assert Decimal(str(fake.get("Invoice", invoice_id)["Balance"])) == Decimal("1170.00")
+    integration = connected(alice, fake, CLIENTS, {**PAYMENTS, "direction": "bidirectional"})
 
-    def status() -> str:
-        with tenant_scope(alice.tenant.id):
-            return Payment.objects.get(pk=payment.pk).status
+    def created() -> str:
+        (invoice_id,) = fake.live("Invoice")
+        assert Decimal(str(fake.get("Invoice", invoice_id)["Balance"])) == Decimal("1170.00")
+        return invoice_id
 
-    # a partial payment at QuickBooks: still owed, so still pending (the stand-in has no "partial")
-    fake.pay(invoice_id, "585.00")
-    log = run_sync(integration)
-    assert log.status == "success", (log.error_message, log.failed_items)
-    assert status() == "pending"
+    def kept(invoice_id: str) -> None:
+        assert Decimal(str(fake.get("Invoice", invoice_id)["TotalAmt"])) == Decimal("1170.00")
+        assert fake.get("Invoice", invoice_id)["PrivateNote"] == "Kitchen plans, stage 2 (final)"
+        assert Decimal(str(fake.get("Invoice", invoice_id)["Balance"])) == Decimal("0.00")
 
-    # the rest: Balance 0 -> paid
-    fake.pay(invoice_id, "585.00")
-    run_sync(integration)
-    assert status() == "paid"
-
-    # the studio edits the payment, even its amount: the export sends the description, never a
-    # status, a balance or new lines (which would reopen the balance), and QuickBooks' paid
-    # invoice stays paid
-    with tenant_scope(alice.tenant.id):
-        entity_update(tenant=alice.tenant, instance=Payment.objects.get(pk=payment.pk),
-                      data={"description": "Kitchen plans, stage 2 (final)", "amount": "1500.00"}, source="api")
-    drain_entity_events(str(alice.tenant.id))
-    writes_before = len(fake.calls)
-    log = run_sync(integration)
-    assert log.status == "success", (log.error_message, log.failed_items)
-    sent = [c.body for c in fake.calls[writes_before:] if c.method == "POST" and "/invoice" in c.path.lower()]
-    assert sent and all("Balance" not in body and "hub_status" not in body and "Line" not in body for body in sent)
-    assert Decimal(str(fake.get("Invoice", invoice_id)["TotalAmt"])) == Decimal("1170.00")
-    assert fake.get("Invoice", invoice_id)["PrivateNote"] == "Kitchen plans, stage 2 (final)"
-    assert Decimal(str(fake.get("Invoice", invoice_id)["Balance"])) == Decimal("0.00")
-    assert status() == "paid"
+    assert_payment_status_follows_the_invoice(
+        alice, integration, description="Kitchen plans, stage 2", created=created,
+        # a partial payment at QuickBooks: still owed, so still pending
+        still_owed=[lambda invoice_id: fake.pay(invoice_id, "585.00")],
+        # the rest: Balance 0 -> paid
+        paid_in_full=lambda invoice_id: fake.pay(invoice_id, "585.00"),
+        calls=fake.calls,
+        exported=lambda calls: [c.body for c in calls if c.method == "POST" and "/invoice" in c.path.lower()],
+        never_sent={"Balance", "hub_status", "Line"}, kept=kept)
 
 
 def test_the_payment_state_of_an_invoice_from_its_total_and_balance():
     adapter = qb.QuickbooksAdapter.__new__(qb.QuickbooksAdapter)
-    assert adapter.default_mappings("payment", "Invoice")[-1] == {
-        "localEntity": "payment", "localField": "status", "remoteField": "hub_status",
-        "transformConfig": {"direction": "import"}}
-    for total, balance, state, status in (("100.00", "100.00", "unpaid", "pending"),
-                                          ("100.00", "40.00", "partial", "pending"),
-                                          ("100.00", 0, "paid", "paid")):
-        raw = qb._change("Invoice", {"Id": "1", "SyncToken": "0", "TotalAmt": total, "Balance": balance}).raw
-        assert (raw["hub_payment"], raw["hub_status"]) == (state, status)
+    assert adapter.default_mappings("payment", "Invoice")[-1] == STATUS_MAPPING
+    assert_payment_states(lambda fields: qb._change("Invoice", {"Id": "1", "SyncToken": "0", **fields}).raw, (
+        ({"TotalAmt": "100.00", "Balance": "100.00"}, "unpaid", "pending"),
+        ({"TotalAmt": "100.00", "Balance": "40.00"}, "partial", "pending"),
+        ({"TotalAmt": "100.00", "Balance": 0}, "paid", "paid")))
     assert "hub_status" not in qb._change("Invoice", {"Id": "1", "SyncToken": "0"}).raw

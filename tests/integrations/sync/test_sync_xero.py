@@ -18,6 +18,11 @@ from integrations.models import SyncState
 from integrations.providers.xero.adapter import XeroAdapter
 from integrations.services import provider_app_set
 from tests.support.fakes.xero import ORIGIN, xero_fake  # noqa: F401 - fixture
+from tests.support.invoice_payments import (
+    STATUS_MAPPING,
+    assert_payment_states,
+    assert_payment_status_follows_the_invoice,
+)
 from tests.support.oauth import make_oauth_integration
 from tests.support.sync_runs import (
     clients,
@@ -231,59 +236,38 @@ def test_the_catalogs_rate_limit_paces_the_calls(alice, fake, monkeypatch):
 # ``AmountDue`` and ``AmountPaid`` (read only, set by Xero as payments are applied):
 # https://developer.xero.com/documentation/api/accounting/invoices
 def test_the_invoice_amount_due_and_status_set_the_payment_status_and_an_export_never_overwrites_it(alice, fake):
-    from entities.models import Payment
+    integration = connected(alice, fake, CLIENTS, {**PAYMENTS, "direction": "bidirectional"})
 
-    both = {**PAYMENTS, "direction": "bidirectional"}
-    integration = connected(alice, fake, CLIENTS, both)
-    with tenant_scope(alice.tenant.id):
-        client = entity_create(tenant=alice.tenant, entity_type="client", source="api", data={"name": "Shapira"})
-        payment = entity_create(tenant=alice.tenant, entity_type="payment", source="api",
-                                data={"amount": "1170.00", "currency": "ILS", "client_id": str(client.pk),
-                                      "description": "Kitchen plans"})
-    drain_entity_events(str(alice.tenant.id))
-    assert run_sync(integration).status == "success"
-    (invoice_id,) = fake.live("Invoices")
+    def created() -> str:
+        (invoice_id,) = fake.live("Invoices")
+        return invoice_id
 
-    def status() -> str:
-        with tenant_scope(alice.tenant.id):
-            return Payment.objects.get(pk=payment.pk).status
+    def kept(invoice_id: str) -> None:
+        invoice = fake.store["Invoices"][invoice_id]
+        assert (invoice["Status"], invoice["AmountDue"], invoice["Reference"]) == ("PAID", 0.0, "Kitchen plans (final)")
 
-    # approved at Xero, then partly paid: still owed -> pending
-    fake.edit("Invoices", invoice_id, Status="AUTHORISED", Total=1170.0, AmountDue=1170.0, AmountPaid=0.0)
-    assert run_sync(integration).status == "success"
-    assert status() == "pending"
-    fake.edit("Invoices", invoice_id, AmountDue=570.0, AmountPaid=600.0)
-    assert run_sync(integration).status == "success"
-    assert status() == "pending"
-
-    # paid in full: Xero marks it PAID
-    fake.edit("Invoices", invoice_id, Status="PAID", AmountDue=0.0, AmountPaid=1170.0)
-    log = run_sync(integration)
-    assert log.status == "success", (log.error_message, log.failed_items)
-    assert status() == "paid"
-
-    # a later export of the payment (even a new amount) sends no status and no new lines
-    with tenant_scope(alice.tenant.id):
-        entity_update(tenant=alice.tenant, instance=Payment.objects.get(pk=payment.pk),
-                      data={"description": "Kitchen plans (final)", "amount": "1500.00"}, source="api")
-    drain_entity_events(str(alice.tenant.id))
-    before = len(fake.calls)
-    log = run_sync(integration)
-    assert log.status == "success", (log.error_message, log.failed_items)
-    sent = [c.body["Invoices"][0] for c in fake.calls[before:] if c.method == "POST" and "Invoices" in c.path]
-    assert sent and all(not {"Status", "LineItems", "AmountDue", "hub_status"} & set(body) for body in sent)
-    invoice = fake.store["Invoices"][invoice_id]
-    assert (invoice["Status"], invoice["AmountDue"], invoice["Reference"]) == ("PAID", 0.0, "Kitchen plans (final)")
-    assert status() == "paid"
+    assert_payment_status_follows_the_invoice(
+        alice, integration, description="Kitchen plans", created=created,
+        # approved at Xero, then partly paid: still owed -> pending
+        still_owed=[
+            lambda invoice_id: fake.edit("Invoices", invoice_id, Status="AUTHORISED", Total=1170.0, AmountDue=1170.0,
+                                         AmountPaid=0.0),
+            lambda invoice_id: fake.edit("Invoices", invoice_id, AmountDue=570.0, AmountPaid=600.0),
+        ],
+        # paid in full: Xero marks it PAID
+        paid_in_full=lambda invoice_id: fake.edit("Invoices", invoice_id, Status="PAID", AmountDue=0.0,
+                                                  AmountPaid=1170.0),
+        calls=fake.calls,
+        exported=lambda calls: [c.body["Invoices"][0] for c in calls if c.method == "POST" and "Invoices" in c.path],
+        never_sent={"Status", "LineItems", "AmountDue", "hub_status"}, kept=kept)
 
 
 def test_xero_payment_states():
     from integrations.providers.xero import adapter as xa
 
-    for fields, state, status in (({"Status": "DRAFT", "Total": 100, "AmountDue": 100}, "unpaid", "pending"),
-                                  ({"Status": "AUTHORISED", "Total": 100, "AmountDue": 40, "AmountPaid": 60},
-                                   "partial", "pending"),
-                                  ({"Status": "PAID", "Total": 100, "AmountDue": 0, "AmountPaid": 100}, "paid", "paid"),
-                                  ({"Status": "PAID"}, "paid", "paid")):
-        raw = xa._change("payment", {"InvoiceID": "i1", **fields}).raw
-        assert (raw["hub_payment"], raw["hub_status"]) == (state, status), fields
+    assert XeroAdapter.__new__(XeroAdapter).default_mappings("payment", "Invoice[ACCREC]")[-1] == STATUS_MAPPING
+    assert_payment_states(lambda fields: xa._change("payment", {"InvoiceID": "i1", **fields}).raw, (
+        ({"Status": "DRAFT", "Total": 100, "AmountDue": 100}, "unpaid", "pending"),
+        ({"Status": "AUTHORISED", "Total": 100, "AmountDue": 40, "AmountPaid": 60}, "partial", "pending"),
+        ({"Status": "PAID", "Total": 100, "AmountDue": 0, "AmountPaid": 100}, "paid", "paid"),
+        ({"Status": "PAID"}, "paid", "paid")))

@@ -75,6 +75,25 @@ def test_the_list_shows_the_empty_state_then_both_kinds_with_counters(studio):
     assert "disabled automatically" in html or "הושבת אוטומטית" in html
 
 
+def test_the_counters_are_named_in_the_plural_not_as_a_message_status(studio):
+    """"Sent" / "Failed" / "Received" beside a webhook's totals count calls (נשלחו, נכשלו,
+    התקבלו); the same English words as a message's status are singular (נשלחה, נכשל, התקבלה)
+    in the project catalog, which Django prefers — so the counters carry their own context."""
+    hook, _ = make_webhook(studio.owner, name="Leads")
+    with tenant_scope(studio.owner.tenant.id):
+        IncomingWebhook.objects.filter(pk=hook.pk).update(total_received=7)
+        outgoing = OutgoingWebhook.objects.create(
+            tenant=studio.owner.tenant, name="CRM", url="http://127.0.0.1:9/x", total_sent=3, total_failed=2,
+            triggers=[{"entityType": "meeting", "events": ["created"]}])
+    listing = studio.owner_web.get("/webhooks", HTTP_ACCEPT_LANGUAGE="he").content.decode()
+    headers = re.findall(r'<th scope="col">([^<]*)</th>', listing)
+    assert {"התקבלו", "נשלחו", "נכשלו"} <= set(headers) and not {"התקבלה", "נשלחה", "נכשל"} & set(headers)
+    outgoing_page = studio.owner_web.get(f"/webhooks/outgoing/{outgoing.pk}", HTTP_ACCEPT_LANGUAGE="he")
+    assert "נשלחו: 3 · נכשלו: 2" in outgoing_page.content.decode()
+    incoming_page = studio.owner_web.get(f"/webhooks/incoming/{hook.pk}", HTTP_ACCEPT_LANGUAGE="he")
+    assert "התקבלו: 7" in incoming_page.content.decode()
+
+
 def test_a_member_sees_the_pages_without_any_control_that_changes_something(studio):
     hook, _ = make_webhook(studio.owner, name="Leads")
     index = studio.member_web.get("/webhooks").content.decode()
