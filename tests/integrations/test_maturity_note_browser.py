@@ -68,7 +68,8 @@ def test_open_notes_fit_a_phone(studio, logged_in):
     page = logged_in("owner", viewport={"width": 360, "height": 800}).new_page()
     page.goto("/integrations")
     page.evaluate("() => document.querySelectorAll('details.maturity-note').forEach(d => d.open = true)")
-    assert not has_horizontal_scroll(page)
+    assert page.locator("details.maturity-note[open] p").count() > 10
+    assert not has_horizontal_scroll(page)  # long identifiers wrap inside the card
 
 
 def test_the_cards_note_is_english_on_the_english_page(studio, logged_in):
