@@ -33,7 +33,7 @@ from django.views.decorators.http import require_GET, require_POST
 from integrations import selectors, services
 from integrations.models import Integration, ProviderApp
 from integrations.oauth import app_config
-from integrations.pages.common import membership_for, message_for
+from integrations.pages.common import MATURITY_LABELS, maturity_note, membership_for, message_for
 from integrations.providers.catalog import PROVIDERS, Provider, providers_by_category
 from integrations.providers.registry import adapter_for
 from tenancy.models import Membership
@@ -46,7 +46,6 @@ AUTH_KIND_LABELS = {
     "caldav": _("CalDAV user name and password"),
     "webhook": _("Receives and sends events"),
 }
-MATURITY_LABELS = {"limited": _("Partial support"), "experimental": _("Experimental")}
 SYNC_STATUS_LABELS = dict(Integration.SyncStatus.choices)
 
 # clean_credentials' field messages (integrations/services.py), in the page's language.
@@ -222,6 +221,7 @@ def _card(provider: Provider, integration: Integration | None, membership: Membe
         "auth_kind": provider.auth_kind,
         "auth_label": AUTH_KIND_LABELS[provider.auth_kind],
         "maturity_label": MATURITY_LABELS.get(provider.maturity),
+        "maturity_note": maturity_note(provider),
         "integration": integration,
         "status": status,
         "status_label": Integration.Status(status).label,

@@ -6,10 +6,15 @@ is not offered them."""
 
 from __future__ import annotations
 
+import re
+
 from django.http import HttpRequest
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from integrations.providers.catalog import PROVIDERS
+from integrations.providers.catalog import PROVIDERS, Provider
 from tenancy.models import Membership
 from tenancy.selectors import TenantChoiceError, membership_choose
 
@@ -34,6 +39,26 @@ CALLBACK_MESSAGES = {
     "exchange_failed": _("The provider did not accept the authorization code. Please try again."),
     "unknown_provider": _("Unknown provider."),
 }
+
+
+# The catalog's maturity: the badge of a provider that is not ``stable``, and its note.
+MATURITY_LABELS = {"limited": _("Partial support"), "experimental": _("Experimental")}
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def maturity_note(provider: Provider) -> SafeString | None:
+    """What is not verified about a ``limited`` / ``experimental`` provider, in the page's
+    language, as HTML (None for a stable one).
+
+    The note is the catalog's English ``maturity_note``, translated like the credential fields'
+    help (its Hebrew is in integrations/locale); identifiers in it (API calls, field names,
+    headers) are written between backticks in the translation and shown as left-to-right
+    ``<code>``, so product and field names keep their Latin spelling inside Hebrew prose."""
+    if provider.maturity == "stable" or not provider.maturity_note:
+        return None
+    parts = _CODE.split(gettext(provider.maturity_note))
+    return mark_safe("".join(  # noqa: S308 - every part is escaped
+        f'<code dir="ltr">{escape(part)}</code>' if i % 2 else escape(part) for i, part in enumerate(parts)))
 
 
 def membership_for(request: HttpRequest) -> Membership | None:

@@ -32,7 +32,7 @@ from integrations import selectors, services
 from integrations.models import Integration, IntegrationLog
 from integrations.pages import provider_settings as provider_forms
 from integrations.pages import settings_forms as forms
-from integrations.pages.common import membership_for, message_for
+from integrations.pages.common import MATURITY_LABELS, maturity_note, membership_for, message_for
 from integrations.providers.catalog import PROVIDERS, get_provider
 from integrations.providers.registry import adapter_for
 from integrations.serializers import FREQUENCIES, IntegrationLogFilterSerializer
@@ -232,6 +232,8 @@ def _page_context(request: HttpRequest, membership, integration: Integration) ->
         "tenant": membership.tenant,
         "integration": integration,
         "provider": PROVIDERS.get(integration.provider),
+        "maturity_label": MATURITY_LABELS.get(get_provider(integration.provider).maturity),
+        "maturity_note": maturity_note(get_provider(integration.provider)),
         "status": status,
         "can_manage": membership.can_manage,
         "sends_messages": bool(adapter_for(get_provider(integration.provider)).message_channel),

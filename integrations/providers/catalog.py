@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import translation
+
 from integrations.providers.base import (
     AUTH_KINDS,
     CATEGORY_DEFS,
@@ -44,6 +46,7 @@ __all__ = [
     "UnknownProvider",
     "WEBHOOK_SCHEMES",
     "get_provider",
+    "maturity_note_he",
     "provider_as_json",
     "provider_choices",
     "providers_by_category",
@@ -91,8 +94,18 @@ def provider_as_json(provider: Provider) -> dict[str, Any]:
         "docsUrl": provider.docs_url,
         "maturity": provider.maturity,
         "maturityNote": provider.maturity_note,
+        "maturityNoteHe": maturity_note_he(provider),
         "credentialFields": [f.as_json() for f in provider.credential_fields],
     }
+
+
+def maturity_note_he(provider: Provider) -> str:
+    """The maturity note in Hebrew (its translation in integrations/locale, like the credential
+    fields' help; identifiers between backticks); "" when the provider has no note."""
+    if not provider.maturity_note:
+        return ""
+    with translation.override("he"):
+        return translation.gettext(provider.maturity_note)
 
 
 def providers_by_category() -> list[dict[str, Any]]:

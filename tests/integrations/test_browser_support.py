@@ -46,6 +46,21 @@ def test_assert_translated_passes_a_hebrew_page_and_fails_one_english_word(chrom
         assert_translated(page)
 
 
+def test_assert_translated_spares_code_but_not_the_same_word_as_prose(chromium):
+    page = chromium.new_page()
+    with_code = CLEAN_HE.replace("</main>", '<p>סינון לפי <code dir="ltr">updatedSinceParam</code></p></main>')
+    page.set_content(with_code)
+    assert_translated(page)
+
+    page.set_content(with_code.replace("</main>", "<p>updatedSinceParam is unknown</p></main>"))
+    with pytest.raises(AssertionError, match="unknown"):  # prose next to the code still counts
+        assert_translated(page)
+
+    page.set_content(CLEAN_HE.replace("</main>", '<p>Settings</p><code hidden>Settings</code></main>'))
+    with pytest.raises(AssertionError, match="Settings"):  # hidden code spares nothing
+        assert_translated(page)
+
+
 def test_axe_violations_reports_serious_and_critical_only(chromium):
     page = chromium.new_page()
     page.set_content(CLEAN_HE)

@@ -11,7 +11,7 @@
   tests/support/vendor/axe-core, tests only) finds on the page as it is now.
 - ``assert_translated(page)``: no Latin-letter word in the visible text (and the accessible
   names: aria-label, title, alt, placeholder) of a Hebrew page, except brand and provider names,
-  e-mail addresses, URLs and identifiers.
+  e-mail addresses, URLs and identifiers (as well as text shown as ``<code>``).
 - ``screenshot(page, name)``: docs/screenshots/<lang of the page>/<name>.png (full page).
 
 Database work (personas, sessions) must happen before Playwright starts: its sync API runs an
@@ -227,6 +227,7 @@ BRAND_WORDS = frozenset({
     "webhook", "webhooks", "Webhook", "Webhooks", "WebSocket",
     "Architect", "Studio", "English", "API", "OAuth", "CalDAV", "URL", "JSON", "HMAC", "SHA", "HTTP", "HTTPS",
     "GET", "POST", "PUT", "PATCH", "DELETE", "ID", "SVG", "CSV", "PDF", "REST", "OData", "SMS", "CRM", "ERP",
+    "PNG", "MIME", "SDK", "JWT", "PKCE",
     # products named in the providers' Hebrew descriptions
     "Microsoft", "SharePoint", "WizCloud",
 })
@@ -260,8 +261,15 @@ def untranslated_words(text: str, allow: Iterable[str] = ()) -> list[str]:
     return [w for w in _WORD.findall(text) if w not in allowed]
 
 
+#: The visible text, without what is shown as code (``<code>``: API calls, field names, headers
+#: quoted in a Hebrew sentence keep their Latin spelling, like identifiers).
 _VISIBLE_TEXT = """() => {
-    const parts = [document.title, document.body.innerText];
+    let body = document.body.innerText;
+    for (const el of document.querySelectorAll('code')) {
+        const code = el.innerText.trim();
+        if (code && el.getClientRects().length) body = body.replace(code, ' ');
+    }
+    const parts = [document.title, body];
     for (const el of document.querySelectorAll('[aria-label], [title], [alt], [placeholder]')) {
         const style = getComputedStyle(el);
         if (el.closest('[hidden]') || style.display === 'none') continue;
