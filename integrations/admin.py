@@ -42,10 +42,11 @@ def _provider_choices() -> list[tuple[str, str]]:
 
 
 class ProviderFilter(admin.SimpleListFilter):
-    """By provider, named as the catalog names it; the parameter stays ``?provider=<id>``."""
+    """By provider, named as the catalog names it; the parameter stays the one the field's own
+    filter used (``?provider__exact=<id>``), so links made before still filter."""
 
     title = _("provider")
-    parameter_name = "provider"
+    parameter_name = "provider__exact"
 
     def lookups(self, request, model_admin):
         used = set(model_admin.get_queryset(request).order_by().values_list("provider", flat=True).distinct())
