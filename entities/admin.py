@@ -1,7 +1,20 @@
 from django.contrib import admin
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from entities.models import Client, Document, EntityEvent, Expense, Meeting, Message, Payment, Supplier, Task
+from entities.models import (
+    Client,
+    Document,
+    EntityEvent,
+    Expense,
+    Meeting,
+    Message,
+    Payment,
+    Supplier,
+    Task,
+    event_source_label,
+)
 
 
 class EntityAdmin(admin.ModelAdmin):
@@ -64,8 +77,8 @@ class EntityEventAdmin(admin.ModelAdmin):
     """Read-only outbox view; 're-dispatch' hands stuck events back to the worker, and
     events given up after OUTBOX_MAX_ATTEMPTS failed runs back from the start."""
 
-    list_display = ["created_at", "tenant", "entity_type", "event", "entity_id", "processed_at", "enqueue_count",
-                    "attempts", "retry_at", "failed_at", "last_error"]
+    list_display = ["created_at", "tenant", "entity_type", "event", "source_label", "entity_id", "processed_at",
+                    "enqueue_count", "attempts", "retry_at", "failed_at", "last_error"]
     list_filter = ["entity_type", "event", ("processed_at", admin.EmptyFieldListFilter),
                    ("failed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["tenant"]
@@ -73,6 +86,23 @@ class EntityEventAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     actions = ["redispatch"]
+    readonly_fields = ["source_label"]
+
+    def get_fields(self, request, obj=None):
+        """The stored ``source`` shown by its words, in its own place."""
+        fields = [f for f in super().get_fields(request, obj) if f != "source_label"]
+        return ["source_label" if f == "source" else f for f in fields]
+
+    @admin.display(description=_("source"), ordering="source")
+    def source_label(self, obj: EntityEvent) -> str:
+        label, integration_id = event_source_label(obj.source)
+        if integration_id is None:
+            return label
+        try:
+            url = reverse("admin:integrations_integration_change", args=[integration_id])
+        except NoReverseMatch:
+            return label
+        return format_html('<a href="{}">{}</a>', url, label)
 
     def has_add_permission(self, request):
         return False

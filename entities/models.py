@@ -328,6 +328,26 @@ ENTITY_TYPE_CHOICES: list[tuple[str, str]] = [(t, m._meta.verbose_name) for t, m
 ENTITY_EVENTS: tuple[str, ...] = ("created", "updated", "deleted", "status_changed")
 
 
+#: Who wrote a change, by its outbox row's ``source`` (the writers' own spellings: entities.services'
+#: "api" default, integrations.messaging's "messaging", the sync engine's "integration:<id>",
+#: webhooks.loops.webhook_source's "webhook" and "webhook:hops=<n>").
+SOURCE_LABELS = {"api": _("API"), "messaging": _("Messaging (WhatsApp, SMS)"), "webhook": _("Incoming webhook")}
+
+
+def event_source_label(source: str | None) -> tuple[str, str | None]:
+    """(the words for an outbox row's ``source``, the integration id it names or None); a source
+    the hub does not write is shown as stored."""
+    source = source or ""
+    if source in SOURCE_LABELS:
+        return str(SOURCE_LABELS[source]), None
+    head, _sep, tail = source.partition(":")
+    if head == "integration" and tail:
+        return str(_("Integration sync")), tail
+    if head == "webhook" and tail.startswith("hops=") and tail[5:].isdigit():
+        return str(_("Incoming webhook (after %(hops)s hops between hubs)") % {"hops": tail[5:]}), None
+    return source, None
+
+
 class EntityEvent(models.Model):
     """The outbox: one row per change, written in the change's own transaction.
 

@@ -8,6 +8,7 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_logs import CappedCountPaginator, IndexedUUIDSearch
@@ -27,8 +28,44 @@ from integrations.providers.catalog import PROVIDERS
 from integrations.tokens import TokenUnavailable
 
 
+def provider_name(provider_id: str) -> str:
+    """A provider's catalog name in the admin's language (Hebrew unless English); its id when the
+    catalog no longer has it."""
+    provider = PROVIDERS.get(provider_id)
+    if provider is None:
+        return provider_id
+    return provider.name_en if translation.get_language() == "en" else provider.name_he
+
+
+def _provider_choices() -> list[tuple[str, str]]:
+    return sorted(((p.id, f"{provider_name(p.id)} ({p.id})") for p in PROVIDERS.values()), key=lambda c: c[1].lower())
+
+
+class ProviderFilter(admin.SimpleListFilter):
+    """By provider, named as the catalog names it; the parameter stays the one the field's own
+    filter used (``?provider__exact=<id>``), so links made before still filter."""
+
+    title = _("provider")
+    parameter_name = "provider__exact"
+
+    def lookups(self, request, model_admin):
+        used = set(model_admin.get_queryset(request).order_by().values_list("provider", flat=True).distinct())
+        return sorted(((p, provider_name(p)) for p in used), key=lambda c: str(c[1]).lower())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(provider=self.value()) if self.value() else queryset
+
+
+class ProviderNameColumn:
+    """The ``provider_label`` column and read-only field: the catalog name, sorted by the id."""
+
+    @admin.display(description=_("provider"), ordering="provider")
+    def provider_label(self, obj) -> str:
+        return provider_name(obj.provider) if obj and obj.provider else "-"
+
+
 class ProviderAppForm(forms.ModelForm):
-    provider = forms.ChoiceField(choices=[(p.id, f"{p.name_en} ({p.id})") for p in PROVIDERS.values()])
+    provider = forms.ChoiceField(choices=_provider_choices, label=_("provider"))
     client_secret = forms.CharField(
         label=_("Client secret"), required=False, strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
@@ -57,11 +94,18 @@ class ProviderAppForm(forms.ModelForm):
 
 
 @admin.register(ProviderApp)
-class ProviderAppAdmin(admin.ModelAdmin):
+class ProviderAppAdmin(ProviderNameColumn, admin.ModelAdmin):
     form = ProviderAppForm
-    list_display = ["provider", "client_id", "secret_set", "api_base_url", "updated_at"]
+    list_display = ["provider_label", "client_id", "secret_set", "api_base_url", "updated_at"]
     readonly_fields = ["redirect_uri_to_register", "secret_set"]
     search_fields = ["provider", "client_id"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The page's title names the provider as the catalog does (the row's str() is its id)."""
+        app = self.get_object(request, object_id)
+        if app is not None:
+            extra_context = {"subtitle": provider_name(app.provider), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(boolean=True, description=_("secret set"))
     def secret_set(self, obj: ProviderApp) -> bool:
@@ -87,12 +131,12 @@ class IntegrationLogInline(admin.TabularInline):
 
 
 @admin.register(Integration)
-class IntegrationAdmin(admin.ModelAdmin):
-    list_display = ["name", "provider", "tenant", "status", "last_sync_at", "last_sync_status", "token_expires_at"]
-    list_filter = ["status", "provider"]
+class IntegrationAdmin(ProviderNameColumn, admin.ModelAdmin):
+    list_display = ["name", "provider_label", "tenant", "status", "last_sync_at", "last_sync_status", "token_expires_at"]
+    list_filter = ["status", ProviderFilter]
     list_select_related = ["tenant"]
     search_fields = ["name", "provider", "tenant__name"]
-    fields = ["tenant", "provider", "name", "description", "status", "scopes", "connection_config",
+    fields = ["tenant", "provider_label", "name", "description", "status", "scopes", "connection_config",
               "token_expires_at", "last_refresh_at", "refresh_failures", "last_sync_at", "last_sync_status",
               "last_error", "total_syncs", "sync_settings", "settings", "conflict_policy", "connected_by", "created_at", "updated_at", "secrets"]
     readonly_fields = [f for f in fields if f not in ("name", "description")]

@@ -22,6 +22,8 @@ SIGNATURE_SCHEME_LABELS = {
     "standard": _("Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)"),
 }
 RETRY_LABELS = {"linear": _("Linear (delay × attempt)"), "exponential": _("Exponential with jitter")}
+#: An outgoing webhook's last delivery (``last_status``: what the delivery engine records).
+LAST_STATUS_LABELS = {"success": _("success"), "failed": _("failed")}
 
 #: Per verification scheme: its name.
 SCHEME_NAMES = {
@@ -179,7 +181,8 @@ class OutgoingWebhook(EncryptedFieldsMixin, models.Model):
     retry_attempts = models.IntegerField(default=3, db_default=3, verbose_name=_("retry attempts"))
     retry_delay_seconds = models.IntegerField(default=60, db_default=60, verbose_name=_("retry delay seconds"))
     last_sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last sent at"))
-    last_status = models.CharField(max_length=20, null=True, blank=True, verbose_name=_("last status"))
+    last_status = models.CharField(max_length=20, null=True, blank=True, choices=list(LAST_STATUS_LABELS.items()),
+                                   verbose_name=_("last status"))
     total_sent = models.IntegerField(default=0, db_default=0, verbose_name=_("total sent"))
     total_failed = models.IntegerField(default=0, db_default=0, verbose_name=_("total failed"))
     is_enabled = models.BooleanField(default=True, db_default=True, verbose_name=_("is enabled"))

@@ -59,6 +59,10 @@ def _labels() -> dict[str, str]:
         "audienceId": _("Audience"), "newMemberStatus": _("Status of a new member"),
         "boardId": _("Board"), "columns.status": _("Status column"), "columns.dueDate": _("Due date column"),
         "columns.description": _("Description column"), "organisationId": _("Organisation"),
+        "statusLabels.todo": _("Status label for “To do”"),
+        "statusLabels.in_progress": _("Status label for “In progress”"),
+        "statusLabels.done": _("Status label for “Done”"),
+        "statusLabels.cancelled": _("Status label for “Cancelled”"),
         "forms.client": _("Customers form"), "forms.supplier": _("Suppliers form"), "forms.payment": _("Invoices form"),
         "documentTypes.payment": _("Document type for payments"),
         "documentTypes.expense": _("Document type for expenses"),
@@ -86,6 +90,8 @@ def _help() -> dict[str, str]:
         "fileKeys": _("None picked: every file of the picked projects (or of the teams) is synced."),
         "teamIds": _("The number in the address of the team's page in Figma (figma.com/files/team/1234…). "
                      "Several: separate them with commas."),
+        "statusLabels.todo": _("Each label as the board's status column writes it. Empty: a task to do is written "
+                               "without a label; an item whose label is not listed here is imported as “To do”."),
         "documentTypes.payment": _("The document type number in Hashavshevet; empty: not issued."),
         "documentTypes.expense": _("The document type number in Hashavshevet; empty: not issued."),
         "listPath": _("Starts with /, under the base URL, e.g. /v1/clients"),

@@ -35,9 +35,10 @@ _TAGS = re.compile(r"<[^>]+>")
 
 def _code_fields(model) -> dict[str, set[str]]:
     """A model's fields holding stored codes that have labels, with those codes: its fields with choices
-    (each choice whose label differs from its value), the integration log's action / direction / status
-    and the entity type of the outbox and the sync bookkeeping."""
+    (each choice whose label differs from its value), the integration log's action / direction / status,
+    the entity type of the outbox and the sync bookkeeping, the outbox's source and the provider ids."""
     from entities.models import ENTITY_TYPES
+    from integrations.providers.catalog import PROVIDERS
 
     fields = {f.name: {str(v) for v, label in f.choices if str(v) != str(label)}
               for f in model._meta.fields if f.choices}
@@ -46,7 +47,9 @@ def _code_fields(model) -> dict[str, set[str]]:
             "action": {"sync", "import", "export", "webhook_received", "webhook_sent", "connect", "test",
                        "token_refresh", "revoke", "api_call"},
             "direction": {"incoming", "outgoing"}, "status": {"running", "success", "partial", "failed"}},
-        "entities.EntityEvent": {"entity_type": set(ENTITY_TYPES)},
+        "entities.EntityEvent": {"entity_type": set(ENTITY_TYPES), "source": {"api", "messaging", "webhook"}},
+        "integrations.Integration": {"provider": set(PROVIDERS)},
+        "integrations.ProviderApp": {"provider": set(PROVIDERS)},
         "integrations.SyncState": {"local_type": set(ENTITY_TYPES)},
         "integrations.ExternalLink": {"local_type": set(ENTITY_TYPES)},
     }
@@ -97,10 +100,14 @@ def seeded(transactional_db):
         IncomingWebhook.objects.create(tenant=studio.tenant, name="CRM", url=f"/in/{uuid.uuid4()}",
                                        secret="s" * 32, actions=[])
         OutgoingWebhook.objects.create(tenant=studio.tenant, name="Dead CRM", url="https://dead.example.com/in",
-                                       triggers=[{"entityType": "meeting", "events": ["created"]}])
+                                       triggers=[{"entityType": "meeting", "events": ["created"]}],
+                                       last_status="failed")
         WebhookLog.objects.create(tenant=studio.tenant, webhook_id=uuid.uuid4(), webhook_type="outgoing",
                                   direction="outgoing", method="POST", url="https://dead.example.com/in",
                                   status="failed", delivery_id=uuid.uuid4(), response_status=500)
+    from integrations.services import provider_app_set
+
+    provider_app_set(provider_id="hubspot", client_id="hid", client_secret="hs")
     return studio
 
 
@@ -125,7 +132,8 @@ def test_every_changelist_and_change_form_shows_labels_not_codes(seeded, admin_c
         if opts.app_label in OURS and untranslated_words(title, allow=DATA_WORDS):
             found.append((opts.label, "title", title))
         walked.append(opts.label)
-    for label in ("integrations.IntegrationLog", "integrations.PushChannel", "integrations.SyncState",
+    for label in ("integrations.Integration", "integrations.ProviderApp", "webhooks.OutgoingWebhook",
+                  "integrations.IntegrationLog", "integrations.PushChannel", "integrations.SyncState",
                   "integrations.ExternalLink", "entities.EntityEvent", "webhooks.WebhookLog"):
         assert label in walked, walked
     assert not found, found

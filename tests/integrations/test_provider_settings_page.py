@@ -142,6 +142,44 @@ def test_monday_boards_then_the_chosen_boards_columns_are_offered_and_saved(alic
     assert bad.status_code == 400 and stored(integration)["boardId"] == BOARD
 
 
+def test_monday_status_labels_are_shown_in_hebrew_edited_and_checked(alice, monday_fake):  # noqa: F811
+    provider_app_set(provider_id="monday", client_id="mid", client_secret="ms", api_base_url=ORIGIN)
+    integration = make_oauth_integration(alice, "monday", access=monday_fake.token, refresh="r")
+    owner = browser(alice)
+    page = owner.get(f"/integrations/{integration.pk}").content.decode()
+    # one typed control per task status, labelled in Hebrew, holding the adapter's defaults
+    for status, hebrew, value in (("todo", "לביצוע", ""), ("in_progress", "בתהליך", "Working on it"),
+                                  ("done", "בוצע", "Done"), ("cancelled", "בוטל", "Stuck")):
+        assert f'<label for="ps-statusLabels-{status}">תווית הסטטוס עבור "{hebrew}"</label>' in page.replace("&quot;", '"')
+        assert f'id="ps-statusLabels-{status}" name="ps-statusLabels-{status}" value="{value}" dir="auto"' in page
+    assert "ייובא כ" in page  # the help says what an unknown label becomes
+
+    keys = ["boardId", "statusLabels.todo", "statusLabels.in_progress", "statusLabels.done", "statusLabels.cancelled"]
+    labels = {"ps-statusLabels-todo": "לא התחיל", "ps-statusLabels-in_progress": "בעבודה",
+              "ps-statusLabels-done": "הושלם", "ps-statusLabels-cancelled": "  "}
+    saved = owner.post(url(integration, "provider"), {"ps-keys": keys, "ps-boardId": BOARD, **labels})
+    assert saved.status_code == 200, saved.content.decode()[:2000]
+    assert stored(integration)["statusLabels"] == {"todo": "לא התחיל", "in_progress": "בעבודה", "done": "הושלם",
+                                                   "cancelled": ""}
+    assert stored(integration)["boardId"] == BOARD
+    shown = owner.get(f"/integrations/{integration.pk}").content.decode()
+    assert 'id="ps-statusLabels-done" name="ps-statusLabels-done" value="הושלם"' in shown
+
+    # two statuses with one label: an imported item's label would name both, refused by the adapter's rule
+    shared = owner.post(url(integration, "provider"), {"ps-keys": keys, "ps-boardId": BOARD, **labels,
+                                                       "ps-statusLabels-cancelled": "הושלם"})
+    assert shared.status_code == 400
+    assert "settings.statusLabels" in shared.content.decode() and "done, cancelled" in shared.content.decode()
+    too_long = owner.post(url(integration, "provider"), {"ps-keys": keys, "ps-boardId": BOARD, **labels,
+                                                         "ps-statusLabels-done": "x" * 101})
+    assert too_long.status_code == 400 and "settings.statusLabels" in too_long.content.decode()
+    assert stored(integration)["statusLabels"]["done"] == "הושלם"  # unchanged
+    # a member reads them, cannot change them
+    member = browser(persona_in(alice, "mia@example.com", "member"))
+    assert 'id="ps-statusLabels-done"' in member.get(f"/integrations/{integration.pk}").content.decode()
+    assert member.post(url(integration, "provider"), {"ps-keys": keys, **labels}).status_code == 403
+
+
 # --------------------------------------------------------------------------- Xero, Priority, Hashavshevet
 def test_xero_organisation_is_one_of_the_connected_organisations(alice):
     integration = make_oauth_integration(alice, "xero", access="xero-at")

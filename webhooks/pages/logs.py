@@ -54,8 +54,17 @@ def log_rows_context(request: HttpRequest, webhook_id, kind: str) -> dict:
         query.pop("cursor", None)
         rows = paginator.paginate(logs, Request(_with_query(request, query)))
     older = parse_qs(urlsplit(paginator.next).query).get("cursor", [None])[0] if paginator.next else None
+    cursor = query.get("cursor") or ""
     return {**base, "rows": rows, "errors": errors, "can_manage": request.membership.can_manage, "older": older,
-            "paged": bool(query.get("cursor"))}
+            "paged": bool(cursor), "cursor": cursor, "new_entries": bool(cursor) and is_live_refresh(request)}
+
+
+def is_live_refresh(request: HttpRequest) -> bool:
+    """The rows asked again by the list itself (a live event, or the log changed after a replay):
+    htmx names the element that sent the request, here the list (#log-rows), not a pager button or
+    the filters. On an older page such a refresh keeps the page (the list sends its cursor) and
+    says that newer entries arrived."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Trigger") == "log-rows"
 
 
 def _with_query(request: HttpRequest, query) -> HttpRequest:

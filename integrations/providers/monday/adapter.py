@@ -126,7 +126,8 @@ class MondayAdapter(ProviderAdapter):
 
     page_settings = (PageSetting("boardId", "pick", "containers"),
                      *(PageSetting(f"columns.{c}", "pick", "columns", after="boardId")
-                       for c in ("status", "dueDate", "description")))
+                       for c in ("status", "dueDate", "description")),
+                     *(PageSetting(f"statusLabels.{s}", "text") for s in TASK_STATUSES))
 
     def oauth_headers(self, access_token: str) -> dict[str, str]:
         return {"Authorization": access_token, "API-Version": API_VERSION}
@@ -157,6 +158,8 @@ class MondayAdapter(ProviderAdapter):
                 if not isinstance(item, dict) or set(item) - set(TASK_STATUSES) or not all(
                         isinstance(v, str) and len(v) <= 100 for v in item.values()):
                     errors[key] = ["labels for: " + ", ".join(TASK_STATUSES)]
+                elif _shared_labels(item):  # an imported item's label would name two statuses
+                    errors[key] = ["each status needs a label of its own: " + ", ".join(_shared_labels(item))]
             elif key == "autoCreateTasks":
                 if not isinstance(item, bool):
                     errors[key] = ["must be true or false"]
@@ -302,6 +305,15 @@ def _columns(client: Caller) -> dict[str, str]:
     except ValueError:
         value = {}
     return {k: v for k, v in value.items() if isinstance(v, str) and v} if isinstance(value, dict) else {}
+
+
+def _shared_labels(labels: Mapping[str, str]) -> list[str]:
+    """The statuses whose (non-empty) label another status has too."""
+    seen: dict[str, list[str]] = {}
+    for status, label in labels.items():
+        if label.strip():
+            seen.setdefault(label.strip().casefold(), []).append(status)
+    return [status for group in seen.values() if len(group) > 1 for status in group]
 
 
 def _labels(client: Caller) -> dict[str, str]:

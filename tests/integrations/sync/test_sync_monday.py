@@ -160,6 +160,11 @@ def test_settings_refuse_bad_board_and_columns():
     assert adapter.settings_errors({"boardId": "x1", "columns": {"owner": "p"}, "statusLabels": {"late": "L"}}) == {
         "boardId": ["a board id (digits)"], "columns": ["column ids for status, dueDate and description"],
         "statusLabels": ["labels for: todo, in_progress, done, cancelled"]}
+    # one label for two statuses (whatever its case): an item showing it could be either
+    shared = {"todo": "", "in_progress": "Working on it", "done": "Done", "cancelled": " done "}
+    assert adapter.settings_errors({"statusLabels": shared}) == {
+        "statusLabels": ["each status needs a label of its own: done, cancelled"]}
+    assert adapter.settings_errors({"statusLabels": {**shared, "cancelled": "", "todo": ""}}) == {}  # empty twice: fine
 
 
 @pytest.mark.django_db(transaction=True)

@@ -93,3 +93,28 @@ def test_a_cursor_the_page_did_not_give_shows_the_newest_rows_and_says_so(owner)
     assert 'role="alert"' in html and shown(html) == ids
     # ?page= / ?pageSize= from outside do not change the page
     assert shown(web.get(f"/webhooks/incoming/{hook.pk}/logs?page=9&pageSize=abc").content.decode()) == ids
+
+
+def test_a_live_refresh_on_an_older_page_keeps_that_page_and_says_newer_entries_arrived(owner):
+    """The list refreshes itself on a live event (htmx names it in HX-Trigger) with the filters and
+    the cursor of the page it shows (#log-cursor): an older page stays; the newest page shows what is new."""
+    persona, web = owner
+    hook, _secret = make_webhook(persona)
+    ids = add_logs(persona, hook, 120)
+    live = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TRIGGER": "log-rows"}
+    section = web.get(f"/webhooks/incoming/{hook.pk}").content.decode()
+    assert re.search(r'id="log-rows" [^>]*hx-include="#log-section form\.filters, #log-cursor"', section)
+    assert 'id="log-cursor"' not in section  # the newest page has no cursor to keep
+    link = older_link(section)
+    older = web.get(link, HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER="log-older").content.decode()
+    cursor = re.search(r'id="log-cursor" name="cursor" value="([^"]+)"', older)
+    assert cursor and shown(older) == ids[50:100] and 'id="log-new"' not in older
+    new = add_logs(persona, hook, 1)  # a request arrives: the newest row
+    refreshed = web.get(f"/webhooks/incoming/{hook.pk}/logs", {"cursor": cursor.group(1), "status": ""},
+                        **live).content.decode()
+    assert shown(refreshed) == ids[50:100]  # the same older page
+    assert 'id="log-new"' in refreshed and "רשומות חדשות" in refreshed
+    assert f'id="log-cursor" name="cursor" value="{cursor.group(1)}"' in refreshed
+    # on the newest page the refresh shows the new row, with no notice
+    newest = web.get(f"/webhooks/incoming/{hook.pk}/logs", {"status": ""}, **live).content.decode()
+    assert shown(newest)[:2] == [new[0], ids[0]] and 'id="log-new"' not in newest
