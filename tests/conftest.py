@@ -21,6 +21,7 @@ from tests.support.fakes.graph_calendar import graph_calendar, outlook_on_graph_
 from tests.support.fakes.onedrive import onedrive_fake  # noqa: F401 - the fake Graph OneDrive
 from tests.support.fakes.rest_api import rest_api_fake  # noqa: F401 - a local REST API (the custom_api target)
 from tests.support.radicale import radicale  # noqa: F401 - the session's real CalDAV server
+from tests.support.worker import in_process_worker
 
 # Every test may use the operator alias (core.tenant_context.operator_scope):
 # wrapped in its own rolled-back transaction (TestCase) or flushed (transactional).
@@ -176,25 +177,20 @@ def empty_broker_queue():
 def celery_worker_thread(transactional_db):
     """A real Celery worker (celery.contrib.testing) on the real Redis broker, started on
     an empty queue: messages left by an earlier test (or a killed run) are purged first."""
-    from celery.contrib.testing.worker import start_worker
-
     from architect_studio.celery import app
 
     app.control.purge()
-    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10) as worker:
+    with in_process_worker(app) as worker:
         yield worker
 
 
 @pytest.fixture
 def sync_worker(transactional_db):
     """A real worker consuming both queues, as the Procfile's `worker` and `sync` lines do together."""
-    from celery.contrib.testing.worker import start_worker
-
     from architect_studio.celery import app
 
     app.control.purge()
-    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10,
-                      queues=["celery", "sync"]) as worker:
+    with in_process_worker(app, queues=["celery", "sync"]) as worker:
         yield worker
 
 

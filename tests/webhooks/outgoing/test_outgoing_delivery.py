@@ -21,7 +21,6 @@ import time
 import uuid
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.db import connection, connections
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
@@ -34,6 +33,7 @@ from tests.support.paths import ROOT
 from tests.support.receiver import Plan, Receiver
 from tests.support.waiting import wait_until
 from tests.support.webhooks import create_outgoing_webhook
+from tests.support.worker import in_process_worker
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
 from webhooks.outgoing.tasks import cleanup_webhook_logs, sweep_due_deliveries
@@ -350,7 +350,7 @@ def test_worker_process_killed_mid_request_loses_nothing(transactional_db):
         lease_left = crashed.next_retry_at.timestamp() - first.at
         assert 0 < lease_left <= 2 * 2 + 1
 
-        with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10):
+        with in_process_worker(celery_app):
             deadline = time.monotonic() + 20
             while len(rx.requests) < 2 and time.monotonic() < deadline:
                 sweep_due_deliveries()
