@@ -38,6 +38,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from django.utils.translation import gettext as _
+
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -100,20 +102,20 @@ class CustomApiAdapter(ProviderAdapter):
 
     def settings_errors(self, value: Mapping[str, Any]) -> dict[str, list[str]]:
         if not isinstance(value, Mapping):
-            return {"settings": ["must be an object"]}
+            return {"settings": [_("must be an object")]}
         errors: dict[str, list[str]] = {}
         for key in sorted(set(value) - {"resources", "timeZone"}):
-            errors[str(key)[:100]] = ["unknown setting (known: resources, timeZone)"]
+            errors[str(key)[:100]] = [_("unknown setting (known: %(known)s)") % {"known": "resources, timeZone"}]
         resources = value.get("resources", {})
         if not isinstance(resources, Mapping):
-            return {**errors, "resources": ["must be an object of local entity type -> resource config"]}
+            return {**errors, "resources": [_("must be an object of local entity type -> resource config")]}
         for local_type, config in resources.items():
             where = f"resources.{str(local_type)[:50]}"
             if local_type not in LOCAL_ENTITY_TYPES:
-                errors[where] = [f"not a local entity type (one of {', '.join(LOCAL_ENTITY_TYPES)})"]
+                errors[where] = [_("not a local entity type (one of %(types)s)") % {"types": ", ".join(LOCAL_ENTITY_TYPES)}]
                 continue
             if not isinstance(config, Mapping):
-                errors[where] = ["must be an object"]
+                errors[where] = [_("must be an object")]
                 continue
             errors.update(_resource_errors(where, config))
         return errors
@@ -212,33 +214,33 @@ def _resource_errors(where: str, config: Mapping[str, Any]) -> dict[str, list[st
     errors: dict[str, list[str]] = {}
     known = {*TEXT_KEYS, *PATH_KEYS, *METHODS, "pageSize"}
     for key in sorted(set(config) - known):
-        errors[f"{where}.{str(key)[:50]}"] = [f"unknown key (known: {', '.join(sorted(known))})"]
+        errors[f"{where}.{str(key)[:50]}"] = [_("unknown key (known: %(known)s)") % {"known": ", ".join(sorted(known))}]
     if not config.get("listPath"):
-        errors[f"{where}.listPath"] = ["required: the GET path that lists the items"]
+        errors[f"{where}.listPath"] = [_("required: the GET path that lists the items")]
     for key in PATH_KEYS:
         value = config.get(key)
         if value is None:
             continue
         if (not isinstance(value, str) or not value.startswith("/") or len(value) > MAX_TEXT or ".." in value
                 or "://" in value or "?" in value or "#" in value):
-            errors[f"{where}.{key}"] = ["must be a path under the base URL, starting with '/' "
-                                        f"(no '..', query or fragment; at most {MAX_TEXT} characters)"]
+            errors[f"{where}.{key}"] = [_("must be a path under the base URL, starting with '/' "
+                                          "(no '..', query or fragment; at most %(n)s characters)") % {"n": MAX_TEXT}]
         elif key in ("updatePath", "deletePath") and "{id}" not in value:
-            errors[f"{where}.{key}"] = ["must contain {id}, where the item's id goes"]
+            errors[f"{where}.{key}"] = [_("must contain {id}, where the item's id goes")]
         elif key in ("listPath", "createPath") and "{" in value:
-            errors[f"{where}.{key}"] = ["takes no placeholders"]
+            errors[f"{where}.{key}"] = [_("takes no placeholders")]
     for key in TEXT_KEYS:
         value = config.get(key)
         if value is not None and (not isinstance(value, str) or len(value) > MAX_TEXT):
-            errors[f"{where}.{key}"] = [f"must be a string of at most {MAX_TEXT} characters"]
+            errors[f"{where}.{key}"] = [_("must be a string of at most %(n)s characters") % {"n": MAX_TEXT}]
     if config.get("idField") == "":
-        errors[f"{where}.idField"] = ["must name the field holding the item's id"]
+        errors[f"{where}.idField"] = [_("must name the field holding the item's id")]
     for key, allowed in METHODS.items():
         if key in config and config[key] not in allowed:
-            errors[f"{where}.{key}"] = [f"must be one of {', '.join(allowed)}"]
+            errors[f"{where}.{key}"] = [_("must be one of %(choices)s") % {"choices": ", ".join(allowed)}]
     size = config.get("pageSize")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_PAGE_SIZE):
-        errors[f"{where}.pageSize"] = [f"must be a whole number from 1 to {MAX_PAGE_SIZE}"]
+        errors[f"{where}.pageSize"] = [_("must be a whole number from 1 to %(max)s") % {"max": MAX_PAGE_SIZE}]
     return errors
 
 
