@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.utils import translation
 
 from core.tenant_context import tenant_scope
 from entities.models import Task
@@ -157,9 +158,10 @@ def test_a_revoked_token_expires_the_integration_and_5xx_is_retried(alice, fake,
 def test_settings_refuse_bad_board_and_columns():
     adapter = md.MondayAdapter.__new__(md.MondayAdapter)
     assert adapter.settings_errors(SETTINGS) == {}
-    assert adapter.settings_errors({"boardId": "x1", "columns": {"owner": "p"}, "statusLabels": {"late": "L"}}) == {
-        "boardId": ["a board id (digits)"], "columns": ["column ids for status, dueDate and description"],
-        "statusLabels": ["labels for: todo, in_progress, done, cancelled"]}
+    with translation.override("en"):  # the messages follow the active language (Hebrew by default)
+        assert adapter.settings_errors({"boardId": "x1", "columns": {"owner": "p"}, "statusLabels": {"late": "L"}}) == {
+            "boardId": ["a board id (digits)"], "columns": ["column ids for status, dueDate and description"],
+            "statusLabels": ["labels for: todo, in_progress, done, cancelled"]}
 
 
 @pytest.mark.django_db(transaction=True)
