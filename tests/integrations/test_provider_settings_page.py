@@ -328,6 +328,20 @@ def test_the_resource_editors_and_the_dry_runs_messages_are_in_the_pages_languag
     assert "no enabled entity pair" in dry_en.content.decode()
 
 
+def test_a_dry_run_the_adapter_cannot_read_says_why_in_the_pages_language(alice, rest_api_fake):
+    # Given a resource whose items path names nothing in the API's answer
+    integration = custom_api(alice, rest_api_fake.base_url)
+    owner = browser(alice)
+    assert owner.post(url(integration, "resources"), resource_post(itemsPath="nowhere")).status_code == 200
+    # When the dry run runs, with no language asked and in English
+    hebrew = owner.post(url(integration, "dry-run"))
+    english = owner.post(url(integration, "dry-run"), HTTP_ACCEPT_LANGUAGE="en")
+    # Then the adapter's reason is in the page's language
+    assert hebrew.status_code == english.status_code == 400
+    assert "Custom API, קריאת הרשימה (אין רשימה ב־&#x27;nowhere&#x27;): HTTP 200" in hebrew.content.decode()
+    assert "Custom API list (no list at &#x27;nowhere&#x27;): HTTP 200" in english.content.decode()
+
+
 def test_a_dry_run_the_api_refuses_is_shown_in_words(alice, rest_api_fake):
     integration = custom_api(alice, rest_api_fake.base_url)
     owner = browser(alice)

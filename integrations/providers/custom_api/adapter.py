@@ -38,7 +38,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from integrations.providers.adapter import (
     Answer,
@@ -69,12 +71,27 @@ MAX_TEXT = 300
 MAX_PAGE_SIZE = 1000
 
 
-class CustomApiError(Exception):
-    """An answer the sync cannot use: the status and a short reason (never the auth header)."""
+#: The context of the calls' names in CustomApiError (``pgettext_lazy``): "list" is a call here.
+CALL = "custom api call"
 
-    def __init__(self, what: str, response: Answer) -> None:
+
+class CustomApiError(Exception):
+    """An answer the sync cannot use: the status and a short reason (never the auth header).
+
+    ``what`` names the call (``pgettext_lazy(CALL, ...)``, ``%(name)s`` filled from ``values``).
+    The text (``str``) stays English, as the sync's log keeps it whoever reads it later;
+    ``in_words()`` is the same in the active language, for the page's dry run."""
+
+    def __init__(self, what: Any, response: Answer, **values: str) -> None:
         self.status = response.status
-        super().__init__(f"Custom API {what}: HTTP {response.status}" + _reason(response))
+        self.what, self.values, self.reason = what, values, _reason(response)
+        with translation.override("en"):
+            call = str(what) % values
+        super().__init__(f"Custom API {call}: HTTP {response.status}{self.reason}")
+
+    def in_words(self) -> str:
+        return _("Custom API %(call)s: HTTP %(status)s%(reason)s") % {
+            "call": str(self.what) % self.values, "status": self.status, "reason": self.reason}
 
 
 class CustomApiAdapter(ProviderAdapter):
@@ -146,10 +163,13 @@ class CustomApiAdapter(ProviderAdapter):
             raise CursorInvalid(f"the API refused the page cursor (HTTP {response.status})")
         _raise_refused(response)
         if not response.ok:
-            raise CustomApiError("list", response)
+            raise CustomApiError(pgettext_lazy(CALL, "list"), response)
         items = _at(response.data, config["itemsPath"])
         if not isinstance(items, list):
-            raise CustomApiError(f"list (no list at {config['itemsPath'] or 'the body'!r})", response)
+            if config["itemsPath"]:
+                raise CustomApiError(pgettext_lazy(CALL, "list (no list at %(path)s)"), response,
+                                     path=repr(config["itemsPath"]))
+            raise CustomApiError(pgettext_lazy(CALL, "list (the body is not a list)"), response)
         newest = state.get("max") or state.get("since")
         changes = []
         for item in items:
@@ -173,40 +193,41 @@ class CustomApiAdapter(ProviderAdapter):
     def push_create(self, client: Caller, *, container: str, record: Mapping[str, Any], hub_id: str) -> RemoteChange:
         config = _config(client, container)
         if not config.get("createPath"):
-            raise CustomApiError("create (no createPath configured)", _Missing())
+            raise CustomApiError(pgettext_lazy(CALL, "create (no createPath configured)"), _Missing())
         body = dict(record)
         if config["hubIdField"]:
             body[config["hubIdField"]] = hub_id
         response = client.request(config["createMethod"], config["createPath"], json=body, idempotent=False)
         _raise_refused(response)
         if not response.ok:
-            raise CustomApiError("create", response)
+            raise CustomApiError(pgettext_lazy(CALL, "create"), response)
         created = _change(response.data, config) if isinstance(response.data, Mapping) else None
         if created is None:
-            raise CustomApiError(f"create (no {config['idField']!r} in the answer)", response)
+            raise CustomApiError(pgettext_lazy(CALL, "create (no %(field)s in the answer)"), response,
+                                 field=repr(config["idField"]))
         return created
 
     def push_update(self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
                     version: str | None) -> RemoteChange:
         config = _config(client, container)
         if not config.get("updatePath"):
-            raise CustomApiError("update (no updatePath configured)", _Missing())
+            raise CustomApiError(pgettext_lazy(CALL, "update (no updatePath configured)"), _Missing())
         response = client.request(config["updateMethod"], _with_id(config["updatePath"], remote_id),
                                   json=dict(record), idempotent=config["updateMethod"] != "POST")
         _raise_refused(response)
         if not response.ok:
-            raise CustomApiError("update", response)
+            raise CustomApiError(pgettext_lazy(CALL, "update"), response)
         updated = _change(response.data, config) if isinstance(response.data, Mapping) else None
         return updated or RemoteChange(remote_id=remote_id, deleted=False, raw={**record, config["idField"]: remote_id})
 
     def push_delete(self, client: Caller, *, container: str, remote_id: str, version: str | None) -> None:
         config = _config(client, container)
         if not config.get("deletePath"):
-            raise CustomApiError("delete (no deletePath configured)", _Missing())
+            raise CustomApiError(pgettext_lazy(CALL, "delete (no deletePath configured)"), _Missing())
         response = client.request(config["deleteMethod"], _with_id(config["deletePath"], remote_id))
         _raise_refused(response)
         if not (response.ok or response.status in (404, 410)):  # already gone is not an error
-            raise CustomApiError("delete", response)
+            raise CustomApiError(pgettext_lazy(CALL, "delete"), response)
 
 
 # ---------------------------------------------------------------------- settings checks
@@ -256,7 +277,8 @@ def _config(client: Caller, container: str) -> dict[str, Any]:
         resources = {}
     config = resources.get(container) if isinstance(resources, dict) else None
     if not isinstance(config, dict) or not config.get("listPath"):
-        raise CustomApiError(f"resource {container!r} is not configured (settings.resources)", _Missing())
+        raise CustomApiError(pgettext_lazy(CALL, "resource %(type)s is not configured (settings.resources)"), _Missing(),
+                             type=repr(container))
     return {**DEFAULTS, **config}
 
 
