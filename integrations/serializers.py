@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from core.fields import (
@@ -249,7 +250,7 @@ class IntegrationUpdateSerializer(serializers.Serializer):
         integration: Integration = self.context["integration"]
         merged = {**(integration.settings or {}), **value}
         if not _json_size_ok_bytes(merged, MAX_SETTINGS_BYTES):
-            raise serializers.ValidationError(f"must be JSON of at most {MAX_SETTINGS_BYTES} bytes")
+            raise serializers.ValidationError(_("must be JSON of at most %(n)s bytes") % {"n": MAX_SETTINGS_BYTES})
         errors = adapter_for(get_provider(integration.provider)).settings_errors(merged)
         if errors:
             raise serializers.ValidationError(errors)

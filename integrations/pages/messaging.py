@@ -13,6 +13,7 @@ Bad input answers the section again with its errors and a 4xx, never a 500.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
@@ -237,6 +238,19 @@ def _rule_from_post(post, channel: str, rule_id: str) -> tuple[dict[str, Any], l
     return rule, errors
 
 
+_RULE_AT = re.compile(r"^messageRules\[(\d+)\]$")
+
+
+def _where(where: str) -> str:
+    """Where the API's rules found a problem, in the page's words: ``settings.messageRules[1]``
+    is the table's rule 2 (the rows are numbered as the rules are stored)."""
+    key = where.removeprefix("settings.")
+    at = _RULE_AT.match(key)
+    if at:
+        return _("Rule %(n)s") % {"n": int(at[1]) + 1}
+    return _("Messaging rules") if key == "messageRules" else key
+
+
 def _rules_section(request, membership, integration, channel, *, status: int = 200, **extra) -> HttpResponse:
     return render(request, "integrations/messaging/rules.html", {
         **_base(membership, integration, channel), **_rules_context(integration, channel), **extra}, status=status)
@@ -252,8 +266,7 @@ def rule_save(request, membership, integration, channel) -> HttpResponse:
     if not errors:
         integration, problems = manage.rule_save(integration=integration, rule=rule, replace_id=existing or None)
         if problems:
-            errors = [(where.rpartition(".")[2] if where.startswith("settings.") else where, text)
-                      for where, text in flatten_errors(problems)]
+            errors = [(_where(where), text) for where, text in flatten_errors(problems)]
     if errors:
         form = {**_form_values(None), **{k: request.POST.get(k, "") for k in _form_values(None) if k != "enabled"},
                 "enabled": request.POST.get("enabled") in ("on", "true", "1"), "rule_id": existing}

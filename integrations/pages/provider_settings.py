@@ -212,7 +212,9 @@ def provider_error_text(exc: Exception) -> str:
     if isinstance(exc, NotImplementedError):
         return _("This provider offers no such list.")
     if isinstance(exc, ProviderError | CursorInvalid) or type(exc).__module__.startswith("integrations.providers."):
-        return _("The provider answered: %(reason)s") % {"reason": str(exc)[:300]}
+        # An adapter error that can say itself in the page's language does (the custom API's).
+        words = exc.in_words() if callable(getattr(exc, "in_words", None)) else str(exc)
+        return _("The provider answered: %(reason)s") % {"reason": words[:300]}
     log.warning("settings page: a provider list failed unexpectedly (%s)", type(exc).__name__)
     return _("The provider's answer could not be read.")
 

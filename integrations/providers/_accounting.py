@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from integrations.providers.common import is_zone
 
 FLAGS = ("syncClients", "syncSuppliers", "syncPayments", "syncExpenses")
@@ -155,16 +157,16 @@ class AccountingSettings:
 
     def settings_errors(self, value: Mapping[str, Any]) -> dict[str, list[str]]:
         if not isinstance(value, Mapping):
-            return {"settings": ["must be an object"]}
+            return {"settings": [_("must be an object")]}
         known = {*FLAGS, "invoiceSettings", "accountMappings", "timeZone", *self.EXTRA_KEYS}
         errors: dict[str, list[str]] = {}
         for key in sorted(set(value) - known, key=str):
-            errors[str(key)[:100]] = [f"unknown setting (known: {', '.join(sorted(known))})"]
+            errors[str(key)[:100]] = [_("unknown setting (known: %(known)s)") % {"known": ", ".join(sorted(known))}]
         for flag in FLAGS:
             if flag in value and not isinstance(value[flag], bool):
-                errors[flag] = ["must be true or false"]
+                errors[flag] = [_("must be true or false")]
         if "timeZone" in value and not is_zone(value["timeZone"]):
-            errors["timeZone"] = ["must be an IANA time zone name such as 'Asia/Jerusalem'"]
+            errors["timeZone"] = [_("must be an IANA time zone name such as 'Asia/Jerusalem'")]
         if "invoiceSettings" in value:
             problems = _invoice_errors(value["invoiceSettings"])
             if problems:
@@ -187,16 +189,16 @@ def _text(value: Any, limit: int = MAX_TEXT) -> bool:
 
 def _invoice_errors(value: Any) -> list[str]:
     if not isinstance(value, Mapping):
-        return ["must be an object"]
-    problems = [f"unknown key {str(k)[:50]!r}" for k in sorted(set(value) - set(INVOICE_DEFAULTS), key=str)]
+        return [_("must be an object")]
+    problems = [_("unknown key %(key)s") % {"key": repr(str(k)[:50])} for k in sorted(set(value) - set(INVOICE_DEFAULTS), key=str)]
     if "autoCreateInvoice" in value and not isinstance(value["autoCreateInvoice"], bool):
-        problems.append("autoCreateInvoice must be true or false")
+        problems.append(_("autoCreateInvoice must be true or false"))
     if "invoicePrefix" in value and not (_text(value["invoicePrefix"], MAX_PREFIX)
                                          and re.fullmatch(r"[A-Za-z0-9_\-/]*", value["invoicePrefix"])):
-        problems.append(f"invoicePrefix must be at most {MAX_PREFIX} letters, digits, '-', '_' or '/'")
+        problems.append(_("invoicePrefix must be at most %(n)s letters, digits, '-', '_' or '/'") % {"n": MAX_PREFIX})
     terms = value.get("defaultPaymentTerms", 0)
     if isinstance(terms, bool) or not isinstance(terms, int) or not 0 <= terms <= MAX_TERMS_DAYS:
-        problems.append(f"defaultPaymentTerms must be a whole number of days from 0 to {MAX_TERMS_DAYS}")
+        problems.append(_("defaultPaymentTerms must be a whole number of days from 0 to %(max)s") % {"max": MAX_TERMS_DAYS})
     if "defaultTaxRate" in value:
         rate = value["defaultTaxRate"]
         try:
@@ -205,28 +207,31 @@ def _invoice_errors(value: Any) -> list[str]:
             parsed = None
         if parsed is None or not parsed.is_finite() or not Decimal(0) <= parsed <= Decimal(100) \
                 or parsed != parsed.quantize(Decimal("0.001")):
-            problems.append("defaultTaxRate must be a percentage from 0 to 100 (at most 3 decimals), e.g. 17")
+            problems.append(_("defaultTaxRate must be a percentage from 0 to 100 (at most 3 decimals), e.g. 17"))
     if "defaultAccount" in value and not _text(value["defaultAccount"]):
-        problems.append(f"defaultAccount must be a string of at most {MAX_TEXT} characters")
+        problems.append(_("defaultAccount must be a string of at most %(n)s characters") % {"n": MAX_TEXT})
     if "currency" in value and not (isinstance(value["currency"], str) and _CURRENCY.match(value["currency"])):
-        problems.append("currency must be an ISO 4217 code such as 'ILS'")
+        problems.append(_("currency must be an ISO 4217 code such as 'ILS'"))
     return problems
 
 
 def _account_errors(value: Any) -> list[str]:
     if not isinstance(value, Mapping):
-        return ["must be an object"]
-    problems = [f"unknown key {str(k)[:50]!r}" for k in sorted(set(value) - set(ACCOUNT_DEFAULTS), key=str)]
+        return [_("must be an object")]
+    problems = [_("unknown key %(key)s") % {"key": repr(str(k)[:50])} for k in sorted(set(value) - set(ACCOUNT_DEFAULTS), key=str)]
     for key in ("revenue", "expenses", "retainer"):
         if key in value and not _text(value[key]):
-            problems.append(f"{key} must be a ledger account code or name of at most {MAX_TEXT} characters")
+            problems.append(_("%(key)s must be a ledger account code or name of at most %(n)s characters")
+                            % {"key": key, "n": MAX_TEXT})
     categories = value.get("categories", {})
     if not isinstance(categories, Mapping) or len(categories) > MAX_CATEGORIES:
-        problems.append(f"categories must be an object of at most {MAX_CATEGORIES} category -> account entries")
+        problems.append(_("categories must be an object of at most %(n)s category -> account entries")
+                        % {"n": MAX_CATEGORIES})
     else:
         for k, v in categories.items():
             if not (_text(k) and k) or not (_text(v) and v):
-                problems.append(f"categories[{str(k)[:40]!r}] must map a category to an account "
-                                f"(non-empty strings of at most {MAX_TEXT} characters)")
+                problems.append(_("categories[%(key)s] must map a category to an account "
+                                  "(non-empty strings of at most %(n)s characters)")
+                                % {"key": repr(str(k)[:40]), "n": MAX_TEXT})
                 break
     return problems

@@ -20,6 +20,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from integrations.providers.common import is_zone
 
 # The seed's GOOGLE_CALENDAR_MAPPING (section ג) for the three calendars (the CalDAV adapter
@@ -51,15 +53,16 @@ class CalendarSettings:
 
     def settings_errors(self, value: Mapping[str, Any]) -> dict[str, list[str]]:
         if not isinstance(value, Mapping):
-            return {"settings": ["must be an object"]}
+            return {"settings": [_("must be an object")]}
         errors: dict[str, list[str]] = {}
         for key in sorted(set(value) - {"calendars", "timeZone", *FLAGS}):
-            errors[str(key)[:100]] = [f"unknown setting (known: calendars, {', '.join(FLAGS)}, timeZone)"]
+            errors[str(key)[:100]] = [_("unknown setting (known: %(known)s)")
+                                       % {"known": ", ".join(("calendars", *FLAGS, "timeZone"))}]
         if "timeZone" in value and not is_zone(value["timeZone"]):
-            errors["timeZone"] = ["must be an IANA time zone name such as 'Asia/Jerusalem'"]
+            errors["timeZone"] = [_("must be an IANA time zone name such as 'Asia/Jerusalem'")]
         for key in FLAGS:
             if key in value and not isinstance(value[key], bool):
-                errors[key] = ["must be true or false"]
+                errors[key] = [_("must be true or false")]
         if "calendars" in value:
             errors.update(_calendar_errors(value["calendars"]))
         return errors
@@ -67,30 +70,30 @@ class CalendarSettings:
 
 def _calendar_errors(calendars: Any) -> dict[str, list[str]]:
     if not isinstance(calendars, list) or len(calendars) > MAX_CALENDARS:
-        return {"calendars": [f"must be a list of at most {MAX_CALENDARS} calendars"]}
+        return {"calendars": [_("must be a list of at most %(n)s calendars") % {"n": MAX_CALENDARS}]}
     errors: dict[str, list[str]] = {}
     seen: set[str] = set()
     for i, item in enumerate(calendars):
         where = f"calendars[{i}]"
         if not isinstance(item, dict):
-            errors[where] = ["must be an object {calendarId, calendarName, color, syncEnabled}"]
+            errors[where] = [_("must be an object {calendarId, calendarName, color, syncEnabled}")]
             continue
-        problems = [f"unknown key {str(k)[:50]!r}" for k in sorted(set(item) - set(CALENDAR_KEYS))]
+        problems = [_("unknown key %(key)s") % {"key": repr(str(k)[:50])} for k in sorted(set(item) - set(CALENDAR_KEYS))]
         cid = item.get("calendarId")
         if not isinstance(cid, str) or not cid.strip() or len(cid) > MAX_ID:
-            problems.append(f"calendarId must be a non-empty string of at most {MAX_ID} characters")
+            problems.append(_("calendarId must be a non-empty string of at most %(n)s characters") % {"n": MAX_ID})
         elif cid in seen:
-            problems.append(f"calendarId {cid[:50]!r} is listed twice")
+            problems.append(_("calendarId %(id)s is listed twice") % {"id": repr(cid[:50])})
         else:
             seen.add(cid)
         name = item.get("calendarName", "")
         if not isinstance(name, str) or len(name) > MAX_NAME:
-            problems.append(f"calendarName must be a string of at most {MAX_NAME} characters")
+            problems.append(_("calendarName must be a string of at most %(n)s characters") % {"n": MAX_NAME})
         color = item.get("color", "")
         if not isinstance(color, str) or (color and not _COLOR.match(color)):
-            problems.append("color must be '#rgb', '#rrggbb' or a provider colour name (at most 30 characters)")
+            problems.append(_("color must be '#rgb', '#rrggbb' or a provider colour name (at most 30 characters)"))
         if not isinstance(item.get("syncEnabled"), bool):
-            problems.append("syncEnabled must be true or false")
+            problems.append(_("syncEnabled must be true or false"))
         if problems:
             errors[where] = problems
     return errors

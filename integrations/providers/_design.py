@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from integrations.providers.common import field_mappings
 
 #: The one container of a design sync (the picks and "all" live in the settings, not containers).
@@ -31,12 +33,12 @@ def id_list_errors(value: Mapping[str, Any], key: str) -> dict[str, list[str]]:
     if ids is None:
         return {}
     if not isinstance(ids, list) or len(ids) > MAX_IDS:
-        return {key: [f"must be a list of at most {MAX_IDS} ids"]}
+        return {key: [_("must be a list of at most %(n)s ids") % {"n": MAX_IDS}]}
     bad = [str(i)[:40] for i in ids if not isinstance(i, str) or not ID.match(i)]
     if bad:
-        return {key: [f"not an id (letters, digits, '-', '_'): {', '.join(bad[:5])}"]}
+        return {key: [_("not an id (letters, digits, '-', '_'): %(ids)s") % {"ids": ", ".join(bad[:5])}]}
     return {}
 
 
 def unknown_errors(value: Mapping[str, Any], known: set[str]) -> dict[str, list[str]]:
-    return {str(k)[:100]: [f"unknown setting (known: {', '.join(sorted(known))})"] for k in sorted(set(value) - known)}
+    return {str(k)[:100]: [_("unknown setting (known: %(known)s)") % {"known": ", ".join(sorted(known))}] for k in sorted(set(value) - known)}

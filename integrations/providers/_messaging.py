@@ -37,6 +37,8 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.utils.translation import gettext as _
+
 from core.phones import normalize_phone  # noqa: F401 - re-exported: the providers' and rules' name for it
 from integrations.providers.adapter import (
     CredentialsRefused,
@@ -222,39 +224,39 @@ def settings_errors(value: Mapping[str, Any], *, channel_keys: tuple[str, ...] =
              "fromEmail", "fromName", "approvedTemplates"}
     for key in value:
         if key not in known:
-            errors.setdefault(key, []).append("unknown setting")
+            errors.setdefault(key, []).append(_("unknown setting"))
     for flag in FLAGS:
         if flag in value and not isinstance(value[flag], bool):
-            errors.setdefault(flag, []).append("must be true or false")
+            errors.setdefault(flag, []).append(_("must be true or false"))
     code = value.get("defaultCountryCode")
     if code is not None and not (isinstance(code, str) and re.fullmatch(r"\d{1,4}", code)):
-        errors.setdefault("defaultCountryCode", []).append("must be 1-4 digits (972)")
+        errors.setdefault("defaultCountryCode", []).append(_("must be 1-4 digits (972)"))
     for key in ("fromNumber", "messagingServiceSid", "fromEmail", "fromName"):
         if key in value and not (isinstance(value[key], str) and len(value[key]) <= 320):
-            errors.setdefault(key, []).append("must be text of at most 320 characters")
+            errors.setdefault(key, []).append(_("must be text of at most %(n)s characters") % {"n": 320})
     quiet = value.get("quietHours")
     if quiet is not None:
         problems = []
         if not isinstance(quiet, Mapping) or set(quiet) - {"start", "end", "timezone"}:
-            problems.append('must be {"start": "HH:MM", "end": "HH:MM", "timezone"?}')
+            problems.append(_('must be {"start": "HH:MM", "end": "HH:MM", "timezone"?}'))
         else:
             for part in ("start", "end"):
                 if not (isinstance(quiet.get(part), str) and _CLOCK.match(quiet[part])):
-                    problems.append(f"{part} must be HH:MM (24 h)")
+                    problems.append(_("%(part)s must be HH:MM (24 h)") % {"part": part})
             if not _zone_ok(quiet.get("timezone", "Asia/Jerusalem")):
-                problems.append("timezone must be an IANA time zone (Asia/Jerusalem)")
+                problems.append(_("timezone must be an IANA time zone (Asia/Jerusalem)"))
         if problems:
             errors["quietHours"] = problems
     rules = value.get("messageRules", [])
     if not isinstance(rules, list) or len(rules) > MAX_RULES:
-        errors.setdefault("messageRules", []).append(f"must be a list of at most {MAX_RULES} rules")
+        errors.setdefault("messageRules", []).append(_("must be a list of at most %(n)s rules") % {"n": MAX_RULES})
         return errors
     seen: set[str] = set()
     for index, rule in enumerate(rules):
         for problem in _rule_errors(rule, channel_keys):
             errors.setdefault(f"messageRules[{index}]", []).append(problem)
         if isinstance(rule, Mapping) and rule.get("id") in seen:
-            errors.setdefault(f"messageRules[{index}]", []).append("id must be unique")
+            errors.setdefault(f"messageRules[{index}]", []).append(_("id must be unique"))
         if isinstance(rule, Mapping) and isinstance(rule.get("id"), str):
             seen.add(rule["id"])
     return errors
@@ -272,40 +274,41 @@ def _zone_ok(zone: Any) -> bool:
 
 def _rule_errors(rule: Any, channel_keys: tuple[str, ...]) -> list[str]:
     if not isinstance(rule, Mapping):
-        return ["must be an object"]
+        return [_("must be an object")]
     problems = []
     allowed = {"id", "enabled", "entityType", "minutesBefore", "timeField", "event", "status", "recipients",
                *channel_keys}
     for key in rule:
         if key not in allowed:
-            problems.append(f"{key}: unknown key (this provider reads {', '.join(sorted(allowed))})")
+            problems.append(_("%(key)s: unknown key (this provider reads %(known)s)")
+                            % {"key": key, "known": ", ".join(sorted(allowed))})
     if not (isinstance(rule.get("id"), str) and _RULE_ID.match(rule["id"])):
-        problems.append("id must be 1-100 letters, digits, '.', '_' or '-'")
+        problems.append(_("id must be 1-100 letters, digits, '.', '_' or '-'"))
     if "enabled" in rule and not isinstance(rule["enabled"], bool):
-        problems.append("enabled must be true or false")
+        problems.append(_("enabled must be true or false"))
     if rule.get("entityType") not in RULE_ENTITY_TYPES:
-        problems.append(f"entityType must be one of {', '.join(RULE_ENTITY_TYPES)}")
+        problems.append(_("entityType must be one of %(choices)s") % {"choices": ", ".join(RULE_ENTITY_TYPES)})
     before, event = rule.get("minutesBefore"), rule.get("event")
     if (before is None) == (event is None):
-        problems.append("a rule has either minutesBefore (a reminder) or event")
+        problems.append(_("a rule has either minutesBefore (a reminder) or event"))
     if before is not None and (isinstance(before, bool) or not isinstance(before, int)
                                or not 0 <= before <= MAX_MINUTES_BEFORE):
-        problems.append(f"minutesBefore must be a whole number 0-{MAX_MINUTES_BEFORE}")
+        problems.append(_("minutesBefore must be a whole number 0-%(max)s") % {"max": MAX_MINUTES_BEFORE})
     if event is not None and event not in RULE_EVENTS:
-        problems.append(f"event must be one of {', '.join(RULE_EVENTS)}")
+        problems.append(_("event must be one of %(choices)s") % {"choices": ", ".join(RULE_EVENTS)})
     if "timeField" in rule and not (isinstance(rule["timeField"], str) and re.fullmatch(r"[A-Za-z]{1,50}", rule["timeField"])):
-        problems.append("timeField must be a field name (startTime)")
+        problems.append(_("timeField must be a field name (startTime)"))
     if "status" in rule and not (isinstance(rule["status"], str) and len(rule["status"]) <= 30):
-        problems.append("status must be a status name")
+        problems.append(_("status must be a status name"))
     if rule.get("recipients", "client") not in RECIPIENTS:
-        problems.append(f"recipients must be one of {', '.join(RECIPIENTS)}")
+        problems.append(_("recipients must be one of %(choices)s") % {"choices": ", ".join(RECIPIENTS)})
     for key in ("template", "language", "body", "subject"):
         if key in rule and not (isinstance(rule[key], str) and len(rule[key]) <= 1600):
-            problems.append(f"{key} must be text of at most 1600 characters")
+            problems.append(_("%(key)s must be text of at most %(n)s characters") % {"key": key, "n": 1600})
     if "parameters" in rule and not (isinstance(rule["parameters"], list) and len(rule["parameters"]) <= 20
                                      and all(isinstance(p, str) and len(p) <= 500 for p in rule["parameters"])):
-        problems.append("parameters must be a list of at most 20 texts")
+        problems.append(_("parameters must be a list of at most 20 texts"))
     if "dynamicData" in rule and not (isinstance(rule["dynamicData"], Mapping) and len(rule["dynamicData"]) <= 50
                                       and all(isinstance(v, str) and len(v) <= 1000 for v in rule["dynamicData"].values())):
-        problems.append("dynamicData must be an object of at most 50 texts")
+        problems.append(_("dynamicData must be an object of at most 50 texts"))
     return problems

@@ -30,6 +30,8 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from integrations.providers.adapter import Caller, ChangePage, RemoteChange
 
 #: https://docs.stripe.com/currencies#zero-decimal
@@ -112,21 +114,21 @@ class PaymentSettings:
 
     def settings_errors(self, value: Mapping[str, Any]) -> dict[str, list[str]]:
         if not isinstance(value, Mapping):
-            return {"settings": ["must be an object"]}
+            return {"settings": [_("must be an object")]}
         errors: dict[str, list[str]] = {}
         for key in sorted(set(value) - set(KEYS)):
-            errors[str(key)[:100]] = [f"unknown setting (known: {', '.join(KEYS)})"]
+            errors[str(key)[:100]] = [_("unknown setting (known: %(known)s)") % {"known": ", ".join(KEYS)}]
         if "currency" in value and not (isinstance(value["currency"], str) and _CURRENCY.match(value["currency"])):
-            errors["currency"] = ["must be a three-letter ISO 4217 code in capitals, e.g. 'ILS'"]
+            errors["currency"] = [_("must be a three-letter ISO 4217 code in capitals, e.g. 'ILS'")]
         for key in FLAGS:
             if key in value and not isinstance(value[key], bool):
-                errors[key] = ["must be true or false"]
+                errors[key] = [_("must be true or false")]
         for key in NUMBERS:
             if key in value:
                 number = _number(value[key])
                 top = Decimal(100) if key == "feePercent" else Decimal("1000000")
                 if number is None or not Decimal(0) <= number <= top:
-                    errors[key] = [f"must be a number from 0 to {top}"]
+                    errors[key] = [_("must be a number from 0 to %(max)s") % {"max": top}]
         return errors
 
 

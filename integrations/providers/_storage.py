@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 FOLDER_STRUCTURES = ("flat", "by_project", "by_client")
 #: A document kind -> the setting that syncs it.
 KIND_FLAGS = {"document": "syncDocuments", "proposal": "syncProposals", "contract": "syncContracts",
@@ -91,17 +93,17 @@ class StorageSettings:
 
     def settings_errors(self, value: Mapping[str, Any]) -> dict[str, list[str]]:
         if not isinstance(value, Mapping):
-            return {"settings": ["must be an object"]}
+            return {"settings": [_("must be an object")]}
         errors: dict[str, list[str]] = {}
         known = {*FLAGS, *TEXTS, "folderStructure"}
         for key in sorted(set(value) - known):
-            errors[str(key)[:100]] = [f"unknown setting (known: {', '.join(sorted(known))})"]
+            errors[str(key)[:100]] = [_("unknown setting (known: %(known)s)") % {"known": ", ".join(sorted(known))}]
         for key in TEXTS:
             if key in value and (not isinstance(value[key], str) or len(value[key]) > MAX_TEXT):
-                errors[key] = [f"must be a string of at most {MAX_TEXT} characters"]
+                errors[key] = [_("must be a string of at most %(n)s characters") % {"n": MAX_TEXT}]
         if "folderStructure" in value and value["folderStructure"] not in FOLDER_STRUCTURES:
-            errors["folderStructure"] = [f"must be one of {', '.join(FOLDER_STRUCTURES)}"]
+            errors["folderStructure"] = [_("must be one of %(choices)s") % {"choices": ", ".join(FOLDER_STRUCTURES)}]
         for key in FLAGS:
             if key in value and not isinstance(value[key], bool):
-                errors[key] = ["must be true or false"]
+                errors[key] = [_("must be true or false")]
         return errors

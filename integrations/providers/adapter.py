@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from django.utils.translation import gettext as _
+
 from integrations.providers.base import Provider
 
 
@@ -308,7 +310,7 @@ class ProviderAdapter:
     def settings_errors(self, value: Mapping[str, Any]) -> dict[str, list[str]]:
         """Problems with a PATCHed ``settings`` object (merged over the stored one); {} = valid.
         The default accepts only an empty object: a provider with settings overrides this."""
-        return {"settings": ["this provider has no settings"]} if value else {}
+        return {"settings": [_("this provider has no settings")]} if value else {}
 
     #: The settings the settings page offers, in order (none: the page shows only the flags).
     page_settings: tuple[PageSetting, ...] = ()

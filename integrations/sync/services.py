@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.kick import kick, kicked
 from core.tenant_context import operator_scope, tenant_scope
@@ -66,12 +67,15 @@ def _direction(plan: SyncPlan) -> str:
 def _checked_plan(integration: Integration, *, preview: bool = False) -> SyncPlan:
     """A dry run may preview a sync that is not turned on yet; a run needs it on."""
     if integration.status != Integration.Status.CONNECTED:
-        raise SyncNotConfigured(f"the integration is {integration.status}; reconnect it first")
+        # The reasons are shown as they are (the settings page, the API's 400): in the request's language.
+        raise SyncNotConfigured(_("the integration is %(status)s; reconnect it first")
+                                % {"status": str(integration.get_status_display()).lower()})
     plan = plan_for(integration)
     if not plan.pairs:
-        raise SyncNotConfigured("no enabled entity pair: syncSettings.entities names none, or the settings turn them off (e.g. syncMeetings: false)")
+        raise SyncNotConfigured(_("no enabled entity pair: syncSettings.entities names none, or the settings turn them off "
+                                  "(e.g. syncMeetings: false)"))
     if not plan.enabled and not preview:
-        raise SyncNotConfigured("sync is turned off (syncSettings.enabled); a dry run can preview it")
+        raise SyncNotConfigured(_("sync is turned off (syncSettings.enabled); a dry run can preview it"))
     return plan
 
 
@@ -184,7 +188,7 @@ def sync_dry_run(*, integration: Integration) -> DryRunResult:
     to DRY_RUN_MAX_PAGES pages. Raises SyncNotConfigured."""
     plan = _checked_plan(integration, preview=True)
     if not plan.importing():
-        raise SyncNotConfigured("a dry run previews an import; this integration only exports")
+        raise SyncNotConfigured(_("a dry run previews an import; this integration only exports"))
     job = Job(plan=plan, client=ProviderClient.for_integration(integration), report=RunReport(), dry_run=True,
               max_pages=DRY_RUN_MAX_PAGES)
     try:

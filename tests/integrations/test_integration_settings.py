@@ -71,7 +71,8 @@ def test_patch_settings_merges_over_the_stored_object_and_keeps_camel_case(alice
     ({"timeZone": "Mars/Olympus"}, "timeZone", "IANA time zone"),
 ])
 def test_invalid_settings_are_400_naming_the_key_and_change_nothing(alice_api, google, settings, bad_key, message):
-    response = alice_api.patch(f"/api/integrations/{google.pk}", {"settings": settings, "name": "Renamed"}, format="json")
+    response = alice_api.patch(f"/api/integrations/{google.pk}", {"settings": settings, "name": "Renamed"}, format="json",
+                               HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400, response.content
     error = response.json()["error"]
     assert error["code"] == "invalid"

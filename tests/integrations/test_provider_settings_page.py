@@ -92,6 +92,20 @@ def test_mailchimp_audiences_fill_the_select_and_the_choice_is_saved_through_the
     assert stored(integration)["audienceId"] == AUDIENCE  # unchanged
 
 
+def test_the_adapters_settings_errors_are_in_the_pages_language_hebrew_by_default(alice, mailchimp):
+    # Given a value Mailchimp's rules refuse, posted with no language, then in English
+    integration, _fake = mailchimp
+    owner = browser(alice)
+    post = {"ps-keys": ["audienceId"], "ps-audienceId": "no such-id!"}
+    hebrew = owner.post(url(integration, "provider"), post)
+    english = owner.post(url(integration, "provider"), post, HTTP_ACCEPT_LANGUAGE="en")
+    # Then the adapter's message is Hebrew by default and English when asked
+    assert hebrew.status_code == english.status_code == 400
+    assert "settings.audienceId</span>: <span dir=\"auto\">מזהה קהל (אותיות וספרות)" in hebrew.content.decode()
+    assert "settings.audienceId</span>: <span dir=\"auto\">an audience id (letters and digits)" in english.content.decode()
+    assert stored(integration)["audienceId"] == ""
+
+
 @pytest.mark.parametrize(("status", "shown"), [(401, "reconnect"), (500, "Mailchimp audiences: HTTP 500")])
 def test_a_provider_error_while_listing_is_shown_in_words_never_a_500(alice, mailchimp, status, shown, settings):
     integration, fake = mailchimp
@@ -323,6 +337,47 @@ def test_resources_are_added_saved_and_checked_by_the_adapters_rules_then_the_dr
 
     removed = owner.post(url(integration, "resources"), {"r-n": []})
     assert removed.status_code == 200 and stored(integration)["resources"] == {}
+
+
+def test_the_resource_editors_and_the_dry_runs_messages_are_in_the_pages_language(alice, rest_api_fake):
+    # Given the custom API with a resource the adapter refuses, and a dry run with no resource to read
+    integration = custom_api(alice, rest_api_fake.base_url)
+    owner = browser(alice)
+    bad = resource_post(listPath="https://evil.example/x", updatePath="/v1/clients", pageSize="5000")
+    hebrew = owner.post(url(integration, "resources"), bad).content.decode()
+    english = owner.post(url(integration, "resources"), bad, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # Then each refusal is in the page's language (Hebrew by default), the limits filled in
+    assert "חייב להיות נתיב מתחת לכתובת הבסיס, שמתחיל ב־&#x27;/&#x27;" in hebrew and "עד 300 תווים" in hebrew
+    assert "חייב לכלול {id}, במקום שבו נכנס מזהה הפריט" in hebrew
+    assert "חייב להיות מספר שלם מ־1 עד 1000" in hebrew and "must be" not in hebrew
+    assert "must be a path under the base URL, starting with &#x27;/&#x27;" in english and "at most 300" in english
+    assert "must contain {id}, where the item&#x27;s id goes" in english
+    assert "must be a whole number from 1 to 1000" in english
+    assert stored(integration)["resources"] == {}
+    # and the dry run's reason too (the sync names no enabled pair once the settings turn the pair off)
+    with tenant_scope(alice.tenant.id):
+        row = Integration.objects.get(pk=integration.pk)
+        row.sync_settings = {**row.sync_settings, "entities": []}
+        row.save()
+    dry_he = owner.post(url(integration, "dry-run"))
+    dry_en = owner.post(url(integration, "dry-run"), HTTP_ACCEPT_LANGUAGE="en")
+    assert dry_he.status_code == dry_en.status_code == 400
+    assert "אין זוג רשומות פעיל" in dry_he.content.decode()
+    assert "no enabled entity pair" in dry_en.content.decode()
+
+
+def test_a_dry_run_the_adapter_cannot_read_says_why_in_the_pages_language(alice, rest_api_fake):
+    # Given a resource whose items path names nothing in the API's answer
+    integration = custom_api(alice, rest_api_fake.base_url)
+    owner = browser(alice)
+    assert owner.post(url(integration, "resources"), resource_post(itemsPath="nowhere")).status_code == 200
+    # When the dry run runs, with no language asked and in English
+    hebrew = owner.post(url(integration, "dry-run"))
+    english = owner.post(url(integration, "dry-run"), HTTP_ACCEPT_LANGUAGE="en")
+    # Then the adapter's reason is in the page's language
+    assert hebrew.status_code == english.status_code == 400
+    assert "Custom API, קריאת הרשימה (אין רשימה ב־&#x27;nowhere&#x27;): HTTP 200" in hebrew.content.decode()
+    assert "Custom API list (no list at &#x27;nowhere&#x27;): HTTP 200" in english.content.decode()
 
 
 def test_a_dry_run_the_api_refuses_is_shown_in_words(alice, rest_api_fake):

@@ -154,7 +154,6 @@ def test_sync_settings_are_saved_through_the_apis_rules(owner, calendar):
     ({"direction": "sideways"}, "must be one of"),
     ({"frequency": ""}, "must be one of"),
     ({"entity-1-direction": "import"}, "not supported for this pair"),
-    ({"timeZone": "Mars/Olympus"}, "IANA time zone"),
     ({"conflict_policy": "coin_flip"}, "conflict_policy"),
     ({"direction": "import\x00"}, "NUL"),
 ])
@@ -163,6 +162,18 @@ def test_bad_sync_input_shows_the_error_and_changes_nothing(owner, calendar, cha
     html = response.content.decode()
     assert response.status_code == 400 and 'role="alert"' in html and shown in html
     assert "לא נשמר דבר" in html
+    assert stored(calendar).sync_settings == {}
+
+
+def test_a_bad_time_zone_is_named_in_the_requests_language_and_changes_nothing(owner, calendar):
+    # The calendar adapter's own rule: its message follows the request's language (Hebrew by default).
+    english = owner.post(url(calendar, "sync"), {**SYNC_FORM, "timeZone": "Mars/Olympus"}, HTTP_ACCEPT_LANGUAGE="en")
+    html = english.content.decode()
+    assert english.status_code == 400 and 'role="alert"' in html and "IANA time zone" in html
+    hebrew = owner.post(url(calendar, "sync"), {**SYNC_FORM, "timeZone": "Mars/Olympus"})
+    html = hebrew.content.decode()
+    assert hebrew.status_code == 400 and 'role="alert"' in html and "חייב להיות שם אזור זמן של IANA" in html
+    assert "לא נשמר דבר" in html and "IANA time zone" not in html
     assert stored(calendar).sync_settings == {}
 
 
@@ -284,8 +295,10 @@ def test_sync_now_starts_one_run_and_a_second_is_409(owner, calendar):
 
 
 def test_sync_now_without_sync_settings_is_a_400_with_the_reason(owner, calendar):
-    response = owner.post(url(calendar, "sync-now"))
+    response = owner.post(url(calendar, "sync-now"), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400 and "no enabled entity pair" in response.content.decode()
+    hebrew = owner.post(url(calendar, "sync-now"))  # the reason in the page's language (Hebrew by default)
+    assert hebrew.status_code == 400 and "אין זוג רשומות פעיל" in hebrew.content.decode()
 
 
 def test_disconnect_deletes_and_sends_the_browser_to_the_integrations_page(owner, calendar):

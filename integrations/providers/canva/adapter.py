@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from django.utils.translation import gettext as _
+
 from integrations.providers._design import CONTAINER, DESIGN_MAPPING, id_list_errors, unknown_errors
 from integrations.providers.adapter import (
     Answer,
@@ -85,11 +87,11 @@ class CanvaAdapter(ProviderAdapter):
 
     def settings_errors(self, value: Mapping[str, Any]) -> dict[str, list[str]]:
         if not isinstance(value, Mapping):
-            return {"settings": ["must be an object"]}
+            return {"settings": [_("must be an object")]}
         errors = unknown_errors(value, {"designIds", "ownership"})
         errors.update(id_list_errors(value, "designIds"))
         if "ownership" in value and value["ownership"] not in OWNERSHIP:
-            errors["ownership"] = [f"must be one of {', '.join(OWNERSHIP)}"]
+            errors["ownership"] = [_("must be one of %(choices)s") % {"choices": ", ".join(OWNERSHIP)}]
         return errors
 
     def settings_values(self, settings: Mapping[str, Any]) -> dict[str, str]:

@@ -38,6 +38,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -67,12 +71,27 @@ MAX_TEXT = 300
 MAX_PAGE_SIZE = 1000
 
 
-class CustomApiError(Exception):
-    """An answer the sync cannot use: the status and a short reason (never the auth header)."""
+#: The context of the calls' names in CustomApiError (``pgettext_lazy``): "list" is a call here.
+CALL = "custom api call"
 
-    def __init__(self, what: str, response: Answer) -> None:
+
+class CustomApiError(Exception):
+    """An answer the sync cannot use: the status and a short reason (never the auth header).
+
+    ``what`` names the call (``pgettext_lazy(CALL, ...)``, ``%(name)s`` filled from ``values``).
+    The text (``str``) stays English, as the sync's log keeps it whoever reads it later;
+    ``in_words()`` is the same in the active language, for the page's dry run."""
+
+    def __init__(self, what: Any, response: Answer, **values: str) -> None:
         self.status = response.status
-        super().__init__(f"Custom API {what}: HTTP {response.status}" + _reason(response))
+        self.what, self.values, self.reason = what, values, _reason(response)
+        with translation.override("en"):
+            call = str(what) % values
+        super().__init__(f"Custom API {call}: HTTP {response.status}{self.reason}")
+
+    def in_words(self) -> str:
+        return _("Custom API %(call)s: HTTP %(status)s%(reason)s") % {
+            "call": str(self.what) % self.values, "status": self.status, "reason": self.reason}
 
 
 class CustomApiAdapter(ProviderAdapter):
@@ -100,20 +119,20 @@ class CustomApiAdapter(ProviderAdapter):
 
     def settings_errors(self, value: Mapping[str, Any]) -> dict[str, list[str]]:
         if not isinstance(value, Mapping):
-            return {"settings": ["must be an object"]}
+            return {"settings": [_("must be an object")]}
         errors: dict[str, list[str]] = {}
         for key in sorted(set(value) - {"resources", "timeZone"}):
-            errors[str(key)[:100]] = ["unknown setting (known: resources, timeZone)"]
+            errors[str(key)[:100]] = [_("unknown setting (known: %(known)s)") % {"known": "resources, timeZone"}]
         resources = value.get("resources", {})
         if not isinstance(resources, Mapping):
-            return {**errors, "resources": ["must be an object of local entity type -> resource config"]}
+            return {**errors, "resources": [_("must be an object of local entity type -> resource config")]}
         for local_type, config in resources.items():
             where = f"resources.{str(local_type)[:50]}"
             if local_type not in LOCAL_ENTITY_TYPES:
-                errors[where] = [f"not a local entity type (one of {', '.join(LOCAL_ENTITY_TYPES)})"]
+                errors[where] = [_("not a local entity type (one of %(types)s)") % {"types": ", ".join(LOCAL_ENTITY_TYPES)}]
                 continue
             if not isinstance(config, Mapping):
-                errors[where] = ["must be an object"]
+                errors[where] = [_("must be an object")]
                 continue
             errors.update(_resource_errors(where, config))
         return errors
@@ -144,10 +163,13 @@ class CustomApiAdapter(ProviderAdapter):
             raise CursorInvalid(f"the API refused the page cursor (HTTP {response.status})")
         _raise_refused(response)
         if not response.ok:
-            raise CustomApiError("list", response)
+            raise CustomApiError(pgettext_lazy(CALL, "list"), response)
         items = _at(response.data, config["itemsPath"])
         if not isinstance(items, list):
-            raise CustomApiError(f"list (no list at {config['itemsPath'] or 'the body'!r})", response)
+            if config["itemsPath"]:
+                raise CustomApiError(pgettext_lazy(CALL, "list (no list at %(path)s)"), response,
+                                     path=repr(config["itemsPath"]))
+            raise CustomApiError(pgettext_lazy(CALL, "list (the body is not a list)"), response)
         newest = state.get("max") or state.get("since")
         changes = []
         for item in items:
@@ -171,40 +193,41 @@ class CustomApiAdapter(ProviderAdapter):
     def push_create(self, client: Caller, *, container: str, record: Mapping[str, Any], hub_id: str) -> RemoteChange:
         config = _config(client, container)
         if not config.get("createPath"):
-            raise CustomApiError("create (no createPath configured)", _Missing())
+            raise CustomApiError(pgettext_lazy(CALL, "create (no createPath configured)"), _Missing())
         body = dict(record)
         if config["hubIdField"]:
             body[config["hubIdField"]] = hub_id
         response = client.request(config["createMethod"], config["createPath"], json=body, idempotent=False)
         _raise_refused(response)
         if not response.ok:
-            raise CustomApiError("create", response)
+            raise CustomApiError(pgettext_lazy(CALL, "create"), response)
         created = _change(response.data, config) if isinstance(response.data, Mapping) else None
         if created is None:
-            raise CustomApiError(f"create (no {config['idField']!r} in the answer)", response)
+            raise CustomApiError(pgettext_lazy(CALL, "create (no %(field)s in the answer)"), response,
+                                 field=repr(config["idField"]))
         return created
 
     def push_update(self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],
                     version: str | None) -> RemoteChange:
         config = _config(client, container)
         if not config.get("updatePath"):
-            raise CustomApiError("update (no updatePath configured)", _Missing())
+            raise CustomApiError(pgettext_lazy(CALL, "update (no updatePath configured)"), _Missing())
         response = client.request(config["updateMethod"], _with_id(config["updatePath"], remote_id),
                                   json=dict(record), idempotent=config["updateMethod"] != "POST")
         _raise_refused(response)
         if not response.ok:
-            raise CustomApiError("update", response)
+            raise CustomApiError(pgettext_lazy(CALL, "update"), response)
         updated = _change(response.data, config) if isinstance(response.data, Mapping) else None
         return updated or RemoteChange(remote_id=remote_id, deleted=False, raw={**record, config["idField"]: remote_id})
 
     def push_delete(self, client: Caller, *, container: str, remote_id: str, version: str | None) -> None:
         config = _config(client, container)
         if not config.get("deletePath"):
-            raise CustomApiError("delete (no deletePath configured)", _Missing())
+            raise CustomApiError(pgettext_lazy(CALL, "delete (no deletePath configured)"), _Missing())
         response = client.request(config["deleteMethod"], _with_id(config["deletePath"], remote_id))
         _raise_refused(response)
         if not (response.ok or response.status in (404, 410)):  # already gone is not an error
-            raise CustomApiError("delete", response)
+            raise CustomApiError(pgettext_lazy(CALL, "delete"), response)
 
 
 # ---------------------------------------------------------------------- settings checks
@@ -212,33 +235,33 @@ def _resource_errors(where: str, config: Mapping[str, Any]) -> dict[str, list[st
     errors: dict[str, list[str]] = {}
     known = {*TEXT_KEYS, *PATH_KEYS, *METHODS, "pageSize"}
     for key in sorted(set(config) - known):
-        errors[f"{where}.{str(key)[:50]}"] = [f"unknown key (known: {', '.join(sorted(known))})"]
+        errors[f"{where}.{str(key)[:50]}"] = [_("unknown key (known: %(known)s)") % {"known": ", ".join(sorted(known))}]
     if not config.get("listPath"):
-        errors[f"{where}.listPath"] = ["required: the GET path that lists the items"]
+        errors[f"{where}.listPath"] = [_("required: the GET path that lists the items")]
     for key in PATH_KEYS:
         value = config.get(key)
         if value is None:
             continue
         if (not isinstance(value, str) or not value.startswith("/") or len(value) > MAX_TEXT or ".." in value
                 or "://" in value or "?" in value or "#" in value):
-            errors[f"{where}.{key}"] = ["must be a path under the base URL, starting with '/' "
-                                        f"(no '..', query or fragment; at most {MAX_TEXT} characters)"]
+            errors[f"{where}.{key}"] = [_("must be a path under the base URL, starting with '/' "
+                                          "(no '..', query or fragment; at most %(n)s characters)") % {"n": MAX_TEXT}]
         elif key in ("updatePath", "deletePath") and "{id}" not in value:
-            errors[f"{where}.{key}"] = ["must contain {id}, where the item's id goes"]
+            errors[f"{where}.{key}"] = [_("must contain {id}, where the item's id goes")]
         elif key in ("listPath", "createPath") and "{" in value:
-            errors[f"{where}.{key}"] = ["takes no placeholders"]
+            errors[f"{where}.{key}"] = [_("takes no placeholders")]
     for key in TEXT_KEYS:
         value = config.get(key)
         if value is not None and (not isinstance(value, str) or len(value) > MAX_TEXT):
-            errors[f"{where}.{key}"] = [f"must be a string of at most {MAX_TEXT} characters"]
+            errors[f"{where}.{key}"] = [_("must be a string of at most %(n)s characters") % {"n": MAX_TEXT}]
     if config.get("idField") == "":
-        errors[f"{where}.idField"] = ["must name the field holding the item's id"]
+        errors[f"{where}.idField"] = [_("must name the field holding the item's id")]
     for key, allowed in METHODS.items():
         if key in config and config[key] not in allowed:
-            errors[f"{where}.{key}"] = [f"must be one of {', '.join(allowed)}"]
+            errors[f"{where}.{key}"] = [_("must be one of %(choices)s") % {"choices": ", ".join(allowed)}]
     size = config.get("pageSize")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_PAGE_SIZE):
-        errors[f"{where}.pageSize"] = [f"must be a whole number from 1 to {MAX_PAGE_SIZE}"]
+        errors[f"{where}.pageSize"] = [_("must be a whole number from 1 to %(max)s") % {"max": MAX_PAGE_SIZE}]
     return errors
 
 
@@ -254,7 +277,8 @@ def _config(client: Caller, container: str) -> dict[str, Any]:
         resources = {}
     config = resources.get(container) if isinstance(resources, dict) else None
     if not isinstance(config, dict) or not config.get("listPath"):
-        raise CustomApiError(f"resource {container!r} is not configured (settings.resources)", _Missing())
+        raise CustomApiError(pgettext_lazy(CALL, "resource %(type)s is not configured (settings.resources)"), _Missing(),
+                             type=repr(container))
     return {**DEFAULTS, **config}
 
 

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from django.utils.translation import gettext as _
+
 from integrations.providers._design import CONTAINER, DESIGN_MAPPING, id_list_errors, unknown_errors
 from integrations.providers.adapter import (
     Answer,
@@ -76,7 +78,7 @@ class FigmaAdapter(ProviderAdapter):
 
     def settings_errors(self, value: Mapping[str, Any]) -> dict[str, list[str]]:
         if not isinstance(value, Mapping):
-            return {"settings": ["must be an object"]}
+            return {"settings": [_("must be an object")]}
         errors = unknown_errors(value, set(KEYS))
         for key in KEYS:
             errors.update(id_list_errors(value, key))

@@ -31,6 +31,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from integrations.providers._accounting import AccountingSettings, account_for, split_gross, tax_rate
 from integrations.providers.adapter import (
     Answer,
@@ -59,10 +61,10 @@ DEFAULT_MAPPINGS: dict[tuple[str, str], list[dict[str, Any]]] = {
 
 def _document_type_errors(value: Any) -> list[str]:
     if not isinstance(value, dict) or set(value) - set(DOCUMENT_DEFAULTS):
-        return ["must be an object {payment, expense} of Hashavshevet document type ids"]
+        return [_("must be an object {payment, expense} of Hashavshevet document type ids")]
     for key, type_id in value.items():
         if type_id is not None and (isinstance(type_id, bool) or not isinstance(type_id, int) or not 0 < type_id < 10_000):
-            return [f"documentTypes.{key} must be a document type id (a whole number) or null"]
+            return [_("documentTypes.%(key)s must be a document type id (a whole number) or null") % {"key": key}]
     return []
 
 

@@ -45,6 +45,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from django.utils.translation import gettext as _
+
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -109,9 +111,9 @@ class HubspotAdapter(ProviderAdapter):
         errors: dict[str, list[str]] = {}
         for key, item in value.items():
             if key != "autoCreateClients":
-                errors[str(key)[:60]] = ["unknown setting"]
+                errors[str(key)[:60]] = [_("unknown setting")]
             elif not isinstance(item, bool):
-                errors[key] = ["must be true or false"]
+                errors[key] = [_("must be true or false")]
         return errors
 
     # ------------------------------------------------------------------ changes

@@ -43,6 +43,8 @@ from datetime import UTC
 from typing import Any
 from urllib.parse import quote
 
+from django.utils.translation import gettext as _
+
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -142,15 +144,15 @@ class MailchimpAdapter(ProviderAdapter):
         for key, item in value.items():
             if key == "audienceId":
                 if not isinstance(item, str) or not re.fullmatch(r"[A-Za-z0-9]{0,40}", item):
-                    errors[key] = ["an audience id (letters and digits)"]
+                    errors[key] = [_("an audience id (letters and digits)")]
             elif key == "newMemberStatus":
                 if item not in NEW_MEMBER_STATUSES:
-                    errors[key] = ["one of: " + ", ".join(NEW_MEMBER_STATUSES)]
+                    errors[key] = [_("one of: %(choices)s") % {"choices": ", ".join(NEW_MEMBER_STATUSES)}]
             elif key == "autoCreateClients":
                 if not isinstance(item, bool):
-                    errors[key] = ["must be true or false"]
+                    errors[key] = [_("must be true or false")]
             else:
-                errors[str(key)[:60]] = ["unknown setting"]
+                errors[str(key)[:60]] = [_("unknown setting")]
         return errors
 
     def sync_containers(self, settings: Mapping[str, Any]) -> tuple[str, ...] | None:

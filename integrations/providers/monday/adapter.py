@@ -41,6 +41,7 @@ from datetime import UTC, timedelta
 from typing import Any
 
 from django.conf import settings as django_settings
+from django.utils.translation import gettext as _
 
 from integrations.providers.adapter import (
     Answer,
@@ -149,22 +150,23 @@ class MondayAdapter(ProviderAdapter):
         for key, item in value.items():
             if key == "boardId":
                 if not isinstance(item, str) or not (item == "" or item.isdigit()):
-                    errors[key] = ["a board id (digits)"]
+                    errors[key] = [_("a board id (digits)")]
             elif key == "columns":
                 if not isinstance(item, dict) or set(item) - {"status", "dueDate", "description"} or not all(
                         isinstance(v, str) and len(v) <= 100 for v in item.values()):
-                    errors[key] = ["column ids for status, dueDate and description"]
+                    errors[key] = [_("column ids for status, dueDate and description")]
             elif key == "statusLabels":
                 if not isinstance(item, dict) or set(item) - set(TASK_STATUSES) or not all(
                         isinstance(v, str) and len(v) <= 100 for v in item.values()):
-                    errors[key] = ["labels for: " + ", ".join(TASK_STATUSES)]
+                    errors[key] = [_("labels for: %(statuses)s") % {"statuses": ", ".join(TASK_STATUSES)}]
                 elif _shared_labels(item):  # an imported item's label would name two statuses
-                    errors[key] = ["each status needs a label of its own: " + ", ".join(_shared_labels(item))]
+                    errors[key] = [_("each status needs a label of its own: %(statuses)s")
+                                   % {"statuses": ", ".join(_shared_labels(item))}]
             elif key == "autoCreateTasks":
                 if not isinstance(item, bool):
-                    errors[key] = ["must be true or false"]
+                    errors[key] = [_("must be true or false")]
             else:
-                errors[str(key)[:60]] = ["unknown setting"]
+                errors[str(key)[:60]] = [_("unknown setting")]
         return errors
 
     def settings_values(self, settings: Mapping[str, Any]) -> dict[str, str]:

@@ -39,6 +39,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from django.utils.translation import gettext as _
+
 from integrations.providers._accounting import (
     AccountingSettings,
     account_for,
@@ -78,10 +80,11 @@ DEFAULT_MAPPINGS: dict[tuple[str, str], list[dict[str, Any]]] = {
 
 def _form_errors(value: Any) -> list[str]:
     if not isinstance(value, dict) or set(value) - set(FORMS):
-        return [f"must be an object naming the form of {', '.join(FORMS)}"]
+        return [_("must be an object naming the form of %(keys)s") % {"keys": ", ".join(FORMS)}]
     for key, form in value.items():
         if not isinstance(form, str) or not form or len(form) > 40 or not form.replace("_", "").isalnum():
-            return [f"forms.{key} must be a form name such as {FORMS[key]!r} (letters, digits, '_')"]
+            return [_("forms.%(key)s must be a form name such as %(example)s (letters, digits, '_')")
+                % {"key": key, "example": repr(FORMS[key])}]
     return []
 
 

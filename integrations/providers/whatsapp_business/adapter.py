@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from integrations.providers import _messaging
 from integrations.providers._messaging import MessageEvent, MessagingAdapter, OutboundMessage, SentMessage
 from integrations.providers.adapter import Container, CredentialsRefused, PageSetting
@@ -63,7 +65,7 @@ class WhatsappBusinessAdapter(MessagingAdapter):
         errors = _messaging.settings_errors(value, channel_keys=("template", "language", "parameters"))
         templates = value.get("approvedTemplates", [])
         if not isinstance(templates, list) or len(templates) > 500:
-            errors.setdefault("approvedTemplates", []).append("must be the list fetched from the account")
+            errors.setdefault("approvedTemplates", []).append(_("must be the list fetched from the account"))
         return errors
 
     def list_templates(self, client: Any) -> list[dict[str, str]]:

@@ -51,6 +51,8 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote
 
+from django.utils.translation import gettext as _
+
 from integrations.providers._accounting import (
     STATUS_RULE,
     AccountingSettings,
@@ -118,20 +120,20 @@ class XeroError(Exception):
 
 def _organisation_errors(value: Any) -> list[str]:
     if not isinstance(value, list) or len(value) > MAX_ORGANISATIONS:
-        return [f"must be a list of at most {MAX_ORGANISATIONS} organisations"]
+        return [_("must be a list of at most %(n)s organisations") % {"n": MAX_ORGANISATIONS}]
     for item in value:
         if (not isinstance(item, dict) or set(item) - {"organisationId", "organisationName"}
                 or not isinstance(item.get("organisationId"), str) or not item["organisationId"]
                 or len(item["organisationId"]) > 100 or not isinstance(item.get("organisationName", ""), str)
                 or len(item.get("organisationName", "")) > 200):
-            return ["each organisation is {organisationId, organisationName} (strings)"]
+            return [_("each organisation is {organisationId, organisationName} (strings)")]
     return []
 
 
 def _organisation_id_errors(value: Any) -> list[str]:
     if value is None or (isinstance(value, str) and 0 < len(value) <= 100):
         return []
-    return ["must be the id of one of the connection's organisations (Xero tenant id), or null"]
+    return [_("must be the id of one of the connection's organisations (Xero tenant id), or null")]
 
 
 class XeroAdapter(AccountingSettings, ProviderAdapter):
@@ -154,7 +156,7 @@ class XeroAdapter(AccountingSettings, ProviderAdapter):
         chosen, listed = value.get("organisationId"), value.get("organisations")
         if chosen and isinstance(listed, list) and listed and "organisationId" not in errors and not any(
                 isinstance(o, dict) and o.get("organisationId") == chosen for o in listed):
-            errors["organisationId"] = ["is not one of the organisations this connection reaches"]
+            errors["organisationId"] = [_("is not one of the organisations this connection reaches")]
         return errors
 
     # ------------------------------------------------------------------ connection

@@ -125,6 +125,34 @@ def test_a_bad_rule_is_a_400_naming_the_problem_and_changes_nothing(alice, twili
     assert stored(twilio).settings == before
 
 
+def test_a_bad_rules_errors_are_in_the_pages_language_and_name_the_rule_by_its_number(alice, twilio):
+    # Given a studio with one rule, adding a second one the adapter's rules refuse
+    owner = browser(alice)
+    post = {"entity_type": "message", "kind": "event", "event": "created", "recipients": "client"}
+    hebrew = owner.post(url(twilio, "rules"), post)  # no language asked: the studio's default, Hebrew
+    english = owner.post(url(twilio, "rules"), post, HTTP_ACCEPT_LANGUAGE="en")
+    # Then the new rule is "rule 2", as the table numbers it, and the problem is in the page's language
+    html = hebrew.content.decode()
+    assert hebrew.status_code == 400
+    assert '<span dir="auto">כלל 2</span>: <span dir="auto">entityType חייב להיות אחד מאלה: meeting,' in html
+    assert "messageRules" not in html and "must be one of" not in html
+    html = english.content.decode()
+    assert english.status_code == 400
+    assert '<span dir="auto">Rule 2</span>: <span dir="auto">entityType must be one of meeting,' in html
+    assert stored(twilio).settings["messageRules"] == [RULE]
+
+
+def test_quiet_hours_errors_are_in_the_pages_language(alice, twilio):
+    owner = browser(alice)
+    post = {"quiet_enabled": "on", "quiet_start": "25:00", "quiet_end": "07:00", "quiet_timezone": "Mars/Olympus"}
+    hebrew = owner.post(url(twilio, "quiet-hours"), post).content.decode()
+    english = owner.post(url(twilio, "quiet-hours"), post, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "start חייב להיות HH:MM (שעון 24 שעות)" in hebrew
+    assert "timezone חייב להיות אזור זמן של IANA (Asia/Jerusalem)" in hebrew and "must be" not in hebrew
+    assert "start must be HH:MM (24 h)" in english
+    assert "timezone must be an IANA time zone (Asia/Jerusalem)" in english
+
+
 def test_quiet_hours_are_saved_cleared_and_checked(alice, twilio):
     owner = browser(alice)
     saved = owner.post(url(twilio, "quiet-hours"), {"quiet_enabled": "on", "quiet_start": "21:30",

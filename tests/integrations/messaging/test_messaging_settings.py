@@ -43,3 +43,24 @@ def test_bad_settings_are_a_400_naming_each_key_and_change_nothing(alice, alice_
     with tenant_scope(alice.tenant.id):
         integration.refresh_from_db()
     assert integration.settings["messageRules"] == []
+
+
+def test_the_settings_errors_follow_the_request_language_hebrew_by_default(alice, alice_api):
+    # Given a bad rule and bad quiet hours, asked with no language, in Hebrew, and in English
+    integration = connect_messaging(alice, "twilio", rules=[])
+    body = {"settings": {"messageRules": [{"id": "r1", "entityType": "message", "event": "created"}],
+                         "quietHours": {"start": "25:00", "end": "08:00"}, "sendMeetingReminders": "yes"}}
+    path = f"/api/integrations/{integration.pk}"
+    default = alice_api.patch(path, body, format="json").json()["error"]["fields"]["settings"]
+    hebrew = alice_api.patch(path, body, format="json", HTTP_ACCEPT_LANGUAGE="he").json()["error"]["fields"]["settings"]
+    english = alice_api.patch(path, body, format="json", HTTP_ACCEPT_LANGUAGE="en").json()["error"]["fields"]["settings"]
+    # Then the studio's default language is Hebrew, with the values filled into the placeholders
+    assert default == hebrew
+    assert hebrew["messageRules[0]"] == [
+        "entityType חייב להיות אחד מאלה: meeting, payment, task, client, document, expense"]
+    assert hebrew["quietHours"] == ["start חייב להיות HH:MM (שעון 24 שעות)"]
+    assert hebrew["sendMeetingReminders"] == ["חייב להיות true או false"]
+    # and an English request gets the English messages
+    assert english["messageRules[0]"] == ["entityType must be one of meeting, payment, task, client, document, expense"]
+    assert english["quietHours"] == ["start must be HH:MM (24 h)"]
+    assert english["sendMeetingReminders"] == ["must be true or false"]

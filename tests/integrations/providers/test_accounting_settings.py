@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from integrations.providers._accounting import account_for, document_number, money, split_gross, tax_rate
 from integrations.providers.catalog import get_provider
@@ -39,7 +40,8 @@ def test_defaults_are_the_seeds_with_israels_vat_and_are_valid(provider):
     ({"colour": "red"}, "colour", "unknown setting"),
 ])
 def test_bad_settings_are_refused_by_name(settings, key, fragment):
-    errors = adapter_for(get_provider("quickbooks")).settings_errors(settings)
+    with translation.override("en"):  # the messages follow the active language (Hebrew by default)
+        errors = adapter_for(get_provider("quickbooks")).settings_errors(settings)
     assert key in errors and fragment in " ".join(errors[key])
 
 

@@ -10,6 +10,7 @@ import json
 
 import hubspot
 import pytest
+from django.utils import translation
 
 from core.tenant_context import tenant_scope
 from entities.models import Client
@@ -222,8 +223,9 @@ def test_a_contact_hubspot_refuses_is_a_failed_item_and_the_others_go_out(alice,
 def test_settings_accept_the_create_flag_and_refuse_the_rest():
     adapter = hs.HubspotAdapter.__new__(hs.HubspotAdapter)
     assert adapter.settings_errors({"autoCreateClients": False}) == {}
-    assert adapter.settings_errors({"autoCreateClients": "yes", "boards": []}) == {
-        "autoCreateClients": ["must be true or false"], "boards": ["unknown setting"]}
+    with translation.override("en"):  # the messages follow the active language (Hebrew by default)
+        assert adapter.settings_errors({"autoCreateClients": "yes", "boards": []}) == {
+            "autoCreateClients": ["must be true or false"], "boards": ["unknown setting"]}
 
 
 # ---------------------------------------------------------------------------- end to end

@@ -10,6 +10,7 @@ import hashlib
 import json
 
 import pytest
+from django.utils import translation
 
 from core.tenant_context import tenant_scope
 from entities.models import Client
@@ -176,9 +177,10 @@ def test_a_new_client_is_added_by_its_subscriber_hash_pending_by_default_and_a_r
 def test_settings_choose_subscribed_and_refuse_bad_values(alice, fake):
     adapter = mc.MailchimpAdapter.__new__(mc.MailchimpAdapter)
     assert adapter.settings_errors({"audienceId": AUDIENCE, "newMemberStatus": "subscribed"}) == {}
-    assert adapter.settings_errors({"audienceId": "../x", "newMemberStatus": "cleaned", "other": 1}) == {
-        "audienceId": ["an audience id (letters and digits)"], "newMemberStatus": ["one of: pending, subscribed"],
-        "other": ["unknown setting"]}
+    with translation.override("en"):  # the messages follow the active language (Hebrew by default)
+        assert adapter.settings_errors({"audienceId": "../x", "newMemberStatus": "cleaned", "other": 1}) == {
+            "audienceId": ["an audience id (letters and digits)"], "newMemberStatus": ["one of: pending, subscribed"],
+            "other": ["unknown setting"]}
     integration = connected(alice, fake, settings={"newMemberStatus": "subscribed"})
     run_sync(integration)
     add_client(alice, name="Sub Scribed", email="sub@example.co.il")

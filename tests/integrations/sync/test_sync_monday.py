@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.utils import translation
 
 from core.tenant_context import tenant_scope
 from entities.models import Task
@@ -157,14 +158,15 @@ def test_a_revoked_token_expires_the_integration_and_5xx_is_retried(alice, fake,
 def test_settings_refuse_bad_board_and_columns():
     adapter = md.MondayAdapter.__new__(md.MondayAdapter)
     assert adapter.settings_errors(SETTINGS) == {}
-    assert adapter.settings_errors({"boardId": "x1", "columns": {"owner": "p"}, "statusLabels": {"late": "L"}}) == {
-        "boardId": ["a board id (digits)"], "columns": ["column ids for status, dueDate and description"],
-        "statusLabels": ["labels for: todo, in_progress, done, cancelled"]}
-    # one label for two statuses (whatever its case): an item showing it could be either
-    shared = {"todo": "", "in_progress": "Working on it", "done": "Done", "cancelled": " done "}
-    assert adapter.settings_errors({"statusLabels": shared}) == {
-        "statusLabels": ["each status needs a label of its own: done, cancelled"]}
-    assert adapter.settings_errors({"statusLabels": {**shared, "cancelled": "", "todo": ""}}) == {}  # empty twice: fine
+    with translation.override("en"):  # the messages follow the active language (Hebrew by default)
+        assert adapter.settings_errors({"boardId": "x1", "columns": {"owner": "p"}, "statusLabels": {"late": "L"}}) == {
+            "boardId": ["a board id (digits)"], "columns": ["column ids for status, dueDate and description"],
+            "statusLabels": ["labels for: todo, in_progress, done, cancelled"]}
+        # one label for two statuses (whatever its case): an item showing it could be either
+        shared = {"todo": "", "in_progress": "Working on it", "done": "Done", "cancelled": " done "}
+        assert adapter.settings_errors({"statusLabels": shared}) == {
+            "statusLabels": ["each status needs a label of its own: done, cancelled"]}
+        assert adapter.settings_errors({"statusLabels": {**shared, "cancelled": "", "todo": ""}}) == {}  # empty twice: fine
 
 
 @pytest.mark.django_db(transaction=True)

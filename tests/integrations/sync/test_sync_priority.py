@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 import responses
+from django.utils import translation
 
 from core.tenant_context import tenant_scope
 from entities.models import Client
@@ -167,8 +168,9 @@ def test_a_refused_record_is_a_failed_item(alice, priority):
 
 def test_settings_refuse_a_bad_form_name():
     adapter = pa.PriorityAdapter.__new__(pa.PriorityAdapter)
-    assert adapter.settings_errors({"forms": {"client": "CUSTOMERS; DROP"}}) == {
-        "forms": ["forms.client must be a form name such as 'CUSTOMERS' (letters, digits, '_')"]}
+    with translation.override("en"):  # the messages follow the active language (Hebrew by default)
+        assert adapter.settings_errors({"forms": {"client": "CUSTOMERS; DROP"}}) == {
+            "forms": ["forms.client must be a form name such as 'CUSTOMERS' (letters, digits, '_')"]}
     assert adapter.settings_errors({"forms": {"invoice": "X"}})["forms"]
 
 

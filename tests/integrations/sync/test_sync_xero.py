@@ -10,6 +10,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from core.tenant_context import tenant_scope
 from entities.services import entity_create, entity_update
@@ -75,8 +76,9 @@ def test_one_organisation_is_used_at_once_several_wait_for_the_choice(alice, bob
     failed = run_sync(second)
     assert failed.status == "failed" and "organisation" in failed.error_message
     adapter = XeroAdapter.__new__(XeroAdapter)
-    assert adapter.settings_errors({**second.settings, "organisationId": "nope"}) == {
-        "organisationId": ["is not one of the organisations this connection reaches"]}
+    with translation.override("en"):  # the messages follow the active language (Hebrew by default)
+        assert adapter.settings_errors({**second.settings, "organisationId": "nope"}) == {
+            "organisationId": ["is not one of the organisations this connection reaches"]}
     with tenant_scope(bob.tenant.id):
         second.settings = {**second.settings, "organisationId": other}
         second.save()
