@@ -44,6 +44,23 @@ os.environ["WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "1"  # the receivers are on 127.0
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")  # a private broker DB: no dev worker takes our tasks
 
 
+class Receiver(ThreadingHTTPServer):
+    """A receiver that accepts a burst of new connections as a production server would.
+
+    socketserver listens with a backlog of 5. The hub keeps 8 keep-alive
+    connections per receiver and opens a fresh one for every request beyond
+    them, so a backlog run opens dozens at once; on a busy machine this
+    process's accept loop falls behind, the kernel drops the handshakes
+    (TcpExt ListenOverflows) and the hub's request ends in "connection reset
+    by peer" after ~1 s: an attempt recorded failed, retried 60 s later, after
+    the run's wait (1199/1200). Production servers listen with hundreds
+    (nginx 511, gunicorn 2048); the kernel caps it at net.core.somaxconn.
+    """
+
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 def _serve(n: int, out, ready) -> None:
     """The receivers' own process: M HTTP servers; every request's (entity id, index, arrival time) goes to ``out``."""
     ports = []
@@ -68,8 +85,7 @@ def _serve(n: int, out, ready) -> None:
             def log_message(self, *args) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
+        server = Receiver(("127.0.0.1", 0), Handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         ports.append(server.server_address[1])
     ready.put(ports)
