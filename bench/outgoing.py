@@ -124,6 +124,10 @@ class Sink:
         self.process.terminate()
 
 
+def _delta(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -149,6 +153,16 @@ def listen_overflows() -> int | None:
             row = dict(zip(names.split()[1:], values.split()[1:], strict=False))
             return int(row["ListenOverflows"]) if "ListenOverflows" in row else None
     return None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, every thread) the process has used so far; None off Linux."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def delivery_report(*, tenant_id, phases: dict[str, dict[str, float]], webhook_index: dict[str, int], sink: Sink,
@@ -330,16 +344,20 @@ def main() -> int:
         wait(phases["warm-up"])
         waited["warm-up"] = time.time()
 
+        cpu: dict[str, float | None] = {"paced": cpu_seconds(worker.pid)}
         paced = phases["paced"] = create(args.events, args.rate)
         paced_lat, _, _ = wait(paced)
         waited["paced"] = time.time()
+        cpu["paced"] = _delta(cpu["paced"], cpu_seconds(worker.pid))
         node = f"bench-{tag}@{os.uname().nodename}"
         app.control.cancel_consumer("celery", destination=[node], reply=True, timeout=5)
         burst = phases["backlog"] = create(args.burst, None)
         burst_start = time.time()
+        cpu["backlog"] = cpu_seconds(worker.pid)
         app.control.add_consumer("celery", destination=[node], reply=True, timeout=5)
         burst_lat, burst_last, burst_first = wait(burst)
         waited["backlog"] = time.time()
+        cpu["backlog"] = _delta(cpu["backlog"], cpu_seconds(worker.pid))
         burst_rate = len(burst_lat) / max(burst_last - burst_start, 1e-9)
         first_ms = (burst_first - burst_start) * 1000  # the worker resuming, and the first batch
     finally:
@@ -379,6 +397,10 @@ def main() -> int:
           f"event commit -> receipt {fmt(paced_lat)}")
     print(f"backlog {args.burst} events queued, then the worker resumed: delivered {len(burst_lat)}/{args.burst * args.endpoints}; "
           f"{burst_rate:7.1f} deliveries/s (first delivery {first_ms:.0f} ms after the worker was told to resume)")
+    for run, n in (("paced", len(paced_lat)), ("backlog", len(burst_lat))):
+        if cpu.get(run) is not None and n:
+            print(f"worker  CPU in the {run} run: {cpu[run]:.2f} s, {1000 * cpu[run] / n:.2f} ms per delivery "
+                  "(steadier than deliveries/s on a shared machine)")
     print(f"baseline plain requests loop ({len(base_lat)} posts): {base_rate:7.1f} deliveries/s; per request {fmt(base_lat)}")
     print(f"ratio   hub/baseline throughput: {burst_rate / base_rate:.2f}x;  paced p99 {pct(paced_lat, 99):.1f} ms "
           f"(goal: >= 0.5x and p99 < 250 ms at 50 events/s)")
