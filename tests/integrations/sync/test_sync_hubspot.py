@@ -24,6 +24,7 @@ from tests.support.sync_runs import (
     drain_entity_events,
     entity_pair,
     links,
+    pending,
     reload,
     run_sync,
     set_cursor,
@@ -158,6 +159,41 @@ def test_clients_go_out_as_contacts_by_batch_upsert_and_edits_patch_only_mapped_
         companies = hubspot.Client.create(access_token=fake.token, host=origin).crm.associations.v4.basic_api.get_page(
             "contacts", existing, "companies")
     assert [(c.to_object_id, [t.type_id for t in c.association_types]) for c in companies.results] == [("555", [279])]
+
+
+def new_clients(persona, *people: tuple[str, str]) -> None:
+    """Local clients created (as the SPA would) and their entity events drained into the export queue."""
+    with tenant_scope(persona.tenant.id):
+        for name, email in people:
+            entity_create(tenant=persona.tenant, entity_type="client", source="api",
+                          data={"name": name, "email": email})
+    drain_entity_events(str(persona.tenant.id))
+
+
+def upserts(fake) -> list[dict]:
+    return [c.body for c in fake.calls if c.path == "/crm/v3/objects/contacts/batch/upsert"]
+
+
+def test_n_new_clients_go_out_in_ceil_n_over_100_batch_upserts_each_linked(alice, fake):
+    integration = connected(alice, fake)
+    run_sync(integration)
+    new_clients(alice, *((f"Batch{n} Client", f"batch{n}@example.co.il") for n in range(150)))
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", entry.failed_items
+    assert entry.summary["created"] == 150
+    sent = upserts(fake)
+    assert [len(body["inputs"]) for body in sent] == [100, 50]  # ceil(150 / 100) calls, not 150
+    assert fake.count("POST", "/crm/v3/objects/contacts") == 2  # no other write
+    live = {o["properties"]["email"]: o["id"] for o in fake.live("contact").values()}
+    assert len(live) == 150
+    with tenant_scope(alice.tenant.id):
+        by_id = {str(c.pk): c.email for c in Client.objects.filter(tenant=alice.tenant)}
+    got = {by_id[link.local_id if isinstance(link.local_id, str) else str(link.local_id)]: link.remote_id
+           for link in links(integration)}
+    assert got == live  # each client linked to the contact made from it
+    assert pending(integration) == []
 
 
 def test_a_create_retried_after_a_lost_answer_updates_the_same_contact(alice, fake):
