@@ -1,6 +1,6 @@
 """HubSpot through the sync engine (issue 16 items 3 and 6): contacts and companies become
 clients through CRM v3 search on the modified date (pages, windows past the 10,000-result cap,
-cursor reset), clients go out as contacts (batch upsert by email, PATCH keeps associations),
+cursor reset), clients go out as contacts (batches: upsert by email, update by id keeps associations),
 errors mapped (401 -> expired, 429 waited, 5xx retried, 4xx a failed item) -- the real adapter
 and ProviderClient against tests/support/fakes/hubspot.py (shaped as the pages it names)."""
 
@@ -147,9 +147,16 @@ def test_clients_go_out_as_contacts_by_batch_upsert_and_edits_patch_only_mapped_
 
     assert entry.status == "success", entry.failed_items
     upsert = [c.body for c in fake.calls if c.path.endswith("/batch/upsert")]
+    with tenant_scope(alice.tenant.id):
+        avi_id = str(Client.objects.get(tenant=alice.tenant, name="Avi Mizrahi").pk)
     assert upsert == [{"inputs": [{"idProperty": "email", "id": "avi@example.co.il", "properties": {
         "firstname": "Avi", "lastname": "Mizrahi", "email": "avi@example.co.il", "phone": "054-1234567",
-        "address": ""}}]}]
+        "address": ""}, "objectWriteTraceId": avi_id}]}]
+    # the edit: a batch update by contact id with only the mapped properties (no PATCH, no upsert by email)
+    assert [c.body for c in fake.calls if c.path.endswith("/batch/update")] == [{"inputs": [{
+        "id": existing, "properties": {"firstname": "Noa", "lastname": "Bar", "email": "noa@example.co.il",
+                                       "phone": "052-7654321", "address": ""},
+        "objectWriteTraceId": str(noa.pk)}]}]
     avi = next(o for o in fake.live("contact").values() if o["properties"]["email"] == "avi@example.co.il")
     assert {link.remote_id for link in links(integration)} == {existing, avi["id"]}
     kept = fake.live("contact")[existing]
@@ -185,7 +192,8 @@ def test_n_new_clients_go_out_in_ceil_n_over_100_batch_upserts_each_linked(alice
     assert entry.summary["created"] == 150
     sent = upserts(fake)
     assert [len(body["inputs"]) for body in sent] == [100, 50]  # ceil(150 / 100) calls, not 150
-    assert fake.count("POST", "/crm/v3/objects/contacts") == 2  # no other write
+    assert [c.path for c in fake.calls if c.method != "POST" or not c.path.endswith("/search")] == [
+        "/crm/v3/objects/contacts/batch/upsert"] * 2  # no other write
     live = {o["properties"]["email"]: o["id"] for o in fake.live("contact").values()}
     assert len(live) == 150
     with tenant_scope(alice.tenant.id):
@@ -252,7 +260,9 @@ def test_a_contact_hubspot_refuses_is_a_failed_item_and_the_others_go_out(alice,
     assert entry.status == "partial" and entry.summary["failed"] == 1
     assert "VALIDATION_ERROR" in entry.failed_items[0]["error"]
     assert [o["properties"]["email"] for o in fake.live("contact").values()] == ["good@example.co.il"]
-    assert fake.count("POST", "/batch/upsert", status=400) == 1  # a 4xx is not retried
+    # both went in one batch upsert; HubSpot's multi-status (207) refused the one input, and
+    # neither the batch nor the refused record was sent again in this run
+    assert [(c.status, len(c.body["inputs"])) for c in fake.calls if c.path.endswith("/batch/upsert")] == [(207, 2)]
 
 
 def test_settings_accept_the_create_flag_and_refuse_the_rest():
