@@ -10,19 +10,22 @@ import json
 
 import hubspot
 import pytest
+from django.utils import timezone
 
 from core.tenant_context import tenant_scope
 from entities.models import Client
 from entities.services import entity_create, entity_update
-from integrations.models import Integration
+from integrations.models import Integration, SyncPending
 from integrations.providers.hubspot import adapter as hs
 from integrations.services import provider_app_set
+from integrations.sync.exporter import export_pending
 from tests.support.fakes.hubspot import ORIGIN, hubspot_fake, served  # noqa: F401 - fixture
 from tests.support.oauth import make_oauth_integration
 from tests.support.sync_runs import (
     clients,
     drain_entity_events,
     entity_pair,
+    export_job,
     links,
     pending,
     reload,
@@ -263,6 +266,72 @@ def test_a_contact_hubspot_refuses_is_a_failed_item_and_the_others_go_out(alice,
     # both went in one batch upsert; HubSpot's multi-status (207) refused the one input, and
     # neither the batch nor the refused record was sent again in this run
     assert [(c.status, len(c.body["inputs"])) for c in fake.calls if c.path.endswith("/batch/upsert")] == [(207, 2)]
+
+
+def test_one_input_refused_in_a_batch_fails_that_row_only_and_the_others_are_linked(alice, fake):
+    integration = connected(alice, fake)
+    run_sync(integration)
+    fake.refuse["b2@example.co.il"] = "Property values were not valid: email"
+    new_clients(alice, *((f"B{n} Client", f"b{n}@example.co.il") for n in range(5)))
+
+    entry = run_sync(integration)
+
+    assert (entry.status, entry.summary["created"], entry.summary["failed"]) == ("partial", 4, 1)
+    [call] = [c for c in fake.calls if c.path.endswith("/batch/upsert")]
+    assert call.status == 207 and len(call.body["inputs"]) == 5
+    with tenant_scope(alice.tenant.id):
+        refused = Client.objects.get(tenant=alice.tenant, email="b2@example.co.il")
+        emails = {str(c.pk): c.email for c in Client.objects.filter(tenant=alice.tenant)}
+    assert [(f["entityId"], "VALIDATION_ERROR" in f["error"]) for f in entry.failed_items] == [(str(refused.pk), True)]
+    live = {o["properties"]["email"]: o["id"] for o in fake.live("contact").values()}
+    assert {emails[str(link.local_id)]: link.remote_id for link in links(integration)} == live
+    assert set(live) == {f"b{n}@example.co.il" for n in (0, 1, 3, 4)}
+    [row] = pending(integration)  # the refused row stays, retried later as a single call's 4xx is
+    assert (str(row.local_id), row.attempts, "VALIDATION_ERROR" in row.last_error) == (str(refused.pk), 1, True)
+
+
+def test_a_batch_refused_whole_is_sent_again_one_input_per_call(alice, fake):
+    """Two clients with one email: HubSpot refuses the whole batch (duplicate ids, no
+    multi-status); each input is then sent alone, as the single calls always were."""
+    integration = connected(alice, fake)
+    run_sync(integration)
+    new_clients(alice, ("Twin One", "twin@example.co.il"), ("Twin Two", "twin@example.co.il"),
+                ("Solo Three", "solo@example.co.il"))
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", entry.failed_items
+    assert [(c.status, len(c.body["inputs"])) for c in fake.calls if c.path.endswith("/batch/upsert")] == [
+        (400, 3), (200, 1), (200, 1), (200, 1)]
+    live = {o["properties"]["email"]: o["id"] for o in fake.live("contact").values()}
+    assert len(live) == 2  # one contact for the twins: the upsert by email updated it
+    # (a remote contact links one client: the second twin's link takes it over, as before batching)
+    assert {link.remote_id for link in links(integration)} == set(live.values())
+
+
+def test_a_429_on_a_batch_retries_all_its_rows_later_then_they_go_out_together(alice, fake):
+    integration = connected(alice, fake)
+    run_sync(integration)
+    new_clients(alice, *((f"Later{n} Client", f"later{n}@example.co.il") for n in range(3)))
+    fake.fail_next(429, headers={"Retry-After": "120"})  # longer than the client waits in a run
+    job = export_job(integration)  # the export alone: the 429 meets the batch, not a search
+
+    export_pending(job)
+
+    assert (job.report.failed, job.report.created) == (3, 0)
+    assert fake.live("contact") == {} and links(integration) == []
+    rows = pending(integration)
+    assert len(rows) == 3 and {r.attempts for r in rows} == {1}
+    assert all("HTTP 429" in r.last_error and r.next_attempt_at > timezone.now() for r in rows)
+    assert [c.status for c in fake.calls if c.path.endswith("/batch/upsert")] == [429]
+
+    with tenant_scope(alice.tenant.id):  # their backoff is over
+        SyncPending.objects.filter(integration=integration).update(next_attempt_at=None)
+    again = run_sync(integration)
+
+    assert again.status == "success" and again.summary["created"] == 3
+    assert [c.status for c in fake.calls if c.path.endswith("/batch/upsert")] == [429, 200]
+    assert len(links(integration)) == 3 and pending(integration) == []
 
 
 def test_settings_accept_the_create_flag_and_refuse_the_rest():
