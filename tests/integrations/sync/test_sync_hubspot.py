@@ -16,6 +16,7 @@ from core.tenant_context import tenant_scope
 from entities.models import Client
 from entities.services import entity_create, entity_update
 from integrations.models import Integration, SyncPending
+from integrations.providers.adapter import CredentialsRefused
 from integrations.providers.hubspot import adapter as hs
 from integrations.services import provider_app_set
 from integrations.sync.exporter import export_pending
@@ -332,6 +333,25 @@ def test_a_429_on_a_batch_retries_all_its_rows_later_then_they_go_out_together(a
     assert again.status == "success" and again.summary["created"] == 3
     assert [c.status for c in fake.calls if c.path.endswith("/batch/upsert")] == [429, 200]
     assert len(links(integration)) == 3 and pending(integration) == []
+
+
+def test_refused_credentials_fail_the_batch_that_met_them_and_leave_the_rest_untouched(alice, fake, monkeypatch):
+    monkeypatch.setattr(hs.HubspotAdapter, "push_batch_max", 2)  # five rows: batches of 2, 2, 1
+    integration = connected(alice, fake)
+    run_sync(integration)
+    new_clients(alice, *((f"Gone{n} Client", f"gone{n}@example.co.il") for n in range(5)))
+    job = export_job(integration)
+    fake.fail_next(401, times=2)  # refused, and refused again after the client's one refresh
+
+    with pytest.raises(CredentialsRefused):
+        export_pending(job)
+
+    # the first batch met the refusal (sent, refreshed, sent again); no other batch was sent
+    assert [c.status for c in fake.calls if c.path.endswith("/batch/upsert")] == [401, 401]
+    rows = sorted(pending(integration), key=lambda r: (r.attempts, r.queued_at))
+    assert [r.attempts for r in rows] == [0, 0, 0, 1, 1]
+    assert [r.next_attempt_at for r in rows[:3]] == [None] * 3  # released: due again at once
+    assert job.report.failed == 2 and fake.live("contact") == {}
 
 
 def test_settings_accept_the_create_flag_and_refuse_the_rest():
