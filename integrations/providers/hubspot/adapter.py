@@ -252,8 +252,11 @@ def _batch_write(client: Caller, kind: str,
     if not inputs:
         return []
     what = f"contact batch {kind}"
-    response = client.request("POST", f"/crm/v3/objects/contacts/batch/{kind}", idempotent=True,
-                              json={"inputs": [entry.body(kind) for entry in inputs]})
+    try:
+        response = client.request("POST", f"/crm/v3/objects/contacts/batch/{kind}", idempotent=True,
+                                  json={"inputs": [entry.body(kind) for entry in inputs]})
+    except Exception as exc:  # noqa: BLE001 - network, deadline, rate limiter: this call's records only
+        return [(entry, exc) for entry in inputs]  # (the other call of the batch keeps its results)
     if 400 <= response.status < 500 and response.status not in (401, 429) and len(inputs) > 1:
         # refused whole (no multi-status): one input per call, so only the bad record fails
         return [pair for entry in inputs for pair in _batch_write(client, kind, [entry])]

@@ -16,7 +16,7 @@ from core.tenant_context import tenant_scope
 from entities.models import Client
 from entities.services import entity_create, entity_update
 from integrations.models import Integration, SyncPending
-from integrations.providers.adapter import CredentialsRefused
+from integrations.providers.adapter import BatchItem, CredentialsRefused
 from integrations.providers.hubspot import adapter as hs
 from integrations.services import provider_app_set
 from integrations.sync.exporter import export_pending
@@ -352,6 +352,32 @@ def test_refused_credentials_fail_the_batch_that_met_them_and_leave_the_rest_unt
     assert [r.attempts for r in rows] == [0, 0, 0, 1, 1]
     assert [r.next_attempt_at for r in rows[:3]] == [None] * 3  # released: due again at once
     assert job.report.failed == 2 and fake.live("contact") == {}
+
+
+def test_a_batch_update_call_that_fails_keeps_the_creates_written_before_it(alice, fake):
+    from integrations.client import ProviderClient, ProviderError
+
+    integration = connected(alice, fake)
+    existing = fake.put("contact", firstname="Noa", lastname="Bar", email="noa@example.co.il")
+    adapter = hs.HubspotAdapter.__new__(hs.HubspotAdapter)
+
+    class UpdatesFail:  # the client, whose batch update meets a network failure
+        def __init__(self, client):
+            self.client = client
+
+        def request(self, method, path, **kwargs):
+            if path.endswith("/batch/update"):
+                raise ProviderError("network", "HubSpot: connection error")
+            return self.client.request(method, path, **kwargs)
+
+    with tenant_scope(alice.tenant.id):
+        client = UpdatesFail(ProviderClient.for_integration(reload(integration)))
+        made, failed = adapter.push_batch(client, container="contact", items=[
+            BatchItem(record={"properties": {"hub_name": "Avi Mizrahi", "email": "avi@example.co.il"}}, hub_id="h1"),
+            BatchItem(record={"properties": {"phone": "052-7654321"}}, hub_id="h2", remote_id=existing)])
+
+    assert made.raw["properties"]["email"] == "avi@example.co.il" and made.remote_id in fake.live("contact")
+    assert isinstance(failed, ProviderError)
 
 
 def test_settings_accept_the_create_flag_and_refuse_the_rest():
