@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -106,6 +106,19 @@ class RemoteChange:
     raw: Mapping[str, Any] = field(default_factory=dict)
     modified_at: datetime | None = None
     hub_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One record of a ``push_batch`` call, mapped and completed as ``push_create`` /
+    ``push_update`` would receive it: a create when ``remote_id`` is None (``hub_id`` stamped on
+    the new object, as ``push_create``'s), else an update of ``remote_id`` conditional on
+    ``version`` (as ``push_update``'s). ``hub_id`` (the local record's id) is unique in a call."""
+
+    record: Mapping[str, Any]
+    hub_id: str
+    remote_id: str | None = None
+    version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -398,6 +411,26 @@ class ProviderAdapter:
         """Update a remote object, conditional on ``version`` where the provider supports it
         (raises ``VersionConflict`` when it changed meanwhile); returns the updated object."""
         raise self._not_yet("update")
+
+    #: The most records one ``push_batch`` call takes (HubSpot: 100). 0, the default: the
+    #: provider has no batch writes and the export pushes record by record.
+    push_batch_max: int = 0
+
+    @property
+    def batches_writes(self) -> bool:
+        """Whether the export hands this adapter its creates and updates in batches
+        (``push_batch``); storage providers (``carries_files``) never: each file is its own upload."""
+        return self.push_batch_max > 0 and not self.carries_files
+
+    def push_batch(self, client: Caller, *, container: str,
+                   items: Sequence[BatchItem]) -> list[RemoteChange | Exception]:
+        """Creates and updates of one ``container`` (at most ``push_batch_max`` items) in as few
+        calls as the provider allows. Returns one result per item, in ``items``' order: the
+        written object (as ``push_create`` / ``push_update`` return it) or the exception the
+        single call would have raised for that record alone (``RecordRefused``, ``VersionConflict``,
+        the provider's error for a refused input). A failure of a whole call (429, 5xx, refused
+        credentials) is the result of each item it carried -- or raised: then every item's."""
+        raise self._not_yet("batch writes")
 
     def push_content(
         self, client: Caller, *, container: str, remote_id: str, record: Mapping[str, Any],

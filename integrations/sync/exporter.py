@@ -1,7 +1,8 @@
 """Export: local changes -> the provider (issue 11 item 4).
 
 (Past 400 lines because the per-record decisions -- create, update, merge after a version
-conflict, a storage file's new content and its conflict -- read best side by side.)
+conflict, a storage file's new content and its conflict -- read best side by side, and the
+batch path's bookkeeping is those same steps; its provider calls live in export_batch.)
 
 Two halves, joined by the export queue (``SyncPending``, integrations.sync.queue):
 
@@ -20,7 +21,11 @@ Per record: filters on the local record -> ``mapping.to_remote`` -> ``adapter.co
 (the integration's settings: tax rate, due days, ledger accounts) -> ``push_create`` (the
 hub's id stamped on the remote object) / ``push_update`` (conditional on the link's
 version; a ``VersionConflict`` imports the container's changes -- merging them -- and
-retries once) / ``push_delete``.
+retries once) / ``push_delete``. ``prepare`` decides, ``push_one`` pushes, ``pushed`` records.
+
+An adapter with batch writes (``push_batch_max``: HubSpot) takes the creates and updates of a
+claim together (``export_batched`` + integrations.sync.export_batch); each row is prepared and
+recorded exactly as above, only the provider calls are shared.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -42,13 +48,14 @@ from entities.models import EntityEvent
 from entities.services import entity_snapshot, entity_update
 from integrations.models import ExternalLink, Integration, SyncPending
 from integrations.providers.adapter import (
+    BatchItem,
     CredentialsRefused,
     RecordRefused,
     RemoteChange,
     RetryLater,
     VersionConflict,
 )
-from integrations.sync import files, merge, owners
+from integrations.sync import export_batch, files, merge, owners
 from integrations.sync.importer import (
     Job,
     as_entity_data,
@@ -138,40 +145,131 @@ def pair_rank(job: Job) -> Case:
     return Case(*(When(local_type=t, then=Value(i)) for i, t in enumerate(order)), default=Value(len(order)))
 
 
-def claim_batch(job: Job) -> list[SyncPending]:
+def claim_batch(job: Job, size: int = BATCH) -> list[SyncPending]:
     now = timezone.now()
     with tenant_scope(job.tenant_id):
         rows = list(SyncPending.objects.select_for_update(skip_locked=True)
                     .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
                             tenant_id=job.tenant_id, integration=job.plan.integration)
-                    .order_by(pair_rank(job), "queued_at")[:BATCH])
+                    .order_by(pair_rank(job), "queued_at")[:size])
         if rows:
             SyncPending.objects.filter(pk__in=[r.pk for r in rows]).update(next_attempt_at=now + LEASE)
     return rows
 
 
 def export_pending(job: Job) -> None:
-    """Drain this integration's due rows; provider calls with no transaction open."""
+    """Drain this integration's due rows; provider calls with no transaction open. An adapter
+    with batch writes (``push_batch``) gets its claims in batches of its maximum."""
+    batched = job.plan.adapter.batches_writes
     while True:
-        rows = claim_batch(job)
+        rows = claim_batch(job, max(BATCH, job.plan.adapter.push_batch_max) if batched else BATCH)
         if not rows:
             return
-        for row in rows:
-            job.done += 1
-            try:
-                export_one(job, row)
-            except CredentialsRefused as exc:  # every other row would meet it too: the run stops
-                record_failure(job, row, exc)
-                release(job, rows[rows.index(row) + 1:])
-                raise
-            except Exception as exc:  # noqa: BLE001 - the row stays for its retry; the run goes on
-                record_failure(job, row, exc)
+        if batched:
+            export_batched(job, rows)
+        else:
+            for row in rows:
+                job.done += 1
+                try:
+                    export_one(job, row)
+                except CredentialsRefused as exc:  # every other row would meet it too: the run stops
+                    record_failure(job, row, exc)
+                    release(job, rows[rows.index(row) + 1:])
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the row stays for its retry; the run goes on
+                    record_failure(job, row, exc)
         if job.entry is not None:
             with tenant_scope(job.tenant_id):
                 run_progress(entry=job.entry, done=job.done, report=job.report)
 
 
+def export_batched(job: Job, rows: list[SyncPending]) -> None:
+    """The batch path: each run of claimed rows of one entity type (claims come in pair order,
+    so a payment's client is written before the payment is mapped) is prepared row by row as
+    ``export_one`` prepares it, its creates and updates go out together (export_batch: one
+    ``push_batch`` call per container and ``push_batch_max``), then each row's result is
+    settled as a single push's would be. Refused credentials stop the run as they do there:
+    the rows not tried yet go back to the queue untouched."""
+    start = 0
+    while start < len(rows):
+        end = start + 1
+        while end < len(rows) and rows[end].local_type == rows[start].local_type:
+            end += 1
+        ready: list[Outgoing] = []
+        for index in range(start, end):
+            job.done += 1
+            try:
+                out = prepare(job, rows[index])  # a delete or a skip is done here
+            except CredentialsRefused as exc:
+                record_failure(job, rows[index], exc)
+                release(job, [o.row for o in ready] + rows[index + 1:])
+                raise
+            except Exception as exc:  # noqa: BLE001 - the row stays for its retry; the run goes on
+                record_failure(job, rows[index], exc)
+                continue
+            if out is not None:
+                ready.append(out)
+        work = [(o.container, BatchItem(record=o.record, hub_id=str(o.local_id),
+                                        remote_id=o.link.remote_id if o.link else None,
+                                        version=o.link.remote_version if o.link else None)) for o in ready]
+        settled: set[int] = set()
+        for chunk, results in export_batch.pushes(job.plan.adapter, job.client, work):
+            refused = None
+            for index, result in zip(chunk, results, strict=True):
+                settled.add(index)
+                try:
+                    settle(job, ready[index], result)
+                except CredentialsRefused as exc:
+                    record_failure(job, ready[index].row, exc)
+                    refused = exc
+                except Exception as exc:  # noqa: BLE001 - as a single push's failure
+                    record_failure(job, ready[index].row, exc)
+            if refused is not None:
+                release(job, [o.row for i, o in enumerate(ready) if i not in settled] + rows[end:])
+                raise refused
+        start = end
+
+
+def settle(job: Job, out: Outgoing, result: RemoteChange | Exception) -> None:
+    """One row's result from a batch, as ``push_one`` takes a single push's: a version
+    conflict merged and pushed once more on its own, a failure raised for ``record_failure``."""
+    if isinstance(result, VersionConflict) and out.link is not None:
+        result = update_after_conflict(job, out.pair, out.row, out.link)
+        if result is None:
+            return
+    if isinstance(result, Exception):
+        raise result
+    pushed(job, out, result)
+
+
 def export_one(job: Job, row: SyncPending) -> None:
+    out = prepare(job, row)
+    if out is not None:
+        push_one(job, out)
+
+
+@dataclass
+class Outgoing:
+    """A row decided and ready to push: the local record mapped and completed (``record``),
+    a create (``link`` None, into ``container``) or an update of ``link``; ``current`` (the
+    local values) and ``snapshot`` are what ``record_success`` keeps of a create, ``new_file``
+    says an update writes a storage provider's file."""
+
+    row: SyncPending
+    pair: Pair
+    local_id: Any
+    record: dict[str, Any]
+    snapshot: dict[str, Any]
+    current: dict[str, Any]
+    link: ExternalLink | None
+    container: str
+    new_file: bool = False
+    modified: Any = None  # the local record's updated_at (a file conflict is decided by it)
+
+
+def prepare(job: Job, row: SyncPending) -> Outgoing | None:
+    """Everything before a create or update is pushed. None: the row is done already --
+    a delete pushed, or skipped (no longer exported, filtered out, held by the provider)."""
     pair = job.plan.export_pair(row.local_type)
     integration = job.plan.integration
     with tenant_scope(job.tenant_id):
@@ -180,10 +278,10 @@ def export_one(job: Job, row: SyncPending) -> None:
     if pair is None or (row.operation == "upsert" and instance is None):
         finish_row(job, row)  # no longer exported, or deleted since (its delete row follows)
         job.report.skipped += 1
-        return
+        return None
     if row.operation == "delete":
         export_delete(job, row, link)
-        return
+        return None
     with tenant_scope(job.tenant_id):
         snapshot = entity_snapshot(instance)
         current = local_values(pair, job, instance)
@@ -192,43 +290,65 @@ def export_one(job: Job, row: SyncPending) -> None:
                                                                job.plan.integration.settings or {})):
         finish_row(job, row)  # filtered out, or of a kind the settings do not sync (storage)
         job.report.skipped += 1
-        return
+        return None
     ctx = job.plan.context()
     record = outgoing(job, pair, pair.mapping.to_remote(snapshot, ctx), row.local_id, create=link is None)
     if link is None and not pair.creates_remote:
         finish_row(job, row)  # autoCreate<Remote>s is off: a new local record creates nothing there
         job.report.skipped += 1
-        return
+        return None
     if link is None:
         home = pair.home_container if pair.containers else job.plan.home_container
-        if job.plan.adapter.carries_files:  # a document's file into the folder its structure names
-            remote = files.upload_new(job, record=record, snapshot=snapshot, hub_id=str(instance.pk))
-        else:
-            remote = job.plan.adapter.push_create(job.client, container=home, record=record, hub_id=str(instance.pk))
-        record_success(job, row, pair, instance.pk, current, remote, container=home, snapshot=snapshot)
-        job.report.created += 1
-        return
+        return Outgoing(row, pair, instance.pk, record, snapshot, current, None, home)
     new_file = job.plan.adapter.carries_files and files.file_changed(snapshot, link)
     if not new_file and provider_holds(pair, current, link.last_synced) and set(current) <= set(link.last_synced):
         finish_row(job, row)  # the provider holds these values already
         job.report.skipped += 1
+        return None
+    return Outgoing(row, pair, instance.pk, record, snapshot, current, link, link.remote_container,
+                    new_file=new_file, modified=instance.updated_at)
+
+
+def push_one(job: Job, out: Outgoing) -> None:
+    """A create (``push_create``, the hub's id stamped) or an update (``push_update``,
+    conditional on the link's version; a ``VersionConflict`` merges and retries once)."""
+    row, link, snapshot = out.row, out.link, out.snapshot
+    if link is None:
+        if job.plan.adapter.carries_files:  # a document's file into the folder its structure names
+            remote = files.upload_new(job, record=out.record, snapshot=snapshot, hub_id=str(out.local_id))
+        else:
+            remote = job.plan.adapter.push_create(job.client, container=out.container, record=out.record,
+                                                  hub_id=str(out.local_id))
+        pushed(job, out, remote)
         return
     try:
-        if new_file:  # the document's file changed since its upload: a new version of the remote file
-            remote = files.upload_changed(job, link=link, record=record, snapshot=snapshot, version=link.remote_version)
+        if out.new_file:  # the document's file changed since its upload: a new version of the remote file
+            remote = files.upload_changed(job, link=link, record=out.record, snapshot=snapshot,
+                                          version=link.remote_version)
         else:
             remote = job.plan.adapter.push_update(job.client, container=link.remote_container,
-                                                  remote_id=link.remote_id, record=record, version=link.remote_version)
+                                                  remote_id=link.remote_id, record=out.record,
+                                                  version=link.remote_version)
     except VersionConflict as conflict:
-        if new_file:
-            remote, snapshot = file_after_conflict(job, pair, row, link, conflict, local_modified=instance.updated_at)
+        if out.new_file:
+            remote, snapshot = file_after_conflict(job, out.pair, row, link, conflict, local_modified=out.modified)
         else:
-            remote = update_after_conflict(job, pair, row, link)
+            remote = update_after_conflict(job, out.pair, row, link)
         if remote is None:
             return
-    # Which file the provider holds changes only when a file was written (a metadata write keeps it).
-    record_success(job, row, pair, instance.pk, None, remote, container=link.remote_container,
-                   snapshot=snapshot if new_file else None)
+    pushed(job, out, remote, snapshot=snapshot)
+
+
+def pushed(job: Job, out: Outgoing, remote: RemoteChange, *, snapshot: dict[str, Any] | None = None) -> None:
+    """The provider took the row's create or update: its link recorded, the row done, counted.
+    Which file the provider holds changes only when a file was written (a metadata write keeps it)."""
+    if out.link is None:
+        record_success(job, out.row, out.pair, out.local_id, out.current, remote, container=out.container,
+                       snapshot=out.snapshot)
+        job.report.created += 1
+        return
+    record_success(job, out.row, out.pair, out.local_id, None, remote, container=out.link.remote_container,
+                   snapshot=snapshot if out.new_file else None)
     job.report.updated += 1
 
 

@@ -31,6 +31,20 @@ What is supported, and how:
   contact's associations (companies, deals) and other properties are kept; a delete is
   ``DELETE /crm/v3/objects/contacts/{id}`` (archive; 404 = already gone). ``hub_name`` is split
   into ``firstname`` / ``lastname`` on the way out.
+- **Batches** (``push_batch``, up to ``BATCH_MAX`` = 100 records, HubSpot's batch maximum): the
+  export's creates with an email go in one ``batch/upsert`` (``idProperty: email``, as above),
+  its updates in one ``POST /crm/v3/objects/contacts/batch/update`` by contact id (only the
+  mapped properties, as the PATCH: associations kept, and a changed email renames the same
+  contact -- an upsert by the new email would make another); a create without email is still
+  one plain create. Every input carries ``objectWriteTraceId`` (the hub id), which turns on
+  HubSpot's multi-status answers (https://developers.hubspot.com/docs/api-reference/error-handling
+  "Multi-status errors"): a 207 whose ``errors[]`` name the refused inputs in
+  ``context.objectWriteTraceId`` -- those records fail alone (as their single call would have:
+  a ``HubspotError`` with the error's category and message), the others are written; results
+  are matched by the trace id HubSpot echoes (else by email / id: a batch's results are not in
+  input order). A batch refused whole by a 4xx (HubSpot rejects, for one, a batch with the
+  same email twice) is sent again one input per call, so one bad record never holds back the
+  rest. A 401, 429 not waited out or 5xx of a call is the result of each record it carried.
 - **Errors**: 401 after the client's one forced refresh -> ``CredentialsRefused`` (the app was
   uninstalled: the integration is marked expired); 429 is waited out by the client
   (``Retry-After`` and the catalog's bucket) and 5xx retried there (searches are sent as
@@ -41,7 +55,8 @@ What is supported, and how:
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -49,8 +64,10 @@ from django.utils.translation import gettext as _
 
 from integrations.providers.adapter import (
     Answer,
+    BatchItem,
     Caller,
     ChangePage,
+    CredentialsRefused,
     CursorInvalid,
     ProviderAdapter,
     RemoteChange,
@@ -60,6 +77,8 @@ from integrations.providers.adapter import (
 from integrations.providers.common import AnswerError, answer_data, field_mappings, instant
 
 PAGE_SIZE = 100  # the search API's maximum is 200; 100 keeps pages small
+#: The most inputs one batch call takes (the contacts batch pages: "up to 100").
+BATCH_MAX = 100
 #: A search answers at most 10,000 results (https://developers.hubspot.com/docs/api/crm/search#limitations).
 SEARCH_WINDOW = 10_000
 
@@ -85,8 +104,10 @@ class HubspotError(AnswerError):
 
     provider = "HubSpot"
 
-    def __init__(self, what: str, response: Answer | None = None) -> None:
-        data = response.data if response is not None and isinstance(response.data, dict) else {}
+    def __init__(self, what: str, response: Answer | None = None, *, error: Mapping[str, Any] | None = None) -> None:
+        # ``error``: one input's entry of a batch answer's ``errors[]`` (same category/message shape)
+        data = error if error is not None else (
+            response.data if response is not None and isinstance(response.data, dict) else {})
         self.category = str(data.get("category") or "")[:60]
         message = str(data.get("message") or "")[:200]
         super().__init__(what, response.status if response is not None else 0,
@@ -171,12 +192,105 @@ class HubspotAdapter(ProviderAdapter):
                                   json={"properties": _outgoing(record)}, idempotent=True)
         return _change(container, _data(response, what="contact update"))
 
+    push_batch_max = BATCH_MAX
+
+    def push_batch(self, client: Caller, *, container: str,
+                   items: Sequence[BatchItem]) -> list[RemoteChange | Exception]:
+        _writable(container)
+        results: list[RemoteChange | Exception | None] = [None] * len(items)
+        upserts: list[_Input] = []
+        updates: list[_Input] = []
+        for index, item in enumerate(items):
+            properties = _outgoing(item.record)
+            if item.remote_id is not None:
+                updates.append(_Input(index, item.hub_id, item.remote_id, properties))
+            elif properties.get("email"):
+                upserts.append(_Input(index, item.hub_id, properties["email"], properties))
+            else:  # no email to upsert by: a plain create, as push_create makes it
+                try:
+                    results[index] = self.push_create(client, container=container, record=item.record,
+                                                      hub_id=item.hub_id)
+                except CredentialsRefused as exc:
+                    return [exc if r is None else r for r in results]
+                except Exception as exc:  # noqa: BLE001 - this record's failure alone
+                    results[index] = exc
+        for kind, inputs in (("upsert", upserts), ("update", updates)):
+            for entry, result in _batch_write(client, kind, inputs):
+                results[entry.index] = result
+                if isinstance(result, CredentialsRefused):  # the other calls would meet it too
+                    return [result if r is None else r for r in results]
+        return [r if r is not None else HubspotError("contact batch answered nothing for this contact")
+                for r in results]
+
     def push_delete(self, client: Caller, *, container: str, remote_id: str, version: str | None) -> None:
         _writable(container)
         response = client.request("DELETE", f"/crm/v3/objects/contacts/{quote(remote_id, safe='')}")
         if response.status == 404:
             return
         _data(response, what="contact archive")
+
+
+# ---------------------------------------------------------------------- batches
+@dataclass(frozen=True)
+class _Input:
+    """One record of a batch call: its place in ``push_batch``'s items, its trace id (the hub
+    id), the id HubSpot knows it by (email for an upsert, contact id for an update)."""
+
+    index: int
+    trace: str
+    key: str
+    properties: dict[str, str]
+
+    def body(self, kind: str) -> dict[str, Any]:
+        if kind == "upsert":
+            return {"idProperty": "email", "id": self.key, "properties": self.properties,
+                    "objectWriteTraceId": self.trace}
+        return {"id": self.key, "properties": self.properties, "objectWriteTraceId": self.trace}
+
+
+def _batch_write(client: Caller, kind: str,
+                 inputs: list[_Input]) -> list[tuple[_Input, RemoteChange | Exception]]:
+    """One ``batch/<kind>`` call for ``inputs`` (each answered: a contact or its error)."""
+    if not inputs:
+        return []
+    what = f"contact batch {kind}"
+    try:
+        response = client.request("POST", f"/crm/v3/objects/contacts/batch/{kind}", idempotent=True,
+                                  json={"inputs": [entry.body(kind) for entry in inputs]})
+    except Exception as exc:  # noqa: BLE001 - network, deadline, rate limiter: this call's records only
+        return [(entry, exc) for entry in inputs]  # (the other call of the batch keeps its results)
+    if 400 <= response.status < 500 and response.status not in (401, 429) and len(inputs) > 1:
+        # refused whole (no multi-status): one input per call, so only the bad record fails
+        return [pair for entry in inputs for pair in _batch_write(client, kind, [entry])]
+    try:
+        data = _data(response, what=what)
+    except Exception as exc:  # noqa: BLE001 - the whole call failed: so did each record it carried
+        return [(entry, exc) for entry in inputs]
+    by_trace = {entry.trace: entry for entry in inputs}
+    by_key = {_key(kind, entry.key): entry for entry in inputs}
+    answered: dict[int, RemoteChange | Exception] = {}
+    for obj in data.get("results") or []:
+        if not isinstance(obj, dict) or not obj.get("id"):
+            continue
+        key = obj["id"] if kind == "update" else (obj.get("properties") or {}).get("email")
+        entry = by_trace.get(str(obj.get("objectWriteTraceId") or "")) or by_key.get(_key(kind, key))
+        if entry is not None:
+            answered[entry.index] = _change("contact", obj)
+    for error in data.get("errors") or []:
+        if not isinstance(error, dict):
+            continue
+        context = error.get("context") if isinstance(error.get("context"), dict) else {}
+        named = [by_trace.get(str(t)) for t in context.get("objectWriteTraceId") or []]
+        named += [by_key.get(_key(kind, i)) for i in context.get("ids") or []]
+        for entry in filter(None, named):
+            answered[entry.index] = HubspotError(what, response, error=error)
+    return [(entry, answered.get(entry.index) or HubspotError(what + " answered nothing for this contact", response))
+            for entry in inputs]
+
+
+def _key(kind: str, value: Any) -> str:
+    """How a batch answer names an input: the contact id, or the email (HubSpot keeps emails lower-cased)."""
+    return str(value or "") if kind == "update" else str(value or "").strip().lower()
 
 
 # ---------------------------------------------------------------------- helpers

@@ -3,16 +3,18 @@ judge of tests/support/fakes/hubspot.py and of what our adapter sends:
 
 - **Answers**: the SDK, pointed at the fake (``Client.create(host=...)``, the fake served on a
   127.0.0.1 port because the SDK speaks urllib3), makes the calls our adapter makes -- search,
-  create, update, archive, batch upsert, the v4 associations list -- and deserialises every
-  answer into its model (``CollectionResponseWithTotalSimplePublicObjectForwardPaging``,
-  ``SimplePublicObject``, ``BatchResponseSimplePublicUpsertObject``,
+  create, update, archive, batch upsert and update, the v4 associations list -- and deserialises
+  every answer into its model (``CollectionResponseWithTotalSimplePublicObjectForwardPaging``,
+  ``SimplePublicObject``, ``BatchResponseSimplePublicUpsertObject`` -- ``...WithErrors`` for a
+  multi-status 207 --, ``BatchResponseSimplePublicObject``,
   ``CollectionResponseMultiAssociatedObjectWithLabelForwardPaging``), required fields and allowed
   values checked. Each answer must also equal the SDK model's own serialisation of it: a field
   the fake invented, or one of the wrong type, would not survive the round trip.
 - **Requests**: each body our adapter sends is read into the SDK's request model
   (``PublicObjectSearchRequest``, ``SimplePublicObjectInputForCreate``, ``SimplePublicObjectInput``,
-  ``BatchInputSimplePublicObjectBatchInputUpsert``) and the SDK sends that model to the fake: the
-  SDK's request must be byte-for-byte ours (method, path, JSON body).
+  ``BatchInputSimplePublicObjectBatchInputUpsert``, ``BatchInputSimplePublicObjectBatchInput``) and
+  the SDK sends that model to the fake: the SDK's request must be byte-for-byte ours (method,
+  path, JSON body).
 - **Errors**: the fake's error bodies deserialise into the SDK's ``Error`` model and the SDK raises
   its own exceptions for them (401, 404, 400).
 
@@ -36,6 +38,7 @@ import pytest
 from hubspot.crm.contacts import ApiClient, ApiException
 from hubspot.crm.contacts import models as contact_models
 
+from integrations.providers.adapter import BatchItem
 from integrations.providers.hubspot import adapter as hs
 from tests.support.fakes.hubspot import ORIGIN, HubspotFake, served
 
@@ -181,6 +184,52 @@ def test_the_adapters_batch_upsert_is_the_sdks_and_answers_its_upsert_batch(fake
     assert serialised(model(ours.answer, "BatchResponseSimplePublicUpsertObject")) == _instants(ours.answer)
     assert ours.answer["results"][0]["new"] is True and answer.results[0].new is False  # the SDK's call updated it
     assert made.remote_id == answer.results[0].id != existing
+
+
+def test_the_adapters_batches_are_the_sdks_and_a_refused_input_is_the_sdks_multi_status(fake, sdk):
+    existing = fake.put("contact", firstname="Noa", lastname="Bar", email="noa@example.co.il", jobtitle="Owner")
+    fake.associations[existing] = ["company:555"]
+    fake.refuse["bad@example.co.il"] = "Property values were not valid"
+    caller = FakeCaller(fake)
+    items = [BatchItem(record={"properties": {"hub_name": "Avi Mizrahi", "email": "avi@example.co.il"}}, hub_id="h1"),
+             BatchItem(record={"properties": {"hub_name": "Bad Mail", "email": "bad@example.co.il"}}, hub_id="h2"),
+             BatchItem(record={"properties": {"hub_name": "Noa Bar", "phone": "052-7654321"}}, hub_id="h3",
+                       remote_id=existing)]
+
+    results = adapter().push_batch(caller, container="contact", items=items)
+
+    upsert, update = (c for c in list(fake.calls) if "/batch/" in c.path)
+    assert (upsert.path, upsert.status, update.path, update.status) == (
+        "/crm/v3/objects/contacts/batch/upsert", 207, "/crm/v3/objects/contacts/batch/update", 200)
+    avi = next(o for o in fake.live("contact").values() if o["properties"]["email"] == "avi@example.co.il")
+    assert results[0].remote_id == avi["id"] and results[2].remote_id == existing
+    assert isinstance(results[1], hs.HubspotError)
+    assert str(results[1]) == ("HubSpot contact batch upsert: HTTP 207 "
+                               "(VALIDATION_ERROR: Property values were not valid)")
+    assert "bad@example.co.il" not in {o["properties"].get("email") for o in fake.live("contact").values()}
+
+    # the upsert: our body is the SDK's request model, the SDK sends it as we did, the 207 is its model
+    request = model(upsert.body, "BatchInputSimplePublicObjectBatchInputUpsert")
+    assert [(i.id_property, i.id, i.object_write_trace_id) for i in request.inputs] == [
+        ("email", "avi@example.co.il", "h1"), ("email", "bad@example.co.il", "h2")]
+    assert serialised(model(upsert.answer, "BatchResponseSimplePublicUpsertObjectWithErrors")) == _instants(upsert.answer)
+    answer = sdk.crm.contacts.batch_api.upsert(batch_input_simple_public_object_batch_input_upsert=request)
+    assert sent_by_sdk(fake) == (upsert.method, upsert.path, upsert.body)
+    assert last(fake).status == 207 and type(answer).__name__ == "BatchResponseSimplePublicUpsertObjectWithErrors"
+    assert serialised(answer) == _instants(last(fake).answer)
+    assert [(e.category, e.context) for e in answer.errors] == [("VALIDATION_ERROR", {"objectWriteTraceId": ["h2"]})]
+    assert [(r.object_write_trace_id, r.new) for r in answer.results] == [("h1", False)]  # the SDK's call updated it
+
+    # the update: by contact id, only the mapped properties; the contact's company is kept
+    request = model(update.body, "BatchInputSimplePublicObjectBatchInput")
+    assert [(i.id, i.id_property, i.object_write_trace_id) for i in request.inputs] == [(existing, None, "h3")]
+    assert serialised(model(update.answer, "BatchResponseSimplePublicObject")) == _instants(update.answer)
+    answer = sdk.crm.contacts.batch_api.update(batch_input_simple_public_object_batch_input=request)
+    assert sent_by_sdk(fake) == (update.method, update.path, update.body)
+    assert type(answer).__name__ == "BatchResponseSimplePublicObject"
+    assert serialised(answer) == _instants(last(fake).answer)
+    assert answer.results[0].properties["phone"] == "052-7654321" and answer.results[0].properties["jobtitle"] == "Owner"
+    assert fake.associations[existing] == ["company:555"]
 
 
 def test_the_adapters_create_without_email_is_the_sdks_create(fake, sdk):

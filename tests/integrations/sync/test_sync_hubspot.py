@@ -1,6 +1,6 @@
 """HubSpot through the sync engine (issue 16 items 3 and 6): contacts and companies become
 clients through CRM v3 search on the modified date (pages, windows past the 10,000-result cap,
-cursor reset), clients go out as contacts (batch upsert by email, PATCH keeps associations),
+cursor reset), clients go out as contacts (batches: upsert by email, update by id keeps associations),
 errors mapped (401 -> expired, 429 waited, 5xx retried, 4xx a failed item) -- the real adapter
 and ProviderClient against tests/support/fakes/hubspot.py (shaped as the pages it names)."""
 
@@ -10,21 +10,25 @@ import json
 
 import hubspot
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from core.tenant_context import tenant_scope
 from entities.models import Client
 from entities.services import entity_create, entity_update
-from integrations.models import Integration
+from integrations.models import Integration, SyncPending
+from integrations.providers.adapter import BatchItem, CredentialsRefused
 from integrations.providers.hubspot import adapter as hs
 from integrations.services import provider_app_set
+from integrations.sync.exporter import export_pending
 from tests.support.fakes.hubspot import ORIGIN, hubspot_fake, served  # noqa: F401 - fixture
 from tests.support.oauth import make_oauth_integration
 from tests.support.sync_runs import (
     clients,
     drain_entity_events,
     entity_pair,
+    export_job,
     links,
+    pending,
     reload,
     run_sync,
     set_cursor,
@@ -147,9 +151,16 @@ def test_clients_go_out_as_contacts_by_batch_upsert_and_edits_patch_only_mapped_
 
     assert entry.status == "success", entry.failed_items
     upsert = [c.body for c in fake.calls if c.path.endswith("/batch/upsert")]
+    with tenant_scope(alice.tenant.id):
+        avi_id = str(Client.objects.get(tenant=alice.tenant, name="Avi Mizrahi").pk)
     assert upsert == [{"inputs": [{"idProperty": "email", "id": "avi@example.co.il", "properties": {
         "firstname": "Avi", "lastname": "Mizrahi", "email": "avi@example.co.il", "phone": "054-1234567",
-        "address": ""}}]}]
+        "address": ""}, "objectWriteTraceId": avi_id}]}]
+    # the edit: a batch update by contact id with only the mapped properties (no PATCH, no upsert by email)
+    assert [c.body for c in fake.calls if c.path.endswith("/batch/update")] == [{"inputs": [{
+        "id": existing, "properties": {"firstname": "Noa", "lastname": "Bar", "email": "noa@example.co.il",
+                                       "phone": "052-7654321", "address": ""},
+        "objectWriteTraceId": str(noa.pk)}]}]
     avi = next(o for o in fake.live("contact").values() if o["properties"]["email"] == "avi@example.co.il")
     assert {link.remote_id for link in links(integration)} == {existing, avi["id"]}
     kept = fake.live("contact")[existing]
@@ -159,6 +170,42 @@ def test_clients_go_out_as_contacts_by_batch_upsert_and_edits_patch_only_mapped_
         companies = hubspot.Client.create(access_token=fake.token, host=origin).crm.associations.v4.basic_api.get_page(
             "contacts", existing, "companies")
     assert [(c.to_object_id, [t.type_id for t in c.association_types]) for c in companies.results] == [("555", [279])]
+
+
+def new_clients(persona, *people: tuple[str, str]) -> None:
+    """Local clients created (as the SPA would) and their entity events drained into the export queue."""
+    with tenant_scope(persona.tenant.id):
+        for name, email in people:
+            entity_create(tenant=persona.tenant, entity_type="client", source="api",
+                          data={"name": name, "email": email})
+    drain_entity_events(str(persona.tenant.id))
+
+
+def upserts(fake) -> list[dict]:
+    return [c.body for c in fake.calls if c.path == "/crm/v3/objects/contacts/batch/upsert"]
+
+
+def test_n_new_clients_go_out_in_ceil_n_over_100_batch_upserts_each_linked(alice, fake):
+    integration = connected(alice, fake)
+    run_sync(integration)
+    new_clients(alice, *((f"Batch{n} Client", f"batch{n}@example.co.il") for n in range(150)))
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", entry.failed_items
+    assert entry.summary["created"] == 150
+    sent = upserts(fake)
+    assert [len(body["inputs"]) for body in sent] == [100, 50]  # ceil(150 / 100) calls, not 150
+    assert [c.path for c in fake.calls if c.method != "POST" or not c.path.endswith("/search")] == [
+        "/crm/v3/objects/contacts/batch/upsert"] * 2  # no other write
+    live = {o["properties"]["email"]: o["id"] for o in fake.live("contact").values()}
+    assert len(live) == 150
+    with tenant_scope(alice.tenant.id):
+        by_id = {str(c.pk): c.email for c in Client.objects.filter(tenant=alice.tenant)}
+    got = {by_id[link.local_id if isinstance(link.local_id, str) else str(link.local_id)]: link.remote_id
+           for link in links(integration)}
+    assert got == live  # each client linked to the contact made from it
+    assert pending(integration) == []
 
 
 def test_a_create_retried_after_a_lost_answer_updates_the_same_contact(alice, fake):
@@ -217,7 +264,120 @@ def test_a_contact_hubspot_refuses_is_a_failed_item_and_the_others_go_out(alice,
     assert entry.status == "partial" and entry.summary["failed"] == 1
     assert "VALIDATION_ERROR" in entry.failed_items[0]["error"]
     assert [o["properties"]["email"] for o in fake.live("contact").values()] == ["good@example.co.il"]
-    assert fake.count("POST", "/batch/upsert", status=400) == 1  # a 4xx is not retried
+    # both went in one batch upsert; HubSpot's multi-status (207) refused the one input, and
+    # neither the batch nor the refused record was sent again in this run
+    assert [(c.status, len(c.body["inputs"])) for c in fake.calls if c.path.endswith("/batch/upsert")] == [(207, 2)]
+
+
+def test_one_input_refused_in_a_batch_fails_that_row_only_and_the_others_are_linked(alice, fake):
+    integration = connected(alice, fake)
+    run_sync(integration)
+    fake.refuse["b2@example.co.il"] = "Property values were not valid: email"
+    new_clients(alice, *((f"B{n} Client", f"b{n}@example.co.il") for n in range(5)))
+
+    entry = run_sync(integration)
+
+    assert (entry.status, entry.summary["created"], entry.summary["failed"]) == ("partial", 4, 1)
+    [call] = [c for c in fake.calls if c.path.endswith("/batch/upsert")]
+    assert call.status == 207 and len(call.body["inputs"]) == 5
+    with tenant_scope(alice.tenant.id):
+        refused = Client.objects.get(tenant=alice.tenant, email="b2@example.co.il")
+        emails = {str(c.pk): c.email for c in Client.objects.filter(tenant=alice.tenant)}
+    assert [(f["entityId"], "VALIDATION_ERROR" in f["error"]) for f in entry.failed_items] == [(str(refused.pk), True)]
+    live = {o["properties"]["email"]: o["id"] for o in fake.live("contact").values()}
+    assert {emails[str(link.local_id)]: link.remote_id for link in links(integration)} == live
+    assert set(live) == {f"b{n}@example.co.il" for n in (0, 1, 3, 4)}
+    [row] = pending(integration)  # the refused row stays, retried later as a single call's 4xx is
+    assert (str(row.local_id), row.attempts, "VALIDATION_ERROR" in row.last_error) == (str(refused.pk), 1, True)
+
+
+def test_a_batch_refused_whole_is_sent_again_one_input_per_call(alice, fake):
+    """Two clients with one email: HubSpot refuses the whole batch (duplicate ids, no
+    multi-status); each input is then sent alone, as the single calls always were."""
+    integration = connected(alice, fake)
+    run_sync(integration)
+    new_clients(alice, ("Twin One", "twin@example.co.il"), ("Twin Two", "twin@example.co.il"),
+                ("Solo Three", "solo@example.co.il"))
+
+    entry = run_sync(integration)
+
+    assert entry.status == "success", entry.failed_items
+    assert [(c.status, len(c.body["inputs"])) for c in fake.calls if c.path.endswith("/batch/upsert")] == [
+        (400, 3), (200, 1), (200, 1), (200, 1)]
+    live = {o["properties"]["email"]: o["id"] for o in fake.live("contact").values()}
+    assert len(live) == 2  # one contact for the twins: the upsert by email updated it
+    # (a remote contact links one client: the second twin's link takes it over, as before batching)
+    assert {link.remote_id for link in links(integration)} == set(live.values())
+
+
+def test_a_429_on_a_batch_retries_all_its_rows_later_then_they_go_out_together(alice, fake):
+    integration = connected(alice, fake)
+    run_sync(integration)
+    new_clients(alice, *((f"Later{n} Client", f"later{n}@example.co.il") for n in range(3)))
+    fake.fail_next(429, headers={"Retry-After": "120"})  # longer than the client waits in a run
+    job = export_job(integration)  # the export alone: the 429 meets the batch, not a search
+
+    export_pending(job)
+
+    assert (job.report.failed, job.report.created) == (3, 0)
+    assert fake.live("contact") == {} and links(integration) == []
+    rows = pending(integration)
+    assert len(rows) == 3 and {r.attempts for r in rows} == {1}
+    assert all("HTTP 429" in r.last_error and r.next_attempt_at > timezone.now() for r in rows)
+    assert [c.status for c in fake.calls if c.path.endswith("/batch/upsert")] == [429]
+
+    with tenant_scope(alice.tenant.id):  # their backoff is over
+        SyncPending.objects.filter(integration=integration).update(next_attempt_at=None)
+    again = run_sync(integration)
+
+    assert again.status == "success" and again.summary["created"] == 3
+    assert [c.status for c in fake.calls if c.path.endswith("/batch/upsert")] == [429, 200]
+    assert len(links(integration)) == 3 and pending(integration) == []
+
+
+def test_refused_credentials_fail_the_batch_that_met_them_and_leave_the_rest_untouched(alice, fake, monkeypatch):
+    monkeypatch.setattr(hs.HubspotAdapter, "push_batch_max", 2)  # five rows: batches of 2, 2, 1
+    integration = connected(alice, fake)
+    run_sync(integration)
+    new_clients(alice, *((f"Gone{n} Client", f"gone{n}@example.co.il") for n in range(5)))
+    job = export_job(integration)
+    fake.fail_next(401, times=2)  # refused, and refused again after the client's one refresh
+
+    with pytest.raises(CredentialsRefused):
+        export_pending(job)
+
+    # the first batch met the refusal (sent, refreshed, sent again); no other batch was sent
+    assert [c.status for c in fake.calls if c.path.endswith("/batch/upsert")] == [401, 401]
+    rows = sorted(pending(integration), key=lambda r: (r.attempts, r.queued_at))
+    assert [r.attempts for r in rows] == [0, 0, 0, 1, 1]
+    assert [r.next_attempt_at for r in rows[:3]] == [None] * 3  # released: due again at once
+    assert job.report.failed == 2 and fake.live("contact") == {}
+
+
+def test_a_batch_update_call_that_fails_keeps_the_creates_written_before_it(alice, fake):
+    from integrations.client import ProviderClient, ProviderError
+
+    integration = connected(alice, fake)
+    existing = fake.put("contact", firstname="Noa", lastname="Bar", email="noa@example.co.il")
+    adapter = hs.HubspotAdapter.__new__(hs.HubspotAdapter)
+
+    class UpdatesFail:  # the client, whose batch update meets a network failure
+        def __init__(self, client):
+            self.client = client
+
+        def request(self, method, path, **kwargs):
+            if path.endswith("/batch/update"):
+                raise ProviderError("network", "HubSpot: connection error")
+            return self.client.request(method, path, **kwargs)
+
+    with tenant_scope(alice.tenant.id):
+        client = UpdatesFail(ProviderClient.for_integration(reload(integration)))
+        made, failed = adapter.push_batch(client, container="contact", items=[
+            BatchItem(record={"properties": {"hub_name": "Avi Mizrahi", "email": "avi@example.co.il"}}, hub_id="h1"),
+            BatchItem(record={"properties": {"phone": "052-7654321"}}, hub_id="h2", remote_id=existing)])
+
+    assert made.raw["properties"]["email"] == "avi@example.co.il" and made.remote_id in fake.live("contact")
+    assert isinstance(failed, ProviderError)
 
 
 def test_settings_accept_the_create_flag_and_refuse_the_rest():

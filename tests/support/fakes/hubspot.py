@@ -16,6 +16,15 @@ documented semantics the hub uses, at ``https://api.hubapi.com``:
   ``POST /crm/v3/objects/contacts/batch/upsert`` with ``idProperty: email`` -> ``{"status":
   "COMPLETE", "results": [{..., "new": bool}]}`` (an existing email updates that contact):
   https://developers.hubspot.com/docs/api/crm/contacts (Create, Update, Archive, Batch upsert)
+- Batch writes, ``POST /crm/v3/objects/contacts/batch/upsert`` (``idProperty: email``) and
+  ``.../batch/update`` (by contact id, only the given properties change), at most 100 inputs
+  (the batch pages' limit). Inputs that all carry ``objectWriteTraceId`` turn on multi-status
+  (https://developers.hubspot.com/docs/api-reference/error-handling "Multi-status errors"):
+  refused inputs become ``errors[]`` entries (``status``, ``category``, ``message``,
+  ``context: {"objectWriteTraceId": [...]}``) of a 207 and the others are written, results
+  echoing their trace id; without trace ids one refused input refuses the whole batch (400,
+  nothing written). The same id twice in one batch is a 400 for the whole batch ("Duplicate
+  IDs found in batch input", as HubSpot's batch endpoints answer it).
 - ``GET /crm/v4/objects/contacts/{id}/associations/companies`` (v4 "List": ``{"results":
   [{"toObjectId", "associationTypes": [{"category", "typeId", "label"}]}]}``):
   https://developers.hubspot.com/docs/api/crm/associations
@@ -31,7 +40,10 @@ HubSpot's SDK (``hubspot-api-client``, urllib3 underneath, so it talks to ``serv
 these shapes and the adapter's requests: tests/integrations/providers/test_hubspot_sdk_shapes.py.
 
 Chosen here (not documented): ids are increasing integers as strings; ``after`` is the offset
-as a string; the fake's clock advances one millisecond per write so modified dates are distinct.
+as a string; the fake's clock advances one millisecond per write so modified dates are distinct;
+a batch's results come back in reverse input order (HubSpot does not promise input order, so
+nothing may rely on it); a multi-status error entry carries empty ``errors`` / ``links`` (the
+SDK's ``StandardError`` requires them; the error-handling page's example leaves them out).
 """
 
 from __future__ import annotations
@@ -145,7 +157,7 @@ class HubspotFake(CallLog):
         associated = re.fullmatch(r"/crm/v4/objects/(contacts?)/(\d+)/associations/(compan(?:y|ies))", path)
         if associated and request.method == "GET":
             return (*self._associations(associated.group(2)), {})
-        match = re.fullmatch(r"/crm/v3/objects/(contacts|companies)(?:/(search|batch/upsert|\d+))?", path)
+        match = re.fullmatch(r"/crm/v3/objects/(contacts|companies)(?:/(search|batch/upsert|batch/update|\d+))?", path)
         if not match:
             return (*error(404, "OBJECT_NOT_FOUND", "not found"), {})
         kind, tail = TYPES[match.group(1)], match.group(2)
@@ -155,8 +167,8 @@ class HubspotFake(CallLog):
             return (*error(405, "METHOD_NOT_ALLOWED", "read only in this fake"), {})
         if request.method == "POST" and tail is None:
             return (*self._create(body or {}), {})
-        if request.method == "POST" and tail == "batch/upsert":
-            return (*self._upsert(body or {}), {})
+        if request.method == "POST" and tail in ("batch/upsert", "batch/update"):
+            return (*self._batch(tail.split("/")[1], body or {}), {})
         obj = self.store["contact"].get(tail or "")
         if obj is None or obj["archived"]:
             return (*error(404, "OBJECT_NOT_FOUND", "resource not found"), {})
@@ -216,25 +228,58 @@ class HubspotFake(CallLog):
         remote_id = self.put("contact", **props)
         return 201, copy.deepcopy(self.store["contact"][remote_id])
 
-    def _upsert(self, body: dict[str, Any]) -> tuple[int, Any]:
-        results = []
-        for item in body.get("inputs") or []:
-            props = item.get("properties") or {}
-            if item.get("idProperty") != "email":
+    def _batch(self, kind: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """``batch/upsert`` (by email) or ``batch/update`` (by contact id): see the module docstring."""
+        inputs = [i for i in body.get("inputs") or [] if isinstance(i, dict)]
+        if not inputs or len(inputs) > 100:
+            return error(400, "VALIDATION_ERROR", "inputs must hold 1 to 100 items")
+        ids = [str(i.get("id") or "").lower() for i in inputs]
+        if len(set(ids)) != len(ids):
+            return error(400, "VALIDATION_ERROR", "Duplicate IDs found in batch input")
+        multi = all(i.get("objectWriteTraceId") for i in inputs)
+        refused: list[tuple[dict[str, Any], str, str]] = []
+        for item in inputs:
+            if kind == "upsert" and item.get("idProperty") != "email":
                 return error(400, "VALIDATION_ERROR", "idProperty must be a unique property")
-            refused = self._refused(props)
-            if refused:
-                return refused
-            existing = next((k for k, o in self.store["contact"].items()
-                             if not o["archived"] and o["properties"].get("email") == item.get("id")), None)
-            created = existing is None
-            if existing:
+            target = self.store["contact"].get(str(item.get("id"))) if kind == "update" else None
+            if kind == "update" and (target is None or target["archived"]):
+                refused.append((item, "OBJECT_NOT_FOUND", f"Object not found. objectId are usually numeric. {item.get('id')}"))
+            elif self._refused(item.get("properties") or {}):
+                refused.append((item, "VALIDATION_ERROR", self.refuse[str(item["properties"]["email"])]))
+        if refused and not multi:  # all or nothing
+            return error(404 if refused[0][1] == "OBJECT_NOT_FOUND" else 400, refused[0][1], refused[0][2])
+        skipped = {id(item) for item, _, _ in refused}
+        results = []
+        for item in inputs:
+            if id(item) in skipped:
+                continue
+            props = item.get("properties") or {}
+            if kind == "update":
+                existing, created = str(item["id"]), None
                 self.edit("contact", existing, **props)
             else:
-                existing = self.put("contact", **{**props, "email": item.get("id")})
-            results.append({**copy.deepcopy(self.store["contact"][existing]), "new": created})
-        return 200, {"status": "COMPLETE", "results": results, "startedAt": _iso(self.clock),
-                     "completedAt": _iso(self.clock)}
+                existing = next((k for k, o in self.store["contact"].items()
+                                 if not o["archived"] and o["properties"].get("email") == item.get("id")), None)
+                created = existing is None
+                if existing:
+                    self.edit("contact", existing, **props)
+                else:
+                    existing = self.put("contact", **{**props, "email": item.get("id")})
+            result = copy.deepcopy(self.store["contact"][existing])
+            if created is not None:
+                result["new"] = created
+            if item.get("objectWriteTraceId"):
+                result["objectWriteTraceId"] = item["objectWriteTraceId"]
+            results.append(result)
+        answer: dict[str, Any] = {"status": "COMPLETE", "results": results[::-1], "startedAt": _iso(self.clock),
+                                  "completedAt": _iso(self.clock)}
+        if not refused:
+            return 200, answer
+        answer["numErrors"] = len(refused)
+        answer["errors"] = [{"status": "error", "category": category, "message": message,
+                             "context": {"objectWriteTraceId": [str(item["objectWriteTraceId"])]},
+                             "errors": [], "links": {}} for item, category, message in refused]
+        return 207, answer
 
 
 @contextmanager
