@@ -16,6 +16,7 @@ from integrations.sync.plan import plan_for
 from integrations.sync.runs import RunReport
 from integrations.sync.services import sync_execute, sync_export_drain, sync_request
 from tests.support.factories import Persona
+from tests.support.waiting import wait_until
 
 __all__ = ["clients", "connect_calendar", "documents", "drain_entity_events", "entity_pair", "export_job", "links", "local_document", "local_rename", "meetings",
            "pending", "reload", "run_sync", "set_cursor", "state", "sync_export_drain", "sync_on_worker", "sync_settings"]
@@ -56,12 +57,22 @@ def connect_calendar(persona: Persona, *, direction: str = "bidirectional", freq
 
 
 def run_sync(integration: Integration, **options: Any) -> IntegrationLog:
-    """POST /sync's service, then the task's body in this thread; the finished log row."""
+    """POST /sync's service, then the task's body in this thread; the finished log row.
+
+    When a real worker runs beside the test (``sync_worker``), the run's queued message may
+    reach it first: this thread's ``sync_execute`` then finds the run claimed, and the row is
+    awaited until that worker ends it (on a loaded machine the worker wins now and then)."""
     with tenant_scope(integration.tenant_id):
         entry = sync_request(integration=Integration.objects.get(pk=integration.pk), **options)
-    sync_execute(log_id=entry.pk, tenant_id=integration.tenant_id)
+    if sync_execute(log_id=entry.pk, tenant_id=integration.tenant_id) == "not-claimed":
+        wait_until(lambda: _ended(integration, entry.pk), 60, what=f"run {entry.pk}, claimed by a worker, to end")
     with tenant_scope(integration.tenant_id):
         return IntegrationLog.objects.get(pk=entry.pk)
+
+
+def _ended(integration: Integration, log_id) -> bool:
+    with tenant_scope(integration.tenant_id):
+        return IntegrationLog.objects.filter(pk=log_id).exclude(status="running").exists()
 
 
 def reload(integration: Integration) -> Integration:

@@ -366,7 +366,8 @@ def test_realtime_end_to_end_an_outlook_edit_becomes_a_meeting_through_the_sync_
     calendar = fake.default_calendar_id
     _patch(alice, integration, syncSettings=REALTIME,
            settings={"calendars": [{"calendarId": calendar, "calendarName": "Calendar", "syncEnabled": True}]})
-    wait_until(lambda: _channels(integration), 10, what="the Graph subscription")
+    # the channel row is committed before Graph is asked (push._open): wait for Graph's side too
+    wait_until(lambda: _channels(integration) and fake.subscriptions, 10, what="the Graph subscription")
     # when: someone adds an event in Outlook; Graph notifies the hub
     fake.user_creates("Site visit from Outlook", timezone.now() + timedelta(days=1))
     # then
