@@ -116,6 +116,28 @@ def test_patch_rejects_invalid_sync_settings_and_changes_nothing(alice_api, goog
         assert Integration.objects.get(pk=google.pk).sync_settings == {}
 
 
+def test_sync_settings_errors_follow_the_requests_language(alice_api, google):
+    bad = {"syncSettings": {**VALID_SETTINGS, "direction": "sideways", "fieldMappings": [
+        {"localEntity": "meeting", "localField": "t", "remoteField": "x", "transform": "magic"},
+        {"localEntity": "meeting", "localField": "t", "remoteField": "x", "transform": "currency_convert",
+         "transformConfig": {"from": "USD", "to": "ILS", "rate": 3.7}}]}}
+    url = f"/api/integrations/{google.pk}"
+    hebrew = alice_api.patch(url, bad, format="json")
+    assert hebrew.status_code == 400
+    fields = hebrew.json()["error"]["fields"]["syncSettings"]
+    assert fields["direction"] == ["חייב להיות אחד מאלה: import, export, bidirectional"]
+    assert fields["fieldMappings[0]"] == [
+        "transform חייב להיות אחד מאלה: none, date_format, currency_convert, custom, link"]
+    assert fields["fieldMappings[1]"] == ["transformConfig: מפתח לא מוכר 'rate'"]
+    english = alice_api.patch(url, bad, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    fields = english.json()["error"]["fields"]["syncSettings"]
+    assert fields["direction"] == ["must be one of import, export, bidirectional"]
+    assert fields["fieldMappings[0]"] == ["transform must be one of none, date_format, currency_convert, custom, link"]
+    assert fields["fieldMappings[1]"] == ["transformConfig: unknown key 'rate'"]
+    with tenant_scope(google.tenant_id):
+        assert Integration.objects.get(pk=google.pk).sync_settings == {}
+
+
 def test_patch_with_nothing_and_too_many_mappings_is_400(alice_api, google):
     assert alice_api.patch(f"/api/integrations/{google.pk}", {}, format="json").status_code == 400
     many = {**VALID_SETTINGS, "fieldMappings": [VALID_SETTINGS["fieldMappings"][0]] * 201}

@@ -158,10 +158,27 @@ def test_sync_settings_are_saved_through_the_apis_rules(owner, calendar):
     ({"direction": "import\x00"}, "NUL"),
 ])
 def test_bad_sync_input_shows_the_error_and_changes_nothing(owner, calendar, change, shown):
+    # The messages follow the request's language: the English text asked for in English.
+    response = owner.post(url(calendar, "sync"), {**SYNC_FORM, **change}, HTTP_ACCEPT_LANGUAGE="en")
+    html = response.content.decode()
+    assert response.status_code == 400 and 'role="alert"' in html and shown in html
+    hebrew = owner.post(url(calendar, "sync"), {**SYNC_FORM, **change})
+    html = hebrew.content.decode()
+    assert hebrew.status_code == 400 and 'role="alert"' in html
+    assert "לא נשמר דבר" in html
+    assert stored(calendar).sync_settings == {}
+
+
+@pytest.mark.parametrize(("change", "shown"), [
+    ({"direction": "sideways"}, "חייב להיות אחד מאלה: import, export, bidirectional"),
+    ({"frequency": ""}, "חייב להיות אחד מאלה: realtime, hourly, daily, manual"),
+    ({"entity-1-direction": "import"}, "אינו נתמך עבור הזוג הזה"),
+])
+def test_bad_sync_input_is_explained_in_hebrew_by_default(owner, calendar, change, shown):
     response = owner.post(url(calendar, "sync"), {**SYNC_FORM, **change})
     html = response.content.decode()
     assert response.status_code == 400 and 'role="alert"' in html and shown in html
-    assert "לא נשמר דבר" in html
+    assert "must be one of" not in html and "not supported for this pair" not in html
     assert stored(calendar).sync_settings == {}
 
 
@@ -214,10 +231,26 @@ def test_custom_mappings_are_saved_and_the_default_can_be_restored(owner, calend
     (("payment", "amount", "total", "none", "", ""), "does not sync"),
 ])
 def test_bad_mappings_show_the_error_keep_the_rows_and_change_nothing(owner, calendar, row, shown):
-    response = owner.post(url(calendar, "mappings"), mapping_form(row))
+    response = owner.post(url(calendar, "mappings"), mapping_form(row), HTTP_ACCEPT_LANGUAGE="en")
     html = response.content.decode()
     assert response.status_code == 400 and shown in html
     assert f'value="{row[1]}"' in html  # the row as typed is still in the editor
+    assert stored(calendar).sync_settings == {}
+
+
+@pytest.mark.parametrize(("row", "shown", "english"), [
+    (("meeting", "title", "summary", "teleport", "", ""),
+     "transform חייב להיות אחד מאלה: none, date_format, currency_convert, custom, link", "transform must be one of"),
+    (("meeting", "title", "summary", "custom", '{"name": "eval"}', ""),
+     "transformConfig.name חייב להיות אחד מאלה:", "transformConfig.name must be one of"),
+    (("meeting", "title", "", "none", "", ""), "remoteField חייב להיות נתיב לא ריק", "must be a non-empty path"),
+    (("payment", "amount", "total", "none", "", ""), "אינו מסנכרן", "does not sync"),
+])
+def test_bad_mappings_are_explained_in_hebrew_by_default(owner, calendar, row, shown, english):
+    response = owner.post(url(calendar, "mappings"), mapping_form(row))
+    html = response.content.decode()
+    assert response.status_code == 400 and shown in html and english not in html
+    assert f'value="{row[1]}"' in html
     assert stored(calendar).sync_settings == {}
 
 
