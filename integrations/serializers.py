@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
@@ -23,7 +24,7 @@ from core.fields import (
 from integrations.models import Integration, IntegrationLog
 from integrations.providers.catalog import LOCAL_ENTITY_TYPES, SYNC_DIRECTIONS, get_provider
 from integrations.providers.registry import adapter_for
-from integrations.sync.mapping import TRANSFORMS, filter_errors, mapping_errors
+from integrations.sync.mapping import TRANSFORMS, filter_errors, mapping_errors, transform_choices_error
 
 FREQUENCIES = ("realtime", "hourly", "daily", "manual")
 MAX_ENTITIES, MAX_MAPPINGS, MAX_FILTERS = 50, 200, 50
@@ -111,53 +112,56 @@ def validate_sync_settings(value: Any, *, provider_id: str) -> dict[str, Any]:
     """
     errors: dict[str, Any] = {}
     if not isinstance(value, dict):
-        raise serializers.ValidationError("must be an object")
+        raise serializers.ValidationError(_("must be an object"))
     allowed = {"enabled", "direction", "frequency", "entities", "fieldMappings", "filters"}
     unknown = sorted(set(value) - allowed)
     if unknown:
-        errors["unknown"] = [f"unknown key {k!r}" for k in unknown]
+        errors["unknown"] = [_("unknown key %(key)s") % {"key": repr(k)} for k in unknown]
     provider = get_provider(provider_id)
+    provider_name = provider.name_en if (get_language() or "").startswith("en") else provider.name_he
     pairs = {(p.local, p.remote): p for p in provider.entity_pairs}
     locals_ = {p.local for p in provider.entity_pairs}
     out: dict[str, Any] = {}
 
     enabled = value.get("enabled", False)
     if not isinstance(enabled, bool):
-        errors["enabled"] = ["must be true or false"]
+        errors["enabled"] = [_("must be true or false")]
     out["enabled"] = enabled
     for key, choices in (("direction", SYNC_DIRECTIONS), ("frequency", FREQUENCIES)):
         if key not in value:
-            errors[key] = ["this field is required"]
+            errors[key] = [_("this field is required")]
         elif value[key] not in choices:
-            errors[key] = [f"must be one of {', '.join(choices)}"]
+            errors[key] = [_("must be one of %(choices)s") % {"choices": ", ".join(choices)}]
         else:
             out[key] = value[key]
 
     entities = value.get("entities", [])
     if not isinstance(entities, list) or len(entities) > MAX_ENTITIES:
-        errors["entities"] = [f"must be a list of at most {MAX_ENTITIES} items"]
+        errors["entities"] = [_("must be a list of at most %(n)s items") % {"n": MAX_ENTITIES}]
         entities = []
     out["entities"] = []
     for i, item in enumerate(entities):
         problems = []
         if not isinstance(item, dict):
-            errors[f"entities[{i}]"] = ["must be an object"]
+            errors[f"entities[{i}]"] = [_("must be an object")]
             continue
         extra = set(item) - {"localEntity", "remoteEntity", "enabled", "direction"}
         if extra:
-            problems.append(f"unknown keys {sorted(extra)}")
+            problems.append(_("unknown keys %(keys)s") % {"keys": sorted(extra)})
         pair = pairs.get((item.get("localEntity"), item.get("remoteEntity")))
         if pair is None:
-            supported = ", ".join(f"{p.local}->{p.remote}" for p in provider.entity_pairs) or "none"
-            problems.append(f"{provider.name_en} cannot sync {item.get('localEntity')!r} with "
-                            f"{item.get('remoteEntity')!r} (supported: {supported})")
+            supported = ", ".join(f"{p.local}->{p.remote}" for p in provider.entity_pairs) or pgettext("no entity pairs", "none")
+            problems.append(_("%(provider)s cannot sync %(local)s with %(remote)s (supported: %(supported)s)") % {
+                "provider": provider_name, "local": repr(item.get("localEntity")),
+                "remote": repr(item.get("remoteEntity")), "supported": supported})
         if not isinstance(item.get("enabled", True), bool):
-            problems.append("enabled must be true or false")
+            problems.append(_("enabled must be true or false"))
         direction = item.get("direction")
         if direction not in SYNC_DIRECTIONS:
-            problems.append(f"direction must be one of {', '.join(SYNC_DIRECTIONS)}")
+            problems.append(_("direction must be one of %(choices)s") % {"choices": ", ".join(SYNC_DIRECTIONS)})
         elif pair is not None and direction not in pair.directions:
-            problems.append(f"direction {direction!r} is not supported for this pair ({', '.join(pair.directions)})")
+            problems.append(_("direction %(direction)s is not supported for this pair (%(supported)s)") % {
+                "direction": repr(direction), "supported": ", ".join(pair.directions)})
         if problems:
             errors[f"entities[{i}]"] = problems
         else:
@@ -166,34 +170,36 @@ def validate_sync_settings(value: Any, *, provider_id: str) -> dict[str, Any]:
 
     mappings = value.get("fieldMappings", [])
     if not isinstance(mappings, list) or len(mappings) > MAX_MAPPINGS:
-        errors["fieldMappings"] = [f"must be a list of at most {MAX_MAPPINGS} items"]
+        errors["fieldMappings"] = [_("must be a list of at most %(n)s items") % {"n": MAX_MAPPINGS}]
         mappings = []
     out["fieldMappings"] = []
     for i, item in enumerate(mappings):
         problems = []
         if not isinstance(item, dict):
-            errors[f"fieldMappings[{i}]"] = ["must be an object"]
+            errors[f"fieldMappings[{i}]"] = [_("must be an object")]
             continue
         extra = set(item) - {"localEntity", "localField", "remoteField", "transform", "transformConfig", "defaultValue"}
         if extra:
-            problems.append(f"unknown keys {sorted(extra)}")
+            problems.append(_("unknown keys %(keys)s") % {"keys": sorted(extra)})
         if item.get("localEntity") not in LOCAL_ENTITY_TYPES:
-            problems.append(f"localEntity must be one of {', '.join(LOCAL_ENTITY_TYPES)}")
+            problems.append(_("localEntity must be one of %(choices)s") % {"choices": ", ".join(LOCAL_ENTITY_TYPES)})
         elif item["localEntity"] not in locals_:
-            problems.append(f"{provider.name_en} does not sync {item['localEntity']!r}")
+            problems.append(_("%(provider)s does not sync %(entity)s") % {
+                "provider": provider_name, "entity": repr(item["localEntity"])})
         if not isinstance(item.get("localField"), str) or not _FIELD_PATH.match(item["localField"]) or len(item["localField"]) > 100:
-            problems.append("localField must be a field name such as 'startTime'")
+            problems.append(_("localField must be a field name such as 'startTime'"))
         if not isinstance(item.get("remoteField"), str) or not _REMOTE_FIELD.match(item["remoteField"]):
-            problems.append("remoteField must be a non-empty path such as 'start.dateTime'")
+            problems.append(_("remoteField must be a non-empty path such as 'start.dateTime'"))
         transform = item.get("transform", "none")
         if transform not in TRANSFORMS:
-            problems.append(f"transform must be one of {', '.join(TRANSFORMS)}")
+            problems.append(transform_choices_error())
         for key in ("transformConfig", "defaultValue"):
             if key in item and not _json_size_ok(item[key]):
-                problems.append(f"{key} must be JSON of at most {MAX_JSON_VALUE_BYTES} bytes")
+                problems.append(_("%(key)s must be JSON of at most %(n)s bytes") % {"key": key, "n": MAX_JSON_VALUE_BYTES})
         if transform in TRANSFORMS and not problems:
             # paths, transformConfig and custom names, as the mapping engine will compile them
-            problems += [p for p in mapping_errors(item) if not p.startswith("transform must")]
+            # (the transform itself is known here, so mapping_errors has no word on it)
+            problems += mapping_errors(item)
         if problems:
             errors[f"fieldMappings[{i}]"] = problems
         else:
@@ -208,21 +214,21 @@ def validate_sync_settings(value: Any, *, provider_id: str) -> dict[str, Any]:
     if filters is None:
         filters = []
     if not isinstance(filters, list) or len(filters) > MAX_FILTERS:
-        errors["filters"] = [f"must be a list of at most {MAX_FILTERS} items"]
+        errors["filters"] = [_("must be a list of at most %(n)s items") % {"n": MAX_FILTERS}]
         filters = []
     out["filters"] = []
     for i, item in enumerate(filters):
         problems = []
         if not isinstance(item, dict):
-            errors[f"filters[{i}]"] = ["must be an object"]
+            errors[f"filters[{i}]"] = [_("must be an object")]
             continue
         if set(item) - {"field", "operator", "value"}:
-            problems.append(f"unknown keys {sorted(set(item) - {'field', 'operator', 'value'})}")
+            problems.append(_("unknown keys %(keys)s") % {"keys": sorted(set(item) - {"field", "operator", "value"})})
         problems += filter_errors(item)
         if "value" not in item or not _json_size_ok(item.get("value")):
-            problems.append("value is required (JSON, at most 4 KB)")
+            problems.append(_("value is required (JSON, at most 4 KB)"))
         elif item.get("operator") == "contains" and not isinstance(item["value"], str):
-            problems.append("contains needs a string value")
+            problems.append(_("contains needs a string value"))
         if problems:
             errors[f"filters[{i}]"] = problems
         else:
@@ -259,7 +265,7 @@ class IntegrationUpdateSerializer(serializers.Serializer):
     def validate(self, attrs):
         if not attrs:
             raise serializers.ValidationError(
-                "nothing to update: send name, description, syncSettings, settings or conflictPolicy")
+                _("nothing to update: send name, description, syncSettings, settings or conflictPolicy"))
         return attrs
 
 
@@ -286,7 +292,7 @@ class MappingPreviewSerializer(serializers.Serializer):
 
     def _sized(self, value):
         if not _json_size_ok_bytes(value, MAX_SETTINGS_BYTES):
-            raise serializers.ValidationError(f"must be JSON of at most {MAX_SETTINGS_BYTES} bytes")
+            raise serializers.ValidationError(_("must be JSON of at most %(n)s bytes") % {"n": MAX_SETTINGS_BYTES})
         return value
 
 
@@ -310,15 +316,15 @@ class SyncRequestSerializer(serializers.Serializer):
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
-            raise serializers.ValidationError({"non_field_errors": ["the body must be a JSON object"]})
+            raise serializers.ValidationError({"non_field_errors": [_("the body must be a JSON object")]})
         unknown = sorted(set(data) - {"full", "dryRun", "dry_run"})
         if unknown:
-            raise serializers.ValidationError({k: ["unknown field"] for k in unknown})
+            raise serializers.ValidationError({k: [_("unknown field")] for k in unknown})
         return super().to_internal_value(data)
 
     def validate(self, attrs):
         if attrs.get("full") and attrs.get("dry_run"):
-            raise serializers.ValidationError("full and dryRun cannot be combined")
+            raise serializers.ValidationError(_("full and dryRun cannot be combined"))
         return attrs
 
 

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 MAX_TEXT_PARAM = 200
 MAX_MAP_ENTRIES = 200
 
@@ -38,40 +40,47 @@ class Custom:
 
 # ------------------------------------------------------------------ param checks
 def _no_params(params: dict[str, Any]) -> list[str]:
-    return [f"takes no params (got {sorted(params)})"] if params else []
+    return [_("takes no params (got %(params)s)") % {"params": sorted(params)}] if params else []
 
 
 def _text_param(key: str, *, required: bool = True) -> Callable[[dict[str, Any]], list[str]]:
     def check(params: dict[str, Any]) -> list[str]:
-        problems = [f"unknown param {k!r}" for k in sorted(set(params) - {key})]
+        problems = [_unknown_param(k) for k in sorted(set(params) - {key})]
         if key not in params:
-            return problems + ([f"params.{key} is required"] if required else [])
+            return problems + ([_("params.%(key)s is required") % {"key": key}] if required else [])
         value = params[key]
         if not isinstance(value, str) or len(value) > MAX_TEXT_PARAM:
-            problems.append(f"params.{key} must be a string of at most {MAX_TEXT_PARAM} characters")
+            problems.append(_("params.%(key)s must be a string of at most %(n)s characters")
+                            % {"key": key, "n": MAX_TEXT_PARAM})
         return problems
     return check
 
 
 def _check_map(params: dict[str, Any]) -> list[str]:
-    problems = [f"unknown param {k!r}" for k in sorted(set(params) - {"values", "default"})]
+    problems = [_unknown_param(k) for k in sorted(set(params) - {"values", "default"})]
     values = params.get("values")
     if not isinstance(values, dict) or not values or len(values) > MAX_MAP_ENTRIES:
-        return problems + [f"params.values must be an object of 1 to {MAX_MAP_ENTRIES} local -> remote values"]
+        return problems + [_("params.values must be an object of 1 to %(n)s local -> remote values")
+                           % {"n": MAX_MAP_ENTRIES}]
     if not all(isinstance(v, (str, int, float, bool)) for v in values.values()):
-        problems.append("params.values must map to strings, numbers or booleans")
+        problems.append(_("params.values must map to strings, numbers or booleans"))
     remote = [v for v in values.values()]
     if len({repr(v) for v in remote}) != len(remote):
-        problems.append("params.values must not map two local values to the same remote value (import could not tell them apart)")
+        problems.append(_("params.values must not map two local values to the same remote value "
+                          "(import could not tell them apart)"))
     return problems
 
 
 def _check_truncate(params: dict[str, Any]) -> list[str]:
-    problems = [f"unknown param {k!r}" for k in sorted(set(params) - {"length"})]
+    problems = [_unknown_param(k) for k in sorted(set(params) - {"length"})]
     length = params.get("length")
     if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= 100_000:
-        problems.append("params.length must be a whole number from 1 to 100000")
+        problems.append(_("params.length must be a whole number from 1 to 100000"))
     return problems
+
+
+def _unknown_param(key: str) -> str:
+    return _("unknown param %(key)s") % {"key": repr(key)}
 
 
 # ------------------------------------------------------------------ functions
@@ -179,13 +188,14 @@ REGISTRY: dict[str, Custom] = {c.name: c for c in (
 def custom_errors(config: Any) -> list[str]:
     """Problems with a ``custom`` transformConfig; [] = valid."""
     if not isinstance(config, dict):
-        return ["a custom transform needs a transformConfig object {\"name\", \"params\"?}"]
-    problems = [f"transformConfig: unknown key {k!r}" for k in sorted(set(config) - {"name", "params"})]
+        return [_("a custom transform needs a transformConfig object {\"name\", \"params\"?}")]
+    problems = [_("transformConfig: unknown key %(key)s") % {"key": repr(k)} for k in sorted(set(config) - {"name", "params"})]
     name = config.get("name")
     if name not in REGISTRY:
         known = ", ".join(sorted(REGISTRY))
-        return problems + [f"transformConfig.name must be one of {known} (got {str(name)[:50]!r})"]
+        return problems + [_("transformConfig.name must be one of %(choices)s (got %(name)s)")
+                           % {"choices": known, "name": repr(str(name)[:50])}]
     params = config.get("params", {})
     if not isinstance(params, dict):
-        return problems + ["transformConfig.params must be an object"]
+        return problems + [_("transformConfig.params must be an object")]
     return problems + [f"{name}: {p}" for p in REGISTRY[name].check(params)]

@@ -71,6 +71,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.utils.translation import gettext as _
+
 from integrations.sync.custom import REGISTRY as CUSTOM_REGISTRY
 from integrations.sync.custom import CustomError, custom_errors
 
@@ -85,7 +87,9 @@ _SEGMENT = re.compile(r"^([^.\[\]\s]+)(\[\]|\[(\d{1,3})\])?$")
 
 
 class MappingConfigError(ValueError):
-    """A mapping or filter that cannot be compiled (caught at PATCH by the serializer)."""
+    """A mapping or filter that cannot be compiled (caught at PATCH by the serializer).
+
+    Its text is translated when raised (the request's language at PATCH, the default one in a worker)."""
 
 
 class MappingError(ValueError):
@@ -147,12 +151,13 @@ class Path:
     @classmethod
     def parse(cls, text: Any) -> Path:
         if not isinstance(text, str) or not text or len(text) > 200:
-            raise MappingConfigError(f"{str(text)[:50]!r} is not a field path")
+            raise MappingConfigError(_("%(path)s is not a field path") % {"path": repr(str(text)[:50])})
         steps = []
         for part in text.split("."):
             m = _SEGMENT.match(part)
             if not m:
-                raise MappingConfigError(f"{text[:100]!r} is not a field path (e.g. 'start.dateTime', 'attendees[].email')")
+                raise MappingConfigError(_("%(path)s is not a field path (e.g. 'start.dateTime', 'attendees[].email')")
+                                         % {"path": repr(text[:100])})
             steps.append((m.group(1), "[]" if m.group(2) == "[]" else (int(m.group(3)) if m.group(3) else None)))
         return cls(text, tuple(steps))
 
@@ -245,7 +250,7 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise MappingConfigError(f"unknown time zone {str(name)[:60]!r}") from None
+        raise MappingConfigError(_("unknown time zone %(zone)s") % {"zone": repr(str(name)[:60])}) from None
 
 
 def _parse_instant(value: Any, zone, name: str) -> datetime | date:
@@ -460,14 +465,14 @@ def _record_date(path: str | None, record: dict, ctx: MappingContext) -> date | 
 # ------------------------------------------------------------------ validation and compiling
 def _currency_errors(cfg: Any) -> list[str]:
     if not isinstance(cfg, dict):
-        return ["currency_convert needs a transformConfig object {\"from\", \"to\"}"]
+        return [_("currency_convert needs a transformConfig object {\"from\", \"to\"}")]
     allowed = {"from", "to", "fromField", "toField", "dateField", "decimals", "remoteAs"}
-    problems = [f"transformConfig: unknown key {k!r}" for k in sorted(set(cfg) - allowed)]
+    problems = [unknown_config_key(k) for k in sorted(set(cfg) - allowed)]
     for code, path in (("from", "fromField"), ("to", "toField")):
         if code in cfg and not (isinstance(cfg[code], str) and re.fullmatch(r"[A-Z]{3}", cfg[code])):
-            problems.append(f"transformConfig.{code} must be an ISO 4217 code such as 'ILS'")
+            problems.append(_("transformConfig.%(key)s must be an ISO 4217 code such as 'ILS'") % {"key": code})
         if code not in cfg and path not in cfg:
-            problems.append(f"transformConfig needs {code!r} or {path!r}")
+            problems.append(_("transformConfig needs %(code)s or %(path)s") % {"code": repr(code), "path": repr(path)})
     for path in ("fromField", "toField", "dateField"):
         if path in cfg:
             try:
@@ -476,9 +481,9 @@ def _currency_errors(cfg: Any) -> list[str]:
                 problems.append(f"transformConfig.{path}: {exc}")
     decimals = cfg.get("decimals", 2)
     if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 8:
-        problems.append("transformConfig.decimals must be a whole number from 0 to 8")
+        problems.append(_("transformConfig.decimals must be a whole number from 0 to 8"))
     if cfg.get("remoteAs", "number") not in ("number", "string", "minor"):
-        problems.append("transformConfig.remoteAs must be number, string or minor")
+        problems.append(_("transformConfig.remoteAs must be number, string or minor"))
     return problems
 
 
@@ -486,12 +491,12 @@ def _date_errors(cfg: Any) -> list[str]:
     if cfg is None:
         return []
     if not isinstance(cfg, dict):
-        return ["date_format's transformConfig must be an object"]
-    problems = [f"transformConfig: unknown key {k!r}" for k in sorted(set(cfg) - {"format", "timeZone", "local"})]
+        return [_("date_format's transformConfig must be an object")]
+    problems = [unknown_config_key(k) for k in sorted(set(cfg) - {"format", "timeZone", "local"})]
     if cfg.get("format", "iso") not in DATE_FORMATS:
-        problems.append(f"transformConfig.format must be one of {', '.join(DATE_FORMATS)}")
+        problems.append(_("transformConfig.format must be one of %(choices)s") % {"choices": ", ".join(DATE_FORMATS)})
     if cfg.get("local", "datetime") not in ("datetime", "date"):
-        problems.append("transformConfig.local must be datetime or date")
+        problems.append(_("transformConfig.local must be datetime or date"))
     if "timeZone" in cfg:
         try:
             _zone(cfg["timeZone"])
@@ -511,7 +516,7 @@ def mapping_errors(item: dict[str, Any]) -> list[str]:
     transform = item.get("transform") or "none"
     cfg = item.get("transformConfig")
     if transform not in TRANSFORMS:
-        problems.append(f"transform must be one of {', '.join(TRANSFORMS)}")
+        problems.append(transform_choices_error())
     elif transform == "date_format":
         problems += _date_errors(cfg)
     elif transform == "currency_convert":
@@ -521,15 +526,23 @@ def mapping_errors(item: dict[str, Any]) -> list[str]:
     elif transform == "link":
         problems += _link_errors(cfg)
     if isinstance(cfg, dict) and cfg.get("direction", "import") != "import":
-        problems.append('transformConfig.direction may only be "import" (a value the provider alone sets)')
+        problems.append(_('transformConfig.direction may only be "import" (a value the provider alone sets)'))
     return problems
+
+
+def transform_choices_error() -> str:
+    return _("transform must be one of %(choices)s") % {"choices": ", ".join(TRANSFORMS)}
+
+
+def unknown_config_key(key: str) -> str:
+    return _("transformConfig: unknown key %(key)s") % {"key": repr(key)}
 
 
 def _link_errors(cfg: Any) -> list[str]:
     from integrations.providers.base import LOCAL_ENTITY_TYPES
 
     if not isinstance(cfg, dict) or set(cfg) != {"entity"} or cfg["entity"] not in LOCAL_ENTITY_TYPES:
-        return [f"link needs transformConfig {{\"entity\": one of {', '.join(LOCAL_ENTITY_TYPES)}}}"]
+        return [_("link needs transformConfig {\"entity\": one of %(choices)s}") % {"choices": ", ".join(LOCAL_ENTITY_TYPES)}]
     return []
 
 
@@ -541,9 +554,9 @@ def filter_errors(item: dict[str, Any]) -> list[str]:
         problems.append(f"field: {exc}")
     op = item.get("operator")
     if op not in FILTER_OPERATORS:
-        problems.append(f"operator must be one of {', '.join(FILTER_OPERATORS)}")
+        problems.append(_("operator must be one of %(choices)s") % {"choices": ", ".join(FILTER_OPERATORS)})
     elif op == "in_list" and not isinstance(item.get("value"), list):
-        problems.append("in_list needs a list value")
+        problems.append(_("in_list needs a list value"))
     return problems
 
 

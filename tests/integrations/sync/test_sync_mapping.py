@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from rest_framework.exceptions import ValidationError
 
 from integrations.models import CurrencyRate
@@ -270,7 +271,7 @@ def test_builtin_registry_has_the_documented_functions():
 def test_bad_custom_configs_fail_to_compile(config, message):
     raw = [{"localEntity": "meeting", "localField": "title", "remoteField": "summary", "transform": "custom",
             "transformConfig": config}]
-    with pytest.raises(MappingConfigError, match=message):
+    with translation.override("en"), pytest.raises(MappingConfigError, match=message):  # Hebrew by default
         compile_mappings(raw, local_type="meeting", defaults=[])
 
 
@@ -363,8 +364,20 @@ def test_a_rate_lookup_is_made_once_per_context(rates, django_assert_num_queries
     (None, "needs a transformConfig object"),
 ])
 def test_bad_currency_configs_fail_to_compile(config, message):
-    with pytest.raises(MappingConfigError, match=message):
+    with translation.override("en"), pytest.raises(MappingConfigError, match=message):  # Hebrew by default
         one("amount", "TotalAmt", transform="currency_convert", transformConfig=config)
+
+
+def test_config_errors_are_in_hebrew_by_default_with_keys_and_choices_as_they_are():
+    with translation.override("he"):
+        with pytest.raises(MappingConfigError, match="transformConfig: מפתח לא מוכר 'rate'"):
+            one("amount", "TotalAmt", transform="currency_convert", transformConfig={"from": "USD", "to": "ILS", "rate": 3})
+        with pytest.raises(MappingConfigError, match="transformConfig.name חייב להיות אחד מאלה: .*'eval'"):
+            one("title", "summary", transform="custom", transformConfig={"name": "eval"})
+        with pytest.raises(MappingConfigError, match="prefix: params.value הוא שדה חובה"):
+            one("title", "summary", transform="custom", transformConfig={"name": "prefix"})
+        with pytest.raises(MappingConfigError, match="operator חייב להיות אחד מאלה: equals, not_equals, contains, in_list"):
+            compile_filters([{"field": "status", "operator": "regex", "value": ".*"}])
 
 
 # ------------------------------------------------------------------ filters
@@ -388,10 +401,11 @@ def test_filters_on_a_google_event(raw, expected):
 
 
 def test_bad_filters_fail_to_compile():
-    with pytest.raises(MappingConfigError, match="in_list needs a list value"):
-        compile_filters([{"field": "status", "operator": "in_list", "value": "confirmed"}])
-    with pytest.raises(MappingConfigError, match="operator must be one of"):
-        compile_filters([{"field": "status", "operator": "regex", "value": ".*"}])
+    with translation.override("en"):  # the messages follow the active language (Hebrew by default)
+        with pytest.raises(MappingConfigError, match="in_list needs a list value"):
+            compile_filters([{"field": "status", "operator": "in_list", "value": "confirmed"}])
+        with pytest.raises(MappingConfigError, match="operator must be one of"):
+            compile_filters([{"field": "status", "operator": "regex", "value": ".*"}])
 
 
 # ------------------------------------------------------------------ PATCH validation agrees with the engine
@@ -401,7 +415,7 @@ def test_sync_settings_validation_checks_transform_configs_and_list_paths():
                                  "filters": [{"field": "attendees[].email", "operator": "contains", "value": "@"}]},
                                 provider_id="google_calendar")
     assert ok["fieldMappings"] == [{"transform": "none", **m} for m in DEFAULT_CALENDAR_MAPPING]
-    with pytest.raises(ValidationError) as raised:
+    with translation.override("en"), pytest.raises(ValidationError) as raised:  # Hebrew by default
         validate_sync_settings({**base, "fieldMappings": [
             {"localEntity": "meeting", "localField": "title", "remoteField": "summary", "transform": "custom",
              "transformConfig": {"name": "shell"}},
@@ -423,6 +437,6 @@ def test_import_only_fields_are_read_from_the_provider_and_never_written_to_it()
     assert mapping.to_local({"name": "Plans.pdf", "size": 1234}, ctx) == {"name": "Plans.pdf", "sizeBytes": 1234}
     assert mapping.to_remote({"name": "Plans.pdf", "sizeBytes": 99}, ctx) == {"name": "Plans.pdf"}
     assert mapping.import_only == frozenset({"sizeBytes"})
-    with pytest.raises(MappingConfigError, match="direction may only be"):
+    with translation.override("en"), pytest.raises(MappingConfigError, match="direction may only be"):
         compile_mappings([{"localEntity": "document", "localField": "name", "remoteField": "name",
                            "transformConfig": {"direction": "export"}}], local_type="document", defaults=[])

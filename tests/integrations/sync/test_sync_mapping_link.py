@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.utils import translation
 
 from core.tenant_context import tenant_scope
 from integrations.models import ExternalLink, Integration
@@ -43,7 +44,7 @@ def test_exporting_a_reference_that_is_not_synced_yet_fails_that_record():
 
 @pytest.mark.parametrize("config", [None, {}, {"entity": "invoice"}, {"entity": "client", "x": 1}])
 def test_a_link_without_a_known_entity_is_refused(config):
-    with pytest.raises(MappingConfigError, match="link needs transformConfig"):
+    with translation.override("en"), pytest.raises(MappingConfigError, match="link needs transformConfig"):
         compile_mappings([{**RULE[0], "transformConfig": config}], local_type="payment", defaults=[])
 
 
