@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import get_language, pgettext
+from django.utils.translation import gettext as _
+
 from integrations.models import Integration
 from integrations.providers.catalog import get_provider
 from integrations.providers.registry import adapter_for
@@ -45,9 +48,12 @@ def mapping_preview(
 ) -> Preview:
     provider = get_provider(integration.provider)
     if not any(p.local == local_entity and p.remote == remote_entity for p in provider.entity_pairs):
-        supported = ", ".join(f"{p.local}->{p.remote}" for p in provider.entity_pairs) or "none"
-        raise PreviewError("remoteEntity", f"{provider.name_en} cannot sync {local_entity!r} with "
-                                           f"{remote_entity!r} (supported: {supported})")
+        supported = ", ".join(f"{p.local}->{p.remote}" for p in provider.entity_pairs) or pgettext(
+            "no entity pairs", "none")
+        name = provider.name_en if (get_language() or "").startswith("en") else provider.name_he
+        raise PreviewError("remoteEntity", _("%(provider)s cannot sync %(local)s with %(remote)s (supported: %(supported)s)")
+                           % {"provider": name, "local": repr(local_entity), "remote": repr(remote_entity),
+                              "supported": supported})
     defaults = adapter_for(provider).default_mappings(local_entity, remote_entity)
     own = [m for m in (integration.sync_settings or {}).get("fieldMappings", []) if m.get("localEntity") == local_entity]
     if field_mappings is not None:

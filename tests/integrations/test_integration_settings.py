@@ -133,8 +133,8 @@ def test_every_calendar_adapter_validates_the_same_settings():
 
 
 # ------------------------------------------------------------------ mapping preview
-def preview(api, integration, body):
-    return api.post(f"/api/integrations/{integration.pk}/mappings/preview", body, format="json")
+def preview(api, integration, body, **headers):
+    return api.post(f"/api/integrations/{integration.pk}/mappings/preview", body, format="json", **headers)
 
 
 def test_a_member_previews_a_sample_both_ways_and_nothing_changes(alice, google):
@@ -213,6 +213,20 @@ def test_bad_preview_input_is_400_with_the_envelope(alice_api, google, body, fie
     assert response.status_code == 400, response.content
     error = response.json()["error"]
     assert error["code"] == "invalid" and field in error["fields"], error
+
+
+def test_preview_errors_follow_the_requests_language(alice_api, google):
+    body = {"localEntity": "meeting", "remoteEntity": "invoice", "remote": {}}
+    hebrew = preview(alice_api, google, body).json()["error"]["fields"]
+    assert "לא יכול לסנכרן את 'meeting' עם 'invoice'" in str(hebrew["remoteEntity"])
+    english = preview(alice_api, google, body, HTTP_ACCEPT_LANGUAGE="en").json()["error"]["fields"]
+    assert "cannot sync 'meeting' with 'invoice'" in str(english["remoteEntity"])
+    body = {"localEntity": "meeting", "remoteEntity": "event", "fieldMappings": [
+        {"localEntity": "meeting", "localField": "title", "remoteField": "summary", "transform": "custom",
+         "transformConfig": {"name": "prefix"}}]}
+    assert "prefix: params.value הוא שדה חובה" in str(preview(alice_api, google, body).json()["error"]["fields"])
+    english = preview(alice_api, google, body, HTTP_ACCEPT_LANGUAGE="en").json()["error"]["fields"]
+    assert "prefix: params.value is required" in str(english)
 
 
 # ------------------------------------------------------------------ CurrencyRate in the admin
