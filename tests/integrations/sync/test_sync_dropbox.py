@@ -296,23 +296,13 @@ def test_the_app_push_task_wakes_each_matching_integration_once(transactional_db
 def test_the_catalogs_rate_limit_paces_the_calls(alice, fake, monkeypatch):
     """3 calls per second instead of the catalog's: six one-file listing pages wait for later
     windows, and Dropbox refuses none."""
-    import time
 
-    from tests.support.small_bucket import small_bucket
+    from tests.support.small_bucket import assert_paced_import
 
     monkeypatch.setattr(dropbox_adapter, "PAGE_SIZE", 1)
     for n in range(6):
         fake.put_file(f"{ROOT}/Paced {n}.pdf", b"%PDF paced")
-    with small_bucket("dropbox", 3, 1):
-        integration = connected(alice, direction="import")
-        started = time.monotonic()
-        log = run_sync(integration)
-        elapsed = time.monotonic() - started
-    assert log.status == "success", log.error_message
-    calls = fake.count()
-    assert calls >= 6 and fake.count(status=429) == 0
-    assert elapsed >= (calls - 1) // 3  # at most 3 calls in any one second
-    assert len(documents(alice)) == 6
+    assert_paced_import("dropbox", lambda: connected(alice, direction="import"), fake, alice, files=6, min_calls=6)
 
 
 def test_a_documents_changed_file_is_uploaded_again_with_mode_update_and_its_rev(alice, fake, file_server):

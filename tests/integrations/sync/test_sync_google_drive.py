@@ -304,23 +304,13 @@ def test_storage_settings_are_the_seeds_and_bad_ones_are_a_clear_400(alice, bob,
 def test_the_catalogs_rate_limit_paces_the_calls(alice, fake, monkeypatch):
     """3 calls per second instead of Drive's published quota: the start page token and six
     one-file listing pages wait for later windows, and Drive refuses none."""
-    import time
 
-    from tests.support.small_bucket import small_bucket
+    from tests.support.small_bucket import assert_paced_import
 
     monkeypatch.setattr(drive, "PAGE_SIZE", 1)
     for n in range(6):
         fake.put_file(f"Paced {n}.pdf", b"%PDF paced", parent=ROOT)
-    with small_bucket("google_drive", 3, 1):
-        integration = connected(alice, direction="import")
-        started = time.monotonic()
-        log = run_sync(integration)
-        elapsed = time.monotonic() - started
-    assert log.status == "success", log.error_message
-    calls = fake.count()
-    assert calls >= 7 and fake.count(status=429) == 0
-    assert elapsed >= (calls - 1) // 3  # at most 3 calls in any one second
-    assert len(documents(alice)) == 6
+    assert_paced_import("google_drive", lambda: connected(alice, direction="import"), fake, alice, files=6, min_calls=7)
 
 
 def test_a_documents_changed_file_is_uploaded_again_as_a_new_version_of_the_same_file(alice, fake, file_server):

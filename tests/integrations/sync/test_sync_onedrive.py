@@ -184,23 +184,13 @@ def test_realtime_end_to_end_through_the_api_a_graph_subscription_and_the_sync_w
 def test_the_catalogs_rate_limit_paces_the_calls(alice, fake):
     """3 calls per second instead of the catalog's: the root read and six one-item delta pages
     wait for later windows, and Graph refuses none."""
-    import time
 
-    from tests.support.small_bucket import small_bucket
+    from tests.support.small_bucket import assert_paced_import
 
     fake.page_size = 1
     for n in range(6):
         fake.put_file(f"Paced {n}.pdf", b"%PDF paced", parent=fake.folder)
-    with small_bucket("onedrive", 3, 1):
-        integration = connected(alice, fake, direction="import")
-        started = time.monotonic()
-        log = run_sync(integration)
-        elapsed = time.monotonic() - started
-    assert log.status == "success", log.error_message
-    calls = fake.count()
-    assert calls >= 7 and fake.count(status=429) == 0
-    assert elapsed >= (calls - 1) // 3  # at most 3 calls in any one second
-    assert len(documents(alice)) == 6
+    assert_paced_import("onedrive", lambda: connected(alice, fake, direction="import"), fake, alice, files=6, min_calls=7)
 
 
 def test_a_documents_changed_file_is_uploaded_again_to_the_same_item_with_if_match(alice, fake, file_server):
