@@ -21,6 +21,7 @@ from tests.support.fakes.graph_calendar import graph_calendar, outlook_on_graph_
 from tests.support.fakes.onedrive import onedrive_fake  # noqa: F401 - the fake Graph OneDrive
 from tests.support.fakes.rest_api import rest_api_fake  # noqa: F401 - a local REST API (the custom_api target)
 from tests.support.radicale import radicale  # noqa: F401 - the session's real CalDAV server
+from tests.support.db_teardown import wait_until_alone
 from tests.support.worker import in_process_worker
 
 # Every test may use the operator alias (core.tenant_context.operator_scope):
@@ -60,6 +61,10 @@ def django_db_setup(django_test_environment, django_db_blocker):
     with django_db_blocker.unblock():
         for conn in connections.all():
             conn.close()
+        if "owner" in settings.DATABASES:
+            # Workers, servers and threads of the last tests may still be closing their
+            # connections; DROP DATABASE would wait only 5 s for them (tests/support/db_teardown.py).
+            wait_until_alone("owner", connections["owner"].settings_dict["NAME"])
         teardown_databases(db_cfg, verbosity=0)
 
 

@@ -9,11 +9,20 @@ from architect_studio.settings.base import *  # noqa: F401,F403
 from architect_studio.settings.base import CHANNEL_LAYERS, DATABASES, MODE
 
 # Parallel runs keep apart: TEST_DB_SUFFIX / TEST_REDIS_DB per checkout, and under
-# pytest-xdist (`make test` runs two workers) each worker gets its own database
-# (suffix _gw<N>) and the Redis database after the run's (TEST_REDIS_DB + N).
+# pytest-xdist (`make test` runs TEST_WORKERS workers) each worker gets its own database
+# (suffix _gw<N>) and the Redis database after the run's (TEST_REDIS_DB + N). Redis has
+# databases 0-15: the default base 10 leaves room for six workers, and a base + N past
+# the last database stops the run here instead of failing every Redis user later.
 _XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 _SUFFIX = os.environ.get("TEST_DB_SUFFIX", "") + (f"_{_XDIST_WORKER}" if _XDIST_WORKER else "")
-_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "14")) + (int(_XDIST_WORKER[2:]) if _XDIST_WORKER else 0)
+_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "10")) + (int(_XDIST_WORKER[2:]) if _XDIST_WORKER else 0)
+if not 0 <= _REDIS_DB <= 15:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"TEST_REDIS_DB + xdist worker = Redis database {_REDIS_DB}, outside 0-15: "
+        "lower TEST_REDIS_DB or TEST_WORKERS"
+    )
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if MODE.database_admin_url and "owner" not in DATABASES:

@@ -32,6 +32,7 @@ import django
 django.setup()
 from django.conf import settings
 print("MODE", settings.MODE.describe())
+print("REDIS", settings.REDIS_URL)
 """
 
 
@@ -60,6 +61,18 @@ def test_test_settings_refuse_to_start_without_postgres_or_redis(missing, named,
     else:
         assert "Redis" in message
     assert "MODE" not in result.stdout  # never fell back to SQLite / eager tasks
+
+
+@pytest.mark.parametrize(("base", "worker", "database"), [("10", "gw3", "13"), ("12", "gw3", "15"), ("15", "gw1", None)])
+def test_each_xdist_worker_gets_the_next_redis_database_and_none_past_the_last(base, worker, database):
+    result = _start_test_settings(TEST_REDIS_DB=base, PYTEST_XDIST_WORKER=worker)
+
+    if database is None:
+        assert result.returncode != 0, result.stdout
+        assert "Redis database 16, outside 0-15" in result.stderr.strip().splitlines()[-1]
+    else:
+        assert result.returncode == 0, result.stderr
+        assert f"REDIS redis://127.0.0.1:6379/{database}\n" in result.stdout
 
 
 def test_embedded_mode_stays_available_to_tests_that_ask_for_it():
@@ -103,7 +116,7 @@ def test_every_redis_user_of_a_run_uses_the_run_database():
     from webhooks.incoming import limits
 
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # xdist workers: the run's database + N
-    run_db = str(int(os.environ.get("TEST_REDIS_DB", "14")) + (int(worker[2:]) if worker else 0))
+    run_db = str(int(os.environ.get("TEST_REDIS_DB", "10")) + (int(worker[2:]) if worker else 0))
     layer = settings.CHANNEL_LAYERS["default"]["CONFIG"]
     users = {
         "REDIS_URL (kick flags, health)": settings.REDIS_URL,
