@@ -143,6 +143,8 @@ class PaymentSettings:
                 top = Decimal(100) if key == "feePercent" else Decimal("1000000")
                 if number is None or not Decimal(0) <= number <= top:
                     errors[key] = [_("must be a number from 0 to %(max)s") % {"max": top}]
+                elif key == "feeFixed" and number != number.quantize(CENT):
+                    errors[key] = [_("must have at most two decimal places (agorot)")]
         return errors
 
 

@@ -186,3 +186,13 @@ def test_bad_fee_settings_are_a_clear_400(alice, alice_api, side):
         "feePercent": "2.5%", "feeFixed": -1, "allowPartialPayments": "no"}}, format="json")
     assert bad.status_code == 400
     assert set(bad.json()["error"]["fields"]["settings"]) == {"feePercent", "feeFixed", "allowPartialPayments"}
+
+
+def test_a_fixed_fee_finer_than_agorot_is_a_clear_400(alice, alice_api, side):
+    integration = connect_payments(alice, side.provider, side.credentials,
+                                   entities=[("payment", side.remote_type, "export")])
+    bad = alice_api.patch(f"/api/integrations/{integration.pk}", {"settings": {"feeFixed": "1.205"}}, format="json")
+    assert bad.status_code == 400
+    assert "two decimal places" in bad.json()["error"]["fields"]["settings"]["feeFixed"][0]
+    ok = alice_api.patch(f"/api/integrations/{integration.pk}", {"settings": {"feeFixed": "1.20"}}, format="json")
+    assert ok.status_code == 200, ok.content
