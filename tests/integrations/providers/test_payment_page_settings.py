@@ -193,6 +193,6 @@ def test_a_fixed_fee_finer_than_agorot_is_a_clear_400(alice, alice_api, side):
                                    entities=[("payment", side.remote_type, "export")])
     bad = alice_api.patch(f"/api/integrations/{integration.pk}", {"settings": {"feeFixed": "1.205"}}, format="json")
     assert bad.status_code == 400
-    assert "two decimal places" in bad.json()["error"]["fields"]["settings"]["feeFixed"][0]
+    assert "אגורות" in bad.json()["error"]["fields"]["settings"]["feeFixed"][0]  # Hebrew first: "agorot"
     ok = alice_api.patch(f"/api/integrations/{integration.pk}", {"settings": {"feeFixed": "1.20"}}, format="json")
     assert ok.status_code == 200, ok.content
