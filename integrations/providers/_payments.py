@@ -59,6 +59,8 @@ NUMBERS = ("feePercent", "feeFixed")
 KEYS = ("currency", *FLAGS, *NUMBERS)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 CENT = Decimal("0.01")
+#: Above what a payment holds (14 digits, 2 of them decimals): a reported amount this large is unreadable.
+MAX_AMOUNT = Decimal(10) ** 12
 
 
 class MoneyError(ValueError):
@@ -151,12 +153,12 @@ class PaymentSettings:
 def payment_result(result: str, amount: Any, key: str) -> dict[str, Any]:
     """The ``raw`` keys a hosted page's callback adds for ``settle``: ``hub_result``
     (``approved`` / ``declined`` / ``refunded``), ``hub_paid`` (the amount charged, a two-place
-    decimal string, None when not reported or not a number) and ``hub_result_key`` (the
+    decimal string, None when not reported, not a number, negative or beyond what a payment holds) and ``hub_result_key`` (the
     transaction's identity: the same result twice is one result)."""
     paid = None
     if not isinstance(amount, bool) and isinstance(amount, int | float | str | Decimal):
         number = _number(amount)
-        paid = money(number) if number is not None and number >= 0 else None
+        paid = money(number) if number is not None and 0 <= number < MAX_AMOUNT else None
     return {"hub_result": result, "hub_paid": paid, "hub_result_key": key[:200]}
 
 

@@ -196,3 +196,16 @@ def test_a_fixed_fee_finer_than_agorot_is_a_clear_400(alice, alice_api, side):
     assert "אגורות" in bad.json()["error"]["fields"]["settings"]["feeFixed"][0]  # Hebrew first: "agorot"
     ok = alice_api.patch(f"/api/integrations/{integration.pk}", {"settings": {"feeFixed": "1.20"}}, format="json")
     assert ok.status_code == 200, ok.content
+
+
+@pytest.mark.parametrize("reported", [1e20, -5, "abc", [1], None])
+def test_an_unreadable_reported_amount_is_taken_as_the_whole_amount_never_a_500(alice, alice_api, reported, settings):
+    settings.INTEGRATIONS_RATELIMIT_REDIS_URL = settings.CELERY_BROKER_URL
+    # the result is authenticated (PayPlus' hash); only its amount is odd: the approval pays the page
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        payplus = PayPlus(rsps)
+        integration, _, remote_id = _page(alice, payplus, "300.00", allowPartialPayments=True)
+        payplus.pages[remote_id]["amount"] = reported
+        assert payplus.callback(alice_api, integration, remote_id).status_code == 200
+    [stored] = payments(alice)
+    assert (stored.status, stored.amount_paid, stored.net_amount) == ("paid", Decimal("300.00"), Decimal("300.00"))
