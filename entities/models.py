@@ -228,6 +228,13 @@ class Payment(EntityModel):
     # The payment page / low-profile link a payment provider made for it (PayPlus, Cardcom):
     # written by the export that created the page, shown to the SPA as ``paymentUrl``.
     payment_url = models.URLField(_("payment link"), max_length=2000, blank=True, default="")
+    # What a payment provider's result reported (PayPlus / Cardcom callbacks): the amount
+    # charged so far (less than ``amount`` only when the integration allows partial
+    # payments), and the studio's fee on it (``feePercent`` / ``feeFixed``) and what is left.
+    # Empty until a result arrives.
+    amount_paid = models.DecimalField(_("amount paid"), max_digits=14, decimal_places=2, null=True, blank=True)
+    fee_amount = models.DecimalField(_("processing fee"), max_digits=14, decimal_places=2, null=True, blank=True)
+    net_amount = models.DecimalField(_("net amount"), max_digits=14, decimal_places=2, null=True, blank=True)
 
     class Meta:
         db_table = "payments"

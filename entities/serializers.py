@@ -200,8 +200,8 @@ class PaymentSerializer(EntitySerializer):
     class Meta:
         model = Payment
         fields = (*EntitySerializer.common_fields, "amount", "currency", "status", "due_date", "invoiced", "client_id", "description",
-                  "payment_url")
-        read_only_fields = EntitySerializer.read_only_fields
+                  "payment_url", "amount_paid", "fee_amount", "net_amount")
+        read_only_fields = (*EntitySerializer.read_only_fields, "amount_paid", "fee_amount", "net_amount")
 
     def validate_currency(self, value):
         return _currency(value)

@@ -16,6 +16,18 @@ for the studio's books; the hub does not add them to what the payer is charged.
 payment's status; ``autoRecordTransaction: false`` stops a provider's payment that the hub
 did not ask for from creating a payment here.
 
+What a hosted page's result does (PayPlus, Cardcom; ``settle`` here, applied to the linked
+payment by ``integrations.sync.payment_results``): an approved charge of the whole amount
+(or more) pays the payment; a smaller one pays it only in part -- with
+``allowPartialPayments`` off it changes nothing (the payment stays ``pending``), on it
+records ``amount_paid`` and leaves the status ``pending`` (the payment model has no
+partially-paid status) until a charge of the whole amount arrives. Neither provider
+documents a partial-payment field for its page, so the page always asks for the whole
+amount and the rule is the hub's. Each recorded charge stores ``fee_amount`` = gross ×
+feePercent / 100 + feeFixed (Decimal, half-up to two places, at most the gross) and
+``net_amount`` = gross - fee. ``notifyOnPayment`` / ``notifyOnFailure`` publish
+``payment.received`` / ``payment.failed`` to the tenant's browsers.
+
 Amounts: Stripe counts in the currency's minor unit (``amount: 1000`` is 10.00 ILS, ¥1000 is
 1000 JPY); ``to_decimal`` / ``to_minor`` convert with the exponent of each currency as Stripe
 documents them (https://docs.stripe.com/currencies#zero-decimal, #three-decimal). Nothing
@@ -27,6 +39,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -45,6 +58,9 @@ FLAGS = ("allowPartialPayments", "autoUpdatePaymentStatus", "autoRecordTransacti
 NUMBERS = ("feePercent", "feeFixed")
 KEYS = ("currency", *FLAGS, *NUMBERS)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+CENT = Decimal("0.01")
+#: Above what a payment holds (14 digits, 2 of them decimals): a reported amount this large is unreadable.
+MAX_AMOUNT = Decimal(10) ** 12
 
 
 class MoneyError(ValueError):
@@ -129,7 +145,62 @@ class PaymentSettings:
                 top = Decimal(100) if key == "feePercent" else Decimal("1000000")
                 if number is None or not Decimal(0) <= number <= top:
                     errors[key] = [_("must be a number from 0 to %(max)s") % {"max": top}]
+                elif key == "feeFixed" and number != number.quantize(CENT):
+                    errors[key] = [_("must have at most two decimal places (agorot)")]
         return errors
+
+
+def payment_result(result: str, amount: Any, key: str) -> dict[str, Any]:
+    """The ``raw`` keys a hosted page's callback adds for ``settle``: ``hub_result``
+    (``approved`` / ``declined`` / ``refunded``), ``hub_paid`` (the amount charged, a two-place
+    decimal string, None when not reported, not a number, negative or beyond what a payment holds) and ``hub_result_key`` (the
+    transaction's identity: the same result twice is one result)."""
+    paid = None
+    if not isinstance(amount, bool) and isinstance(amount, int | float | str | Decimal):
+        number = _number(amount)
+        paid = money(number) if number is not None and 0 <= number < MAX_AMOUNT else None
+    return {"hub_result": result, "hub_paid": paid, "hub_result_key": key[:200]}
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What one result does to a payment: its status, and what is recorded (None: nothing)."""
+
+    status: str
+    amount_paid: Decimal | None = None
+    fee: Decimal | None = None
+    net: Decimal | None = None
+    failed: bool = False
+
+    @property
+    def recorded(self) -> bool:
+        return self.amount_paid is not None
+
+
+def fee_of(gross: Decimal, settings: Mapping[str, Any]) -> Decimal:
+    """feePercent of ``gross`` plus feeFixed, half-up to agorot, never more than ``gross``."""
+    percent = _number(settings.get("feePercent", 0)) or Decimal(0)
+    fixed = _number(settings.get("feeFixed", 0)) or Decimal(0)
+    fee = (gross * percent / Decimal(100) + fixed).quantize(CENT, rounding=ROUND_HALF_UP)
+    return min(fee, gross)
+
+
+def settle(settings: Mapping[str, Any], amount: Decimal, raw: Mapping[str, Any]) -> Settlement:
+    """A hosted page's result (``payment_result``'s keys in ``raw``) against the payment's
+    ``amount`` and the integration's settings. An approval that reports no amount is taken
+    as the whole amount (the page asked for it)."""
+    status = str(raw.get("hub_status") or "pending")
+    result = raw.get("hub_result")
+    if result == "declined":
+        return Settlement(status=status, failed=True)
+    if result != "approved":
+        return Settlement(status=status)
+    gross = Decimal(str(raw["hub_paid"])) if raw.get("hub_paid") is not None else Decimal(amount)
+    gross = gross.quantize(CENT, rounding=ROUND_HALF_UP)
+    if gross < amount and settings.get("allowPartialPayments") is not True:
+        return Settlement(status="pending")  # not the whole amount, and parts are not accepted
+    fee = fee_of(gross, settings)
+    return Settlement(status="paid" if gross >= amount else "pending", amount_paid=gross, fee=fee, net=gross - fee)
 
 
 class HostedPaymentPages:
@@ -140,6 +211,7 @@ class HostedPaymentPages:
     and ``page_mapping`` its default mapping from ``payment``."""
 
     receives_hooks = True
+    settles_payments = True  # the callbacks' results go through ``settle`` (integrations.sync.payment_results)
     page_type: str
     page_mapping: list[dict[str, Any]]
 

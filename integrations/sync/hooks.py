@@ -55,6 +55,7 @@ from integrations.providers.registry import WEBHOOK_SCHEMES, adapter_for
 from integrations.ratelimit import redis_url
 from integrations.sync import owners
 from integrations.sync.importer import Job, apply_page
+from integrations.sync.payment_results import settle_changes
 from integrations.sync.plan import plan_for
 from integrations.sync.runs import RunReport, run_finish
 from integrations.sync.services import sync_wake
@@ -187,6 +188,9 @@ def _apply(integration: Integration, remote_type: str, changes: tuple, client: P
         pair = next((p for p in plan.pairs if p.remote_type == remote_type), None)
         if pair is None or not changes:
             return 0
+        if getattr(plan.adapter, "settles_payments", False) and pair.local_type == "payment":
+            # partial payments, fees and notices (seed ג); recorded whatever autoUpdate says
+            changes = settle_changes(integration, remote_type, changes)
         local = pair.local_type[:1].upper() + pair.local_type[1:]
         if (integration.settings or {}).get(f"autoUpdate{local}Status") is False:
             log.info("hook for integration %s: autoUpdate%sStatus is off; recorded only", integration.pk, local)

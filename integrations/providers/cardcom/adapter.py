@@ -14,7 +14,11 @@ travel in the JSON body, not in headers. The low-profile (hosted payment page) f
   trusted: only the LowProfileId is read from it (v11 JSON ``LowProfileId``, or API 10's
   indicator query ``lowprofilecode``), and the result is asked of Cardcom
   (``POST /LowProfile/GetLpResult`` with the terminal's credentials). ``ResponseCode 0`` with
-  a ``TranzactionId`` -> paid; otherwise the payment stays pending. Applied to the linked
+  a ``TranzactionId`` -> paid; otherwise the payment stays pending (a failed attempt). The
+  amount charged is ``TranzactionInfo.Amount``: the integration's settings (partial
+  payments, fees, notices) are applied to it by ``integrations.sync.payment_results``;
+  Cardcom documents no partial-payment field on LowProfile/Create, so the page always asks
+  for the whole amount. Applied to the linked
   payment only (a LowProfileId the hub did not make changes nothing); Cardcom may call more
   than once, and the same result applied twice changes nothing.
 - No change feed: ``list_changes`` answers one empty, final page.
@@ -32,7 +36,13 @@ from typing import Any
 
 from django.conf import settings
 
-from integrations.providers._payments import HostedPaymentPages, PaymentSettings, json_amount, page_created
+from integrations.providers._payments import (
+    HostedPaymentPages,
+    PaymentSettings,
+    json_amount,
+    page_created,
+    payment_result,
+)
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -97,8 +107,11 @@ class CardcomAdapter(HostedPaymentPages, PaymentSettings, ProviderAdapter):
                                   json={**_terminal(client), "LowProfileId": low_profile}, idempotent=True)
         data = _result(response, "LowProfile/GetLpResult", allow_declined=True)
         paid = data.get("ResponseCode") == 0 and bool(data.get("TranzactionId"))
+        info = data.get("TranzactionInfo") if isinstance(data.get("TranzactionInfo"), dict) else {}
         raw = {"hub_status": "paid" if paid else "pending", "TranzactionId": data.get("TranzactionId"),
-               "ResponseCode": data.get("ResponseCode")}
+               "ResponseCode": data.get("ResponseCode"),
+               **payment_result("approved" if paid else "declined", info.get("Amount"),
+                                f"{data.get('TranzactionId') or ''}:{data.get('ResponseCode')}")}
         return ("LowProfile", (RemoteChange(remote_id=low_profile, deleted=False, raw=raw,
                                             hub_id=str(data.get("ReturnValue") or "") or None),))
 

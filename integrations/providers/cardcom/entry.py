@@ -48,7 +48,10 @@ PROVIDER = Provider(
         "ReturnValue, WebHookUrl) and LowProfile/GetLpResult (ResponseCode 0 + TranzactionId = "
         "paid) are unconfirmed against a live terminal; the webhook is unsigned, so only its "
         "LowProfileId is read and the result is always re-queried; reports, refunds and "
-        "documents (invoices) are not synced; no SDK and no published rate limit."
+        "documents (invoices) are not synced; no SDK and no published rate limit. The amount "
+        "charged is read from GetLpResult's TranzactionInfo.Amount (unconfirmed); Cardcom documents "
+        "no partial-payment field for LowProfile/Create, so the page always asks for the whole "
+        "amount and partial payments, fees and notices are the hub's rules applied to that amount."
     ),
     notes=(
         "Credentials travel in the JSON body. Flow: LowProfile/Create (Operation, Amount, "

@@ -17,7 +17,10 @@ today-only transactions report, which changes nothing. And the payment link flow
   ``transaction.payment_page_request_uid`` names the page; ``status_code "000"`` is an
   approved charge (-> paid), a ``Refund`` transaction -> refunded; anything else leaves the
   payment pending (the payer may try again). The record is applied to the linked payment
-  only; a callback for a page the hub did not make changes nothing.
+  only; a callback for a page the hub did not make changes nothing. ``transaction.amount``
+  is the amount charged: the integration's settings (partial payments, fees, notices) are
+  applied to it by ``integrations.sync.payment_results``. PayPlus documents no
+  partial-payment field on generateLink: the page always asks for the whole amount.
 - No change feed: ``list_changes`` answers one empty, final page (the callbacks are the feed).
 - **Errors**: 401/403 -> ``CredentialsRefused``; PayPlus' envelope
   ``results.status != "success"`` or another non-2xx -> ``PayplusError`` (a failed item,
@@ -36,7 +39,13 @@ from typing import Any
 
 from django.utils import timezone
 
-from integrations.providers._payments import HostedPaymentPages, PaymentSettings, json_amount, page_created
+from integrations.providers._payments import (
+    HostedPaymentPages,
+    PaymentSettings,
+    json_amount,
+    page_created,
+    payment_result,
+)
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -112,9 +121,13 @@ class PayplusAdapter(HostedPaymentPages, PaymentSettings, ProviderAdapter):
             return ("payment_page", ())
         kind = str(payload.get("transaction_type") or transaction.get("type") or "")
         approved = str(transaction.get("status_code")) == APPROVED
-        status = "refunded" if approved and kind.lower() == "refund" else "paid" if approved else "pending"
+        refund = approved and kind.lower() == "refund"
+        status = "refunded" if refund else "paid" if approved else "pending"
         raw = {"hub_status": status, "transaction_uid": transaction.get("uid"),
-               "status_code": transaction.get("status_code"), "transaction_type": kind}
+               "status_code": transaction.get("status_code"), "transaction_type": kind,
+               **payment_result("refunded" if refund else "approved" if approved else "declined",
+                                transaction.get("amount"),
+                                f"{transaction.get('uid') or ''}:{transaction.get('status_code') or ''}")}
         return ("payment_page", (RemoteChange(remote_id=uid, deleted=False, raw=raw,
                                               hub_id=str(transaction.get("more_info") or "") or None),))
 

@@ -63,7 +63,10 @@ PROVIDER = Provider(
         "'Refund') follow PayPlus' IPN description and public integrations, unconfirmed; no change "
         "feed (results arrive only as callbacks; a missed callback is not reconciled from "
         "TransactionReports); a page cannot be changed or cancelled through the hub; no official "
-        "SDK and no published rate limit."
+        "SDK and no published rate limit. The amount charged is read from transaction.amount "
+        "(unconfirmed); PayPlus documents no partial-payment field for a page, so the page always "
+        "asks for the whole amount and partial payments, fees and notices are the hub's rules "
+        "applied to that amount."
     ),
     notes=(
         'Authorization header carries JSON {"api_key": ..., "secret_key": ...}. A payment is '
