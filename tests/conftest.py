@@ -10,6 +10,7 @@ from django.db import connections
 from rest_framework.test import APIClient
 
 from tests.support.browser import asgi_hub, chromium, logged_in, studio  # noqa: F401 - browser-test fixtures
+from tests.support.db_teardown import wait_until_alone
 from tests.support.events import tenant_events  # noqa: F401 - the shared channel-layer listener fixture
 from tests.support.factories import Persona, client_for, make_persona
 from tests.support.fakes.canva import canva_fake  # noqa: F401 - the fake Canva Connect API
@@ -21,7 +22,6 @@ from tests.support.fakes.graph_calendar import graph_calendar, outlook_on_graph_
 from tests.support.fakes.onedrive import onedrive_fake  # noqa: F401 - the fake Graph OneDrive
 from tests.support.fakes.rest_api import rest_api_fake  # noqa: F401 - a local REST API (the custom_api target)
 from tests.support.radicale import radicale  # noqa: F401 - the session's real CalDAV server
-from tests.support.db_teardown import wait_until_alone
 from tests.support.worker import in_process_worker
 
 # Every test may use the operator alias (core.tenant_context.operator_scope):
