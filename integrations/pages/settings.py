@@ -39,6 +39,7 @@ from integrations.serializers import FREQUENCIES, IntegrationLogFilterSerializer
 from integrations.sync import services as sync
 from integrations.sync.mapping import TRANSFORMS
 from integrations.sync.preview import PreviewError, mapping_preview
+from integrations.sync.runs import failed_item_text, run_error_text
 from tenancy.selectors import TenantChoiceError, membership_choose
 
 HISTORY_PAGE_SIZE = 10
@@ -206,7 +207,10 @@ def _history_context(integration: Integration, *, action: str = "", status: str 
 def _log_row(entry: IntegrationLog, labels: dict[str, dict[str, str]]) -> dict[str, Any]:
     return {"entry": entry, "action_label": labels["action"].get(entry.action, entry.action),
             "status_label": labels["status"].get(entry.status, entry.status),
-            "summary": entry.summary or {}, "failed_items": entry.failed_items or []}
+            "summary": entry.summary or {}, "error_text": run_error_text(entry),
+            # Each item's error in the page's language (the words it kept), else as it was stored.
+            "failed_items": [{**item, "text": failed_item_text(item)} for item in entry.failed_items or []
+                             if isinstance(item, dict)]}
 
 
 def _errors_context(integration: Integration) -> dict[str, Any]:
@@ -218,6 +222,9 @@ def _errors_context(integration: Integration) -> dict[str, Any]:
     reconnect_url = f"/api/integrations/connect/{provider.id}" if provider.auth_kind == "oauth2" else "/integrations"
     return {
         "last_bad": _log_row(last_bad, _labels()) if last_bad else None,
+        # The integration's last error is the latest run's when that run failed: said in the page's language.
+        "last_error_text": (run_error_text(latest_run) if latest_run is not None and integration.last_error
+                            and latest_run.error_message == integration.last_error else integration.last_error),
         # Failed items shown are those of the last failed or partial run, unless a newer run succeeded.
         "bad_is_latest": bool(last_bad and latest_run and last_bad.pk == latest_run.pk),
         "needs_reconnect": integration.status in (Integration.Status.EXPIRED, Integration.Status.ERROR),
