@@ -32,7 +32,13 @@ from integrations import selectors, services
 from integrations.models import Integration, IntegrationLog
 from integrations.pages import provider_settings as provider_forms
 from integrations.pages import settings_forms as forms
-from integrations.pages.common import MATURITY_LABELS, maturity_note, membership_for, message_for
+from integrations.pages.common import (
+    MATURITY_LABELS,
+    maturity_note,
+    membership_for,
+    message_for,
+    provider_display_name,
+)
 from integrations.providers.catalog import PROVIDERS, get_provider
 from integrations.providers.registry import adapter_for
 from integrations.serializers import FREQUENCIES, IntegrationLogFilterSerializer
@@ -363,7 +369,28 @@ def _test(request, membership, integration) -> HttpResponse:
     result = services.integration_test(integration=integration)
     if result.ok:
         return _message(request, "success", _("Connection works"))
-    return _message(request, "error", _("Connection failed"), detail=result.message)
+    return _message(request, "error", _("Connection failed"),
+                    detail=connection_test_failure_text(result, get_provider(integration.provider)))
+
+
+def connection_test_failure_text(result: services.TestResult, provider) -> str:
+    """A failed connection test in the page's language: the provider named as the catalog names
+    it, the status and the kind of failure; the provider's own words (an error it sent) kept as
+    they are after a translated prefix."""
+    words = {"name": provider_display_name(provider), "status": result.http_status}
+    if result.kind == "network":
+        return _("%(name)s could not be reached (no answer in time). Try again in a few minutes.") % words
+    if result.kind == "rate_limited":
+        return _("%(name)s is limiting requests right now. Try again in a minute.") % words
+    if result.kind == "refused":
+        return _("The hub does not call this server address (a private or blocked address).")
+    if result.kind == "config":
+        return _("The connection details are incomplete or the server address is not valid.")
+    if result.http_status in (401, 403):
+        return _("%(name)s refused the connection's credentials (HTTP %(status)s): reconnect it.") % words
+    if result.http_status:
+        return _("%(name)s answered HTTP %(status)s.") % words
+    return _("The provider answered: %(reason)s") % {"reason": result.message[:300]}
 
 
 def _sync_now(request, membership, integration) -> HttpResponse:
