@@ -179,13 +179,30 @@ def test_rotating_shows_the_new_secret_once(studio):
     ({"filter-header-name": ["bad header"], "filter-header-value": ["x"]}, "not a valid header name"),
 ])
 def test_bad_input_shows_the_error_and_stores_nothing(studio, change, message):
-    response = studio.owner_web.post("/webhooks/incoming/new", {**INCOMING_FORM, **change})
+    response = studio.owner_web.post("/webhooks/incoming/new", {**INCOMING_FORM, **change}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     html = response.content.decode()
     assert 'id="form-errors"' in html and message in html.replace("&#x27;", "'")
     assert 'value="לידים מהאתר"' in html or change.get("name") == ""  # what was typed is kept
     with tenant_scope(studio.owner.tenant.id):
         assert not IncomingWebhook.objects.exists()
+
+
+@pytest.mark.parametrize("change, hebrew, english", [
+    ({"a0-map-local": ["nope"], "a0-map-path": ["lead.name"]}, "'nope' אינו שדה הניתן לכתיבה של client",
+     "'nope' is not a writable field of client"),
+    ({"a0-type": "teleport"}, "סוג פעולה לא מוכר 'teleport'", "unknown action type 'teleport'"),
+    ({"filter-header-name": ["bad header"], "filter-header-value": ["x"]}, "'bad header' אינו שם כותרת תקין",
+     "'bad header' is not a valid header name"),
+    ({"a0-type": "forward", "a0-forwardUrl": "http://example.com/x", "a0-retryAttempts": "99"},
+     "חייב להיות מספר שלם בין 1 ל-10", "must be an integer between 1 and 10"),
+])
+def test_the_incoming_forms_errors_follow_the_pages_language(studio, change, hebrew, english):
+    form = {**INCOMING_FORM, **change}
+    he_page = studio.owner_web.post("/webhooks/incoming/new", form, HTTP_ACCEPT_LANGUAGE="he").content.decode()
+    en_page = studio.owner_web.post("/webhooks/incoming/new", form, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert hebrew in he_page.replace("&#x27;", "'") and english not in he_page.replace("&#x27;", "'")
+    assert english in en_page.replace("&#x27;", "'")
 
 
 def test_editing_keeps_the_secret_and_changes_the_settings(studio):
