@@ -224,7 +224,7 @@ def cursor_state(cursor: str, provider: str) -> dict[str, Any]:
     return state
 
 
-class CredentialsRefused(Exception):
+class CredentialsRefused(SaidError):
     """The provider refused the stored credentials (an API key revoked or rolled, a 401 no
     token refresh can cure): the engine ends the run failed and marks the integration
     ``expired``, so the tenant is asked to reconnect instead of the schedule retrying."""

@@ -334,7 +334,7 @@ def _same_origin(client: Caller, url: str) -> str:
 
 def _raise_refused(response: Answer) -> None:
     if response.status in (401, 403):
-        raise CredentialsRefused(f"the API refused the credentials (HTTP {response.status})")
+        raise CredentialsRefused(words(N_("the API refused the credentials (HTTP %(status)s)"), status=response.status))
 
 
 def _reason(response: Answer) -> str:

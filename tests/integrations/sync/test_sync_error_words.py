@@ -190,3 +190,21 @@ def test_a_failed_runs_error_words_are_said_in_the_readers_language(alice, alice
     en_page = client.get(f"/integrations/{integration.pk}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "ה-API דחה את סמן הדף" in he_page and "refused the page cursor" not in he_page
     assert "the API refused the page cursor (HTTP 410)" in en_page
+
+
+def test_refused_credentials_are_the_last_error_in_the_pages_language(alice):
+    from integrations.providers.adapter import CredentialsRefused
+
+    integration = connect_calendar(alice, direction="import")
+    with tenant_scope(alice.tenant.id):
+        entry = run_start(integration=integration, direction="import", options={})
+        refused = CredentialsRefused(words("the API refused the credentials (HTTP %(status)s)", status=401))
+        run_finish(entry=entry, report=RunReport(), error=refused, error_code="provider_expired")
+
+    client = Client()
+    client.force_login(alice.user)
+    he_page = client.get(f"/integrations/{integration.pk}", HTTP_ACCEPT_LANGUAGE="he").content.decode()
+    en_page = client.get(f"/integrations/{integration.pk}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    he_errors, en_errors = he_page[he_page.index('id="errors"'):], en_page[en_page.index('id="errors"'):]
+    assert "ה-API דחה את פרטי ההתחברות (HTTP 401)" in he_errors and "refused the credentials" not in he_errors
+    assert "the API refused the credentials (HTTP 401)" in en_errors
