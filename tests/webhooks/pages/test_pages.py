@@ -293,11 +293,19 @@ def test_creating_an_outgoing_webhook_stores_it_and_masks_credentials(studio):
     ({"signature_secret": "", "sign_requests": "on"}, "signatureSecret"),
 ])
 def test_outgoing_bad_input_shows_the_error_and_stores_nothing(studio, change, message):
-    response = studio.owner_web.post("/webhooks/outgoing/new", {**OUTGOING_FORM, **change})
+    response = studio.owner_web.post("/webhooks/outgoing/new", {**OUTGOING_FORM, **change}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert message in response.content.decode()
     with tenant_scope(studio.owner.tenant.id):
         assert not OutgoingWebhook.objects.exists()
+
+
+def test_the_outgoing_forms_errors_follow_the_pages_language(studio):
+    form = {**OUTGOING_FORM, "header-name": ["Content-Type"], "header-value": ["text/plain"]}
+    hebrew = studio.owner_web.post("/webhooks/outgoing/new", form, HTTP_ACCEPT_LANGUAGE="he").content.decode()
+    english = studio.owner_web.post("/webhooks/outgoing/new", form, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "הכותרת Content-Type נקבעת על ידי המערכת ואי אפשר לדרוס אותה" in hebrew and "set by the hub" not in hebrew
+    assert "header Content-Type is set by the hub and cannot be overridden" in english
 
 
 def test_preview_renders_the_template_for_a_sample_and_members_may_use_it(studio):
