@@ -116,6 +116,17 @@ class ProviderAppAdmin(ProviderNameColumn, admin.ModelAdmin):
         return redirect_uri(obj.provider) if obj and obj.provider else "-"
 
 
+class IntegrationColumn:
+    """The ``integration_label`` column of the sync bookkeeping lists: the integration's name and
+    its provider as the catalog names it in the admin's language (``Integration.__str__`` shows
+    the provider's id, which stays as it is for every other reader)."""
+
+    @admin.display(description=_("integration"), ordering="integration__name")
+    def integration_label(self, obj) -> str:
+        integration = obj.integration
+        return f"{integration.name} ({provider_name(integration.provider)})"
+
+
 class IntegrationLogInline(admin.TabularInline):
     model = IntegrationLog
     fields = ["started_at", "action", "status", "error_code", "error_message", "duration_ms"]
@@ -189,10 +200,10 @@ class IntegrationAdmin(ProviderNameColumn, admin.ModelAdmin):
 
 
 @admin.register(IntegrationLog)
-class IntegrationLogAdmin(IndexedUUIDSearch, admin.ModelAdmin):
+class IntegrationLogAdmin(IntegrationColumn, IndexedUUIDSearch, admin.ModelAdmin):
     """Newest first across tenants: every filter walks an index in that order (IntegrationLog.Meta.indexes)."""
 
-    list_display = ["started_at", "integration", "action", "status", "error_code", "duration_ms"]
+    list_display = ["started_at", "integration_label", "action", "status", "error_code", "duration_ms"]
     list_filter = ["action", "status", ("started_at", admin.DateFieldListFilter)]
     list_select_related = ["integration"]
     uuid_search_fields = ("id", "integration_id")
@@ -227,16 +238,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SyncState)
-class SyncStateAdmin(ReadOnlyAdmin):
-    list_display = ["integration", "local_type", "remote_type", "remote_container", "last_run_at", "last_full_sync_at"]
+class SyncStateAdmin(IntegrationColumn, ReadOnlyAdmin):
+    list_display = ["integration_label", "local_type", "remote_type", "remote_container", "last_run_at",
+                    "last_full_sync_at"]
     list_filter = ["local_type", "remote_type"]
     list_select_related = ["integration"]
     search_fields = ["integration__name", "remote_container"]
 
 
 @admin.register(ExternalLink)
-class ExternalLinkAdmin(ReadOnlyAdmin):
-    list_display = ["integration", "local_type", "local_id", "remote_type", "remote_id", "remote_version", "updated_at"]
+class ExternalLinkAdmin(IntegrationColumn, ReadOnlyAdmin):
+    list_display = ["integration_label", "local_type", "local_id", "remote_type", "remote_id", "remote_version",
+                    "updated_at"]
     list_filter = ["local_type", "remote_type"]
     list_select_related = ["integration"]
     search_fields = ["=remote_id"]  # exact: an id is pasted whole, never searched by part
@@ -246,10 +259,10 @@ class ExternalLinkAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PushChannel)
-class PushChannelAdmin(ReadOnlyAdmin):
+class PushChannelAdmin(IntegrationColumn, ReadOnlyAdmin):
     """Realtime import's push registrations (the secret token is never shown)."""
 
-    list_display = ["integration", "kind", "container", "expires_at", "renewed_at", "last_notified_at",
+    list_display = ["integration_label", "kind", "container", "expires_at", "renewed_at", "last_notified_at",
                     "rerun_requested"]
     list_filter = ["kind"]
     list_select_related = ["integration"]

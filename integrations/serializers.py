@@ -25,6 +25,7 @@ from integrations.models import Integration, IntegrationLog
 from integrations.providers.catalog import LOCAL_ENTITY_TYPES, SYNC_DIRECTIONS, get_provider
 from integrations.providers.registry import adapter_for
 from integrations.sync.mapping import TRANSFORMS, filter_errors, mapping_errors, transform_choices_error
+from integrations.sync.runs import failed_item_text, run_error_text
 
 FREQUENCIES = ("realtime", "hourly", "daily", "manual")
 MAX_ENTITIES, MAX_MAPPINGS, MAX_FILTERS = 50, 200, 50
@@ -68,15 +69,29 @@ class IntegrationSerializer(serializers.ModelSerializer):
 class IntegrationLogSerializer(serializers.ModelSerializer):
     tenant_id = serializers.UUIDField(read_only=True)
     integration_id = serializers.UUIDField(read_only=True)
+    failed_items = serializers.SerializerMethodField()
+    error_text = serializers.SerializerMethodField()
 
     class Meta:
         model = IntegrationLog
         fields = [
             "id", "tenant_id", "integration_id", "action", "direction", "status", "summary", "failed_items",
-            "error_message", "error_code", "started_at", "completed_at", "duration_ms",
+            "error_message", "error_text", "error_code", "started_at", "completed_at", "duration_ms",
             "request_snapshot", "response_snapshot",
         ]
         read_only_fields = fields
+
+    def get_failed_items(self, obj: IntegrationLog) -> list[dict[str, Any]] | None:
+        """The stored items as they are (``error`` the English text), each with ``errorText``:
+        the error in the request's language."""
+        if obj.failed_items is None:
+            return None
+        return [{**item, "errorText": failed_item_text(item)} if isinstance(item, dict) else item
+                for item in obj.failed_items]
+
+    def get_error_text(self, obj: IntegrationLog) -> str | None:
+        """``errorMessage`` in the request's language (None while the run has no error)."""
+        return run_error_text(obj) if obj.error_message else None
 
 
 class IntegrationLogFilterSerializer(serializers.Serializer):

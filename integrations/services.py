@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import kick
 from core.realtime import publish
@@ -42,13 +43,17 @@ class ConnectError(Exception):
     ProviderError kind when the provider's answer is the reason (pages put it in words)."""
 
     def __init__(self, code: str, message: str, *, http_status: int = 400, fields: dict | None = None,
-                 provider_status: int | None = None, provider_kind: str | None = None):
+                 provider_status: int | None = None, provider_kind: str | None = None,
+                 field_codes: dict[str, str] | None = None):
         super().__init__(message)
         self.code = code
         self.http_status = http_status
         self.fields = fields
         self.provider_status = provider_status
         self.provider_kind = provider_kind
+        #: credential field -> what is wrong with it (``required``, ``url``, ``string``, ``too_long``,
+        #: ``provider``): a page words it its own way without reading the (translated) message.
+        self.field_codes = field_codes or {}
 
 
 # --------------------------------------------------------------------- provider apps
@@ -58,7 +63,7 @@ def provider_app_set(*, provider_id: str, client_id: str | None = None, client_s
                      scopes: str | None = None) -> ProviderApp:
     """Create or update a provider's app; ``None`` leaves a value unchanged, "" clears it."""
     get_provider(provider_id)  # raises UnknownProvider
-    app, _ = ProviderApp.objects.get_or_create(provider=provider_id)
+    app, _created = ProviderApp.objects.get_or_create(provider=provider_id)
     for name, value in (("client_id", client_id), ("authorization_url", authorization_url), ("token_url", token_url),
                         ("revoke_url", revoke_url), ("api_base_url", api_base_url), ("scopes", scopes)):
         if value is not None:
@@ -145,7 +150,7 @@ def _consume_state(state: str) -> tuple[OAuthState | None, str | None]:
         if row is None:
             return None, None
         verifier = row.get_secret("code_verifier_encrypted")
-        deleted, _ = OAuthState.objects.filter(pk=row.pk).delete()
+        deleted, _rows = OAuthState.objects.filter(pk=row.pk).delete()
         if not deleted:  # a concurrent callback claimed it first
             return None, None
         if db_connection.vendor == "postgresql":
@@ -234,28 +239,35 @@ def _snake(name: str) -> str:
 
 
 def clean_credentials(provider: Provider, raw: Any) -> dict[str, str]:
-    """Validate POSTed credentials against the catalog's fields (camelCase or snake_case keys)."""
+    """Validate POSTed credentials against the catalog's fields (camelCase or snake_case keys).
+    The messages are in the request's language (keys and field names as they are)."""
     if not isinstance(raw, dict):
-        raise ConnectError("invalid", "credentials must be an object", fields={"credentials": ["must be an object"]})
+        raise ConnectError("invalid", _("credentials must be an object"), fields={"credentials": [_("must be an object")]})
     by_key = {}
     for f in provider.credential_fields:
         by_key[f.name] = f
         by_key[_snake(f.name)] = f
     unknown = [k for k in raw if k not in by_key]
     if unknown:
-        raise ConnectError("invalid", f"unknown credential field {unknown[0]!r}",
-                           fields={"credentials": [f"unknown field {k!r}" for k in unknown]})
+        raise ConnectError("invalid", _("unknown credential field %(key)s") % {"key": repr(unknown[0])},
+                           fields={"credentials": [_("unknown field %(key)s") % {"key": repr(k)} for k in unknown]})
     values: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
+    codes: dict[str, str] = {}
+
+    def refuse(name: str, code: str, message: str) -> None:
+        if name not in errors:
+            errors[name], codes[name] = [message], code
+
     for key, value in raw.items():
         if value is None:
             continue
         if not isinstance(value, str | int):
-            errors[by_key[key].name] = ["must be a string"]
+            refuse(by_key[key].name, "string", _("must be a string"))
             continue
         value = str(value).strip()
         if len(value) > MAX_CREDENTIAL_LENGTH:
-            errors[by_key[key].name] = [f"at most {MAX_CREDENTIAL_LENGTH} characters"]
+            refuse(by_key[key].name, "too_long", _("at most %(n)s characters") % {"n": MAX_CREDENTIAL_LENGTH})
             continue
         if value:
             values[by_key[key].name] = value
@@ -263,14 +275,15 @@ def clean_credentials(provider: Provider, raw: Any) -> dict[str, str]:
         if f.name not in values and f.default:
             values[f.name] = f.default
         if f.required and not values.get(f.name):
-            errors.setdefault(f.name, ["this field is required"])
+            refuse(f.name, "required", _("this field is required"))
         if f.kind == "url" and values.get(f.name) and not re.match(r"^https?://[^\s/]+", values[f.name]):
-            errors.setdefault(f.name, ["must be an http(s) URL"])
+            refuse(f.name, "url", _("must be an http(s) URL"))
     for name, problems in adapter_for(provider).credential_errors(values).items():
-        errors.setdefault(name, problems)
+        if problems and name not in errors:
+            errors[name], codes[name] = list(problems), "provider"
     if errors:
-        raise ConnectError("invalid", next(iter(errors.values()))[0] if len(errors) == 1 else "invalid credentials",
-                           fields={"credentials": errors})
+        raise ConnectError("invalid", next(iter(errors.values()))[0] if len(errors) == 1 else _("invalid credentials"),
+                           fields={"credentials": errors}, field_codes=codes)
     return values
 
 
@@ -380,8 +393,11 @@ def integration_refresh(*, integration: Integration) -> Integration:
 class TestResult:
     ok: bool
     http_status: int | None
-    message: str
+    message: str  # English, as the log keeps it (the API's ``message``)
     duration_ms: int
+    #: The client's ProviderError kind when the call did not answer usably (``network``,
+    #: ``rate_limited``, ``config``...), None for an answer: what a page words in its language.
+    kind: str | None = None
 
 
 def integration_test(*, integration: Integration) -> TestResult:
@@ -389,10 +405,11 @@ def integration_test(*, integration: Integration) -> TestResult:
     provider = get_provider(integration.provider)
     started = timezone.now()
     snapshots: tuple = (None, None)
+    kind = None
     try:
         response = ProviderClient.for_integration(integration, max_retries=1).test_connection()
     except ProviderError as exc:
-        ok, status, message, snapshots = False, exc.status, str(exc), exc.snapshots
+        ok, status, message, snapshots, kind = False, exc.status, str(exc), exc.snapshots, exc.kind
     else:
         ok, status = adapter_for(provider).test_ok(response), response.status
         snapshots = (response.request_snapshot, response.response_snapshot)
@@ -407,7 +424,7 @@ def integration_test(*, integration: Integration) -> TestResult:
     entry = log_action(integration=integration, action="test", status="success" if ok else "failed", started_at=started,
                        error_message=None if ok else message, error_code=None if ok else "test_failed",
                        request_snapshot=snapshots[0], response_snapshot=snapshots[1])
-    return TestResult(ok, status, message, entry.duration_ms or 0)
+    return TestResult(ok, status, message, entry.duration_ms or 0, kind)
 
 
 def integration_disconnect(*, integration: Integration, reason: str = "user_disconnected") -> None:

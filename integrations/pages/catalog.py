@@ -15,7 +15,6 @@ the card's actions as htmx partials (one card in, one card out).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,15 +47,13 @@ AUTH_KIND_LABELS = {
 }
 SYNC_STATUS_LABELS = dict(Integration.SyncStatus.choices)
 
-# clean_credentials' field messages (integrations/services.py), in the page's language.
+# clean_credentials' field problems (ConnectError.field_codes) in the page's own words; any
+# other (an adapter's) is shown as the service said it, already in the request's language.
 FIELD_MESSAGES = {
-    "this field is required": _("This field is required."),
-    "must be an http(s) URL": _("Enter an address that starts with https:// (or http://)."),
-    "must be a string": _("This value is not valid."),
-    "a Mailchimp key ends with its datacenter, e.g. -us6": _(
-        "A Mailchimp key ends with its data center, for example -us6."),
+    "required": _("This field is required."),
+    "url": _("Enter an address that starts with https:// (or http://)."),
+    "string": _("This value is not valid."),
 }
-_AT_MOST = re.compile(r"^at most (\d+) characters$")
 
 
 # ----------------------------------------------------------------------------- the page
@@ -175,12 +172,13 @@ def _field_errors(exc: services.ConnectError) -> dict[str, str]:
         return {}
     out = {}
     for name, messages in problems.items():
-        first = str(messages[0]) if messages else ""
-        at_most = _AT_MOST.match(first)
-        if at_most:
-            out[name] = gettext("At most %(count)s characters.") % {"count": at_most.group(1)}
+        code = exc.field_codes.get(name)
+        if code == "too_long":
+            out[name] = gettext("At most %(count)s characters.") % {"count": services.MAX_CREDENTIAL_LENGTH}
+        elif code in FIELD_MESSAGES:
+            out[name] = str(FIELD_MESSAGES[code])
         else:
-            out[name] = str(FIELD_MESSAGES.get(first, _("This value is not valid.")))
+            out[name] = str(messages[0]) if messages else str(_("This value is not valid."))
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from django.http import HttpRequest
+from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
@@ -61,6 +62,11 @@ def maturity_note(provider: Provider) -> SafeString | None:
         f'<code dir="ltr">{escape(part)}</code>' if i % 2 else escape(part) for i, part in enumerate(parts)))
 
 
+def provider_display_name(provider: Provider) -> str:
+    """The provider's catalog name in the page's language (Hebrew unless English)."""
+    return provider.name_en if translation.get_language() == "en" else provider.name_he
+
+
 def membership_for(request: HttpRequest) -> Membership | None:
     try:
         return membership_choose(user=request.user, wanted=request.GET.get("tenant"), first_if_many=True)
@@ -74,5 +80,5 @@ def message_for(request: HttpRequest) -> tuple[str | None, str | None]:
         return "error", str(CALLBACK_MESSAGES.get(error, CALLBACK_MESSAGES["provider_error"]))
     connected = request.GET.get("connected")
     if connected in PROVIDERS:
-        return "success", str(_("Connected to %(name)s.") % {"name": PROVIDERS[connected].name_he})
+        return "success", str(_("Connected to %(name)s.") % {"name": provider_display_name(PROVIDERS[connected])})
     return None, None

@@ -32,13 +32,20 @@ from integrations import selectors, services
 from integrations.models import Integration, IntegrationLog
 from integrations.pages import provider_settings as provider_forms
 from integrations.pages import settings_forms as forms
-from integrations.pages.common import MATURITY_LABELS, maturity_note, membership_for, message_for
+from integrations.pages.common import (
+    MATURITY_LABELS,
+    maturity_note,
+    membership_for,
+    message_for,
+    provider_display_name,
+)
 from integrations.providers.catalog import PROVIDERS, get_provider
 from integrations.providers.registry import adapter_for
 from integrations.serializers import FREQUENCIES, IntegrationLogFilterSerializer
 from integrations.sync import services as sync
 from integrations.sync.mapping import TRANSFORMS
 from integrations.sync.preview import PreviewError, mapping_preview
+from integrations.sync.runs import failed_item_text, run_error_text
 from tenancy.selectors import TenantChoiceError, membership_choose
 
 HISTORY_PAGE_SIZE = 10
@@ -206,7 +213,10 @@ def _history_context(integration: Integration, *, action: str = "", status: str 
 def _log_row(entry: IntegrationLog, labels: dict[str, dict[str, str]]) -> dict[str, Any]:
     return {"entry": entry, "action_label": labels["action"].get(entry.action, entry.action),
             "status_label": labels["status"].get(entry.status, entry.status),
-            "summary": entry.summary or {}, "failed_items": entry.failed_items or []}
+            "summary": entry.summary or {}, "error_text": run_error_text(entry),
+            # Each item's error in the page's language (the words it kept), else as it was stored.
+            "failed_items": [{**item, "text": failed_item_text(item)} for item in entry.failed_items or []
+                             if isinstance(item, dict)]}
 
 
 def _errors_context(integration: Integration) -> dict[str, Any]:
@@ -218,6 +228,9 @@ def _errors_context(integration: Integration) -> dict[str, Any]:
     reconnect_url = f"/api/integrations/connect/{provider.id}" if provider.auth_kind == "oauth2" else "/integrations"
     return {
         "last_bad": _log_row(last_bad, _labels()) if last_bad else None,
+        # The integration's last error is the latest run's when that run failed: said in the page's language.
+        "last_error_text": (run_error_text(latest_run) if latest_run is not None and integration.last_error
+                            and latest_run.error_message == integration.last_error else integration.last_error),
         # Failed items shown are those of the last failed or partial run, unless a newer run succeeded.
         "bad_is_latest": bool(last_bad and latest_run and last_bad.pk == latest_run.pk),
         "needs_reconnect": integration.status in (Integration.Status.EXPIRED, Integration.Status.ERROR),
@@ -356,7 +369,28 @@ def _test(request, membership, integration) -> HttpResponse:
     result = services.integration_test(integration=integration)
     if result.ok:
         return _message(request, "success", _("Connection works"))
-    return _message(request, "error", _("Connection failed"), detail=result.message)
+    return _message(request, "error", _("Connection failed"),
+                    detail=connection_test_failure_text(result, get_provider(integration.provider)))
+
+
+def connection_test_failure_text(result: services.TestResult, provider) -> str:
+    """A failed connection test in the page's language: the provider named as the catalog names
+    it, the status and the kind of failure; the provider's own words (an error it sent) kept as
+    they are after a translated prefix."""
+    words = {"name": provider_display_name(provider), "status": result.http_status}
+    if result.kind == "network":
+        return _("%(name)s could not be reached (no answer in time). Try again in a few minutes.") % words
+    if result.kind == "rate_limited":
+        return _("%(name)s is limiting requests right now. Try again in a minute.") % words
+    if result.kind == "refused":
+        return _("The hub does not call this server address (a private or blocked address).")
+    if result.kind == "config":
+        return _("The connection details are incomplete or the server address is not valid.")
+    if result.http_status in (401, 403):
+        return _("%(name)s refused the connection's credentials (HTTP %(status)s): reconnect it.") % words
+    if result.http_status:
+        return _("%(name)s answered HTTP %(status)s.") % words
+    return _("The provider answered: %(reason)s") % {"reason": result.message[:300]}
 
 
 def _sync_now(request, membership, integration) -> HttpResponse:

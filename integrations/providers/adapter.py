@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from django.utils.translation import gettext as _
 
+from core.words import SaidError
 from integrations.providers.base import Provider
 
 
@@ -196,9 +197,11 @@ class VersionConflict(Exception):
         self.modified_at = modified_at
 
 
-class CursorInvalid(Exception):
+class CursorInvalid(SaidError):
     """The provider no longer accepts the stored cursor (Google 410, Graph
-    syncStateNotFound, CalDAV valid-sync-token): the caller runs a full resync."""
+    syncStateNotFound, CalDAV valid-sync-token): the caller runs a full resync.
+
+    Its message may be words (core.words): English as text, the reader's language on a page."""
 
 
 def cursor_text(*, drop_empty: bool = False, **state: Any) -> str:
@@ -221,7 +224,7 @@ def cursor_state(cursor: str, provider: str) -> dict[str, Any]:
     return state
 
 
-class CredentialsRefused(Exception):
+class CredentialsRefused(SaidError):
     """The provider refused the stored credentials (an API key revoked or rolled, a 401 no
     token refresh can cure): the engine ends the run failed and marks the integration
     ``expired``, so the tenant is asked to reconnect instead of the schedule retrying."""

@@ -17,13 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
+
+from core.words import SaidError, words
 
 MAX_TEXT_PARAM = 200
 MAX_MAP_ENTRIES = 200
 
 
-class CustomError(ValueError):
-    """A value the function cannot take (a per-record error, e.g. a number given to ``lower``)."""
+class CustomError(SaidError, ValueError):
+    """A value the function cannot take (a per-record error, e.g. a number given to ``lower``):
+    English as text, its ``words`` kept by the run's log for the reader's language."""
 
 
 Fn = Callable[[Any, dict[str, Any]], Any]
@@ -86,7 +90,7 @@ def _unknown_param(key: str) -> str:
 # ------------------------------------------------------------------ functions
 def _text(value: Any, name: str) -> str:
     if not isinstance(value, str):
-        raise CustomError(f"{name} needs text, got {type(value).__name__}")
+        raise CustomError(words(N_("%(name)s needs text, got %(type)s"), name=name, type=type(value).__name__))
     return value
 
 
@@ -154,7 +158,7 @@ def _join(value, params):
     if value is None:
         return None
     if not isinstance(value, list):
-        raise CustomError(f"join needs a list, got {type(value).__name__}")
+        raise CustomError(words(N_("join needs a list, got %(type)s"), type=type(value).__name__))
     return _separator(params).join("" if v is None else str(v) for v in value)
 
 

@@ -40,10 +40,12 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from core import retry
 from core.kick import kick_soon
 from core.tenant_context import tenant_scope
+from core.words import words
 from entities.models import EntityEvent
 from entities.services import entity_snapshot, entity_update
 from integrations.models import ExternalLink, Integration, SyncPending
@@ -60,6 +62,7 @@ from integrations.sync.importer import (
     Job,
     as_entity_data,
     describe,
+    described_words,
     import_container,
     local_load,
     local_model,
@@ -538,10 +541,12 @@ def record_failure(job: Job, row: SyncPending, exc: Exception) -> None:
     owner (a standing export's) hears either way, in the same transaction."""
     attempts = row.attempts + 1
     error = str(exc) if isinstance(exc, RecordRefused | RetryLater) else describe(exc)
+    said = described_words(exc)
     limit = job.plan.adapter.max_export_attempts
     final = isinstance(exc, RecordRefused) or (limit is not None and attempts >= limit
                                               and not isinstance(exc, CredentialsRefused))
     if final and not isinstance(exc, RecordRefused):
+        said = words(N_("gave up after %(attempts)s attempts: %(error)s"), attempts=attempts, error=said or error)
         error = f"gave up after {attempts} attempts: {error}"
     log.warning("sync export of %s:%s to %s failed (attempt %d%s): %s", row.local_type, row.local_id,
                 job.plan.integration.pk, attempts, ", final" if final else "", error)
@@ -552,7 +557,7 @@ def record_failure(job: Job, row: SyncPending, exc: Exception) -> None:
         extra = owner.failed(integration=job.plan.integration, local_id=row.local_id, error=error, final=final,
                              attempts=attempts, retry_at=retry_at) if owner is not None else None
         job.report.fail(entity_id=row.local_id, entity_name=str((row.snapshot or {}).get("title") or row.local_type),
-                        error=error, extra=extra)
+                        error=error, extra=extra, said=said)
         if final:
             finish_row(job, row)
             return

@@ -41,10 +41,12 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 from djangorestframework_camel_case.util import camel_to_underscore
 from rest_framework.exceptions import ValidationError
 
 from core.tenant_context import tenant_scope
+from core.words import Words, words, words_of
 from entities.models import EntityModel
 from entities.serializers import SERIALIZERS
 from entities.services import entity_bulk_create, entity_create, entity_delete, entity_snapshot, entity_update
@@ -148,6 +150,15 @@ def describe(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return f"invalid record: {exc.detail}"
     return f"{type(exc).__name__}: {exc}"
+
+
+def described_words(exc: Exception) -> Words | None:
+    """What :func:`describe` says, as words a page can say in its reader's language (the
+    record's own problem, without the exception's class name); None for an error that is
+    the provider's or a program's own text."""
+    if isinstance(exc, ValidationError):
+        return words(N_("invalid record: %(detail)s"), detail=str(exc.detail))
+    return words_of(exc)
 
 
 # --------------------------------------------------------------------------- the flow
@@ -305,7 +316,8 @@ def apply_page(job: Job, pair: Pair, container: str, changes: tuple[RemoteChange
                 with transaction.atomic():
                     apply_change(job, pair, container, change, links.get(change.remote_id))
             except Exception as exc:  # noqa: BLE001 - counted in failedItems, the run goes on
-                job.report.fail(entity_id=change.remote_id, entity_name=change_name(change), error=describe(exc))
+                job.report.fail(entity_id=change.remote_id, entity_name=change_name(change), error=describe(exc),
+                                said=described_words(exc))
     seen = [c.remote_id for c in changes if not c.deleted]
     if seen:
         ExternalLink.objects.filter(tenant_id=job.tenant_id, integration=integration, remote_type=pair.remote_type,
@@ -470,7 +482,8 @@ def create_locals(job: Job, pair: Pair, container: str, new: list[NewRecord]) ->
     for record, result in zip(new, results, strict=True):
         change = record.change
         if isinstance(result, ValidationError):
-            job.report.fail(entity_id=change.remote_id, entity_name=change_name(change), error=describe(result))
+            job.report.fail(entity_id=change.remote_id, entity_name=change_name(change), error=describe(result),
+                            said=described_words(result))
             continue
         links.append(ExternalLink(
             tenant_id=job.tenant_id, integration=job.plan.integration, local_type=pair.local_type, local_id=result.pk,
@@ -547,4 +560,5 @@ def remove_unseen(job: Job, pair: Pair, container: str, *, since: datetime) -> N
             with transaction.atomic():
                 remove_linked(job, link, remote_id=link.remote_id)
         except Exception as exc:  # noqa: BLE001 - one bad record fails alone
-            job.report.fail(entity_id=link.remote_id, entity_name=str(link.local_id), error=describe(exc))
+            job.report.fail(entity_id=link.remote_id, entity_name=str(link.local_id), error=describe(exc),
+                            said=described_words(exc))

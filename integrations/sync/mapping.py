@@ -72,7 +72,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
+from core.words import Words, english, is_words, words
 from integrations.sync.custom import REGISTRY as CUSTOM_REGISTRY
 from integrations.sync.custom import CustomError, custom_errors
 
@@ -93,10 +95,15 @@ class MappingConfigError(ValueError):
 
 
 class MappingError(ValueError):
-    """One record could not be mapped (a bad date, no currency rate): that record fails, the run goes on."""
+    """One record could not be mapped (a bad date, no currency rate): that record fails, the run goes on.
 
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
+    Raised in a worker, read later by whoever opens the run: the text (``str``) is English, the
+    ``words`` (core.words) are what the run's log keeps so a page says it in its reader's language."""
+
+    def __init__(self, field_name: str, message: str | Words) -> None:
+        inner = message if is_words(message) else words("%(text)s", text=str(message))
+        self.words = words("%(field)s: %(message)s", field=field_name, message=inner)
+        super().__init__(english(self.words))
         self.field = field_name
 
 
@@ -265,14 +272,14 @@ def _parse_instant(value: Any, zone, name: str) -> datetime | date:
             try:
                 return date.fromisoformat(text)
             except ValueError:
-                raise MappingError(name, f"{value!r} is not a date") from None
+                raise MappingError(name, words(N_("%(value)s is not a date"), value=repr(value))) from None
         text = re.sub(r"(\.\d{6})\d+", r"\1", text)  # Graph sends 7 fractional digits
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            raise MappingError(name, f"{value!r} is not an ISO 8601 date-time") from None
+            raise MappingError(name, words(N_("%(value)s is not an ISO 8601 date-time"), value=repr(value))) from None
     else:
-        raise MappingError(name, f"{str(value)[:60]!r} is not an ISO 8601 date-time")
+        raise MappingError(name, words(N_("%(value)s is not an ISO 8601 date-time"), value=repr(str(value)[:60])))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
@@ -341,11 +348,11 @@ class Rule:
         except InvalidOperation:
             amount = None
         if amount is None or not amount.is_finite():
-            raise MappingError(name, f"{str(value)[:40]!r} is not an amount")
+            raise MappingError(name, words(N_("%(value)s is not an amount"), value=repr(str(value)[:40])))
         local_cur = _currency_code(cfg, "from", "fromField", source if to_remote else partial)
         remote_cur = _currency_code(cfg, "to", "toField", partial if to_remote else source)
         if not local_cur or not remote_cur:
-            raise MappingError(name, "the currency to convert from or to is unknown")
+            raise MappingError(name, words(N_("the currency to convert from or to is unknown")))
         base, quote = (local_cur, remote_cur) if to_remote else (remote_cur, local_cur)
         on = ctx.on_date or _record_date(cfg.get("dateField"), source, ctx) or datetime.now(_zone(ctx.tz)).date()
         if base == quote:
@@ -356,7 +363,8 @@ class Rule:
             if found is None:
                 found, inverse = ctx.rate(quote, base, on), True
             if found is None:
-                raise MappingError(name, f"no {base}->{quote} exchange rate on or before {on.isoformat()}")
+                raise MappingError(name, words(N_("no %(base)s->%(quote)s exchange rate on or before %(date)s"),
+                                                 base=base, quote=quote, date=on.isoformat()))
             rate, valid_on = found
             converted = amount / rate if inverse else amount * rate
             ctx.notes.append({"transform": "currency_convert", "field": name, "from": base, "to": quote,
@@ -378,11 +386,12 @@ class Rule:
         if value is None:
             return None
         if not isinstance(value, str | int) or isinstance(value, bool):
-            raise MappingError(self.local.text, f"{str(value)[:40]!r} is not a record id")
+            raise MappingError(self.local.text, words(N_("%(value)s is not a record id"), value=repr(str(value)[:40])))
         entity = self.config["entity"]
         found = ctx.linked(entity, "remote" if to_remote else "local", str(value))
         if found is None and to_remote:
-            raise MappingError(self.local.text, f"the {entity} {str(value)[:40]} is not synced yet (no link)")
+            raise MappingError(self.local.text, words(N_("the %(entity)s %(id)s is not synced yet (no link)"),
+                                                     entity=entity, id=str(value)[:40]))
         return _MISSING if found is None else found
 
     # ---- directions
@@ -438,7 +447,7 @@ class Rule:
         try:
             return (fn.to_remote if to_remote else fn.to_local)(value, params)
         except CustomError as exc:
-            raise MappingError(self.local.text, str(exc)) from None
+            raise MappingError(self.local.text, exc.words or str(exc)) from None
 
 
 def _currency_code(cfg: dict, key: str, field_key: str, record: dict) -> str | None:
@@ -591,7 +600,8 @@ def _guarded(rule: Rule, apply, record: dict, ctx: MappingContext, out: dict) ->
     except MappingError:
         raise
     except (ArithmeticError, ValueError, TypeError) as exc:
-        raise MappingError(rule.local.text, f"{rule.transform} cannot convert this value ({type(exc).__name__})") from None
+        raise MappingError(rule.local.text, words(N_("%(transform)s cannot convert this value (%(error)s)"),
+                                                  transform=rule.transform, error=type(exc).__name__)) from None
 
 
 def compile_mappings(raw: list[dict[str, Any]] | None, *, local_type: str, defaults: list[dict[str, Any]]) -> Mapping:

@@ -30,6 +30,7 @@ from django.utils import timezone
 from core import kick
 from core.realtime import publish
 from core.tenant_context import operator_scope
+from core.words import Words, say, words_of
 from integrations.models import Integration, IntegrationLog
 
 log = logging.getLogger("architect_studio.sync")
@@ -43,6 +44,8 @@ MAX_CONFLICTS = 100
 MAX_SAMPLES = 50
 MAX_NOTES = 50
 MAX_RESUMES = 3
+#: The key a failed item (and a failed run's response snapshot) keeps an error's words under.
+ERROR_WORDS = "errorWords"
 
 
 def stale_after() -> timedelta:
@@ -83,11 +86,17 @@ class RunReport:
         return {"total": self.total, "created": self.created, "updated": self.updated, "deleted": self.deleted,
                 "skipped": self.skipped, "failed": self.failed, "conflicts": self.conflicts}
 
-    def fail(self, *, entity_id: Any, entity_name: str, error: str, extra: dict[str, Any] | None = None) -> None:
+    def fail(self, *, entity_id: Any, entity_name: str, error: str, extra: dict[str, Any] | None = None,
+             said: Words | None = None) -> None:
+        """One failed record. ``error`` is the English text every reader of the log has always
+        had; ``said`` (core.words), when the error can say itself, is kept beside it as
+        ``errorWords`` so a page shows it in its reader's language (:func:`failed_item_text`)."""
         self.failed += 1
         if len(self.failed_items) < MAX_FAILED_ITEMS:
-            self.failed_items.append({"entityId": str(entity_id), "entityName": entity_name[:200], "error": error[:500],
-                                      **(extra or {})})
+            item = {"entityId": str(entity_id), "entityName": entity_name[:200], "error": error[:500], **(extra or {})}
+            if said is not None:
+                item[ERROR_WORDS] = said
+            self.failed_items.append(item)
 
     def item(self, key: str, item: dict[str, Any]) -> None:
         """An exported record's line in the run's request snapshot (``<key>s``, the last as ``<key>``)."""
@@ -113,6 +122,21 @@ class RunReport:
     @property
     def status(self) -> str:
         return Integration.SyncStatus.PARTIAL if self.failed else Integration.SyncStatus.SUCCESS
+
+
+def failed_item_text(item: Any) -> str:
+    """A stored failed item's error in the active language: its words when it kept them,
+    else the text it kept (older rows; a provider's own answer, which is data)."""
+    if not isinstance(item, dict):
+        return ""
+    return say(item.get(ERROR_WORDS)) or str(item.get("error") or "")
+
+
+def run_error_text(entry: IntegrationLog) -> str:
+    """A finished run's error in the active language (its words kept in the response
+    snapshot by :func:`run_finish`), else the stored ``error_message``."""
+    kept = (entry.response_snapshot or {}).get(ERROR_WORDS) if isinstance(entry.response_snapshot, dict) else None
+    return say(kept) or (entry.error_message or "")
 
 
 def action_for(direction: str) -> str:
@@ -199,6 +223,9 @@ def run_finish(*, entry: IntegrationLog, report: RunReport, error: Exception | N
     entry.error_message = str(error)[:2000] if error is not None else None
     entry.error_code = (error_code or "sync_failed") if error is not None else None
     entry.response_snapshot = {"conflicts": report.conflict_items, "notes": report.notes}
+    said = words_of(error) if error is not None else None
+    if said is not None:
+        entry.response_snapshot[ERROR_WORDS] = said
     fields = ["status", "summary", "failed_items", "completed_at", "duration_ms", "error_message", "error_code",
               "response_snapshot"]
     if report.items:

@@ -15,6 +15,7 @@ import json
 import re
 from typing import Any
 
+from django.utils.translation import gettext as _
 from djangorestframework_camel_case.util import camel_to_underscore
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -68,22 +69,22 @@ def _err(path: str, message: str) -> serializers.ValidationError:
 
 def _dot_path(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_PATH:
-        raise _err(where, f"must be a dot path (1-{MAX_PATH} characters), e.g. customer.name")
+        raise _err(where, _("must be a dot path (1-%(n)s characters), e.g. customer.name") % {"n": MAX_PATH})
     if any(part == "" for part in value.split(".")):
-        raise _err(where, "must not have empty segments")
+        raise _err(where, _("must not have empty segments"))
     return value
 
 
 def _headers(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, dict):
-        raise _err(where, "must be an object of header name → value")
+        raise _err(where, _("must be an object of header name → value"))
     if len(value) > MAX_HEADERS:
-        raise _err(where, f"at most {MAX_HEADERS} headers")
+        raise _err(where, _("at most %(n)s headers") % {"n": MAX_HEADERS})
     for name, val in value.items():
         if not isinstance(name, str) or not _HEADER_NAME_RE.fullmatch(name):
-            raise _err(where, f"{name!r} is not a valid header name")
+            raise _err(where, _("%(name)s is not a valid header name") % {"name": repr(name)})
         if not isinstance(val, str) or len(val) > 4096 or re.search(r"[\r\n\x00]", val):
-            raise _err(where, f"the value of {name} must be a single-line string of at most 4096 characters")
+            raise _err(where, _("the value of %(name)s must be a single-line string of at most 4096 characters") % {"name": name})
     return dict(value)
 
 
@@ -95,64 +96,67 @@ def _writable_fields(entity_type: str) -> set[str]:
 def validate_action(raw: Any, index: int) -> dict[str, Any]:
     where = f"actions[{index}]"
     if not isinstance(raw, dict):
-        raise _err(where, "must be an object with type and config")
+        raise _err(where, _("must be an object with type and config"))
     action_type = raw.get("type")
     if action_type not in ACTION_TYPES:
-        raise _err(f"{where}.type", f"unknown action type {action_type!r}; one of {', '.join(ACTION_TYPES)}")
+        raise _err(f"{where}.type", _("unknown action type %(type)s; one of %(choices)s") % {
+            "type": repr(action_type), "choices": ", ".join(ACTION_TYPES)})
     extra = set(raw) - {"type", "config"}
     if extra:
-        raise _err(where, f"unknown keys: {', '.join(sorted(extra))}")
+        raise _err(where, _("unknown keys: %(keys)s") % {"keys": ", ".join(sorted(extra))})
     config_in = raw.get("config") or {}
     if not isinstance(config_in, dict):
-        raise _err(f"{where}.config", "must be an object")
+        raise _err(f"{where}.config", _("must be an object"))
     config: dict[str, Any] = {}
     for key, value in config_in.items():
         camel = key if key in _CONFIG_KEYS else _SNAKE_TO_CAMEL.get(key)
         if camel is None:
-            raise _err(f"{where}.config", f"unknown key {key!r}")
+            raise _err(f"{where}.config", _("unknown key %(key)s") % {"key": repr(key)})
         if camel in _ALLOWED[action_type]:
             config[camel] = value
         elif value not in (None, "", {}, []):
-            raise _err(f"{where}.config.{camel}", f"not used by {action_type}")
+            raise _err(f"{where}.config.{camel}", _("not used by %(type)s") % {"type": action_type})
     cfg = f"{where}.config"
     if action_type in ("create_entity", "update_entity"):
         entity_type = config.get("entityType")
         if entity_type not in ENTITY_MODELS:
-            raise _err(f"{cfg}.entityType", f"unknown entity type {entity_type!r}; one of {', '.join(ENTITY_MODELS)}")
+            raise _err(f"{cfg}.entityType", _("unknown entity type %(type)s; one of %(choices)s") % {
+                "type": repr(entity_type), "choices": ", ".join(ENTITY_MODELS)})
         mappings = config.get("fieldMappings")
         if not isinstance(mappings, dict) or not mappings:
-            raise _err(f"{cfg}.fieldMappings", "must be a non-empty object of local field → dot path in the payload")
+            raise _err(f"{cfg}.fieldMappings", _("must be a non-empty object of local field → dot path in the payload"))
         if len(mappings) > MAX_MAPPINGS:
-            raise _err(f"{cfg}.fieldMappings", f"at most {MAX_MAPPINGS} mappings")
+            raise _err(f"{cfg}.fieldMappings", _("at most %(n)s mappings") % {"n": MAX_MAPPINGS})
         writable = _writable_fields(entity_type)
         for local, path in mappings.items():
             if not isinstance(local, str) or local_field(local) not in writable:
-                raise _err(f"{cfg}.fieldMappings", f"{local!r} is not a writable field of {entity_type}")
+                raise _err(f"{cfg}.fieldMappings", _("%(field)s is not a writable field of %(type)s") % {
+                    "field": repr(local), "type": entity_type})
             _dot_path(path, f"{cfg}.fieldMappings.{local}")
         if action_type == "update_entity":
             match = config.get("matchField")
             if not isinstance(match, str) or match not in mappings:
-                raise _err(f"{cfg}.matchField", "must be one of the fieldMappings keys (its value identifies the row)")
+                raise _err(f"{cfg}.matchField", _("must be one of the fieldMappings keys (its value identifies the row)"))
             model_field = local_field(match)
             try:
                 field = ENTITY_MODELS[entity_type]._meta.get_field(model_field)
             except Exception:  # noqa: BLE001 - FieldDoesNotExist
-                raise _err(f"{cfg}.matchField", f"{match!r} is not a field of {entity_type}") from None
+                raise _err(f"{cfg}.matchField", _("%(field)s is not a field of %(type)s") % {"field": repr(match), "type": entity_type}) from None
             if field.get_internal_type() == "JSONField":
-                raise _err(f"{cfg}.matchField", f"{match!r} cannot identify a row")
+                raise _err(f"{cfg}.matchField", _("%(field)s cannot identify a row") % {"field": repr(match)})
     elif action_type == "trigger_automation":
         automation_id = config.get("automationId")
         if not isinstance(automation_id, str) or not _AUTOMATION_ID_RE.fullmatch(automation_id):
-            raise _err(f"{cfg}.automationId", "must be an automation id (1-200 letters, digits, _ . : -)")
+            raise _err(f"{cfg}.automationId", _("must be an automation id (1-200 letters, digits, _ . : -)"))
     elif action_type == "forward":
         url = config.get("forwardUrl")
         if not isinstance(url, str):
-            raise _err(f"{cfg}.forwardUrl", "is required (an http or https URL)")
+            raise _err(f"{cfg}.forwardUrl", _("is required (an http or https URL)"))
         try:
             outbound.check_url(url, allow_private=conf.allow_private_targets())
             loops.check_not_own_origin(url)
         except outbound.OutboundRefused as exc:
-            raise _err(f"{cfg}.forwardUrl", f"refused: {exc.reason}") from None
+            raise _err(f"{cfg}.forwardUrl", _("refused: %(reason)s") % {"reason": exc.reason}) from None
         if "forwardHeaders" in config and config["forwardHeaders"] is not None:
             config["forwardHeaders"] = _headers(config["forwardHeaders"], f"{cfg}.forwardHeaders")
         else:
@@ -163,9 +167,9 @@ def validate_action(raw: Any, index: int) -> dict[str, Any]:
                 continue
             value = config[key]
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise _err(f"{cfg}.{key}", f"must be an integer between {low} and {high}")
+                raise _err(f"{cfg}.{key}", _("must be an integer between %(low)s and %(high)s") % {"low": low, "high": high})
         if config.get("signRequests") is not None and not isinstance(config["signRequests"], bool):
-            raise _err(f"{cfg}.signRequests", "must be true or false")
+            raise _err(f"{cfg}.signRequests", _("must be true or false"))
     return {"type": action_type, "config": config}
 
 
@@ -175,12 +179,12 @@ def validate_filters(raw: Any, previous: Any = None) -> dict[str, Any] | None:
     if raw is None or raw == {}:
         return None
     if not isinstance(raw, dict):
-        raise _err("filters", "must be an object with headers, bodyPath and bodyValue")
+        raise _err("filters", _("must be an object with headers, bodyPath and bodyValue"))
     out: dict[str, Any] = {}
     for key, value in raw.items():
         name = {"body_path": "bodyPath", "body_value": "bodyValue"}.get(key, key)
         if name not in ("headers", "bodyPath", "bodyValue"):
-            raise _err("filters", f"unknown key {key!r}; use headers, bodyPath, bodyValue")
+            raise _err("filters", _("unknown key %(key)s; use headers, bodyPath, bodyValue") % {"key": repr(key)})
         out[name] = value
     if out.get("headers") is not None:
         out["headers"] = _headers(out["headers"], "filters.headers")
@@ -198,9 +202,9 @@ def validate_filters(raw: Any, previous: Any = None) -> dict[str, Any] | None:
     else:
         out.pop("bodyPath", None)
         if "bodyValue" in out:
-            raise _err("filters.bodyValue", "needs a bodyPath")
+            raise _err("filters.bodyValue", _("needs a bodyPath"))
     if "bodyValue" in out and isinstance(out["bodyValue"], dict | list):
-        raise _err("filters.bodyValue", "must be a string, number, boolean or null")
+        raise _err("filters.bodyValue", _("must be a string, number, boolean or null"))
     return out or None
 
 
@@ -228,28 +232,28 @@ class IncomingWebhookInputSerializer(serializers.Serializer):
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise serializers.ValidationError("must be an object")
+            raise serializers.ValidationError(_("must be an object"))
         if len(json.dumps(value)) > MAX_CONFIG_BYTES:
-            raise serializers.ValidationError(f"at most {MAX_CONFIG_BYTES} bytes")
+            raise serializers.ValidationError(_("at most %(n)s bytes") % {"n": MAX_CONFIG_BYTES})
         unknown = set(value) - _VERIFICATION_KEYS
         if unknown:
-            raise serializers.ValidationError(f"unknown keys: {', '.join(sorted(unknown))}")
+            raise serializers.ValidationError(_("unknown keys: %(keys)s") % {"keys": ", ".join(sorted(unknown))})
         previous = (self.instance.verification_config or {}) if self.instance is not None else {}
         out = {}
         for key, val in value.items():
             if key in MASKED_CONFIG_KEYS and val == MASK:
                 val = previous.get(key)  # the masked value sent back unchanged
             elif is_sealed(val):
-                raise serializers.ValidationError(f"{key} must not start with {TEXT_PREFIX}")
+                raise serializers.ValidationError(_("%(key)s must not start with %(prefix)s") % {"key": key, "prefix": TEXT_PREFIX})
             if key == "toleranceSeconds":
                 if isinstance(val, bool) or not isinstance(val, int) or not 1 <= val <= 86400:
-                    raise serializers.ValidationError("toleranceSeconds must be an integer between 1 and 86400")
+                    raise serializers.ValidationError(_("toleranceSeconds must be an integer between 1 and 86400"))
             elif val is not None and not isinstance(val, str):
-                raise serializers.ValidationError(f"{key} must be a string")
+                raise serializers.ValidationError(_("%(key)s must be a string") % {"key": key})
             if val is not None:
                 out[key] = val
         if "signatureHeader" in out and not _HEADER_NAME_RE.fullmatch(out["signatureHeader"]):
-            raise serializers.ValidationError("signatureHeader must be a header name")
+            raise serializers.ValidationError(_("signatureHeader must be a header name"))
         return out
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

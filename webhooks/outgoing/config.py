@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import outbound
 from entities.models import ENTITY_EVENTS, ENTITY_TYPES
@@ -81,7 +82,7 @@ def validate_url(url: str) -> str:
         outbound.check_url(url, allow_private=conf.allow_private())
         loops.check_not_own_origin(url)
     except outbound.OutboundRefused as exc:
-        raise WebhookConfigError({"url": [f"URL refused: {exc.reason}"]}) from None
+        raise WebhookConfigError({"url": [_("URL refused: %(reason)s") % {"reason": exc.reason}]}) from None
     return url
 
 
@@ -89,9 +90,9 @@ def validate_headers(headers: Any, *, signature_header: str | None) -> dict[str,
     if headers in (None, ""):
         return {}
     if not isinstance(headers, dict):
-        raise WebhookConfigError({"headers": ["must be an object of header name → value"]})
+        raise WebhookConfigError({"headers": [_("must be an object of header name → value")]})
     if len(headers) > MAX_HEADERS:
-        raise WebhookConfigError({"headers": [f"at most {MAX_HEADERS} headers"]})
+        raise WebhookConfigError({"headers": [_("at most %(n)s headers") % {"n": MAX_HEADERS}]})
     reserved = set(RESERVED_HEADERS)
     if signature_header:
         reserved.add(signature_header.lower())
@@ -99,22 +100,23 @@ def validate_headers(headers: Any, *, signature_header: str | None) -> dict[str,
     seen: set[str] = set()
     for name, value in headers.items():
         if not isinstance(name, str) or not _TOKEN_RE.fullmatch(name) or len(name) > MAX_HEADER_NAME:
-            errors.append(f"invalid header name {str(name)[:40]!r}")
+            errors.append(_("invalid header name %(name)s") % {"name": repr(str(name)[:40])})
             continue
         if name.lower() in reserved:
-            errors.append(f"header {name} is set by the hub and cannot be overridden")
+            errors.append(_("header %(name)s is set by the hub and cannot be overridden") % {"name": name})
             continue
         if name.lower() in seen:
-            errors.append(f"header {name} appears twice")
+            errors.append(_("header %(name)s appears twice") % {"name": name})
             continue
         seen.add(name.lower())
         if not isinstance(value, str) or len(value) > MAX_HEADER_VALUE or _BAD_VALUE_RE.search(value):
-            errors.append(f"value of {name} must be a string of at most {MAX_HEADER_VALUE} characters without line breaks")
+            errors.append(_("value of %(name)s must be a string of at most %(n)s characters without line breaks")
+                          % {"name": name, "n": MAX_HEADER_VALUE})
             continue
         try:
             value.encode("latin-1")
         except UnicodeEncodeError:
-            errors.append(f"value of {name} must contain only ASCII/Latin-1 characters")
+            errors.append(_("value of %(name)s must contain only ASCII/Latin-1 characters") % {"name": name})
     if errors:
         raise WebhookConfigError({"headers": errors})
     return dict(headers)
@@ -123,27 +125,28 @@ def validate_headers(headers: Any, *, signature_header: str | None) -> dict[str,
 def validate_triggers(triggers: Any) -> list[dict[str, Any]]:
     """Normalise to the seed's ``[{entityType, events}]`` (stored camelCase, as the seed's JSONB)."""
     if not isinstance(triggers, list) or not triggers:
-        raise WebhookConfigError({"triggers": ["must be a non-empty list of {entityType, events}"]})
+        raise WebhookConfigError({"triggers": [_("must be a non-empty list of {entityType, events}")]})
     if len(triggers) > MAX_TRIGGERS:
-        raise WebhookConfigError({"triggers": [f"at most {MAX_TRIGGERS} triggers"]})
+        raise WebhookConfigError({"triggers": [_("at most %(n)s triggers") % {"n": MAX_TRIGGERS}]})
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     errors: list[str] = []
     for i, trig in enumerate(triggers):
         if not isinstance(trig, dict):
-            errors.append(f"trigger {i}: must be an object")
+            errors.append(_("trigger %(i)s: must be an object") % {"i": i})
             continue
         entity_type = trig.get("entity_type", trig.get("entityType"))
         events = trig.get("events")
         if entity_type not in ENTITY_TYPES:
-            errors.append(f"trigger {i}: entityType must be one of {', '.join(ENTITY_TYPES)}")
+            errors.append(_("trigger %(i)s: entityType must be one of %(choices)s") % {"i": i, "choices": ", ".join(ENTITY_TYPES)})
             continue
         if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
-            errors.append(f"trigger {i}: events must be a non-empty list")
+            errors.append(_("trigger %(i)s: events must be a non-empty list") % {"i": i})
             continue
         unknown = [e for e in events if e not in ENTITY_EVENTS]
         if unknown:
-            errors.append(f"trigger {i}: unknown events {', '.join(unknown[:5])}; allowed: {', '.join(ENTITY_EVENTS)}")
+            errors.append(_("trigger %(i)s: unknown events %(events)s; allowed: %(allowed)s") % {
+                "i": i, "events": ", ".join(unknown[:5]), "allowed": ", ".join(ENTITY_EVENTS)})
             continue
         if entity_type in seen:  # listed twice: one trigger with both lists' events (no schema can forbid it)
             merged = next(t for t in out if t["entityType"] == entity_type)
@@ -169,13 +172,13 @@ def validate_secret(secret: str, *, scheme: str) -> str:
     if scheme == "standard":
         if not secret.startswith(signing.WHSEC_PREFIX):
             raise WebhookConfigError(
-                {"signatureSecret": ["the standard scheme needs a whsec_ secret (whsec_ + base64 of 24-64 random bytes)"]}
+                {"signatureSecret": [_("the standard scheme needs a whsec_ secret (whsec_ + base64 of 24-64 random bytes)")]}
             )
         key = signing.whsec_key_bytes(secret)
         if key == secret.encode() or not 24 <= len(key) <= 64:
-            raise WebhookConfigError({"signatureSecret": ["whsec_ secret must wrap 24-64 base64-encoded bytes"]})
+            raise WebhookConfigError({"signatureSecret": [_("whsec_ secret must wrap 24-64 base64-encoded bytes")]})
     elif not 8 <= len(secret) <= 200:
-        raise WebhookConfigError({"signatureSecret": ["must be 8-200 characters"]})
+        raise WebhookConfigError({"signatureSecret": [_("must be 8-200 characters")]})
     return secret
 
 
@@ -246,7 +249,7 @@ def _apply(webhook: OutgoingWebhook, data: dict[str, Any]) -> None:
     elif "signature_scheme" in data and webhook.has_secret("signature_secret"):
         validate_secret(webhook.get_secret("signature_secret") or "", scheme=webhook.signature_scheme)
     if webhook.sign_requests and not webhook.has_secret("signature_secret"):
-        raise WebhookConfigError({"signatureSecret": ["required when signRequests is true"]})
+        raise WebhookConfigError({"signatureSecret": [_("required when signRequests is true")]})
     if data.get("is_enabled") is True:
         webhook.consecutive_failures = 0
         webhook.disabled_reason = None
@@ -256,18 +259,18 @@ def _stored_or_given(webhook: OutgoingWebhook, name: str, value: Any, stored: di
     try:
         value = outbound.unmask_header(value, stored.get(name.lower()), origin_changed=moved)
     except ValueError as exc:
-        raise WebhookConfigError({"headers": [f"value of {name}: {exc}"]}) from None
+        raise WebhookConfigError({"headers": [_("value of %(name)s: %(problem)s") % {"name": name, "problem": exc}]}) from None
     return webhook.open_value("headers", name, value)  # plaintext to validate; sealed again on save
 
 
 @transaction.atomic
 def outgoing_webhook_create(*, tenant: Tenant, data: dict[str, Any]) -> OutgoingWebhook:
     if OutgoingWebhook.objects.filter(tenant=tenant).count() >= conf.max_per_tenant():
-        raise WebhookConfigError({"non_field_errors": [f"at most {conf.max_per_tenant()} outgoing webhooks per tenant"]})
+        raise WebhookConfigError({"non_field_errors": [_("at most %(n)s outgoing webhooks per tenant") % {"n": conf.max_per_tenant()}]})
     webhook = OutgoingWebhook(tenant=tenant, triggers=[])
     for required in ("name", "url", "triggers"):
         if required not in data:
-            raise WebhookConfigError({required: ["This field is required."]})
+            raise WebhookConfigError({required: [_("This field is required.")]})
     _apply(webhook, data)
     webhook.save()
     return webhook

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -145,7 +146,7 @@ class PreviewInputSerializer(serializers.Serializer):
 
     def validate_entity(self, value):
         if not isinstance(value, dict):
-            raise serializers.ValidationError("must be an object")
+            raise serializers.ValidationError(_("must be an object"))
         return value
 
 
@@ -156,5 +157,5 @@ class TestSendInputSerializer(serializers.Serializer):
 
     def validate_payload(self, value):
         if value is not None and not isinstance(value, dict):
-            raise serializers.ValidationError("must be an object")
+            raise serializers.ValidationError(_("must be an object"))
         return value

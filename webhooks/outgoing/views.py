@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import connections, transaction
+from django.utils.translation import gettext as _
 from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -56,7 +57,7 @@ def _config_error(exc: services.WebhookConfigError) -> exceptions.ValidationErro
 
 def _data(request) -> dict:
     if not isinstance(request.data, dict):
-        raise exceptions.ValidationError({"non_field_errors": ["the body must be a JSON object"]})
+        raise exceptions.ValidationError({"non_field_errors": [_("the body must be a JSON object")]})
     return request.data
 
 

@@ -40,8 +40,10 @@ from urllib.parse import quote, urlsplit
 
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 from django.utils.translation import pgettext_lazy
 
+from core.words import say, words
 from integrations.providers.adapter import (
     Answer,
     Caller,
@@ -88,10 +90,21 @@ class CustomApiError(Exception):
         with translation.override("en"):
             call = str(what) % values
         super().__init__(f"Custom API {call}: HTTP {response.status}{self.reason}")
+        # What the run's log keeps (core.words): the reason is the API's own words, kept as they are.
+        context, msgid = _lazy_msgid(what)
+        self.words = words(N_("Custom API %(call)s: HTTP %(status)s%(reason)s"),
+                           call=words(msgid, context=context, **values), status=self.status, reason=self.reason)
 
     def in_words(self) -> str:
-        return _("Custom API %(call)s: HTTP %(status)s%(reason)s") % {
-            "call": str(self.what) % self.values, "status": self.status, "reason": self.reason}
+        return say(self.words) or str(self)
+
+
+def _lazy_msgid(what: Any) -> tuple[str | None, str]:
+    """(context, msgid) of a ``pgettext_lazy`` proxy (its call's arguments), else the text itself."""
+    args = getattr(what, "_args", None)
+    if isinstance(args, tuple) and len(args) == 2 and all(isinstance(a, str) for a in args):
+        return args[0], args[1]
+    return None, str(what)
 
 
 class CustomApiAdapter(ProviderAdapter):
@@ -160,7 +173,7 @@ class CustomApiAdapter(ProviderAdapter):
             params[config["cursorParam"]] = page_cursor
         response = client.request("GET", path, params=params or None)
         if page_cursor and response.status in (400, 404, 410):
-            raise CursorInvalid(f"the API refused the page cursor (HTTP {response.status})")
+            raise CursorInvalid(words(N_("the API refused the page cursor (HTTP %(status)s)"), status=response.status))
         _raise_refused(response)
         if not response.ok:
             raise CustomApiError(pgettext_lazy(CALL, "list"), response)
@@ -315,13 +328,13 @@ def _same_origin(client: Caller, url: str) -> str:
     """A next-page URL must stay on the configured server (the auth header goes with it)."""
     base, given = urlsplit(client.base_url), urlsplit(url)
     if (given.scheme, given.netloc) != (base.scheme, base.netloc):
-        raise CursorInvalid("the next-page URL leaves the configured base URL")
+        raise CursorInvalid(words(N_("the next-page URL leaves the configured base URL")))
     return url
 
 
 def _raise_refused(response: Answer) -> None:
     if response.status in (401, 403):
-        raise CredentialsRefused(f"the API refused the credentials (HTTP {response.status})")
+        raise CredentialsRefused(words(N_("the API refused the credentials (HTTP %(status)s)"), status=response.status))
 
 
 def _reason(response: Answer) -> str:

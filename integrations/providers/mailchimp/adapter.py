@@ -126,7 +126,7 @@ class MailchimpAdapter(ProviderAdapter):
 
     def credential_errors(self, values: Mapping[str, str]) -> dict[str, list[str]]:
         if values.get("apiKey") and not _DATACENTER_SUFFIX.search(values["apiKey"]):
-            return {"apiKey": ["a Mailchimp key ends with its datacenter, e.g. -us6"]}
+            return {"apiKey": [_("a Mailchimp key ends with its datacenter, e.g. -us6")]}
         return {}
 
     def derived_config(self, values: Mapping[str, str]) -> dict[str, str]:

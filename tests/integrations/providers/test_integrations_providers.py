@@ -265,13 +265,39 @@ def test_api_key_provider_connect_validates_with_real_call_then_saves_encrypted(
 
 
 def test_credentials_are_validated_before_any_call(alice_api, db):
-    missing = alice_api.post("/api/integrations/connect/twilio", {"credentials": {"accountSid": "AC1"}}, format="json")
+    missing = alice_api.post("/api/integrations/connect/twilio", {"credentials": {"accountSid": "AC1"}}, format="json",
+                             HTTP_ACCEPT_LANGUAGE="en")
     unknown = alice_api.post("/api/integrations/connect/stripe", {"credentials": {"apiKey": "sk", "x": "1"}}, format="json")
     bad_dc = alice_api.post("/api/integrations/connect/mailchimp", {"credentials": {"apiKey": "nodc"}}, format="json")
     oauth_only = alice_api.post("/api/integrations/connect/google_drive", {"credentials": {"a": "b"}}, format="json")
     assert missing.status_code == unknown.status_code == bad_dc.status_code == oauth_only.status_code == 400
     assert missing.json()["error"]["fields"] == {"credentials": {"authToken": ["this field is required"]}}
     assert oauth_only.json()["error"]["code"] == "not_credentials"
+
+
+def test_credential_problems_are_answered_in_the_requests_language(alice_api, db):
+    def fields(provider: str, credentials: dict, language: str) -> dict:
+        answer = alice_api.post(f"/api/integrations/connect/{provider}", {"credentials": credentials}, format="json",
+                                HTTP_ACCEPT_LANGUAGE=language)
+        assert answer.status_code == 400
+        return answer.json()["error"]
+
+    assert fields("twilio", {"accountSid": "AC1"}, "he")["fields"] == {"credentials": {"authToken": ["זהו שדה חובה"]}}
+    assert fields("twilio", {"accountSid": "AC1"}, "en")["fields"] == {
+        "credentials": {"authToken": ["this field is required"]}}
+    assert fields("mailchimp", {"apiKey": "nodc"}, "he")["fields"] == {
+        "credentials": {"apiKey": ["מפתח של Mailchimp מסתיים במרכז הנתונים שלו, למשל \u200e-us6"]}}
+    assert fields("mailchimp", {"apiKey": "nodc"}, "en")["fields"] == {
+        "credentials": {"apiKey": ["a Mailchimp key ends with its datacenter, e.g. -us6"]}}
+    bad = {"baseUrl": "ftp://nope", "x": "1"}
+    assert fields("custom_api", bad, "he")["message"] == "שדה התחברות לא מוכר 'x'"
+    assert fields("custom_api", bad, "en")["message"] == "unknown credential field 'x'"
+    two = {"baseUrl": "ftp://nope", "apiKey": ["k"]}
+    assert fields("custom_api", two, "he") == {
+        "code": "invalid", "message": "פרטי התחברות לא תקינים",
+        "fields": {"credentials": {"apiKey": ["חייב להיות מחרוזת"], "baseUrl": ["חייבת להיות כתובת http(s)"]}}}
+    assert fields("custom_api", two, "en")["fields"] == {
+        "credentials": {"apiKey": ["must be a string"], "baseUrl": ["must be an http(s) URL"]}}
 
 
 def test_refresh_of_rotating_provider_keeps_latest_refresh_token(alice, db):

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import responses
+from django.utils import translation
 
 from integrations import oauth
 from integrations.providers import catalog, registry
@@ -146,8 +147,12 @@ def test_test_ok_judges_each_providers_answer():
 
 def test_mailchimp_checks_the_key_and_derives_its_datacenter():
     adapter = adapter_for(PROVIDERS["mailchimp"])
-    assert adapter.credential_errors({"apiKey": "nodc"}) == {
-        "apiKey": ["a Mailchimp key ends with its datacenter, e.g. -us6"]}
+    with translation.override("en"):
+        assert adapter.credential_errors({"apiKey": "nodc"}) == {
+            "apiKey": ["a Mailchimp key ends with its datacenter, e.g. -us6"]}
+    with translation.override("he"):
+        assert adapter.credential_errors({"apiKey": "nodc"}) == {
+            "apiKey": ["מפתח של Mailchimp מסתיים במרכז הנתונים שלו, למשל \u200e-us6"]}
     assert adapter.credential_errors({"apiKey": "abc-us6"}) == {}
     assert adapter.derived_config({"apiKey": "abc-us6"}) == {"dc": "us6"}
     assert adapter_for(PROVIDERS["stripe"]).derived_config({"apiKey": "sk-us6"}) == {}

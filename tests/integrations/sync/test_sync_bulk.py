@@ -119,8 +119,12 @@ def test_a_page_of_new_records_imports_into_meetings_events_and_links(alice, cal
     # then the three are created, the bad one fails alone with the entity's own message
     assert run.status == "partial"
     assert (run.summary["created"], run.summary["failed"]) == (3, 1)
-    assert run.failed_items == [{"entityId": bad, "entityName": "Backwards", "error": run.failed_items[0]["error"]}]
-    assert "end_time" in run.failed_items[0]["error"]
+    error = run.failed_items[0]["error"]
+    # (the words beside the text let a page say the "invalid record" part in its reader's language)
+    assert run.failed_items == [{"entityId": bad, "entityName": "Backwards", "error": error,
+                                 "errorWords": {"msgid": "invalid record: %(detail)s",
+                                                "params": {"detail": error.removeprefix("invalid record: ")}}}]
+    assert "end_time" in error and error.startswith("invalid record: ")
     found = meetings(alice)
     assert set(found) == {"Visit 0", "Visit 1", "Visit 2"}
     by_remote = {link.remote_id: link for link in links(integration)}

@@ -93,9 +93,12 @@ def test_invalid_fields_are_clear_400s_and_create_nothing(alice, alice_api, over
 
 def test_forward_to_private_address_is_refused_when_private_targets_are_off(alice, alice_api, settings):
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
-    response = create(alice_api, actions=[{"type": "forward", "config": {"forwardUrl": "http://10.0.0.5/hook"}}])
+    actions = [{"type": "forward", "config": {"forwardUrl": "http://10.0.0.5/hook"}}]
+    response = alice_api.post(BASE, {**VALID, "actions": actions}, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["actions[0].config.forwardUrl"] == ["refused: private address 10.0.0.5"]
+    hebrew = alice_api.post(BASE, {**VALID, "actions": actions}, format="json", HTTP_ACCEPT_LANGUAGE="he")
+    assert hebrew.json()["error"]["fields"]["actions[0].config.forwardUrl"] == ["נדחה: private address 10.0.0.5"]
 
 
 def test_patch_updates_fields_and_keeps_masked_verification_values(alice, alice_api):

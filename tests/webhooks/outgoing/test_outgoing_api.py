@@ -20,9 +20,10 @@ SECRET = "alice-very-secret-value"
 TRIGGERS = [{"entityType": "meeting", "events": ["created", "status_changed"]}]
 
 
-def _create(api, url="https://hooks.example.com/in", **extra):
+def _create(api, url="https://hooks.example.com/in", language=None, **extra):
     body = {"name": "CRM", "url": url, "triggers": TRIGGERS, **extra}
-    return api.post("/api/webhooks/outgoing", body, format="json")
+    return api.post("/api/webhooks/outgoing", body, format="json",
+                    **({"HTTP_ACCEPT_LANGUAGE": language} if language else {}))
 
 
 def test_create_returns_seed_fields_with_defaults_and_masked_secret(alice, alice_api):
@@ -103,10 +104,12 @@ def test_invalid_input_is_a_clear_400_and_creates_nothing(alice, alice_api, extr
 def test_metadata_and_link_local_targets_are_always_refused(alice_api, settings, url):
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
 
-    response = _create(alice_api, url=url)
+    response = _create(alice_api, url=url, language="en")
 
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["url"][0].startswith("URL refused:")
+    hebrew = _create(alice_api, url=url, language="he")
+    assert hebrew.json()["error"]["fields"]["url"][0].startswith("הכתובת נדחתה:")
 
 
 @pytest.mark.parametrize("url", ["http://10.0.0.5/hook", "http://127.0.0.1:8080/hook", "http://localhost/hook", "http://192.168.1.2/"])
@@ -384,3 +387,18 @@ def test_replay_service_refuses_incoming_rows(alice):
         )
         with pytest.raises(Exception, match="only outgoing"):
             log_replay(log=row)
+
+
+@pytest.mark.parametrize(("extra", "field", "hebrew", "english"), [
+    ({"triggers": [{"entityType": "spaceship", "events": ["created"]}]}, "triggers",
+     "טריגר 0: entityType חייב להיות אחד מאלה:", "trigger 0: entityType must be one of"),
+    ({"headers": {"X-Webhook-Event": "mine"}}, "headers",
+     "הכותרת X-Webhook-Event נקבעת על ידי המערכת ואי אפשר לדרוס אותה",
+     "header X-Webhook-Event is set by the hub and cannot be overridden"),
+    ({"signRequests": True}, "signatureSecret", "שדה חובה כאשר signRequests הוא true",
+     "required when signRequests is true"),
+])
+def test_settings_errors_follow_the_requests_language(alice_api, extra, field, hebrew, english):
+    he_error = _create(alice_api, language="he", **extra).json()["error"]["fields"][field][0]
+    en_error = _create(alice_api, language="en", **extra).json()["error"]["fields"][field][0]
+    assert he_error.startswith(hebrew) and en_error.startswith(english)

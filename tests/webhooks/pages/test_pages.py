@@ -179,13 +179,30 @@ def test_rotating_shows_the_new_secret_once(studio):
     ({"filter-header-name": ["bad header"], "filter-header-value": ["x"]}, "not a valid header name"),
 ])
 def test_bad_input_shows_the_error_and_stores_nothing(studio, change, message):
-    response = studio.owner_web.post("/webhooks/incoming/new", {**INCOMING_FORM, **change})
+    response = studio.owner_web.post("/webhooks/incoming/new", {**INCOMING_FORM, **change}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     html = response.content.decode()
     assert 'id="form-errors"' in html and message in html.replace("&#x27;", "'")
     assert 'value="לידים מהאתר"' in html or change.get("name") == ""  # what was typed is kept
     with tenant_scope(studio.owner.tenant.id):
         assert not IncomingWebhook.objects.exists()
+
+
+@pytest.mark.parametrize("change, hebrew, english", [
+    ({"a0-map-local": ["nope"], "a0-map-path": ["lead.name"]}, "'nope' אינו שדה הניתן לכתיבה של client",
+     "'nope' is not a writable field of client"),
+    ({"a0-type": "teleport"}, "סוג פעולה לא מוכר 'teleport'", "unknown action type 'teleport'"),
+    ({"filter-header-name": ["bad header"], "filter-header-value": ["x"]}, "'bad header' אינו שם כותרת תקין",
+     "'bad header' is not a valid header name"),
+    ({"a0-type": "forward", "a0-forwardUrl": "http://example.com/x", "a0-retryAttempts": "99"},
+     "חייב להיות מספר שלם בין 1 ל-10", "must be an integer between 1 and 10"),
+])
+def test_the_incoming_forms_errors_follow_the_pages_language(studio, change, hebrew, english):
+    form = {**INCOMING_FORM, **change}
+    he_page = studio.owner_web.post("/webhooks/incoming/new", form, HTTP_ACCEPT_LANGUAGE="he").content.decode()
+    en_page = studio.owner_web.post("/webhooks/incoming/new", form, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert hebrew in he_page.replace("&#x27;", "'") and english not in he_page.replace("&#x27;", "'")
+    assert english in en_page.replace("&#x27;", "'")
 
 
 def test_editing_keeps_the_secret_and_changes_the_settings(studio):
@@ -276,11 +293,19 @@ def test_creating_an_outgoing_webhook_stores_it_and_masks_credentials(studio):
     ({"signature_secret": "", "sign_requests": "on"}, "signatureSecret"),
 ])
 def test_outgoing_bad_input_shows_the_error_and_stores_nothing(studio, change, message):
-    response = studio.owner_web.post("/webhooks/outgoing/new", {**OUTGOING_FORM, **change})
+    response = studio.owner_web.post("/webhooks/outgoing/new", {**OUTGOING_FORM, **change}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert message in response.content.decode()
     with tenant_scope(studio.owner.tenant.id):
         assert not OutgoingWebhook.objects.exists()
+
+
+def test_the_outgoing_forms_errors_follow_the_pages_language(studio):
+    form = {**OUTGOING_FORM, "header-name": ["Content-Type"], "header-value": ["text/plain"]}
+    hebrew = studio.owner_web.post("/webhooks/outgoing/new", form, HTTP_ACCEPT_LANGUAGE="he").content.decode()
+    english = studio.owner_web.post("/webhooks/outgoing/new", form, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "הכותרת Content-Type נקבעת על ידי המערכת ואי אפשר לדרוס אותה" in hebrew and "set by the hub" not in hebrew
+    assert "header Content-Type is set by the hub and cannot be overridden" in english
 
 
 def test_preview_renders_the_template_for_a_sample_and_members_may_use_it(studio):
