@@ -52,7 +52,16 @@
     if (close) { var box = close.closest("dialog"); if (box) box.close(); }
   });
 
+  // A card's status before a swap: a live refresh that leaves it as it was announces nothing
+  // (after the studio's own connect, the event's refresh would talk over "connected to X").
+  var shownBefore = {};
+
   body.addEventListener("htmx:beforeSwap", function (event) {
+    var before = event.detail.target;
+    if (before && before.id && before.id.indexOf("provider-") === 0) {
+      var oldBadge = before.querySelector(".status");
+      shownBefore[before.id] = oldBadge ? oldBadge.textContent.trim() : null;
+    }
     var status = event.detail.xhr.status;
     var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
     if ((status === 400 || status === 409 || status === 502) && elt && elt.closest && elt.closest(".provider-card")) {
@@ -67,14 +76,15 @@
     var fresh = document.getElementById(swapped.id);
     if (!fresh) return;
     var region = document.getElementById("live-region");
+    var verb = event.detail.requestConfig && event.detail.requestConfig.verb;
+    var badge = fresh.querySelector(".status");
+    var unchanged = verb !== "post" && badge && shownBefore[swapped.id] === badge.textContent.trim();
     var announce = fresh.dataset.announce;
     if (!announce) {
-      var badge = fresh.querySelector(".status");
       var name = fresh.querySelector("h3");
       if (badge && name) announce = name.textContent.trim() + ": " + badge.textContent.trim();
     }
-    if (region && announce) region.textContent = announce;
-    var verb = event.detail.requestConfig && event.detail.requestConfig.verb;
+    if (region && announce && !unchanged) region.textContent = announce;
     if (verb !== "post") return;  // a live refresh does not move focus
     var focus = fresh.querySelector("[aria-invalid=true]") ||
       fresh.querySelector(".connect-form:not([hidden]) input[type=password]") ||
