@@ -3,6 +3,7 @@ and the role rule: owner and admin change integrations and webhooks, a member re
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, permissions
 
 from tenancy.models import ApiToken, Membership
@@ -38,7 +39,7 @@ class IsTenantMember(permissions.BasePermission):
         return True
 
 
-MANAGERS_ONLY = "Only the studio's owners and admins may change integrations and webhooks; members can view them."
+MANAGERS_ONLY = _("Only the studio's owners and admins may change integrations and webhooks; members can view them.")
 
 
 class CanManageIntegrations(IsTenantMember):

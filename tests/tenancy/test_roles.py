@@ -124,8 +124,8 @@ MEMBER_POSTS = {("OutgoingWebhookViewSet", "preview"), ("OutgoingWebhookViewSet"
                 ("IntegrationViewSet", "mappings_preview")}
 
 
-def call(api, method: str, path: str, body):
-    extra = {"HTTP_ACCEPT": "application/json"}
+def call(api, method: str, path: str, body, language: str | None = None):
+    extra = {"HTTP_ACCEPT": "application/json", **({"HTTP_ACCEPT_LANGUAGE": language} if language else {})}
     if body is None:
         return getattr(api, method)(path, **extra)
     return getattr(api, method)(path, body, format="json", **extra)
@@ -146,11 +146,14 @@ def test_a_member_is_refused_every_change_and_nothing_changes(studio, name, meth
     before = tenant_state(studio.owner)
     # when
     with provider_mock() as mock:
-        response = call(client_for(member), method, path.format(**studio.ids()), body)
+        response = call(client_for(member), method, path.format(**studio.ids()), body, language="en")
+        hebrew = call(client_for(member), method, path.format(**studio.ids()), body, language="he")
     # then
     assert response.status_code == 403, response.content
     assert response.json()["error"]["code"] == "permission_denied"
     assert "admin" in response.json()["error"]["message"]
+    assert hebrew.status_code == 403 and hebrew.json()["error"]["code"] == "permission_denied"
+    assert hebrew.json()["error"]["message"].startswith("רק בעלים ומנהלים של הסטודיו יכולים לשנות")
     assert tenant_state(studio.owner) == before
     assert len(mock.calls) == 0
 
