@@ -19,6 +19,7 @@ are in ``provider_settings``, only their views are here.
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
@@ -311,6 +312,21 @@ def _status(request, membership, integration) -> HttpResponse:
         **_errors_context(integration)})
 
 
+def _run_text(request, membership, integration) -> HttpResponse:
+    """A finished run's line for the live progress box (``?log=<id>``), in the page's language.
+    The integration.sync_failed event keeps the seed's shape (its ``error`` is the English text
+    every reader gets, C9), so the page asks here for the error as this reader reads it."""
+    try:
+        log_id = uuid.UUID(request.GET.get("log", ""))
+    except ValueError:
+        return _message(request, "error", _("That run is not valid."), status=400)
+    entry = selectors.integration_logs(integration=integration).filter(pk=log_id).first()
+    if entry is None:
+        raise Http404
+    return render(request, "integrations/settings/run_text.html",
+                  {"entry": entry, "error_text": run_error_text(entry)})
+
+
 def _mapping_row(request, membership, integration) -> HttpResponse:
     context = _mapping_context(integration, rows=[])
     row = {"localEntity": context["local_entities"][0][0] if context["local_entities"] else "", "localField": "",
@@ -490,7 +506,7 @@ def _fetch_templates(request, membership, integration) -> HttpResponse:
                              errors_title=_("The templates could not be fetched:"))
 
 
-READS = {"history": _history, "status": _status, "mapping-row": _mapping_row, "choices": _choices,
+READS = {"history": _history, "status": _status, "run-text": _run_text, "mapping-row": _mapping_row, "choices": _choices,
          "resource-row": _resource_row}
 WRITES = {"sync": _save_sync, "mappings": _save_mappings, "preview": _preview, "test": _test,
           "sync-now": _sync_now, "retry": _sync_now, "disconnect": _disconnect, "provider": _save_provider,

@@ -2,7 +2,8 @@
 // /ws/events message on document.body as "hub:<type, dots as dashes>"; the run's box
 // (#run-progress, filled by the "Sync now" / "Retry" answers) follows this integration's
 // sync_started / sync_progress / sync_completed / sync_failed events. Its texts come
-// translated from data-text-* attributes of #settings-page.
+// translated from data-text-* attributes of #settings-page; a failed run's error from
+// /integrations/<id>/run-text (the event's own error is English, whoever reads it).
 (function () {
   "use strict";
   function page() { return document.getElementById("settings-page"); }
@@ -66,7 +67,17 @@
     body.addEventListener("hub:integration-sync_failed", function (event) {
       if (!mine(event)) return;
       var data = event.detail.data, root = page();
-      show("failed", root.dataset.textFailed + (data.error ? " — " + data.error : ""), 1, 0, data.logId);
+      show("failed", root.dataset.textFailed, 1, 0, data.logId);
+      // The event's "error" is the English text (the seed's payload, the same for every reader):
+      // the run's line comes from the server, said in this page's language.
+      var run = box();
+      if (!run || !data.logId || !window.htmx) return;
+      var text = run.querySelector(".run-text");
+      window.htmx.ajax("GET", "/integrations/" + root.dataset.integration + "/run-text?log=" + encodeURIComponent(data.logId),
+        {source: run, target: text, swap: "innerHTML"}).then(function () {
+          var region = document.getElementById("live-region");
+          if (region && run.dataset.logId === data.logId) region.textContent = text.textContent;
+        });
     });
   });
 })();

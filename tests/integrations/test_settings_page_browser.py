@@ -155,3 +155,37 @@ def test_a_member_sees_the_settings_page_read_only(calendar, asgi_hub, logged_in
     phone = logged_in("member", base_url=asgi_hub, viewport={"width": 360, "height": 800}).new_page()
     phone.goto(f"/integrations/{calendar.pk}")
     assert not has_horizontal_scroll(phone)  # wide tables scroll inside their own box
+
+
+def test_a_failed_runs_live_banner_says_the_error_in_the_readers_language(calendar, asgi_hub, logged_in):
+    """The integration.sync_failed event keeps the seed's shape (its ``error`` is the English
+    text, C9): the page says the run's error as the server says it in the reader's language,
+    never the event's English (issue 14 item 6)."""
+    from core.words import words
+    from integrations.providers.adapter import CursorInvalid
+    from integrations.sync.runs import RunReport, run_finish, run_start
+
+    def fail_a_run():
+        with tenant_scope(calendar.tenant_id):
+            entry = run_start(integration=Integration.objects.get(pk=calendar.pk), direction="import", options={})
+            run_finish(entry=entry, report=RunReport(),
+                       error=CursorInvalid(words("the API refused the page cursor (HTTP %(status)s)", status=410)))
+
+    pages = {}
+    for lang in ("he", "en"):
+        pages[lang] = logged_in("owner", lang=lang, base_url=asgi_hub).new_page()
+        pages[lang].goto(f"/integrations/{calendar.pk}")
+        pages[lang].wait_for_function("document.body.dataset.live === 'open'")
+    off_loop(fail_a_run)
+
+    hebrew, english = pages["he"], pages["en"]
+    hebrew.get_by_role("status").filter(has_text="הסנכרון נכשל — ה-API דחה את סמן הדף (HTTP 410)").wait_for()
+    english.get_by_role("status").filter(
+        has_text="Sync failed — the API refused the page cursor (HTTP 410)").wait_for()
+    run = hebrew.locator("#run-progress")
+    assert run.get_attribute("data-state") == "failed"
+    assert "refused" not in run.inner_text()
+    assert hebrew.locator("#live-region").inner_text() == hebrew.locator("#run-progress .run-text").inner_text()
+    # the errors card refreshed itself with the same words
+    hebrew.locator("#errors").get_by_text("ה-API דחה את סמן הדף (HTTP 410)").wait_for()
+    assert_translated(hebrew)

@@ -208,3 +208,31 @@ def test_refused_credentials_are_the_last_error_in_the_pages_language(alice):
     he_errors, en_errors = he_page[he_page.index('id="errors"'):], en_page[en_page.index('id="errors"'):]
     assert "ה-API דחה את פרטי ההתחברות (HTTP 401)" in he_errors and "refused the credentials" not in he_errors
     assert "the API refused the credentials (HTTP 401)" in en_errors
+
+
+def test_a_failed_runs_live_line_is_said_by_the_server_in_the_readers_language(alice, bob):
+    """The settings page's live box asks /run-text for a failed run's line (the sync_failed
+    event's ``error`` is English for every reader, C9); a bad id is a 400, another studio's
+    run a 404."""
+    integration = connect_calendar(alice, direction="import")
+    with tenant_scope(alice.tenant.id):
+        entry = run_start(integration=integration, direction="import", options={})
+        run_finish(entry=entry, report=RunReport(),
+                   error=CursorInvalid(words("the API refused the page cursor (HTTP %(status)s)", status=410)))
+
+    client = Client()
+    client.force_login(alice.user)
+    path = f"/integrations/{integration.pk}/run-text?log={entry.pk}"
+    he_line = client.get(path, HTTP_ACCEPT_LANGUAGE="he")
+    en_line = client.get(path, HTTP_ACCEPT_LANGUAGE="en")
+    assert he_line.status_code == en_line.status_code == 200
+    assert he_line.content.decode() == 'הסנכרון נכשל — <span dir="auto">ה-API דחה את סמן הדף (HTTP 410)</span>'
+    assert en_line.content.decode() == 'Sync failed — <span dir="auto">the API refused the page cursor (HTTP 410)</span>'
+    bad = client.get(f"/integrations/{integration.pk}/run-text?log=nope", HTTP_ACCEPT_LANGUAGE="he")
+    assert bad.status_code == 400 and "ההרצה אינה תקינה." in bad.content.decode()
+
+    theirs = connect_calendar(bob, direction="import")
+    with tenant_scope(bob.tenant.id):
+        other = run_start(integration=theirs, direction="import", options={})
+    assert client.get(f"/integrations/{integration.pk}/run-text?log={other.pk}").status_code == 404
+    assert client.get(f"/integrations/{theirs.pk}/run-text?log={other.pk}").status_code == 404
