@@ -51,6 +51,9 @@ class Integration(EncryptedFieldsMixin, models.Model):
     last_sync_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last sync at"))
     last_sync_status = models.CharField(max_length=20, choices=SyncStatus.choices, null=True, blank=True, verbose_name=_("last sync status"))
     last_error = models.TextField(null=True, blank=True, verbose_name=_("last error"))
+    # last_error as words (core.words: msgid + params) when it was written by a worker: the
+    # settings page says it in the reader's language while it still renders to last_error.
+    last_error_words = models.JSONField(null=True, blank=True, verbose_name=_("last error words"))
     total_syncs = models.IntegerField(default=0, db_default=0, verbose_name=_("total syncs"))
     created_at = models.DateTimeField(auto_now_add=True, db_default=Now(), verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, db_default=Now(), verbose_name=_("updated at"))

@@ -21,6 +21,7 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 from oauthlib.oauth2.rfc6749.utils import is_secure_transport
 from requests.auth import HTTPBasicAuth
@@ -28,6 +29,7 @@ from requests_oauthlib import OAuth2Session
 
 from architect_studio.env import env_str
 from core.outbound import DeadlineAdapter, ResponseTooLarge
+from core.words import SaidError, Words, words
 from integrations.providers.catalog import OAuthConfig, Provider
 
 # Providers often grant a different (wider or narrower) scope set than asked for;
@@ -40,16 +42,17 @@ TOKEN_MAX_RESPONSE_BYTES = 256 * 1024
 STATE_TTL = timedelta(minutes=10)
 
 
-class OAuthFailure(Exception):
+class OAuthFailure(SaidError):
     """A classified failure talking to a token endpoint.
 
     ``kind``: ``invalid_grant`` (the grant is dead: revoked, expired, reused),
     ``rejected`` (other OAuth error: bad client, bad request), ``transient``
     (network, timeout, 5xx, 429) or ``config`` (no client id, etc.). The message
-    never contains tokens, codes or secrets.
+    never contains tokens, codes or secrets. It is words (core.words): ``str()`` is the
+    English text, ``words`` what a page says in its reader's language later.
     """
 
-    def __init__(self, kind: str, message: str, status: int | None = None):
+    def __init__(self, kind: str, message: str | Words, status: int | None = None):
         super().__init__(message)
         self.kind = kind
         self.status = status
@@ -179,7 +182,7 @@ def _session(app: AppConfig, *, state: str | None = None, token: dict | None = N
     def _check_status(response: requests.Response) -> requests.Response:
         # oauthlib would try to parse a 5xx/429 page as a token response; classify first.
         if response.status_code >= 500 or response.status_code == 429:
-            raise OAuthFailure("transient", f"token endpoint answered HTTP {response.status_code}", response.status_code)
+            raise OAuthFailure("transient", words(N_("token endpoint answered HTTP %(status)s"), status=response.status_code), response.status_code)
         return response
 
     session.register_compliance_hook("access_token_response", _check_status)
@@ -228,21 +231,21 @@ def _classify(exc: Exception) -> OAuthFailure:
     if isinstance(exc, OAuthFailure):
         return exc
     if isinstance(exc, oauth_errors.InsecureTransportError):
-        return OAuthFailure("config", f"a provider endpoint is not https (allow it with {InsecureEndpoint.SETTING}, "
-                                      "for local testing only)")
+        return OAuthFailure("config", words(N_("a provider endpoint is not https (allow it with %(setting)s, "
+                                              "for local testing only)"), setting=InsecureEndpoint.SETTING))
     if isinstance(exc, oauth_errors.InvalidGrantError):
-        return OAuthFailure("invalid_grant", "the provider rejected the grant (invalid_grant)", 400)
+        return OAuthFailure("invalid_grant", words(N_("the provider rejected the grant (invalid_grant)")), 400)
     if isinstance(exc, oauth_errors.OAuth2Error):
         # .error is the RFC 6749 code (invalid_client, unauthorized_client, ...); never the body.
-        return OAuthFailure("rejected", f"the provider refused the request ({exc.error})", exc.status_code)
+        return OAuthFailure("rejected", words(N_("the provider refused the request (%(error)s)"), error=str(exc.error)), exc.status_code)
     if isinstance(exc, ResponseTooLarge):
-        return OAuthFailure("rejected", "the token endpoint answered more than a token response can be")
+        return OAuthFailure("rejected", words(N_("the token endpoint answered more than a token response can be")))
     if isinstance(exc, requests.Timeout):
-        return OAuthFailure("transient", "the token endpoint timed out")
+        return OAuthFailure("transient", words(N_("the token endpoint timed out")))
     if isinstance(exc, requests.RequestException):
-        return OAuthFailure("transient", f"could not reach the token endpoint ({type(exc).__name__})")
+        return OAuthFailure("transient", words(N_("could not reach the token endpoint (%(error)s)"), error=type(exc).__name__))
     if isinstance(exc, ValueError):
-        return OAuthFailure("rejected", "the token endpoint answered something that is not a token response")
+        return OAuthFailure("rejected", words(N_("the token endpoint answered something that is not a token response")))
     raise exc
 
 
@@ -263,7 +266,7 @@ _TOKEN_KEYS = {"access_token", "refresh_token", "expires_in", "expires_at", "sco
 
 def _token_set(raw: dict[str, Any], requested: tuple[str, ...], previous_refresh: str | None = None) -> TokenSet:
     if not raw.get("access_token"):
-        raise OAuthFailure("rejected", "the token response has no access_token")
+        raise OAuthFailure("rejected", words(N_("the token response has no access_token")))
     expires_at = None
     if raw.get("expires_in") not in (None, ""):
         try:

@@ -214,7 +214,7 @@ def oauth_complete(*, provider_id: str, params: dict[str, str], nonce: str | Non
         write_credentials(integration, tokens)
         integration.set_secret("api_key_encrypted", None)
         integration.status = Integration.Status.CONNECTED
-        integration.last_error = None
+        integration.last_error = integration.last_error_words = None
         integration.refresh_failures = 0
         integration.next_refresh_attempt_at = None
         integration.last_refresh_at = timezone.now()
@@ -338,7 +338,7 @@ def integration_connect_credentials(*, tenant_id: uuid.UUID, user_id: uuid.UUID,
     integration.token_expires_at = None
     integration.scopes = []
     integration.status = Integration.Status.CONNECTED
-    integration.last_error = None
+    integration.last_error = integration.last_error_words = None
     if adapter.receives_hooks:  # the URL to paste into the provider's dashboard (seed: webhookUrl)
         integration.webhook_url = hook_url(integration)
     integration.save()
@@ -416,11 +416,13 @@ def integration_test(*, integration: Integration) -> TestResult:
         message = "ok" if ok else f"{provider.name_en} answered HTTP {response.status}"
     integration.refresh_from_db()
     if ok and integration.status == Integration.Status.ERROR:
-        integration.status, integration.last_error = Integration.Status.CONNECTED, None
-        integration.save(update_fields=["status", "last_error", "updated_at"])
+        integration.status, integration.last_error, integration.last_error_words = (
+            Integration.Status.CONNECTED, None, None)
+        integration.save(update_fields=["status", "last_error", "last_error_words", "updated_at"])
     elif not ok and status in (401, 403) and integration.status == Integration.Status.CONNECTED:
-        integration.status, integration.last_error = Integration.Status.ERROR, message
-        integration.save(update_fields=["status", "last_error", "updated_at"])
+        integration.status, integration.last_error, integration.last_error_words = (
+            Integration.Status.ERROR, message, None)
+        integration.save(update_fields=["status", "last_error", "last_error_words", "updated_at"])
     entry = log_action(integration=integration, action="test", status="success" if ok else "failed", started_at=started,
                        error_message=None if ok else message, error_code=None if ok else "test_failed",
                        request_snapshot=snapshots[0], response_snapshot=snapshots[1])

@@ -20,10 +20,12 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_noop as N_
 
 from core import retry
 from core.realtime import publish
 from core.tenant_context import tenant_scope
+from core.words import Words, english, words, words_of
 from integrations import oauth
 from integrations.audit import log_action
 from integrations.models import Integration
@@ -130,7 +132,9 @@ def _refresh_locked(*, integration_id, tenant_id, force: bool, seen_version: int
         if not creds.refresh_token:
             if creds.expires_at is None or creds.expires_at > started:
                 return creds.access_token  # cannot refresh, still valid: beat warns before it dies
-            failure = _mark_expired(integration, provider.id, started, "the token expired and the provider gave no refresh token", "no_refresh_token")
+            failure = _mark_expired(integration, provider.id, started,
+                                    words(N_("the token expired and the provider gave no refresh token")),
+                                    "no_refresh_token")
         else:
             app = oauth.app_config(provider)
             try:
@@ -144,12 +148,12 @@ def _refresh_locked(*, integration_id, tenant_id, force: bool, seen_version: int
             else:
                 new = write_credentials(integration, tokens)
                 integration.status = Integration.Status.CONNECTED
-                integration.last_error = None
+                integration.last_error = integration.last_error_words = None
                 integration.refresh_failures = 0
                 integration.next_refresh_attempt_at = None
                 integration.last_refresh_at = timezone.now()
                 integration.save(
-                    update_fields=[*_TOKEN_FIELDS, "status", "last_error", "refresh_failures",
+                    update_fields=[*_TOKEN_FIELDS, "status", "last_error", "last_error_words", "refresh_failures",
                                    "next_refresh_attempt_at", "last_refresh_at", "updated_at"]
                 )
                 log_action(integration=integration, action="token_refresh", status="success", started_at=started,
@@ -161,11 +165,19 @@ def _refresh_locked(*, integration_id, tenant_id, force: bool, seen_version: int
     return result
 
 
-def _mark_expired(integration: Integration, provider_id: str, started: datetime, message: str, code: str) -> TokenUnavailable:
+def _set_last_error(integration: Integration, said: Words) -> None:
+    """The integration's last error as words (core.words): the English text in ``last_error``
+    (what the API and the admin show), the words beside it for the settings page's reader."""
+    integration.last_error = english(said)[:2000]
+    integration.last_error_words = said
+
+
+def _mark_expired(integration: Integration, provider_id: str, started: datetime, said: Words, code: str) -> TokenUnavailable:
+    message = english(said)
     integration.status = Integration.Status.EXPIRED
-    integration.last_error = message
+    _set_last_error(integration, said)
     integration.next_refresh_attempt_at = None
-    integration.save(update_fields=["status", "last_error", "next_refresh_attempt_at", "updated_at"])
+    integration.save(update_fields=["status", "last_error", "last_error_words", "next_refresh_attempt_at", "updated_at"])
     log_action(integration=integration, action="token_refresh", status="failed", started_at=started,
                error_message=message, error_code=code)
     publish(integration.tenant_id, "integration.disconnected",
@@ -187,25 +199,28 @@ def _refresh_failed(
                 return None if fresh.access_token == creds.access_token else _AlreadyRefreshed(fresh.access_token)
         return _mark_expired(
             integration, provider_id, started,
-            "The provider no longer accepts this connection (revoked or expired): reconnect it.", "invalid_grant",
+            words(N_("The provider no longer accepts this connection (revoked or expired): reconnect it.")),
+            "invalid_grant",
         )
     if exc.kind in ("rejected", "config"):
         integration.status = Integration.Status.ERROR
-        integration.last_error = f"Token refresh refused: {exc}"
+        _set_last_error(integration, words(N_("Token refresh refused: %(error)s"), error=words_of(exc) or str(exc)))
         integration.refresh_failures += 1
         integration.next_refresh_attempt_at = None  # retrying a refused request will not help
-        integration.save(update_fields=["status", "last_error", "refresh_failures", "next_refresh_attempt_at", "updated_at"])
+        integration.save(update_fields=["status", "last_error", "last_error_words", "refresh_failures",
+                                        "next_refresh_attempt_at", "updated_at"])
         log_action(integration=integration, action="token_refresh", status="failed", started_at=started,
                    error_message=str(exc), error_code=exc.kind)
         return TokenUnavailable("config" if exc.kind == "config" else "expired", str(exc))
     # transient: network, timeout, 5xx, 429 -> status error, retried by beat with backoff
     integration.refresh_failures += 1
     integration.next_refresh_attempt_at = timezone.now() + _backoff(integration.refresh_failures)
-    integration.last_error = f"Token refresh failed temporarily: {exc}"
+    _set_last_error(integration, words(N_("Token refresh failed temporarily: %(error)s"), error=words_of(exc) or str(exc)))
     still_valid = creds.expires_at is not None and creds.expires_at > timezone.now()
     if not still_valid:
         integration.status = Integration.Status.ERROR
-    integration.save(update_fields=["status", "last_error", "refresh_failures", "next_refresh_attempt_at", "updated_at"])
+    integration.save(update_fields=["status", "last_error", "last_error_words", "refresh_failures",
+                                    "next_refresh_attempt_at", "updated_at"])
     log_action(integration=integration, action="token_refresh", status="failed", started_at=started,
                error_message=str(exc), error_code="transient")
     return None if still_valid else TokenUnavailable("transient", str(exc))
@@ -219,14 +234,16 @@ class _AlreadyRefreshed(TokenUnavailable):
         self.token = token
 
 
-def integration_credentials_refused(integration: Integration, reason: str) -> None:
+def integration_credentials_refused(integration: Integration, reason: Exception | str) -> None:
     """A stored API key (or token) the provider no longer takes, seen by a sync run or a
     message send: the integration is ``expired`` (the tenant reconnects; schedules skip it)
     and the browsers hear it, as a refused token refresh does. Inside the tenant's
-    transaction; only a connected integration changes (once)."""
+    transaction; only a connected integration changes (once). ``reason``: the refusal (its
+    words kept when it says itself that way, core.words) or its text."""
     updated = Integration.objects.filter(pk=integration.pk, tenant_id=integration.tenant_id,
                                          status=Integration.Status.CONNECTED).update(
-        status=Integration.Status.EXPIRED, last_error=reason[:2000], updated_at=timezone.now())
+        status=Integration.Status.EXPIRED, last_error=str(reason)[:2000],
+        last_error_words=words_of(reason) if isinstance(reason, BaseException) else None, updated_at=timezone.now())
     if updated:
         publish(integration.tenant_id, "integration.disconnected",
                 {"integrationId": str(integration.pk), "provider": integration.provider,

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.exceptions import ValidationError
 
+from core.words import english, is_words, say
 from integrations import selectors, services
 from integrations.models import Integration, IntegrationLog
 from integrations.pages import provider_settings as provider_forms
@@ -229,14 +230,24 @@ def _errors_context(integration: Integration) -> dict[str, Any]:
     reconnect_url = f"/api/integrations/connect/{provider.id}" if provider.auth_kind == "oauth2" else "/integrations"
     return {
         "last_bad": _log_row(last_bad, _labels()) if last_bad else None,
-        # The integration's last error is the latest run's when that run failed: said in the page's language.
-        "last_error_text": (run_error_text(latest_run) if latest_run is not None and integration.last_error
-                            and latest_run.error_message == integration.last_error else integration.last_error),
+        "last_error_text": _last_error_text(integration, latest_run),
         # Failed items shown are those of the last failed or partial run, unless a newer run succeeded.
         "bad_is_latest": bool(last_bad and latest_run and last_bad.pk == latest_run.pk),
         "needs_reconnect": integration.status in (Integration.Status.EXPIRED, Integration.Status.ERROR),
         "reconnect_url": reconnect_url,
     }
+
+
+def _last_error_text(integration: Integration, latest_run: IntegrationLog | None) -> str | None:
+    """The integration's last error in the page's language: its words while they still say
+    the stored text (a writer that changed ``last_error`` alone leaves them stale), else the
+    latest run's words when that run's error is it (rows from before the words), else the text."""
+    kept, text = integration.last_error_words, integration.last_error
+    if text and is_words(kept) and english(kept)[:2000] == text:
+        return say(kept)
+    if text and latest_run is not None and latest_run.error_message == text:
+        return run_error_text(latest_run)
+    return text
 
 
 def _page_context(request: HttpRequest, membership, integration: Integration) -> dict[str, Any]:

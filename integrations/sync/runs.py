@@ -238,7 +238,7 @@ def run_finish(*, entry: IntegrationLog, report: RunReport, error: Exception | N
     entry.save(update_fields=fields)
     Integration.objects.filter(pk=entry.integration_id, tenant_id=entry.tenant_id).update(
         last_sync_at=now, last_sync_status=status, total_syncs=F("total_syncs") + 1,
-        last_error=entry.error_message, updated_at=now,
+        last_error=entry.error_message, last_error_words=said, updated_at=now,
     )
     if error is not None:
         publish(entry.tenant_id, "integration.sync_failed",

@@ -161,7 +161,7 @@ def sync_execute(*, log_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> str:
         with tenant_scope(tenant_id):
             run_finish(entry=entry, report=job.report, error=exc, error_code=_error_code(exc))
             if isinstance(exc, CredentialsRefused):
-                integration_credentials_refused(integration, str(exc))
+                integration_credentials_refused(integration, exc)
         _rerun_if_asked(entry)
         return "failed"
     with tenant_scope(tenant_id):
@@ -221,7 +221,7 @@ def sync_export_drain(*, tenant_id: uuid.UUID | str) -> int:
         except CredentialsRefused as exc:
             refused = exc
             with tenant_scope(tenant_id):
-                integration_credentials_refused(job.plan.integration, str(exc))
+                integration_credentials_refused(job.plan.integration, exc)
         done += job.done
         if job.done:
             with tenant_scope(tenant_id):

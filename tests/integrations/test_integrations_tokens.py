@@ -268,3 +268,77 @@ def test_scan_warns_once_when_refreshes_keep_failing(alice):
     assert _reload(alice, integration).expiry_warned_at is not None
     assert _reload(alice, healthy).expiry_warned_at is None
     assert tasks.scan_expiring_tokens() == {"refreshing": 0, "warned": 0}  # the stamp keeps it to one warning
+
+
+# --- the last error in the reader's language (issue 14 item 6) -------------------------
+
+def _error_cards(persona, integration) -> tuple[str, str]:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(persona.user)
+    cards = []
+    for lang in ("he", "en"):
+        page = client.get(f"/integrations/{integration.pk}", HTTP_ACCEPT_LANGUAGE=lang).content.decode()
+        start = page.index('id="errors"')
+        cards.append(page[start:page.index("</section>", start)])
+    return cards[0], cards[1]
+
+
+def test_a_refused_refresh_is_the_last_error_in_the_pages_language(alice, app, oauth_server):
+    """A token refresh is written by a worker (no reader): the integration's last error keeps
+    its English text and its words, and the settings page says it in the reader's language."""
+    provider_app_set(provider_id=PROVIDER, client_secret="not-the-secret")  # → invalid_client
+    integration = make_integration(alice)
+    with pytest.raises(TokenUnavailable):
+        _token(alice, integration)
+
+    he_card, en_card = _error_cards(alice, integration)
+    assert "חידוש האסימון נדחה: הספק דחה את הבקשה (invalid_client)" in he_card
+    assert "refused" not in he_card and "Token" not in he_card
+    assert _reload(alice, integration).last_error in en_card  # the English text, as stored
+
+
+@pytest.mark.parametrize("case", ["no_refresh_token", "transient"])
+def test_other_refresh_failures_are_the_last_error_in_the_pages_language(alice, app, case):
+    if case == "no_refresh_token":
+        integration = make_integration(alice, refresh=None)
+        hebrew = "תוקף האסימון פג והספק לא נתן אסימון רענון"
+    else:
+        provider_app_set(provider_id=PROVIDER, token_url="http://127.0.0.1:9/unreachable")
+        integration = make_integration(alice, access="at-still-valid", expires_in=timedelta(minutes=3))
+        hebrew = "חידוש האסימון נכשל זמנית: לא ניתן להגיע לנקודת הקצה של האסימונים (ConnectionError)"
+    try:
+        _token(alice, integration)
+    except TokenUnavailable:
+        pass
+
+    he_card, en_card = _error_cards(alice, integration)
+    assert hebrew in he_card and "token" not in he_card.lower()
+    assert _reload(alice, integration).last_error in en_card
+
+
+def test_credentials_refused_outside_a_run_keep_their_words(alice):
+    """A stored key the provider no longer takes (seen by a sync run or a message send)."""
+    from core.words import words
+    from integrations.providers.adapter import CredentialsRefused
+    from integrations.tokens import integration_credentials_refused
+
+    integration = make_integration(alice, provider="hubspot")
+    refused = CredentialsRefused(words("the API refused the credentials (HTTP %(status)s)", status=401))
+    with tenant_scope(alice.tenant.id):
+        integration_credentials_refused(integration, refused)
+
+    he_card, en_card = _error_cards(alice, integration)
+    assert "ה-API דחה את פרטי ההתחברות (HTTP 401)" in he_card and "refused" not in he_card
+    assert "the API refused the credentials (HTTP 401)" in en_card
+
+
+def test_words_that_no_longer_say_the_last_error_are_not_shown(alice):
+    """A writer that changes ``last_error`` alone leaves stale words: the page shows the text."""
+    from core.words import words
+
+    integration = make_integration(alice, last_error="something else happened",
+                                   last_error_words=words("the token expired and the provider gave no refresh token"))
+    he_card, _en_card = _error_cards(alice, integration)
+    assert "something else happened" in he_card and "תוקף האסימון פג" not in he_card
