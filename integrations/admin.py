@@ -117,14 +117,31 @@ class ProviderAppAdmin(ProviderNameColumn, admin.ModelAdmin):
 
 
 class IntegrationColumn:
-    """The ``integration_label`` column of the sync bookkeeping lists: the integration's name and
-    its provider as the catalog names it in the admin's language (``Integration.__str__`` shows
-    the provider's id, which stays as it is for every other reader)."""
+    """The ``integration_label`` column of the sync bookkeeping lists (and field of their detail
+    pages): the integration's name and its provider as the catalog names it in the admin's
+    language (``Integration.__str__`` shows the provider's id, which stays as it is for every
+    other reader)."""
 
     @admin.display(description=_("integration"), ordering="integration__name")
     def integration_label(self, obj) -> str:
         integration = obj.integration
         return f"{integration.name} ({provider_name(integration.provider)})"
+
+    # The detail page shows the same label in the integration field's place; the integration
+    # is read with the row (the page renders after the view's operator scope has ended).
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("integration")
+
+    def get_fields(self, request, obj=None):
+        return _integration_labelled(super().get_fields(request, obj))
+
+    def get_readonly_fields(self, request, obj=None):
+        return _integration_labelled(super().get_readonly_fields(request, obj))
+
+
+def _integration_labelled(names) -> list[str]:
+    labelled = ["integration_label" if name == "integration" else name for name in names]
+    return list(dict.fromkeys(labelled))
 
 
 class IntegrationLogInline(admin.TabularInline):

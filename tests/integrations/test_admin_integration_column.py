@@ -37,3 +37,31 @@ def test_the_integration_column_names_the_provider_in_the_admins_language(alice)
         assert f"Calendar ({google.name_he})" in hebrew and "(google_calendar)" not in hebrew, path
         assert f"Calendar ({google.name_en})" in english and "(google_calendar)" not in english, path
         assert ">אינטגרציה<" in hebrew and ">Integration<" in english, path
+
+
+def test_the_change_pages_name_the_integrations_provider_in_the_admins_language(alice):
+    """A log's (and the bookkeeping rows') detail page shows its integration as the list column
+    does, not as ``Integration.__str__`` ("Name (provider_id)")."""
+    integration = connect_calendar(alice)
+    with tenant_scope(alice.tenant.id):
+        log = IntegrationLog.objects.create(tenant_id=alice.tenant.id, integration=integration, action="sync",
+                                            direction="incoming", status="success")
+        state = SyncState.objects.create(tenant_id=alice.tenant.id, integration=integration, local_type="meeting",
+                                         remote_type="event", remote_container="studio")
+        link = ExternalLink.objects.create(tenant_id=alice.tenant.id, integration=integration, local_type="meeting",
+                                           local_id=integration.pk, remote_type="event", remote_id="evt-1",
+                                           remote_container="studio")
+    staff = get_user_model().objects.create_superuser("op", "op@example.com", "pw-123456789")
+    web = Client()
+    web.force_login(staff)
+    google = PROVIDERS["google_calendar"]
+
+    for path in (f"/admin/integrations/integrationlog/{log.pk}/change/",
+                 f"/admin/integrations/syncstate/{state.pk}/change/",
+                 f"/admin/integrations/externallink/{link.pk}/change/"):
+        hebrew = web.get(path, HTTP_ACCEPT_LANGUAGE="he")
+        english = web.get(path, HTTP_ACCEPT_LANGUAGE="en")
+        assert hebrew.status_code == english.status_code == 200, path
+        hebrew, english = hebrew.content.decode(), english.content.decode()
+        assert f"Calendar ({google.name_he})" in hebrew and "(google_calendar)" not in hebrew, path
+        assert f"Calendar ({google.name_en})" in english and "(google_calendar)" not in english, path
