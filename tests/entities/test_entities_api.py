@@ -76,9 +76,13 @@ def test_entity_types_are_the_eight_singulars():
 def test_other_tenants_meeting_is_404_everywhere(alice, bob_api):
     meeting = make_meeting(alice.tenant, "Alice only")
     for method in ("get", "patch", "delete"):
-        response = getattr(bob_api, method)(f"/api/meetings/{meeting.id}", {}, format="json")
+        response = getattr(bob_api, method)(f"/api/meetings/{meeting.id}", {}, format="json", HTTP_ACCEPT_LANGUAGE="en")
         assert response.status_code == 404
         assert response.json() == {"error": {"code": "not_found", "message": "Not found."}}
+        # the same answer in the hub's first language, Hebrew (the default)
+        response = getattr(bob_api, method)(f"/api/meetings/{meeting.id}", {}, format="json")
+        assert response.status_code == 404
+        assert response.json() == {"error": {"code": "not_found", "message": "לא נמצא."}}
     assert bob_api.get("/api/meetings").json()["count"] == 0
 
 
