@@ -51,8 +51,8 @@ browser:
 
 # Four pytest-xdist workers, one test module each at a time (--dist loadfile): each worker has
 # its own test database and Redis database (architect_studio/settings/test.py). On this 2-core
-# machine, on the same day: 4 workers 608 s, 2 workers 751 s (the tests wait on servers,
-# workers and browsers as much as they compute).
+# machine, on one slow day: 4 workers 608 s and 735 s, 2 workers 751 s (the tests wait on
+# servers, workers and browsers as much as they compute; 4 workers cost more CPU).
 TEST_WORKERS ?= 4
 test: provision browser
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
