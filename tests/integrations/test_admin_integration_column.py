@@ -15,19 +15,25 @@ from tests.support.sync_runs import connect_calendar
 pytestmark = pytest.mark.django_db(transaction=True)  # operator_scope reads on its own connection
 
 
-def test_the_integration_column_names_the_provider_in_the_admins_language(alice):
+def _bookkeeping_rows_and_staff(alice):
+    """Alice's calendar integration with one log, sync state and link, and a staff client."""
     integration = connect_calendar(alice)
     with tenant_scope(alice.tenant.id):
-        IntegrationLog.objects.create(tenant_id=alice.tenant.id, integration=integration, action="sync",
-                                      direction="incoming", status="success")
-        SyncState.objects.create(tenant_id=alice.tenant.id, integration=integration, local_type="meeting",
-                                 remote_type="event", remote_container="studio")
-        ExternalLink.objects.create(tenant_id=alice.tenant.id, integration=integration, local_type="meeting",
-                                    local_id=integration.pk, remote_type="event", remote_id="evt-1",
-                                    remote_container="studio")
+        log = IntegrationLog.objects.create(tenant_id=alice.tenant.id, integration=integration, action="sync",
+                                            direction="incoming", status="success")
+        state = SyncState.objects.create(tenant_id=alice.tenant.id, integration=integration, local_type="meeting",
+                                         remote_type="event", remote_container="studio")
+        link = ExternalLink.objects.create(tenant_id=alice.tenant.id, integration=integration, local_type="meeting",
+                                           local_id=integration.pk, remote_type="event", remote_id="evt-1",
+                                           remote_container="studio")
     staff = get_user_model().objects.create_superuser("op", "op@example.com", "pw-123456789")
     web = Client()
     web.force_login(staff)
+    return log, state, link, web
+
+
+def test_the_integration_column_names_the_provider_in_the_admins_language(alice):
+    _log, _state, _link, web = _bookkeeping_rows_and_staff(alice)
     google = PROVIDERS["google_calendar"]
 
     for path in ("/admin/integrations/integrationlog/", "/admin/integrations/syncstate/",
@@ -42,18 +48,7 @@ def test_the_integration_column_names_the_provider_in_the_admins_language(alice)
 def test_the_change_pages_name_the_integrations_provider_in_the_admins_language(alice):
     """A log's (and the bookkeeping rows') detail page shows its integration as the list column
     does, not as ``Integration.__str__`` ("Name (provider_id)")."""
-    integration = connect_calendar(alice)
-    with tenant_scope(alice.tenant.id):
-        log = IntegrationLog.objects.create(tenant_id=alice.tenant.id, integration=integration, action="sync",
-                                            direction="incoming", status="success")
-        state = SyncState.objects.create(tenant_id=alice.tenant.id, integration=integration, local_type="meeting",
-                                         remote_type="event", remote_container="studio")
-        link = ExternalLink.objects.create(tenant_id=alice.tenant.id, integration=integration, local_type="meeting",
-                                           local_id=integration.pk, remote_type="event", remote_id="evt-1",
-                                           remote_container="studio")
-    staff = get_user_model().objects.create_superuser("op", "op@example.com", "pw-123456789")
-    web = Client()
-    web.force_login(staff)
+    log, state, link, web = _bookkeeping_rows_and_staff(alice)
     google = PROVIDERS["google_calendar"]
 
     for path in (f"/admin/integrations/integrationlog/{log.pk}/change/",
