@@ -8,7 +8,6 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_logs import CappedCountPaginator, IndexedUUIDSearch
@@ -34,7 +33,7 @@ def provider_name(provider_id: str) -> str:
     provider = PROVIDERS.get(provider_id)
     if provider is None:
         return provider_id
-    return provider.name_en if translation.get_language() == "en" else provider.name_he
+    return provider.display_name
 
 
 def _provider_choices() -> list[tuple[str, str]]:

@@ -10,8 +10,8 @@ import json
 import re
 from typing import Any
 
-from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from rest_framework import serializers
 
 from core.fields import (
@@ -133,7 +133,7 @@ def validate_sync_settings(value: Any, *, provider_id: str) -> dict[str, Any]:
     if unknown:
         errors["unknown"] = [_("unknown key %(key)s") % {"key": repr(k)} for k in unknown]
     provider = get_provider(provider_id)
-    provider_name = provider.name_en if (get_language() or "").startswith("en") else provider.name_he
+    provider_name = provider.display_name
     pairs = {(p.local, p.remote): p for p in provider.entity_pairs}
     locals_ = {p.local for p in provider.entity_pairs}
     out: dict[str, Any] = {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 from django.http import HttpRequest
-from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
@@ -64,7 +63,7 @@ def maturity_note(provider: Provider) -> SafeString | None:
 
 def provider_display_name(provider: Provider) -> str:
     """The provider's catalog name in the page's language (Hebrew unless English)."""
-    return provider.name_en if translation.get_language() == "en" else provider.name_he
+    return provider.display_name
 
 
 def membership_for(request: HttpRequest) -> Membership | None:

@@ -193,6 +193,13 @@ class Provider:
     maturity_note: str = ""
     notes: str = ""
 
+    @property
+    def display_name(self) -> str:
+        """The catalog name in the active language: English when it is English, else Hebrew."""
+        from django.utils.translation import get_language
+
+        return self.name_en if (get_language() or "").startswith("en") else self.name_he
+
     def __post_init__(self) -> None:
         problems = []
         if self.category not in CATEGORY_IDS:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from integrations.models import Integration
 from integrations.providers.catalog import get_provider
@@ -50,7 +50,7 @@ def mapping_preview(
     if not any(p.local == local_entity and p.remote == remote_entity for p in provider.entity_pairs):
         supported = ", ".join(f"{p.local}->{p.remote}" for p in provider.entity_pairs) or pgettext(
             "no entity pairs", "none")
-        name = provider.name_en if (get_language() or "").startswith("en") else provider.name_he
+        name = provider.display_name
         raise PreviewError("remoteEntity", _("%(provider)s cannot sync %(local)s with %(remote)s (supported: %(supported)s)")
                            % {"provider": name, "local": repr(local_entity), "remote": repr(remote_entity),
                               "supported": supported})
