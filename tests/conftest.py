@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from tests.support.browser import asgi_hub, chromium, logged_in, studio  # noqa: F401 - browser-test fixtures
 from tests.support.db_teardown import wait_until_alone
+from tests.support.db_template import clone_from_template, drop_template, migrate_into
 from tests.support.events import tenant_events  # noqa: F401 - the shared channel-layer listener fixture
 from tests.support.factories import Persona, client_for, make_persona
 from tests.support.fakes.canva import canva_fake  # noqa: F401 - the fake Canva Connect API
@@ -32,20 +33,41 @@ if "operator" in settings.DATABASES:
     django.test.TransactionTestCase.databases = {"default", "operator"}
 
 
+def _template_name() -> str:
+    """The run's template: the workers' test database name without its ``_gw<N>``."""
+    return connections["owner"].settings_dict["TEST"]["NAME"].rsplit("_gw", 1)[0] + "_template"
+
+
+def _worker_database_from_template(run_id: str) -> list:
+    """Under xdist: this worker's test database is a copy of the run's migrated template
+    (tests/support/db_template.py); the returned config tears it down as Django's would."""
+    owner = connections["owner"]
+    old_name, test_name = owner.settings_dict["NAME"], owner.settings_dict["TEST"]["NAME"]
+    clone_from_template("owner", _template_name(), test_name, run_id, migrate_into("owner"))
+    owner.close()
+    owner.settings_dict["NAME"] = test_name
+    settings.DATABASES["owner"]["NAME"] = test_name
+    return [(owner, old_name, True)]
+
+
 @pytest.fixture(scope="session")
-def django_db_setup(django_test_environment, django_db_blocker):
-    """The test DB is created and migrated by the owner role; then the runtime role
-    (`default`) and the operator role (`operator`) are pointed at it — not as Django
-    "mirrors", so transactional tests flush it between tests. That flush uses TRUNCATE,
-    which we grant those roles in the *test* database only (TRUNCATE ignores RLS, so
-    production never grants it)."""
+def django_db_setup(request, django_test_environment, django_db_blocker):
+    """The test DB is created and migrated by the owner role (under xdist, cloned from
+    the run's migrated template); then the runtime role (`default`) and the operator
+    role (`operator`) are pointed at it — not as Django "mirrors", so transactional tests
+    flush it between tests. That flush uses TRUNCATE, which we grant those roles in the
+    *test* database only (TRUNCATE ignores RLS, so production never grants it)."""
     from django.test.utils import setup_databases, teardown_databases
 
+    run_id = getattr(request.config, "workerinput", {}).get("testrun_uid")
     with django_db_blocker.unblock():
         if "owner" not in settings.DATABASES:  # SQLite / single alias
             db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"})
         else:
-            db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"owner"})
+            if run_id:
+                db_cfg = _worker_database_from_template(run_id)
+            else:
+                db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"owner"})
             test_name = connections["owner"].settings_dict["NAME"]
             assert test_name.startswith("test_")
             for alias in ("default", "operator"):
@@ -66,6 +88,8 @@ def django_db_setup(django_test_environment, django_db_blocker):
             # connections; DROP DATABASE would wait only 5 s for them (tests/support/db_teardown.py).
             wait_until_alone("owner", connections["owner"].settings_dict["NAME"])
         teardown_databases(db_cfg, verbosity=0)
+        if run_id and "owner" in settings.DATABASES:
+            drop_template("owner", _template_name())
 
 
 #: Filled by migrate, not by tests: kept across the truncation below.
