@@ -246,10 +246,12 @@ class WebhookLogsView(_LogList):
     """`GET /api/webhooks/:id/logs?status=&event=&since=&until=` — keyset pages, newest first."""
 
     def get(self, request, webhook_id: str):
-        webhook = _webhook_or_404(request, webhook_id)
+        pk = selectors.webhook_id_of_tenant(tenant=request.tenant, webhook_id=webhook_id)
+        if pk is None:
+            raise exceptions.NotFound()
         filters = WebhookLogFilterSerializer.parse(request.query_params)
         filters.pop("webhook_id", None)
-        return self._page(request, webhook_id=webhook.pk, **filters)
+        return self._page(request, webhook_id=pk, **filters)
 
 
 @extend_schema(tags=["webhooks"], responses=WebhookLogSerializer(many=True),
