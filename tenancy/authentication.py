@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from tenancy.models import hash_token
+from tenancy.models import ApiToken, hash_token
 from tenancy.selectors import api_token_active
 
 
@@ -33,7 +33,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-            type(token).objects.filter(pk=token.pk).update(last_used_at=now)
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
 
     def authenticate_header(self, request):
