@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -33,12 +34,22 @@ DRAIN_TASK = "entities.tasks.drain_entity_events"
 
 Subscriber = Callable[[EntityEvent], None]
 BatchSubscriber = Callable[[Sequence[EntityEvent]], None]
-_SUBSCRIBERS: dict[str, tuple[Subscriber, BatchSubscriber | None]] = {}
+#: Whether a subscriber may have anything to do for a tenant (one cheap query at most).
+Gate = Callable[[Any], bool]
+_SUBSCRIBERS: dict[str, tuple[Subscriber, BatchSubscriber | None, Gate | None]] = {}
 
 
-def subscribe(name: str, handler: Subscriber, *, batch: BatchSubscriber | None = None) -> None:
-    """Register ``handler(event)``; ``batch(events)``, when given, handles a whole drained batch at once."""
-    _SUBSCRIBERS[name] = (handler, batch)
+def subscribe(name: str, handler: Subscriber, *, batch: BatchSubscriber | None = None,
+              only_for: Gate | None = None) -> None:
+    """Register ``handler(event)``; ``batch(events)``, when given, handles a whole drained batch at once.
+
+    ``only_for(tenant_id)``, when given, says whether the subscriber can have anything
+    to do for that tenant's events (e.g. "has a connected integration"): it is asked
+    once per drained batch and tenant — once for all the subscribers sharing the same
+    check — and the subscriber gets only the events of the tenants it answers True
+    for; for the others it does not run at all (no savepoint, no queries of its own).
+    """
+    _SUBSCRIBERS[name] = (handler, batch, only_for)
 
 
 def unsubscribe(name: str) -> None:
@@ -100,15 +111,22 @@ def process_batch(events: Sequence[EntityEvent]) -> dict[str, list[str]]:
     the others.
     """
     failed: dict[str, list[str]] = {str(e.id): [] for e in events}
-    for name, (handler, batch) in _SUBSCRIBERS.items():
-        if batch is not None and len(events) > 1:
+    answers: dict[tuple[Gate, Any], bool] = {}  # (check, tenant) → its answer, for this batch
+    for name, (handler, batch, only_for) in _SUBSCRIBERS.items():
+        mine = events
+        if only_for is not None:
+            for tenant_id in {e.tenant_id for e in events}:
+                if (only_for, tenant_id) not in answers:
+                    answers[only_for, tenant_id] = bool(only_for(tenant_id))
+            mine = [e for e in events if answers[only_for, e.tenant_id]]
+        if batch is not None and len(mine) > 1:
             try:
                 with transaction.atomic():
-                    batch(events)
+                    batch(mine)
                 continue
             except Exception:  # noqa: BLE001 - isolate the culprit below
-                log.warning("entity event subscriber %s failed on a batch of %d; retrying one by one", name, len(events))
-        for event in events:
+                log.warning("entity event subscriber %s failed on a batch of %d; retrying one by one", name, len(mine))
+        for event in mine:
             try:
                 with transaction.atomic():
                     if batch is not None:

@@ -10,6 +10,7 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from core.crypto import register_encrypted_field
         from entities.events import subscribe
+        from integrations.selectors import tenant_has_connected_integrations
         from integrations.sync.exporter import on_entity_events
 
         register_encrypted_field("integrations.Integration", "oauth_encrypted")
@@ -19,11 +20,15 @@ class IntegrationsConfig(AppConfig):
         register_encrypted_field("integrations.OAuthState", "code_verifier_encrypted")
         register_encrypted_field("integrations.PushChannel", "token_encrypted")
         # Local changes -> the export queue, in the outbox drain's transaction (issue 11).
-        subscribe("sync_export", lambda event: on_entity_events([event]), batch=on_entity_events)
+        # Both subscribers need a connected integration: a tenant without one costs the
+        # drain a single shared existence query per batch, not a query and a savepoint each.
+        subscribe("sync_export", lambda event: on_entity_events([event]), batch=on_entity_events,
+                  only_for=tenant_has_connected_integrations)
         # Local changes -> the messages the messaging rules owe (issue 16).
         from integrations.messaging.rules import on_entity_events as on_messaging_events
 
-        subscribe("messaging_rules", lambda event: on_messaging_events([event]), batch=on_messaging_events)
+        subscribe("messaging_rules", lambda event: on_messaging_events([event]), batch=on_messaging_events,
+                  only_for=tenant_has_connected_integrations)
         # ... which the sync engine sends as exports of `message` records, telling their owner how it went.
         from integrations.messaging.outcomes import MessageExports
         from integrations.sync.owners import register as register_owner

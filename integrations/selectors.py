@@ -30,6 +30,12 @@ def integration_list(*, tenant_id: uuid.UUID) -> QuerySet[Integration]:
 LOG_ORDER = ("started_at", "id")
 
 
+def tenant_has_connected_integrations(tenant_id: uuid.UUID) -> bool:
+    """Whether the tenant has any connected integration: the outbox subscribers' cheap first
+    question (exports and messaging rules need one), asked once per drained batch."""
+    return Integration.objects.filter(tenant_id=tenant_id, status=Integration.Status.CONNECTED).exists()
+
+
 def integration_logs(
     *,
     integration: Integration,

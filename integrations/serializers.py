@@ -21,6 +21,7 @@ from core.fields import (
     StrictBooleanField,
     StrictCharField,
 )
+from core.serializers import RowsModelSerializer
 from integrations.models import Integration, IntegrationLog
 from integrations.providers.catalog import LOCAL_ENTITY_TYPES, SYNC_DIRECTIONS, get_provider
 from integrations.providers.registry import adapter_for
@@ -66,7 +67,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
         return get_provider(obj.provider).auth_kind
 
 
-class IntegrationLogSerializer(serializers.ModelSerializer):
+class IntegrationLogSerializer(RowsModelSerializer):
     tenant_id = serializers.UUIDField(read_only=True)
     integration_id = serializers.UUIDField(read_only=True)
     failed_items = serializers.SerializerMethodField()

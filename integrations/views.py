@@ -8,7 +8,6 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.views.decorators.http import require_GET
-from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -19,6 +18,7 @@ from core.api import TenantScopedViewSet
 from core.drf import error_body, error_response
 from core.pagination import LogPagination
 from core.parsers import JSONParser
+from core.renderers import CamelCaseJSONRenderer
 from integrations import design_exports, oauth, selectors, services
 from integrations.client import ProviderError
 from integrations.models import Integration

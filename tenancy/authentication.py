@@ -8,6 +8,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from tenancy.models import ApiToken, hash_token
+from tenancy.selectors import api_token_active
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -27,10 +28,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     @staticmethod
     def authenticate_raw(raw: str):
-        token = ApiToken.objects.active().select_related("user").filter(token_hash=hash_token(raw)).first()
+        now = timezone.now()
+        token = api_token_active(token_hash=hash_token(raw), now=now)
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
-        now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token

@@ -9,7 +9,6 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import RawPostDataException
 from django.views.decorators.csrf import csrf_exempt
-from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -18,6 +17,7 @@ from rest_framework.response import Response
 from core.api import TenantScopedViewSet
 from core.drf import error_body
 from core.parsers import JSONParser
+from core.renderers import CamelCaseJSONRenderer
 from tenancy.permissions import CanManageIntegrations
 from webhooks.incoming import conf, services
 from webhooks.incoming.serializers import (

@@ -15,6 +15,7 @@ from core.fields import (
     StrictRegexField,
     StrictUUIDField,
 )
+from core.serializers import RowsModelSerializer
 from entities.models import ENTITY_EVENTS, ENTITY_TYPES
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing.config import SECRET_MASK
@@ -101,7 +102,7 @@ class OutgoingWebhookSerializer(serializers.ModelSerializer):
         return outbound.redact_headers(obj.headers) if obj.headers else obj.headers
 
 
-class WebhookLogSerializer(serializers.ModelSerializer):
+class WebhookLogSerializer(RowsModelSerializer):
     tenant_id = serializers.UUIDField(read_only=True)
 
     class Meta:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db import connections, transaction
 from django.utils.translation import gettext as _
-from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status
@@ -16,6 +15,7 @@ from core.api import TenantScopedViewSet
 from core.drf import error_response
 from core.pagination import LogPagination
 from core.parsers import JSONParser
+from core.renderers import CamelCaseJSONRenderer
 from core.tenant_context import tenant_scope
 from tenancy.permissions import CanManageIntegrations
 from webhooks.models import IncomingWebhook, OutgoingWebhook, WebhookLog
@@ -246,10 +246,12 @@ class WebhookLogsView(_LogList):
     """`GET /api/webhooks/:id/logs?status=&event=&since=&until=` — keyset pages, newest first."""
 
     def get(self, request, webhook_id: str):
-        webhook = _webhook_or_404(request, webhook_id)
+        pk = selectors.webhook_id_of_tenant(tenant=request.tenant, webhook_id=webhook_id)
+        if pk is None:
+            raise exceptions.NotFound()
         filters = WebhookLogFilterSerializer.parse(request.query_params)
         filters.pop("webhook_id", None)
-        return self._page(request, webhook_id=webhook.pk, **filters)
+        return self._page(request, webhook_id=pk, **filters)
 
 
 @extend_schema(tags=["webhooks"], responses=WebhookLogSerializer(many=True),
