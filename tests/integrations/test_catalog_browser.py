@@ -101,10 +101,14 @@ def test_owner_connects_twilio_wrong_then_right_key_and_disconnects_while_a_memb
     expect(owner.locator("#live-region")).to_have_text(CONNECTED_TWILIO)
     # the connected event's live refresh of the same card, however late it comes, leaves that
     # announcement alone (the status it shows has not changed)
-    owner.evaluate("""() => new Promise(resolve => {
-      document.body.addEventListener("htmx:afterSwap", () => resolve(true), {once: true});
-      htmx.trigger(document.getElementById("provider-twilio"), "hub-refresh");
-    })""")
+    # (waited for as the card being replaced: if the live refresh is still in flight, htmx drops
+    # this trigger and that refresh's swap is the one checked — an htmx:afterSwap listener on the
+    # body could miss it, and did once, hanging the test until its timeout)
+    owner.evaluate("""() => {
+      window.cardBeforeRefresh = document.getElementById("provider-twilio");
+      htmx.trigger(window.cardBeforeRefresh, "hub-refresh");
+    }""")
+    owner.wait_for_function("() => document.getElementById('provider-twilio') !== window.cardBeforeRefresh")
     expect(owner.locator("#live-region")).to_have_text(CONNECTED_TWILIO)
     expect(member_card.locator(".status")).to_have_text("מחובר")
     expect(card.get_by_role("link", name="הגדרות")).to_be_visible()
