@@ -179,7 +179,7 @@ def _mark_expired(integration: Integration, provider_id: str, started: datetime,
     integration.next_refresh_attempt_at = None
     integration.save(update_fields=["status", "last_error", "last_error_words", "next_refresh_attempt_at", "updated_at"])
     log_action(integration=integration, action="token_refresh", status="failed", started_at=started,
-               error_message=message, error_code=code)
+               error_message=message, error_code=code, error_words=said)
     publish(integration.tenant_id, "integration.disconnected",
             {"integrationId": str(integration.pk), "provider": provider_id, "reason": "token_expired"})
     return TokenUnavailable("expired", message)
@@ -210,7 +210,7 @@ def _refresh_failed(
         integration.save(update_fields=["status", "last_error", "last_error_words", "refresh_failures",
                                         "next_refresh_attempt_at", "updated_at"])
         log_action(integration=integration, action="token_refresh", status="failed", started_at=started,
-                   error_message=str(exc), error_code=exc.kind)
+                   error_message=str(exc), error_code=exc.kind, error_words=words_of(exc))
         return TokenUnavailable("config" if exc.kind == "config" else "expired", str(exc))
     # transient: network, timeout, 5xx, 429 -> status error, retried by beat with backoff
     integration.refresh_failures += 1
@@ -222,7 +222,7 @@ def _refresh_failed(
     integration.save(update_fields=["status", "last_error", "last_error_words", "refresh_failures",
                                     "next_refresh_attempt_at", "updated_at"])
     log_action(integration=integration, action="token_refresh", status="failed", started_at=started,
-               error_message=str(exc), error_code="transient")
+               error_message=str(exc), error_code="transient", error_words=words_of(exc))
     return None if still_valid else TokenUnavailable("transient", str(exc))
 
 

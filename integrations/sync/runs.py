@@ -31,6 +31,7 @@ from core import kick
 from core.realtime import publish
 from core.tenant_context import operator_scope
 from core.words import Words, say, words_of
+from integrations.audit import ERROR_WORDS
 from integrations.models import Integration, IntegrationLog
 
 log = logging.getLogger("architect_studio.sync")
@@ -44,8 +45,6 @@ MAX_CONFLICTS = 100
 MAX_SAMPLES = 50
 MAX_NOTES = 50
 MAX_RESUMES = 3
-#: The key a failed item (and a failed run's response snapshot) keeps an error's words under.
-ERROR_WORDS = "errorWords"
 
 
 def stale_after() -> timedelta:
