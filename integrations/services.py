@@ -16,10 +16,12 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from core import kick
 from core.realtime import publish
 from core.tenant_context import tenant_scope
+from core.words import Words, english, names, words
 from integrations import oauth
 from integrations.audit import log_action
 from integrations.client import Connection, ProviderClient, ProviderError
@@ -398,22 +400,59 @@ class TestResult:
     #: The client's ProviderError kind when the call did not answer usably (``network``,
     #: ``rate_limited``, ``config``...), None for an answer: what a page words in its language.
     kind: str | None = None
+    #: A failure's words (core.words, :func:`test_failure_words`): what a reader reads.
+    words: Words | None = None
+
+
+def provider_names(provider: Provider) -> dict[str, dict[str, str]]:
+    """The provider's catalog name as a words param (core.words.names): said as
+    ``Provider.display_name`` says it, in the reader's language."""
+    return names(en=provider.name_en, he=provider.name_he)
+
+
+def test_failure_words(provider: Provider, *, status: int | None, kind: str | None, message: str) -> Words:
+    """A failed connection test as words (core.words): the provider by its catalog name, the
+    status and the kind of failure; the provider's own words (an error it sent) kept as data
+    after a translated prefix. Kept with the integration's last error and the test's log row,
+    said by the page that ran the test, the settings page later and the API's ``*Text`` fields."""
+    name = provider_names(provider)
+    if kind == "network":
+        return words(N_("%(name)s could not be reached (no answer in time). Try again in a few minutes."), name=name)
+    if kind == "rate_limited":
+        return words(N_("%(name)s is limiting requests right now. Try again in a minute."), name=name)
+    if kind == "refused":
+        return words(N_("The hub does not call this server address (a private or blocked address)."))
+    if kind == "config":
+        return words(N_("The connection details are incomplete or the server address is not valid."))
+    if status in (401, 403):
+        return words(N_("%(name)s refused the connection's credentials (HTTP %(status)s): reconnect it."),
+                     name=name, status=status)
+    if status:
+        return words(N_("%(name)s answered HTTP %(status)s."), name=name, status=status)
+    return words(N_("The provider answered: %(reason)s"), reason=message[:300])
 
 
 def integration_test(*, integration: Integration) -> TestResult:
-    """A real lightweight call through the client; logged; a success clears an error state."""
+    """A real lightweight call through the client; logged; a success clears an error state.
+    A failure keeps its words (:func:`test_failure_words`) beside the English text, in the log
+    row and, when it makes the integration's status ``error``, in ``last_error_words``."""
     provider = get_provider(integration.provider)
     started = timezone.now()
     snapshots: tuple = (None, None)
     kind = None
+    said: Words | None = None
     try:
         response = ProviderClient.for_integration(integration, max_retries=1).test_connection()
     except ProviderError as exc:
         ok, status, message, snapshots, kind = False, exc.status, str(exc), exc.snapshots, exc.kind
+        said = test_failure_words(provider, status=status, kind=kind, message=message)
     else:
         ok, status = adapter_for(provider).test_ok(response), response.status
         snapshots = (response.request_snapshot, response.response_snapshot)
-        message = "ok" if ok else f"{provider.name_en} answered HTTP {response.status}"
+        message = "ok"
+        if not ok:
+            said = test_failure_words(provider, status=status, kind=None, message="")
+            message = english(said)
     integration.refresh_from_db()
     if ok and integration.status == Integration.Status.ERROR:
         integration.status, integration.last_error, integration.last_error_words = (
@@ -421,12 +460,12 @@ def integration_test(*, integration: Integration) -> TestResult:
         integration.save(update_fields=["status", "last_error", "last_error_words", "updated_at"])
     elif not ok and status in (401, 403) and integration.status == Integration.Status.CONNECTED:
         integration.status, integration.last_error, integration.last_error_words = (
-            Integration.Status.ERROR, message, None)
+            Integration.Status.ERROR, english(said)[:2000], said)
         integration.save(update_fields=["status", "last_error", "last_error_words", "updated_at"])
     entry = log_action(integration=integration, action="test", status="success" if ok else "failed", started_at=started,
                        error_message=None if ok else message, error_code=None if ok else "test_failed",
-                       request_snapshot=snapshots[0], response_snapshot=snapshots[1])
-    return TestResult(ok, status, message, entry.duration_ms or 0, kind)
+                       request_snapshot=snapshots[0], response_snapshot=snapshots[1], error_words=said)
+    return TestResult(ok, status, message, entry.duration_ms or 0, kind, said)
 
 
 def integration_disconnect(*, integration: Integration, reason: str = "user_disconnected") -> None:

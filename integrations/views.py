@@ -19,6 +19,7 @@ from core.api import TenantScopedViewSet
 from core.drf import error_body, error_response
 from core.pagination import LogPagination
 from core.parsers import JSONParser
+from core.words import say
 from integrations import design_exports, oauth, selectors, services
 from integrations.client import ProviderError
 from integrations.models import Integration
@@ -195,8 +196,9 @@ class IntegrationViewSet(_HubIO, mixins.ListModelMixin, mixins.RetrieveModelMixi
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
         result = services.integration_test(integration=self.get_object())
+        # ``message`` the English text (as the log keeps it), ``messageText`` in the request's language.
         return Response({"ok": result.ok, "httpStatus": result.http_status, "message": result.message,
-                         "durationMs": result.duration_ms})
+                         "messageText": say(result.words) or result.message, "durationMs": result.duration_ms})
 
     @extend_schema(tags=["integrations"], request=SyncRequestSerializer, responses={202: dict, 200: dict, 409: dict})
     @action(detail=True, methods=["post"])
