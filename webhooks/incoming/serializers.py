@@ -156,7 +156,7 @@ def validate_action(raw: Any, index: int) -> dict[str, Any]:
             outbound.check_url(url, allow_private=conf.allow_private_targets())
             loops.check_not_own_origin(url)
         except outbound.OutboundRefused as exc:
-            raise _err(f"{cfg}.forwardUrl", _("refused: %(reason)s") % {"reason": exc.reason}) from None
+            raise _err(f"{cfg}.forwardUrl", _("refused: %(reason)s") % {"reason": exc.in_words()}) from None
         if "forwardHeaders" in config and config["forwardHeaders"] is not None:
             config["forwardHeaders"] = _headers(config["forwardHeaders"], f"{cfg}.forwardHeaders")
         else:
