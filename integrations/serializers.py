@@ -21,6 +21,7 @@ from core.fields import (
     StrictBooleanField,
     StrictCharField,
 )
+from entities.models import entity_type_label
 from integrations.models import Integration, IntegrationLog
 from integrations.providers.catalog import LOCAL_ENTITY_TYPES, SYNC_DIRECTIONS, get_provider
 from integrations.providers.registry import adapter_for
@@ -205,7 +206,7 @@ def validate_sync_settings(value: Any, *, provider_id: str) -> dict[str, Any]:
             problems.append(_("localEntity must be one of %(choices)s") % {"choices": ", ".join(LOCAL_ENTITY_TYPES)})
         elif item["localEntity"] not in locals_:
             problems.append(_("%(provider)s does not sync %(entity)s") % {
-                "provider": provider_name, "entity": repr(item["localEntity"])})
+                "provider": provider_name, "entity": entity_type_label(item["localEntity"])})
         if not isinstance(item.get("localField"), str) or not _FIELD_PATH.match(item["localField"]) or len(item["localField"]) > 100:
             problems.append(_("localField must be a field name such as 'startTime'"))
         if not isinstance(item.get("remoteField"), str) or not _REMOTE_FIELD.match(item["remoteField"]):

@@ -65,7 +65,7 @@ CASES = {
     "link": (lambda: mapping({"localField": "clientId", "remoteField": "CustomerRef.value", "transform": "link",
                               "transformConfig": {"entity": "client"}}).to_remote({"clientId": "c-1"}, MappingContext()),
              "clientId: the client c-1 is not synced yet (no link)",
-             "clientId: הרשומה c-1 (client) עדיין לא סונכרנה (אין קישור)"),
+             "clientId: הרשומה c-1 (לקוח) עדיין לא סונכרנה (אין קישור)"),  # the type by its Hebrew name
     "custom": (lambda: mapping({"localField": "title", "remoteField": "name", "transform": "custom",
                                 "transformConfig": {"name": "lower"}}, "meeting").to_remote({"title": 7},
                                                                                           MappingContext()),
