@@ -16,17 +16,17 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
 
 from core import kick
 from core.realtime import publish
 from core.tenant_context import tenant_scope
-from core.words import Words, english, names, words
+from core.words import Words, english
 from integrations import oauth
 from integrations.audit import log_action
 from integrations.client import Connection, ProviderClient, ProviderError
 from integrations.discovery import integration_discover_containers
 from integrations.models import Integration, OAuthState, ProviderApp
+from integrations.provider_words import provider_names, test_failure_words  # noqa: F401 - re-exported
 from integrations.providers.catalog import Provider, get_provider
 from integrations.providers.registry import adapter_for
 from integrations.sync.hooks import hook_url
@@ -402,34 +402,6 @@ class TestResult:
     kind: str | None = None
     #: A failure's words (core.words, :func:`test_failure_words`): what a reader reads.
     words: Words | None = None
-
-
-def provider_names(provider: Provider) -> dict[str, dict[str, str]]:
-    """The provider's catalog name as a words param (core.words.names): said as
-    ``Provider.display_name`` says it, in the reader's language."""
-    return names(en=provider.name_en, he=provider.name_he)
-
-
-def test_failure_words(provider: Provider, *, status: int | None, kind: str | None, message: str) -> Words:
-    """A failed connection test as words (core.words): the provider by its catalog name, the
-    status and the kind of failure; the provider's own words (an error it sent) kept as data
-    after a translated prefix. Kept with the integration's last error and the test's log row,
-    said by the page that ran the test, the settings page later and the API's ``*Text`` fields."""
-    name = provider_names(provider)
-    if kind == "network":
-        return words(N_("%(name)s could not be reached (no answer in time). Try again in a few minutes."), name=name)
-    if kind == "rate_limited":
-        return words(N_("%(name)s is limiting requests right now. Try again in a minute."), name=name)
-    if kind == "refused":
-        return words(N_("The hub does not call this server address (a private or blocked address)."))
-    if kind == "config":
-        return words(N_("The connection details are incomplete or the server address is not valid."))
-    if status in (401, 403):
-        return words(N_("%(name)s refused the connection's credentials (HTTP %(status)s): reconnect it."),
-                     name=name, status=status)
-    if status:
-        return words(N_("%(name)s answered HTTP %(status)s."), name=name, status=status)
-    return words(N_("The provider answered: %(reason)s"), reason=message[:300])
 
 
 def integration_test(*, integration: Integration) -> TestResult:
