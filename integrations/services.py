@@ -16,11 +16,12 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from core import kick
 from core.realtime import publish
 from core.tenant_context import tenant_scope
-from core.words import Words, english
+from core.words import Words, english, is_words, words
 from integrations import oauth
 from integrations.audit import log_action
 from integrations.client import Connection, ProviderClient, ProviderError
@@ -387,7 +388,10 @@ def integration_refresh(*, integration: Integration) -> Integration:
     ensure_valid_token(integration_id=integration.pk, tenant_id=integration.tenant_id, force=True, seen_version=None)
     integration.refresh_from_db()
     if integration.token_version == seen:
-        raise TokenUnavailable("transient", integration.last_error or "the token was not refreshed")
+        kept = integration.last_error_words
+        said = kept if integration.last_error and is_words(kept) and english(kept)[:2000] == integration.last_error \
+            else integration.last_error or words(N_("the token was not refreshed"))
+        raise TokenUnavailable("transient", said)
     return integration
 
 

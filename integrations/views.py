@@ -185,11 +185,12 @@ class IntegrationViewSet(_HubIO, mixins.ListModelMixin, mixins.RetrieveModelMixi
         try:
             integration = services.integration_refresh(integration=integration)
         except TokenUnavailable as exc:
+            # the message in the request's language (its words, when it kept them)
             if exc.kind == "expired":
-                return error_response(409, str(exc), "reconnect_required")
+                return error_response(409, exc.in_words(), "reconnect_required")
             if exc.kind == "config":
-                return error_response(400, str(exc), "provider_misconfigured")
-            return error_response(502, str(exc), "provider_unavailable")
+                return error_response(400, exc.in_words(), "provider_misconfigured")
+            return error_response(502, exc.in_words(), "provider_unavailable")
         return Response(IntegrationSerializer(integration).data)
 
     @extend_schema(tags=["integrations"], request=None, responses={200: dict})
