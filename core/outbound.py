@@ -34,8 +34,12 @@ request goes through here, where:
 * network problems never raise: they come back as an :class:`OutboundResult`
   with ``error`` / ``error_kind`` set, messages free of URLs and secrets.
 
-No Django imports: the delivery task, the test-send view and the forward
-action all call :func:`send` with their own settings.
+No Django settings: the delivery task, the test-send view and the forward
+action all call :func:`send` with their own settings. The only Django import is
+the translation marker of :mod:`core.words`: every refusal and failure is kept as
+words (msgid + params) beside its English text (``OutboundRefused.words``,
+``OutboundResult.error_words``, ``DownloadFailed.words``), so a page says it in its
+reader's language while logs and machines keep the English.
 
 This module is long on purpose (~850 lines): address rules, URL checks, DNS, pinning, error
 classification and reading are one security boundary; kept in one file, a
@@ -63,6 +67,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import certifi
 import requests
+from django.utils.translation import gettext_noop as N_
 from urllib3 import BaseHTTPResponse, HTTPConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -89,6 +94,7 @@ from core.deadline import (
     resolve_bounded,
 )
 from core.deadline import current as current_deadline
+from core.words import SaidError, Words, english, words
 
 __all__ = [
     "MAX_URL_LENGTH",
@@ -195,20 +201,22 @@ _SENSITIVE_HEADER_PARTS: Final[tuple[str, ...]] = (
 )
 
 
-class OutboundRefused(Exception):
+class OutboundRefused(SaidError):
     """A request was refused by policy before any connection was made.
 
     The message says why in terms an operator or tenant can act on
     (``"private address 10.0.0.1"``); it never contains credentials, and not
-    the full URL either (query strings may carry tokens).
+    the full URL either (query strings may carry tokens). ``reason`` is the
+    English text; ``words`` (core.words) the same reason for a reader, said in
+    the active language by ``in_words()``.
     """
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
+    def __init__(self, reason: str | Words) -> None:
         super().__init__(reason)
+        self.reason = str(self)
 
 
-class HostResolutionError(ConnectionError):
+class HostResolutionError(SaidError, ConnectionError):
     """The hostname could not be resolved (a connection failure, not a refusal)."""
 
 
@@ -233,11 +241,22 @@ class OutboundResult:
     duration_ms: int = 0
     error: str | None = None
     error_kind: ErrorKind | None = None
+    #: ``error`` as words (core.words), for a reader in another language than the log's.
+    error_words: Words | None = None
 
     @property
     def ok(self) -> bool:
         """True for a complete 2xx response (C8: only 2xx is success)."""
         return self.error is None and self.status is not None and 200 <= self.status < 300
+
+
+def _failed(kind: ErrorKind, said: Words, **fields: Any) -> OutboundResult:
+    """A result that failed: ``said`` kept as words beside its English text."""
+    return OutboundResult(error=english(said), error_kind=kind, error_words=said, **fields)
+
+
+def _refused(exc: OutboundRefused) -> OutboundResult:
+    return _failed("refused", words(N_("refused: %(reason)s"), reason=exc.words or exc.reason))
 
 
 # --------------------------------------------------------------------------- addresses
@@ -256,7 +275,13 @@ def _parse_ip(ip: str | IPAddress) -> IPAddress | None:
 
 
 def is_forbidden_address(ip: str | IPAddress, *, allow_private: bool) -> str | None:
-    """Return why ``ip`` must not be contacted, or None if it may be.
+    """Why ``ip`` must not be contacted, in English (:func:`forbidden_address_words`), or None."""
+    said = forbidden_address_words(ip, allow_private=allow_private)
+    return english(said) if said is not None else None
+
+
+def forbidden_address_words(ip: str | IPAddress, *, allow_private: bool) -> Words | None:
+    """Return why ``ip`` must not be contacted (as words, core.words), or None if it may be.
 
     Always refused, even with ``allow_private`` (nothing legitimate lives
     there, and they are the classic SSRF prizes): cloud metadata addresses,
@@ -270,49 +295,49 @@ def is_forbidden_address(ip: str | IPAddress, *, allow_private: bool) -> str | N
     """
     addr = _parse_ip(ip)
     if addr is None:
-        return f"invalid address {ip!r}"
+        return words(N_("invalid address %(address)s"), address=repr(ip))
 
     if isinstance(addr, ipaddress.IPv6Address):
         if addr.scope_id:
             addr = ipaddress.IPv6Address(str(addr).split("%", 1)[0])
         mapped = addr.ipv4_mapped
         if mapped is not None:
-            reason = is_forbidden_address(mapped, allow_private=allow_private)
-            return f"{reason} (IPv4-mapped {addr})" if reason else None
+            reason = forbidden_address_words(mapped, allow_private=allow_private)
+            return words(N_("%(reason)s (IPv4-mapped %(address)s)"), reason=reason, address=str(addr)) if reason else None
         if addr in _IPV6_NAT64:
             embedded = ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
-            reason = is_forbidden_address(embedded, allow_private=allow_private)
-            return f"{reason} (NAT64 {addr})" if reason else None
+            reason = forbidden_address_words(embedded, allow_private=allow_private)
+            return words(N_("%(reason)s (NAT64 %(address)s)"), reason=reason, address=str(addr)) if reason else None
         embedded_v4: list[ipaddress.IPv4Address] = []
         if addr.sixtofour is not None:
             embedded_v4.append(addr.sixtofour)
         if addr.teredo is not None:
             embedded_v4.extend(addr.teredo)
         for inner in embedded_v4:
-            reason = is_forbidden_address(inner, allow_private=allow_private)
+            reason = forbidden_address_words(inner, allow_private=allow_private)
             if reason:
-                return f"{reason} (embedded in {addr})"
+                return words(N_("%(reason)s (embedded in %(address)s)"), reason=reason, address=str(addr))
 
     if addr in _METADATA_ADDRESSES:
-        return f"cloud metadata address {addr}"
+        return words(N_("cloud metadata address %(address)s"), address=str(addr))
     if addr in (_IPV4_LINK_LOCAL if addr.version == 4 else _IPV6_LINK_LOCAL):
-        return f"link-local address {addr}"
+        return words(N_("link-local address %(address)s"), address=str(addr))
     if addr.is_unspecified or (addr.version == 4 and addr in _IPV4_THIS_NETWORK):
-        return f"unspecified address {addr}"
+        return words(N_("unspecified address %(address)s"), address=str(addr))
     if addr.is_multicast:
-        return f"multicast address {addr}"
+        return words(N_("multicast address %(address)s"), address=str(addr))
     if addr.is_loopback:  # before "reserved": Python counts ::1 as part of reserved ::/8
-        return None if allow_private else f"loopback address {addr}"
+        return None if allow_private else words(N_("loopback address %(address)s"), address=str(addr))
     if addr.is_reserved or (addr.version == 4 and addr == ipaddress.IPv4Address("255.255.255.255")):
-        return f"reserved address {addr}"
+        return words(N_("reserved address %(address)s"), address=str(addr))
     if allow_private:
         return None
     if addr.version == 4 and addr in _IPV4_CGNAT:
-        return f"shared (CGNAT) address {addr}"
+        return words(N_("shared (CGNAT) address %(address)s"), address=str(addr))
     if addr.is_private or (addr.version == 6 and addr in _IPV6_ULA):
-        return f"private address {addr}"
+        return words(N_("private address %(address)s"), address=str(addr))
     if not addr.is_global:
-        return f"non-public address {addr}"
+        return words(N_("non-public address %(address)s"), address=str(addr))
     return None
 
 
@@ -340,24 +365,24 @@ host_as_ip = _host_as_ip
 def _split(url: str) -> SplitResult:
     """Parse and statically validate a URL; raise OutboundRefused on any problem."""
     if not isinstance(url, str) or not url:
-        raise OutboundRefused("URL is empty")
+        raise OutboundRefused(words(N_("URL is empty")))
     if len(url) > MAX_URL_LENGTH:
-        raise OutboundRefused(f"URL is longer than {MAX_URL_LENGTH} characters")
+        raise OutboundRefused(words(N_("URL is longer than %(n)s characters"), n=MAX_URL_LENGTH))
     if _URL_FORBIDDEN_CHARS_RE.search(url):
-        raise OutboundRefused("URL contains whitespace, control characters or backslashes")
+        raise OutboundRefused(words(N_("URL contains whitespace, control characters or backslashes")))
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise OutboundRefused("URL is malformed (bad host or port)") from None
+        raise OutboundRefused(words(N_("URL is malformed (bad host or port)"))) from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise OutboundRefused("URL scheme must be http or https")
+        raise OutboundRefused(words(N_("URL scheme must be http or https")))
     if "@" in parts.netloc:
-        raise OutboundRefused("URL must not contain credentials (user:password@)")
+        raise OutboundRefused(words(N_("URL must not contain credentials (user:password@)")))
     if not parts.hostname:
-        raise OutboundRefused("URL has no host")
+        raise OutboundRefused(words(N_("URL has no host")))
     if port is not None and not 1 <= port <= 65535:
-        raise OutboundRefused("URL port must be between 1 and 65535")
+        raise OutboundRefused(words(N_("URL port must be between 1 and 65535")))
     return parts
 
 
@@ -389,15 +414,15 @@ def check_url(url: str, *, allow_private: bool) -> None:
     parts = _split(url)
     host = (parts.hostname or "").rstrip(".").lower()
     if host in _METADATA_HOSTNAMES:
-        raise OutboundRefused(f"cloud metadata host {host}")
+        raise OutboundRefused(words(N_("cloud metadata host %(host)s"), host=host))
     ip = _host_as_ip(host)
     if ip is not None:
-        reason = is_forbidden_address(ip, allow_private=allow_private)
+        reason = forbidden_address_words(ip, allow_private=allow_private)
         if reason:
             raise OutboundRefused(reason)
         return
     if not allow_private and (host == "localhost" or host.endswith(".localhost")):
-        raise OutboundRefused(f"loopback host {host}")
+        raise OutboundRefused(words(N_("loopback host %(host)s"), host=host))
 
 
 # --------------------------------------------------------------------------- DNS
@@ -414,15 +439,15 @@ def resolve_host(host: str, port: int, *, timeout: float | None = None) -> list[
     try:
         infos = resolve_bounded(host, port, timeout=timeout)
     except DnsTimeout:
-        raise HostResolutionTimeout(f"DNS lookup of {host} timed out") from None
+        raise HostResolutionTimeout(words(N_("DNS lookup of %(host)s timed out"), host=host)) from None
     except (OSError, UnicodeError) as exc:
-        raise HostResolutionError(f"could not resolve host {host}") from exc
+        raise HostResolutionError(words(N_("could not resolve host %(host)s"), host=host)) from exc
     ips: dict[str, None] = {}
     for family, _type, _proto, _canon, sockaddr in infos:
         if family in (socket.AF_INET, socket.AF_INET6):
             ips.setdefault(str(sockaddr[0]), None)
     if not ips:
-        raise HostResolutionError(f"could not resolve host {host}")
+        raise HostResolutionError(words(N_("could not resolve host %(host)s"), host=host))
     return list(ips)
 
 
@@ -443,10 +468,10 @@ def resolve_and_check(host: str, port: int, *, allow_private: bool) -> list[str]
         ips = [str(literal)]
     else:
         if name.rstrip(".").lower() in _METADATA_HOSTNAMES:
-            raise OutboundRefused(f"cloud metadata host {name}")
+            raise OutboundRefused(words(N_("cloud metadata host %(host)s"), host=name))
         ips = resolve_host(name, port)
     for ip in ips:
-        reason = is_forbidden_address(ip, allow_private=allow_private)
+        reason = forbidden_address_words(ip, allow_private=allow_private)
         if reason:
             raise OutboundRefused(reason)
     return ips
@@ -642,8 +667,8 @@ def _is_connect_failure(exc: BaseException) -> bool:
     ) and not any(isinstance(e, ReadTimeoutError | ProtocolError) for e in _chain(exc))
 
 
-def _classify(exc: BaseException, timeout: float) -> tuple[ErrorKind, str]:
-    """Map a requests/urllib3/socket exception to (error_kind, safe message).
+def _classify(exc: BaseException, timeout: float) -> tuple[ErrorKind, Words]:
+    """Map a requests/urllib3/socket exception to (error_kind, safe message as words).
 
     Messages are built by us, never ``str(exc)``: requests' messages embed the
     full URL, whose query string may carry a tenant's token.
@@ -653,7 +678,7 @@ def _classify(exc: BaseException, timeout: float) -> tuple[ErrorKind, str]:
     # "connect failed" (refused, unreachable), not a timeout.
     timeout_types = (requests.exceptions.Timeout, ConnectTimeoutError, ReadTimeoutError, TimeoutError)
     if any(isinstance(e, timeout_types) and not isinstance(e, NewConnectionError) for e in chain):
-        return "timeout", f"timeout after {_fmt_seconds(timeout)}"
+        return "timeout", _timed_out(timeout)
     ssl_errors = [
         e for e in chain if isinstance(e, ssl.SSLError | Urllib3SSLError | requests.exceptions.SSLError)
     ]
@@ -669,23 +694,29 @@ def _classify(exc: BaseException, timeout: float) -> tuple[ErrorKind, str]:
             if isinstance(e, ssl.SSLError) and e.reason:
                 detail = str(e.reason).lower().replace("_", " ")
                 break
-        return "tls", f"TLS error: {detail or 'handshake failed'}"
+        return "tls", words(N_("TLS error: %(detail)s"), detail=detail or words(N_("handshake failed")))
     if any(isinstance(e, NameResolutionError | socket.gaierror) for e in chain):
-        return "connection", "could not resolve host"
+        return "connection", words(N_("could not resolve host"))
     for e in chain:
         if isinstance(e, ConnectionRefusedError) or (
             isinstance(e, OSError) and e.errno == errno.ECONNREFUSED
         ):
-            return "connection", "connection refused"
+            return "connection", words(N_("connection refused"))
     for e in chain:
         if isinstance(e, ConnectionResetError):
-            return "connection", "connection reset by peer"
+            return "connection", words(N_("connection reset by peer"))
     for e in chain:
         if isinstance(e, OSError) and e.errno is not None and e.strerror:
-            return "connection", f"connection failed: {e.strerror.lower()}"
+            return "connection", words(N_("connection failed: %(error)s"), error=e.strerror.lower())
     if any(isinstance(e, ProtocolError | requests.exceptions.ChunkedEncodingError) for e in chain):
-        return "connection", "connection closed before a complete response"
-    return "connection", f"connection failed: {type(_innermost(exc)).__name__}"
+        return "connection", words(N_("connection closed before a complete response"))
+    return "connection", words(N_("connection failed: %(error)s"), error=type(_innermost(exc)).__name__)
+
+
+def _timed_out(timeout: float, *, dns: bool = False) -> Words:
+    if dns:
+        return words(N_("timeout after %(seconds)s (DNS lookup)"), seconds=_fmt_seconds(timeout))
+    return words(N_("timeout after %(seconds)s"), seconds=_fmt_seconds(timeout))
 
 
 def _clean_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -693,13 +724,14 @@ def _clean_headers(headers: Mapping[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in headers.items():
         if not isinstance(name, str) or not _TOKEN_RE.fullmatch(name):
-            raise OutboundRefused(f"invalid header name {name!r}")
+            raise OutboundRefused(words(N_("invalid header name %(name)s"), name=repr(name)))
         if not isinstance(value, str) or _BAD_HEADER_VALUE_RE.search(value):
-            raise OutboundRefused(f"invalid value for header {name}")
+            raise OutboundRefused(words(N_("invalid value for header %(name)s"), name=name))
         try:
             value.encode("latin-1")  # what HTTP/1.1 (and http.client) can carry
         except UnicodeEncodeError:
-            raise OutboundRefused(f"header {name} must contain only ASCII/Latin-1 characters") from None
+            raise OutboundRefused(words(N_("header %(name)s must contain only ASCII/Latin-1 characters"),
+                                        name=name)) from None
         if name.lower() in ("host", "content-length", "transfer-encoding", "connection"):
             continue
         out[name] = value
@@ -766,12 +798,13 @@ def send(
         check_url(url, allow_private=allow_private)
         send_headers = _clean_headers(headers)
     except OutboundRefused as exc:
-        return finish(OutboundResult(error=f"refused: {exc.reason}", error_kind="refused"))
+        return finish(_refused(exc))
     with deadline(timeout) as scope:
         result = _send_within(method, parts, send_headers, body, timeout, allow_private, max_response_bytes, ca_bundle)
         if scope.expired and result.error_kind != "timeout":
             # The watchdog shut the socket down: whatever broke after that is the deadline.
-            result.error, result.error_kind, result.body_json = f"timeout after {_fmt_seconds(timeout)}", "timeout", None
+            said = _timed_out(timeout)
+            result.error, result.error_kind, result.error_words, result.body_json = english(said), "timeout", said, None
     return finish(result)
 
 
@@ -783,11 +816,13 @@ def _send_within(method: str, parts: SplitResult, send_headers: dict[str, str], 
     try:
         ips = resolve_and_check(hostname, port, allow_private=allow_private)
     except OutboundRefused as exc:
-        return OutboundResult(error=f"refused: {exc.reason}", error_kind="refused")
+        return _refused(exc)
     except HostResolutionTimeout:
-        return OutboundResult(error=f"timeout after {_fmt_seconds(timeout)} (DNS lookup)", error_kind="timeout")
+        return _failed("timeout", _timed_out(timeout, dns=True))
     except HostResolutionError as exc:
-        return OutboundResult(error=str(exc), error_kind="connection")
+        if exc.words is None:  # a resolver that says itself in plain text
+            return OutboundResult(error=str(exc), error_kind="connection")
+        return _failed("connection", exc.words)
 
     if not any(k.lower() == "user-agent" for k in send_headers):
         send_headers["User-Agent"] = USER_AGENT
@@ -795,11 +830,11 @@ def _send_within(method: str, parts: SplitResult, send_headers: dict[str, str], 
     send_headers["Host"] = _host_header(parts)
 
     scope = current_deadline()
-    last_error: tuple[ErrorKind, str] = ("connection", "connection failed")
+    last_error: tuple[ErrorKind, Words] = ("connection", words(N_("connection failed")))
     for ip in ips:
         remaining = scope.remaining() if scope is not None else timeout
         if remaining <= 0:
-            last_error = ("timeout", f"timeout after {_fmt_seconds(timeout)}")
+            last_error = ("timeout", _timed_out(timeout))
             break
         pool = _pool_for(ip, hostname, parts, ca_bundle)
         try:
@@ -819,9 +854,9 @@ def _send_within(method: str, parts: SplitResult, send_headers: dict[str, str], 
             last_error = _classify(exc, timeout)
             if _is_connect_failure(exc) and last_error[0] == "connection":
                 continue
-            return OutboundResult(error=last_error[1], error_kind=last_error[0])
+            return _failed(*last_error)
         return _read_response(response, timeout, max_response_bytes)
-    return OutboundResult(error=last_error[1], error_kind=last_error[0])
+    return _failed(*last_error)
 
 
 def _target(parts: SplitResult) -> str:
@@ -847,8 +882,8 @@ def _read_response(response: BaseHTTPResponse, timeout: float, max_response_byte
         else:
             complete = True
     except (HTTPError, OSError, ValueError) as exc:
-        kind, message = _classify(exc, timeout)
-        result.error, result.error_kind = message, kind
+        kind, said = _classify(exc, timeout)
+        result.error, result.error_kind, result.error_words = english(said), kind, said
     finally:
         if not complete:
             response.close()  # a half-read connection is never reused
@@ -861,11 +896,12 @@ def _read_response(response: BaseHTTPResponse, timeout: float, max_response_byte
 
 
 # --------------------------------------------------------------------------- streamed downloads
-class DownloadFailed(Exception):
+class DownloadFailed(SaidError):
     """A streamed download could not be completed (refused, network, non-2xx, over the cap).
-    ``kind`` is an :data:`ErrorKind`-like word; the message names no URL or secret."""
+    ``kind`` is an :data:`ErrorKind`-like word; the message (English, and ``words`` for a
+    reader: core.words) names no URL or secret."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str | Words) -> None:
         self.kind = kind
         super().__init__(message)
 
@@ -890,7 +926,7 @@ class Download:
             for piece in self._response.stream(65536, decode_content=False):
                 total += len(piece)
                 if total > self._max_bytes:
-                    raise DownloadFailed("too_large", f"the file is larger than {self._max_bytes} bytes")
+                    raise DownloadFailed("too_large", words(N_("the file is larger than %(n)s bytes"), n=self._max_bytes))
                 buffer += piece
                 while len(buffer) >= n:
                     yield bytes(buffer[:n])
@@ -898,7 +934,8 @@ class Download:
         except (HTTPError, OSError, ValueError) as exc:
             raise DownloadFailed(*_classify(exc, self._timeout)) from None
         if self.size is not None and total != self.size:
-            raise DownloadFailed("connection", f"the file ended after {total} of {self.size} bytes")
+            raise DownloadFailed("connection", words(N_("the file ended after %(done)s of %(size)s bytes"),
+                                                     done=total, size=self.size))
         if buffer:
             yield bytes(buffer)
 
@@ -922,7 +959,7 @@ class stream_get:  # noqa: N801 - used as a context manager, like open()
             parts = _split(self.url)
             check_url(self.url, allow_private=self.allow_private)
         except OutboundRefused as exc:
-            raise DownloadFailed("refused", f"refused: {exc.reason}") from None
+            raise DownloadFailed("refused", words(N_("refused: %(reason)s"), reason=exc.words or exc.reason)) from None
         self._scope = deadline(self.timeout)
         self._scope.__enter__()
         try:
@@ -937,9 +974,9 @@ class stream_get:  # noqa: N801 - used as a context manager, like open()
         try:
             ips = resolve_and_check(hostname, port, allow_private=self.allow_private)
         except OutboundRefused as exc:
-            raise DownloadFailed("refused", f"refused: {exc.reason}") from None
+            raise DownloadFailed("refused", words(N_("refused: %(reason)s"), reason=exc.words or exc.reason)) from None
         except HostResolutionError as exc:
-            raise DownloadFailed("connection", str(exc)) from None
+            raise DownloadFailed("connection", exc.words or str(exc)) from None
         send_headers = _clean_headers(self.headers)
         send_headers.setdefault("User-Agent", USER_AGENT)
         send_headers["Accept-Encoding"] = "identity"
@@ -953,11 +990,11 @@ class stream_get:  # noqa: N801 - used as a context manager, like open()
             raise DownloadFailed(*_classify(exc, self.timeout)) from None
         self._response = response
         if not 200 <= response.status < 300:
-            raise DownloadFailed("http", f"the file server answered HTTP {response.status}")
+            raise DownloadFailed("http", words(N_("the file server answered HTTP %(status)s"), status=response.status))
         length = response.headers.get("Content-Length")
         size = int(length) if length and length.isdigit() else None
         if size is not None and size > self.max_bytes:
-            raise DownloadFailed("too_large", f"the file is larger than {self.max_bytes} bytes")
+            raise DownloadFailed("too_large", words(N_("the file is larger than %(n)s bytes"), n=self.max_bytes))
         return Download(status=response.status, headers=dict(response.headers), size=size, _response=response,
                         _max_bytes=self.max_bytes, _timeout=self.timeout)
 

@@ -10,7 +10,8 @@ such a message is kept as what it *means*: its msgid (English, marked with
   same whoever reads it, so machines and existing readers see what they always saw.
 - :func:`say` renders it in the active language (the request's): what a page shows.
 
-A param may itself be words (a wrapper's ``%(error)s`` around a record's own error); any
+A param may itself be words (a wrapper's ``%(error)s`` around a record's own error), or a
+name kept in each language (:func:`names`: a provider's catalog name, which is no msgid); any
 other param is data (a provider's own words, a value, a date) and is shown as it is.
 
 Stored JSON is read back untrusted: a shape that is not words, or a msgid whose
@@ -43,13 +44,31 @@ def words(msgid: str, *, context: str | None = None, **params: Any) -> Words:
     return said
 
 
+def names(**by_language: str) -> dict[str, dict[str, str]]:
+    """A param that is a name in each language (``names(en="Google Calendar", he="יומן גוגל")``):
+    said in the reader's language (the active language's base code, else English)."""
+    return {"names": {code: str(name) for code, name in by_language.items()}}
+
+
+def _is_names(value: Any) -> bool:
+    found = value.get("names") if isinstance(value, dict) and len(value) == 1 else None
+    return isinstance(found, dict) and bool(found) and all(isinstance(v, str) for v in found.values())
+
+
+def _name(value: dict[str, dict[str, str]], translate: bool) -> str:
+    found = value["names"]
+    code = (translation.get_language() or "en").split("-")[0].lower() if translate else "en"
+    return found.get(code) or found.get("en") or next(iter(found.values()))
+
+
 def is_words(value: Any) -> bool:
     return (isinstance(value, dict) and isinstance(value.get("msgid"), str)
             and isinstance(value.get("params", {}), dict) and isinstance(value.get("context", ""), str))
 
 
 def _render(value: Words, translate: bool, depth: int) -> str:
-    params = {key: (_render(v, translate, depth + 1) if depth < MAX_DEPTH and is_words(v) else _plain(v))
+    params = {key: (_render(v, translate, depth + 1) if depth < MAX_DEPTH and is_words(v)
+                    else _name(v, translate) if _is_names(v) else _plain(v))
               for key, v in (value.get("params") or {}).items()}
     msgid = value["msgid"]
     text = msgid

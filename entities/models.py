@@ -11,9 +11,11 @@ from decimal import Decimal
 
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from core.phones import e164_digits
+from core.words import Words, words
 from tenancy.models import Tenant
 
 
@@ -333,6 +335,23 @@ ENTITY_TYPES: tuple[str, ...] = tuple(ENTITY_MODELS)
 #: A stored entity type and its label (the entity model's name): the choices of the entity-type columns.
 ENTITY_TYPE_CHOICES: list[tuple[str, str]] = [(t, m._meta.verbose_name) for t, m in ENTITY_MODELS.items()]
 ENTITY_EVENTS: tuple[str, ...] = ("created", "updated", "deleted", "status_changed")
+
+
+def entity_type_label(entity_type: str) -> str:
+    """An entity type's name in the active language (its model's verbose name: ``פגישה`` for
+    ``meeting``), for a message that names the type; an unknown code as it is."""
+    model = ENTITY_MODELS.get(entity_type)
+    return str(model._meta.verbose_name) if model is not None else str(entity_type)
+
+
+def entity_type_words(entity_type: str) -> Words | str:
+    """:func:`entity_type_label` as a words param (core.words), for a message kept and said later
+    in its reader's language: the verbose name's msgid; an unknown code as it is (data)."""
+    model = ENTITY_MODELS.get(entity_type)
+    if model is None:
+        return str(entity_type)
+    with translation.override(None):  # no catalog: the msgid itself
+        return words(str(model._meta.verbose_name))
 
 
 #: Who wrote a change, by its outbox row's ``source`` (the writers' own spellings: entities.services'

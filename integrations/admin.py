@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin_logs import CappedCountPaginator, IndexedUUIDSearch
 from core.tenant_context import tenant_scope
+from core.words import say
 from integrations import services
 from integrations.models import (
     CurrencyRate,
@@ -191,7 +192,7 @@ class IntegrationAdmin(ProviderNameColumn, admin.ModelAdmin):
             with tenant_scope(integration.tenant_id):
                 result = services.integration_test(integration=integration)
             level = messages.SUCCESS if result.ok else messages.ERROR
-            self.message_user(request, f"{integration}: {result.message}", level)
+            self.message_user(request, f"{integration}: {say(result.words) or result.message}", level)
 
     @admin.action(description=_("Refresh token"), permissions=["change"])
     def action_refresh(self, request, queryset):
@@ -203,7 +204,7 @@ class IntegrationAdmin(ProviderNameColumn, admin.ModelAdmin):
                 with tenant_scope(integration.tenant_id):
                     services.integration_refresh(integration=integration)
             except TokenUnavailable as exc:
-                self.message_user(request, f"{integration}: {exc}", messages.ERROR)
+                self.message_user(request, f"{integration}: {exc.in_words()}", messages.ERROR)
             else:
                 self.message_user(request, f"{integration}: {_('refreshed')}", messages.SUCCESS)
 

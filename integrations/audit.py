@@ -17,8 +17,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from django.utils import timezone
 
 from core.outbound import redact_headers
+from core.words import Words
 
 REDACTED = "[redacted]"
+#: The key a log row's response snapshot keeps its error's words under (core.words), and a
+#: sync run's failed item its own.
+ERROR_WORDS = "errorWords"
 MAX_SNAPSHOT_BODY = 4096
 _SENSITIVE_KEY = re.compile(
     r"(token|secret|password|passwd|api[_-]?key|apikey|^key$|signature|^code$|code_verifier|authorization|"
@@ -82,11 +86,17 @@ def log_action(
     response_snapshot: dict | None = None,
     summary: dict | None = None,
     direction: str = "outgoing",
+    error_words: Words | None = None,
 ):
-    """One IntegrationLog row; call inside the integration's tenant scope."""
+    """One IntegrationLog row; call inside the integration's tenant scope. ``error_words``
+    (core.words): the error's words, kept beside the English ``error_message`` in the response
+    snapshot (``errorWords``), so the settings page and the logs API say it in the reader's
+    language (integrations.sync.runs.run_error_text), as a sync run's error."""
     from integrations.models import IntegrationLog
 
     now = timezone.now()
+    if error_words is not None:
+        response_snapshot = {**(response_snapshot or {}), ERROR_WORDS: error_words}
     return IntegrationLog.objects.create(
         tenant_id=integration.tenant_id,
         integration=integration,

@@ -21,14 +21,17 @@ from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from core.tenant_context import tenant_scope
+from core.words import Words, words, words_of
 from integrations.audit import log_action
-from integrations.client import ProviderClient
+from integrations.client import ProviderClient, ProviderError
 from integrations.models import Integration, IntegrationLog
+from integrations.provider_words import test_failure_words
 from integrations.providers._calendar import MAX_CALENDARS, MAX_ID, MAX_NAME
 from integrations.providers.adapter import Container
-from integrations.providers.catalog import get_provider
+from integrations.providers.catalog import Provider, get_provider
 from integrations.providers.registry import adapter_for
 
 log = logging.getLogger("architect_studio.integrations")
@@ -61,6 +64,19 @@ def _calendar_entries(containers: list[Container], previous: Any) -> list[dict[s
 def _organisation_entries(containers: list[Container], previous: Any) -> list[dict[str, Any]]:
     """An accounting connection's organisations (Xero tenants): id and name, as listed."""
     return [{"organisationId": c.id, "organisationName": c.name[:200]} for c in containers][:50]
+
+
+#: A settings key's containers by name (msgids: a discovery's log row says them in its reader's language).
+CONTAINER_NAMES = {"calendars": N_("calendars"), "organisations": N_("organisations")}
+DISCOVERY = "discovery"  # their msgctxt: with the article a list's name takes in a sentence
+
+
+def _failure_words(provider: Provider, exc: Exception) -> Words | str:
+    """Why the listing failed, as words: the client's kind of failure (provider_words), an
+    error that says itself, else its text (data)."""
+    if isinstance(exc, ProviderError):
+        return test_failure_words(provider, status=exc.status, kind=exc.kind, message=str(exc))
+    return words_of(exc) or str(exc)
 
 
 #: provider category -> (settings key, how the discovered containers are written there)
@@ -97,6 +113,8 @@ def integration_discover_containers(*, integration_id, tenant_id) -> list[dict[s
             log_action(integration=integration, action=IntegrationLog.Action.API_CALL,
                        status="failed", started_at=started, error_code="discovery_failed",
                        error_message=f"could not list the {key} to sync: {exc}"[:500],
+                       error_words=words(N_("could not list the %(what)s to sync: %(error)s"),
+                                         what=words(CONTAINER_NAMES.get(key, key), context=DISCOVERY), error=_failure_words(provider, exc)),
                        summary={"step": "container_discovery"})
         return None
     with tenant_scope(tenant_id):
@@ -112,6 +130,8 @@ def integration_discover_containers(*, integration_id, tenant_id) -> list[dict[s
                         key, integration_id, sorted(problems)[:5])
             log_action(integration=row, action=IntegrationLog.Action.API_CALL, status="failed", started_at=started,
                        error_code="discovery_failed", error_message=f"the discovered {key} do not fit the settings",
+                       error_words=words(N_("the discovered %(what)s do not fit the settings"),
+                                         what=words(CONTAINER_NAMES.get(key, key), context=DISCOVERY)),
                        summary={"step": "container_discovery"})
             return None
         row.settings = settings

@@ -20,6 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from core.ops import Action, ActionRefused, Figure, Row, Section, capped_count, quantiles
 from core.tenant_context import tenant_scope
+from core.words import say
 from integrations import services
 from integrations.models import Integration, IntegrationLog
 from integrations.sync import services as sync
@@ -108,7 +109,7 @@ def test_connection(pk: str):
     with tenant_scope(integration.tenant_id):
         result = services.integration_test(integration=integration)
     if not result.ok:
-        raise ActionRefused(pgettext_lazy("ops", "%(name)s: the test failed: %(message)s") % {"name": integration, "message": result.message})
+        raise ActionRefused(pgettext_lazy("ops", "%(name)s: the test failed: %(message)s") % {"name": integration, "message": say(result.words) or result.message})
     return pgettext_lazy("ops", "%(name)s: the connection works.") % {"name": integration}
 
 

@@ -22,11 +22,12 @@ from core.fields import (
     StrictCharField,
 )
 from core.serializers import RowsModelSerializer
+from entities.models import entity_type_label
 from integrations.models import Integration, IntegrationLog
 from integrations.providers.catalog import LOCAL_ENTITY_TYPES, SYNC_DIRECTIONS, get_provider
 from integrations.providers.registry import adapter_for
 from integrations.sync.mapping import TRANSFORMS, filter_errors, mapping_errors, transform_choices_error
-from integrations.sync.runs import failed_item_text, run_error_text
+from integrations.sync.runs import failed_item_text, last_error_text, run_error_text
 
 FREQUENCIES = ("realtime", "hourly", "daily", "manual")
 MAX_ENTITIES, MAX_MAPPINGS, MAX_FILTERS = 50, 200, 50
@@ -43,13 +44,14 @@ class IntegrationSerializer(serializers.ModelSerializer):
     has_api_key = serializers.SerializerMethodField()
     has_webhook_secret = serializers.SerializerMethodField()
     auth_kind = serializers.SerializerMethodField()
+    last_error_text = serializers.SerializerMethodField()
 
     class Meta:
         model = Integration
         fields = [
             "id", "tenant_id", "provider", "name", "description", "status", "auth_kind",
             "has_oauth", "has_api_key", "webhook_url", "has_webhook_secret", "sync_settings",
-            "last_sync_at", "last_sync_status", "last_error", "total_syncs", "created_at", "updated_at",
+            "last_sync_at", "last_sync_status", "last_error", "last_error_text", "total_syncs", "created_at", "updated_at",
             "connected_by", "scopes", "token_expires_at", "connection_config", "settings", "conflict_policy",
         ]
         read_only_fields = fields
@@ -65,6 +67,10 @@ class IntegrationSerializer(serializers.ModelSerializer):
 
     def get_auth_kind(self, obj: Integration) -> str:
         return get_provider(obj.provider).auth_kind
+
+    def get_last_error_text(self, obj: Integration) -> str | None:
+        """``lastError`` in the request's language (its words, when it kept them)."""
+        return last_error_text(obj)
 
 
 class IntegrationLogSerializer(RowsModelSerializer):
@@ -201,7 +207,7 @@ def validate_sync_settings(value: Any, *, provider_id: str) -> dict[str, Any]:
             problems.append(_("localEntity must be one of %(choices)s") % {"choices": ", ".join(LOCAL_ENTITY_TYPES)})
         elif item["localEntity"] not in locals_:
             problems.append(_("%(provider)s does not sync %(entity)s") % {
-                "provider": provider_name, "entity": repr(item["localEntity"])})
+                "provider": provider_name, "entity": entity_type_label(item["localEntity"])})
         if not isinstance(item.get("localField"), str) or not _FIELD_PATH.match(item["localField"]) or len(item["localField"]) > 100:
             problems.append(_("localField must be a field name such as 'startTime'"))
         if not isinstance(item.get("remoteField"), str) or not _REMOTE_FIELD.match(item["remoteField"]):

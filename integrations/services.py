@@ -16,15 +16,18 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from core import kick
 from core.realtime import publish
 from core.tenant_context import tenant_scope
+from core.words import Words, english, is_words, words
 from integrations import oauth
 from integrations.audit import log_action
 from integrations.client import Connection, ProviderClient, ProviderError
 from integrations.discovery import integration_discover_containers
 from integrations.models import Integration, OAuthState, ProviderApp
+from integrations.provider_words import provider_names, test_failure_words  # noqa: F401 - re-exported
 from integrations.providers.catalog import Provider, get_provider
 from integrations.providers.registry import adapter_for
 from integrations.sync.hooks import hook_url
@@ -385,7 +388,10 @@ def integration_refresh(*, integration: Integration) -> Integration:
     ensure_valid_token(integration_id=integration.pk, tenant_id=integration.tenant_id, force=True, seen_version=None)
     integration.refresh_from_db()
     if integration.token_version == seen:
-        raise TokenUnavailable("transient", integration.last_error or "the token was not refreshed")
+        kept = integration.last_error_words
+        said = kept if integration.last_error and is_words(kept) and english(kept)[:2000] == integration.last_error \
+            else integration.last_error or words(N_("the token was not refreshed"))
+        raise TokenUnavailable("transient", said)
     return integration
 
 
@@ -398,22 +404,31 @@ class TestResult:
     #: The client's ProviderError kind when the call did not answer usably (``network``,
     #: ``rate_limited``, ``config``...), None for an answer: what a page words in its language.
     kind: str | None = None
+    #: A failure's words (core.words, :func:`test_failure_words`): what a reader reads.
+    words: Words | None = None
 
 
 def integration_test(*, integration: Integration) -> TestResult:
-    """A real lightweight call through the client; logged; a success clears an error state."""
+    """A real lightweight call through the client; logged; a success clears an error state.
+    A failure keeps its words (:func:`test_failure_words`) beside the English text, in the log
+    row and, when it makes the integration's status ``error``, in ``last_error_words``."""
     provider = get_provider(integration.provider)
     started = timezone.now()
     snapshots: tuple = (None, None)
     kind = None
+    said: Words | None = None
     try:
         response = ProviderClient.for_integration(integration, max_retries=1).test_connection()
     except ProviderError as exc:
         ok, status, message, snapshots, kind = False, exc.status, str(exc), exc.snapshots, exc.kind
+        said = test_failure_words(provider, status=status, kind=kind, message=message)
     else:
         ok, status = adapter_for(provider).test_ok(response), response.status
         snapshots = (response.request_snapshot, response.response_snapshot)
-        message = "ok" if ok else f"{provider.name_en} answered HTTP {response.status}"
+        message = "ok"
+        if not ok:
+            said = test_failure_words(provider, status=status, kind=None, message="")
+            message = english(said)
     integration.refresh_from_db()
     if ok and integration.status == Integration.Status.ERROR:
         integration.status, integration.last_error, integration.last_error_words = (
@@ -421,12 +436,12 @@ def integration_test(*, integration: Integration) -> TestResult:
         integration.save(update_fields=["status", "last_error", "last_error_words", "updated_at"])
     elif not ok and status in (401, 403) and integration.status == Integration.Status.CONNECTED:
         integration.status, integration.last_error, integration.last_error_words = (
-            Integration.Status.ERROR, message, None)
+            Integration.Status.ERROR, english(said)[:2000], said)
         integration.save(update_fields=["status", "last_error", "last_error_words", "updated_at"])
     entry = log_action(integration=integration, action="test", status="success" if ok else "failed", started_at=started,
                        error_message=None if ok else message, error_code=None if ok else "test_failed",
-                       request_snapshot=snapshots[0], response_snapshot=snapshots[1])
-    return TestResult(ok, status, message, entry.duration_ms or 0, kind)
+                       request_snapshot=snapshots[0], response_snapshot=snapshots[1], error_words=said)
+    return TestResult(ok, status, message, entry.duration_ms or 0, kind, said)
 
 
 def integration_disconnect(*, integration: Integration, reason: str = "user_disconnected") -> None:

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_noop as N_
 from core import retry
 from core.realtime import publish
 from core.tenant_context import tenant_scope
-from core.words import Words, english, words, words_of
+from core.words import SaidError, Words, english, words, words_of
 from integrations import oauth
 from integrations.audit import log_action
 from integrations.models import Integration
@@ -35,11 +35,12 @@ REFRESH_MARGIN = timedelta(minutes=5)  # seed יא: refresh when less than 5 min
 MAX_REFRESH_BACKOFF = timedelta(hours=1)
 
 
-class TokenUnavailable(Exception):
+class TokenUnavailable(SaidError):
     """No usable access token. ``kind``: ``expired`` (reconnect needed), ``transient``
-    (retry later), ``not_oauth`` or ``config``. Messages carry no secrets."""
+    (retry later), ``not_oauth`` or ``config``. Messages carry no secrets; a message kept as
+    words (core.words) is said in the reader's language by ``in_words()`` (the API's answer)."""
 
-    def __init__(self, kind: str, message: str):
+    def __init__(self, kind: str, message: str | Words):
         super().__init__(message)
         self.kind = kind
 
@@ -179,10 +180,10 @@ def _mark_expired(integration: Integration, provider_id: str, started: datetime,
     integration.next_refresh_attempt_at = None
     integration.save(update_fields=["status", "last_error", "last_error_words", "next_refresh_attempt_at", "updated_at"])
     log_action(integration=integration, action="token_refresh", status="failed", started_at=started,
-               error_message=message, error_code=code)
+               error_message=message, error_code=code, error_words=said)
     publish(integration.tenant_id, "integration.disconnected",
             {"integrationId": str(integration.pk), "provider": provider_id, "reason": "token_expired"})
-    return TokenUnavailable("expired", message)
+    return TokenUnavailable("expired", said)
 
 
 def _refresh_failed(
@@ -210,8 +211,8 @@ def _refresh_failed(
         integration.save(update_fields=["status", "last_error", "last_error_words", "refresh_failures",
                                         "next_refresh_attempt_at", "updated_at"])
         log_action(integration=integration, action="token_refresh", status="failed", started_at=started,
-                   error_message=str(exc), error_code=exc.kind)
-        return TokenUnavailable("config" if exc.kind == "config" else "expired", str(exc))
+                   error_message=str(exc), error_code=exc.kind, error_words=words_of(exc))
+        return TokenUnavailable("config" if exc.kind == "config" else "expired", words_of(exc) or str(exc))
     # transient: network, timeout, 5xx, 429 -> status error, retried by beat with backoff
     integration.refresh_failures += 1
     integration.next_refresh_attempt_at = timezone.now() + _backoff(integration.refresh_failures)
@@ -222,8 +223,8 @@ def _refresh_failed(
     integration.save(update_fields=["status", "last_error", "last_error_words", "refresh_failures",
                                     "next_refresh_attempt_at", "updated_at"])
     log_action(integration=integration, action="token_refresh", status="failed", started_at=started,
-               error_message=str(exc), error_code="transient")
-    return None if still_valid else TokenUnavailable("transient", str(exc))
+               error_message=str(exc), error_code="transient", error_words=words_of(exc))
+    return None if still_valid else TokenUnavailable("transient", words_of(exc) or str(exc))
 
 
 class _AlreadyRefreshed(TokenUnavailable):

@@ -19,6 +19,7 @@ from core.drf import error_body, error_response
 from core.pagination import LogPagination
 from core.parsers import JSONParser
 from core.renderers import CamelCaseJSONRenderer
+from core.words import say
 from integrations import design_exports, oauth, selectors, services
 from integrations.client import ProviderError
 from integrations.models import Integration
@@ -184,19 +185,21 @@ class IntegrationViewSet(_HubIO, mixins.ListModelMixin, mixins.RetrieveModelMixi
         try:
             integration = services.integration_refresh(integration=integration)
         except TokenUnavailable as exc:
+            # the message in the request's language (its words, when it kept them)
             if exc.kind == "expired":
-                return error_response(409, str(exc), "reconnect_required")
+                return error_response(409, exc.in_words(), "reconnect_required")
             if exc.kind == "config":
-                return error_response(400, str(exc), "provider_misconfigured")
-            return error_response(502, str(exc), "provider_unavailable")
+                return error_response(400, exc.in_words(), "provider_misconfigured")
+            return error_response(502, exc.in_words(), "provider_unavailable")
         return Response(IntegrationSerializer(integration).data)
 
     @extend_schema(tags=["integrations"], request=None, responses={200: dict})
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
         result = services.integration_test(integration=self.get_object())
+        # ``message`` the English text (as the log keeps it), ``messageText`` in the request's language.
         return Response({"ok": result.ok, "httpStatus": result.http_status, "message": result.message,
-                         "durationMs": result.duration_ms})
+                         "messageText": say(result.words) or result.message, "durationMs": result.duration_ms})
 
     @extend_schema(tags=["integrations"], request=SyncRequestSerializer, responses={202: dict, 200: dict, 409: dict})
     @action(detail=True, methods=["post"])

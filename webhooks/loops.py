@@ -25,9 +25,11 @@ from collections.abc import Mapping
 from typing import Final
 
 from django.conf import settings
+from django.utils.translation import gettext_noop as N_
 
 from architect_studio.env import setting_int
 from core import outbound
+from core.words import Words, english, words
 
 HOPS_HEADER: Final[str] = "X-Webhook-Hops"
 
@@ -64,33 +66,44 @@ def _is_loopback(host: str) -> bool:
 
 
 def own_origin_reason(url: str) -> str | None:
-    """Why ``url`` is the hub itself, or None. Static (no DNS): the hop counter covers the rest."""
+    """Why ``url`` is the hub itself (English), or None (:func:`own_origin_words`)."""
+    said = own_origin_words(url)
+    return english(said) if said is not None else None
+
+
+def own_origin_words(url: str) -> Words | None:
+    """Why ``url`` is the hub itself, as words (core.words), or None. Static (no DNS): the hop
+    counter covers the rest."""
     target = outbound.origin(url)
     public = outbound.origin(settings.PUBLIC_BASE_URL)
     if target is None:
         return None
     _scheme, host, port = target
-    own = "this is the hub's own address; a webhook sent to it would loop"
+
+    def own(setting: str) -> Words:
+        return words(N_("this is the hub's own address; a webhook sent to it would loop (%(setting)s)"),
+                     setting=setting)
+
     if public is not None:
         _pscheme, public_host, public_port = public
         if _is_loopback(public_host):
             if _is_loopback(host) and port == public_port:
-                return f"{own} (PUBLIC_BASE_URL)"
+                return own("PUBLIC_BASE_URL")
         elif host == public_host:
-            return f"{own} (PUBLIC_BASE_URL)"
+            return own("PUBLIC_BASE_URL")
     for pattern in settings.ALLOWED_HOSTS:
         name = str(pattern).strip().lower().rstrip(".")
         bare = name.lstrip(".").strip("[]")
         if not bare or name == "*" or _is_loopback(bare):
             continue
         if host == bare or (name.startswith(".") and host.endswith(name)):
-            return f"{own} (ALLOWED_HOSTS)"
+            return own("ALLOWED_HOSTS")
     return None
 
 
 def check_not_own_origin(url: str) -> None:
     """Raise :class:`outbound.OutboundRefused` for a target on the hub's own origin."""
-    reason = own_origin_reason(url)
+    reason = own_origin_words(url)
     if reason:
         raise outbound.OutboundRefused(reason)
 

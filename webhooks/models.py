@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.crypto import CryptoError, EncryptedFieldsMixin, is_sealed
 from core.outbound import is_sensitive_header
+from core.words import english, is_words, say
 from tenancy.models import Tenant
 
 #: The names of the stored values the admin and the webhook pages show (webhooks.pages.labels).
@@ -321,6 +322,26 @@ class WebhookLog(models.Model):
     retried_at = models.DateTimeField(null=True, blank=True, verbose_name=_("retried at"))
 
     objects = WebhookLogQuerySet.as_manager()
+
+    #: The key of ``result`` that keeps ``error_message`` as words (core.words), written by the
+    #: delivery engine for the hardened client's refusals and failures (core.outbound).
+    ERROR_WORDS = "errorWords"
+
+    @property
+    def error_text(self) -> str | None:
+        """``error_message`` in the active language: its words while they still say the stored
+        text, else the text as stored (a receiver's status, older rows)."""
+        kept = (self.result or {}).get(self.ERROR_WORDS) if isinstance(self.result, dict) else None
+        if self.error_message and is_words(kept) and english(kept)[:2000] == self.error_message[:2000]:
+            return say(kept)
+        return self.error_message
+
+    @property
+    def result_shown(self) -> dict | list | str | None:
+        """``result`` without the words kept for :attr:`error_text` (what a page shows as the outcome)."""
+        if isinstance(self.result, dict) and self.ERROR_WORDS in self.result:
+            return {k: v for k, v in self.result.items() if k != self.ERROR_WORDS}
+        return self.result
 
     class Meta:
         db_table = "webhook_logs"

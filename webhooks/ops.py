@@ -19,6 +19,7 @@ from django.utils.translation import pgettext_lazy
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from core.ops import Action, ActionRefused, Figure, Row, Section, capped_count, quantiles
+from core.words import say
 from webhooks.models import IncomingWebhook, OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
 
@@ -101,7 +102,8 @@ def test_send(pk: str):
         raise ActionRefused(pgettext_lazy("ops", "%(name)s: %(why)s") % {"name": webhook.name, "why": exc}) from None
     if not result.ok:
         raise ActionRefused(pgettext_lazy("ops", "%(name)s: the test send failed (%(status)s %(error)s).")
-                            % {"name": webhook.name, "status": result.status or "", "error": result.error or ""})
+                            % {"name": webhook.name, "status": result.status or "",
+                               "error": say(result.error_words) or result.error or ""})
     return pgettext_lazy("ops", "%(name)s: the receiver answered %(status)s.") % {"name": webhook.name, "status": result.status}
 
 

@@ -39,7 +39,6 @@ from integrations.pages.common import (
     maturity_note,
     membership_for,
     message_for,
-    provider_display_name,
 )
 from integrations.providers.catalog import PROVIDERS, get_provider
 from integrations.providers.registry import adapter_for
@@ -47,7 +46,7 @@ from integrations.serializers import FREQUENCIES, IntegrationLogFilterSerializer
 from integrations.sync import services as sync
 from integrations.sync.mapping import TRANSFORMS
 from integrations.sync.preview import PreviewError, mapping_preview
-from integrations.sync.runs import failed_item_text, run_error_text
+from integrations.sync.runs import failed_item_text, last_error_text, run_error_text
 from tenancy.selectors import TenantChoiceError, membership_choose
 
 HISTORY_PAGE_SIZE = 10
@@ -244,7 +243,7 @@ def _last_error_text(integration: Integration, latest_run: IntegrationLog | None
     latest run's words when that run's error is it (rows from before the words), else the text."""
     kept, text = integration.last_error_words, integration.last_error
     if text and is_words(kept) and english(kept)[:2000] == text:
-        return say(kept)
+        return last_error_text(integration)
     if text and latest_run is not None and latest_run.error_message == text:
         return run_error_text(latest_run)
     return text
@@ -401,23 +400,9 @@ def _test(request, membership, integration) -> HttpResponse:
 
 
 def connection_test_failure_text(result: services.TestResult, provider) -> str:
-    """A failed connection test in the page's language: the provider named as the catalog names
-    it, the status and the kind of failure; the provider's own words (an error it sent) kept as
-    they are after a translated prefix."""
-    words = {"name": provider_display_name(provider), "status": result.http_status}
-    if result.kind == "network":
-        return _("%(name)s could not be reached (no answer in time). Try again in a few minutes.") % words
-    if result.kind == "rate_limited":
-        return _("%(name)s is limiting requests right now. Try again in a minute.") % words
-    if result.kind == "refused":
-        return _("The hub does not call this server address (a private or blocked address).")
-    if result.kind == "config":
-        return _("The connection details are incomplete or the server address is not valid.")
-    if result.http_status in (401, 403):
-        return _("%(name)s refused the connection's credentials (HTTP %(status)s): reconnect it.") % words
-    if result.http_status:
-        return _("%(name)s answered HTTP %(status)s.") % words
-    return _("The provider answered: %(reason)s") % {"reason": result.message[:300]}
+    """A failed connection test in the page's language (services.test_failure_words)."""
+    return say(result.words) or say(services.test_failure_words(
+        provider, status=result.http_status, kind=result.kind, message=result.message)) or result.message
 
 
 def _sync_now(request, membership, integration) -> HttpResponse:

@@ -36,9 +36,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_noop as N_
 
 from core.outbound import DownloadFailed, stream_get
 from core.tenant_context import tenant_scope
+from core.words import SaidError, words
 from integrations.models import ExternalLink
 from integrations.providers.adapter import FileContent, RemoteChange
 from integrations.sync_state import content_hash
@@ -54,8 +56,13 @@ STRUCTURE_FIELDS = {"by_project": ("projectName", "project"), "by_client": ("cli
 MAX_FOLDER_NAME = 200
 
 
-class FileUnavailable(Exception):
-    """The document's file could not be read (the run records it as a failed item and retries)."""
+class FileUnavailable(SaidError):
+    """The document's file could not be read (the run records it as a failed item and retries);
+    its words (core.words) carry the download's own, so a page says both in its reader's language."""
+
+    @classmethod
+    def of(cls, exc: DownloadFailed) -> FileUnavailable:
+        return cls(words(N_("the document's file could not be read: %(error)s"), error=exc.words or str(exc)))
 
 
 def folder_path(structure: str, snapshot: Mapping[str, Any]) -> tuple[str, ...]:
@@ -121,7 +128,7 @@ def document_file(snapshot: Mapping[str, Any], *, name: str) -> Iterator[FileCon
             yield FileContent(name=name, mime_type=mime, size=size if isinstance(size, int) else None,
                               chunks=_guarded(download.chunks))
     except DownloadFailed as exc:
-        raise FileUnavailable(f"the document's file could not be read: {exc}") from None
+        raise FileUnavailable.of(exc) from None
 
 
 def _guarded(chunks):
@@ -129,7 +136,7 @@ def _guarded(chunks):
         try:
             yield from chunks(n)
         except DownloadFailed as exc:
-            raise FileUnavailable(f"the document's file could not be read: {exc}") from None
+            raise FileUnavailable.of(exc) from None
     return read
 
 

@@ -75,6 +75,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 
 from core.words import Words, english, is_words, words
+from entities.models import entity_type_words
 from integrations.sync.custom import REGISTRY as CUSTOM_REGISTRY
 from integrations.sync.custom import CustomError, custom_errors
 
@@ -391,7 +392,7 @@ class Rule:
         found = ctx.linked(entity, "remote" if to_remote else "local", str(value))
         if found is None and to_remote:
             raise MappingError(self.local.text, words(N_("the %(entity)s %(id)s is not synced yet (no link)"),
-                                                     entity=entity, id=str(value)[:40]))
+                                                     entity=entity_type_words(entity), id=str(value)[:40]))
         return _MISSING if found is None else found
 
     # ---- directions

@@ -30,7 +30,8 @@ from django.utils import timezone
 from core import kick
 from core.realtime import publish
 from core.tenant_context import operator_scope
-from core.words import Words, say, words_of
+from core.words import Words, english, is_words, say, words_of
+from integrations.audit import ERROR_WORDS
 from integrations.models import Integration, IntegrationLog
 
 log = logging.getLogger("architect_studio.sync")
@@ -44,8 +45,6 @@ MAX_CONFLICTS = 100
 MAX_SAMPLES = 50
 MAX_NOTES = 50
 MAX_RESUMES = 3
-#: The key a failed item (and a failed run's response snapshot) keeps an error's words under.
-ERROR_WORDS = "errorWords"
 
 
 def stale_after() -> timedelta:
@@ -137,6 +136,15 @@ def run_error_text(entry: IntegrationLog) -> str:
     snapshot by :func:`run_finish`), else the stored ``error_message``."""
     kept = (entry.response_snapshot or {}).get(ERROR_WORDS) if isinstance(entry.response_snapshot, dict) else None
     return say(kept) or (entry.error_message or "")
+
+
+def last_error_text(integration: Integration) -> str | None:
+    """The integration's ``last_error`` in the active language: its words while they still say
+    the stored text (a writer that changed ``last_error`` alone leaves them stale), else the text."""
+    kept, text = integration.last_error_words, integration.last_error
+    if text and is_words(kept) and english(kept)[:2000] == text:
+        return say(kept)
+    return text
 
 
 def action_for(direction: str) -> str:

@@ -282,3 +282,24 @@ def test_the_log_admins_actions_need_the_same_permissions_as_the_dashboards():
     with tenant_scope(alice.tenant.id):
         assert WebhookLog.objects.filter(delivery_id=attempt.delivery_id).count() == 2
         assert EntityEvent.objects.get(pk=event.pk).failed_at is None
+
+
+def test_a_failed_connection_test_is_said_in_hebrew_on_the_dashboard(monkeypatch):
+    """Issue 14 item 6: the failure's words (integrations.provider_words), not the English log text."""
+    from integrations import services
+    from integrations.client import ApiResponse
+    from integrations.providers.catalog import get_provider
+
+    class Refusing:
+        def test_connection(self):
+            return ApiResponse(status=403, headers={}, text="", attempts=1, request_snapshot={}, response_snapshot={})
+
+    monkeypatch.setattr(services.ProviderClient, "for_integration", classmethod(lambda cls, integration, **kw: Refusing()))
+    alice = fresh_persona()
+    integration = make_oauth_integration(alice, "hubspot", access="at-live")
+    operator = _staff("ops@example.com", "integrations.change_integration")
+    page = operator.post("/admin/dashboard/action", {"action": "integration_test", "id": str(integration.pk)},
+                         follow=True, HTTP_ACCEPT_LANGUAGE="he")
+    [message] = [m.message for m in page.context["messages"]]
+    assert f"{get_provider('hubspot').name_he} דחה את פרטי ההתחברות של החיבור (HTTP 403)" in message
+    assert "refused" not in message and "answered" not in message

@@ -119,6 +119,22 @@ def test_a_failed_discovery_does_not_fail_the_connect_and_is_logged(alice, alice
     (logged,) = _discovery_logs(alice, integration_id)
     assert (logged.status, logged.error_code) == ("failed", "discovery_failed")
     assert "calendars" in logged.error_message
+    # and the settings page's history and the logs API say why in the reader's language (issue 14 item 6)
+    from django.test import Client
+
+    from integrations.providers.catalog import get_provider
+
+    name_he = get_provider(PROVIDER).name_he
+    hebrew = f"לא ניתן היה לקבל את רשימת היומנים לסנכרון: לא ניתן היה להגיע אל {name_he}"
+    web = Client()
+    web.force_login(alice.user)
+    history = f"/integrations/{integration_id}/history?action=api_call"
+    he_page = web.get(history, HTTP_ACCEPT_LANGUAGE="he").content.decode()
+    assert hebrew in he_page and "could not list" not in he_page and "connection error" not in he_page
+    assert "could not list the calendars to sync" in web.get(history, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    row = alice_api.get(f"/api/integrations/{integration_id}/logs?action=api_call",
+                        HTTP_ACCEPT_LANGUAGE="he").json()["results"][0]
+    assert row["errorText"].startswith(hebrew) and row["errorMessage"] == logged.error_message
 
 
 def test_a_provider_without_discovery_connects_as_before(alice, alice_api, hubspot_app, oauth_server):

@@ -268,6 +268,10 @@ def test_invalid_grant_marks_expired_logs_and_emits_event(alice, alice_api, hubs
     assert creds.refresh_token not in (log.error_message or "")
     refresh = alice_api.post(f"/api/integrations/{integration_id}/refresh")
     assert (refresh.status_code, refresh.json()["error"]["code"]) == (409, "reconnect_required")
+    # the API's message in the request's language (issue 14 item 6): Hebrew by default, English when asked
+    assert refresh.json()["error"]["message"] == "הספק אינו מקבל עוד את החיבור הזה (בוטל או שפג תוקפו): יש לחבר אותו מחדש."
+    english = alice_api.post(f"/api/integrations/{integration_id}/refresh", HTTP_ACCEPT_LANGUAGE="en")
+    assert english.json()["error"]["message"] == integration.last_error
 
 
 def test_transient_token_endpoint_failure_sets_error_and_backoff(alice, alice_api, hubspot_app, oauth_server):
@@ -283,6 +287,12 @@ def test_transient_token_endpoint_failure_sets_error_and_backoff(alice, alice_ap
         integration = Integration.objects.get(pk=integration_id)
     assert (integration.status, integration.refresh_failures) == ("error", 1)
     assert before + timedelta(minutes=1) <= integration.next_refresh_attempt_at <= after + timedelta(minutes=1)
+    # the refresh API says why in the request's language (issue 14 item 6)
+    refresh = alice_api.post(f"/api/integrations/{integration_id}/refresh")
+    assert (refresh.status_code, refresh.json()["error"]["code"]) == (502, "provider_unavailable")
+    assert refresh.json()["error"]["message"] == "לא ניתן להגיע לנקודת הקצה של האסימונים (ConnectionError)"
+    english = alice_api.post(f"/api/integrations/{integration_id}/refresh", HTTP_ACCEPT_LANGUAGE="en")
+    assert english.json()["error"]["message"] == "could not reach the token endpoint (ConnectionError)"
 
 
 def test_delete_revokes_at_provider_deletes_and_emits_disconnected(alice, alice_api, bob_api, hubspot_app, oauth_server,

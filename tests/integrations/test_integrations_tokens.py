@@ -342,3 +342,58 @@ def test_words_that_no_longer_say_the_last_error_are_not_shown(alice):
                                    last_error_words=words("the token expired and the provider gave no refresh token"))
     he_card, _en_card = _error_cards(alice, integration)
     assert "something else happened" in he_card and "תוקף האסימון פג" not in he_card
+
+
+# --- the refresh's log row in the reader's language (issue 14 item 6) ---------------------
+
+REFRESH_LOG_CASES = {
+    # case: (how it fails, the Hebrew the history says, the English the row keeps)
+    "refused": ("חידוש האסימון נדחה: הספק דחה את הבקשה (invalid_client)",
+                "the provider refused the request (invalid_client)"),
+    "no_refresh_token": ("תוקף האסימון פג והספק לא נתן אסימון רענון",
+                         "the token expired and the provider gave no refresh token"),
+    "transient": ("חידוש האסימון נכשל זמנית: לא ניתן להגיע לנקודת הקצה של האסימונים (ConnectionError)",
+                  "could not reach the token endpoint (ConnectionError)"),
+}
+
+
+def _failing_refresh(alice, case) -> Integration:
+    if case == "refused":
+        provider_app_set(provider_id=PROVIDER, client_secret="not-the-secret")  # → invalid_client
+        return make_integration(alice)
+    if case == "no_refresh_token":
+        return make_integration(alice, refresh=None)
+    provider_app_set(provider_id=PROVIDER, token_url="http://127.0.0.1:9/unreachable")
+    return make_integration(alice, access="at-still-valid", expires_in=timedelta(minutes=3))
+
+
+@pytest.mark.parametrize("case", sorted(REFRESH_LOG_CASES))
+def test_a_failed_refreshs_log_row_is_read_in_the_readers_language(alice, alice_api, app, oauth_server, case):
+    """The token_refresh row keeps its English ``errorMessage``; the settings page's history and
+    the logs API's ``errorText`` say it in the reader's language, as a sync run's error."""
+    from django.test import Client
+
+    hebrew, english_text = REFRESH_LOG_CASES[case]
+    integration = _failing_refresh(alice, case)
+    try:
+        _token(alice, integration)
+    except TokenUnavailable:
+        pass
+    with tenant_scope(alice.tenant.id):
+        row = IntegrationLog.objects.get(integration=integration, action="token_refresh")
+    assert english_text in row.error_message  # the stored text stays English
+
+    path = f"/api/integrations/{integration.pk}/logs?action=token_refresh"
+    he_row = alice_api.get(path, HTTP_ACCEPT_LANGUAGE="he").json()["results"][0]
+    en_row = alice_api.get(path, HTTP_ACCEPT_LANGUAGE="en").json()["results"][0]
+    assert he_row["errorMessage"] == en_row["errorMessage"] == row.error_message
+    assert hebrew.split(": ")[-1] in he_row["errorText"] and english_text not in he_row["errorText"]
+    assert en_row["errorText"] == row.error_message
+
+    client = Client()
+    client.force_login(alice.user)
+    history = f"/integrations/{integration.pk}/history?action=token_refresh"
+    he_page = client.get(history, HTTP_ACCEPT_LANGUAGE="he").content.decode()
+    en_page = client.get(history, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert hebrew.split(": ")[-1] in he_page and english_text not in he_page
+    assert english_text in en_page and hebrew.split(": ")[-1] not in en_page

@@ -68,3 +68,75 @@ def test_the_settings_pages_connection_test_shows_the_failure_in_hebrew_or_engli
     english = web.post(f"/integrations/{integration.pk}/test", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert f"{GOOGLE.name_he} דחה את פרטי ההתחברות" in hebrew and "answered" not in hebrew
     assert "Google Calendar refused the connection&#x27;s credentials (HTTP 401)" in english
+
+
+def _answering(status: int):
+    from integrations.client import ApiResponse
+
+    class Client:
+        def test_connection(self):
+            return ApiResponse(status=status, headers={}, text="", attempts=1,
+                               request_snapshot={"method": "GET", "url": "https://example.com/"},
+                               response_snapshot={"status": status})
+
+    return classmethod(lambda cls, integration, **kwargs: Client())
+
+
+@pytest.mark.django_db
+def test_a_failed_connection_tests_stored_error_is_read_in_the_readers_language(alice, alice_api, monkeypatch):
+    """A refused test (HTTP 401) is kept as the integration's last error and a log row: the
+    settings page (errors, history) and the API (``lastErrorText``, ``messageText``, the logs'
+    ``errorText``) say it in the reader's language, the provider by its catalog name there."""
+    integration = make_oauth_integration(alice, "google_calendar", access="ya29.secret-access")
+    monkeypatch.setattr(services.ProviderClient, "for_integration", _answering(401))
+
+    answer = alice_api.post(f"/api/integrations/{integration.pk}/test", HTTP_ACCEPT_LANGUAGE="he").json()
+    hebrew = f"{GOOGLE.name_he} דחה את פרטי ההתחברות של החיבור (HTTP 401): יש לחבר אותו מחדש."
+    english = "Google Calendar refused the connection's credentials (HTTP 401): reconnect it."
+    assert (answer["ok"], answer["httpStatus"]) == (False, 401)
+    assert answer["message"] == english  # the English text machines read, as stored
+    assert answer["messageText"] == hebrew
+
+    he_api = alice_api.get(f"/api/integrations/{integration.pk}", HTTP_ACCEPT_LANGUAGE="he").json()
+    en_api = alice_api.get(f"/api/integrations/{integration.pk}", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert he_api["lastError"] == en_api["lastError"] == english
+    assert (he_api["lastErrorText"], en_api["lastErrorText"]) == (hebrew, english)
+    logs = f"/api/integrations/{integration.pk}/logs?action=test"
+    he_row = alice_api.get(logs, HTTP_ACCEPT_LANGUAGE="he").json()["results"][0]
+    en_row = alice_api.get(logs, HTTP_ACCEPT_LANGUAGE="en").json()["results"][0]
+    assert (he_row["errorText"], en_row["errorText"]) == (hebrew, english)
+
+    web = Client()
+    web.force_login(alice.user)
+    for part in (f"/integrations/{integration.pk}", f"/integrations/{integration.pk}/history?action=test"):
+        he_page = web.get(part, HTTP_ACCEPT_LANGUAGE="he").content.decode()
+        en_page = web.get(part, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert f"{GOOGLE.name_he} דחה את פרטי ההתחברות" in he_page
+        assert "answered HTTP" not in he_page and "refused the connection" not in he_page
+        assert "Google Calendar refused the connection&#x27;s credentials (HTTP 401)" in en_page
+
+
+@pytest.mark.django_db
+def test_a_connection_test_answering_500_is_read_in_the_readers_language(alice, alice_api, monkeypatch):
+    integration = make_oauth_integration(alice, "google_calendar", access="ya29.secret-access")
+    monkeypatch.setattr(services.ProviderClient, "for_integration", _answering(500))
+    answer = alice_api.post(f"/api/integrations/{integration.pk}/test", HTTP_ACCEPT_LANGUAGE="he").json()
+    assert answer["message"] == "Google Calendar answered HTTP 500."
+    assert answer["messageText"] == f"{GOOGLE.name_he} השיב HTTP 500."
+    english = alice_api.post(f"/api/integrations/{integration.pk}/test", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert english["messageText"] == english["message"] == "Google Calendar answered HTTP 500."
+    logs = f"/api/integrations/{integration.pk}/logs?action=test"
+    he_row = alice_api.get(logs, HTTP_ACCEPT_LANGUAGE="he").json()["results"][0]
+    assert he_row["errorText"] == f"{GOOGLE.name_he} השיב HTTP 500." and "answered" not in he_row["errorText"]
+
+
+def test_a_name_kept_in_each_language_is_said_in_the_readers_language():
+    said_words = words("%(name)s answered HTTP %(status)s.", name=services.provider_names(GOOGLE), status=500)
+    from core.words import english, say
+
+    assert english(said_words) == "Google Calendar answered HTTP 500."
+    assert said("he", lambda: say(said_words)) == f"{GOOGLE.name_he} השיב HTTP 500."
+    assert said("en-us", lambda: say(said_words)) == "Google Calendar answered HTTP 500."
+    # read back untrusted: a names param of another shape is data, shown as it is
+    odd = words("%(name)s answered HTTP %(status)s.", name={"names": {"he": 3}}, status=500)
+    assert said("he", lambda: say(odd)).endswith("השיב HTTP 500.")

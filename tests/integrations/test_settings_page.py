@@ -244,7 +244,8 @@ def test_bad_mappings_show_the_error_keep_the_rows_and_change_nothing(owner, cal
     (("meeting", "title", "summary", "custom", '{"name": "eval"}', ""),
      "transformConfig.name חייב להיות אחד מאלה:", "transformConfig.name must be one of"),
     (("meeting", "title", "", "none", "", ""), "remoteField חייב להיות נתיב לא ריק", "must be a non-empty path"),
-    (("payment", "amount", "total", "none", "", ""), "אינו מסנכרן", "does not sync"),
+    # the entity type by its Hebrew name, not its code (issue 14 item 6)
+    (("payment", "amount", "total", "none", "", ""), "אינו מסנכרן רשומות מסוג תשלום", "does not sync"),
 ])
 def test_bad_mappings_are_explained_in_hebrew_by_default(owner, calendar, row, shown, english):
     response = owner.post(url(calendar, "mappings"), mapping_form(row))

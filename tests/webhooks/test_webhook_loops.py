@@ -49,7 +49,12 @@ def test_outgoing_webhook_to_the_hub_itself_is_refused(alice, alice_api, hub_at,
     response = alice_api.post("/api/webhooks/outgoing", {"name": "Loop", "url": url, "triggers": TRIGGERS}, format="json")
 
     assert response.status_code == 400, response.content
-    assert "hub's own" in response.json()["error"]["fields"]["url"][0]
+    # the API's default language is Hebrew: the reason is said in Hebrew (issue 14 item 6), English when asked
+    said = response.json()["error"]["fields"]["url"][0]
+    assert "הכתובת של המערכת עצמה" in said and "hub's own" not in said
+    english = alice_api.post("/api/webhooks/outgoing", {"name": "Loop", "url": url, "triggers": TRIGGERS},
+                             format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert "hub's own" in english.json()["error"]["fields"]["url"][0]
     with tenant_scope(alice.tenant.id):
         assert OutgoingWebhook.objects.count() == 0
 
@@ -71,7 +76,11 @@ def test_forward_action_to_the_hub_itself_is_refused(alice, alice_api, hub_at, u
     response = alice_api.post("/api/webhooks/incoming", {"name": "Fwd", "actions": actions}, format="json")
 
     assert response.status_code == 400, response.content
-    assert "hub's own" in response.json()["error"]["fields"]["actions[0].config.forwardUrl"][0]
+    said = response.json()["error"]["fields"]["actions[0].config.forwardUrl"][0]
+    assert "הכתובת של המערכת עצמה" in said and "hub's own" not in said
+    english = alice_api.post("/api/webhooks/incoming", {"name": "Fwd", "actions": actions}, format="json",
+                             HTTP_ACCEPT_LANGUAGE="en")
+    assert "hub's own" in english.json()["error"]["fields"]["actions[0].config.forwardUrl"][0]
 
 
 def test_local_dev_hub_refuses_its_own_port_but_not_other_local_receivers(alice, alice_api, settings):
@@ -200,3 +209,14 @@ def test_an_entity_written_by_an_incoming_request_sends_its_webhooks_one_hop_fur
             services.log_replay(log=first)
         services.deliveries_dispatch(tenant_id=str(alice.tenant.id))
         assert receiver.wait_for(2)[1].headers[loops.HOPS_HEADER] == sent_hops
+
+
+def test_the_own_origin_refusal_is_said_in_the_readers_language(alice, alice_api, hub_at):
+    """Issue 14 item 6: the reason is kept as words (core.words), said in the request's language."""
+    body = {"name": "Loop", "url": OWN_TARGETS[0], "triggers": TRIGGERS}
+    hebrew = alice_api.post("/api/webhooks/outgoing", body, format="json", HTTP_ACCEPT_LANGUAGE="he").json()
+    english = alice_api.post("/api/webhooks/outgoing", body, format="json", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert hebrew["error"]["fields"]["url"] == [
+        "הכתובת נדחתה: זו הכתובת של המערכת עצמה; webhook שיישלח אליה יחזור אליה בלולאה (PUBLIC_BASE_URL)"]
+    assert english["error"]["fields"]["url"] == [
+        "URL refused: this is the hub's own address; a webhook sent to it would loop (PUBLIC_BASE_URL)"]

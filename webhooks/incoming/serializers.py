@@ -23,7 +23,7 @@ from rest_framework import serializers
 from core import outbound
 from core.crypto import TEXT_PREFIX, is_sealed
 from core.fields import JSONObjectField, StrictBooleanField, StrictCharField
-from entities.models import ENTITY_MODELS
+from entities.models import ENTITY_MODELS, entity_type_label
 from entities.services import serializer_for
 from webhooks import loops
 from webhooks.incoming import conf
@@ -131,7 +131,7 @@ def validate_action(raw: Any, index: int) -> dict[str, Any]:
         for local, path in mappings.items():
             if not isinstance(local, str) or local_field(local) not in writable:
                 raise _err(f"{cfg}.fieldMappings", _("%(field)s is not a writable field of %(type)s") % {
-                    "field": repr(local), "type": entity_type})
+                    "field": repr(local), "type": entity_type_label(entity_type)})
             _dot_path(path, f"{cfg}.fieldMappings.{local}")
         if action_type == "update_entity":
             match = config.get("matchField")
@@ -141,7 +141,8 @@ def validate_action(raw: Any, index: int) -> dict[str, Any]:
             try:
                 field = ENTITY_MODELS[entity_type]._meta.get_field(model_field)
             except Exception:  # noqa: BLE001 - FieldDoesNotExist
-                raise _err(f"{cfg}.matchField", _("%(field)s is not a field of %(type)s") % {"field": repr(match), "type": entity_type}) from None
+                raise _err(f"{cfg}.matchField", _("%(field)s is not a field of %(type)s") % {
+                    "field": repr(match), "type": entity_type_label(entity_type)}) from None
             if field.get_internal_type() == "JSONField":
                 raise _err(f"{cfg}.matchField", _("%(field)s cannot identify a row") % {"field": repr(match)})
     elif action_type == "trigger_automation":
@@ -156,7 +157,7 @@ def validate_action(raw: Any, index: int) -> dict[str, Any]:
             outbound.check_url(url, allow_private=conf.allow_private_targets())
             loops.check_not_own_origin(url)
         except outbound.OutboundRefused as exc:
-            raise _err(f"{cfg}.forwardUrl", _("refused: %(reason)s") % {"reason": exc.reason}) from None
+            raise _err(f"{cfg}.forwardUrl", _("refused: %(reason)s") % {"reason": exc.in_words()}) from None
         if "forwardHeaders" in config and config["forwardHeaders"] is not None:
             config["forwardHeaders"] = _headers(config["forwardHeaders"], f"{cfg}.forwardHeaders")
         else:

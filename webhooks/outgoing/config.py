@@ -82,7 +82,7 @@ def validate_url(url: str) -> str:
         outbound.check_url(url, allow_private=conf.allow_private())
         loops.check_not_own_origin(url)
     except outbound.OutboundRefused as exc:
-        raise WebhookConfigError({"url": [_("URL refused: %(reason)s") % {"reason": exc.reason}]}) from None
+        raise WebhookConfigError({"url": [_("URL refused: %(reason)s") % {"reason": exc.in_words()}]}) from None
     return url
 
 

@@ -323,6 +323,9 @@ def _outcome(*, attempt: int, max_attempts: int, extra: dict[str, Any], target: 
     """
     success = result.ok
     extra = dict(extra)
+    extra.pop(WebhookLog.ERROR_WORDS, None)  # an earlier attempt's, on a row read back
+    if result.error is not None and result.error_words is not None:
+        extra[WebhookLog.ERROR_WORDS] = result.error_words  # error_message said in a reader's language
     if result.truncated:
         extra["responseTruncated"] = True
     trigger = extra.get("trigger")

@@ -104,12 +104,14 @@ class OutgoingWebhookSerializer(serializers.ModelSerializer):
 
 class WebhookLogSerializer(RowsModelSerializer):
     tenant_id = serializers.UUIDField(read_only=True)
+    #: ``errorMessage`` in the request's language (the hardened client's refusals and failures).
+    error_text = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = WebhookLog
         fields = (
             "id", "tenant_id", "webhook_id", "webhook_type", "direction", "method", "url", "headers", "body",
-            "response_status", "response_headers", "response_body", "status", "error_message", "attempt",
+            "response_status", "response_headers", "response_body", "status", "error_message", "error_text", "attempt",
             "max_attempts", "next_retry_at", "timestamp", "completed_at", "duration_ms", "delivery_id", "event_type",
             "entity_event_id", "result",
         )

@@ -17,6 +17,7 @@ from core.pagination import LogPagination
 from core.parsers import JSONParser
 from core.renderers import CamelCaseJSONRenderer
 from core.tenant_context import tenant_scope
+from core.words import say
 from tenancy.permissions import CanManageIntegrations
 from webhooks.models import IncomingWebhook, OutgoingWebhook, WebhookLog
 from webhooks.outgoing import selectors, services
@@ -211,6 +212,8 @@ class WebhookTestView(_HubIO, APIView):
                 "durationMs": result.duration_ms,
                 "success": result.ok,
                 "error": result.error,
+                # ``error`` (English, as logged) in the request's language
+                "errorText": say(result.error_words) or result.error,
                 "logId": str(row.pk),
                 "deliveryId": str(row.delivery_id),
             }

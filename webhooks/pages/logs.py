@@ -101,7 +101,7 @@ def log_detail(request: HttpRequest, log_id: str) -> HttpResponse:
         "request_body": row.body_text or _pretty(row.body),
         "response_headers": _pretty(row.response_headers),
         "response_body": _pretty(row.response_body),
-        "result": _pretty(row.result),
+        "result": _pretty(row.result_shown),
         "can_manage": request.membership.can_manage,
     })
 

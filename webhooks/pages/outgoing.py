@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
+from core.words import say
 from entities.models import ENTITY_EVENTS, ENTITY_TYPES
 from webhooks.models import OutgoingWebhook
 from webhooks.outgoing import services
@@ -163,7 +164,7 @@ def outgoing_test(request: HttpRequest, webhook_id: str) -> HttpResponse:
         return render(request, "webhooks/_message.html", {"kind": "error", "text": str(exc)}, status=400)
     body = result.body_json if result.body_json is not None else result.body_text
     response = render(request, "webhooks/_outgoing_test_result.html", {
-        "result": result, "row": row,
+        "result": result, "row": row, "error_text": say(result.error_words) or result.error,
         "body": json.dumps(body, ensure_ascii=False, indent=2) if not isinstance(body, str) else body,
     })
     response["HX-Trigger"] = "webhook-logs-changed"

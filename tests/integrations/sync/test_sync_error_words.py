@@ -65,7 +65,7 @@ CASES = {
     "link": (lambda: mapping({"localField": "clientId", "remoteField": "CustomerRef.value", "transform": "link",
                               "transformConfig": {"entity": "client"}}).to_remote({"clientId": "c-1"}, MappingContext()),
              "clientId: the client c-1 is not synced yet (no link)",
-             "clientId: הרשומה c-1 (client) עדיין לא סונכרנה (אין קישור)"),
+             "clientId: הרשומה c-1 (לקוח) עדיין לא סונכרנה (אין קישור)"),  # the type by its Hebrew name
     "custom": (lambda: mapping({"localField": "title", "remoteField": "name", "transform": "custom",
                                 "transformConfig": {"name": "lower"}}, "meeting").to_remote({"title": 7},
                                                                                           MappingContext()),
@@ -236,3 +236,18 @@ def test_a_failed_runs_live_line_is_said_by_the_server_in_the_readers_language(a
         other = run_start(integration=theirs, direction="import", options={})
     assert client.get(f"/integrations/{integration.pk}/run-text?log={other.pk}").status_code == 404
     assert client.get(f"/integrations/{theirs.pk}/run-text?log={other.pk}").status_code == 404
+
+
+def test_a_documents_file_that_cannot_be_read_says_why_in_the_readers_language(settings):
+    """The hardened client's refusal (core.outbound) inside the sync's own words: the failed
+    item keeps the English, and its words say both in Hebrew (issue 14 item 6)."""
+    from integrations.sync.files import FileUnavailable, document_file
+    from integrations.sync.importer import described_words
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    with pytest.raises(FileUnavailable) as caught:
+        with document_file({"fileUrl": "http://10.0.0.1/plan.pdf"}, name="plan.pdf"):
+            pass
+    assert str(caught.value) == "the document's file could not be read: refused: private address 10.0.0.1"
+    assert in_language("he", caught.value.in_words) == "לא ניתן לקרוא את קובץ המסמך: נדחה: כתובת פרטית 10.0.0.1"
+    assert in_language("en", lambda: say(described_words(caught.value))) == str(caught.value)

@@ -98,7 +98,7 @@ def test_forward_to_private_address_is_refused_when_private_targets_are_off(alic
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["actions[0].config.forwardUrl"] == ["refused: private address 10.0.0.5"]
     hebrew = alice_api.post(BASE, {**VALID, "actions": actions}, format="json", HTTP_ACCEPT_LANGUAGE="he")
-    assert hebrew.json()["error"]["fields"]["actions[0].config.forwardUrl"] == ["נדחה: private address 10.0.0.5"]
+    assert hebrew.json()["error"]["fields"]["actions[0].config.forwardUrl"] == ["נדחה: כתובת פרטית 10.0.0.5"]
 
 
 def test_patch_updates_fields_and_keeps_masked_verification_values(alice, alice_api):

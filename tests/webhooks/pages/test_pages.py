@@ -189,7 +189,7 @@ def test_bad_input_shows_the_error_and_stores_nothing(studio, change, message):
 
 
 @pytest.mark.parametrize("change, hebrew, english", [
-    ({"a0-map-local": ["nope"], "a0-map-path": ["lead.name"]}, "'nope' אינו שדה הניתן לכתיבה של client",
+    ({"a0-map-local": ["nope"], "a0-map-path": ["lead.name"]}, "'nope' אינו שדה הניתן לכתיבה של לקוח",
      "'nope' is not a writable field of client"),
     ({"a0-type": "teleport"}, "סוג פעולה לא מוכר 'teleport'", "unknown action type 'teleport'"),
     ({"filter-header-name": ["bad header"], "filter-header-value": ["x"]}, "'bad header' אינו שם כותרת תקין",
