@@ -105,7 +105,7 @@ class OutgoingWebhookSerializer(serializers.ModelSerializer):
 class WebhookLogSerializer(RowsModelSerializer):
     tenant_id = serializers.UUIDField(read_only=True)
     #: ``errorMessage`` in the request's language (the hardened client's refusals and failures).
-    error_text = serializers.CharField(read_only=True, allow_null=True)
+    error_text = serializers.SerializerMethodField()
 
     class Meta:
         model = WebhookLog
@@ -116,6 +116,11 @@ class WebhookLogSerializer(RowsModelSerializer):
             "entity_event_id", "result",
         )
         read_only_fields = fields
+
+    def get_error_text(self, obj: WebhookLog) -> str | None:
+        """A method, not a field on the ``error_text`` property: the row serializer's planned path
+        reads only columns and methods (core/serializers.py)."""
+        return obj.error_text
 
 
 class WebhookLogFilterSerializer(serializers.Serializer):
