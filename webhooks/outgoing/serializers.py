@@ -104,7 +104,8 @@ class OutgoingWebhookSerializer(serializers.ModelSerializer):
 
 class WebhookLogSerializer(RowsModelSerializer):
     tenant_id = serializers.UUIDField(read_only=True)
-    #: ``errorMessage`` in the request's language (the hardened client's refusals and failures).
+    # A method, not a field on the ``error_text`` property: the row serializer's planned path reads
+    # only columns and methods (core/serializers.py).
     error_text = serializers.SerializerMethodField()
 
     class Meta:
@@ -118,8 +119,7 @@ class WebhookLogSerializer(RowsModelSerializer):
         read_only_fields = fields
 
     def get_error_text(self, obj: WebhookLog) -> str | None:
-        """A method, not a field on the ``error_text`` property: the row serializer's planned path
-        reads only columns and methods (core/serializers.py)."""
+        """``errorMessage`` in the request's language (the hardened client's refusals and failures)."""
         return obj.error_text
 
 
