@@ -119,3 +119,33 @@ def test_an_admin_log_page_runs_the_same_statements_for_5_rows_as_for_30(admin_c
 
     grew = {name: (len(few[name]), len(many[name])) for name in few if len(many[name]) != len(few[name])}
     assert not grew, {name: (counts, many[name]) for name, counts in grew.items()}
+
+
+@pytest.mark.parametrize("language", ["he", "en"])
+def test_a_log_rows_label_and_checkbox_are_the_ones_django_renders(language):
+    """The log admins write the row label (``__str__``) and action checkbox themselves, for speed:
+    the same text as ``get_FOO_display()`` and the same bytes as Django's checkbox widget, a stored
+    value that is no choice shown as it is, markup in the URL escaped once."""
+    from django.contrib import admin
+    from django.utils import translation
+
+    from integrations.models import IntegrationLog
+    from webhooks.models import WebhookLog
+
+    webhook_log = WebhookLog(pk=uuid.uuid4(), direction="incoming", method="POST", status="failed",
+                             url='https://example.com/in?a=1&b="<x>"')
+    integration_log = IntegrationLog(pk=uuid.uuid4(), action="export", direction="outgoing", status="partial")
+    unknown = IntegrationLog(pk=uuid.uuid4(), action="no_such_action", direction="outgoing", status="success")
+    with translation.override(language):
+        assert str(webhook_log) == (f"{webhook_log.get_direction_display()} POST {webhook_log.url}"
+                                    f" → {webhook_log.get_status_display()}")
+        for log in (integration_log, unknown):
+            assert str(log) == (f"{log.get_action_display()} {log.get_direction_display()}"
+                                f" → {log.get_status_display()}")
+        assert "no_such_action" in str(unknown)
+        for model, row in ((WebhookLog, webhook_log), (IntegrationLog, integration_log), (IntegrationLog, unknown)):
+            model_admin = admin.site._registry[model]
+            assert model_admin.action_checkbox(row) == admin.ModelAdmin.action_checkbox(model_admin, row)
+        shown = str(integration_log)
+    with translation.override("en" if language == "he" else "he"):
+        assert str(integration_log) != shown  # the label follows the active language, call by call
