@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from core.admin_logs import CappedCountPaginator, IndexedUUIDSearch
+from core.admin_logs import CappedCountPaginator, IndexedUUIDSearch, PlainActionCheckbox
 from core.tenant_context import tenant_scope
 from core.words import say
 from integrations import services
@@ -217,7 +217,7 @@ class IntegrationAdmin(ProviderNameColumn, admin.ModelAdmin):
 
 
 @admin.register(IntegrationLog)
-class IntegrationLogAdmin(IntegrationColumn, IndexedUUIDSearch, admin.ModelAdmin):
+class IntegrationLogAdmin(IntegrationColumn, IndexedUUIDSearch, PlainActionCheckbox, admin.ModelAdmin):
     """Newest first across tenants: every filter walks an index in that order (IntegrationLog.Meta.indexes)."""
 
     list_display = ["started_at", "integration_label", "action", "status", "error_code", "duration_ms"]

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
+from core.choices import choice_label
 from core.crypto import EncryptedFieldsMixin
 from entities.models import ENTITY_TYPE_CHOICES
 from tenancy.models import Tenant
@@ -172,7 +173,8 @@ class IntegrationLog(models.Model):
         verbose_name_plural = _("integration logs")
 
     def __str__(self) -> str:  # the admin's row label (its checkbox's accessible name), as WebhookLog's
-        return f"{self.get_action_display()} {self.get_direction_display()} → {self.get_status_display()}"
+        return (f"{choice_label(self, 'action')} {choice_label(self, 'direction')}"
+                f" → {choice_label(self, 'status')}")
 
     def save(self, *args, **kwargs):
         if self.started_at is None:

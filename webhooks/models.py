@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
+from core.choices import choice_label
 from core.crypto import CryptoError, EncryptedFieldsMixin, is_sealed
 from core.outbound import is_sensitive_header
 from core.words import english, is_words, say
@@ -405,4 +406,4 @@ class WebhookLog(models.Model):
         verbose_name_plural = _("webhook logs")
 
     def __str__(self) -> str:
-        return f"{self.get_direction_display()} {self.method} {self.url} → {self.get_status_display()}"
+        return f"{choice_label(self, 'direction')} {self.method} {self.url} → {choice_label(self, 'status')}"

@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from core.admin_logs import CappedCountPaginator, IndexedUUIDSearch
+from core.admin_logs import CappedCountPaginator, IndexedUUIDSearch, PlainActionCheckbox
 from webhooks.incoming import services as incoming_services
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
@@ -66,14 +66,14 @@ class OutgoingWebhookFilter(admin.SimpleListFilter):
     parameter_name = "webhook_id"
 
     def lookups(self, request, model_admin):
-        return [(str(w.pk), f"{w.name} ({w.tenant_id})") for w in OutgoingWebhook.objects.order_by("-created_at")[:100]]
+        return [(str(w.pk), f"{w.name} ({w.tenant_id})") for w in OutgoingWebhook.objects.only("pk", "name", "tenant_id").order_by("-created_at")[:100]]
 
     def queryset(self, request, queryset):
         return queryset.filter(webhook_id=self.value()) if self.value() else queryset
 
 
 @admin.register(WebhookLog)
-class WebhookLogAdmin(IndexedUUIDSearch, admin.ModelAdmin):
+class WebhookLogAdmin(IndexedUUIDSearch, PlainActionCheckbox, admin.ModelAdmin):
     """Newest first across tenants: every filter walks an index in that order (WebhookLog.Meta.indexes)."""
 
     list_display = ["timestamp", "tenant", "direction", "webhook_type", "status", "event_type", "method", "short_url", "response_status", "attempt_label", "duration_ms", "next_retry_at"]
