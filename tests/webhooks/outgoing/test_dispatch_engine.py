@@ -307,6 +307,13 @@ def test_dispatcher_skips_attempts_of_disabled_and_deleted_webhooks(monkeypatch)
         rows = {r.pk: r for r in WebhookLog.objects.filter(pk__in=[off.pk, gone.pk])}
     assert (rows[off.pk].status, rows[off.pk].error_message) == ("skipped", "webhook disabled")
     assert (rows[gone.pk].status, rows[gone.pk].error_message) == ("skipped", "webhook deleted")
+    # issue 14 item 6: the English stays as logged; a reader of the log reads it in their language
+    from django.utils import translation
+    with translation.override("he"):
+        assert (rows[off.pk].error_text, rows[gone.pk].error_text) == ("ה-webhook מושבת", "ה-webhook נמחק")
+    with translation.override("en"):
+        assert (rows[off.pk].error_text, rows[gone.pk].error_text) == ("webhook disabled", "webhook deleted")
+    assert rows[off.pk].result["trigger"] == "event"  # the row's own result is kept
 
 
 @pytest.mark.django_db
