@@ -237,14 +237,17 @@ def _send_and_record(*, tenant_id: str, claimed: list[ClaimedAttempt]) -> dict[s
     unprepared: list[tuple[ReadyAttempt, outbound.OutboundResult]] = []
     for c in claimed:
         if c.target is None:
-            unprepared.append((ReadyAttempt(c, {}, None), outbound.OutboundResult(error=c.refused, error_kind="refused")))
+            said = words(c.refused or "")  # a fixed reason (targets: a msgid), said in a reader's language
+            unprepared.append((ReadyAttempt(c, {}, None), outbound.OutboundResult(
+                error=english(said), error_kind="refused", error_words=said)))
             continue
         try:
             headers, logged = c.target.sign(str(c.delivery_id), c.event_type, c.body, int(now.timestamp()), now,
                                             c.result.get("trigger") == "test", int(c.result.get("hops") or 1))
         except Exception as exc:  # noqa: BLE001 - a broken secret must be visible, not a stuck row
+            said = words(N_("request could not be prepared: %(error)s"), error=type(exc).__name__)
             unprepared.append((ReadyAttempt(c, {}, None), outbound.OutboundResult(
-                error=f"request could not be prepared: {type(exc).__name__}", error_kind="refused")))
+                error=english(said), error_kind="refused", error_words=said)))
             continue
         ready.append(ReadyAttempt(c, headers, logged))
     totals = {"sent": 0, "superseded": 0}
