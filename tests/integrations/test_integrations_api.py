@@ -329,3 +329,15 @@ def test_tenant_server_url_is_pinned_to_the_checked_address(alice, alice_api, ra
         "username": "studio@example.com", "appPassword": "app-pass-1234", "serverUrl": server}}, format="json")
     assert good.status_code == 201, good.content
     assert looked_up and set(looked_up) == {"caldav.studio.test"}
+
+
+def test_credentials_posted_for_an_oauth_provider_are_refused_in_the_requests_language(alice, alice_api):
+    # issue 14 item 6: the same code; the message in Hebrew by default, English when asked
+    path = "/api/integrations/connect/hubspot"
+    body = {"credentials": {"apiKey": "x"}}
+    hebrew = alice_api.post(path, body, format="json", HTTP_ACCEPT_LANGUAGE="he")
+    english = alice_api.post(path, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert (hebrew.status_code, hebrew.json()["error"]["code"]) == (400, "not_credentials")
+    assert (english.status_code, english.json()["error"]["code"]) == (400, "not_credentials")
+    assert english.json()["error"]["message"] == "HubSpot is connected through its consent screen: GET this URL instead."
+    assert hebrew.json()["error"]["message"] == "HubSpot מתחבר דרך מסך ההסכמה שלו: יש לפנות לכתובת הזו ב-GET."
