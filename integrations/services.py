@@ -21,7 +21,7 @@ from django.utils.translation import gettext_noop as N_
 from core import kick
 from core.realtime import publish
 from core.tenant_context import tenant_scope
-from core.words import Words, english, is_words, words
+from core.words import SaidError, Words, english, is_words, words, words_of
 from integrations import oauth
 from integrations.audit import log_action
 from integrations.client import Connection, ProviderClient, ProviderError
@@ -40,12 +40,13 @@ STATE_HASH_SETTING = "app.oauth_state_hash"
 MAX_CREDENTIAL_LENGTH = 4000
 
 
-class ConnectError(Exception):
-    """A connect attempt that must not create anything; ``code`` is shown to the user.
+class ConnectError(SaidError):
+    """A connect attempt that must not create anything; ``code`` is shown to the user, the
+    message may be words (core.words: ``str()`` English, ``in_words()`` the reader's language).
     ``provider_status`` / ``provider_kind``: the provider's HTTP status and the client's
     ProviderError kind when the provider's answer is the reason (pages put it in words)."""
 
-    def __init__(self, code: str, message: str, *, http_status: int = 400, fields: dict | None = None,
+    def __init__(self, code: str, message: str | Words, *, http_status: int = 400, fields: dict | None = None,
                  provider_status: int | None = None, provider_kind: str | None = None,
                  field_codes: dict[str, str] | None = None):
         super().__init__(message)
@@ -105,12 +106,14 @@ def oauth_start(*, tenant_id: uuid.UUID, user_id: uuid.UUID, provider_id: str) -
     Call within the tenant's request transaction (the state row is a tenant row)."""
     provider = get_provider(provider_id)
     if provider.oauth is None:
-        raise ConnectError("not_oauth", f"{provider.name_en} is connected with credentials: POST them to this URL.")
+        raise ConnectError("not_oauth", words(N_("%(name)s is connected with credentials: POST them to this URL."),
+                                              name=provider_names(provider)))
     app = oauth.app_config(provider)
     if not app.client_id:
         raise ConnectError(
             "provider_not_configured",
-            f"{provider.name_en} has no OAuth app configured on this hub (see manage.py set_provider_app).",
+            words(N_("%(name)s has no OAuth app configured on this hub (see manage.py set_provider_app)."),
+                  name=provider_names(provider)),
             http_status=409,
         )
     try:
@@ -304,8 +307,8 @@ def integration_connect_credentials(*, tenant_id: uuid.UUID, user_id: uuid.UUID,
     """
     provider = get_provider(provider_id)
     if provider.auth_kind not in ("api_key", "caldav"):
-        raise ConnectError("not_credentials",
-                           f"{provider.name_en} is connected through its consent screen: GET this URL instead.")
+        raise ConnectError("not_credentials", words(
+            N_("%(name)s is connected through its consent screen: GET this URL instead."), name=provider_names(provider)))
     values = clean_credentials(provider, credentials)
     config = _derived_config(provider, values)
     started = timezone.now()
@@ -320,12 +323,14 @@ def integration_connect_credentials(*, tenant_id: uuid.UUID, user_id: uuid.UUID,
             if exc.kind in ("config", "refused"):
                 raise ConnectError("invalid_credentials", str(exc), provider_status=exc.status,
                                    provider_kind=exc.kind) from None
-            raise ConnectError("provider_unavailable", f"Could not verify the credentials: {exc}", http_status=502,
+            raise ConnectError("provider_unavailable", words(N_("Could not verify the credentials: %(error)s"),
+                                                             error=words_of(exc) or str(exc)), http_status=502,
                                provider_status=exc.status, provider_kind=exc.kind) from None
         if not adapter.test_ok(response):
             raise ConnectError(
                 "invalid_credentials",
-                f"{provider.name_en} did not accept these credentials (HTTP {response.status}).",
+                words(N_("%(name)s did not accept these credentials (HTTP %(status)s)."),
+                      name=provider_names(provider), status=response.status),
                 provider_status=response.status,
             )
     integration = Integration.objects.select_for_update().filter(tenant_id=tenant_id, provider=provider_id).first()

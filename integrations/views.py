@@ -60,7 +60,7 @@ def _unknown_provider(provider: str) -> Response:
 
 
 def _connect_error(exc: services.ConnectError) -> Response:
-    return error_response(exc.http_status, str(exc), exc.code, exc.fields)
+    return error_response(exc.http_status, exc.in_words(), exc.code, exc.fields)  # the request's language
 
 
 class ProvidersView(_HubIO, APIView):

@@ -329,3 +329,27 @@ def test_tenant_server_url_is_pinned_to_the_checked_address(alice, alice_api, ra
         "username": "studio@example.com", "appPassword": "app-pass-1234", "serverUrl": server}}, format="json")
     assert good.status_code == 201, good.content
     assert looked_up and set(looked_up) == {"caldav.studio.test"}
+
+
+def test_credentials_posted_for_an_oauth_provider_are_refused_in_the_requests_language(alice, alice_api):
+    # issue 14 item 6: the same code; the message in Hebrew by default, English when asked
+    path = "/api/integrations/connect/hubspot"
+    body = {"credentials": {"apiKey": "x"}}
+    hebrew = alice_api.post(path, body, format="json", HTTP_ACCEPT_LANGUAGE="he")
+    english = alice_api.post(path, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert (hebrew.status_code, hebrew.json()["error"]["code"]) == (400, "not_credentials")
+    assert (english.status_code, english.json()["error"]["code"]) == (400, "not_credentials")
+    assert english.json()["error"]["message"] == "HubSpot is connected through its consent screen: GET this URL instead."
+    assert hebrew.json()["error"]["message"] == "HubSpot מתחבר דרך מסך ההסכמה שלו: יש לפנות לכתובת הזו ב-GET."
+
+
+def test_an_oauth_start_for_a_credentials_provider_is_refused_in_the_requests_language(alice, alice_api):
+    path = "/api/integrations/connect/apple_calendar"
+    hebrew = alice_api.get(path, HTTP_ACCEPT="application/json", HTTP_ACCEPT_LANGUAGE="he")
+    english = alice_api.get(path, HTTP_ACCEPT="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    assert (hebrew.status_code, hebrew.json()["error"]["code"]) == (400, "not_oauth")
+    assert english.json()["error"]["code"] == "not_oauth"
+    assert english.json()["error"]["message"] == (
+        "Apple Calendar (iCloud) is connected with credentials: POST them to this URL.")
+    assert hebrew.json()["error"]["message"] == (  # the provider by its Hebrew name
+        "יומן Apple (iCloud) מתחבר בפרטי התחברות: יש לשלוח אותם לכתובת הזו ב-POST.")

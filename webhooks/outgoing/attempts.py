@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from core.kick import enqueue, kick
+from core.words import Words, english, words
 from entities.models import EntityEvent
 from webhooks import loops
 from webhooks.models import OutgoingWebhook, WebhookLog
@@ -93,18 +95,29 @@ def first_attempt_row(event: EntityEvent, webhook: OutgoingWebhook, now: dt.date
             tenant_id=str(event.tenant_id),
             timestamp=(event.created_at or now).isoformat(),
         )
-    except (BodyTooLarge, TemplateError) as exc:  # messages about the template or size, never the data
+    except BodyTooLarge as exc:  # the data's size, never the data
         text = None
-        row.error_message = f"payload could not be rendered: {exc}"[:2000]
+        said = render_failed_words(words(N_("the rendered body is larger than %(limit)s bytes (body too large)"),
+                                         limit=exc.limit))
+    except TemplateError as exc:  # messages about the template, never the data (kept as they are)
+        text = None
+        said = render_failed_words(str(exc)[:2000])
     except Exception as exc:  # noqa: BLE001 - a bad template must not block other webhooks
         text = None
-        row.error_message = f"payload could not be rendered: {type(exc).__name__}"
+        said = render_failed_words(type(exc).__name__)
     if text is None:
+        row.error_message = english(said)[:2000]
+        row.result = {**row.result, WebhookLog.ERROR_WORDS: said}  # error_message said in a reader's language
         row.status, row.next_retry_at, row.completed_at, row.claim_count = WebhookLog.Status.FAILED, None, now, 0
     else:
         row.body_text = text
         row.body = json.loads(text)
     return row
+
+
+def render_failed_words(error: str | Words) -> Words:
+    """Why an attempt has no body (``error``: its words, or the template's own messages as they are)."""
+    return words(N_("payload could not be rendered: %(error)s"), error=error)
 
 
 def dispatch_on_commit(tenant_id: str) -> None:

@@ -43,18 +43,22 @@ leases, wake-ups), :mod:`targets`, :mod:`payload`, :mod:`sender` (requests in fl
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from core import outbound
 from core.offload import run_or_offload
 from core.realtime import publish
 from core.tenant_context import tenant_scope
+from core.words import english, words
 from entities.models import EntityEvent
 from webhooks.incoming.bodies import clean_json
 from webhooks.incoming.forward import forward_reflect
@@ -187,12 +191,14 @@ def _claimed(rows: list[WebhookLog], now: dt.datetime, totals: dict[str, int]) -
             continue
         manual = (row.result or {}).get("trigger") in ("manual", "test")
         if target is None or (target.webhook is not None and not target.webhook.is_enabled and not manual):
-            skipped.setdefault("webhook deleted" if target is None else "webhook disabled", []).append(row.pk)
+            skipped.setdefault(N_("webhook deleted") if target is None else N_("webhook disabled"), []).append(row.pk)
             continue
         claimed.append(ClaimedAttempt.of(row, target))
     for reason, pks in skipped.items():
+        said = words(reason)  # error_message said in a reader's language, kept beside the row's result
         WebhookLog.objects.filter(pk__in=pks).update(
-            status=WebhookLog.Status.SKIPPED, error_message=reason, next_retry_at=None, completed_at=now)
+            status=WebhookLog.Status.SKIPPED, error_message=english(said), next_retry_at=None, completed_at=now,
+            result=RawSQL("COALESCE(result, '{}'::jsonb) || %s::jsonb", [json.dumps({WebhookLog.ERROR_WORDS: said})]))
         totals["skipped"] += len(pks)
     return claimed
 
@@ -231,14 +237,17 @@ def _send_and_record(*, tenant_id: str, claimed: list[ClaimedAttempt]) -> dict[s
     unprepared: list[tuple[ReadyAttempt, outbound.OutboundResult]] = []
     for c in claimed:
         if c.target is None:
-            unprepared.append((ReadyAttempt(c, {}, None), outbound.OutboundResult(error=c.refused, error_kind="refused")))
+            said = words(c.refused or "")  # a fixed reason (targets: a msgid), said in a reader's language
+            unprepared.append((ReadyAttempt(c, {}, None), outbound.OutboundResult(
+                error=english(said), error_kind="refused", error_words=said)))
             continue
         try:
             headers, logged = c.target.sign(str(c.delivery_id), c.event_type, c.body, int(now.timestamp()), now,
                                             c.result.get("trigger") == "test", int(c.result.get("hops") or 1))
         except Exception as exc:  # noqa: BLE001 - a broken secret must be visible, not a stuck row
+            said = words(N_("request could not be prepared: %(error)s"), error=type(exc).__name__)
             unprepared.append((ReadyAttempt(c, {}, None), outbound.OutboundResult(
-                error=f"request could not be prepared: {type(exc).__name__}", error_kind="refused")))
+                error=english(said), error_kind="refused", error_words=said)))
             continue
         ready.append(ReadyAttempt(c, headers, logged))
     totals = {"sent": 0, "superseded": 0}

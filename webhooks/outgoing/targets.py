@@ -28,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_noop as N_
+
 from core import outbound
 from webhooks import loops, signing
 from webhooks.incoming import conf as incoming_conf
@@ -83,7 +85,7 @@ def forward_target(incoming: IncomingWebhook | None, result: dict[str, Any]) -> 
     actions = (incoming.actions or []) if incoming is not None else []
     action = actions[index] if isinstance(index, int) and 0 <= index < len(actions) else None
     if not isinstance(action, dict) or action.get("type") != "forward":
-        return "the forward action no longer exists"
+        return N_("the forward action no longer exists")  # a msgid: the engine keeps it as words
     config = action.get("config") or {}
     attempts, delay = forward_settings(config)
     extra = incoming.opened_headers(config.get("forwardHeaders"))

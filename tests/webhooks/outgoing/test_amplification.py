@@ -196,3 +196,38 @@ def test_test_send_of_an_oversized_body_is_a_400_and_sends_nothing(alice, alice_
     assert "body too large" in json.dumps(response.json()["error"])
     with tenant_scope(alice.tenant.id):
         assert not WebhookLog.objects.filter(webhook_id=wid).exists()
+
+
+def test_a_body_too_large_attempt_is_said_in_the_readers_language(alice, alice_api, settings):
+    # issue 14 item 6: the log keeps the English sentence; the API's errorText and the detail page say it in Hebrew
+    from django.test import Client
+
+    settings.OUTGOING_WEBHOOK_MAX_BODY_BYTES = 100_000
+    webhook, event = _webhook_and_event(alice, _many(400), "w" * 50_000)
+    row = _attempt(alice, event)
+    english = "payload could not be rendered: the rendered body is larger than 100000 bytes (body too large)"
+    hebrew = "לא ניתן היה להרכיב את גוף הבקשה: הגוף שהורכב גדול מ-100000 בתים (גוף גדול מדי)"
+    assert row.error_message == english
+
+    he_row = alice_api.get(f"/api/webhooks/{webhook.pk}/logs", HTTP_ACCEPT_LANGUAGE="he").json()["results"][0]
+    en_row = alice_api.get(f"/api/webhooks/{webhook.pk}/logs", HTTP_ACCEPT_LANGUAGE="en").json()["results"][0]
+    assert he_row["errorMessage"] == en_row["errorMessage"] == english
+    assert he_row["errorText"] == hebrew
+    assert en_row["errorText"] == english
+
+    web = Client()
+    web.force_login(alice.user)
+    he_page = web.get(f"/webhooks/logs/{row.pk}", HTTP_ACCEPT_LANGUAGE="he").content.decode()
+    en_page = web.get(f"/webhooks/logs/{row.pk}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert hebrew in he_page and "could not be rendered" not in he_page and "body too large" not in he_page
+    assert english in en_page
+
+
+def test_a_template_that_fails_to_render_is_said_in_the_readers_language(alice, alice_api):
+    webhook, event = _webhook_and_event(alice, _many(5000, "entity", bare=True), "z")
+    row = _attempt(alice, event)
+    assert row.error_message.startswith("payload could not be rendered: ")
+    detail = row.error_message.removeprefix("payload could not be rendered: ")
+    he_row = alice_api.get(f"/api/webhooks/{webhook.pk}/logs", HTTP_ACCEPT_LANGUAGE="he").json()["results"][0]
+    assert he_row["errorText"] == f"לא ניתן היה להרכיב את גוף הבקשה: {detail}"
+    assert "could not be rendered" not in he_row["errorText"]

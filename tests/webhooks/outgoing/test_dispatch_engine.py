@@ -307,6 +307,13 @@ def test_dispatcher_skips_attempts_of_disabled_and_deleted_webhooks(monkeypatch)
         rows = {r.pk: r for r in WebhookLog.objects.filter(pk__in=[off.pk, gone.pk])}
     assert (rows[off.pk].status, rows[off.pk].error_message) == ("skipped", "webhook disabled")
     assert (rows[gone.pk].status, rows[gone.pk].error_message) == ("skipped", "webhook deleted")
+    # issue 14 item 6: the English stays as logged; a reader of the log reads it in their language
+    from django.utils import translation
+    with translation.override("he"):
+        assert (rows[off.pk].error_text, rows[gone.pk].error_text) == ("ה-webhook מושבת", "ה-webhook נמחק")
+    with translation.override("en"):
+        assert (rows[off.pk].error_text, rows[gone.pk].error_text) == ("webhook disabled", "webhook deleted")
+    assert rows[off.pk].result["trigger"] == "event"  # the row's own result is kept
 
 
 @pytest.mark.django_db
@@ -394,3 +401,38 @@ def test_the_drain_claims_healthy_receivers_and_leaves_failing_or_slow_ones_uncl
         rows = {r.webhook_id: r for r in WebhookLog.objects.filter(direction="outgoing")}
     assert rows[healthy.pk].claim_count == 1 and rows[healthy.pk].next_retry_at > timezone.now()  # leased to this drain
     assert rows[failing.pk].claim_count == 0 and rows[failing.pk].next_retry_at <= timezone.now()  # due for the dispatcher
+
+
+@pytest.mark.django_db
+def test_an_attempt_that_could_not_be_prepared_is_said_in_the_readers_language(monkeypatch):
+    # issue 14 item 6: a broken signer's failure is logged in English, read in the reader's language
+    import dataclasses
+
+    from django.utils import translation
+
+    from webhooks.outgoing import delivery
+
+    persona = fresh_persona("Engine Studio")
+    hook = create_outgoing_webhook(persona, "http://127.0.0.1:9/hook")
+    row = _pending_row(persona, hook.pk)
+    real = delivery.targets_for
+
+    def broken_sign(*args, **kwargs):
+        raise KeyError("secret")
+
+    def targets(rows):
+        return {pk: dataclasses.replace(t, sign=broken_sign) if t is not None and not isinstance(t, str) else t
+                for pk, t in real(rows).items()}
+
+    monkeypatch.setattr(delivery, "targets_for", targets)
+    monkeypatch.setattr(outbound, "send", lambda **kw: pytest.fail("nothing may be sent"))
+
+    services.deliveries_dispatch(tenant_id=str(persona.tenant.id))
+
+    with tenant_scope(persona.tenant.id):
+        row.refresh_from_db()
+    assert (row.status, row.error_message) == ("failed", "request could not be prepared: KeyError")
+    with translation.override("he"):
+        assert row.error_text == "לא ניתן היה להכין את הבקשה: KeyError"
+    with translation.override("en"):
+        assert row.error_text == "request could not be prepared: KeyError"
