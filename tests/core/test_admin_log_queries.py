@@ -149,3 +149,25 @@ def test_a_log_rows_label_and_checkbox_are_the_ones_django_renders(language):
         shown = str(integration_log)
     with translation.override("en" if language == "he" else "he"):
         assert str(integration_log) != shown  # the label follows the active language, call by call
+
+
+def test_the_webhook_filter_applies_when_no_outgoing_webhook_exists(admin_client):
+    """An incoming webhook's "logs" link (``?webhook_id=``) on a hub with no outgoing webhook: the
+    filter has no choices to offer, and Django dropped such a filter with its parameter, listing
+    every webhook's logs instead of that one's."""
+    from core.tenant_context import tenant_scope
+    from tests.support.factories import fresh_persona
+    from webhooks.models import OutgoingWebhook, WebhookLog
+
+    persona = fresh_persona("Incoming Only Studio")
+    hooks = [uuid.uuid4(), uuid.uuid4()]
+    with tenant_scope(persona.tenant.id):
+        assert not OutgoingWebhook.objects.exists()
+        for i, hook in enumerate(hooks * 2):
+            WebhookLog.objects.create(tenant=persona.tenant, webhook_id=hook, webhook_type="incoming",
+                                      direction="incoming", method="POST", url=f"https://hub.example.com/in/{i}",
+                                      status="success")
+    response = admin_client.get(f"/admin/webhooks/webhooklog/?webhook_id={hooks[0]}")
+    assert response.status_code == 200
+    shown = response.context["cl"].result_list
+    assert [log.webhook_id for log in shown] == [hooks[0], hooks[0]]

@@ -68,6 +68,11 @@ class OutgoingWebhookFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [(str(w.pk), f"{w.name} ({w.tenant_id})") for w in OutgoingWebhook.objects.only("pk", "name", "tenant_id").order_by("-created_at")[:100]]
 
+    def has_output(self):
+        # With no outgoing webhook there is no choice to offer, and Django would drop the filter
+        # and its parameter: an incoming webhook's "logs" link would list every webhook's logs.
+        return super().has_output() or self.value() is not None
+
     def queryset(self, request, queryset):
         return queryset.filter(webhook_id=self.value()) if self.value() else queryset
 
