@@ -52,7 +52,8 @@ browser:
 # Four pytest-xdist workers, one test module each at a time (--dist loadfile): each worker has
 # its own test database and Redis database (architect_studio/settings/test.py). On this 2-core
 # machine, on one slow day: 4 workers 608 s and 735 s, 2 workers 751 s (the tests wait on
-# servers, workers and browsers as much as they compute; 4 workers cost more CPU).
+# servers, workers and browsers as much as they compute; 4 workers cost more CPU). 2026-12-03,
+# after the template database, DELETE cleanup, WhiteNoise and bytecode changes: 475 s (fresh clone).
 TEST_WORKERS ?= 4
 # Bytecode caches on: where PYTHONDONTWRITEBYTECODE is set (our machines set it), every worker,
 # and every worker, server and probe process the tests start, would compile the project and
