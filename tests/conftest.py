@@ -22,6 +22,7 @@ from tests.support.fakes.google_drive import file_server, google_drive_fake  # n
 from tests.support.fakes.graph_calendar import graph_calendar, outlook_on_graph_fake  # noqa: F401 - Graph calendar fake
 from tests.support.fakes.onedrive import onedrive_fake  # noqa: F401 - the fake Graph OneDrive
 from tests.support.fakes.rest_api import rest_api_fake  # noqa: F401 - a local REST API (the custom_api target)
+from tests.support.internal_dns import internal_dns  # noqa: F401 - a host name resolving to loopback
 from tests.support.radicale import radicale  # noqa: F401 - the session's real CalDAV server
 from tests.support.worker import in_process_worker
 

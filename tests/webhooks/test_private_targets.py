@@ -8,28 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from core import outbound
 from core.tenant_context import tenant_scope
 from integrations.client import Connection, ProviderClient, ProviderError
 from integrations.providers.catalog import get_provider
+from tests.support.internal_dns import INTERNAL_HOST
 from tests.support.receiver import Plan, Receiver
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing import services
 
 pytestmark = pytest.mark.django_db
-
-#: A name that resolves (through the resolver seam of core.outbound) to loopback.
-INTERNAL_HOST = "hooks.internal.example"
-
-
-@pytest.fixture
-def internal_dns(monkeypatch):
-    real = outbound.resolve_host
-
-    def resolve(host, port, **kwargs):
-        return ["127.0.0.1"] if host.rstrip(".").lower() == INTERNAL_HOST else real(host, port, **kwargs)
-
-    monkeypatch.setattr(outbound, "resolve_host", resolve)
 
 
 def _custom_api_client(alice, base_url: str) -> ProviderClient:

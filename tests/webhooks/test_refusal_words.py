@@ -13,22 +13,12 @@ from django.utils import translation
 from core import outbound
 from core.tenant_context import tenant_scope
 from core.words import say
+from tests.support.internal_dns import INTERNAL_HOST
 from webhooks.models import OutgoingWebhook, WebhookLog
 
 pytestmark = pytest.mark.django_db
 
-INTERNAL_HOST = "hooks.internal.example"
 LOOPBACK_HE = "כתובת המחשב המקומי 127.0.0.1"
-
-
-@pytest.fixture
-def internal_dns(monkeypatch):
-    real = outbound.resolve_host
-
-    def resolve(host, port, **kwargs):
-        return ["127.0.0.1"] if host.rstrip(".").lower() == INTERNAL_HOST else real(host, port, **kwargs)
-
-    monkeypatch.setattr(outbound, "resolve_host", resolve)
 
 
 def said(code: str, fn):
