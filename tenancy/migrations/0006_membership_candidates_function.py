@@ -25,26 +25,18 @@ LANGUAGE plpgsql
 AS $$
 BEGIN
     PERFORM set_config('app.current_user_id', p_user::text, true);
-    IF p_wanted IS NOT NULL THEN
+    IF COALESCE(p_wanted, p_default) IS NOT NULL THEN
         RETURN QUERY
-            SELECT 'wanted', m.id, m.tenant_id, m.user_id, m.role, m.created_at,
-                   t.id, t.name, t.slug, t.is_active, t.created_at
+            SELECT CASE WHEN p_wanted IS NOT NULL THEN 'wanted' ELSE 'default' END, m.id, m.tenant_id, m.user_id,
+                   m.role, m.created_at, t.id, t.name, t.slug, t.is_active, t.created_at
               FROM memberships m JOIN tenants t ON t.id = m.tenant_id
-             WHERE m.user_id = p_user AND t.is_active AND m.tenant_id = p_wanted;
+             WHERE m.user_id = p_user AND t.is_active AND m.tenant_id = COALESCE(p_wanted, p_default);
         IF FOUND THEN
-            PERFORM set_config('app.current_tenant_id', p_wanted::text, true);
-        END IF;
-        RETURN;
-    END IF;
-    IF p_default IS NOT NULL THEN
-        RETURN QUERY
-            SELECT 'default', m.id, m.tenant_id, m.user_id, m.role, m.created_at,
-                   t.id, t.name, t.slug, t.is_active, t.created_at
-              FROM memberships m JOIN tenants t ON t.id = m.tenant_id
-             WHERE m.user_id = p_user AND t.is_active AND m.tenant_id = p_default;
-        IF FOUND THEN
-            PERFORM set_config('app.current_tenant_id', p_default::text, true);
+            PERFORM set_config('app.current_tenant_id', COALESCE(p_wanted, p_default)::text, true);
             RETURN;
+        END IF;
+        IF p_wanted IS NOT NULL THEN
+            RETURN;  -- a tenant asked for (X-Tenant-ID) that is not the user's: no other is offered
         END IF;
     END IF;
     RETURN QUERY
