@@ -93,7 +93,8 @@ def _lists(studios: _Studios) -> dict[str, tuple[str, int]]:
     integration = studios.integrations[0].pk
     of_hook = len(range(0, n, len(studios.webhooks)))
     of_integration = len(range(0, n, len(studios.integrations)))
-    week = (timezone.now() - timedelta(days=7)).strftime("%Y-%m-%d")
+    # as the admin's date filter links it: midnight with its UTC offset (a bare date is naive)
+    week = (timezone.now() - timedelta(days=7)).strftime("%Y-%m-%d+00:00:00%%2B00:00")
     return {
         "webhook logs": ("/admin/webhooks/webhooklog/", n),
         "status": ("/admin/webhooks/webhooklog/?status__exact=pending", n),
