@@ -18,6 +18,7 @@ from core.words import say
 from tests.support.webhooks import LEAD, deliver, make_webhook, process
 from webhooks.incoming import services
 from webhooks.models import WebhookLog
+from webhooks.signing import hex_hmac_sha256
 from webhooks.verification import verify
 
 pytestmark = pytest.mark.django_db
@@ -176,3 +177,34 @@ def test_the_incoming_test_service_keeps_its_english_answer(alice):
     report = services.incoming_test(webhook, payload=LEAD)
     assert report["error"] == f"update_entity: {NO_MATCH_EN}"
     assert report["actions"][0]["error"] == NO_MATCH_EN
+
+
+def test_a_forward_that_fails_in_the_dispatcher_is_said_in_hebrew_on_its_request(alice, alice_api):
+    from tests.support.receiver import Plan, Receiver
+    from webhooks.outgoing.delivery import deliveries_dispatch
+
+    with Receiver() as receiver:
+        receiver.plans = [Plan(500, body=b'{"ok": false}')]
+        forward = {"type": "forward", "config": {"forwardUrl": receiver.url, "retryAttempts": 1}}
+        webhook, secret = make_webhook(alice, actions=[forward])
+        log = process(alice, deliver(webhook, secret))
+        deliveries_dispatch(tenant_id=str(alice.tenant.id))
+    with tenant_scope(alice.tenant.id):
+        log.refresh_from_db()
+    assert (log.status, log.error_message) == ("failed", "forward: HTTP 500")
+    he = alice_api.get(f"/api/webhook-logs/{log.pk}", HTTP_ACCEPT_LANGUAGE="he").json()
+    en = alice_api.get(f"/api/webhook-logs/{log.pk}", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert (he["errorMessage"], he["errorText"]) == ("forward: HTTP 500", "העברה: HTTP 500")
+    assert en["errorText"] == "forward: HTTP 500"
+
+
+def test_a_request_dropped_as_a_loop_is_said_in_hebrew(alice, alice_api):
+    webhook, secret = make_webhook(alice)
+    body = json.dumps({"a": 1}).encode()
+    response = Client().generic("POST", f"/api/webhooks/tenant/{webhook.tenant_id}/{webhook.id}", body,
+                                content_type="application/json", HTTP_X_WEBHOOK_HOPS="9",
+                                HTTP_X_WEBHOOK_SIGNATURE=hex_hmac_sha256(secret, body))
+    assert response.json()["dropped"] is True
+    he = alice_api.get(f"/api/webhook-logs/{response.json()['logId']}", HTTP_ACCEPT_LANGUAGE="he").json()
+    assert he["errorMessage"] == "dropped: X-Webhook-Hops is 9, over the limit of 3 (a webhook loop?)"
+    assert he["errorText"] == "נזרקה: X-Webhook-Hops הוא 9, מעבר למגבלה של 3 (לולאת וובהוקים?)"
