@@ -16,8 +16,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.utils.translation import gettext_noop as N_
+
 from core.signatures.request import InboundRequest
 from core.signatures.scheme import HandshakeResponse, VerificationResult, fail, ok
+from core.words import words
 
 #: Replay window used by Standard Webhooks, Stripe and HubSpot (5 minutes).
 DEFAULT_TOLERANCE_SECONDS = 300
@@ -186,7 +189,7 @@ def verify_hex_body_hmac(
         return fail("no secret configured")
     header = req.header(header_name)
     if not header:
-        return fail(f"missing {header_name} header")
+        return fail(words(N_("missing %(header)s header"), header=header_name))
     value = strip_prefix(header.strip(), prefix).strip().lower() if prefix else header.strip().lower()
     if not value:
         return fail("empty signature")
@@ -202,7 +205,7 @@ def verify_b64_body_hmac(req: InboundRequest, secrets: Sequence[str], header_nam
         return fail("no secret configured")
     header = req.header(header_name)
     if not header:
-        return fail(f"missing {header_name} header")
+        return fail(words(N_("missing %(header)s header"), header=header_name))
     provided = b64decode(header)
     if not provided:
         return fail("malformed signature")

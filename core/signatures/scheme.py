@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.signatures.request import InboundRequest
+from core.words import Words, english, is_words, words
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,16 @@ class VerificationResult:
 
     ``reason`` is empty on success (except for the ``none`` scheme, which says
     "unauthenticated") and a short English phrase on failure, safe to log:
-    it never contains secrets or signatures.
+    it never contains secrets or signatures. ``words`` is the same reason as
+    words (core.words: its msgid is the English phrase, or a template with the
+    header's name as a param), so a page says it in its reader's language; it is
+    no part of the outcome's identity (``compare=False``).
     """
 
     ok: bool
     reason: str = ""
     dedupe_id: str | None = None
+    words: Words | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -91,5 +96,8 @@ def ok(dedupe_id: str | None) -> VerificationResult:
     return VerificationResult(ok=True, reason="", dedupe_id=dedupe_id)
 
 
-def fail(reason: str) -> VerificationResult:
-    return VerificationResult(ok=False, reason=reason, dedupe_id=None)
+def fail(reason: str | Words) -> VerificationResult:
+    """A refused request: ``reason`` a fixed English phrase (its own msgid, translated in the
+    project's catalog) or words (a phrase with a param); ``reason`` keeps the English."""
+    said = reason if is_words(reason) else words(str(reason))
+    return VerificationResult(ok=False, reason=english(said), dedupe_id=None, words=said)

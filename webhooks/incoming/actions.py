@@ -15,15 +15,18 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_noop as N_
 from djangorestframework_camel_case.util import camel_to_underscore
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
+from core.words import Words, words
 from entities import services as entity_services
-from entities.models import ENTITY_MODELS
+from entities.models import ENTITY_MODELS, entity_type_words
 from webhooks import loops
 from webhooks.incoming.automations import AutomationContext, run_automation
 from webhooks.incoming.context import ActionContext, ActionHandler, Outcome
 from webhooks.incoming.forward import forward_enqueue
+from webhooks.incoming.said import failed
 
 _MISSING = object()
 
@@ -67,7 +70,7 @@ def mapped_data(payload: Any, mappings: dict[str, str]) -> tuple[dict[str, Any],
 def _validation_outcome(exc: Exception) -> Outcome:
     if isinstance(exc, DRFValidationError):
         detail = exc.detail
-        return {"status": "failed", "error": "validation failed", "fields": _plain(detail)}
+        return failed(words(N_("validation failed")), fields=_plain(detail))
     messages = getattr(exc, "messages", None) or [str(exc)]
     return {"status": "failed", "error": "; ".join(str(m) for m in messages)[:500]}
 
@@ -137,19 +140,21 @@ def update_entity(ctx: ActionContext) -> Outcome:
     match_path = mappings.get(match_local)
     match_value = dig(ctx.payload, match_path) if match_path else _MISSING
     if match_value is _MISSING:
-        return {"status": "failed", "error": f"match value not found at {match_path!r}"}
+        return failed(words(N_("match value not found at %(path)s"), path=repr(match_path)))
     if isinstance(match_value, dict | list) or match_value is None:
-        return {"status": "failed", "error": "match value must be a string or a number"}
+        return failed(words(N_("match value must be a string or a number")))
     model = ENTITY_MODELS[entity_type]
     lookup = local_field(match_local)
     try:
         matches = list(model.objects.filter(tenant=ctx.tenant, **{lookup: match_value})[:2])
     except (DjangoValidationError, ValueError, TypeError):
-        return {"status": "failed", "error": f"{match_value!r} is not a valid {match_local}"}
+        return failed(words(N_("%(value)s is not a valid %(field)s"), value=repr(match_value), field=str(match_local)))
     if not matches:
-        return {"status": "failed", "error": f"no {entity_type} with {match_local} = {str(match_value)[:200]}"}
+        return failed(words(N_("no %(type)s with %(field)s = %(value)s"), type=entity_type_words(entity_type),
+                            field=str(match_local), value=str(match_value)[:200]))
     if len(matches) > 1:
-        return {"status": "failed", "error": f"several {entity_type} rows have {match_local} = {str(match_value)[:200]}"}
+        return failed(words(N_("several %(type)s rows have %(field)s = %(value)s"), type=entity_type_words(entity_type),
+                            field=str(match_local), value=str(match_value)[:200]))
     data, missing = mapped_data(ctx.payload, mappings)
     data.pop(lookup, None)
     try:
@@ -193,10 +198,10 @@ ACTIONS: dict[str, ActionHandler] = {
 ACTION_TYPES: tuple[str, ...] = tuple(ACTIONS)
 
 
-def filters_match(filters: dict[str, Any] | None, *, headers: dict[str, str], payload: Any) -> tuple[bool, str]:
+def filters_match(filters: dict[str, Any] | None, *, headers: dict[str, str], payload: Any) -> tuple[bool, Words | str]:
     """Seed ``WebhookFilter``: headers exact match (names case-insensitive), bodyPath = bodyValue.
 
-    Returns (matched, reason-if-not). A ``bodyPath`` without ``bodyValue``
+    Returns (matched, reason-if-not: words, core.words; ``english()`` is the text the log keeps). A ``bodyPath`` without ``bodyValue``
     only requires the path to exist. Form bodies carry strings only, so a
     number or boolean ``bodyValue`` also matches its string form.
     """
@@ -207,14 +212,14 @@ def filters_match(filters: dict[str, Any] | None, *, headers: dict[str, str], pa
         actual = lowered.get(str(name).lower())
         # Timing-safe: a filter value on a credential header is a secret (None never matches).
         if not (isinstance(actual, str) and isinstance(expected, str) and _same_text(actual, expected)):
-            return False, f"header {name} does not match"
+            return False, words(N_("header %(name)s does not match"), name=str(name))
     path = filters.get("bodyPath")
     if path:
         value = dig(payload, path)
         if value is _MISSING:
-            return False, f"{path} not in body"
+            return False, words(N_("%(path)s not in body"), path=str(path))
         if "bodyValue" in filters and not _loose_equal(value, filters["bodyValue"]):
-            return False, f"{path} does not equal the filter value"
+            return False, words(N_("%(path)s does not equal the filter value"), path=str(path))
     return True, ""
 
 

@@ -40,8 +40,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_noop as N_
 
 from core.realtime import publish
+from core.words import Words, english, words
 
 MAX_AUTOMATION_ID_LENGTH = 200
 
@@ -118,14 +120,16 @@ def run_automation(ctx: AutomationContext) -> dict[str, Any]:
 
     started = time.monotonic()
     status, output, error = AutomationRun.Status.SUCCESS, None, None
+    said: Words | str | None = None
     try:
         handler = resolve(ctx.tenant_id, ctx.automation_id)
         with transaction.atomic():
             output = handler(ctx)
     except UnknownAutomation:
-        status, error = AutomationRun.Status.FAILED, f"no automation registered as {ctx.automation_id!r}"
+        said = words(N_("no automation registered as %(id)s"), id=repr(ctx.automation_id))
+        status, error = AutomationRun.Status.FAILED, english(said)
     except Exception as exc:  # noqa: BLE001 - a handler's bug is recorded on its run, not raised
-        status, error = AutomationRun.Status.FAILED, f"{type(exc).__name__}: {exc}"[:1000]
+        status, error = AutomationRun.Status.FAILED, f"{type(exc).__name__}: {exc}"[:1000]  # its own words: data
     if output is not None and not isinstance(output, dict):
         output = {"value": output}
     run = AutomationRun.objects.create(
@@ -152,6 +156,8 @@ def run_automation(ctx: AutomationContext) -> dict[str, Any]:
     outcome: dict[str, Any] = {"status": status, "automationId": ctx.automation_id, "runId": str(run.id)}
     if error:
         outcome["error"] = error
+        if said is not None:
+            outcome["errorWords"] = said  # the error said in a reader's language (webhooks.incoming.said)
     return outcome
 
 

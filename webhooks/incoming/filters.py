@@ -16,6 +16,7 @@ from typing import Any
 
 from core import outbound
 from webhooks.incoming.actions import filters_match
+from webhooks.incoming.said import said
 from webhooks.models import IncomingWebhook, WebhookLog
 
 #: Key of the arrival verdict in ``WebhookLog.result``.
@@ -34,7 +35,7 @@ def arrival_verdict(webhook: IncomingWebhook, headers: dict[str, str]) -> dict[s
     if not sensitive:
         return None
     matched, reason = filters_match({"headers": sensitive}, headers=headers, payload=None)
-    return {HEADER_VERDICT: {"matched": matched, "reason": reason}}
+    return {HEADER_VERDICT: {"matched": matched, **said("reason", reason)}}  # + reasonWords: said later
 
 
 def _sensitive_header_filters(filters: dict[str, Any] | None) -> dict[str, Any]:

@@ -26,8 +26,10 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from core.kick import kick, resolve
+from core.words import Words, english, is_words, words
 from webhooks import loops
 from webhooks.incoming.context import ActionContext
 from webhooks.incoming.models import WEBHOOK_TYPE
@@ -70,14 +72,22 @@ def forward_enqueue(ctx: ActionContext) -> dict[str, Any]:
         resolve(SEND_ATTEMPT_TASK)(rid, tid)
         row.refresh_from_db()
         return {"forwardLogId": rid, **_outcome(status=row.status, attempt=row.attempt, response_status=row.response_status,
-                                                error=row.error_message, next_retry_at=row.next_retry_at)}
+                                                error=row.error_message, next_retry_at=row.next_retry_at,
+                                                error_words=_kept_words(row.result))}
     transaction.on_commit(lambda: kick(DISPATCH_TASK, tid))  # the sweeper is the backstop of a lost kick
     return {"status": "queued", "forwardLogId": rid, "deliveryId": str(row.delivery_id)}
 
 
+def _kept_words(result: Any) -> Words | None:
+    """The words an attempt row keeps for its ``error_message`` (``WebhookLog.ERROR_WORDS``)."""
+    kept = result.get(WebhookLog.ERROR_WORDS) if isinstance(result, dict) else None
+    return kept if is_words(kept) else None
+
+
 def _outcome(*, status: str, attempt: int, response_status: int | None, error: str | None,
-             next_retry_at: dt.datetime | None) -> dict[str, Any]:
-    """What a forward attempt's outcome says in the request's ``result`` (``retrying`` while a retry is planned)."""
+             next_retry_at: dt.datetime | None, error_words: Words | None = None) -> dict[str, Any]:
+    """What a forward attempt's outcome says in the request's ``result`` (``retrying`` while a retry is
+    planned); ``errorWords`` beside ``error`` when the attempt's error has words that still say it."""
     ok = status == WebhookLog.Status.SUCCESS
     outcome: dict[str, Any] = {
         "status": "success" if ok else ("retrying" if next_retry_at else "failed"),
@@ -86,6 +96,8 @@ def _outcome(*, status: str, attempt: int, response_status: int | None, error: s
     }
     if error:
         outcome["error"] = error
+        if error_words is not None and english(error_words)[:len(error)] == error:
+            outcome["errorWords"] = error_words
     if next_retry_at:
         outcome["nextRetryAt"] = next_retry_at.isoformat()
     return outcome
@@ -99,14 +111,19 @@ def forward_reflect(*, log_id: uuid.UUID, meta: dict[str, Any], attempt: int, fi
     the request failed too. Runs in the recording transaction (tenant scope).
     """
     outcome = _outcome(status=fields["status"], attempt=attempt, response_status=fields["response_status"],
-                       error=fields["error_message"], next_retry_at=fields["next_retry_at"])
+                       error=fields["error_message"], next_retry_at=fields["next_retry_at"],
+                       error_words=_kept_words(fields.get("result")))
     source = WebhookLog.objects.select_for_update().filter(pk=meta.get("sourceLogId")).first()
     if source is None or not isinstance(source.result, dict):
         return
     for entry in source.result.get("actions", []):
         if entry.get("index") == meta.get("actionIndex") and entry.get("type") == "forward":
+            if "error" in outcome:
+                entry.pop("errorWords", None)  # an earlier attempt's, replaced by this one's (if any)
             entry.update(outcome, forwardLogId=str(log_id))
     if outcome["status"] == "failed":
         source.status = WebhookLog.Status.FAILED
-        source.error_message = (f"forward: {outcome.get('error')}")[:2000]
+        said = words(N_("forward: %(error)s"), error=outcome.get("errorWords") or str(outcome.get("error")))
+        source.error_message = english(said)[:2000]
+        source.result[WebhookLog.ERROR_WORDS] = said  # error_message said in a reader's language
     source.save(update_fields=["result", "status", "error_message"])

@@ -28,15 +28,18 @@ from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from core.drain import drain_batches
 from core.kick import kick, kick_soon
 from core.realtime import publish
 from core.tenant_context import operator_scope, tenant_scope
+from core.words import Words, english, is_words, words
 from webhooks.incoming import conf
 from webhooks.incoming.actions import ACTIONS, ActionContext, create_entities, filters_match
 from webhooks.incoming.filters import HEADER_VERDICT, filters_after_verdict
 from webhooks.incoming.models import WEBHOOK_TYPE, IncomingDedupe
+from webhooks.incoming.said import failed, failures_words, said, words_of
 from webhooks.models import IncomingWebhook, WebhookLog
 
 logger = logging.getLogger("architect_studio.webhooks.incoming")
@@ -128,7 +131,7 @@ def _process_one(row: WebhookLog, webhook: IncomingWebhook | None) -> None:
     except Exception as exc:  # noqa: BLE001 - a poison request must not hold the batch back
         logger.exception("incoming request %s could not be processed", row.pk)
         with transaction.atomic():
-            _finish(row, WebhookLog.Status.FAILED, {"actions": []}, f"internal error ({type(exc).__name__})")
+            _finish(row, WebhookLog.Status.FAILED, {"actions": []}, internal_error_words(exc))
 
 
 def _ready_together(row: WebhookLog, webhook: IncomingWebhook | None) -> dict[str, Any] | None:
@@ -212,13 +215,13 @@ def incoming_process(
     if webhook is None or webhook.pk != log.webhook_id:
         webhook = IncomingWebhook.objects.filter(pk=log.webhook_id).select_related("tenant").first()
     if webhook is None:
-        _finish(log, WebhookLog.Status.FAILED, {"actions": []}, "webhook no longer exists")
-        return {"status": log.status, "actions": [], "error": log.error_message}
+        _finish(log, WebhookLog.Status.FAILED, {"actions": []}, words(N_("webhook no longer exists")))
+        return {"status": log.status, **(log.result or {}), "error": log.error_message}
     headers = log.headers or {}
     payload = log.body
     matched, reason, kept = _screen(log, webhook)
     if not matched:
-        result: dict[str, Any] = {"filtered": True, "reason": reason, "actions": [], **kept}
+        result: dict[str, Any] = {"filtered": True, **said("reason", reason), "actions": [], **kept}
         _finish(log, WebhookLog.Status.SKIPPED, result, None)
     else:
         outcomes = []
@@ -227,7 +230,7 @@ def incoming_process(
             handler = ACTIONS.get(action_type)
             entry: dict[str, Any] = {"index": index, "type": action_type}
             if handler is None:
-                entry.update(status="failed", error=f"unknown action type {action_type!r}")
+                entry.update(failed(words(N_("unknown action type %(type)s"), type=repr(action_type))))
             else:
                 ctx = ActionContext(
                     tenant=webhook.tenant, webhook=webhook, log=log, index=index,
@@ -239,7 +242,7 @@ def incoming_process(
                         entry.update(handler(ctx))
                 except Exception as exc:  # noqa: BLE001 - one action's failure must not hide the others
                     logger.exception("incoming action %s failed on log %s", action_type, log.pk)
-                    entry.update(status="failed", error=f"internal error ({type(exc).__name__})")
+                    entry.update(failed(internal_error_words(exc)))
             outcomes.append(entry)
         _finish(log, *_recorded(outcomes, kept))
     if count:
@@ -250,11 +253,12 @@ def incoming_process(
     return {"status": log.status, **(log.result or {}), "error": log.error_message}
 
 
-def _screen(log: WebhookLog, webhook: IncomingWebhook) -> tuple[bool, str, dict[str, Any]]:
-    """The webhook's filters on the request: (matched, reason if not, what the result keeps)."""
+def _screen(log: WebhookLog, webhook: IncomingWebhook) -> tuple[bool, Words | str, dict[str, Any]]:
+    """The webhook's filters on the request: (matched, reason if not - words, or the English
+    text of an arrival verdict stored without them -, what the result keeps)."""
     filters, verdict = filters_after_verdict(webhook.opened_filters(), log)
     if verdict is not None and not verdict.get("matched"):
-        matched, reason = False, str(verdict.get("reason") or "headers do not match")
+        matched, reason = False, words_of(verdict, "reason") or words(N_("headers do not match"))
     else:
         matched, reason = filters_match(filters, headers=log.headers or {}, payload=log.body)
     kept = {HEADER_VERDICT: verdict} if verdict is not None else {}  # reprocessing needs it again
@@ -262,11 +266,14 @@ def _screen(log: WebhookLog, webhook: IncomingWebhook) -> tuple[bool, str, dict[
 
 
 def _recorded(outcomes: list[dict[str, Any]], kept: dict[str, Any]) -> tuple[str, dict[str, Any], str | None]:
-    """The log's (status, result, error message) once its actions have run."""
-    failed = [o for o in outcomes if o.get("status") == "failed"]
-    status = WebhookLog.Status.FAILED if failed else WebhookLog.Status.SUCCESS
-    error = "; ".join(f"{o['type']}: {o.get('error', 'failed')}" for o in failed)[:2000] or None
-    return status, {"actions": outcomes, **kept}, error
+    """The log's (status, result, error message) once its actions have run; the error
+    message's words are kept in the result (``errorWords``, read by ``WebhookLog.error_text``)."""
+    said_error = failures_words(outcomes)
+    status = WebhookLog.Status.FAILED if said_error is not None else WebhookLog.Status.SUCCESS
+    result: dict[str, Any] = {"actions": outcomes, **kept}
+    if said_error is None:
+        return status, result, None
+    return status, {**result, WebhookLog.ERROR_WORDS: said_error}, english(said_error)[:2000]
 
 
 def _announce(webhook: IncomingWebhook, log: WebhookLog) -> None:
@@ -285,7 +292,15 @@ def _announce(webhook: IncomingWebhook, log: WebhookLog) -> None:
     )
 
 
-def _finish(log: WebhookLog, status: str, result: dict[str, Any], error: str | None) -> None:
+def internal_error_words(exc: BaseException) -> Words:
+    return words(N_("internal error (%(type)s)"), type=type(exc).__name__)
+
+
+def _finish(log: WebhookLog, status: str, result: dict[str, Any], error: Words | str | None) -> None:
+    """Record the outcome; an ``error`` that is words keeps them in the result beside the English."""
+    if is_words(error):
+        result = {**result, WebhookLog.ERROR_WORDS: error}
+        error = english(error)[:2000]
     log.status, log.result, log.error_message = status, result, error
     log.save(update_fields=["status", "result", "error_message"])
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from core import outbound
 from core.tenant_context import (
@@ -30,6 +31,7 @@ from core.tenant_context import (
     scoped_insert_parts,
     tenant_scope,
 )
+from core.words import english, words
 from webhooks import loops
 from webhooks.incoming import conf, limits, selectors
 from webhooks.incoming.bodies import BodyError, parse_body
@@ -140,10 +142,12 @@ def _store_dropped(row: dict[str, Any], hops: int, ok_status: int) -> ReceiveRes
     """A request that has travelled too many hops (a webhook loop): kept for the log,
     answered as received (so the sender stops retrying), never processed."""
     limit = loops.max_hops()
-    message = f"dropped: {loops.HOPS_HEADER} is {hops}, over the limit of {limit} (a webhook loop?)"
+    message = words(N_("dropped: %(header)s is %(hops)s, over the limit of %(limit)s (a webhook loop?)"),
+                    header=loops.HOPS_HEADER, hops=hops, limit=limit)
     insert_scoped(WebhookLog, row["tenant_id"], {
-        **row, "status": WebhookLog.Status.SKIPPED, "error_message": message,
-        "result": {"dropped": True, "hops": hops, "actions": []}, "completed_at": timezone.now(),
+        **row, "status": WebhookLog.Status.SKIPPED, "error_message": english(message),
+        "result": {"dropped": True, "hops": hops, "actions": [], WebhookLog.ERROR_WORDS: message},
+        "completed_at": timezone.now(),
     })
     logger.warning("incoming request %s to webhook %s dropped: %s %d > %d",
                    row["id"], row["webhook_id"], loops.HOPS_HEADER, hops, limit)

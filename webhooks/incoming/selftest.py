@@ -13,13 +13,16 @@ import time
 import uuid
 
 from django.db import transaction
+from django.utils.translation import gettext_noop as N_
 
 from core import outbound
 from core.tenant_context import tenant_scope
+from core.words import words
 from webhooks.incoming import selectors
 from webhooks.incoming.filters import arrival_verdict
 from webhooks.incoming.models import WEBHOOK_TYPE
 from webhooks.incoming.process import incoming_process
+from webhooks.incoming.said import said
 from webhooks.models import IncomingWebhook, WebhookLog
 from webhooks.verification import InboundRequest, Sample, sign_sample, verify
 
@@ -46,12 +49,15 @@ def incoming_test(webhook: IncomingWebhook, *, payload: dict | None = None) -> d
                         msg_id=f"msg_test_{uuid.uuid4().hex}") if secrets else None
         signed = sign_sample(scheme, sample) if sample else None
         if signed is None:
-            verification = {"scheme": scheme, "ok": None, "reason": f"the hub cannot sign {scheme} requests; not verified"}
+            verification = {"scheme": scheme, "ok": None,
+                            **said("reason", words(N_("the hub cannot sign %(scheme)s requests; not verified"), scheme=scheme))}
         else:
             headers.update(signed)
             req = InboundRequest(method="POST", url=webhook.url, headers=headers, body=body)
             result = verify(scheme, req, secrets, config)
             verification = {"scheme": scheme, "ok": result.ok, "reason": result.reason}
+            if not result.ok and result.words is not None:
+                verification["reasonWords"] = result.words  # the reason said in a reader's language
             if not result.ok:
                 return {"status": "failed", "verification": verification, "actions": [], "logId": None}
         log_row = WebhookLog.objects.create(

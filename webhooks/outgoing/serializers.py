@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -17,6 +20,7 @@ from core.fields import (
 )
 from core.serializers import RowsModelSerializer
 from entities.models import ENTITY_EVENTS, ENTITY_TYPES
+from webhooks.incoming.said import with_texts
 from webhooks.models import OutgoingWebhook, WebhookLog
 from webhooks.outgoing.config import SECRET_MASK
 from webhooks.templating import MAX_TEMPLATE_BYTES
@@ -107,6 +111,7 @@ class WebhookLogSerializer(RowsModelSerializer):
     # A method, not a field on the ``error_text`` property: the row serializer's planned path reads
     # only columns and methods (core/serializers.py).
     error_text = serializers.SerializerMethodField()
+    result = serializers.SerializerMethodField()
 
     class Meta:
         model = WebhookLog
@@ -121,6 +126,14 @@ class WebhookLogSerializer(RowsModelSerializer):
     def get_error_text(self, obj: WebhookLog) -> str | None:
         """``errorMessage`` in the request's language (the hardened client's refusals and failures)."""
         return obj.error_text
+
+    @extend_schema_field(OpenApiTypes.ANY)  # as the JSON column it is
+    def get_result(self, obj: WebhookLog) -> Any:
+        """The stored result; a received request's adds, beside each English ``error`` / ``reason`` that
+        has words, its ``errorText`` / ``reasonText`` in the request's language."""
+        if obj.direction == WebhookLog.Direction.INCOMING:
+            return with_texts(obj.result)
+        return obj.result
 
 
 class WebhookLogFilterSerializer(serializers.Serializer):

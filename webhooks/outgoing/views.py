@@ -19,6 +19,7 @@ from core.renderers import CamelCaseJSONRenderer
 from core.tenant_context import tenant_scope
 from core.words import say
 from tenancy.permissions import CanManageIntegrations
+from webhooks.incoming.said import with_texts
 from webhooks.models import IncomingWebhook, OutgoingWebhook, WebhookLog
 from webhooks.outgoing import selectors, services
 from webhooks.outgoing.serializers import (
@@ -190,7 +191,8 @@ class WebhookTestView(_HubIO, APIView):
                 raise exceptions.ValidationError({"payload": ["must be an object"]})
             try:
                 with tenant_scope(request.tenant.id):
-                    return Response(incoming_services.incoming_test(webhook, payload=payload))
+                    # each English reason and error with its ``…Text`` in the request's language beside it
+                    return Response(with_texts(incoming_services.incoming_test(webhook, payload=payload)))
             except ValueError as exc:
                 raise exceptions.ValidationError({"non_field_errors": [str(exc)]}) from None
         serializer = TestSendInputSerializer(data=data)
@@ -293,7 +295,7 @@ class WebhookLogReplayView(_HubIO, APIView):
                 result = incoming_services.incoming_reprocess(row)
             except ValueError as exc:
                 return error_response(409, str(exc), "conflict")
-            return Response(result, status=status.HTTP_202_ACCEPTED)
+            return Response(with_texts(result), status=status.HTTP_202_ACCEPTED)
         try:
             new = services.log_replay(log=row)
         except services.ReplayRefused as exc:

@@ -19,6 +19,7 @@ from core.parsers import json_loads
 from entities.models import ENTITY_TYPES
 from webhooks.incoming import services
 from webhooks.incoming.actions import ACTION_TYPES
+from webhooks.incoming.said import text_of
 from webhooks.incoming.serializers import (
     IncomingWebhookInputSerializer,
     IncomingWebhookOutputSerializer,
@@ -28,6 +29,7 @@ from webhooks.models import IncomingWebhook
 from webhooks.pages import forms, labels
 from webhooks.pages.common import error_lines, no_store, page_view
 from webhooks.pages.logs import log_rows_context
+from webhooks.pages.outcomes import outcome_context
 from webhooks.verification import SCHEMES
 
 
@@ -146,14 +148,9 @@ def _incoming_test(request: HttpRequest, webhook_id: str) -> HttpResponse:
         outcome = services.incoming_test(webhook, payload=payload)
     except (ValueError, ValidationError) as exc:
         return _test_error(request, str(exc))
-    actions = []
-    for item in outcome.get("actions") or []:
-        details = {k: v for k, v in item.items() if k not in ("type", "status", "error")}
-        actions.append({"type": item.get("type"), "label": labels.ACTION_LABELS.get(item.get("type"), item.get("type")),
-                        "status": item.get("status"), "status_label": labels.STATUS_LABELS.get(item.get("status"), item.get("status")),
-                        "error": item.get("error"), "details": json.dumps(details, ensure_ascii=False) if details else ""})
     response = render(request, "webhooks/_incoming_test_result.html", {
-        "outcome": outcome, "actions": actions,
+        "outcome": outcome, **outcome_context(outcome),
+        "verification_reason": text_of(outcome.get("verification"), "reason"),
         "status_label": labels.STATUS_LABELS.get(outcome.get("status"), outcome.get("status")),
     })
     response["HX-Trigger"] = "webhook-logs-changed"

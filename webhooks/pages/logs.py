@@ -18,7 +18,9 @@ from webhooks.incoming import services as incoming_services
 from webhooks.models import WebhookLog
 from webhooks.outgoing import selectors, services
 from webhooks.outgoing.serializers import WebhookLogFilterSerializer
+from webhooks.pages import labels
 from webhooks.pages.common import error_lines, page_view
+from webhooks.pages.outcomes import outcome_context, result_data
 
 PAGE_ROWS = 50
 
@@ -95,13 +97,17 @@ def _pretty(value) -> str:
 @page_view
 def log_detail(request: HttpRequest, log_id: str) -> HttpResponse:
     row = _log(request, log_id)
+    received = row.direction == WebhookLog.Direction.INCOMING
     return render(request, "webhooks/_log_detail.html", {
         "log": row,
         "request_headers": _pretty(row.headers),
         "request_body": row.body_text or _pretty(row.body),
         "response_headers": _pretty(row.response_headers),
         "response_body": _pretty(row.response_body),
-        "result": _pretty(row.result_shown),
+        # a received request's outcome said in the reader's language, its other data as it is
+        "result": _pretty(result_data(row.result) if received else row.result_shown),
+        "outcome": outcome_context(row.result) if received and isinstance(row.result, dict) and "actions" in row.result
+        else None,  # a pending request has none yet
         "can_manage": request.membership.can_manage,
     })
 
@@ -115,7 +121,8 @@ def log_replay(request: HttpRequest, log_id: str) -> HttpResponse:
     try:
         if row.direction == WebhookLog.Direction.INCOMING:
             outcome = incoming_services.incoming_reprocess(row)
-            text = _("Processed again: %(status)s.") % {"status": outcome.get("status")}
+            text = _("Processed again: %(status)s.") % {
+                "status": labels.STATUS_LABELS.get(outcome.get("status"), outcome.get("status"))}
         else:
             services.log_replay(log=row)
             text = _("Sent again as a new attempt; it appears in the log.")

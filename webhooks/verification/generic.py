@@ -8,6 +8,7 @@ from typing import Any
 
 from core.signatures import InboundRequest, Sample, Scheme, VerificationResult, fail, ok
 from core.signatures.checks import body_id, eq, header_id, hex_hmac_sha256, strip_prefix, usable_secrets
+from core.words import Words
 from webhooks.signing import STANDARD_SIGNATURE_HEADER
 from webhooks.verification.standard import check_standard, window_of
 
@@ -40,7 +41,7 @@ def verify_hmac(req: InboundRequest, secrets: Sequence[str], config: Mapping[str
     if provided is None and not has_standard:
         return fail("missing signature header")
 
-    first_reason = ""
+    first_reason: str | Words = ""
     if provided is not None:
         value = strip_prefix(provided.strip(), "sha256=").strip().lower()
         if value and any(eq(hex_hmac_sha256(s, req.body), value) for s in keys):
@@ -50,7 +51,7 @@ def verify_hmac(req: InboundRequest, secrets: Sequence[str], config: Mapping[str
         result = check_standard(req, keys, now, window_of(config))
         if result.ok:
             return ok(result.dedupe_id or header_id(req))
-        first_reason = first_reason or result.reason
+        first_reason = first_reason or result.words or result.reason
     return fail(first_reason)
 
 

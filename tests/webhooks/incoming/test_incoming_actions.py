@@ -94,7 +94,10 @@ def test_filters_not_matching_are_skipped_and_matching_ones_run(alice):
     other_kind = process(alice, deliver(webhook, secret, {**LEAD, "lead": {**LEAD["lead"], "kind": "supplier"}},
                                         HTTP_X_SOURCE="site"))
     ran = process(alice, deliver(webhook, secret, {**LEAD, "try": 2}, HTTP_X_SOURCE="site"))
+    # the reason's words beside its English text (issue 14 item 6: said in the reader's language)
     assert (skipped.status, skipped.result) == ("skipped", {"filtered": True, "reason": "header X-Source does not match",
+                                                            "reasonWords": {"msgid": "header %(name)s does not match",
+                                                                            "params": {"name": "X-Source"}},
                                                             "actions": []})
     assert other_kind.status == "skipped"
     assert ran.status == "success"
